@@ -1,0 +1,28 @@
+//! polyshare-core: the Sans-IO heart of polyshare. It serves one file tree
+//! over SMB2/3 and NFSv3 and keeps the two coherent through one lease table.
+//! It is fed bytes, connection events and instants, and hands back bytes to
+//! send, connections to close and the next instant it wants to be woken. It
+//! never owns a socket, a clock, a thread or an entropy source.
+
+// Unit tests may read the real clock to make base instants; the library may not.
+#![cfg_attr(test, allow(clippy::disallowed_methods))]
+
+pub mod config;
+pub mod framing;
+pub mod lease;
+pub mod nfs;
+pub mod record;
+pub mod rng;
+pub mod server;
+pub mod smb;
+pub mod stats;
+pub mod time;
+pub mod vfs;
+
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use config::Config;
+pub use server::{AcceptError, ConnId, Output, Protocol, Server};
+pub use stats::Stats;
+pub use vfs::{LocalFs, MemoryFs, Vfs};

@@ -1,0 +1,313 @@
+//! The Sans-IO server: a connection table, input/timeout/output plumbing and
+//! the state both protocols share (storage, the lease table, the deadline
+//! table, the seeded generator).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::config::Config;
+use crate::framing::{FrameError, Framer, Transport, encode_frame};
+use crate::lease::LeaseTable;
+use crate::rng::Rng;
+use crate::stats::Stats;
+use crate::time::{Clock, TimerKey, Timers, Timespec};
+use crate::vfs::Vfs;
+use crate::{nfs, smb};
+
+/// A connection, named by the core. Ids are never reused within a Server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Smb,
+    Nfs,
+}
+
+impl Protocol {
+    pub fn transport(self) -> Transport {
+        match self {
+            Protocol::Smb => Transport::SmbDirectTcp,
+            Protocol::Nfs => Transport::RpcRecordMarking,
+        }
+    }
+}
+
+/// What the core asks its adapter to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Write these bytes (already framed) to the connection, in order.
+    Transmit { conn: ConnId, data: Bytes },
+    /// Flush what was queued for the connection, then close it. The core has
+    /// forgotten it: later input for it is ignored.
+    Close { conn: ConnId },
+    /// A deadline set with [`Server::set_user_timer`] is due.
+    UserTimer { key: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptError {
+    #[error("connection limit of {0} reached")]
+    TooManyConnections(usize),
+}
+
+/// An operation parked until its lease breaks resolve: the connection it
+/// belongs to and an id the protocol module gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WaitToken {
+    pub conn: ConnId,
+    pub op: u64,
+}
+
+/// What a protocol handler tells the server about its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// The stream is unusable (unframeable, or a protocol violation that the
+    /// protocol answers by disconnecting): close this connection only.
+    Close,
+}
+
+/// State shared by every connection and both protocols.
+#[derive(Debug)]
+pub struct Core {
+    pub config: Config,
+    pub vfs: Box<dyn Vfs>,
+    pub timers: Timers,
+    pub rng: Rng,
+    pub clock: Clock,
+    pub leases: LeaseTable,
+    pub stats: Stats,
+    out: VecDeque<Output>,
+    /// Parked operations whose waits have resolved, to be resumed by the
+    /// server before the current call returns.
+    pub ready: VecDeque<WaitToken>,
+    /// Connections a handler wants closed (for example one that never
+    /// authenticated, or a peer of the connection being handled).
+    pub close_requests: Vec<ConnId>,
+}
+
+impl Core {
+    /// Queues a message for `conn`, framed for its transport.
+    pub fn send(&mut self, conn: ConnId, protocol: Protocol, body: &[u8]) {
+        self.out.push_back(Output::Transmit { conn, data: encode_frame(protocol.transport(), body) });
+    }
+
+    /// Wall-clock time at `now`.
+    pub fn wall(&self, now: Instant) -> Timespec {
+        self.clock.wall(now)
+    }
+
+    pub fn wake(&mut self, token: WaitToken) {
+        self.ready.push_back(token);
+    }
+}
+
+#[derive(Debug)]
+enum ProtoConn {
+    Smb(Box<smb::SmbConnection>),
+    Nfs(Box<nfs::NfsConnection>),
+}
+
+#[derive(Debug)]
+struct Connection {
+    protocol: Protocol,
+    framer: Framer,
+    state: ProtoConn,
+}
+
+/// The server. Feed it connection events, bytes and instants; take its
+/// outputs with [`Server::poll_output`] and sleep until
+/// [`Server::poll_timeout`].
+#[derive(Debug)]
+pub struct Server {
+    core: Core,
+    conns: BTreeMap<ConnId, Connection>,
+    next_conn: u64,
+}
+
+impl Server {
+    /// `start` is the instant at which `config.wall_anchor` holds; `seed`
+    /// drives every random value the server produces.
+    pub fn new(config: Config, vfs: Box<dyn Vfs>, seed: u64, start: Instant) -> Self {
+        let leases = LeaseTable::new(config.break_timeout);
+        let clock = Clock::new(start, config.wall_anchor);
+        Self {
+            core: Core {
+                config,
+                vfs,
+                timers: Timers::new(),
+                rng: Rng::from_seed(seed),
+                clock,
+                leases,
+                stats: Stats::default(),
+                out: VecDeque::new(),
+                ready: VecDeque::new(),
+                close_requests: Vec::new(),
+            },
+            conns: BTreeMap::new(),
+            next_conn: 1,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.core.config
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.core.stats
+    }
+
+    pub fn vfs(&self) -> &dyn Vfs {
+        self.core.vfs.as_ref()
+    }
+
+    pub fn vfs_mut(&mut self) -> &mut dyn Vfs {
+        self.core.vfs.as_mut()
+    }
+
+    /// The shared state, for tests that check invariants.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// A new connection from `peer` speaking `protocol`.
+    pub fn accept(&mut self, protocol: Protocol, peer: SocketAddr, now: Instant) -> Result<ConnId, AcceptError> {
+        let max = self.core.config.limits.max_connections;
+        if self.conns.len() >= max {
+            return Err(AcceptError::TooManyConnections(max));
+        }
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        let framer = Framer::new(protocol.transport(), self.core.config.limits.max_frame);
+        let state = match protocol {
+            Protocol::Smb => ProtoConn::Smb(Box::new(smb::SmbConnection::new(&mut self.core, id, peer, now))),
+            Protocol::Nfs => ProtoConn::Nfs(Box::new(nfs::NfsConnection::new(&mut self.core, id, peer, now))),
+        };
+        self.conns.insert(id, Connection { protocol, framer, state });
+        tracing::debug!(conn = id.0, ?protocol, %peer, "accepted");
+        Ok(id)
+    }
+
+    /// Bytes received on `conn`, in any chunking.
+    pub fn handle_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+        let mut close = None;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.framer.push(data);
+            loop {
+                match c.framer.next_frame() {
+                    Ok(Some(frame)) => {
+                        let flow = match &mut c.state {
+                            ProtoConn::Smb(s) => smb::handle_frame(&mut self.core, s, frame, now),
+                            ProtoConn::Nfs(s) => nfs::handle_frame(&mut self.core, s, frame, now),
+                        };
+                        if flow == Flow::Close {
+                            close = Some(conn);
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        log_frame_error(conn, &e);
+                        close = Some(conn);
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(conn) = close {
+            self.close(conn, now);
+        }
+        self.settle(now);
+    }
+
+    /// The peer went away.
+    pub fn handle_closed(&mut self, conn: ConnId, now: Instant) {
+        if let Some(c) = self.conns.remove(&conn) {
+            self.teardown(conn, c, now);
+        }
+        self.settle(now);
+    }
+
+    /// Fires every deadline due at `now`. Idempotent; spurious calls are
+    /// harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(key) = self.core.timers.pop_due(now) {
+            match key {
+                TimerKey::Break(id) => crate::lease::on_break_timeout(&mut self.core, id, now),
+                TimerKey::Unauthenticated(conn) => {
+                    tracing::info!(conn = conn.0, "closing connection that did not authenticate in time");
+                    self.close(conn, now);
+                }
+                TimerKey::User(key) => self.core.out.push_back(Output::UserTimer { key }),
+            }
+            self.settle(now);
+        }
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.core.out.pop_front()
+    }
+
+    /// The earliest instant at which [`Server::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.core.timers.next()
+    }
+
+    /// A deadline owned by the embedder; `Output::UserTimer` reports it.
+    pub fn set_user_timer(&mut self, key: u64, at: Instant) {
+        self.core.timers.set(TimerKey::User(key), at);
+    }
+
+    /// The core closes `conn` itself: its state is torn down and the adapter
+    /// told to close it.
+    fn close(&mut self, conn: ConnId, now: Instant) {
+        if let Some(c) = self.conns.remove(&conn) {
+            self.teardown(conn, c, now);
+            self.core.out.push_back(Output::Close { conn });
+        }
+    }
+
+    fn teardown(&mut self, conn: ConnId, mut c: Connection, now: Instant) {
+        tracing::debug!(conn = conn.0, protocol = ?c.protocol, "connection gone");
+        self.core.timers.cancel(TimerKey::Unauthenticated(conn));
+        match &mut c.state {
+            ProtoConn::Smb(s) => smb::handle_closed(&mut self.core, s, now),
+            ProtoConn::Nfs(s) => nfs::handle_closed(&mut self.core, s, now),
+        }
+    }
+
+    /// Resumes parked operations whose waits resolved and closes what
+    /// handlers asked to close, until nothing more is pending.
+    fn settle(&mut self, now: Instant) {
+        loop {
+            if let Some(token) = self.core.ready.pop_front() {
+                let Some(c) = self.conns.get_mut(&token.conn) else { continue };
+                let flow = match &mut c.state {
+                    ProtoConn::Smb(s) => smb::resume(&mut self.core, s, token.op, now),
+                    ProtoConn::Nfs(s) => nfs::resume(&mut self.core, s, token.op, now),
+                };
+                if flow == Flow::Close {
+                    self.close(token.conn, now);
+                }
+                continue;
+            }
+            if let Some(conn) = self.core.close_requests.pop() {
+                self.close(conn, now);
+                continue;
+            }
+            break;
+        }
+    }
+}
+
+fn log_frame_error(conn: ConnId, e: &FrameError) {
+    tracing::info!(conn = conn.0, error = %e, "closing unframeable connection");
+}

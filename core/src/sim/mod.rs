@@ -1,0 +1,1 @@
+//! Test support (feature `sim`): a virtual clock and in-memory connections.

@@ -1,0 +1,19 @@
+//! Counters the embedding program can read (`Server::stats`).
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Lease and oplock break notifications sent.
+    pub breaks_sent: u64,
+    /// Breaks acknowledged by their holder.
+    pub breaks_acked: u64,
+    /// Breaks that reached the break timeout.
+    pub breaks_timed_out: u64,
+    /// Operations (SMB CREATE, NFS calls) parked behind a break.
+    pub ops_parked: u64,
+    /// Total time operations spent parked.
+    pub time_parked: Duration,
+    /// NFS calls answered NFS3ERR_JUKEBOX because of a break.
+    pub nfs_jukebox: u64,
+}

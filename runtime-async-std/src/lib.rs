@@ -1,0 +1,1 @@
+//! Runtime adapter (work in progress).
