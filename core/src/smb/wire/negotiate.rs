@@ -187,7 +187,7 @@ mod tests {
         m.extend_from_slice(&[0xAB; 16]); // ClientGuid
         m.extend_from_slice(&[112, 0, 0, 0, 2, 0, 0, 0]); // NegotiateContextOffset 112, Count 2
         m.extend_from_slice(&[0x02, 0x03, 0x11, 0x03]); // Dialects 3.0.2, 3.1.1
-        m.extend_from_slice(&[0; 4]); // pad to 112
+        m.extend_from_slice(&[0; 8]); // pad 104 to 112
         // PREAUTH_INTEGRITY_CAPABILITIES: 1 algorithm (SHA-512), 2-byte salt.
         m.extend_from_slice(&[1, 0, 8, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 0, 0xAA, 0xBB]);
         // SIGNING_CAPABILITIES: CMAC, GMAC (no padding needed: previous ended aligned).
