@@ -169,6 +169,8 @@ pub enum CreateContextError {
     DuplicateTag { offset: usize },
     #[error("create context {tag:?}: DataLength {len} is invalid for this name")]
     BadDataLength { tag: [u8; 4], len: u32 },
+    #[error("create context at {offset}: not a response context this codec knows")]
+    UnexpectedResponseContext { offset: usize },
     #[error("more than {MAX_CREATE_CONTEXTS} create contexts in one chain")]
     TooManyContexts,
 }
@@ -375,16 +377,19 @@ pub fn decode_create_contexts(chain: &Bytes) -> Result<Vec<CreateContext>, Creat
     split_create_contexts(chain)?.into_iter().map(decode_request_one).collect()
 }
 
-/// Decodes a CREATE response's context chain (MS-SMB2 2.2.14.2): for clients
-/// and tests. Names the server never sends are rejected as [`CreateContextError::BadDataLength`]
-/// with DataLength as found.
+/// Decodes a CREATE response's context chain (MS-SMB2 2.2.14.2): for scripted
+/// clients and tests. A name outside [`ResponseContext`] is
+/// [`CreateContextError::UnexpectedResponseContext`]; a known name with the
+/// wrong size is [`CreateContextError::BadDataLength`].
 pub fn decode_response_contexts(chain: &Bytes) -> Result<Vec<ResponseContext>, CreateContextError> {
     split_create_contexts(chain)?
         .into_iter()
         .map(|raw| {
             let d = &raw.data[..];
             let len = u32::try_from(d.len()).unwrap_or(u32::MAX);
-            let tag4 = <[u8; 4]>::try_from(&raw.name[..]).unwrap_or([0; 4]);
+            let Ok(tag4) = <[u8; 4]>::try_from(&raw.name[..]) else {
+                return Err(CreateContextError::UnexpectedResponseContext { offset: raw.offset });
+            };
             let bad = CreateContextError::BadDataLength { tag: tag4, len };
             match tag4 {
                 tag::RQ_LS => decode_lease(d).map(ResponseContext::Lease),
@@ -401,7 +406,8 @@ pub fn decode_response_contexts(chain: &Bytes) -> Result<Vec<ResponseContext>, C
                     timeout: u32_at(d, 0).ok_or(bad)?,
                     flags: u32_at(d, 4).ok_or(bad)?,
                 }),
-                _ => Err(bad),
+                tag::MX_AC | tag::QFID | tag::DHNQ | tag::DH2Q => Err(bad),
+                _ => Err(CreateContextError::UnexpectedResponseContext { offset: raw.offset }),
             }
         })
         .collect()
@@ -420,46 +426,70 @@ fn put_lease(l: &LeaseContext, out: &mut BytesMut) {
     }
 }
 
-/// Writes one element: header, name at 16, zero padding, data at the next
-/// 8-aligned offset (DataOffset 0 when there is no data). Next is patched by
-/// [`write_chain`]. Returns the element's unpadded length.
-fn put_element(name: &[u8], data: &[u8], out: &mut BytesMut) -> usize {
-    let start = out.len();
-    let name_end = ELEMENT_HEADER_LEN + name.len();
-    let data_offset = if data.is_empty() { 0 } else { name_end.next_multiple_of(8) };
-    out.put_u32_le(0); // Next, patched later
-    out.put_u16_le(ELEMENT_HEADER_LEN as u16); // NameOffset
-    out.put_u16_le(u16::try_from(name.len()).unwrap_or(u16::MAX)); // NameLength
-    out.put_u16_le(0); // Reserved
-    out.put_u16_le(u16::try_from(data_offset).unwrap_or(u16::MAX)); // DataOffset
-    out.put_u32_le(u32::try_from(data.len()).unwrap_or(u32::MAX)); // DataLength
-    out.put_slice(name);
-    if !data.is_empty() {
-        out.put_bytes(0, data_offset - name_end);
-        out.put_slice(data);
+fn patch_u16(out: &mut BytesMut, at: usize, v: u16) {
+    if let Some(slot) = out.get_mut(at..at + 2) {
+        slot.copy_from_slice(&v.to_le_bytes());
     }
-    out.len() - start
 }
 
-/// Writes `items` as a chain: each element padded to 8 before the next one,
-/// Next patched to the padded length, Next 0 and no padding after the last.
-fn write_chain<'a>(items: impl Iterator<Item = (&'a [u8], Bytes)>, out: &mut BytesMut) -> usize {
-    let start = out.len();
-    let mut prev: Option<(usize, usize)> = None; // (element start, element len)
-    for (name, data) in items {
-        if let Some((p_start, p_len)) = prev {
-            let padded = p_len.next_multiple_of(8);
-            out.put_bytes(0, padded - p_len);
-            let next = u32::try_from(padded).unwrap_or(u32::MAX).to_le_bytes();
-            if let Some(slot) = out.get_mut(p_start..p_start + 4) {
-                slot.copy_from_slice(&next);
-            }
-        }
-        let elem_start = out.len();
-        let len = put_element(name, &data, out);
-        prev = Some((elem_start, len));
+fn patch_u32(out: &mut BytesMut, at: usize, v: u32) {
+    if let Some(slot) = out.get_mut(at..at + 4) {
+        slot.copy_from_slice(&v.to_le_bytes());
     }
-    out.len() - start
+}
+
+/// Appends elements to a chain in place: each element starts 8-aligned
+/// relative to the chain, the previous element's Next is patched when the
+/// next one begins, the last keeps Next 0 and gets no trailing padding.
+struct ChainWriter<'a> {
+    out: &'a mut BytesMut,
+    chain_start: usize,
+    prev: Option<usize>,
+}
+
+impl<'a> ChainWriter<'a> {
+    fn new(out: &'a mut BytesMut) -> Self {
+        let chain_start = out.len();
+        Self { out, chain_start, prev: None }
+    }
+
+    /// One element: header, name at 16, then (if `data` writes anything)
+    /// zero padding and the data at the next 8-aligned offset. With no data,
+    /// DataOffset and DataLength are 0.
+    fn element(&mut self, name: &[u8], data: impl FnOnce(&mut BytesMut)) {
+        let out = &mut *self.out;
+        if let Some(prev) = self.prev {
+            let pad = (out.len() - self.chain_start).next_multiple_of(8) - (out.len() - self.chain_start);
+            out.put_bytes(0, pad);
+            patch_u32(out, prev, u32::try_from(out.len() - prev).unwrap_or(u32::MAX));
+        }
+        let start = out.len();
+        self.prev = Some(start);
+        out.put_u32_le(0); // Next, patched by the following element
+        out.put_u16_le(ELEMENT_HEADER_LEN as u16); // NameOffset
+        out.put_u16_le(u16::try_from(name.len()).unwrap_or(u16::MAX)); // NameLength
+        out.put_u16_le(0); // Reserved
+        out.put_u16_le(0); // DataOffset, patched below
+        out.put_u32_le(0); // DataLength, patched below
+        out.put_slice(name);
+        let name_end = out.len();
+        let data_offset = (name_end - start).next_multiple_of(8);
+        out.put_bytes(0, data_offset - (name_end - start));
+        let data_start = out.len();
+        data(out);
+        let data_len = out.len() - data_start;
+        if data_len == 0 {
+            out.truncate(name_end);
+        } else {
+            patch_u16(out, start + 10, u16::try_from(data_offset).unwrap_or(u16::MAX));
+            patch_u32(out, start + 12, u32::try_from(data_len).unwrap_or(u32::MAX));
+        }
+    }
+
+    /// Bytes written since the writer was created.
+    fn finish(self) -> usize {
+        self.out.len() - self.chain_start
+    }
 }
 
 /// Encodes a CREATE response's context chain (MS-SMB2 2.2.14.2) at the end of
@@ -468,37 +498,27 @@ fn write_chain<'a>(items: impl Iterator<Item = (&'a [u8], Bytes)>, out: &mut Byt
 /// padded to 8. The caller places the chain 8-aligned (offset 152 in a CREATE
 /// response with no padding before it).
 pub fn encode_create_contexts(ctxs: &[ResponseContext], out: &mut BytesMut) -> usize {
-    let items = ctxs.iter().map(|c| {
-        let mut d = BytesMut::with_capacity(LEASE_V2_LEN);
-        let name: &'static [u8] = match c {
-            ResponseContext::Lease(l) => {
-                put_lease(l, &mut d);
-                &tag::RQ_LS
-            }
-            ResponseContext::MaximalAccess { query_status, maximal_access } => {
-                d.put_u32_le(*query_status);
-                d.put_u32_le(*maximal_access);
-                &tag::MX_AC
-            }
-            ResponseContext::QueryOnDiskId { disk_file_id, volume_id } => {
-                d.put_u64_le(*disk_file_id);
-                d.put_u64_le(*volume_id);
+    let mut w = ChainWriter::new(out);
+    for c in ctxs {
+        match *c {
+            ResponseContext::Lease(l) => w.element(&tag::RQ_LS, |d| put_lease(&l, d)),
+            ResponseContext::MaximalAccess { query_status, maximal_access } => w.element(&tag::MX_AC, |d| {
+                d.put_u32_le(query_status);
+                d.put_u32_le(maximal_access);
+            }),
+            ResponseContext::QueryOnDiskId { disk_file_id, volume_id } => w.element(&tag::QFID, |d| {
+                d.put_u64_le(disk_file_id);
+                d.put_u64_le(volume_id);
                 d.put_bytes(0, 16); // Reserved
-                &tag::QFID
-            }
-            ResponseContext::DurableV1 => {
-                d.put_bytes(0, 8); // Reserved
-                &tag::DHNQ
-            }
-            ResponseContext::DurableV2 { timeout, flags } => {
-                d.put_u32_le(*timeout);
-                d.put_u32_le(*flags);
-                &tag::DH2Q
-            }
-        };
-        (name, d.freeze())
-    });
-    write_chain(items, out)
+            }),
+            ResponseContext::DurableV1 => w.element(&tag::DHNQ, |d| d.put_bytes(0, 8)), // Reserved
+            ResponseContext::DurableV2 { timeout, flags } => w.element(&tag::DH2Q, |d| {
+                d.put_u32_le(timeout);
+                d.put_u32_le(flags);
+            }),
+        }
+    }
+    w.finish()
 }
 
 /// Encodes a CREATE request's context chain (MS-SMB2 2.2.13.2): for scripted
@@ -506,56 +526,37 @@ pub fn encode_create_contexts(ctxs: &[ResponseContext], out: &mut BytesMut) -> u
 /// `Unknown` name must be at least 4 bytes and must not repeat a known tag for
 /// the result to decode.
 pub fn encode_request_contexts(ctxs: &[CreateContext], out: &mut BytesMut) -> usize {
-    let items = ctxs.iter().map(|c| {
-        let mut d = BytesMut::new();
-        let name: &[u8] = match c {
-            CreateContext::Lease(l) => {
-                put_lease(l, &mut d);
-                &tag::RQ_LS
-            }
-            CreateContext::MaximalAccess { timestamp } => {
+    let mut w = ChainWriter::new(out);
+    for c in ctxs {
+        match c {
+            CreateContext::Lease(l) => w.element(&tag::RQ_LS, |d| put_lease(l, d)),
+            CreateContext::MaximalAccess { timestamp } => w.element(&tag::MX_AC, |d| {
                 if let Some(t) = timestamp {
                     d.put_u64_le(*t);
                 }
-                &tag::MX_AC
-            }
-            CreateContext::QueryOnDiskId => &tag::QFID,
-            CreateContext::DurableRequest => {
-                d.put_bytes(0, 16);
-                &tag::DHNQ
-            }
-            CreateContext::DurableReconnect { file_id } => {
-                d.put_slice(file_id);
-                &tag::DHNC
-            }
-            CreateContext::DurableRequestV2 { timeout, flags, create_guid } => {
+            }),
+            CreateContext::QueryOnDiskId => w.element(&tag::QFID, |_| {}),
+            CreateContext::DurableRequest => w.element(&tag::DHNQ, |d| d.put_bytes(0, 16)), // Reserved
+            CreateContext::DurableReconnect { file_id } => w.element(&tag::DHNC, |d| d.put_slice(file_id)),
+            CreateContext::DurableRequestV2 { timeout, flags, create_guid } => w.element(&tag::DH2Q, |d| {
                 d.put_u32_le(*timeout);
                 d.put_u32_le(*flags);
                 d.put_bytes(0, 8); // Reserved
                 d.put_slice(create_guid);
-                &tag::DH2Q
-            }
-            CreateContext::DurableReconnectV2 { file_id, create_guid, flags } => {
+            }),
+            CreateContext::DurableReconnectV2 { file_id, create_guid, flags } => w.element(&tag::DH2C, |d| {
                 d.put_slice(file_id);
                 d.put_slice(create_guid);
                 d.put_u32_le(*flags);
-                &tag::DH2C
-            }
-            CreateContext::ExtendedAttributes(b) => return (&tag::EXT_A as &[u8], b.clone()),
-            CreateContext::SecurityDescriptor(b) => return (&tag::SEC_D as &[u8], b.clone()),
-            CreateContext::AllocationSize(n) => {
-                d.put_u64_le(*n);
-                &tag::AL_SI
-            }
-            CreateContext::TimewarpToken(t) => {
-                d.put_u64_le(*t);
-                &tag::TWRP
-            }
-            CreateContext::Unknown { name, data } => return (&name[..], data.clone()),
-        };
-        (name, d.freeze())
-    });
-    write_chain(items, out)
+            }),
+            CreateContext::ExtendedAttributes(b) => w.element(&tag::EXT_A, |d| d.put_slice(b)),
+            CreateContext::SecurityDescriptor(b) => w.element(&tag::SEC_D, |d| d.put_slice(b)),
+            CreateContext::AllocationSize(n) => w.element(&tag::AL_SI, |d| d.put_u64_le(*n)),
+            CreateContext::TimewarpToken(t) => w.element(&tag::TWRP, |d| d.put_u64_le(*t)),
+            CreateContext::Unknown { name, data } => w.element(name, |d| d.put_slice(data)),
+        }
+    }
+    w.finish()
 }
 
 #[cfg(test)]

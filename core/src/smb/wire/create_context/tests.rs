@@ -186,6 +186,34 @@ fn mixed_chain_decodes_in_order() {
 }
 
 #[test]
+fn request_encoder_reproduces_hand_built_chain() {
+    // Same conventions as a Windows client: no-data contexts carry
+    // DataOffset 0 and are padded to 8 before the next element.
+    let want = mixed_chain();
+    let ctxs = decode_create_contexts(&Bytes::from(want.clone())).unwrap();
+    let mut out = BytesMut::new();
+    assert_eq!(encode_request_contexts(&ctxs, &mut out), want.len());
+    assert_eq!(&out[..], &want[..]);
+}
+
+#[test]
+fn response_decoder_rejects_what_a_server_never_sends() {
+    let chain = Bytes::from(elem(0, 16, b"AlSi", 24, &[0; 8], 32));
+    assert_eq!(decode_response_contexts(&chain), Err(CreateContextError::UnexpectedResponseContext { offset: 0 }));
+    let mut v = elem(40, 16, b"DHnQ", 24, &[0; 8], 40);
+    v.extend(elem(0, 16, &APP_INSTANCE_ID, 0, &[], 40));
+    assert_eq!(
+        decode_response_contexts(&Bytes::from(v)),
+        Err(CreateContextError::UnexpectedResponseContext { offset: 40 })
+    );
+    // Request-sized MxAc (0 bytes) and QFid (0 bytes) are not responses.
+    for t in [b"MxAc", b"QFid", b"DHnQ", b"DH2Q"] {
+        let chain = Bytes::from(elem(0, 16, t, 0, &[], 24));
+        assert_eq!(decode_response_contexts(&chain), Err(CreateContextError::BadDataLength { tag: *t, len: 0 }));
+    }
+}
+
+#[test]
 fn other_known_request_contexts() {
     let ea = b"\x00\x00\x00\x00\x00\x04\x01\x00user\x00x";
     let mut v = Vec::new();
