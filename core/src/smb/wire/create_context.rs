@@ -127,6 +127,26 @@ pub enum CreateContext {
     Unknown { name: Bytes, data: Bytes },
 }
 
+impl CreateContext {
+    /// The context's name as on the wire ("RqLs", "MxAc", ... or the raw name).
+    pub fn name(&self) -> &[u8] {
+        match self {
+            CreateContext::Lease(_) => &tag::RQ_LS,
+            CreateContext::MaximalAccess { .. } => &tag::MX_AC,
+            CreateContext::QueryOnDiskId => &tag::QFID,
+            CreateContext::DurableRequest => &tag::DHNQ,
+            CreateContext::DurableReconnect { .. } => &tag::DHNC,
+            CreateContext::DurableRequestV2 { .. } => &tag::DH2Q,
+            CreateContext::DurableReconnectV2 { .. } => &tag::DH2C,
+            CreateContext::ExtendedAttributes(_) => &tag::EXT_A,
+            CreateContext::SecurityDescriptor(_) => &tag::SEC_D,
+            CreateContext::AllocationSize(_) => &tag::AL_SI,
+            CreateContext::TimewarpToken(_) => &tag::TWRP,
+            CreateContext::Unknown { name, .. } => name,
+        }
+    }
+}
+
 /// One response create context (MS-SMB2 2.2.14.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseContext {

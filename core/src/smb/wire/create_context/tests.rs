@@ -565,10 +565,13 @@ fn arb_request(g: &mut Gen) -> CreateContext {
     }
 }
 
+/// `name()` agrees with what the encoder writes.
 fn request_name(c: &CreateContext) -> Bytes {
     let mut out = BytesMut::new();
     encode_request_contexts(std::slice::from_ref(c), &mut out);
-    split_create_contexts(&out.freeze()).unwrap().remove(0).name
+    let name = split_create_contexts(&out.freeze()).unwrap().remove(0).name;
+    assert_eq!(&name[..], c.name());
+    name
 }
 
 impl Arbitrary for Requests {
