@@ -7,6 +7,8 @@ use bytes::Bytes;
 
 use crate::server::{ConnId, Core, Flow};
 
+pub mod wire;
+
 #[derive(Debug)]
 pub struct SmbConnection {
     pub id: ConnId,
