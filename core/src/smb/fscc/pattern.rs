@@ -1,0 +1,98 @@
+//! QUERY_DIRECTORY search patterns: MS-FSA 2.1.4.4 (FsRtlIsNameInExpression),
+//! case-insensitive.
+
+/// DOS_STAR: like `*` but never consumes the last `.` of the name.
+const DOS_STAR: char = '<';
+/// DOS_QM: one character, or nothing at a `.` or at the end of the name.
+const DOS_QM: char = '>';
+/// DOS_DOT: a `.`, or nothing at the end of the name.
+const DOS_DOT: char = '"';
+
+/// Whether `pattern` holds any wildcard of MS-FSA 2.1.4.3.
+pub fn has_wildcards(pattern: &str) -> bool {
+    pattern.contains(['*', '?', DOS_STAR, DOS_QM, DOS_DOT])
+}
+
+/// Case-insensitive match of `name` against the SMB search `pattern` (`*`,
+/// `?` and the DOS wildcards `<` `>` `"`, MS-FSA 2.1.4.4). "*" and "*.*"
+/// match every name.
+///
+/// Runs the expression as an NFA over the name: O(pattern × name) time and
+/// O(pattern) memory, whatever the peer sends.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    if name.is_empty() || pattern.is_empty() {
+        return name.is_empty() && pattern.is_empty();
+    }
+    if pattern == "*" || pattern == "*.*" {
+        return true;
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let last_dot = n.iter().rposition(|&c| c == '.');
+    // states[i]: the expression has matched up to (not including) p[i].
+    let mut states = vec![false; p.len() + 1];
+    let mut next = vec![false; p.len() + 1];
+    if let Some(s) = states.first_mut() {
+        *s = true;
+    }
+    for j in 0..=n.len() {
+        let c = n.get(j).copied();
+        // Epsilon transitions only go from i to i + 1: one forward pass closes.
+        for (i, &pc) in p.iter().enumerate() {
+            if !states.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let skip = match pc {
+                '*' | DOS_STAR => true,
+                DOS_QM => c.is_none() || c == Some('.'),
+                DOS_DOT => c.is_none(),
+                _ => false,
+            };
+            if skip {
+                if let Some(s) = states.get_mut(i + 1) {
+                    *s = true;
+                }
+            }
+        }
+        let Some(c) = c else {
+            return states.last().copied().unwrap_or(false);
+        };
+        next.iter_mut().for_each(|s| *s = false);
+        let mut alive = false;
+        for (i, &pc) in p.iter().enumerate() {
+            if !states.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let target = match pc {
+                '*' => Some(i),
+                DOS_STAR => (c != '.' || last_dot.is_some_and(|d| d > j)).then_some(i),
+                '?' => Some(i + 1),
+                DOS_QM => (c != '.').then_some(i + 1),
+                DOS_DOT => (c == '.').then_some(i + 1),
+                lit => chars_eq(lit, c).then_some(i + 1),
+            };
+            if let Some(s) = target.and_then(|t| next.get_mut(t)) {
+                *s = true;
+                alive = true;
+            }
+        }
+        if !alive {
+            return false;
+        }
+        std::mem::swap(&mut states, &mut next);
+    }
+    false
+}
+
+fn chars_eq(a: char, b: char) -> bool {
+    a == b || upcase(a) == upcase(b)
+}
+
+/// Simple (one-to-one) Unicode upper-casing, like the NTFS upcase table.
+fn upcase(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
