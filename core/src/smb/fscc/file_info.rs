@@ -8,10 +8,10 @@ use super::{
     wire_attributes,
 };
 
-/// Offset of NameInformation inside FILE_ALL_INFORMATION (MS-FSCC 2.4.2):
-/// Basic 40 + Standard 24 + Internal 8 + Ea 4 + Access 4 + Position 8 +
-/// Mode 4 + Alignment 4.
-const ALL_NAME_OFFSET: usize = 100;
+/// Offset of NameInformation (its FileNameLength) inside FILE_ALL_INFORMATION
+/// (MS-FSCC 2.4.2): Basic 40 + Standard 24 + Internal 8 + Ea 4 + Access 4 +
+/// Position 8 + Mode 4 + Alignment 4.
+const ALL_NAME_OFFSET: usize = 96;
 
 /// Classes that Windows servers fail with STATUS_INVALID_INFO_CLASS rather
 /// than STATUS_NOT_SUPPORTED on query (MS-SMB2 <415>): directory, set-only

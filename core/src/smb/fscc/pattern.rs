@@ -96,3 +96,82 @@ fn upcase(c: char) -> char {
         _ => c,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quickcheck::quickcheck;
+
+    #[test]
+    fn pattern_table() {
+        let table: &[(&str, &str, bool)] = &[
+            ("*", "anything.txt", true),
+            ("*", ".", true),
+            ("*.*", "noext", true),
+            ("*.*", "..", true),
+            ("", "", true),
+            ("", "a", false),
+            ("*", "", false),
+            ("abc", "ABC", true),
+            ("ABC", "abd", false),
+            ("\u{c9}t\u{c9}", "\u{e9}t\u{e9}", true),
+            ("*.txt", "Report.TXT", true),
+            ("*.txt", "a.txt.bak", false),
+            ("*.txt", "txt", false),
+            ("a*b*c", "aXXbYYc", true),
+            ("a*b*c", "aXXbYY", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("a?c", "abbc", false),
+            ("*?", "", false),
+            ("**", "x", true),
+            // DOS_STAR: like * but never eats the last dot.
+            ("<", "abc", true),
+            ("<", "a.b", false),
+            ("<.txt", "a.b.txt", true),
+            ("<b", "a.b", false),
+            ("<\"", "noext", true),
+            ("<\"", "has.ext", false),
+            ("<.<", "a.b", true),
+            // DOS_QM: one char, or nothing at a dot or at the end.
+            ("a>>", "a", true),
+            ("a>>", "abc", true),
+            ("a>>", "abcd", false),
+            ("a>>.txt", "ab.txt", true),
+            ("a>>.txt", "abcd.txt", false),
+            (">", ".", false),
+            // DOS_DOT: a dot, or nothing at the end.
+            ("abc\"", "abc", true),
+            ("abc\"txt", "abc.txt", true),
+            ("abc\"txt", "abctxt", false),
+            ("abc\"*", "abc.d", true),
+        ];
+        for &(pattern, name, expected) in table {
+            assert_eq!(name_matches(pattern, name), expected, "{pattern:?} vs {name:?}");
+        }
+        assert!(has_wildcards("a<b") && has_wildcards("*") && !has_wildcards("plain.txt"));
+    }
+
+    #[test]
+    fn long_patterns_stay_cheap() {
+        let pattern = "*a".repeat(2000);
+        let name = "a".repeat(255);
+        assert!(!name_matches(&pattern, &name));
+        assert!(name_matches(&"*".repeat(5000), &name));
+    }
+
+    quickcheck! {
+        fn never_panics(pattern: String, name: String) -> bool {
+            let _ = name_matches(&pattern, &name);
+            true
+        }
+
+        fn literal_names_match_themselves(name: String) -> bool {
+            has_wildcards(&name) || name_matches(&name, &name)
+        }
+
+        fn star_matches_all(name: String) -> bool {
+            name.is_empty() || name_matches("*", &name)
+        }
+    }
+}

@@ -205,3 +205,151 @@ fn full_ea_list(buf: &[u8]) -> Result<Vec<EaEntry>, InfoError> {
 fn valid_ea_name_char(c: u8) -> bool {
     (0x20..0x7f).contains(&c) && !b"\\/:*?\"<>|,+=[];".contains(&c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smb::fscc::utf16le;
+    use quickcheck::quickcheck;
+
+    fn type2(replace: u8, root: u64, name: &[u8], len: u32) -> Vec<u8> {
+        let mut b = vec![replace, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA];
+        b.extend_from_slice(&root.to_le_bytes());
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(name);
+        b
+    }
+
+    #[test]
+    fn basic() {
+        let mut b = Vec::new();
+        for t in [5u64, 0, u64::MAX, u64::MAX - 1] {
+            b.extend_from_slice(&t.to_le_bytes());
+        }
+        b.extend_from_slice(&0x21u32.to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+        assert_eq!(
+            decode_set_file_info(4, &b),
+            Ok(SetFileInfo::Basic { creation: 5, last_access: 0, last_write: 0, change: 0, attributes: 0x21 })
+        );
+        assert!(decode_set_file_info(4, &b[..36]).is_ok());
+        assert_eq!(decode_set_file_info(4, &b[..35]), Err(InfoError::BufferTooSmall));
+        b[8..16].copy_from_slice(&(-3i64).to_le_bytes());
+        assert_eq!(decode_set_file_info(4, &b), Err(InfoError::InvalidParameter));
+    }
+
+    #[test]
+    fn sizes_disposition_mode() {
+        assert_eq!(decode_set_file_info(20, &7u64.to_le_bytes()), Ok(SetFileInfo::EndOfFile(7)));
+        assert_eq!(decode_set_file_info(19, &4096u64.to_le_bytes()), Ok(SetFileInfo::Allocation(4096)));
+        assert_eq!(decode_set_file_info(39, &1u64.to_le_bytes()), Ok(SetFileInfo::ValidDataLength(1)));
+        assert_eq!(decode_set_file_info(14, &9u64.to_le_bytes()), Ok(SetFileInfo::Position(9)));
+        assert_eq!(decode_set_file_info(20, &(-1i64).to_le_bytes()), Err(InfoError::InvalidParameter));
+        assert_eq!(decode_set_file_info(20, &[0; 7]), Err(InfoError::BufferTooSmall));
+        assert_eq!(decode_set_file_info(13, &[1]), Ok(SetFileInfo::Disposition { delete_pending: true }));
+        assert_eq!(decode_set_file_info(13, &[0, 9]), Ok(SetFileInfo::Disposition { delete_pending: false }));
+        assert_eq!(decode_set_file_info(13, &[]), Err(InfoError::BufferTooSmall));
+        assert_eq!(decode_set_file_info(64, &[0x13, 0, 0, 0]), Ok(SetFileInfo::DispositionEx { flags: 0x13 }));
+        assert_eq!(decode_set_file_info(16, &[0x26, 0, 0, 0]), Ok(SetFileInfo::Mode(0x26)));
+        assert_eq!(decode_set_file_info(16, &[0x08, 0, 0, 0]), Err(InfoError::InvalidParameter));
+        assert_eq!(decode_set_file_info(16, &[0x30, 0, 0, 0]), Err(InfoError::InvalidParameter));
+    }
+
+    #[test]
+    fn rename_and_link() {
+        let name = utf16le("dir\\new name.txt");
+        let b = type2(1, 0, &name, name.len() as u32);
+        assert_eq!(
+            decode_set_file_info(10, &b),
+            Ok(SetFileInfo::Rename { replace_if_exists: true, root_directory: 0, name: "dir\\new name.txt".into() })
+        );
+        assert_eq!(
+            decode_set_file_info(11, &type2(0, 0, &name, name.len() as u32)),
+            Ok(SetFileInfo::Link { replace_if_exists: false, name: "dir\\new name.txt".into() })
+        );
+        // Trailing padding is ignored; a short name still decodes.
+        let mut padded = type2(0, 0, &utf16le("a"), 2);
+        padded.extend_from_slice(&[0, 0]);
+        assert!(matches!(decode_set_file_info(10, &padded), Ok(SetFileInfo::Rename { .. })));
+        let r = decode_set_file_info(10, &type2(0, 5, &name, name.len() as u32));
+        assert!(matches!(r, Ok(SetFileInfo::Rename { root_directory: 5, .. })));
+        assert_eq!(decode_set_file_info(11, &type2(0, 5, &name, 2)), Err(InfoError::InvalidParameter));
+
+        assert_eq!(decode_set_file_info(10, &b[..19]), Err(InfoError::BufferTooSmall));
+        assert_eq!(
+            decode_set_file_info(10, &type2(0, 0, &name, name.len() as u32 + 2)),
+            Err(InfoError::InvalidParameter)
+        );
+        assert_eq!(decode_set_file_info(10, &type2(0, 0, &name, 3)), Err(InfoError::InvalidParameter));
+        assert_eq!(decode_set_file_info(10, &type2(0, 0, &name, 0)), Err(InfoError::InvalidParameter));
+        assert_eq!(decode_set_file_info(10, &type2(0, 0, &[0, 0xD8], 2)), Err(InfoError::InvalidParameter));
+        assert_eq!(decode_set_file_info(10, &type2(0, 0, &name, u32::MAX - 1)), Err(InfoError::InvalidParameter));
+        let long = vec![0x61; MAX_NAME_BYTES + 2];
+        assert_eq!(decode_set_file_info(10, &type2(0, 0, &long, long.len() as u32)), Err(InfoError::InvalidParameter));
+    }
+
+    fn ea(next: u32, flags: u8, name: &[u8], value: &[u8]) -> Vec<u8> {
+        let mut b = next.to_le_bytes().to_vec();
+        b.push(flags);
+        b.push(name.len() as u8);
+        b.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        b.extend_from_slice(name);
+        b.push(0);
+        b.extend_from_slice(value);
+        b
+    }
+
+    #[test]
+    fn full_ea_lists() {
+        let mut first = ea(20, 0x80, b"EAONE", b"VALUE1");
+        first.resize(20, 0);
+        let list = [first, ea(0, 0, b"TWO", b"")].concat();
+        assert_eq!(
+            decode_set_file_info(15, &list),
+            Ok(SetFileInfo::FullEa(vec![
+                EaEntry { flags: 0x80, name: "EAONE".into(), value: b"VALUE1".to_vec() },
+                EaEntry { flags: 0, name: "TWO".into(), value: vec![] },
+            ]))
+        );
+        let bad = InfoError::EaListInconsistent;
+        assert_eq!(decode_set_file_info(15, &ea(0, 1, b"A", b"v")), Err(bad.clone()));
+        assert_eq!(decode_set_file_info(15, &ea(0, 0, b"A:B", b"v")), Err(bad.clone()));
+        assert_eq!(decode_set_file_info(15, &ea(0, 0, b"", b"v")), Err(bad.clone()));
+        assert_eq!(decode_set_file_info(15, &ea(64, 0, b"A", b"v")), Err(bad.clone()));
+        assert_eq!(decode_set_file_info(15, &ea(4, 0, b"A", b"v")), Err(bad.clone()));
+        let mut cut = ea(0, 0, b"A", b"value");
+        cut.pop();
+        assert_eq!(decode_set_file_info(15, &cut), Err(bad.clone()));
+        let mut no_nul = ea(0, 0, b"AB", b"");
+        no_nul[10] = b'x';
+        assert_eq!(decode_set_file_info(15, &no_nul), Err(bad.clone()));
+        assert_eq!(decode_set_file_info(15, &[]), Err(bad));
+    }
+
+    #[test]
+    fn classes() {
+        for class in [23, 32, 40, 65] {
+            assert_eq!(decode_set_file_info(class, &[0; 64]), Err(InfoError::NotSupported));
+        }
+        for class in [0, 1, 5, 9, 18, 22, 34, 200] {
+            assert_eq!(decode_set_file_info(class, &[0; 64]), Err(InfoError::InvalidInfoClass));
+        }
+    }
+
+    quickcheck! {
+        fn decode_never_panics(class: u8, buf: Vec<u8>) -> bool {
+            let _ = decode_set_file_info(class, &buf);
+            true
+        }
+
+        fn rename_round_trips(name: String, replace: bool) -> bool {
+            let raw = utf16le(&name);
+            let r = decode_set_file_info(10, &type2(u8::from(replace), 0, &raw, raw.len() as u32));
+            if name.is_empty() || raw.len() > MAX_NAME_BYTES {
+                r == Err(InfoError::InvalidParameter)
+            } else {
+                r == Ok(SetFileInfo::Rename { replace_if_exists: replace, root_directory: 0, name })
+            }
+        }
+    }
+}
