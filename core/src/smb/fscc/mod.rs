@@ -223,7 +223,10 @@ pub struct FileInfo {
     pub mode: u32,
     /// Path from the share root with backslashes (FileNameInformation,
     /// FileAllInformation, FileNormalizedNameInformation). Windows and Samba
-    /// report it with a leading backslash for FileNameInformation.
+    /// report it with a leading backslash for FileNameInformation. MS-SMB2
+    /// 3.3.5.20.1 says a server SHOULD leave it empty in FileAllInformation
+    /// (Windows Server 2016+); Samba and older Windows send the path: the
+    /// caller decides by what it puts here.
     pub name: String,
     /// Combined EA length (FileEaInformation, EaSize of directory entries).
     pub ea_size: u32,

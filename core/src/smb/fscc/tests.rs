@@ -516,3 +516,56 @@ fn security_descriptor_layout() {
     assert_eq!((u16_at(&owner_only, 2), u32_at(&owner_only, 4), owner_only.len()), (0x8000, 20, 36));
     assert_eq!(minimal_security_descriptor(0, 0, 0o777, 0).len(), 20);
 }
+
+mod properties {
+    use super::*;
+    use quickcheck::quickcheck;
+
+    const DIR_CLASSES: [u8; 7] = [1, 2, 3, 12, 37, 38, 60];
+
+    quickcheck! {
+        /// Whatever the names and the limit: the output fits, entries are
+        /// 8-aligned, the NextEntryOffset chain visits exactly `count`
+        /// entries and each FileNameLength matches its name.
+        fn dir_entries_fit_and_chain(names: Vec<String>, max: u16, single: bool, pick: u8) -> bool {
+            let class = DIR_CLASSES[usize::from(pick) % DIR_CLASSES.len()];
+            let fixed = dir_entry_fixed_len(class).unwrap();
+            let entries: Vec<DirEntryInfo> = names.iter().map(|n| entry(n, 1)).collect();
+            let mut out = Vec::new();
+            let max = usize::from(max);
+            let count = match encode_dir_entries(class, entries.iter(), max, single, &mut out) {
+                Ok(count) => count,
+                Err(InfoError::BufferTooSmall) => return out.is_empty() && !entries.is_empty() || max < fixed,
+                Err(_) => return false,
+            };
+            if out.len() > max || count > entries.len() || (single && count > 1) {
+                return false;
+            }
+            let name_len_at = if class == 12 { 8 } else { 60 };
+            let mut at = 0;
+            for (i, e) in entries.iter().take(count).enumerate() {
+                if at % 8 != 0 || u32_at(&out, at + name_len_at) as usize != utf16le(&e.name).len() {
+                    return false;
+                }
+                let next = u32_at(&out, at) as usize;
+                if (next == 0) != (i + 1 == count) {
+                    return false;
+                }
+                at += next;
+            }
+            count == 0 || at + fixed + utf16le(&entries[count - 1].name).len() == out.len()
+        }
+
+        /// Limited encodings never exceed the limit and only fail below the fixed size.
+        fn limited_never_exceeds(class: u8, max: u16, name: String) -> bool {
+            let mut info = sample();
+            info.name = name;
+            let mut out = Vec::new();
+            match encode_file_info_limited(class, &info, usize::from(max), &mut out) {
+                Ok(_) => out.len() <= usize::from(max),
+                Err(InfoError::BufferTooSmall) => out.is_empty() && file_info_min_len(class).unwrap() > usize::from(max),
+                Err(_) => out.is_empty(),
+            }
+        }
+    }
+}
