@@ -34,7 +34,7 @@ pub mod utf16;
 pub use dir_info::{DirEntryInfo, dir_entry_fixed_len, encode_dir_entries};
 pub use file_info::{encode_file_info, encode_file_info_limited, file_info_min_len};
 pub use fs_info::{FsInfo, encode_fs_info, encode_fs_info_limited, fs_attributes, fs_info_min_len};
-pub use pattern::{has_wildcards, name_matches};
+pub use pattern::{has_wildcards, name_matches, valid_search_pattern};
 pub use security::{
     DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, minimal_security_descriptor,
 };

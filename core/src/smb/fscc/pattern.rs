@@ -13,6 +13,16 @@ pub fn has_wildcards(pattern: &str) -> bool {
     pattern.contains(['*', '?', DOS_STAR, DOS_QM, DOS_DOT])
 }
 
+/// Whether `pattern` may be used as a QUERY_DIRECTORY FileName: a valid file
+/// name component (MS-FSCC 2.1.5.2: at most 255 UTF-16 units, no control
+/// characters, no `\ / : |`) in which wildcards, "." and ".." are allowed
+/// (MS-FSA 2.1.5.6.3). Callers answer STATUS_OBJECT_NAME_INVALID otherwise;
+/// an empty pattern means "*". Checking it first also bounds the cost of
+/// [`name_matches`].
+pub fn valid_search_pattern(pattern: &str) -> bool {
+    pattern.encode_utf16().count() <= 255 && !pattern.chars().any(|c| c < ' ' || matches!(c, '\\' | '/' | ':' | '|'))
+}
+
 /// Case-insensitive match of `name` against the SMB search `pattern` (`*`,
 /// `?` and the DOS wildcards `<` `>` `"`, MS-FSA 2.1.4.4). "*" and "*.*"
 /// match every name.
@@ -150,6 +160,12 @@ mod tests {
             assert_eq!(name_matches(pattern, name), expected, "{pattern:?} vs {name:?}");
         }
         assert!(has_wildcards("a<b") && has_wildcards("*") && !has_wildcards("plain.txt"));
+        for ok in ["*", "..", "a<b>c\"d", "x?.txt", ""] {
+            assert!(valid_search_pattern(ok), "{ok:?}");
+        }
+        for bad in ["a\\b", "a/b", "a:b", "a|b", "a\u{1}", &"x".repeat(256)] {
+            assert!(!valid_search_pattern(bad), "{bad:?}");
+        }
     }
 
     #[test]
