@@ -1,5 +1,7 @@
 //! SMB2/3 (placeholder until the "SMB server" issue lands).
 
+pub mod fscc;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
