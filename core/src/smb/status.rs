@@ -50,6 +50,7 @@ pub const NOT_FOUND: u32 = 0xC000_0225;
 pub const BAD_IMPERSONATION_LEVEL: u32 = 0xC000_00A5;
 pub const STOPPED_ON_SYMLINK: u32 = 0x8000_002D;
 pub const STALE_HANDLE: u32 = FILE_CLOSED;
+pub const EAS_NOT_SUPPORTED: u32 = 0xC000_004F;
 pub const NO_PREAUTH_INTEGRITY_HASH_OVERLAP: u32 = 0xC05D_0000;
 
 /// Maps a storage error to the NTSTATUS a Windows server gives for it.

@@ -13,12 +13,7 @@ const CLASSES: [u8; 6] = [1, 2, 3, 12, 37, 38];
 const BATCH: usize = 256;
 
 pub fn info_error(e: InfoError) -> u32 {
-    match e {
-        InfoError::InvalidInfoClass => status::INVALID_INFO_CLASS,
-        InfoError::NotSupported => status::NOT_SUPPORTED,
-        InfoError::BufferTooSmall => status::INFO_LENGTH_MISMATCH,
-        InfoError::InvalidParameter => status::INVALID_PARAMETER,
-    }
+    e.status()
 }
 
 fn entry(cx: &Ctx<'_>, name: &str, id: ObjectId) -> Option<DirEntryInfo> {
@@ -27,7 +22,7 @@ fn entry(cx: &Ctx<'_>, name: &str, id: ObjectId) -> Option<DirEntryInfo> {
         name: name.to_string(),
         file_index: 0,
         info: fscc::file_info_from_attr(&attr),
-        short_name: None,
+        short_name: String::new(),
     })
 }
 

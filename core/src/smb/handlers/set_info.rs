@@ -87,7 +87,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             need(&open, DELETE)?;
             rename(cx, &tree, &open, &name, replace_if_exists)?;
         }
-        SetFileInfo::Link { replace_if_exists, name, .. } => {
+        SetFileInfo::Link { replace_if_exists, name } => {
             if open.kind != FileType::Regular {
                 return Err(status::FILE_IS_A_DIRECTORY);
             }
@@ -102,6 +102,9 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             }
             cx.core.vfs.link(open.object, dir, &last, now).map_err(vfs_err)?;
         }
+        // Valid data length and extended attributes are not kept.
+        SetFileInfo::ValidDataLength(_) => need(&open, FILE_WRITE_DATA)?,
+        SetFileInfo::FullEa(_) => return Err(status::EAS_NOT_SUPPORTED),
         SetFileInfo::Position(pos) => {
             if let Ok(o) = cx.open(req.file_id) {
                 o.position = pos;

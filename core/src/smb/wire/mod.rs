@@ -7,6 +7,7 @@ pub mod error;
 pub mod header;
 pub mod ioctl;
 pub mod negotiate;
+pub mod oplock_break;
 pub mod query;
 pub mod read_write;
 pub mod session_setup;
