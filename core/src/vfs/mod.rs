@@ -7,6 +7,8 @@ use bytes::Bytes;
 
 use crate::time::Timespec;
 
+#[cfg(test)]
+mod conformance;
 pub mod local;
 pub mod memory;
 
