@@ -3,12 +3,12 @@
 //! Identity: an object's id is its inode number (the root's too), so ids and
 //! NFS file handles survive a restart. The backend keeps an in-memory map from
 //! id to the paths (relative to the root) it has seen for it, filled by
-//! lookup, readdir, create and rename. After a restart an id is only known
-//! again once its name has been looked up or listed: until then it answers
-//! `Stale` (the root is always known). A file whose only remembered name was
-//! removed while another hard link exists is `Stale` the same way. The
-//! generation is derived from the birth time, so a reused inode number gives
-//! a different generation.
+//! lookup, readdir, create and rename. An id that is not in the map (after a
+//! restart, or moved by another process) is searched for breadth-first from
+//! the root, visiting at most [`SEARCH_LIMIT`] entries; ids not found are
+//! remembered (up to [`MISS_LIMIT`]) so a repeated stale handle costs nothing,
+//! and answer `Stale`. The generation is derived from the birth time, so a
+//! reused inode number gives a different generation.
 //!
 //! Confinement: every name goes through [`check_name`]; symlinks are never
 //! followed (final components use `lstat`, `O_NOFOLLOW`, `utimensat(...,
@@ -31,7 +31,7 @@
 //! Alternate data streams are not supported.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -44,6 +44,11 @@ use nix::sys::time::TimeSpec;
 
 use super::*;
 
+/// Entries visited at most by one search for an unknown id.
+pub const SEARCH_LIMIT: usize = 100_000;
+/// Ids remembered as not found; the set is cleared when it reaches this size.
+pub const MISS_LIMIT: usize = 4096;
+
 /// Largest offset + length accepted (the kernel's `off_t` limit).
 const MAX_END: u64 = i64::MAX as u64;
 
@@ -55,6 +60,8 @@ pub struct LocalFs {
     root_id: ObjectId,
     /// id -> the relative paths it is known under (the root is "").
     paths: RefCell<BTreeMap<ObjectId, BTreeSet<PathBuf>>>,
+    /// Ids a search did not find, or whose last link was removed.
+    misses: RefCell<BTreeSet<ObjectId>>,
 }
 
 /// Maps an OS error to the storage error both protocols understand.
@@ -158,7 +165,7 @@ impl LocalFs {
         }
         let mut paths = BTreeMap::new();
         paths.insert(m.ino(), BTreeSet::from([PathBuf::new()]));
-        Ok(LocalFs { root, root_id: m.ino(), paths: RefCell::new(paths) })
+        Ok(LocalFs { root, root_id: m.ino(), paths: RefCell::new(paths), misses: RefCell::default() })
     }
 
     /// The served directory.
@@ -171,7 +178,50 @@ impl LocalFs {
     }
 
     fn remember(&self, id: ObjectId, rel: PathBuf) {
+        self.misses.borrow_mut().remove(&id);
         self.paths.borrow_mut().entry(id).or_default().insert(rel);
+    }
+
+    fn miss(&self, id: ObjectId) {
+        let mut misses = self.misses.borrow_mut();
+        if misses.len() >= MISS_LIMIT {
+            misses.clear();
+        }
+        misses.insert(id);
+    }
+
+    /// Breadth-first search of the tree for `id`, never through symlinks;
+    /// remembers the directories it passes and the path found.
+    fn search(&self, id: ObjectId) -> bool {
+        if id == self.root_id || self.misses.borrow().contains(&id) {
+            return false;
+        }
+        let mut queue = VecDeque::from([PathBuf::new()]);
+        let mut visited = 0usize;
+        while let Some(dir) = queue.pop_front() {
+            let Ok(listing) = fs::read_dir(self.abs(&dir)) else { continue };
+            for e in listing.flatten() {
+                visited += 1;
+                if visited > SEARCH_LIMIT {
+                    self.miss(id);
+                    return false;
+                }
+                let Some(name) = e.file_name().into_string().ok().filter(|n| check_name(n).is_ok()) else {
+                    continue;
+                };
+                let rel = dir.join(name);
+                if e.ino() == id {
+                    self.remember(id, rel);
+                    return true;
+                }
+                if e.file_type().is_ok_and(|ft| ft.is_dir()) {
+                    self.remember(e.ino(), rel.clone());
+                    queue.push_back(rel);
+                }
+            }
+        }
+        self.miss(id);
+        false
     }
 
     fn forget(&self, id: ObjectId, rel: &Path) {
@@ -192,15 +242,28 @@ impl LocalFs {
             .all(|a| fs::symlink_metadata(self.root.join(a)).is_ok_and(|m| m.file_type().is_dir()))
     }
 
-    /// The current relative path and metadata of `id`; `Stale` when none of
-    /// the remembered paths leads to it any more.
+    /// The current relative path and metadata of `id`; `Stale` when no
+    /// remembered path leads to it and a search does not find it.
     fn resolve(&self, id: ObjectId) -> VfsResult<(PathBuf, Metadata)> {
+        if let Some(found) = self.resolve_known(id)? {
+            return Ok(found);
+        }
+        if self.search(id) {
+            if let Some(found) = self.resolve_known(id)? {
+                return Ok(found);
+            }
+        }
+        Err(VfsError::Stale)
+    }
+
+    /// Tries the remembered paths of `id`, forgetting those that moved on.
+    fn resolve_known(&self, id: ObjectId) -> VfsResult<Option<(PathBuf, Metadata)>> {
         let candidates: Vec<PathBuf> =
-            self.paths.borrow().get(&id).map(|s| s.iter().cloned().collect()).ok_or(VfsError::Stale)?;
+            self.paths.borrow().get(&id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         for rel in candidates {
             if self.ancestors_are_dirs(&rel) {
                 match fs::symlink_metadata(self.abs(&rel)) {
-                    Ok(m) if m.ino() == id => return Ok((rel, m)),
+                    Ok(m) if m.ino() == id => return Ok(Some((rel, m))),
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(io_err(e)),
@@ -210,7 +273,7 @@ impl LocalFs {
                 self.forget(id, &rel);
             }
         }
-        Err(VfsError::Stale)
+        Ok(None)
     }
 
     fn resolve_dir(&self, dir: ObjectId) -> VfsResult<PathBuf> {
@@ -380,6 +443,9 @@ impl Vfs for LocalFs {
         }
         fs::remove_file(&abs).map_err(io_err)?;
         self.forget(m.ino(), &rel);
+        if m.nlink() <= 1 {
+            self.miss(m.ino());
+        }
         Ok(())
     }
 
@@ -392,6 +458,7 @@ impl Vfs for LocalFs {
         }
         fs::remove_dir(&abs).map_err(io_err)?;
         self.forget(m.ino(), &rel);
+        self.miss(m.ino());
         Ok(())
     }
 
@@ -429,15 +496,18 @@ impl Vfs for LocalFs {
                     (true, true) if fs::read_dir(&to_abs).map_err(io_err)?.next().is_some() => {
                         return Err(VfsError::NotEmpty);
                     }
-                    _ => Some(tm.ino()),
+                    _ => Some((tm.ino(), tm.nlink())),
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_err(e)),
         };
         fs::rename(&from_abs, &to_abs).map_err(io_err)?;
-        if let Some(old) = replaced {
+        if let Some((old, links)) = replaced {
             self.forget(old, &to_rel);
+            if links <= 1 {
+                self.miss(old);
+            }
         }
         self.moved(sm.ino(), &from_rel, &to_rel);
         Ok(())
