@@ -519,7 +519,7 @@ impl Vfs for LocalFs {
         if offset >= size {
             return Ok((Bytes::new(), true));
         }
-        let want = (size - offset).min(u64::from(len));
+        let want = (size - offset).min(u64::from(len.min(MAX_READ)));
         let mut buf = vec![0u8; usize::try_from(want).map_err(|_| VfsError::TooBig)?];
         let mut got = 0;
         while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {

@@ -236,10 +236,10 @@ impl MemoryFs {
     /// Deletes `id` and its streams, returning their storage.
     fn free_node(&mut self, id: ObjectId) {
         let Some(node) = self.nodes.remove(&id) else { return };
-        self.used -= match &node.body {
+        self.used = self.used.saturating_sub(match &node.body {
             Body::File(d) | Body::Stream { data: d, .. } => d.used(),
             _ => 0,
-        };
+        });
         for sid in node.streams.values() {
             self.free_node(*sid);
         }
@@ -460,7 +460,7 @@ impl Vfs for MemoryFs {
 
     fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
         match &self.node(id)?.body {
-            Body::File(d) | Body::Stream { data: d, .. } => Ok(d.read(offset, len)),
+            Body::File(d) | Body::Stream { data: d, .. } => Ok(d.read(offset, len.min(MAX_READ))),
             Body::Dir(_) => Err(VfsError::IsDir),
             Body::Symlink(_) => Err(VfsError::Invalid),
         }
@@ -498,7 +498,7 @@ impl Vfs for MemoryFs {
             d.set_size(size);
             let after = d.used();
             node.mtime = now;
-            self.used = self.used - before + after;
+            self.used = self.used.saturating_sub(before).saturating_add(after);
         }
         let node = self.node_mut(id)?;
         if let Some(mode) = set.mode {

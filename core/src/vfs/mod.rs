@@ -144,6 +144,10 @@ pub enum VfsError {
 
 pub type VfsResult<T> = Result<T, VfsError>;
 
+/// Most bytes one `read` returns (a short read, without end of file, past
+/// it): a bound on what a single request can make a backend allocate.
+pub const MAX_READ: u32 = 16 << 20;
+
 /// Longest single name component accepted.
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -213,7 +217,8 @@ pub trait Vfs: Send + std::fmt::Debug {
         now: Timespec,
     ) -> VfsResult<()>;
 
-    /// Up to `len` bytes at `offset`, and whether the end of file was reached.
+    /// Up to `len` bytes (at most [`MAX_READ`]) at `offset`, and whether the
+    /// end of file was reached.
     fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)>;
 
     /// Writes at `offset`, extending the file as needed; returns the new

@@ -97,7 +97,7 @@ impl Data {
             if let (Some(d), Some(s)) = (chunk.get_mut(within..within + piece), data.get(at..at + piece)) {
                 d.copy_from_slice(s);
             }
-            self.alloc = self.alloc - old + round_up(chunk.len() as u64);
+            self.alloc = self.alloc.saturating_sub(old) + round_up(chunk.len() as u64);
             at += piece;
         }
         if !data.is_empty() {
@@ -111,7 +111,7 @@ impl Data {
             let first_dropped = size.div_ceil(CHUNK);
             let dropped = self.chunks.split_off(&first_dropped);
             for chunk in dropped.values() {
-                self.alloc -= round_up(chunk.len() as u64);
+                self.alloc = self.alloc.saturating_sub(round_up(chunk.len() as u64));
             }
             if size % CHUNK != 0 {
                 if let Some(chunk) = self.chunks.get_mut(&(size / CHUNK)) {
@@ -119,7 +119,7 @@ impl Data {
                     if chunk.len() > keep {
                         let old = round_up(chunk.len() as u64);
                         chunk.truncate(keep);
-                        self.alloc = self.alloc - old + round_up(keep as u64);
+                        self.alloc = self.alloc.saturating_sub(old) + round_up(keep as u64);
                     }
                 }
             }
@@ -171,7 +171,7 @@ mod tests {
             let mut d = Data::default();
             let mut model: Vec<u8> = Vec::new();
             for (off, len, trunc) in ops {
-                let off = u64::from(off) * 7;
+                let off = u64::from(off) * 2;
                 if trunc {
                     d.set_size(off);
                     model.resize(off as usize, 0);

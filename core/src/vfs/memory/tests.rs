@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use super::*;
 use crate::vfs::conformance::{Harness, T0, ca};
 
@@ -170,4 +172,119 @@ fn readdir_max_zero_and_cookie_past_end() {
     let (e, done) = fs.readdir(ROOT, 0, 1).unwrap();
     assert!(done);
     assert_eq!(e[0].kind, FileType::Regular);
+}
+
+/// Structural invariants of the tree: entries and link counts agree, every
+/// directory chain leads to the root, streams belong to live files, and the
+/// space accounting matches the data held.
+fn check_invariants(fs: &MemoryFs) {
+    let mut refs: BTreeMap<ObjectId, u32> = BTreeMap::new();
+    let mut used = 0;
+    for (&id, node) in &fs.nodes {
+        for &sid in node.streams.values() {
+            match &fs.nodes[&sid].body {
+                Body::Stream { file, .. } => assert_eq!(*file, id),
+                other => panic!("stream id {sid} is {other:?}"),
+            }
+            *refs.entry(sid).or_default() += 1;
+        }
+        match &node.body {
+            Body::Dir(d) => {
+                assert_eq!(d.names.len(), d.by_seq.len());
+                for (name, &(seq, child)) in &d.names {
+                    assert_eq!(d.by_seq.get(&seq), Some(name));
+                    assert!(seq < d.next_seq);
+                    assert!(fs.nodes.contains_key(&child), "dangling entry {name}");
+                    *refs.entry(child).or_default() += 1;
+                }
+                let subdirs = d.names.values().filter(|(_, c)| matches!(fs.nodes[c].body, Body::Dir(_))).count();
+                assert_eq!(node.nlink as usize, 2 + subdirs, "dir {id} nlink");
+                // The parent chain reaches the root without a cycle.
+                let mut at = id;
+                for _ in 0..=fs.nodes.len() {
+                    at = fs.dir(at).unwrap().parent;
+                }
+                assert_eq!(at, ROOT);
+                if id != ROOT {
+                    assert!(fs.dir(d.parent).unwrap().names.values().any(|&(_, c)| c == id));
+                }
+            }
+            Body::File(data) | Body::Stream { data, .. } => used += data.used(),
+            Body::Symlink(_) => {}
+        }
+    }
+    for (&id, node) in &fs.nodes {
+        let n = refs.get(&id).copied().unwrap_or(0);
+        match node.body {
+            Body::Dir(_) => assert_eq!(n, u32::from(id != ROOT), "dir {id} referenced {n} times"),
+            Body::Stream { .. } => assert_eq!(n, 1),
+            _ => assert_eq!(n, node.nlink, "object {id} has {n} names, nlink {}", node.nlink),
+        }
+    }
+    assert_eq!(fs.used, used);
+}
+
+const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+
+fn pick<T: Copy>(v: &[T], i: u8) -> Option<T> {
+    if v.is_empty() { None } else { v.get(usize::from(i) % v.len()).copied() }
+}
+
+/// Applies one random operation; errors are fine, panics and broken
+/// invariants are not.
+fn apply(fs: &mut MemoryFs, (op, x, y, z): (u8, u8, u8, u16), now: Timespec) {
+    let dirs: Vec<ObjectId> =
+        fs.nodes.iter().filter(|(_, n)| matches!(n.body, Body::Dir(_))).map(|(i, _)| *i).collect();
+    let others: Vec<ObjectId> =
+        fs.nodes.iter().filter(|(_, n)| !matches!(n.body, Body::Dir(_))).map(|(i, _)| *i).collect();
+    let (Some(d1), Some(d2)) = (pick(&dirs, x), pick(&dirs, y)) else { return };
+    let (n1, n2) = (NAMES[usize::from(x >> 4) % 4], NAMES[usize::from(y >> 4) % 4]);
+    let obj = pick(&others, x ^ y).unwrap_or(d1);
+    let off = u64::from(z) * 37;
+    let _ = match op % 11 {
+        0 => fs.create(d1, n1, ca(0o644), now).map(drop),
+        1 => fs.mkdir(d1, n1, ca(0o755), now).map(drop),
+        2 => fs.symlink(d1, n1, "t", ca(0o777), now).map(drop),
+        3 => fs.link(obj, d2, n2, now).map(drop),
+        4 => fs.remove(d1, n1, now),
+        5 => fs.rmdir(d1, n1, now),
+        6 => fs.rename(d1, n1, d2, n2, z & 1 == 1, now),
+        7 => fs.write(obj, off, &vec![x; usize::from(y)], now).map(drop),
+        8 => fs.setattr(obj, &SetAttr { size: Some(off), ..Default::default() }, now).map(drop),
+        9 => fs.stream(obj, n1, true, now).and_then(|s| fs.write(s.id, off, b"stream", now)).map(drop),
+        _ => fs.remove_stream(obj, n1, now),
+    };
+}
+
+quickcheck::quickcheck! {
+    fn random_operations_keep_the_tree_consistent(ops: Vec<(u8, u8, u8, u16)>) -> bool {
+        let mut fs = MemoryFs::new();
+        for (i, op) in ops.into_iter().enumerate() {
+            apply(&mut fs, op, Timespec::new(i as i64, 0));
+            check_invariants(&fs);
+        }
+        // Listing with any page size sees every entry exactly once.
+        let (all, _) = fs.readdir(ROOT, 0, usize::MAX).unwrap();
+        let mut paged = Vec::new();
+        let mut cookie = 0;
+        loop {
+            let (page, done) = fs.readdir(ROOT, cookie, 2).unwrap();
+            if let Some(last) = page.last() { cookie = last.cookie; }
+            paged.extend(page);
+            if done { break; }
+        }
+        paged == all
+    }
+}
+
+#[test]
+fn reads_are_capped_at_max_read() {
+    let mut fs = MemoryFs::new();
+    let f = fs.create(ROOT, "f", ca(0o644), T0).unwrap();
+    let set = SetAttr { size: Some(u64::from(MAX_READ) + 10), ..Default::default() };
+    fs.setattr(f.id, &set, T0).unwrap();
+    let (data, eof) = fs.read(f.id, 0, u32::MAX).unwrap();
+    assert_eq!((data.len(), eof), (MAX_READ as usize, false));
+    let (data, eof) = fs.read(f.id, u64::from(MAX_READ), u32::MAX).unwrap();
+    assert_eq!((data.len(), eof), (10, true));
 }
