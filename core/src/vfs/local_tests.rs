@@ -150,3 +150,41 @@ fn removed_and_unknown_ids_are_stale() {
     assert_eq!(fresh.parent(d.id), Ok(root));
     assert_eq!(t.fs.getattr(g.id).unwrap().kind, FileType::Regular);
 }
+
+#[test]
+fn hard_links_in_one_directory_share_a_page() {
+    let mut t = TempTree::new();
+    let root = t.fs.root();
+    let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    for name in ["g", "h"] {
+        t.fs.link(f.id, root, name, T0).unwrap();
+    }
+    for name in ["x", "y", "z"] {
+        t.fs.create(root, name, ca(0o644), T0).unwrap();
+    }
+    for max in 1..=4 {
+        let (mut cookie, mut seen) = (0, Vec::new());
+        loop {
+            let (page, done) = t.fs.readdir(root, cookie, max).unwrap();
+            assert!(!page.is_empty() || done);
+            cookie = page.last().map_or(cookie, |e| e.cookie);
+            seen.extend(page.into_iter().map(|e| e.name));
+            if done {
+                break;
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ["f", "g", "h", "x", "y", "z"], "max {max}");
+    }
+}
+
+#[test]
+fn dir_version_follows_the_directory() {
+    let mut t = TempTree::new();
+    let root = t.fs.root();
+    let v0 = t.fs.dir_version(root).unwrap();
+    let d = t.fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    assert_ne!(t.fs.dir_version(root).unwrap(), v0);
+    let f = t.fs.create(d.id, "f", ca(0o644), T0).unwrap();
+    assert_eq!(t.fs.dir_version(f.id), Err(VfsError::NotDir));
+}
