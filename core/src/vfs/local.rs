@@ -387,12 +387,13 @@ impl Vfs for LocalFs {
         let abs = self.abs(&rel);
         let mode = attr.mode & 0o7777;
         fs::DirBuilder::new().mode(mode).create(&abs).map_err(io_err)?;
-        let d = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
-            .open(&abs)
-            .map_err(io_err)?;
-        d.set_permissions(Permissions::from_mode(mode)).map_err(io_err)?;
+        // The umask narrowed the mode. A directory without read permission
+        // cannot be opened to fchmod it, so chmod the path after checking
+        // that it is still the directory just made, not a symlink.
+        if !lstat(&abs)?.is_dir() {
+            return Err(VfsError::Stale);
+        }
+        fs::set_permissions(&abs, Permissions::from_mode(mode)).map_err(io_err)?;
         self.finish_create(rel, attr)
     }
 

@@ -188,3 +188,15 @@ fn dir_version_follows_the_directory() {
     let f = t.fs.create(d.id, "f", ca(0o644), T0).unwrap();
     assert_eq!(t.fs.dir_version(f.id), Err(VfsError::NotDir));
 }
+
+#[test]
+fn modes_are_exact_despite_the_umask() {
+    let mut t = TempTree::new();
+    let root = t.fs.root();
+    let d = t.fs.mkdir(root, "locked", ca(0o000), T0).unwrap();
+    assert_eq!(d.mode, 0);
+    let f = t.fs.create(root, "f", ca(0o777), T0).unwrap();
+    assert_eq!(f.mode, 0o777);
+    // Restore so that the temp dir can be removed.
+    t.fs.setattr(d.id, &SetAttr { mode: Some(0o700), ..Default::default() }, T0).unwrap();
+}
