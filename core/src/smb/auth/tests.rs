@@ -418,3 +418,36 @@ quickcheck! {
         true
     }
 }
+
+/// A capture from pyspnego 0.12.4 (an independent NTLM/SPNEGO client) logging
+/// in as alice/Secret1 against this acceptor; pyspnego accepted the final
+/// token (our mechListMIC) and reported the same session key.
+#[test]
+fn pyspnego_capture_replays() {
+    let list = users_list();
+    let au = users(&list, true);
+    let tok1 = hex("
+        604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa22a04284e544c4d53535000010000003782
+        08e200000000280000000000000028000000000c04000000000f");
+    let tok2 = hex("
+        a18201733082016fa0030a0101a28201520482014e4e544c4d53535000030000001800180058000000c000c000700000
+        0000000000300100000a000a0030010000040004003a010000100010003e01000035828ae2000c04000000000f259263
+        ca11b06f1714ead0cebc953fca000000000000000000000000000000000000000000000000ebe382c9be2718c17587c8
+        155cd198a7010100000000000000000000007adc0179932134d6bffc1a000000000200120057004f0052004b00470052
+        004f00550050000100120050004f004c005900530048004100520045000400120077006f0072006b00670072006f0075
+        0070000300120070006f006c007900730068006100720065000700080000000000007adc0109001c0068006f00730074
+        002f0070006f006c007900730068006100720065000600040002000000000000000000000061006c0069006300650056
+        004d0099d6757ca0e2b911d007b2eee077cb35a312041001000000e3c1f69e2107a8bb00000000");
+    let mut acc = NtlmAcceptor::new(CHALLENGE, TIME);
+    assert!(matches!(acc.step(&au, &tok1), Ok(AuthStep::Continue { .. })));
+    let step = acc.step(&au, &tok2).unwrap();
+    let AuthStep::Done { token, identity, session_key } = step else { panic!() };
+    assert_eq!(identity, Identity::User("alice".into()));
+    assert_eq!(session_key.unwrap().to_vec(), hex("16a0dde37f270b457e3d1c9d8a449b88"));
+    assert_eq!(token, hex("a11b3019a0030a0100a312041001000000f04b6b71e4766ccc00000000"));
+    // The same AUTHENTICATE with another password fails.
+    let list = vec![User { name: "alice".into(), password: "Secret2".into() }];
+    let mut acc = NtlmAcceptor::new(CHALLENGE, TIME);
+    acc.step(&users(&list, true), &tok1).unwrap();
+    assert_eq!(acc.step(&users(&list, true), &tok2), Err(AuthError::LogonFailure));
+}
