@@ -99,9 +99,22 @@ mod tests {
         assert_eq!(smb3_kdf(&key, b"SMB2AESCMAC\0", b"SmbSign\0").to_vec(), hmac_sha256(&key, &input)[..16]);
     }
 
+    /// The SMB 3.0 test vector of Microsoft's "SMB 2 and SMB 3 security in
+    /// Windows 10: the anatomy of signing and cryptographic keys".
+    #[test]
+    fn smb30_microsoft_test_vector() {
+        let key: [u8; 16] = hex("7cd451825d0450d235424e44ba6e78cc").try_into().unwrap();
+        assert_eq!(signing_key(DIALECT_300, &key, None).to_vec(), hex("0b7e9c5cac36c0f6ea9ab275298cedce"));
+        // The client's EncryptionKey is the server's DecryptionKey ("ServerIn ").
+        assert_eq!(decryption_key(DIALECT_300, &key, None).to_vec(), hex("fad27796665b313ebb578f388632b4f7"));
+        assert_eq!(encryption_key(DIALECT_300, &key, None).to_vec(), hex("b0f0427f7ceb416d1d9dcc0cd4f99447"));
+        assert_eq!(application_key(DIALECT_300, &key, None).to_vec(), hex("bb23a4575aa26c721af525af15a87b4f"));
+    }
+
     #[test]
     fn smb30_signing_key_golden() {
-        // Independently computed (Python hmac/hashlib) for SessionKey = 00..0f.
+        // Computed with the `cryptography` package's KBKDFHMAC (counter
+        // mode, as smbprotocol uses it) for SessionKey = 00..0f.
         let key: [u8; 16] = core::array::from_fn(|i| i as u8);
         assert_eq!(signing_key(DIALECT_300, &key, None).to_vec(), hex(SMB30_SIGN));
         assert_eq!(signing_key(DIALECT_302, &key, None).to_vec(), hex(SMB30_SIGN));
