@@ -179,6 +179,9 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+mod samba_capture;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use quickcheck::quickcheck;
