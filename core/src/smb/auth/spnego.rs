@@ -180,4 +180,19 @@ mod tests {
         assert!(parse(&token).is_err());
         assert!(parse(&[0x30, 0]).is_err());
     }
+
+    quickcheck::quickcheck! {
+        fn parse_never_panics(tag: bool, body: Vec<u8>) -> bool {
+            let mut t = vec![if tag { 0x60 } else { 0xa1 }];
+            t.extend(der::tlv(der::SEQUENCE, &body)[1..].iter());
+            let _ = parse(&t);
+            let _ = parse(&body);
+            true
+        }
+
+        fn resp_round_trip(token: Vec<u8>, mic: Vec<u8>) -> bool {
+            let r = neg_token_resp(ACCEPT_INCOMPLETE, true, Some(&token), Some(&mic));
+            parse(&r) == Ok(ClientToken::Resp { response_token: Some(&token), mech_list_mic: Some(&mic) })
+        }
+    }
 }

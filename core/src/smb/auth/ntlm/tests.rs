@@ -136,3 +136,29 @@ fn uppercase_is_one_to_one() {
     assert_eq!(upper("straße"), "STRAßE");
     assert_eq!(upper("élan"), "ÉLAN");
 }
+
+quickcheck::quickcheck! {
+    fn parse_authenticate_never_panics(tail: Vec<u8>, flags: u32) -> bool {
+        let mut m = b"NTLMSSP\0\x03\0\0\0".to_vec();
+        m.extend_from_slice(&tail);
+        if m.len() >= 64 {
+            m[60..64].copy_from_slice(&flags.to_le_bytes());
+        }
+        let _ = parse_authenticate(&m);
+        let _ = parse_negotiate(&m);
+        true
+    }
+
+    fn find_av_never_panics(pairs: Vec<u8>, id: u16) -> bool {
+        let _ = find_av(&pairs, id);
+        true
+    }
+
+    fn spec_message_with_one_bad_byte(at: usize, byte: u8) -> bool {
+        let mut m = spec_authenticate();
+        let i = at % m.len();
+        m[i] = byte;
+        let _ = parse_authenticate(&m);
+        true
+    }
+}
