@@ -42,6 +42,13 @@ pub struct AuthUsers<'a> {
     pub server_name: &'a str,
 }
 
+impl<'a> AuthUsers<'a> {
+    /// The accounts and names of an SMB server configuration.
+    pub fn from_config(smb: &'a crate::config::SmbConfig) -> Self {
+        Self { users: &smb.users, guest: smb.guest, domain: &smb.domain, server_name: &smb.server_name }
+    }
+}
+
 /// Outcome of one SESSION_SETUP round.
 #[derive(Clone, PartialEq, Eq)]
 pub enum AuthStep {

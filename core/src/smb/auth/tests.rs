@@ -366,6 +366,20 @@ fn out_of_order_messages() {
 }
 
 #[test]
+fn users_from_config() {
+    let smb = crate::config::SmbConfig {
+        users: users_list(),
+        guest: false,
+        domain: "WORKGROUP".into(),
+        ..Default::default()
+    };
+    let au = AuthUsers::from_config(&smb);
+    assert_eq!((au.users.len(), au.guest, au.domain), (3, false, "WORKGROUP"));
+    let (step, _) = run(&Client::new("alice", "Secret1"), &au);
+    assert!(matches!(step, Ok(AuthStep::Done { identity: Identity::User(_), .. })));
+}
+
+#[test]
 fn negotiate_token_offers_ntlm() {
     let t = negotiate_token();
     assert!(matches!(spnego::parse(&t), Ok(spnego::ClientToken::Init { offers_ntlm: true, ntlm_first: true, .. })));
