@@ -1,6 +1,10 @@
 //! SMB2/3 (placeholder until the "SMB server" issue lands).
 
 pub mod fscc;
+pub mod auth;
+pub mod kdf;
+pub mod preauth;
+pub mod signing;
 
 use std::net::SocketAddr;
 use std::time::Instant;
