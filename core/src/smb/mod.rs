@@ -1,7 +1,7 @@
 //! SMB2/3 (placeholder until the "SMB server" issue lands).
 
-pub mod fscc;
 pub mod auth;
+pub mod fscc;
 pub mod kdf;
 pub mod preauth;
 pub mod signing;
