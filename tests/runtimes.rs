@@ -72,6 +72,25 @@ fn start_mio(opts: ServerOptions, setup: Setup) -> Running {
     Running { addrs, stop: Box::new(move || stopper.stop()), thread }
 }
 
+#[cfg(feature = "async-std")]
+fn start_async_std(opts: ServerOptions, setup: Setup) -> Running {
+    let listeners = polyshare_async_std::Listeners::bind(opts).expect("bind");
+    let addrs = listeners.local_addrs();
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let thread = std::thread::spawn(move || {
+        async_io::block_on(polyshare_async_std::serve(listeners, setup, async move {
+            let _ = stop_rx.recv().await;
+        }))
+    });
+    Running {
+        addrs,
+        stop: Box::new(move || {
+            let _ = stop_tx.try_send(());
+        }),
+        thread,
+    }
+}
+
 fn loopback() -> Option<SocketAddr> {
     Some("127.0.0.1:0".parse().unwrap())
 }
@@ -314,3 +333,6 @@ runtime_tests!(tokio_runtime, start_tokio);
 
 #[cfg(feature = "mio")]
 runtime_tests!(mio_runtime, start_mio);
+
+#[cfg(feature = "async-std")]
+runtime_tests!(async_std_runtime, start_async_std);
