@@ -128,7 +128,7 @@ impl Args {
                         format!("{} is not a directory", dir.display()),
                     ));
                 }
-                Box::new(LocalFs)
+                Box::new(LocalFs::new(dir).map_err(|e| io::Error::other(format!("{}: {e}", dir.display())))?)
             }
             None => Box::<MemoryFs>::default(),
         };
