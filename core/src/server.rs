@@ -288,6 +288,8 @@ impl Server {
     /// handlers asked to close, until nothing more is pending.
     fn settle(&mut self, now: Instant) {
         loop {
+            // Breaks resolved by acks and closes release parked operations.
+            crate::lease::flush_wakeups(&mut self.core);
             if let Some(token) = self.core.ready.pop_front() {
                 let Some(c) = self.conns.get_mut(&token.conn) else { continue };
                 let flow = match &mut c.state {
