@@ -126,13 +126,17 @@ pub(crate) fn is_stat_open(access: u32, kind: HolderKind) -> bool {
     access & !mask == 0
 }
 
-/// The plan for one holder. `sharing_violation` is set when the open would
-/// fail its share-mode check while some other-key lease holds H: then the
-/// open first breaks H only (MS-FSA 2.1.5.1.2 OPEN_BREAK_H) and is re-run.
-pub(crate) fn plan(op: Operation, kind: HolderKind, sharing_violation: bool) -> Plan {
+/// The plan for one holder holding `held`. `sharing_violation` is set when
+/// an open fails its share-mode check: it then breaks only H of leases
+/// (MS-FSA 2.1.5.1.2 OPEN_BREAK_H) and batch oplocks (broken as by any open
+/// before the check), and is re-run once those breaks resolve; with nothing
+/// to break it proceeds to fail with STATUS_SHARING_VIOLATION.
+pub(crate) fn plan(op: Operation, kind: HolderKind, held: LeaseState, sharing_violation: bool) -> Plan {
     match op {
         Operation::Open { access, truncate, .. } => {
-            if sharing_violation && kind == HolderKind::Lease {
+            if sharing_violation && !held.contains(LeaseState::H) {
+                Plan::NOTHING
+            } else if sharing_violation && kind == HolderKind::Lease {
                 Plan::REMOVE_H_WAIT
             } else if is_stat_open(access, kind) {
                 Plan::NOTHING

@@ -347,15 +347,12 @@ impl LeaseTable {
             self.holders_on(file).into_iter().filter(|(h, _)| !self.is_own(caller, h)).collect();
         // MS-FSA 2.1.5.1.2: an open failing its sharing check breaks H first.
         let sharing_violation = match op {
-            Operation::Open { access, share, .. } => {
-                self.check_share(file, access, share).is_err()
-                    && holders.iter().any(|(h, k)| *k == HolderKind::Lease && self.held(h).contains(LeaseState::H))
-            }
+            Operation::Open { access, share, .. } => self.check_share(file, access, share).is_err(),
             _ => false,
         };
         let mut deps = Vec::new();
         for (h, kind) in holders {
-            let plan = breaks::plan(op, kind, sharing_violation);
+            let plan = breaks::plan(op, kind, self.held(&h), sharing_violation);
             if plan.remove.is_none() {
                 continue;
             }

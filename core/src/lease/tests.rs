@@ -16,3 +16,277 @@ fn share_modes_conflict_both_ways() {
     assert_eq!(t.check_share(7, access::FILE_WRITE_DATA, 0), Ok(()));
     assert_eq!(t.opens_on(7).count(), 0);
 }
+
+// ---- fixtures ----
+
+const TIMEOUT: Duration = Duration::from_secs(35);
+const G1: ClientGuid = ClientGuid([1; 16]);
+const G2: ClientGuid = ClientGuid([2; 16]);
+const K1: LeaseKey = LeaseKey([0x11; 16]);
+const K2: LeaseKey = LeaseKey([0x22; 16]);
+const K3: LeaseKey = LeaseKey([0x33; 16]);
+const F: FileKey = 7;
+const DATA: u32 = access::FILE_READ_DATA | access::FILE_WRITE_DATA;
+const ALL: u32 = share::READ | share::WRITE | share::DELETE;
+const C1: ConnId = ConnId(1);
+const C2: ConnId = ConnId(2);
+const C3: ConnId = ConnId(3);
+
+struct Fx {
+    t: LeaseTable,
+    timers: Timers,
+    base: Instant,
+}
+
+fn tok(op: u64) -> WaitToken {
+    WaitToken { conn: ConnId(99), op }
+}
+
+fn open_op(access: u32) -> Operation {
+    Operation::Open { access, share: ALL, truncate: false }
+}
+
+impl Fx {
+    fn new() -> Self {
+        Self { t: LeaseTable::new(TIMEOUT), timers: Timers::new(), base: Instant::now() }
+    }
+
+    fn at(&self, d: Duration) -> Instant {
+        self.base + d
+    }
+
+    fn lease_req(guid: ClientGuid, key: LeaseKey, requested: LeaseState, version: LeaseVersion, epoch: u16) -> GrantRequest {
+        GrantRequest::Lease { client_guid: guid, key, requested, version, epoch, parent_key: None, is_directory: false }
+    }
+
+    /// An open with `share` under a v2 lease asking for `state`.
+    fn lease_open_share(&mut self, guid: ClientGuid, key: LeaseKey, state: LeaseState, conn: ConnId, share: u32) -> (OpenId, Grant) {
+        let id = self.t.add_open(F, DATA, share, conn);
+        let g = self.t.grant(F, id, Self::lease_req(guid, key, state, LeaseVersion::V2, 0), self.base).unwrap();
+        (id, g)
+    }
+
+    fn lease_open(&mut self, guid: ClientGuid, key: LeaseKey, state: LeaseState, conn: ConnId) -> (OpenId, Grant) {
+        self.lease_open_share(guid, key, state, conn, ALL)
+    }
+
+    fn oplock_open(&mut self, level: OplockLevel, conn: ConnId) -> (OpenId, OplockLevel) {
+        let id = self.t.add_open(F, DATA, ALL, conn);
+        match self.t.grant(F, id, GrantRequest::Oplock(level), self.base).unwrap() {
+            Grant::Oplock(l) => (id, l),
+            g => panic!("unexpected {g:?}"),
+        }
+    }
+
+    fn begin_at(&mut self, op: Operation, caller: Caller, token: u64, now: Instant) -> Decision {
+        self.t.begin(F, op, caller, tok(token), &mut self.timers, now)
+    }
+
+    fn begin(&mut self, op: Operation, caller: Caller, token: u64) -> Decision {
+        self.begin_at(op, caller, token, self.base)
+    }
+
+    fn notes(&mut self) -> Vec<BreakNotification> {
+        std::iter::from_fn(|| self.t.poll_notification()).collect()
+    }
+
+    fn state(&self, guid: ClientGuid, key: LeaseKey) -> LeaseState {
+        self.t.lease_info(guid, key).map(|i| i.state).unwrap_or_default()
+    }
+
+    fn ack(&mut self, guid: ClientGuid, key: LeaseKey, s: LeaseState) -> Result<LeaseState, AckError> {
+        self.t.ack_lease(guid, key, s, &mut self.timers, self.base)
+    }
+
+    /// Fires every timer due at `now` as the server would.
+    fn fire(&mut self, now: Instant) -> usize {
+        let mut n = 0;
+        while let Some(key) = self.timers.pop_due(now) {
+            if let TimerKey::Break(id) = key {
+                self.t.break_timed_out(id, &mut self.timers, now);
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+fn granted_state(g: Grant) -> LeaseState {
+    match g {
+        Grant::Lease { state, .. } => state,
+        g => panic!("not a lease grant: {g:?}"),
+    }
+}
+
+// ---- states ----
+
+#[test]
+fn lease_state_rules() {
+    use LeaseState as S;
+    assert_eq!(S::RWH.without(S::W), S::RH);
+    assert_eq!(S::RWH.without(S::H), S::RW);
+    assert_eq!(S::RH.without(S::RW), S::NONE);
+    assert_eq!(S::RW.without(S::W), S::R);
+    for alone in [S::H, S::W, S::from_bits(6)] {
+        assert_eq!(alone.grantable(false, false), S::NONE);
+    }
+    assert_eq!(S::RWH.grantable(false, false), S::RWH);
+    assert_eq!(S::RWH.grantable(true, false), S::NONE);
+    assert_eq!(S::RWH.grantable(true, true), S::RH);
+    assert_eq!(S::RW.grantable(true, true), S::R);
+    assert_eq!(S::from_bits(0xff), S::RWH);
+    assert_eq!(S::RWH.to_string(), "RWH");
+    assert_eq!(S::NONE.to_string(), "NONE");
+    assert!(S::RWH.is_strict_superset_of(S::RH));
+    assert!(!S::RH.is_strict_superset_of(S::RH));
+}
+
+// ---- the break table (PROTOCOL-NOTES §2 "What breaks what") ----
+
+/// One row: the operation, whether the holder's open denies write sharing
+/// (to provoke a sharing violation), and per holder state (RWH, RW, RH, R)
+/// the expected break target (None: no break) and whether the caller waits.
+struct Row {
+    name: &'static str,
+    op: Operation,
+    holder_share: u32,
+    expect: [Option<(LeaseState, bool)>; 4],
+}
+
+fn table() -> Vec<Row> {
+    use LeaseState as S;
+    let w_break = [Some((S::RH, true)), Some((S::R, true)), None, None];
+    let rw_break = [Some((S::NONE, true)), Some((S::NONE, true)), Some((S::NONE, false)), Some((S::NONE, false))];
+    let h_wait = [Some((S::RW, true)), None, Some((S::R, true)), None];
+    let h_nowait = [Some((S::RW, false)), None, Some((S::R, false)), None];
+    vec![
+        Row { name: "open", op: open_op(access::FILE_READ_DATA), holder_share: ALL, expect: w_break },
+        Row {
+            name: "open truncate",
+            op: Operation::Open { access: access::FILE_WRITE_DATA, share: ALL, truncate: true },
+            holder_share: ALL,
+            expect: rw_break,
+        },
+        Row {
+            name: "open sharing violation",
+            op: Operation::Open { access: access::FILE_WRITE_DATA, share: ALL, truncate: false },
+            holder_share: share::READ,
+            expect: h_wait,
+        },
+        Row { name: "read", op: Operation::Read, holder_share: ALL, expect: w_break },
+        Row { name: "flush", op: Operation::Flush, holder_share: ALL, expect: w_break },
+        Row { name: "write", op: Operation::Write, holder_share: ALL, expect: rw_break },
+        Row { name: "lock", op: Operation::Lock, holder_share: ALL, expect: rw_break },
+        Row { name: "set eof", op: Operation::SetEndOfFile, holder_share: ALL, expect: rw_break },
+        Row { name: "rename", op: Operation::Rename, holder_share: ALL, expect: h_wait },
+        Row { name: "delete", op: Operation::Delete, holder_share: ALL, expect: h_wait },
+        Row { name: "link", op: Operation::Link, holder_share: ALL, expect: h_nowait },
+        Row { name: "set security", op: Operation::SetSecurity, holder_share: ALL, expect: h_nowait },
+    ]
+}
+
+#[test]
+fn break_table_for_every_state_and_operation() {
+    use LeaseState as S;
+    for row in table() {
+        for (i, held) in [S::RWH, S::RW, S::RH, S::R].into_iter().enumerate() {
+            let ctx = format!("{} against {held}", row.name);
+            let mut fx = Fx::new();
+            let (_, g) = fx.lease_open_share(G1, K1, held, C1, row.holder_share);
+            assert_eq!(granted_state(g), held, "{ctx}");
+            let d = fx.begin(row.op, Caller::Nobody, 1);
+            let notes = fx.notes();
+            match row.expect[i] {
+                None => {
+                    assert_eq!(d, Decision::Proceed, "{ctx}");
+                    assert!(notes.is_empty(), "{ctx}: {notes:?}");
+                    assert_eq!(fx.state(G1, K1), held, "{ctx}");
+                }
+                Some((new, wait)) => {
+                    assert_eq!(notes.len(), 1, "{ctx}: {notes:?}");
+                    let n = &notes[0];
+                    assert_eq!((n.current, n.new), (held, new), "{ctx}");
+                    let ack = held.intersects(S::W.union(S::H));
+                    assert_eq!(n.ack_required, ack, "{ctx}");
+                    assert_eq!(n.epoch, 2, "{ctx}: v2 epoch 1 at grant, +1 for the break");
+                    assert_eq!(n.version, LeaseVersion::V2);
+                    assert_eq!(
+                        n.target,
+                        BreakTarget::Lease { client_guid: G1, key: K1, conns: vec![C1] },
+                        "{ctx}"
+                    );
+                    assert_eq!(d, if wait { Decision::Wait } else { Decision::Proceed }, "{ctx}");
+                    assert_eq!(fx.t.is_parked(tok(1)), wait, "{ctx}");
+                    if ack {
+                        // Still held until the ack; the ack releases the waiter.
+                        assert_eq!(fx.state(G1, K1), held, "{ctx}");
+                        assert_eq!(fx.timers.deadline(TimerKey::Break(1)), Some(fx.at(TIMEOUT)), "{ctx}");
+                        assert_eq!(fx.ack(G1, K1, new), Ok(new), "{ctx}");
+                        assert_eq!(fx.t.take_woken(), if wait { vec![tok(1)] } else { vec![] }, "{ctx}");
+                        assert!(fx.timers.is_empty(), "{ctx}");
+                    } else {
+                        // R -> NONE needs no ack: NONE at once, no timer.
+                        assert_eq!(fx.state(G1, K1), S::NONE, "{ctx}");
+                        assert!(fx.timers.is_empty(), "{ctx}");
+                        assert_eq!(fx.ack(G1, K1, S::NONE), Err(AckError::NotBreaking), "{ctx}");
+                    }
+                    assert_eq!(fx.state(G1, K1), new, "{ctx}");
+                    assert_eq!(fx.t.parked(), 0, "{ctx}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn stat_opens_break_nothing() {
+    let stat = access::FILE_READ_ATTRIBUTES | access::FILE_WRITE_ATTRIBUTES | access::READ_CONTROL | access::SYNCHRONIZE;
+    for held in [LeaseState::RWH, LeaseState::RW, LeaseState::RH, LeaseState::R] {
+        let mut fx = Fx::new();
+        fx.lease_open(G1, K1, held, C1);
+        assert_eq!(fx.begin(open_op(stat), Caller::Nobody, 1), Decision::Proceed);
+        assert!(fx.notes().is_empty());
+        assert_eq!(fx.state(G1, K1), held);
+    }
+}
+
+#[test]
+fn own_lease_never_breaks_itself() {
+    let mut fx = Fx::new();
+    let (o, _) = fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    for op in [open_op(DATA), Operation::Write, Operation::Read, Operation::Rename, Operation::Delete] {
+        assert_eq!(fx.begin(op, Caller::Lease(G1, K1), 1), Decision::Proceed);
+        assert_eq!(fx.begin(op, Caller::Open(o), 2), Decision::Proceed);
+    }
+    assert!(fx.notes().is_empty());
+    // The same key on another client is another lease.
+    assert_eq!(fx.begin(Operation::Write, Caller::Lease(G2, K1), 3), Decision::Wait);
+    assert_eq!(fx.notes().len(), 1);
+}
+
+#[test]
+fn sharing_violation_without_h_holders_breaks_nothing() {
+    let mut fx = Fx::new();
+    fx.lease_open_share(G1, K1, LeaseState::RW, C1, share::READ);
+    let op = Operation::Open { access: access::FILE_WRITE_DATA, share: ALL, truncate: false };
+    assert_eq!(fx.begin(op, Caller::Nobody, 1), Decision::Proceed);
+    assert!(fx.notes().is_empty());
+    assert_eq!(fx.t.check_share(F, access::FILE_WRITE_DATA, ALL), Err(SharingViolation));
+}
+
+#[test]
+fn sharing_violation_h_break_then_recheck() {
+    let mut fx = Fx::new();
+    let (o, _) = fx.lease_open_share(G1, K1, LeaseState::RH, C1, share::READ);
+    let op = Operation::Open { access: access::FILE_WRITE_DATA, share: ALL, truncate: false };
+    assert_eq!(fx.begin(op, Caller::Nobody, 1), Decision::Wait);
+    let n = fx.notes();
+    assert_eq!((n[0].current, n[0].new), (LeaseState::RH, LeaseState::R));
+    // The holder gives up its cached handle: the close frees the lease and
+    // releases the open, which re-runs and now passes the sharing check.
+    fx.t.close_open(o, &mut fx.timers, fx.base);
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+    assert!(fx.timers.is_empty());
+    assert_eq!(fx.begin(op, Caller::Nobody, 1), Decision::Proceed);
+    assert_eq!(fx.t.check_share(F, access::FILE_WRITE_DATA, ALL), Ok(()));
+}
