@@ -290,3 +290,145 @@ fn sharing_violation_h_break_then_recheck() {
     assert_eq!(fx.begin(op, Caller::Nobody, 1), Decision::Proceed);
     assert_eq!(fx.t.check_share(F, access::FILE_WRITE_DATA, ALL), Ok(()));
 }
+
+// ---- grants, upgrades, epochs ----
+
+#[test]
+fn grant_drops_w_then_h_and_h_or_w_alone_is_none() {
+    let mut fx = Fx::new();
+    // H alone is NONE, and the response echoes the client's epoch.
+    let id = fx.t.add_open(F, DATA, ALL, C1);
+    let g = fx.t.grant(F, id, Fx::lease_req(G1, K1, LeaseState::H, LeaseVersion::V2, 9), fx.base).unwrap();
+    assert_eq!(g, Grant::Lease { state: LeaseState::NONE, epoch: 9, flags: 0, version: LeaseVersion::V2, parent_key: None });
+    // A second client with another data open there: no W.
+    let (_, g) = fx.lease_open(G2, K2, LeaseState::RWH, C2);
+    assert_eq!(granted_state(g), LeaseState::RH);
+    // A new grant answers the client's epoch + 1.
+    let id = fx.t.add_open(F, DATA, ALL, C3);
+    let g = fx.t.grant(F, id, Fx::lease_req(G2, K3, LeaseState::RW, LeaseVersion::V2, 41), fx.base).unwrap();
+    assert_eq!(g, Grant::Lease { state: LeaseState::R, epoch: 42, flags: 0, version: LeaseVersion::V2, parent_key: None });
+}
+
+#[test]
+fn w_needs_no_other_data_open_but_stat_opens_do_not_count() {
+    let mut fx = Fx::new();
+    fx.t.add_open(F, access::FILE_READ_ATTRIBUTES | access::SYNCHRONIZE, ALL, C2);
+    let (_, g) = fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    assert_eq!(granted_state(g), LeaseState::RWH);
+}
+
+#[test]
+fn directories_get_none_unless_directory_leasing() {
+    for (on, expect) in [(false, LeaseState::NONE), (true, LeaseState::RH)] {
+        let mut t = LeaseTable::new(TIMEOUT).with_directory_leasing(on);
+        let id = t.add_open(F, access::FILE_READ_DATA, ALL, C1);
+        let req = GrantRequest::Lease {
+            client_guid: G1,
+            key: K1,
+            requested: LeaseState::RWH,
+            version: LeaseVersion::V2,
+            epoch: 0,
+            parent_key: Some([5; 16]),
+            is_directory: true,
+        };
+        let g = t.grant(F, id, req, Instant::now()).unwrap();
+        let Grant::Lease { state, flags, parent_key, .. } = g else { panic!() };
+        assert_eq!(state, expect);
+        assert_eq!(flags, LEASE_FLAG_PARENT_LEASE_KEY_SET);
+        assert_eq!(parent_key, Some([5; 16]));
+    }
+}
+
+#[test]
+fn same_key_upgrades_only_to_strict_superset_and_never_reduces() {
+    let mut fx = Fx::new();
+    let (_, g) = fx.lease_open(G1, K1, LeaseState::R, C1);
+    assert_eq!(g, Grant::Lease { state: LeaseState::R, epoch: 1, flags: 0, version: LeaseVersion::V2, parent_key: None });
+    let (_, g) = fx.lease_open(G1, K1, LeaseState::RH, C1);
+    assert_eq!(g, Grant::Lease { state: LeaseState::RH, epoch: 2, flags: 0, version: LeaseVersion::V2, parent_key: None });
+    let (_, g) = fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    assert_eq!(g, Grant::Lease { state: LeaseState::RWH, epoch: 3, flags: 0, version: LeaseVersion::V2, parent_key: None });
+    // Asking for less (or the same) changes nothing, epoch included.
+    for ask in [LeaseState::R, LeaseState::RH, LeaseState::RWH, LeaseState::NONE] {
+        let (_, g) = fx.lease_open(G1, K1, ask, C1);
+        assert_eq!(granted_state(g), LeaseState::RWH);
+        assert_eq!(fx.t.lease_info(G1, K1).unwrap().epoch, 3);
+    }
+    assert_eq!(fx.t.lease_info(G1, K1).unwrap().open_count, 7);
+}
+
+#[test]
+fn upgrade_is_capped_by_other_opens() {
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, LeaseState::R, C1);
+    fx.t.add_open(F, access::FILE_READ_DATA, ALL, C2);
+    let (_, g) = fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    assert_eq!(granted_state(g), LeaseState::RH);
+    assert_eq!(fx.t.lease_info(G1, K1).unwrap().epoch, 2);
+}
+
+#[test]
+fn same_key_open_during_break_gets_current_state_and_break_in_progress() {
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    assert_eq!(fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1), Decision::Wait);
+    let (_, g) = fx.lease_open(G1, K1, LeaseState::RWH, C2);
+    assert_eq!(
+        g,
+        Grant::Lease {
+            state: LeaseState::RWH,
+            epoch: 2,
+            flags: LEASE_FLAG_BREAK_IN_PROGRESS,
+            version: LeaseVersion::V2,
+            parent_key: None
+        }
+    );
+    // The open under the same key does not break or wait.
+    assert_eq!(fx.begin(open_op(DATA), Caller::Lease(G1, K1), 2), Decision::Proceed);
+    assert_eq!(fx.notes().len(), 1);
+}
+
+#[test]
+fn key_reused_on_another_file_is_invalid_parameter() {
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    let id = fx.t.add_open(F + 1, DATA, ALL, C1);
+    let r = fx.t.grant(F + 1, id, Fx::lease_req(G1, K1, LeaseState::R, LeaseVersion::V2, 0), fx.base);
+    assert_eq!(r, Err(GrantError::InvalidParameter));
+    // Another client may use the same key bytes.
+    let r = fx.t.grant(F + 1, id, Fx::lease_req(G2, K1, LeaseState::R, LeaseVersion::V2, 0), fx.base);
+    assert_eq!(granted_state(r.unwrap()), LeaseState::R);
+    assert_eq!(fx.t.grant(F, OpenId(999), GrantRequest::None, fx.base), Err(GrantError::UnknownOpen));
+}
+
+#[test]
+fn version_is_sticky_and_v1_notifications_carry_epoch_zero() {
+    let mut fx = Fx::new();
+    let id = fx.t.add_open(F, DATA, ALL, C1);
+    let g = fx.t.grant(F, id, Fx::lease_req(G1, K1, LeaseState::RWH, LeaseVersion::V1, 77), fx.base).unwrap();
+    assert_eq!(g, Grant::Lease { state: LeaseState::RWH, epoch: 0, flags: 0, version: LeaseVersion::V1, parent_key: None });
+    let id = fx.t.add_open(F, DATA, ALL, C1);
+    let g = fx.t.grant(F, id, Fx::lease_req(G1, K1, LeaseState::RWH, LeaseVersion::V2, 5), fx.base).unwrap();
+    let Grant::Lease { version, epoch, .. } = g else { panic!() };
+    assert_eq!((version, epoch), (LeaseVersion::V1, 0));
+    fx.begin(Operation::Write, Caller::Nobody, 1);
+    let n = fx.notes();
+    assert_eq!((n[0].epoch, n[0].version), (0, LeaseVersion::V1));
+}
+
+#[test]
+fn v2_epoch_counts_grant_upgrade_and_each_break() {
+    let mut fx = Fx::new();
+    let id = fx.t.add_open(F, DATA, ALL, C1);
+    let g = fx.t.grant(F, id, Fx::lease_req(G1, K1, LeaseState::RH, LeaseVersion::V2, 10), fx.base).unwrap();
+    assert_eq!(g, Grant::Lease { state: LeaseState::RH, epoch: 11, flags: 0, version: LeaseVersion::V2, parent_key: None });
+    let (_, g) = fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    let Grant::Lease { epoch, .. } = g else { panic!() };
+    assert_eq!(epoch, 12);
+    fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1);
+    assert_eq!(fx.notes()[0].epoch, 13);
+    fx.ack(G1, K1, LeaseState::RH).unwrap();
+    fx.begin(Operation::Rename, Caller::Nobody, 2);
+    assert_eq!(fx.notes()[0].epoch, 14);
+    assert_eq!(fx.t.lease_info(G1, K1).unwrap().epoch, 14);
+}
