@@ -432,3 +432,222 @@ fn v2_epoch_counts_grant_upgrade_and_each_break() {
     assert_eq!(fx.notes()[0].epoch, 14);
     assert_eq!(fx.t.lease_info(G1, K1).unwrap().epoch, 14);
 }
+
+// ---- acks, chained breaks, timeouts, closes ----
+
+#[test]
+fn chained_break_rwh_rh_r_none_releases_waiters_only_when_resolved() {
+    use LeaseState as S;
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, S::RWH, C1);
+    // An open removes W: RWH -> RH, waits.
+    assert_eq!(fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1), Decision::Wait);
+    // A rename during the break narrows it to R without a notification.
+    assert_eq!(fx.begin(Operation::Rename, Caller::Nobody, 2), Decision::Wait);
+    let n = fx.notes();
+    assert_eq!(n.len(), 1);
+    assert_eq!((n[0].current, n[0].new, n[0].epoch), (S::RWH, S::RH, 2));
+    assert_eq!(fx.t.lease_info(G1, K1).unwrap().break_to, S::RH);
+    // Ack RH: W is gone (the open goes on); the next break leaves at once.
+    assert_eq!(fx.ack(G1, K1, S::RH), Ok(S::RH));
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+    let n = fx.notes();
+    assert_eq!((n.len(), n[0].current, n[0].new, n[0].ack_required, n[0].epoch), (1, S::RH, S::R, true, 3));
+    let info = fx.t.lease_info(G1, K1).unwrap();
+    assert!(info.breaking);
+    assert_eq!((info.state, info.break_to), (S::RH, S::R));
+    // A write now narrows to NONE; it waits for nothing (no W held).
+    assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 3), Decision::Proceed);
+    assert!(fx.notes().is_empty());
+    assert!(fx.t.is_parked(tok(2)));
+    // Ack R: H is gone, the rename goes on; R -> NONE needs no ack.
+    assert_eq!(fx.ack(G1, K1, S::R), Ok(S::R));
+    assert_eq!(fx.t.take_woken(), vec![tok(2)]);
+    let n = fx.notes();
+    assert_eq!((n.len(), n[0].current, n[0].new, n[0].ack_required, n[0].epoch), (1, S::R, S::NONE, false, 4));
+    assert_eq!(fx.state(G1, K1), S::NONE);
+    assert!(fx.timers.is_empty());
+    assert_eq!(fx.ack(G1, K1, S::NONE), Err(AckError::NotBreaking));
+    let c = fx.t.take_counters();
+    assert_eq!((c.breaks_sent, c.breaks_acked, c.ops_parked), (3, 2, 2));
+}
+
+#[test]
+fn waiter_on_h_stays_parked_until_h_is_gone() {
+    use LeaseState as S;
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, S::RWH, C1);
+    // Delete: RWH -> RW, waits for H.
+    assert_eq!(fx.begin(Operation::Delete, Caller::Nobody, 1), Decision::Wait);
+    // A write narrows the target to NONE and also waits (W).
+    assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 2), Decision::Wait);
+    assert_eq!(fx.notes().len(), 1);
+    // The client acks RW (allowed: the notification said RW): H and... W
+    // is still there, so only the delete goes on; the next break leaves.
+    assert_eq!(fx.ack(G1, K1, S::RW), Ok(S::RW));
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+    let n = fx.notes();
+    assert_eq!((n[0].current, n[0].new, n[0].ack_required), (S::RW, S::NONE, true));
+    assert_eq!(fx.ack(G1, K1, S::NONE), Ok(S::NONE));
+    assert_eq!(fx.t.take_woken(), vec![tok(2)]);
+}
+
+#[test]
+fn ack_errors() {
+    use LeaseState as S;
+    let mut fx = Fx::new();
+    assert_eq!(fx.ack(G1, K1, S::NONE), Err(AckError::NotFound));
+    fx.lease_open(G1, K1, S::RWH, C1);
+    // Unsolicited.
+    assert_eq!(fx.ack(G1, K1, S::RWH), Err(AckError::NotBreaking));
+    fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1);
+    // Not a subset of RH.
+    assert_eq!(fx.ack(G1, K1, S::RWH), Err(AckError::NotSubset));
+    assert_eq!(fx.ack(G1, K1, S::RW), Err(AckError::NotSubset));
+    assert!(fx.t.lease_info(G1, K1).unwrap().breaking);
+    assert!(fx.t.is_parked(tok(1)));
+    // Unknown key on the same client.
+    assert_eq!(fx.ack(G1, K2, S::R), Err(AckError::NotFound));
+    // Any subset is accepted.
+    assert_eq!(fx.ack(G1, K1, S::R), Ok(S::R));
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+    // Duplicate.
+    assert_eq!(fx.ack(G1, K1, S::R), Err(AckError::NotBreaking));
+}
+
+#[test]
+fn timeout_at_exactly_break_timeout_drops_to_none() {
+    use LeaseState as S;
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, S::RWH, C1);
+    assert_eq!(fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1), Decision::Wait);
+    assert_eq!(fx.notes()[0].new, S::RH);
+    assert_eq!(fx.timers.next(), Some(fx.at(TIMEOUT)));
+    assert_eq!(fx.fire(fx.at(TIMEOUT - Duration::from_micros(1))), 0);
+    assert!(fx.t.take_woken().is_empty());
+    assert!(fx.t.is_parked(tok(1)));
+    assert_eq!(fx.fire(fx.at(TIMEOUT)), 1);
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+    // NONE, not the break-to state RH.
+    assert_eq!(fx.state(G1, K1), S::NONE);
+    assert!(!fx.t.lease_info(G1, K1).unwrap().breaking);
+    assert_eq!(fx.ack(G1, K1, S::RH), Err(AckError::NotBreaking));
+    let c = fx.t.take_counters();
+    assert_eq!((c.breaks_sent, c.breaks_timed_out, c.breaks_acked, c.ops_parked), (1, 1, 0, 1));
+    assert_eq!(c.time_parked, TIMEOUT);
+    // A spurious or repeated timeout is harmless.
+    let later = fx.at(TIMEOUT * 2);
+    fx.t.break_timed_out(1, &mut fx.timers, later);
+    assert_eq!(fx.t.take_counters().breaks_timed_out, 0);
+}
+
+#[test]
+fn last_close_frees_the_lease_and_releases_the_waiter() {
+    use LeaseState as S;
+    let mut fx = Fx::new();
+    let (a, _) = fx.lease_open(G1, K1, S::RWH, C1);
+    let (b, _) = fx.lease_open(G1, K1, S::RWH, C1);
+    assert_eq!(fx.t.lease_info(G1, K1).unwrap().open_count, 2);
+    assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 1), Decision::Wait);
+    fx.t.close_open(a, &mut fx.timers, fx.base);
+    assert!(fx.t.take_woken().is_empty());
+    assert!(fx.t.lease_info(G1, K1).is_some());
+    fx.t.close_open(b, &mut fx.timers, fx.base + Duration::from_secs(2));
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+    assert!(fx.t.lease_info(G1, K1).is_none());
+    assert!(fx.timers.is_empty());
+    assert_eq!(fx.ack(G1, K1, S::NONE), Err(AckError::NotFound));
+    assert_eq!(fx.t.take_counters().time_parked, Duration::from_secs(2));
+    // The key is free again, even for another file.
+    let id = fx.t.add_open(F + 1, DATA, ALL, C1);
+    let g = fx.t.grant(F + 1, id, Fx::lease_req(G1, K1, S::RWH, LeaseVersion::V2, 0), fx.base).unwrap();
+    assert_eq!(granted_state(g), S::RWH);
+}
+
+#[test]
+fn remove_open_leaves_a_stale_timer_that_fires_harmlessly() {
+    let mut fx = Fx::new();
+    let (a, _) = fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    fx.begin(Operation::Write, Caller::Nobody, 1);
+    assert!(fx.t.remove_open(a).is_some());
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+    assert_eq!(fx.fire(fx.at(TIMEOUT)), 1);
+    assert_eq!(fx.t.take_counters().breaks_timed_out, 0);
+}
+
+#[test]
+fn one_client_guid_on_two_connections() {
+    use LeaseState as S;
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, S::RWH, C1);
+    fx.lease_open(G1, K1, S::RWH, C2);
+    fx.lease_open(G1, K1, S::RWH, C1);
+    fx.begin(Operation::Write, Caller::Nobody, 1);
+    let n = fx.notes();
+    assert_eq!(n[0].target, BreakTarget::Lease { client_guid: G1, key: K1, conns: vec![C1, C2] });
+    // The ack carries no connection: whichever one it comes on is fine.
+    assert_eq!(fx.ack(G1, K1, S::NONE), Ok(S::NONE));
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+}
+
+#[test]
+fn cancel_and_close_conn_forget_waiters() {
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 1), Decision::Wait);
+    let other = WaitToken { conn: C3, op: 5 };
+    assert_eq!(fx.t.begin(F, Operation::Read, Caller::Nobody, other, &mut fx.timers, fx.base), Decision::Wait);
+    assert!(fx.t.cancel_waiter(tok(1)));
+    assert!(!fx.t.cancel_waiter(tok(1)));
+    assert_eq!(fx.t.close_conn(C3, &mut fx.timers, fx.base), vec![]);
+    assert_eq!(fx.t.parked(), 0);
+    fx.ack(G1, K1, LeaseState::NONE).unwrap();
+    assert!(fx.t.take_woken().is_empty());
+    // Closing the holder's connection frees its lease.
+    assert_eq!(fx.t.close_conn(C1, &mut fx.timers, fx.base).len(), 1);
+    assert!(fx.t.lease_info(G1, K1).is_none());
+}
+
+// ---- NFS (Caller::Nobody) against SMB leases, PROTOCOL-NOTES §3 ----
+
+#[test]
+fn nfs_calls_against_leases() {
+    use LeaseState as S;
+    let cases = [
+        (S::RWH, Operation::Write, Some(S::NONE), Decision::Wait),
+        (S::RW, Operation::Read, Some(S::R), Decision::Wait),
+        (S::RH, Operation::Read, None, Decision::Proceed),
+        (S::RH, Operation::Rename, Some(S::R), Decision::Wait),
+        (S::RH, Operation::Write, Some(S::NONE), Decision::Proceed),
+        (S::RWH, Operation::SetSecurity, Some(S::RW), Decision::Proceed),
+    ];
+    for (held, op, new, decision) in cases {
+        let mut fx = Fx::new();
+        fx.lease_open(G1, K1, held, C1);
+        assert_eq!(fx.begin(op, Caller::Nobody, 1), decision, "{op:?} against {held}");
+        let n = fx.notes();
+        assert_eq!(n.iter().map(|n| (n.current, n.new)).collect::<Vec<_>>(), new.map(|s| (held, s)).into_iter().collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn breaks_of_several_holders_come_out_in_order_and_the_waiter_needs_all() {
+    use LeaseState as S;
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, S::RH, C1);
+    fx.lease_open(G2, K2, S::RH, C2);
+    assert_eq!(fx.begin(Operation::Delete, Caller::Nobody, 1), Decision::Wait);
+    let n = fx.notes();
+    let keys: Vec<_> = n
+        .iter()
+        .map(|n| match &n.target {
+            BreakTarget::Lease { key, .. } => *key,
+            t => panic!("{t:?}"),
+        })
+        .collect();
+    assert_eq!(keys, vec![K1, K2]);
+    fx.ack(G2, K2, S::R).unwrap();
+    assert!(fx.t.take_woken().is_empty());
+    fx.ack(G1, K1, S::R).unwrap();
+    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+}
