@@ -13,7 +13,11 @@ use crate::server::ConnId;
 pub enum Operation {
     /// An open (SMB CREATE). `truncate` for SUPERSEDE, OVERWRITE and
     /// OVERWRITE_IF (and an NFS CREATE that truncates).
-    Open { access: u32, share: u32, truncate: bool },
+    Open {
+        access: u32,
+        share: u32,
+        truncate: bool,
+    },
     Read,
     /// FLUSH: breaks like a read (MS-FSA 2.1.4.12 FLUSH_DATA).
     Flush,
@@ -113,9 +117,8 @@ impl Plan {
 
 /// An open asking only for these breaks no oplock (MS-FSA 2.1.4.12: classic
 /// oplocks do not count READ_CONTROL as a stat access).
-const OPLOCK_STAT_MASK: u32 = super::access::FILE_READ_ATTRIBUTES
-    | super::access::FILE_WRITE_ATTRIBUTES
-    | super::access::SYNCHRONIZE;
+const OPLOCK_STAT_MASK: u32 =
+    super::access::FILE_READ_ATTRIBUTES | super::access::FILE_WRITE_ATTRIBUTES | super::access::SYNCHRONIZE;
 
 /// Is an open with `access` a stat open for this kind of holder?
 pub(crate) fn is_stat_open(access: u32, kind: HolderKind) -> bool {

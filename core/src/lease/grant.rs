@@ -65,7 +65,13 @@ impl LeaseTable {
     /// Grants caching to `open` (already added with
     /// [`LeaseTable::add_open`], after `begin(Operation::Open)` let it
     /// proceed).
-    pub fn grant(&mut self, file: FileKey, open: OpenId, request: GrantRequest, now: Instant) -> Result<Grant, GrantError> {
+    pub fn grant(
+        &mut self,
+        file: FileKey,
+        open: OpenId,
+        request: GrantRequest,
+        now: Instant,
+    ) -> Result<Grant, GrantError> {
         self.last_now = Some(now);
         if !self.opens.contains_key(&open) {
             return Err(GrantError::UnknownOpen);
@@ -99,7 +105,9 @@ impl LeaseTable {
     /// Is there a non-stat open on `file` that is not `open` and not mine?
     fn other_data_open(&self, file: FileKey, open: OpenId, mine: Option<LeaseOwner>) -> bool {
         self.opens_on(file).any(|(id, e)| {
-            id != open && (mine.is_none() || self.open_lease.get(&id) != mine.as_ref()) && !is_stat_open(e.access, HolderKind::Lease)
+            id != open
+                && (mine.is_none() || self.open_lease.get(&id) != mine.as_ref())
+                && !is_stat_open(e.access, HolderKind::Lease)
         })
     }
 

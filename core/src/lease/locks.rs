@@ -71,7 +71,15 @@ pub(crate) struct LockTable {
 
 impl LockTable {
     /// MS-FSA 2.1.4.10 with LockIntent set to `lock_intent`.
-    fn conflicts(&self, file: FileKey, open: OpenId, offset: u64, length: u64, exclusive: bool, lock_intent: bool) -> bool {
+    fn conflicts(
+        &self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        length: u64,
+        exclusive: bool,
+        lock_intent: bool,
+    ) -> bool {
         if offset == 0 && length == 0 {
             return false;
         }
@@ -140,9 +148,16 @@ impl LockTable {
 
     /// May `open` read (or write) `len` bytes at `offset`? Reads are shared
     /// intent, writes exclusive intent (MS-FSA 2.1.5.3, 2.1.5.4).
-    pub fn check_io(&self, file: FileKey, open: OpenId, offset: u64, len: u64, write: bool) -> Result<(), LockConflict> {
-        // A range running past u64::MAX is clamped: no lock can lie beyond.
-        let len = len.min(u64::MAX - offset);
+    pub fn check_io(
+        &self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<(), LockConflict> {
+        // A range running past u64::MAX needs no clamping: the overlap test
+        // is done in i128, and no lock lies beyond.
         match self.conflicts(file, open, offset, len, write, false) {
             true => Err(LockConflict),
             false => Ok(()),

@@ -117,7 +117,6 @@ pub fn share_conflict(existing: &OpenEntry, access: u32, share_mode: u32) -> boo
         || (ed && share_mode & share::DELETE == 0)
 }
 
-
 /// Acknowledgment errors (MS-SMB2 3.3.5.22).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
@@ -483,7 +482,14 @@ impl LeaseTable {
 
     /// Does a read (or write) by `open` conflict with byte-range locks?
     /// `open` may be an id no open has (NFS): then every lock is another's.
-    pub fn check_io(&self, file: FileKey, open: OpenId, offset: u64, len: u64, write: bool) -> Result<(), LockConflict> {
+    pub fn check_io(
+        &self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<(), LockConflict> {
         self.locks.check_io(file, open, offset, len, write)
     }
 
@@ -580,7 +586,14 @@ impl LeaseTable {
                 let conn = self.opens.get(&open).map(|e| e.conn).unwrap_or(ConnId(0));
                 let level = OplockLevel::from_state(target).to_wire();
                 let to = BreakTarget::Oplock { open, conn, level };
-                BreakNotification { target: to, current, new: target, epoch: 0, ack_required, version: LeaseVersion::V1 }
+                BreakNotification {
+                    target: to,
+                    current,
+                    new: target,
+                    epoch: 0,
+                    ack_required,
+                    version: LeaseVersion::V1,
+                }
             }
         };
         tracing::debug!(?n, "break");

@@ -76,11 +76,7 @@ impl LeaseState {
     /// directories get at most RH, and nothing unless directory leasing is on.
     pub const fn grantable(self, is_directory: bool, directory_leasing: bool) -> Self {
         let s = self.normalized();
-        if is_directory {
-            if directory_leasing { s.intersect(Self::RH) } else { Self::NONE }
-        } else {
-            s
-        }
+        if is_directory { if directory_leasing { s.intersect(Self::RH) } else { Self::NONE } } else { s }
     }
 }
 

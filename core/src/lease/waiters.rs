@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::OpenId;
 use super::lease::LeaseOwner;
 use super::state::LeaseState;
-use super::OpenId;
 use crate::server::WaitToken;
 
 /// Something that holds caching on a file.
