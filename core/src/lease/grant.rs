@@ -76,6 +76,18 @@ impl LeaseTable {
         if !self.opens.contains_key(&open) {
             return Err(GrantError::UnknownOpen);
         }
+        // A second grant for the same open replaces the first (keeping the
+        // lease if it is the same one).
+        let same_lease = match request {
+            GrantRequest::Lease { client_guid, key, .. } => {
+                self.open_lease.get(&open) == Some(&LeaseOwner { client_guid, key })
+            }
+            _ => false,
+        };
+        if !same_lease {
+            self.drop_caching(open);
+            self.release(now);
+        }
         match request {
             GrantRequest::None => Ok(Grant::None),
             GrantRequest::Oplock(level) => Ok(Grant::Oplock(self.grant_oplock(file, open, level))),

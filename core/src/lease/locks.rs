@@ -174,3 +174,117 @@ impl LockTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::lease::{LeaseTable, OpenId, access, share};
+    use crate::server::ConnId;
+
+    use super::*;
+
+    const F: FileKey = 7;
+    const DATA: u32 = access::FILE_READ_DATA | access::FILE_WRITE_DATA;
+    const ALL: u32 = share::READ | share::WRITE | share::DELETE;
+    const C1: ConnId = ConnId(1);
+    const C2: ConnId = ConnId(2);
+
+    #[test]
+    fn exclusive_lock_blocks_other_opens_only() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.lock(F, a, 0, 10, true, true), Ok(()));
+        assert_eq!(t.check_io(F, a, 0, 10, false), Ok(()));
+        assert_eq!(t.check_io(F, a, 0, 10, true), Ok(()));
+        assert_eq!(t.check_io(F, b, 9, 1, false), Err(LockConflict));
+        assert_eq!(t.check_io(F, b, 5, 100, true), Err(LockConflict));
+        assert_eq!(t.check_io(F, b, 10, 5, true), Ok(()));
+        // NFS checks under an id no open has: every lock is another's.
+        assert_eq!(t.check_io(F, OpenId(0), 0, 1, false), Err(LockConflict));
+        assert_eq!(t.lock(F, b, 5, 10, false, true), Err(LockError::NotGranted));
+        // Waiting locks are refused too for now.
+        assert_eq!(t.lock(F, b, 5, 10, false, false), Err(LockError::NotGranted));
+        // The owner may not stack an exclusive lock, but may add a shared one.
+        assert_eq!(t.lock(F, a, 5, 1, true, true), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, a, 5, 1, false, true), Ok(()));
+        assert_eq!(t.lock(F, b, 10, 10, true, true), Ok(()));
+    }
+
+    #[test]
+    fn shared_lock_blocks_writes_by_anyone() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.lock(F, a, 100, 50, false, true), Ok(()));
+        assert_eq!(t.lock(F, b, 120, 50, false, true), Ok(()));
+        assert_eq!(t.check_io(F, b, 100, 10, false), Ok(()));
+        assert_eq!(t.check_io(F, b, 100, 10, true), Err(LockConflict));
+        assert_eq!(t.check_io(F, a, 100, 10, true), Err(LockConflict));
+        assert_eq!(t.check_io(F, a, 0, 100, true), Ok(()));
+        assert_eq!(t.lock(F, b, 0, 101, true, true), Err(LockError::NotGranted));
+        // Closing the opens drops their locks.
+        t.remove_open(a);
+        t.remove_open(b);
+        assert!(t.locks_on(F).is_empty());
+        assert_eq!(t.check_io(F, OpenId(0), 0, u64::MAX, true), Ok(()));
+    }
+
+    #[test]
+    fn zero_length_ranges() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.lock(F, a, 0, 10, true, true), Ok(()));
+        // {0,0} conflicts with nothing.
+        assert_eq!(t.lock(F, b, 0, 0, true, true), Ok(()));
+        assert_eq!(t.check_io(F, b, 0, 0, true), Ok(()));
+        // An empty range strictly inside a lock does (MS-FSA 2.1.4.10).
+        assert_eq!(t.lock(F, b, 5, 0, false, true), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, b, 10, 0, false, true), Ok(()));
+    }
+
+    #[test]
+    fn unlock_errors() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.unlock(F, a, 0, 10), Err(UnlockError::RangeNotLocked));
+        t.lock(F, a, 0, 10, false, true).unwrap();
+        t.lock(F, a, 0, 10, true, true).unwrap_err();
+        assert_eq!(t.unlock(F, a, 0, 9), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, b, 0, 10), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, a, 0, 10), Ok(()));
+        assert_eq!(t.unlock(F, a, 0, 10), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, a, u64::MAX, 2), Err(UnlockError::InvalidRange));
+    }
+
+    #[test]
+    fn lock_range_overflow() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.lock(F, a, u64::MAX, 2, true, true), Err(LockError::InvalidRange));
+        assert_eq!(t.lock(F, a, 2, u64::MAX, true, true), Err(LockError::InvalidRange));
+        // The last byte of the offset space can be locked.
+        assert_eq!(t.lock(F, a, u64::MAX, 1, true, true), Ok(()));
+        assert_eq!(t.lock(F, b, 1, u64::MAX, false, true), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, b, u64::MAX, 0, false, true), Ok(()));
+        assert_eq!(t.check_io(F, b, u64::MAX - 1, u64::MAX, false), Err(LockConflict));
+        assert_eq!(t.check_io(F, b, u64::MAX - 1, 1, true), Ok(()));
+    }
+
+    quickcheck::quickcheck! {
+        fn locks_never_panic(ops: Vec<(bool, u8, u64, u64, bool)>) -> bool {
+            let mut t = LeaseTable::new(Duration::from_secs(35));
+            let opens = [t.add_open(F, DATA, ALL, C1), t.add_open(F, DATA, ALL, C2)];
+            for (lock, who, off, len, excl) in ops {
+                let o = opens[usize::from(who % 2)];
+                let _ = if lock { t.lock(F, o, off, len, excl, true).is_ok() } else { t.unlock(F, o, off, len).is_ok() };
+                let _ = t.check_io(F, o, off, len, excl);
+            }
+            true
+        }
+    }
+}

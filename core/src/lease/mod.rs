@@ -244,6 +244,16 @@ impl LeaseTable {
             }
         }
         self.locks.remove_open(e.file, id);
+        self.drop_caching(id);
+        if let Some(now) = self.last_now {
+            self.release(now);
+        }
+        Some(e)
+    }
+
+    /// Detaches an open from its oplock or lease; a pending oplock break
+    /// ends, and the lease goes with its last open.
+    fn drop_caching(&mut self, id: OpenId) {
         if let Some(c) = self.oplocks.remove(&id)
             && c.breaking
         {
@@ -258,10 +268,6 @@ impl LeaseTable {
                 self.free_lease(owner);
             }
         }
-        if let Some(now) = self.last_now {
-            self.release(now);
-        }
-        Some(e)
     }
 
     /// [`LeaseTable::remove_open`] with the timers at hand.

@@ -56,8 +56,12 @@ impl Waiters {
         self.by_token.contains_key(&token)
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Waiter> + '_ {
+        self.by_seq.values()
+    }
+
     pub fn tokens(&self) -> impl Iterator<Item = WaitToken> + '_ {
-        self.by_seq.values().map(|w| w.token)
+        self.iter().map(|w| w.token)
     }
 
     /// Removes and returns, in parking order, every waiter for which

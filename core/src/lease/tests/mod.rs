@@ -19,30 +19,30 @@ fn share_modes_conflict_both_ways() {
 
 // ---- fixtures ----
 
-const TIMEOUT: Duration = Duration::from_secs(35);
-const G1: ClientGuid = ClientGuid([1; 16]);
-const G2: ClientGuid = ClientGuid([2; 16]);
-const K1: LeaseKey = LeaseKey([0x11; 16]);
-const K2: LeaseKey = LeaseKey([0x22; 16]);
-const K3: LeaseKey = LeaseKey([0x33; 16]);
-const F: FileKey = 7;
-const DATA: u32 = access::FILE_READ_DATA | access::FILE_WRITE_DATA;
-const ALL: u32 = share::READ | share::WRITE | share::DELETE;
-const C1: ConnId = ConnId(1);
-const C2: ConnId = ConnId(2);
-const C3: ConnId = ConnId(3);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(35);
+pub(super) const G1: ClientGuid = ClientGuid([1; 16]);
+pub(super) const G2: ClientGuid = ClientGuid([2; 16]);
+pub(super) const K1: LeaseKey = LeaseKey([0x11; 16]);
+pub(super) const K2: LeaseKey = LeaseKey([0x22; 16]);
+pub(super) const K3: LeaseKey = LeaseKey([0x33; 16]);
+pub(super) const F: FileKey = 7;
+pub(super) const DATA: u32 = access::FILE_READ_DATA | access::FILE_WRITE_DATA;
+pub(super) const ALL: u32 = share::READ | share::WRITE | share::DELETE;
+pub(super) const C1: ConnId = ConnId(1);
+pub(super) const C2: ConnId = ConnId(2);
+pub(super) const C3: ConnId = ConnId(3);
 
-struct Fx {
+pub(super) struct Fx {
     t: LeaseTable,
     timers: Timers,
     base: Instant,
 }
 
-fn tok(op: u64) -> WaitToken {
+pub(super) fn tok(op: u64) -> WaitToken {
     WaitToken { conn: ConnId(99), op }
 }
 
-fn open_op(access: u32) -> Operation {
+pub(super) fn open_op(access: u32) -> Operation {
     Operation::Open { access, share: ALL, truncate: false }
 }
 
@@ -124,7 +124,7 @@ impl Fx {
     }
 }
 
-fn granted_state(g: Grant) -> LeaseState {
+pub(super) fn granted_state(g: Grant) -> LeaseState {
     match g {
         Grant::Lease { state, .. } => state,
         g => panic!("not a lease grant: {g:?}"),
@@ -686,266 +686,5 @@ fn breaks_of_several_holders_come_out_in_order_and_the_waiter_needs_all() {
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
 }
 
-// ---- classic oplocks ----
-
-#[test]
-fn batch_is_broken_to_ii_by_another_open() {
-    let mut fx = Fx::new();
-    let (a, l) = fx.oplock_open(OplockLevel::Batch, C1);
-    assert_eq!(l, OplockLevel::Batch);
-    assert_eq!(fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1), Decision::Wait);
-    let n = fx.notes();
-    assert_eq!(n.len(), 1);
-    assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 1 });
-    assert_eq!((n[0].current, n[0].new, n[0].ack_required, n[0].epoch), (LeaseState::RWH, LeaseState::R, true, 0));
-    assert!(fx.t.oplock_breaking(a));
-    // The holder's own operations do not break it further.
-    assert_eq!(fx.begin(Operation::Write, Caller::Open(a), 2), Decision::Proceed);
-    assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Ok(1));
-    assert_eq!(fx.t.oplock_level(a), OplockLevel::II);
-    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert!(fx.timers.is_empty());
-    // The new open asking for batch gets level II now.
-    let (_, l) = fx.oplock_open(OplockLevel::Batch, C2);
-    assert_eq!(l, OplockLevel::II);
-}
-
-#[test]
-fn batch_is_broken_to_none_by_truncate_and_rename() {
-    for op in [Operation::Open { access: DATA, share: ALL, truncate: true }, Operation::Rename, Operation::Write] {
-        let mut fx = Fx::new();
-        let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
-        assert_eq!(fx.begin(op, Caller::Nobody, 1), Decision::Wait, "{op:?}");
-        let n = fx.notes();
-        assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 0 }, "{op:?}");
-        // An II ack of a break to none leaves none.
-        assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Ok(0));
-        assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
-        assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    }
-}
-
-#[test]
-fn exclusive_is_not_broken_by_rename_and_ii_drops_without_ack() {
-    let mut fx = Fx::new();
-    let (a, l) = fx.oplock_open(OplockLevel::Exclusive, C1);
-    assert_eq!(l, OplockLevel::Exclusive);
-    assert_eq!(fx.begin(Operation::Rename, Caller::Nobody, 1), Decision::Proceed);
-    assert_eq!(fx.begin(Operation::SetSecurity, Caller::Nobody, 1), Decision::Proceed);
-    assert!(fx.notes().is_empty());
-    assert_eq!(fx.begin(Operation::Read, Caller::Nobody, 1), Decision::Wait);
-    assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Ok(1));
-    fx.notes();
-    // Level II under a write: NONE at once, no ack, no wait.
-    assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 2), Decision::Proceed);
-    let n = fx.notes();
-    assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 0 });
-    assert!(!n[0].ack_required);
-    assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
-    assert!(fx.timers.is_empty());
-}
-
-#[test]
-fn oplock_ack_errors() {
-    let mut fx = Fx::new();
-    let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
-    assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Err(AckError::InvalidOplockProtocol));
-    assert_eq!(fx.t.ack_oplock(OpenId(77), 0, &mut fx.timers, fx.base), Err(AckError::InvalidOplockProtocol));
-    fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1);
-    // Acking with batch is a protocol error; the oplock is gone and the
-    // waiter goes on.
-    assert_eq!(
-        fx.t.ack_oplock(a, OplockLevel::WIRE_BATCH, &mut fx.timers, fx.base),
-        Err(AckError::InvalidOplockProtocol)
-    );
-    assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
-    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert!(fx.timers.is_empty());
-    assert_eq!(fx.t.ack_oplock(a, 0, &mut fx.timers, fx.base), Err(AckError::InvalidOplockProtocol));
-}
-
-#[test]
-fn oplock_break_times_out_to_none_and_chains() {
-    let mut fx = Fx::new();
-    let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
-    fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1);
-    assert_eq!(fx.fire(fx.at(TIMEOUT)), 1);
-    assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
-    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-
-    // Batch breaking to II, then a write: after the II ack, II -> none at once.
-    let mut fx = Fx::new();
-    let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
-    assert_eq!(fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1), Decision::Wait);
-    assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 2), Decision::Wait);
-    assert_eq!(fx.notes().len(), 1);
-    assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Ok(1));
-    let n = fx.notes();
-    assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 0 });
-    assert!(!n[0].ack_required);
-    assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
-    assert_eq!(fx.t.take_woken(), vec![tok(1), tok(2)]);
-}
-
-#[test]
-fn classic_stat_open_breaks_batch_only_with_read_control() {
-    let mut fx = Fx::new();
-    fx.oplock_open(OplockLevel::Batch, C1);
-    let attrs = access::FILE_READ_ATTRIBUTES | access::SYNCHRONIZE;
-    assert_eq!(fx.begin(open_op(attrs), Caller::Nobody, 1), Decision::Proceed);
-    assert_eq!(fx.begin(open_op(attrs | access::READ_CONTROL), Caller::Nobody, 2), Decision::Wait);
-}
-
-// ---- leases and oplocks together ----
-
-#[test]
-fn lease_r_lets_oplock_requester_have_ii_but_rh_gives_none() {
-    let mut fx = Fx::new();
-    fx.lease_open(G1, K1, LeaseState::R, C1);
-    assert_eq!(fx.oplock_open(OplockLevel::Batch, C2).1, OplockLevel::II);
-    let mut fx = Fx::new();
-    fx.lease_open(G1, K1, LeaseState::RH, C1);
-    assert_eq!(fx.oplock_open(OplockLevel::II, C2).1, OplockLevel::None);
-    assert_eq!(fx.oplock_open(OplockLevel::Batch, C2).1, OplockLevel::None);
-}
-
-#[test]
-fn oplock_holder_meeting_lease_requester_is_broken_to_ii_and_lease_gets_r() {
-    let mut fx = Fx::new();
-    let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
-    assert_eq!(fx.begin(open_op(DATA), Caller::Lease(G1, K1), 1), Decision::Wait);
-    assert_eq!(fx.notes()[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 1 });
-    fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base).unwrap();
-    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert_eq!(fx.begin(open_op(DATA), Caller::Lease(G1, K1), 1), Decision::Proceed);
-    let (_, g) = fx.lease_open(G2, K2, LeaseState::RWH, C2);
-    assert_eq!(granted_state(g), LeaseState::R);
-    // A lease requester that skipped the break (stat open) while batch is
-    // still held gets nothing.
-    let mut fx = Fx::new();
-    fx.oplock_open(OplockLevel::Batch, C1);
-    let (_, g) = fx.lease_open(G1, K1, LeaseState::RWH, C2);
-    assert_eq!(granted_state(g), LeaseState::NONE);
-}
-
-#[test]
-fn exclusive_oplock_only_for_the_sole_open() {
-    let mut fx = Fx::new();
-    fx.t.add_open(F, access::FILE_READ_ATTRIBUTES, ALL, C2);
-    assert_eq!(fx.oplock_open(OplockLevel::Exclusive, C1).1, OplockLevel::Exclusive);
-    let mut fx = Fx::new();
-    fx.t.add_open(F, access::FILE_READ_DATA, ALL, C2);
-    assert_eq!(fx.oplock_open(OplockLevel::Exclusive, C1).1, OplockLevel::II);
-    assert_eq!(fx.oplock_open(OplockLevel::None, C1).1, OplockLevel::None);
-}
-
-#[test]
-fn closing_an_oplock_open_releases_its_waiters() {
-    let mut fx = Fx::new();
-    let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
-    fx.begin(Operation::Write, Caller::Nobody, 1);
-    fx.t.close_open(a, &mut fx.timers, fx.base);
-    assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert!(fx.timers.is_empty());
-    assert_eq!(fx.t.ack_oplock(a, 0, &mut fx.timers, fx.base), Err(AckError::InvalidOplockProtocol));
-}
-
-// ---- byte-range locks ----
-
-#[test]
-fn exclusive_lock_blocks_other_opens_only() {
-    let mut t = LeaseTable::new(TIMEOUT);
-    let a = t.add_open(F, DATA, ALL, C1);
-    let b = t.add_open(F, DATA, ALL, C2);
-    assert_eq!(t.lock(F, a, 0, 10, true, true), Ok(()));
-    assert_eq!(t.check_io(F, a, 0, 10, false), Ok(()));
-    assert_eq!(t.check_io(F, a, 0, 10, true), Ok(()));
-    assert_eq!(t.check_io(F, b, 9, 1, false), Err(LockConflict));
-    assert_eq!(t.check_io(F, b, 5, 100, true), Err(LockConflict));
-    assert_eq!(t.check_io(F, b, 10, 5, true), Ok(()));
-    // NFS checks under an id no open has: every lock is another's.
-    assert_eq!(t.check_io(F, OpenId(0), 0, 1, false), Err(LockConflict));
-    assert_eq!(t.lock(F, b, 5, 10, false, true), Err(LockError::NotGranted));
-    // Waiting locks are refused too for now.
-    assert_eq!(t.lock(F, b, 5, 10, false, false), Err(LockError::NotGranted));
-    // The owner may not stack an exclusive lock, but may add a shared one.
-    assert_eq!(t.lock(F, a, 5, 1, true, true), Err(LockError::NotGranted));
-    assert_eq!(t.lock(F, a, 5, 1, false, true), Ok(()));
-    assert_eq!(t.lock(F, b, 10, 10, true, true), Ok(()));
-}
-
-#[test]
-fn shared_lock_blocks_writes_by_anyone() {
-    let mut t = LeaseTable::new(TIMEOUT);
-    let a = t.add_open(F, DATA, ALL, C1);
-    let b = t.add_open(F, DATA, ALL, C2);
-    assert_eq!(t.lock(F, a, 100, 50, false, true), Ok(()));
-    assert_eq!(t.lock(F, b, 120, 50, false, true), Ok(()));
-    assert_eq!(t.check_io(F, b, 100, 10, false), Ok(()));
-    assert_eq!(t.check_io(F, b, 100, 10, true), Err(LockConflict));
-    assert_eq!(t.check_io(F, a, 100, 10, true), Err(LockConflict));
-    assert_eq!(t.check_io(F, a, 0, 100, true), Ok(()));
-    assert_eq!(t.lock(F, b, 0, 101, true, true), Err(LockError::NotGranted));
-    // Closing the opens drops their locks.
-    t.remove_open(a);
-    t.remove_open(b);
-    assert!(t.locks_on(F).is_empty());
-    assert_eq!(t.check_io(F, OpenId(0), 0, u64::MAX, true), Ok(()));
-}
-
-#[test]
-fn zero_length_ranges() {
-    let mut t = LeaseTable::new(TIMEOUT);
-    let a = t.add_open(F, DATA, ALL, C1);
-    let b = t.add_open(F, DATA, ALL, C2);
-    assert_eq!(t.lock(F, a, 0, 10, true, true), Ok(()));
-    // {0,0} conflicts with nothing.
-    assert_eq!(t.lock(F, b, 0, 0, true, true), Ok(()));
-    assert_eq!(t.check_io(F, b, 0, 0, true), Ok(()));
-    // An empty range strictly inside a lock does (MS-FSA 2.1.4.10).
-    assert_eq!(t.lock(F, b, 5, 0, false, true), Err(LockError::NotGranted));
-    assert_eq!(t.lock(F, b, 10, 0, false, true), Ok(()));
-}
-
-#[test]
-fn unlock_errors() {
-    let mut t = LeaseTable::new(TIMEOUT);
-    let a = t.add_open(F, DATA, ALL, C1);
-    let b = t.add_open(F, DATA, ALL, C2);
-    assert_eq!(t.unlock(F, a, 0, 10), Err(UnlockError::RangeNotLocked));
-    t.lock(F, a, 0, 10, false, true).unwrap();
-    t.lock(F, a, 0, 10, true, true).unwrap_err();
-    assert_eq!(t.unlock(F, a, 0, 9), Err(UnlockError::RangeNotLocked));
-    assert_eq!(t.unlock(F, b, 0, 10), Err(UnlockError::RangeNotLocked));
-    assert_eq!(t.unlock(F, a, 0, 10), Ok(()));
-    assert_eq!(t.unlock(F, a, 0, 10), Err(UnlockError::RangeNotLocked));
-    assert_eq!(t.unlock(F, a, u64::MAX, 2), Err(UnlockError::InvalidRange));
-}
-
-#[test]
-fn lock_range_overflow() {
-    let mut t = LeaseTable::new(TIMEOUT);
-    let a = t.add_open(F, DATA, ALL, C1);
-    let b = t.add_open(F, DATA, ALL, C2);
-    assert_eq!(t.lock(F, a, u64::MAX, 2, true, true), Err(LockError::InvalidRange));
-    assert_eq!(t.lock(F, a, 2, u64::MAX, true, true), Err(LockError::InvalidRange));
-    // The last byte of the offset space can be locked.
-    assert_eq!(t.lock(F, a, u64::MAX, 1, true, true), Ok(()));
-    assert_eq!(t.lock(F, b, 1, u64::MAX, false, true), Err(LockError::NotGranted));
-    assert_eq!(t.lock(F, b, u64::MAX, 0, false, true), Ok(()));
-    assert_eq!(t.check_io(F, b, u64::MAX - 1, u64::MAX, false), Err(LockConflict));
-    assert_eq!(t.check_io(F, b, u64::MAX - 1, 1, true), Ok(()));
-}
-
-quickcheck::quickcheck! {
-    fn locks_never_panic(ops: Vec<(bool, u8, u64, u64, bool)>) -> bool {
-        let mut t = LeaseTable::new(TIMEOUT);
-        let opens = [t.add_open(F, DATA, ALL, C1), t.add_open(F, DATA, ALL, C2)];
-        for (lock, who, off, len, excl) in ops {
-            let o = opens[usize::from(who % 2)];
-            let _ = if lock { t.lock(F, o, off, len, excl, true).is_ok() } else { t.unlock(F, o, off, len).is_ok() };
-            let _ = t.check_io(F, o, off, len, excl);
-        }
-        true
-    }
-}
+mod oplocks;
+mod walk;
