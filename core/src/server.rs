@@ -282,6 +282,10 @@ impl Server {
             ProtoConn::Smb(s) => smb::handle_closed(&mut self.core, s, now),
             ProtoConn::Nfs(s) => nfs::handle_closed(&mut self.core, s, now),
         }
+        // Whatever the protocol left behind: opens on the connection close
+        // (releasing operations waiting on their caching) and its parked
+        // operations are forgotten.
+        self.core.leases.close_conn(conn, &mut self.core.timers, now);
     }
 
     /// Resumes parked operations whose waits resolved and closes what

@@ -396,7 +396,9 @@ impl LeaseTable {
     }
 
     /// MS-SMB2 3.3.5.22.2: the client acknowledges a lease break with
-    /// `state`. Returns the state the lease now answers with.
+    /// `state`, on any connection of its ClientGuid. Returns the state for
+    /// the ack response. If a later conflict needs less than `state`, the
+    /// next break is queued at once (drain notifications before answering).
     pub fn ack_lease(
         &mut self,
         client_guid: ClientGuid,
@@ -422,8 +424,8 @@ impl LeaseTable {
     }
 
     /// MS-SMB2 3.3.5.22.1: the client acknowledges an oplock break with the
-    /// wire level `level` (0 none, 1 level II). Returns the wire level the
-    /// open now holds. A level other than II or NONE ends the oplock
+    /// wire level `level` (0 none, 1 level II). Returns the wire level for
+    /// the ack response. A level other than II or NONE ends the oplock
     /// (NONE) and is refused.
     pub fn ack_oplock(&mut self, open: OpenId, level: u8, timers: &mut Timers, now: Instant) -> Result<u8, AckError> {
         self.last_now = Some(now);
@@ -569,7 +571,7 @@ impl LeaseTable {
             c.break_id = id;
             self.next_break = id;
             self.breaks.insert(id, h);
-            timers.set(TimerKey::Break(id), now + timeout);
+            timers.set(TimerKey::Break(id), now.checked_add(timeout).unwrap_or(now));
         } else {
             c.state = target;
         }
