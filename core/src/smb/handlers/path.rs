@@ -86,6 +86,21 @@ pub fn lookup_ci(vfs: &dyn Vfs, dir: ObjectId, name: &str) -> Result<(FileAttr, 
     }
 }
 
+/// The name under which `id` is listed in `dir` (batched scan).
+pub fn name_in(vfs: &dyn Vfs, dir: ObjectId, id: ObjectId) -> Option<String> {
+    let mut cookie = 0;
+    loop {
+        let (entries, done) = vfs.readdir(dir, cookie, SCAN_BATCH).ok()?;
+        if let Some(e) = entries.iter().find(|e| e.id == id) {
+            return Some(e.name.clone());
+        }
+        match entries.last() {
+            Some(last) if !done => cookie = last.cookie,
+            _ => return None,
+        }
+    }
+}
+
 /// Walks every component but the last from `root`: the parent directory of
 /// the target. A missing or non-directory intermediate component is
 /// STATUS_OBJECT_PATH_NOT_FOUND.
