@@ -26,10 +26,13 @@ fn valid_component(c: &str) -> Result<(), u32> {
     })
 }
 
-/// Parses `dir\sub\name[:stream[:$DATA]]`. A leading backslash is tolerated;
-/// empty, `.` and `..` components are invalid.
+/// Parses `dir\sub\name[:stream[:$DATA]]`. A leading backslash is
+/// STATUS_INVALID_PARAMETER (MS-SMB2 3.3.5.9); empty, `.` and `..`
+/// components are invalid names.
 pub fn parse(name: &str) -> Result<SmbPath, u32> {
-    let name = name.strip_prefix('\\').unwrap_or(name);
+    if name.starts_with('\\') {
+        return Err(status::INVALID_PARAMETER);
+    }
     let name = name.strip_suffix('\\').unwrap_or(name);
     if name.is_empty() {
         return Ok(SmbPath { components: Vec::new(), stream: None });
@@ -134,5 +137,6 @@ mod tests {
         assert_eq!(parse("a\\..\\b"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("a\\\\b"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("a*b"), Err(status::OBJECT_NAME_INVALID));
+        assert_eq!(parse("\\a"), Err(status::INVALID_PARAMETER));
     }
 }
