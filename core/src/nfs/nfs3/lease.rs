@@ -79,5 +79,19 @@ pub fn lease_ops(core: &Core, args: &Nfs3Args) -> Vec<LeaseOp> {
 /// call proceeds; with cross-protocol breaks this plans the breaks and parks
 /// the call (per the export's NfsBreakPolicy) when one must be waited for.
 pub fn before_op(_core: &mut Core, _conn: &mut NfsConnection, _ops: &[LeaseOp], _now: Instant) -> Proceed {
+    #[cfg(test)]
+    if test_hook::PARK_NEXT.take() {
+        return Proceed::Park;
+    }
     Proceed::Now
+}
+
+/// Tests make the hook park the next call, to drive the park/resume path.
+#[cfg(test)]
+pub(crate) mod test_hook {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub static PARK_NEXT: Cell<bool> = const { Cell::new(false) };
+    }
 }
