@@ -17,7 +17,8 @@ use crate::config::{AddrRange, Config, Export};
 use crate::framing::{Transport, encode_frame};
 use crate::server::{ConnId, Output, Protocol, Server};
 use crate::time::Timespec;
-use crate::vfs::Vfs;
+use crate::vfs::{SetAttr, Vfs};
+use quickcheck::quickcheck;
 
 const OK: u32 = 0;
 const NOENT: u32 = 2;
@@ -102,7 +103,12 @@ fn dirop(dir: &FhBytes, name: &str) -> DirOpArgs {
 impl Rig {
     fn with(config: Config, vfs: Box<dyn Vfs>) -> Self {
         let now = Instant::now();
-        Self { server: Server::new(config, vfs, 42, now), now, xid: 100, cred: user(1000) }
+        let mut server = Server::new(config, vfs, 42, now);
+        // Let every test user create in the root.
+        let root = server.vfs().root();
+        let open = SetAttr { mode: Some(0o777), ..SetAttr::default() };
+        server.vfs_mut().setattr(root, &open, Timespec::new(1, 0)).unwrap();
+        Self { server, now, xid: 100, cred: user(1000) }
     }
 
     fn new() -> Self {
@@ -705,4 +711,36 @@ fn lease_operations_per_procedure() {
     assert_eq!(lease_ops(core, &Nfs3Args::Remove(dirop(&root, "l"))), vec![LeaseOp::RenameDelete(id)]);
     assert_eq!(lease_ops(core, &Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 }), vec![]);
     assert_eq!(lease_ops(core, &Nfs3Args::Getattr(f)), vec![]);
+}
+
+quickcheck! {
+    /// Whatever follows a valid call header, each call gets exactly one
+    /// reply: results, GARBAGE_ARGS or PROC_UNAVAIL.
+    fn any_arguments_get_one_reply(prog: u8, proc_no: u8, with_root: bool, data: Vec<u8>) -> bool {
+        let mut t = Rig::new();
+        let c = t.connect("127.0.0.1:900");
+        let root = t.mnt(c, "/share").unwrap();
+        let mut w = XdrWriter::new();
+        if with_root {
+            root.encode(&mut w);
+        }
+        w.raw(&data);
+        let (prog, vers) = [(PROG_NFS, 3), (PROG_MOUNT, 3), (PROG_PORTMAP, 2)][prog as usize % 3];
+        let (h, _) = t.call_raw(c, prog, vers, proc_no as u32 % 24, w.as_slice());
+        let ok = matches!(
+            h,
+            ReplyHeader::Accepted(AcceptStat::Success | AcceptStat::GarbageArgs | AcceptStat::ProcUnavail)
+        );
+        ok && t.server.connection_count() == 1
+    }
+
+    /// Arbitrary records never panic the server nor close the connection.
+    fn arbitrary_records_are_survived(records: Vec<Vec<u8>>) -> bool {
+        let mut t = Rig::new();
+        let c = t.connect("127.0.0.1:900");
+        for r in &records {
+            t.record(c, r);
+        }
+        t.server.connection_count() == 1
+    }
 }

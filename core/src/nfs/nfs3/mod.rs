@@ -312,6 +312,13 @@ pub(crate) fn run(
     let ops = lease::lease_ops(core, &call.args);
     match lease::before_op(core, conn, &ops, now) {
         lease::Proceed::Now => {}
+        // Too many calls waiting on this connection: the client retries later.
+        lease::Proceed::Park if conn.parked_count() >= core.config.limits.max_outstanding_per_conn => {
+            core.stats.nfs_jukebox += 1;
+            w.u32(Nfs3Status::Jukebox as u32);
+            encode_fail(call.args.proc_no(), &FailAttrs::default(), w);
+            return Answer::Results;
+        }
         lease::Proceed::Park => {
             core.stats.ops_parked += 1;
             let _op = conn.park(call);
