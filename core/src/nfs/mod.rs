@@ -84,12 +84,18 @@ impl NfsShared {
         }
     }
 
-    /// Forgets what is known about an object that is gone.
-    pub fn forget(&mut self, id: ObjectId) {
-        self.dirty.remove(&id);
+    /// Drops the EXCLUSIVE-create verifier of `id`: once a file has been
+    /// written, a CREATE naming it is no longer a retransmission.
+    pub fn clear_exclusive_verf(&mut self, id: ObjectId) {
         if self.exclusive.remove(&id).is_some() {
             self.exclusive_order.retain(|x| *x != id);
         }
+    }
+
+    /// Forgets what is known about an object that is gone.
+    pub fn forget(&mut self, id: ObjectId) {
+        self.dirty.remove(&id);
+        self.clear_exclusive_verf(id);
     }
 
     pub fn add_mount(&mut self, host: String, dir: String) {

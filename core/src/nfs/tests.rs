@@ -404,6 +404,10 @@ fn exclusive_create_is_idempotent_per_verifier() {
     assert_eq!(post.mode, 0o600);
     let wall = t.server.core().wall(t.now);
     assert_eq!(post.mtime, (wall.secs as u32, wall.nanos), "SET_TO_SERVER_TIME is the core's wall clock");
+    assert_eq!(t.create(c, &root, "x", CreateHow::Exclusive(*b"verf0001")).unwrap().0, a, "still a retransmission");
+    // Once written, the file is no longer the one that CREATE made.
+    t.write(c, &a, 0, b"data", StableHow::Unstable);
+    assert_eq!(t.create(c, &root, "x", CreateHow::Exclusive(*b"verf0001")), Err(EXIST));
 }
 
 #[test]

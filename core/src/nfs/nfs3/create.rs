@@ -78,7 +78,9 @@ fn reply(ctx: &Ctx<'_>, t: &Target<'_>, obj: &FileAttr, w: &mut XdrWriter) {
 /// CREATE. UNCHECKED on an existing regular file sets its attributes (a
 /// truncation needs write permission); GUARDED gives EXIST; EXCLUSIVE stores
 /// the verifier so that a retransmitted CREATE with the same verifier finds
-/// its file and one with another verifier gets EXIST.
+/// its file and one with another verifier gets EXIST. The verifier is
+/// dropped at the first WRITE or truncation: after that the same verifier
+/// gets EXIST too (a second copy onto the name must not reuse the file).
 pub(crate) fn create(ctx: &mut Ctx<'_>, where_: &DirOpArgs, how: &CreateHow, w: &mut XdrWriter) -> NfsResult<()> {
     let t = target(ctx, where_)?;
     let (attr, verf) = match how {
@@ -104,7 +106,12 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, where_: &DirOpArgs, how: &CreateHow, w: 
                     let a = Sattr3 { mode: None, atime: SetTime::DontChange, mtime: SetTime::DontChange, ..*a };
                     apply_rest(ctx, &t, existing, &a)?
                 }
-                CreateHow::Exclusive(v) if ctx.core.nfs.exclusive_verf(existing.id) == Some(*v) => existing,
+                // A retransmission: same verifier, file untouched since (knfsd also wants size 0).
+                CreateHow::Exclusive(v)
+                    if existing.size == 0 && ctx.core.nfs.exclusive_verf(existing.id) == Some(*v) =>
+                {
+                    existing
+                }
                 _ => return Err(t.fail(ctx, Nfs3Status::Exist)),
             }
         }

@@ -66,6 +66,7 @@ pub(crate) fn write(
     let now = ctx.wall();
     let mut post =
         ctx.core.vfs.write(id, offset, data, now).map_err(|e| Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))?;
+    ctx.core.nfs.clear_exclusive_verf(id);
     let committed = match stable {
         StableHow::Unstable => {
             ctx.core.nfs.dirty.insert(id);
