@@ -23,8 +23,6 @@ pub mod rpc;
 pub mod xdr;
 
 #[cfg(test)]
-mod test_vfs;
-#[cfg(test)]
 mod tests;
 
 use rpc::{AcceptStat, CallHeader, Credentials, RejectStat};

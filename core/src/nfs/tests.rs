@@ -34,7 +34,7 @@ const NOTSUPP: u32 = 10004;
 const TOOSMALL: u32 = 10005;
 
 fn test_vfs() -> Box<dyn Vfs> {
-    Box::new(super::test_vfs::TinyFs::default())
+    Box::new(crate::vfs::MemoryFs::new())
 }
 
 struct Rig {
@@ -747,4 +747,32 @@ quickcheck! {
         }
         t.server.connection_count() == 1
     }
+}
+
+/// LocalFs handles survive a restart: a second Server over the same
+/// directory accepts the handles the first one gave out.
+#[test]
+fn local_fs_handles_are_stable_across_restarts() {
+    use crate::vfs::LocalFs;
+    let dir = std::env::temp_dir().join(format!("polyshare-nfs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let mut config = Config::default();
+    config.nfs.exports[0].squash = crate::config::Squash::None;
+    let (root, f) = {
+        let mut t = Rig::with(config.clone(), Box::new(LocalFs::new(&dir).unwrap()));
+        let c = t.connect("127.0.0.1:900");
+        let root = t.mnt(c, "/share").unwrap();
+        let (f, _) = t.create(c, &root, "kept", CreateHow::Guarded(Sattr3::default())).unwrap();
+        t.write(c, &f, 0, b"persisted", StableHow::Unstable);
+        let body = t.nfs(c, Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 });
+        assert_eq!(XdrReader::new(&body).u32().unwrap(), OK);
+        (root, f)
+    };
+    let mut t = Rig::with(config, Box::new(LocalFs::new(&dir).unwrap()));
+    let c = t.connect("127.0.0.1:900");
+    assert_eq!(t.mnt(c, "/share").unwrap(), root);
+    assert_eq!(t.read(c, &f, 0, 100), (b"persisted".to_vec(), true));
+    assert_eq!(t.lookup(c, &root, "kept").unwrap().0, f);
+    let _ = std::fs::remove_dir_all(&dir);
 }
