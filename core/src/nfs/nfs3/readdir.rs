@@ -38,6 +38,15 @@ impl Sizes {
     }
 }
 
+/// Where the current run of entries with one cookie started in the reply.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    cookie: u64,
+    w_len: usize,
+    entries: usize,
+    dir_bytes: usize,
+}
+
 struct Listing<'w> {
     w: &'w mut XdrWriter,
     start: usize,
@@ -130,6 +139,7 @@ pub(crate) fn readdir(
     }
     let mut eof = false;
     let mut vcookie = cookie.saturating_sub(2);
+    let mut run = Run { cookie: vcookie, w_len: l.w.len(), entries: l.entries, dir_bytes: l.dir_bytes };
     while !full {
         let (batch, complete) = match vfs.readdir(dir.id(), vcookie, BATCH) {
             Ok(b) => b,
@@ -139,8 +149,18 @@ pub(crate) fn readdir(
             Err(e) => return Err(Nfs3Error::from(e).with_a(None, Some(dir.attr.clone()))),
         };
         for e in &batch {
+            if e.cookie != run.cookie {
+                run = Run { cookie: e.cookie, w_len: l.w.len(), entries: l.entries, dir_bytes: l.dir_bytes };
+            }
             if !l.push(&dir, e.id, &e.name, e.cookie.saturating_add(2), attr(e.id).as_ref()) {
                 full = true;
+                // Entries sharing a cookie (hard links in LocalFs) go on one
+                // page: a client resuming after the cookie would miss the rest.
+                if e.cookie == vcookie && run.entries > 0 {
+                    l.w.truncate(run.w_len);
+                    l.entries = run.entries;
+                    l.dir_bytes = run.dir_bytes;
+                }
                 break;
             }
             vcookie = e.cookie;

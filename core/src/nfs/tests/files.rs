@@ -285,5 +285,34 @@ fn local_fs_handles_are_stable_across_restarts() {
     assert_eq!(t.mnt(c, "/share").unwrap(), root);
     assert_eq!(t.read(c, &f, 0, 100), (b"persisted".to_vec(), true));
     assert_eq!(t.lookup(c, &root, "kept").unwrap().0, f);
+
+    // Hard links share a LocalFs cookie (the inode number): whatever the page
+    // size, a paged listing still returns every name once.
+    for i in 0..4 {
+        let link = Nfs3Args::Link { fh: f.clone(), link: dirop(&root, &format!("link{i}")) };
+        assert_eq!(t.status(c, link), OK);
+    }
+    for i in 0..6 {
+        t.create(c, &root, &format!("other{i}"), CreateHow::Unchecked(Sattr3::default())).unwrap();
+    }
+    let mut expect: Vec<String> = [".", "..", "kept"].iter().map(|s| s.to_string()).collect();
+    expect.extend((0..4).map(|i| format!("link{i}")));
+    expect.extend((0..6).map(|i| format!("other{i}")));
+    expect.sort();
+    for maxcount in (900..2600).step_by(97) {
+        let (mut names, mut cookie) = (Vec::new(), 0);
+        loop {
+            let (entries, eof) = t.readdirplus(c, &root, cookie, maxcount);
+            for (n, ck) in entries {
+                names.push(n);
+                cookie = ck;
+            }
+            if eof {
+                break;
+            }
+        }
+        names.sort();
+        assert_eq!(names, expect, "maxcount {maxcount}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
