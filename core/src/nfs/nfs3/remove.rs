@@ -3,11 +3,18 @@
 
 use super::args::DirOpArgs;
 use super::attrs::{encode_post_op, encode_wcc};
-use super::create::target;
+use super::create::{Target, target};
 use super::fh::FhBytes;
 use super::{Ctx, FailAttrs, Nfs3Error, Nfs3Status, NfsResult};
 use crate::nfs::xdr::XdrWriter;
-use crate::vfs::{FileType, ObjectId};
+use crate::vfs::{FileAttr, FileType, ObjectId};
+
+/// POSIX sticky directories: only root, the directory's owner or the
+/// entry's owner may remove or rename an entry.
+fn sticky_denied(t: &Target<'_>, victim: Option<&FileAttr>) -> bool {
+    let c = &t.dir.caller;
+    t.dir.attr.mode & 0o1000 != 0 && !c.is_root() && c.uid != t.dir.attr.uid && victim.is_some_and(|v| v.uid != c.uid)
+}
 
 /// Forgets NFS state (dirty data, EXCLUSIVE verifier) of an object that no
 /// longer exists.
@@ -22,7 +29,11 @@ fn forget_if_gone(ctx: &mut Ctx<'_>, id: Option<ObjectId>) {
 /// REMOVE (`dir == false`) and RMDIR (`dir == true`).
 pub(crate) fn remove(ctx: &mut Ctx<'_>, d: &DirOpArgs, dir: bool, w: &mut XdrWriter) -> NfsResult<()> {
     let t = target(ctx, d)?;
-    let victim = ctx.core.vfs.lookup(t.dir.id(), t.name).ok().map(|a| a.id);
+    let victim = ctx.core.vfs.lookup(t.dir.id(), t.name).ok();
+    if sticky_denied(&t, victim.as_ref()) {
+        return Err(t.fail(ctx, Nfs3Status::Acces));
+    }
+    let victim = victim.map(|a| a.id);
     let now = ctx.wall();
     let r =
         if dir { ctx.core.vfs.rmdir(t.dir.id(), t.name, now) } else { ctx.core.vfs.remove(t.dir.id(), t.name, now) };
@@ -53,7 +64,12 @@ pub(crate) fn rename(ctx: &mut Ctx<'_>, from: &DirOpArgs, to: &DirOpArgs, w: &mu
     if f.dir.export != t.dir.export {
         return Err(fail(ctx, Nfs3Status::XDev.into()));
     }
-    let replaced = ctx.core.vfs.lookup(t.dir.id(), t.name).ok().map(|a| a.id);
+    let moved = ctx.core.vfs.lookup(f.dir.id(), f.name).ok();
+    let replaced = ctx.core.vfs.lookup(t.dir.id(), t.name).ok();
+    if sticky_denied(&f, moved.as_ref()) || sticky_denied(&t, replaced.as_ref()) {
+        return Err(fail(ctx, Nfs3Status::Acces.into()));
+    }
+    let replaced = replaced.map(|a| a.id);
     let now = ctx.wall();
     ctx.core.vfs.rename(f.dir.id(), f.name, t.dir.id(), t.name, true, now).map_err(|e| fail(ctx, e.into()))?;
     forget_if_gone(ctx, replaced);

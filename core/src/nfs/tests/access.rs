@@ -118,3 +118,27 @@ fn lease_operations_per_procedure() {
     assert_eq!(lease_ops(core, &Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 }), vec![]);
     assert_eq!(lease_ops(core, &Nfs3Args::Getattr(f)), vec![]);
 }
+
+#[test]
+fn sticky_directories_protect_other_users_entries() {
+    let mut t = Rig::new();
+    let c = t.connect("127.0.0.1:900");
+    let root = t.mnt(c, "/share").unwrap();
+    let set = Sattr3 { mode: Some(0o1777), ..Sattr3::default() };
+    let body = t.nfs(c, Nfs3Args::Mkdir { where_: dirop(&root, "tmp"), attr: set });
+    let mut r = XdrReader::new(&body);
+    assert_eq!(r.u32().unwrap(), OK);
+    assert!(r.bool().unwrap());
+    let tmp = FhBytes::decode(&mut r).unwrap();
+    t.create(c, &tmp, "mine", CreateHow::Unchecked(Sattr3::default())).unwrap();
+    t.cred = user(2000);
+    t.create(c, &tmp, "theirs", CreateHow::Unchecked(Sattr3::default())).unwrap();
+    assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&tmp, "mine"))), ACCES);
+    let rename = Nfs3Args::Rename { from: dirop(&tmp, "mine"), to: dirop(&tmp, "x") };
+    assert_eq!(t.status(c, rename), ACCES);
+    let rename = Nfs3Args::Rename { from: dirop(&tmp, "theirs"), to: dirop(&tmp, "mine") };
+    assert_eq!(t.status(c, rename), ACCES, "replacing another user's entry");
+    assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&tmp, "theirs"))), OK);
+    t.cred = user(1000);
+    assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&tmp, "mine"))), OK);
+}
