@@ -51,6 +51,8 @@ pub struct NfsShared {
     exclusive_order: VecDeque<ObjectId>,
     /// MOUNT DUMP: (client host, directory) pairs.
     pub mounts: BTreeSet<(String, String)>,
+    /// NFS calls parked on all connections (bounded by `limits.max_parked`).
+    pub parked: usize,
 }
 
 impl NfsShared {
@@ -190,13 +192,15 @@ fn send_denied(core: &mut Core, conn: &NfsConnection, xid: u32, stat: RejectStat
 }
 
 /// The connection is gone: its parked calls are dropped unanswered.
-pub(crate) fn handle_closed(_core: &mut Core, conn: &mut NfsConnection, _now: Instant) {
+pub(crate) fn handle_closed(core: &mut Core, conn: &mut NfsConnection, _now: Instant) {
+    core.nfs.parked = core.nfs.parked.saturating_sub(conn.parked.len());
     conn.parked.clear();
 }
 
 /// Runs a parked call again once what it waited for has resolved.
 pub(crate) fn resume(core: &mut Core, conn: &mut NfsConnection, op: u64, now: Instant) -> Flow {
     let Some(call) = conn.parked.remove(&op) else { return Flow::Continue };
+    core.nfs.parked = core.nfs.parked.saturating_sub(1);
     let mut w: XdrWriter = rpc::accepted(call.xid, AcceptStat::Success);
     match nfs3::run(core, conn, call, &mut w, now) {
         Answer::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),

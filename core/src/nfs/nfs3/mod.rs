@@ -1,6 +1,21 @@
 //! NFS version 3 (RFC 1813 3): status codes, the call context (export,
 //! credentials, permission checks), dispatch of the 22 procedures and the
 //! failure bodies every procedure returns with a non-OK status.
+//!
+//! Choices where the RFC leaves room:
+//! - A client address the handle's export does not allow gets NFS3ERR_ACCES
+//!   (an nfsstat3 keeps the RPC layer export-agnostic, as MNT3ERR_ACCES does
+//!   for MOUNT); AUTH_NONE and unknown uids map through the export's squash.
+//! - Permission checks use the mode bits and the squashed AUTH_SYS identity;
+//!   uid 0 bypasses them unless squashed. Owners may READ and WRITE their own
+//!   files whatever the mode (clients check at open, as knfsd allows).
+//! - Read-only exports answer NFS3ERR_ROFS to SETATTR, WRITE, CREATE, MKDIR,
+//!   SYMLINK, MKNOD, REMOVE, RMDIR, RENAME and LINK.
+//! - Every call passes [`lease::before_op`] with the lease operations it
+//!   performs; a call the hook parks is stored decoded and run again by
+//!   `nfs::resume`.
+//! - Handles name an export and an object; they are not checked to lie below
+//!   the export's directory (like knfsd with no_subtree_check).
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -312,8 +327,11 @@ pub(crate) fn run(
     let ops = lease::lease_ops(core, &call.args);
     match lease::before_op(core, conn, &ops, now) {
         lease::Proceed::Now => {}
-        // Too many calls waiting on this connection: the client retries later.
-        lease::Proceed::Park if conn.parked_count() >= core.config.limits.max_outstanding_per_conn => {
+        // Too many calls waiting: the client retries later.
+        lease::Proceed::Park
+            if conn.parked_count() >= core.config.limits.max_outstanding_per_conn
+                || core.nfs.parked >= core.config.limits.max_parked =>
+        {
             core.stats.nfs_jukebox += 1;
             w.u32(Nfs3Status::Jukebox as u32);
             encode_fail(call.args.proc_no(), &FailAttrs::default(), w);
@@ -321,6 +339,7 @@ pub(crate) fn run(
         }
         lease::Proceed::Park => {
             core.stats.ops_parked += 1;
+            core.nfs.parked += 1;
             let _op = conn.park(call);
             // Nothing resolves waits yet; tests wake a parked call at once.
             #[cfg(test)]

@@ -96,6 +96,7 @@ fn parked_calls_resume() {
     let (committed, _) = t.write(c, &f, 0, b"later", StableHow::FileSync);
     assert_eq!(committed, 2);
     assert_eq!(t.server.stats().ops_parked, 1);
+    assert_eq!(t.server.core().nfs.parked, 0, "resumed");
     assert_eq!(t.read(c, &f, 0, 10).0, b"later");
 }
 
@@ -141,4 +142,18 @@ fn sticky_directories_protect_other_users_entries() {
     assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&tmp, "theirs"))), OK);
     t.cred = user(1000);
     assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&tmp, "mine"))), OK);
+}
+
+#[test]
+fn full_park_table_answers_jukebox() {
+    let mut config = Config::default();
+    config.limits.max_parked = 0;
+    let mut t = Rig::with(config, test_vfs());
+    let c = t.connect("127.0.0.1:900");
+    let root = t.mnt(c, "/share").unwrap();
+    crate::nfs::nfs3::lease::test_hook::PARK_NEXT.set(true);
+    let body = t.nfs(c, Nfs3Args::Remove(dirop(&root, "x")));
+    // NFS3ERR_JUKEBOX with empty wcc data.
+    assert_eq!(body, [0, 0, 0x27, 0x18, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(t.server.stats().nfs_jukebox, 1);
 }
