@@ -50,9 +50,10 @@ pub struct Args {
     /// Record every input to FILE, for replay through the core.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Log filter (tracing-subscriber env-filter syntax).
-    #[arg(long, default_value = "info")]
-    pub log: String,
+    /// Log filter (tracing-subscriber env-filter syntax); default: RUST_LOG,
+    /// else "info".
+    #[arg(long, value_name = "LEVEL")]
+    pub log: Option<String>,
     /// Fixed seed for reproducible runs (OS entropy otherwise).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -81,8 +82,9 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 impl Args {
     /// Logs to stderr (stdout carries the LISTENING line).
     pub fn init_logging(&self) {
-        let filter = tracing_subscriber::EnvFilter::try_new(&self.log).unwrap_or_else(|e| {
-            eprintln!("bad --log filter {:?} ({e}); using info", self.log);
+        let wanted = self.log.clone().or_else(|| std::env::var("RUST_LOG").ok()).unwrap_or_else(|| "info".into());
+        let filter = tracing_subscriber::EnvFilter::try_new(&wanted).unwrap_or_else(|e| {
+            eprintln!("bad log filter {wanted:?} ({e}); using info");
             tracing_subscriber::EnvFilter::new("info")
         });
         tracing_subscriber::fmt()
@@ -121,16 +123,10 @@ impl Args {
 
     pub fn setup(&self) -> io::Result<Setup> {
         let vfs: Box<dyn Vfs> = match &self.root {
-            Some(dir) => {
-                if !dir.is_dir() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::NotFound,
-                        format!("{} is not a directory", dir.display()),
-                    ));
-                }
-                Box::new(LocalFs)
-            }
-            None => Box::<MemoryFs>::default(),
+            Some(dir) => Box::new(
+                LocalFs::new(dir).map_err(|e| io::Error::other(format!("cannot serve {}: {e}", dir.display())))?,
+            ),
+            None => Box::new(MemoryFs::new()),
         };
         Ok(Setup { config: self.config(), vfs, seed: self.seed })
     }

@@ -1,11 +1,15 @@
 //! SMB2/3 (placeholder until the "SMB server" issue lands).
 
+pub mod fscc;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::server::{ConnId, Core, Flow};
+
+pub mod wire;
 
 #[derive(Debug)]
 pub struct SmbConnection {

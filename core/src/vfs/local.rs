@@ -1,92 +1,656 @@
-//! Placeholder backend until the Foundation storage work lands.
+//! `LocalFs`: serves a real directory on disk.
+//!
+//! Identity: an object's id is its inode number (the root's too), so ids and
+//! NFS file handles survive a restart. The backend keeps an in-memory map from
+//! id to the paths (relative to the root) it has seen for it, filled by
+//! lookup, readdir, create and rename. An id that is not in the map (after a
+//! restart, or moved by another process) is searched for breadth-first from
+//! the root, visiting at most [`SEARCH_LIMIT`] entries; ids not found are
+//! remembered (up to [`MISS_LIMIT`]) so a repeated stale handle costs nothing,
+//! and answer `Stale`. The generation is derived from the birth time, so a
+//! reused inode number gives a different generation.
+//!
+//! Confinement: every name goes through [`check_name`]; symlinks are never
+//! followed (final components use `lstat`, `O_NOFOLLOW`, `utimensat(...,
+//! AT_SYMLINK_NOFOLLOW)`, `lchown`; every intermediate component of a
+//! remembered path is checked to be a real directory and the inode number is
+//! checked to still be `id`). `readlink` returns a link's text, which the
+//! server never resolves. Races with processes changing the tree outside the
+//! server are narrowed by these checks, not excluded.
+//!
+//! Directory cookies: the entries of a directory are listed in inode-number
+//! order and the cookie of an entry is its inode number, so a listing resumes
+//! after the last returned inode and survives removals and additions. Hard
+//! links to one file inside one directory share a cookie and are kept on one
+//! page. Each page reads the whole directory. Names that are not UTF-8 or fail
+//! [`check_name`] (e.g. contain `\`) are not listed.
+//!
+//! Times are set by the operating system; `now` is ignored. The creation
+//! time and ctime cannot be set on Linux and are ignored by `setattr`; the
+//! owner given at create time is applied best-effort (only root may chown).
+//! Alternate data streams are not supported.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fs::{self, File, Metadata, OpenOptions, Permissions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use nix::libc;
+use nix::sys::stat::{UtimensatFlags, utimensat};
+use nix::sys::time::TimeSpec;
 
 use super::*;
 
-#[derive(Debug, Default)]
-pub struct LocalFs;
+/// Entries visited at most by one search for an unknown id.
+pub const SEARCH_LIMIT: usize = 100_000;
+/// Ids remembered as not found; the set is cleared when it reaches this size.
+pub const MISS_LIMIT: usize = 4096;
+
+/// Largest offset + length accepted (the kernel's `off_t` limit).
+const MAX_END: u64 = i64::MAX as u64;
+
+/// A directory on disk served as a file tree.
+#[derive(Debug)]
+pub struct LocalFs {
+    /// Canonical absolute path of the served directory.
+    root: PathBuf,
+    root_id: ObjectId,
+    /// id -> the relative paths it is known under (the root is "").
+    paths: RefCell<BTreeMap<ObjectId, BTreeSet<PathBuf>>>,
+    /// Ids a search did not find, or whose last link was removed.
+    misses: RefCell<BTreeSet<ObjectId>>,
+}
+
+/// Maps an OS error to the storage error both protocols understand.
+fn io_err(e: io::Error) -> VfsError {
+    use io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => VfsError::NotFound,
+        K::AlreadyExists => VfsError::Exists,
+        K::PermissionDenied => VfsError::Access,
+        K::DirectoryNotEmpty => VfsError::NotEmpty,
+        K::NotADirectory => VfsError::NotDir,
+        K::IsADirectory => VfsError::IsDir,
+        K::ReadOnlyFilesystem => VfsError::ReadOnly,
+        K::StorageFull | K::QuotaExceeded => VfsError::NoSpace,
+        K::FileTooLarge => VfsError::TooBig,
+        K::CrossesDevices => VfsError::CrossDevice,
+        K::StaleNetworkFileHandle => VfsError::Stale,
+        K::InvalidInput => VfsError::Invalid,
+        K::Unsupported => VfsError::NotSupported,
+        _ => match e.raw_os_error() {
+            Some(libc::ENAMETOOLONG) => VfsError::NameTooLong,
+            Some(libc::EPERM) => VfsError::Access,
+            Some(libc::ELOOP) => VfsError::Invalid,
+            _ => VfsError::Io(e.to_string()),
+        },
+    }
+}
+
+fn nix_err(e: nix::Error) -> VfsError {
+    io_err(io::Error::from(e))
+}
+
+fn ts(secs: i64, nanos: i64) -> Timespec {
+    Timespec::new(secs, u32::try_from(nanos).unwrap_or(0))
+}
+
+fn kind_of(ft: fs::FileType) -> FileType {
+    if ft.is_dir() {
+        FileType::Directory
+    } else if ft.is_symlink() {
+        FileType::Symlink
+    } else {
+        FileType::Regular
+    }
+}
+
+fn attr_of(m: &Metadata) -> FileAttr {
+    let ctime = ts(m.ctime(), m.ctime_nsec());
+    let btime = m.created().map(Timespec::from_system).unwrap_or(ctime);
+    let generation = match m.created() {
+        Ok(_) => (btime.secs as u64).wrapping_mul(1_000_000_000).wrapping_add(u64::from(btime.nanos)),
+        Err(_) => 0,
+    };
+    FileAttr {
+        id: m.ino(),
+        generation,
+        kind: kind_of(m.file_type()),
+        mode: m.mode() & 0o7777,
+        nlink: u32::try_from(m.nlink()).unwrap_or(u32::MAX),
+        uid: m.uid(),
+        gid: m.gid(),
+        size: m.size(),
+        used: m.blocks().saturating_mul(512),
+        atime: ts(m.atime(), m.atime_nsec()),
+        mtime: ts(m.mtime(), m.mtime_nsec()),
+        ctime,
+        btime,
+        parent_file: None,
+    }
+}
+
+fn lstat(path: &Path) -> VfsResult<Metadata> {
+    fs::symlink_metadata(path).map_err(io_err)
+}
+
+/// Opens a non-symlink without following a symlink put in its place, and
+/// without blocking on a FIFO.
+fn open_nofollow(path: &Path, write: bool) -> VfsResult<File> {
+    OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io_err)
+}
+
+fn timespec(t: Option<Timespec>) -> TimeSpec {
+    match t {
+        Some(t) => TimeSpec::new(t.secs as libc::time_t, libc::c_long::from(t.nanos as i32)),
+        None => TimeSpec::UTIME_OMIT,
+    }
+}
+
+impl LocalFs {
+    /// Serves the directory `root` (which must exist).
+    pub fn new(root: impl Into<PathBuf>) -> Result<LocalFs, VfsError> {
+        let root = fs::canonicalize(root.into()).map_err(io_err)?;
+        let m = lstat(&root)?;
+        if !m.is_dir() {
+            return Err(VfsError::NotDir);
+        }
+        let mut paths = BTreeMap::new();
+        paths.insert(m.ino(), BTreeSet::from([PathBuf::new()]));
+        Ok(LocalFs { root, root_id: m.ino(), paths: RefCell::new(paths), misses: RefCell::default() })
+    }
+
+    /// The served directory.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    fn abs(&self, rel: &Path) -> PathBuf {
+        if rel.as_os_str().is_empty() { self.root.clone() } else { self.root.join(rel) }
+    }
+
+    fn remember(&self, id: ObjectId, rel: PathBuf) {
+        self.misses.borrow_mut().remove(&id);
+        self.paths.borrow_mut().entry(id).or_default().insert(rel);
+    }
+
+    fn miss(&self, id: ObjectId) {
+        let mut misses = self.misses.borrow_mut();
+        if misses.len() >= MISS_LIMIT {
+            misses.clear();
+        }
+        misses.insert(id);
+    }
+
+    /// Breadth-first search of the tree for `id`, never through symlinks;
+    /// remembers the directories it passes and the path found.
+    fn search(&self, id: ObjectId) -> bool {
+        if id == self.root_id || self.misses.borrow().contains(&id) {
+            return false;
+        }
+        let mut queue = VecDeque::from([PathBuf::new()]);
+        let mut visited = 0usize;
+        while let Some(dir) = queue.pop_front() {
+            let Ok(listing) = fs::read_dir(self.abs(&dir)) else { continue };
+            for e in listing.flatten() {
+                visited += 1;
+                if visited > SEARCH_LIMIT {
+                    self.miss(id);
+                    return false;
+                }
+                let Some(name) = e.file_name().into_string().ok().filter(|n| check_name(n).is_ok()) else {
+                    continue;
+                };
+                let rel = dir.join(name);
+                if e.ino() == id {
+                    self.remember(id, rel);
+                    return true;
+                }
+                if e.file_type().is_ok_and(|ft| ft.is_dir()) {
+                    self.remember(e.ino(), rel.clone());
+                    queue.push_back(rel);
+                }
+            }
+        }
+        self.miss(id);
+        false
+    }
+
+    fn forget(&self, id: ObjectId, rel: &Path) {
+        let mut paths = self.paths.borrow_mut();
+        if let Some(set) = paths.get_mut(&id) {
+            set.remove(rel);
+            if set.is_empty() && id != self.root_id {
+                paths.remove(&id);
+            }
+        }
+    }
+
+    /// Every component above `rel` must still be a real directory.
+    fn ancestors_are_dirs(&self, rel: &Path) -> bool {
+        rel.ancestors()
+            .skip(1)
+            .filter(|a| !a.as_os_str().is_empty())
+            .all(|a| fs::symlink_metadata(self.root.join(a)).is_ok_and(|m| m.file_type().is_dir()))
+    }
+
+    /// The current relative path and metadata of `id`; `Stale` when no
+    /// remembered path leads to it and a search does not find it.
+    fn resolve(&self, id: ObjectId) -> VfsResult<(PathBuf, Metadata)> {
+        if let Some(found) = self.resolve_known(id)? {
+            return Ok(found);
+        }
+        if self.search(id) {
+            if let Some(found) = self.resolve_known(id)? {
+                return Ok(found);
+            }
+        }
+        Err(VfsError::Stale)
+    }
+
+    /// Tries the remembered paths of `id`, forgetting those that moved on.
+    fn resolve_known(&self, id: ObjectId) -> VfsResult<Option<(PathBuf, Metadata)>> {
+        let candidates: Vec<PathBuf> =
+            self.paths.borrow().get(&id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        for rel in candidates {
+            if self.ancestors_are_dirs(&rel) {
+                match fs::symlink_metadata(self.abs(&rel)) {
+                    Ok(m) if m.ino() == id => return Ok(Some((rel, m))),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err(e)),
+                }
+            }
+            if id != self.root_id {
+                self.forget(id, &rel);
+            }
+        }
+        Ok(None)
+    }
+
+    fn resolve_dir(&self, dir: ObjectId) -> VfsResult<PathBuf> {
+        let (rel, m) = self.resolve(dir)?;
+        if !m.is_dir() {
+            return Err(VfsError::NotDir);
+        }
+        Ok(rel)
+    }
+
+    /// The relative path of `name` in directory `dir`.
+    fn child(&self, dir: ObjectId, name: &str) -> VfsResult<PathBuf> {
+        check_name(name)?;
+        Ok(self.resolve_dir(dir)?.join(name))
+    }
+
+    /// Opens regular file `id` for I/O.
+    fn open(&self, id: ObjectId, write: bool) -> VfsResult<File> {
+        let (rel, m) = self.resolve(id)?;
+        if m.is_dir() {
+            return Err(VfsError::IsDir);
+        }
+        if !m.file_type().is_file() {
+            return Err(VfsError::Invalid);
+        }
+        let f = open_nofollow(&self.abs(&rel), write)?;
+        let fm = f.metadata().map_err(io_err)?;
+        if fm.ino() != id || !fm.is_file() {
+            return Err(VfsError::Stale);
+        }
+        Ok(f)
+    }
+
+    /// Applies the creator's owner; only root may, so failures are ignored.
+    fn chown_best_effort(&self, abs: &Path, m: &Metadata, attr: CreateAttr) {
+        if m.uid() != attr.uid || m.gid() != attr.gid {
+            let _ = std::os::unix::fs::lchown(abs, Some(attr.uid), Some(attr.gid));
+        }
+    }
+
+    /// After a rename of `from` to `to`: `id` and everything remembered
+    /// below `from` now live below `to`.
+    fn moved(&self, id: ObjectId, from: &Path, to: &Path) {
+        let mut paths = self.paths.borrow_mut();
+        for set in paths.values_mut() {
+            let below: Vec<PathBuf> = set.iter().filter(|p| p.starts_with(from) && *p != from).cloned().collect();
+            for p in below {
+                set.remove(&p);
+                if let Ok(rest) = p.strip_prefix(from) {
+                    set.insert(to.join(rest));
+                }
+            }
+        }
+        if let Some(set) = paths.get_mut(&id) {
+            set.remove(from);
+        }
+        paths.entry(id).or_default().insert(to.to_path_buf());
+    }
+
+    fn finish_create(&self, rel: PathBuf, attr: CreateAttr) -> VfsResult<FileAttr> {
+        let abs = self.abs(&rel);
+        let m = lstat(&abs)?;
+        self.chown_best_effort(&abs, &m, attr);
+        let m = lstat(&abs)?;
+        self.remember(m.ino(), rel);
+        Ok(attr_of(&m))
+    }
+}
 
 impl Vfs for LocalFs {
     fn root(&self) -> ObjectId {
-        1
+        self.root_id
     }
-    fn getattr(&self, _id: ObjectId) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+
+    fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        Ok(attr_of(&self.resolve(id)?.1))
     }
-    fn lookup(&self, _dir: ObjectId, _name: &str) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+
+    fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
+        let rel = self.child(dir, name)?;
+        let m = lstat(&self.abs(&rel))?;
+        self.remember(m.ino(), rel);
+        Ok(attr_of(&m))
     }
-    fn parent(&self, _dir: ObjectId) -> VfsResult<ObjectId> {
-        Err(VfsError::NotSupported)
+
+    fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
+        let rel = self.resolve_dir(dir)?;
+        let Some(up) = rel.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(self.root_id) };
+        let m = lstat(&self.abs(up))?;
+        self.remember(m.ino(), up.to_path_buf());
+        Ok(m.ino())
     }
-    fn create(&mut self, _dir: ObjectId, _name: &str, _attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+
+    fn create(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
+        let rel = self.child(dir, name)?;
+        let mode = attr.mode & 0o7777;
+        let f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(self.abs(&rel))
+            .map_err(io_err)?;
+        // The umask narrowed the mode; set exactly what was asked.
+        f.set_permissions(Permissions::from_mode(mode)).map_err(io_err)?;
+        self.finish_create(rel, attr)
     }
-    fn mkdir(&mut self, _dir: ObjectId, _name: &str, _attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+
+    fn mkdir(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
+        let rel = self.child(dir, name)?;
+        let abs = self.abs(&rel);
+        let mode = attr.mode & 0o7777;
+        fs::DirBuilder::new().mode(mode).create(&abs).map_err(io_err)?;
+        // The umask narrowed the mode. A directory without read permission
+        // cannot be opened to fchmod it, so chmod the path after checking
+        // that it is still the directory just made, not a symlink.
+        if !lstat(&abs)?.is_dir() {
+            return Err(VfsError::Stale);
+        }
+        fs::set_permissions(&abs, Permissions::from_mode(mode)).map_err(io_err)?;
+        self.finish_create(rel, attr)
     }
+
     fn symlink(
         &mut self,
-        _dir: ObjectId,
-        _name: &str,
-        _target: &str,
-        _attr: CreateAttr,
+        dir: ObjectId,
+        name: &str,
+        target: &str,
+        attr: CreateAttr,
         _now: Timespec,
     ) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+        if target.is_empty() || target.contains('\0') {
+            return Err(VfsError::Invalid);
+        }
+        let rel = self.child(dir, name)?;
+        std::os::unix::fs::symlink(target, self.abs(&rel)).map_err(io_err)?;
+        self.finish_create(rel, attr)
     }
-    fn readlink(&self, _id: ObjectId) -> VfsResult<String> {
-        Err(VfsError::NotSupported)
+
+    fn readlink(&self, id: ObjectId) -> VfsResult<String> {
+        let (rel, m) = self.resolve(id)?;
+        if !m.file_type().is_symlink() {
+            return Err(VfsError::Invalid);
+        }
+        let target = fs::read_link(self.abs(&rel)).map_err(io_err)?;
+        Ok(target.to_string_lossy().into_owned())
     }
-    fn link(&mut self, _id: ObjectId, _dir: ObjectId, _name: &str, _now: Timespec) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+
+    fn link(&mut self, id: ObjectId, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<FileAttr> {
+        let (src, m) = self.resolve(id)?;
+        if m.is_dir() {
+            return Err(VfsError::IsDir);
+        }
+        let rel = self.child(dir, name)?;
+        // linkat(2) without AT_SYMLINK_FOLLOW: a symlink is linked, not followed.
+        fs::hard_link(self.abs(&src), self.abs(&rel)).map_err(io_err)?;
+        let m = lstat(&self.abs(&rel))?;
+        self.remember(m.ino(), rel);
+        Ok(attr_of(&m))
     }
-    fn remove(&mut self, _dir: ObjectId, _name: &str, _now: Timespec) -> VfsResult<()> {
-        Err(VfsError::NotSupported)
+
+    fn remove(&mut self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
+        let rel = self.child(dir, name)?;
+        let abs = self.abs(&rel);
+        let m = lstat(&abs)?;
+        if m.is_dir() {
+            return Err(VfsError::IsDir);
+        }
+        fs::remove_file(&abs).map_err(io_err)?;
+        self.forget(m.ino(), &rel);
+        if m.nlink() <= 1 {
+            self.miss(m.ino());
+        }
+        Ok(())
     }
-    fn rmdir(&mut self, _dir: ObjectId, _name: &str, _now: Timespec) -> VfsResult<()> {
-        Err(VfsError::NotSupported)
+
+    fn rmdir(&mut self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
+        let rel = self.child(dir, name)?;
+        let abs = self.abs(&rel);
+        let m = lstat(&abs)?;
+        if !m.is_dir() {
+            return Err(VfsError::NotDir);
+        }
+        fs::remove_dir(&abs).map_err(io_err)?;
+        self.forget(m.ino(), &rel);
+        self.miss(m.ino());
+        Ok(())
     }
+
     fn rename(
         &mut self,
-        _fd: ObjectId,
-        _f: &str,
-        _td: ObjectId,
-        _t: &str,
-        _replace: bool,
+        from_dir: ObjectId,
+        from: &str,
+        to_dir: ObjectId,
+        to: &str,
+        replace: bool,
         _now: Timespec,
     ) -> VfsResult<()> {
-        Err(VfsError::NotSupported)
+        let from_rel = self.child(from_dir, from)?;
+        let to_rel = self.child(to_dir, to)?;
+        let (from_abs, to_abs) = (self.abs(&from_rel), self.abs(&to_rel));
+        let sm = lstat(&from_abs)?;
+        if from_rel == to_rel {
+            return Ok(());
+        }
+        if sm.is_dir() && to_rel.starts_with(&from_rel) {
+            return Err(VfsError::Invalid);
+        }
+        let replaced = match fs::symlink_metadata(&to_abs) {
+            Ok(tm) => {
+                if tm.ino() == sm.ino() && tm.dev() == sm.dev() {
+                    // Two links to the same file: POSIX says do nothing.
+                    return Ok(());
+                }
+                if !replace {
+                    return Err(VfsError::Exists);
+                }
+                match (sm.is_dir(), tm.is_dir()) {
+                    (true, false) => return Err(VfsError::NotDir),
+                    (false, true) => return Err(VfsError::IsDir),
+                    (true, true) if fs::read_dir(&to_abs).map_err(io_err)?.next().is_some() => {
+                        return Err(VfsError::NotEmpty);
+                    }
+                    _ => Some((tm.ino(), tm.nlink())),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(e)),
+        };
+        fs::rename(&from_abs, &to_abs).map_err(io_err)?;
+        if let Some((old, links)) = replaced {
+            self.forget(old, &to_rel);
+            if links <= 1 {
+                self.miss(old);
+            }
+        }
+        self.moved(sm.ino(), &from_rel, &to_rel);
+        Ok(())
     }
-    fn read(&self, _id: ObjectId, _offset: u64, _len: u32) -> VfsResult<(Bytes, bool)> {
-        Err(VfsError::NotSupported)
+
+    fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
+        let f = self.open(id, false)?;
+        let size = f.metadata().map_err(io_err)?.len();
+        if offset >= size {
+            return Ok((Bytes::new(), true));
+        }
+        let want = (size - offset).min(u64::from(len.min(MAX_READ)));
+        let mut buf = vec![0u8; usize::try_from(want).map_err(|_| VfsError::TooBig)?];
+        let mut got = 0;
+        while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
+            match f.read_at(rest, offset + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        buf.truncate(got);
+        Ok((Bytes::from(buf), offset + got as u64 >= size))
     }
-    fn write(&mut self, _id: ObjectId, _offset: u64, _data: &[u8], _now: Timespec) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+
+    fn write(&mut self, id: ObjectId, offset: u64, data: &[u8], _now: Timespec) -> VfsResult<FileAttr> {
+        let end = offset.checked_add(data.len() as u64).ok_or(VfsError::TooBig)?;
+        if end > MAX_END {
+            return Err(VfsError::TooBig);
+        }
+        let f = self.open(id, true)?;
+        f.write_all_at(data, offset).map_err(io_err)?;
+        Ok(attr_of(&f.metadata().map_err(io_err)?))
     }
-    fn setattr(&mut self, _id: ObjectId, _set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+
+    fn setattr(&mut self, id: ObjectId, set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
+        let (rel, m) = self.resolve(id)?;
+        let abs = self.abs(&rel);
+        if let Some(size) = set.size {
+            if size > MAX_END {
+                return Err(VfsError::TooBig);
+            }
+            self.open(id, true)?.set_len(size).map_err(io_err)?;
+        }
+        // chmod is not possible on a symlink itself (Linux); it is skipped.
+        // `resolve` just checked that the path is this object, not a symlink.
+        if let Some(mode) = set.mode.filter(|_| !m.file_type().is_symlink()) {
+            fs::set_permissions(&abs, Permissions::from_mode(mode & 0o7777)).map_err(io_err)?;
+        }
+        if set.uid.is_some() || set.gid.is_some() {
+            std::os::unix::fs::lchown(&abs, set.uid, set.gid).map_err(io_err)?;
+        }
+        if set.atime.is_some() || set.mtime.is_some() {
+            let (a, m) = (timespec(set.atime), timespec(set.mtime));
+            utimensat(nix::fcntl::AT_FDCWD, &abs, &a, &m, UtimensatFlags::NoFollowSymlink).map_err(nix_err)?;
+        }
+        Ok(attr_of(&lstat(&abs)?))
     }
-    fn readdir(&self, _dir: ObjectId, _cookie: u64, _max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
-        Err(VfsError::NotSupported)
+
+    fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
+        let rel = self.resolve_dir(dir)?;
+        let mut all: Vec<DirEntry> = Vec::new();
+        for e in fs::read_dir(self.abs(&rel)).map_err(io_err)? {
+            let e = e.map_err(io_err)?;
+            let Ok(name) = e.file_name().into_string() else { continue };
+            if e.ino() <= cookie || check_name(&name).is_err() {
+                continue;
+            }
+            let kind = match e.file_type() {
+                Ok(ft) => kind_of(ft),
+                Err(_) => continue, // removed meanwhile
+            };
+            all.push(DirEntry { id: e.ino(), kind, cookie: e.ino(), name });
+        }
+        all.sort_by(|a, b| (a.cookie, &a.name).cmp(&(b.cookie, &b.name)));
+        let mut take = all.len().min(max);
+        // Entries sharing an inode share a cookie: keep them on one page.
+        if take > 0 && take < all.len() && all.get(take).map(|e| e.cookie) == all.get(take - 1).map(|e| e.cookie) {
+            let group = all.get(take - 1).map_or(0, |e| e.cookie);
+            let start = all.iter().position(|e| e.cookie == group).unwrap_or(0);
+            take = if start > 0 { start } else { all.iter().rposition(|e| e.cookie == group).map_or(take, |i| i + 1) };
+        }
+        let done = take == all.len();
+        all.truncate(take);
+        for e in &all {
+            self.remember(e.id, rel.join(&e.name));
+        }
+        Ok((all, done))
     }
-    fn dir_version(&self, _dir: ObjectId) -> VfsResult<u64> {
-        Err(VfsError::NotSupported)
+
+    fn dir_version(&self, dir: ObjectId) -> VfsResult<u64> {
+        let (_, m) = self.resolve(dir)?;
+        if !m.is_dir() {
+            return Err(VfsError::NotDir);
+        }
+        let mtime = (m.mtime() as u64).wrapping_mul(1_000_000_000).wrapping_add(m.mtime_nsec() as u64);
+        Ok(mtime ^ m.size().rotate_left(48) ^ m.nlink().rotate_left(32))
     }
-    fn sync(&mut self, _id: ObjectId) -> VfsResult<()> {
-        Err(VfsError::NotSupported)
+
+    fn sync(&mut self, id: ObjectId) -> VfsResult<()> {
+        let (rel, m) = self.resolve(id)?;
+        if m.file_type().is_symlink() || !(m.is_dir() || m.is_file()) {
+            return Ok(());
+        }
+        let f = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(self.abs(&rel))
+            .map_err(io_err)?;
+        f.sync_all().map_err(io_err)
     }
+
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
     fn fsstat(&self) -> VfsResult<FsStat> {
+        let st = nix::sys::statvfs::statvfs(&self.root).map_err(nix_err)?;
+        let unit = st.fragment_size() as u64;
+        Ok(FsStat {
+            total_bytes: (st.blocks() as u64).saturating_mul(unit),
+            free_bytes: (st.blocks_free() as u64).saturating_mul(unit),
+            avail_bytes: (st.blocks_available() as u64).saturating_mul(unit),
+            total_files: st.files() as u64,
+            free_files: st.files_free() as u64,
+        })
+    }
+
+    fn stream(&mut self, file: ObjectId, _name: &str, _create: bool, _now: Timespec) -> VfsResult<FileAttr> {
+        self.resolve(file)?;
         Err(VfsError::NotSupported)
     }
-    fn stream(&mut self, _file: ObjectId, _name: &str, _create: bool, _now: Timespec) -> VfsResult<FileAttr> {
-        Err(VfsError::NotSupported)
+
+    fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
+        self.resolve(file)?;
+        Ok(Vec::new())
     }
-    fn list_streams(&self, _file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
-        Err(VfsError::NotSupported)
-    }
-    fn remove_stream(&mut self, _file: ObjectId, _name: &str, _now: Timespec) -> VfsResult<()> {
+
+    fn remove_stream(&mut self, file: ObjectId, _name: &str, _now: Timespec) -> VfsResult<()> {
+        self.resolve(file)?;
         Err(VfsError::NotSupported)
     }
 }
+
+#[cfg(test)]
+#[path = "local_tests.rs"]
+mod tests;

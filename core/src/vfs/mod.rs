@@ -2,11 +2,18 @@
 //! backends. Every object (file, directory, symlink, alternate data stream)
 //! has a stable 64-bit id; both protocols address objects by id and map
 //! [`VfsError`] to their own status codes.
+//!
+//! Backends: [`MemoryFs`] (default, deterministic, used by the simulation;
+//! hard links, symlinks, alternate data streams) and [`LocalFs`] (a directory
+//! on disk; inode-number ids stable across restarts, never follows symlinks,
+//! no streams). Both pass the shared conformance suite in `conformance.rs`.
 
 use bytes::Bytes;
 
 use crate::time::Timespec;
 
+#[cfg(test)]
+mod conformance;
 pub mod local;
 pub mod memory;
 
@@ -142,6 +149,10 @@ pub enum VfsError {
 
 pub type VfsResult<T> = Result<T, VfsError>;
 
+/// Most bytes one `read` returns (a short read, without end of file, past
+/// it): a bound on what a single request can make a backend allocate.
+pub const MAX_READ: u32 = 16 << 20;
+
 /// Longest single name component accepted.
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -211,7 +222,8 @@ pub trait Vfs: Send + std::fmt::Debug {
         now: Timespec,
     ) -> VfsResult<()>;
 
-    /// Up to `len` bytes at `offset`, and whether the end of file was reached.
+    /// Up to `len` bytes (at most [`MAX_READ`]) at `offset`, and whether the
+    /// end of file was reached.
     fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)>;
 
     /// Writes at `offset`, extending the file as needed; returns the new

@@ -1,0 +1,2 @@
+pub mod create_context;
+pub mod oplock_break;

@@ -1,0 +1,298 @@
+//! Conformance suite shared by every backend (tests only). Each check gets a
+//! fresh, empty tree; `conformance_tests!` instantiates them per backend.
+
+use std::collections::BTreeSet;
+
+use super::*;
+
+pub(crate) const T0: Timespec = Timespec::new(1_700_000_000, 5);
+
+/// Gives the suite the backend under test (and keeps any cleanup guard alive).
+pub(crate) trait Harness {
+    fn vfs(&mut self) -> &mut dyn Vfs;
+}
+
+pub(crate) fn ca(mode: u32) -> CreateAttr {
+    CreateAttr { mode, uid: 0, gid: 0 }
+}
+
+fn names(fs: &dyn Vfs, dir: ObjectId) -> Vec<String> {
+    let (entries, done) = fs.readdir(dir, 0, usize::MAX).unwrap();
+    assert!(done);
+    let mut v: Vec<String> = entries.into_iter().map(|e| e.name).collect();
+    v.sort();
+    v
+}
+
+pub(crate) fn basic_io(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    assert_eq!(fs.getattr(root).unwrap().kind, FileType::Directory);
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap();
+    assert_eq!((f.kind, f.mode, f.size, f.nlink), (FileType::Regular, 0o644, 0, 1));
+    assert_eq!(fs.create(root, "f", ca(0o644), T0), Err(VfsError::Exists));
+    assert_eq!(fs.lookup(root, "f").unwrap().id, f.id);
+    assert_eq!(fs.write(f.id, 0, b"hello", T0).unwrap().size, 5);
+    assert_eq!(fs.read(f.id, 0, 100).unwrap(), (Bytes::from_static(b"hello"), true));
+    assert_eq!(fs.read(f.id, 1, 2).unwrap(), (Bytes::from_static(b"el"), false));
+    assert_eq!(fs.read(f.id, 3, 2).unwrap(), (Bytes::from_static(b"lo"), true));
+    assert_eq!(fs.read(f.id, 10, 5).unwrap(), (Bytes::new(), true));
+    // Extend with a hole.
+    assert_eq!(fs.write(f.id, 10, b"x", T0).unwrap().size, 11);
+    assert_eq!(&fs.read(f.id, 4, 100).unwrap().0[..], b"o\0\0\0\0\0x");
+    // Truncate, then extend by setattr.
+    let set = SetAttr { size: Some(3), ..Default::default() };
+    assert_eq!(fs.setattr(f.id, &set, T0).unwrap().size, 3);
+    let set = SetAttr { size: Some(6), ..Default::default() };
+    fs.setattr(f.id, &set, T0).unwrap();
+    assert_eq!(fs.read(f.id, 0, 100).unwrap(), (Bytes::from_static(b"hel\0\0\0"), true));
+    assert_eq!(fs.write(f.id, u64::MAX - 1, b"abcd", T0), Err(VfsError::TooBig));
+    assert_eq!(fs.read(root, 0, 10), Err(VfsError::IsDir));
+    assert_eq!(fs.write(root, 0, b"x", T0), Err(VfsError::IsDir));
+    fs.sync(f.id).unwrap();
+    let st = fs.fsstat().unwrap();
+    assert!(st.total_bytes >= st.free_bytes && st.total_bytes > 0);
+    fs.remove(root, "f", T0).unwrap();
+    assert_eq!(fs.getattr(f.id), Err(VfsError::Stale));
+    assert_eq!(fs.lookup(root, "f"), Err(VfsError::NotFound));
+}
+
+pub(crate) fn directories(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let d = fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    assert_eq!((d.kind, d.mode), (FileType::Directory, 0o755));
+    assert_eq!(fs.mkdir(root, "d", ca(0o755), T0), Err(VfsError::Exists));
+    assert_eq!(fs.create(root, "d", ca(0o644), T0), Err(VfsError::Exists));
+    assert_eq!(fs.parent(d.id), Ok(root));
+    assert_eq!(fs.parent(root), Ok(root));
+    let a = fs.create(d.id, "a", ca(0o644), T0).unwrap();
+    assert_eq!(fs.parent(a.id), Err(VfsError::NotDir));
+    assert_eq!(fs.lookup(a.id, "x"), Err(VfsError::NotDir));
+    assert_eq!(fs.create(a.id, "x", ca(0o644), T0), Err(VfsError::NotDir));
+    assert_eq!(fs.readdir(a.id, 0, 10), Err(VfsError::NotDir));
+    assert_eq!(fs.rmdir(root, "d", T0), Err(VfsError::NotEmpty));
+    assert_eq!(fs.remove(root, "d", T0), Err(VfsError::IsDir));
+    assert_eq!(fs.rmdir(d.id, "a", T0), Err(VfsError::NotDir));
+    assert_eq!(fs.rmdir(d.id, "nope", T0), Err(VfsError::NotFound));
+    assert_eq!(fs.remove(d.id, "nope", T0), Err(VfsError::NotFound));
+    assert_eq!(names(fs, d.id), vec!["a".to_string()]);
+    fs.remove(d.id, "a", T0).unwrap();
+    assert_eq!(fs.readdir(d.id, 0, 10).unwrap(), (vec![], true));
+    fs.rmdir(root, "d", T0).unwrap();
+    assert_eq!(fs.lookup(root, "d"), Err(VfsError::NotFound));
+    assert_eq!(fs.getattr(d.id), Err(VfsError::Stale));
+}
+
+pub(crate) fn bad_names(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    for bad in ["", ".", "..", "a/b", "/etc", "a\\b", "a\0b", "../d"] {
+        assert_eq!(fs.lookup(root, bad), Err(VfsError::InvalidName), "{bad:?}");
+        assert_eq!(fs.create(root, bad, ca(0o644), T0), Err(VfsError::InvalidName), "{bad:?}");
+        assert_eq!(fs.mkdir(root, bad, ca(0o755), T0), Err(VfsError::InvalidName), "{bad:?}");
+        assert_eq!(fs.remove(root, bad, T0), Err(VfsError::InvalidName), "{bad:?}");
+        assert_eq!(fs.rename(root, "d", root, bad, true, T0), Err(VfsError::InvalidName), "{bad:?}");
+    }
+    let long = "x".repeat(MAX_NAME_LEN + 1);
+    assert_eq!(fs.create(root, &long, ca(0o644), T0), Err(VfsError::NameTooLong));
+    let ok = "y".repeat(MAX_NAME_LEN);
+    fs.create(root, &ok, ca(0o644), T0).unwrap();
+    assert_eq!(names(fs, root), vec!["d".to_string(), ok]);
+}
+
+pub(crate) fn symlinks(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let s = fs.symlink(root, "s", "target/../x", ca(0o777), T0).unwrap();
+    assert_eq!(s.kind, FileType::Symlink);
+    assert_eq!(fs.lookup(root, "s").unwrap().id, s.id);
+    assert_eq!(fs.readlink(s.id).unwrap(), "target/../x");
+    assert!(fs.read(s.id, 0, 10).is_err());
+    assert!(fs.write(s.id, 0, b"x", T0).is_err());
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap();
+    assert_eq!(fs.readlink(f.id), Err(VfsError::Invalid));
+    assert_eq!(fs.readlink(root), Err(VfsError::Invalid));
+    let (entries, _) = fs.readdir(root, 0, 10).unwrap();
+    assert!(entries.iter().any(|e| e.name == "s" && e.kind == FileType::Symlink && e.id == s.id));
+    fs.remove(root, "s", T0).unwrap();
+    assert_eq!(fs.lookup(root, "s"), Err(VfsError::NotFound));
+}
+
+pub(crate) fn hard_links(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let sub = fs.mkdir(root, "sub", ca(0o755), T0).unwrap();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap();
+    fs.write(f.id, 0, b"abc", T0).unwrap();
+    let g = fs.link(f.id, sub.id, "g", T0).unwrap();
+    assert_eq!((g.id, g.nlink), (f.id, 2));
+    assert_eq!(fs.getattr(f.id).unwrap().nlink, 2);
+    assert_eq!(fs.lookup(sub.id, "g").unwrap().id, f.id);
+    assert_eq!(fs.link(f.id, sub.id, "g", T0), Err(VfsError::Exists));
+    assert_eq!(fs.link(sub.id, root, "dirlink", T0), Err(VfsError::IsDir));
+    fs.remove(root, "f", T0).unwrap();
+    let g = fs.getattr(f.id).unwrap();
+    assert_eq!(g.nlink, 1);
+    assert_eq!(fs.read(g.id, 0, 10).unwrap(), (Bytes::from_static(b"abc"), true));
+    fs.remove(sub.id, "g", T0).unwrap();
+    assert_eq!(fs.lookup(sub.id, "g"), Err(VfsError::NotFound));
+}
+
+pub(crate) fn renames(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let a = fs.mkdir(root, "a", ca(0o755), T0).unwrap();
+    let b = fs.mkdir(root, "b", ca(0o755), T0).unwrap();
+    let f = fs.create(a.id, "f", ca(0o644), T0).unwrap();
+    fs.write(f.id, 0, b"ffff", T0).unwrap();
+    // Same directory, then across directories.
+    fs.rename(a.id, "f", a.id, "f2", false, T0).unwrap();
+    assert_eq!(fs.lookup(a.id, "f"), Err(VfsError::NotFound));
+    assert_eq!(fs.lookup(a.id, "f2").unwrap().id, f.id);
+    fs.rename(a.id, "f2", b.id, "f", false, T0).unwrap();
+    assert_eq!(fs.lookup(b.id, "f").unwrap().id, f.id);
+    assert_eq!(names(fs, a.id), Vec::<String>::new());
+    // Onto itself: nothing happens.
+    fs.rename(b.id, "f", b.id, "f", false, T0).unwrap();
+    assert_eq!(fs.lookup(b.id, "f").unwrap().id, f.id);
+    assert_eq!(fs.rename(b.id, "missing", a.id, "x", true, T0), Err(VfsError::NotFound));
+    // Replace a file by a file.
+    let g = fs.create(a.id, "g", ca(0o644), T0).unwrap();
+    assert_eq!(fs.rename(b.id, "f", a.id, "g", false, T0), Err(VfsError::Exists));
+    fs.rename(b.id, "f", a.id, "g", true, T0).unwrap();
+    assert_eq!(fs.lookup(a.id, "g").unwrap().id, f.id);
+    assert_eq!(fs.getattr(g.id), Err(VfsError::Stale));
+    assert_eq!(fs.read(f.id, 0, 10).unwrap().0, Bytes::from_static(b"ffff"));
+    // Directory cases.
+    let d1 = fs.mkdir(b.id, "d1", ca(0o755), T0).unwrap();
+    let inner = fs.create(d1.id, "inner", ca(0o644), T0).unwrap();
+    fs.mkdir(b.id, "empty", ca(0o755), T0).unwrap();
+    let full = fs.mkdir(b.id, "full", ca(0o755), T0).unwrap();
+    fs.create(full.id, "x", ca(0o644), T0).unwrap();
+    assert_eq!(fs.rename(b.id, "d1", b.id, "full", true, T0), Err(VfsError::NotEmpty));
+    assert_eq!(fs.rename(b.id, "d1", a.id, "g", true, T0), Err(VfsError::NotDir));
+    assert_eq!(fs.rename(a.id, "g", b.id, "empty", true, T0), Err(VfsError::IsDir));
+    assert_eq!(fs.rename(b.id, "d1", b.id, "empty", false, T0), Err(VfsError::Exists));
+    fs.rename(b.id, "d1", b.id, "empty", true, T0).unwrap();
+    assert_eq!(fs.lookup(b.id, "empty").unwrap().id, d1.id);
+    // Into its own subtree.
+    let deep = fs.mkdir(d1.id, "deep", ca(0o755), T0).unwrap();
+    assert_eq!(fs.rename(b.id, "empty", deep.id, "loop", false, T0), Err(VfsError::Invalid));
+    assert_eq!(fs.rename(b.id, "empty", d1.id, "loop", false, T0), Err(VfsError::Invalid));
+    // A moved directory keeps its subtree reachable by id.
+    fs.rename(b.id, "empty", root, "moved", false, T0).unwrap();
+    assert_eq!(fs.parent(d1.id), Ok(root));
+    assert_eq!(fs.parent(deep.id), Ok(d1.id));
+    assert_eq!(fs.getattr(inner.id).unwrap().kind, FileType::Regular);
+    assert_eq!(fs.lookup(d1.id, "inner").unwrap().id, inner.id);
+    fs.write(inner.id, 0, b"still here", T0).unwrap();
+    assert_eq!(fs.lookup(root, "moved").unwrap().id, d1.id);
+    assert_eq!(names(fs, b.id), vec!["full".to_string()]);
+}
+
+/// Pages through a directory with a small `max`, removing and adding entries
+/// between pages: no surviving entry is skipped or repeated.
+pub(crate) fn readdir_paging(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let p = fs.mkdir(root, "p", ca(0o755), T0).unwrap();
+    assert_eq!(fs.readdir(p.id, 0, 10).unwrap(), (vec![], true));
+    let all: Vec<String> = (0..30).map(|i| format!("f{i:02}")).collect();
+    for n in &all {
+        fs.create(p.id, n, ca(0o644), T0).unwrap();
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut removed: BTreeSet<String> = BTreeSet::new();
+    let mut cookie = 0;
+    let mut round = 0;
+    loop {
+        let (entries, done) = fs.readdir(p.id, cookie, 4).unwrap();
+        assert!(entries.len() <= 4);
+        for e in &entries {
+            assert!(!removed.contains(&e.name), "removed entry {} listed", e.name);
+            seen.push(e.name.clone());
+        }
+        if let Some(last) = entries.last() {
+            cookie = last.cookie;
+        }
+        if done {
+            break;
+        }
+        assert!(!entries.is_empty());
+        // Remove one entry not yet seen and one already seen; add a new one.
+        let unseen = all.iter().rev().find(|n| !seen.contains(n) && !removed.contains(*n)).cloned();
+        for victim in unseen.into_iter().chain(seen.first().cloned()) {
+            if removed.insert(victim.clone()) {
+                fs.remove(p.id, &victim, T0).unwrap();
+            }
+        }
+        fs.create(p.id, &format!("new{round}"), ca(0o644), T0).unwrap();
+        round += 1;
+    }
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "duplicates in {seen:?}");
+    for n in &all {
+        if !removed.contains(n) {
+            assert!(unique.contains(n), "{n} skipped");
+        }
+    }
+    assert!(round > 3);
+}
+
+pub(crate) fn times_and_modes(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o600), T0).unwrap();
+    let mtime = Timespec::new(1_600_000_000, 123_456_789);
+    let atime = Timespec::new(1_500_000_000, 987_654_321);
+    let set = SetAttr { mtime: Some(mtime), atime: Some(atime), mode: Some(0o640), ..Default::default() };
+    let back = fs.setattr(f.id, &set, T0).unwrap();
+    assert_eq!((back.mtime, back.atime, back.mode), (mtime, atime, 0o640));
+    let back = fs.getattr(f.id).unwrap();
+    assert_eq!((back.mtime, back.atime, back.mode), (mtime, atime, 0o640));
+    // Fields left out stay as they are.
+    let set = SetAttr { mode: Some(0o604), ..Default::default() };
+    let back = fs.setattr(f.id, &set, T0).unwrap();
+    assert_eq!((back.mtime, back.atime, back.mode), (mtime, atime, 0o604));
+    let d = fs.mkdir(root, "d", ca(0o700), T0).unwrap();
+    let back = fs.setattr(d.id, &SetAttr { mtime: Some(mtime), ..Default::default() }, T0).unwrap();
+    assert_eq!(back.mtime, mtime);
+    assert_eq!(fs.setattr(d.id, &SetAttr { size: Some(0), ..Default::default() }, T0), Err(VfsError::IsDir));
+}
+
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        mod conformance {
+            use super::*;
+            use crate::vfs::conformance as c;
+
+            #[test]
+            fn basic_io() {
+                c::basic_io($make.vfs())
+            }
+            #[test]
+            fn directories() {
+                c::directories($make.vfs())
+            }
+            #[test]
+            fn bad_names() {
+                c::bad_names($make.vfs())
+            }
+            #[test]
+            fn symlinks() {
+                c::symlinks($make.vfs())
+            }
+            #[test]
+            fn hard_links() {
+                c::hard_links($make.vfs())
+            }
+            #[test]
+            fn renames() {
+                c::renames($make.vfs())
+            }
+            #[test]
+            fn readdir_paging() {
+                c::readdir_paging($make.vfs())
+            }
+            #[test]
+            fn times_and_modes() {
+                c::times_and_modes($make.vfs())
+            }
+        }
+    };
+}
+pub(crate) use conformance_tests;

@@ -1,0 +1,242 @@
+//! Support for the real-client tests: start an example server as a child
+//! process on free loopback ports, find the client tools, run them with a
+//! time limit. Servers are stopped by their own PID when the test ends.
+
+#![allow(dead_code)]
+
+pub mod nfs_client;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running example server; killed (by PID) on drop.
+pub struct ServerProcess {
+    child: Child,
+    pub smb_port: u16,
+    pub nfs_port: u16,
+    pub log: PathBuf,
+    pub name: &'static str,
+}
+
+/// The example servers of this workspace: `tokio_server`, `mio_server`,
+/// `async_std_server`.
+pub fn example_path(name: &str) -> PathBuf {
+    // target/<profile>/deps/<test binary> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the examples first (`cargo build --examples`, as scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+impl ServerProcess {
+    /// Starts example `name` with `args` plus ephemeral ports, and waits for
+    /// its `LISTENING smb=P nfs=Q` line.
+    pub fn start(name: &'static str, args: &[&str]) -> Self {
+        let log = std::env::temp_dir().join(format!("polyshare-{name}-{}-{}.log", std::process::id(), unique()));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut child = Command::new(example_path(name))
+            .args(["--listen", "127.0.0.1", "--smb-port", "0", "--nfs-port", "0"])
+            .args(args)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("LISTENING") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) => l,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("{name} did not report LISTENING; log: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            }
+        };
+        let port = |key: &str| -> u16 {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(key))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+        };
+        Self { smb_port: port("smb="), nfs_port: port("nfs="), child, log, name }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `nfs://127.0.0.1/share?...` for libnfs with MOUNT and NFS on one port.
+    pub fn nfs_url(&self, path: &str) -> String {
+        format!("nfs://127.0.0.1/share{path}?nfsport={p}&mountport={p}", p = self.nfs_port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A fresh scratch directory under the system temp dir.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("polyshare-{tag}-{}-{}", std::process::id(), unique()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+/// Fails (never skips) when a client tool the tests rely on is missing.
+pub fn require_tool(tool: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(found, "{tool} is not installed: run scripts/test.sh, which installs it");
+}
+
+/// Runs `cmd` with a time limit; kills it and panics past the limit.
+pub fn run(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: t_out.join().unwrap_or_default(), stderr: t_err.join().unwrap_or_default() }
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Deterministic test content of `len` bytes.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    let mut x = seed as u32 | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// A tshark capture on the loopback interface for one TCP port.
+pub struct Capture {
+    child: Child,
+    pub file: PathBuf,
+    port: u16,
+}
+
+impl Capture {
+    pub fn start(port: u16) -> Self {
+        require_tool("tshark");
+        let file = std::env::temp_dir().join(format!("polyshare-cap-{}-{}.pcapng", std::process::id(), unique()));
+        let mut child = Command::new("tshark")
+            .args(["-i", "lo", "-f", &format!("tcp port {port}"), "-w"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tshark");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("Capturing on") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(30)).expect("tshark did not start capturing");
+        Self { child, file, port }
+    }
+
+    /// Stops the capture (SIGINT, so the file is complete) and returns the
+    /// lines of `tshark -r` with the given decode-as and fields.
+    pub fn finish(mut self, decode_as: &str, fields: &[&str]) -> Vec<String> {
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        let mut c = Command::new("tshark");
+        c.arg("-r").arg(&self.file).args(["-d", &format!("tcp.port=={},{decode_as}", self.port), "-T", "fields"]);
+        for f in fields {
+            c.args(["-e", f]);
+        }
+        let o = run(&mut c, Duration::from_secs(120));
+        assert!(o.status.success(), "tshark -r failed: {}", text(&o));
+        let _ = std::fs::remove_file(&self.file);
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Expert severities as tshark prints them: "error" is the one we gate on.
+pub fn assert_no_error_severity(lines: &[String], what: &str) {
+    let bad: Vec<&String> =
+        lines.iter().filter(|l| l.split([',', '\t']).any(|f| f.trim() == "error" || f.trim() == "8388608")).collect();
+    assert!(bad.is_empty(), "{what}: tshark reports error-severity expert items:\n{bad:#?}");
+}
