@@ -123,10 +123,16 @@ impl Args {
 
     pub fn setup(&self) -> io::Result<Setup> {
         let vfs: Box<dyn Vfs> = match &self.root {
-            Some(dir) => Box::new(
-                LocalFs::new(dir).map_err(|e| io::Error::other(format!("cannot serve {}: {e}", dir.display())))?,
-            ),
-            None => Box::new(MemoryFs::new()),
+            Some(dir) => {
+                if !dir.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("{} is not a directory", dir.display()),
+                    ));
+                }
+                Box::new(LocalFs::new(dir).map_err(|e| io::Error::other(format!("{}: {e}", dir.display())))?)
+            }
+            None => Box::<MemoryFs>::default(),
         };
         Ok(Setup { config: self.config(), vfs, seed: self.seed })
     }

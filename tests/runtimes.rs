@@ -100,7 +100,7 @@ fn options(record: Option<PathBuf>) -> ServerOptions {
 }
 
 fn setup(seed: u64) -> Setup {
-    Setup { config: Config::default(), vfs: Box::new(MemoryFs::new()), seed: Some(seed) }
+    Setup { config: Config::default(), vfs: Box::<MemoryFs>::default(), seed: Some(seed) }
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -212,7 +212,7 @@ fn recording_replays_identically(start: Start) {
     let mut config = Config::default();
     config.nfs.port = nfs_port;
     let t0 = Instant::now();
-    let mut fresh = rec.server(config, Box::new(MemoryFs::new()), t0);
+    let mut fresh = rec.server(config, Box::<MemoryFs>::default(), t0);
     let outputs = rec.replay(&mut fresh, t0);
     for (local, received) in sessions {
         let conn = accepted.iter().find(|(_, peer)| *peer == local).expect("client was recorded").0;

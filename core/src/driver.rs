@@ -179,7 +179,7 @@ mod tests {
         let t0 = Instant::now();
         let wall = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
         let start = Start { nfs_port: Some(20490), entropy: 7, wall, now: t0, record: true };
-        let mut d = Setup::new(Config::default(), Box::new(MemoryFs::new())).start(start);
+        let mut d = Setup::new(Config::default(), Box::new(MemoryFs::default())).start(start);
         assert_eq!(d.server().config().nfs.port, 20490);
         assert_eq!(d.server().config().wall_anchor, wall);
         let peer = "127.0.0.1:1000".parse().unwrap();
@@ -193,7 +193,7 @@ mod tests {
         let t1 = t0 + Duration::from_secs(100);
         let mut config = Config::default();
         config.nfs.port = 20490;
-        let mut fresh = rec.server(config, Box::new(MemoryFs::new()), t1);
+        let mut fresh = rec.server(config, Box::new(MemoryFs::default()), t1);
         assert_eq!(rec.replay(&mut fresh, t1), live);
     }
 }
