@@ -80,8 +80,7 @@ pub async fn shutdown_signal() -> io::Result<()> {
 /// replies up to [`ServerOptions::shutdown_grace`] to go out, and returns.
 /// Must run inside a tokio runtime with IO and time enabled.
 pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-    let opts = listeners.opts.clone();
-    let mut record = opts.record.as_ref().map(File::create).transpose()?;
+    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
     let start = Start {
         nfs_port: listeners.local_addrs().nfs.map(|a| a.port()),
         entropy: RandomState::new().hash_one(0u8),
@@ -91,6 +90,24 @@ pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Out
     };
     let driver = setup.start(start);
     tracing::info!(seed = driver.seed(), "server started");
+    run(listeners, driver, record, shutdown).await
+}
+
+/// [`serve`] with a [`Driver`] the caller built (its own seed, anchor,
+/// recorder, or timers set beforehand); the recorder's output goes to
+/// [`ServerOptions::record`].
+pub async fn serve_driver(listeners: Listeners, driver: Driver, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
+    run(listeners, driver, record, shutdown).await
+}
+
+async fn run(
+    listeners: Listeners,
+    driver: Driver,
+    mut record: Option<File>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let opts = listeners.opts.clone();
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
     let mut accepts = Vec::new();
     for (listener, protocol) in
@@ -360,4 +377,35 @@ async fn write_loop(
     // stopping): everything queued has been written; close our side.
     let _ = w.shutdown().await;
     queued.closed.notify_one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polyshare_core::record::{Event, Recorder, Recording};
+    use polyshare_core::{Config, MemoryFs, Server};
+    use std::time::UNIX_EPOCH;
+
+    // The core's deadline wakes the adapter once, at or after the deadline.
+    #[test]
+    fn sleeps_until_the_core_deadline() {
+        let file = std::env::temp_dir().join(format!("polyshare-tokio-timer-{}.psrec", std::process::id()));
+        let opts = ServerOptions { nfs: "127.0.0.1:0".parse().ok(), record: Some(file.clone()), ..Default::default() };
+        let t0 = Instant::now();
+        let mut server = Server::new(Config::default(), Box::new(MemoryFs::new()), 1, t0);
+        server.set_user_timer(7, t0 + Duration::from_millis(40));
+        let driver = Driver::new(server, Some(Recorder::new(1, UNIX_EPOCH, t0)), 1);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listeners = Listeners::bind(opts).await?;
+            serve_driver(listeners, driver, tokio::time::sleep(Duration::from_millis(300))).await
+        })
+        .unwrap();
+        let rec = Recording::decode(&std::fs::read(&file).unwrap()).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let timeouts: Vec<Duration> =
+            rec.events.iter().filter(|(_, e)| *e == Event::Timeout).map(|(t, _)| *t).collect();
+        assert_eq!(timeouts.len(), 1, "{timeouts:?}");
+        assert!(timeouts[0] >= Duration::from_millis(40), "{timeouts:?}");
+    }
 }
