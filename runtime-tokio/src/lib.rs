@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinSet};
 
 pub use polyshare_core::{BoundAddrs, ServerOptions};
 
@@ -109,19 +109,19 @@ async fn run(
 ) -> io::Result<()> {
     let opts = listeners.opts.clone();
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
-    let mut accepts = Vec::new();
+    // JoinSets abort their tasks when dropped, also if `serve` is cancelled.
+    let mut accepts = JoinSet::new();
     for (listener, protocol) in
         [(listeners.smb, Protocol::Smb), (listeners.nfs, Protocol::Nfs), (listeners.portmap, Protocol::Nfs)]
     {
         if let Some(l) = listener {
-            accepts.push(tokio::spawn(accept_loop(l, protocol, tx.clone())));
+            accepts.spawn(accept_loop(l, protocol, tx.clone()));
         }
     }
-    let mut core = CoreTask { driver, opts, tx, conns: BTreeMap::new(), writers: JoinSet::new() };
+    let mut core =
+        CoreTask { driver, opts, tx, conns: BTreeMap::new(), readers: JoinSet::new(), writers: JoinSet::new() };
     let result = core.run(rx, shutdown, &mut record).await;
-    for a in &accepts {
-        a.abort();
-    }
+    accepts.abort_all();
     core.shut_down().await;
     flush_recording(&mut core.driver, &mut record);
     result
@@ -152,7 +152,7 @@ struct Conn {
     queued: Arc<Queued>,
     /// Dropping it lets the writer flush what is queued and close.
     writes: mpsc::UnboundedSender<Bytes>,
-    reader: JoinHandle<()>,
+    reader: AbortHandle,
 }
 
 #[derive(Debug)]
@@ -161,6 +161,8 @@ struct CoreTask {
     opts: ServerOptions,
     tx: mpsc::Sender<Event>,
     conns: BTreeMap<ConnId, Conn>,
+    /// Readers (including lingering ones) and writers, aborted at shutdown.
+    readers: JoinSet<()>,
     writers: JoinSet<()>,
 }
 
@@ -190,6 +192,7 @@ impl CoreTask {
                     None => return Ok(()),
                 },
                 Some(_) = self.writers.join_next(), if !self.writers.is_empty() => {}
+                Some(_) = self.readers.join_next(), if !self.readers.is_empty() => {}
                 _ = tick.tick(), if record.is_some() => flush_recording(&mut self.driver, record),
             }
             self.outputs();
@@ -238,7 +241,7 @@ impl CoreTask {
         let queued = Arc::new(Queued::default());
         let (writes, rx) = mpsc::unbounded_channel();
         let limit = self.opts.output_limit;
-        let reader = tokio::spawn(read_loop(conn, read, queued.clone(), limit, self.tx.clone()));
+        let reader = self.readers.spawn(read_loop(conn, read, queued.clone(), limit, self.tx.clone()));
         self.writers.spawn(write_loop(conn, write, rx, queued.clone(), limit, self.tx.clone()));
         self.conns.insert(conn, Conn { queued, writes, reader });
     }
@@ -265,9 +268,8 @@ impl CoreTask {
     /// Stops reading, lets the writers flush (bounded by the grace period)
     /// and closes everything.
     async fn shut_down(&mut self) {
-        for (_, c) in std::mem::take(&mut self.conns) {
-            c.reader.abort();
-        }
+        self.conns.clear();
+        self.readers.abort_all();
         let flushed =
             tokio::time::timeout(self.opts.shutdown_grace, async { while self.writers.join_next().await.is_some() {} });
         if flushed.await.is_err() {
