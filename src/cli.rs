@@ -141,7 +141,10 @@ impl Args {
     /// `LISTENING smb=PORT nfs=PORT [portmap=PORT]`.
     pub fn announce(&self, addrs: &BoundAddrs) -> io::Result<()> {
         let mut out = io::stdout().lock();
-        let host = self.listen;
+        let host = match self.listen {
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+        };
         let port = |a: Option<SocketAddr>| a.map_or(0, |a| a.port());
         let (smb, nfs) = (port(addrs.smb), port(addrs.nfs));
         let share = &self.share;
