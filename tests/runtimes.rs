@@ -355,13 +355,11 @@ macro_rules! runtime_tests {
             }
 
             #[test]
-            #[ignore = "needs the NFS NULL procedure (lands with the NFS server)"]
             fn answers_nfs_null() {
                 super::answers_nfs_null($start);
             }
 
             #[test]
-            #[ignore = "needs the NFS NULL procedure (lands with the NFS server)"]
             fn slow_reader_is_backpressured() {
                 super::slow_reader_is_backpressured($start);
             }
