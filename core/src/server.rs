@@ -81,6 +81,9 @@ pub struct Core {
     pub clock: Clock,
     pub leases: LeaseTable,
     pub stats: Stats,
+    /// NFS state shared by all NFS connections (write verifier, COMMIT
+    /// tracking, EXCLUSIVE-create verifiers, the MOUNT list).
+    pub nfs: crate::nfs::NfsShared,
     /// SMB state shared by every SMB connection (ServerGuid, open names).
     pub smb: smb::SmbShared,
     out: VecDeque<Output>,
@@ -148,6 +151,7 @@ impl Server {
                 clock,
                 leases,
                 stats: Stats::default(),
+                nfs: crate::nfs::NfsShared::default(),
                 smb,
                 out: VecDeque::new(),
                 ready: VecDeque::new(),
