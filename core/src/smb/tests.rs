@@ -821,3 +821,5 @@ quickcheck::quickcheck! {
         true
     }
 }
+
+mod lease;
