@@ -150,11 +150,13 @@ smb_echo() {
     note "$name smb-echo: $rate req/s over ${ECHO_SECS}s, 4 connections qdepth 1 (load $l)"
 }
 
-# nfs_transfers NAME URL-DIR QUERY: nfs-cp write/read RUNS times.
+# nfs_transfers NAME URL-DIR QUERY [LOCAL-DIR]: nfs-cp write/read RUNS times.
+# nfs-cp creates exclusively, so each run writes a new name; LOCAL-DIR, where
+# the server keeps its files, lets the script remove them between runs.
 nfs_transfers() {
-    local name=$1 dir=$2 query=$3 r t0 t1 secs out writes=() reads=() l
-    local url="nfs://127.0.0.1$dir/bench-nfs.bin?$query"
+    local name=$1 dir=$2 query=$3 here=${4:-} r t0 t1 secs out writes=() reads=() l url
     for r in $(seq "$RUNS"); do
+        url="nfs://127.0.0.1$dir/bench-nfs-$r.bin?$query"
         l=$(load1)
         t0=$(now)
         out=$(nfs-cp "$SRC" "$url" 2>&1) || { note "$name nfs-write run $r failed: $out"; return 1; }
@@ -171,6 +173,7 @@ nfs_transfers() {
         secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
         reads+=("$(mbps "$BYTES" "$secs")")
         note "$name nfs-read run $r: ${secs}s $(mbps "$BYTES" "$secs") MB/s (load $l)"
+        [ -z "$here" ] || rm -f "$here/bench-nfs-$r.bin"
     done
     RESULT[$name/nfs-write]=$(printf '%s\n' "${writes[@]}" | median)
     RESULT[$name/nfs-read]=$(printf '%s\n' "${reads[@]}" | median)
@@ -254,7 +257,7 @@ EOF
         note "ganesha did not start: $(grep -v DBUS "$d/ganesha.log" | tail -3 | tr '\n' ' ')"
     else
         note "$(ganesha.nfsd -v 2>&1 | head -1 | tr -s ' ') (FSAL VFS) on port $nfs, mount $mnt, export $d/export"
-        nfs_transfers ganesha "$d/export" "nfsport=$nfs&mountport=$mnt" || true
+        nfs_transfers ganesha "$d/export" "nfsport=$nfs&mountport=$mnt" "$d/export" || true
     fi
     stop "$pid"
     [ -z "$rpcb" ] || stop "$rpcb"
@@ -263,8 +266,9 @@ EOF
 
 # run_polyshare NAME [--root DIR]
 run_polyshare() {
-    local name=$1 d=$W/$1 pid smb nfs i
+    local name=$1 d=$W/$1 pid smb nfs i root=""
     shift
+    [ "${1:-}" != --root ] || root=$2
     mkdir -p "$d"
     if [ ! -x "$BIN" ]; then note "$name: $BIN missing (build failed?)"; return 0; fi
     "$BIN" --smb-port 0 --nfs-port 0 --log warn "$@" >"$d/stdout" 2>"$d/stderr" &
@@ -278,10 +282,10 @@ run_polyshare() {
     fi
     smb=$(grep -o 'smb=[0-9]*' "$d/stdout" | head -1 | cut -d= -f2)
     nfs=$(grep -o 'nfs=[0-9]*' "$d/stdout" | head -1 | cut -d= -f2)
-    note "$name ($*) smb port $smb, nfs port $nfs"
+    note "$name (tokio_server ${*:-in memory}) smb port $smb, nfs port $nfs"
     smb_transfers "$name" "$smb" || true
     smb_echo "$name" "$smb" || true
-    nfs_transfers "$name" /share "nfsport=$nfs&mountport=$nfs" || true
+    nfs_transfers "$name" /share "nfsport=$nfs&mountport=$nfs" "$root" || true
     if ! kill -0 "$pid" 2>/dev/null; then note "$name exited during the run: $(tail -3 "$d/stderr" | tr '\n' ' ')"; fi
     stop "$pid"
 }
