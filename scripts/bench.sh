@@ -10,12 +10,13 @@
 #
 # Measures: SMB write/read of one file (smbclient put/get, guest, default
 # dialect), SMB small-request rate (smbtorture smb2.bench.echo), NFSv3
-# write/read of one file (libnfs nfs-cp). Each transfer runs BENCH_RUNS times;
+# write/read of one file (libnfs nfs-cp), and for polyshare the lease-break
+# wakeup latency (scripts/lease_latency.py: SMB ack -> NFS WRITE reply). Each transfer runs BENCH_RUNS times;
 # the median counts. Prints a markdown table and writes it to
 # target/bench-results.md, with every run and the load average beside it.
 #
 # Knobs (environment): BENCH_SIZE_MIB (1024), BENCH_RUNS (3),
-# BENCH_ECHO_SECS (10), BENCH_TMP (/dev/shm: a tmpfs, so the disk is out of
+# BENCH_ECHO_SECS (10), BENCH_LATENCY_RUNS (200; 0 skips), BENCH_TMP (/dev/shm: a tmpfs, so the disk is out of
 # the picture), BENCH_SERVERS ("smbd ganesha polyshare-local polyshare-memory"),
 # BENCH_NO_BUILD=1 (use the polyshare binary already built).
 set -euo pipefail
@@ -25,6 +26,7 @@ REPO=$PWD
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 RUNS=${BENCH_RUNS:-3}
 ECHO_SECS=${BENCH_ECHO_SECS:-10}
+LATENCY_RUNS=${BENCH_LATENCY_RUNS:-200}
 TMPBASE=${BENCH_TMP:-/dev/shm}
 SERVERS=${BENCH_SERVERS:-"smbd ganesha polyshare-local polyshare-memory"}
 OUT=$REPO/target/bench-results.md
@@ -180,6 +182,23 @@ nfs_transfers() {
     rm -f "$DST"
 }
 
+# lease_latency NAME SMB-PORT NFS-PORT: scripts/lease_latency.py, the time
+# from an SMB lease-break ack to the reply of the NFS WRITE it unblocks.
+lease_latency() {
+    local name=$1 out l
+    [ "$LATENCY_RUNS" -gt 0 ] || return 0
+    python3 -c 'import smbprotocol' 2>/dev/null || python3 -m pip install --quiet smbprotocol
+    l=$(load1)
+    out=$(timeout 300 python3 "$REPO/scripts/lease_latency.py" "$2" "$3" "$LATENCY_RUNS" 2>&1) || true
+    if ! grep -q '^LATENCY ' <<<"$out"; then
+        note "$name lease-break latency failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
+        return 1
+    fi
+    RESULT[$name/latency-median]=$(grep '^LATENCY ' <<<"$out" | grep -o 'median_us=[0-9.]*' | cut -d= -f2)
+    RESULT[$name/latency-p99]=$(grep '^LATENCY ' <<<"$out" | grep -o 'p99_us=[0-9.]*' | cut -d= -f2)
+    note "$name $(grep '^LATENCY ' <<<"$out") (load $l)"
+}
+
 # --- servers ---------------------------------------------------------------------
 run_smbd() {
     local d=$W/smbd port pid
@@ -286,6 +305,7 @@ run_polyshare() {
     smb_transfers "$name" "$smb" || true
     smb_echo "$name" "$smb" || true
     nfs_transfers "$name" /share "nfsport=$nfs&mountport=$nfs" "$root" || true
+    lease_latency "$name" "$smb" "$nfs" || true
     if ! kill -0 "$pid" 2>/dev/null; then note "$name exited during the run: $(tail -3 "$d/stderr" | tr '\n' ' ')"; fi
     stop "$pid"
 }
@@ -346,6 +366,13 @@ ratio() {
             echo "| $m ($unit) | $refname | n/a | $lv | $(ratio "$lv" "$(get "polyshare-local/$own")") | $mv | $(ratio "$mv" "$(get "polyshare-memory/$own")") |"
         else
             echo "| $m ($unit) | $refname | $rv | $lv | $(ratio "$lv" "$rv") | $mv | $(ratio "$mv" "$rv") |"
+        fi
+    done
+    for n in polyshare-local polyshare-memory; do
+        if [ -n "${RESULT[$n/latency-median]:-}" ]; then
+            echo
+            echo "$n lease-break wakeup latency (SMB ack sent -> NFS WRITE reply read, client side," \
+                "${LATENCY_RUNS} runs): median ${RESULT[$n/latency-median]} us, p99 ${RESULT[$n/latency-p99]} us"
         fi
     done
     echo
