@@ -325,6 +325,7 @@ for s in $SERVERS; do
     ganesha) run_ganesha ;;
     polyshare-local)
         mkdir -p "$W/local-root"
+        chmod 777 "$W/local-root" # as the reference shares: NFS callers may be squashed
         run_polyshare polyshare-local --root "$W/local-root"
         rm -rf "$W/local-root"
         ;;
