@@ -1,4 +1,8 @@
 //! Codec micro-benchmarks: the hot decoders and encoders on the request path.
+//! Groups: `smb_create_context` (a Windows-style request chain decoded, a
+//! response chain encoded), `smb2` (header and CREATE request decode),
+//! `nfs_read` / `nfs_write` (RPC call + READ3args / WRITE3args decode, reply
+//! encode at 64 KiB and 1 MiB).
 //!
 //! `cargo bench -p polyshare-core --bench codecs`; under `cargo test
 //! --all-targets` each benchmark runs once as a smoke test.
@@ -14,10 +18,12 @@ use polyshare_core::nfs::nfs3::fh::FhBytes;
 use polyshare_core::nfs::nfs3::proc_;
 use polyshare_core::nfs::rpc::{self, AcceptStat, AuthSys, CallHeader, Credentials};
 use polyshare_core::nfs::xdr::{XdrReader, XdrWriter};
+use polyshare_core::smb::wire::create::CreateRequest;
 use polyshare_core::smb::wire::create_context::{
     CreateContext, LeaseContext, LeaseV2, ResponseContext, SMB2_LEASE_HANDLE_CACHING, SMB2_LEASE_READ_CACHING,
     SMB2_LEASE_WRITE_CACHING, decode_create_contexts, encode_create_contexts, encode_request_contexts,
 };
+use polyshare_core::smb::wire::header::Header;
 use polyshare_core::time::Timespec;
 use polyshare_core::vfs::{FileAttr, FileType};
 
@@ -71,6 +77,73 @@ fn create_contexts(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             black_box(encode_create_contexts(black_box(&resp), &mut out))
+        })
+    });
+    g.finish();
+}
+
+/// A 64-byte SMB2 sync header (MS-SMB2 2.2.1.2) for `command`, signed, as a
+/// Windows client sends after SESSION_SETUP.
+fn smb2_header(command: u16, message_id: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(64);
+    h.extend_from_slice(b"\xfeSMB");
+    h.extend_from_slice(&64u16.to_le_bytes()); // StructureSize
+    h.extend_from_slice(&1u16.to_le_bytes()); // CreditCharge
+    h.extend_from_slice(&0u32.to_le_bytes()); // ChannelSequence/Reserved
+    h.extend_from_slice(&command.to_le_bytes());
+    h.extend_from_slice(&33u16.to_le_bytes()); // CreditRequest
+    h.extend_from_slice(&0x8u32.to_le_bytes()); // Flags: SIGNED
+    h.extend_from_slice(&0u32.to_le_bytes()); // NextCommand
+    h.extend_from_slice(&message_id.to_le_bytes());
+    h.extend_from_slice(&0xfeffu32.to_le_bytes()); // Reserved (process id)
+    h.extend_from_slice(&5u32.to_le_bytes()); // TreeId
+    h.extend_from_slice(&0x0000_4000_0000_0011u64.to_le_bytes()); // SessionId
+    h.extend_from_slice(&[0x5a; 16]); // Signature
+    h
+}
+
+/// A CREATE request (MS-SMB2 2.2.13) opening `name` with the request chain
+/// above: a Windows Explorer style open of a document.
+fn smb2_create(name: &str) -> Vec<u8> {
+    let mut m = smb2_header(5, 42);
+    let name16: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let chain = request_chain();
+    let name_off = 64 + 56;
+    let ctx_off = (name_off + name16.len()).next_multiple_of(8);
+    m.extend_from_slice(&57u16.to_le_bytes()); // StructureSize
+    m.push(0); // SecurityFlags
+    m.push(0xff); // RequestedOplockLevel: LEASE
+    m.extend_from_slice(&2u32.to_le_bytes()); // ImpersonationLevel
+    m.extend_from_slice(&[0; 16]); // SmbCreateFlags, Reserved
+    m.extend_from_slice(&0x0012_019fu32.to_le_bytes()); // DesiredAccess
+    m.extend_from_slice(&0x80u32.to_le_bytes()); // FileAttributes: NORMAL
+    m.extend_from_slice(&7u32.to_le_bytes()); // ShareAccess
+    m.extend_from_slice(&3u32.to_le_bytes()); // CreateDisposition: OPEN_IF
+    m.extend_from_slice(&0x0020_0040u32.to_le_bytes()); // CreateOptions
+    m.extend_from_slice(&(name_off as u16).to_le_bytes());
+    m.extend_from_slice(&(name16.len() as u16).to_le_bytes());
+    m.extend_from_slice(&(ctx_off as u32).to_le_bytes());
+    m.extend_from_slice(&(chain.len() as u32).to_le_bytes());
+    m.extend_from_slice(&name16);
+    m.resize(ctx_off, 0);
+    m.extend_from_slice(&chain);
+    m
+}
+
+fn smb2_messages(c: &mut Criterion) {
+    let read = smb2_header(8, 7);
+    assert!(Header::decode(&read).is_ok());
+    let create = smb2_create("Projects\\2026\\Quarterly report (final).docx");
+    let decoded = CreateRequest::decode(&create);
+    assert!(decoded.as_ref().is_ok_and(|r| r.contexts.len() == request_chain().len()), "{decoded:?}");
+    let mut g = c.benchmark_group("smb2");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("decode_header", |b| b.iter(|| Header::decode(black_box(&read))));
+    g.bench_function("decode_create_request", |b| b.iter(|| CreateRequest::decode(black_box(&create))));
+    g.bench_function("decode_create_request_and_contexts", |b| {
+        b.iter(|| {
+            let r = CreateRequest::decode(black_box(&create)).ok()?;
+            decode_create_contexts(&r.contexts).ok()
         })
     });
     g.finish();
@@ -197,6 +270,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = create_contexts, nfs_read, nfs_write
+    targets = create_contexts, smb2_messages, nfs_read, nfs_write
 }
 criterion_main!(benches);
