@@ -91,7 +91,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             if open.kind != FileType::Regular {
                 return Err(status::FILE_IS_A_DIRECTORY);
             }
-            let p = path::parse(&name)?;
+            let p = path::parse(name.strip_prefix('\\').unwrap_or(&name))?;
             let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
             let dir = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
             if let Ok((existing, stored)) = lookup_ci(cx.core.vfs.as_ref(), dir, &last) {
@@ -151,7 +151,7 @@ fn rename(
     if src.is_stream || src.name.is_empty() {
         return Err(status::NOT_SUPPORTED);
     }
-    let p = path::parse(target)?;
+    let p = path::parse(target.strip_prefix('\\').unwrap_or(target))?;
     if p.stream.is_some() {
         return Err(status::NOT_SUPPORTED);
     }
