@@ -568,6 +568,19 @@ fn rename_with_and_without_replace() {
 }
 
 #[test]
+fn rename_of_a_directory_with_open_children_is_denied() {
+    let mut c = Client::ready();
+    let d = c.create("dd", RW | DELETE, SHARE_ALL, disposition::CREATE, options::DIRECTORY_FILE).file_id();
+    c.put("dd\\inner", b"1");
+    let inner = c.create("dd\\inner", RW, SHARE_ALL, disposition::OPEN, 0).file_id();
+    let r = c.call(command::SET_INFO, &set_info_body(d, 10, &rename_info("ee", false)));
+    assert_eq!(r.status(), status::ACCESS_DENIED);
+    c.call(command::CLOSE, &close_body(inner, 0));
+    let r = c.call(command::SET_INFO, &set_info_body(d, 10, &rename_info("ee", false)));
+    assert_eq!(r.status(), status::SUCCESS);
+}
+
+#[test]
 fn delete_on_close_and_disposition() {
     let mut c = Client::ready();
     c.put("gone", b"1");
@@ -821,3 +834,5 @@ quickcheck::quickcheck! {
         true
     }
 }
+
+mod lease;
