@@ -154,12 +154,11 @@ def main():
             oplock_level=RequestedOplockLevel.SMB2_OPLOCK_LEVEL_LEASE,
             create_contexts=[ctx],
         )
+        # smbprotocol hands back each response context's data, parsed.
         state = 0
         for c in resp or []:
-            if c["buffer_name"].get_value() == CreateContextName.SMB2_CREATE_REQUEST_LEASE:
-                data = c["buffer_data"].get_value()
-                raw = data.pack() if hasattr(data, "pack") else data
-                state = int.from_bytes(raw[16:20], "little")
+            if isinstance(getattr(c, "fields", None), dict) and "lease_state" in c.fields:
+                state = int(c["lease_state"].get_value())
         return f, key, state
 
     nfs = Nfs(nfs_port)
