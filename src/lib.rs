@@ -1,1 +1,4 @@
 //! facade
+
+#[cfg(feature = "testclient")]
+pub mod testclient;

@@ -101,10 +101,14 @@ fn tshark_decodes_an_nfs_session_without_errors() {
     assert!(nfs("nfs-cp", &[dir.join("f.txt").to_str().unwrap(), &srv.nfs_url("/f.txt")]).status.success());
     assert!(nfs("nfs-cat", &[&srv.nfs_url("/f.txt")]).status.success());
     assert!(nfs("nfs-ls", &[&srv.nfs_url("/")]).status.success());
-    let lines = cap.finish("rpc", &["frame.number", "rpc.procedure", "nfs.status", "_ws.expert.severity", "_ws.malformed"]);
+    let lines =
+        cap.finish("rpc", &["frame.number", "rpc.procedure", "nfs.status", "_ws.expert.severity", "_ws.malformed"]);
     let nfs_frames = lines.iter().filter(|l| l.split('\t').nth(1).is_some_and(|p| !p.is_empty())).count();
     assert!(nfs_frames >= 10, "tshark saw only {nfs_frames} RPC frames:\n{lines:#?}");
-    assert!(!lines.iter().any(|l| l.split('\t').nth(4).is_some_and(|m| !m.is_empty())), "malformed frames:\n{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.split('\t').nth(4).is_some_and(|m| !m.is_empty())),
+        "malformed frames:\n{lines:#?}"
+    );
     assert_no_error_severity(&lines, "NFS session");
     let _ = std::fs::remove_dir_all(dir);
 }

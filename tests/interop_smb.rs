@@ -113,15 +113,25 @@ fn tshark_decodes_smb_sessions_without_errors() {
     let cap = Capture::start(srv.smb_port);
     let dir = scratch_dir("smbcap");
     std::fs::write(dir.join("f.txt"), b"captured over smb\n").unwrap();
-    for (auth, dialect) in [(vec!["-N"], None), (vec!["-U", "alice%Secret-Pw1"], Some("SMB3")), (vec!["-N"], Some("SMB2_10"))] {
-        let cmds = format!("put {} f.txt; ls; get f.txt {}; mkdir d; rmdir d; rm f.txt", dir.join("f.txt").display(), dir.join("g.txt").display());
+    for (auth, dialect) in
+        [(vec!["-N"], None), (vec!["-U", "alice%Secret-Pw1"], Some("SMB3")), (vec!["-N"], Some("SMB2_10"))]
+    {
+        let cmds = format!(
+            "put {} f.txt; ls; get f.txt {}; mkdir d; rmdir d; rm f.txt",
+            dir.join("f.txt").display(),
+            dir.join("g.txt").display()
+        );
         let o = smbclient(&srv, &auth, dialect, &cmds);
         assert_ok(&o, "captured session", &srv);
     }
-    let lines = cap.finish("nbss", &["frame.number", "smb2.cmd", "smb2.nt_status", "_ws.expert.severity", "_ws.malformed"]);
+    let lines =
+        cap.finish("nbss", &["frame.number", "smb2.cmd", "smb2.nt_status", "_ws.expert.severity", "_ws.malformed"]);
     let smb_frames = lines.iter().filter(|l| l.split('\t').nth(1).is_some_and(|c| !c.is_empty())).count();
     assert!(smb_frames >= 30, "tshark saw only {smb_frames} SMB2 frames:\n{lines:#?}");
-    assert!(!lines.iter().any(|l| l.split('\t').nth(4).is_some_and(|m| !m.is_empty())), "malformed frames:\n{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.split('\t').nth(4).is_some_and(|m| !m.is_empty())),
+        "malformed frames:\n{lines:#?}"
+    );
     assert_no_error_severity(&lines, "SMB sessions");
     let _ = std::fs::remove_dir_all(dir);
 }

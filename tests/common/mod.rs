@@ -157,7 +157,12 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
 }
 
 pub fn text(o: &Output) -> String {
-    format!("status {}\nstdout:\n{}\nstderr:\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// Deterministic test content of `len` bytes.
@@ -231,6 +236,7 @@ impl Drop for Capture {
 
 /// Expert severities as tshark prints them: "error" is the one we gate on.
 pub fn assert_no_error_severity(lines: &[String], what: &str) {
-    let bad: Vec<&String> = lines.iter().filter(|l| l.split([',', '\t']).any(|f| f.trim() == "error" || f.trim() == "8388608")).collect();
+    let bad: Vec<&String> =
+        lines.iter().filter(|l| l.split([',', '\t']).any(|f| f.trim() == "error" || f.trim() == "8388608")).collect();
     assert!(bad.is_empty(), "{what}: tshark reports error-severity expert items:\n{bad:#?}");
 }

@@ -98,7 +98,18 @@ impl NfsClient {
     pub fn send_call(&mut self, prog: u32, vers: u32, proc_: u32, args: &[u8]) -> io::Result<u32> {
         self.xid += 1;
         let cred = Xdr::default().u32(0).opaque(b"polyshare-test").u32(self.uid).u32(self.uid).u32(0).0;
-        let mut msg = Xdr::default().u32(self.xid).u32(0).u32(2).u32(prog).u32(vers).u32(proc_).u32(1).opaque(&cred).u32(0).u32(0).0;
+        let mut msg = Xdr::default()
+            .u32(self.xid)
+            .u32(0)
+            .u32(2)
+            .u32(prog)
+            .u32(vers)
+            .u32(proc_)
+            .u32(1)
+            .opaque(&cred)
+            .u32(0)
+            .u32(0)
+            .0;
         msg.extend_from_slice(args);
         let mut framed = (0x8000_0000u32 | msg.len() as u32).to_be_bytes().to_vec();
         framed.extend_from_slice(&msg);

@@ -1,0 +1,217 @@
+//! A worker: one connection, one file, a model of its expected content.
+
+use std::time::Instant;
+
+use polyshare::testclient::Error;
+
+use crate::stats::Stats;
+use crate::target::Target;
+
+/// SplitMix64: a small deterministic generator, seeded per worker.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform-ish in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+    pub fn percent(&mut self) -> u64 {
+        self.next() % 100
+    }
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+pub struct Config {
+    pub deadline: Instant,
+    pub max_file_size: u64,
+    pub max_io: u32,
+    /// Percentage of NFS writes sent FILE_SYNC rather than UNSTABLE.
+    pub sync_percent: u64,
+}
+
+pub struct Worker<'a, T: Target> {
+    pub id: usize,
+    pub proto: &'static str,
+    pub target: T,
+    pub rng: Rng,
+    pub stats: &'a Stats,
+    pub cfg: &'a Config,
+    /// What the file must contain.
+    model: Vec<u8>,
+}
+
+impl<'a, T: Target> Worker<'a, T> {
+    pub fn new(id: usize, proto: &'static str, target: T, seed: u64, stats: &'a Stats, cfg: &'a Config) -> Self {
+        Self { id, proto, target, rng: Rng::new(seed), stats, cfg, model: Vec::new() }
+    }
+
+    fn error(&self, op: &str, e: &Error) {
+        self.stats.error(format!("worker {} ({}) {op}: {e}", self.id, self.proto));
+    }
+
+    fn mismatch(&self, what: String) {
+        self.stats.mismatch(format!("worker {} ({}): {what}", self.id, self.proto));
+    }
+
+    /// Runs until the deadline, then verifies the whole file and deletes it.
+    pub fn run(mut self) {
+        if let Err(e) = self.target.create() {
+            return self.error("create", &e);
+        }
+        self.stats.op();
+        while Instant::now() < self.cfg.deadline {
+            let p = self.rng.percent();
+            let r = match p {
+                0..45 => self.write(),
+                45..80 => self.read_range(),
+                80..87 => self.truncate(),
+                87..93 => self.reopen(),
+                93..96 => self.target.flush().map_err(|e| ("COMMIT", e)),
+                _ => self.verify_all(),
+            };
+            self.stats.op();
+            if let Err((op, e)) = r {
+                self.error(op, &e);
+                if matches!(e, Error::Io(_)) {
+                    return; // the connection is gone
+                }
+                // The file's state is unknown: take the server's word for it.
+                if let Err((op, e)) = self.resync() {
+                    return self.error(op, &e);
+                }
+            }
+        }
+        let end = self.reopen().and_then(|()| self.verify_all());
+        if let Err((op, e)) = end {
+            return self.error(op, &e);
+        }
+        if let Err(e) = self.target.finish() {
+            self.error("finish", &e);
+        }
+        self.stats.op();
+    }
+
+    fn io_len(&mut self) -> u64 {
+        let max = u64::from(self.cfg.max_io.min(self.target.max_io()));
+        match self.rng.percent() {
+            0..30 => self.rng.range(1, 512.min(max)),
+            30..70 => self.rng.range(1, 8192.min(max)),
+            _ => self.rng.range(1, max),
+        }
+    }
+
+    fn write(&mut self) -> Result<(), (&'static str, Error)> {
+        let len = self.io_len().min(self.cfg.max_file_size);
+        let offset = if self.rng.percent() < 30 {
+            (self.model.len() as u64).min(self.cfg.max_file_size - len) // append
+        } else {
+            self.rng.range(0, self.cfg.max_file_size - len)
+        };
+        let mut data = vec![0u8; len as usize];
+        self.rng.fill(&mut data);
+        let durable = self.rng.percent() < self.cfg.sync_percent;
+        let n = self.target.write(offset, &data, durable).map_err(|e| ("WRITE", e))?;
+        if u64::from(n) != len {
+            return Err(("WRITE", Error::Unexpected(format!("wrote {n} of {len} at {offset}"))));
+        }
+        let end = (offset + len) as usize;
+        if self.model.len() < end {
+            self.model.resize(end, 0);
+        }
+        self.model[offset as usize..end].copy_from_slice(&data);
+        self.stats.bytes(len);
+        Ok(())
+    }
+
+    /// Reads `offset..offset+len`, following short reads; checks it against the model.
+    fn check_range(&mut self, offset: u64, len: u64) -> Result<(), (&'static str, Error)> {
+        let size = self.model.len() as u64;
+        let want_end = (offset + len).min(size.max(offset));
+        let mut got = Vec::with_capacity((want_end - offset) as usize);
+        while (got.len() as u64) < len {
+            let at = offset + got.len() as u64;
+            let ask = (len - got.len() as u64).min(u64::from(self.target.max_io())) as u32;
+            let (data, eof) = self.target.read(at, ask).map_err(|e| ("READ", e))?;
+            self.stats.bytes(data.len() as u64);
+            let end = at + data.len() as u64;
+            if let Some(eof) = eof
+                && eof != (end >= size)
+            {
+                self.mismatch(format!("READ at {at} len {ask}: eof {eof} with {} bytes, file size {size}", data.len()));
+            }
+            if data.is_empty() {
+                break;
+            }
+            got.extend_from_slice(&data);
+        }
+        let expect = &self.model[offset.min(size) as usize..want_end as usize];
+        if got != expect {
+            let first = got.iter().zip(expect).position(|(a, b)| a != b);
+            self.mismatch(format!(
+                "READ {offset}+{len}: got {} bytes, expected {} (file size {size}), first difference at {:?}",
+                got.len(),
+                expect.len(),
+                first.map(|i| offset + i as u64)
+            ));
+        }
+        Ok(())
+    }
+
+    fn read_range(&mut self) -> Result<(), (&'static str, Error)> {
+        let len = self.io_len();
+        let size = self.model.len() as u64;
+        let offset = self.rng.range(0, size + size / 8);
+        self.check_range(offset, len)
+    }
+
+    fn verify_all(&mut self) -> Result<(), (&'static str, Error)> {
+        // One past the end too: the file must not be longer than the model.
+        self.check_range(0, self.model.len() as u64 + 1)
+    }
+
+    fn truncate(&mut self) -> Result<(), (&'static str, Error)> {
+        let size = if self.rng.percent() < 20 { 0 } else { self.rng.range(0, self.cfg.max_file_size) };
+        self.target.truncate(size).map_err(|e| ("truncate", e))?;
+        self.model.resize(size as usize, 0);
+        Ok(())
+    }
+
+    fn reopen(&mut self) -> Result<(), (&'static str, Error)> {
+        let size = self.target.reopen().map_err(|e| ("reopen", e))?;
+        if size != self.model.len() as u64 {
+            self.mismatch(format!("reopen: server size {size}, expected {}", self.model.len()));
+        }
+        Ok(())
+    }
+
+    /// After an error: reload the model from the server.
+    fn resync(&mut self) -> Result<(), (&'static str, Error)> {
+        let size = self.target.reopen().map_err(|e| ("resync reopen", e))?;
+        self.model.clear();
+        while (self.model.len() as u64) < size {
+            let at = self.model.len() as u64;
+            let ask = (size - at).min(u64::from(self.target.max_io())) as u32;
+            let (data, _) = self.target.read(at, ask).map_err(|e| ("resync READ", e))?;
+            if data.is_empty() {
+                break;
+            }
+            self.model.extend_from_slice(&data);
+        }
+        Ok(())
+    }
+}
