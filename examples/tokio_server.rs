@@ -1,1 +1,22 @@
-fn main() {}
+//! polyshare on tokio: `cargo run --example tokio_server -- --help`.
+
+use clap::Parser;
+use polyshare::cli::Args;
+use polyshare_tokio::{Listeners, serve, shutdown_signal};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    args.init_logging();
+    let listeners = Listeners::bind(args.options()).await?;
+    let setup = args.setup()?;
+    args.announce(&listeners.local_addrs())?;
+    let shutdown = async {
+        match shutdown_signal().await {
+            Ok(()) => tracing::info!("shutting down"),
+            Err(e) => tracing::error!(error = %e, "cannot watch for signals; stopping"),
+        }
+    };
+    serve(listeners, setup, shutdown).await?;
+    Ok(())
+}

@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 
 pub mod config;
+pub mod driver;
 pub mod framing;
 pub mod lease;
 pub mod nfs;
@@ -23,6 +24,7 @@ pub mod vfs;
 pub mod sim;
 
 pub use config::Config;
+pub use driver::{BoundAddrs, Driver, ServerOptions, Setup, Start};
 pub use server::{AcceptError, ConnId, Output, Protocol, Server};
 pub use stats::Stats;
 pub use vfs::{LocalFs, MemoryFs, Vfs};

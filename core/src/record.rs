@@ -3,7 +3,9 @@
 //! (same config, seed and starting tree) gives byte-identical output, so a
 //! failure seen with a real client becomes a test.
 //!
-//! Format: the magic `PSREC1\0\0`, the seed (u64 LE), then events, each a tag
+//! Format: the magic `PSREC2\0\0`, the seed (u64 LE), the wall anchor (the
+//! wall-clock time at the Server's start: seconds since the Unix epoch as i64
+//! LE and nanoseconds as u32 LE), then events, each a tag
 //! byte, the time since the Server's start in nanoseconds (u64 LE) and:
 //! - 1 accept: protocol u8 (0 SMB, 1 NFS), conn u64, peer as text (u16 len + bytes)
 //! - 2 input: conn u64, u32 len + bytes
@@ -11,13 +13,17 @@
 //! - 4 timeout: nothing more
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BufMut, BytesMut};
 
+use crate::config::Config;
 use crate::server::{ConnId, Output, Protocol, Server};
+use crate::time::Timespec;
+use crate::vfs::Vfs;
 
-const MAGIC: &[u8; 8] = b"PSREC1\0\0";
+const MAGIC: &[u8; 8] = b"PSREC2\0\0";
+const HEADER_LEN: usize = 8 + 8 + 12;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -36,23 +42,26 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(seed: u64, start: Instant) -> Self {
+    /// `seed` and `wall_anchor` are the ones the Server was built with, `start`
+    /// the instant given to `Server::new`.
+    pub fn new(seed: u64, wall_anchor: SystemTime, start: Instant) -> Self {
         let mut buf = BytesMut::new();
         buf.put_slice(MAGIC);
         buf.put_u64_le(seed);
+        let anchor = Timespec::from_system(wall_anchor);
+        buf.put_i64_le(anchor.secs);
+        buf.put_u32_le(anchor.nanos);
         Self { start, buf }
     }
 
     pub fn record(&mut self, event: &Event, now: Instant) {
-        let t = now.saturating_duration_since(self.start).as_nanos() as u64;
         let tag = match event {
             Event::Accept { .. } => 1,
             Event::Input { .. } => 2,
             Event::Closed { .. } => 3,
             Event::Timeout => 4,
         };
-        self.buf.put_u8(tag);
-        self.buf.put_u64_le(t);
+        self.header(tag, now);
         match event {
             Event::Accept { conn, protocol, peer } => {
                 self.buf.put_u8(match protocol {
@@ -64,14 +73,32 @@ impl Recorder {
                 self.buf.put_u16_le(p.len() as u16);
                 self.buf.put_slice(p.as_bytes());
             }
-            Event::Input { conn, data } => {
-                self.buf.put_u64_le(conn.0);
-                self.buf.put_u32_le(data.len() as u32);
-                self.buf.put_slice(data);
-            }
+            Event::Input { conn, data } => self.input_body(*conn, data),
             Event::Closed { conn } => self.buf.put_u64_le(conn.0),
             Event::Timeout => {}
         }
+    }
+
+    /// Records `Event::Input` without copying the bytes into an event first.
+    pub fn record_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+        self.header(2, now);
+        self.input_body(conn, data);
+    }
+
+    /// Bytes recorded and not yet taken.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn header(&mut self, tag: u8, now: Instant) {
+        self.buf.put_u8(tag);
+        self.buf.put_u64_le(now.saturating_duration_since(self.start).as_nanos() as u64);
+    }
+
+    fn input_body(&mut self, conn: ConnId, data: &[u8]) {
+        self.buf.put_u64_le(conn.0);
+        self.buf.put_u32_le(data.len() as u32);
+        self.buf.put_slice(data);
     }
 
     /// Takes what was recorded since the last call.
@@ -90,6 +117,20 @@ pub enum RecordError {
     BadTag(u8),
     #[error("bad peer address in recording")]
     BadPeer,
+    #[error("wall anchor out of range")]
+    BadAnchor,
+}
+
+fn system_time(secs: i64, nanos: u32) -> Option<SystemTime> {
+    if nanos >= 1_000_000_000 {
+        return None;
+    }
+    let t = if secs >= 0 {
+        UNIX_EPOCH.checked_add(Duration::from_secs(secs as u64))
+    } else {
+        UNIX_EPOCH.checked_sub(Duration::from_secs(secs.unsigned_abs()))
+    };
+    t?.checked_add(Duration::from_nanos(nanos.into()))
 }
 
 /// A decoded recording: the seed and the events with their offsets from the
@@ -97,17 +138,24 @@ pub enum RecordError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recording {
     pub seed: u64,
+    pub wall_anchor: SystemTime,
     pub events: Vec<(Duration, Event)>,
 }
 
 impl Recording {
     pub fn decode(data: &[u8]) -> Result<Self, RecordError> {
         let mut b = data;
-        if b.len() < 16 || &b[..8] != MAGIC {
+        if b.get(..8) != Some(&MAGIC[..]) {
             return Err(RecordError::BadMagic);
+        }
+        if b.len() < HEADER_LEN {
+            return Err(RecordError::Truncated(b.len()));
         }
         b.advance(8);
         let seed = b.get_u64_le();
+        let secs = b.get_i64_le();
+        let nanos = b.get_u32_le();
+        let wall_anchor = system_time(secs, nanos).ok_or(RecordError::BadAnchor)?;
         let mut events = Vec::new();
         let at = |b: &[u8]| data.len() - b.len();
         while !b.is_empty() {
@@ -150,7 +198,15 @@ impl Recording {
             };
             events.push((t, ev));
         }
-        Ok(Self { seed, events })
+        Ok(Self { seed, wall_anchor, events })
+    }
+
+    /// A fresh Server for [`Recording::replay`]: `config` (the one the
+    /// recorded server ran with) gets the recorded wall anchor, and the
+    /// server the recorded seed.
+    pub fn server(&self, mut config: Config, vfs: Box<dyn Vfs>, start: Instant) -> Server {
+        config.wall_anchor = self.wall_anchor;
+        Server::new(config, vfs, self.seed, start)
     }
 
     /// Feeds the events to `server` (built with this recording's seed and
@@ -192,7 +248,8 @@ mod tests {
     #[test]
     fn events_round_trip() {
         let t0 = Instant::now();
-        let mut r = Recorder::new(42, t0);
+        let anchor = UNIX_EPOCH + Duration::new(1_767_225_600, 123);
+        let mut r = Recorder::new(42, anchor, t0);
         let evs = vec![
             Event::Accept { conn: ConnId(1), protocol: Protocol::Nfs, peer: "127.0.0.1:999".parse().unwrap() },
             Event::Input { conn: ConnId(1), data: vec![1, 2, 3] },
@@ -204,6 +261,7 @@ mod tests {
         }
         let rec = Recording::decode(&r.take()).unwrap();
         assert_eq!(rec.seed, 42);
+        assert_eq!(rec.wall_anchor, anchor);
         assert_eq!(rec.events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(), evs);
         assert_eq!(rec.events[3].0, Duration::from_millis(3));
     }
@@ -211,14 +269,17 @@ mod tests {
     #[test]
     fn truncated_recordings_are_errors() {
         let t0 = Instant::now();
-        let mut r = Recorder::new(1, t0);
-        r.record(&Event::Input { conn: ConnId(1), data: vec![9; 10] }, t0);
+        let mut r = Recorder::new(1, UNIX_EPOCH - Duration::new(5, 7), t0);
+        r.record_input(ConnId(1), &[9; 10], t0);
         let data = r.take();
         for cut in 0..data.len() {
-            if cut == 16 {
+            if cut == HEADER_LEN {
                 continue; // header alone: a valid empty recording
             }
             assert!(Recording::decode(&data[..cut]).is_err(), "cut at {cut}");
         }
+        let rec = Recording::decode(&data).unwrap();
+        assert_eq!(rec.wall_anchor, UNIX_EPOCH - Duration::new(5, 7));
+        assert_eq!(rec.events, vec![(Duration::ZERO, Event::Input { conn: ConnId(1), data: vec![9; 10] })]);
     }
 }

@@ -282,12 +282,18 @@ impl Server {
             ProtoConn::Smb(s) => smb::handle_closed(&mut self.core, s, now),
             ProtoConn::Nfs(s) => nfs::handle_closed(&mut self.core, s, now),
         }
+        // Whatever the protocol left behind: opens on the connection close
+        // (releasing operations waiting on their caching) and its parked
+        // operations are forgotten.
+        self.core.leases.close_conn(conn, &mut self.core.timers, now);
     }
 
     /// Resumes parked operations whose waits resolved and closes what
     /// handlers asked to close, until nothing more is pending.
     fn settle(&mut self, now: Instant) {
         loop {
+            // Breaks resolved by acks and closes release parked operations.
+            crate::lease::flush_wakeups(&mut self.core);
             if let Some(token) = self.core.ready.pop_front() {
                 let Some(c) = self.conns.get_mut(&token.conn) else { continue };
                 let flow = match &mut c.state {

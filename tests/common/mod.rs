@@ -240,3 +240,90 @@ pub fn assert_no_error_severity(lines: &[String], what: &str) {
         lines.iter().filter(|l| l.split([',', '\t']).any(|f| f.trim() == "error" || f.trim() == "8388608")).collect();
     assert!(bad.is_empty(), "{what}: tshark reports error-severity expert items:\n{bad:#?}");
 }
+
+/// A line-oriented child process (the Python clients): commands on stdin,
+/// replies read line by line with time limits.
+pub struct Scripted {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    lines: mpsc::Receiver<String>,
+    pub transcript: Vec<String>,
+}
+
+impl Scripted {
+    pub fn spawn(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, stdin, lines: rx, transcript: Vec::new() }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write;
+        self.transcript.push(format!("> {line}"));
+        writeln!(self.stdin, "{line}").expect("client stdin");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// The next line; panics if none comes within `limit`.
+    pub fn line(&mut self, limit: Duration) -> String {
+        match self.lines.recv_timeout(limit) {
+            Ok(l) => {
+                self.transcript.push(l.clone());
+                l
+            }
+            Err(_) => panic!("no line from client within {limit:?}; transcript: {:#?}", self.transcript),
+        }
+    }
+
+    /// The next line, which must start with `prefix`; returns its words after it.
+    pub fn expect(&mut self, prefix: &str, limit: Duration) -> Vec<String> {
+        let l = self.line(limit);
+        assert!(l.starts_with(prefix), "expected {prefix:?}, got {l:?}; transcript: {:#?}", self.transcript);
+        l[prefix.len()..].split_whitespace().map(str::to_string).collect()
+    }
+
+    /// Asserts that the client prints nothing for `d`.
+    pub fn quiet_for(&mut self, d: Duration) {
+        if let Ok(l) = self.lines.recv_timeout(d) {
+            panic!("unexpected line {l:?}; transcript: {:#?}", self.transcript);
+        }
+    }
+
+    pub fn try_line(&mut self, limit: Duration) -> Option<String> {
+        self.lines.recv_timeout(limit).ok()
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn lease_holder(srv: &ServerProcess, path: &str, state: &str, version: &str, dialect: &str) -> Scripted {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/lease_holder.py");
+    Scripted::spawn(Command::new("python3").arg(script).args([
+        &srv.smb_port.to_string(),
+        path,
+        state,
+        version,
+        dialect,
+        "-",
+        "-",
+    ]))
+}

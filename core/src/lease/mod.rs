@@ -1,13 +1,47 @@
-//! Protocol-neutral file-state table: opens with their share modes, and (with
-//! the "Leases" issue) leases, oplocks, byte-range locks, break planning and
-//! the operations waiting on breaks. Keyed by the file identity the Vfs gives.
-//! SMB and NFS both describe what they are about to do here; cross-protocol is
-//! not a special case.
+//! Protocol-neutral lease and oplock manager: opens with their share modes,
+//! SMB2 leases and classic oplocks, break planning, the operations waiting on
+//! breaks and byte-range locks. Keyed by the file identity the Vfs gives.
+//! SMB and NFS both describe what they are about to do here ([`LeaseTable::begin`]);
+//! cross-protocol is not a special case. No wire formats: the SMB layer
+//! encodes [`BreakNotification`]s, NFS calls in as [`Caller::Nobody`].
+//!
+//! Driving it: call `begin` before an operation; on [`Decision::Wait`] park
+//! the operation under its WaitToken. Drain [`LeaseTable::poll_notification`]
+//! before sending the operation's response. After anything that can resolve
+//! a break (acks, closes, timeouts) call [`flush_wakeups`] (the server's
+//! settle loop does it too): parked tokens then reach `Core::ready` and the
+//! protocol re-runs the operation from scratch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::server::{ConnId, Core};
+use crate::server::{ConnId, Core, WaitToken};
+use crate::time::{TimerKey, Timers};
+
+mod breaks;
+mod grant;
+#[allow(clippy::module_inception)]
+mod lease;
+mod locks;
+mod oplock;
+mod state;
+mod waiters;
+
+#[cfg(test)]
+mod tests;
+
+pub use breaks::{BreakNotification, BreakTarget, Caller, Decision, Operation};
+pub use grant::{Grant, GrantError, GrantRequest, LEASE_FLAG_BREAK_IN_PROGRESS, LEASE_FLAG_PARENT_LEASE_KEY_SET};
+pub use lease::{ClientGuid, LeaseInfo, LeaseKey, LeaseOwner, LeaseVersion};
+pub use locks::{ByteRangeLock, LockConflict, LockError, MAX_LOCKS_PER_FILE, UnlockError};
+pub use oplock::OplockLevel;
+pub use state::LeaseState;
+
+use breaks::HolderKind;
+use lease::Lease;
+use locks::LockTable;
+use state::Caching;
+use waiters::{Holder, Waiter, Waiters};
 
 /// The file identity the table is keyed by: the Vfs ObjectId of the file or
 /// stream being opened.
@@ -83,17 +117,98 @@ pub fn share_conflict(existing: &OpenEntry, access: u32, share_mode: u32) -> boo
         || (ed && share_mode & share::DELETE == 0)
 }
 
+/// Acknowledgment errors (MS-SMB2 3.3.5.22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    /// STATUS_OBJECT_NAME_NOT_FOUND: no lease with this key.
+    #[error("no such lease")]
+    NotFound,
+    /// STATUS_UNSUCCESSFUL: the lease is not breaking (unsolicited,
+    /// duplicate or late ack).
+    #[error("lease is not breaking")]
+    NotBreaking,
+    /// STATUS_REQUEST_NOT_ACCEPTED: the acked state is not a subset of the
+    /// break-to state.
+    #[error("acknowledged state is not a subset of the break-to state")]
+    NotSubset,
+    /// STATUS_INVALID_OPLOCK_PROTOCOL: no oplock break pending, or an
+    /// acknowledged level the break does not allow.
+    #[error("invalid oplock protocol")]
+    InvalidOplockProtocol,
+}
+
+/// Counters accumulated since the last [`LeaseTable::take_counters`]; they
+/// map one to one onto `crate::stats::Stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaseCounters {
+    pub breaks_sent: u64,
+    pub breaks_acked: u64,
+    pub breaks_timed_out: u64,
+    pub ops_parked: u64,
+    pub time_parked: Duration,
+}
+
 #[derive(Debug)]
 pub struct LeaseTable {
     pub break_timeout: Duration,
+    /// Grant R/RH leases on directories (off: directories get NONE).
+    pub directory_leasing: bool,
     opens: BTreeMap<OpenId, OpenEntry>,
     by_file: BTreeMap<FileKey, Vec<OpenId>>,
     next_open: u64,
+    leases: BTreeMap<LeaseOwner, Lease>,
+    leases_on: BTreeMap<FileKey, BTreeSet<LeaseOwner>>,
+    open_lease: BTreeMap<OpenId, LeaseOwner>,
+    oplocks: BTreeMap<OpenId, Caching>,
+    /// Pending breaks by TimerKey::Break id.
+    breaks: BTreeMap<u64, Holder>,
+    next_break: u64,
+    notifications: VecDeque<BreakNotification>,
+    waiters: Waiters,
+    woken: VecDeque<WaitToken>,
+    locks: LockTable,
+    counters: LeaseCounters,
+    /// Break timers of breaks that ended where no Timers was at hand.
+    stale_timers: Vec<u64>,
+    last_now: Option<Instant>,
+}
+
+/// What `holder` still holds (NONE once it is gone).
+fn held_in(leases: &BTreeMap<LeaseOwner, Lease>, oplocks: &BTreeMap<OpenId, Caching>, h: &Holder) -> LeaseState {
+    match h {
+        Holder::Lease(o) => leases.get(o).map(|l| l.caching.state).unwrap_or_default(),
+        Holder::Oplock(id) => oplocks.get(id).map(|c| c.state).unwrap_or_default(),
+    }
 }
 
 impl LeaseTable {
     pub fn new(break_timeout: Duration) -> Self {
-        Self { break_timeout, opens: BTreeMap::new(), by_file: BTreeMap::new(), next_open: 1 }
+        Self {
+            break_timeout,
+            directory_leasing: false,
+            opens: BTreeMap::new(),
+            by_file: BTreeMap::new(),
+            next_open: 1,
+            leases: BTreeMap::new(),
+            leases_on: BTreeMap::new(),
+            open_lease: BTreeMap::new(),
+            oplocks: BTreeMap::new(),
+            breaks: BTreeMap::new(),
+            next_break: 0,
+            notifications: VecDeque::new(),
+            waiters: Waiters::default(),
+            woken: VecDeque::new(),
+            locks: LockTable::default(),
+            counters: LeaseCounters::default(),
+            stale_timers: Vec::new(),
+            last_now: None,
+        }
+    }
+
+    /// Turns directory leasing (R and RH on directories) on or off.
+    pub fn with_directory_leasing(mut self, on: bool) -> Self {
+        self.directory_leasing = on;
+        self
     }
 
     /// Would an open of `file` with `access` and `share_mode` be refused with
@@ -105,7 +220,8 @@ impl LeaseTable {
         }
     }
 
-    /// Registers an open that passed [`LeaseTable::check_share`].
+    /// Registers an open that passed [`LeaseTable::check_share`]. Its
+    /// caching comes from [`LeaseTable::grant`].
     pub fn add_open(&mut self, file: FileKey, access: u32, share_mode: u32, conn: ConnId) -> OpenId {
         let id = OpenId(self.next_open);
         self.next_open += 1;
@@ -114,6 +230,11 @@ impl LeaseTable {
         id
     }
 
+    /// Closes an open: drops its byte-range locks and oplock, and its share
+    /// of a lease; the last open of a lease frees it, completing a pending
+    /// break as NONE (MS-SMB2 3.3.4.7). Waiters released by this reach the
+    /// wake-up queue. Break timers of ended breaks are cancelled by
+    /// [`flush_wakeups`] (or use [`LeaseTable::close_open`]).
     pub fn remove_open(&mut self, id: OpenId) -> Option<OpenEntry> {
         let e = self.opens.remove(&id)?;
         if let Some(v) = self.by_file.get_mut(&e.file) {
@@ -122,7 +243,56 @@ impl LeaseTable {
                 self.by_file.remove(&e.file);
             }
         }
+        self.locks.remove_open(e.file, id);
+        self.drop_caching(id);
+        if let Some(now) = self.last_now {
+            self.release(now);
+        }
         Some(e)
+    }
+
+    /// Detaches an open from its oplock or lease; a pending oplock break
+    /// ends, and the lease goes with its last open.
+    fn drop_caching(&mut self, id: OpenId) {
+        if let Some(c) = self.oplocks.remove(&id)
+            && c.breaking
+        {
+            self.breaks.remove(&c.break_id);
+            self.stale_timers.push(c.break_id);
+        }
+        if let Some(owner) = self.open_lease.remove(&id)
+            && let Some(l) = self.leases.get_mut(&owner)
+        {
+            l.opens.retain(|o| *o != id);
+            if l.opens.is_empty() {
+                self.free_lease(owner);
+            }
+        }
+    }
+
+    /// [`LeaseTable::remove_open`] with the timers at hand.
+    pub fn close_open(&mut self, id: OpenId, timers: &mut Timers, now: Instant) -> Option<OpenEntry> {
+        self.last_now = Some(now);
+        let e = self.remove_open(id);
+        self.cancel_stale_timers(timers);
+        e
+    }
+
+    /// A connection went away: closes its opens and cancels its parked
+    /// operations. Returns the opens closed.
+    pub fn close_conn(&mut self, conn: ConnId, timers: &mut Timers, now: Instant) -> Vec<OpenId> {
+        self.last_now = Some(now);
+        let ids: Vec<OpenId> = self.opens.iter().filter(|(_, e)| e.conn == conn).map(|(id, _)| *id).collect();
+        for id in &ids {
+            self.remove_open(*id);
+        }
+        let parked: Vec<WaitToken> = self.waiters.tokens().filter(|t| t.conn == conn).collect();
+        for t in parked {
+            self.waiters.cancel(t);
+        }
+        self.woken.retain(|t| t.conn != conn);
+        self.cancel_stale_timers(timers);
+        ids
     }
 
     pub fn open(&self, id: OpenId) -> Option<&OpenEntry> {
@@ -132,29 +302,393 @@ impl LeaseTable {
     pub fn opens_on(&self, file: FileKey) -> impl Iterator<Item = (OpenId, &OpenEntry)> + '_ {
         self.by_file.get(&file).into_iter().flatten().filter_map(|id| self.opens.get(id).map(|e| (*id, e)))
     }
+
+    // ---- inspection ----
+
+    pub fn lease_info(&self, client_guid: ClientGuid, key: LeaseKey) -> Option<LeaseInfo> {
+        self.leases.get(&LeaseOwner { client_guid, key }).map(LeaseInfo::of)
+    }
+
+    /// The lease an open was made under.
+    pub fn lease_of(&self, open: OpenId) -> Option<LeaseOwner> {
+        self.open_lease.get(&open).copied()
+    }
+
+    /// The oplock level an open holds now.
+    pub fn oplock_level(&self, open: OpenId) -> OplockLevel {
+        OplockLevel::from_state(self.oplocks.get(&open).map(|c| c.state).unwrap_or_default())
+    }
+
+    /// Is an oplock break of `open` awaiting its acknowledgment?
+    pub fn oplock_breaking(&self, open: OpenId) -> bool {
+        self.oplocks.get(&open).is_some_and(|c| c.breaking)
+    }
+
+    /// Operations parked now.
+    pub fn parked(&self) -> usize {
+        self.waiters.len()
+    }
+
+    pub fn is_parked(&self, token: WaitToken) -> bool {
+        self.waiters.contains(token)
+    }
+
+    // ---- breaks ----
+
+    /// Describes an operation about to run on `file`: plans the breaks of
+    /// other holders (MS-FSA 2.1.4.12), queues their notifications, starts
+    /// their timers, and parks `waiter` if the operation must wait for one.
+    pub fn begin(
+        &mut self,
+        file: FileKey,
+        op: Operation,
+        caller: Caller,
+        waiter: WaitToken,
+        timers: &mut Timers,
+        now: Instant,
+    ) -> Decision {
+        self.last_now = Some(now);
+        let holders: Vec<(Holder, HolderKind)> =
+            self.holders_on(file).into_iter().filter(|(h, _)| !self.is_own(caller, h)).collect();
+        // MS-FSA 2.1.5.1.2: an open failing its sharing check breaks H first.
+        let sharing_violation = match op {
+            Operation::Open { access, share, .. } => self.check_share(file, access, share).is_err(),
+            _ => false,
+        };
+        let mut deps = Vec::new();
+        for (h, kind) in holders {
+            let plan = breaks::plan(op, kind, self.held(&h), sharing_violation);
+            if plan.remove.is_none() {
+                continue;
+            }
+            self.apply(h, kind, plan.remove, timers, now);
+            let pending = self.held(&h).intersect(plan.wait_for);
+            if !pending.is_none() {
+                deps.push((h, pending));
+            }
+        }
+        if deps.is_empty() {
+            self.waiters.cancel(waiter);
+            return Decision::Proceed;
+        }
+        if self.waiters.park(Waiter { token: waiter, deps, parked_at: now }) {
+            self.counters.ops_parked += 1;
+        }
+        Decision::Wait
+    }
+
+    /// The next break notification to send, in the order caused.
+    pub fn poll_notification(&mut self) -> Option<BreakNotification> {
+        self.notifications.pop_front()
+    }
+
+    /// Parked operations whose breaks resolved, in parking order.
+    pub fn take_woken(&mut self) -> Vec<WaitToken> {
+        self.woken.drain(..).collect()
+    }
+
+    /// Forgets a parked operation (SMB CANCEL, NFS disconnect). Returns
+    /// whether it was parked.
+    pub fn cancel_waiter(&mut self, token: WaitToken) -> bool {
+        let parked = self.waiters.cancel(token).is_some();
+        self.woken.retain(|t| *t != token);
+        parked
+    }
+
+    /// MS-SMB2 3.3.5.22.2: the client acknowledges a lease break with
+    /// `state`, on any connection of its ClientGuid. Returns the state for
+    /// the ack response. If a later conflict needs less than `state`, the
+    /// next break is queued at once (drain notifications before answering).
+    pub fn ack_lease(
+        &mut self,
+        client_guid: ClientGuid,
+        key: LeaseKey,
+        state: LeaseState,
+        timers: &mut Timers,
+        now: Instant,
+    ) -> Result<LeaseState, AckError> {
+        self.last_now = Some(now);
+        let owner = LeaseOwner { client_guid, key };
+        let l = self.leases.get(&owner).ok_or(AckError::NotFound)?;
+        if !l.caching.breaking {
+            return Err(AckError::NotBreaking);
+        }
+        if !state.is_subset_of(l.caching.break_to) {
+            return Err(AckError::NotSubset);
+        }
+        let state = state.normalized();
+        self.counters.breaks_acked += 1;
+        self.resolve(Holder::Lease(owner), state, timers, now);
+        self.release(now);
+        Ok(state)
+    }
+
+    /// MS-SMB2 3.3.5.22.1: the client acknowledges an oplock break with the
+    /// wire level `level` (0 none, 1 level II). Returns the wire level for
+    /// the ack response. A level other than II or NONE ends the oplock
+    /// (NONE) and is refused.
+    pub fn ack_oplock(&mut self, open: OpenId, level: u8, timers: &mut Timers, now: Instant) -> Result<u8, AckError> {
+        self.last_now = Some(now);
+        let c = *self.oplocks.get(&open).filter(|c| c.breaking).ok_or(AckError::InvalidOplockProtocol)?;
+        let acked = match OplockLevel::from_wire(level) {
+            Some(OplockLevel::None) => LeaseState::NONE,
+            Some(OplockLevel::II) => LeaseState::R,
+            _ => {
+                self.resolve(Holder::Oplock(open), LeaseState::NONE, timers, now);
+                self.prune_oplock(open);
+                self.release(now);
+                return Err(AckError::InvalidOplockProtocol);
+            }
+        };
+        // An II ack of a break to NONE leaves NONE.
+        let state = acked.intersect(c.break_to);
+        self.counters.breaks_acked += 1;
+        self.resolve(Holder::Oplock(open), state, timers, now);
+        self.prune_oplock(open);
+        self.release(now);
+        Ok(OplockLevel::from_state(state).to_wire())
+    }
+
+    /// The break with timer id `id` was not acknowledged in time: the holder
+    /// drops to NONE (not the break-to state) and its waiters go on.
+    pub fn break_timed_out(&mut self, id: u64, timers: &mut Timers, now: Instant) {
+        self.last_now = Some(now);
+        let Some(h) = self.breaks.get(&id).copied() else { return };
+        tracing::info!(break_id = id, holder = ?h, "lease/oplock break timed out");
+        self.counters.breaks_timed_out += 1;
+        self.resolve(h, LeaseState::NONE, timers, now);
+        if let Holder::Oplock(open) = h {
+            self.prune_oplock(open);
+        }
+        self.release(now);
+    }
+
+    /// Counters since the last call.
+    pub fn take_counters(&mut self) -> LeaseCounters {
+        std::mem::take(&mut self.counters)
+    }
+
+    // ---- byte-range locks ----
+
+    /// MS-FSA 2.1.5.8. Call `begin(Operation::Lock)` first for the breaks.
+    pub fn lock(
+        &mut self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        length: u64,
+        exclusive: bool,
+        fail_immediately: bool,
+    ) -> Result<(), LockError> {
+        self.locks.lock(file, open, offset, length, exclusive, fail_immediately)
+    }
+
+    /// MS-FSA 2.1.5.9.
+    pub fn unlock(&mut self, file: FileKey, open: OpenId, offset: u64, length: u64) -> Result<(), UnlockError> {
+        self.locks.unlock(file, open, offset, length)
+    }
+
+    /// Does a read (or write) by `open` conflict with byte-range locks?
+    /// `open` may be an id no open has (NFS): then every lock is another's.
+    pub fn check_io(
+        &self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<(), LockConflict> {
+        self.locks.check_io(file, open, offset, len, write)
+    }
+
+    pub fn locks_on(&self, file: FileKey) -> &[ByteRangeLock] {
+        self.locks.locks(file)
+    }
+
+    // ---- internals ----
+
+    fn held(&self, h: &Holder) -> LeaseState {
+        held_in(&self.leases, &self.oplocks, h)
+    }
+
+    fn caching_mut(&mut self, h: &Holder) -> Option<&mut Caching> {
+        match h {
+            Holder::Lease(o) => self.leases.get_mut(o).map(|l| &mut l.caching),
+            Holder::Oplock(id) => self.oplocks.get_mut(id),
+        }
+    }
+
+    /// Every holder of caching on `file`: leases, then oplocks in open order.
+    fn holders_on(&self, file: FileKey) -> Vec<(Holder, HolderKind)> {
+        let leases = self.leases_on.get(&file).into_iter().flatten().map(|o| (Holder::Lease(*o), HolderKind::Lease));
+        let oplocks = self
+            .by_file
+            .get(&file)
+            .into_iter()
+            .flatten()
+            .filter(|id| self.oplocks.contains_key(id))
+            .map(|id| (Holder::Oplock(*id), HolderKind::Oplock));
+        leases.chain(oplocks).collect()
+    }
+
+    /// Own caching never breaks (MS-FSA 2.1.4.12.2).
+    fn is_own(&self, caller: Caller, h: &Holder) -> bool {
+        match (caller, h) {
+            (Caller::Lease(client_guid, key), Holder::Lease(o)) => *o == LeaseOwner { client_guid, key },
+            (Caller::Open(id), Holder::Oplock(o)) => id == *o,
+            (Caller::Open(id), Holder::Lease(o)) => self.open_lease.get(&id) == Some(o),
+            _ => false,
+        }
+    }
+
+    /// Takes `remove` from a holder: starts a break, or narrows the one in
+    /// progress without a new notification.
+    fn apply(&mut self, h: Holder, kind: HolderKind, remove: LeaseState, timers: &mut Timers, now: Instant) {
+        let Some(c) = self.caching_mut(&h) else { return };
+        let mut target = c.target().without(remove);
+        if kind == HolderKind::Oplock {
+            target = oplock::oplock_target(c.state, target);
+        }
+        if c.breaking {
+            c.required = c.required.intersect(target).normalized();
+        } else if target != c.state {
+            self.start_break(h, target, timers, now);
+        }
+    }
+
+    /// Sends a break from the holder's state to `target` (MS-SMB2 3.3.4.7).
+    /// Without W or H no ack is needed and the holder drops at once.
+    fn start_break(&mut self, h: Holder, target: LeaseState, timers: &mut Timers, now: Instant) {
+        let id = self.next_break + 1;
+        let timeout = self.break_timeout;
+        let Some(c) = self.caching_mut(&h) else { return };
+        let current = c.state;
+        let ack_required = current.intersects(LeaseState::W.union(LeaseState::H));
+        if ack_required {
+            c.breaking = true;
+            c.break_to = target;
+            c.required = target;
+            c.break_id = id;
+            self.next_break = id;
+            self.breaks.insert(id, h);
+            timers.set(TimerKey::Break(id), now.checked_add(timeout).unwrap_or(now));
+        } else {
+            c.state = target;
+        }
+        self.counters.breaks_sent += 1;
+        let n = match h {
+            Holder::Lease(owner) => {
+                let Some(l) = self.leases.get_mut(&owner) else { return };
+                l.bump_epoch();
+                let (epoch, version) = (l.notification_epoch(), l.version);
+                let mut conns: Vec<ConnId> = Vec::new();
+                for c in l.opens.iter().rev().filter_map(|o| self.opens.get(o)).map(|e| e.conn) {
+                    if !conns.contains(&c) {
+                        conns.push(c);
+                    }
+                }
+                let to = BreakTarget::Lease { client_guid: owner.client_guid, key: owner.key, conns };
+                BreakNotification { target: to, current, new: target, epoch, ack_required, version }
+            }
+            Holder::Oplock(open) => {
+                let conn = self.opens.get(&open).map(|e| e.conn).unwrap_or(ConnId(0));
+                let level = OplockLevel::from_state(target).to_wire();
+                let to = BreakTarget::Oplock { open, conn, level };
+                BreakNotification {
+                    target: to,
+                    current,
+                    new: target,
+                    epoch: 0,
+                    ack_required,
+                    version: LeaseVersion::V1,
+                }
+            }
+        };
+        tracing::debug!(?n, "break");
+        if !ack_required && let Holder::Oplock(open) = h {
+            self.prune_oplock(open);
+        }
+        self.notifications.push_back(n);
+    }
+
+    /// Ends the pending break of `h` with `state` (ack or timeout). If the
+    /// holder still holds more than a later conflict requires, the next
+    /// break goes out at once (chained breaks).
+    fn resolve(&mut self, h: Holder, state: LeaseState, timers: &mut Timers, now: Instant) {
+        let Some(c) = self.caching_mut(&h) else { return };
+        let id = c.break_id;
+        c.state = state;
+        c.breaking = false;
+        let required = c.required;
+        self.breaks.remove(&id);
+        timers.cancel(TimerKey::Break(id));
+        if !state.is_subset_of(required) {
+            let mut next = state.intersect(required).normalized();
+            if let Holder::Oplock(_) = h {
+                next = oplock::oplock_target(state, next);
+            }
+            self.start_break(h, next, timers, now);
+        }
+    }
+
+    /// Hands every waiter whose dependencies are gone to the wake-up queue.
+    fn release(&mut self, now: Instant) {
+        let (leases, oplocks) = (&self.leases, &self.oplocks);
+        for w in self.waiters.take_ready(|h| held_in(leases, oplocks, h)) {
+            self.counters.time_parked += now.saturating_duration_since(w.parked_at);
+            self.woken.push_back(w.token);
+        }
+    }
+
+    /// The last open of a lease closed: the lease goes, and a pending break
+    /// completes as NONE.
+    fn free_lease(&mut self, owner: LeaseOwner) {
+        let Some(l) = self.leases.remove(&owner) else { return };
+        if l.caching.breaking {
+            self.breaks.remove(&l.caching.break_id);
+            self.stale_timers.push(l.caching.break_id);
+        }
+        if let Some(set) = self.leases_on.get_mut(&l.file) {
+            set.remove(&owner);
+            if set.is_empty() {
+                self.leases_on.remove(&l.file);
+            }
+        }
+    }
+
+    /// An oplock at NONE with no break pending is no oplock.
+    fn prune_oplock(&mut self, open: OpenId) {
+        if self.oplocks.get(&open).is_some_and(|c| c.state.is_none() && !c.breaking) {
+            self.oplocks.remove(&open);
+        }
+    }
+
+    fn cancel_stale_timers(&mut self, timers: &mut Timers) {
+        for id in self.stale_timers.drain(..) {
+            timers.cancel(TimerKey::Break(id));
+        }
+    }
 }
 
-/// The break deadline `id` has passed (MS-SMB2 3.3.2.5).
-pub fn on_break_timeout(_core: &mut Core, _id: u64, _now: Instant) {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn share_modes_conflict_both_ways() {
-        let mut t = LeaseTable::new(Duration::from_secs(35));
-        let c = ConnId(1);
-        let a = t.add_open(7, access::FILE_READ_DATA, share::READ, c);
-        assert_eq!(t.check_share(7, access::FILE_READ_DATA, share::READ | share::WRITE), Ok(()));
-        assert_eq!(t.check_share(7, access::FILE_WRITE_DATA, share::READ | share::WRITE), Err(SharingViolation));
-        // The new open refuses to share reading with an existing reader.
-        assert_eq!(t.check_share(7, access::FILE_READ_ATTRIBUTES, share::WRITE), Err(SharingViolation));
-        // A stat open sharing everything never conflicts.
-        assert_eq!(t.check_share(7, access::FILE_READ_ATTRIBUTES, 7), Ok(()));
-        assert_eq!(t.check_share(8, access::FILE_WRITE_DATA, 0), Ok(()));
-        t.remove_open(a);
-        assert_eq!(t.check_share(7, access::FILE_WRITE_DATA, 0), Ok(()));
-        assert_eq!(t.opens_on(7).count(), 0);
+/// Moves what the table has for the server into `core`: woken tokens to
+/// `core.ready`, counters to `core.stats`, and cancels the timers of breaks
+/// that ended by a close. Call after acks and closes; the server's settle
+/// loop calls it too.
+pub fn flush_wakeups(core: &mut Core) {
+    core.leases.cancel_stale_timers(&mut core.timers);
+    for t in core.leases.take_woken() {
+        core.wake(t);
     }
+    let c = core.leases.take_counters();
+    core.stats.breaks_sent += c.breaks_sent;
+    core.stats.breaks_acked += c.breaks_acked;
+    core.stats.breaks_timed_out += c.breaks_timed_out;
+    core.stats.ops_parked += c.ops_parked;
+    core.stats.time_parked += c.time_parked;
+}
+
+/// The break deadline `id` has passed (MS-SMB2 3.3.2.5, 3.3.6.1).
+pub fn on_break_timeout(core: &mut Core, id: u64, now: Instant) {
+    core.leases.break_timed_out(id, &mut core.timers, now);
+    flush_wakeups(core);
 }

@@ -48,12 +48,13 @@ pub struct Sim {
 impl Sim {
     /// A server with `config` over `vfs`, whose clock starts at `start`.
     pub fn new(config: Config, vfs: Box<dyn Vfs>, seed: u64, start: Instant) -> Self {
+        let anchor = config.wall_anchor;
         Self {
             server: Server::new(config, vfs, seed, start),
             start,
             now: start,
             pipes: BTreeMap::new(),
-            recorder: Recorder::new(seed, start),
+            recorder: Recorder::new(seed, anchor, start),
             recorded: Vec::new(),
             log: Vec::new(),
             next_port: 40000,

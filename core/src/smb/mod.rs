@@ -1,6 +1,10 @@
 //! SMB2/3 (placeholder until the "SMB server" issue lands).
 
+pub mod auth;
 pub mod fscc;
+pub mod kdf;
+pub mod preauth;
+pub mod signing;
 
 use std::net::SocketAddr;
 use std::time::Instant;

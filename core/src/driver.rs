@@ -1,0 +1,199 @@
+//! The runtime adapters' door into the core. An adapter builds a [`Driver`]
+//! from a [`Setup`] once its listeners are bound, then makes every call into
+//! the core through it: each accept, input, close and timeout is recorded (if
+//! recording is on) at the very call with the very `now` the core sees, so
+//! [`crate::record::Recording::replay`] reproduces the output byte for byte.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::BytesMut;
+
+use crate::config::Config;
+use crate::record::{Event, Recorder};
+use crate::server::{AcceptError, ConnId, Output, Protocol, Server};
+use crate::vfs::Vfs;
+
+/// Where an adapter listens and how it treats its connections; the same for
+/// every runtime.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub smb: Option<SocketAddr>,
+    pub nfs: Option<SocketAddr>,
+    /// A second port that also speaks ONC RPC (for clients that ask the
+    /// portmapper on a port of their own).
+    pub portmap: Option<SocketAddr>,
+    /// Record every input to this file (see [`crate::record`]).
+    pub record: Option<PathBuf>,
+    /// Output queued for one connection above which the adapter stops
+    /// reading from it until the peer has taken some.
+    pub output_limit: usize,
+    /// How long a graceful shutdown waits for queued replies to be sent.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            smb: None,
+            nfs: None,
+            portmap: None,
+            record: None,
+            output_limit: 16 << 20,
+            shutdown_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The addresses an adapter actually listens on (ports resolved when 0 was
+/// asked for).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BoundAddrs {
+    pub smb: Option<SocketAddr>,
+    pub nfs: Option<SocketAddr>,
+    pub portmap: Option<SocketAddr>,
+}
+
+/// What the embedding program decides: configuration, storage and
+/// optionally a fixed seed (for reproducible runs).
+#[derive(Debug)]
+pub struct Setup {
+    pub config: Config,
+    pub vfs: Box<dyn Vfs>,
+    pub seed: Option<u64>,
+}
+
+/// What only the adapter knows when it starts the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// The port the NFS listener is bound to, if any; portmapper GETPORT
+    /// answers it.
+    pub nfs_port: Option<u16>,
+    /// OS entropy, used as the seed unless [`Setup::seed`] fixes one.
+    pub entropy: u64,
+    /// The OS wall clock, read together with `now`.
+    pub wall: SystemTime,
+    pub now: Instant,
+    pub record: bool,
+}
+
+impl Setup {
+    pub fn new(config: Config, vfs: Box<dyn Vfs>) -> Self {
+        Self { config, vfs, seed: None }
+    }
+
+    /// Builds the server: the wall anchor is `start.wall` at `start.now`.
+    pub fn start(self, start: Start) -> Driver {
+        let mut config = self.config;
+        config.wall_anchor = start.wall;
+        if let Some(port) = start.nfs_port {
+            config.nfs.port = port;
+        }
+        let seed = self.seed.unwrap_or(start.entropy);
+        let recorder = start.record.then(|| Recorder::new(seed, start.wall, start.now));
+        Driver { server: Server::new(config, self.vfs, seed, start.now), recorder, seed }
+    }
+}
+
+/// A [`Server`] and its optional [`Recorder`].
+#[derive(Debug)]
+pub struct Driver {
+    server: Server,
+    recorder: Option<Recorder>,
+    seed: u64,
+}
+
+impl Driver {
+    pub fn new(server: Server, recorder: Option<Recorder>, seed: u64) -> Self {
+        Self { server, recorder, seed }
+    }
+
+    pub fn accept(&mut self, protocol: Protocol, peer: SocketAddr, now: Instant) -> Result<ConnId, AcceptError> {
+        // A refused accept changes nothing in the core: nothing to record.
+        let conn = self.server.accept(protocol, peer, now)?;
+        if let Some(r) = &mut self.recorder {
+            r.record(&Event::Accept { conn, protocol, peer }, now);
+        }
+        Ok(conn)
+    }
+
+    pub fn input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+        if let Some(r) = &mut self.recorder {
+            r.record_input(conn, data, now);
+        }
+        self.server.handle_input(conn, data, now);
+    }
+
+    pub fn closed(&mut self, conn: ConnId, now: Instant) {
+        if let Some(r) = &mut self.recorder {
+            r.record(&Event::Closed { conn }, now);
+        }
+        self.server.handle_closed(conn, now);
+    }
+
+    pub fn timeout(&mut self, now: Instant) {
+        if let Some(r) = &mut self.recorder {
+            r.record(&Event::Timeout, now);
+        }
+        self.server.handle_timeout(now);
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.server.poll_output()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+
+    /// The seed the server was built with (print it to rerun a session).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// Recorded bytes not yet written out; `None` when not recording.
+    pub fn take_recording(&mut self) -> Option<BytesMut> {
+        self.recorder.as_mut().map(Recorder::take)
+    }
+
+    /// Bytes recorded and not yet taken.
+    pub fn recording_pending(&self) -> usize {
+        self.recorder.as_ref().map_or(0, Recorder::pending)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Recording;
+    use crate::vfs::MemoryFs;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn driver_records_what_it_feeds_and_replays_identically() {
+        let t0 = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        let start = Start { nfs_port: Some(20490), entropy: 7, wall, now: t0, record: true };
+        let mut d = Setup::new(Config::default(), Box::new(MemoryFs::default())).start(start);
+        assert_eq!(d.server().config().nfs.port, 20490);
+        assert_eq!(d.server().config().wall_anchor, wall);
+        let peer = "127.0.0.1:1000".parse().unwrap();
+        let c = d.accept(Protocol::Nfs, peer, t0 + Duration::from_millis(1)).unwrap();
+        d.input(c, &[0x80, 0, 0, 4, 1, 2], t0 + Duration::from_millis(2));
+        d.input(c, &[3, 4], t0 + Duration::from_millis(3));
+        d.timeout(t0 + Duration::from_millis(4));
+        let live: Vec<_> = std::iter::from_fn(|| d.poll_output()).collect();
+        let rec = Recording::decode(&d.take_recording().unwrap()).unwrap();
+        assert_eq!((rec.seed, rec.wall_anchor, rec.events.len()), (7, wall, 4));
+        let t1 = t0 + Duration::from_secs(100);
+        let mut config = Config::default();
+        config.nfs.port = 20490;
+        let mut fresh = rec.server(config, Box::new(MemoryFs::default()), t1);
+        assert_eq!(rec.replay(&mut fresh, t1), live);
+    }
+}

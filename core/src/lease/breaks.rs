@@ -1,0 +1,165 @@
+//! Break planning: which caching an operation takes away from holders with
+//! another key, and which of those losses it must wait for (MS-FSA 2.1.4.12,
+//! PROTOCOL-NOTES §2 "What breaks what").
+
+use super::OpenId;
+use super::access::STAT_OPEN_MASK;
+use super::lease::{ClientGuid, LeaseKey, LeaseVersion};
+use super::state::LeaseState;
+use crate::server::ConnId;
+
+/// What a protocol is about to do to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// An open (SMB CREATE). `truncate` for SUPERSEDE, OVERWRITE and
+    /// OVERWRITE_IF (and an NFS CREATE that truncates).
+    Open {
+        access: u32,
+        share: u32,
+        truncate: bool,
+    },
+    Read,
+    /// FLUSH: breaks like a read (MS-FSA 2.1.4.12 FLUSH_DATA).
+    Flush,
+    Write,
+    /// A byte-range lock.
+    Lock,
+    /// Set end-of-file or allocation size (NFS SETATTR size).
+    SetEndOfFile,
+    /// Rename with this file as source or target.
+    Rename,
+    /// A hard link to this file.
+    Link,
+    /// Delete-on-close or a remove.
+    Delete,
+    /// Set security (NFS SETATTR of mode or owner).
+    SetSecurity,
+}
+
+/// Who performs an operation: its own caching never breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// An SMB open under a lease key (an SMB CREATE with a lease context).
+    Lease(ClientGuid, LeaseKey),
+    /// An existing open: its oplock, or the lease it was made under, is its own.
+    Open(OpenId),
+    /// No caching of its own (NFS, or an SMB CREATE without a lease).
+    Nobody,
+}
+
+/// Whether the operation may go on now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Proceed,
+    /// Parked under the given WaitToken until its breaks resolve; it is
+    /// handed back through the wake-up queue, and is then re-run from scratch.
+    Wait,
+}
+
+/// Where a break notification goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BreakTarget {
+    /// MS-SMB2 2.2.23.2 Lease Break Notification.
+    Lease {
+        client_guid: ClientGuid,
+        key: LeaseKey,
+        /// Connections with opens under the lease, most recent first; SMB
+        /// sends on the first one alive (MS-SMB2 3.3.4.7).
+        conns: Vec<ConnId>,
+    },
+    /// MS-SMB2 2.2.23.1 Oplock Break Notification.
+    Oplock {
+        open: OpenId,
+        conn: ConnId,
+        /// New level on the wire: 0 none, 1 level II.
+        level: u8,
+    },
+}
+
+/// A break to send, in the order the breaks were caused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakNotification {
+    pub target: BreakTarget,
+    pub current: LeaseState,
+    pub new: LeaseState,
+    /// NewEpoch for v2 leases; 0 for v1 leases and oplocks.
+    pub epoch: u16,
+    /// SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED: the current state holds W
+    /// or H (an R-only lease or a level II oplock drops to NONE at once).
+    pub ack_required: bool,
+    /// The lease's format; V1 for oplocks.
+    pub version: LeaseVersion,
+}
+
+/// The kind of holder a plan is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HolderKind {
+    Lease,
+    Oplock,
+}
+
+/// What an operation does to one holder with another key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Plan {
+    /// Rights taken away (BreakCacheState).
+    pub remove: LeaseState,
+    /// Of those, the ones the operation waits for.
+    pub wait_for: LeaseState,
+}
+
+impl Plan {
+    const NOTHING: Self = Self { remove: LeaseState::NONE, wait_for: LeaseState::NONE };
+    const REMOVE_W: Self = Self { remove: LeaseState::W, wait_for: LeaseState::W };
+    const REMOVE_RW: Self = Self { remove: LeaseState::RW, wait_for: LeaseState::W };
+    const REMOVE_H_WAIT: Self = Self { remove: LeaseState::H, wait_for: LeaseState::H };
+    const REMOVE_H: Self = Self { remove: LeaseState::H, wait_for: LeaseState::NONE };
+}
+
+/// An open asking only for these breaks no oplock (MS-FSA 2.1.4.12: classic
+/// oplocks do not count READ_CONTROL as a stat access).
+const OPLOCK_STAT_MASK: u32 =
+    super::access::FILE_READ_ATTRIBUTES | super::access::FILE_WRITE_ATTRIBUTES | super::access::SYNCHRONIZE;
+
+/// Is an open with `access` a stat open for this kind of holder?
+pub(crate) fn is_stat_open(access: u32, kind: HolderKind) -> bool {
+    let mask = match kind {
+        HolderKind::Lease => STAT_OPEN_MASK,
+        HolderKind::Oplock => OPLOCK_STAT_MASK,
+    };
+    access & !mask == 0
+}
+
+/// The plan for one holder holding `held`. `sharing_violation` is set when
+/// an open fails its share-mode check: it then breaks only H of leases
+/// (MS-FSA 2.1.5.1.2 OPEN_BREAK_H) and batch oplocks (broken as by any open
+/// before the check), and is re-run once those breaks resolve; with nothing
+/// to break it proceeds to fail with STATUS_SHARING_VIOLATION.
+pub(crate) fn plan(op: Operation, kind: HolderKind, held: LeaseState, sharing_violation: bool) -> Plan {
+    match op {
+        Operation::Open { access, truncate, .. } => {
+            if sharing_violation && !held.contains(LeaseState::H) {
+                Plan::NOTHING
+            } else if sharing_violation && kind == HolderKind::Lease {
+                Plan::REMOVE_H_WAIT
+            } else if is_stat_open(access, kind) {
+                Plan::NOTHING
+            } else if truncate {
+                Plan::REMOVE_RW
+            } else {
+                Plan::REMOVE_W
+            }
+        }
+        Operation::Read | Operation::Flush => Plan::REMOVE_W,
+        Operation::Write | Operation::Lock | Operation::SetEndOfFile => Plan::REMOVE_RW,
+        // Rename and delete wait for H; link and set security do not
+        // (PROTOCOL-NOTES §2 "Ack required").
+        Operation::Rename | Operation::Delete => Plan::REMOVE_H_WAIT,
+        Operation::Link => Plan::REMOVE_H,
+        // MS-FSA 2.1.4.12 SET_SECURITY only touches HANDLE_CACHING, which
+        // classic oplocks do not have.
+        Operation::SetSecurity => match kind {
+            HolderKind::Lease => Plan::REMOVE_H,
+            HolderKind::Oplock => Plan::NOTHING,
+        },
+    }
+}

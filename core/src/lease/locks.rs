@@ -1,0 +1,290 @@
+//! Byte-range locks with Windows mandatory semantics (MS-FSA 2.1.4.10,
+//! 2.1.5.8, 2.1.5.9).
+
+use std::collections::BTreeMap;
+
+use super::{FileKey, OpenId};
+
+/// Locks one file may carry; more is refused (bounds peer-driven memory).
+pub const MAX_LOCKS_PER_FILE: usize = 65_536;
+
+/// A granted lock (MS-FSA 2.1.1.4 ByteRangeLock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRangeLock {
+    pub open: OpenId,
+    pub offset: u64,
+    pub length: u64,
+    pub exclusive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LockError {
+    /// STATUS_INVALID_LOCK_RANGE: offset + length - 1 overflows.
+    #[error("lock range beyond the largest offset")]
+    InvalidRange,
+    /// STATUS_LOCK_NOT_GRANTED. Waiting locks are refused this way too.
+    #[error("lock not granted")]
+    NotGranted,
+    /// STATUS_INSUFFICIENT_RESOURCES.
+    #[error("too many locks on the file")]
+    TooManyLocks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UnlockError {
+    /// STATUS_INVALID_LOCK_RANGE.
+    #[error("lock range beyond the largest offset")]
+    InvalidRange,
+    /// STATUS_RANGE_NOT_LOCKED.
+    #[error("range not locked")]
+    RangeNotLocked,
+}
+
+/// STATUS_FILE_LOCK_CONFLICT for a read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("file lock conflict")]
+pub struct LockConflict;
+
+/// MS-FSA 2.1.5.8 validation: a non-empty range must not run past u64::MAX.
+fn valid_range(offset: u64, length: u64) -> bool {
+    length == 0 || offset.checked_add(length - 1).is_some()
+}
+
+/// MS-FSA 2.1.4.10 overlap test. The {0,0} range overlaps nothing; the
+/// spec's LastByteOffset = offset + length - 1 is computed in i128 so that
+/// neither a zero length nor a range ending at u64::MAX wraps.
+fn overlaps(a_off: u64, a_len: u64, b_off: u64, b_len: u64) -> bool {
+    if (a_off == 0 && a_len == 0) || (b_off == 0 && b_len == 0) {
+        return false;
+    }
+    // LastByteOffset = offset + length - 1, computed in i128 so that a
+    // zero length gives offset - 1 as in the spec (unsigned wrap aside).
+    let a_last = a_off as i128 + a_len as i128 - 1;
+    let b_last = b_off as i128 + b_len as i128 - 1;
+    (a_off as i128) <= b_last && a_last >= b_off as i128
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct LockTable {
+    by_file: BTreeMap<FileKey, Vec<ByteRangeLock>>,
+}
+
+impl LockTable {
+    /// MS-FSA 2.1.4.10 with LockIntent set to `lock_intent`.
+    fn conflicts(
+        &self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        length: u64,
+        exclusive: bool,
+        lock_intent: bool,
+    ) -> bool {
+        if offset == 0 && length == 0 {
+            return false;
+        }
+        self.locks(file).iter().any(|l| {
+            if !overlaps(offset, length, l.offset, l.length) {
+                return false;
+            }
+            if l.exclusive {
+                // Exclusive locks block all access by other opens; the owner
+                // may not stack another exclusive lock on them.
+                l.open != open || (exclusive && lock_intent)
+            } else {
+                // Shared locks block every access with exclusive intent,
+                // the owner's included.
+                exclusive
+            }
+        })
+    }
+
+    pub fn locks(&self, file: FileKey) -> &[ByteRangeLock] {
+        self.by_file.get(&file).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// MS-FSA 2.1.5.8. A lock that would have to wait is refused with
+    /// NotGranted whatever `fail_immediately` says (waiting locks are not
+    /// supported yet).
+    pub fn lock(
+        &mut self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        length: u64,
+        exclusive: bool,
+        _fail_immediately: bool,
+    ) -> Result<(), LockError> {
+        if !valid_range(offset, length) {
+            return Err(LockError::InvalidRange);
+        }
+        if self.conflicts(file, open, offset, length, exclusive, true) {
+            return Err(LockError::NotGranted);
+        }
+        let v = self.by_file.entry(file).or_default();
+        if v.len() >= MAX_LOCKS_PER_FILE {
+            return Err(LockError::TooManyLocks);
+        }
+        v.push(ByteRangeLock { open, offset, length, exclusive });
+        Ok(())
+    }
+
+    /// MS-FSA 2.1.5.9: removes the lock of `open` with exactly this range,
+    /// preferring an exclusive one.
+    pub fn unlock(&mut self, file: FileKey, open: OpenId, offset: u64, length: u64) -> Result<(), UnlockError> {
+        if !valid_range(offset, length) {
+            return Err(UnlockError::InvalidRange);
+        }
+        let Some(v) = self.by_file.get_mut(&file) else { return Err(UnlockError::RangeNotLocked) };
+        let matching = |l: &ByteRangeLock| l.open == open && l.offset == offset && l.length == length;
+        let idx = v.iter().position(|l| matching(l) && l.exclusive).or_else(|| v.iter().position(matching));
+        let Some(idx) = idx else { return Err(UnlockError::RangeNotLocked) };
+        v.remove(idx);
+        if v.is_empty() {
+            self.by_file.remove(&file);
+        }
+        Ok(())
+    }
+
+    /// May `open` read (or write) `len` bytes at `offset`? Reads are shared
+    /// intent, writes exclusive intent (MS-FSA 2.1.5.3, 2.1.5.4).
+    pub fn check_io(
+        &self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<(), LockConflict> {
+        // A range running past u64::MAX needs no clamping: the overlap test
+        // is done in i128, and no lock lies beyond.
+        match self.conflicts(file, open, offset, len, write, false) {
+            true => Err(LockConflict),
+            false => Ok(()),
+        }
+    }
+
+    /// Drops every lock of a closed open (MS-FSA 2.1.5.5).
+    pub fn remove_open(&mut self, file: FileKey, open: OpenId) {
+        if let Some(v) = self.by_file.get_mut(&file) {
+            v.retain(|l| l.open != open);
+            if v.is_empty() {
+                self.by_file.remove(&file);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::lease::{LeaseTable, OpenId, access, share};
+    use crate::server::ConnId;
+
+    use super::*;
+
+    const F: FileKey = 7;
+    const DATA: u32 = access::FILE_READ_DATA | access::FILE_WRITE_DATA;
+    const ALL: u32 = share::READ | share::WRITE | share::DELETE;
+    const C1: ConnId = ConnId(1);
+    const C2: ConnId = ConnId(2);
+
+    #[test]
+    fn exclusive_lock_blocks_other_opens_only() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.lock(F, a, 0, 10, true, true), Ok(()));
+        assert_eq!(t.check_io(F, a, 0, 10, false), Ok(()));
+        assert_eq!(t.check_io(F, a, 0, 10, true), Ok(()));
+        assert_eq!(t.check_io(F, b, 9, 1, false), Err(LockConflict));
+        assert_eq!(t.check_io(F, b, 5, 100, true), Err(LockConflict));
+        assert_eq!(t.check_io(F, b, 10, 5, true), Ok(()));
+        // NFS checks under an id no open has: every lock is another's.
+        assert_eq!(t.check_io(F, OpenId(0), 0, 1, false), Err(LockConflict));
+        assert_eq!(t.lock(F, b, 5, 10, false, true), Err(LockError::NotGranted));
+        // Waiting locks are refused too for now.
+        assert_eq!(t.lock(F, b, 5, 10, false, false), Err(LockError::NotGranted));
+        // The owner may not stack an exclusive lock, but may add a shared one.
+        assert_eq!(t.lock(F, a, 5, 1, true, true), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, a, 5, 1, false, true), Ok(()));
+        assert_eq!(t.lock(F, b, 10, 10, true, true), Ok(()));
+    }
+
+    #[test]
+    fn shared_lock_blocks_writes_by_anyone() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.lock(F, a, 100, 50, false, true), Ok(()));
+        assert_eq!(t.lock(F, b, 120, 50, false, true), Ok(()));
+        assert_eq!(t.check_io(F, b, 100, 10, false), Ok(()));
+        assert_eq!(t.check_io(F, b, 100, 10, true), Err(LockConflict));
+        assert_eq!(t.check_io(F, a, 100, 10, true), Err(LockConflict));
+        assert_eq!(t.check_io(F, a, 0, 100, true), Ok(()));
+        assert_eq!(t.lock(F, b, 0, 101, true, true), Err(LockError::NotGranted));
+        // Closing the opens drops their locks.
+        t.remove_open(a);
+        t.remove_open(b);
+        assert!(t.locks_on(F).is_empty());
+        assert_eq!(t.check_io(F, OpenId(0), 0, u64::MAX, true), Ok(()));
+    }
+
+    #[test]
+    fn zero_length_ranges() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.lock(F, a, 0, 10, true, true), Ok(()));
+        // {0,0} conflicts with nothing.
+        assert_eq!(t.lock(F, b, 0, 0, true, true), Ok(()));
+        assert_eq!(t.check_io(F, b, 0, 0, true), Ok(()));
+        // An empty range strictly inside a lock does (MS-FSA 2.1.4.10).
+        assert_eq!(t.lock(F, b, 5, 0, false, true), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, b, 10, 0, false, true), Ok(()));
+    }
+
+    #[test]
+    fn unlock_errors() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.unlock(F, a, 0, 10), Err(UnlockError::RangeNotLocked));
+        t.lock(F, a, 0, 10, false, true).unwrap();
+        t.lock(F, a, 0, 10, true, true).unwrap_err();
+        assert_eq!(t.unlock(F, a, 0, 9), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, b, 0, 10), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, a, 0, 10), Ok(()));
+        assert_eq!(t.unlock(F, a, 0, 10), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, a, u64::MAX, 2), Err(UnlockError::InvalidRange));
+    }
+
+    #[test]
+    fn lock_range_overflow() {
+        let mut t = LeaseTable::new(Duration::from_secs(35));
+        let a = t.add_open(F, DATA, ALL, C1);
+        let b = t.add_open(F, DATA, ALL, C2);
+        assert_eq!(t.lock(F, a, u64::MAX, 2, true, true), Err(LockError::InvalidRange));
+        assert_eq!(t.lock(F, a, 2, u64::MAX, true, true), Err(LockError::InvalidRange));
+        // The last byte of the offset space can be locked.
+        assert_eq!(t.lock(F, a, u64::MAX, 1, true, true), Ok(()));
+        assert_eq!(t.lock(F, b, 1, u64::MAX, false, true), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, b, u64::MAX, 0, false, true), Ok(()));
+        assert_eq!(t.check_io(F, b, u64::MAX - 1, u64::MAX, false), Err(LockConflict));
+        assert_eq!(t.check_io(F, b, u64::MAX - 1, 1, true), Ok(()));
+    }
+
+    quickcheck::quickcheck! {
+        fn locks_never_panic(ops: Vec<(bool, u8, u64, u64, bool)>) -> bool {
+            let mut t = LeaseTable::new(Duration::from_secs(35));
+            let opens = [t.add_open(F, DATA, ALL, C1), t.add_open(F, DATA, ALL, C2)];
+            for (lock, who, off, len, excl) in ops {
+                let o = opens[usize::from(who % 2)];
+                let _ = if lock { t.lock(F, o, off, len, excl, true).is_ok() } else { t.unlock(F, o, off, len).is_ok() };
+                let _ = t.check_io(F, o, off, len, excl);
+            }
+            true
+        }
+    }
+}

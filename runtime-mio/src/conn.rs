@@ -1,0 +1,134 @@
+//! One connection: its socket, its write queue and where it is in closing.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
+use mio::net::TcpStream;
+
+/// How long a closed connection keeps draining input: closing a socket with
+/// unread input resets the connection, which can destroy replies in flight.
+const LINGER: Duration = Duration::from_secs(2);
+/// Queued buffers handed to one `writev`.
+const MAX_IOVECS: usize = 64;
+
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub stream: TcpStream,
+    out: VecDeque<Bytes>,
+    out_bytes: usize,
+    /// Readiness not yet used up (mio is edge-triggered: set by an event,
+    /// cleared by `WouldBlock`).
+    pub readable: bool,
+    writable: bool,
+    /// The core knows this connection; once false, input is discarded and
+    /// the connection closes when its queue is empty.
+    pub core_live: bool,
+    /// The peer closed its side.
+    pub eof: bool,
+    shut: bool,
+    pub linger_until: Option<Instant>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Flushed {
+    Open,
+    /// Closed and done lingering: drop it.
+    Done,
+}
+
+impl Conn {
+    pub fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            out: VecDeque::new(),
+            out_bytes: 0,
+            readable: true,
+            writable: true,
+            core_live: true,
+            eof: false,
+            shut: false,
+            linger_until: None,
+        }
+    }
+
+    /// Whether to read now: input is pending, and either the core is done
+    /// (input is drained and discarded) or the queued output is within
+    /// `limit` (backpressure).
+    pub fn wants_read(&self, limit: usize) -> bool {
+        self.readable && !self.eof && (!self.core_live || self.out_bytes <= limit)
+    }
+
+    pub fn flushed(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    pub fn set_writable(&mut self) {
+        self.writable = true;
+    }
+
+    pub fn queue(&mut self, data: Bytes) {
+        self.out_bytes += data.len();
+        self.out.push_back(data);
+    }
+
+    /// Reads once into `buf`: `Ok(n)` with n > 0 for data, 0 when there is
+    /// nothing (for now, or any more: see `eof`).
+    pub fn read_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.stream.read(buf) {
+            Ok(0) => {
+                self.eof = true;
+                self.readable = false;
+                Ok(0)
+            }
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.readable = false;
+                Ok(0)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes what the socket takes; once the core is done and the queue is
+    /// empty, closes our side and lingers.
+    pub fn flush(&mut self, now: Instant) -> io::Result<Flushed> {
+        while !self.out.is_empty() && self.writable {
+            let slices: Vec<IoSlice<'_>> = self.out.iter().take(MAX_IOVECS).map(|b| IoSlice::new(b)).collect();
+            match self.stream.write_vectored(&slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.consume(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !self.out.is_empty() || self.core_live {
+            return Ok(Flushed::Open);
+        }
+        if !self.shut {
+            self.shut = true;
+            // Fails only if the peer is already gone, which is fine.
+            let _ = self.stream.shutdown(Shutdown::Write);
+            self.linger_until = Some(now + LINGER);
+        }
+        let lingered = self.linger_until.is_some_and(|t| t <= now);
+        Ok(if self.eof || lingered { Flushed::Done } else { Flushed::Open })
+    }
+
+    fn consume(&mut self, mut n: usize) {
+        self.out_bytes -= n;
+        while n > 0 {
+            let Some(front) = self.out.front_mut() else { return };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.out.pop_front();
+        }
+    }
+}

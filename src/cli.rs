@@ -1,0 +1,192 @@
+//! The command line shared by the example servers (one per runtime).
+
+use std::io::{self, IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use polyshare_core::config::{Export, NfsBreakPolicy, Share, User};
+use polyshare_core::{BoundAddrs, Config, LocalFs, MemoryFs, ServerOptions, Setup, Vfs};
+
+/// Serve one file tree over SMB2/3 and NFSv3.
+#[derive(Debug, Clone, Parser)]
+#[command(version)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub listen: IpAddr,
+    /// SMB port (0: any free port).
+    #[arg(long, default_value_t = 4445)]
+    pub smb_port: u16,
+    /// NFS, MOUNT and portmapper port (0: any free port).
+    #[arg(long, default_value_t = 20490)]
+    pub nfs_port: u16,
+    /// A second port speaking ONC RPC, for clients that ask the portmapper
+    /// on a port of its own (111 needs root).
+    #[arg(long)]
+    pub portmap_port: Option<u16>,
+    /// Serve this directory; an in-memory tree otherwise.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// An SMB user, NAME:PASSWORD (repeatable).
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    pub users: Vec<User>,
+    /// Allow guest and anonymous SMB sessions (the default).
+    #[arg(long, overrides_with = "no_guest")]
+    pub guest: bool,
+    /// Refuse guest and anonymous SMB sessions.
+    #[arg(long, overrides_with = "guest")]
+    pub no_guest: bool,
+    /// The SMB share name; the NFS export is "/NAME".
+    #[arg(long, default_value = "share")]
+    pub share: String,
+    /// How NFS operations wait for SMB lease breaks.
+    #[arg(long, value_enum, default_value_t = Policy::Wait)]
+    pub nfs_policy: Policy,
+    /// Seconds a lease break may stay unacknowledged (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value = "35", value_parser = parse_secs)]
+    pub break_timeout: Duration,
+    /// Record every input to FILE, for replay through the core.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Log filter (tracing-subscriber env-filter syntax).
+    #[arg(long, default_value = "info")]
+    pub log: String,
+    /// Fixed seed for reproducible runs (OS entropy otherwise).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Policy {
+    /// Park the NFS call until the break resolves.
+    Wait,
+    /// Answer NFS3ERR_JUKEBOX at once; the client retries.
+    Jukebox,
+}
+
+fn parse_user(s: &str) -> Result<User, String> {
+    match s.split_once(':') {
+        Some((name, password)) if !name.is_empty() => Ok(User { name: name.into(), password: password.into() }),
+        _ => Err("expected NAME:PASSWORD".into()),
+    }
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{e}"))
+}
+
+impl Args {
+    /// Logs to stderr (stdout carries the LISTENING line).
+    pub fn init_logging(&self) {
+        let filter = tracing_subscriber::EnvFilter::try_new(&self.log).unwrap_or_else(|e| {
+            eprintln!("bad --log filter {:?} ({e}); using info", self.log);
+            tracing_subscriber::EnvFilter::new("info")
+        });
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(io::stderr)
+            .with_ansi(io::stderr().is_terminal())
+            .init();
+    }
+
+    pub fn options(&self) -> ServerOptions {
+        let at = |port| Some(SocketAddr::new(self.listen, port));
+        ServerOptions {
+            smb: at(self.smb_port),
+            nfs: at(self.nfs_port),
+            portmap: self.portmap_port.and_then(at),
+            record: self.record.clone(),
+            ..ServerOptions::default()
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        let guest = !self.no_guest;
+        config.break_timeout = self.break_timeout;
+        config.smb.guest = guest;
+        config.smb.users = self.users.clone();
+        config.smb.shares =
+            vec![Share { name: self.share.clone(), path: "/".into(), read_only: false, guest_ok: guest }];
+        let policy = match self.nfs_policy {
+            Policy::Wait => NfsBreakPolicy::Wait,
+            Policy::Jukebox => NfsBreakPolicy::Jukebox,
+        };
+        config.nfs.exports = vec![Export { name: format!("/{}", self.share), policy, ..Export::default() }];
+        config
+    }
+
+    pub fn setup(&self) -> io::Result<Setup> {
+        let vfs: Box<dyn Vfs> = match &self.root {
+            Some(dir) => {
+                if !dir.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("{} is not a directory", dir.display()),
+                    ));
+                }
+                Box::new(LocalFs::new(dir).map_err(|e| io::Error::other(format!("{}: {e}", dir.display())))?)
+            }
+            None => Box::<MemoryFs>::default(),
+        };
+        Ok(Setup { config: self.config(), vfs, seed: self.seed })
+    }
+
+    /// Prints how to connect and the machine-readable line
+    /// `LISTENING smb=PORT nfs=PORT [portmap=PORT]`.
+    pub fn announce(&self, addrs: &BoundAddrs) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        let host = self.listen;
+        let port = |a: Option<SocketAddr>| a.map_or(0, |a| a.port());
+        let (smb, nfs) = (port(addrs.smb), port(addrs.nfs));
+        let share = &self.share;
+        writeln!(out, "SMB: smbclient //{host}/{share} -p {smb} -N")?;
+        writeln!(out, "NFS: nfs-ls 'nfs://{host}/{share}?nfsport={nfs}&mountport={nfs}'")?;
+        writeln!(
+            out,
+            "     mount -t nfs -o vers=3,tcp,port={nfs},mountport={nfs},mountproto=tcp,nolock {host}:/{share} /mnt"
+        )?;
+        match addrs.portmap {
+            Some(p) => writeln!(out, "LISTENING smb={smb} nfs={nfs} portmap={}", p.port())?,
+            None => writeln!(out, "LISTENING smb={smb} nfs={nfs}")?,
+        }
+        out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_flags() {
+        let a = Args::parse_from(["x"]);
+        assert_eq!((a.smb_port, a.nfs_port, a.portmap_port), (4445, 20490, None));
+        assert!(a.config().smb.guest);
+        assert_eq!(a.config().nfs.exports[0].name, "/share");
+        assert_eq!(a.config().break_timeout, Duration::from_secs(35));
+        let a = Args::parse_from([
+            "x",
+            "--no-guest",
+            "--user",
+            "alice:pw:x",
+            "--break-timeout",
+            "0.5",
+            "--share",
+            "data",
+            "--nfs-policy",
+            "jukebox",
+        ]);
+        let c = a.config();
+        assert!(!c.smb.guest && !c.smb.shares[0].guest_ok);
+        assert_eq!((c.smb.users[0].name.as_str(), c.smb.users[0].password.as_str()), ("alice", "pw:x"));
+        assert_eq!(c.break_timeout, Duration::from_millis(500));
+        assert_eq!((c.smb.shares[0].name.as_str(), c.nfs.exports[0].name.as_str()), ("data", "/data"));
+        assert_eq!(c.nfs.exports[0].policy, NfsBreakPolicy::Jukebox);
+        assert!(Args::try_parse_from(["x", "--user", "nopassword"]).is_err());
+        assert!(Args::try_parse_from(["x", "--break-timeout", "-1"]).is_err());
+    }
+}
