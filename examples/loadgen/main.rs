@@ -14,6 +14,7 @@ mod target;
 mod worker;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::thread;
@@ -99,16 +100,21 @@ fn main() -> ExitCode {
             let name = format!("loadgen-{pid}-{}-{id}.bin", args.seed);
             let (share, export) = (&args.share, &args.export);
             let spawned = thread::Builder::new().stack_size(256 * 1024).spawn_scoped(s, move || {
-                if is_smb {
-                    match SmbTarget::connect(smb, timeout, share, name) {
-                        Ok(t) => Worker::new(id, "smb", t, seed, stats, cfg).run(),
-                        Err(e) => stats.error(format!("worker {id} (smb) connect: {e}")),
+                let run = || {
+                    if is_smb {
+                        match SmbTarget::connect(smb, timeout, share, name) {
+                            Ok(t) => Worker::new(id, "smb", t, seed, stats, cfg).run(),
+                            Err(e) => stats.error(format!("worker {id} (smb) connect: {e}")),
+                        }
+                    } else {
+                        match NfsTarget::connect(nfs, timeout, export, name) {
+                            Ok(t) => Worker::new(id, "nfs", t, seed, stats, cfg).run(),
+                            Err(e) => stats.error(format!("worker {id} (nfs) connect: {e}")),
+                        }
                     }
-                } else {
-                    match NfsTarget::connect(nfs, timeout, export, name) {
-                        Ok(t) => Worker::new(id, "nfs", t, seed, stats, cfg).run(),
-                        Err(e) => stats.error(format!("worker {id} (nfs) connect: {e}")),
-                    }
+                };
+                if panic::catch_unwind(AssertUnwindSafe(run)).is_err() {
+                    stats.error(format!("worker {id} panicked"));
                 }
                 stats.finished.fetch_add(1, Relaxed);
             });

@@ -141,8 +141,9 @@ impl<'a, T: Target> Worker<'a, T> {
     /// Reads `offset..offset+len`, following short reads; checks it against the model.
     fn check_range(&mut self, offset: u64, len: u64) -> Result<(), (&'static str, Error)> {
         let size = self.model.len() as u64;
-        let want_end = (offset + len).min(size.max(offset));
-        let mut got = Vec::with_capacity((want_end - offset) as usize);
+        // The part of the range inside the file.
+        let (lo, hi) = (offset.min(size), (offset + len).min(size));
+        let mut got = Vec::with_capacity(hi.saturating_sub(lo) as usize);
         while (got.len() as u64) < len {
             let at = offset + got.len() as u64;
             let ask = (len - got.len() as u64).min(u64::from(self.target.max_io())) as u32;
@@ -159,7 +160,7 @@ impl<'a, T: Target> Worker<'a, T> {
             }
             got.extend_from_slice(&data);
         }
-        let expect = &self.model[offset.min(size) as usize..want_end as usize];
+        let expect = &self.model[lo as usize..hi.max(lo) as usize];
         if got != expect {
             let first = got.iter().zip(expect).position(|(a, b)| a != b);
             self.mismatch(format!(
