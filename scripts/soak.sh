@@ -121,7 +121,7 @@ for rt in $runtimes; do
     mismatches=$(sed -n 's/.*mismatches=\([0-9]*\).*/\1/p' <<<"$summ")
     rate=$(sed -n 's/.*ops_per_sec=\([0-9]*\).*/\1/p' "$out/$rt.loadgen.out")
     rss0=$(rss_at "$samples" 0)
-    rss10=$(rss_at "$samples" 10)
+    rss10=$(rss_at "$samples" $((end_t < 10 ? end_t : 10)))
     rss_end=$(rss_at "$samples" "$end_t")
     hwm=$(awk '{ if ($3 > h) h = $3 } END { print h + 0 }' "$samples")
     after=$(awk '{ print $2 }' <<<"$after_line")

@@ -87,7 +87,7 @@ impl<'a, T: Target> Worker<'a, T> {
             self.stats.op();
             if let Err((op, e)) = r {
                 self.error(op, &e);
-                if matches!(e, Error::Io(_)) {
+                if e.is_fatal() {
                     return; // the connection is gone
                 }
                 // The file's state is unknown: take the server's word for it.

@@ -16,7 +16,10 @@ use std::io;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("io: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+    /// The server closed the connection.
+    #[error("connection closed by the server")]
+    Closed,
     /// The reply could not be decoded.
     #[error("malformed reply: {0}")]
     Malformed(&'static str),
@@ -35,6 +38,22 @@ pub enum Error {
     /// The server granted too few credits to send the next request.
     #[error("out of credits: have {have}, need {need}")]
     Credits { have: u32, need: u32 },
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Error::Closed,
+            _ => Error::Io(e),
+        }
+    }
+}
+
+impl Error {
+    /// Whether the connection is unusable after this error.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Error::Io(_) | Error::Closed)
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
