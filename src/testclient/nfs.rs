@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::rpc::RpcConnection;
 use super::xdr::{XdrReader, XdrWriter};
+
 use super::{Error, Result};
 
 pub const NFS_PROGRAM: u32 = 100003;
@@ -80,6 +81,127 @@ pub struct WriteReply {
     pub verf: [u8; 8],
 }
 
+/// Argument encoders (RFC 1813 3.3), for callers that send a call and
+/// collect its reply separately (see [`NfsClient::send`]).
+pub mod args {
+    use super::{CreateHow, Fh, StableHow, sattr3};
+    use crate::testclient::xdr::XdrWriter;
+
+    pub fn mnt(path: &str) -> Vec<u8> {
+        XdrWriter::new().opaque(path.as_bytes()).0.clone()
+    }
+    pub fn fh(fh: &Fh) -> Vec<u8> {
+        XdrWriter::new().opaque(&fh.0).0.clone()
+    }
+    /// diropargs3: LOOKUP, REMOVE.
+    pub fn dirop(dir: &Fh, name: &str) -> Vec<u8> {
+        XdrWriter::new().opaque(&dir.0).opaque(name.as_bytes()).0.clone()
+    }
+    /// CREATE a regular file with mode 0644.
+    pub fn create(dir: &Fh, name: &str, how: CreateHow) -> Vec<u8> {
+        let mut w = XdrWriter::new();
+        w.opaque(&dir.0).opaque(name.as_bytes());
+        match how {
+            CreateHow::Unchecked => sattr3(w.u32(0), Some(0o644), None),
+            CreateHow::Guarded => sattr3(w.u32(1), Some(0o644), None),
+            CreateHow::Exclusive(verf) => {
+                w.u32(2).fixed(&verf);
+            }
+        }
+        w.0
+    }
+    /// SETATTR of the size only, unguarded.
+    pub fn setattr_size(fh: &Fh, size: u64) -> Vec<u8> {
+        let mut w = XdrWriter::new();
+        w.opaque(&fh.0);
+        sattr3(&mut w, None, Some(size));
+        w.bool(false); // sattrguard3
+        w.0
+    }
+    pub fn read(fh: &Fh, offset: u64, count: u32) -> Vec<u8> {
+        XdrWriter::new().opaque(&fh.0).u64(offset).u32(count).0.clone()
+    }
+    pub fn write(fh: &Fh, offset: u64, data: &[u8], stable: StableHow) -> Vec<u8> {
+        let mut w = XdrWriter::new();
+        w.opaque(&fh.0).u64(offset).u32(data.len() as u32).u32(stable as u32).opaque(data);
+        w.0
+    }
+    /// COMMIT the whole file.
+    pub fn commit(fh: &Fh) -> Vec<u8> {
+        XdrWriter::new().opaque(&fh.0).u64(0).u32(0).0.clone()
+    }
+}
+
+/// Result decoders (RFC 1813 3.3); a status other than NFS3_OK is [`Error::Nfs`].
+pub mod res {
+    use super::*;
+
+    pub fn mnt(b: &[u8]) -> Result<Fh> {
+        let mut r = XdrReader::new(b);
+        match r.u32()? {
+            0 => Ok(Fh(r.opaque(NFS3_FHSIZE)?.to_vec())),
+            status => Err(Error::Nfs { proc_: "MNT", status }),
+        }
+    }
+    pub fn getattr(b: &[u8]) -> Result<Fattr3> {
+        let mut r = XdrReader::new(b);
+        status(&mut r, "GETATTR")?;
+        fattr3(&mut r)
+    }
+    pub fn lookup(b: &[u8]) -> Result<Fh> {
+        let mut r = XdrReader::new(b);
+        status(&mut r, "LOOKUP")?;
+        Ok(Fh(r.opaque(NFS3_FHSIZE)?.to_vec()))
+    }
+    /// The new file's handle, when the server returned one.
+    pub fn create(b: &[u8]) -> Result<Option<Fh>> {
+        let mut r = XdrReader::new(b);
+        status(&mut r, "CREATE")?;
+        Ok(if r.bool()? { Some(Fh(r.opaque(NFS3_FHSIZE)?.to_vec())) } else { None })
+    }
+    /// SETATTR, REMOVE: status and wcc_data only.
+    pub fn wcc(b: &[u8], proc_: &'static str) -> Result<()> {
+        let mut r = XdrReader::new(b);
+        status(&mut r, proc_)?;
+        wcc_data(&mut r)
+    }
+    pub fn read(b: &[u8], count: u32) -> Result<ReadReply> {
+        let mut r = XdrReader::new(b);
+        let st = r.u32()?;
+        post_op_attr(&mut r)?;
+        if st != NFS3_OK {
+            return Err(Error::Nfs { proc_: "READ", status: st });
+        }
+        let n = r.u32()?;
+        let eof = r.bool()?;
+        let data = r.opaque(count as usize)?;
+        if data.len() != n as usize {
+            return Err(Error::Malformed("READ count differs from data length"));
+        }
+        Ok(ReadReply { data: data.to_vec(), eof })
+    }
+    pub fn write(b: &[u8]) -> Result<WriteReply> {
+        let mut r = XdrReader::new(b);
+        status(&mut r, "WRITE")?;
+        wcc_data(&mut r)?;
+        let count = r.u32()?;
+        let committed = match r.u32()? {
+            0 => StableHow::Unstable,
+            1 => StableHow::DataSync,
+            2 => StableHow::FileSync,
+            _ => return Err(Error::Malformed("bad stable_how")),
+        };
+        Ok(WriteReply { count, committed, verf: verf(&mut r)? })
+    }
+    /// The write verifier.
+    pub fn commit(b: &[u8]) -> Result<[u8; 8]> {
+        let mut r = XdrReader::new(b);
+        status(&mut r, "COMMIT")?;
+        wcc_data(&mut r)?;
+        verf(&mut r)
+    }
+}
+
 /// An NFSv3 client on one TCP connection (MOUNT and NFS on the same port).
 #[derive(Debug)]
 pub struct NfsClient {
@@ -95,39 +217,35 @@ impl NfsClient {
         &mut self.rpc
     }
 
-    fn nfs(&mut self, proc_: u32, args: &XdrWriter) -> Result<XdrReader<'_>> {
-        Ok(XdrReader::new(self.rpc.call(NFS_PROGRAM, 3, proc_, &args.0)?))
+    /// Sends an NFSv3 call without waiting (args from [`args`]); returns its xid.
+    pub fn send(&mut self, proc_: u32, args: &[u8]) -> Result<u32> {
+        self.rpc.send(NFS_PROGRAM, 3, proc_, args)
+    }
+
+    /// Waits for the next reply; returns its xid and results (decode with [`res`]).
+    pub fn recv(&mut self) -> Result<(u32, Vec<u8>)> {
+        self.rpc.recv().map(|(xid, b)| (xid, b.to_vec()))
+    }
+
+    fn nfs(&mut self, proc_: u32, args: &[u8]) -> Result<&[u8]> {
+        self.rpc.call(NFS_PROGRAM, 3, proc_, args)
     }
 
     pub fn null(&mut self) -> Result<()> {
-        self.nfs(proc3::NULL, &XdrWriter::new()).map(|_| ())
+        self.nfs(proc3::NULL, &[]).map(|_| ())
     }
 
     /// MOUNT MNT: the export's root file handle.
     pub fn mount(&mut self, path: &str) -> Result<Fh> {
-        let mut args = XdrWriter::new();
-        args.opaque(path.as_bytes());
-        let mut r = XdrReader::new(self.rpc.call(MOUNT_PROGRAM, 3, proc3::MNT, &args.0)?);
-        match r.u32()? {
-            0 => Ok(Fh(r.opaque(NFS3_FHSIZE)?.to_vec())),
-            status => Err(Error::Nfs { proc_: "MNT", status }),
-        }
+        res::mnt(self.rpc.call(MOUNT_PROGRAM, 3, proc3::MNT, &args::mnt(path))?)
     }
 
     pub fn getattr(&mut self, fh: &Fh) -> Result<Fattr3> {
-        let mut args = XdrWriter::new();
-        args.opaque(&fh.0);
-        let mut r = self.nfs(proc3::GETATTR, &args)?;
-        status(&mut r, "GETATTR")?;
-        fattr3(&mut r)
+        res::getattr(self.nfs(proc3::GETATTR, &args::fh(fh))?)
     }
 
     pub fn lookup(&mut self, dir: &Fh, name: &str) -> Result<Fh> {
-        let mut args = XdrWriter::new();
-        args.opaque(&dir.0).opaque(name.as_bytes());
-        let mut r = self.nfs(proc3::LOOKUP, &args)?;
-        status(&mut r, "LOOKUP")?;
-        Ok(Fh(r.opaque(NFS3_FHSIZE)?.to_vec()))
+        res::lookup(self.nfs(proc3::LOOKUP, &args::dirop(dir, name))?)
     }
 
     /// CREATE a regular file with mode 0644; looks the name up when the
@@ -136,86 +254,31 @@ impl NfsClient {
         if name.len() > MAX_NAME {
             return Err(Error::Unexpected("name too long".into()));
         }
-        let mut args = XdrWriter::new();
-        args.opaque(&dir.0).opaque(name.as_bytes());
-        match how {
-            CreateHow::Unchecked | CreateHow::Guarded => {
-                args.u32(if how == CreateHow::Unchecked { 0 } else { 1 });
-                sattr3(&mut args, Some(0o644), None);
-            }
-            CreateHow::Exclusive(verf) => {
-                args.u32(2).fixed(&verf);
-            }
-        }
-        let mut r = self.nfs(proc3::CREATE, &args)?;
-        status(&mut r, "CREATE")?;
-        let fh = if r.bool()? { Some(Fh(r.opaque(NFS3_FHSIZE)?.to_vec())) } else { None };
-        match fh {
+        match res::create(self.nfs(proc3::CREATE, &args::create(dir, name, how))?)? {
             Some(fh) => Ok(fh),
             None => self.lookup(dir, name),
         }
     }
 
-    /// SETATTR of the size only, unguarded.
     pub fn setattr_size(&mut self, fh: &Fh, size: u64) -> Result<()> {
-        let mut args = XdrWriter::new();
-        args.opaque(&fh.0);
-        sattr3(&mut args, None, Some(size));
-        args.bool(false); // sattrguard3
-        let mut r = self.nfs(proc3::SETATTR, &args)?;
-        status(&mut r, "SETATTR")
+        res::wcc(self.nfs(proc3::SETATTR, &args::setattr_size(fh, size))?, "SETATTR")
     }
 
     pub fn read(&mut self, fh: &Fh, offset: u64, count: u32) -> Result<ReadReply> {
-        let mut args = XdrWriter::new();
-        args.opaque(&fh.0).u64(offset).u32(count);
-        let mut r = self.nfs(proc3::READ, &args)?;
-        let st = r.u32()?;
-        post_op_attr(&mut r)?;
-        if st != NFS3_OK {
-            return Err(Error::Nfs { proc_: "READ", status: st });
-        }
-        let n = r.u32()?;
-        let eof = r.bool()?;
-        let data = r.opaque(count as usize)?;
-        if data.len() != n as usize {
-            return Err(Error::Malformed("READ count differs from data length"));
-        }
-        Ok(ReadReply { data: data.to_vec(), eof })
+        res::read(self.nfs(proc3::READ, &args::read(fh, offset, count))?, count)
     }
 
     pub fn write(&mut self, fh: &Fh, offset: u64, data: &[u8], stable: StableHow) -> Result<WriteReply> {
-        let mut args = XdrWriter::new();
-        args.opaque(&fh.0).u64(offset).u32(data.len() as u32).u32(stable as u32).opaque(data);
-        let mut r = self.nfs(proc3::WRITE, &args)?;
-        status(&mut r, "WRITE")?;
-        wcc_data(&mut r)?;
-        let count = r.u32()?;
-        let committed = match r.u32()? {
-            0 => StableHow::Unstable,
-            1 => StableHow::DataSync,
-            2 => StableHow::FileSync,
-            _ => return Err(Error::Malformed("bad stable_how")),
-        };
-        let verf = verf(&mut r)?;
-        Ok(WriteReply { count, committed, verf })
+        res::write(self.nfs(proc3::WRITE, &args::write(fh, offset, data, stable))?)
     }
 
     /// COMMIT the whole file; returns the write verifier.
     pub fn commit(&mut self, fh: &Fh) -> Result<[u8; 8]> {
-        let mut args = XdrWriter::new();
-        args.opaque(&fh.0).u64(0).u32(0);
-        let mut r = self.nfs(proc3::COMMIT, &args)?;
-        status(&mut r, "COMMIT")?;
-        wcc_data(&mut r)?;
-        verf(&mut r)
+        res::commit(self.nfs(proc3::COMMIT, &args::commit(fh))?)
     }
 
     pub fn remove(&mut self, dir: &Fh, name: &str) -> Result<()> {
-        let mut args = XdrWriter::new();
-        args.opaque(&dir.0).opaque(name.as_bytes());
-        let mut r = self.nfs(proc3::REMOVE, &args)?;
-        status(&mut r, "REMOVE")
+        res::wcc(self.nfs(proc3::REMOVE, &args::dirop(dir, name))?, "REMOVE")
     }
 }
 

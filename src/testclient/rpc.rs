@@ -91,13 +91,27 @@ impl RpcConnection {
         self.auth = auth;
     }
 
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        Ok(self.stream.set_read_timeout(timeout)?)
+    }
+
+    /// Sends a call without waiting; returns its xid.
+    pub fn send(&mut self, prog: u32, vers: u32, proc_: u32, args: &[u8]) -> Result<u32> {
+        self.xid = self.xid.wrapping_add(1);
+        self.stream.write_all(&encode_call(self.xid, prog, vers, proc_, &self.auth, args))?;
+        Ok(self.xid)
+    }
+
+    /// Waits for the next reply; returns its xid and results.
+    pub fn recv(&mut self) -> Result<(u32, &[u8])> {
+        self.read_record()?;
+        decode_reply(&self.record)
+    }
+
     /// Sends a call and waits for its reply; returns the results.
     pub fn call(&mut self, prog: u32, vers: u32, proc_: u32, args: &[u8]) -> Result<&[u8]> {
-        self.xid = self.xid.wrapping_add(1);
-        let xid = self.xid;
-        self.stream.write_all(&encode_call(xid, prog, vers, proc_, &self.auth, args))?;
-        self.read_record()?;
-        let (rxid, results) = decode_reply(&self.record)?;
+        let xid = self.send(prog, vers, proc_, args)?;
+        let (rxid, results) = self.recv()?;
         if rxid != xid {
             return Err(Error::Unexpected(format!("reply xid {rxid:#x}, expected {xid:#x}")));
         }

@@ -144,3 +144,23 @@ fn short_or_inconsistent_replies_are_errors() {
     assert!(matches!(c.getattr(&fh), Err(Error::Malformed(_))));
     server.join().unwrap();
 }
+
+#[test]
+fn send_and_receive_separately() {
+    let mut write = XdrWriter::new();
+    write.u32(0).bool(false).bool(false).u32(2).u32(2).fixed(b"VERIFIER");
+    let mut jukebox = XdrWriter::new();
+    jukebox.u32(NFS3ERR_JUKEBOX).bool(false).bool(false);
+    let (addr, server) = scripted(vec![write.0, jukebox.0]);
+    let mut c = NfsClient::connect(addr, Duration::from_secs(5)).unwrap();
+    let fh = Fh(vec![3; 4]);
+    let xid = c.send(proc3::WRITE, &args::write(&fh, 0, b"ab", StableHow::FileSync)).unwrap();
+    let (rxid, results) = c.recv().unwrap();
+    assert_eq!(rxid, xid);
+    assert_eq!(res::write(&results).unwrap().committed, StableHow::FileSync);
+    let xid = c.send(proc3::SETATTR, &args::setattr_size(&fh, 0)).unwrap();
+    let (rxid, results) = c.recv().unwrap();
+    assert_eq!(rxid, xid);
+    assert!(matches!(res::wcc(&results, "SETATTR"), Err(Error::Nfs { status: NFS3ERR_JUKEBOX, .. })));
+    server.join().unwrap();
+}
