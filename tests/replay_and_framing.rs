@@ -88,11 +88,13 @@ fn a_recorded_run_replays_to_byte_identical_output() {
 
 #[test]
 fn an_oversized_frame_closes_only_its_own_connection() {
-    let mut sim = Sim::with_memory(1, Instant::now());
+    let mut config = Config::default();
+    config.limits.max_frame = 1 << 20;
+    let mut sim = Sim::new(config, Box::new(MemoryFs::default()), 1, Instant::now());
     let good = sim.connect(Protocol::Nfs);
     let bad_nfs = sim.connect(Protocol::Nfs);
     let bad_smb = sim.connect(Protocol::Smb);
-    // A fragment of 2^31-1 bytes and an SMB frame of 16 MiB - 1 beyond the limit.
+    // A fragment of 2^31-1 bytes and an SMB frame of 16 MiB - 1, both beyond the 1 MiB limit.
     sim.send(bad_nfs, &[0x7f, 0xff, 0xff, 0xff]);
     sim.send(bad_smb, &[0, 0xff, 0xff, 0xff]);
     assert!(sim.is_closed(bad_nfs) && sim.is_closed(bad_smb));

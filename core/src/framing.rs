@@ -77,7 +77,8 @@ impl Framer {
             return Err(FrameError::TooLarge { len, max: self.max });
         }
         if self.buf.len() < 4 + len {
-            self.buf.reserve(4 + len - self.buf.len());
+            // No reservation ahead of the bytes: a header alone must not make
+            // the server hold `len` bytes per connection.
             return Ok(None);
         }
         self.buf.advance(4);

@@ -81,6 +81,9 @@ pub struct Core {
     pub clock: Clock,
     pub leases: LeaseTable,
     pub stats: Stats,
+    /// NFS state shared by all NFS connections (write verifier, COMMIT
+    /// tracking, EXCLUSIVE-create verifiers, the MOUNT list).
+    pub nfs: crate::nfs::NfsShared,
     out: VecDeque<Output>,
     /// Parked operations whose waits have resolved, to be resumed by the
     /// server before the current call returns.
@@ -144,6 +147,7 @@ impl Server {
                 clock,
                 leases,
                 stats: Stats::default(),
+                nfs: crate::nfs::NfsShared::default(),
                 out: VecDeque::new(),
                 ready: VecDeque::new(),
                 close_requests: Vec::new(),

@@ -206,6 +206,8 @@ impl Capture {
             }
         });
         rx.recv_timeout(Duration::from_secs(30)).expect("tshark did not start capturing");
+        // "Capturing on" is printed just before the capture is live.
+        std::thread::sleep(Duration::from_secs(1));
         Self { child, file, port }
     }
 

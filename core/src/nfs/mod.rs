@@ -1,30 +1,210 @@
-//! ONC RPC, MOUNT, portmapper and NFSv3 (placeholder until the "NFS server" issue lands).
+//! ONC RPC v2 (RFC 5531), MOUNT v3 and NFSv3 (RFC 1813) and the portmapper v2
+//! (RFC 1833), served over one TCP connection type. Records arrive already
+//! reassembled by [`crate::framing`]; each one is a call, answered with one
+//! reply sent through [`Core::send`].
+//!
+//! Records that are not calls at all (fewer than 8 bytes, msg_type REPLY) and
+//! calls whose header is malformed are dropped without an answer, as
+//! RFC 5531 servers do; the connection stays open.
 
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::server::{ConnId, Core, Flow};
+use crate::server::{ConnId, Core, Flow, Protocol};
+use crate::vfs::ObjectId;
+
+pub mod mount;
+pub mod nfs3;
+pub mod portmap;
+pub mod rpc;
+pub mod xdr;
+
+#[cfg(test)]
+mod tests;
+
+use rpc::{AcceptStat, CallHeader, Credentials, RejectStat};
+use xdr::{XdrReader, XdrWriter};
+
+/// RFC 1833, RFC 1813: program numbers.
+pub const PROG_PORTMAP: u32 = 100_000;
+pub const PROG_NFS: u32 = 100_003;
+pub const PROG_MOUNT: u32 = 100_005;
+
+/// EXCLUSIVE-create verifiers kept at most (oldest forgotten first).
+const MAX_EXCLUSIVE_VERFS: usize = 4096;
+/// Entries of the MOUNT DUMP list kept at most.
+const MAX_MOUNT_ENTRIES: usize = 1024;
+
+/// NFS state shared by every connection (held in [`Core::nfs`]).
+#[derive(Debug, Default)]
+pub struct NfsShared {
+    /// RFC 1813 3.3.7: the write verifier of this server instance, drawn
+    /// from `core.rng` at first use.
+    write_verf: Option<[u8; 8]>,
+    /// Files written UNSTABLE and not yet committed.
+    pub dirty: BTreeSet<ObjectId>,
+    /// RFC 1813 3.3.8: the createverf3 of files made by EXCLUSIVE CREATE.
+    exclusive: BTreeMap<ObjectId, [u8; 8]>,
+    exclusive_order: VecDeque<ObjectId>,
+    /// MOUNT DUMP: (client host, directory) pairs.
+    pub mounts: BTreeSet<(String, String)>,
+    /// NFS calls parked on all connections (bounded by `limits.max_parked`).
+    pub parked: usize,
+}
+
+impl NfsShared {
+    /// The write verifier, created from `core.rng` on first use.
+    pub fn write_verf(core: &mut Core) -> [u8; 8] {
+        if let Some(v) = core.nfs.write_verf {
+            return v;
+        }
+        let v = core.rng.bytes::<8>();
+        core.nfs.write_verf = Some(v);
+        v
+    }
+
+    pub fn exclusive_verf(&self, id: ObjectId) -> Option<[u8; 8]> {
+        self.exclusive.get(&id).copied()
+    }
+
+    pub fn set_exclusive_verf(&mut self, id: ObjectId, verf: [u8; 8]) {
+        if self.exclusive.insert(id, verf).is_none() {
+            self.exclusive_order.push_back(id);
+        }
+        while self.exclusive.len() > MAX_EXCLUSIVE_VERFS {
+            match self.exclusive_order.pop_front() {
+                Some(old) => {
+                    self.exclusive.remove(&old);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Drops the EXCLUSIVE-create verifier of `id`: once a file has been
+    /// written, a CREATE naming it is no longer a retransmission.
+    pub fn clear_exclusive_verf(&mut self, id: ObjectId) {
+        if self.exclusive.remove(&id).is_some() {
+            self.exclusive_order.retain(|x| *x != id);
+        }
+    }
+
+    /// Forgets what is known about an object that is gone.
+    pub fn forget(&mut self, id: ObjectId) {
+        self.dirty.remove(&id);
+        self.clear_exclusive_verf(id);
+    }
+
+    pub fn add_mount(&mut self, host: String, dir: String) {
+        if self.mounts.len() < MAX_MOUNT_ENTRIES {
+            self.mounts.insert((host, dir));
+        }
+    }
+}
+
+/// A decoded NFS call kept while it waits (for a lease break), to be run
+/// again by [`resume`].
+#[derive(Debug, Clone)]
+pub(crate) struct ParkedCall {
+    pub xid: u32,
+    pub cred: Credentials,
+    pub args: nfs3::args::Nfs3Args,
+}
 
 #[derive(Debug)]
 pub struct NfsConnection {
     pub id: ConnId,
     pub peer: SocketAddr,
+    parked: BTreeMap<u64, ParkedCall>,
+    next_op: u64,
 }
 
 impl NfsConnection {
     pub fn new(_core: &mut Core, id: ConnId, peer: SocketAddr, _now: Instant) -> Self {
-        Self { id, peer }
+        Self { id, peer, parked: BTreeMap::new(), next_op: 1 }
+    }
+
+    /// Stores a call to be resumed later; returns its op id.
+    pub(crate) fn park(&mut self, call: ParkedCall) -> u64 {
+        let op = self.next_op;
+        self.next_op += 1;
+        self.parked.insert(op, call);
+        op
+    }
+
+    pub fn parked_count(&self) -> usize {
+        self.parked.len()
     }
 }
 
-pub(crate) fn handle_frame(_core: &mut Core, _conn: &mut NfsConnection, _frame: Bytes, _now: Instant) -> Flow {
-    Flow::Close
+/// What a program handler did with a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// The results were appended to the SUCCESS reply.
+    Results,
+    /// The call was parked; the reply comes from [`resume`].
+    Parked,
 }
 
-pub(crate) fn handle_closed(_core: &mut Core, _conn: &mut NfsConnection, _now: Instant) {}
+pub(crate) fn handle_frame(core: &mut Core, conn: &mut NfsConnection, frame: Bytes, now: Instant) -> Flow {
+    let mut r = XdrReader::new(&frame);
+    let hdr = match CallHeader::decode(&mut r) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::debug!(conn = conn.id.0, error = %e, "dropping RPC record");
+            return Flow::Continue;
+        }
+    };
+    if hdr.rpcvers != rpc::RPC_VERSION {
+        send_denied(core, conn, hdr.xid, RejectStat::RpcMismatch { low: 2, high: 2 });
+        return Flow::Continue;
+    }
+    let cred = match hdr.credentials() {
+        Ok(c) => c,
+        Err(s) => {
+            send_denied(core, conn, hdr.xid, RejectStat::AuthError(s));
+            return Flow::Continue;
+        }
+    };
+    let mut w = rpc::accepted(hdr.xid, AcceptStat::Success);
+    let result = match hdr.prog {
+        PROG_PORTMAP if hdr.vers != portmap::VERSION => Err(AcceptStat::ProgMismatch { low: 2, high: 2 }),
+        PROG_PORTMAP => portmap::handle(core, hdr.proc_, &mut r, &mut w),
+        PROG_MOUNT if hdr.vers != mount::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
+        PROG_MOUNT => mount::handle(core, conn, hdr.proc_, &mut r, &mut w),
+        PROG_NFS if hdr.vers != nfs3::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
+        PROG_NFS => nfs3::handle(core, conn, &hdr, cred, &mut r, &mut w, now),
+        _ => Err(AcceptStat::ProgUnavail),
+    };
+    match result {
+        Ok(Answer::Results) => core.send(conn.id, Protocol::Nfs, w.as_slice()),
+        Ok(Answer::Parked) => {}
+        Err(stat) => core.send(conn.id, Protocol::Nfs, rpc::accepted(hdr.xid, stat).as_slice()),
+    }
+    Flow::Continue
+}
 
-pub(crate) fn resume(_core: &mut Core, _conn: &mut NfsConnection, _op: u64, _now: Instant) -> Flow {
+fn send_denied(core: &mut Core, conn: &NfsConnection, xid: u32, stat: RejectStat) {
+    core.send(conn.id, Protocol::Nfs, rpc::denied(xid, stat).as_slice());
+}
+
+/// The connection is gone: its parked calls are dropped unanswered.
+pub(crate) fn handle_closed(core: &mut Core, conn: &mut NfsConnection, _now: Instant) {
+    core.nfs.parked = core.nfs.parked.saturating_sub(conn.parked.len());
+    conn.parked.clear();
+}
+
+/// Runs a parked call again once what it waited for has resolved.
+pub(crate) fn resume(core: &mut Core, conn: &mut NfsConnection, op: u64, now: Instant) -> Flow {
+    let Some(call) = conn.parked.remove(&op) else { return Flow::Continue };
+    core.nfs.parked = core.nfs.parked.saturating_sub(1);
+    let mut w: XdrWriter = rpc::accepted(call.xid, AcceptStat::Success);
+    match nfs3::run(core, conn, call, &mut w, now) {
+        Answer::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
+        Answer::Parked => {}
+    }
     Flow::Continue
 }
