@@ -50,9 +50,10 @@ pub struct Args {
     /// Record every input to FILE, for replay through the core.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Log filter (tracing-subscriber env-filter syntax).
-    #[arg(long, default_value = "info")]
-    pub log: String,
+    /// Log filter (tracing-subscriber env-filter syntax); default: RUST_LOG,
+    /// else "info".
+    #[arg(long, value_name = "LEVEL")]
+    pub log: Option<String>,
     /// Fixed seed for reproducible runs (OS entropy otherwise).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -81,8 +82,9 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 impl Args {
     /// Logs to stderr (stdout carries the LISTENING line).
     pub fn init_logging(&self) {
-        let filter = tracing_subscriber::EnvFilter::try_new(&self.log).unwrap_or_else(|e| {
-            eprintln!("bad --log filter {:?} ({e}); using info", self.log);
+        let wanted = self.log.clone().or_else(|| std::env::var("RUST_LOG").ok()).unwrap_or_else(|| "info".into());
+        let filter = tracing_subscriber::EnvFilter::try_new(&wanted).unwrap_or_else(|e| {
+            eprintln!("bad log filter {wanted:?} ({e}); using info");
             tracing_subscriber::EnvFilter::new("info")
         });
         tracing_subscriber::fmt()
@@ -139,7 +141,10 @@ impl Args {
     /// `LISTENING smb=PORT nfs=PORT [portmap=PORT]`.
     pub fn announce(&self, addrs: &BoundAddrs) -> io::Result<()> {
         let mut out = io::stdout().lock();
-        let host = self.listen;
+        let host = match self.listen {
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+        };
         let port = |a: Option<SocketAddr>| a.map_or(0, |a| a.port());
         let (smb, nfs) = (port(addrs.smb), port(addrs.nfs));
         let share = &self.share;

@@ -146,6 +146,42 @@ fn closes_unframeable_streams(start: Start) {
     server.shut_down();
 }
 
+/// Whether the server closes a fresh connection by itself within `wait`
+/// (an accepted one stays open until it is sent something).
+fn closed_by_server(s: &mut TcpStream, wait: Duration) -> bool {
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut b = [0u8; 1];
+    match s.read(&mut b) {
+        Ok(0) => true,
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => true,
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => false,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+// Over the connection limit, connections are refused (closed at once); a
+// peer that goes away frees its slot (the core was told it closed).
+fn refuses_over_the_limit_and_frees_closed_slots(start: Start) {
+    let mut s = setup(5);
+    s.config.limits.max_connections = 1;
+    let server = start(options(None), s);
+    let mut first = connect(server.smb());
+    assert!(!closed_by_server(&mut first, Duration::from_millis(300)), "the first connection is accepted");
+    let mut second = connect(server.nfs());
+    assert!(closed_by_server(&mut second, IO_TIMEOUT), "the second is refused");
+    drop(first);
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        let mut again = connect(server.smb());
+        if !closed_by_server(&mut again, Duration::from_millis(300)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the closed connection's slot was never freed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.shut_down();
+}
+
 // Shutting down with a client connected closes it and returns cleanly.
 fn shuts_down_with_clients_connected(start: Start) {
     let server = start(options(None), setup(2));
@@ -309,18 +345,21 @@ macro_rules! runtime_tests {
             }
 
             #[test]
+            fn refuses_over_the_limit_and_frees_closed_slots() {
+                super::refuses_over_the_limit_and_frees_closed_slots($start);
+            }
+
+            #[test]
             fn recording_replays_identically() {
                 super::recording_replays_identically($start);
             }
 
             #[test]
-            #[ignore = "needs the NFS NULL procedure (lands with the NFS server)"]
             fn answers_nfs_null() {
                 super::answers_nfs_null($start);
             }
 
             #[test]
-            #[ignore = "needs the NFS NULL procedure (lands with the NFS server)"]
             fn slow_reader_is_backpressured() {
                 super::slow_reader_is_backpressured($start);
             }

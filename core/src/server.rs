@@ -84,6 +84,8 @@ pub struct Core {
     /// NFS state shared by all NFS connections (write verifier, COMMIT
     /// tracking, EXCLUSIVE-create verifiers, the MOUNT list).
     pub nfs: crate::nfs::NfsShared,
+    /// SMB state shared by every SMB connection (ServerGuid, open names).
+    pub smb: smb::SmbShared,
     out: VecDeque<Output>,
     /// Parked operations whose waits have resolved, to be resumed by the
     /// server before the current call returns.
@@ -138,16 +140,19 @@ impl Server {
     pub fn new(config: Config, vfs: Box<dyn Vfs>, seed: u64, start: Instant) -> Self {
         let leases = LeaseTable::new(config.break_timeout);
         let clock = Clock::new(start, config.wall_anchor);
+        let mut rng = Rng::from_seed(seed);
+        let smb = smb::SmbShared::new(&mut rng);
         Self {
             core: Core {
                 config,
                 vfs,
                 timers: Timers::new(),
-                rng: Rng::from_seed(seed),
+                rng,
                 clock,
                 leases,
                 stats: Stats::default(),
                 nfs: crate::nfs::NfsShared::default(),
+                smb,
                 out: VecDeque::new(),
                 ready: VecDeque::new(),
                 close_requests: Vec::new(),

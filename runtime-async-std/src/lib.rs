@@ -86,20 +86,9 @@ pub async fn shutdown_signal() -> io::Result<()> {
 /// Serves until `shutdown` resolves, then stops accepting, gives queued
 /// replies up to [`ServerOptions::shutdown_grace`] to go out, and returns.
 pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-    let ex = LocalExecutor::new();
-    ex.run(run(&ex, listeners, setup, shutdown)).await
-}
-
-async fn run(
-    ex: &LocalExecutor<'_>,
-    listeners: Listeners,
-    setup: Setup,
-    shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
-    let Listeners { listeners, addrs, opts } = listeners;
-    let mut record = opts.record.as_ref().map(File::create).transpose()?;
+    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
     let start = Start {
-        nfs_port: addrs.nfs.map(|a| a.port()),
+        nfs_port: listeners.addrs.nfs.map(|a| a.port()),
         entropy: RandomState::new().hash_one(0u8),
         wall: SystemTime::now(),
         now: Instant::now(),
@@ -107,6 +96,27 @@ async fn run(
     };
     let driver = setup.start(start);
     tracing::info!(seed = driver.seed(), "server started");
+    let ex = LocalExecutor::new();
+    ex.run(run(&ex, listeners, driver, record, shutdown)).await
+}
+
+/// [`serve`] with a [`Driver`] the caller built (its own seed, anchor,
+/// recorder, or timers set beforehand); the recorder's output goes to
+/// [`ServerOptions::record`].
+pub async fn serve_driver(listeners: Listeners, driver: Driver, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
+    let ex = LocalExecutor::new();
+    ex.run(run(&ex, listeners, driver, record, shutdown)).await
+}
+
+async fn run(
+    ex: &LocalExecutor<'_>,
+    listeners: Listeners,
+    driver: Driver,
+    mut record: Option<File>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let Listeners { listeners, addrs: _, opts } = listeners;
     let (tx, rx) = async_channel::bounded(EVENT_QUEUE);
     let accepts: Vec<Task<()>> =
         listeners.into_iter().map(|(l, protocol)| ex.spawn(accept_loop(l, protocol, tx.clone()))).collect();
@@ -393,4 +403,34 @@ async fn write_loop(conn: ConnId, shared: Rc<Shared>, rx: Receiver<Bytes>, limit
     // stopping): everything queued has been written; close our side.
     let _ = shared.stream.get_ref().shutdown(Shutdown::Write);
     let _ = shared.closed.0.try_send(());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polyshare_core::record::{Event, Recorder, Recording};
+    use polyshare_core::{Config, MemoryFs, Server};
+    use std::time::UNIX_EPOCH;
+
+    // The core's deadline wakes the core task once, at or after the deadline.
+    #[test]
+    fn sleeps_until_the_core_deadline() {
+        let file = std::env::temp_dir().join(format!("polyshare-async-std-timer-{}.psrec", std::process::id()));
+        let opts = ServerOptions { nfs: "127.0.0.1:0".parse().ok(), record: Some(file.clone()), ..Default::default() };
+        let t0 = Instant::now();
+        let mut server = Server::new(Config::default(), Box::new(MemoryFs::new()), 1, t0);
+        server.set_user_timer(7, t0 + Duration::from_millis(40));
+        let driver = Driver::new(server, Some(Recorder::new(1, UNIX_EPOCH, t0)), 1);
+        let listeners = Listeners::bind(opts).unwrap();
+        let stop = async {
+            Timer::after(Duration::from_millis(300)).await;
+        };
+        async_io::block_on(serve_driver(listeners, driver, stop)).unwrap();
+        let rec = Recording::decode(&std::fs::read(&file).unwrap()).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let timeouts: Vec<Duration> =
+            rec.events.iter().filter(|(_, e)| *e == Event::Timeout).map(|(t, _)| *t).collect();
+        assert_eq!(timeouts.len(), 1, "{timeouts:?}");
+        assert!(timeouts[0] >= Duration::from_millis(40), "{timeouts:?}");
+    }
 }

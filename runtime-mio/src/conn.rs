@@ -132,3 +132,53 @@ impl Conn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (Conn, std::net::TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        (Conn::new(TcpStream::from_std(server)), client)
+    }
+
+    #[test]
+    fn partial_writes_keep_order_and_count() {
+        let (mut c, _client) = pair();
+        for b in [&b"abc"[..], b"defg", b"h"] {
+            c.queue(Bytes::from_static(b));
+        }
+        c.consume(2);
+        assert_eq!((c.out_bytes, c.out.front().map(|b| b.to_vec())), (6, Some(b"c".to_vec())));
+        c.consume(5);
+        assert_eq!((c.out_bytes, c.out.len()), (1, 1));
+        c.consume(1);
+        assert!(c.flushed() && c.out_bytes == 0);
+    }
+
+    #[test]
+    fn reading_pauses_above_the_limit_and_resumes_when_drained() {
+        let (mut c, mut client) = pair();
+        c.queue(Bytes::from_static(b"0123456789"));
+        assert!(!c.wants_read(5), "10 bytes queued, limit 5");
+        let now = Instant::now();
+        assert_eq!(c.flush(now).unwrap(), Flushed::Open);
+        assert!(c.wants_read(5));
+        let mut got = [0u8; 10];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"0123456789");
+        // Once the core is done: close after the queue empties, then linger
+        // until the peer closes.
+        c.queue(Bytes::from_static(b"bye"));
+        c.core_live = false;
+        assert_eq!(c.flush(now).unwrap(), Flushed::Open);
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"bye");
+        drop(client);
+        assert_eq!(c.flush(now + LINGER).unwrap(), Flushed::Done);
+    }
+}

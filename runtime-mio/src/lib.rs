@@ -96,7 +96,29 @@ impl Stopper {
 /// stops accepting, gives queued replies up to
 /// [`ServerOptions::shutdown_grace`] to go out, and returns.
 pub fn serve(listeners: Listeners, setup: Setup) -> io::Result<()> {
-    let Listeners { listeners, addrs, opts, mut stop_rx, stopper: _ } = listeners;
+    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
+    let start = Start {
+        nfs_port: listeners.addrs.nfs.map(|a| a.port()),
+        entropy: RandomState::new().hash_one(0u8),
+        wall: SystemTime::now(),
+        now: Instant::now(),
+        record: record.is_some(),
+    };
+    let driver = setup.start(start);
+    tracing::info!(seed = driver.seed(), "server started");
+    run(listeners, driver, record)
+}
+
+/// [`serve`] with a [`Driver`] the caller built (its own seed, anchor,
+/// recorder, or timers set beforehand); the recorder's output goes to
+/// [`ServerOptions::record`].
+pub fn serve_driver(listeners: Listeners, driver: Driver) -> io::Result<()> {
+    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
+    run(listeners, driver, record)
+}
+
+fn run(listeners: Listeners, driver: Driver, record: Option<File>) -> io::Result<()> {
+    let Listeners { listeners, addrs: _, opts, mut stop_rx, stopper: _ } = listeners;
     let poll = Poll::new()?;
     poll.registry().register(&mut stop_rx, STOP, Interest::READABLE)?;
     let mut accepting = BTreeMap::new();
@@ -105,17 +127,6 @@ pub fn serve(listeners: Listeners, setup: Setup) -> io::Result<()> {
         poll.registry().register(&mut l, token, Interest::READABLE)?;
         accepting.insert(token, (l, protocol));
     }
-    let record = opts.record.as_ref().map(File::create).transpose()?;
-    let now = Instant::now();
-    let start = Start {
-        nfs_port: addrs.nfs.map(|a| a.port()),
-        entropy: RandomState::new().hash_one(0u8),
-        wall: SystemTime::now(),
-        now,
-        record: record.is_some(),
-    };
-    let driver = setup.start(start);
-    tracing::info!(seed = driver.seed(), "server started");
     let mut lp = Loop {
         poll,
         driver,
@@ -125,7 +136,7 @@ pub fn serve(listeners: Listeners, setup: Setup) -> io::Result<()> {
         conns: BTreeMap::new(),
         rbuf: vec![0; READ_CHUNK],
         record,
-        record_due: now + RECORD_INTERVAL,
+        record_due: Instant::now() + RECORD_INTERVAL,
         stopping: None,
     };
     let result = lp.run(&mut stop_rx);
@@ -337,5 +348,38 @@ impl Loop {
                 self.record = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polyshare_core::record::{Event, Recorder, Recording};
+    use polyshare_core::{Config, MemoryFs, Server};
+    use std::time::UNIX_EPOCH;
+
+    // The core's deadline wakes the loop once, at or after the deadline.
+    #[test]
+    fn sleeps_until_the_core_deadline() {
+        let file = std::env::temp_dir().join(format!("polyshare-mio-timer-{}.psrec", std::process::id()));
+        let opts = ServerOptions { nfs: "127.0.0.1:0".parse().ok(), record: Some(file.clone()), ..Default::default() };
+        let t0 = Instant::now();
+        let mut server = Server::new(Config::default(), Box::new(MemoryFs::new()), 1, t0);
+        server.set_user_timer(7, t0 + Duration::from_millis(40));
+        let driver = Driver::new(server, Some(Recorder::new(1, UNIX_EPOCH, t0)), 1);
+        let listeners = Listeners::bind(opts).unwrap();
+        let stopper = listeners.stopper();
+        let stop = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            stopper.stop();
+        });
+        serve_driver(listeners, driver).unwrap();
+        stop.join().unwrap();
+        let rec = Recording::decode(&std::fs::read(&file).unwrap()).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let timeouts: Vec<Duration> =
+            rec.events.iter().filter(|(_, e)| *e == Event::Timeout).map(|(t, _)| *t).collect();
+        assert_eq!(timeouts.len(), 1, "{timeouts:?}");
+        assert!(timeouts[0] >= Duration::from_millis(40), "{timeouts:?}");
     }
 }

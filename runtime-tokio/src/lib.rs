@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinSet};
 
 pub use polyshare_core::{BoundAddrs, ServerOptions};
 
@@ -80,8 +80,7 @@ pub async fn shutdown_signal() -> io::Result<()> {
 /// replies up to [`ServerOptions::shutdown_grace`] to go out, and returns.
 /// Must run inside a tokio runtime with IO and time enabled.
 pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-    let opts = listeners.opts.clone();
-    let mut record = opts.record.as_ref().map(File::create).transpose()?;
+    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
     let start = Start {
         nfs_port: listeners.local_addrs().nfs.map(|a| a.port()),
         entropy: RandomState::new().hash_one(0u8),
@@ -91,20 +90,38 @@ pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Out
     };
     let driver = setup.start(start);
     tracing::info!(seed = driver.seed(), "server started");
+    run(listeners, driver, record, shutdown).await
+}
+
+/// [`serve`] with a [`Driver`] the caller built (its own seed, anchor,
+/// recorder, or timers set beforehand); the recorder's output goes to
+/// [`ServerOptions::record`].
+pub async fn serve_driver(listeners: Listeners, driver: Driver, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
+    run(listeners, driver, record, shutdown).await
+}
+
+async fn run(
+    listeners: Listeners,
+    driver: Driver,
+    mut record: Option<File>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let opts = listeners.opts.clone();
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
-    let mut accepts = Vec::new();
+    // JoinSets abort their tasks when dropped, also if `serve` is cancelled.
+    let mut accepts = JoinSet::new();
     for (listener, protocol) in
         [(listeners.smb, Protocol::Smb), (listeners.nfs, Protocol::Nfs), (listeners.portmap, Protocol::Nfs)]
     {
         if let Some(l) = listener {
-            accepts.push(tokio::spawn(accept_loop(l, protocol, tx.clone())));
+            accepts.spawn(accept_loop(l, protocol, tx.clone()));
         }
     }
-    let mut core = CoreTask { driver, opts, tx, conns: BTreeMap::new(), writers: JoinSet::new() };
+    let mut core =
+        CoreTask { driver, opts, tx, conns: BTreeMap::new(), readers: JoinSet::new(), writers: JoinSet::new() };
     let result = core.run(rx, shutdown, &mut record).await;
-    for a in &accepts {
-        a.abort();
-    }
+    accepts.abort_all();
     core.shut_down().await;
     flush_recording(&mut core.driver, &mut record);
     result
@@ -135,7 +152,7 @@ struct Conn {
     queued: Arc<Queued>,
     /// Dropping it lets the writer flush what is queued and close.
     writes: mpsc::UnboundedSender<Bytes>,
-    reader: JoinHandle<()>,
+    reader: AbortHandle,
 }
 
 #[derive(Debug)]
@@ -144,6 +161,8 @@ struct CoreTask {
     opts: ServerOptions,
     tx: mpsc::Sender<Event>,
     conns: BTreeMap<ConnId, Conn>,
+    /// Readers (including lingering ones) and writers, aborted at shutdown.
+    readers: JoinSet<()>,
     writers: JoinSet<()>,
 }
 
@@ -173,6 +192,7 @@ impl CoreTask {
                     None => return Ok(()),
                 },
                 Some(_) = self.writers.join_next(), if !self.writers.is_empty() => {}
+                Some(_) = self.readers.join_next(), if !self.readers.is_empty() => {}
                 _ = tick.tick(), if record.is_some() => flush_recording(&mut self.driver, record),
             }
             self.outputs();
@@ -221,7 +241,7 @@ impl CoreTask {
         let queued = Arc::new(Queued::default());
         let (writes, rx) = mpsc::unbounded_channel();
         let limit = self.opts.output_limit;
-        let reader = tokio::spawn(read_loop(conn, read, queued.clone(), limit, self.tx.clone()));
+        let reader = self.readers.spawn(read_loop(conn, read, queued.clone(), limit, self.tx.clone()));
         self.writers.spawn(write_loop(conn, write, rx, queued.clone(), limit, self.tx.clone()));
         self.conns.insert(conn, Conn { queued, writes, reader });
     }
@@ -248,9 +268,8 @@ impl CoreTask {
     /// Stops reading, lets the writers flush (bounded by the grace period)
     /// and closes everything.
     async fn shut_down(&mut self) {
-        for (_, c) in std::mem::take(&mut self.conns) {
-            c.reader.abort();
-        }
+        self.conns.clear();
+        self.readers.abort_all();
         let flushed =
             tokio::time::timeout(self.opts.shutdown_grace, async { while self.writers.join_next().await.is_some() {} });
         if flushed.await.is_err() {
@@ -360,4 +379,35 @@ async fn write_loop(
     // stopping): everything queued has been written; close our side.
     let _ = w.shutdown().await;
     queued.closed.notify_one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polyshare_core::record::{Event, Recorder, Recording};
+    use polyshare_core::{Config, MemoryFs, Server};
+    use std::time::UNIX_EPOCH;
+
+    // The core's deadline wakes the adapter once, at or after the deadline.
+    #[test]
+    fn sleeps_until_the_core_deadline() {
+        let file = std::env::temp_dir().join(format!("polyshare-tokio-timer-{}.psrec", std::process::id()));
+        let opts = ServerOptions { nfs: "127.0.0.1:0".parse().ok(), record: Some(file.clone()), ..Default::default() };
+        let t0 = Instant::now();
+        let mut server = Server::new(Config::default(), Box::new(MemoryFs::new()), 1, t0);
+        server.set_user_timer(7, t0 + Duration::from_millis(40));
+        let driver = Driver::new(server, Some(Recorder::new(1, UNIX_EPOCH, t0)), 1);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listeners = Listeners::bind(opts).await?;
+            serve_driver(listeners, driver, tokio::time::sleep(Duration::from_millis(300))).await
+        })
+        .unwrap();
+        let rec = Recording::decode(&std::fs::read(&file).unwrap()).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let timeouts: Vec<Duration> =
+            rec.events.iter().filter(|(_, e)| *e == Event::Timeout).map(|(t, _)| *t).collect();
+        assert_eq!(timeouts.len(), 1, "{timeouts:?}");
+        assert!(timeouts[0] >= Duration::from_millis(40), "{timeouts:?}");
+    }
 }

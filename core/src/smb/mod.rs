@@ -1,10 +1,5 @@
-//! SMB2/3 (placeholder until the "SMB server" issue lands).
-
-pub mod auth;
-pub mod fscc;
-pub mod kdf;
-pub mod preauth;
-pub mod signing;
+//! SMB2/3 server: wire codecs, connection/session/tree/open state, the
+//! dispatcher and one handler module per command group.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -12,27 +7,53 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::server::{ConnId, Core, Flow};
+use crate::time::TimerKey;
 
+pub mod auth;
+pub mod conn;
+pub mod credits;
+pub mod ctx;
+pub mod dispatch;
+pub mod fscc;
+pub mod handlers;
+pub mod kdf;
+pub mod preauth;
+pub mod shared;
+pub mod signing;
+pub mod status;
 pub mod wire;
 
-#[derive(Debug)]
-pub struct SmbConnection {
-    pub id: ConnId,
-    pub peer: SocketAddr,
-}
+#[cfg(test)]
+mod tests;
+
+pub use conn::SmbConnection;
+pub use shared::SmbShared;
 
 impl SmbConnection {
-    pub fn new(_core: &mut Core, id: ConnId, peer: SocketAddr, _now: Instant) -> Self {
-        Self { id, peer }
+    /// A new connection: it must authenticate within
+    /// `limits.unauthenticated_timeout`.
+    pub fn new(core: &mut Core, id: ConnId, peer: SocketAddr, now: Instant) -> Self {
+        core.timers.set(TimerKey::Unauthenticated(id), now + core.config.limits.unauthenticated_timeout);
+        Self::with_id(id, peer)
     }
 }
 
-pub(crate) fn handle_frame(_core: &mut Core, _conn: &mut SmbConnection, _frame: Bytes, _now: Instant) -> Flow {
-    Flow::Close
+pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Bytes, now: Instant) -> Flow {
+    dispatch::handle_frame(core, conn, frame, now)
 }
 
-pub(crate) fn handle_closed(_core: &mut Core, _conn: &mut SmbConnection, _now: Instant) {}
+/// The connection is gone: its opens are released (delete-on-close runs)
+/// and its pended requests dropped.
+pub(crate) fn handle_closed(core: &mut Core, conn: &mut SmbConnection, now: Instant) {
+    conn.pending.clear();
+    let sessions = std::mem::take(&mut conn.sessions);
+    for (_, s) in sessions {
+        for (_, o) in s.opens {
+            handlers::close::release_open(core, o, now);
+        }
+    }
+}
 
-pub(crate) fn resume(_core: &mut Core, _conn: &mut SmbConnection, _op: u64, _now: Instant) -> Flow {
-    Flow::Continue
+pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
+    dispatch::resume(core, conn, op, now)
 }

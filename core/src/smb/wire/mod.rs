@@ -1,2 +1,14 @@
+//! SMB2 wire formats: one module per command group.
+
+pub mod codec;
+pub mod create;
 pub mod create_context;
+pub mod error;
+pub mod header;
+pub mod ioctl;
+pub mod negotiate;
 pub mod oplock_break;
+pub mod query;
+pub mod read_write;
+pub mod session_setup;
+pub mod smb1;

@@ -1,0 +1,181 @@
+//! Per-connection, per-session, per-tree and per-open state
+//! (MS-SMB2 3.3.1.7, 3.3.1.8, 3.3.1.9, 3.3.1.10).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use super::auth::{Identity, NtlmAcceptor};
+use super::credits::CreditWindow;
+use super::preauth::PreauthHash;
+use super::signing::SigningAlgorithm;
+use super::wire::codec::FileId;
+use super::wire::header::Header;
+use crate::lease::OpenId;
+use crate::server::ConnId;
+use crate::vfs::{FileType, ObjectId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NegotiateState {
+    /// Nothing negotiated yet: SMB1 or SMB2 NEGOTIATE accepted.
+    Initial,
+    /// Answered an SMB1 NEGOTIATE with 2.???: an SMB2 NEGOTIATE must follow.
+    Wildcard,
+    Done,
+}
+
+#[derive(Debug)]
+pub struct SmbConnection {
+    pub id: ConnId,
+    pub peer: SocketAddr,
+    pub state: NegotiateState,
+    pub dialect: u16,
+    pub client_guid: [u8; 16],
+    pub client_security_mode: u16,
+    pub client_capabilities: u32,
+    pub client_dialects: Vec<u16>,
+    pub server_capabilities: u32,
+    pub server_security_mode: u16,
+    /// The algorithm of SIGNING_CAPABILITIES (3.1.1) or the dialect default.
+    pub signing: SigningAlgorithm,
+    /// Connection.PreauthIntegrityHashValue (3.1.1 only).
+    pub preauth: Option<PreauthHash>,
+    pub credits: CreditWindow,
+    pub sessions: BTreeMap<u64, Session>,
+    /// Requests that went async, by op id.
+    pub pending: BTreeMap<u64, Pending>,
+    pub next_op: u64,
+    pub next_async_id: u64,
+    pub next_tree_id: u32,
+}
+
+impl SmbConnection {
+    pub fn with_id(id: ConnId, peer: SocketAddr) -> Self {
+        Self {
+            id,
+            peer,
+            state: NegotiateState::Initial,
+            dialect: 0,
+            client_guid: [0; 16],
+            client_security_mode: 0,
+            client_capabilities: 0,
+            client_dialects: Vec::new(),
+            server_capabilities: 0,
+            server_security_mode: 0,
+            signing: SigningAlgorithm::HmacSha256,
+            preauth: None,
+            credits: CreditWindow::default(),
+            sessions: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            next_op: 1,
+            next_async_id: 1,
+            next_tree_id: 1,
+        }
+    }
+
+    /// Whether the negotiated dialect supports multi-credit requests.
+    pub fn large_mtu(&self) -> bool {
+        self.dialect >= super::wire::negotiate::DIALECT_210
+    }
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pub id: u64,
+    /// The NTLM exchange while the session is being set up.
+    pub auth: Option<NtlmAcceptor>,
+    pub valid: bool,
+    pub identity: Option<Identity>,
+    pub signing_key: Option<[u8; 16]>,
+    /// Session.SigningRequired: every request must be signed.
+    pub signing_required: bool,
+    /// Session.PreauthIntegrityHashValue (3.1.1, during setup).
+    pub preauth: Option<PreauthHash>,
+    pub trees: BTreeMap<u32, Tree>,
+    /// Opens by FileId.Volatile.
+    pub opens: BTreeMap<u64, Open>,
+}
+
+impl Session {
+    pub fn new(id: u64) -> Self {
+        Self {
+            id,
+            auth: None,
+            valid: false,
+            identity: None,
+            signing_key: None,
+            signing_required: false,
+            preauth: None,
+            trees: BTreeMap::new(),
+            opens: BTreeMap::new(),
+        }
+    }
+
+    pub fn is_guest_or_anonymous(&self) -> bool {
+        matches!(self.identity, Some(Identity::Guest) | Some(Identity::Anonymous))
+    }
+
+    /// The open named by `fid` if it belongs to tree `tree_id`.
+    pub fn open_mut(&mut self, fid: FileId, tree_id: u32) -> Option<&mut Open> {
+        self.opens.get_mut(&fid.volatile).filter(|o| o.file_id == fid && o.tree_id == tree_id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub id: u32,
+    /// None for IPC$.
+    pub share: Option<usize>,
+    pub root: ObjectId,
+    pub read_only: bool,
+    pub maximal_access: u32,
+}
+
+impl Tree {
+    pub fn is_ipc(&self) -> bool {
+        self.share.is_none()
+    }
+}
+
+/// Where a directory enumeration resumes (MS-SMB2 3.3.5.18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DirPos {
+    #[default]
+    Dot,
+    DotDot,
+    /// The Vfs readdir cookie to continue after.
+    Cookie(u64),
+    End,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DirState {
+    pub pos: DirPos,
+    pub pattern: Option<String>,
+    /// Whether a query since the last restart returned entries or ended.
+    pub started: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Open {
+    pub file_id: FileId,
+    pub tree_id: u32,
+    pub object: ObjectId,
+    pub kind: FileType,
+    pub lease_open: OpenId,
+    pub access: u32,
+    pub delete_on_close: bool,
+    pub position: u64,
+    pub mode: u32,
+    pub dir: DirState,
+}
+
+/// A request that went async (MS-SMB2 3.3.4.2), kept until it completes.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub async_id: u64,
+    pub header: Header,
+    /// The request message (one compound element), re-run on resume.
+    pub msg: Bytes,
+}

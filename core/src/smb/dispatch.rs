@@ -1,0 +1,333 @@
+//! Message dispatch: compound walking (MS-SMB2 3.3.5.2.7), MessageId and
+//! credit checks (3.3.5.2.3), signature verification (3.3.5.2.4), the
+//! related-operation substitutions, response compounding with 8-byte
+//! alignment, per-element signing (3.3.4.1.1) and async responses (3.3.4.2).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::conn::{NegotiateState, Pending, SmbConnection};
+use super::ctx::{Ctx, Outcome, PreauthTarget};
+use super::handlers;
+use super::signing;
+use super::status;
+use super::wire::codec::FileId;
+use super::wire::error::encode_error_response;
+use super::wire::header::{FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, HEADER_LEN, Header, PROTOCOL_ID, command};
+use super::wire::smb1::SMB1_PROTOCOL_ID;
+use crate::server::{Core, Flow, Protocol};
+
+/// One response of a (possibly compounded) reply.
+#[derive(Debug)]
+struct Element {
+    header: Header,
+    body: Vec<u8>,
+    sign: Option<(signing::SigningAlgorithm, [u8; 16])>,
+    preauth: PreauthTarget,
+}
+
+/// What the previous element of a related chain left behind.
+#[derive(Debug, Default)]
+struct Chain {
+    session_id: u64,
+    tree_id: u32,
+    file_id: Option<FileId>,
+    status: u32,
+}
+
+pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Bytes, now: Instant) -> Flow {
+    if frame.get(..4) == Some(&SMB1_PROTOCOL_ID[..]) {
+        if conn.state != NegotiateState::Initial {
+            return Flow::Close;
+        }
+        return match handlers::negotiate::smb1_negotiate(core, conn, &frame, now) {
+            Some(resp) => {
+                core.send(conn.id, Protocol::Smb, &resp);
+                Flow::Continue
+            }
+            None => Flow::Close,
+        };
+    }
+    if frame.get(..4) != Some(&PROTOCOL_ID[..]) {
+        tracing::info!(conn = conn.id.0, "not an SMB2 message; closing");
+        return Flow::Close;
+    }
+    let mut out: Vec<Element> = Vec::new();
+    let mut chain = Chain::default();
+    let mut off = 0usize;
+    let mut first = true;
+    loop {
+        let Some(rest) = frame.get(off..) else { return Flow::Close };
+        let Ok(hdr) = Header::decode(rest) else { return Flow::Close };
+        let len = match hdr.next_command as usize {
+            0 => rest.len(),
+            n if n >= HEADER_LEN && n % 8 == 0 && n <= rest.len() => n,
+            _ => return Flow::Close,
+        };
+        let msg = frame.slice(off..off + len);
+        match process(core, conn, hdr, msg, &mut chain, first, now) {
+            Step::Reply(e) => out.push(e),
+            Step::Nothing => {}
+            Step::Close => {
+                flush(core, conn, out);
+                return Flow::Close;
+            }
+        }
+        first = false;
+        if hdr.next_command == 0 {
+            break;
+        }
+        off += len;
+    }
+    flush(core, conn, out);
+    Flow::Continue
+}
+
+enum Step {
+    Reply(Element),
+    Nothing,
+    Close,
+}
+
+fn process(
+    core: &mut Core,
+    conn: &mut SmbConnection,
+    hdr: Header,
+    msg: Bytes,
+    chain: &mut Chain,
+    first: bool,
+    now: Instant,
+) -> Step {
+    if hdr.flags & FLAG_SERVER_TO_REDIR != 0 {
+        return Step::Close;
+    }
+    if hdr.command == command::CANCEL {
+        handlers::misc::cancel(core, conn, &hdr, now);
+        return Step::Nothing;
+    }
+    match (conn.state, hdr.command) {
+        (NegotiateState::Done, command::NEGOTIATE) => return Step::Close,
+        (NegotiateState::Done, _) | (_, command::NEGOTIATE) => {}
+        _ => return Step::Close,
+    }
+    let charge = if conn.large_mtu() { hdr.credit_charge } else { 1 };
+    if !conn.credits.consume(hdr.message_id, charge) {
+        tracing::info!(conn = conn.id.0, mid = hdr.message_id, "MessageId outside the credit window; closing");
+        return Step::Close;
+    }
+    let granted = conn.credits.grant(hdr.credits, core.config.smb.max_credits);
+
+    let mut eff = hdr;
+    let related = hdr.flags & FLAG_RELATED != 0;
+    let mut chain_status = status::SUCCESS;
+    if related {
+        if first {
+            chain_status = status::INVALID_PARAMETER;
+        } else {
+            eff.session_id = chain.session_id;
+            eff.tree_id = chain.tree_id;
+            if status::is_error(chain.status) {
+                chain_status = chain.status;
+            }
+        }
+    }
+    let mut cx = Ctx::new(core, conn, eff, msg, now);
+    cx.chain_file = if related && !first { chain.file_id } else { None };
+    let result = if chain_status != status::SUCCESS {
+        Err(chain_status)
+    } else {
+        match check_signature(&mut cx, &hdr) {
+            Ok(()) => handlers::dispatch_command(&mut cx),
+            Err(s) => Err(s),
+        }
+    };
+    let (status, body) = match result {
+        Ok(Outcome::Reply { status, body }) => (status, body),
+        Ok(Outcome::NoReply) => return Step::Nothing,
+        Ok(Outcome::Disconnect) => return Step::Close,
+        Ok(Outcome::Pending) => return go_async(cx, hdr, granted),
+        Err(s) => (s, encode_error_response()),
+    };
+    chain.session_id = cx.resp_session.unwrap_or(eff.session_id);
+    chain.tree_id = cx.resp_tree.unwrap_or(eff.tree_id);
+    chain.file_id = cx.used_file.or(cx.chain_file);
+    chain.status = status;
+    let mut rh = response_header(&hdr, &cx, status, granted);
+    if related {
+        rh.flags |= FLAG_RELATED;
+    }
+    let sign = signing_for(&cx, &hdr, rh.session_id, status);
+    Step::Reply(Element { header: rh, body, sign, preauth: cx.preauth })
+}
+
+fn response_header(req: &Header, cx: &Ctx<'_>, status: u32, credits: u16) -> Header {
+    Header {
+        credit_charge: req.credit_charge,
+        status,
+        command: req.command,
+        credits,
+        flags: FLAG_SERVER_TO_REDIR,
+        next_command: 0,
+        message_id: req.message_id,
+        async_id: 0,
+        tree_id: cx.resp_tree.unwrap_or(cx.hdr.tree_id),
+        session_id: cx.resp_session.unwrap_or(cx.hdr.session_id),
+        signature: [0; 16],
+    }
+}
+
+/// MS-SMB2 3.3.5.2.4: a signed request must verify; a session that requires
+/// signing refuses unsigned requests.
+fn check_signature(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
+    if matches!(hdr.command, command::NEGOTIATE | command::SESSION_SETUP) {
+        return Ok(());
+    }
+    let algo = cx.conn.signing;
+    let Some(session) = cx.conn.sessions.get(&cx.hdr.session_id) else { return Ok(()) };
+    match (hdr.is_signed(), session.signing_key) {
+        (true, Some(key)) => match signing::verify(algo, &key, &cx.msg) {
+            true => Ok(()),
+            false => {
+                tracing::info!(conn = cx.conn.id.0, "bad signature");
+                Err(status::ACCESS_DENIED)
+            }
+        },
+        (false, Some(_)) if session.signing_required && session.valid => Err(status::ACCESS_DENIED),
+        _ => Ok(()),
+    }
+}
+
+fn signing_for(
+    cx: &Ctx<'_>,
+    req: &Header,
+    session_id: u64,
+    status: u32,
+) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
+    if status == status::PENDING || status == status::MORE_PROCESSING_REQUIRED {
+        return None;
+    }
+    if let Some(key) = cx.sign_override {
+        return Some((cx.conn.signing, key));
+    }
+    let session = cx.conn.sessions.get(&session_id)?;
+    let key = session.signing_key?;
+    (req.is_signed() || session.signing_required || cx.force_sign).then_some((cx.conn.signing, key))
+}
+
+/// Sends an interim STATUS_PENDING response and parks the request.
+fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
+    let Some(op) = cx.op else {
+        return Step::Reply(Element {
+            header: Header { status: status::INTERNAL_ERROR, ..response_header(&hdr, &cx, 0, granted) },
+            body: encode_error_response(),
+            sign: None,
+            preauth: PreauthTarget::None,
+        });
+    };
+    let async_id = cx.conn.next_async_id;
+    cx.conn.next_async_id += 1;
+    let mut stored = cx.hdr;
+    stored.flags |= FLAG_ASYNC;
+    stored.async_id = async_id;
+    stored.message_id = hdr.message_id;
+    cx.conn.pending.insert(op, Pending { async_id, header: stored, msg: cx.msg.clone() });
+    let mut rh = response_header(&hdr, &cx, status::PENDING, granted);
+    rh.flags |= FLAG_ASYNC;
+    rh.async_id = async_id;
+    Step::Reply(Element { header: rh, body: encode_error_response(), sign: None, preauth: PreauthTarget::None })
+}
+
+/// Re-runs a parked request (MS-SMB2 3.3.4.2: the final response keeps ASYNC
+/// and the AsyncId and grants no credits).
+pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
+    let Some(p) = conn.pending.remove(&op) else { return Flow::Continue };
+    let mut cx = Ctx::new(core, conn, p.header, p.msg.clone(), now);
+    cx.async_id = Some(p.async_id);
+    cx.op = Some(op);
+    let (status, body) = match handlers::dispatch_command(&mut cx) {
+        Ok(Outcome::Reply { status, body }) => (status, body),
+        Ok(Outcome::NoReply) => return Flow::Continue,
+        Ok(Outcome::Disconnect) => return Flow::Close,
+        Ok(Outcome::Pending) => {
+            cx.conn.pending.insert(op, p);
+            return Flow::Continue;
+        }
+        Err(s) => (s, encode_error_response()),
+    };
+    let mut rh = response_header(&p.header, &cx, status, 0);
+    rh.flags |= FLAG_ASYNC;
+    rh.async_id = p.async_id;
+    let sign = signing_for(&cx, &p.header, rh.session_id, status);
+    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None }]);
+    Flow::Continue
+}
+
+/// Completes a parked request with `status` and an error body (CANCEL).
+pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
+    let Some(p) = conn.pending.remove(&op) else { return };
+    let rh = Header {
+        credit_charge: p.header.credit_charge,
+        status,
+        command: p.header.command,
+        credits: 0,
+        flags: FLAG_SERVER_TO_REDIR | FLAG_ASYNC,
+        next_command: 0,
+        message_id: p.header.message_id,
+        async_id: p.async_id,
+        tree_id: 0,
+        session_id: p.header.session_id,
+        signature: [0; 16],
+    };
+    let sign = conn
+        .sessions
+        .get(&p.header.session_id)
+        .and_then(|s| s.signing_key.filter(|_| s.signing_required || p.header.is_signed()))
+        .map(|k| (conn.signing, k));
+    flush(core, conn, vec![Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None }]);
+}
+
+/// Compounds, signs and sends the responses of one request frame.
+fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Element>) {
+    if elements.is_empty() {
+        return;
+    }
+    let n = elements.len();
+    let mut buf = Vec::new();
+    let mut spans = Vec::with_capacity(n);
+    for (i, mut e) in elements.into_iter().enumerate() {
+        let start = buf.len();
+        let mut one = Vec::with_capacity(HEADER_LEN + e.body.len() + 7);
+        e.header.encode(&mut one);
+        one.extend_from_slice(&e.body);
+        if i + 1 < n {
+            while one.len() % 8 != 0 {
+                one.push(0);
+            }
+            e.header.next_command = one.len() as u32;
+            super::wire::codec::patch_u32(&mut one, 20, e.header.next_command);
+        }
+        buf.extend_from_slice(&one);
+        spans.push((start, buf.len(), e.sign, e.preauth));
+    }
+    for (start, end, sign, preauth) in spans {
+        let Some(slice) = buf.get_mut(start..end) else { continue };
+        if let Some((algo, key)) = sign {
+            signing::sign(algo, &key, slice);
+        }
+        match preauth {
+            PreauthTarget::None => {}
+            PreauthTarget::Connection => {
+                if let Some(p) = conn.preauth.as_mut() {
+                    p.update(slice);
+                }
+            }
+            PreauthTarget::Session(id) => {
+                if let Some(p) = conn.sessions.get_mut(&id).and_then(|s| s.preauth.as_mut()) {
+                    p.update(slice);
+                }
+            }
+        }
+    }
+    core.send(conn.id, Protocol::Smb, &buf);
+}

@@ -1,0 +1,49 @@
+//! CLOSE (MS-SMB2 3.3.5.10) and the release of an open that CLOSE, LOGOFF,
+//! TREE_DISCONNECT and a dropped connection share: share-mode entry, name
+//! bookkeeping and delete-on-close (MS-FSA 2.1.5.4).
+
+use std::time::Instant;
+
+use super::create::network_open_info;
+use crate::server::Core;
+use crate::smb::conn::Open;
+use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::status;
+use crate::smb::wire::create::*;
+use crate::vfs::FileType;
+
+/// Forgets `open`; deletes the file when it was the last open of a file
+/// marked delete-pending.
+pub fn release_open(core: &mut Core, open: Open, now: Instant) {
+    core.leases.remove_open(open.lease_open);
+    if open.delete_on_close {
+        if let Some(f) = core.smb.files.get_mut(&open.object) {
+            f.delete_pending = true;
+        }
+    }
+    let Some(f) = core.smb.remove_open(open.object) else { return };
+    if !f.delete_pending || f.name.is_empty() {
+        return;
+    }
+    let wall = core.wall(now);
+    let r = match (f.is_stream, open.kind) {
+        (true, _) => core.vfs.remove_stream(f.parent, &f.name, wall),
+        (false, FileType::Directory) => core.vfs.rmdir(f.parent, &f.name, wall),
+        (false, _) => core.vfs.remove(f.parent, &f.name, wall),
+    };
+    if let Err(e) = r {
+        tracing::info!(name = %f.name, error = %e, "delete on close failed");
+    }
+}
+
+pub fn close(cx: &mut Ctx<'_>) -> HandlerResult {
+    let (flags, fid) = decode_close(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
+    let fid = cx.open(fid)?.file_id;
+    let open = cx.session()?.opens.remove(&fid.volatile).ok_or(status::FILE_CLOSED)?;
+    let info = match flags & CLOSE_FLAG_POSTQUERY_ATTRIB != 0 {
+        true => cx.core.vfs.getattr(open.object).ok().map(|a| network_open_info(&a)),
+        false => None,
+    };
+    release_open(cx.core, open, cx.now);
+    ok(encode_close_response(info.as_ref()))
+}

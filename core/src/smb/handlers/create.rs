@@ -1,0 +1,291 @@
+//! CREATE (MS-SMB2 3.3.5.9; MS-FSA 2.1.5.1): dispositions, directories,
+//! streams, share modes, delete-on-close, MxAc and QFid contexts.
+
+use bytes::BytesMut;
+
+use super::path::{self, SmbPath, lookup_ci};
+use crate::lease::access::*;
+use crate::smb::conn::{DirState, Open};
+use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::fscc;
+use crate::smb::status;
+use crate::smb::wire::codec::FileId;
+use crate::smb::wire::create::*;
+use crate::smb::wire::create_context::{
+    CreateContext, ResponseContext, decode_create_contexts, encode_create_contexts,
+};
+use crate::vfs::{CreateAttr, FileAttr, FileType, ObjectId, SetAttr, VfsError};
+
+/// Access bits that modify the file or its metadata.
+pub const WRITE_MASK: u32 = FILE_WRITE_DATA
+    | FILE_APPEND_DATA
+    | FILE_WRITE_EA
+    | FILE_WRITE_ATTRIBUTES
+    | DELETE
+    | WRITE_DAC
+    | WRITE_OWNER
+    | 0x40;
+
+/// MS-SMB2 3.3.5.9 step: generic rights map to specific file rights; a
+/// MAXIMUM_ALLOWED request gets the tree's maximal access.
+pub fn map_access(desired: u32, maximal: u32) -> u32 {
+    let mut a = desired & 0x01FF_FFFF & !MAXIMUM_ALLOWED;
+    if desired & GENERIC_READ != 0 {
+        a |= 0x0012_0089;
+    }
+    if desired & GENERIC_WRITE != 0 {
+        a |= 0x0012_0116;
+    }
+    if desired & GENERIC_EXECUTE != 0 {
+        a |= 0x0012_00A0;
+    }
+    if desired & GENERIC_ALL != 0 {
+        a |= 0x001F_01FF;
+    }
+    if desired & MAXIMUM_ALLOWED != 0 {
+        a |= maximal;
+    }
+    a
+}
+
+/// The volume id reported in QFid responses.
+pub fn volume_id(server_guid: &[u8; 16]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(server_guid.get(..8).unwrap_or(&[0; 8]));
+    u64::from_le_bytes(b)
+}
+
+pub fn network_open_info(attr: &FileAttr) -> NetworkOpenInfo {
+    let [creation, last_access, last_write, change] =
+        NetworkOpenInfo::times(attr.btime, attr.atime, attr.mtime, attr.ctime);
+    let dir = attr.kind == FileType::Directory;
+    NetworkOpenInfo {
+        creation,
+        last_access,
+        last_write,
+        change,
+        allocation_size: if dir { 0 } else { attr.used.max(attr.size.div_ceil(4096) * 4096) },
+        end_of_file: if dir { 0 } else { attr.size },
+        attributes: fscc::file_attributes(attr),
+    }
+}
+
+/// What the target of a CREATE turned out to be.
+struct Target {
+    attr: FileAttr,
+    parent: ObjectId,
+    name: String,
+    is_stream: bool,
+    action: u32,
+}
+
+pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
+    let req = CreateRequest::decode(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
+    let tree = cx.tree()?;
+    if req.impersonation_level > 3 {
+        return Err(status::BAD_IMPERSONATION_LEVEL);
+    }
+    let dir_opt = req.options & options::DIRECTORY_FILE != 0;
+    let nondir_opt = req.options & options::NON_DIRECTORY_FILE != 0;
+    if req.disposition > disposition::OVERWRITE_IF || (dir_opt && nondir_opt) || req.share_access > 7 {
+        return Err(status::INVALID_PARAMETER);
+    }
+    if dir_opt && !matches!(req.disposition, disposition::CREATE | disposition::OPEN | disposition::OPEN_IF) {
+        return Err(status::INVALID_PARAMETER);
+    }
+    let contexts = decode_create_contexts(&req.contexts).map_err(|_| status::INVALID_PARAMETER)?;
+    if tree.is_ipc() {
+        // No named pipes are served.
+        return Err(status::OBJECT_NAME_NOT_FOUND);
+    }
+    let max_opens = cx.core.config.limits.max_opens_per_session;
+    if cx.session()?.opens.len() >= max_opens {
+        return Err(status::INSUFFICIENT_RESOURCES);
+    }
+    let access = map_access(req.desired_access, tree.maximal_access);
+    if tree.read_only && access & WRITE_MASK != 0 {
+        return Err(status::ACCESS_DENIED);
+    }
+    let delete_on_close = req.options & options::DELETE_ON_CLOSE != 0;
+    if delete_on_close && access & DELETE == 0 {
+        return Err(status::ACCESS_DENIED);
+    }
+    let p = path::parse(&req.name)?;
+    let t = resolve(cx, &tree, &p, &req)?;
+    if delete_on_close && t.attr.kind == FileType::Directory {
+        let (entries, _) = cx.core.vfs.readdir(t.attr.id, 0, 1).map_err(|e| status::from_vfs(&e))?;
+        if !entries.is_empty() {
+            return Err(status::DIRECTORY_NOT_EMPTY);
+        }
+    }
+    if delete_on_close && t.name.is_empty() {
+        return Err(status::CANNOT_DELETE);
+    }
+    let lease_open = cx.core.leases.add_open(t.attr.id, access, req.share_access, cx.conn.id);
+    cx.core.smb.add_open(t.attr.id, t.parent, &t.name, t.is_stream);
+    let volatile = cx.core.smb.new_volatile();
+    let file_id = FileId { persistent: cx.core.rng.u64() >> 1, volatile };
+    let open = Open {
+        file_id,
+        tree_id: tree.id,
+        object: t.attr.id,
+        kind: t.attr.kind,
+        lease_open,
+        access,
+        delete_on_close,
+        position: 0,
+        mode: req.options & 0x0000_003E,
+        dir: DirState::default(),
+    };
+    cx.session()?.opens.insert(volatile, open);
+    cx.used_file = Some(file_id);
+
+    let mut resp_ctx = Vec::new();
+    for c in &contexts {
+        match c {
+            CreateContext::MaximalAccess { .. } => {
+                resp_ctx.push(ResponseContext::MaximalAccess { query_status: 0, maximal_access: tree.maximal_access })
+            }
+            CreateContext::QueryOnDiskId => resp_ctx.push(ResponseContext::QueryOnDiskId {
+                disk_file_id: t.attr.id,
+                volume_id: volume_id(&cx.core.smb.server_guid),
+            }),
+            _ => {}
+        }
+    }
+    let mut ctx_bytes = BytesMut::new();
+    encode_create_contexts(&resp_ctx, &mut ctx_bytes);
+    // RequestedOplockLevel is answered with NONE: no oplocks or leases yet.
+    ok(encode_create_response(0, t.action, &network_open_info(&t.attr), file_id, &ctx_bytes))
+}
+
+fn vfs_err(e: VfsError) -> u32 {
+    status::from_vfs(&e)
+}
+
+/// MS-FSA 2.1.5.1.1/2.1.5.1.2: finds or makes the target and applies the
+/// disposition.
+fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &CreateRequest) -> Result<Target, u32> {
+    let now = cx.wall();
+    let dir_opt = req.options & options::DIRECTORY_FILE != 0;
+    let nondir_opt = req.options & options::NON_DIRECTORY_FILE != 0;
+    let access = map_access(req.desired_access, tree.maximal_access);
+    let parent = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
+    let creating = |d: u32| {
+        matches!(d, disposition::CREATE | disposition::OPEN_IF | disposition::OVERWRITE_IF | disposition::SUPERSEDE)
+    };
+    let overwriting = |d: u32| matches!(d, disposition::SUPERSEDE | disposition::OVERWRITE | disposition::OVERWRITE_IF);
+    let mode = if dir_opt { 0o755 } else { 0o644 };
+    let cattr = CreateAttr { mode, uid: 0, gid: 0 };
+
+    // The file (or the base file of a stream).
+    let (base, base_name, mut action) = match p.components.last() {
+        None => (cx.core.vfs.getattr(tree.root).map_err(vfs_err)?, String::new(), action::OPENED),
+        Some(last) => match lookup_ci(cx.core.vfs.as_ref(), parent, last) {
+            Ok((a, stored)) => (a, stored, action::OPENED),
+            Err(VfsError::NotFound) => {
+                if !creating(req.disposition) {
+                    return Err(status::OBJECT_NAME_NOT_FOUND);
+                }
+                if tree.read_only {
+                    return Err(status::ACCESS_DENIED);
+                }
+                let a = match dir_opt && p.stream.is_none() {
+                    true => cx.core.vfs.mkdir(parent, last, cattr, now),
+                    false => cx.core.vfs.create(parent, last, cattr, now),
+                }
+                .map_err(vfs_err)?;
+                (a, last.clone(), action::CREATED)
+            }
+            Err(e) => return Err(vfs_err(e)),
+        },
+    };
+    if cx.core.smb.files.get(&base.id).is_some_and(|f| f.delete_pending) {
+        return Err(status::DELETE_PENDING);
+    }
+    let Some(sname) = &p.stream else {
+        let is_dir = base.kind == FileType::Directory;
+        if is_dir && nondir_opt {
+            return Err(status::FILE_IS_A_DIRECTORY);
+        }
+        if !is_dir && dir_opt {
+            return Err(status::NOT_A_DIRECTORY);
+        }
+        if action == action::OPENED {
+            if req.disposition == disposition::CREATE {
+                return Err(status::OBJECT_NAME_COLLISION);
+            }
+            cx.core.leases.check_share(base.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
+            if overwriting(req.disposition) {
+                if is_dir {
+                    return Err(status::FILE_IS_A_DIRECTORY);
+                }
+                if tree.read_only {
+                    return Err(status::ACCESS_DENIED);
+                }
+                let set = SetAttr { size: Some(0), ..Default::default() };
+                let a = cx.core.vfs.setattr(base.id, &set, now).map_err(vfs_err)?;
+                action =
+                    if req.disposition == disposition::SUPERSEDE { action::SUPERSEDED } else { action::OVERWRITTEN };
+                return Ok(Target { attr: a, parent, name: base_name, is_stream: false, action });
+            }
+        }
+        return Ok(Target { attr: base, parent, name: base_name, is_stream: false, action });
+    };
+    // A named stream of `base`.
+    if dir_opt {
+        return Err(status::NOT_A_DIRECTORY);
+    }
+    let existing = match cx.core.vfs.stream(base.id, sname, false, now) {
+        Ok(a) => Some(a),
+        Err(VfsError::NotFound) => None,
+        Err(e) => return Err(vfs_err(e)),
+    };
+    let (attr, action) = match existing {
+        Some(a) => {
+            if req.disposition == disposition::CREATE {
+                return Err(status::OBJECT_NAME_COLLISION);
+            }
+            if cx.core.smb.files.get(&a.id).is_some_and(|f| f.delete_pending) {
+                return Err(status::DELETE_PENDING);
+            }
+            cx.core.leases.check_share(a.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
+            match overwriting(req.disposition) {
+                true => {
+                    let set = SetAttr { size: Some(0), ..Default::default() };
+                    let a = cx.core.vfs.setattr(a.id, &set, now).map_err(vfs_err)?;
+                    let act = if req.disposition == disposition::SUPERSEDE {
+                        action::SUPERSEDED
+                    } else {
+                        action::OVERWRITTEN
+                    };
+                    (a, act)
+                }
+                false => (a, action::OPENED),
+            }
+        }
+        None => {
+            if !creating(req.disposition) {
+                return Err(status::OBJECT_NAME_NOT_FOUND);
+            }
+            if tree.read_only {
+                return Err(status::ACCESS_DENIED);
+            }
+            (cx.core.vfs.stream(base.id, sname, true, now).map_err(vfs_err)?, action::CREATED)
+        }
+    };
+    Ok(Target { attr, parent: base.id, name: sname.clone(), is_stream: true, action })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generic_rights_map_to_file_rights() {
+        assert_eq!(map_access(GENERIC_READ, 0), 0x0012_0089);
+        assert_eq!(map_access(GENERIC_ALL, 0), 0x001F_01FF);
+        assert_eq!(map_access(MAXIMUM_ALLOWED, 0x0012_00A9), 0x0012_00A9);
+        assert_eq!(map_access(FILE_READ_DATA | DELETE, 0), 0x0001_0001);
+    }
+}

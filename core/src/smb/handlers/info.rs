@@ -1,0 +1,127 @@
+//! QUERY_INFO (MS-SMB2 3.3.5.20): file, filesystem and security
+//! information; quotas are not supported.
+
+use super::directory::info_error;
+use crate::smb::conn::{Open, Tree};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome};
+use crate::smb::fscc::{self, FileInfo, Fill, FsInfo, StreamInfo};
+use crate::smb::status;
+use crate::smb::wire::codec::put_u32;
+use crate::smb::wire::query::*;
+use crate::vfs::{FileAttr, FileType, ObjectId};
+
+/// Deepest directory nesting walked to build a name.
+const MAX_DEPTH: usize = 256;
+
+/// The path of `open` from the share root, with a leading backslash.
+fn path_of(cx: &Ctx<'_>, tree: &Tree, open: &Open) -> String {
+    let Some(f) = cx.core.smb.files.get(&open.object) else { return String::new() };
+    let mut parts = vec![f.name.clone()];
+    let mut dir: ObjectId = f.parent;
+    if f.is_stream {
+        // parent is the base file: name it, then continue from its directory.
+        let Some(base) = cx.core.smb.files.get(&f.parent) else { return format!(":{}", f.name) };
+        parts = vec![format!("{}:{}", base.name, f.name)];
+        dir = base.parent;
+    }
+    for _ in 0..MAX_DEPTH {
+        if dir == tree.root {
+            break;
+        }
+        let Ok(up) = cx.core.vfs.parent(dir) else { break };
+        let Ok((entries, _)) = cx.core.vfs.readdir(up, 0, usize::MAX) else { break };
+        match entries.into_iter().find(|e| e.id == dir) {
+            Some(e) => parts.push(e.name),
+            None => break,
+        }
+        dir = up;
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.reverse();
+    format!("\\{}", parts.join("\\"))
+}
+
+fn file_info(cx: &Ctx<'_>, tree: &Tree, open: &Open, attr: &FileAttr, class: u8) -> FileInfo {
+    let mut info = fscc::file_info_from_attr(attr);
+    info.access_flags = open.access;
+    info.position = open.position;
+    info.mode = open.mode;
+    info.delete_pending = cx.core.smb.files.get(&open.object).is_some_and(|f| f.delete_pending);
+    info.volume_serial = u64::from(volume_serial(cx));
+    if matches!(
+        class,
+        fscc::class::FILE_NAME_INFORMATION
+            | fscc::class::FILE_ALL_INFORMATION
+            | fscc::class::FILE_NORMALIZED_NAME_INFORMATION
+    ) {
+        info.name = path_of(cx, tree, open);
+    }
+    if class == fscc::class::FILE_STREAM_INFORMATION && attr.kind == FileType::Regular {
+        for (name, size) in cx.core.vfs.list_streams(attr.id).unwrap_or_default() {
+            info.streams.push(StreamInfo {
+                name: format!(":{name}:$DATA"),
+                size,
+                allocation_size: fscc::allocation_size(size),
+            });
+        }
+    }
+    info
+}
+
+fn volume_serial(cx: &Ctx<'_>) -> u32 {
+    let g = cx.core.smb.server_guid;
+    u32::from_le_bytes([g[0], g[1], g[2], g[3]])
+}
+
+fn fs_info(cx: &Ctx<'_>, tree: &Tree) -> FsInfo {
+    let st = cx.core.vfs.fsstat().unwrap_or_default();
+    let label = tree.share.and_then(|i| cx.core.config.smb.shares.get(i)).map(|s| s.name.clone()).unwrap_or_default();
+    FsInfo {
+        total_bytes: st.total_bytes,
+        free_bytes: st.free_bytes,
+        avail_bytes: st.avail_bytes,
+        volume_label: label,
+        serial: volume_serial(cx),
+        named_streams: true,
+        read_only: tree.read_only,
+        object_id: cx.core.smb.server_guid,
+        ..FsInfo::default()
+    }
+}
+
+pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
+    let req = QueryInfoRequest::decode(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
+    let max_transact = cx.core.config.smb.max_transact_size.max(65_536);
+    if req.output_length > max_transact {
+        return Err(status::INVALID_PARAMETER);
+    }
+    let open = cx.open(req.file_id)?.clone();
+    let tree = cx.tree()?;
+    let attr = cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?;
+    let max = req.output_length as usize;
+    let mut out = Vec::new();
+    let fill = match req.info_type {
+        INFO_FILE => {
+            let info = file_info(cx, &tree, &open, &attr, req.class);
+            fscc::encode_file_info_limited(req.class, &info, max, &mut out).map_err(info_error)?
+        }
+        INFO_FILESYSTEM => {
+            let info = fs_info(cx, &tree);
+            fscc::encode_fs_info_limited(req.class, &info, max, &mut out).map_err(info_error)?
+        }
+        INFO_SECURITY => {
+            out = fscc::minimal_security_descriptor(attr.uid, attr.gid, attr.mode, req.additional_information);
+            if out.len() > max {
+                // MS-SMB2 3.3.5.20.3: the error data is the size needed.
+                let mut body = vec![9, 0, 0, 0];
+                put_u32(&mut body, 4);
+                put_u32(&mut body, out.len() as u32);
+                return Ok(Outcome::Reply { status: status::BUFFER_TOO_SMALL, body });
+            }
+            Fill::Complete
+        }
+        INFO_QUOTA => return Err(status::NOT_SUPPORTED),
+        _ => return Err(status::INVALID_PARAMETER),
+    };
+    Ok(Outcome::Reply { status: fill.status(), body: encode_output_buffer_response(&out) })
+}

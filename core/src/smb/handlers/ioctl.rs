@@ -1,0 +1,59 @@
+//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO; everything else is
+//! refused with the status clients handle best.
+
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
+use crate::smb::handlers::negotiate::DIALECTS;
+use crate::smb::status;
+use crate::smb::wire::codec::FileId;
+use crate::smb::wire::ioctl::*;
+
+pub fn ioctl(cx: &mut Ctx<'_>) -> HandlerResult {
+    let msg = cx.msg.clone();
+    let req = IoctlRequest::decode(&msg).map_err(|_| status::INVALID_PARAMETER)?;
+    if req.ctl_code == FSCTL_VALIDATE_NEGOTIATE_INFO {
+        return validate_negotiate(cx, &req);
+    }
+    cx.tree()?;
+    if req.flags & IOCTL_IS_FSCTL == 0 {
+        return Err(status::NOT_SUPPORTED);
+    }
+    match req.ctl_code {
+        // Not a DFS server: clients then use the path as it is.
+        FSCTL_DFS_GET_REFERRALS | FSCTL_DFS_GET_REFERRALS_EX => Err(status::NOT_FOUND),
+        FSCTL_QUERY_NETWORK_INTERFACE_INFO => Err(status::NOT_SUPPORTED),
+        _ => {
+            if req.file_id != FileId::RELATED || cx.chain_file.is_some() {
+                cx.open(req.file_id)?;
+            }
+            Err(status::NOT_SUPPORTED)
+        }
+    }
+}
+
+/// MS-SMB2 3.3.5.15.12: any mismatch with what was negotiated drops the
+/// connection.
+fn validate_negotiate(cx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> HandlerResult {
+    cx.session()?;
+    let conn = &*cx.conn;
+    if conn.dialect == crate::smb::wire::negotiate::DIALECT_311 || req.max_output < 24 {
+        return Ok(Outcome::Disconnect);
+    }
+    let Ok(v) = ValidateNegotiateInfo::decode(req.input) else { return Ok(Outcome::Disconnect) };
+    let best = DIALECTS.iter().copied().find(|d| v.dialects.contains(d));
+    let mismatch = v.dialects != conn.client_dialects
+        || best != Some(conn.dialect)
+        || v.guid != conn.client_guid
+        || v.security_mode != conn.client_security_mode
+        || v.capabilities != conn.client_capabilities;
+    if mismatch {
+        tracing::info!(conn = conn.id.0, "VALIDATE_NEGOTIATE_INFO mismatch; disconnecting");
+        return Ok(Outcome::Disconnect);
+    }
+    let out = encode_validate_negotiate_response(
+        conn.server_capabilities,
+        &cx.core.smb.server_guid,
+        conn.server_security_mode,
+        conn.dialect,
+    );
+    ok(encode_ioctl_response(FSCTL_VALIDATE_NEGOTIATE_INFO, FileId::RELATED, &out))
+}

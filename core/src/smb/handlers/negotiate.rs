@@ -1,0 +1,134 @@
+//! NEGOTIATE (MS-SMB2 3.3.5.3, 3.3.5.4), including the SMB1 multi-protocol
+//! NEGOTIATE a client may open with.
+
+use std::time::Instant;
+
+use crate::server::Core;
+use crate::smb::auth;
+use crate::smb::conn::{NegotiateState, SmbConnection};
+use crate::smb::ctx::{Ctx, HandlerResult, PreauthTarget, ok};
+use crate::smb::preauth::PreauthHash;
+use crate::smb::signing::SigningAlgorithm;
+use crate::smb::status;
+use crate::smb::wire::header::{FLAG_SERVER_TO_REDIR, Header, command};
+use crate::smb::wire::negotiate::*;
+use crate::smb::wire::smb1;
+
+/// Dialects we implement, best first.
+pub const DIALECTS: [u16; 5] = [DIALECT_311, DIALECT_302, DIALECT_300, DIALECT_210, DIALECT_202];
+
+fn server_security_mode(core: &Core) -> u16 {
+    SIGNING_ENABLED | if core.config.smb.require_signing { SIGNING_REQUIRED } else { 0 }
+}
+
+fn capabilities(dialect: u16) -> u32 {
+    match dialect >= DIALECT_210 {
+        true => CAP_LEASING | CAP_LARGE_MTU,
+        false => 0,
+    }
+}
+
+fn response(core: &mut Core, conn: &SmbConnection, dialect: u16, now: Instant) -> NegotiateResponse {
+    let cfg = &core.config.smb;
+    let limit = |v: u32| match dialect {
+        DIALECT_202 | DIALECT_WILDCARD => v.clamp(1, 65_536),
+        _ => v.max(1024 * 1024),
+    };
+    NegotiateResponse {
+        security_mode: server_security_mode(core),
+        dialect,
+        server_guid: core.smb.server_guid,
+        capabilities: conn.server_capabilities,
+        max_transact: limit(cfg.max_transact_size),
+        max_read: limit(cfg.max_read_size),
+        max_write: limit(cfg.max_write_size),
+        system_time: core.wall(now).to_filetime(),
+        security_buffer: auth::negotiate_token(),
+        contexts: Vec::new(),
+    }
+}
+
+/// MS-SMB2 3.3.5.3.1: answers an SMB1 NEGOTIATE with an SMB2 NEGOTIATE
+/// response. Returns the message to send, or None to disconnect.
+pub fn smb1_negotiate(core: &mut Core, conn: &mut SmbConnection, frame: &[u8], now: Instant) -> Option<Vec<u8>> {
+    let d = smb1::decode_negotiate(frame).ok()?;
+    let dialect = match (d.smb2_wildcard, d.smb2_002) {
+        (true, _) => DIALECT_WILDCARD,
+        (false, true) => DIALECT_202,
+        _ => return None,
+    };
+    if !conn.credits.consume(0, 1) {
+        return None;
+    }
+    let credits = conn.credits.grant(1, core.config.smb.max_credits);
+    conn.server_security_mode = server_security_mode(core);
+    conn.server_capabilities = capabilities(dialect);
+    match dialect {
+        DIALECT_202 => {
+            conn.state = NegotiateState::Done;
+            conn.dialect = DIALECT_202;
+            conn.client_dialects = vec![DIALECT_202];
+            conn.signing = SigningAlgorithm::HmacSha256;
+        }
+        _ => conn.state = NegotiateState::Wildcard,
+    }
+    let hdr = Header { command: command::NEGOTIATE, credits, flags: FLAG_SERVER_TO_REDIR, ..Default::default() };
+    let mut out = Vec::new();
+    hdr.encode(&mut out);
+    out.extend_from_slice(&response(core, conn, dialect, now).encode());
+    Some(out)
+}
+
+/// MS-SMB2 3.3.5.4.
+pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
+    let req = NegotiateRequest::decode(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
+    let dialect = DIALECTS.iter().copied().find(|d| req.dialects.contains(d)).ok_or(status::NOT_SUPPORTED)?;
+    let mut contexts = Vec::new();
+    let mut signing = match dialect {
+        DIALECT_202 | DIALECT_210 => SigningAlgorithm::HmacSha256,
+        _ => SigningAlgorithm::AesCmac,
+    };
+    if dialect == DIALECT_311 {
+        let pre = req.context(PREAUTH_INTEGRITY_CAPABILITIES).ok_or(status::INVALID_PARAMETER)?;
+        let algs = preauth_hash_algorithms(&pre.data).map_err(|_| status::INVALID_PARAMETER)?;
+        if !algs.contains(&HASH_SHA512) {
+            return Err(status::NO_PREAUTH_INTEGRITY_HASH_OVERLAP);
+        }
+        let mut data = vec![1, 0, 32, 0];
+        data.extend_from_slice(&HASH_SHA512.to_le_bytes());
+        data.extend_from_slice(&cx.core.rng.bytes::<32>());
+        contexts.push(NegotiateContext { context_type: PREAUTH_INTEGRITY_CAPABILITIES, data });
+        if let Some(sc) = req.context(SIGNING_CAPABILITIES) {
+            let algs = signing_algorithms(&sc.data).map_err(|_| status::INVALID_PARAMETER)?;
+            let (id, algo) = if algs.contains(&SIGN_AES_GMAC) {
+                (SIGN_AES_GMAC, SigningAlgorithm::AesGmac)
+            } else if algs.contains(&SIGN_AES_CMAC) {
+                (SIGN_AES_CMAC, SigningAlgorithm::AesCmac)
+            } else {
+                (SIGN_HMAC_SHA256, SigningAlgorithm::HmacSha256)
+            };
+            signing = algo;
+            let mut data = vec![1, 0];
+            data.extend_from_slice(&id.to_le_bytes());
+            contexts.push(NegotiateContext { context_type: SIGNING_CAPABILITIES, data });
+        }
+        // ENCRYPTION_CAPABILITIES is left unanswered: encryption is not offered.
+        let mut p = PreauthHash::new();
+        p.update(&cx.msg);
+        cx.conn.preauth = Some(p);
+        cx.preauth = PreauthTarget::Connection;
+    }
+    let conn = &mut *cx.conn;
+    conn.state = NegotiateState::Done;
+    conn.dialect = dialect;
+    conn.signing = signing;
+    conn.client_guid = req.client_guid;
+    conn.client_security_mode = req.security_mode;
+    conn.client_capabilities = req.capabilities;
+    conn.client_dialects = req.dialects.clone();
+    conn.server_security_mode = server_security_mode(cx.core);
+    conn.server_capabilities = capabilities(dialect);
+    let mut resp = response(cx.core, cx.conn, dialect, cx.now);
+    resp.contexts = contexts;
+    ok(resp.encode())
+}

@@ -1,0 +1,123 @@
+//! Share-relative path handling: backslash-separated names walked from the
+//! tree root, case-insensitive lookup fallback, `file:stream:$DATA` names.
+
+use crate::smb::status;
+use crate::vfs::{FileAttr, FileType, ObjectId, Vfs, VfsError, check_name};
+
+/// Entries scanned per readdir call in a case-insensitive lookup.
+const SCAN_BATCH: usize = 1024;
+
+/// A parsed CREATE or rename target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmbPath {
+    /// Directory components then the final name; empty for the share root.
+    pub components: Vec<String>,
+    /// A named stream of the final component (`None`: the unnamed data stream).
+    pub stream: Option<String>,
+}
+
+fn valid_component(c: &str) -> Result<(), u32> {
+    if c.chars().any(|ch| matches!(ch, '<' | '>' | '"' | '|' | '?' | '*' | '/' | ':') || (ch as u32) < 0x20) {
+        return Err(status::OBJECT_NAME_INVALID);
+    }
+    check_name(c).map_err(|e| match e {
+        VfsError::NameTooLong => status::NAME_TOO_LONG,
+        _ => status::OBJECT_NAME_INVALID,
+    })
+}
+
+/// Parses `dir\sub\name[:stream[:$DATA]]`. A leading backslash is tolerated;
+/// empty, `.` and `..` components are invalid.
+pub fn parse(name: &str) -> Result<SmbPath, u32> {
+    let name = name.strip_prefix('\\').unwrap_or(name);
+    let name = name.strip_suffix('\\').unwrap_or(name);
+    if name.is_empty() {
+        return Ok(SmbPath { components: Vec::new(), stream: None });
+    }
+    let mut components: Vec<String> = name.split('\\').map(str::to_string).collect();
+    let mut stream = None;
+    let split = components.last().and_then(|l| l.split_once(':')).map(|(b, r)| (b.to_string(), r.to_string()));
+    if let Some((base, rest)) = split {
+        let (sname, stype) = match rest.split_once(':') {
+            Some((s, t)) => (s, Some(t)),
+            None => (rest.as_str(), None),
+        };
+        if stype.is_some_and(|t| !t.eq_ignore_ascii_case("$DATA")) {
+            return Err(status::OBJECT_NAME_INVALID);
+        }
+        if sname.is_empty() && stype.is_none() {
+            return Err(status::OBJECT_NAME_INVALID);
+        }
+        if !sname.is_empty() {
+            valid_component(sname)?;
+            stream = Some(sname.to_string());
+        }
+        if let Some(last) = components.last_mut() {
+            *last = base;
+        }
+    }
+    for c in &components {
+        valid_component(c)?;
+    }
+    Ok(SmbPath { components, stream })
+}
+
+/// Looks `name` up in `dir`, exactly first, then ignoring case. Returns the
+/// attributes and the name as stored.
+pub fn lookup_ci(vfs: &dyn Vfs, dir: ObjectId, name: &str) -> Result<(FileAttr, String), VfsError> {
+    match vfs.lookup(dir, name) {
+        Ok(a) => return Ok((a, name.to_string())),
+        Err(VfsError::NotFound) => {}
+        Err(e) => return Err(e),
+    }
+    let lower = name.to_lowercase();
+    let mut cookie = 0;
+    loop {
+        let (entries, done) = vfs.readdir(dir, cookie, SCAN_BATCH)?;
+        for e in &entries {
+            if e.name.to_lowercase() == lower {
+                return Ok((vfs.getattr(e.id)?, e.name.clone()));
+            }
+        }
+        match entries.last() {
+            Some(last) if !done => cookie = last.cookie,
+            _ => return Err(VfsError::NotFound),
+        }
+    }
+}
+
+/// Walks every component but the last from `root`: the parent directory of
+/// the target. A missing or non-directory intermediate component is
+/// STATUS_OBJECT_PATH_NOT_FOUND.
+pub fn walk_parent(vfs: &dyn Vfs, root: ObjectId, components: &[String]) -> Result<ObjectId, u32> {
+    let mut dir = root;
+    let n = components.len().saturating_sub(1);
+    for c in components.iter().take(n) {
+        match lookup_ci(vfs, dir, c) {
+            Ok((a, _)) if a.kind == FileType::Directory => dir = a.id,
+            Ok(_) | Err(VfsError::NotFound) | Err(VfsError::NotDir) => return Err(status::OBJECT_PATH_NOT_FOUND),
+            Err(e) => return Err(status::from_vfs(&e)),
+        }
+    }
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_paths_and_streams() {
+        assert_eq!(parse("").unwrap().components.len(), 0);
+        assert_eq!(parse("a\\b").unwrap().components, vec!["a", "b"]);
+        let p = parse("a\\f.txt:s1:$DATA").unwrap();
+        assert_eq!((p.components, p.stream.as_deref()), (vec!["a".to_string(), "f.txt".to_string()], Some("s1")));
+        let p = parse("f::$DATA").unwrap();
+        assert_eq!((p.components, p.stream), (vec!["f".to_string()], None));
+        assert_eq!(parse("f:s").unwrap().stream.as_deref(), Some("s"));
+        assert_eq!(parse("f:s:$INDEX_ALLOCATION"), Err(status::OBJECT_NAME_INVALID));
+        assert_eq!(parse("a\\..\\b"), Err(status::OBJECT_NAME_INVALID));
+        assert_eq!(parse("a\\\\b"), Err(status::OBJECT_NAME_INVALID));
+        assert_eq!(parse("a*b"), Err(status::OBJECT_NAME_INVALID));
+    }
+}

@@ -1,0 +1,182 @@
+//! SET_INFO (MS-SMB2 3.3.5.21; MS-FSA 2.1.5.14): times and attributes, end
+//! of file, allocation, disposition, rename, link, position and mode.
+//! Security descriptors are accepted and ignored.
+
+use super::directory::info_error;
+use super::path::{self, lookup_ci};
+use crate::lease::access::*;
+use crate::smb::conn::Open;
+use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::fscc::{self, SetFileInfo};
+use crate::smb::status;
+use crate::smb::wire::query::*;
+use crate::time::Timespec;
+use crate::vfs::{FileType, SetAttr, VfsError};
+
+fn need(open: &Open, bits: u32) -> Result<(), u32> {
+    match open.access & bits != 0 {
+        true => Ok(()),
+        false => Err(status::ACCESS_DENIED),
+    }
+}
+
+/// A FILETIME field of FILE_BASIC_INFORMATION: 0 and -1 leave it unchanged.
+fn time(ft: u64) -> Option<Timespec> {
+    match ft {
+        0 | u64::MAX => None,
+        t => Some(Timespec::from_filetime(t)),
+    }
+}
+
+pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
+    let msg = cx.msg.clone();
+    let req = SetInfoRequest::decode(&msg).map_err(|_| status::INVALID_PARAMETER)?;
+    let tree = cx.tree()?;
+    let open = cx.open(req.file_id)?.clone();
+    match req.info_type {
+        INFO_FILE => {}
+        INFO_SECURITY => {
+            need(&open, WRITE_DAC | WRITE_OWNER | 0x0100_0000)?;
+            return ok(encode_set_info_response());
+        }
+        INFO_FILESYSTEM | INFO_QUOTA => return Err(status::NOT_SUPPORTED),
+        _ => return Err(status::INVALID_PARAMETER),
+    }
+    let info = fscc::decode_set_file_info(req.class, req.buffer).map_err(info_error)?;
+    let now = cx.wall();
+    let vfs_err = |e: VfsError| status::from_vfs(&e);
+    match info {
+        SetFileInfo::Basic { creation, last_access, last_write, change, attributes } => {
+            need(&open, FILE_WRITE_ATTRIBUTES)?;
+            let mut set = SetAttr {
+                btime: time(creation),
+                atime: time(last_access),
+                mtime: time(last_write),
+                ctime: time(change),
+                ..Default::default()
+            };
+            if attributes != 0 && open.kind != FileType::Stream {
+                let mode = cx.core.vfs.getattr(open.object).map_err(vfs_err)?.mode;
+                // FILE_ATTRIBUTE_READONLY maps to the owner write bit.
+                set.mode = Some(match attributes & 0x1 != 0 {
+                    true => mode & !0o222,
+                    false => mode | 0o200,
+                });
+            }
+            cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
+        }
+        SetFileInfo::EndOfFile(size) => {
+            need(&open, FILE_WRITE_DATA)?;
+            if open.kind == FileType::Directory {
+                return Err(status::INVALID_PARAMETER);
+            }
+            let set = SetAttr { size: Some(size), ..Default::default() };
+            cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
+        }
+        SetFileInfo::Allocation(size) => {
+            need(&open, FILE_WRITE_DATA)?;
+            let cur = cx.core.vfs.getattr(open.object).map_err(vfs_err)?;
+            if open.kind != FileType::Directory && size < cur.size {
+                let set = SetAttr { size: Some(size), ..Default::default() };
+                cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
+            }
+        }
+        SetFileInfo::Disposition { delete_pending } => set_delete_pending(cx, &open, delete_pending)?,
+        SetFileInfo::DispositionEx { flags } => set_delete_pending(cx, &open, flags & 0x1 != 0)?,
+        SetFileInfo::Rename { replace_if_exists, name, .. } => {
+            need(&open, DELETE)?;
+            rename(cx, &tree, &open, &name, replace_if_exists)?;
+        }
+        SetFileInfo::Link { replace_if_exists, name } => {
+            if open.kind != FileType::Regular {
+                return Err(status::FILE_IS_A_DIRECTORY);
+            }
+            let p = path::parse(&name)?;
+            let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
+            let dir = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
+            if let Ok((existing, stored)) = lookup_ci(cx.core.vfs.as_ref(), dir, &last) {
+                if !replace_if_exists || existing.kind == FileType::Directory {
+                    return Err(status::OBJECT_NAME_COLLISION);
+                }
+                cx.core.vfs.remove(dir, &stored, now).map_err(vfs_err)?;
+            }
+            cx.core.vfs.link(open.object, dir, &last, now).map_err(vfs_err)?;
+        }
+        // Valid data length and extended attributes are not kept.
+        SetFileInfo::ValidDataLength(_) => need(&open, FILE_WRITE_DATA)?,
+        SetFileInfo::FullEa(_) => return Err(status::EAS_NOT_SUPPORTED),
+        SetFileInfo::Position(pos) => {
+            if let Ok(o) = cx.open(req.file_id) {
+                o.position = pos;
+            }
+        }
+        SetFileInfo::Mode(mode) => {
+            if let Ok(o) = cx.open(req.file_id) {
+                o.mode = mode;
+            }
+        }
+    }
+    ok(encode_set_info_response())
+}
+
+/// FILE_DISPOSITION_INFORMATION (MS-FSA 2.1.5.14.3).
+fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(), u32> {
+    need(open, DELETE)?;
+    let Some(f) = cx.core.smb.files.get(&open.object) else { return Err(status::FILE_CLOSED) };
+    if delete && f.name.is_empty() {
+        return Err(status::CANNOT_DELETE);
+    }
+    if delete && open.kind == FileType::Directory {
+        let (entries, _) = cx.core.vfs.readdir(open.object, 0, 1).map_err(|e| status::from_vfs(&e))?;
+        if !entries.is_empty() {
+            return Err(status::DIRECTORY_NOT_EMPTY);
+        }
+    }
+    if let Some(f) = cx.core.smb.files.get_mut(&open.object) {
+        f.delete_pending = delete;
+    }
+    Ok(())
+}
+
+/// FILE_RENAME_INFORMATION (MS-FSA 2.1.5.14.11): the target is a path from
+/// the share root.
+fn rename(
+    cx: &mut Ctx<'_>,
+    tree: &crate::smb::conn::Tree,
+    open: &Open,
+    target: &str,
+    replace: bool,
+) -> Result<(), u32> {
+    let Some(src) = cx.core.smb.files.get(&open.object).cloned() else { return Err(status::FILE_CLOSED) };
+    if src.is_stream || src.name.is_empty() {
+        return Err(status::NOT_SUPPORTED);
+    }
+    let p = path::parse(target)?;
+    if p.stream.is_some() {
+        return Err(status::NOT_SUPPORTED);
+    }
+    let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
+    let dir = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
+    let mut to_name = last.clone();
+    match lookup_ci(cx.core.vfs.as_ref(), dir, &last) {
+        Ok((existing, _)) if existing.id == open.object => {}
+        Ok((existing, stored)) => {
+            if !replace {
+                return Err(status::OBJECT_NAME_COLLISION);
+            }
+            if existing.kind == FileType::Directory || cx.core.smb.files.contains_key(&existing.id) {
+                return Err(status::ACCESS_DENIED);
+            }
+            to_name = stored;
+        }
+        Err(VfsError::NotFound) => {}
+        Err(e) => return Err(status::from_vfs(&e)),
+    }
+    let now = cx.wall();
+    cx.core.vfs.rename(src.parent, &src.name, dir, &to_name, replace, now).map_err(|e| status::from_vfs(&e))?;
+    if let Some(f) = cx.core.smb.files.get_mut(&open.object) {
+        f.parent = dir;
+        f.name = to_name;
+    }
+    Ok(())
+}

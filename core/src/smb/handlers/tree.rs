@@ -1,0 +1,73 @@
+//! TREE_CONNECT and TREE_DISCONNECT (MS-SMB2 3.3.5.7, 3.3.5.8).
+
+use crate::smb::conn::Tree;
+use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::status;
+use crate::smb::wire::session_setup::*;
+use crate::vfs::{FileType, Vfs};
+
+/// Trees one session may have connected.
+const MAX_TREES_PER_SESSION: usize = 1024;
+
+pub const FULL_ACCESS: u32 = 0x001F_01FF;
+/// READ_DATA, READ_EA, EXECUTE, READ_ATTRIBUTES, READ_CONTROL, SYNCHRONIZE.
+pub const READ_ACCESS: u32 = 0x0012_00A9;
+
+/// The object a share path ("/", "/a/b") names in the Vfs.
+fn share_root(vfs: &dyn Vfs, path: &str) -> Option<u64> {
+    let mut id = vfs.root();
+    for c in path.split('/').filter(|c| !c.is_empty()) {
+        let a = vfs.lookup(id, c).ok()?;
+        if a.kind != FileType::Directory {
+            return None;
+        }
+        id = a.id;
+    }
+    Some(id)
+}
+
+pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
+    let path = decode_tree_connect(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
+    let guest = cx.session()?.is_guest_or_anonymous();
+    if cx.session()?.trees.len() >= MAX_TREES_PER_SESSION {
+        return Err(status::INSUFFICIENT_RESOURCES);
+    }
+    // "\\server\share": the share is the last component.
+    let name = path.trim_start_matches('\\').split('\\').nth(1).ok_or(status::BAD_NETWORK_NAME)?;
+    let id = cx.conn.next_tree_id;
+    let tree = if name.eq_ignore_ascii_case("IPC$") {
+        Tree { id, share: None, root: cx.core.vfs.root(), read_only: true, maximal_access: FULL_ACCESS }
+    } else {
+        let shares = &cx.core.config.smb.shares;
+        let idx = shares.iter().position(|s| s.name.to_lowercase() == name.to_lowercase());
+        let idx = idx.ok_or(status::BAD_NETWORK_NAME)?;
+        let share = shares.get(idx).ok_or(status::BAD_NETWORK_NAME)?;
+        if guest && !share.guest_ok {
+            return Err(status::ACCESS_DENIED);
+        }
+        let root = share_root(cx.core.vfs.as_ref(), &share.path).ok_or(status::BAD_NETWORK_NAME)?;
+        let access = if share.read_only { READ_ACCESS } else { FULL_ACCESS };
+        Tree { id, share: Some(idx), root, read_only: share.read_only, maximal_access: access }
+    };
+    cx.conn.next_tree_id = cx.conn.next_tree_id.wrapping_add(1).max(1);
+    let (ty, access) = match tree.is_ipc() {
+        true => (SHARE_TYPE_PIPE, tree.maximal_access),
+        false => (SHARE_TYPE_DISK, tree.maximal_access),
+    };
+    cx.session()?.trees.insert(id, tree);
+    cx.resp_tree = Some(id);
+    ok(encode_tree_connect_response(ty, 0, 0, access))
+}
+
+pub fn tree_disconnect(cx: &mut Ctx<'_>) -> HandlerResult {
+    cx.tree()?;
+    let tid = cx.hdr.tree_id;
+    let session = cx.session()?;
+    session.trees.remove(&tid);
+    let ids: Vec<u64> = session.opens.iter().filter(|(_, o)| o.tree_id == tid).map(|(k, _)| *k).collect();
+    let opens: Vec<_> = ids.iter().filter_map(|k| session.opens.remove(k)).collect();
+    for o in opens {
+        super::close::release_open(cx.core, o, cx.now);
+    }
+    ok(encode_empty_response())
+}

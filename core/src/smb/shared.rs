@@ -1,0 +1,76 @@
+//! SMB state shared by every connection of a Server (MS-SMB2 3.3.1.5
+//! "global" state): the ServerGuid, id counters and the names and
+//! delete-pending flags of files that have opens.
+
+use std::collections::BTreeMap;
+
+use crate::rng::Rng;
+use crate::vfs::ObjectId;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedFile {
+    /// The directory holding the file, or for a stream the file it belongs to.
+    pub parent: ObjectId,
+    /// The name in `parent` (for a stream: the stream name).
+    pub name: String,
+    pub is_stream: bool,
+    pub delete_pending: bool,
+    pub open_count: u32,
+}
+
+#[derive(Debug)]
+pub struct SmbShared {
+    pub server_guid: [u8; 16],
+    next_volatile: u64,
+    next_session: u64,
+    /// Objects with at least one SMB open.
+    pub files: BTreeMap<ObjectId, SharedFile>,
+}
+
+impl SmbShared {
+    pub fn new(rng: &mut Rng) -> Self {
+        let server_guid = rng.bytes::<16>();
+        // Session ids: a random high half so they differ between servers.
+        let next_session = (rng.u64() & 0xFFFF_FFFF_0000_0000) | 1;
+        Self { server_guid, next_volatile: 1, next_session, files: BTreeMap::new() }
+    }
+
+    /// A FileId.Volatile unique for the life of the server.
+    pub fn new_volatile(&mut self) -> u64 {
+        let v = self.next_volatile;
+        self.next_volatile += 1;
+        v
+    }
+
+    /// A SessionId unique for the life of the server, never 0 or all-ones.
+    pub fn new_session_id(&mut self) -> u64 {
+        let v = self.next_session;
+        self.next_session = self.next_session.wrapping_add(1);
+        if self.next_session == u64::MAX {
+            self.next_session = 1;
+        }
+        v
+    }
+
+    /// Records one more open of `id` known as `name` in `parent`.
+    pub fn add_open(&mut self, id: ObjectId, parent: ObjectId, name: &str, is_stream: bool) {
+        let f = self.files.entry(id).or_insert_with(|| SharedFile {
+            parent,
+            name: name.to_string(),
+            is_stream,
+            delete_pending: false,
+            open_count: 0,
+        });
+        f.open_count += 1;
+    }
+
+    /// Drops one open of `id`; returns the entry when it was the last one.
+    pub fn remove_open(&mut self, id: ObjectId) -> Option<SharedFile> {
+        let f = self.files.get_mut(&id)?;
+        f.open_count = f.open_count.saturating_sub(1);
+        match f.open_count {
+            0 => self.files.remove(&id),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The SMB1 multi-protocol NEGOTIATE a client may open with (MS-SMB2 3.3.5.3,
+//! MS-CIFS 2.2.4.52.1): only the dialect strings matter.
+
+use super::codec::*;
+
+pub const SMB1_PROTOCOL_ID: [u8; 4] = [0xFF, b'S', b'M', b'B'];
+const SMB_COM_NEGOTIATE: u8 = 0x72;
+
+/// Which SMB2 dialect strings an SMB1 NEGOTIATE offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Smb1Dialects {
+    pub smb2_002: bool,
+    pub smb2_wildcard: bool,
+}
+
+/// Decodes an SMB1 NEGOTIATE: 32-byte header, WordCount (0), ByteCount, then
+/// 0x02-prefixed NUL-terminated dialect strings.
+pub fn decode_negotiate(msg: &[u8]) -> WireResult<Smb1Dialects> {
+    if array_at::<4>(msg, 0)? != SMB1_PROTOCOL_ID || u8_at(msg, 4)? != SMB_COM_NEGOTIATE {
+        return Err(WireError::Invalid);
+    }
+    let word_count = u8_at(msg, 32)? as usize;
+    let bc_off = 33 + 2 * word_count;
+    let byte_count = u16_at(msg, bc_off)? as usize;
+    let bytes = slice_at(msg, bc_off + 2, byte_count)?;
+    let mut d = Smb1Dialects::default();
+    for s in bytes.split(|&c| c == 0) {
+        match s {
+            [0x02, rest @ ..] if rest == b"SMB 2.002" => d.smb2_002 = true,
+            [0x02, rest @ ..] if rest == b"SMB 2.???" => d.smb2_wildcard = true,
+            _ => {}
+        }
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn smb1_negotiate(dialects: &[&str]) -> Vec<u8> {
+        let mut m = vec![0xFF, b'S', b'M', b'B', 0x72];
+        m.resize(32, 0);
+        m.push(0); // WordCount
+        let mut bytes = Vec::new();
+        for d in dialects {
+            bytes.push(0x02);
+            bytes.extend_from_slice(d.as_bytes());
+            bytes.push(0);
+        }
+        m.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+        m.extend_from_slice(&bytes);
+        m
+    }
+
+    #[test]
+    fn finds_smb2_dialect_strings() {
+        let d = decode_negotiate(&smb1_negotiate(&["NT LM 0.12", "SMB 2.002", "SMB 2.???"])).unwrap();
+        assert_eq!(d, Smb1Dialects { smb2_002: true, smb2_wildcard: true });
+        let d = decode_negotiate(&smb1_negotiate(&["NT LM 0.12"])).unwrap();
+        assert_eq!(d, Smb1Dialects::default());
+        assert!(decode_negotiate(&smb1_negotiate(&["SMB 2.002"])[..34]).is_err());
+    }
+
+    quickcheck::quickcheck! {
+        fn decode_never_panics(b: Vec<u8>) -> bool {
+            let mut m = vec![0xFF, b'S', b'M', b'B', 0x72];
+            m.extend_from_slice(&b);
+            let _ = decode_negotiate(&m);
+            true
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The example servers as processes: each prints its LISTENING line, records
+//! with `--record`, and on SIGTERM / SIGINT shuts down cleanly (exit status
+//! 0) with the recording flushed, which then replays through a fresh Server
+//! built from the same command line into the bytes the client received.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use polyshare::cli::Args;
+use polyshare::record::{Event, Recording};
+use polyshare::{MemoryFs, Output};
+
+fn signal_stops_and_recording_replays(example: &'static str, signal: &str) {
+    let dir = common::scratch_dir(example);
+    let file = dir.join("run.psrec");
+    let flags = ["--smb-port", "0", "--nfs-port", "0", "--seed", "99", "--break-timeout", "1.5"];
+    let mut child = Command::new(common::example_path(example))
+        .args(flags)
+        .arg("--record")
+        .arg(&file)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the example");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.find_map(|l| l.ok().filter(|l| l.starts_with("LISTENING"))).expect("LISTENING line");
+    let port = |key: &str| -> u16 {
+        line.split_whitespace().find_map(|kv| kv.strip_prefix(key)).and_then(|p| p.parse().ok()).expect(key)
+    };
+    let (smb_port, nfs_port) = (port("smb="), port("nfs="));
+    assert!(smb_port != 0 && nfs_port != 0);
+
+    // An unframeable stream: the server closes it.
+    let mut s = TcpStream::connect(("127.0.0.1", nfs_port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let local = s.local_addr().unwrap();
+    let _ = s.write_all(&[0x7f, 0xff, 0xff, 0xff]);
+    let mut received = Vec::new();
+    s.read_to_end(&mut received).expect("closed by the server");
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{example} did not stop on {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{example} exited with {status}");
+
+    let rec = Recording::decode(&std::fs::read(&file).unwrap()).expect("a complete recording");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(rec.seed, 99);
+    let conn = rec
+        .events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::Accept { conn, peer, .. } if *peer == local => Some(*conn),
+            _ => None,
+        })
+        .expect("the connection was recorded");
+    let mut config = Args::parse_from(std::iter::once("x").chain(flags)).config();
+    config.nfs.port = nfs_port;
+    let t0 = Instant::now();
+    let mut fresh = rec.server(config, Box::new(MemoryFs::new()), t0);
+    let out = rec.replay(&mut fresh, t0);
+    let sent: Vec<u8> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Transmit { conn: c, data } if *c == conn => Some(data.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(sent, received);
+    assert!(out.contains(&Output::Close { conn }));
+}
+
+#[test]
+fn tokio_server_stops_on_sigterm() {
+    signal_stops_and_recording_replays("tokio_server", "-TERM");
+}
+
+#[test]
+fn mio_server_stops_on_sigint() {
+    signal_stops_and_recording_replays("mio_server", "-INT");
+}
+
+#[test]
+fn async_std_server_stops_on_sigterm() {
+    signal_stops_and_recording_replays("async_std_server", "-TERM");
+}
