@@ -3,7 +3,8 @@
 //! connection and its own file, for `--seconds`. Every worker writes
 //! pseudo-random data at random offsets, reads ranges back, truncates,
 //! reopens, and checks everything against a model of the file; at the end it
-//! verifies the whole file and deletes it. Prints
+//! verifies the whole file and deletes it. SMB workers alternate between
+//! dialects 2.1 and 3.0.2. Prints
 //! `LOADGEN ops=N errors=E mismatches=M bytes=B`; exits non-zero on any
 //! error or mismatch.
 //!
@@ -21,6 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use polyshare::testclient::smb::{DIALECT_2_1, DIALECT_3_0_2};
 
 use stats::Stats;
 use target::{NfsTarget, SmbTarget};
@@ -102,7 +104,9 @@ fn main() -> ExitCode {
             let spawned = thread::Builder::new().stack_size(256 * 1024).spawn_scoped(s, move || {
                 let run = || {
                     if is_smb {
-                        match SmbTarget::connect(smb, timeout, share, name) {
+                        // Alternate the dialects among SMB workers.
+                        let dialect = if id % 4 < 2 { DIALECT_2_1 } else { DIALECT_3_0_2 };
+                        match SmbTarget::connect(smb, timeout, dialect, share, name) {
                             Ok(t) => Worker::new(id, "smb", t, seed, stats, cfg).run(),
                             Err(e) => stats.error(format!("worker {id} (smb) connect: {e}")),
                         }

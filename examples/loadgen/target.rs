@@ -32,8 +32,8 @@ pub struct SmbTarget {
 }
 
 impl SmbTarget {
-    pub fn connect(addr: SocketAddr, timeout: Duration, share: &str, name: String) -> Result<Self> {
-        Ok(Self { client: SmbClient::login(addr, timeout, share)?, name, fid: None })
+    pub fn connect(addr: SocketAddr, timeout: Duration, dialect: u16, share: &str, name: String) -> Result<Self> {
+        Ok(Self { client: SmbClient::login(addr, timeout, &[dialect], share)?, name, fid: None })
     }
 
     fn fid(&self) -> Result<FileId> {

@@ -67,10 +67,11 @@ impl SmbClient {
         })
     }
 
-    /// Connects, negotiates, logs on as guest and connects to `\\127.0.0.1\share`.
-    pub fn login(addr: SocketAddr, timeout: Duration, share: &str) -> Result<Self> {
+    /// Connects, negotiates one of `dialects`, logs on as guest and connects
+    /// to the share `\\<addr>\<share>`.
+    pub fn login(addr: SocketAddr, timeout: Duration, dialects: &[u16], share: &str) -> Result<Self> {
         let mut c = Self::connect(addr, timeout)?;
-        c.negotiate(&[DIALECT_2_1, DIALECT_3_0_2], [0x5a; 16])?;
+        c.negotiate(dialects, [0x5a; 16])?;
         c.session_setup_guest("loadgen")?;
         c.tree_connect(&format!("\\\\{}\\{share}", addr.ip()))?;
         Ok(c)

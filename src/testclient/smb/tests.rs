@@ -111,7 +111,7 @@ fn login_and_io_sequence() {
         answer(0xC000_0022, vec![9, 0, 0, 0, 0, 0, 0, 0, 0]),
     ];
     let (addr, server) = scripted(answers);
-    let mut c = SmbClient::login(addr, Duration::from_secs(5), "share").unwrap();
+    let mut c = SmbClient::login(addr, Duration::from_secs(5), &[DIALECT_2_1, DIALECT_3_0_2], "share").unwrap();
     assert_eq!(c.dialect(), DIALECT_3_0_2);
     let open = c.open_rw("f.bin", wire::FILE_OPEN_IF).unwrap();
     assert_eq!(open.file_id, FileId([0xCD; 16]));
