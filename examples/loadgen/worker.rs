@@ -81,7 +81,8 @@ impl<'a, T: Target> Worker<'a, T> {
                 45..80 => self.read_range(),
                 80..87 => self.truncate(),
                 87..93 => self.reopen(),
-                93..96 => self.target.flush().map_err(|e| ("COMMIT", e)),
+                93..95 => self.target.flush().map_err(|e| ("COMMIT", e)),
+                95 => self.recreate(),
                 _ => self.verify_all(),
             };
             self.stats.op();
@@ -189,6 +190,13 @@ impl<'a, T: Target> Worker<'a, T> {
         let size = if self.rng.percent() < 20 { 0 } else { self.rng.range(0, self.cfg.max_file_size) };
         self.target.truncate(size).map_err(|e| ("truncate", e))?;
         self.model.resize(size as usize, 0);
+        Ok(())
+    }
+
+    /// Truncates by re-creating: SMB OVERWRITE_IF, NFS CREATE UNCHECKED + SETATTR size 0.
+    fn recreate(&mut self) -> Result<(), (&'static str, Error)> {
+        self.target.create().map_err(|e| ("recreate", e))?;
+        self.model.clear();
         Ok(())
     }
 
