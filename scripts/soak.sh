@@ -11,7 +11,10 @@
 #
 # Environment: SOAK_SECONDS (60), SOAK_CONNECTIONS (200), SOAK_SMB_FRACTION
 # (0.5), SOAK_SEED (1), SOAK_RUNTIMES ("tokio_server mio_server
-# async_std_server"), SOAK_OUT (target/soak). Exit status: non-zero if any
+# async_std_server"), SOAK_SERVER_ARGS (extra server arguments, e.g.
+# "--root /tmp/dir" to serve a directory; NFS clients send AUTH_SYS uid 0,
+# so the directory must be writable by the user root is mapped to),
+# SOAK_LOADGEN_ARGS (extra loadgen arguments), SOAK_OUT (target/soak). Exit status: non-zero if any
 # runtime had errors, mismatches, a non-flat memory profile, or did not start.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +25,8 @@ fraction=${SOAK_SMB_FRACTION:-0.5}
 seed=${SOAK_SEED:-1}
 runtimes=${SOAK_RUNTIMES:-"tokio_server mio_server async_std_server"}
 out=${SOAK_OUT:-target/soak}
+read -r -a server_args <<<"${SOAK_SERVER_ARGS:-}"
+read -r -a loadgen_args <<<"${SOAK_LOADGEN_ARGS:-}"
 mkdir -p "$out"
 
 feature_of() {
@@ -69,7 +74,7 @@ for rt in $runtimes; do
     log="$out/$rt.server.log"
     samples="$out/$rt.rss"
     : >"$samples"
-    "target/release/examples/$rt" --listen 127.0.0.1 --smb-port 0 --nfs-port 0 >"$log" 2>&1 &
+    "target/release/examples/$rt" --listen 127.0.0.1 --smb-port 0 --nfs-port 0 "${server_args[@]}" >"$log" 2>&1 &
     server_pid=$!
     line=""
     for _ in $(seq 1 300); do
@@ -103,7 +108,7 @@ for rt in $runtimes; do
     sampler_pid=$!
 
     "$loadgen" --smb-port "$smb_port" --nfs-port "$nfs_port" --connections "$connections" \
-        --seconds "$seconds" --smb-fraction "$fraction" --seed "$seed" \
+        --seconds "$seconds" --smb-fraction "$fraction" --seed "$seed" "${loadgen_args[@]}" \
         >"$out/$rt.loadgen.out" 2>"$out/$rt.loadgen.err"
     rc=$?
     end_t=$(awk 'END { print $1 }' "$samples")
