@@ -4,7 +4,9 @@
 //! pseudo-random data at random offsets, reads ranges back, truncates,
 //! reopens, and checks everything against a model of the file; at the end it
 //! verifies the whole file and deletes it. SMB workers alternate between
-//! dialects 2.1 and 3.0.2. Prints
+//! dialects 2.1 and 3.0.2. With `--shared-fraction`, pairs of workers (one
+//! SMB, one NFS) take turns on one file, each checking what the other wrote.
+//! Prints
 //! `LOADGEN ops=N errors=E mismatches=M bytes=B`; exits non-zero on any
 //! error or mismatch.
 //!
@@ -26,7 +28,7 @@ use polyshare::testclient::smb::{DIALECT_2_1, DIALECT_3_0_2};
 
 use stats::Stats;
 use target::{NfsTarget, SmbTarget};
-use worker::{Config, Worker};
+use worker::{Config, SharedFile, Worker};
 
 #[derive(Debug, Parser)]
 #[command(about = "Bounded SMB2 + NFSv3 load generator with content verification (127.0.0.1 only)")]
@@ -42,6 +44,11 @@ struct Args {
     /// Share of the connections that speak SMB; the rest speak NFS.
     #[arg(long, default_value_t = 0.5)]
     smb_fraction: f64,
+    /// Share of the workers that work in pairs (ids 2k and 2k+1, an NFS and
+    /// an SMB worker when --smb-fraction is 0.5) on one file, taking turns, so
+    /// that each protocol reads what the other wrote.
+    #[arg(long, default_value_t = 0.25)]
+    shared_fraction: f64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Files never grow beyond this many bytes.
@@ -84,22 +91,31 @@ fn main() -> ExitCode {
         sync_percent: args.sync_percent,
     };
     let stats = Stats::default();
+    let (stats, cfg) = (&stats, &cfg);
+    let pid = std::process::id();
+    let paired = ((f64::from(args.connections) * args.shared_fraction.clamp(0.0, 1.0)) as usize) & !1;
+    let files: Vec<_> = (0..args.connections as usize)
+        .map(
+            |id| if id < paired && id % 2 == 1 { None } else { Some(SharedFile::new(if id < paired { 2 } else { 1 })) },
+        )
+        .collect();
     eprintln!(
-        "loadgen: {} connections ({smb_workers} SMB, {} NFS) for {} s, seed {}",
+        "loadgen: {} connections ({smb_workers} SMB, {} NFS; {paired} in pairs sharing a file) for {} s, seed {}",
         args.connections,
         args.connections - smb_workers,
         args.seconds,
         args.seed
     );
-    let (stats, cfg) = (&stats, &cfg);
-    let pid = std::process::id();
     thread::scope(|s| {
         for id in 0..args.connections as usize {
             // Spread SMB workers evenly among NFS ones.
             let is_smb = (id as u64 + 1) * u64::from(smb_workers) / u64::from(args.connections)
                 > id as u64 * u64::from(smb_workers) / u64::from(args.connections);
             let seed = args.seed.wrapping_mul(0x1000_0000_01B3) ^ (id as u64).wrapping_mul(0x9E37_79B9);
-            let name = format!("loadgen-{pid}-{}-{id}.bin", args.seed);
+            // A paired worker uses its even partner's file.
+            let file_id = if id < paired { id & !1 } else { id };
+            let name = format!("loadgen-{pid}-{}-{file_id}.bin", args.seed);
+            let shared = files.get(file_id).and_then(Option::clone).unwrap_or_else(|| SharedFile::new(1));
             let (share, export) = (&args.share, &args.export);
             let spawned = thread::Builder::new().stack_size(256 * 1024).spawn_scoped(s, move || {
                 let run = || {
@@ -107,12 +123,12 @@ fn main() -> ExitCode {
                         // Alternate the dialects among SMB workers.
                         let dialect = if id % 4 < 2 { DIALECT_2_1 } else { DIALECT_3_0_2 };
                         match SmbTarget::connect(smb, timeout, dialect, share, name) {
-                            Ok(t) => Worker::new(id, "smb", t, seed, stats, cfg).run(),
+                            Ok(t) => Worker::new(id, "smb", t, seed, shared, stats, cfg).run(),
                             Err(e) => stats.error(format!("worker {id} (smb) connect: {e}")),
                         }
                     } else {
                         match NfsTarget::connect(nfs, timeout, export, name) {
-                            Ok(t) => Worker::new(id, "nfs", t, seed, stats, cfg).run(),
+                            Ok(t) => Worker::new(id, "nfs", t, seed, shared, stats, cfg).run(),
                             Err(e) => stats.error(format!("worker {id} (nfs) connect: {e}")),
                         }
                     }

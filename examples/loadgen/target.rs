@@ -22,6 +22,8 @@ pub trait Target {
     fn flush(&mut self) -> Result<()>;
     /// Closes and deletes the file.
     fn finish(&mut self) -> Result<()>;
+    /// Closes the file, leaving it in place.
+    fn close(&mut self) -> Result<()>;
     fn max_io(&self) -> u32;
 }
 
@@ -40,7 +42,7 @@ impl SmbTarget {
         self.fid.ok_or_else(|| Error::Unexpected("file not open".into()))
     }
 
-    fn close(&mut self) -> Result<()> {
+    fn close_handle(&mut self) -> Result<()> {
         match self.fid.take() {
             Some(fid) => self.client.close(fid),
             None => Ok(()),
@@ -50,7 +52,7 @@ impl SmbTarget {
 
 impl Target for SmbTarget {
     fn create(&mut self) -> Result<()> {
-        self.close()?;
+        self.close_handle()?;
         let open = self.client.open_rw(&self.name, wire::FILE_OVERWRITE_IF)?;
         self.fid = Some(open.file_id);
         if open.end_of_file != 0 {
@@ -71,7 +73,7 @@ impl Target for SmbTarget {
         self.client.set_end_of_file(fid, size)
     }
     fn reopen(&mut self) -> Result<u64> {
-        self.close()?;
+        self.close_handle()?;
         let open = self.client.open_rw(&self.name, wire::FILE_OPEN)?;
         self.fid = Some(open.file_id);
         Ok(open.end_of_file)
@@ -82,7 +84,10 @@ impl Target for SmbTarget {
     fn finish(&mut self) -> Result<()> {
         let fid = self.fid()?;
         self.client.set_delete_pending(fid)?;
-        self.close()
+        self.close_handle()
+    }
+    fn close(&mut self) -> Result<()> {
+        self.close_handle()
     }
     fn max_io(&self) -> u32 {
         let (r, w) = self.client.max_io();
@@ -162,6 +167,11 @@ impl Target for NfsTarget {
         self.flush()?;
         self.fh = None;
         self.client.remove(&self.root, &self.name)
+    }
+    fn close(&mut self) -> Result<()> {
+        self.flush()?;
+        self.fh = None;
+        Ok(())
     }
     fn max_io(&self) -> u32 {
         65536

@@ -1,5 +1,7 @@
 //! A worker: one connection, one file, a model of its expected content.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use polyshare::testclient::Error;
@@ -44,6 +46,22 @@ pub struct Config {
     pub sync_percent: u64,
 }
 
+/// A file and the model of its content, shared by the workers that use it
+/// (one, or an SMB and an NFS worker taking turns under the lock, which
+/// checks that each protocol sees what the other wrote).
+#[derive(Default)]
+pub struct SharedFile {
+    model: Mutex<Vec<u8>>,
+    /// Workers not yet done; the last one deletes the file.
+    members: AtomicUsize,
+}
+
+impl SharedFile {
+    pub fn new(members: usize) -> Arc<Self> {
+        Arc::new(Self { model: Mutex::default(), members: AtomicUsize::new(members) })
+    }
+}
+
 pub struct Worker<'a, T: Target> {
     pub id: usize,
     pub proto: &'static str,
@@ -51,13 +69,32 @@ pub struct Worker<'a, T: Target> {
     pub rng: Rng,
     pub stats: &'a Stats,
     pub cfg: &'a Config,
-    /// What the file must contain.
+    shared: Arc<SharedFile>,
+    /// What the file must contain, while this worker holds the shared lock.
     model: Vec<u8>,
 }
 
 impl<'a, T: Target> Worker<'a, T> {
-    pub fn new(id: usize, proto: &'static str, target: T, seed: u64, stats: &'a Stats, cfg: &'a Config) -> Self {
-        Self { id, proto, target, rng: Rng::new(seed), stats, cfg, model: Vec::new() }
+    pub fn new(
+        id: usize,
+        proto: &'static str,
+        target: T,
+        seed: u64,
+        shared: Arc<SharedFile>,
+        stats: &'a Stats,
+        cfg: &'a Config,
+    ) -> Self {
+        Self { id, proto, target, rng: Rng::new(seed), stats, cfg, shared, model: Vec::new() }
+    }
+
+    /// Runs `f` holding the file's lock, with the shared model in `self.model`.
+    fn locked<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let shared = Arc::clone(&self.shared);
+        let mut guard = shared.model.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::swap(&mut self.model, &mut guard);
+        let r = f(self);
+        std::mem::swap(&mut self.model, &mut guard);
+        r
     }
 
     fn error(&self, op: &str, e: &Error) {
@@ -68,43 +105,55 @@ impl<'a, T: Target> Worker<'a, T> {
         self.stats.mismatch(format!("worker {} ({}): {what}", self.id, self.proto));
     }
 
-    /// Runs until the deadline, then verifies the whole file and deletes it.
+    /// Runs until the deadline, then verifies the whole file; the last of
+    /// the file's workers deletes it.
     pub fn run(mut self) {
-        if let Err(e) = self.target.create() {
-            return self.error("create", &e);
+        let ok = self.run_ops();
+        let last = self.shared.members.fetch_sub(1, Ordering::AcqRel) == 1;
+        if ok {
+            let end = if last { self.target.finish() } else { self.target.close() };
+            if let Err(e) = end {
+                self.error("finish", &e);
+            }
+            self.stats.op();
+        }
+    }
+
+    /// Returns false after an error that ends the worker.
+    fn run_ops(&mut self) -> bool {
+        if let Err(e) = self.locked(|w| w.target.create().map(|()| w.model.clear())) {
+            self.error("create", &e);
+            return false;
         }
         self.stats.op();
         while Instant::now() < self.cfg.deadline {
             let p = self.rng.percent();
-            let r = match p {
-                0..45 => self.write(),
-                45..80 => self.read_range(),
-                80..87 => self.truncate(),
-                87..93 => self.reopen(),
-                93..95 => self.target.flush().map_err(|e| ("COMMIT", e)),
-                95 => self.recreate(),
-                _ => self.verify_all(),
-            };
-            self.stats.op();
-            if let Err((op, e)) = r {
-                self.error(op, &e);
-                if e.is_fatal() {
-                    return; // the connection is gone
-                }
+            let fatal = self.locked(|w| {
+                let r = match p {
+                    0..45 => w.write(),
+                    45..80 => w.read_range(),
+                    80..87 => w.truncate(),
+                    87..93 => w.reopen(),
+                    93..95 => w.target.flush().map_err(|e| ("COMMIT", e)),
+                    95 => w.recreate(),
+                    _ => w.verify_all(),
+                };
+                w.stats.op();
+                let Err((op, e)) = r else { return false };
+                w.error(op, &e);
                 // The file's state is unknown: take the server's word for it.
-                if let Err((op, e)) = self.resync() {
-                    return self.error(op, &e);
-                }
+                e.is_fatal() || w.resync().map_err(|(op, e)| w.error(op, &e)).is_err()
+            });
+            if fatal {
+                return false;
             }
         }
-        let end = self.reopen().and_then(|()| self.verify_all());
+        let end = self.locked(|w| w.reopen().and_then(|()| w.verify_all()));
         if let Err((op, e)) = end {
-            return self.error(op, &e);
+            self.error(op, &e);
+            return false;
         }
-        if let Err(e) = self.target.finish() {
-            self.error("finish", &e);
-        }
-        self.stats.op();
+        true
     }
 
     fn io_len(&mut self) -> u64 {
