@@ -71,10 +71,19 @@ impl SmbClient {
     /// to the share `\\<addr>\<share>`.
     pub fn login(addr: SocketAddr, timeout: Duration, dialects: &[u16], share: &str) -> Result<Self> {
         let mut c = Self::connect(addr, timeout)?;
-        c.negotiate(dialects, [0x5a; 16])?;
+        c.negotiate(dialects, c.client_guid()?)?;
         c.session_setup_guest("loadgen")?;
         c.tree_connect(&format!("\\\\{}\\{share}", addr.ip()))?;
         Ok(c)
+    }
+
+    /// A ClientGuid of this connection's own (leases are per ClientGuid):
+    /// the process id and the local port.
+    pub fn client_guid(&self) -> Result<[u8; 16]> {
+        let mut guid = *b"polyshare-tc\0\0\0\0";
+        guid[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+        guid[12..14].copy_from_slice(&self.stream.local_addr()?.port().to_le_bytes());
+        Ok(guid)
     }
 
     pub fn dialect(&self) -> u16 {

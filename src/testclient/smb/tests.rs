@@ -127,6 +127,9 @@ fn login_and_io_sequence() {
     // The 128 KiB WRITE is charged 2 credits and consumes 2 MessageIds.
     let charges: Vec<(u16, u64)> = seen.iter().map(|s| (s.1, s.2)).collect();
     assert_eq!(charges, [(0, 0), (1, 1), (1, 2), (1, 3), (1, 4), (2, 5), (1, 7), (1, 8), (1, 9), (1, 10)]);
+    // ClientGuid: a prefix, the process id, the local port.
+    assert_eq!(seen[0].5[12..20], *b"polyshar");
+    assert_eq!(seen[0].5[20..24], std::process::id().to_le_bytes());
     // The second SESSION_SETUP carries the session id the first response gave.
     assert_eq!((seen[1].4, seen[2].4), (0, 0x99));
     // TREE_CONNECT has TreeId 0; later requests carry the granted one.
