@@ -112,8 +112,10 @@ fn main() -> ExitCode {
             let is_smb = (id as u64 + 1) * u64::from(smb_workers) / u64::from(args.connections)
                 > id as u64 * u64::from(smb_workers) / u64::from(args.connections);
             let seed = args.seed.wrapping_mul(0x1000_0000_01B3) ^ (id as u64).wrapping_mul(0x9E37_79B9);
-            // A paired worker uses its even partner's file.
+            // A paired worker uses its even partner's file; the NFS member
+            // creates it (ids alternate NFS, SMB when --smb-fraction is 0.5).
             let file_id = if id < paired { id & !1 } else { id };
+            let second = id < paired && id % 2 == 1;
             let name = format!("loadgen-{pid}-{}-{file_id}.bin", args.seed);
             let shared = files.get(file_id).and_then(Option::clone).unwrap_or_else(|| SharedFile::new(1));
             let (share, export) = (&args.share, &args.export);
@@ -123,12 +125,12 @@ fn main() -> ExitCode {
                         // Alternate the dialects among SMB workers.
                         let dialect = if id % 4 < 2 { DIALECT_2_1 } else { DIALECT_3_0_2 };
                         match SmbTarget::connect(smb, timeout, dialect, share, name) {
-                            Ok(t) => Worker::new(id, "smb", t, seed, shared, stats, cfg).run(),
+                            Ok(t) => Worker::new(id, "smb", t, seed, (shared, second), stats, cfg).run(),
                             Err(e) => stats.error(format!("worker {id} (smb) connect: {e}")),
                         }
                     } else {
                         match NfsTarget::connect(nfs, timeout, export, name) {
-                            Ok(t) => Worker::new(id, "nfs", t, seed, shared, stats, cfg).run(),
+                            Ok(t) => Worker::new(id, "nfs", t, seed, (shared, second), stats, cfg).run(),
                             Err(e) => stats.error(format!("worker {id} (nfs) connect: {e}")),
                         }
                     }

@@ -1,8 +1,9 @@
 //! A worker: one connection, one file, a model of its expected content.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use polyshare::testclient::Error;
 
@@ -54,11 +55,13 @@ pub struct SharedFile {
     model: Mutex<Vec<u8>>,
     /// Workers not yet done; the last one deletes the file.
     members: AtomicUsize,
+    /// The first member has created the file.
+    created: AtomicBool,
 }
 
 impl SharedFile {
     pub fn new(members: usize) -> Arc<Self> {
-        Arc::new(Self { model: Mutex::default(), members: AtomicUsize::new(members) })
+        Arc::new(Self { model: Mutex::default(), members: AtomicUsize::new(members), created: AtomicBool::new(false) })
     }
 }
 
@@ -70,6 +73,8 @@ pub struct Worker<'a, T: Target> {
     pub stats: &'a Stats,
     pub cfg: &'a Config,
     shared: Arc<SharedFile>,
+    /// The second member of a pair: it waits for the first to create the file.
+    second: bool,
     /// What the file must contain, while this worker holds the shared lock.
     model: Vec<u8>,
 }
@@ -80,11 +85,11 @@ impl<'a, T: Target> Worker<'a, T> {
         proto: &'static str,
         target: T,
         seed: u64,
-        shared: Arc<SharedFile>,
+        (shared, second): (Arc<SharedFile>, bool),
         stats: &'a Stats,
         cfg: &'a Config,
     ) -> Self {
-        Self { id, proto, target, rng: Rng::new(seed), stats, cfg, shared, model: Vec::new() }
+        Self { id, proto, target, rng: Rng::new(seed), stats, cfg, shared, second, model: Vec::new() }
     }
 
     /// Runs `f` holding the file's lock, with the shared model in `self.model`.
@@ -121,7 +126,18 @@ impl<'a, T: Target> Worker<'a, T> {
 
     /// Returns false after an error that ends the worker.
     fn run_ops(&mut self) -> bool {
-        if let Err(e) = self.locked(|w| w.target.create().map(|()| w.model.clear())) {
+        if self.second {
+            // The file's owner is its creator: let the first member (NFS in
+            // an SMB/NFS pair) create it, since NFS (root squashed) may not
+            // write a file an SMB guest created.
+            let give_up = Instant::now() + Duration::from_secs(30);
+            while !self.shared.created.load(Ordering::Acquire) && Instant::now() < give_up {
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let created = self.locked(|w| w.target.create().map(|()| w.model.clear()));
+        self.shared.created.store(true, Ordering::Release);
+        if let Err(e) = created {
             self.error("create", &e);
             return false;
         }

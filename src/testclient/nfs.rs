@@ -62,6 +62,8 @@ pub struct Fh(pub Vec<u8>);
 pub struct Fattr3 {
     pub ftype: u32,
     pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
     pub size: u64,
     pub fileid: u64,
 }
@@ -305,12 +307,14 @@ fn post_op_attr(r: &mut XdrReader) -> Result<Option<Fattr3>> {
 fn fattr3(r: &mut XdrReader) -> Result<Fattr3> {
     let ftype = r.u32()?;
     let mode = r.u32()?;
-    r.skip(12)?; // nlink, uid, gid
+    r.skip(4)?; // nlink
+    let uid = r.u32()?;
+    let gid = r.u32()?;
     let size = r.u64()?;
     r.skip(8 + 8 + 8)?; // used, rdev, fsid
     let fileid = r.u64()?;
     r.skip(24)?; // atime, mtime, ctime
-    Ok(Fattr3 { ftype, mode, size, fileid })
+    Ok(Fattr3 { ftype, mode, uid, gid, size, fileid })
 }
 
 fn verf(r: &mut XdrReader) -> Result<[u8; 8]> {

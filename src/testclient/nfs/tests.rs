@@ -48,7 +48,7 @@ fn scripted(results: Vec<Vec<u8>>) -> (SocketAddr, thread::JoinHandle<Calls>) {
 
 fn fattr(size: u64, fileid: u64) -> Vec<u8> {
     let mut w = XdrWriter::new();
-    w.u32(1).u32(0o644).u32(1).u32(0).u32(0).u64(size).u64(size).u64(0).u64(7).u64(fileid);
+    w.u32(1).u32(0o644).u32(1).u32(1000).u32(100).u64(size).u64(size).u64(0).u64(7).u64(fileid);
     w.u64(0).u64(0).u64(0);
     assert_eq!(w.0.len(), 84);
     w.0
@@ -98,7 +98,7 @@ fn mount_create_write_read_commit_setattr() {
     assert_eq!(c.read(&fh, 2, 10).unwrap(), ReadReply { data: b"llo".to_vec(), eof: true });
     assert_eq!(&c.commit(&fh).unwrap(), b"VERIFIER");
     c.setattr_size(&fh, 2).unwrap();
-    assert_eq!(c.getattr(&fh).unwrap(), Fattr3 { ftype: 1, mode: 0o644, size: 2, fileid: 42 });
+    assert_eq!(c.getattr(&fh).unwrap(), Fattr3 { ftype: 1, mode: 0o644, uid: 1000, gid: 100, size: 2, fileid: 42 });
     assert!(matches!(c.lookup(&root, "x"), Err(Error::Nfs { proc_: "LOOKUP", status: NFS3ERR_NOENT })));
 
     let calls = server.join().unwrap();
