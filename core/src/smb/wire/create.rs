@@ -63,6 +63,38 @@ impl CreateRequest {
             contexts,
         })
     }
+
+    /// The body: the name at 64 + 56 = 120, the contexts 8-aligned after it.
+    pub fn encode(&self) -> Vec<u8> {
+        let name = string_to_utf16(&self.name);
+        let mut b = Vec::with_capacity(64 + name.len() + self.contexts.len());
+        put_u16(&mut b, 57);
+        put_u8(&mut b, 0); // SecurityFlags
+        put_u8(&mut b, self.oplock_level);
+        put_u32(&mut b, self.impersonation_level);
+        put_u64(&mut b, 0); // SmbCreateFlags
+        put_u64(&mut b, 0); // Reserved
+        put_u32(&mut b, self.desired_access);
+        put_u32(&mut b, self.file_attributes);
+        put_u32(&mut b, self.share_access);
+        put_u32(&mut b, self.disposition);
+        put_u32(&mut b, self.options);
+        put_u16(&mut b, 120); // NameOffset
+        put_u16(&mut b, name.len() as u16);
+        put_u32(&mut b, 0); // CreateContextsOffset, patched below
+        put_u32(&mut b, self.contexts.len() as u32);
+        b.extend_from_slice(&name);
+        if !self.contexts.is_empty() {
+            pad_to(&mut b, 8);
+            let off = (64 + b.len()) as u32;
+            patch_u32(&mut b, 48, off);
+            b.extend_from_slice(&self.contexts);
+        }
+        if b.len() == 56 {
+            b.push(0); // StructureSize 57 counts one byte of Buffer
+        }
+        b
+    }
 }
 
 /// Times and sizes reported by CREATE and CLOSE responses.
@@ -80,6 +112,19 @@ pub struct NetworkOpenInfo {
 impl NetworkOpenInfo {
     pub fn times(btime: Timespec, atime: Timespec, mtime: Timespec, ctime: Timespec) -> [u64; 4] {
         [btime.to_filetime(), atime.to_filetime(), mtime.to_filetime(), ctime.to_filetime()]
+    }
+
+    /// The 52 bytes at `off`: four FILETIMEs, two sizes, FileAttributes.
+    pub fn decode(b: &[u8], off: usize) -> WireResult<Self> {
+        Ok(Self {
+            creation: u64_at(b, off)?,
+            last_access: u64_at(b, off + 8)?,
+            last_write: u64_at(b, off + 16)?,
+            change: u64_at(b, off + 24)?,
+            allocation_size: u64_at(b, off + 32)?,
+            end_of_file: u64_at(b, off + 40)?,
+            attributes: u32_at(b, off + 48)?,
+        })
     }
 
     fn encode(&self, b: &mut Vec<u8>) {
@@ -123,7 +168,49 @@ pub fn encode_create_response(
     b
 }
 
+/// The fields of a CREATE response (2.2.14); `contexts` is the raw chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateResponse<'a> {
+    pub oplock_level: u8,
+    pub create_action: u32,
+    pub info: NetworkOpenInfo,
+    pub file_id: FileId,
+    pub contexts: &'a [u8],
+}
+
+pub fn decode_create_response(msg: &[u8]) -> WireResult<CreateResponse<'_>> {
+    let body = msg.get(64..).ok_or(WireError::Short)?;
+    structure_size(body, 89)?;
+    let ctx_off = u32_at(body, 80)? as usize;
+    let ctx_len = u32_at(body, 84)? as usize;
+    Ok(CreateResponse {
+        oplock_level: u8_at(body, 2)?,
+        create_action: u32_at(body, 4)?,
+        info: NetworkOpenInfo::decode(body, 8)?,
+        file_id: FileId::decode(body, 64)?,
+        contexts: slice_at(msg, ctx_off, ctx_len)?,
+    })
+}
+
 pub const CLOSE_FLAG_POSTQUERY_ATTRIB: u16 = 0x1;
+
+/// A CLOSE request body (2.2.15).
+pub fn encode_close(flags: u16, file_id: FileId) -> Vec<u8> {
+    let mut b = Vec::with_capacity(24);
+    put_u16(&mut b, 24);
+    put_u16(&mut b, flags);
+    put_u32(&mut b, 0); // Reserved
+    file_id.encode(&mut b);
+    b
+}
+
+/// A CLOSE response (2.2.16): the attributes when POSTQUERY_ATTRIB is set.
+pub fn decode_close_response(msg: &[u8]) -> WireResult<Option<NetworkOpenInfo>> {
+    let body = msg.get(64..).ok_or(WireError::Short)?;
+    structure_size(body, 60)?;
+    let info = NetworkOpenInfo::decode(body, 8)?;
+    Ok((u16_at(body, 2)? & CLOSE_FLAG_POSTQUERY_ATTRIB != 0).then_some(info))
+}
 
 pub fn decode_close(msg: &[u8]) -> WireResult<(u16, FileId)> {
     let body = msg.get(64..).ok_or(WireError::Short)?;
@@ -190,7 +277,14 @@ mod tests {
             let _ = CreateRequest::decode(&m);
             m[64] = 24;
             let _ = decode_close(&m);
+            m[64] = 89;
+            let _ = decode_create_response(&m);
+            m[64] = 60;
+            let _ = decode_close_response(&m);
             true
         }
     }
 }
+
+#[cfg(test)]
+mod roundtrip;

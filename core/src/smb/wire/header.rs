@@ -153,7 +153,64 @@ mod tests {
         assert_eq!(Header::decode(&PROTOCOL_ID), Err(WireError::Short));
     }
 
+    #[test]
+    fn golden_async_response_header() {
+        // A STATUS_PENDING interim response: async, server-to-redir, AsyncId 9.
+        let mut bytes = vec![0xFE, 0x53, 0x4D, 0x42, 0x40, 0x00, 0x00, 0x00]; // ProtocolId, StructureSize, CreditCharge
+        bytes.extend_from_slice(&[0x03, 0x01, 0x00, 0x00]); // Status 0x00000103 STATUS_PENDING
+        bytes.extend_from_slice(&[0x08, 0x00, 0x01, 0x00]); // Command READ, CreditResponse 1
+        bytes.extend_from_slice(&[0x03, 0, 0, 0]); // Flags SERVER_TO_REDIR | ASYNC_COMMAND
+        bytes.extend_from_slice(&[0; 4]); // NextCommand
+        bytes.extend_from_slice(&[6, 0, 0, 0, 0, 0, 0, 0]); // MessageId 6
+        bytes.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0]); // AsyncId 9 (offset 32)
+        bytes.extend_from_slice(&[0x22, 0, 0, 0, 0, 0, 0, 0]); // SessionId (offset 40)
+        bytes.extend_from_slice(&[0xEE; 16]); // Signature (offset 48)
+        let h = Header {
+            status: 0x103,
+            command: command::READ,
+            credits: 1,
+            flags: FLAG_ASYNC | FLAG_SERVER_TO_REDIR,
+            message_id: 6,
+            async_id: 9,
+            session_id: 0x22,
+            signature: [0xEE; 16],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        h.encode(&mut out);
+        assert_eq!(out, bytes);
+        assert_eq!(Header::decode(&bytes), Ok(h));
+    }
+
+    impl quickcheck::Arbitrary for Header {
+        fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+            let flags = u32::arbitrary(g);
+            let async_ = flags & FLAG_ASYNC != 0;
+            let mut signature = [0u8; 16];
+            signature.iter_mut().for_each(|b| *b = u8::arbitrary(g));
+            Header {
+                credit_charge: u16::arbitrary(g),
+                status: u32::arbitrary(g),
+                command: u16::arbitrary(g),
+                credits: u16::arbitrary(g),
+                flags,
+                next_command: u32::arbitrary(g),
+                message_id: u64::arbitrary(g),
+                async_id: if async_ { u64::arbitrary(g) } else { 0 },
+                tree_id: if async_ { 0 } else { u32::arbitrary(g) },
+                session_id: u64::arbitrary(g),
+                signature,
+            }
+        }
+    }
+
     quickcheck::quickcheck! {
+        fn round_trip(h: Header) -> bool {
+            let mut out = Vec::new();
+            h.encode(&mut out);
+            out.len() == HEADER_LEN && Header::decode(&out) == Ok(h)
+        }
+
         fn decode_never_panics(b: Vec<u8>) -> bool {
             let _ = Header::decode(&b);
             let mut v = PROTOCOL_ID.to_vec();

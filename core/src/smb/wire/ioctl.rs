@@ -32,6 +32,28 @@ impl<'a> IoctlRequest<'a> {
             flags: u32_at(body, 48)?,
         })
     }
+
+    /// The body; the input follows at 64 + 56 = 120, no output buffer.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(57 + self.input.len());
+        put_u16(&mut b, 57);
+        put_u16(&mut b, 0); // Reserved
+        put_u32(&mut b, self.ctl_code);
+        self.file_id.encode(&mut b);
+        put_u32(&mut b, if self.input.is_empty() { 0 } else { 120 });
+        put_u32(&mut b, self.input.len() as u32);
+        put_u32(&mut b, 0); // MaxInputResponse
+        put_u32(&mut b, 0); // OutputOffset
+        put_u32(&mut b, 0); // OutputCount
+        put_u32(&mut b, self.max_output);
+        put_u32(&mut b, self.flags);
+        put_u32(&mut b, 0); // Reserved2
+        b.extend_from_slice(self.input);
+        if self.input.is_empty() {
+            b.push(0);
+        }
+        b
+    }
 }
 
 pub fn encode_ioctl_response(ctl_code: u32, file_id: FileId, output: &[u8]) -> Vec<u8> {
@@ -48,6 +70,26 @@ pub fn encode_ioctl_response(ctl_code: u32, file_id: FileId, output: &[u8]) -> V
     put_u32(&mut b, 0); // Reserved2
     b.extend_from_slice(output);
     b
+}
+
+/// The fields of an IOCTL response the server fills (2.2.32).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoctlResponse<'a> {
+    pub ctl_code: u32,
+    pub file_id: FileId,
+    pub output: &'a [u8],
+}
+
+pub fn decode_ioctl_response(msg: &[u8]) -> WireResult<IoctlResponse<'_>> {
+    let body = msg.get(64..).ok_or(WireError::Short)?;
+    structure_size(body, 49)?;
+    let off = u32_at(body, 32)? as usize;
+    let len = u32_at(body, 36)? as usize;
+    Ok(IoctlResponse {
+        ctl_code: u32_at(body, 4)?,
+        file_id: FileId::decode(body, 8)?,
+        output: slice_at(msg, off, len)?,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +113,37 @@ impl ValidateNegotiateInfo {
             dialects: (0..n).map(|i| u16_at(b, 24 + 2 * i)).collect::<WireResult<_>>()?,
         })
     }
+
+    /// The request input (2.2.31.4).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(24 + 2 * self.dialects.len());
+        put_u32(&mut b, self.capabilities);
+        b.extend_from_slice(&self.guid);
+        put_u16(&mut b, self.security_mode);
+        put_u16(&mut b, self.dialects.len() as u16);
+        for d in &self.dialects {
+            put_u16(&mut b, *d);
+        }
+        b
+    }
+}
+
+/// The VALIDATE_NEGOTIATE_INFO response output (2.2.32.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidateNegotiateResponse {
+    pub capabilities: u32,
+    pub guid: [u8; 16],
+    pub security_mode: u16,
+    pub dialect: u16,
+}
+
+pub fn decode_validate_negotiate_response(b: &[u8]) -> WireResult<ValidateNegotiateResponse> {
+    Ok(ValidateNegotiateResponse {
+        capabilities: u32_at(b, 0)?,
+        guid: array_at::<16>(b, 4)?,
+        security_mode: u16_at(b, 20)?,
+        dialect: u16_at(b, 22)?,
+    })
 }
 
 /// VALIDATE_NEGOTIATE_INFO response: 24 bytes.
@@ -114,7 +187,13 @@ mod tests {
             m.extend_from_slice(&b);
             let _ = IoctlRequest::decode(&m);
             let _ = ValidateNegotiateInfo::decode(&b);
+            let _ = decode_validate_negotiate_response(&b);
+            m[64] = 49;
+            let _ = decode_ioctl_response(&m);
             true
         }
     }
 }
+
+#[cfg(test)]
+mod roundtrip;

@@ -12,3 +12,6 @@ pub mod query;
 pub mod read_write;
 pub mod session_setup;
 pub mod smb1;
+
+#[cfg(test)]
+pub mod testutil;

@@ -68,27 +68,77 @@ impl NegotiateRequest {
             contexts: Vec::new(),
         };
         if req.dialects.contains(&DIALECT_311) {
-            let mut off = u32_at(body, 28)? as usize;
-            let n = u16_at(body, 32)? as usize;
-            if n > MAX_ITEMS {
-                return Err(WireError::Invalid);
-            }
-            for i in 0..n {
-                if i > 0 {
-                    off = off.checked_add(7).ok_or(WireError::Invalid)? & !7;
-                }
-                let context_type = u16_at(msg, off)?;
-                let len = u16_at(msg, off + 2)? as usize;
-                let data = slice_at(msg, off + 8, len)?.to_vec();
-                req.contexts.push(NegotiateContext { context_type, data });
-                off += 8 + len;
-            }
+            req.contexts = decode_contexts(msg, u32_at(body, 28)? as usize, u16_at(body, 32)? as usize)?;
         }
         Ok(req)
     }
 
+    /// The body (after the 64-byte header); offsets count from the header.
+    /// Contexts are written only when 3.1.1 is offered, as a client would.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(64 + 2 * self.dialects.len());
+        put_u16(&mut b, 36);
+        put_u16(&mut b, self.dialects.len() as u16);
+        put_u16(&mut b, self.security_mode);
+        put_u16(&mut b, 0); // Reserved
+        put_u32(&mut b, self.capabilities);
+        b.extend_from_slice(&self.client_guid);
+        let contexts: &[NegotiateContext] = match self.dialects.contains(&DIALECT_311) {
+            true => &self.contexts,
+            false => &[],
+        };
+        put_u32(&mut b, 0); // NegotiateContextOffset, patched below
+        put_u16(&mut b, contexts.len() as u16);
+        put_u16(&mut b, 0); // Reserved2
+        for d in &self.dialects {
+            put_u16(&mut b, *d);
+        }
+        encode_contexts(&mut b, 28, contexts);
+        b
+    }
+
     pub fn context(&self, t: u16) -> Option<&NegotiateContext> {
         self.contexts.iter().find(|c| c.context_type == t)
+    }
+}
+
+/// `n` negotiate contexts from `off` (counted from the header start), each
+/// after the first 8-aligned (MS-SMB2 2.2.3.1).
+fn decode_contexts(msg: &[u8], mut off: usize, n: usize) -> WireResult<Vec<NegotiateContext>> {
+    if n > MAX_ITEMS {
+        return Err(WireError::Invalid);
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        if i > 0 {
+            off = off.checked_add(7).ok_or(WireError::Invalid)? & !7;
+        }
+        let context_type = u16_at(msg, off)?;
+        let len = u16_at(msg, off + 2)? as usize;
+        let data = slice_at(msg, off + 8, len)?.to_vec();
+        out.push(NegotiateContext { context_type, data });
+        off += 8 + len;
+    }
+    Ok(out)
+}
+
+/// Appends `contexts` 8-aligned (the body starts 8-aligned after the header)
+/// and patches their offset into the u32 at `offset_field` of the body.
+fn encode_contexts(b: &mut Vec<u8>, offset_field: usize, contexts: &[NegotiateContext]) {
+    if contexts.is_empty() {
+        return;
+    }
+    pad_to(b, 8);
+    let ctx_off = (64 + b.len()) as u32;
+    patch_u32(b, offset_field, ctx_off);
+    for (i, c) in contexts.iter().enumerate() {
+        if i > 0 {
+            pad_to(b, 8);
+        }
+        put_u16(b, c.context_type);
+        put_u16(b, c.data.len() as u16);
+        put_u32(b, 0);
+        b.extend_from_slice(&c.data);
     }
 }
 
@@ -152,19 +202,33 @@ impl NegotiateResponse {
             return b;
         }
         // Contexts start 8-aligned from the header start (64 is aligned).
-        pad_to(&mut b, 8);
-        let ctx_off = (64 + b.len()) as u32;
-        patch_u32(&mut b, 60, ctx_off);
-        for (i, c) in self.contexts.iter().enumerate() {
-            if i > 0 {
-                pad_to(&mut b, 8);
-            }
-            put_u16(&mut b, c.context_type);
-            put_u16(&mut b, c.data.len() as u16);
-            put_u32(&mut b, 0);
-            b.extend_from_slice(&c.data);
-        }
+        encode_contexts(&mut b, 60, &self.contexts);
         b
+    }
+
+    /// `msg` is the whole message from the SMB2 header on.
+    pub fn decode(msg: &[u8]) -> WireResult<Self> {
+        let body = msg.get(64..).ok_or(WireError::Short)?;
+        structure_size(body, 65)?;
+        let sec_off = u16_at(body, 56)? as usize;
+        let sec_len = u16_at(body, 58)? as usize;
+        let n = u16_at(body, 6)? as usize;
+        let contexts = match n {
+            0 => Vec::new(),
+            _ => decode_contexts(msg, u32_at(body, 60)? as usize, n)?,
+        };
+        Ok(Self {
+            security_mode: u16_at(body, 2)?,
+            dialect: u16_at(body, 4)?,
+            server_guid: array_at::<16>(body, 8)?,
+            capabilities: u32_at(body, 24)?,
+            max_transact: u32_at(body, 28)?,
+            max_read: u32_at(body, 32)?,
+            max_write: u32_at(body, 36)?,
+            system_time: u64_at(body, 40)?,
+            security_buffer: slice_at(msg, sec_off, sec_len)?.to_vec(),
+            contexts,
+        })
     }
 }
 
@@ -225,9 +289,14 @@ mod tests {
             m.extend_from_slice(&[36, 0, n % 4, 0]);
             m.extend_from_slice(&b);
             let _ = NegotiateRequest::decode(&m);
+            m[64] = 65;
+            let _ = NegotiateResponse::decode(&m);
             let _ = preauth_hash_algorithms(&b);
             let _ = signing_algorithms(&b);
             true
         }
     }
 }
+
+#[cfg(test)]
+mod roundtrip;

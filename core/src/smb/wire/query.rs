@@ -37,6 +37,25 @@ impl QueryDirectoryRequest {
             output_length: u32_at(body, 28)?,
         })
     }
+
+    /// The body; the pattern follows at 64 + 32 = 96.
+    pub fn encode(&self) -> Vec<u8> {
+        let pattern = string_to_utf16(&self.pattern);
+        let mut b = Vec::with_capacity(33 + pattern.len());
+        put_u16(&mut b, 33);
+        put_u8(&mut b, self.class);
+        put_u8(&mut b, self.flags);
+        put_u32(&mut b, self.file_index);
+        self.file_id.encode(&mut b);
+        put_u16(&mut b, if pattern.is_empty() { 0 } else { 96 });
+        put_u16(&mut b, pattern.len() as u16);
+        put_u32(&mut b, self.output_length);
+        b.extend_from_slice(&pattern);
+        if pattern.is_empty() {
+            b.push(0);
+        }
+        b
+    }
 }
 
 /// QUERY_DIRECTORY and QUERY_INFO responses share one layout.
@@ -50,6 +69,15 @@ pub fn encode_output_buffer_response(data: &[u8]) -> Vec<u8> {
         b.push(0);
     }
     b
+}
+
+/// The output buffer of a QUERY_DIRECTORY or QUERY_INFO response.
+pub fn decode_output_buffer_response(msg: &[u8]) -> WireResult<&[u8]> {
+    let body = msg.get(64..).ok_or(WireError::Short)?;
+    structure_size(body, 9)?;
+    let off = u16_at(body, 2)? as usize;
+    let len = u32_at(body, 4)? as usize;
+    slice_at(msg, off, len)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +107,26 @@ impl QueryInfoRequest {
             file_id: FileId::decode(body, 24)?,
         })
     }
+
+    /// The body; the input buffer follows at 64 + 40 = 104.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(41 + self.input.len());
+        put_u16(&mut b, 41);
+        put_u8(&mut b, self.info_type);
+        put_u8(&mut b, self.class);
+        put_u32(&mut b, self.output_length);
+        put_u16(&mut b, if self.input.is_empty() { 0 } else { 104 });
+        put_u16(&mut b, 0); // Reserved
+        put_u32(&mut b, self.input.len() as u32);
+        put_u32(&mut b, self.additional_information);
+        put_u32(&mut b, self.flags);
+        self.file_id.encode(&mut b);
+        b.extend_from_slice(&self.input);
+        if self.input.is_empty() {
+            b.push(0);
+        }
+        b
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +152,33 @@ impl<'a> SetInfoRequest<'a> {
             file_id: FileId::decode(body, 16)?,
         })
     }
+
+    /// The body; the buffer follows at 64 + 32 = 96.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(33 + self.buffer.len());
+        put_u16(&mut b, 33);
+        put_u8(&mut b, self.info_type);
+        put_u8(&mut b, self.class);
+        put_u32(&mut b, self.buffer.len() as u32);
+        put_u16(&mut b, 96); // BufferOffset
+        put_u16(&mut b, 0); // Reserved
+        put_u32(&mut b, self.additional_information);
+        self.file_id.encode(&mut b);
+        b.extend_from_slice(self.buffer);
+        if self.buffer.is_empty() {
+            b.push(0);
+        }
+        b
+    }
 }
 
 pub fn encode_set_info_response() -> Vec<u8> {
     vec![2, 0]
+}
+
+/// A SET_INFO response is just StructureSize 2 (2.2.40).
+pub fn decode_set_info_response(msg: &[u8]) -> WireResult<()> {
+    structure_size(msg.get(64..).ok_or(WireError::Short)?, 2)
 }
 
 #[cfg(test)]
@@ -150,7 +221,14 @@ mod tests {
             let _ = SetInfoRequest::decode(&m);
             m[64] = 41;
             let _ = QueryInfoRequest::decode(&m);
+            m[64] = 9;
+            let _ = decode_output_buffer_response(&m);
+            m[64] = 2;
+            let _ = decode_set_info_response(&m);
             true
         }
     }
 }
+
+#[cfg(test)]
+mod roundtrip;

@@ -23,6 +23,33 @@ impl ReadRequest {
             channel: u32_at(body, 36)?,
         })
     }
+
+    /// The 49-byte body (no read channel info).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(49);
+        put_u16(&mut b, 49);
+        put_u8(&mut b, 0); // Padding
+        put_u8(&mut b, 0); // Flags
+        put_u32(&mut b, self.length);
+        put_u64(&mut b, self.offset);
+        self.file_id.encode(&mut b);
+        put_u32(&mut b, self.minimum_count);
+        put_u32(&mut b, self.channel);
+        put_u32(&mut b, 0); // RemainingBytes
+        put_u16(&mut b, 0); // ReadChannelInfoOffset
+        put_u16(&mut b, 0); // ReadChannelInfoLength
+        b.push(0); // Buffer
+        b
+    }
+}
+
+/// The data of a READ response (2.2.20); DataOffset counts from the header.
+pub fn decode_read_response(msg: &[u8]) -> WireResult<&[u8]> {
+    let body = msg.get(64..).ok_or(WireError::Short)?;
+    structure_size(body, 17)?;
+    let off = u8_at(body, 2)? as usize;
+    let len = u32_at(body, 4)? as usize;
+    slice_at(msg, off, len)
 }
 
 pub fn encode_read_response(data: &[u8]) -> Vec<u8> {
@@ -63,6 +90,33 @@ impl<'a> WriteRequest<'a> {
             data: slice_at(msg, off, len)?,
         })
     }
+
+    /// The body; the data follows at 64 + 48 = 112.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(49 + self.data.len());
+        put_u16(&mut b, 49);
+        put_u16(&mut b, 112); // DataOffset
+        put_u32(&mut b, self.data.len() as u32);
+        put_u64(&mut b, self.offset);
+        self.file_id.encode(&mut b);
+        put_u32(&mut b, self.channel);
+        put_u32(&mut b, 0); // RemainingBytes
+        put_u16(&mut b, 0); // WriteChannelInfoOffset
+        put_u16(&mut b, 0); // WriteChannelInfoLength
+        put_u32(&mut b, self.flags);
+        b.extend_from_slice(self.data);
+        if self.data.is_empty() {
+            b.push(0);
+        }
+        b
+    }
+}
+
+/// The Count of a WRITE response (2.2.22).
+pub fn decode_write_response(msg: &[u8]) -> WireResult<u32> {
+    let body = msg.get(64..).ok_or(WireError::Short)?;
+    structure_size(body, 17)?;
+    u32_at(body, 4)
 }
 
 pub fn encode_write_response(count: u32) -> Vec<u8> {
@@ -82,6 +136,65 @@ pub fn decode_flush(msg: &[u8]) -> WireResult<FileId> {
     let body = msg.get(64..).ok_or(WireError::Short)?;
     structure_size(body, 24)?;
     FileId::decode(body, 8)
+}
+
+/// A FLUSH request body (2.2.17).
+pub fn encode_flush(file_id: FileId) -> Vec<u8> {
+    let mut b = Vec::with_capacity(24);
+    put_u16(&mut b, 24);
+    put_u16(&mut b, 0); // Reserved1
+    put_u32(&mut b, 0); // Reserved2
+    file_id.encode(&mut b);
+    b
+}
+
+/// An SMB2_LOCK_ELEMENT (2.2.26.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockElement {
+    pub offset: u64,
+    pub length: u64,
+    pub flags: u32,
+}
+
+/// A whole LOCK request (2.2.26).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    pub lock_sequence: u32,
+    pub file_id: FileId,
+    pub locks: Vec<LockElement>,
+}
+
+impl LockRequest {
+    pub fn decode(msg: &[u8]) -> WireResult<Self> {
+        let (file_id, count) = decode_lock(msg)?;
+        let body = msg.get(64..).ok_or(WireError::Short)?;
+        let locks = (0..usize::from(count))
+            .map(|i| {
+                let at = 24 + 24 * i;
+                Ok(LockElement {
+                    offset: u64_at(body, at)?,
+                    length: u64_at(body, at + 8)?,
+                    flags: u32_at(body, at + 16)?,
+                })
+            })
+            .collect::<WireResult<_>>()?;
+        Ok(Self { lock_sequence: u32_at(body, 4)?, file_id, locks })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(24 + 24 * self.locks.len());
+        put_u16(&mut b, 48);
+        put_u16(&mut b, self.locks.len() as u16);
+        put_u32(&mut b, self.lock_sequence);
+        self.file_id.encode(&mut b);
+        for l in &self.locks {
+            put_u64(&mut b, l.offset);
+            put_u64(&mut b, l.length);
+            put_u32(&mut b, l.flags);
+            put_u32(&mut b, 0); // Reserved
+        }
+        b
+    }
 }
 
 /// LOCK: the FileId and the number of SMB2_LOCK_ELEMENTs (each 24 bytes,
@@ -147,7 +260,14 @@ mod tests {
             let _ = decode_flush(&m);
             m[64] = 48;
             let _ = decode_lock(&m);
+            let _ = LockRequest::decode(&m);
+            m[64] = 17;
+            let _ = decode_read_response(&m);
+            let _ = decode_write_response(&m);
             true
         }
     }
 }
+
+#[cfg(test)]
+mod roundtrip;

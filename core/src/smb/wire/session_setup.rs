@@ -30,6 +30,33 @@ impl SessionSetupRequest {
             security_buffer: slice_at(msg, off, len)?.to_vec(),
         })
     }
+
+    /// The body; the security buffer follows at 64 + 24 = 88.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(25 + self.security_buffer.len());
+        put_u16(&mut b, 25);
+        put_u8(&mut b, self.flags);
+        put_u8(&mut b, self.security_mode);
+        put_u32(&mut b, self.capabilities);
+        put_u32(&mut b, 0); // Channel
+        put_u16(&mut b, if self.security_buffer.is_empty() { 0 } else { 88 });
+        put_u16(&mut b, self.security_buffer.len() as u16);
+        put_u64(&mut b, self.previous_session_id);
+        b.extend_from_slice(&self.security_buffer);
+        if self.security_buffer.is_empty() {
+            b.push(0);
+        }
+        b
+    }
+}
+
+/// SessionFlags and the security buffer of a SESSION_SETUP response (2.2.6).
+pub fn decode_session_setup_response(msg: &[u8]) -> WireResult<(u16, &[u8])> {
+    let body = msg.get(64..).ok_or(WireError::Short)?;
+    structure_size(body, 9)?;
+    let off = u16_at(body, 4)? as usize;
+    let len = u16_at(body, 6)? as usize;
+    Ok((u16_at(body, 2)?, slice_at(msg, off, len)?))
 }
 
 pub fn encode_session_setup_response(session_flags: u16, token: &[u8]) -> Vec<u8> {
@@ -51,6 +78,16 @@ pub fn encode_empty_response() -> Vec<u8> {
     vec![4, 0, 0, 0]
 }
 
+/// LOGOFF, TREE_DISCONNECT, ECHO and CANCEL requests share the same body.
+pub fn encode_empty_request() -> Vec<u8> {
+    encode_empty_response()
+}
+
+/// Checks a StructureSize-4 body (any of the requests or responses above).
+pub fn decode_empty(msg: &[u8]) -> WireResult<()> {
+    structure_size(msg.get(64..).ok_or(WireError::Short)?, 4)
+}
+
 /// The path of a TREE_CONNECT request (`\\server\share`).
 pub fn decode_tree_connect(msg: &[u8]) -> WireResult<String> {
     let body = msg.get(64..).ok_or(WireError::Short)?;
@@ -58,6 +95,21 @@ pub fn decode_tree_connect(msg: &[u8]) -> WireResult<String> {
     let off = u16_at(body, 4)? as usize;
     let len = u16_at(body, 6)? as usize;
     utf16_to_string(slice_at(msg, off, len)?)
+}
+
+/// A TREE_CONNECT request body for `path`, which follows at 64 + 8 = 72.
+pub fn encode_tree_connect(path: &str) -> Vec<u8> {
+    let path = string_to_utf16(path);
+    let mut b = Vec::with_capacity(9 + path.len());
+    put_u16(&mut b, 9);
+    put_u16(&mut b, 0); // Flags
+    put_u16(&mut b, if path.is_empty() { 0 } else { 72 });
+    put_u16(&mut b, path.len() as u16);
+    b.extend_from_slice(&path);
+    if path.is_empty() {
+        b.push(0);
+    }
+    b
 }
 
 pub const SHARE_TYPE_DISK: u8 = 0x1;
@@ -72,6 +124,26 @@ pub fn encode_tree_connect_response(share_type: u8, share_flags: u32, capabiliti
     put_u32(&mut b, capabilities);
     put_u32(&mut b, access);
     b
+}
+
+/// The fields of a TREE_CONNECT response (2.2.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeConnectResponse {
+    pub share_type: u8,
+    pub share_flags: u32,
+    pub capabilities: u32,
+    pub maximal_access: u32,
+}
+
+pub fn decode_tree_connect_response(msg: &[u8]) -> WireResult<TreeConnectResponse> {
+    let body = msg.get(64..).ok_or(WireError::Short)?;
+    structure_size(body, 16)?;
+    Ok(TreeConnectResponse {
+        share_type: u8_at(body, 2)?,
+        share_flags: u32_at(body, 4)?,
+        capabilities: u32_at(body, 8)?,
+        maximal_access: u32_at(body, 12)?,
+    })
 }
 
 #[cfg(test)]
@@ -123,3 +195,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod roundtrip;

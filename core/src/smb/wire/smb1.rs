@@ -34,6 +34,31 @@ pub fn decode_negotiate(msg: &[u8]) -> WireResult<Smb1Dialects> {
     Ok(d)
 }
 
+/// Encodes an SMB1 NEGOTIATE offering "NT LM 0.12" and the SMB2 dialect
+/// strings of `d` (what a multi-protocol client sends; for test clients).
+pub fn encode_negotiate(d: &Smb1Dialects) -> Vec<u8> {
+    let mut dialects: Vec<&[u8]> = vec![b"NT LM 0.12"];
+    if d.smb2_002 {
+        dialects.push(b"SMB 2.002");
+    }
+    if d.smb2_wildcard {
+        dialects.push(b"SMB 2.???");
+    }
+    let mut m = SMB1_PROTOCOL_ID.to_vec();
+    m.push(SMB_COM_NEGOTIATE);
+    m.resize(32, 0);
+    m.push(0); // WordCount
+    let mut bytes = Vec::new();
+    for s in dialects {
+        bytes.push(0x02);
+        bytes.extend_from_slice(s);
+        bytes.push(0);
+    }
+    put_u16(&mut m, bytes.len() as u16);
+    m.extend_from_slice(&bytes);
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +79,18 @@ mod tests {
     }
 
     #[test]
+    fn golden_encode() {
+        let mut want = vec![0xFF, 0x53, 0x4D, 0x42, 0x72]; // Protocol, Command NEGOTIATE
+        want.extend_from_slice(&[0; 27]); // rest of the 32-byte header
+        want.push(0x00); // WordCount 0 (offset 32)
+        want.extend_from_slice(&[0x17, 0x00]); // ByteCount 23 (offset 33)
+        want.extend_from_slice(b"\x02NT LM 0.12\x00\x02SMB 2.002\x00");
+        let d = Smb1Dialects { smb2_002: true, smb2_wildcard: false };
+        assert_eq!(encode_negotiate(&d), want);
+        assert_eq!(decode_negotiate(&want), Ok(d));
+    }
+
+    #[test]
     fn finds_smb2_dialect_strings() {
         let d = decode_negotiate(&smb1_negotiate(&["NT LM 0.12", "SMB 2.002", "SMB 2.???"])).unwrap();
         assert_eq!(d, Smb1Dialects { smb2_002: true, smb2_wildcard: true });
@@ -63,6 +100,11 @@ mod tests {
     }
 
     quickcheck::quickcheck! {
+        fn round_trip(smb2_002: bool, smb2_wildcard: bool) -> bool {
+            let d = Smb1Dialects { smb2_002, smb2_wildcard };
+            decode_negotiate(&encode_negotiate(&d)) == Ok(d)
+        }
+
         fn decode_never_panics(b: Vec<u8>) -> bool {
             let mut m = vec![0xFF, b'S', b'M', b'B', 0x72];
             m.extend_from_slice(&b);
