@@ -95,6 +95,11 @@ pub struct SmbConfig {
     pub max_transact_size: u32,
     /// Credits a connection may hold at once.
     pub max_credits: u16,
+    /// Owner of files and directories created over SMB. SMB sessions carry
+    /// no Unix identity; the default is the identity NFS root-squashes to
+    /// (65534), so that NFS clients can write what SMB clients created.
+    pub create_uid: u32,
+    pub create_gid: u32,
 }
 
 impl Default for SmbConfig {
@@ -110,6 +115,8 @@ impl Default for SmbConfig {
             max_write_size: 8 * 1024 * 1024,
             max_transact_size: 8 * 1024 * 1024,
             max_credits: 8192,
+            create_uid: 65534,
+            create_gid: 65534,
         }
     }
 }

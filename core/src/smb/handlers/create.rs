@@ -192,7 +192,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
     };
     let overwriting = |d: u32| matches!(d, disposition::SUPERSEDE | disposition::OVERWRITE | disposition::OVERWRITE_IF);
     let mode = if dir_opt { 0o755 } else { 0o644 };
-    let cattr = CreateAttr { mode, uid: 0, gid: 0 };
+    let cattr = CreateAttr { mode, uid: cx.core.config.smb.create_uid, gid: cx.core.config.smb.create_gid };
 
     // The file (or the base file of a stream).
     let (base, base_name, mut action) = match p.components.last() {
