@@ -48,7 +48,9 @@ pub fn requested(cx: &Ctx<'_>, req: &CreateRequest, is_directory: bool) -> Grant
             Some(level) => GrantRequest::Oplock(level),
         };
     }
-    if cx.conn.dialect < DIALECT_210 {
+    // No leases on 2.0.2; none on directories without directory leasing
+    // (answered OplockLevel NONE without a lease context, as Windows does).
+    if cx.conn.dialect < DIALECT_210 || (is_directory && !cx.core.leases.directory_leasing) {
         return GrantRequest::None;
     }
     let Ok(contexts) = decode_create_contexts(&req.contexts) else { return GrantRequest::None };
