@@ -101,4 +101,4 @@ fn smbtorture_lease_and_oplock_tests() {
         let t = text(&o);
         assert!(o.status.success() && t.contains("success:"), "{test} ({dialect:?}) failed:\n{t}");
     }
-}}
+}
