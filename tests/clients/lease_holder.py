@@ -21,6 +21,7 @@ from collections import OrderedDict
 from smbprotocol.connection import Connection, Dialects, Request
 from smbprotocol.create_contexts import (
     CreateContextName, SMB2CreateContextRequest, SMB2CreateRequestLease, SMB2CreateRequestLeaseV2,
+    SMB2CreateResponseLease, SMB2CreateResponseLeaseV2,
 )
 from smbprotocol.header import Commands, SMB2HeaderRequest
 from smbprotocol.open import (
@@ -107,9 +108,9 @@ resp = f.create(
 )
 granted = None
 for c in resp or []:
-    data = c["buffer_data"].get_value()
-    if c["buffer_name"].get_value() == CreateContextName.SMB2_CREATE_REQUEST_LEASE:
-        raw = data.pack() if hasattr(data, "pack") else data
+    # Open.create returns the response contexts already parsed by name.
+    if isinstance(c, (SMB2CreateResponseLease, SMB2CreateResponseLeaseV2)):
+        raw = c.pack()
         st = int.from_bytes(raw[16:20], "little")
         fl = int.from_bytes(raw[20:24], "little")
         ep = int.from_bytes(raw[48:50], "little") if len(raw) >= 52 else 0
