@@ -227,6 +227,15 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
             preauth: PreauthTarget::None,
         });
     };
+    // Outstanding async operations per connection are bounded
+    // (limits.max_outstanding_per_conn): beyond it the request fails.
+    if cx.conn.pending.len() >= cx.core.config.limits.max_outstanding_per_conn {
+        cx.core.leases.cancel_waiter(crate::server::WaitToken { conn: cx.conn.id, op });
+        tracing::info!(conn = cx.conn.id.0, "too many outstanding async operations");
+        let rh = Header { status: status::INSUFFICIENT_RESOURCES, ..response_header(&hdr, &cx, 0, granted) };
+        let sign = signing_for(&cx, &hdr, rh.session_id, status::INSUFFICIENT_RESOURCES);
+        return Step::Reply(Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None });
+    }
     let async_id = cx.conn.next_async_id;
     cx.conn.next_async_id += 1;
     let mut stored = cx.hdr;

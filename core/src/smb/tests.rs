@@ -836,3 +836,5 @@ quickcheck::quickcheck! {
 }
 
 mod lease;
+
+mod limits;

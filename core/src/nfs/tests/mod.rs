@@ -282,4 +282,5 @@ impl Rig {
 
 mod access;
 mod files;
+mod limits;
 mod robustness;

@@ -1,0 +1,355 @@
+//! Limits and security checks over SMB (issue "Robustness"): each test sets
+//! a small limit and fails when the check it names is removed.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::*;
+use crate::config::User;
+use crate::server::AcceptError;
+use crate::smb::auth::ntlm;
+use crate::smb::signing::{self, SigningAlgorithm};
+use crate::smb::wire::header::HEADER_LEN;
+use crate::vfs::{LocalFs, Vfs};
+
+impl Client {
+    fn with_vfs(config: Config, vfs: Box<dyn Vfs>) -> Self {
+        let now = Instant::now();
+        let mut server = Server::new(config, vfs, 7, now);
+        let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let conn = server.accept(Protocol::Smb, peer, now).unwrap();
+        Self { server, conn, now, mid: 0, session: 0, tree: 0, closed: false }
+    }
+
+    fn ready_with(config: Config) -> Self {
+        let mut c = Self::with_config(config);
+        c.login_anonymous();
+        let r = c.tree_connect("\\\\x\\share");
+        assert_eq!(r.status(), status::SUCCESS);
+        c.tree = r.hdr.tree_id;
+        c
+    }
+}
+
+#[test]
+fn oversized_message_closes_the_connection() {
+    let mut cfg = Config::default();
+    cfg.limits.max_frame = 4096;
+    let mut c = Client::ready_with(cfg);
+    // A message exactly at the limit is processed...
+    let mut m = raw_header(command::ECHO, c.mid, c.session, c.tree, 0);
+    c.mid += 1;
+    m.extend_from_slice(&[4, 0, 0, 0]);
+    m.resize(4096, 0);
+    assert_eq!(c.send_raw(&m)[0][0].status(), status::SUCCESS);
+    assert!(!c.closed);
+    // ...one byte more is refused and the connection dropped (framing.rs).
+    let mut m = raw_header(command::ECHO, c.mid, c.session, c.tree, 0);
+    m.extend_from_slice(&[4, 0, 0, 0]);
+    m.resize(4097, 0);
+    assert!(c.send_raw(&m).is_empty());
+    assert!(c.closed);
+}
+
+#[test]
+fn credits_are_capped_and_requests_beyond_them_close() {
+    let mut cfg = Config::default();
+    cfg.smb.max_credits = 4;
+    let mut c = Client::with_config(cfg);
+    let r = c.negotiate_311();
+    assert_eq!(r.hdr.credits, 4, "asked for 64, capped at max_credits");
+    // Holding 3 after this charge, the next grant only tops up to 4.
+    let r = c.call(command::ECHO, &[4, 0, 0, 0]);
+    assert_eq!(r.hdr.credits, 1);
+    // Granted ids are 0..=5; 6 was never granted.
+    c.mid = 6;
+    c.call_flags_expect_close(command::ECHO, &[4, 0, 0, 0]);
+}
+
+#[test]
+fn outstanding_async_operations_per_connection_are_bounded() {
+    let mut cfg = Config::default();
+    cfg.limits.max_outstanding_per_conn = 2;
+    let mut c = Client::ready_with(cfg);
+    for _ in 0..2 {
+        assert_eq!(c.create("__pend__", RW, SHARE_ALL, disposition::OPEN_IF, 0).status(), status::PENDING);
+    }
+    let r = c.create("__pend__", RW, SHARE_ALL, disposition::OPEN_IF, 0);
+    assert_eq!(r.status(), status::INSUFFICIENT_RESOURCES);
+    assert_eq!(r.hdr.flags & 0x2, 0, "a synchronous error, not an interim response");
+    assert!(!c.closed);
+}
+
+#[test]
+fn open_files_per_session_are_bounded() {
+    let mut cfg = Config::default();
+    cfg.limits.max_opens_per_session = 2;
+    let mut c = Client::ready_with(cfg);
+    let a = c.create("a", RW, SHARE_ALL, disposition::OPEN_IF, 0);
+    assert_eq!(a.status(), status::SUCCESS);
+    assert_eq!(c.create("b", RW, SHARE_ALL, disposition::OPEN_IF, 0).status(), status::SUCCESS);
+    assert_eq!(c.create("c", RW, SHARE_ALL, disposition::OPEN_IF, 0).status(), status::INSUFFICIENT_RESOURCES);
+    // Closing one makes room again.
+    assert_eq!(c.call(command::CLOSE, &close_body(a.file_id(), 0)).status(), status::SUCCESS);
+    assert_eq!(c.create("c", RW, SHARE_ALL, disposition::OPEN_IF, 0).status(), status::SUCCESS);
+}
+
+#[test]
+fn connections_are_bounded() {
+    let mut cfg = Config::default();
+    cfg.limits.max_connections = 2;
+    let mut c = Client::with_config(cfg);
+    let peer: SocketAddr = "127.0.0.1:50001".parse().unwrap();
+    let second = c.server.accept(Protocol::Smb, peer, c.now).unwrap();
+    assert_eq!(c.server.accept(Protocol::Nfs, peer, c.now), Err(AcceptError::TooManyConnections(2)));
+    c.server.handle_closed(second, c.now);
+    assert!(c.server.accept(Protocol::Smb, peer, c.now).is_ok());
+}
+
+#[test]
+fn query_directory_returns_at_most_max_dir_entries() {
+    let mut cfg = Config::default();
+    cfg.limits.max_dir_entries = 3;
+    let mut c = Client::ready_with(cfg);
+    for i in 0..7 {
+        c.put(&format!("f{i}"), b"x");
+    }
+    let fid = c.create("", 0x0010_0081, SHARE_ALL, disposition::OPEN, options::DIRECTORY_FILE).file_id();
+    let mut all = Vec::new();
+    loop {
+        let r = c.call(command::QUERY_DIRECTORY, &query_dir_body(fid, 37, 0, "*"));
+        if r.status() == status::NO_MORE_FILES {
+            break;
+        }
+        assert_eq!(r.status(), status::SUCCESS);
+        let names = dir_names(&r.body, 104);
+        assert!(names.len() <= 3, "one response holds at most max_dir_entries: {names:?}");
+        all.extend(names);
+    }
+    assert_eq!(all.len(), 9, ". .. and 7 files, over several calls: {all:?}");
+}
+
+#[test]
+fn connections_that_never_authenticate_are_closed() {
+    let mut cfg = Config::default();
+    cfg.limits.unauthenticated_timeout = Duration::from_secs(5);
+    let mut idle = Client::with_config(cfg.clone());
+    idle.negotiate_311();
+    idle.server.handle_timeout(idle.now + Duration::from_millis(4999));
+    assert!(idle.server.poll_output().is_none());
+    assert_eq!(idle.server.poll_timeout(), Some(idle.now + Duration::from_secs(5)));
+    idle.server.handle_timeout(idle.now + Duration::from_secs(5));
+    assert!(matches!(idle.server.poll_output(), Some(Output::Close { .. })));
+    // Authenticated in time: never closed.
+    let mut ok = Client::ready_with(cfg);
+    ok.server.handle_timeout(ok.now + Duration::from_secs(500));
+    assert!(ok.server.poll_output().is_none());
+}
+
+#[test]
+fn a_session_cannot_use_another_sessions_file_id_or_tree_id() {
+    let mut c = Client::ready();
+    c.put("f", b"secret");
+    let (s1, t1) = (c.session, c.tree);
+    let fid = c.create("f", RW, SHARE_ALL, disposition::OPEN, 0).file_id();
+    // A second session on the same connection.
+    c.session = 0;
+    let r = c.session_setup(&ntlm_negotiate());
+    c.session = r.hdr.session_id;
+    assert_ne!(c.session, s1);
+    assert_eq!(c.session_setup(&ntlm_anonymous_authenticate()).status(), status::SUCCESS);
+    // Session 2 naming session 1's tree.
+    c.tree = t1;
+    assert_eq!(c.call(command::READ, &read_body(fid, 0, 6)).status(), status::NETWORK_NAME_DELETED);
+    // Session 2 on its own tree with session 1's FileId.
+    let t2 = c.tree_connect("\\\\x\\share");
+    c.tree = t2.hdr.tree_id;
+    assert_eq!(c.call(command::READ, &read_body(fid, 0, 6)).status(), status::FILE_CLOSED);
+    assert_eq!(c.call(command::CLOSE, &close_body(fid, 0)).status(), status::FILE_CLOSED);
+    // The owner still reads it.
+    c.session = s1;
+    c.tree = t1;
+    assert_eq!(c.call(command::READ, &read_body(fid, 0, 6)).status(), status::SUCCESS);
+}
+
+#[test]
+fn unauthenticated_sessions_cannot_reach_a_share_that_needs_a_user() {
+    let mut cfg = Config::default();
+    cfg.smb.shares[0].guest_ok = false;
+    // An anonymous session is refused.
+    let mut c = Client::with_config(cfg.clone());
+    c.login_anonymous();
+    assert_eq!(c.tree_connect("\\\\x\\share").status(), status::ACCESS_DENIED);
+    // A session whose authentication is still in progress is no session.
+    let mut c = Client::with_config(cfg);
+    c.negotiate_311();
+    let r = c.session_setup(&ntlm_negotiate());
+    assert_eq!(r.status(), status::MORE_PROCESSING_REQUIRED);
+    c.session = r.hdr.session_id;
+    assert_eq!(c.tree_connect("\\\\x\\share").status(), status::USER_SESSION_DELETED);
+}
+
+/// An NTLMv2 AUTHENTICATE_MESSAGE (no key exchange, no MIC) for `user`
+/// answering `challenge`; returns it and the session base key.
+fn ntlm_user_authenticate(challenge: &[u8], user: &str, password: &str) -> (Vec<u8>, [u8; 16]) {
+    let server_challenge: [u8; 8] = challenge[24..32].try_into().unwrap();
+    let info_len = u16_at(challenge, 40).unwrap() as usize;
+    let info_off = u32_at(challenge, 44).unwrap() as usize;
+    let info = &challenge[info_off..info_off + info_len];
+    let ts = ntlm::find_av(info, ntlm::MSV_AV_TIMESTAMP).unwrap();
+    let client_challenge = [0xaa; 8];
+    let mut blob = vec![1, 1, 0, 0, 0, 0, 0, 0];
+    blob.extend_from_slice(ts);
+    blob.extend_from_slice(&client_challenge);
+    blob.extend_from_slice(&[0; 4]);
+    blob.extend_from_slice(info);
+    blob.extend_from_slice(&[0; 4]);
+    let key = ntlm::ntowfv2(password, user, "WORKGROUP");
+    let proof = ntlm::nt_proof(&key, &server_challenge, &blob);
+    let base = ntlm::session_base_key(&key, &proof);
+    let mut nt = proof.to_vec();
+    nt.extend_from_slice(&blob);
+    let mut lm = ntlm::hmac_md5(&key, &[&server_challenge, &client_challenge]).to_vec();
+    lm.extend_from_slice(&client_challenge);
+    let fields = [lm, nt, ntlm::utf16le("WORKGROUP"), ntlm::utf16le(user), ntlm::utf16le("CLIENT"), Vec::new()];
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend_from_slice(&3u32.to_le_bytes());
+    let mut off = 88u32;
+    for f in &fields {
+        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
+        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
+        m.extend_from_slice(&off.to_le_bytes());
+        off += f.len() as u32;
+    }
+    m.extend_from_slice(&0xA288_8215u32.to_le_bytes()); // 56|128|VERSION|TARGET_INFO|ESS|ALWAYS_SIGN|NTLM|SIGN|REQUEST_TARGET|UNICODE
+    m.extend_from_slice(&ntlm::VERSION);
+    m.extend_from_slice(&[0; 16]);
+    for f in &fields {
+        m.extend_from_slice(f);
+    }
+    (m, base)
+}
+
+#[test]
+fn a_signed_session_rejects_unsigned_and_wrongly_signed_requests() {
+    let mut cfg = Config::default();
+    cfg.smb.users = vec![User { name: "alice".into(), password: "Secret1".into() }];
+    cfg.smb.guest = false;
+    cfg.smb.require_signing = true;
+    let mut c = Client::with_config(cfg);
+    assert_eq!(c.call(command::NEGOTIATE, &negotiate_body(&[0x0300], false)).status(), status::SUCCESS);
+    let r = c.session_setup(&ntlm_negotiate());
+    assert_eq!(r.status(), status::MORE_PROCESSING_REQUIRED);
+    c.session = r.hdr.session_id;
+    let off = u16_at(&r.body, 4).unwrap() as usize - HEADER_LEN;
+    let len = u16_at(&r.body, 6).unwrap() as usize;
+    let (auth, base) = ntlm_user_authenticate(&r.body[off..off + len], "alice", "Secret1");
+    let r = c.session_setup(&auth);
+    assert_eq!(r.status(), status::SUCCESS);
+    assert_eq!(u16_at(&r.body, 2).unwrap(), 0, "a user session, neither guest nor null");
+    let key = crate::smb::kdf::signing_key(0x0300, &base, None);
+    let tc = {
+        let p = string_to_utf16("\\\\x\\share");
+        let mut b = vec![9, 0, 0, 0, 72, 0];
+        b.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        b.extend_from_slice(&p);
+        b
+    };
+    // Unsigned: refused.
+    assert_eq!(c.call(command::TREE_CONNECT, &tc).status(), status::ACCESS_DENIED);
+    // Signed with a wrong key, and signed then tampered with: refused.
+    for tamper in [false, true] {
+        let mut m = raw_header(command::TREE_CONNECT, c.mid, c.session, 0, 0);
+        c.mid += 1;
+        m.extend_from_slice(&tc);
+        let k = if tamper { key } else { [0x42; 16] };
+        signing::sign(SigningAlgorithm::AesCmac, &k, &mut m);
+        if tamper {
+            *m.last_mut().unwrap() ^= 1;
+        }
+        let r = c.send_raw(&m);
+        assert_eq!(r[0][0].status(), status::ACCESS_DENIED, "tamper={tamper}");
+    }
+    // Correctly signed: accepted, and the response is signed with the key.
+    let mut m = raw_header(command::TREE_CONNECT, c.mid, c.session, 0, 0);
+    c.mid += 1;
+    m.extend_from_slice(&tc);
+    signing::sign(SigningAlgorithm::AesCmac, &key, &mut m);
+    let mut framed = vec![0, 0, (m.len() >> 8) as u8, m.len() as u8];
+    framed.extend_from_slice(&m);
+    c.server.handle_input(c.conn, &framed, c.now);
+    let Some(Output::Transmit { data, .. }) = c.server.poll_output() else { panic!("no response") };
+    let resp = &data[4..];
+    assert_eq!(u32_at(resp, 8).unwrap(), status::SUCCESS);
+    assert!(signing::verify(SigningAlgorithm::AesCmac, &key, resp));
+}
+
+/// A LocalFs root under the temp dir next to a directory outside it that
+/// holds `secret`; the root has `sym` -> outside dir, `symf` -> secret file.
+struct Escape {
+    base: PathBuf,
+    root: PathBuf,
+}
+
+impl Escape {
+    fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let base = std::env::temp_dir().join(format!("polyshare-escape-smb-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let root = base.join("root");
+        fs::create_dir_all(&root).unwrap();
+        fs::create_dir(base.join("out")).unwrap();
+        fs::write(base.join("out/x"), b"OUTSIDE").unwrap();
+        fs::write(base.join("x"), b"OUTSIDE").unwrap();
+        std::os::unix::fs::symlink(base.join("out"), root.join("sym")).unwrap();
+        std::os::unix::fs::symlink(base.join("out/x"), root.join("symf")).unwrap();
+        fs::write(root.join("inside"), b"in").unwrap();
+        Self { base, root }
+    }
+}
+
+impl Drop for Escape {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.base);
+    }
+}
+
+#[test]
+fn local_fs_escapes_over_smb_fail() {
+    let e = Escape::new();
+    let mut c = Client::with_vfs(Config::default(), Box::new(LocalFs::new(&e.root).unwrap()));
+    c.login_anonymous();
+    let t = c.tree_connect("\\\\x\\share");
+    c.tree = t.hdr.tree_id;
+    assert_eq!(c.create("inside", RW, SHARE_ALL, disposition::OPEN, 0).status(), status::SUCCESS);
+    // MS-FSCC 2.1.5 path rules and LocalFs confinement (vfs/local.rs).
+    let cases: [(&str, u32); 7] = [
+        ("..\\x", status::OBJECT_NAME_INVALID),
+        ("inside\\..\\..\\x", status::OBJECT_NAME_INVALID),
+        ("\\x", status::INVALID_PARAMETER),
+        ("sym\\x", status::OBJECT_PATH_NOT_FOUND),
+        ("sym:stream", status::NOT_SUPPORTED),
+        ("symf:s", status::NOT_SUPPORTED),
+        ("C:\\x", status::OBJECT_NAME_INVALID),
+    ];
+    for (name, want) in cases {
+        for disp in [disposition::OPEN, disposition::OPEN_IF, disposition::OVERWRITE_IF] {
+            assert_eq!(c.create(name, RW, SHARE_ALL, disp, 0).status(), want, "{name:?} disposition {disp}");
+        }
+    }
+    // A symlink opens as itself (never followed): no data through it.
+    let r = c.create("symf", RW, SHARE_ALL, disposition::OPEN, 0);
+    assert_eq!(r.status(), status::SUCCESS);
+    let fid = r.file_id();
+    assert_eq!(c.call(command::READ, &read_body(fid, 0, 100)).status(), status::INVALID_PARAMETER);
+    assert_eq!(c.call(command::WRITE, &write_body(fid, 0, b"X")).status(), status::INVALID_PARAMETER);
+    // Nothing was created outside, nothing outside changed.
+    assert!(!e.base.join("out/stream").exists());
+    assert_eq!(fs::read(e.base.join("out/x")).unwrap(), b"OUTSIDE");
+    assert_eq!(fs::read(e.base.join("x")).unwrap(), b"OUTSIDE");
+    let mut outside = fs::read_dir(e.base.join("out")).unwrap().map(|d| d.unwrap().file_name()).collect::<Vec<_>>();
+    outside.sort();
+    assert_eq!(outside, ["x"]);
+}
