@@ -23,6 +23,9 @@ pub mod vfs;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+#[cfg(test)]
+mod cross_tests;
+
 pub use config::Config;
 pub use driver::{BoundAddrs, Driver, ServerOptions, Setup, Start};
 pub use server::{AcceptError, ConnId, Output, Protocol, Server};
