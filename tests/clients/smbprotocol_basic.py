@@ -37,7 +37,7 @@ back = f.read(0, len(payload))
 assert back == payload, "read back differs"
 assert f.end_of_file == 0 or True
 # QUERY_INFO FileStandardInformation: EndOfFile at offset 8.
-from smbprotocol.query_info import SMB2QueryInfoRequest, SMB2QueryInfoResponse
+from smbprotocol.open import SMB2QueryInfoRequest, SMB2QueryInfoResponse
 from smbprotocol.header import Commands
 req = SMB2QueryInfoRequest()
 req["info_type"] = InfoType.SMB2_0_INFO_FILE
