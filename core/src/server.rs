@@ -97,7 +97,15 @@ pub struct Core {
 
 impl Core {
     /// Queues a message for `conn`, framed for its transport.
+    /// Break notifications already planned go out first (they precede the
+    /// response of the operation that caused them).
     pub fn send(&mut self, conn: ConnId, protocol: Protocol, body: &[u8]) {
+        smb::notify::flush(self);
+        self.push_frame(conn, protocol, body);
+    }
+
+    /// Queues a message for `conn` without flushing break notifications.
+    pub(crate) fn push_frame(&mut self, conn: ConnId, protocol: Protocol, body: &[u8]) {
         self.out.push_back(Output::Transmit { conn, data: encode_frame(protocol.transport(), body) });
     }
 
@@ -326,6 +334,8 @@ impl Server {
             }
             break;
         }
+        // Breaks caused by timeouts, acks, NFS calls and disconnects.
+        smb::notify::flush(&mut self.core);
     }
 }
 

@@ -147,6 +147,8 @@ fn process(
         Ok(Outcome::NoReply) => return Step::Nothing,
         Ok(Outcome::Disconnect) => return Step::Close,
         Ok(Outcome::Pending) => return go_async(cx, hdr, granted),
+        // A handler parked under a lease break (smb::lease::begin).
+        Err(status::PENDING) => return go_async(cx, hdr, granted),
         Err(s) => (s, encode_error_response()),
     };
     chain.session_id = cx.resp_session.unwrap_or(eff.session_id);
@@ -249,7 +251,7 @@ pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: In
         Ok(Outcome::Reply { status, body }) => (status, body),
         Ok(Outcome::NoReply) => return Flow::Continue,
         Ok(Outcome::Disconnect) => return Flow::Close,
-        Ok(Outcome::Pending) => {
+        Ok(Outcome::Pending) | Err(status::PENDING) => {
             cx.conn.pending.insert(op, p);
             return Flow::Continue;
         }
@@ -266,6 +268,7 @@ pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: In
 /// Completes a parked request with `status` and an error body (CANCEL).
 pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
     let Some(p) = conn.pending.remove(&op) else { return };
+    core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
     let rh = Header {
         credit_charge: p.header.credit_charge,
         status,

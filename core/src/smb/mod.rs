@@ -17,6 +17,8 @@ pub mod dispatch;
 pub mod fscc;
 pub mod handlers;
 pub mod kdf;
+pub mod lease;
+pub mod notify;
 pub mod preauth;
 pub mod shared;
 pub mod signing;
@@ -34,6 +36,7 @@ impl SmbConnection {
     /// `limits.unauthenticated_timeout`.
     pub fn new(core: &mut Core, id: ConnId, peer: SocketAddr, now: Instant) -> Self {
         core.timers.set(TimerKey::Unauthenticated(id), now + core.config.limits.unauthenticated_timeout);
+        core.smb.live.insert(id);
         Self::with_id(id, peer)
     }
 }
@@ -45,7 +48,10 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Byt
 /// The connection is gone: its opens are released (delete-on-close runs)
 /// and its pended requests dropped.
 pub(crate) fn handle_closed(core: &mut Core, conn: &mut SmbConnection, now: Instant) {
-    conn.pending.clear();
+    core.smb.live.remove(&conn.id);
+    for op in std::mem::take(&mut conn.pending).into_keys() {
+        core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
+    }
     let sessions = std::mem::take(&mut conn.sessions);
     for (_, s) in sessions {
         for (_, o) in s.opens {

@@ -2,9 +2,11 @@
 //! "global" state): the ServerGuid, id counters and the names and
 //! delete-pending flags of files that have opens.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use crate::lease::OpenId;
 use crate::rng::Rng;
+use crate::server::ConnId;
 use crate::vfs::ObjectId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,10 @@ pub struct SmbShared {
     next_session: u64,
     /// Objects with at least one SMB open.
     pub files: BTreeMap<ObjectId, SharedFile>,
+    /// Where each SMB open lives, for oplock break notifications.
+    pub open_refs: BTreeMap<OpenId, super::lease::OpenRef>,
+    /// SMB connections alive now (lease breaks go to the first live one).
+    pub live: BTreeSet<ConnId>,
 }
 
 impl SmbShared {
@@ -32,7 +38,14 @@ impl SmbShared {
         let server_guid = rng.bytes::<16>();
         // Session ids: a random high half so they differ between servers.
         let next_session = (rng.u64() & 0xFFFF_FFFF_0000_0000) | 1;
-        Self { server_guid, next_volatile: 1, next_session, files: BTreeMap::new() }
+        Self {
+            server_guid,
+            next_volatile: 1,
+            next_session,
+            files: BTreeMap::new(),
+            open_refs: BTreeMap::new(),
+            live: BTreeSet::new(),
+        }
     }
 
     /// A FileId.Volatile unique for the life of the server.

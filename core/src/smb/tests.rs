@@ -795,3 +795,5 @@ quickcheck::quickcheck! {
         true
     }
 }
+
+mod lease;

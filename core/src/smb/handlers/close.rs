@@ -16,6 +16,7 @@ use crate::vfs::FileType;
 /// marked delete-pending.
 pub fn release_open(core: &mut Core, open: Open, now: Instant) {
     core.leases.remove_open(open.lease_open);
+    core.smb.open_refs.remove(&open.lease_open);
     if open.delete_on_close {
         if let Some(f) = core.smb.files.get_mut(&open.object) {
             f.delete_pending = true;

@@ -139,6 +139,16 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     };
     cx.session()?.opens.insert(volatile, open);
     cx.used_file = Some(file_id);
+    let request = crate::smb::lease::requested(cx, &req, t.attr.kind == FileType::Directory);
+    let (oplock_level, lease_ctx) = match crate::smb::lease::grant(cx, t.attr.id, lease_open, request, file_id) {
+        Ok(g) => g,
+        Err(s) => {
+            if let Some(o) = cx.session()?.opens.remove(&volatile) {
+                super::close::release_open(cx.core, o, cx.now);
+            }
+            return Err(s);
+        }
+    };
 
     let mut resp_ctx = Vec::new();
     for c in &contexts {
@@ -153,10 +163,10 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
             _ => {}
         }
     }
+    resp_ctx.extend(lease_ctx);
     let mut ctx_bytes = BytesMut::new();
     encode_create_contexts(&resp_ctx, &mut ctx_bytes);
-    // RequestedOplockLevel is answered with NONE: no oplocks or leases yet.
-    ok(encode_create_response(0, t.action, &network_open_info(&t.attr), file_id, &ctx_bytes))
+    ok(encode_create_response(oplock_level, t.action, &network_open_info(&t.attr), file_id, &ctx_bytes))
 }
 
 fn vfs_err(e: VfsError) -> u32 {
@@ -215,6 +225,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if req.disposition == disposition::CREATE {
                 return Err(status::OBJECT_NAME_COLLISION);
             }
+            crate::smb::lease::before_open(cx, req, base.id, access, overwriting(req.disposition))?;
             cx.core.leases.check_share(base.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
             if overwriting(req.disposition) {
                 if is_dir {
@@ -249,6 +260,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if cx.core.smb.files.get(&a.id).is_some_and(|f| f.delete_pending) {
                 return Err(status::DELETE_PENDING);
             }
+            crate::smb::lease::before_open(cx, req, a.id, access, overwriting(req.disposition))?;
             cx.core.leases.check_share(a.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
             match overwriting(req.disposition) {
                 true => {

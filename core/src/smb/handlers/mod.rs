@@ -6,8 +6,10 @@ pub mod create;
 pub mod directory;
 pub mod info;
 pub mod ioctl;
+pub mod lock;
 pub mod misc;
 pub mod negotiate;
+pub mod oplock_break;
 pub mod path;
 pub mod read_write;
 pub mod session;
@@ -30,14 +32,14 @@ pub fn dispatch_command(cx: &mut Ctx<'_>) -> HandlerResult {
         command::FLUSH => read_write::flush(cx),
         command::READ => read_write::read(cx),
         command::WRITE => read_write::write(cx),
-        command::LOCK => read_write::lock(cx),
+        command::LOCK => lock::lock(cx),
         command::IOCTL => ioctl::ioctl(cx),
         command::ECHO => misc::echo(cx),
         command::QUERY_DIRECTORY => directory::query_directory(cx),
         command::CHANGE_NOTIFY => misc::change_notify(cx),
         command::QUERY_INFO => info::query_info(cx),
         command::SET_INFO => set_info::set_info(cx),
-        command::OPLOCK_BREAK => misc::oplock_break(cx),
+        command::OPLOCK_BREAK => oplock_break::oplock_break(cx),
         _ => Err(status::INVALID_PARAMETER),
     }
 }

@@ -1,7 +1,9 @@
 //! READ, WRITE, FLUSH, LOCK (MS-SMB2 3.3.5.11-3.3.5.14).
 
+use crate::lease::Operation;
 use crate::lease::access::*;
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::lease;
 use crate::smb::status;
 use crate::smb::wire::read_write::*;
 use crate::smb::wire::session_setup::encode_empty_response;
@@ -35,6 +37,8 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
     if open.access & (FILE_READ_DATA | FILE_EXECUTE) == 0 {
         return Err(status::ACCESS_DENIED);
     }
+    let open = open.clone();
+    lease::before_io(cx, &open, Operation::Read, req.offset, u64::from(req.length))?;
     let object = open.object;
     let (data, _eof) = cx.core.vfs.read(object, req.offset, req.length).map_err(|e| status::from_vfs(&e))?;
     if data.is_empty() || (data.len() as u64) < u64::from(req.minimum_count) {
@@ -57,6 +61,7 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     if open.access & (FILE_WRITE_DATA | FILE_APPEND_DATA) == 0 {
         return Err(status::ACCESS_DENIED);
     }
+    let open = open.clone();
     let object = open.object;
     let now = cx.wall();
     // An offset of all ones appends (MS-FSA 2.1.5.3).
@@ -67,6 +72,7 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     if offset.checked_add(req.data.len() as u64).is_none_or(|end| end > i64::MAX as u64) {
         return Err(status::INVALID_PARAMETER);
     }
+    lease::before_io(cx, &open, Operation::Write, offset, req.data.len() as u64)?;
     cx.core.vfs.write(object, offset, req.data, now).map_err(|e| status::from_vfs(&e))?;
     if let Ok(o) = cx.open(req.file_id) {
         o.position = offset + req.data.len() as u64;
@@ -80,6 +86,8 @@ pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
     if open.access & (FILE_WRITE_DATA | FILE_APPEND_DATA) == 0 {
         return Err(status::ACCESS_DENIED);
     }
+    let open = open.clone();
+    lease::before_io(cx, &open, Operation::Flush, 0, 0)?;
     let object = open.object;
     cx.core.vfs.sync(object).map_err(|e| status::from_vfs(&e))?;
     ok(encode_empty_response())

@@ -5,9 +5,11 @@
 use super::directory::info_error;
 use super::path::{self, lookup_ci};
 use crate::lease::access::*;
+use crate::lease::{Caller, Operation};
 use crate::smb::conn::Open;
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
 use crate::smb::fscc::{self, SetFileInfo};
+use crate::smb::lease;
 use crate::smb::status;
 use crate::smb::wire::query::*;
 use crate::time::Timespec;
@@ -37,6 +39,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
         INFO_FILE => {}
         INFO_SECURITY => {
             need(&open, WRITE_DAC | WRITE_OWNER | 0x0100_0000)?;
+            lease::begin_on(cx, &open, Operation::SetSecurity)?;
             return ok(encode_set_info_response());
         }
         INFO_FILESYSTEM | INFO_QUOTA => return Err(status::NOT_SUPPORTED),
@@ -70,6 +73,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             if open.kind == FileType::Directory {
                 return Err(status::INVALID_PARAMETER);
             }
+            lease::begin_on(cx, &open, Operation::SetEndOfFile)?;
             let set = SetAttr { size: Some(size), ..Default::default() };
             cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
         }
@@ -77,6 +81,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             need(&open, FILE_WRITE_DATA)?;
             let cur = cx.core.vfs.getattr(open.object).map_err(vfs_err)?;
             if open.kind != FileType::Directory && size < cur.size {
+                lease::begin_on(cx, &open, Operation::SetEndOfFile)?;
                 let set = SetAttr { size: Some(size), ..Default::default() };
                 cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
             }
@@ -85,12 +90,14 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
         SetFileInfo::DispositionEx { flags } => set_delete_pending(cx, &open, flags & 0x1 != 0)?,
         SetFileInfo::Rename { replace_if_exists, name, .. } => {
             need(&open, DELETE)?;
+            lease::begin_on(cx, &open, Operation::Rename)?;
             rename(cx, &tree, &open, &name, replace_if_exists)?;
         }
         SetFileInfo::Link { replace_if_exists, name } => {
             if open.kind != FileType::Regular {
                 return Err(status::FILE_IS_A_DIRECTORY);
             }
+            lease::begin_on(cx, &open, Operation::Link)?;
             let p = path::parse(&name)?;
             let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
             let dir = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
@@ -132,6 +139,9 @@ fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(),
             return Err(status::DIRECTORY_NOT_EMPTY);
         }
     }
+    if delete {
+        lease::begin_on(cx, open, Operation::Delete)?;
+    }
     if let Some(f) = cx.core.smb.files.get_mut(&open.object) {
         f.delete_pending = delete;
     }
@@ -164,6 +174,8 @@ fn rename(
             if !replace {
                 return Err(status::OBJECT_NAME_COLLISION);
             }
+            // The target's handle caching breaks too (MS-FSA 2.1.5.14.11).
+            lease::begin(cx, existing.id, Operation::Rename, Caller::Open(open.lease_open))?;
             if existing.kind == FileType::Directory || cx.core.smb.files.contains_key(&existing.id) {
                 return Err(status::ACCESS_DENIED);
             }

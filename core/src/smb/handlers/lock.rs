@@ -1,0 +1,89 @@
+//! LOCK (MS-SMB2 3.3.5.14; MS-FSA 2.1.5.8, 2.1.5.9): byte-range locks in
+//! the lease table. A lock breaks other holders' caching like a write.
+//! Locks that would have to wait are refused (STATUS_LOCK_NOT_GRANTED).
+
+use crate::lease::{LockError, Operation, UnlockError};
+use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::lease::{INVALID_LOCK_RANGE, LOCK_NOT_GRANTED, RANGE_NOT_LOCKED, begin_on};
+use crate::smb::status;
+use crate::smb::wire::codec::{u32_at, u64_at};
+use crate::smb::wire::read_write::decode_lock;
+use crate::smb::wire::session_setup::encode_empty_response;
+
+/// SMB2_LOCK_ELEMENT Flags (MS-SMB2 2.2.26.1).
+pub const LOCKFLAG_SHARED_LOCK: u32 = 0x01;
+pub const LOCKFLAG_EXCLUSIVE_LOCK: u32 = 0x02;
+pub const LOCKFLAG_UNLOCK: u32 = 0x04;
+pub const LOCKFLAG_FAIL_IMMEDIATELY: u32 = 0x10;
+
+#[derive(Debug, Clone, Copy)]
+struct Element {
+    offset: u64,
+    length: u64,
+    flags: u32,
+}
+
+/// The elements of a LOCK request (count already checked by decode_lock).
+fn elements(msg: &[u8], count: u16) -> Result<Vec<Element>, u32> {
+    let bad = |_| status::INVALID_PARAMETER;
+    (0..usize::from(count))
+        .map(|i| {
+            let at = 64 + 24 + 24 * i;
+            Ok(Element {
+                offset: u64_at(msg, at).map_err(bad)?,
+                length: u64_at(msg, at + 8).map_err(bad)?,
+                flags: u32_at(msg, at + 16).map_err(bad)?,
+            })
+        })
+        .collect()
+}
+
+pub fn lock(cx: &mut Ctx<'_>) -> HandlerResult {
+    let (fid, count) = decode_lock(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
+    let els = elements(&cx.msg, count)?;
+    let open = cx.open(fid)?.clone();
+    let unlocking = els.first().is_some_and(|e| e.flags & LOCKFLAG_UNLOCK != 0);
+    if unlocking {
+        for e in &els {
+            if e.flags != LOCKFLAG_UNLOCK {
+                return Err(status::INVALID_PARAMETER);
+            }
+            cx.core.leases.unlock(open.object, open.lease_open, e.offset, e.length).map_err(|e| match e {
+                UnlockError::InvalidRange => INVALID_LOCK_RANGE,
+                UnlockError::RangeNotLocked => RANGE_NOT_LOCKED,
+            })?;
+        }
+        return ok(encode_empty_response());
+    }
+    for e in &els {
+        let kind = e.flags & !LOCKFLAG_FAIL_IMMEDIATELY;
+        if kind != LOCKFLAG_SHARED_LOCK && kind != LOCKFLAG_EXCLUSIVE_LOCK {
+            return Err(status::INVALID_PARAMETER);
+        }
+        // Several locks in one request must all fail immediately.
+        if els.len() > 1 && e.flags & LOCKFLAG_FAIL_IMMEDIATELY == 0 {
+            return Err(status::INVALID_PARAMETER);
+        }
+    }
+    begin_on(cx, &open, Operation::Lock)?;
+    let mut done = Vec::new();
+    for e in &els {
+        let exclusive = e.flags & LOCKFLAG_EXCLUSIVE_LOCK != 0;
+        let fail = e.flags & LOCKFLAG_FAIL_IMMEDIATELY != 0;
+        match cx.core.leases.lock(open.object, open.lease_open, e.offset, e.length, exclusive, fail) {
+            Ok(()) => done.push(*e),
+            Err(err) => {
+                // MS-SMB2 3.3.5.14.2: locks granted earlier in the request are undone.
+                for d in done {
+                    let _ = cx.core.leases.unlock(open.object, open.lease_open, d.offset, d.length);
+                }
+                return Err(match err {
+                    LockError::InvalidRange => INVALID_LOCK_RANGE,
+                    LockError::NotGranted => LOCK_NOT_GRANTED,
+                    LockError::TooManyLocks => status::INSUFFICIENT_RESOURCES,
+                });
+            }
+        }
+    }
+    ok(encode_empty_response())
+}

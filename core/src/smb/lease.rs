@@ -1,0 +1,173 @@
+//! The SMB side of leases and oplocks (MS-SMB2 3.3.5.9.8, 3.3.5.9.11,
+//! 3.3.5.22): the lease context of a CREATE mapped onto the
+//! protocol-neutral lease table, the breaks an SMB operation causes, and the
+//! parking of requests that must wait for a break (they return
+//! `Err(status::PENDING)`, which the dispatcher turns into an interim
+//! response; the request is re-run from scratch when the table wakes it).
+
+use super::conn::Open;
+use super::ctx::Ctx;
+use super::status;
+use super::wire::codec::FileId;
+use super::wire::create::CreateRequest;
+use super::wire::create_context::{
+    CreateContext, LeaseContext, LeaseV2, ResponseContext, SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET, decode_create_contexts,
+};
+use super::wire::negotiate::{DIALECT_210, DIALECT_300};
+use crate::lease::{
+    Caller, ClientGuid, Decision, FileKey, Grant, GrantError, GrantRequest, LeaseKey, LeaseState, LeaseVersion, OpenId,
+    Operation, OplockLevel,
+};
+use crate::server::{ConnId, WaitToken};
+
+/// RequestedOplockLevel / OplockLevel SMB2_OPLOCK_LEVEL_LEASE (MS-SMB2 2.2.13).
+pub const OPLOCK_LEVEL_LEASE: u8 = 0xFF;
+
+/// MS-ERREF 2.3.1 statuses of byte-range locking.
+pub const FILE_LOCK_CONFLICT: u32 = 0xC000_0054;
+pub const LOCK_NOT_GRANTED: u32 = 0xC000_0055;
+pub const RANGE_NOT_LOCKED: u32 = 0xC000_007E;
+pub const INVALID_LOCK_RANGE: u32 = 0xC000_01A1;
+
+/// Where an SMB open lives: what an oplock break notification needs
+/// (MS-SMB2 3.3.4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenRef {
+    pub conn: ConnId,
+    pub file_id: FileId,
+    pub session_id: u64,
+}
+
+/// The caching a CREATE asks for (MS-SMB2 3.3.5.9): RqLs is honoured only
+/// with RequestedOplockLevel LEASE on 2.1 and later (v2 only on 3.x);
+/// LEASE without a usable RqLs gets nothing.
+pub fn requested(cx: &Ctx<'_>, req: &CreateRequest, is_directory: bool) -> GrantRequest {
+    if req.oplock_level != OPLOCK_LEVEL_LEASE {
+        return match OplockLevel::from_wire(req.oplock_level) {
+            Some(OplockLevel::None) | None => GrantRequest::None,
+            Some(level) => GrantRequest::Oplock(level),
+        };
+    }
+    if cx.conn.dialect < DIALECT_210 {
+        return GrantRequest::None;
+    }
+    let Ok(contexts) = decode_create_contexts(&req.contexts) else { return GrantRequest::None };
+    let Some(l) = contexts.iter().find_map(|c| match c {
+        CreateContext::Lease(l) => Some(*l),
+        _ => None,
+    }) else {
+        return GrantRequest::None;
+    };
+    let (version, epoch, parent_key) = match l.v2 {
+        None => (LeaseVersion::V1, 0, None),
+        Some(_) if cx.conn.dialect < DIALECT_300 => return GrantRequest::None,
+        Some(v2) => {
+            let parent = (l.flags & SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET != 0).then_some(v2.parent_key);
+            (LeaseVersion::V2, v2.epoch, parent)
+        }
+    };
+    GrantRequest::Lease {
+        client_guid: ClientGuid(cx.conn.client_guid),
+        key: LeaseKey(l.key),
+        requested: LeaseState::from_bits(l.state),
+        version,
+        epoch,
+        parent_key,
+        is_directory,
+    }
+}
+
+/// Whose caching an open made by `request` must not break.
+fn caller_of(request: GrantRequest) -> Caller {
+    match request {
+        GrantRequest::Lease { client_guid, key, .. } => Caller::Lease(client_guid, key),
+        // An oplock belongs to the open, which does not exist yet.
+        _ => Caller::Nobody,
+    }
+}
+
+/// Plans the breaks of `op` on `file`; parks the request when it must wait.
+pub fn begin(cx: &mut Ctx<'_>, file: FileKey, op: Operation, caller: Caller) -> Result<(), u32> {
+    let token = WaitToken { conn: cx.conn.id, op: cx.op_id() };
+    let core = &mut *cx.core;
+    match core.leases.begin(file, op, caller, token, &mut core.timers, cx.now) {
+        Decision::Proceed => Ok(()),
+        Decision::Wait => {
+            tracing::debug!(conn = cx.conn.id.0, op = token.op, ?op, "parked until breaks resolve");
+            Err(status::PENDING)
+        }
+    }
+}
+
+/// An operation through an existing open: its own lease or oplock never
+/// breaks.
+pub fn begin_on(cx: &mut Ctx<'_>, open: &Open, op: Operation) -> Result<(), u32> {
+    begin(cx, open.object, op, Caller::Open(open.lease_open))
+}
+
+/// CREATE of an existing `file`, before its share-mode check: a lease key
+/// in use on another file is STATUS_INVALID_PARAMETER; then the breaks of an
+/// open (MS-FSA 2.1.5.1.2).
+pub fn before_open(
+    cx: &mut Ctx<'_>,
+    req: &CreateRequest,
+    file: FileKey,
+    access: u32,
+    truncate: bool,
+) -> Result<(), u32> {
+    let request = requested(cx, req, false);
+    check_key(cx, request, file)?;
+    let op = Operation::Open { access, share: req.share_access, truncate };
+    begin(cx, file, op, caller_of(request))
+}
+
+fn check_key(cx: &Ctx<'_>, request: GrantRequest, file: FileKey) -> Result<(), u32> {
+    if let GrantRequest::Lease { client_guid, key, .. } = request
+        && cx.core.leases.lease_info(client_guid, key).is_some_and(|i| i.file != file)
+    {
+        return Err(status::INVALID_PARAMETER);
+    }
+    Ok(())
+}
+
+/// Grants the caching of a new open and records where the open lives.
+/// Returns the OplockLevel of the response and its lease context.
+pub fn grant(
+    cx: &mut Ctx<'_>,
+    file: FileKey,
+    open: OpenId,
+    request: GrantRequest,
+    file_id: FileId,
+) -> Result<(u8, Option<ResponseContext>), u32> {
+    check_key(cx, request, file)?;
+    let r = OpenRef { conn: cx.conn.id, file_id, session_id: cx.hdr.session_id };
+    cx.core.smb.open_refs.insert(open, r);
+    let g = cx.core.leases.grant(file, open, request, cx.now).map_err(|e| match e {
+        GrantError::InvalidParameter => status::INVALID_PARAMETER,
+        GrantError::UnknownOpen => status::INTERNAL_ERROR,
+    })?;
+    Ok(match (g, request) {
+        (Grant::None, _) => (OplockLevel::WIRE_NONE, None),
+        (Grant::Oplock(level), _) => (level.to_wire(), None),
+        (Grant::Lease { state, epoch, flags, version, parent_key }, GrantRequest::Lease { key, .. }) => {
+            let v2 = match version {
+                LeaseVersion::V1 => None,
+                LeaseVersion::V2 => Some(LeaseV2 { parent_key: parent_key.unwrap_or_default(), epoch }),
+            };
+            let ctx = LeaseContext { key: key.0, state: state.bits(), flags, duration: 0, v2 };
+            (OPLOCK_LEVEL_LEASE, Some(ResponseContext::Lease(ctx)))
+        }
+        (Grant::Lease { .. }, _) => (OplockLevel::WIRE_NONE, None),
+    })
+}
+
+/// READ, WRITE (and FLUSH with `len` 0): the breaks, then the byte-range
+/// lock check (MS-FSA 2.1.4.11).
+pub fn before_io(cx: &mut Ctx<'_>, open: &Open, op: Operation, offset: u64, len: u64) -> Result<(), u32> {
+    begin_on(cx, open, op)?;
+    if len == 0 {
+        return Ok(());
+    }
+    let write = op == Operation::Write;
+    cx.core.leases.check_io(open.object, open.lease_open, offset, len, write).map_err(|_| FILE_LOCK_CONFLICT)
+}

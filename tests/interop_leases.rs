@@ -1,0 +1,100 @@
+//! Leases with real clients: Python smbprotocol holds a lease, a second open
+//! breaks it and waits for the ack, smbclient's overwrite breaks it to NONE.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+const T: Duration = Duration::from_secs(30);
+
+fn lease_break_by_second_open(server: &'static str, version: &str, dialect: &str) {
+    let srv = ServerProcess::start(server, &[]);
+    let mut a = lease_holder(&srv, "leased.txt", "RWH", version, dialect);
+    let g = a.expect("GRANTED ", T);
+    assert_eq!(g[0], "7", "RWH not granted: {g:?}");
+    if version == "v2" {
+        assert_eq!(g[1], "1", "a new v2 grant answers epoch + 1");
+    }
+    a.send("write from-a");
+    a.expect("WROTE", T);
+
+    // A second client's open: its CREATE must wait for A's ack.
+    let mut b = lease_holder(&srv, "leased.txt", "RH", version, dialect);
+    a.send("wait 20");
+    let brk = a.expect("BREAK ", T);
+    assert_eq!((brk[0].as_str(), brk[1].as_str()), ("7", "3"), "expected RWH->RH, got {brk:?}");
+    assert_eq!(brk[2], "1", "ACK_REQUIRED");
+    b.quiet_for(Duration::from_millis(1500));
+    a.send("ack RH");
+    assert_eq!(a.expect("ACKED ", T)[0], "0");
+    let gb = b.expect("GRANTED ", T);
+    assert_eq!(gb[0], "3", "second client shares RH: {gb:?}");
+    b.send("read");
+    assert_eq!(b.expect("DATA ", T), vec!["from-a"], "data written before the ack is visible");
+    b.send("close");
+    b.expect("CLOSED", T);
+
+    // smbclient overwrites the file: the lease breaks to NONE.
+    let dir = scratch_dir("lease");
+    std::fs::write(dir.join("new.txt"), b"from smbclient").unwrap();
+    let port = srv.smb_port.to_string();
+    let local = dir.join("new.txt");
+    let put = std::thread::spawn(move || {
+        run(
+            Command::new("smbclient")
+                .arg("//127.0.0.1/share")
+                .args(["-p", &port, "-N", "-c"])
+                .arg(format!("put {} leased.txt", local.display())),
+            Duration::from_secs(120),
+        )
+    });
+    a.send("wait 20");
+    let brk = a.expect("BREAK ", T);
+    assert_eq!((brk[0].as_str(), brk[1].as_str()), ("3", "0"), "expected RH->NONE, got {brk:?}");
+    a.send("ack -");
+    assert_eq!(a.expect("ACKED ", T)[0], "0");
+    let o = put.join().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    a.send("read");
+    assert_eq!(a.expect("DATA ", T), vec!["from", "smbclient"]);
+}
+
+#[test]
+fn tokio_lease_v2_smb311() {
+    lease_break_by_second_open("tokio_server", "v2", "3.1.1");
+}
+
+#[test]
+fn tokio_lease_v1_smb21() {
+    lease_break_by_second_open("tokio_server", "v1", "2.1");
+}
+
+fn smbtorture(srv: &ServerProcess, test: &str, dialect: Option<&str>) -> std::process::Output {
+    let mut c = Command::new("smbtorture");
+    c.arg("//127.0.0.1/share").args(["-p", &srv.smb_port.to_string(), "-U", "guest%"]);
+    if let Some(d) = dialect {
+        c.args(["-m", d]);
+    }
+    c.arg(test);
+    run(&mut c, Duration::from_secs(600))
+}
+
+#[test]
+fn smbtorture_lease_and_oplock_tests() {
+    require_tool("smbtorture");
+    let srv = ServerProcess::start("tokio_server", &[]);
+    for test in [
+        "smb2.lease.request",
+        "smb2.lease.break",
+        "smb2.lease.breaking3",
+        "smb2.lease.v2_epoch1",
+        "smb2.oplock.exclusive1",
+    ] {
+        let o = smbtorture(&srv, test, None);
+        let t = text(&o);
+        assert!(o.status.success() && t.contains("success:"), "{test} failed:\n{t}");
+    }
+}
