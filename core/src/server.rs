@@ -191,12 +191,6 @@ impl Server {
         &self.core
     }
 
-    /// The shared state, mutable, for tests that set up lease state directly.
-    #[cfg(test)]
-    pub(crate) fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     pub fn connection_count(&self) -> usize {
         self.conns.len()
     }

@@ -7,25 +7,38 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, NfsBreakPolicy};
 use crate::framing::{Transport, encode_frame};
-use crate::lease::{
-    BreakNotification, ClientGuid, GrantRequest, LeaseInfo, LeaseKey, LeaseState, LeaseVersion, OpenId,
-};
+use crate::lease::{ClientGuid, LeaseInfo, LeaseKey, LeaseState};
 use crate::nfs::PROG_NFS;
 use crate::nfs::nfs3::args::{DirOpArgs, Nfs3Args, StableHow};
 use crate::nfs::nfs3::fh::{FhBytes, NfsFh3};
 use crate::nfs::rpc::{self, AcceptStat, AuthSys, Credentials, ReplyHeader};
 use crate::nfs::xdr::{XdrReader, XdrWriter};
 use crate::server::{ConnId, Output, Protocol, Server};
+use crate::smb::wire::codec::FileId;
+use crate::smb::wire::header::command;
 use crate::time::Timespec;
 use crate::vfs::{CreateAttr, MemoryFs, ObjectId};
 
 mod nfs_vs_lease;
+mod smb_peer;
+
+use smb_peer::Msg;
 
 pub(crate) const OK: u32 = 0;
 pub(crate) const JUKEBOX: u32 = 10008;
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(35);
-pub(crate) const GUID: ClientGuid = ClientGuid([0xC1; 16]);
-pub(crate) const KEY: LeaseKey = LeaseKey([0x4B; 16]);
+pub(crate) const GUID: [u8; 16] = [0xC1; 16];
+pub(crate) const KEY: [u8; 16] = [0x4B; 16];
+
+/// An SMB client connection, logged in anonymously with a tree connected.
+pub(crate) struct Peer {
+    pub conn: ConnId,
+    mid: u64,
+    session: u64,
+    tree: u32,
+    /// Messages received and not yet looked at.
+    pub inbox: Vec<Msg>,
+}
 
 pub(crate) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -38,6 +51,11 @@ pub(crate) struct X {
     pub now: Instant,
     pub nfs: ConnId,
     pub smb: ConnId,
+    /// SMB peers; the first is the lease holder (client GUID, lease KEY).
+    pub peers: Vec<Peer>,
+    /// The holder's open.
+    pub fid: Option<FileId>,
+    names: std::collections::BTreeMap<ObjectId, String>,
     xid: u32,
     pub root: FhBytes,
     /// NFS replies not yet taken: (connection, xid, nfsstat3 and results).
@@ -59,11 +77,24 @@ impl X {
         let base = Instant::now();
         let mut server = Server::new(config, Box::new(MemoryFs::new()), 7, base);
         let nfs = server.accept(Protocol::Nfs, "127.0.0.1:800".parse::<SocketAddr>().unwrap(), base).unwrap();
-        let smb = server.accept(Protocol::Smb, "127.0.0.1:40000".parse::<SocketAddr>().unwrap(), base).unwrap();
         let root_id = server.vfs().root();
         let generation = server.vfs().getattr(root_id).unwrap().generation;
         let root = NfsFh3 { export: 0, id: root_id, generation }.to_fh();
-        Self { server, base, now: base, nfs, smb, xid: 1, root, replies: Vec::new() }
+        let mut x = Self {
+            server,
+            base,
+            now: base,
+            nfs,
+            smb: ConnId(0),
+            peers: Vec::new(),
+            fid: None,
+            names: Default::default(),
+            xid: 1,
+            root,
+            replies: Vec::new(),
+        };
+        x.smb = x.smb_peer(GUID);
+        x
     }
 
     /// Moves the simulated clock to `base + d`.
@@ -78,6 +109,7 @@ impl X {
         let root = vfs.root();
         let a = vfs.create(root, name, CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t).unwrap();
         vfs.write(a.id, 0, data, t).unwrap();
+        self.names.insert(a.id, name.to_string());
         (a.id, NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh())
     }
 
@@ -115,7 +147,8 @@ impl X {
     pub fn collect(&mut self) {
         while let Some(o) = self.server.poll_output() {
             let Output::Transmit { conn, data } = o else { continue };
-            if conn == self.smb {
+            if let Some(p) = self.peers.iter_mut().find(|p| p.conn == conn) {
+                p.inbox.extend(smb_peer::split(&data));
                 continue;
             }
             let mut r = XdrReader::new(&data[4..]);
@@ -151,57 +184,105 @@ impl X {
         self.collect();
     }
 
-    // ---- the SMB lease holder (set up in the lease table) ----
+    // ---- SMB peers ----
 
-    /// Opens `file` on the SMB connection under lease (GUID, KEY) asking for
-    /// `state`.
-    pub fn hold(&mut self, file: ObjectId, state: LeaseState) -> OpenId {
-        let now = self.now;
-        let core = self.server.core_mut();
-        let open = core.leases.add_open(file, 0x3, 0x7, self.smb);
-        let req = GrantRequest::Lease {
-            client_guid: GUID,
-            key: KEY,
-            requested: state,
-            version: LeaseVersion::V2,
-            epoch: 0,
-            parent_key: None,
-            is_directory: false,
-        };
-        core.leases.grant(file, open, req, now).unwrap();
+    /// Connects, negotiates 3.1.1 with `guid`, logs in anonymously and
+    /// connects the share; returns the peer's index.
+    pub fn smb_peer(&mut self, guid: [u8; 16]) -> ConnId {
+        let port = 40000 + self.peers.len();
+        let peer: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let conn = self.server.accept(Protocol::Smb, peer, self.now).unwrap();
+        self.peers.push(Peer { conn, mid: 0, session: 0, tree: 0, inbox: Vec::new() });
+        let r = self.smb_call(conn, command::NEGOTIATE, &smb_peer::negotiate_body(guid));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        let r = self.smb_call(conn, command::SESSION_SETUP, &smb_peer::session_setup_body(&smb_peer::ntlm_negotiate()));
+        self.peer(conn).session = r.hdr.session_id;
+        let auth = smb_peer::session_setup_body(&smb_peer::ntlm_anonymous_authenticate());
+        assert_eq!(self.smb_call(conn, command::SESSION_SETUP, &auth).hdr.status, smb_peer::SUCCESS);
+        let r = self.smb_call(conn, command::TREE_CONNECT, &smb_peer::tree_connect_body("\\\\127.0.0.1\\SHARE"));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        self.peer(conn).tree = r.hdr.tree_id;
+        conn
+    }
+
+    fn peer(&mut self, conn: ConnId) -> &mut Peer {
+        self.peers.iter_mut().find(|p| p.conn == conn).unwrap()
+    }
+
+    /// Sends one SMB request on `conn`; returns its message id.
+    pub fn smb_send(&mut self, conn: ConnId, cmd: u16, body: &[u8]) -> u64 {
+        let p = self.peer(conn);
+        let mid = p.mid;
+        p.mid += 1;
+        let framed = smb_peer::request(cmd, mid, p.session, p.tree, body);
+        self.server.handle_input(conn, &framed, self.now);
+        self.collect();
+        mid
+    }
+
+    /// The responses to `mid` received on `conn` (interim and final).
+    pub fn smb_responses(&mut self, conn: ConnId, mid: u64) -> Vec<Msg> {
+        let p = self.peer(conn);
+        let (mine, rest): (Vec<Msg>, Vec<Msg>) = p.inbox.drain(..).partition(|m| m.hdr.message_id == mid);
+        p.inbox = rest;
+        mine
+    }
+
+    /// A request answered at once by one response.
+    pub fn smb_call(&mut self, conn: ConnId, cmd: u16, body: &[u8]) -> Msg {
+        let mid = self.smb_send(conn, cmd, body);
+        let mut r = self.smb_responses(conn, mid);
+        assert_eq!(r.len(), 1, "one response: {r:?}");
+        r.remove(0)
+    }
+
+    /// The holder opens `file` over SMB with a lease (GUID, KEY) asking for
+    /// `state`, and keeps the open.
+    pub fn hold(&mut self, file: ObjectId, state: LeaseState) {
+        let name = self.names[&file].clone();
+        let r = self.smb_call(self.smb, command::CREATE, &smb_peer::create_body(&name, Some((KEY, state.bits()))));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        assert_eq!(r.body[2], 0xFF, "lease granted");
+        self.fid = Some(r.file_id());
         assert_eq!(self.lease().state, state);
-        open
+        assert_eq!(self.lease().file, file, "the lease table key is the Vfs ObjectId");
     }
 
     pub fn lease(&self) -> LeaseInfo {
-        self.server.core().leases.lease_info(GUID, KEY).unwrap()
+        self.server.core().leases.lease_info(ClientGuid(GUID), LeaseKey(KEY)).unwrap()
     }
 
     pub fn lease_gone(&self) -> bool {
-        self.server.core().leases.lease_info(GUID, KEY).is_none()
+        self.server.core().leases.lease_info(ClientGuid(GUID), LeaseKey(KEY)).is_none()
     }
 
-    /// Breaks sent to the holder since the last call: (from, to, ack required).
+    /// Lease breaks the holder received since the last call, as
+    /// (current, new, ack required).
     pub fn breaks(&mut self) -> Vec<(LeaseState, LeaseState, bool)> {
-        let core = self.server.core_mut();
-        std::iter::from_fn(|| core.leases.poll_notification())
-            .map(|n: BreakNotification| (n.current, n.new, n.ack_required))
+        let conn = self.smb;
+        let p = self.peer(conn);
+        let (b, rest): (Vec<Msg>, Vec<Msg>) = p.inbox.drain(..).partition(|m| m.is_break());
+        p.inbox = rest;
+        b.iter()
+            .map(|m| {
+                let n = m.lease_break().expect("a lease break notification");
+                assert_eq!(n.key, KEY);
+                (LeaseState::from_bits(n.current_state), LeaseState::from_bits(n.new_state), n.flags & 1 == 1)
+            })
             .collect()
     }
 
-    /// The holder acknowledges the pending break with `state`.
-    pub fn ack(&mut self, state: LeaseState) {
-        let now = self.now;
-        let core = self.server.core_mut();
-        core.leases.ack_lease(GUID, KEY, state, &mut core.timers, now).unwrap();
-        self.server.handle_input(self.smb, &[], now);
-        self.collect();
+    /// The holder acknowledges the pending break with `state` (one
+    /// handle_input call); returns the ack's response status.
+    pub fn ack(&mut self, state: LeaseState) -> u32 {
+        self.smb_call(self.smb, command::OPLOCK_BREAK, &smb_peer::ack_body(KEY, state.bits())).hdr.status
     }
 
-    /// The holder writes through its open.
-    pub fn holder_writes(&mut self, file: ObjectId, data: &[u8]) {
-        let t = self.server.core().wall(self.now);
-        self.server.vfs_mut().write(file, 0, data, t).unwrap();
+    /// The holder writes through its open, from offset 0.
+    pub fn holder_writes(&mut self, data: &[u8]) {
+        let fid = self.fid.unwrap();
+        let r = self.smb_call(self.smb, command::WRITE, &smb_peer::write_body(fid, 0, data));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
     }
 }
 

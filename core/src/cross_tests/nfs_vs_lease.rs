@@ -17,7 +17,7 @@ fn write_under_rwh_waits_for_the_ack() {
     assert_eq!(x.content(id), b"old");
     assert_eq!(x.server.core().leases.parked(), 1);
     x.at(secs(1));
-    x.ack(NONE);
+    assert_eq!(x.ack(NONE), 0);
     assert_eq!(x.status(xid), Some(OK), "answered from the ack's handle_input");
     assert_eq!(x.content(id), b"nfs");
     let s = x.server.stats();
@@ -80,7 +80,7 @@ fn read_under_rw_breaks_to_r_and_waits() {
     assert_eq!(x.breaks(), vec![(LeaseState::RW, LeaseState::R, true)]);
     assert!(x.no_replies());
     x.at(secs(1));
-    x.ack(LeaseState::R);
+    assert_eq!(x.ack(LeaseState::R), 0);
     assert_eq!(read_data(&x.reply(xid).unwrap()), b"abc");
     assert_eq!(x.lease().state, LeaseState::R);
 }
@@ -93,8 +93,8 @@ fn data_written_before_the_ack_is_what_the_read_returns() {
     let xid = x.send(&read(&fh));
     assert!(x.no_replies());
     // The holder flushes its cached write, then acknowledges.
-    x.holder_writes(id, b"abc");
-    x.ack(LeaseState::R);
+    x.holder_writes(b"abc");
+    assert_eq!(x.ack(LeaseState::R), 0);
     assert_eq!(read_data(&x.reply(xid).unwrap()), b"abc");
 }
 
@@ -131,7 +131,7 @@ fn jukebox_policy_answers_at_once_and_sends_the_break() {
     let s = x.server.stats();
     assert_eq!((s.nfs_jukebox, s.ops_parked), (1, 0));
     // The retry after the ack goes through.
-    x.ack(NONE);
+    assert_eq!(x.ack(NONE), 0);
     let xid = x.send(&write(&fh, b"nfs"));
     assert_eq!(x.status(xid), Some(OK));
     assert_eq!(x.content(id), b"nfs");
@@ -145,7 +145,7 @@ fn rename_under_rh_breaks_to_r_and_waits() {
     let xid = x.send(&Nfs3Args::Rename { from: x.dirop("f"), to: x.dirop("g") });
     assert_eq!(x.breaks(), vec![(LeaseState::RH, LeaseState::R, true)]);
     assert!(x.no_replies());
-    x.ack(LeaseState::R);
+    assert_eq!(x.ack(LeaseState::R), 0);
     assert_eq!(x.status(xid), Some(OK));
     let root = x.server.vfs().root();
     assert_eq!(x.server.vfs().lookup(root, "g").unwrap().id, id);
@@ -160,7 +160,7 @@ fn rename_onto_a_leased_target_waits_for_it() {
     let xid = x.send(&Nfs3Args::Rename { from: x.dirop("src"), to: x.dirop("dst") });
     assert_eq!(x.breaks(), vec![(LeaseState::RH, LeaseState::R, true)]);
     assert!(x.no_replies());
-    x.ack(LeaseState::R);
+    assert_eq!(x.ack(LeaseState::R), 0);
     assert_eq!(x.status(xid), Some(OK));
 }
 
@@ -173,7 +173,7 @@ fn setattr_size_and_mode_waits_once() {
     let xid = x.send(&Nfs3Args::Setattr { fh, attr, guard: None });
     assert_eq!(x.breaks(), vec![(LeaseState::RWH, NONE, true)]);
     assert!(x.no_replies());
-    x.ack(NONE);
+    assert_eq!(x.ack(NONE), 0);
     assert_eq!(x.status(xid), Some(OK));
     assert_eq!(x.content(id), b"ab");
     assert_eq!(x.server.stats().ops_parked, 1);
@@ -194,7 +194,7 @@ fn nfs_client_disconnecting_while_parked_gets_no_reply() {
     // The lease is unaffected: still breaking, and the ack is accepted.
     assert!(x.lease().breaking);
     assert_eq!(x.lease().state, LeaseState::RWH);
-    x.ack(NONE);
+    assert_eq!(x.ack(NONE), 0);
     assert_eq!(x.reply(xid), None);
     assert!(x.no_replies());
     assert_eq!(x.content(id), b"old", "the call never ran");
@@ -211,7 +211,7 @@ fn parked_limits_answer_jukebox() {
     assert_eq!(x.status(second), Some(JUKEBOX));
     assert_eq!(x.server.stats().nfs_jukebox, 1);
     assert_eq!(x.server.stats().ops_parked, 1);
-    x.ack(NONE);
+    assert_eq!(x.ack(NONE), 0);
     assert_eq!(x.status(first), Some(OK));
     assert_eq!(x.content(id), b"one");
 
@@ -235,8 +235,39 @@ fn several_calls_parked_on_one_break_all_resume_in_order() {
     let a = x.send(&write(&fh, b"aaa"));
     let b = x.send(&read(&fh));
     assert_eq!(x.breaks(), vec![(LeaseState::RWH, NONE, true)], "one break");
-    x.ack(NONE);
+    assert_eq!(x.ack(NONE), 0);
     assert_eq!(x.status(a), Some(OK));
     assert_eq!(read_data(&x.reply(b).unwrap()), b"aaa");
     assert_eq!(x.server.stats().ops_parked, 2);
+}
+
+#[test]
+fn smb_create_and_nfs_write_waiting_on_one_break_are_both_released_by_one_ack() {
+    use crate::smb::wire::header::command;
+    let mut x = X::new();
+    let (id, fh) = x.file("f", b"old");
+    x.hold(id, LeaseState::RWH);
+    // Another SMB client opens the file: RWH -> RH, its CREATE pends.
+    let other = x.smb_peer([0xD2; 16]);
+    let mid = x.smb_send(other, command::CREATE, &super::smb_peer::create_body("f", None));
+    let interim = x.smb_responses(other, mid);
+    assert_eq!(interim.len(), 1);
+    assert_eq!(interim[0].hdr.status, crate::smb::status::PENDING);
+    assert_eq!(x.breaks(), vec![(LeaseState::RWH, LeaseState::RH, true)]);
+    // The NFS WRITE joins the same break (it needs W gone too): no second
+    // notification while the first is outstanding.
+    let xid = x.send(&write(&fh, b"nfs"));
+    assert!(x.no_replies());
+    assert_eq!(x.breaks(), vec![]);
+    assert_eq!(x.server.core().leases.parked(), 2);
+    x.at(secs(1));
+    // One ack (to RH) releases both, inside the same handle_input call.
+    assert_eq!(x.ack(LeaseState::RH), 0);
+    let done = x.smb_responses(other, mid);
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].hdr.status, 0, "the CREATE completes");
+    assert_eq!(x.status(xid), Some(OK), "the NFS WRITE completes");
+    assert_eq!(x.content(id), b"nfs");
+    // The write took R too: the chained break RH -> NONE went out at once.
+    assert_eq!(x.breaks(), vec![(LeaseState::RH, NONE, true)]);
 }
