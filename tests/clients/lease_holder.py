@@ -107,13 +107,15 @@ resp = f.create(
 )
 granted = None
 for c in resp or []:
-    data = c["buffer_data"].get_value()
-    if c["buffer_name"].get_value() == CreateContextName.SMB2_CREATE_REQUEST_LEASE:
-        raw = data.pack() if hasattr(data, "pack") else data
-        st = int.from_bytes(raw[16:20], "little")
-        fl = int.from_bytes(raw[20:24], "little")
-        ep = int.from_bytes(raw[48:50], "little") if len(raw) >= 52 else 0
-        granted = (st, ep, fl)
+    # Open.create returns each context's data, parsed by its name: the
+    # lease response (SMB2CreateResponseLease / V2) has a lease_state field.
+    if not hasattr(c, "fields") or "lease_state" not in c.fields:
+        continue
+    raw = c.pack()
+    st = int.from_bytes(raw[16:20], "little")
+    fl = int.from_bytes(raw[20:24], "little")
+    ep = int.from_bytes(raw[48:50], "little") if len(raw) >= 52 else 0
+    granted = (st, ep, fl)
 if granted is None:
     say("GRANTED none 0 0")
 else:

@@ -1,0 +1,86 @@
+//! Cross-protocol coherence with real clients: NFS operations break SMB
+//! leases held by Python smbprotocol and wait for them.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::nfs_client::{FILE_SYNC, NFS_PROG, NfsClient};
+use common::*;
+
+const T: Duration = Duration::from_secs(30);
+
+#[test]
+fn nfs_overwrite_waits_for_the_smb_ack() {
+    let srv = ServerProcess::start("tokio_server", &[]);
+    // The NFS client (root, squashed to nobody) creates the file so that it
+    // may write it; the SMB client then opens it with a lease.
+    let mut nfs = NfsClient::connect(srv.nfs_port).unwrap();
+    let root = nfs.mount("/share").unwrap();
+    let fh = nfs.create(&root, "x.txt").unwrap().expect("x.txt created");
+    let mut a = lease_holder(&srv, "x.txt", "RWH", "v2", "3.1.1");
+    assert_eq!(a.expect("GRANTED ", T)[0], "7");
+    a.send("write smb-data");
+    a.expect("WROTE", T);
+
+    let xid = nfs.send_call(NFS_PROG, 3, 7, &NfsClient::write_args(&fh, 0, b"nfs-data", FILE_SYNC)).unwrap();
+
+    a.send("wait 20");
+    let brk = a.expect("BREAK ", T);
+    assert_eq!((brk[0].as_str(), brk[1].as_str(), brk[2].as_str()), ("7", "0", "1"), "RWH->NONE with ack: {brk:?}");
+    // No NFS reply while the break is outstanding.
+    nfs.set_read_timeout(Some(Duration::from_millis(1500)));
+    assert!(nfs.recv_reply().is_err(), "the NFS WRITE completed before the SMB client acked");
+    nfs.set_read_timeout(Some(T));
+    a.send("ack -");
+    assert_eq!(a.expect("ACKED ", T)[0], "0");
+    let (rxid, accept, body) = nfs.recv_reply().unwrap();
+    assert_eq!((rxid, accept), (xid, 0));
+    assert_eq!(NfsClient::parse_write(&body), (0, 8), "WRITE succeeded in full");
+    let (status, data, _) = nfs.read(&fh, 0, 100).unwrap();
+    assert_eq!((status, data.as_slice()), (0, &b"nfs-data"[..]), "the final content is the NFS client's");
+}
+
+#[test]
+fn nfs_cat_breaks_rwh_to_rh_and_completes_after_the_ack() {
+    require_tool("nfs-cat");
+    let srv = ServerProcess::start("tokio_server", &[]);
+    let mut a = lease_holder(&srv, "y.txt", "RWH", "v2", "3.1.1");
+    assert_eq!(a.expect("GRANTED ", T)[0], "7");
+    a.send("write cached-by-smb");
+    a.expect("WROTE", T);
+    let url = srv.nfs_url("/y.txt");
+    let cat = std::thread::spawn(move || run(Command::new("nfs-cat").arg(url), Duration::from_secs(120)));
+    a.send("wait 20");
+    let brk = a.expect("BREAK ", T);
+    assert_eq!((brk[0].as_str(), brk[1].as_str()), ("7", "3"), "RWH->RH: {brk:?}");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(!cat.is_finished(), "nfs-cat finished before the ack");
+    a.send("ack RH");
+    assert_eq!(a.expect("ACKED ", T)[0], "0");
+    let o = cat.join().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(o.stdout, b"cached-by-smb", "nfs-cat sees what the SMB client wrote before acking");
+}
+
+#[test]
+fn unacknowledged_break_times_out_and_the_nfs_write_lands() {
+    let srv = ServerProcess::start("tokio_server", &["--break-timeout", "2"]);
+    let mut nfs = NfsClient::connect(srv.nfs_port).unwrap();
+    let root = nfs.mount("/share").unwrap();
+    let fh = nfs.create(&root, "z.txt").unwrap().expect("z.txt created");
+    let mut a = lease_holder(&srv, "z.txt", "RWH", "v2", "3.1.1");
+    assert_eq!(a.expect("GRANTED ", T)[0], "7");
+    let sent = Instant::now();
+    let xid = nfs.send_call(NFS_PROG, 3, 7, &NfsClient::write_args(&fh, 0, b"late", FILE_SYNC)).unwrap();
+    a.send("wait 20");
+    assert_eq!(a.expect("BREAK ", T)[..2], ["7".to_string(), "0".to_string()]);
+    let (rxid, _, body) = nfs.recv_reply().unwrap();
+    assert_eq!(rxid, xid);
+    assert_eq!(NfsClient::parse_write(&body).0, 0);
+    assert!(sent.elapsed() >= Duration::from_millis(1900), "the write waited for the break timeout");
+    // The lease is gone: a late ack is refused with STATUS_UNSUCCESSFUL.
+    a.send("ack -");
+    assert_eq!(a.expect("ACKED ", T)[0], (0xC000_0001u32).to_string());
+}
