@@ -25,6 +25,8 @@ pub mod sim;
 
 #[cfg(test)]
 mod cross_tests;
+#[cfg(any(test, feature = "sim"))]
+pub mod smb_test_client;
 
 pub use config::Config;
 pub use driver::{BoundAddrs, Driver, ServerOptions, Setup, Start};

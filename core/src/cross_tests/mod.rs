@@ -20,9 +20,8 @@ use crate::time::Timespec;
 use crate::vfs::{CreateAttr, MemoryFs, ObjectId};
 
 mod nfs_vs_lease;
-mod smb_peer;
 
-use smb_peer::Msg;
+use crate::smb_test_client::{self as smb_peer, Msg};
 
 pub(crate) const OK: u32 = 0;
 pub(crate) const JUKEBOX: u32 = 10008;

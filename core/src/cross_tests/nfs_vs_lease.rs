@@ -249,7 +249,7 @@ fn smb_create_and_nfs_write_waiting_on_one_break_are_both_released_by_one_ack() 
     x.hold(id, LeaseState::RWH);
     // Another SMB client opens the file: RWH -> RH, its CREATE pends.
     let other = x.smb_peer([0xD2; 16]);
-    let mid = x.smb_send(other, command::CREATE, &super::smb_peer::create_body("f", None));
+    let mid = x.smb_send(other, command::CREATE, &crate::smb_test_client::create_body("f", None));
     let interim = x.smb_responses(other, mid);
     assert_eq!(interim.len(), 1);
     assert_eq!(interim[0].hdr.status, crate::smb::status::PENDING);

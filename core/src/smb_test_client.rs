@@ -1,6 +1,7 @@
-//! A minimal SMB 3.1.1 client for the cross-protocol scenarios: anonymous
-//! login, tree connect, CREATE with a lease context, WRITE, CLOSE and lease
-//! break acknowledgments, built from the MS-SMB2 layouts.
+//! A minimal SMB 3.1.1 client (test support: unit tests and feature `sim`):
+//! anonymous login, tree connect, CREATE with a lease context, WRITE and
+//! lease break acknowledgments, built from the MS-SMB2 layouts. Panics on
+//! malformed responses: it is for tests and benchmarks only.
 
 use bytes::BytesMut;
 
@@ -12,11 +13,11 @@ use crate::smb::wire::header::{Header, command};
 use crate::smb::wire::oplock_break::{LeaseBreakAck, LeaseBreakNotification};
 
 /// Read/write data, attributes, EA, READ_CONTROL, SYNCHRONIZE.
-pub(crate) const RW: u32 = 0x0012_019F;
-pub(crate) const SHARE_ALL: u32 = 7;
+pub const RW: u32 = 0x0012_019F;
+pub const SHARE_ALL: u32 = 7;
 
 #[derive(Debug, Clone)]
-pub(crate) struct Msg {
+pub struct Msg {
     pub hdr: Header,
     pub body: Vec<u8>,
 }
@@ -36,7 +37,7 @@ impl Msg {
 }
 
 /// Splits one transmitted frame (possibly compounded) into messages.
-pub(crate) fn split(data: &[u8]) -> Vec<Msg> {
+pub fn split(data: &[u8]) -> Vec<Msg> {
     let mut out = Vec::new();
     let mut off = 4;
     loop {
@@ -52,7 +53,7 @@ pub(crate) fn split(data: &[u8]) -> Vec<Msg> {
 }
 
 /// Frames one request.
-pub(crate) fn request(cmd: u16, mid: u64, session: u64, tree: u32, body: &[u8]) -> Vec<u8> {
+pub fn request(cmd: u16, mid: u64, session: u64, tree: u32, body: &[u8]) -> Vec<u8> {
     let h = Header {
         credit_charge: 1,
         command: cmd,
@@ -70,7 +71,7 @@ pub(crate) fn request(cmd: u16, mid: u64, session: u64, tree: u32, body: &[u8]) 
     framed
 }
 
-pub(crate) fn negotiate_body(guid: [u8; 16]) -> Vec<u8> {
+pub fn negotiate_body(guid: [u8; 16]) -> Vec<u8> {
     let mut b = vec![36, 0, 1, 0, 1, 0, 0, 0];
     b.extend_from_slice(&0x44u32.to_le_bytes());
     b.extend_from_slice(&guid);
@@ -90,7 +91,7 @@ pub(crate) fn negotiate_body(guid: [u8; 16]) -> Vec<u8> {
     b
 }
 
-pub(crate) fn session_setup_body(token: &[u8]) -> Vec<u8> {
+pub fn session_setup_body(token: &[u8]) -> Vec<u8> {
     let mut b = vec![25, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 88, 0];
     b.extend_from_slice(&(token.len() as u16).to_le_bytes());
     b.extend_from_slice(&[0; 8]);
@@ -98,7 +99,7 @@ pub(crate) fn session_setup_body(token: &[u8]) -> Vec<u8> {
     b
 }
 
-pub(crate) fn ntlm_negotiate() -> Vec<u8> {
+pub fn ntlm_negotiate() -> Vec<u8> {
     let mut m = b"NTLMSSP\0".to_vec();
     m.extend_from_slice(&1u32.to_le_bytes());
     m.extend_from_slice(&0xE288_8A15u32.to_le_bytes());
@@ -108,7 +109,7 @@ pub(crate) fn ntlm_negotiate() -> Vec<u8> {
 }
 
 /// MS-NLMP 3.3.2 anonymous AUTHENTICATE_MESSAGE.
-pub(crate) fn ntlm_anonymous_authenticate() -> Vec<u8> {
+pub fn ntlm_anonymous_authenticate() -> Vec<u8> {
     let fields: [&[u8]; 6] = [&[0], &[], &[], &[], &[b'C', 0], &[]];
     let mut m = b"NTLMSSP\0".to_vec();
     m.extend_from_slice(&3u32.to_le_bytes());
@@ -128,7 +129,7 @@ pub(crate) fn ntlm_anonymous_authenticate() -> Vec<u8> {
     m
 }
 
-pub(crate) fn tree_connect_body(path: &str) -> Vec<u8> {
+pub fn tree_connect_body(path: &str) -> Vec<u8> {
     let p = string_to_utf16(path);
     let mut b = vec![9, 0, 0, 0, 72, 0];
     b.extend_from_slice(&(p.len() as u16).to_le_bytes());
@@ -138,7 +139,7 @@ pub(crate) fn tree_connect_body(path: &str) -> Vec<u8> {
 
 /// CREATE (OPEN_IF) of `name` asking for lease `state` under `key` (v2), or
 /// no lease at all.
-pub(crate) fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
+pub fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
     let contexts = match lease {
         Some((key, state)) => {
             let l =
@@ -172,7 +173,7 @@ pub(crate) fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8>
     b
 }
 
-pub(crate) fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
+pub fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
     let mut b = vec![49, 0, 112, 0];
     b.extend_from_slice(&(data.len() as u32).to_le_bytes());
     b.extend_from_slice(&offset.to_le_bytes());
@@ -182,10 +183,10 @@ pub(crate) fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
     b
 }
 
-pub(crate) fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
+pub fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
     let mut b = BytesMut::new();
     LeaseBreakAck { flags: 0, key, state, duration: 0 }.encode(&mut b);
     b.to_vec()
 }
 
-pub(crate) const SUCCESS: u32 = status::SUCCESS;
+pub const SUCCESS: u32 = status::SUCCESS;
