@@ -568,6 +568,19 @@ fn rename_with_and_without_replace() {
 }
 
 #[test]
+fn rename_of_a_directory_with_open_children_is_denied() {
+    let mut c = Client::ready();
+    let d = c.create("dd", RW | DELETE, SHARE_ALL, disposition::CREATE, options::DIRECTORY_FILE).file_id();
+    c.put("dd\\inner", b"1");
+    let inner = c.create("dd\\inner", RW, SHARE_ALL, disposition::OPEN, 0).file_id();
+    let r = c.call(command::SET_INFO, &set_info_body(d, 10, &rename_info("ee", false)));
+    assert_eq!(r.status(), status::ACCESS_DENIED);
+    c.call(command::CLOSE, &close_body(inner, 0));
+    let r = c.call(command::SET_INFO, &set_info_body(d, 10, &rename_info("ee", false)));
+    assert_eq!(r.status(), status::SUCCESS);
+}
+
+#[test]
 fn delete_on_close_and_disposition() {
     let mut c = Client::ready();
     c.put("gone", b"1");
@@ -775,6 +788,32 @@ fn logoff_releases_opens_and_session() {
     let t = c.tree_connect("\\\\x\\share");
     c.tree = t.hdr.tree_id;
     assert_eq!(c.create("l", RW, 0, disposition::OPEN, 0).status(), status::SUCCESS);
+}
+
+#[test]
+fn pended_request_gets_interim_then_cancelled() {
+    let mut c = Client::ready();
+    let interim = c.create("__pend__", RW, SHARE_ALL, disposition::OPEN_IF, 0);
+    assert_eq!(interim.status(), status::PENDING);
+    assert_eq!(interim.hdr.flags & 0x3, 0x3, "SERVER_TO_REDIR | ASYNC");
+    assert_ne!(interim.hdr.async_id, 0);
+    assert!(interim.hdr.credits >= 1, "the interim response grants the credits");
+    // CANCEL by AsyncId: no response to CANCEL itself, the request completes.
+    let mut m = raw_header(command::CANCEL, interim.hdr.message_id, c.session, 0, 0x2);
+    m[32..40].copy_from_slice(&interim.hdr.async_id.to_le_bytes());
+    m.extend_from_slice(&[4, 0, 0, 0]);
+    let out = c.send_raw(&m);
+    assert_eq!(out.len(), 1);
+    let fin = &out[0][0];
+    assert_eq!((fin.status(), fin.hdr.async_id, fin.hdr.credits), (status::CANCELLED, interim.hdr.async_id, 0));
+    assert_eq!(fin.hdr.message_id, interim.hdr.message_id);
+    // A second CANCEL finds nothing.
+    assert!(c.send_raw(&m).is_empty());
+    // Sync CANCEL by MessageId.
+    let interim = c.create("__pend__", RW, SHARE_ALL, disposition::OPEN_IF, 0);
+    let mut m = raw_header(command::CANCEL, interim.hdr.message_id, c.session, 0, 0);
+    m.extend_from_slice(&[4, 0, 0, 0]);
+    assert_eq!(c.send_raw(&m)[0][0].status(), status::CANCELLED);
 }
 
 quickcheck::quickcheck! {

@@ -29,9 +29,8 @@ fn path_of(cx: &Ctx<'_>, tree: &Tree, open: &Open) -> String {
             break;
         }
         let Ok(up) = cx.core.vfs.parent(dir) else { break };
-        let Ok((entries, _)) = cx.core.vfs.readdir(up, 0, usize::MAX) else { break };
-        match entries.into_iter().find(|e| e.id == dir) {
-            Some(e) => parts.push(e.name),
+        match super::path::name_in(cx.core.vfs.as_ref(), up, dir) {
+            Some(name) => parts.push(name),
             None => break,
         }
         dir = up;

@@ -26,10 +26,13 @@ fn valid_component(c: &str) -> Result<(), u32> {
     })
 }
 
-/// Parses `dir\sub\name[:stream[:$DATA]]`. A leading backslash is tolerated;
-/// empty, `.` and `..` components are invalid.
+/// Parses `dir\sub\name[:stream[:$DATA]]`. A leading backslash is
+/// STATUS_INVALID_PARAMETER (MS-SMB2 3.3.5.9); empty, `.` and `..`
+/// components are invalid names.
 pub fn parse(name: &str) -> Result<SmbPath, u32> {
-    let name = name.strip_prefix('\\').unwrap_or(name);
+    if name.starts_with('\\') {
+        return Err(status::INVALID_PARAMETER);
+    }
     let name = name.strip_suffix('\\').unwrap_or(name);
     if name.is_empty() {
         return Ok(SmbPath { components: Vec::new(), stream: None });
@@ -86,6 +89,21 @@ pub fn lookup_ci(vfs: &dyn Vfs, dir: ObjectId, name: &str) -> Result<(FileAttr, 
     }
 }
 
+/// The name under which `id` is listed in `dir` (batched scan).
+pub fn name_in(vfs: &dyn Vfs, dir: ObjectId, id: ObjectId) -> Option<String> {
+    let mut cookie = 0;
+    loop {
+        let (entries, done) = vfs.readdir(dir, cookie, SCAN_BATCH).ok()?;
+        if let Some(e) = entries.iter().find(|e| e.id == id) {
+            return Some(e.name.clone());
+        }
+        match entries.last() {
+            Some(last) if !done => cookie = last.cookie,
+            _ => return None,
+        }
+    }
+}
+
 /// Walks every component but the last from `root`: the parent directory of
 /// the target. A missing or non-directory intermediate component is
 /// STATUS_OBJECT_PATH_NOT_FOUND.
@@ -119,5 +137,6 @@ mod tests {
         assert_eq!(parse("a\\..\\b"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("a\\\\b"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("a*b"), Err(status::OBJECT_NAME_INVALID));
+        assert_eq!(parse("\\a"), Err(status::INVALID_PARAMETER));
     }
 }

@@ -40,6 +40,10 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
     let open = open.clone();
     lease::before_io(cx, &open, Operation::Read, req.offset, u64::from(req.length))?;
     let object = open.object;
+    if req.length == 0 && req.minimum_count == 0 {
+        // A zero-length read succeeds wherever it is aimed (Windows, Samba).
+        return ok(encode_read_response(&[]));
+    }
     let (data, _eof) = cx.core.vfs.read(object, req.offset, req.length).map_err(|e| status::from_vfs(&e))?;
     if data.is_empty() || (data.len() as u64) < u64::from(req.minimum_count) {
         return Err(status::END_OF_FILE);

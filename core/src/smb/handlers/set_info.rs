@@ -98,7 +98,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 return Err(status::FILE_IS_A_DIRECTORY);
             }
             lease::begin_on(cx, &open, Operation::Link)?;
-            let p = path::parse(&name)?;
+            let p = path::parse(name.strip_prefix('\\').unwrap_or(&name))?;
             let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
             let dir = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
             if let Ok((existing, stored)) = lookup_ci(cx.core.vfs.as_ref(), dir, &last) {
@@ -148,6 +148,24 @@ fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(),
     Ok(())
 }
 
+/// Whether a file below directory `dir` is open (its ancestors are walked,
+/// at most 256 levels).
+fn has_open_descendant(cx: &Ctx<'_>, dir: crate::vfs::ObjectId) -> bool {
+    cx.core.smb.files.iter().any(|(id, f)| {
+        let mut p = f.parent;
+        for _ in 0..256 {
+            if p == dir && *id != dir {
+                return true;
+            }
+            match cx.core.vfs.parent(p) {
+                Ok(up) if up != p => p = up,
+                _ => return false,
+            }
+        }
+        false
+    })
+}
+
 /// FILE_RENAME_INFORMATION (MS-FSA 2.1.5.14.11): the target is a path from
 /// the share root.
 fn rename(
@@ -161,7 +179,19 @@ fn rename(
     if src.is_stream || src.name.is_empty() {
         return Err(status::NOT_SUPPORTED);
     }
-    let p = path::parse(target)?;
+    // MS-FSA 2.1.5.14.11: every other open of the file must share delete.
+    let others_deny = cx
+        .core
+        .leases
+        .opens_on(open.object)
+        .any(|(id, e)| id != open.lease_open && e.share & crate::lease::share::DELETE == 0);
+    if others_deny {
+        return Err(status::SHARING_VIOLATION);
+    }
+    if open.kind == FileType::Directory && has_open_descendant(cx, open.object) {
+        return Err(status::ACCESS_DENIED);
+    }
+    let p = path::parse(target.strip_prefix('\\').unwrap_or(target))?;
     if p.stream.is_some() {
         return Err(status::NOT_SUPPORTED);
     }
