@@ -21,6 +21,7 @@ from collections import OrderedDict
 from smbprotocol.connection import Connection, Dialects, Request
 from smbprotocol.create_contexts import (
     CreateContextName, SMB2CreateContextRequest, SMB2CreateRequestLease, SMB2CreateRequestLeaseV2,
+    SMB2CreateResponseLease, SMB2CreateResponseLeaseV2,
 )
 from smbprotocol.header import Commands, SMB2HeaderRequest
 from smbprotocol.open import (
@@ -107,15 +108,13 @@ resp = f.create(
 )
 granted = None
 for c in resp or []:
-    # Open.create returns each context's data, parsed by its name: the
-    # lease response (SMB2CreateResponseLease / V2) has a lease_state field.
-    if not hasattr(c, "fields") or "lease_state" not in c.fields:
-        continue
-    raw = c.pack()
-    st = int.from_bytes(raw[16:20], "little")
-    fl = int.from_bytes(raw[20:24], "little")
-    ep = int.from_bytes(raw[48:50], "little") if len(raw) >= 52 else 0
-    granted = (st, ep, fl)
+    # Open.create returns the response contexts already parsed by name.
+    if isinstance(c, (SMB2CreateResponseLease, SMB2CreateResponseLeaseV2)):
+        raw = c.pack()
+        st = int.from_bytes(raw[16:20], "little")
+        fl = int.from_bytes(raw[20:24], "little")
+        ep = int.from_bytes(raw[48:50], "little") if len(raw) >= 52 else 0
+        granted = (st, ep, fl)
 if granted is None:
     say("GRANTED none 0 0")
 else:

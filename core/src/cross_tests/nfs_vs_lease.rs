@@ -242,10 +242,10 @@ fn several_calls_parked_on_one_break_all_resume_in_order() {
 }
 
 #[test]
-fn smb_create_and_nfs_write_waiting_on_one_break_are_both_released_by_one_ack() {
+fn smb_create_and_nfs_read_waiting_on_one_break_are_both_released_by_one_ack() {
     use crate::smb::wire::header::command;
     let mut x = X::new();
-    let (id, fh) = x.file("f", b"old");
+    let (id, fh) = x.file("f", b"abc");
     x.hold(id, LeaseState::RWH);
     // Another SMB client opens the file: RWH -> RH, its CREATE pends.
     let other = x.smb_peer([0xD2; 16]);
@@ -254,20 +254,45 @@ fn smb_create_and_nfs_write_waiting_on_one_break_are_both_released_by_one_ack() 
     assert_eq!(interim.len(), 1);
     assert_eq!(interim[0].hdr.status, crate::smb::status::PENDING);
     assert_eq!(x.breaks(), vec![(LeaseState::RWH, LeaseState::RH, true)]);
-    // The NFS WRITE joins the same break (it needs W gone too): no second
-    // notification while the first is outstanding.
-    let xid = x.send(&write(&fh, b"nfs"));
+    // The NFS READ needs the same thing (W gone): it waits on the same
+    // break, and no second notification goes out.
+    let xid = x.send(&read(&fh));
     assert!(x.no_replies());
     assert_eq!(x.breaks(), vec![]);
     assert_eq!(x.server.core().leases.parked(), 2);
     x.at(secs(1));
-    // One ack (to RH) releases both, inside the same handle_input call.
+    // One ack releases both, inside the same handle_input call.
     assert_eq!(x.ack(LeaseState::RH), 0);
     let done = x.smb_responses(other, mid);
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].hdr.status, 0, "the CREATE completes");
-    assert_eq!(x.status(xid), Some(OK), "the NFS WRITE completes");
+    assert_eq!(read_data(&x.reply(xid).unwrap()), b"abc", "the NFS READ completes");
+    assert_eq!(x.breaks(), vec![]);
+    assert_eq!(x.lease().state, LeaseState::RH);
+    assert_eq!(x.server.core().leases.parked(), 0);
+}
+
+#[test]
+fn nfs_write_joining_an_open_break_narrows_it_and_is_released_by_the_ack() {
+    use crate::smb::wire::header::command;
+    let mut x = X::new();
+    let (id, fh) = x.file("f", b"old");
+    x.hold(id, LeaseState::RWH);
+    let other = x.smb_peer([0xD2; 16]);
+    let mid = x.smb_send(other, command::CREATE, &crate::smb_test_client::create_body("f", None));
+    assert_eq!(x.breaks(), vec![(LeaseState::RWH, LeaseState::RH, true)]);
+    let xid = x.send(&write(&fh, b"nfs"));
+    assert_eq!(x.breaks(), vec![], "the break in progress narrows, no new notification");
+    // The holder acks RH; the write (waiting only for W) runs, and the
+    // chained break RH -> NONE goes out at once.
+    assert_eq!(x.ack(LeaseState::RH), 0);
+    assert_eq!(x.status(xid), Some(OK));
     assert_eq!(x.content(id), b"nfs");
-    // The write took R too: the chained break RH -> NONE went out at once.
     assert_eq!(x.breaks(), vec![(LeaseState::RH, NONE, true)]);
+    // The SMB CREATE re-runs into that break and waits for all of it
+    // (smbtorture smb2.lease.breaking3); the second ack releases it.
+    assert!(x.smb_responses(other, mid).iter().all(|m| m.hdr.status == crate::smb::status::PENDING));
+    assert_eq!(x.ack(NONE), 0);
+    let done = x.smb_responses(other, mid);
+    assert_eq!(done.last().map(|m| m.hdr.status), Some(0), "the CREATE completes");
 }

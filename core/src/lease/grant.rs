@@ -159,11 +159,11 @@ impl LeaseTable {
             }
             let (state, breaking, is_dir) = (l.caching.state, l.caching.breaking, l.is_directory);
             let wanted = requested.grantable(is_dir, directory_leasing);
-            // MS-SMB2 3.3.5.9.8: promote only to a strict superset and never
-            // while breaking; never reduce.
+            // MS-SMB2 3.3.5.9.8: promote only to a strict superset that can
+            // be held as a whole alongside the others, never while
+            // breaking; never reduce (smbtorture smb2.lease.upgrade3).
             let upgrade = if !breaking && wanted.is_strict_superset_of(state) {
-                let new = wanted.intersect(self.lease_cap(file, owner, open)).normalized();
-                new.is_strict_superset_of(state).then_some(new)
+                wanted.is_subset_of(self.lease_cap(file, owner, open)).then_some(wanted)
             } else {
                 None
             };

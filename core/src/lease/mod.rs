@@ -408,12 +408,22 @@ impl LeaseTable {
                 _ => false,
             };
             for (h, kind) in holders {
-                let plan = breaks::plan(op, kind, self.held(&h), sharing_violation);
+                let mut plan = breaks::plan(op, kind, self.held(&h), sharing_violation);
                 if plan.remove.is_none() {
                     continue;
                 }
+                // An open meeting a break already in progress waits for all of
+                // it, and an overwrite then takes only H and W: its truncation
+                // breaks R when it runs (smbtorture smb2.lease.breaking3).
+                let was_breaking = matches!(op, Operation::Open { .. }) && self.caching(&h).is_some_and(|c| c.breaking);
+                if was_breaking && matches!(op, Operation::Open { truncate: true, .. }) {
+                    plan.remove = plan.remove.minus(LeaseState::R).union(LeaseState::H);
+                }
                 self.apply(h, kind, plan.remove, timers, now);
-                let pending = self.held(&h).intersect(plan.wait_for);
+                let mut pending = self.held(&h).intersect(plan.wait_for);
+                if was_breaking && let Some(c) = self.caching(&h) {
+                    pending = pending.union(c.state.minus(c.required));
+                }
                 if !pending.is_none() {
                     deps.push((h, pending));
                 }
@@ -554,6 +564,13 @@ impl LeaseTable {
 
     fn held(&self, h: &Holder) -> LeaseState {
         held_in(&self.leases, &self.oplocks, h)
+    }
+
+    fn caching(&self, h: &Holder) -> Option<Caching> {
+        match h {
+            Holder::Lease(o) => self.leases.get(o).map(|l| l.caching),
+            Holder::Oplock(id) => self.oplocks.get(id).copied(),
+        }
     }
 
     fn caching_mut(&mut self, h: &Holder) -> Option<&mut Caching> {

@@ -42,6 +42,16 @@ pub struct OpenRef {
 /// with RequestedOplockLevel LEASE on 2.1 and later (v2 only on 3.x);
 /// LEASE without a usable RqLs gets nothing.
 pub fn requested(cx: &Ctx<'_>, req: &CreateRequest, is_directory: bool) -> GrantRequest {
+    match lease_request(cx, req, is_directory) {
+        // None on directories without directory leasing (answered
+        // OplockLevel NONE without a lease context, as Windows does).
+        GrantRequest::Lease { .. } if is_directory && !cx.core.leases.directory_leasing => GrantRequest::None,
+        r => r,
+    }
+}
+
+/// [`requested`] before the directory rule: the key is still checked.
+fn lease_request(cx: &Ctx<'_>, req: &CreateRequest, is_directory: bool) -> GrantRequest {
     if req.oplock_level != OPLOCK_LEVEL_LEASE {
         return match OplockLevel::from_wire(req.oplock_level) {
             Some(OplockLevel::None) | None => GrantRequest::None,
@@ -121,6 +131,17 @@ pub fn before_open(
     begin(cx, file, op, caller_of(request))
 }
 
+/// CREATE about to make a new file or stream: a lease key already in use
+/// (necessarily on another file) is refused before anything is created.
+pub fn before_create(cx: &Ctx<'_>, req: &CreateRequest) -> Result<(), u32> {
+    match lease_request(cx, req, false) {
+        GrantRequest::Lease { client_guid, key, .. } if cx.core.leases.lease_info(client_guid, key).is_some() => {
+            Err(status::INVALID_PARAMETER)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_key(cx: &Ctx<'_>, request: GrantRequest, file: FileKey) -> Result<(), u32> {
     if let GrantRequest::Lease { client_guid, key, .. } = request
         && cx.core.leases.lease_info(client_guid, key).is_some_and(|i| i.file != file)
@@ -134,12 +155,14 @@ fn check_key(cx: &Ctx<'_>, request: GrantRequest, file: FileKey) -> Result<(), u
 /// Returns the OplockLevel of the response and its lease context.
 pub fn grant(
     cx: &mut Ctx<'_>,
+    req: &CreateRequest,
     file: FileKey,
     open: OpenId,
-    request: GrantRequest,
+    is_directory: bool,
     file_id: FileId,
 ) -> Result<(u8, Option<ResponseContext>), u32> {
-    check_key(cx, request, file)?;
+    check_key(cx, lease_request(cx, req, is_directory), file)?;
+    let request = requested(cx, req, is_directory);
     let r = OpenRef { conn: cx.conn.id, file_id, session_id: cx.hdr.session_id };
     cx.core.smb.open_refs.insert(open, r);
     let g = cx.core.leases.grant(file, open, request, cx.now).map_err(|e| match e {

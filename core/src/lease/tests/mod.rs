@@ -383,11 +383,16 @@ fn same_key_upgrades_only_to_strict_superset_and_never_reduces() {
 }
 
 #[test]
-fn upgrade_is_capped_by_other_opens() {
+fn upgrade_happens_only_when_the_whole_request_can_be_held() {
     let mut fx = Fx::new();
     fx.lease_open(G1, K1, LeaseState::R, C1);
     fx.t.add_open(F, access::FILE_READ_DATA, ALL, C2);
+    // RWH cannot be held beside another data open: no change at all.
     let (_, g) = fx.lease_open(G1, K1, LeaseState::RWH, C1);
+    assert_eq!(granted_state(g), LeaseState::R);
+    assert_eq!(fx.t.lease_info(G1, K1).unwrap().epoch, 1);
+    // RH can.
+    let (_, g) = fx.lease_open(G1, K1, LeaseState::RH, C1);
     assert_eq!(granted_state(g), LeaseState::RH);
     assert_eq!(fx.t.lease_info(G1, K1).unwrap().epoch, 2);
 }

@@ -145,8 +145,8 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     };
     cx.session()?.opens.insert(volatile, open);
     cx.used_file = Some(file_id);
-    let request = crate::smb::lease::requested(cx, &req, t.attr.kind == FileType::Directory);
-    let (oplock_level, lease_ctx) = match crate::smb::lease::grant(cx, t.attr.id, lease_open, request, file_id) {
+    let is_dir = t.attr.kind == FileType::Directory;
+    let (oplock_level, lease_ctx) = match crate::smb::lease::grant(cx, &req, t.attr.id, lease_open, is_dir, file_id) {
         Ok(g) => g,
         Err(s) => {
             if let Some(o) = cx.session()?.opens.remove(&volatile) {
@@ -206,6 +206,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                 if tree.read_only {
                     return Err(status::ACCESS_DENIED);
                 }
+                crate::smb::lease::before_create(cx, req)?;
                 let a = match dir_opt && p.stream.is_none() {
                     true => cx.core.vfs.mkdir(parent, last, cattr, now),
                     false => cx.core.vfs.create(parent, last, cattr, now),
@@ -289,6 +290,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if tree.read_only {
                 return Err(status::ACCESS_DENIED);
             }
+            crate::smb::lease::before_create(cx, req)?;
             (cx.core.vfs.stream(base.id, sname, true, now).map_err(vfs_err)?, action::CREATED)
         }
     };

@@ -1,4 +1,5 @@
-//! ECHO, CANCEL, CHANGE_NOTIFY and OPLOCK_BREAK (MS-SMB2 3.3.5.15-3.3.5.22).
+//! ECHO, CANCEL and CHANGE_NOTIFY (MS-SMB2 3.3.5.15-3.3.5.19); OPLOCK_BREAK
+//! is in oplock_break.rs.
 
 use std::time::Instant;
 
@@ -38,14 +39,4 @@ pub fn cancel(core: &mut Core, conn: &mut SmbConnection, hdr: &Header, _now: Ins
 pub fn change_notify(cx: &mut Ctx<'_>) -> HandlerResult {
     cx.tree()?;
     Err(status::NOT_SUPPORTED)
-}
-
-/// No oplocks or leases are granted yet, so there is never a break to ack.
-pub fn oplock_break(cx: &mut Ctx<'_>) -> HandlerResult {
-    cx.session()?;
-    let body = cx.msg.get(64..).unwrap_or(&[]);
-    match structure_size(body, 24).or_else(|_| structure_size(body, 36)) {
-        Ok(()) => Err(status::INVALID_OPLOCK_PROTOCOL),
-        Err(_) => Err(status::INVALID_PARAMETER),
-    }
 }

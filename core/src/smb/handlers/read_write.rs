@@ -1,4 +1,4 @@
-//! READ, WRITE, FLUSH, LOCK (MS-SMB2 3.3.5.11-3.3.5.14).
+//! READ, WRITE, FLUSH (MS-SMB2 3.3.5.11-3.3.5.13); LOCK is in lock.rs.
 
 use crate::lease::Operation;
 use crate::lease::access::*;
@@ -94,13 +94,5 @@ pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
     lease::before_io(cx, &open, Operation::Flush, 0, 0)?;
     let object = open.object;
     cx.core.vfs.sync(object).map_err(|e| status::from_vfs(&e))?;
-    ok(encode_empty_response())
-}
-
-/// Byte-range locks arrive with the Leases issue; until then every lock
-/// request succeeds.
-pub fn lock(cx: &mut Ctx<'_>) -> HandlerResult {
-    let (fid, _count) = decode_lock(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
-    cx.open(fid)?;
     ok(encode_empty_response())
 }

@@ -547,3 +547,60 @@ fn byte_range_locks() {
     assert_eq!(w.call(&mut b, command::LOCK, &lock(rb.file_id(), 2, 4, 0x11)).status(), status::SUCCESS);
     assert_eq!(w.call(&mut a, command::LOCK, &lock(ra.file_id(), 0, 4, 0x11)).status(), status::SUCCESS);
 }
+
+/// smbtorture smb2.lease.breaking3 on the wire: opens meeting a break in
+/// progress wait for all of it; an overwrite then takes H (RWH -> RH -> R)
+/// and its truncation breaks R -> NONE when it runs. A same-key open during
+/// the break answers the current state with BREAK_IN_PROGRESS.
+#[test]
+fn opens_during_a_break_wait_for_all_of_it() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    w.open_lease(&mut a, "f.txt", K1, RWH, None);
+    let got = w.send(&mut b, command::CREATE, &create_req("f.txt", RW, disposition::OPEN, 0, &[]));
+    expect_lease_break(&got[0], a.conn, K1, RWH, RH, true);
+    let id2 = expect_interim(&got[1], b.conn);
+    let same = w.open_lease(&mut a, "f.txt", K1, RWH, None);
+    let l = lease_of(&same).unwrap();
+    assert_eq!((l.state, l.flags), (RWH, 0x2), "current state, BREAK_IN_PROGRESS");
+    let got = w.send(&mut b, command::CREATE, &create_req("f.txt", RW, disposition::OVERWRITE, 0, &[]));
+    assert_eq!(got.len(), 1, "no new notification: {got:?}");
+    let id3 = expect_interim(&got[0], b.conn);
+    // Ack RH: the next break (RH -> R) goes out; both opens still wait.
+    let got = w.send(&mut a, command::OPLOCK_BREAK, &ack_body(K1, RH));
+    assert_eq!(got.len(), 2, "{got:?}");
+    expect_lease_break(&got[0], a.conn, K1, RH, R, true);
+    assert_eq!(got[1].r.status(), status::SUCCESS);
+    assert_eq!(w.server.core().leases.parked(), 2);
+    // Ack R: the plain open completes, the overwrite breaks R -> NONE (no
+    // ack) before its own response, and completes.
+    let got = w.send(&mut a, command::OPLOCK_BREAK, &ack_body(K1, R));
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got[0].r.status(), status::SUCCESS);
+    let at = |id: u64| got.iter().position(|g| !g.is_break() && g.r.hdr.async_id == id).unwrap();
+    let (i2, i3) = (at(id2), at(id3));
+    expect_final(&got[i2], b.conn, id2, command::CREATE);
+    assert_eq!((got[i2].r.status(), u32_at(&got[i2].r.body, 4).unwrap()), (status::SUCCESS, 1), "FILE_OPENED");
+    expect_lease_break(&got[i3 - 1], a.conn, K1, R, NONE, false);
+    expect_final(&got[i3], b.conn, id3, command::CREATE);
+    assert_eq!((got[i3].r.status(), u32_at(&got[i3].r.body, 4).unwrap()), (status::SUCCESS, 3), "FILE_OVERWRITTEN");
+}
+
+#[test]
+fn directories_get_no_lease_and_key_reuse_is_refused_before_creating() {
+    let mut w = World::new();
+    let mut a = w.connect(G1, 0x0311);
+    w.open_lease(&mut a, "f.txt", K1, RWH, None);
+    let dir = |name: &str, disp: u32, ctx: &[u8], oplock: u8| {
+        let mut b = create_body(name, RW, SHARE_ALL, disp, options::DIRECTORY_FILE, ctx);
+        b[3] = oplock;
+        b
+    };
+    let r = w.call(&mut a, command::CREATE, &dir("d", disposition::OPEN_IF, &lease_ctx(K2, RWH, None), 0xFF));
+    assert_eq!(r.status(), status::SUCCESS);
+    assert_eq!((r.body[2], lease_of(&r)), (0, None), "no directory leasing");
+    let r = w.call(&mut a, command::CREATE, &dir("d2", disposition::CREATE, &lease_ctx(K1, RWH, None), 0xFF));
+    assert_eq!(r.status(), status::INVALID_PARAMETER);
+    let r = w.call(&mut a, command::CREATE, &dir("d2", disposition::OPEN, &[], 0));
+    assert_eq!(r.status(), status::OBJECT_NAME_NOT_FOUND, "nothing was created");
+}
