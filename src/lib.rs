@@ -4,5 +4,7 @@
 //! crates `polyshare-tokio`, `polyshare-mio` and `polyshare-async-std`.
 
 pub mod cli;
+#[cfg(feature = "testclient")]
+pub mod testclient;
 
 pub use polyshare_core::*;

@@ -18,7 +18,7 @@ fn start() -> Instant {
 fuzz_target!(|data: &[u8]| {
     let Ok(rec) = Recording::decode(data) else { return };
     let t0 = start();
-    let mut r = Recorder::new(rec.seed, t0);
+    let mut r = Recorder::new(rec.seed, rec.wall_anchor, t0);
     for (t, ev) in &rec.events {
         r.record(ev, t0 + *t);
     }
