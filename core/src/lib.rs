@@ -23,6 +23,11 @@ pub mod vfs;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+#[cfg(test)]
+mod cross_tests;
+#[cfg(any(test, feature = "sim"))]
+pub mod smb_test_client;
+
 pub use config::Config;
 pub use driver::{BoundAddrs, Driver, ServerOptions, Setup, Start};
 pub use server::{AcceptError, ConnId, Output, Protocol, Server};

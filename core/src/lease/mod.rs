@@ -347,36 +347,22 @@ impl LeaseTable {
         timers: &mut Timers,
         now: Instant,
     ) -> Decision {
-        self.last_now = Some(now);
-        let holders: Vec<(Holder, HolderKind)> =
-            self.holders_on(file).into_iter().filter(|(h, _)| !self.is_own(caller, h)).collect();
-        // MS-FSA 2.1.5.1.2: an open failing its sharing check breaks H first.
-        let sharing_violation = match op {
-            Operation::Open { access, share, .. } => self.check_share(file, access, share).is_err(),
-            _ => false,
-        };
-        let mut deps = Vec::new();
-        for (h, kind) in holders {
-            let mut plan = breaks::plan(op, kind, self.held(&h), sharing_violation);
-            if plan.remove.is_none() {
-                continue;
-            }
-            // An open meeting a break already in progress waits for all of
-            // it, and an overwrite then takes only H and W: its truncation
-            // breaks R when it runs (smbtorture smb2.lease.breaking3).
-            let was_breaking = matches!(op, Operation::Open { .. }) && self.caching(&h).is_some_and(|c| c.breaking);
-            if was_breaking && matches!(op, Operation::Open { truncate: true, .. }) {
-                plan.remove = plan.remove.minus(LeaseState::R).union(LeaseState::H);
-            }
-            self.apply(h, kind, plan.remove, timers, now);
-            let mut pending = self.held(&h).intersect(plan.wait_for);
-            if was_breaking && let Some(c) = self.caching(&h) {
-                pending = pending.union(c.state.minus(c.required));
-            }
-            if !pending.is_none() {
-                deps.push((h, pending));
-            }
-        }
+        self.begin_all(&[(file, op)], caller, waiter, timers, now)
+    }
+
+    /// [`LeaseTable::begin`] for an operation on several files at once (an
+    /// NFS RENAME: source and existing target; a SETATTR of size and mode):
+    /// every break goes out now and the operation waits for all of them
+    /// under the one token.
+    pub fn begin_all(
+        &mut self,
+        ops: &[(FileKey, Operation)],
+        caller: Caller,
+        waiter: WaitToken,
+        timers: &mut Timers,
+        now: Instant,
+    ) -> Decision {
+        let deps = self.break_for(ops, caller, timers, now);
         if deps.is_empty() {
             self.waiters.cancel(waiter);
             return Decision::Proceed;
@@ -385,6 +371,65 @@ impl LeaseTable {
             self.counters.ops_parked += 1;
         }
         Decision::Wait
+    }
+
+    /// Sends the breaks `ops` cause without parking anything: `Wait` says
+    /// the operation would have had to wait (NFS3ERR_JUKEBOX, PROTOCOL-NOTES §3).
+    pub fn break_only(
+        &mut self,
+        ops: &[(FileKey, Operation)],
+        caller: Caller,
+        timers: &mut Timers,
+        now: Instant,
+    ) -> Decision {
+        match self.break_for(ops, caller, timers, now).is_empty() {
+            true => Decision::Proceed,
+            false => Decision::Wait,
+        }
+    }
+
+    /// Starts (or narrows) the breaks `ops` cause in holders with another
+    /// key; returns what is left to wait for.
+    fn break_for(
+        &mut self,
+        ops: &[(FileKey, Operation)],
+        caller: Caller,
+        timers: &mut Timers,
+        now: Instant,
+    ) -> Vec<(Holder, LeaseState)> {
+        self.last_now = Some(now);
+        let mut deps = Vec::new();
+        for &(file, op) in ops {
+            let holders: Vec<(Holder, HolderKind)> =
+                self.holders_on(file).into_iter().filter(|(h, _)| !self.is_own(caller, h)).collect();
+            // MS-FSA 2.1.5.1.2: an open failing its sharing check breaks H first.
+            let sharing_violation = match op {
+                Operation::Open { access, share, .. } => self.check_share(file, access, share).is_err(),
+                _ => false,
+            };
+            for (h, kind) in holders {
+                let mut plan = breaks::plan(op, kind, self.held(&h), sharing_violation);
+                if plan.remove.is_none() {
+                    continue;
+                }
+                // An open meeting a break already in progress waits for all of
+                // it, and an overwrite then takes only H and W: its truncation
+                // breaks R when it runs (smbtorture smb2.lease.breaking3).
+                let was_breaking = matches!(op, Operation::Open { .. }) && self.caching(&h).is_some_and(|c| c.breaking);
+                if was_breaking && matches!(op, Operation::Open { truncate: true, .. }) {
+                    plan.remove = plan.remove.minus(LeaseState::R).union(LeaseState::H);
+                }
+                self.apply(h, kind, plan.remove, timers, now);
+                let mut pending = self.held(&h).intersect(plan.wait_for);
+                if was_breaking && let Some(c) = self.caching(&h) {
+                    pending = pending.union(c.state.minus(c.required));
+                }
+                if !pending.is_none() {
+                    deps.push((h, pending));
+                }
+            }
+        }
+        deps
     }
 
     /// The next break notification to send, in the order caused.

@@ -127,12 +127,17 @@ impl NfsConnection {
         Self { id, peer, parked: BTreeMap::new(), next_op: 1 }
     }
 
-    /// Stores a call to be resumed later; returns its op id.
-    pub(crate) fn park(&mut self, call: ParkedCall) -> u64 {
+    /// A fresh op id, the WaitToken op of a call about to be parked.
+    pub(crate) fn reserve_op(&mut self) -> u64 {
         let op = self.next_op;
         self.next_op += 1;
-        self.parked.insert(op, call);
         op
+    }
+
+    /// Stores a call parked in the lease table under `op`, to be resumed
+    /// when its breaks resolve.
+    pub(crate) fn park(&mut self, op: u64, call: ParkedCall) {
+        self.parked.insert(op, call);
     }
 
     pub fn parked_count(&self) -> usize {
@@ -191,10 +196,13 @@ fn send_denied(core: &mut Core, conn: &NfsConnection, xid: u32, stat: RejectStat
     core.send(conn.id, Protocol::Nfs, rpc::denied(xid, stat).as_slice());
 }
 
-/// The connection is gone: its parked calls are dropped unanswered.
+/// The connection is gone: its parked calls are dropped unanswered and leave
+/// the lease table (the breaks they caused go on; lease state is unaffected).
 pub(crate) fn handle_closed(core: &mut Core, conn: &mut NfsConnection, _now: Instant) {
     core.nfs.parked = core.nfs.parked.saturating_sub(conn.parked.len());
-    conn.parked.clear();
+    for op in std::mem::take(&mut conn.parked).into_keys() {
+        core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
+    }
 }
 
 /// Runs a parked call again once what it waited for has resolved.

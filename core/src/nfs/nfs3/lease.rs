@@ -1,14 +1,23 @@
 //! What each NFSv3 procedure means to SMB leases (PROTOCOL-NOTES §3), and the
-//! single hook that decides whether a call may run now. Cross-protocol
-//! breaks are a later issue: the hook always lets the call proceed, but a
-//! call it parks is already kept and resumed by `nfs::resume`.
+//! single hook that decides whether a call may run now. NFS has no caching of
+//! its own: every call is an "other key" operation ([`Caller::Nobody`]) in the
+//! same lease table SMB uses, keyed by the Vfs ObjectId of the file (the id
+//! SMB CREATE registers its opens under).
+//!
+//! Per export ([`NfsBreakPolicy`]): `Wait` parks the call until every break
+//! it must wait for resolves (ack, break timeout, holder closing or
+//! disconnecting), then `nfs::resume` runs it again from scratch; `Jukebox`
+//! sends the breaks and answers NFS3ERR_JUKEBOX at once. Breaks that need no
+//! wait never delay the reply.
 
 use std::time::Instant;
 
 use super::args::{CreateHow, DirOpArgs, Nfs3Args};
 use super::fh::NfsFh3;
+use crate::config::NfsBreakPolicy;
+use crate::lease::{Caller, Decision, FileKey, Operation};
 use crate::nfs::NfsConnection;
-use crate::server::Core;
+use crate::server::{Core, WaitToken};
 use crate::vfs::ObjectId;
 
 /// How an NFS operation breaks leases on one object (PROTOCOL-NOTES §3).
@@ -16,19 +25,43 @@ use crate::vfs::ObjectId;
 pub enum LeaseOp {
     /// READ: removes W.
     Read(ObjectId),
-    /// WRITE, COMMIT of dirty data, SETATTR size, truncating CREATE: removes R+W.
+    /// WRITE, COMMIT of dirty data: removes R+W.
     Write(ObjectId),
-    /// REMOVE, RMDIR, RENAME (source and target), LINK: removes H.
-    RenameDelete(ObjectId),
+    /// SETATTR size, truncating CREATE: removes R+W.
+    SetEndOfFile(ObjectId),
+    /// RENAME, source or existing target: removes H (waits).
+    Rename(ObjectId),
+    /// REMOVE, RMDIR: removes H (waits).
+    Delete(ObjectId),
+    /// LINK: removes H.
+    Link(ObjectId),
     /// SETATTR of mode or owner: removes H.
     SetSecurity(ObjectId),
+}
+
+impl LeaseOp {
+    /// The lease-table key and operation.
+    pub fn to_table(self) -> (FileKey, Operation) {
+        match self {
+            LeaseOp::Read(id) => (id, Operation::Read),
+            LeaseOp::Write(id) => (id, Operation::Write),
+            LeaseOp::SetEndOfFile(id) => (id, Operation::SetEndOfFile),
+            LeaseOp::Rename(id) => (id, Operation::Rename),
+            LeaseOp::Delete(id) => (id, Operation::Delete),
+            LeaseOp::Link(id) => (id, Operation::Link),
+            LeaseOp::SetSecurity(id) => (id, Operation::SetSecurity),
+        }
+    }
 }
 
 /// Whether a call runs now or waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proceed {
     Now,
-    Park,
+    /// Parked in the lease table under this op id of the connection.
+    Park(u64),
+    /// Answer NFS3ERR_JUKEBOX now (the breaks are on their way).
+    Jukebox,
 }
 
 fn id_of(fh: &super::fh::FhBytes) -> Option<ObjectId> {
@@ -54,7 +87,7 @@ pub fn lease_ops(core: &Core, args: &Nfs3Args) -> Vec<LeaseOp> {
         Nfs3Args::Setattr { fh, attr, .. } => {
             if let Some(id) = id_of(fh) {
                 if attr.size.is_some() {
-                    ops.push(LeaseOp::Write(id));
+                    ops.push(LeaseOp::SetEndOfFile(id));
                 }
                 if attr.mode.is_some() || attr.uid.is_some() || attr.gid.is_some() {
                     ops.push(LeaseOp::SetSecurity(id));
@@ -62,36 +95,59 @@ pub fn lease_ops(core: &Core, args: &Nfs3Args) -> Vec<LeaseOp> {
             }
         }
         Nfs3Args::Create { where_, how: CreateHow::Unchecked(a) } if a.size == Some(0) => {
-            ops.extend(named(core, where_).map(LeaseOp::Write))
+            ops.extend(named(core, where_).map(LeaseOp::SetEndOfFile))
         }
-        Nfs3Args::Remove(d) | Nfs3Args::Rmdir(d) => ops.extend(named(core, d).map(LeaseOp::RenameDelete)),
+        Nfs3Args::Remove(d) | Nfs3Args::Rmdir(d) => ops.extend(named(core, d).map(LeaseOp::Delete)),
         Nfs3Args::Rename { from, to } => {
-            ops.extend(named(core, from).map(LeaseOp::RenameDelete));
-            ops.extend(named(core, to).map(LeaseOp::RenameDelete));
+            ops.extend(named(core, from).map(LeaseOp::Rename));
+            ops.extend(named(core, to).map(LeaseOp::Rename));
         }
-        Nfs3Args::Link { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::RenameDelete)),
+        Nfs3Args::Link { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::Link)),
         _ => {}
     }
     ops
 }
 
-/// The hook every NFS call passes before it touches storage. For now every
-/// call proceeds; with cross-protocol breaks this plans the breaks and parks
-/// the call (per the export's NfsBreakPolicy) when one must be waited for.
-pub fn before_op(_core: &mut Core, _conn: &mut NfsConnection, _ops: &[LeaseOp], _now: Instant) -> Proceed {
-    #[cfg(test)]
-    if test_hook::PARK_NEXT.take() {
-        return Proceed::Park;
-    }
-    Proceed::Now
+/// The export a call's (first) handle names, for its break policy.
+fn policy_of(core: &Core, args: &Nfs3Args) -> NfsBreakPolicy {
+    let fh = match args {
+        Nfs3Args::Read { fh, .. }
+        | Nfs3Args::Write { fh, .. }
+        | Nfs3Args::Commit { fh, .. }
+        | Nfs3Args::Setattr { fh, .. }
+        | Nfs3Args::Link { fh, .. } => fh,
+        Nfs3Args::Create { where_: d, .. } | Nfs3Args::Remove(d) | Nfs3Args::Rmdir(d) => &d.dir,
+        Nfs3Args::Rename { from, .. } => &from.dir,
+        _ => return NfsBreakPolicy::default(),
+    };
+    NfsFh3::parse(&fh.0)
+        .ok()
+        .and_then(|h| core.config.nfs.exports.get(h.export as usize))
+        .map(|e| e.policy)
+        .unwrap_or_default()
 }
 
-/// Tests make the hook park the next call, to drive the park/resume path.
-#[cfg(test)]
-pub(crate) mod test_hook {
-    use std::cell::Cell;
-
-    thread_local! {
-        pub static PARK_NEXT: Cell<bool> = const { Cell::new(false) };
+/// The hook every NFS call passes before it touches storage: sends the
+/// breaks the call causes and decides whether it runs now, parks, or is
+/// answered NFS3ERR_JUKEBOX (the export's policy, or the parked-call limits
+/// `limits.max_parked` and `limits.max_outstanding_per_conn` reached).
+pub fn before_op(core: &mut Core, conn: &mut NfsConnection, args: &Nfs3Args, now: Instant) -> Proceed {
+    let ops: Vec<(FileKey, Operation)> = lease_ops(core, args).into_iter().map(LeaseOp::to_table).collect();
+    if ops.is_empty() {
+        return Proceed::Now;
+    }
+    let full = conn.parked_count() >= core.config.limits.max_outstanding_per_conn
+        || core.nfs.parked >= core.config.limits.max_parked;
+    if full || policy_of(core, args) == NfsBreakPolicy::Jukebox {
+        return match core.leases.break_only(&ops, Caller::Nobody, &mut core.timers, now) {
+            Decision::Proceed => Proceed::Now,
+            Decision::Wait => Proceed::Jukebox,
+        };
+    }
+    let op = conn.reserve_op();
+    let token = WaitToken { conn: conn.id, op };
+    match core.leases.begin_all(&ops, Caller::Nobody, token, &mut core.timers, now) {
+        Decision::Proceed => Proceed::Now,
+        Decision::Wait => Proceed::Park(op),
     }
 }

@@ -316,7 +316,7 @@ pub(crate) fn handle(
 }
 
 /// Runs a decoded call: asks the lease hook first, then either parks the
-/// call or executes it.
+/// call, answers NFS3ERR_JUKEBOX or executes it.
 pub(crate) fn run(
     core: &mut Core,
     conn: &mut NfsConnection,
@@ -324,26 +324,18 @@ pub(crate) fn run(
     w: &mut XdrWriter,
     now: Instant,
 ) -> Answer {
-    let ops = lease::lease_ops(core, &call.args);
-    match lease::before_op(core, conn, &ops, now) {
+    match lease::before_op(core, conn, &call.args, now) {
         lease::Proceed::Now => {}
-        // Too many calls waiting: the client retries later.
-        lease::Proceed::Park
-            if conn.parked_count() >= core.config.limits.max_outstanding_per_conn
-                || core.nfs.parked >= core.config.limits.max_parked =>
-        {
+        // RFC 1813 2.6: the client retries later.
+        lease::Proceed::Jukebox => {
             core.stats.nfs_jukebox += 1;
             w.u32(Nfs3Status::Jukebox as u32);
             encode_fail(call.args.proc_no(), &FailAttrs::default(), w);
             return Answer::Results;
         }
-        lease::Proceed::Park => {
-            core.stats.ops_parked += 1;
+        lease::Proceed::Park(op) => {
             core.nfs.parked += 1;
-            let _op = conn.park(call);
-            // Nothing resolves waits yet; tests wake a parked call at once.
-            #[cfg(test)]
-            core.wake(crate::server::WaitToken { conn: conn.id, op: _op });
+            conn.park(op, call);
             return Answer::Parked;
         }
     }

@@ -85,22 +85,6 @@ fn exports_addresses_read_only_and_permissions() {
 }
 
 #[test]
-fn parked_calls_resume() {
-    let mut t = Rig::new();
-    let c = t.connect("127.0.0.1:900");
-    let root = t.mnt(c, "/share").unwrap();
-    let (f, _) = t.create(c, &root, "p", CreateHow::Unchecked(Sattr3::default())).unwrap();
-    crate::nfs::nfs3::lease::test_hook::PARK_NEXT.set(true);
-    // The hook parks the WRITE; the test build wakes it at once, and the
-    // server resumes it before handle_input returns.
-    let (committed, _) = t.write(c, &f, 0, b"later", StableHow::FileSync);
-    assert_eq!(committed, 2);
-    assert_eq!(t.server.stats().ops_parked, 1);
-    assert_eq!(t.server.core().nfs.parked, 0, "resumed");
-    assert_eq!(t.read(c, &f, 0, 10).0, b"later");
-}
-
-#[test]
 fn lease_operations_per_procedure() {
     use crate::nfs::nfs3::lease::{LeaseOp, lease_ops};
     let mut t = Rig::new();
@@ -113,9 +97,9 @@ fn lease_operations_per_procedure() {
     let set = Sattr3 { size: Some(0), mode: Some(0o600), ..Sattr3::default() };
     assert_eq!(
         lease_ops(core, &Nfs3Args::Setattr { fh: f.clone(), attr: set, guard: None }),
-        vec![LeaseOp::Write(id), LeaseOp::SetSecurity(id)]
+        vec![LeaseOp::SetEndOfFile(id), LeaseOp::SetSecurity(id)]
     );
-    assert_eq!(lease_ops(core, &Nfs3Args::Remove(dirop(&root, "l"))), vec![LeaseOp::RenameDelete(id)]);
+    assert_eq!(lease_ops(core, &Nfs3Args::Remove(dirop(&root, "l"))), vec![LeaseOp::Delete(id)]);
     assert_eq!(lease_ops(core, &Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 }), vec![]);
     assert_eq!(lease_ops(core, &Nfs3Args::Getattr(f)), vec![]);
 }
@@ -142,18 +126,4 @@ fn sticky_directories_protect_other_users_entries() {
     assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&tmp, "theirs"))), OK);
     t.cred = user(1000);
     assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&tmp, "mine"))), OK);
-}
-
-#[test]
-fn full_park_table_answers_jukebox() {
-    let mut config = Config::default();
-    config.limits.max_parked = 0;
-    let mut t = Rig::with(config, test_vfs());
-    let c = t.connect("127.0.0.1:900");
-    let root = t.mnt(c, "/share").unwrap();
-    crate::nfs::nfs3::lease::test_hook::PARK_NEXT.set(true);
-    let body = t.nfs(c, Nfs3Args::Remove(dirop(&root, "x")));
-    // NFS3ERR_JUKEBOX with empty wcc data.
-    assert_eq!(body, [0, 0, 0x27, 0x18, 0, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(t.server.stats().nfs_jukebox, 1);
 }

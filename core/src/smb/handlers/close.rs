@@ -15,7 +15,8 @@ use crate::vfs::FileType;
 /// Forgets `open`; deletes the file when it was the last open of a file
 /// marked delete-pending.
 pub fn release_open(core: &mut Core, open: Open, now: Instant) {
-    core.leases.remove_open(open.lease_open);
+    // close_open: released waiters are timed at `now`, not at the last call.
+    core.leases.close_open(open.lease_open, &mut core.timers, now);
     core.smb.open_refs.remove(&open.lease_open);
     if open.delete_on_close {
         if let Some(f) = core.smb.files.get_mut(&open.object) {

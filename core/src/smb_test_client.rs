@@ -1,0 +1,192 @@
+//! A minimal SMB 3.1.1 client (test support: unit tests and feature `sim`):
+//! anonymous login, tree connect, CREATE with a lease context, WRITE and
+//! lease break acknowledgments, built from the MS-SMB2 layouts. Panics on
+//! malformed responses: it is for tests and benchmarks only.
+
+use bytes::BytesMut;
+
+use crate::smb::status;
+use crate::smb::wire::codec::{FileId, string_to_utf16};
+use crate::smb::wire::create::{disposition, options};
+use crate::smb::wire::create_context::{CreateContext, LeaseContext, LeaseV2, encode_request_contexts};
+use crate::smb::wire::header::{Header, command};
+use crate::smb::wire::oplock_break::{LeaseBreakAck, LeaseBreakNotification};
+
+/// Read/write data, attributes, EA, READ_CONTROL, SYNCHRONIZE.
+pub const RW: u32 = 0x0012_019F;
+pub const SHARE_ALL: u32 = 7;
+
+#[derive(Debug, Clone)]
+pub struct Msg {
+    pub hdr: Header,
+    pub body: Vec<u8>,
+}
+
+impl Msg {
+    pub fn is_break(&self) -> bool {
+        self.hdr.command == command::OPLOCK_BREAK && self.hdr.message_id == u64::MAX
+    }
+
+    pub fn lease_break(&self) -> Option<LeaseBreakNotification> {
+        self.is_break().then(|| LeaseBreakNotification::decode(&self.body).ok()).flatten()
+    }
+
+    pub fn file_id(&self) -> FileId {
+        FileId::decode(&self.body, 64).unwrap()
+    }
+}
+
+/// Splits one transmitted frame (possibly compounded) into messages.
+pub fn split(data: &[u8]) -> Vec<Msg> {
+    let mut out = Vec::new();
+    let mut off = 4;
+    loop {
+        let rest = &data[off..];
+        let hdr = Header::decode(rest).unwrap();
+        let len = if hdr.next_command == 0 { rest.len() } else { hdr.next_command as usize };
+        out.push(Msg { hdr, body: rest[64..len].to_vec() });
+        if hdr.next_command == 0 {
+            return out;
+        }
+        off += len;
+    }
+}
+
+/// Frames one request.
+pub fn request(cmd: u16, mid: u64, session: u64, tree: u32, body: &[u8]) -> Vec<u8> {
+    let h = Header {
+        credit_charge: 1,
+        command: cmd,
+        credits: 64,
+        message_id: mid,
+        tree_id: tree,
+        session_id: session,
+        ..Default::default()
+    };
+    let mut m = Vec::new();
+    h.encode(&mut m);
+    m.extend_from_slice(body);
+    let mut framed = vec![0, (m.len() >> 16) as u8, (m.len() >> 8) as u8, m.len() as u8];
+    framed.extend_from_slice(&m);
+    framed
+}
+
+pub fn negotiate_body(guid: [u8; 16]) -> Vec<u8> {
+    let mut b = vec![36, 0, 1, 0, 1, 0, 0, 0];
+    b.extend_from_slice(&0x44u32.to_le_bytes());
+    b.extend_from_slice(&guid);
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&0x0311u16.to_le_bytes());
+    while (64 + b.len()) % 8 != 0 {
+        b.push(0);
+    }
+    let off = (64 + b.len()) as u32;
+    b[28..32].copy_from_slice(&off.to_le_bytes());
+    b[32] = 2;
+    // PREAUTH_INTEGRITY_CAPABILITIES, SHA-512, 4-byte salt
+    b.extend_from_slice(&[1, 0, 10, 0, 0, 0, 0, 0, 1, 0, 4, 0, 1, 0, 9, 9, 9, 9]);
+    b.extend_from_slice(&[0; 6]);
+    // SIGNING_CAPABILITIES: AES-CMAC, AES-GMAC
+    b.extend_from_slice(&[8, 0, 6, 0, 0, 0, 0, 0, 2, 0, 1, 0, 2, 0]);
+    b
+}
+
+pub fn session_setup_body(token: &[u8]) -> Vec<u8> {
+    let mut b = vec![25, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 88, 0];
+    b.extend_from_slice(&(token.len() as u16).to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(token);
+    b
+}
+
+pub fn ntlm_negotiate() -> Vec<u8> {
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend_from_slice(&1u32.to_le_bytes());
+    m.extend_from_slice(&0xE288_8A15u32.to_le_bytes());
+    m.extend_from_slice(&[0; 16]);
+    m.extend_from_slice(&[6, 1, 0, 0, 0, 0, 0, 15]);
+    m
+}
+
+/// MS-NLMP 3.3.2 anonymous AUTHENTICATE_MESSAGE.
+pub fn ntlm_anonymous_authenticate() -> Vec<u8> {
+    let fields: [&[u8]; 6] = [&[0], &[], &[], &[], &[b'C', 0], &[]];
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend_from_slice(&3u32.to_le_bytes());
+    let mut off = 88u32;
+    for f in fields {
+        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
+        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
+        m.extend_from_slice(&off.to_le_bytes());
+        off += f.len() as u32;
+    }
+    m.extend_from_slice(&0xA288_8A15u32.to_le_bytes());
+    m.extend_from_slice(&[6, 1, 0, 0, 0, 0, 0, 15]);
+    m.extend_from_slice(&[0; 16]);
+    for f in fields {
+        m.extend_from_slice(f);
+    }
+    m
+}
+
+pub fn tree_connect_body(path: &str) -> Vec<u8> {
+    let p = string_to_utf16(path);
+    let mut b = vec![9, 0, 0, 0, 72, 0];
+    b.extend_from_slice(&(p.len() as u16).to_le_bytes());
+    b.extend_from_slice(&p);
+    b
+}
+
+/// CREATE (OPEN_IF) of `name` asking for lease `state` under `key` (v2), or
+/// no lease at all.
+pub fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
+    let contexts = match lease {
+        Some((key, state)) => {
+            let l =
+                LeaseContext { key, state, flags: 0, duration: 0, v2: Some(LeaseV2 { parent_key: [0; 16], epoch: 0 }) };
+            let mut b = BytesMut::new();
+            encode_request_contexts(&[CreateContext::Lease(l)], &mut b);
+            b.to_vec()
+        }
+        None => Vec::new(),
+    };
+    let name16 = string_to_utf16(name);
+    let mut b = vec![57, 0, 0, if lease.is_some() { 0xFF } else { 0 }];
+    b.extend_from_slice(&2u32.to_le_bytes());
+    b.extend_from_slice(&[0; 16]);
+    for v in [RW, 0x80, SHARE_ALL, disposition::OPEN_IF, options::NON_DIRECTORY_FILE] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&120u16.to_le_bytes());
+    b.extend_from_slice(&(name16.len() as u16).to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&name16);
+    if !contexts.is_empty() {
+        while (64 + b.len()) % 8 != 0 {
+            b.push(0);
+        }
+        let off = (64 + b.len()) as u32;
+        b[48..52].copy_from_slice(&off.to_le_bytes());
+        b[52..56].copy_from_slice(&(contexts.len() as u32).to_le_bytes());
+        b.extend_from_slice(&contexts);
+    }
+    b
+}
+
+pub fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
+    let mut b = vec![49, 0, 112, 0];
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&offset.to_le_bytes());
+    fid.encode(&mut b);
+    b.extend_from_slice(&[0; 16]);
+    b.extend_from_slice(data);
+    b
+}
+
+pub fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
+    let mut b = BytesMut::new();
+    LeaseBreakAck { flags: 0, key, state, duration: 0 }.encode(&mut b);
+    b.to_vec()
+}
+
+pub const SUCCESS: u32 = status::SUCCESS;
