@@ -31,20 +31,8 @@ fn nfs_oversized_record_closes_the_connection() {
     assert!(!out.iter().any(|o| matches!(o, Output::Transmit { .. })));
 }
 
-#[test]
-fn nfs_parked_calls_are_bounded_per_connection_and_server() {
-    for (per_conn, server) in [(0, 100), (100, 0)] {
-        let mut config = Config::default();
-        config.limits.max_outstanding_per_conn = per_conn;
-        config.limits.max_parked = server;
-        let mut t = Rig::with(config, test_vfs());
-        let c = t.connect("127.0.0.1:900");
-        let root = t.mnt(c, "/share").unwrap();
-        crate::nfs::nfs3::lease::test_hook::PARK_NEXT.set(true);
-        let body = t.nfs(c, Nfs3Args::Remove(dirop(&root, "x")));
-        assert_eq!(body, JUKEBOX, "per_conn={per_conn} server={server}");
-    }
-}
+// Parked-call limits (server-wide and per connection) are tested with real
+// lease breaks in cross_tests::nfs_vs_lease::parked_limits_answer_jukebox.
 
 #[test]
 fn nfs_readdir_returns_at_most_max_dir_entries() {
