@@ -8,8 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::*;
 use crate::vfs::LocalFs;
 
-const JUKEBOX: [u8; 12] = [0, 0, 0x27, 0x18, 0, 0, 0, 0, 0, 0, 0, 0];
-
 #[test]
 fn nfs_oversized_record_closes_the_connection() {
     let mut config = Config::default();
