@@ -11,9 +11,8 @@ use common::*;
 
 const T: Duration = Duration::from_secs(30);
 
-#[test]
-fn nfs_overwrite_waits_for_the_smb_ack() {
-    let srv = ServerProcess::start("tokio_server", &[]);
+fn nfs_overwrite_waits_for_the_smb_ack(server: &'static str) {
+    let srv = ServerProcess::start(server, &[]);
     // The NFS client (root, squashed to nobody) creates the file so that it
     // may write it; the SMB client then opens it with a lease.
     let mut nfs = NfsClient::connect(srv.nfs_port).unwrap();
@@ -85,38 +84,17 @@ fn unacknowledged_break_times_out_and_the_nfs_write_lands() {
     assert_eq!(a.expect("ACKED ", T)[0], (0xC000_0001u32).to_string());
 }
 
-/// Not a pass/fail test: the break-release latency end to end on loopback,
-/// as an upper bound (it includes the Python client reading its "ack"
-/// command and smbprotocol building the ack). Run with
-/// `cargo test --test interop_cross -- --ignored --nocapture latency`.
 #[test]
-#[ignore]
-fn latency_ack_to_nfs_reply_end_to_end() {
-    let runs = 20;
-    let srv = ServerProcess::start("tokio_server", &[]);
-    let mut nfs = NfsClient::connect(srv.nfs_port).unwrap();
-    let root = nfs.mount("/share").unwrap();
-    let mut samples = Vec::new();
-    for i in 0..runs {
-        let name = format!("lat{i}.txt");
-        let fh = nfs.create(&root, &name).unwrap().expect("created");
-        let mut a = lease_holder(&srv, &name, "RWH", "v2", "3.1.1");
-        assert_eq!(a.expect("GRANTED ", T)[0], "7");
-        let xid = nfs.send_call(NFS_PROG, 3, 7, &NfsClient::write_args(&fh, 0, b"x", FILE_SYNC)).unwrap();
-        a.send("wait 20");
-        a.expect("BREAK ", T);
-        let t0 = Instant::now();
-        a.send("ack -");
-        let (rxid, _, _) = nfs.recv_reply().unwrap();
-        samples.push(t0.elapsed());
-        assert_eq!(rxid, xid);
-        a.expect("ACKED ", T);
-    }
-    samples.sort();
-    let pct = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
-    println!(
-        "ack command -> NFS reply, end to end (upper bound), {runs} runs: median {:?}, p99 {:?}",
-        pct(0.5),
-        pct(0.99)
-    );
+fn tokio_nfs_overwrite_waits_for_the_smb_ack() {
+    nfs_overwrite_waits_for_the_smb_ack("tokio_server");
+}
+
+#[test]
+fn mio_nfs_overwrite_waits_for_the_smb_ack() {
+    nfs_overwrite_waits_for_the_smb_ack("mio_server");
+}
+
+#[test]
+fn async_std_nfs_overwrite_waits_for_the_smb_ack() {
+    nfs_overwrite_waits_for_the_smb_ack("async_std_server");
 }

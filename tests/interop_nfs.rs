@@ -60,6 +60,16 @@ fn libnfs_tokio() {
 }
 
 #[test]
+fn libnfs_mio() {
+    nfs_session("mio_server");
+}
+
+#[test]
+fn libnfs_async_std() {
+    nfs_session("async_std_server");
+}
+
+#[test]
 fn same_tree_over_both_protocols() {
     require_tool("smbclient");
     let srv = ServerProcess::start("tokio_server", &[]);

@@ -82,6 +82,10 @@ matrix! {
     tokio_user_default: "tokio_server", user(), None;
     tokio_user_smb2_10: "tokio_server", user(), Some("SMB2_10");
     tokio_user_smb3: "tokio_server", user(), Some("SMB3");
+    mio_guest_default: "mio_server", guest(), None;
+    mio_user_smb3: "mio_server", user(), Some("SMB3");
+    async_std_guest_default: "async_std_server", guest(), None;
+    async_std_user_smb3: "async_std_server", user(), Some("SMB3");
 }
 
 #[test]
