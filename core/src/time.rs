@@ -112,19 +112,18 @@ impl Timespec {
         Self { secs, nanos }
     }
 
+    /// Saturates at the ends of `i64` seconds: `SystemTime` on some platforms
+    /// reaches further than a `Timespec` does.
     pub fn from_system(t: SystemTime) -> Self {
-        match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => Self::new(d.as_secs() as i64, d.subsec_nanos()),
-            Err(e) => {
-                let d = e.duration();
-                let mut secs = -(d.as_secs() as i64);
-                let mut nanos = d.subsec_nanos();
-                if nanos > 0 {
-                    secs -= 1;
-                    nanos = 1_000_000_000 - nanos;
-                }
-                Self::new(secs, nanos)
-            }
+        let nanos: i128 = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        };
+        let secs = nanos.div_euclid(1_000_000_000);
+        match i64::try_from(secs) {
+            Ok(secs) => Self::new(secs, nanos.rem_euclid(1_000_000_000) as u32),
+            Err(_) if secs < 0 => Self::new(i64::MIN, 0),
+            Err(_) => Self::new(i64::MAX, 999_999_999),
         }
     }
 
@@ -204,5 +203,19 @@ mod tests {
         let clock = Clock::new(t0, UNIX_EPOCH + Duration::from_secs(1_000));
         assert_eq!(clock.wall(t0), Timespec::new(1_000, 0));
         assert_eq!(clock.wall(t0 + Duration::from_millis(1500)), Timespec::new(1_001, 500_000_000));
+    }
+
+    /// Regression (fuzz/record_decode): an anchor at the earliest instant a
+    /// `SystemTime` holds used to overflow when negated.
+    #[test]
+    fn system_times_at_the_edges_convert() {
+        let before = UNIX_EPOCH - Duration::new(5, 7);
+        assert_eq!(Timespec::from_system(before), Timespec::new(-6, 999_999_993));
+        if let Some(min) = UNIX_EPOCH.checked_sub(Duration::from_secs(1 << 63)) {
+            assert_eq!(Timespec::from_system(min), Timespec::new(i64::MIN, 0));
+        }
+        if let Some(max) = UNIX_EPOCH.checked_add(Duration::new(i64::MAX as u64, 999_999_999)) {
+            assert_eq!(Timespec::from_system(max), Timespec::new(i64::MAX, 999_999_999));
+        }
     }
 }
