@@ -25,6 +25,8 @@ pub mod sim;
 
 #[cfg(test)]
 mod cross_tests;
+#[cfg(test)]
+mod simulation;
 #[cfg(any(test, feature = "sim"))]
 pub mod smb_test_client;
 

@@ -191,6 +191,18 @@ impl Server {
         &self.core
     }
 
+    /// The Vfs object an SMB open on `conn` refers to and its open in the
+    /// lease table (tests keep content models by object, whatever names it
+    /// is reached by).
+    pub fn smb_open(
+        &self,
+        conn: ConnId,
+        file_id: crate::smb::wire::codec::FileId,
+    ) -> Option<(crate::vfs::ObjectId, crate::lease::OpenId)> {
+        let ProtoConn::Smb(s) = &self.conns.get(&conn)?.state else { return None };
+        s.sessions.values().flat_map(|x| x.opens.values()).find(|o| o.file_id == file_id).map(|o| (o.object, o.lease_open))
+    }
+
     pub fn connection_count(&self) -> usize {
         self.conns.len()
     }

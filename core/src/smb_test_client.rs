@@ -10,7 +10,7 @@ use crate::smb::wire::codec::{FileId, string_to_utf16};
 use crate::smb::wire::create::{disposition, options};
 use crate::smb::wire::create_context::{CreateContext, LeaseContext, LeaseV2, encode_request_contexts};
 use crate::smb::wire::header::{Header, command};
-use crate::smb::wire::oplock_break::{LeaseBreakAck, LeaseBreakNotification};
+use crate::smb::wire::oplock_break::{LeaseBreakAck, LeaseBreakNotification, OplockBreak};
 
 /// Read/write data, attributes, EA, READ_CONTROL, SYNCHRONIZE.
 pub const RW: u32 = 0x0012_019F;
@@ -140,6 +140,17 @@ pub fn tree_connect_body(path: &str) -> Vec<u8> {
 /// CREATE (OPEN_IF) of `name` asking for lease `state` under `key` (v2), or
 /// no lease at all.
 pub fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
+    let oplock = if lease.is_some() { OPLOCK_LEVEL_LEASE } else { 0 };
+    create_with(name, oplock, lease, SHARE_ALL, disposition::OPEN_IF)
+}
+
+/// RequestedOplockLevel SMB2_OPLOCK_LEVEL_LEASE (MS-SMB2 2.2.13).
+pub const OPLOCK_LEVEL_LEASE: u8 = 0xFF;
+
+/// CREATE of `name` for read/write with RequestedOplockLevel `oplock`, a v2
+/// lease context when `lease` is given, ShareAccess `share` and
+/// CreateDisposition `disposition` (MS-SMB2 2.2.13).
+pub fn create_with(name: &str, oplock: u8, lease: Option<([u8; 16], u32)>, share: u32, disposition: u32) -> Vec<u8> {
     let contexts = match lease {
         Some((key, state)) => {
             let l =
@@ -151,10 +162,10 @@ pub fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
         None => Vec::new(),
     };
     let name16 = string_to_utf16(name);
-    let mut b = vec![57, 0, 0, if lease.is_some() { 0xFF } else { 0 }];
+    let mut b = vec![57, 0, 0, oplock];
     b.extend_from_slice(&2u32.to_le_bytes());
     b.extend_from_slice(&[0; 16]);
-    for v in [RW, 0x80, SHARE_ALL, disposition::OPEN_IF, options::NON_DIRECTORY_FILE] {
+    for v in [RW, 0x80, share, disposition, options::NON_DIRECTORY_FILE] {
         b.extend_from_slice(&v.to_le_bytes());
     }
     b.extend_from_slice(&120u16.to_le_bytes());
@@ -171,6 +182,42 @@ pub fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
         b.extend_from_slice(&contexts);
     }
     b
+}
+
+/// READ of `len` bytes at `offset` (MS-SMB2 2.2.19).
+pub fn read_body(fid: FileId, offset: u64, len: u32) -> Vec<u8> {
+    let mut b = vec![49, 0, 0x50, 0];
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(&offset.to_le_bytes());
+    fid.encode(&mut b);
+    b.extend_from_slice(&[0; 17]);
+    b
+}
+
+/// The data of a READ response (MS-SMB2 2.2.20): DataOffset counts from the
+/// start of the SMB2 header.
+pub fn read_response_data(body: &[u8]) -> Option<&[u8]> {
+    let off = usize::from(*body.get(2)?).checked_sub(64)?;
+    let len = u32::from_le_bytes(body.get(4..8)?.try_into().ok()?) as usize;
+    body.get(off..off.checked_add(len)?)
+}
+
+/// CLOSE (MS-SMB2 2.2.15).
+pub fn close_body(fid: FileId) -> Vec<u8> {
+    let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
+    fid.encode(&mut b);
+    b
+}
+
+/// Oplock Break Acknowledgment (MS-SMB2 2.2.24.1) for `fid` at `level`.
+pub fn oplock_ack_body(fid: FileId, level: u8) -> Vec<u8> {
+    let mut id = Vec::with_capacity(16);
+    fid.encode(&mut id);
+    let mut file_id = [0; 16];
+    file_id.copy_from_slice(&id);
+    let mut b = BytesMut::new();
+    OplockBreak { level, file_id }.encode(&mut b);
+    b.to_vec()
 }
 
 pub fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {

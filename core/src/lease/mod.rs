@@ -43,6 +43,32 @@ use locks::LockTable;
 use state::Caching;
 use waiters::{Holder, Waiter, Waiters};
 
+/// Who holds caching: a lease (by owner) or an oplock (by open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HolderId {
+    Lease(LeaseOwner),
+    Oplock(OpenId),
+}
+
+/// A read-only view of one holder ([`LeaseTable::holder_views`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HolderView {
+    pub file: FileKey,
+    pub holder: HolderId,
+    /// Caching held now (an oplock as R / RH / RWH).
+    pub state: LeaseState,
+    /// A break was sent and is not yet acknowledged or timed out.
+    pub breaking: bool,
+    pub break_to: LeaseState,
+    pub break_id: u64,
+}
+
+impl HolderView {
+    fn of(file: FileKey, holder: HolderId, c: &Caching) -> Self {
+        Self { file, holder, state: c.state, breaking: c.breaking, break_to: c.break_to, break_id: c.break_id }
+    }
+}
+
 /// The file identity the table is keyed by: the Vfs ObjectId of the file or
 /// stream being opened.
 pub type FileKey = u64;
@@ -322,6 +348,22 @@ impl LeaseTable {
     /// Is an oplock break of `open` awaiting its acknowledgment?
     pub fn oplock_breaking(&self, open: OpenId) -> bool {
         self.oplocks.get(&open).is_some_and(|c| c.breaking)
+    }
+
+    /// Every holder of caching, with its file and break state: what the
+    /// randomized simulation checks its invariants against.
+    pub fn holder_views(&self) -> Vec<HolderView> {
+        let leases = self.leases.iter().map(|(o, l)| HolderView::of(l.file, HolderId::Lease(*o), &l.caching));
+        let oplocks = self
+            .oplocks
+            .iter()
+            .filter_map(|(id, c)| Some(HolderView::of(self.opens.get(id)?.file, HolderId::Oplock(*id), c)));
+        leases.chain(oplocks).collect()
+    }
+
+    /// The TimerKey::Break ids of the breaks still awaiting an answer.
+    pub fn pending_break_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.breaks.keys().copied()
     }
 
     /// Operations parked now.

@@ -1,0 +1,93 @@
+//! The simulated clients' own state: what they sent and wait for, the
+//! handles they hold and the breaks they were told about.
+
+use std::collections::BTreeMap;
+
+use crate::lease::{LeaseState, OpenId};
+use crate::server::ConnId;
+use crate::smb::wire::codec::FileId;
+use crate::vfs::ObjectId;
+
+/// An SMB open the client holds.
+#[derive(Debug, Clone)]
+pub(super) struct SmbOpen {
+    pub fid: FileId,
+    pub object: ObjectId,
+    pub open: OpenId,
+    /// The lease key the open was made under, if it asked for a lease.
+    pub lease: Option<[u8; 16]>,
+}
+
+/// A request an SMB client sent and has no final response to yet.
+#[derive(Debug, Clone)]
+pub(super) enum SmbReq {
+    Create { lease: Option<[u8; 16]> },
+    Write { object: ObjectId, open: OpenId, lease: Option<[u8; 16]>, offset: u64, data: Vec<u8>, sent: u64 },
+    Read { object: ObjectId, offset: u64, len: u32 },
+    Close,
+    Ack,
+}
+
+/// A break notification the client has not acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Break {
+    Lease { key: [u8; 16], to: LeaseState },
+    Oplock { fid: FileId, level: u8 },
+}
+
+#[derive(Debug)]
+pub(super) struct SmbClient {
+    pub guid: [u8; 16],
+    /// None while disconnected.
+    pub conn: Option<ConnId>,
+    pub session: u64,
+    pub tree: u32,
+    pub mid: u64,
+    pub outstanding: BTreeMap<u64, SmbReq>,
+    pub opens: Vec<SmbOpen>,
+    pub breaks: Vec<Break>,
+    /// The lease keys this client uses (two, so one client can hold two
+    /// leases on one file).
+    pub keys: [[u8; 16]; 2],
+}
+
+impl SmbClient {
+    pub fn new(index: usize) -> Self {
+        let i = index as u8;
+        Self {
+            guid: [0xC0 | i; 16],
+            conn: None,
+            session: 0,
+            tree: 0,
+            mid: 0,
+            outstanding: BTreeMap::new(),
+            opens: Vec::new(),
+            breaks: Vec::new(),
+            keys: [[0x10 | i; 16], [0x20 | i; 16]],
+        }
+    }
+
+    /// The connection went away: its opens, breaks and requests with it.
+    pub fn gone(&mut self) {
+        self.conn = None;
+        self.outstanding.clear();
+        self.opens.clear();
+        self.breaks.clear();
+    }
+}
+
+/// A request an NFS client sent and has no reply to yet.
+#[derive(Debug, Clone)]
+pub(super) enum NfsReq {
+    Write { object: ObjectId, offset: u64, data: Vec<u8>, sent: u64 },
+    Read { object: ObjectId, offset: u64, len: u32 },
+    Create { name: String },
+    Other,
+}
+
+#[derive(Debug)]
+pub(super) struct NfsClient {
+    pub conn: ConnId,
+    pub xid: u32,
+    pub outstanding: BTreeMap<u32, NfsReq>,
+}

@@ -1,0 +1,177 @@
+//! The invariants checked after every step of a simulated workload.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::lease::{HolderId, HolderView, LeaseOwner, LeaseState, OpenId};
+use crate::server::{ConnId, Server};
+use crate::time::TimerKey;
+use crate::vfs::ObjectId;
+
+use super::model::Model;
+
+/// What a step did that may legitimately end another holder's W caching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resolver {
+    /// An acknowledgment, close or disconnect by the client on this connection.
+    Conn(ConnId),
+    /// The clock moved to this instant: breaks due by then timed out.
+    Clock(Instant),
+    Nothing,
+}
+
+/// Who a landed write came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writer {
+    Smb { open: OpenId, lease: Option<LeaseOwner> },
+    Nfs,
+}
+
+/// The lease table as it was before a step.
+#[derive(Debug, Default)]
+pub(super) struct Before {
+    pub holders: Vec<HolderView>,
+    pub deadlines: BTreeMap<u64, Instant>,
+    /// The connection of each holder's owner (an oplock's open, a lease's
+    /// client), as it was before the step.
+    pub owners: BTreeMap<HolderId, ConnId>,
+}
+
+impl Before {
+    /// `lease_conn` names the connection of the client owning a lease.
+    pub fn take(server: &Server, lease_conn: impl Fn(&LeaseOwner) -> Option<ConnId>) -> Self {
+        let core = server.core();
+        let holders = core.leases.holder_views();
+        let deadlines = core
+            .timers
+            .iter()
+            .filter_map(|(k, at)| match k {
+                TimerKey::Break(id) => Some((id, at)),
+                _ => None,
+            })
+            .collect();
+        let owners = holders
+            .iter()
+            .filter_map(|h| match h.holder {
+                HolderId::Oplock(o) => Some((h.holder, core.leases.open(o)?.conn)),
+                HolderId::Lease(o) => Some((h.holder, lease_conn(&o)?)),
+            })
+            .collect();
+        Self { holders, deadlines, owners }
+    }
+}
+
+fn is_own(writer: Writer, h: &HolderId) -> bool {
+    match (writer, h) {
+        (Writer::Smb { lease: Some(w), .. }, HolderId::Lease(o)) => w == *o,
+        (Writer::Smb { open, .. }, HolderId::Oplock(o)) => open == *o,
+        _ => false,
+    }
+}
+
+/// A write from `writer` landed on `object` during the step described by
+/// `before` and `resolver`: every other holder that had W caching before the
+/// step must have lost it in this step, through something that can end a
+/// break (its owner's ack, close or disconnect, or its break timing out).
+pub(super) fn check_write(
+    server: &Server,
+    before: &Before,
+    resolver: Resolver,
+    writer: Writer,
+    object: ObjectId,
+) -> Result<(), String> {
+    let now = server.core().leases.holder_views();
+    for h in before.holders.iter().filter(|h| h.file == object && h.state.contains(LeaseState::W)) {
+        if is_own(writer, &h.holder) {
+            continue;
+        }
+        let owner = before.owners.get(&h.holder).copied();
+        let resolvable = match resolver {
+            Resolver::Conn(c) => Some(c) == owner,
+            Resolver::Clock(to) => h.breaking && before.deadlines.get(&h.break_id).is_some_and(|at| *at <= to),
+            Resolver::Nothing => false,
+        };
+        let still_w = now.iter().any(|n| n.holder == h.holder && n.state.contains(LeaseState::W));
+        if !resolvable || still_w {
+            let breaking = if h.breaking { " breaking" } else { "" };
+            return Err(format!(
+                "write by {} landed on object {object} while {} held {}{breaking}",
+                name(&writer_holder(writer)),
+                name(&Some(h.holder)),
+                h.state
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn writer_holder(w: Writer) -> Option<HolderId> {
+    match w {
+        Writer::Smb { lease: Some(o), .. } => Some(HolderId::Lease(o)),
+        Writer::Smb { open, .. } => Some(HolderId::Oplock(open)),
+        Writer::Nfs => None,
+    }
+}
+
+/// A short name: lease guid/key bytes, oplock open id, or NFS.
+pub(super) fn name(h: &Option<HolderId>) -> String {
+    match h {
+        Some(HolderId::Lease(o)) => format!("lease {:x}/{:x}", o.client_guid.0[0], o.key.0[0]),
+        Some(HolderId::Oplock(o)) => format!("oplock of open {}", o.0),
+        None => "NFS".into(),
+    }
+}
+
+/// The lease table, the deadline table and the storage agree with each
+/// other and with the model.
+pub(super) fn check_state(server: &Server, model: &Model) -> Result<(), String> {
+    let core = server.core();
+    let views = core.leases.holder_views();
+    for h in &views {
+        if h.state != h.state.normalized() {
+            return Err(format!("{:?} holds an impossible state {}", h.holder, h.state));
+        }
+        if h.breaking && (!h.break_to.is_subset_of(h.state) || h.break_to == h.state) {
+            return Err(format!("{:?} breaking from {} to {}", h.holder, h.state, h.break_to));
+        }
+        // No two incompatible holders: W caching is exclusive on a file.
+        if h.state.contains(LeaseState::W)
+            && let Some(other) = views.iter().find(|o| o.file == h.file && o.holder != h.holder && !o.state.is_none())
+        {
+            return Err(format!(
+                "{} holds {} while {} holds {} on object {}",
+                name(&Some(h.holder)),
+                h.state,
+                name(&Some(other.holder)),
+                other.state,
+                h.file
+            ));
+        }
+    }
+    // Every pending break has its deadline, and no deadline outlives its break.
+    let pending: Vec<u64> = core.leases.pending_break_ids().collect();
+    for (k, _) in core.timers.iter() {
+        if let TimerKey::Break(id) = k
+            && !pending.contains(&id)
+        {
+            return Err(format!("deadline left for resolved break {id}"));
+        }
+    }
+    for id in &pending {
+        if core.timers.deadline(TimerKey::Break(*id)).is_none() {
+            return Err(format!("break {id} pending without a deadline"));
+        }
+        if !views.iter().any(|h| h.breaking && h.break_id == *id) {
+            return Err(format!("break {id} pending with no holder breaking"));
+        }
+    }
+    // Storage equals the model of acknowledged writes.
+    for (id, want) in model.files() {
+        let Ok(attr) = core.vfs.getattr(*id) else { continue };
+        let got = core.vfs.read(*id, 0, attr.size as u32 + 1).map(|(b, _)| b.to_vec()).unwrap_or_default();
+        if &got != want {
+            return Err(format!("object {id} holds {got:?}, the model {want:?}"));
+        }
+    }
+    Ok(())
+}

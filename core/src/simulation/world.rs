@@ -1,0 +1,655 @@
+//! One seeded workload: a Server over MemoryFs, a few SMB clients and NFS
+//! clients, and a virtual clock, all driven by one seeded generator. Every
+//! step is one client action or one clock move; after it the outputs are
+//! routed to the clients in order and the invariants are checked.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, NfsBreakPolicy};
+use crate::framing::{Transport, encode_frame};
+use crate::lease::{ClientGuid, LeaseKey, LeaseOwner, LeaseState};
+use crate::nfs::PROG_NFS;
+use crate::nfs::nfs3::args::{CreateHow, DirOpArgs, Nfs3Args, StableHow};
+use crate::nfs::nfs3::attrs::Sattr3;
+use crate::nfs::nfs3::fh::NfsFh3;
+use crate::nfs::rpc::{self, AcceptStat, AuthSys, Credentials, ReplyHeader};
+use crate::nfs::xdr::{XdrReader, XdrWriter};
+use crate::rng::Rng;
+use crate::server::{ConnId, Output, Protocol, Server};
+use crate::smb::status;
+use crate::smb::wire::create::disposition;
+use crate::smb::wire::header::{FLAG_ASYNC, command};
+use crate::smb::wire::oplock_break::{LeaseBreakNotification, OplockBreak, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED};
+use crate::smb_test_client::{self as peer, Msg};
+use crate::time::Timespec;
+use crate::vfs::{CreateAttr, MemoryFs, ObjectId};
+
+use super::clients::{Break, NfsClient, NfsReq, SmbClient, SmbOpen, SmbReq};
+use super::invariants::{self, Before, Resolver, Writer};
+use super::model::Model;
+
+/// The names the clients fight over; the first three exist at the start.
+const NAMES: [&str; 4] = ["a.txt", "b.txt", "c.txt", "d.txt"];
+pub(super) const BREAK_TIMEOUT: Duration = Duration::from_secs(35);
+const MAX_OPENS: usize = 6;
+const NFS3ERR_JUKEBOX: u32 = 10008;
+
+pub(super) struct World {
+    server: Server,
+    now: Instant,
+    rng: Rng,
+    smb: Vec<SmbClient>,
+    nfs: Vec<NfsClient>,
+    model: Model,
+    root: ObjectId,
+    /// Connections the clients hung up: nothing may be sent to them.
+    closed: BTreeSet<ConnId>,
+    before: Before,
+    resolver: Resolver,
+    pub trace: Vec<String>,
+    pub stats: Stats,
+}
+
+/// What a workload exercised, summed over seeds to show the walk reaches
+/// the interesting cases.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Stats {
+    pub steps: u64,
+    pub lease_breaks: u64,
+    pub oplock_breaks: u64,
+    pub acks: u64,
+    pub wrong_acks: u64,
+    pub interim: u64,
+    pub smb_writes: u64,
+    pub nfs_writes: u64,
+    /// Writes that landed in a later step than the one that sent them
+    /// (parked behind a break).
+    pub writes_after_wait: u64,
+    pub reads_checked: u64,
+    pub jukebox: u64,
+    pub disconnects: u64,
+    pub timeouts: u64,
+}
+
+impl Stats {
+    pub fn add(&mut self, o: &Stats) {
+        self.steps += o.steps;
+        self.lease_breaks += o.lease_breaks;
+        self.oplock_breaks += o.oplock_breaks;
+        self.acks += o.acks;
+        self.wrong_acks += o.wrong_acks;
+        self.interim += o.interim;
+        self.smb_writes += o.smb_writes;
+        self.nfs_writes += o.nfs_writes;
+        self.writes_after_wait += o.writes_after_wait;
+        self.reads_checked += o.reads_checked;
+        self.jukebox += o.jukebox;
+        self.disconnects += o.disconnects;
+        self.timeouts += o.timeouts;
+    }
+}
+
+fn pick<T: Copy>(rng: &mut Rng, from: &[T]) -> T {
+    from[rng.u32() as usize % from.len()]
+}
+
+impl World {
+    pub fn new(seed: u64) -> Result<Self, String> {
+        let mut rng = Rng::from_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x51);
+        let mut config = Config { break_timeout: BREAK_TIMEOUT, ..Config::default() };
+        config.limits.unauthenticated_timeout = Duration::from_secs(24 * 3600);
+        let policy = if rng.u32() % 4 == 0 { NfsBreakPolicy::Jukebox } else { NfsBreakPolicy::Wait };
+        for e in &mut config.nfs.exports {
+            e.policy = policy;
+        }
+        let base = Instant::now();
+        let mut server = Server::new(config, Box::new(MemoryFs::new()), seed, base);
+        let mut model = Model::default();
+        let root = server.vfs().root();
+        for name in &NAMES[..3] {
+            let t = Timespec::new(1, 0);
+            let content: Vec<u8> = (0..rng.u32() % 24).map(|_| rng.u32() as u8).collect();
+            let vfs = server.vfs_mut();
+            let a = vfs.create(root, name, CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t).map_err(|e| e.to_string())?;
+            vfs.write(a.id, 0, &content, t).map_err(|e| e.to_string())?;
+            model.set(a.id, content);
+        }
+        let n_smb = 2 + rng.u32() as usize % 2;
+        let n_nfs = 1 + rng.u32() as usize % 2;
+        let mut w = Self {
+            server,
+            now: base,
+            rng,
+            smb: (0..n_smb).map(SmbClient::new).collect(),
+            nfs: Vec::new(),
+            model,
+            root,
+            closed: BTreeSet::new(),
+            before: Before::default(),
+            resolver: Resolver::Nothing,
+            stats: Stats::default(),
+            trace: vec![format!("seed {seed}: {n_smb} SMB clients, {n_nfs} NFS clients, NFS policy {policy:?}")],
+        };
+        for i in 0..n_smb {
+            w.smb_connect(i)?;
+        }
+        for j in 0..n_nfs {
+            let conn = w.nfs_accept(j)?;
+            w.nfs.push(NfsClient { conn, xid: 0, outstanding: Default::default() });
+        }
+        invariants::check_state(&w.server, &w.model)?;
+        Ok(w)
+    }
+
+    /// Runs `steps` random steps, then lets every break time out and checks
+    /// that everything was answered and everything can be torn down.
+    pub fn run(&mut self, steps: usize) -> Result<(), String> {
+        for n in 0..steps {
+            self.stats.steps += 1;
+            self.step().map_err(|e| format!("step {n}: {e}"))?;
+        }
+        self.drain()
+    }
+
+    fn step(&mut self) -> Result<(), String> {
+        self.before = self.snapshot();
+        self.resolver = Resolver::Nothing;
+        match self.rng.u32() % 100 {
+            0..55 => self.smb_step()?,
+            55..80 => self.nfs_step()?,
+            _ => {
+                let d = match self.rng.u32() % 10 {
+                    0..6 => Duration::from_millis(1 + u64::from(self.rng.u32() % 2000)),
+                    6..9 => Duration::from_secs(1 + u64::from(self.rng.u32() % 30)),
+                    _ => BREAK_TIMEOUT + Duration::from_millis(u64::from(self.rng.u32() % 5000)),
+                };
+                self.advance(d)?;
+            }
+        }
+        invariants::check_state(&self.server, &self.model)
+    }
+
+    /// Every break times out; then every request must have been answered,
+    /// and with every client gone the lease table, the deadline table and
+    /// the connection table must be empty.
+    fn drain(&mut self) -> Result<(), String> {
+        for _ in 0..4 {
+            self.before = self.snapshot();
+            self.advance(BREAK_TIMEOUT + Duration::from_secs(1))?;
+            invariants::check_state(&self.server, &self.model)?;
+        }
+        let core = self.server.core();
+        if core.leases.parked() != 0 {
+            return Err(format!("{} operations still parked after every break timed out", core.leases.parked()));
+        }
+        for c in &self.smb {
+            if let Some((mid, req)) = c.outstanding.iter().next() {
+                return Err(format!("SMB request {mid} ({req:?}) of client {:?} never answered", c.guid[0]));
+            }
+        }
+        for c in &self.nfs {
+            if let Some((xid, req)) = c.outstanding.iter().next() {
+                return Err(format!("NFS call {xid} ({req:?}) never answered"));
+            }
+        }
+        let conns: Vec<ConnId> =
+            self.smb.iter().filter_map(|c| c.conn).chain(self.nfs.iter().map(|c| c.conn)).collect();
+        for conn in conns {
+            self.server.handle_closed(conn, self.now);
+            self.closed.insert(conn);
+        }
+        self.pump()?;
+        let core = self.server.core();
+        if !core.leases.holder_views().is_empty() || core.leases.pending_break_ids().next().is_some() {
+            return Err(format!("caching left after every client left: {:?}", core.leases.holder_views()));
+        }
+        if core.timers.iter().any(|(k, _)| matches!(k, crate::time::TimerKey::Break(_))) {
+            return Err("break deadlines left after every client left".into());
+        }
+        self.stats.timeouts = self.server.stats().breaks_timed_out;
+        if self.server.connection_count() != 0 {
+            return Err(format!("{} connections left", self.server.connection_count()));
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, s: String) {
+        self.trace.push(format!("{:>9.3}s {s}", (self.now - self.server.core().clock.start()).as_secs_f64()));
+    }
+
+    // ---- the clock ----
+
+    /// Moves the clock by `d`, firing each deadline at its own instant.
+    fn advance(&mut self, d: Duration) -> Result<(), String> {
+        let target = self.now + d;
+        self.note(format!("clock +{d:?}"));
+        self.resolver = Resolver::Clock(target);
+        while let Some(at) = self.server.poll_timeout() {
+            if at > target {
+                break;
+            }
+            self.now = self.now.max(at);
+            self.server.handle_timeout(self.now);
+            self.pump()?;
+        }
+        self.now = target;
+        Ok(())
+    }
+
+    // ---- SMB ----
+
+    fn smb_connect(&mut self, i: usize) -> Result<(), String> {
+        let peer: SocketAddr = ([127, 0, 0, 1], 40000 + i as u16).into();
+        let conn = self.server.accept(Protocol::Smb, peer, self.now).map_err(|e| e.to_string())?;
+        let c = &mut self.smb[i];
+        *c = SmbClient { conn: Some(conn), ..SmbClient::new(i) };
+        self.smb_setup(i, command::NEGOTIATE, &peer::negotiate_body(self.smb[i].guid))?;
+        let r = self.smb_setup(i, command::SESSION_SETUP, &peer::session_setup_body(&peer::ntlm_negotiate()))?;
+        self.smb[i].session = r.hdr.session_id;
+        let auth = peer::session_setup_body(&peer::ntlm_anonymous_authenticate());
+        let r = self.smb_setup(i, command::SESSION_SETUP, &auth)?;
+        if r.hdr.status != status::SUCCESS {
+            return Err(format!("anonymous login failed: {:#x}", r.hdr.status));
+        }
+        let r = self.smb_setup(i, command::TREE_CONNECT, &peer::tree_connect_body("\\\\127.0.0.1\\SHARE"))?;
+        if r.hdr.status != status::SUCCESS {
+            return Err(format!("tree connect failed: {:#x}", r.hdr.status));
+        }
+        self.smb[i].tree = r.hdr.tree_id;
+        Ok(())
+    }
+
+    /// A setup request answered at once; its response.
+    fn smb_setup(&mut self, i: usize, cmd: u16, body: &[u8]) -> Result<Msg, String> {
+        let conn = self.smb[i].conn.ok_or("not connected")?;
+        let c = &mut self.smb[i];
+        let mid = c.mid;
+        c.mid += 1;
+        let framed = peer::request(cmd, mid, c.session, c.tree, body);
+        self.server.handle_input(conn, &framed, self.now);
+        let mut reply = None;
+        while let Some(o) = self.server.poll_output() {
+            match o {
+                Output::Transmit { conn: to, data } if to == conn => {
+                    reply = peer::split(&data).into_iter().find(|m| m.hdr.message_id == mid);
+                }
+                other => return Err(format!("unexpected output during setup: {other:?}")),
+            }
+        }
+        reply.ok_or_else(|| format!("no response to setup command {cmd}"))
+    }
+
+    fn smb_send(&mut self, i: usize, cmd: u16, body: &[u8], req: SmbReq) -> Result<(), String> {
+        let Some(conn) = self.smb[i].conn else { return Ok(()) };
+        let c = &mut self.smb[i];
+        let mid = c.mid;
+        c.mid += 1;
+        c.outstanding.insert(mid, req);
+        let framed = peer::request(cmd, mid, c.session, c.tree, body);
+        self.server.handle_input(conn, &framed, self.now);
+        self.pump()
+    }
+
+    fn smb_step(&mut self) -> Result<(), String> {
+        let i = self.rng.u32() as usize % self.smb.len();
+        let Some(conn) = self.smb[i].conn else {
+            self.note(format!("smb{i} reconnects"));
+            return self.smb_connect(i);
+        };
+        let roll = self.rng.u32() % 100;
+        let has_opens = !self.smb[i].opens.is_empty();
+        match roll {
+            25..45 if has_opens => self.smb_write(i),
+            45..60 if has_opens => self.smb_read(i),
+            60..72 if has_opens => {
+                self.resolver = Resolver::Conn(conn);
+                let k = self.rng.u32() as usize % self.smb[i].opens.len();
+                let o = self.smb[i].opens.remove(k);
+                self.note(format!("smb{i} closes {:?} (object {})", o.fid.volatile, o.object));
+                self.smb_send(i, command::CLOSE, &peer::close_body(o.fid), SmbReq::Close)
+            }
+            72..90 if !self.smb[i].breaks.is_empty() => {
+                self.resolver = Resolver::Conn(conn);
+                self.smb_ack(i)
+            }
+            90..95 => {
+                // An acknowledgment nobody asked for.
+                self.resolver = Resolver::Conn(conn);
+                let key = pick(&mut self.rng, &self.smb[i].keys);
+                let state = self.rng.u32() & 7;
+                self.note(format!("smb{i} acks lease {:x} with {state} unasked", key[0]));
+                self.smb_send(i, command::OPLOCK_BREAK, &peer::ack_body(key, state), SmbReq::Ack)
+            }
+            95..100 => {
+                self.resolver = Resolver::Conn(conn);
+                self.note(format!("smb{i} disconnects"));
+                self.stats.disconnects += 1;
+                self.server.handle_closed(conn, self.now);
+                self.closed.insert(conn);
+                self.smb[i].gone();
+                self.pump()
+            }
+            _ if self.smb[i].opens.len() >= MAX_OPENS => {
+                self.resolver = Resolver::Conn(conn);
+                let o = self.smb[i].opens.remove(0);
+                self.smb_send(i, command::CLOSE, &peer::close_body(o.fid), SmbReq::Close)
+            }
+            _ => self.smb_open(i),
+        }
+    }
+
+    fn smb_open(&mut self, i: usize) -> Result<(), String> {
+        let name = pick(&mut self.rng, &NAMES);
+        let (oplock, lease) = match self.rng.u32() % 10 {
+            0..6 => {
+                let key = pick(&mut self.rng, &self.smb[i].keys);
+                let state = pick(&mut self.rng, &[LeaseState::R, LeaseState::RH, LeaseState::RW, LeaseState::RWH]);
+                (peer::OPLOCK_LEVEL_LEASE, Some((key, state.bits())))
+            }
+            6..9 => (pick(&mut self.rng, &[1u8, 8, 9]), None),
+            _ => (0, None),
+        };
+        let share = if self.rng.u32() % 8 == 0 { 1 } else { peer::SHARE_ALL };
+        let disp = if self.rng.u32() % 10 == 0 { disposition::OVERWRITE_IF } else { disposition::OPEN_IF };
+        self.note(format!("smb{i} opens {name} oplock {oplock:#x} lease {lease:?} share {share} disposition {disp}"));
+        let body = peer::create_with(name, oplock, lease, share, disp);
+        self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: lease.map(|l| l.0) })
+    }
+
+    fn smb_write(&mut self, i: usize) -> Result<(), String> {
+        let k = self.rng.u32() as usize % self.smb[i].opens.len();
+        let o = self.smb[i].opens[k].clone();
+        let offset = u64::from(self.rng.u32() % 48);
+        let data: Vec<u8> = (0..1 + self.rng.u32() % 12).map(|_| self.rng.u32() as u8).collect();
+        self.note(format!("smb{i} writes {} bytes at {offset} to object {}", data.len(), o.object));
+        let body = peer::write_body(o.fid, offset, &data);
+        let req = SmbReq::Write { object: o.object, open: o.open, lease: o.lease, offset, data, sent: self.stats.steps };
+        self.smb_send(i, command::WRITE, &body, req)
+    }
+
+    fn smb_read(&mut self, i: usize) -> Result<(), String> {
+        let k = self.rng.u32() as usize % self.smb[i].opens.len();
+        let o = self.smb[i].opens[k].clone();
+        let offset = u64::from(self.rng.u32() % 48);
+        let len = 1 + self.rng.u32() % 32;
+        self.note(format!("smb{i} reads {len} bytes at {offset} of object {}", o.object));
+        self.smb_send(i, command::READ, &peer::read_body(o.fid, offset, len), SmbReq::Read { object: o.object, offset, len })
+    }
+
+    /// Acknowledges one pending break: mostly as asked, sometimes wrongly
+    /// (a state the break did not offer, an oplock level too high).
+    fn smb_ack(&mut self, i: usize) -> Result<(), String> {
+        let k = self.rng.u32() as usize % self.smb[i].breaks.len();
+        let b = self.smb[i].breaks[k];
+        let wrong = self.rng.u32() % 5 == 0;
+        self.stats.acks += 1;
+        self.stats.wrong_acks += u64::from(wrong);
+        if !wrong {
+            self.smb[i].breaks.remove(k);
+        }
+        match b {
+            Break::Lease { key, to } => {
+                let state = if wrong { to.union(LeaseState::W).union(LeaseState::R).bits() } else { to.bits() };
+                self.note(format!("smb{i} acks lease {:x} break to {to} with {state}", key[0]));
+                self.smb_send(i, command::OPLOCK_BREAK, &peer::ack_body(key, state), SmbReq::Ack)
+            }
+            Break::Oplock { fid, level } => {
+                let level = if wrong { 9 } else { level };
+                self.note(format!("smb{i} acks oplock {:?} with level {level}", fid.volatile));
+                self.smb_send(i, command::OPLOCK_BREAK, &peer::oplock_ack_body(fid, level), SmbReq::Ack)
+            }
+        }
+    }
+
+    fn smb_message(&mut self, i: usize, conn: ConnId, msg: Msg) -> Result<(), String> {
+        if msg.is_break() {
+            let b = match msg.body.first() {
+                Some(44) => {
+                    let n = LeaseBreakNotification::decode(&msg.body).map_err(|e| e.to_string())?;
+                    self.note(format!("smb{i} told: lease {:x} {} -> {}", n.key[0], n.current_state, n.new_state));
+                    self.stats.lease_breaks += 1;
+                    if n.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED == 0 {
+                        return Ok(());
+                    }
+                    Break::Lease { key: n.key, to: LeaseState::from_bits(n.new_state) }
+                }
+                _ => {
+                    let n = OplockBreak::decode(&msg.body).map_err(|e| e.to_string())?;
+                    let fid = crate::smb::wire::codec::FileId::decode(&n.file_id, 0).map_err(|e| format!("{e:?}"))?;
+                    self.stats.oplock_breaks += 1;
+                    self.note(format!("smb{i} told: oplock {:?} -> level {}", fid.volatile, n.level));
+                    Break::Oplock { fid, level: n.level }
+                }
+            };
+            self.smb[i].breaks.push(b);
+            return Ok(());
+        }
+        let mid = msg.hdr.message_id;
+        if msg.hdr.status == status::PENDING && msg.hdr.flags & FLAG_ASYNC != 0 {
+            self.stats.interim += 1;
+            return match self.smb[i].outstanding.contains_key(&mid) {
+                true => Ok(()),
+                false => Err(format!("interim response to smb{i} mid {mid} that is not outstanding")),
+            };
+        }
+        let req = self.smb[i]
+            .outstanding
+            .remove(&mid)
+            .ok_or_else(|| format!("response to smb{i} mid {mid} that is not outstanding (answered twice?)"))?;
+        let st = msg.hdr.status;
+        self.note(format!("smb{i} mid {mid} answered {st:#x}"));
+        if st != status::SUCCESS {
+            return Ok(());
+        }
+        match req {
+            SmbReq::Create { lease } => {
+                let fid = msg.file_id();
+                let (object, open) =
+                    self.server.smb_open(conn, fid).ok_or("CREATE succeeded for an open the server does not have")?;
+                let action = msg.body.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                // FILE_CREATED (2) or FILE_OVERWRITTEN (3): the file is empty now.
+                if action == 2 || action == 3 {
+                    self.model.set(object, Vec::new());
+                }
+                self.smb[i].opens.push(SmbOpen { fid, object, open, lease });
+            }
+            SmbReq::Write { object, open, lease, offset, data, sent } => {
+                self.stats.smb_writes += 1;
+                self.stats.writes_after_wait += u64::from(sent != self.stats.steps);
+                let guid = ClientGuid(self.smb[i].guid);
+                let writer = Writer::Smb { open, lease: lease.map(|k| LeaseOwner { client_guid: guid, key: LeaseKey(k) }) };
+                self.landed(writer, object)?;
+                self.model.write(object, offset, &data)?;
+            }
+            SmbReq::Read { object, offset, len } => {
+                self.stats.reads_checked += 1;
+                let got = peer::read_response_data(&msg.body).ok_or("malformed READ response")?;
+                if let Some(want) = self.model.read(object, offset, len)
+                    && got != want
+                {
+                    return Err(format!("smb{i} read {got:?} at {offset} of {object}, the model has {want:?}"));
+                }
+            }
+            SmbReq::Close | SmbReq::Ack => {}
+        }
+        Ok(())
+    }
+
+    /// A write landed: check nobody else held W caching unbroken.
+    fn landed(&self, writer: Writer, object: ObjectId) -> Result<(), String> {
+        invariants::check_write(&self.server, &self.before, self.resolver, writer, object)
+    }
+
+    /// The lease table before a step, with each holder's connection.
+    fn snapshot(&self) -> Before {
+        let smb = &self.smb;
+        Before::take(&self.server, |o| smb.iter().find(|c| c.guid == o.client_guid.0).and_then(|c| c.conn))
+    }
+
+    // ---- NFS ----
+
+    fn nfs_accept(&mut self, j: usize) -> Result<ConnId, String> {
+        let peer: SocketAddr = ([127, 0, 0, 1], 700 + j as u16).into();
+        self.server.accept(Protocol::Nfs, peer, self.now).map_err(|e| e.to_string())
+    }
+
+    fn fh(&self, id: ObjectId) -> Option<crate::nfs::nfs3::fh::FhBytes> {
+        let a = self.server.vfs().getattr(id).ok()?;
+        Some(NfsFh3 { export: 0, id, generation: a.generation }.to_fh())
+    }
+
+    fn dirop(&self, name: &str) -> Option<DirOpArgs> {
+        Some(DirOpArgs { dir: self.fh(self.root)?, name: name.as_bytes().to_vec() })
+    }
+
+    fn nfs_step(&mut self) -> Result<(), String> {
+        let j = self.rng.u32() as usize % self.nfs.len();
+        let name = pick(&mut self.rng, &NAMES);
+        let found = self.server.vfs().lookup(self.root, name).ok();
+        let roll = self.rng.u32() % 100;
+        let (args, req) = match (roll, found) {
+            (0..35, Some(a)) => {
+                let offset = u64::from(self.rng.u32() % 48);
+                let data: Vec<u8> = (0..1 + self.rng.u32() % 12).map(|_| self.rng.u32() as u8).collect();
+                let fh = self.fh(a.id).ok_or("no handle")?;
+                let args =
+                    Nfs3Args::Write { fh, offset, count: data.len() as u32, stable: StableHow::FileSync, data: data.clone() };
+                (args, NfsReq::Write { object: a.id, offset, data, sent: self.stats.steps })
+            }
+            (35..60, Some(a)) => {
+                let offset = u64::from(self.rng.u32() % 48);
+                let len = 1 + self.rng.u32() % 32;
+                let fh = self.fh(a.id).ok_or("no handle")?;
+                (Nfs3Args::Read { fh, offset, count: len }, NfsReq::Read { object: a.id, offset, len })
+            }
+            (72..84, _) => {
+                let to = pick(&mut self.rng, &NAMES);
+                let (Some(from), Some(to)) = (self.dirop(name), self.dirop(to)) else { return Ok(()) };
+                (Nfs3Args::Rename { from, to }, NfsReq::Other)
+            }
+            (84..94, _) => (Nfs3Args::Remove(self.dirop(name).ok_or("no root")?), NfsReq::Other),
+            (94..98, Some(a)) => (Nfs3Args::Getattr(self.fh(a.id).ok_or("no handle")?), NfsReq::Other),
+            (98..100, _) => {
+                // The client hangs up (its parked calls go with it) and comes back.
+                let old = self.nfs[j].conn;
+                self.note(format!("nfs{j} reconnects"));
+                self.stats.disconnects += 1;
+                self.server.handle_closed(old, self.now);
+                self.closed.insert(old);
+                self.pump()?;
+                let conn = self.nfs_accept(j)?;
+                self.nfs[j] = NfsClient { conn, xid: 0, outstanding: Default::default() };
+                return Ok(());
+            }
+            _ => {
+                let how = CreateHow::Guarded(Sattr3 { mode: Some(0o666), ..Sattr3::default() });
+                let where_ = self.dirop(name).ok_or("no root")?;
+                (Nfs3Args::Create { where_, how }, NfsReq::Create { name: name.to_string() })
+            }
+        };
+        self.note(format!("nfs{j} {}", describe(&args)));
+        let c = &mut self.nfs[j];
+        c.xid += 1;
+        let xid = c.xid;
+        c.outstanding.insert(xid, req);
+        let cred =
+            Credentials::Sys(AuthSys { stamp: 1, machinename: b"sim".to_vec(), uid: 1000, gid: 1000, gids: vec![] });
+        let mut w = XdrWriter::new();
+        rpc::encode_call(&mut w, xid, PROG_NFS, 3, args.proc_no(), &cred);
+        args.encode(&mut w);
+        let conn = c.conn;
+        self.server.handle_input(conn, &encode_frame(Transport::RpcRecordMarking, w.as_slice()), self.now);
+        self.pump()
+    }
+
+    fn nfs_reply(&mut self, j: usize, data: &[u8]) -> Result<(), String> {
+        let mut r = XdrReader::new(data.get(4..).ok_or("short RPC record")?);
+        let (xid, h) = rpc::decode_reply(&mut r).map_err(|e| format!("bad RPC reply: {e:?}"))?;
+        if h != ReplyHeader::Accepted(AcceptStat::Success) {
+            return Err(format!("RPC reply {h:?}"));
+        }
+        let req =
+            self.nfs[j].outstanding.remove(&xid).ok_or_else(|| format!("reply to nfs{j} xid {xid} not outstanding"))?;
+        let st = r.u32().map_err(|e| format!("{e:?}"))?;
+        self.note(format!("nfs{j} xid {xid} answered {st}"));
+        self.stats.jukebox += u64::from(st == NFS3ERR_JUKEBOX);
+        if st != 0 {
+            return Ok(());
+        }
+        match req {
+            NfsReq::Write { object, offset, data, sent } => {
+                self.stats.nfs_writes += 1;
+                self.stats.writes_after_wait += u64::from(sent != self.stats.steps);
+                self.landed(Writer::Nfs, object)?;
+                self.model.write(object, offset, &data)?;
+            }
+            NfsReq::Read { object, offset, len } => {
+                self.stats.reads_checked += 1;
+                let got = read3_data(&mut r).ok_or("malformed READ3 reply")?;
+                if let Some(want) = self.model.read(object, offset, len)
+                    && got != want
+                {
+                    return Err(format!("nfs{j} read {got:?} at {offset} of {object}, the model has {want:?}"));
+                }
+            }
+            NfsReq::Create { name } => {
+                let a = self.server.vfs().lookup(self.root, &name).map_err(|e| format!("created {name} is gone: {e}"))?;
+                self.model.set(a.id, Vec::new());
+            }
+            NfsReq::Other => {}
+        }
+        Ok(())
+    }
+
+    // ---- outputs ----
+
+    /// Routes every output to its client, in order.
+    fn pump(&mut self) -> Result<(), String> {
+        while let Some(o) = self.server.poll_output() {
+            match o {
+                Output::Transmit { conn, data } => {
+                    if self.closed.contains(&conn) {
+                        return Err(format!("sent {} bytes to {conn:?} after it closed", data.len()));
+                    }
+                    if let Some(i) = self.smb.iter().position(|c| c.conn == Some(conn)) {
+                        for m in peer::split(&data) {
+                            self.smb_message(i, conn, m)?;
+                        }
+                    } else if let Some(j) = self.nfs.iter().position(|c| c.conn == conn) {
+                        self.nfs_reply(j, &data)?;
+                    } else {
+                        return Err(format!("output for unknown connection {conn:?}"));
+                    }
+                }
+                Output::Close { conn } => return Err(format!("server closed {conn:?}")),
+                Output::UserTimer { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The data of a READ3resok after its status.
+fn read3_data(r: &mut XdrReader<'_>) -> Option<Vec<u8>> {
+    if r.bool().ok()? {
+        r.fixed::<84>().ok()?;
+    }
+    r.u32().ok()?;
+    r.bool().ok()?;
+    Some(r.opaque(u32::MAX).ok()?.to_vec())
+}
+
+fn describe(a: &Nfs3Args) -> String {
+    match a {
+        Nfs3Args::Write { offset, data, .. } => format!("WRITE {} bytes at {offset}", data.len()),
+        Nfs3Args::Read { offset, count, .. } => format!("READ {count} at {offset}"),
+        Nfs3Args::Rename { from, to } => {
+            format!("RENAME {} -> {}", String::from_utf8_lossy(&from.name), String::from_utf8_lossy(&to.name))
+        }
+        Nfs3Args::Remove(d) => format!("REMOVE {}", String::from_utf8_lossy(&d.name)),
+        Nfs3Args::Create { where_, .. } => format!("CREATE {}", String::from_utf8_lossy(&where_.name)),
+        other => format!("proc {}", other.proc_no()),
+    }
+}
