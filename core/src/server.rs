@@ -200,7 +200,11 @@ impl Server {
         file_id: crate::smb::wire::codec::FileId,
     ) -> Option<(crate::vfs::ObjectId, crate::lease::OpenId)> {
         let ProtoConn::Smb(s) = &self.conns.get(&conn)?.state else { return None };
-        s.sessions.values().flat_map(|x| x.opens.values()).find(|o| o.file_id == file_id).map(|o| (o.object, o.lease_open))
+        s.sessions
+            .values()
+            .flat_map(|x| x.opens.values())
+            .find(|o| o.file_id == file_id)
+            .map(|o| (o.object, o.lease_open))
     }
 
     pub fn connection_count(&self) -> usize {

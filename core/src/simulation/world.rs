@@ -112,7 +112,9 @@ impl World {
             let t = Timespec::new(1, 0);
             let content: Vec<u8> = (0..rng.u32() % 24).map(|_| rng.u32() as u8).collect();
             let vfs = server.vfs_mut();
-            let a = vfs.create(root, name, CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t).map_err(|e| e.to_string())?;
+            let a = vfs
+                .create(root, name, CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t)
+                .map_err(|e| e.to_string())?;
             vfs.write(a.id, 0, &content, t).map_err(|e| e.to_string())?;
             model.set(a.id, content);
         }
@@ -365,7 +367,8 @@ impl World {
         let data: Vec<u8> = (0..1 + self.rng.u32() % 12).map(|_| self.rng.u32() as u8).collect();
         self.note(format!("smb{i} writes {} bytes at {offset} to object {}", data.len(), o.object));
         let body = peer::write_body(o.fid, offset, &data);
-        let req = SmbReq::Write { object: o.object, open: o.open, lease: o.lease, offset, data, sent: self.stats.steps };
+        let req =
+            SmbReq::Write { object: o.object, open: o.open, lease: o.lease, offset, data, sent: self.stats.steps };
         self.smb_send(i, command::WRITE, &body, req)
     }
 
@@ -375,7 +378,12 @@ impl World {
         let offset = u64::from(self.rng.u32() % 48);
         let len = 1 + self.rng.u32() % 32;
         self.note(format!("smb{i} reads {len} bytes at {offset} of object {}", o.object));
-        self.smb_send(i, command::READ, &peer::read_body(o.fid, offset, len), SmbReq::Read { object: o.object, offset, len })
+        self.smb_send(
+            i,
+            command::READ,
+            &peer::read_body(o.fid, offset, len),
+            SmbReq::Read { object: o.object, offset, len },
+        )
     }
 
     /// Acknowledges one pending break: mostly as asked, sometimes wrongly
@@ -459,7 +467,8 @@ impl World {
                 self.stats.smb_writes += 1;
                 self.stats.writes_after_wait += u64::from(sent != self.stats.steps);
                 let guid = ClientGuid(self.smb[i].guid);
-                let writer = Writer::Smb { open, lease: lease.map(|k| LeaseOwner { client_guid: guid, key: LeaseKey(k) }) };
+                let writer =
+                    Writer::Smb { open, lease: lease.map(|k| LeaseOwner { client_guid: guid, key: LeaseKey(k) }) };
                 self.landed(writer, object)?;
                 self.model.write(object, offset, &data)?;
             }
@@ -514,8 +523,13 @@ impl World {
                 let offset = u64::from(self.rng.u32() % 48);
                 let data: Vec<u8> = (0..1 + self.rng.u32() % 12).map(|_| self.rng.u32() as u8).collect();
                 let fh = self.fh(a.id).ok_or("no handle")?;
-                let args =
-                    Nfs3Args::Write { fh, offset, count: data.len() as u32, stable: StableHow::FileSync, data: data.clone() };
+                let args = Nfs3Args::Write {
+                    fh,
+                    offset,
+                    count: data.len() as u32,
+                    stable: StableHow::FileSync,
+                    data: data.clone(),
+                };
                 (args, NfsReq::Write { object: a.id, offset, data, sent: self.stats.steps })
             }
             (35..60, Some(a)) => {
@@ -595,7 +609,8 @@ impl World {
                 }
             }
             NfsReq::Create { name } => {
-                let a = self.server.vfs().lookup(self.root, &name).map_err(|e| format!("created {name} is gone: {e}"))?;
+                let a =
+                    self.server.vfs().lookup(self.root, &name).map_err(|e| format!("created {name} is gone: {e}"))?;
                 self.model.set(a.id, Vec::new());
             }
             NfsReq::Other => {}
