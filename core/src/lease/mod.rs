@@ -200,6 +200,21 @@ pub struct LeaseTable {
 }
 
 /// What `holder` still holds (NONE once it is gone).
+/// What `h` holds on `file`. A lease key freed by its last close may be
+/// reused on another file; what it holds there is no business of a waiter
+/// parked on this one.
+fn held_on(
+    leases: &BTreeMap<LeaseOwner, Lease>,
+    oplocks: &BTreeMap<OpenId, Caching>,
+    h: &Holder,
+    file: FileKey,
+) -> LeaseState {
+    match h {
+        Holder::Lease(o) => leases.get(o).filter(|l| l.file == file).map(|l| l.caching.state).unwrap_or_default(),
+        Holder::Oplock(id) => oplocks.get(id).map(|c| c.state).unwrap_or_default(),
+    }
+}
+
 fn held_in(leases: &BTreeMap<LeaseOwner, Lease>, oplocks: &BTreeMap<OpenId, Caching>, h: &Holder) -> LeaseState {
     match h {
         Holder::Lease(o) => leases.get(o).map(|l| l.caching.state).unwrap_or_default(),
@@ -438,7 +453,7 @@ impl LeaseTable {
         caller: Caller,
         timers: &mut Timers,
         now: Instant,
-    ) -> Vec<(Holder, LeaseState)> {
+    ) -> Vec<(Holder, FileKey, LeaseState)> {
         self.last_now = Some(now);
         let mut deps = Vec::new();
         for &(file, op) in ops {
@@ -467,7 +482,7 @@ impl LeaseTable {
                     pending = pending.union(c.state.minus(c.required));
                 }
                 if !pending.is_none() {
-                    deps.push((h, pending));
+                    deps.push((h, file, pending));
                 }
             }
         }
@@ -738,7 +753,7 @@ impl LeaseTable {
     /// Hands every waiter whose dependencies are gone to the wake-up queue.
     fn release(&mut self, now: Instant) {
         let (leases, oplocks) = (&self.leases, &self.oplocks);
-        for w in self.waiters.take_ready(|h| held_in(leases, oplocks, h)) {
+        for w in self.waiters.take_ready(|h, file| held_on(leases, oplocks, h, file)) {
             self.counters.time_parked += now.saturating_duration_since(w.parked_at);
             self.woken.push_back(w.token);
         }
