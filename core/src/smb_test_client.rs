@@ -141,20 +141,24 @@ pub fn tree_connect_body(path: &str) -> Vec<u8> {
 /// no lease at all.
 pub fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
     let oplock = if lease.is_some() { OPLOCK_LEVEL_LEASE } else { 0 };
+    let lease = lease.map(|(key, state)| lease_v2(key, state));
     create_with(name, oplock, lease, SHARE_ALL, disposition::OPEN_IF)
+}
+
+/// A v2 lease request context (MS-SMB2 2.2.13.2.10) without a parent key.
+pub fn lease_v2(key: [u8; 16], state: u32) -> LeaseContext {
+    LeaseContext { key, state, flags: 0, duration: 0, v2: Some(LeaseV2 { parent_key: [0; 16], epoch: 0 }) }
 }
 
 /// RequestedOplockLevel SMB2_OPLOCK_LEVEL_LEASE (MS-SMB2 2.2.13).
 pub const OPLOCK_LEVEL_LEASE: u8 = 0xFF;
 
-/// CREATE of `name` for read/write with RequestedOplockLevel `oplock`, a v2
+/// CREATE of `name` for read/write with RequestedOplockLevel `oplock`, a
 /// lease context when `lease` is given, ShareAccess `share` and
 /// CreateDisposition `disposition` (MS-SMB2 2.2.13).
-pub fn create_with(name: &str, oplock: u8, lease: Option<([u8; 16], u32)>, share: u32, disposition: u32) -> Vec<u8> {
+pub fn create_with(name: &str, oplock: u8, lease: Option<LeaseContext>, share: u32, disposition: u32) -> Vec<u8> {
     let contexts = match lease {
-        Some((key, state)) => {
-            let l =
-                LeaseContext { key, state, flags: 0, duration: 0, v2: Some(LeaseV2 { parent_key: [0; 16], epoch: 0 }) };
+        Some(l) => {
             let mut b = BytesMut::new();
             encode_request_contexts(&[CreateContext::Lease(l)], &mut b);
             b.to_vec()

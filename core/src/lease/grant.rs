@@ -167,10 +167,14 @@ impl LeaseTable {
             } else {
                 None
             };
+            let serial = if upgrade.is_some() { self.next_serial() } else { 0 };
             let Some(l) = self.leases.get_mut(&owner) else { return Err(GrantError::InvalidParameter) };
             if let Some(new) = upgrade {
                 l.caching.state = new;
                 l.bump_epoch();
+                // An upgrade means every earlier break completed: waiters
+                // parked on those are answered by them, not by this grant.
+                l.serial = serial;
             }
             if !l.opens.contains(&open) {
                 l.opens.push(open);
@@ -194,6 +198,7 @@ impl LeaseTable {
             parent_key: if version == LeaseVersion::V2 { parent_key } else { None },
             is_directory,
             opens: vec![open],
+            serial: self.next_serial(),
         };
         let g = lease_grant(&lease, false);
         self.leases.insert(owner, lease);

@@ -41,6 +41,10 @@ pub(crate) struct Lease {
     pub is_directory: bool,
     /// Lease.LeaseOpens in the order they were added.
     pub opens: Vec<OpenId>,
+    /// Tells this grant from a later one under the same key (after the last
+    /// close freed it, or an upgrade): a parked operation waits on the
+    /// grant it met only.
+    pub serial: u64,
 }
 
 impl Lease {

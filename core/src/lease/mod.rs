@@ -189,6 +189,7 @@ pub struct LeaseTable {
     /// Pending breaks by TimerKey::Break id.
     breaks: BTreeMap<u64, Holder>,
     next_break: u64,
+    next_lease_serial: u64,
     notifications: VecDeque<BreakNotification>,
     waiters: Waiters,
     woken: VecDeque<WaitToken>,
@@ -200,17 +201,18 @@ pub struct LeaseTable {
 }
 
 /// What `holder` still holds (NONE once it is gone).
-/// What `h` holds on `file`. A lease key freed by its last close may be
-/// reused on another file; what it holds there is no business of a waiter
-/// parked on this one.
-fn held_on(
+/// What the instance `serial` of `h` holds. A lease key freed by its last
+/// close may be reused, on this file or another; the new lease is no
+/// business of an operation parked on the old one (it re-runs, and breaks
+/// the new lease then if it must).
+fn held_by(
     leases: &BTreeMap<LeaseOwner, Lease>,
     oplocks: &BTreeMap<OpenId, Caching>,
     h: &Holder,
-    file: FileKey,
+    serial: u64,
 ) -> LeaseState {
     match h {
-        Holder::Lease(o) => leases.get(o).filter(|l| l.file == file).map(|l| l.caching.state).unwrap_or_default(),
+        Holder::Lease(o) => leases.get(o).filter(|l| l.serial == serial).map(|l| l.caching.state).unwrap_or_default(),
         Holder::Oplock(id) => oplocks.get(id).map(|c| c.state).unwrap_or_default(),
     }
 }
@@ -235,6 +237,7 @@ impl LeaseTable {
             open_lease: BTreeMap::new(),
             oplocks: BTreeMap::new(),
             breaks: BTreeMap::new(),
+            next_lease_serial: 0,
             next_break: 0,
             notifications: VecDeque::new(),
             waiters: Waiters::default(),
@@ -453,7 +456,7 @@ impl LeaseTable {
         caller: Caller,
         timers: &mut Timers,
         now: Instant,
-    ) -> Vec<(Holder, FileKey, LeaseState)> {
+    ) -> Vec<(Holder, u64, LeaseState)> {
         self.last_now = Some(now);
         let mut deps = Vec::new();
         for &(file, op) in ops {
@@ -482,7 +485,7 @@ impl LeaseTable {
                     pending = pending.union(c.state.minus(c.required));
                 }
                 if !pending.is_none() {
-                    deps.push((h, file, pending));
+                    deps.push((h, self.serial(&h), pending));
                 }
             }
         }
@@ -623,6 +626,20 @@ impl LeaseTable {
         held_in(&self.leases, &self.oplocks, h)
     }
 
+    /// The instance of a holder a waiter depends on: a lease's serial (an
+    /// oplock's OpenId is never reused).
+    fn serial(&self, h: &Holder) -> u64 {
+        match h {
+            Holder::Lease(o) => self.leases.get(o).map_or(0, |l| l.serial),
+            Holder::Oplock(_) => 0,
+        }
+    }
+
+    pub(crate) fn next_serial(&mut self) -> u64 {
+        self.next_lease_serial += 1;
+        self.next_lease_serial
+    }
+
     fn caching(&self, h: &Holder) -> Option<Caching> {
         match h {
             Holder::Lease(o) => self.leases.get(o).map(|l| l.caching),
@@ -753,7 +770,7 @@ impl LeaseTable {
     /// Hands every waiter whose dependencies are gone to the wake-up queue.
     fn release(&mut self, now: Instant) {
         let (leases, oplocks) = (&self.leases, &self.oplocks);
-        for w in self.waiters.take_ready(|h, file| held_on(leases, oplocks, h, file)) {
+        for w in self.waiters.take_ready(|h, serial| held_by(leases, oplocks, h, serial)) {
             self.counters.time_parked += now.saturating_duration_since(w.parked_at);
             self.woken.push_back(w.token);
         }

@@ -19,9 +19,9 @@ pub(crate) enum Holder {
 #[derive(Debug, Clone)]
 pub(crate) struct Waiter {
     pub token: WaitToken,
-    /// The operation may go on once each holder has lost these rights on
-    /// that file (or is gone).
-    pub deps: Vec<(Holder, super::FileKey, LeaseState)>,
+    /// The operation may go on once each holder (the instance with that
+    /// serial) has lost these rights, or is gone.
+    pub deps: Vec<(Holder, u64, LeaseState)>,
     pub parked_at: Instant,
 }
 
@@ -65,12 +65,12 @@ impl Waiters {
     }
 
     /// Removes and returns, in parking order, every waiter for which
-    /// `held(holder, file)` no longer intersects any of its dependencies.
-    pub fn take_ready(&mut self, held: impl Fn(&Holder, super::FileKey) -> LeaseState) -> Vec<Waiter> {
+    /// `held(holder, serial)` no longer intersects any of its dependencies.
+    pub fn take_ready(&mut self, held: impl Fn(&Holder, u64) -> LeaseState) -> Vec<Waiter> {
         let ready: Vec<u64> = self
             .by_seq
             .iter()
-            .filter(|(_, w)| w.deps.iter().all(|(h, file, bits)| !held(h, *file).intersects(*bits)))
+            .filter(|(_, w)| w.deps.iter().all(|(h, serial, bits)| !held(h, *serial).intersects(*bits)))
             .map(|(seq, _)| *seq)
             .collect();
         let mut out = Vec::with_capacity(ready.len());

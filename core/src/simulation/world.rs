@@ -184,7 +184,23 @@ impl World {
         }
         let core = self.server.core();
         if core.leases.parked() != 0 {
-            return Err(format!("{} operations still parked after every break timed out", core.leases.parked()));
+            let waiting: Vec<String> = self
+                .smb
+                .iter()
+                .enumerate()
+                .flat_map(|(i, c)| c.outstanding.iter().map(move |(mid, r)| format!("smb{i} mid {mid} {r:?}")))
+                .chain(
+                    self.nfs
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(j, c)| c.outstanding.keys().map(move |x| format!("nfs{j} xid {x}"))),
+                )
+                .collect();
+            return Err(format!(
+                "{} operations still parked after every break timed out; unanswered: {waiting:?}; holders {:?}",
+                core.leases.parked(),
+                core.leases.holder_views()
+            ));
         }
         for c in &self.smb {
             if let Some((mid, req)) = c.outstanding.iter().next() {
@@ -348,16 +364,27 @@ impl World {
             0..6 => {
                 let key = pick(&mut self.rng, &self.smb[i].keys);
                 let state = pick(&mut self.rng, &[LeaseState::R, LeaseState::RH, LeaseState::RW, LeaseState::RWH]);
-                (peer::OPLOCK_LEVEL_LEASE, Some((key, state.bits())))
+                let mut l = peer::lease_v2(key, state.bits());
+                if self.rng.u32() % 3 == 0 {
+                    l.v2 = None;
+                }
+                (peer::OPLOCK_LEVEL_LEASE, Some(l))
             }
             6..9 => (pick(&mut self.rng, &[1u8, 8, 9]), None),
             _ => (0, None),
         };
         let share = if self.rng.u32() % 8 == 0 { 1 } else { peer::SHARE_ALL };
         let disp = if self.rng.u32() % 10 == 0 { disposition::OVERWRITE_IF } else { disposition::OPEN_IF };
-        self.note(format!("smb{i} opens {name} oplock {oplock:#x} lease {lease:?} share {share} disposition {disp}"));
+        let what = match &lease {
+            Some(l) => {
+                format!("lease {:x} {} v{}", l.key[0], LeaseState::from_bits(l.state), 1 + u8::from(l.v2.is_some()))
+            }
+            None => format!("oplock {oplock}"),
+        };
+        self.note(format!("smb{i} opens {name} {what} share {share} disposition {disp}"));
+        let key = lease.as_ref().map(|l| l.key);
         let body = peer::create_with(name, oplock, lease, share, disp);
-        self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: lease.map(|l| l.0) })
+        self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: key })
     }
 
     fn smb_write(&mut self, i: usize) -> Result<(), String> {

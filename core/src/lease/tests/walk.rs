@@ -36,7 +36,7 @@ fn check_invariants(t: &LeaseTable, timers: &Timers) -> Result<(), String> {
     }
     // Every parked operation still waits for something.
     for w in t.waiters.iter() {
-        if !w.deps.iter().any(|(h, file, bits)| held_on(&t.leases, &t.oplocks, h, *file).intersects(*bits)) {
+        if !w.deps.iter().any(|(h, serial, bits)| held_by(&t.leases, &t.oplocks, h, *serial).intersects(*bits)) {
             return Err(format!("{:?} parked for nothing", w.token));
         }
     }
