@@ -11,6 +11,9 @@
 #   FUZZ_SANITIZER  address | none (default none: the core is safe Rust with
 #                   `unsafe_code = "forbid"`, so panics and overflow checks are
 #                   what finds bugs, and `none` runs ~2x more inputs)
+#   FUZZ_SEED       libFuzzer's -seed (default: a fresh one each run). CI
+#                   fixes it so that two runs of one commit try the same
+#                   inputs first, and a failure there reproduces here.
 #   FUZZ_KEEP=1     write new interesting inputs into fuzz/corpus/<target>/
 #                   (default: into a temporary directory, so CI leaves the
 #                   repo corpus as it is)
@@ -37,6 +40,11 @@ fi
 # One build for all targets, then one run per target, one at a time.
 cargo fuzz build --fuzz-dir fuzz --sanitizer "$sanitizer"
 
+seed_args=()
+if [ -n "${FUZZ_SEED:-}" ]; then
+    seed_args=(-seed="$FUZZ_SEED")
+fi
+
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 failed=()
@@ -52,7 +60,7 @@ for t in "${targets[@]}"; do
     fi
     echo "=== fuzz $t for ${seconds}s"
     if ! cargo fuzz run --fuzz-dir fuzz --sanitizer "$sanitizer" "$t" "${dirs[@]}" -- \
-        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1; then
+        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${seed_args[@]}"; then
         failed+=("$t")
     fi
 done
