@@ -79,9 +79,25 @@ impl SmbClient {
 /// A request an NFS client sent and has no reply to yet.
 #[derive(Debug, Clone)]
 pub(super) enum NfsReq {
-    Write { object: ObjectId, offset: u64, data: Vec<u8>, sent: u64 },
-    Read { object: ObjectId, offset: u64, len: u32 },
-    Create { name: String },
+    Write {
+        object: ObjectId,
+        offset: u64,
+        data: Vec<u8>,
+        sent: u64,
+    },
+    Read {
+        object: ObjectId,
+        offset: u64,
+        len: u32,
+    },
+    /// SETATTR of the size: a write as far as caching goes.
+    Truncate {
+        object: ObjectId,
+        size: u64,
+    },
+    Create {
+        name: String,
+    },
     Other,
 }
 

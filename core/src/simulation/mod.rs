@@ -5,7 +5,7 @@
 //! [`invariants`] checked after every step.
 //!
 //! `SIM_SEEDS=n` sets how many seeds run (default 10,000, about 15 s), `SIM_FIRST_SEED`
-//! where they start; `SEED=n` replays one seed and prints its trace. A
+//! where they start; `SEED=n` replays one seed and prints its trace, failing or not. A
 //! failure names its seed.
 
 mod clients;
@@ -23,7 +23,7 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 /// Runs one seed; a panic inside counts as a failure of that seed.
-fn run_seed(seed: u64) -> Result<world::Stats, (String, Vec<String>)> {
+fn run_seed(seed: u64) -> Result<(world::Stats, Vec<String>), (String, Vec<String>)> {
     let mut trace = Vec::new();
     let mut stats = world::Stats::default();
     let r = catch_unwind(AssertUnwindSafe(|| {
@@ -34,7 +34,7 @@ fn run_seed(seed: u64) -> Result<world::Stats, (String, Vec<String>)> {
         r
     }));
     match r {
-        Ok(Ok(())) => Ok(stats),
+        Ok(Ok(())) => Ok((stats, trace)),
         Ok(Err(e)) => Err((e, trace)),
         Err(p) => {
             let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
@@ -47,7 +47,12 @@ fn run_seed(seed: u64) -> Result<world::Stats, (String, Vec<String>)> {
 fn random_workloads_keep_every_invariant() {
     if let Some(seed) = env_u64("SEED") {
         match run_seed(seed) {
-            Ok(stats) => println!("seed {seed} passes: {stats:?}"),
+            Ok((stats, trace)) => {
+                for line in trace {
+                    println!("{line}");
+                }
+                println!("seed {seed} passes: {stats:?}");
+            }
             Err((e, trace)) => {
                 for line in trace {
                     println!("{line}");
@@ -63,7 +68,7 @@ fn random_workloads_keep_every_invariant() {
     let mut total = world::Stats::default();
     for seed in first..first + n {
         match run_seed(seed) {
-            Ok(s) => total.add(&s),
+            Ok((s, _)) => total.add(&s),
             Err((e, _)) => {
                 eprintln!("seed {seed} fails: {e}");
                 failed.push(seed);

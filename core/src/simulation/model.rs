@@ -28,6 +28,13 @@ impl Model {
         Ok(())
     }
 
+    /// An acknowledged size change: cut, or zero-filled up to `size`.
+    pub fn truncate(&mut self, id: ObjectId, size: u64) -> Result<(), String> {
+        let f = self.files.get_mut(&id).ok_or_else(|| format!("size set on unknown object {id}"))?;
+        f.resize(size as usize, 0);
+        Ok(())
+    }
+
     /// What a read of `len` bytes at `offset` must return.
     pub fn read(&self, id: ObjectId, offset: u64, len: u32) -> Option<&[u8]> {
         let f = self.files.get(&id)?;

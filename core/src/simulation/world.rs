@@ -546,20 +546,21 @@ impl World {
         let found = self.server.vfs().lookup(self.root, name).ok();
         let roll = self.rng.u32() % 100;
         let (args, req) = match (roll, found) {
-            (0..35, Some(a)) => {
+            (0..30, Some(a)) => {
                 let offset = u64::from(self.rng.u32() % 48);
                 let data: Vec<u8> = (0..1 + self.rng.u32() % 12).map(|_| self.rng.u32() as u8).collect();
                 let fh = self.fh(a.id).ok_or("no handle")?;
-                let args = Nfs3Args::Write {
-                    fh,
-                    offset,
-                    count: data.len() as u32,
-                    stable: StableHow::FileSync,
-                    data: data.clone(),
-                };
+                let stable = if self.rng.u32() % 2 == 0 { StableHow::FileSync } else { StableHow::Unstable };
+                let args = Nfs3Args::Write { fh, offset, count: data.len() as u32, stable, data: data.clone() };
                 (args, NfsReq::Write { object: a.id, offset, data, sent: self.stats.steps })
             }
-            (35..60, Some(a)) => {
+            (30..38, Some(a)) => {
+                let size = u64::from(self.rng.u32() % 40);
+                let fh = self.fh(a.id).ok_or("no handle")?;
+                let attr = Sattr3 { size: Some(size), ..Sattr3::default() };
+                (Nfs3Args::Setattr { fh, attr, guard: None }, NfsReq::Truncate { object: a.id, size })
+            }
+            (38..60, Some(a)) => {
                 let offset = u64::from(self.rng.u32() % 48);
                 let len = 1 + self.rng.u32() % 32;
                 let fh = self.fh(a.id).ok_or("no handle")?;
@@ -635,6 +636,10 @@ impl World {
                     return Err(format!("nfs{j} read {got:?} at {offset} of {object}, the model has {want:?}"));
                 }
             }
+            NfsReq::Truncate { object, size } => {
+                self.landed(Writer::Nfs, object)?;
+                self.model.truncate(object, size)?;
+            }
             NfsReq::Create { name } => {
                 let a =
                     self.server.vfs().lookup(self.root, &name).map_err(|e| format!("created {name} is gone: {e}"))?;
@@ -687,6 +692,7 @@ fn describe(a: &Nfs3Args) -> String {
     match a {
         Nfs3Args::Write { offset, data, .. } => format!("WRITE {} bytes at {offset}", data.len()),
         Nfs3Args::Read { offset, count, .. } => format!("READ {count} at {offset}"),
+        Nfs3Args::Setattr { attr, .. } => format!("SETATTR size {:?}", attr.size),
         Nfs3Args::Rename { from, to } => {
             format!("RENAME {} -> {}", String::from_utf8_lossy(&from.name), String::from_utf8_lossy(&to.name))
         }
