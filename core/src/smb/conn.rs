@@ -178,4 +178,16 @@ pub struct Pending {
     pub header: Header,
     /// The request message (one compound element), re-run on resume.
     pub msg: Bytes,
+    /// The rest of its related compound chain, answered with interim
+    /// responses and run when this one completes (MS-SMB2 3.3.5.2.7.2).
+    pub followers: Vec<Follower>,
+}
+
+/// A related compound element waiting for the element before it.
+#[derive(Debug, Clone)]
+pub struct Follower {
+    pub async_id: u64,
+    /// The request header with ASYNC set and its AsyncId.
+    pub header: Header,
+    pub msg: Bytes,
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::conn::{NegotiateState, Pending, SmbConnection};
+use super::conn::{Follower, NegotiateState, Pending, SmbConnection};
 use super::ctx::{Ctx, Outcome, PreauthTarget};
 use super::handlers;
 use super::signing;
@@ -68,6 +68,24 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Byt
         let msg = frame.slice(off..off + len);
         match process(core, conn, hdr, msg, &mut chain, first, now) {
             Step::Reply(e) => out.push(e),
+            Step::Parked(e, op) => {
+                out.push(e);
+                if hdr.next_command != 0 {
+                    match defer_related(core, conn, &frame, off + len, op, &mut out) {
+                        Deferred::All => break,
+                        Deferred::Upto(next) => {
+                            off = next;
+                            first = false;
+                            chain = Chain::default();
+                            continue;
+                        }
+                        Deferred::Close => {
+                            flush(core, conn, out);
+                            return Flow::Close;
+                        }
+                    }
+                }
+            }
             Step::Nothing => {}
             Step::Close => {
                 flush(core, conn, out);
@@ -86,8 +104,79 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Byt
 
 enum Step {
     Reply(Element),
+    /// Went async under this op: the element is its interim response.
+    Parked(Element, u64),
     Nothing,
     Close,
+}
+
+enum Deferred {
+    /// Every remaining element followed the parked one.
+    All,
+    /// An unrelated element starts at this offset: process it normally.
+    Upto(usize),
+    Close,
+}
+
+/// MS-SMB2 3.3.5.2.7.2: the related elements after one that went async
+/// depend on it, so they go async too: each gets an interim response now and
+/// runs, in order, when the parked element completes ([`resume`]).
+fn defer_related(
+    core: &mut Core,
+    conn: &mut SmbConnection,
+    frame: &Bytes,
+    mut off: usize,
+    op: u64,
+    out: &mut Vec<Element>,
+) -> Deferred {
+    loop {
+        let Some(rest) = frame.get(off..) else { return Deferred::Close };
+        let Ok(hdr) = Header::decode(rest) else { return Deferred::Close };
+        if hdr.flags & FLAG_RELATED == 0 {
+            return Deferred::Upto(off);
+        }
+        let len = match hdr.next_command as usize {
+            0 => rest.len(),
+            n if n >= HEADER_LEN && n % 8 == 0 && n <= rest.len() => n,
+            _ => return Deferred::Close,
+        };
+        if hdr.flags & FLAG_SERVER_TO_REDIR != 0 || hdr.command == command::NEGOTIATE {
+            return Deferred::Close;
+        }
+        let charge = if conn.large_mtu() { hdr.credit_charge } else { 1 };
+        if !conn.credits.consume(hdr.message_id, charge) {
+            return Deferred::Close;
+        }
+        let granted = conn.credits.grant(hdr.credits, core.config.smb.max_credits);
+        let async_id = conn.next_async_id;
+        conn.next_async_id += 1;
+        let mut stored = hdr;
+        stored.flags |= FLAG_ASYNC;
+        stored.async_id = async_id;
+        let msg = frame.slice(off..off + len);
+        match conn.pending.get_mut(&op) {
+            Some(p) => p.followers.push(Follower { async_id, header: stored, msg }),
+            None => return Deferred::Close,
+        }
+        let interim = Header {
+            credit_charge: hdr.credit_charge,
+            status: status::PENDING,
+            command: hdr.command,
+            credits: granted,
+            flags: FLAG_SERVER_TO_REDIR | FLAG_ASYNC | FLAG_RELATED,
+            next_command: 0,
+            message_id: hdr.message_id,
+            async_id,
+            tree_id: 0,
+            session_id: hdr.session_id,
+            signature: [0; 16],
+        };
+        out.push(Element { header: interim, body: encode_error_response(), sign: None, preauth: PreauthTarget::None });
+        if hdr.next_command == 0 {
+            return Deferred::All;
+        }
+        off += len;
+    }
 }
 
 fn process(
@@ -242,17 +331,21 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
     stored.flags |= FLAG_ASYNC;
     stored.async_id = async_id;
     stored.message_id = hdr.message_id;
-    cx.conn.pending.insert(op, Pending { async_id, header: stored, msg: cx.msg.clone() });
+    cx.conn.pending.insert(op, Pending { async_id, header: stored, msg: cx.msg.clone(), followers: Vec::new() });
     let mut rh = response_header(&hdr, &cx, status::PENDING, granted);
     rh.flags |= FLAG_ASYNC;
+    if hdr.flags & FLAG_RELATED != 0 {
+        rh.flags |= FLAG_RELATED;
+    }
     rh.async_id = async_id;
-    Step::Reply(Element { header: rh, body: encode_error_response(), sign: None, preauth: PreauthTarget::None })
+    Step::Parked(Element { header: rh, body: encode_error_response(), sign: None, preauth: PreauthTarget::None }, op)
 }
 
 /// Re-runs a parked request (MS-SMB2 3.3.4.2: the final response keeps ASYNC
-/// and the AsyncId and grants no credits).
+/// and the AsyncId and grants no credits), then the related elements that
+/// waited for it, compounding all their final responses.
 pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
-    let Some(p) = conn.pending.remove(&op) else { return Flow::Continue };
+    let Some(mut p) = conn.pending.remove(&op) else { return Flow::Continue };
     let mut cx = Ctx::new(core, conn, p.header, p.msg.clone(), now);
     cx.async_id = Some(p.async_id);
     cx.op = Some(op);
@@ -267,36 +360,118 @@ pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: In
         Err(s) => (s, encode_error_response()),
     };
     let mut rh = response_header(&p.header, &cx, status, 0);
-    rh.flags |= FLAG_ASYNC;
+    rh.flags |= FLAG_ASYNC | (p.header.flags & FLAG_RELATED);
     rh.async_id = p.async_id;
     let sign = signing_for(&cx, &p.header, rh.session_id, status);
-    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None }]);
+    let mut chain = Chain {
+        session_id: rh.session_id,
+        tree_id: cx.resp_tree.unwrap_or(cx.hdr.tree_id),
+        file_id: cx.used_file.or(cx.chain_file),
+        status,
+    };
+    let mut out = vec![Element { header: rh, body, sign, preauth: PreauthTarget::None }];
+    let mut followers = std::mem::take(&mut p.followers).into_iter();
+    while let Some(f) = followers.next() {
+        match run_follower(core, conn, &f, &mut chain, now) {
+            Some(e) => out.push(e),
+            // It parked in turn: the rest now wait for it.
+            None => {
+                if let Some(q) = cx_pending(conn, &f) {
+                    q.followers.extend(followers);
+                }
+                break;
+            }
+        }
+    }
+    flush(core, conn, out);
     Flow::Continue
 }
 
-/// Completes a parked request with `status` and an error body (CANCEL).
+/// The pending entry a follower that parked in turn was stored under.
+fn cx_pending<'a>(conn: &'a mut SmbConnection, f: &Follower) -> Option<&'a mut Pending> {
+    conn.pending.values_mut().find(|p| p.async_id == f.async_id)
+}
+
+/// Runs one related element after the one before it completed; `None` when
+/// it went async itself (it is then pending under its own op, keeping its
+/// AsyncId).
+fn run_follower(
+    core: &mut Core,
+    conn: &mut SmbConnection,
+    f: &Follower,
+    chain: &mut Chain,
+    now: Instant,
+) -> Option<Element> {
+    let mut eff = f.header;
+    eff.session_id = chain.session_id;
+    eff.tree_id = chain.tree_id;
+    let mut cx = Ctx::new(core, conn, eff, f.msg.clone(), now);
+    cx.chain_file = chain.file_id;
+    cx.async_id = Some(f.async_id);
+    let result = if status::is_error(chain.status) {
+        Err(chain.status)
+    } else {
+        match check_signature(&mut cx, &f.header) {
+            Ok(()) => handlers::dispatch_command(&mut cx),
+            Err(s) => Err(s),
+        }
+    };
+    let (status, body) = match result {
+        Ok(Outcome::Reply { status, body }) => (status, body),
+        Ok(Outcome::Pending) | Err(status::PENDING) => {
+            let op = cx.op?;
+            let followers = Vec::new();
+            cx.conn
+                .pending
+                .insert(op, Pending { async_id: f.async_id, header: f.header, msg: f.msg.clone(), followers });
+            return None;
+        }
+        Ok(Outcome::NoReply) | Ok(Outcome::Disconnect) => (status::INTERNAL_ERROR, encode_error_response()),
+        Err(s) => (s, encode_error_response()),
+    };
+    chain.session_id = cx.resp_session.unwrap_or(eff.session_id);
+    chain.tree_id = cx.resp_tree.unwrap_or(eff.tree_id);
+    chain.file_id = cx.used_file.or(cx.chain_file);
+    chain.status = status;
+    let mut rh = response_header(&f.header, &cx, status, 0);
+    rh.flags |= FLAG_ASYNC | FLAG_RELATED;
+    rh.async_id = f.async_id;
+    let sign = signing_for(&cx, &f.header, rh.session_id, status);
+    Some(Element { header: rh, body, sign, preauth: PreauthTarget::None })
+}
+
+/// Completes a parked request with `status` and an error body (CANCEL); the
+/// related elements waiting for it fail with the same status
+/// (MS-SMB2 3.3.5.2.7.2).
 pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
     let Some(p) = conn.pending.remove(&op) else { return };
     core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
-    let rh = Header {
-        credit_charge: p.header.credit_charge,
-        status,
-        command: p.header.command,
-        credits: 0,
-        flags: FLAG_SERVER_TO_REDIR | FLAG_ASYNC,
-        next_command: 0,
-        message_id: p.header.message_id,
-        async_id: p.async_id,
-        tree_id: 0,
-        session_id: p.header.session_id,
-        signature: [0; 16],
-    };
-    let sign = conn
-        .sessions
-        .get(&p.header.session_id)
-        .and_then(|s| s.signing_key.filter(|_| s.signing_required || p.header.is_signed()))
-        .map(|k| (conn.signing, k));
-    flush(core, conn, vec![Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None }]);
+    let first = (p.async_id, p.header);
+    let out = std::iter::once(first)
+        .chain(p.followers.iter().map(|f| (f.async_id, f.header)))
+        .map(|(async_id, req)| {
+            let rh = Header {
+                credit_charge: req.credit_charge,
+                status,
+                command: req.command,
+                credits: 0,
+                flags: FLAG_SERVER_TO_REDIR | FLAG_ASYNC | (req.flags & FLAG_RELATED),
+                next_command: 0,
+                message_id: req.message_id,
+                async_id,
+                tree_id: 0,
+                session_id: req.session_id,
+                signature: [0; 16],
+            };
+            let sign = conn
+                .sessions
+                .get(&req.session_id)
+                .and_then(|s| s.signing_key.filter(|_| s.signing_required || req.is_signed()))
+                .map(|k| (conn.signing, k));
+            Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None }
+        })
+        .collect();
+    flush(core, conn, out);
 }
 
 /// Compounds, signs and sends the responses of one request frame.

@@ -604,3 +604,139 @@ fn directories_get_no_lease_and_key_reuse_is_refused_before_creating() {
     let r = w.call(&mut a, command::CREATE, &dir("d2", disposition::OPEN, &[], 0));
     assert_eq!(r.status(), status::OBJECT_NAME_NOT_FOUND, "nothing was created");
 }
+
+/// A related chain from `p` (each element after the first has
+/// SMB2_FLAGS_RELATED_OPERATIONS), framed for the transport.
+fn related_chain(p: &mut Peer, elements: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut m = Vec::new();
+    for (i, (cmd, body)) in elements.iter().enumerate() {
+        let start = m.len();
+        let flags = if i == 0 { 0 } else { FLAG_RELATED };
+        m.extend_from_slice(&raw_header(*cmd, p.mid, p.session, p.tree, flags));
+        p.mid += 1;
+        m.extend_from_slice(body);
+        if i + 1 < elements.len() {
+            while m.len() % 8 != 0 {
+                m.push(0);
+            }
+            let next = (m.len() - start) as u32;
+            m[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
+        }
+    }
+    let mut framed = vec![0, (m.len() >> 16) as u8, (m.len() >> 8) as u8, m.len() as u8];
+    framed.extend_from_slice(&m);
+    framed
+}
+
+/// CREATE of `name` + QUERY_INFO FileStandardInformation + CLOSE, related
+/// (what smbclient's `allinfo` and Windows' attribute queries send).
+fn create_query_close(w: &mut World, p: &mut Peer, name: &str) -> Vec<Got> {
+    let frame = related_chain(
+        p,
+        &[
+            (command::CREATE, create_req(name, RW, disposition::OPEN_IF, 0, &[])),
+            (command::QUERY_INFO, query_info_body(FileId::RELATED, 1, 5)),
+            (command::CLOSE, close_body(FileId::RELATED, 0)),
+        ],
+    );
+    w.server.handle_input(p.conn, &frame, w.now);
+    w.drain()
+}
+
+/// The three interim responses of a parked chain; their AsyncIds.
+fn expect_chain_interims(got: &[Got], conn: ConnId) -> Vec<u64> {
+    assert_eq!(got.len(), 3, "{got:?}");
+    let ids: Vec<u64> = got
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            assert_eq!(g.conn, conn);
+            assert_eq!(g.r.hdr.status, status::PENDING);
+            let related = if i == 0 { 0 } else { FLAG_RELATED };
+            assert_eq!(g.r.hdr.flags, FLAG_SERVER_TO_REDIR | FLAG_ASYNC | related);
+            assert_ne!(g.r.hdr.async_id, 0);
+            g.r.hdr.async_id
+        })
+        .collect();
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "one AsyncId each: {ids:?}");
+    ids
+}
+
+/// MS-SMB2 3.3.5.2.7.2: when the CREATE of a related compound waits for a
+/// lease break, the QUERY_INFO and CLOSE that depend on it go async too
+/// (interim responses now) and complete after it, on the FileId it made.
+#[test]
+fn a_related_compound_waits_behind_its_parked_create() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let ra = w.open_lease(&mut a, "c.txt", K1, RWH, None);
+    assert_eq!(w.call(&mut a, command::WRITE, &write_body(ra.file_id(), 0, b"12345")).status(), status::SUCCESS);
+    let got = create_query_close(&mut w, &mut b, "c.txt");
+    assert_eq!(got.len(), 4, "{got:?}");
+    expect_lease_break(&got[0], a.conn, K1, RWH, RH, true);
+    let ids = expect_chain_interims(&got[1..], b.conn);
+    assert_eq!(w.server.core().leases.parked(), 1);
+    // A flushes "67" before acking; B's query then sees all seven bytes.
+    assert_eq!(w.call(&mut a, command::WRITE, &write_body(ra.file_id(), 5, b"67")).status(), status::SUCCESS);
+    let got = w.send(&mut a, command::OPLOCK_BREAK, &ack_body(K1, RH));
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!((got[0].conn, got[0].r.status()), (a.conn, status::SUCCESS));
+    for (g, (id, cmd)) in got[1..].iter().zip(ids.iter().zip([command::CREATE, command::QUERY_INFO, command::CLOSE])) {
+        expect_final(g, b.conn, *id, cmd);
+        assert_eq!(g.r.status(), status::SUCCESS, "{cmd}");
+    }
+    assert_eq!(got[2].r.hdr.flags & FLAG_RELATED, FLAG_RELATED);
+    assert_eq!(u64_at(&got[2].r.body, 8 + 8).unwrap(), 7, "EndOfFile after A's flush");
+    // The CLOSE closed B's open: only A's is left.
+    assert_eq!(w.server.core().leases.parked(), 0);
+    assert_eq!(w.server.core().leases.opens_on(lease_file(&w)).count(), 1);
+}
+
+fn lease_file(w: &World) -> u64 {
+    w.server.core().leases.lease_info(crate::lease::ClientGuid(G1), crate::lease::LeaseKey(K1)).unwrap().file
+}
+
+/// A CANCEL of the parked CREATE fails the elements waiting behind it with
+/// the same status; a CREATE that fails after its wait fails them too.
+#[test]
+fn a_parked_chain_fails_as_its_create_does() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    w.open_lease(&mut a, "c.txt", K1, RWH, None);
+    let got = create_query_close(&mut w, &mut b, "c.txt");
+    let ids = expect_chain_interims(&got[1..], b.conn);
+    let mut m = raw_header(command::CANCEL, 0, b.session, 0, FLAG_ASYNC);
+    m[32..40].copy_from_slice(&ids[0].to_le_bytes());
+    m.extend_from_slice(&[4, 0, 0, 0]);
+    let mut framed = vec![0, 0, 0, m.len() as u8];
+    framed.extend_from_slice(&m);
+    w.server.handle_input(b.conn, &framed, w.now);
+    let got = w.drain();
+    assert_eq!(got.len(), 3, "{got:?}");
+    for (g, id) in got.iter().zip(&ids) {
+        assert_eq!((g.r.hdr.async_id, g.r.status()), (*id, status::CANCELLED));
+    }
+    assert_eq!(w.server.core().leases.parked(), 0);
+
+    // B's overwrite-only chain against a file A then deletes while B waits:
+    // the CREATE of a file that must exist fails, and so do the others.
+    let frame = related_chain(
+        &mut b,
+        &[
+            (command::CREATE, create_req("c.txt", RW, disposition::OPEN, 0, &[])),
+            (command::QUERY_INFO, query_info_body(FileId::RELATED, 1, 5)),
+            (command::CLOSE, close_body(FileId::RELATED, 0)),
+        ],
+    );
+    w.server.handle_input(b.conn, &frame, w.now);
+    let got = w.drain();
+    let ids = expect_chain_interims(&got, b.conn);
+    let root = w.server.vfs().root();
+    w.server.vfs_mut().remove(root, "c.txt", crate::time::Timespec::new(1, 0)).unwrap();
+    w.now += BREAK_TIMEOUT;
+    let got = w.timeout();
+    assert_eq!(got.len(), 3, "{got:?}");
+    for (g, id) in got.iter().zip(&ids) {
+        assert_eq!((g.r.hdr.async_id, g.r.status()), (*id, status::OBJECT_NAME_NOT_FOUND));
+    }
+}
