@@ -35,8 +35,7 @@ use polyshare_core::smb::wire::create_context::decode_create_contexts;
 use polyshare_core::smb::wire::header::{HEADER_LEN, Header, PROTOCOL_ID, command, compound_element_len};
 use polyshare_core::smb::wire::ioctl::{FSCTL_VALIDATE_NEGOTIATE_INFO, IoctlRequest, ValidateNegotiateInfo};
 use polyshare_core::smb::wire::negotiate::{
-    NegotiateRequest, PREAUTH_INTEGRITY_CAPABILITIES, SIGNING_CAPABILITIES, preauth_hash_algorithms,
-    signing_algorithms,
+    NegotiateRequest, PREAUTH_INTEGRITY_CAPABILITIES, SIGNING_CAPABILITIES, preauth_hash_algorithms, signing_algorithms,
 };
 use polyshare_core::smb::wire::oplock_break::{BreakAck, decode_break_ack};
 use polyshare_core::smb::wire::query::{INFO_FILE, QueryDirectoryRequest, QueryInfoRequest, SetInfoRequest};
@@ -56,7 +55,8 @@ fn msg_with(hdr: &[u8], body: &[u8]) -> Vec<u8> {
 /// A synthetic sync header for command `cmd`.
 fn header_for(cmd: u16) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN);
-    Header { command: cmd, credits: 1, message_id: 1, tree_id: 1, session_id: 1, ..Default::default() }.encode(&mut out);
+    Header { command: cmd, credits: 1, message_id: 1, tree_id: 1, session_id: 1, ..Default::default() }
+        .encode(&mut out);
     out
 }
 
