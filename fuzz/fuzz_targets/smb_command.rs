@@ -97,10 +97,8 @@ fn command(cmd: u16, msg: &[u8]) {
                 assert_eq!(again, Ok(req), "SESSION_SETUP does not round trip");
             }
         }
-        command::LOGOFF | command::TREE_DISCONNECT | command::ECHO => {
-            if decode_empty(msg).is_ok() {
-                assert_eq!(decode_empty(&msg_with(hdr, &encode_empty_request())), Ok(()));
-            }
+        command::LOGOFF | command::TREE_DISCONNECT | command::ECHO if decode_empty(msg).is_ok() => {
+            assert_eq!(decode_empty(&msg_with(hdr, &encode_empty_request())), Ok(()));
         }
         command::TREE_CONNECT => {
             if let Ok(p) = decode_tree_connect(msg) {
