@@ -178,3 +178,174 @@ put("server", "mixed",
     feed(0, negotiate([0x0202, 0x0210])) + feed(NFS, rpc_call(1, 100003, 3, 0)) + bytes([0x01, 0x00])
     + bytes([0x01, 0xFF]) + bytes([0x02]) + bytes([0x03 | (3 << 2) | 0x10]) + feed(3, rpc_call(9, 100003, 3, 0))
     + bytes([0x02]))
+
+# --- smb_command: sel byte + body behind a synthetic header, or a whole message (fuzz_targets/smb_command.rs)
+def hdr64(cmd, flags=0, next_command=0, msg_id=0, async_id=None, tree=1, session=1):
+    h = b"\xfeSMB" + le16(64) + le16(1) + le32(0) + le16(cmd) + le16(1) + le32(flags) + le32(next_command) + le64(msg_id)
+    h += le64(async_id) if async_id is not None else le32(0) + le32(tree)
+    return h + le64(session) + bytes(16)
+
+
+FID = le64(0x11) + le64(0x22)
+neg_body = negotiate([0x0202, 0x0210, 0x0300, 0x0302, 0x0311], ctxs + neg_ctx(8, le16(2) + le16(2) + le16(1)), 3)[4 + 64:]
+create_name = utf16("dir\\file.txt:stream")
+create_ctx = chain([(b"RqLs", lease_v2), (b"MxAc", b"")])
+create_fixed = (le16(57) + bytes([0, 9]) + le32(2) + le64(0) + le64(0) + le32(0x0012019F) + le32(0x80) + le32(7)
+                + le32(3) + le32(0x40) + le16(120) + le16(len(create_name)))
+create_pad = b"\0" * (-(120 + len(create_name)) % 8)
+create_body = (create_fixed + le32(120 + len(create_name) + len(create_pad)) + le32(len(create_ctx)) + create_name
+               + create_pad + create_ctx)
+tree_path = utf16("\\\\server\\share")
+vni = le32(0x7F) + bytes(range(0x30, 0x40)) + le16(1) + le16(4) + le16(0x0202) + le16(0x0210) + le16(0x0300) + le16(0x0302)
+pattern = utf16("*.txt")
+bodies = {
+    0: neg_body,
+    1: session_setup,
+    2: le16(4) + le16(0),
+    3: le16(9) + le16(0) + le16(72) + le16(len(tree_path)) + tree_path,
+    4: le16(4) + le16(0),
+    5: create_body,
+    6: le16(24) + le16(1) + le32(0) + FID,
+    7: le16(24) + le16(0) + le32(0) + FID,
+    8: le16(49) + bytes([0, 0]) + le32(4096) + le64(0) + FID + le32(1) + le32(0) + le32(0) + le16(0) + le16(0) + b"\0",
+    9: le16(49) + le16(112) + le32(5) + le64(4096) + FID + le32(0) + le32(0) + le16(0) + le16(0) + le32(0) + b"hello",
+    10: le16(48) + le16(2) + le32(0) + FID + le64(0) + le64(10) + le32(0x12) + le32(0) + le64(10) + le64(5) + le32(1) + le32(0),
+    11: le16(57) + le16(0) + le32(0x00140204) + le64(2**64 - 1) * 2 + le32(120) + le32(len(vni)) + le32(0) + le32(0) + le32(0)
+        + le32(24) + le32(1) + le32(0) + vni,
+    12: le16(4) + le16(0),
+    13: le16(4) + le16(0),
+    14: le16(33) + bytes([37, 1]) + le32(0) + FID + le16(96) + le16(len(pattern)) + le32(65536) + pattern,
+    15: le16(32) + le16(1) + le32(4096) + FID + le32(0x17) + le32(0),
+    16: le16(41) + bytes([1, 18]) + le32(65536) + le16(0) + le16(0) + le32(0) + le32(0) + le32(0) + FID + b"\0",
+    17: le16(33) + bytes([1, 20]) + le32(8) + le16(96) + le16(0) + le32(0) + FID + le64(4096),
+    18: le16(36) + le16(0) + le32(0) + KEY + le32(1) + le64(0),
+}
+for c, body in bodies.items():
+    put("smb_command", f"cmd-{c:02x}", bytes([c]) + body)
+put("smb_command", "oplock-ack", bytes([18]) + le16(24) + bytes([1, 0]) + le32(0) + FID)
+put("smb_command", "smb1-negotiate", bytes([0x13]) + smb1)
+put("smb_command", "preauth", bytes([0x14]) + le16(1) + le16(32) + le16(1) + bytes(range(32)))
+put("smb_command", "signing-algs", bytes([0x15]) + le16(3) + le16(2) + le16(1) + le16(0))
+put("smb_command", "validate-negotiate", bytes([0x16]) + vni)
+put("smb_command", "path", bytes([0x17]) + "dir\\sub\\name.txt:ads:$DATA".encode())
+
+
+def compound(elems):
+    """elems: (cmd, body, flags); 8-aligned, NextCommand chained."""
+    out = b""
+    for i, (cmd, body, flags) in enumerate(elems):
+        last = i + 1 == len(elems)
+        size = 64 + len(body)
+        if not last:
+            size += -size % 8
+        m = hdr64(cmd, flags=flags, next_command=0 if last else size, msg_id=i) + body
+        out += m + b"\0" * (size - len(m))
+    return out
+
+
+put("smb_command", "compound-create-query-close", bytes([0x80]) + compound([
+    (5, create_body, 0),
+    (16, bodies[16][:32] + le64(2**64 - 1) * 2 + b"\0", 4),
+    (6, le16(24) + le16(1) + le32(0) + le64(2**64 - 1) * 2, 4),
+]))
+put("smb_command", "message-async-cancel", bytes([0x80]) + hdr64(12, flags=2, async_id=7) + le16(4) + le16(0))
+put("smb_command", "message-smb1", bytes([0x80]) + smb1)
+
+
+# --- smb_auth_tokens: sel % 4 + token (fuzz_targets/smb_auth_tokens.rs) ------
+def tlv(tag, value):
+    n = len(value)
+    if n < 0x80:
+        ln = bytes([n])
+    elif n <= 0xFF:
+        ln = bytes([0x81, n])
+    else:
+        ln = bytes([0x82, n >> 8, n & 0xFF])
+    return bytes([tag]) + ln + value
+
+
+OID_SPNEGO = bytes([0x2b, 0x06, 0x01, 0x05, 0x05, 0x02])
+OID_NTLM = bytes([0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a])
+OID_KRB = bytes([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02])
+
+
+def neg_token_init(mechs, token=None):
+    fields = tlv(0xa0, tlv(0x30, b"".join(tlv(0x06, m) for m in mechs)))
+    if token is not None:
+        fields += tlv(0xa2, tlv(0x04, token))
+    return tlv(0x60, tlv(0x06, OID_SPNEGO) + tlv(0xa0, tlv(0x30, fields)))
+
+
+def neg_token_resp(token=None, mic=None, state=1):
+    fields = tlv(0xa0, tlv(0x0a, bytes([state])))
+    if token is not None:
+        fields += tlv(0xa2, tlv(0x04, token))
+    if mic is not None:
+        fields += tlv(0xa3, tlv(0x04, mic))
+    return tlv(0xa1, tlv(0x30, fields))
+
+
+def authenticate(user, domain="WORKGROUP", ws="WS", nt=b"", lm=b"", key=b"", flags=0xE2088295):
+    fields = [lm, nt, utf16(domain), utf16(user), utf16(ws), key]
+    off = 88
+    head = b"NTLMSSP\0" + le32(3)
+    payload = b""
+    for f in fields:
+        head += le16(len(f)) + le16(len(f)) + le32(off + len(payload))
+        payload += f
+    return head + le32(flags) + bytes([10, 0, 0x7c, 0x4f, 0, 0, 0, 0x0f]) + bytes(16) + payload
+
+
+av_pairs = le16(2) + le16(len(utf16("WORKGROUP"))) + utf16("WORKGROUP") + le16(6) + le16(4) + le32(2) + le16(7) + le16(8) + le64(1) + le16(0) + le16(0)
+ntv2 = bytes(range(16)) + bytes([1, 1]) + bytes(6) + le64(0x01D9_0000_0000_0000) + bytes(range(8)) + le32(0) + av_pairs + le32(0)
+auth_alice = authenticate("alice", nt=ntv2, lm=bytes(24), key=bytes(range(16)))
+auth_anon = authenticate("", ws="", domain="", lm=b"\0")
+put("smb_auth_tokens", "der-init", bytes([0]) + neg_token_init([OID_KRB, OID_NTLM], ntlm_negotiate))
+put("smb_auth_tokens", "spnego-init", bytes([1]) + neg_token_init([OID_NTLM], ntlm_negotiate))
+put("smb_auth_tokens", "spnego-init-krb-first", bytes([1]) + neg_token_init([OID_KRB, OID_NTLM], b"\x60\x00"))
+put("smb_auth_tokens", "spnego-resp", bytes([1]) + neg_token_resp(auth_alice, mic=bytes(16)))
+put("smb_auth_tokens", "ntlm-negotiate", bytes([2]) + ntlm_negotiate)
+put("smb_auth_tokens", "ntlm-authenticate", bytes([2]) + auth_alice)
+put("smb_auth_tokens", "challenge-params", bytes([2]) + le32(0xE2888215) + bytes(range(8)) + le64(1) + b"DOM\0HOST\0dom.example\0host.dom.example")
+
+
+def tokens(*ts): return b"".join(le16(len(t)) + t for t in ts)
+
+
+put("smb_auth_tokens", "exchange-raw-anonymous", bytes([3]) + tokens(ntlm_negotiate, auth_anon))
+put("smb_auth_tokens", "exchange-spnego-alice", bytes([3]) + tokens(
+    neg_token_init([OID_NTLM], ntlm_negotiate), neg_token_resp(auth_alice, mic=bytes(16))))
+put("smb_auth_tokens", "exchange-spnego-select", bytes([3]) + tokens(
+    neg_token_init([OID_KRB, OID_NTLM], b"\x60\x00"), neg_token_resp(ntlm_negotiate),
+    neg_token_resp(authenticate("bob", nt=ntv2))))
+
+
+# --- rpc_call: [sel, chunk0, chunk1, chunk2] + stream (fuzz_targets/rpc_call.rs)
+FH = be32(20) + b"PS\x01\x00" + struct.pack(">Q", 1) + struct.pack(">Q", 1)
+sattr = be32(1) + be32(0o644) + be32(0) + be32(0) + be32(1) + struct.pack(">Q", 0) + be32(1) + be32(2) + be32(5) + be32(7)
+dirop = FH + xdr_string(b"name.txt")
+u64be = lambda v: struct.pack(">Q", v)
+nfs_args = {
+    0: b"", 1: FH, 2: FH + sattr + be32(1) + be32(100) + be32(0), 3: dirop, 4: FH + be32(0x3f), 5: FH,
+    6: FH + u64be(0) + be32(4096), 7: FH + u64be(0) + be32(5) + be32(2) + xdr_string(b"hello"),
+    8: dirop + be32(2) + bytes(range(8)), 9: dirop + sattr, 10: dirop + sattr + xdr_string(b"../target"),
+    11: dirop + be32(3) + sattr + be32(8) + be32(1), 12: dirop, 13: dirop, 14: dirop + FH + xdr_string(b"new"),
+    15: FH + dirop, 16: FH + u64be(0) + bytes(8) + be32(4096), 17: FH + u64be(0) + bytes(8) + be32(1024) + be32(8192),
+    18: FH, 19: FH, 20: FH, 21: FH + u64be(0) + be32(0),
+}
+
+
+def rpc_body(xid, prog, vers, proc, cred=(0, b""), args=b""):
+    c = be32(xid) + be32(0) + be32(2) + be32(prog) + be32(vers) + be32(proc)
+    return c + be32(cred[0]) + be32(len(cred[1])) + cred[1] + be32(0) + be32(0) + args
+
+
+for p, a in nfs_args.items():
+    put("rpc_call", f"nfs-{p:02}", bytes([1, 0, 0, 0]) + rpc_body(p + 1, 100003, 3, p, auth_sys, a))
+put("rpc_call", "framed-mount-portmap", bytes([0, 3, 17, 1])
+    + rpc_last(rpc_body(1, 100005, 3, 1, auth_sys, xdr_string(b"/export/sub")))
+    + rpc_last(rpc_body(2, 100000, 2, 3, args=be32(100003) + be32(3) + be32(6) + be32(0)))
+    + rpc_last(rpc_body(3, 100005, 3, 3, args=xdr_string(b"/"))))
+body = rpc_body(9, 100003, 3, 7, auth_sys, nfs_args[7])
+put("rpc_call", "framed-fragments", bytes([0, 5, 2, 9]) + be32(12) + body[:12] + rpc_last(body[12:]))
+put("rpc_call", "reply", bytes([1, 0, 0, 0]) + be32(5) + be32(1) + be32(0) + be32(0) + be32(0) + be32(2) + be32(3) + be32(3))

@@ -38,7 +38,8 @@ pub enum MountStat3 {
     ServerFault = 10006,
 }
 
-fn dirpath<'a>(r: &mut XdrReader<'a>) -> Result<&'a [u8], AcceptStat> {
+/// RFC 1813 5.1: a dirpath argument (MNT, UMNT); GARBAGE_ARGS when malformed.
+pub fn dirpath<'a>(r: &mut XdrReader<'a>) -> Result<&'a [u8], AcceptStat> {
     r.string(MNTPATHLEN).map_err(|_| AcceptStat::GarbageArgs)
 }
 

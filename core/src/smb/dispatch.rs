@@ -14,7 +14,9 @@ use super::signing;
 use super::status;
 use super::wire::codec::FileId;
 use super::wire::error::encode_error_response;
-use super::wire::header::{FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, HEADER_LEN, Header, PROTOCOL_ID, command};
+use super::wire::header::{
+    FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, HEADER_LEN, Header, PROTOCOL_ID, command, compound_element_len,
+};
 use super::wire::smb1::SMB1_PROTOCOL_ID;
 use crate::server::{Core, Flow, Protocol};
 
@@ -60,11 +62,7 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Byt
     loop {
         let Some(rest) = frame.get(off..) else { return Flow::Close };
         let Ok(hdr) = Header::decode(rest) else { return Flow::Close };
-        let len = match hdr.next_command as usize {
-            0 => rest.len(),
-            n if n >= HEADER_LEN && n % 8 == 0 && n <= rest.len() => n,
-            _ => return Flow::Close,
-        };
+        let Some(len) = compound_element_len(hdr.next_command, rest.len()) else { return Flow::Close };
         let msg = frame.slice(off..off + len);
         match process(core, conn, hdr, msg, &mut chain, first, now) {
             Step::Reply(e) => out.push(e),

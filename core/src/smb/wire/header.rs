@@ -112,6 +112,18 @@ impl Header {
     }
 }
 
+/// MS-SMB2 3.3.5.2.7: the length of the compound element that starts a
+/// `rest_len`-byte remainder whose header says `next_command`: all of it
+/// for the last element (0), else NextCommand when it is at least a header,
+/// 8-byte aligned and within the remainder; `None` otherwise.
+pub fn compound_element_len(next_command: u32, rest_len: usize) -> Option<usize> {
+    match usize::try_from(next_command).ok()? {
+        0 => Some(rest_len),
+        n if n >= HEADER_LEN && n % 8 == 0 && n <= rest_len => Some(n),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +192,16 @@ mod tests {
         h.encode(&mut out);
         assert_eq!(out, bytes);
         assert_eq!(Header::decode(&bytes), Ok(h));
+    }
+
+    #[test]
+    fn compound_element_lengths() {
+        assert_eq!(compound_element_len(0, 100), Some(100));
+        assert_eq!(compound_element_len(64, 100), Some(64));
+        assert_eq!(compound_element_len(72, 72), Some(72));
+        assert_eq!(compound_element_len(56, 100), None); // shorter than a header
+        assert_eq!(compound_element_len(68, 100), None); // not 8-byte aligned
+        assert_eq!(compound_element_len(104, 100), None); // past the end
     }
 
     impl quickcheck::Arbitrary for Header {
