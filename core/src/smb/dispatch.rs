@@ -133,11 +133,7 @@ fn defer_related(
         if hdr.flags & FLAG_RELATED == 0 {
             return Deferred::Upto(off);
         }
-        let len = match hdr.next_command as usize {
-            0 => rest.len(),
-            n if n >= HEADER_LEN && n % 8 == 0 && n <= rest.len() => n,
-            _ => return Deferred::Close,
-        };
+        let Some(len) = compound_element_len(hdr.next_command, rest.len()) else { return Deferred::Close };
         if hdr.flags & FLAG_SERVER_TO_REDIR != 0 || hdr.command == command::NEGOTIATE {
             return Deferred::Close;
         }
