@@ -14,7 +14,7 @@ use crate::lease::LeaseTable;
 use crate::rng::Rng;
 use crate::stats::Stats;
 use crate::time::{Clock, TimerKey, Timers, Timespec};
-use crate::vfs::Vfs;
+use crate::vfs::{Journaled, Vfs};
 use crate::{nfs, smb};
 
 /// A connection, named by the core. Ids are never reused within a Server.
@@ -75,7 +75,8 @@ pub enum Flow {
 #[derive(Debug)]
 pub struct Core {
     pub config: Config,
-    pub vfs: Box<dyn Vfs>,
+    /// The storage, behind the change journal both protocols write through.
+    pub vfs: Journaled,
     pub timers: Timers,
     pub rng: Rng,
     pub clock: Clock,
@@ -153,7 +154,7 @@ impl Server {
         Self {
             core: Core {
                 config,
-                vfs,
+                vfs: Journaled::new(vfs),
                 timers: Timers::new(),
                 rng,
                 clock,
@@ -179,11 +180,11 @@ impl Server {
     }
 
     pub fn vfs(&self) -> &dyn Vfs {
-        self.core.vfs.as_ref()
+        &self.core.vfs
     }
 
     pub fn vfs_mut(&mut self) -> &mut dyn Vfs {
-        self.core.vfs.as_mut()
+        &mut self.core.vfs
     }
 
     /// The shared state, for tests that check invariants.
@@ -325,8 +326,10 @@ impl Server {
     /// handlers asked to close, until nothing more is pending.
     fn settle(&mut self, now: Instant) {
         loop {
-            // Breaks resolved by acks and closes release parked operations.
+            // Breaks resolved by acks and closes release parked operations;
+            // tree changes wake the CHANGE_NOTIFY requests they concern.
             crate::lease::flush_wakeups(&mut self.core);
+            smb::change_notify::deliver(&mut self.core);
             if let Some(token) = self.core.ready.pop_front() {
                 let Some(c) = self.conns.get_mut(&token.conn) else { continue };
                 let flow = match &mut c.state {

@@ -241,3 +241,33 @@ pub fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
 }
 
 pub const SUCCESS: u32 = status::SUCCESS;
+
+/// CREATE (OPEN) of directory `name` ("" is the share root) for listing and
+/// watching: FILE_LIST_DIRECTORY, READ_ATTRIBUTES, SYNCHRONIZE.
+pub fn open_dir_body(name: &str) -> Vec<u8> {
+    let name16 = string_to_utf16(name);
+    let mut b = vec![57, 0, 0, 0];
+    b.extend_from_slice(&2u32.to_le_bytes());
+    b.extend_from_slice(&[0; 16]);
+    for v in [0x0010_0081, 0x10, SHARE_ALL, disposition::OPEN, options::DIRECTORY_FILE] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&120u16.to_le_bytes());
+    b.extend_from_slice(&(name16.len() as u16).to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&name16);
+    if name16.is_empty() {
+        b.push(0);
+    }
+    b
+}
+
+/// CHANGE_NOTIFY on `fid` for the FILE_NOTIFY_CHANGE_* bits in `filter`.
+pub fn change_notify_body(fid: FileId, filter: u32, watch_tree: bool, max: u32) -> Vec<u8> {
+    crate::smb::wire::change_notify::encode_change_notify(&crate::smb::wire::change_notify::ChangeNotifyRequest {
+        flags: u16::from(watch_tree),
+        output_buffer_length: max,
+        file_id: fid,
+        completion_filter: filter,
+    })
+}

@@ -19,6 +19,7 @@ use crate::smb::wire::header::command;
 use crate::time::Timespec;
 use crate::vfs::{CreateAttr, MemoryFs, ObjectId};
 
+mod change_notify;
 mod nfs_vs_lease;
 
 use crate::smb_test_client::{self as smb_peer, Msg};

@@ -55,7 +55,7 @@ pub fn mnt(core: &Core, conn: &NfsConnection, path: &[u8]) -> Result<NfsFh3, Mou
     if sub.split('/').any(|c| c == "..") {
         return Err(MountStat3::Acces);
     }
-    let vfs = core.vfs.as_ref();
+    let vfs: &dyn crate::vfs::Vfs = &core.vfs;
     let full = format!("{}/{}", exp.path, sub);
     let attr = resolve_path(vfs, &full).map_err(|e| match e {
         VfsError::NotFound => MountStat3::NoEnt,

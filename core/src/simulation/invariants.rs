@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::lease::{HolderId, HolderView, LeaseOwner, LeaseState, OpenId};
 use crate::server::{ConnId, Server};
 use crate::time::TimerKey;
-use crate::vfs::ObjectId;
+use crate::vfs::{ObjectId, Vfs};
 
 use super::model::Model;
 

@@ -10,6 +10,7 @@ use crate::server::{ConnId, Core, Flow};
 use crate::time::TimerKey;
 
 pub mod auth;
+pub mod change_notify;
 pub mod conn;
 pub mod credits;
 pub mod ctx;
@@ -49,6 +50,7 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Byt
 /// and its pended requests dropped.
 pub(crate) fn handle_closed(core: &mut Core, conn: &mut SmbConnection, now: Instant) {
     core.smb.live.remove(&conn.id);
+    change_notify::conn_closed(core, conn.id);
     for op in std::mem::take(&mut conn.pending).into_keys() {
         core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
     }

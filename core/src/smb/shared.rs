@@ -31,6 +31,8 @@ pub struct SmbShared {
     pub open_refs: BTreeMap<OpenId, super::lease::OpenRef>,
     /// SMB connections alive now (lease breaks go to the first live one).
     pub live: BTreeSet<ConnId>,
+    /// Directory watches of CHANGE_NOTIFY.
+    pub watches: super::change_notify::Watches,
 }
 
 impl SmbShared {
@@ -45,6 +47,7 @@ impl SmbShared {
             files: BTreeMap::new(),
             open_refs: BTreeMap::new(),
             live: BTreeSet::new(),
+            watches: Default::default(),
         }
     }
 

@@ -5,6 +5,8 @@ use crate::vfs::VfsError;
 
 pub const SUCCESS: u32 = 0x0000_0000;
 pub const PENDING: u32 = 0x0000_0103;
+pub const NOTIFY_CLEANUP: u32 = 0x0000_010B;
+pub const NOTIFY_ENUM_DIR: u32 = 0x0000_010C;
 pub const BUFFER_OVERFLOW: u32 = 0x8000_0005;
 pub const NO_MORE_FILES: u32 = 0x8000_0006;
 pub const UNSUCCESSFUL: u32 = 0xC000_0001;

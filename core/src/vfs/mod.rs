@@ -14,9 +14,11 @@ use crate::time::Timespec;
 
 #[cfg(test)]
 mod conformance;
+pub mod journal;
 pub mod local;
 pub mod memory;
 
+pub use journal::Journaled;
 pub use local::LocalFs;
 pub use memory::MemoryFs;
 

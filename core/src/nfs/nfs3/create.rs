@@ -6,6 +6,7 @@ use super::attrs::{Sattr3, SetTime, WccAttr, encode_post_op, encode_wcc};
 use super::export::{W, X};
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj, check_name};
 use crate::nfs::xdr::XdrWriter;
+use crate::vfs::Vfs;
 use crate::vfs::{CreateAttr, FileAttr, FileType, VfsError};
 
 /// Longest symlink target accepted (RFC 1813 nfspath3 is unbounded).

@@ -5,6 +5,7 @@ use super::fh::FhBytes;
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult};
 use crate::nfs::xdr::XdrWriter;
 use crate::vfs::MAX_NAME_LEN;
+use crate::vfs::Vfs;
 
 /// Largest READ and WRITE count (1 MiB); READs above it are clamped, WRITEs
 /// refused with NFS3ERR_INVAL.

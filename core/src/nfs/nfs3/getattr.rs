@@ -7,6 +7,7 @@ use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult};
 use crate::nfs::xdr::XdrWriter;
 use crate::time::Timespec;
 use crate::vfs::FileType;
+use crate::vfs::Vfs;
 
 /// RFC 1813 3.3.4: ACCESS bits.
 pub const ACCESS3_READ: u32 = 0x0001;

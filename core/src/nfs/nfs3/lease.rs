@@ -10,6 +10,7 @@
 //! sends the breaks and answers NFS3ERR_JUKEBOX at once. Breaks that need no
 //! wait never delay the reply.
 
+use crate::vfs::Vfs;
 use std::time::Instant;
 
 use super::args::{CreateHow, DirOpArgs, Nfs3Args};

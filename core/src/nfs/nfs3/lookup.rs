@@ -6,7 +6,7 @@ use super::export::X;
 use super::fh::FhBytes;
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, check_name};
 use crate::nfs::xdr::XdrWriter;
-use crate::vfs::FileType;
+use crate::vfs::{FileType, Vfs};
 
 /// LOOKUP. `.` is the directory itself; `..` is its parent, except at the
 /// export root, which is its own parent (a client cannot climb out).
@@ -16,7 +16,7 @@ pub(crate) fn lookup(ctx: &mut Ctx<'_>, args: &DirOpArgs, w: &mut XdrWriter) -> 
     if !dir.permits(&dir.attr, X) {
         return Err(fail(Nfs3Status::Acces));
     }
-    let vfs = ctx.core.vfs.as_ref();
+    let vfs: &dyn crate::vfs::Vfs = &ctx.core.vfs;
     let found = match args.name.as_slice() {
         b"." => Ok(dir.attr.clone()),
         b".." if ctx.export_root(dir.export) == Some(dir.id()) => Ok(dir.attr.clone()),

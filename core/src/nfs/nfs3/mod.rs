@@ -17,6 +17,7 @@
 //! - Handles name an export and an object; they are not checked to lie below
 //!   the export's directory (like knfsd with no_subtree_check).
 
+use crate::vfs::Vfs;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -283,7 +284,7 @@ impl Ctx<'_> {
     /// The root directory id of export `index`.
     pub fn export_root(&self, index: u8) -> Option<ObjectId> {
         let exp = self.core.config.nfs.exports.get(index as usize)?;
-        export::resolve_path(self.core.vfs.as_ref(), &exp.path).ok().map(|a| a.id)
+        export::resolve_path(&self.core.vfs, &exp.path).ok().map(|a| a.id)
     }
 }
 

@@ -14,6 +14,7 @@ use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj};
 use crate::nfs::NfsShared;
 use crate::nfs::xdr::XdrWriter;
 use crate::vfs::FileType;
+use crate::vfs::Vfs;
 
 /// Regular files (and streams) only: ISDIR for directories, INVAL otherwise.
 fn check_regular(o: &Obj) -> Result<(), Nfs3Status> {

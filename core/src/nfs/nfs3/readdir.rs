@@ -108,7 +108,7 @@ pub(crate) fn readdir(
     if !dir.permits(&dir.attr, R) {
         return Err(fail(Nfs3Status::Acces));
     }
-    let vfs = ctx.core.vfs.as_ref();
+    let vfs: &dyn crate::vfs::Vfs = &ctx.core.vfs;
     let verf = vfs.dir_version(dir.id()).map_err(|e| fail(super::status_from_vfs(&e)))?;
     let start = w.len();
     w.u32(Nfs3Status::Ok as u32);

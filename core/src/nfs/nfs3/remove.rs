@@ -7,6 +7,7 @@ use super::create::{Target, target};
 use super::fh::FhBytes;
 use super::{Ctx, FailAttrs, Nfs3Error, Nfs3Status, NfsResult};
 use crate::nfs::xdr::XdrWriter;
+use crate::vfs::Vfs;
 use crate::vfs::{FileAttr, FileType, ObjectId};
 
 /// POSIX sticky directories: only root, the directory's owner or the

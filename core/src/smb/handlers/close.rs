@@ -2,6 +2,7 @@
 //! TREE_DISCONNECT and a dropped connection share: share-mode entry, name
 //! bookkeeping and delete-on-close (MS-FSA 2.1.5.4).
 
+use crate::vfs::Vfs;
 use std::time::Instant;
 
 use super::create::network_open_info;
@@ -15,6 +16,8 @@ use crate::vfs::FileType;
 /// Forgets `open`; deletes the file when it was the last open of a file
 /// marked delete-pending.
 pub fn release_open(core: &mut Core, open: Open, now: Instant) {
+    // Its watch ends with it (a CLOSE also completes the waiting requests).
+    let _ = crate::smb::change_notify::open_closed(core, open.file_id.volatile);
     // close_open: released waiters are timed at `now`, not at the last call.
     core.leases.close_open(open.lease_open, &mut core.timers, now);
     core.smb.open_refs.remove(&open.lease_open);
@@ -46,6 +49,12 @@ pub fn close(cx: &mut Ctx<'_>) -> HandlerResult {
         true => cx.core.vfs.getattr(open.object).ok().map(|a| network_open_info(&a)),
         false => None,
     };
+    // MS-SMB2 3.3.5.10: requests still watching the directory complete with
+    // STATUS_NOTIFY_CLEANUP.
+    let waiting = crate::smb::change_notify::open_closed(cx.core, open.file_id.volatile);
     release_open(cx.core, open, cx.now);
+    for op in waiting {
+        crate::smb::dispatch::complete_pending(cx.core, cx.conn, op, status::NOTIFY_CLEANUP);
+    }
     ok(encode_close_response(info.as_ref()))
 }

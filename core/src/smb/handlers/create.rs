@@ -1,6 +1,7 @@
 //! CREATE (MS-SMB2 3.3.5.9; MS-FSA 2.1.5.1): dispositions, directories,
 //! streams, share modes, delete-on-close, MxAc and QFid contexts.
 
+use crate::vfs::Vfs;
 use bytes::BytesMut;
 
 use super::path::{self, SmbPath, lookup_ci};
@@ -186,7 +187,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
     let dir_opt = req.options & options::DIRECTORY_FILE != 0;
     let nondir_opt = req.options & options::NON_DIRECTORY_FILE != 0;
     let access = map_access(req.desired_access, tree.maximal_access);
-    let parent = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
+    let parent = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
     let creating = |d: u32| {
         matches!(d, disposition::CREATE | disposition::OPEN_IF | disposition::OVERWRITE_IF | disposition::SUPERSEDE)
     };
@@ -197,7 +198,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
     // The file (or the base file of a stream).
     let (base, base_name, mut action) = match p.components.last() {
         None => (cx.core.vfs.getattr(tree.root).map_err(vfs_err)?, String::new(), action::OPENED),
-        Some(last) => match lookup_ci(cx.core.vfs.as_ref(), parent, last) {
+        Some(last) => match lookup_ci(&cx.core.vfs, parent, last) {
             Ok((a, stored)) => (a, stored, action::OPENED),
             Err(VfsError::NotFound) => {
                 if !creating(req.disposition) {

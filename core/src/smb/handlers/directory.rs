@@ -6,6 +6,7 @@ use crate::smb::ctx::{Ctx, HandlerResult, ok};
 use crate::smb::fscc::{self, DirEntryInfo, InfoError};
 use crate::smb::status;
 use crate::smb::wire::query::*;
+use crate::vfs::Vfs;
 use crate::vfs::{FileType, ObjectId};
 
 const CLASSES: [u8; 6] = [1, 2, 3, 12, 37, 38];

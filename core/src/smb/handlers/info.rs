@@ -8,6 +8,7 @@ use crate::smb::fscc::{self, FileInfo, Fill, FsInfo, StreamInfo};
 use crate::smb::status;
 use crate::smb::wire::codec::put_u32;
 use crate::smb::wire::query::*;
+use crate::vfs::Vfs;
 use crate::vfs::{FileAttr, FileType, ObjectId};
 
 /// Deepest directory nesting walked to build a name.
@@ -29,7 +30,7 @@ fn path_of(cx: &Ctx<'_>, tree: &Tree, open: &Open) -> String {
             break;
         }
         let Ok(up) = cx.core.vfs.parent(dir) else { break };
-        match super::path::name_in(cx.core.vfs.as_ref(), up, dir) {
+        match super::path::name_in(&cx.core.vfs, up, dir) {
             Some(name) => parts.push(name),
             None => break,
         }

@@ -4,8 +4,16 @@
 use std::time::Instant;
 
 use crate::server::Core;
+use crate::smb::change_notify::Watch;
 use crate::smb::conn::SmbConnection;
-use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
+use crate::smb::wire::change_notify::{
+    WATCH_TREE, decode_change_notify, encode_change_notify_response, encode_notify_information,
+};
+use crate::vfs::FileType;
+
+/// MS-SMB2 2.2.13.1.2 FILE_LIST_DIRECTORY (the directory form of READ_DATA).
+const FILE_LIST_DIRECTORY: u32 = 0x0000_0001;
 use crate::smb::dispatch;
 use crate::smb::status;
 use crate::smb::wire::codec::structure_size;
@@ -35,8 +43,48 @@ pub fn cancel(core: &mut Core, conn: &mut SmbConnection, hdr: &Header, _now: Ins
     }
 }
 
-/// Directory change notifications are not implemented.
+/// MS-SMB2 3.3.5.19: answers with the changes the open's watch collected,
+/// or parks until there are some (smb::change_notify).
 pub fn change_notify(cx: &mut Ctx<'_>) -> HandlerResult {
-    cx.tree()?;
-    Err(status::NOT_SUPPORTED)
+    let body = cx.msg.get(64..).unwrap_or(&[]);
+    let req = decode_change_notify(body).map_err(|_| status::INVALID_PARAMETER)?;
+    let fid = cx.file_id(req.file_id)?;
+    let open = cx.open(fid)?;
+    if open.kind != FileType::Directory {
+        return Err(status::INVALID_PARAMETER);
+    }
+    if open.access & FILE_LIST_DIRECTORY == 0 {
+        return Err(status::ACCESS_DENIED);
+    }
+    let dir = open.object;
+    let max = req.output_buffer_length.min(cx.core.config.smb.max_transact_size) as usize;
+    let conn = cx.conn.id;
+    let pending: Vec<u64> = cx.conn.pending.keys().copied().collect();
+    let me = cx.op;
+    let w = cx.core.smb.watches.0.entry(fid.volatile).or_insert_with(|| Watch::new(conn, dir));
+    w.tree = req.flags & WATCH_TREE != 0;
+    w.filter = req.completion_filter;
+    // Requests cancelled or completed meanwhile wait no more.
+    w.waiting.retain(|op| pending.contains(op) && Some(*op) != me);
+    if w.overflow {
+        w.overflow = false;
+        w.changes.clear();
+        return ok_status(status::NOTIFY_ENUM_DIR, encode_change_notify_response(&[]));
+    }
+    if !w.changes.is_empty() {
+        let changes: Vec<(u32, String)> = w.changes.drain(..).collect();
+        return match encode_notify_information(&changes, max) {
+            Some(buf) => ok(encode_change_notify_response(&buf)),
+            None => ok_status(status::NOTIFY_ENUM_DIR, encode_change_notify_response(&[])),
+        };
+    }
+    let op = cx.op_id();
+    if let Some(w) = cx.core.smb.watches.0.get_mut(&fid.volatile) {
+        w.waiting.push(op);
+    }
+    Ok(Outcome::Pending)
+}
+
+fn ok_status(status: u32, body: Vec<u8>) -> HandlerResult {
+    Ok(Outcome::Reply { status, body })
 }

@@ -8,6 +8,7 @@ use crate::smb::status;
 use crate::smb::wire::read_write::*;
 use crate::smb::wire::session_setup::encode_empty_response;
 use crate::vfs::FileType;
+use crate::vfs::Vfs;
 
 /// Bytes one credit pays for (MS-SMB2 3.3.5.2.5).
 const CREDIT_BYTES: u64 = 65_536;

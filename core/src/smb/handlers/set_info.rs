@@ -13,6 +13,7 @@ use crate::smb::lease;
 use crate::smb::status;
 use crate::smb::wire::query::*;
 use crate::time::Timespec;
+use crate::vfs::Vfs;
 use crate::vfs::{FileType, SetAttr, VfsError};
 
 fn need(open: &Open, bits: u32) -> Result<(), u32> {
@@ -100,8 +101,8 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             lease::begin_on(cx, &open, Operation::Link)?;
             let p = path::parse(name.strip_prefix('\\').unwrap_or(&name))?;
             let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
-            let dir = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
-            if let Ok((existing, stored)) = lookup_ci(cx.core.vfs.as_ref(), dir, &last) {
+            let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+            if let Ok((existing, stored)) = lookup_ci(&cx.core.vfs, dir, &last) {
                 if !replace_if_exists || existing.kind == FileType::Directory {
                     return Err(status::OBJECT_NAME_COLLISION);
                 }
@@ -196,9 +197,9 @@ fn rename(
         return Err(status::NOT_SUPPORTED);
     }
     let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
-    let dir = path::walk_parent(cx.core.vfs.as_ref(), tree.root, &p.components)?;
+    let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
     let mut to_name = last.clone();
-    match lookup_ci(cx.core.vfs.as_ref(), dir, &last) {
+    match lookup_ci(&cx.core.vfs, dir, &last) {
         Ok((existing, _)) if existing.id == open.object => {}
         Ok((existing, stored)) => {
             if !replace {

@@ -45,7 +45,7 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
         if guest && !share.guest_ok {
             return Err(status::ACCESS_DENIED);
         }
-        let root = share_root(cx.core.vfs.as_ref(), &share.path).ok_or(status::BAD_NETWORK_NAME)?;
+        let root = share_root(&cx.core.vfs, &share.path).ok_or(status::BAD_NETWORK_NAME)?;
         let access = if share.read_only { READ_ACCESS } else { FULL_ACCESS };
         Tree { id, share: Some(idx), root, read_only: share.read_only, maximal_access: access }
     };

@@ -1,5 +1,6 @@
 //! SMB2 wire formats: one module per command group.
 
+pub mod change_notify;
 pub mod codec;
 pub mod create;
 pub mod create_context;

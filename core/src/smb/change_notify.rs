@@ -1,0 +1,130 @@
+//! Directory change notification (MS-SMB2 3.3.5.19, MS-FSA 2.1.5.10): the
+//! watches SMB clients set on directory opens, fed from the Vfs change
+//! journal, so that a change made over NFS completes an SMB CHANGE_NOTIFY
+//! just as one made over SMB does.
+//!
+//! The first CHANGE_NOTIFY on an open starts its watch; changes that arrive
+//! while no request waits are kept (bounded) and answer the next request at
+//! once. A waiting request is a parked operation like a lease wait: a change
+//! wakes it through `Core::ready` and the handler runs again.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::server::{ConnId, Core, WaitToken};
+use crate::vfs::journal::{Change, action};
+use crate::vfs::{ObjectId, Vfs};
+
+/// Changes kept per watch between two requests; past it the next request
+/// answers STATUS_NOTIFY_ENUM_DIR (the client re-reads the directory).
+pub const MAX_PENDING_CHANGES: usize = 512;
+/// How deep below a WATCH_TREE directory changes are reported.
+const MAX_DEPTH: usize = 64;
+
+/// One watched directory open.
+#[derive(Debug)]
+pub struct Watch {
+    pub conn: ConnId,
+    pub dir: ObjectId,
+    pub tree: bool,
+    pub filter: u32,
+    /// (Action, name relative to the watched directory), oldest first.
+    pub changes: VecDeque<(u32, String)>,
+    pub overflow: bool,
+    /// Parked CHANGE_NOTIFY requests (op ids on `conn`), oldest first.
+    pub waiting: Vec<u64>,
+}
+
+impl Watch {
+    pub fn new(conn: ConnId, dir: ObjectId) -> Self {
+        Self { conn, dir, tree: false, filter: 0, changes: VecDeque::new(), overflow: false, waiting: Vec::new() }
+    }
+}
+
+/// Every watch, by the VolatileFileId of its open (unique per server).
+#[derive(Debug, Default)]
+pub struct Watches(pub BTreeMap<u64, Watch>);
+
+/// Drains the change journal into the watches it concerns and wakes their
+/// waiting requests. Called by the server's settle loop.
+pub fn deliver(core: &mut Core) {
+    if !core.vfs.has_changes() {
+        return;
+    }
+    let changes = core.vfs.take_changes();
+    if core.smb.watches.0.is_empty() {
+        return;
+    }
+    for c in changes {
+        let (dir, name, act, bits) = match c {
+            Change::Entry { dir, name, action, filter } => (dir, name, action, filter),
+            // Content and attribute changes are reported for files that
+            // have an SMB open, whose name the SMB side knows.
+            Change::Object { id, filter } => match core.smb.files.get(&id) {
+                Some(f) if !f.is_stream && !f.name.is_empty() => (f.parent, f.name.clone(), action::MODIFIED, filter),
+                _ => continue,
+            },
+            Change::Overflow => {
+                for w in core.smb.watches.0.values_mut() {
+                    w.overflow = true;
+                }
+                continue;
+            }
+        };
+        for w in core.smb.watches.0.values_mut() {
+            if w.filter & bits == 0 {
+                continue;
+            }
+            let Some(rel) = relative(&core.vfs, w, dir, &name) else { continue };
+            if w.changes.len() >= MAX_PENDING_CHANGES {
+                w.overflow = true;
+            } else {
+                w.changes.push_back((act, rel));
+            }
+        }
+    }
+    for w in core.smb.watches.0.values() {
+        if w.changes.is_empty() && !w.overflow {
+            continue;
+        }
+        for op in &w.waiting {
+            core.ready.push_back(WaitToken { conn: w.conn, op: *op });
+        }
+    }
+}
+
+/// `name` in `dir` as the watch names it: itself for its own directory,
+/// a backslash path below it for WATCH_TREE, otherwise none.
+fn relative(vfs: &dyn Vfs, w: &Watch, dir: ObjectId, name: &str) -> Option<String> {
+    if dir == w.dir {
+        return Some(name.to_string());
+    }
+    if !w.tree {
+        return None;
+    }
+    let mut parts = vec![name.to_string()];
+    let mut at = dir;
+    for _ in 0..MAX_DEPTH {
+        let up = vfs.parent(at).ok()?;
+        if up == at {
+            return None;
+        }
+        parts.push(crate::smb::handlers::path::name_in(vfs, up, at)?);
+        if up == w.dir {
+            parts.reverse();
+            return Some(parts.join("\\"));
+        }
+        at = up;
+    }
+    None
+}
+
+/// The open `volatile` is closed: its watch ends; the requests still
+/// waiting on it are returned, to be completed with STATUS_NOTIFY_CLEANUP.
+pub fn open_closed(core: &mut Core, volatile: u64) -> Vec<u64> {
+    core.smb.watches.0.remove(&volatile).map(|w| w.waiting).unwrap_or_default()
+}
+
+/// The connection is gone: its watches with it.
+pub fn conn_closed(core: &mut Core, conn: ConnId) {
+    core.smb.watches.0.retain(|_, w| w.conn != conn);
+}

@@ -1,0 +1,253 @@
+//! A Vfs wrapper that notes every change to the tree as it passes, so one
+//! place sees what SMB and NFS both do: SMB CHANGE_NOTIFY (MS-SMB2 3.3.5.19,
+//! MS-FSA 2.1.5.10) is answered from these notes whichever protocol made the
+//! change. The notes use the MS-FSCC 2.7.1 vocabulary (actions and
+//! FILE_NOTIFY_CHANGE_* filter bits).
+
+use bytes::Bytes;
+
+use super::{CreateAttr, DirEntry, FileAttr, FileType, FsStat, ObjectId, SetAttr, Vfs, VfsResult};
+use crate::time::Timespec;
+
+/// MS-FSCC 2.7.1 FILE_NOTIFY_INFORMATION Action values.
+pub mod action {
+    pub const ADDED: u32 = 1;
+    pub const REMOVED: u32 = 2;
+    pub const MODIFIED: u32 = 3;
+    pub const RENAMED_OLD_NAME: u32 = 4;
+    pub const RENAMED_NEW_NAME: u32 = 5;
+}
+
+/// MS-SMB2 2.2.35 CompletionFilter bits (FILE_NOTIFY_CHANGE_*).
+pub mod filter {
+    pub const FILE_NAME: u32 = 0x0001;
+    pub const DIR_NAME: u32 = 0x0002;
+    pub const ATTRIBUTES: u32 = 0x0004;
+    pub const SIZE: u32 = 0x0008;
+    pub const LAST_WRITE: u32 = 0x0010;
+    pub const LAST_ACCESS: u32 = 0x0020;
+    pub const CREATION: u32 = 0x0040;
+    pub const SECURITY: u32 = 0x0100;
+    pub const STREAM_NAME: u32 = 0x0200;
+    pub const STREAM_SIZE: u32 = 0x0400;
+    pub const STREAM_WRITE: u32 = 0x0800;
+}
+
+/// Notes kept between two drains at most; past it one overflow note stands
+/// for the rest (watchers then rescan, as on STATUS_NOTIFY_ENUM_DIR).
+pub const MAX_NOTES: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `name` in `dir` appeared, went away or was renamed (`action`);
+    /// `filter` is FILE_NAME or DIR_NAME (STREAM_NAME for streams).
+    Entry { dir: ObjectId, name: String, action: u32, filter: u32 },
+    /// Data or attributes of object `id` changed; names are not known here.
+    Object { id: ObjectId, filter: u32 },
+    /// More changed than was noted.
+    Overflow,
+}
+
+/// The wrapped backend and the notes not yet taken.
+#[derive(Debug)]
+pub struct Journaled {
+    inner: Box<dyn Vfs>,
+    notes: Vec<Change>,
+}
+
+impl Journaled {
+    pub fn new(inner: Box<dyn Vfs>) -> Self {
+        Self { inner, notes: Vec::new() }
+    }
+
+    /// The changes since the last call, oldest first.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.notes)
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.notes.is_empty()
+    }
+
+    fn note(&mut self, c: Change) {
+        match self.notes.len() {
+            n if n < MAX_NOTES => self.notes.push(c),
+            MAX_NOTES => self.notes.push(Change::Overflow),
+            _ => {}
+        }
+    }
+
+    fn entry(&mut self, dir: ObjectId, name: &str, action: u32, is_dir: bool) {
+        let filter = if is_dir { filter::DIR_NAME } else { filter::FILE_NAME };
+        self.note(Change::Entry { dir, name: name.to_string(), action, filter });
+    }
+
+    fn is_dir(&self, dir: ObjectId, name: &str) -> bool {
+        self.inner.lookup(dir, name).is_ok_and(|a| a.kind == FileType::Directory)
+    }
+}
+
+impl Vfs for Journaled {
+    fn root(&self) -> ObjectId {
+        self.inner.root()
+    }
+
+    fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        self.inner.getattr(id)
+    }
+
+    fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
+        self.inner.lookup(dir, name)
+    }
+
+    fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
+        self.inner.parent(dir)
+    }
+
+    fn create(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+        let a = self.inner.create(dir, name, attr, now)?;
+        self.entry(dir, name, action::ADDED, false);
+        Ok(a)
+    }
+
+    fn mkdir(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+        let a = self.inner.mkdir(dir, name, attr, now)?;
+        self.entry(dir, name, action::ADDED, true);
+        Ok(a)
+    }
+
+    fn symlink(
+        &mut self,
+        dir: ObjectId,
+        name: &str,
+        target: &str,
+        attr: CreateAttr,
+        now: Timespec,
+    ) -> VfsResult<FileAttr> {
+        let a = self.inner.symlink(dir, name, target, attr, now)?;
+        self.entry(dir, name, action::ADDED, false);
+        Ok(a)
+    }
+
+    fn readlink(&self, id: ObjectId) -> VfsResult<String> {
+        self.inner.readlink(id)
+    }
+
+    fn link(&mut self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr> {
+        let a = self.inner.link(id, dir, name, now)?;
+        self.entry(dir, name, action::ADDED, false);
+        Ok(a)
+    }
+
+    fn remove(&mut self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.inner.remove(dir, name, now)?;
+        self.entry(dir, name, action::REMOVED, false);
+        Ok(())
+    }
+
+    fn rmdir(&mut self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.inner.rmdir(dir, name, now)?;
+        self.entry(dir, name, action::REMOVED, true);
+        Ok(())
+    }
+
+    fn rename(
+        &mut self,
+        from_dir: ObjectId,
+        from: &str,
+        to_dir: ObjectId,
+        to: &str,
+        replace: bool,
+        now: Timespec,
+    ) -> VfsResult<()> {
+        let replaced = replace && self.inner.lookup(to_dir, to).is_ok();
+        self.inner.rename(from_dir, from, to_dir, to, replace, now)?;
+        let is_dir = self.is_dir(to_dir, to);
+        // MS-FSA 2.1.5.14.11: within one directory, old then new name; across
+        // directories, removed from one and added to the other.
+        if from_dir == to_dir {
+            if replaced {
+                self.entry(to_dir, to, action::REMOVED, is_dir);
+            }
+            self.entry(from_dir, from, action::RENAMED_OLD_NAME, is_dir);
+            self.entry(to_dir, to, action::RENAMED_NEW_NAME, is_dir);
+        } else {
+            self.entry(from_dir, from, action::REMOVED, is_dir);
+            if replaced {
+                self.entry(to_dir, to, action::MODIFIED, is_dir);
+            } else {
+                self.entry(to_dir, to, action::ADDED, is_dir);
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
+        self.inner.read(id, offset, len)
+    }
+
+    fn write(&mut self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
+        let a = self.inner.write(id, offset, data, now)?;
+        self.note(Change::Object { id, filter: filter::SIZE | filter::LAST_WRITE });
+        Ok(a)
+    }
+
+    fn setattr(&mut self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
+        let a = self.inner.setattr(id, set, now)?;
+        let mut f = 0;
+        if set.size.is_some() {
+            f |= filter::SIZE | filter::LAST_WRITE;
+        }
+        if set.mode.is_some() || set.uid.is_some() || set.gid.is_some() {
+            f |= filter::ATTRIBUTES | filter::SECURITY;
+        }
+        if set.mtime.is_some() {
+            f |= filter::LAST_WRITE;
+        }
+        if set.atime.is_some() {
+            f |= filter::LAST_ACCESS;
+        }
+        if set.btime.is_some() {
+            f |= filter::CREATION;
+        }
+        if f != 0 {
+            self.note(Change::Object { id, filter: f });
+        }
+        Ok(a)
+    }
+
+    fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
+        self.inner.readdir(dir, cookie, max)
+    }
+
+    fn dir_version(&self, dir: ObjectId) -> VfsResult<u64> {
+        self.inner.dir_version(dir)
+    }
+
+    fn sync(&mut self, id: ObjectId) -> VfsResult<()> {
+        self.inner.sync(id)
+    }
+
+    fn fsstat(&self) -> VfsResult<FsStat> {
+        self.inner.fsstat()
+    }
+
+    fn stream(&mut self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr> {
+        let existed = !create || self.inner.list_streams(file).is_ok_and(|s| s.iter().any(|(n, _)| n == name));
+        let a = self.inner.stream(file, name, create, now)?;
+        if !existed {
+            self.note(Change::Object { id: file, filter: filter::STREAM_NAME });
+        }
+        Ok(a)
+    }
+
+    fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
+        self.inner.list_streams(file)
+    }
+
+    fn remove_stream(&mut self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.inner.remove_stream(file, name, now)?;
+        self.note(Change::Object { id: file, filter: filter::STREAM_NAME });
+        Ok(())
+    }
+}
