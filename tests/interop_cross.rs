@@ -98,3 +98,59 @@ fn mio_nfs_overwrite_waits_for_the_smb_ack() {
 fn async_std_nfs_overwrite_waits_for_the_smb_ack() {
     nfs_overwrite_waits_for_the_smb_ack("async_std_server");
 }
+
+/// Reads lines from `w` until one equals `want`; the lines skipped.
+fn wait_for_line(w: &mut Scripted, want: &str) -> Vec<String> {
+    let deadline = Instant::now() + T;
+    let mut skipped = Vec::new();
+    while Instant::now() < deadline {
+        match w.try_line(Duration::from_millis(200)) {
+            Some(l) if l.trim() == want => return skipped,
+            Some(l) => skipped.push(l),
+            None => {}
+        }
+    }
+    panic!("no line {want:?} within {T:?}; saw {skipped:?}");
+}
+
+/// CHANGE_NOTIFY with a stock client: `smbclient -c notify` watching the
+/// share root prints what NFS (nfs-cp) and another SMB client add, rename
+/// and remove there (actions 1 added, 2 removed, 4/5 renamed old/new).
+#[test]
+fn smbclient_notify_reports_nfs_and_smb_changes() {
+    require_tool("smbclient");
+    require_tool("nfs-cp");
+    require_tool("stdbuf");
+    let srv = ServerProcess::start("tokio_server", &[]);
+    let port = srv.smb_port.to_string();
+    let smb = ["//127.0.0.1/share", "-p", port.as_str(), "-U", "guest%"];
+    let mut w =
+        Scripted::spawn(Command::new("stdbuf").args(["-oL", "smbclient"]).args(smb).args(["-c", "notify \"\""]));
+    let src = scratch_dir("notify").join("f.txt");
+    std::fs::write(&src, b"hello").unwrap();
+    let nfs_cp = |name: &str| {
+        let o = run(Command::new("nfs-cp").arg(&src).arg(srv.nfs_url(&format!("/{name}"))), T);
+        assert!(o.status.success(), "nfs-cp {name}: {}", text(&o));
+    };
+    // The watch exists once smbclient's first CHANGE_NOTIFY has arrived:
+    // until a change is reported, make new ones.
+    let mut started = false;
+    for i in 0..50 {
+        nfs_cp(&format!("probe-{i}.txt"));
+        if let Some(l) = w.try_line(Duration::from_millis(300)) {
+            assert!(l.starts_with("0001 probe-"), "first report {l:?}");
+            started = true;
+            break;
+        }
+    }
+    assert!(started, "smbclient notify reported nothing");
+    nfs_cp("from-nfs.txt");
+    wait_for_line(&mut w, "0001 from-nfs.txt");
+    let o =
+        run(Command::new("smbclient").args(smb).args(["-c", "rename from-nfs.txt renamed.txt; del renamed.txt"]), T);
+    assert!(o.status.success(), "{}", text(&o));
+    wait_for_line(&mut w, "0004 from-nfs.txt");
+    let skipped = wait_for_line(&mut w, "0005 renamed.txt");
+    assert!(skipped.is_empty(), "old name then new name: {skipped:?}");
+    wait_for_line(&mut w, "0002 renamed.txt");
+}
