@@ -3,16 +3,13 @@
 use super::*;
 use crate::smb::pipe::srvsvc::SRVSVC_SYNTAX;
 
-pub const SRVSVC_WIRE: [u8; 20] = [
-    0xc8, 0x4f, 0x32, 0x4b, 0x70, 0x16, 0xd3, 0x01, 0x12, 0x78, 0x5a, 0x47, 0xbf, 0x6e, 0xe1, 0x88, 3, 0, 0, 0,
-];
-pub const NDR_WIRE: [u8; 20] = [
-    0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60, 2, 0, 0, 0,
-];
+pub const SRVSVC_WIRE: [u8; 20] =
+    [0xc8, 0x4f, 0x32, 0x4b, 0x70, 0x16, 0xd3, 0x01, 0x12, 0x78, 0x5a, 0x47, 0xbf, 0x6e, 0xe1, 0x88, 3, 0, 0, 0];
+pub const NDR_WIRE: [u8; 20] =
+    [0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60, 2, 0, 0, 0];
 /// NDR64: 71710533-beba-4937-8319-b5dbef9ccc36 v1.
-pub const NDR64_WIRE: [u8; 20] = [
-    0x33, 0x05, 0x71, 0x71, 0xba, 0xbe, 0x37, 0x49, 0x83, 0x19, 0xb5, 0xdb, 0xef, 0x9c, 0xcc, 0x36, 1, 0, 0, 0,
-];
+pub const NDR64_WIRE: [u8; 20] =
+    [0x33, 0x05, 0x71, 0x71, 0xba, 0xbe, 0x37, 0x49, 0x83, 0x19, 0xb5, 0xdb, 0xef, 0x9c, 0xcc, 0x36, 1, 0, 0, 0];
 
 /// A BIND of call 1 offering srvsvc over NDR (context 0) and NDR64
 /// (context 1), max frags 4280.
@@ -45,7 +42,13 @@ fn decodes_a_bind() {
     let h = PduHeader::decode(&pdu).unwrap();
     assert_eq!(
         h,
-        PduHeader { ptype: ptype::BIND, flags: PFC_FIRST_FRAG | PFC_LAST_FRAG, frag_length: 116, auth_length: 0, call_id: 1 }
+        PduHeader {
+            ptype: ptype::BIND,
+            flags: PFC_FIRST_FRAG | PFC_LAST_FRAG,
+            frag_length: 116,
+            auth_length: 0,
+            call_id: 1
+        }
     );
     let b = Bind::decode(&pdu).unwrap();
     assert_eq!((b.max_xmit_frag, b.max_recv_frag, b.assoc_group_id), (4280, 4280, 0));
@@ -150,7 +153,10 @@ fn a_long_response_is_fragmented() {
     assert_eq!(joined, stub);
     // A short stub is one fragment, first and last.
     let one = encode_response(5, 0, &[0; 8], 4280);
-    assert_eq!(one, [vec![5, 0, 2, 3, 0x10, 0, 0, 0, 32, 0, 0, 0, 5, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]);
+    assert_eq!(
+        one,
+        [vec![5, 0, 2, 3, 0x10, 0, 0, 0, 32, 0, 0, 0, 5, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]
+    );
 }
 
 quickcheck::quickcheck! {

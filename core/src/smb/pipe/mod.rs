@@ -207,12 +207,9 @@ impl PipeOpen {
         let mut part = match self.partial.take() {
             Some(p) if p.call_id == h.call_id => p,
             Some(_) => return self.push(encode_fault(h.call_id, req.context_id, NCA_S_PROTO_ERROR, true)),
-            None if h.flags & PFC_FIRST_FRAG != 0 => PartialRequest {
-                call_id: h.call_id,
-                context_id: req.context_id,
-                opnum: req.opnum,
-                stub: Vec::new(),
-            },
+            None if h.flags & PFC_FIRST_FRAG != 0 => {
+                PartialRequest { call_id: h.call_id, context_id: req.context_id, opnum: req.opnum, stub: Vec::new() }
+            }
             None => return self.push(encode_fault(h.call_id, req.context_id, NCA_S_PROTO_ERROR, true)),
         };
         if part.stub.len() + req.stub.len() > MAX_REQUEST_STUB {
