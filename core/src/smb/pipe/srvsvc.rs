@@ -12,6 +12,7 @@ pub mod opnum {
     pub const NETR_SHARE_ENUM: u16 = 15;
     pub const NETR_SHARE_GET_INFO: u16 = 16;
     pub const NETR_SERVER_GET_INFO: u16 = 21;
+    pub const NETR_SHARE_ENUM_STICKY: u16 = 36;
 }
 
 /// Share types (MS-SRVS 2.2.2.4).
@@ -68,7 +69,8 @@ impl ServerView {
 pub fn call(view: &ServerView, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, u32> {
     let mut r = NdrReader::new(stub);
     let out = match opnum {
-        opnum::NETR_SHARE_ENUM => share_enum(view, &mut r),
+        // Every share is persistent, so the sticky list is the same.
+        opnum::NETR_SHARE_ENUM | opnum::NETR_SHARE_ENUM_STICKY => share_enum(view, &mut r),
         opnum::NETR_SHARE_GET_INFO => share_get_info(view, &mut r),
         opnum::NETR_SERVER_GET_INFO => server_get_info(view, &mut r),
         _ => return Err(NCA_S_OP_RNG_ERROR),
@@ -78,7 +80,12 @@ pub fn call(view: &ServerView, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, u32> 
 
 type NdrResult<T> = Result<T, super::ndr::NdrError>;
 
-/// The flat part of SHARE_INFO_0/1/2/501 (pointers as referents); the
+/// Share info levels answered (MS-SRVS 2.2.4.22-2.2.4.26).
+fn level_known(level: u32) -> bool {
+    matches!(level, 0 | 1 | 2 | 501 | 502)
+}
+
+/// The flat part of SHARE_INFO_0/1/2/501/502 (pointers as referents); the
 /// strings follow in [`share_info_strings`].
 fn share_info_flat(w: &mut NdrWriter, level: u32, s: &ShareEntry) {
     w.referent(); // netname
@@ -88,12 +95,16 @@ fn share_info_flat(w: &mut NdrWriter, level: u32, s: &ShareEntry) {
     w.u32(s.share_type);
     w.referent(); // remark
     match level {
-        2 => {
+        2 | 502 => {
             w.u32(0); // permissions
             w.u32(u32::MAX); // max_uses: unlimited
             w.u32(0); // current_uses
             w.referent(); // path
             w.null(); // passwd
+            if level == 502 {
+                w.u32(0); // reserved: security descriptor length
+                w.null(); // no security descriptor
+            }
         }
         501 => w.u32(0), // flags
         _ => {}
@@ -105,7 +116,7 @@ fn share_info_strings(w: &mut NdrWriter, level: u32, s: &ShareEntry) {
     if level != 0 {
         w.wstring(&s.remark);
     }
-    if level == 2 {
+    if matches!(level, 2 | 502) {
         w.wstring(&s.path);
     }
 }
@@ -137,7 +148,7 @@ fn share_enum(view: &ServerView, r: &mut NdrReader<'_>) -> NdrResult<Vec<u8>> {
     w.u32(level);
     w.u32(level); // union discriminant
     let status = match level {
-        0 | 1 | 2 | 501 => {
+        l if level_known(l) => {
             w.referent(); // container
             w.u32(entries.len() as u32);
             if entries.is_empty() {
@@ -181,7 +192,7 @@ fn share_get_info(view: &ServerView, r: &mut NdrReader<'_>) -> NdrResult<Vec<u8>
     w.u32(level); // union discriminant
     let share = view.shares.iter().find(|s| s.name.eq_ignore_ascii_case(&name));
     let status = match (share, level) {
-        (_, l) if !matches!(l, 0 | 1 | 2 | 501) => ERROR_INVALID_LEVEL,
+        (_, l) if !level_known(l) => ERROR_INVALID_LEVEL,
         (None, _) => NERR_NET_NAME_NOT_FOUND,
         (Some(s), l) => {
             w.referent();

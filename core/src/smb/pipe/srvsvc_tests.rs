@@ -136,6 +136,22 @@ fn share_get_info() {
 }
 
 #[test]
+fn share_get_info_502_and_sticky_enum() {
+    let got = call(&view(), opnum::NETR_SHARE_GET_INFO, &get_info_request("share", 502)).unwrap();
+    let mut want = Vec::new();
+    for v in [502, 0x0002_0000, 0x0002_0004, STYPE_DISKTREE, 0x0002_0008, 0, u32::MAX, 0, 0x0002_000c, 0, 0, 0] {
+        want.extend(u(v));
+    }
+    want.extend(s("share"));
+    want.extend(s(""));
+    want.extend(s(""));
+    want.extend(u(0));
+    assert_eq!(got, want);
+    let req = share_enum_request(1, true);
+    assert_eq!(call(&view(), opnum::NETR_SHARE_ENUM_STICKY, &req), call(&view(), opnum::NETR_SHARE_ENUM, &req));
+}
+
+#[test]
 fn server_get_info_101() {
     let mut req = u(0).to_vec();
     req.extend(u(101));
