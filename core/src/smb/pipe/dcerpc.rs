@@ -228,7 +228,7 @@ impl BindAck {
             body.push(0);
         }
         // The result list is 4-aligned from the start of the PDU.
-        while !(HEADER_LEN + body.len()).is_multiple_of(4) {
+        while (HEADER_LEN + body.len()) % 4 != 0 {
             body.push(0);
         }
         body.extend_from_slice(&[self.results.len() as u8, 0, 0, 0]);

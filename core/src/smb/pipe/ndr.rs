@@ -29,7 +29,7 @@ impl NdrWriter {
 
     /// Pads with zeros to a multiple of `n` (C706 14.2.2).
     pub fn align(&mut self, n: usize) {
-        while !self.buf.len().is_multiple_of(n) {
+        while self.buf.len() % n != 0 {
             self.buf.push(0);
         }
     }
