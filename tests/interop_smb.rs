@@ -171,9 +171,14 @@ fn smbclient_lists_shares() {
         assert!(listed("share", "Disk"), "share not listed as Disk ({dialect:?}):\n{t}");
         assert!(listed("IPC$", "IPC"), "IPC$ not listed ({dialect:?}):\n{t}");
     }
-    let lines = cap.finish("nbss", &["frame.number", "dcerpc.pkt_type", "srvsvc.opnum", "_ws.expert.severity"]);
-    let rpc = lines.iter().filter(|l| l.split('\t').nth(1).is_some_and(|c| !c.is_empty())).count();
-    let srvsvc = lines.iter().filter(|l| l.split('\t').nth(2).is_some_and(|c| !c.is_empty())).count();
-    assert!(rpc >= 8 && srvsvc >= 4, "tshark saw {rpc} DCERPC and {srvsvc} SRVSVC frames:\n{lines:#?}");
+    let fields = ["frame.number", "dcerpc.pkt_type", "srvsvc.opnum", "_ws.expert.severity", "_ws.malformed"];
+    let lines = cap.finish("nbss", &fields);
+    let field = |l: &String, i: usize| l.split('\t').nth(i).is_some_and(|c| !c.is_empty());
+    let rpc: Vec<&String> = lines.iter().filter(|l| field(l, 1)).collect();
+    let srvsvc = lines.iter().filter(|l| field(l, 2)).count();
+    // Two sessions, each BIND, BIND_ACK, NetShareEnumAll request and response.
+    assert!(rpc.len() >= 8 && srvsvc >= 4, "tshark saw {} DCERPC and {srvsvc} SRVSVC frames:\n{lines:#?}", rpc.len());
+    let malformed: Vec<&&String> = rpc.iter().filter(|l| field(l, 4)).collect();
+    assert!(malformed.is_empty(), "malformed DCERPC frames:\n{malformed:#?}");
     assert_no_error_severity(&lines, "srvsvc");
 }
