@@ -144,3 +144,41 @@ fn tshark_decodes_smb_sessions_without_errors() {
     assert_no_error_severity(&lines, "SMB sessions");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `smbclient -L` lists the shares over the srvsvc pipe (NetrShareEnum),
+/// with the default dialect and SMB3; tshark decodes the DCERPC/SRVSVC
+/// frames without error-severity expert items.
+#[test]
+fn smbclient_lists_shares() {
+    require_tool("smbclient");
+    let srv = ServerProcess::start("tokio_server", &["--user", &format!("{USER}:{PASS}")]);
+    let cap = Capture::start(srv.smb_port);
+    for dialect in [None, Some("SMB3")] {
+        let mut c = Command::new("smbclient");
+        c.args(["-L", "//127.0.0.1", "-p", &srv.smb_port.to_string(), "-U", "guest%"]);
+        if let Some(d) = dialect {
+            c.args(["-m", d]);
+        }
+        let o = run(&mut c, Duration::from_secs(120));
+        let t = text(&o);
+        assert!(o.status.success(), "smbclient -L ({dialect:?}) failed:\n{t}\nserver log:\n{}", srv.log_text());
+        let listed = |name: &str, kind: &str| {
+            t.lines().any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.first() == Some(&name) && f.get(1) == Some(&kind)
+            })
+        };
+        assert!(listed("share", "Disk"), "share not listed as Disk ({dialect:?}):\n{t}");
+        assert!(listed("IPC$", "IPC"), "IPC$ not listed ({dialect:?}):\n{t}");
+    }
+    let fields = ["frame.number", "dcerpc.pkt_type", "srvsvc.opnum", "_ws.expert.severity", "_ws.malformed"];
+    let lines = cap.finish("nbss", &fields);
+    let field = |l: &String, i: usize| l.split('\t').nth(i).is_some_and(|c| !c.is_empty());
+    let rpc: Vec<&String> = lines.iter().filter(|l| field(l, 1)).collect();
+    let srvsvc = lines.iter().filter(|l| field(l, 2)).count();
+    // Two sessions, each BIND, BIND_ACK, NetShareEnumAll request and response.
+    assert!(rpc.len() >= 8 && srvsvc >= 4, "tshark saw {} DCERPC and {srvsvc} SRVSVC frames:\n{lines:#?}", rpc.len());
+    let malformed: Vec<&&String> = rpc.iter().filter(|l| field(l, 4)).collect();
+    assert!(malformed.is_empty(), "malformed DCERPC frames:\n{malformed:#?}");
+    assert_no_error_severity(&lines, "srvsvc");
+}

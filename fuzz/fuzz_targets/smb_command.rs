@@ -13,6 +13,7 @@
 //!   - `0x14`/`0x15` the PREAUTH_INTEGRITY / SIGNING negotiate context data;
 //!   - `0x16` a VALIDATE_NEGOTIATE_INFO input buffer;
 //!   - `0x17` a create name (UTF-8) for `handlers::path::parse`;
+//!   - `0x18` a DCE/RPC PDU of the srvsvc pipe (`smb::pipe::dcerpc`);
 //!   - otherwise as `sel >= 0x80`.
 //! - `sel >= 0x80`: `rest` is one SMB message as the transport delivers it:
 //!   SMB1 when it starts `\xFFSMB`, else an SMB2 compound walked with
@@ -30,6 +31,7 @@ use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use polyshare_core::smb::fscc::decode_set_file_info;
 use polyshare_core::smb::handlers::path;
+use polyshare_core::smb::pipe::dcerpc::{Bind, PduHeader, Request};
 use polyshare_core::smb::wire::create::{CreateRequest, decode_close, encode_close};
 use polyshare_core::smb::wire::create_context::decode_create_contexts;
 use polyshare_core::smb::wire::header::{HEADER_LEN, Header, PROTOCOL_ID, command, compound_element_len};
@@ -245,6 +247,12 @@ fuzz_target!(|data: &[u8]| {
         0x17 => {
             if let Ok(name) = std::str::from_utf8(rest) {
                 let _ = path::parse(name);
+            }
+        }
+        0x18 => {
+            if let Ok(h) = PduHeader::decode(rest) {
+                let _ = Bind::decode(rest);
+                let _ = Request::decode(&h, rest);
             }
         }
         _ => message(rest),

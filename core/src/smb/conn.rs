@@ -95,6 +95,8 @@ pub struct Session {
     pub trees: BTreeMap<u32, Tree>,
     /// Opens by FileId.Volatile.
     pub opens: BTreeMap<u64, Open>,
+    /// Named pipe opens (on IPC$) by FileId.Volatile.
+    pub pipes: BTreeMap<u64, super::pipe::PipeOpen>,
 }
 
 impl Session {
@@ -109,6 +111,7 @@ impl Session {
             preauth: None,
             trees: BTreeMap::new(),
             opens: BTreeMap::new(),
+            pipes: BTreeMap::new(),
         }
     }
 

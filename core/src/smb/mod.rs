@@ -20,6 +20,7 @@ pub mod handlers;
 pub mod kdf;
 pub mod lease;
 pub mod notify;
+pub mod pipe;
 pub mod preauth;
 pub mod shared;
 pub mod signing;

@@ -464,7 +464,7 @@ fn unknown_share_and_unauthenticated_timeout() {
     let ipc = c.tree_connect("\\\\x\\IPC$");
     assert_eq!((ipc.status(), ipc.body[2]), (status::SUCCESS, 2));
     c.tree = ipc.hdr.tree_id;
-    assert_eq!(c.create("srvsvc", RW, SHARE_ALL, disposition::OPEN, 0).status(), status::OBJECT_NAME_NOT_FOUND);
+    assert_eq!(c.create("lsarpc", RW, SHARE_ALL, disposition::OPEN, 0).status(), status::OBJECT_NAME_NOT_FOUND);
     // Without a session nothing but NEGOTIATE/SESSION_SETUP/ECHO works.
     c.session = 0x1234;
     assert_eq!(c.tree_connect("\\\\x\\share").status(), status::USER_SESSION_DELETED);
@@ -838,3 +838,5 @@ quickcheck::quickcheck! {
 mod lease;
 
 mod limits;
+
+mod pipe;

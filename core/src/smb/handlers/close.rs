@@ -9,6 +9,7 @@ use super::create::network_open_info;
 use crate::server::Core;
 use crate::smb::conn::Open;
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::pipe::handlers as pipe;
 use crate::smb::status;
 use crate::smb::wire::create::*;
 use crate::vfs::FileType;
@@ -43,6 +44,9 @@ pub fn release_open(core: &mut Core, open: Open, now: Instant) {
 
 pub fn close(cx: &mut Ctx<'_>) -> HandlerResult {
     let (flags, fid) = decode_close(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
+    if let Some(fid) = pipe::lookup(cx, fid) {
+        return pipe::close(cx, fid);
+    }
     let fid = cx.open(fid)?.file_id;
     let open = cx.session()?.opens.remove(&fid.volatile).ok_or(status::FILE_CLOSED)?;
     let info = match flags & CLOSE_FLAG_POSTQUERY_ATTRIB != 0 {

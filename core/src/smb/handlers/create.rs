@@ -96,8 +96,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     let contexts = decode_create_contexts(&req.contexts).map_err(|_| status::INVALID_PARAMETER)?;
     if tree.is_ipc() {
-        // No named pipes are served.
-        return Err(status::OBJECT_NAME_NOT_FOUND);
+        return crate::smb::pipe::handlers::create(cx, &req, tree.id);
     }
     let max_opens = cx.core.config.limits.max_opens_per_session;
     if cx.session()?.opens.len() >= max_opens {

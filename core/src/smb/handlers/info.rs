@@ -5,6 +5,7 @@ use super::directory::info_error;
 use crate::smb::conn::{Open, Tree};
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome};
 use crate::smb::fscc::{self, FileInfo, Fill, FsInfo, StreamInfo};
+use crate::smb::pipe::handlers as pipe;
 use crate::smb::status;
 use crate::smb::wire::codec::put_u32;
 use crate::smb::wire::query::*;
@@ -94,6 +95,9 @@ pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
     let max_transact = cx.core.config.smb.max_transact_size.max(65_536);
     if req.output_length > max_transact {
         return Err(status::INVALID_PARAMETER);
+    }
+    if let Some(fid) = pipe::lookup(cx, req.file_id) {
+        return pipe::query_info(cx, fid, req.info_type, req.class, req.output_length);
     }
     let open = cx.open(req.file_id)?.clone();
     let tree = cx.tree()?;

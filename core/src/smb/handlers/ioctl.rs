@@ -3,6 +3,7 @@
 
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
 use crate::smb::handlers::negotiate::DIALECTS;
+use crate::smb::pipe::handlers as pipe;
 use crate::smb::status;
 use crate::smb::wire::codec::FileId;
 use crate::smb::wire::ioctl::*;
@@ -21,6 +22,13 @@ pub fn ioctl(cx: &mut Ctx<'_>) -> HandlerResult {
         // Not a DFS server: clients then use the path as it is.
         FSCTL_DFS_GET_REFERRALS | FSCTL_DFS_GET_REFERRALS_EX => Err(status::NOT_FOUND),
         FSCTL_QUERY_NETWORK_INTERFACE_INFO => Err(status::NOT_SUPPORTED),
+        pipe::FSCTL_PIPE_TRANSCEIVE => match pipe::lookup(cx, req.file_id) {
+            Some(fid) => pipe::transceive(cx, fid, req.input, req.max_output),
+            None => {
+                cx.open(req.file_id)?;
+                Err(status::INVALID_DEVICE_REQUEST)
+            }
+        },
         _ => {
             if req.file_id != FileId::RELATED || cx.chain_file.is_some() {
                 cx.open(req.file_id)?;

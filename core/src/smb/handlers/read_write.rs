@@ -4,6 +4,7 @@ use crate::lease::Operation;
 use crate::lease::access::*;
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
 use crate::smb::lease;
+use crate::smb::pipe::handlers as pipe;
 use crate::smb::status;
 use crate::smb::wire::read_write::*;
 use crate::smb::wire::session_setup::encode_empty_response;
@@ -30,6 +31,9 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
     check_charge(cx, u64::from(req.length))?;
     if req.length > cx.core.config.smb.max_read_size.max(1024 * 1024) {
         return Err(status::INVALID_PARAMETER);
+    }
+    if let Some(fid) = pipe::lookup(cx, req.file_id) {
+        return pipe::read(cx, fid, req.length);
     }
     let open = cx.open(req.file_id)?;
     if open.kind == FileType::Directory {
@@ -59,6 +63,9 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     let msg = cx.msg.clone();
     let req = WriteRequest::decode(&msg).map_err(|_| status::INVALID_PARAMETER)?;
     check_charge(cx, req.data.len() as u64)?;
+    if let Some(fid) = pipe::lookup(cx, req.file_id) {
+        return pipe::write(cx, fid, req.data);
+    }
     let open = cx.open(req.file_id)?;
     if open.kind == FileType::Directory {
         return Err(status::INVALID_DEVICE_REQUEST);

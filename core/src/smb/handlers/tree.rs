@@ -64,6 +64,7 @@ pub fn tree_disconnect(cx: &mut Ctx<'_>) -> HandlerResult {
     let tid = cx.hdr.tree_id;
     let session = cx.session()?;
     session.trees.remove(&tid);
+    session.pipes.retain(|_, p| p.tree_id != tid);
     let ids: Vec<u64> = session.opens.iter().filter(|(_, o)| o.tree_id == tid).map(|(k, _)| *k).collect();
     let opens: Vec<_> = ids.iter().filter_map(|k| session.opens.remove(k)).collect();
     for o in opens {
