@@ -341,6 +341,15 @@ impl Server {
                 }
                 continue;
             }
+            let cleanups = smb::change_notify::take_cleanups(&mut self.core);
+            if !cleanups.is_empty() {
+                for t in cleanups {
+                    if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&t.conn).map(|c| &mut c.state) {
+                        smb::complete(&mut self.core, s, t.op, smb::status::NOTIFY_CLEANUP);
+                    }
+                }
+                continue;
+            }
             if let Some(conn) = self.core.close_requests.pop() {
                 self.close(conn, now);
                 continue;

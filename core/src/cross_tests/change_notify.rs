@@ -140,3 +140,21 @@ fn filters_subtrees_writes_overflow_and_cleanup() {
     assert_eq!(x.notified(smb, mid), Some((status::NOTIFY_CLEANUP, vec![])));
     assert!(x.server.core().smb.watches.0.is_empty());
 }
+
+/// TREE_DISCONNECT and LOGOFF end the watches of their opens: the waiting
+/// requests complete with STATUS_NOTIFY_CLEANUP (smbtorture smb2.notify.tdis,
+/// smb2.notify.logoff).
+#[test]
+fn logoff_and_tree_disconnect_clean_up_waiting_requests() {
+    for cmd in [command::TREE_DISCONNECT, command::LOGOFF] {
+        let mut x = X::new();
+        let smb = x.smb;
+        let root = x.open_dir(smb, "");
+        let (mid, got) = x.watch(smb, root, NAMES, true, 4096);
+        interim(&got);
+        let r = x.smb_call(smb, cmd, &[4, 0, 0, 0]);
+        assert_eq!(r.hdr.status, status::SUCCESS);
+        assert_eq!(x.notified(smb, mid), Some((status::NOTIFY_CLEANUP, vec![])), "command {cmd}");
+        assert!(x.server.core().smb.watches.0.is_empty());
+    }
+}

@@ -42,7 +42,7 @@ impl Watch {
 
 /// Every watch, by the VolatileFileId of its open (unique per server).
 #[derive(Debug, Default)]
-pub struct Watches(pub BTreeMap<u64, Watch>);
+pub struct Watches(pub BTreeMap<u64, Watch>, pub Vec<WaitToken>);
 
 /// Drains the change journal into the watches it concerns and wakes their
 /// waiting requests. Called by the server's settle loop.
@@ -124,7 +124,23 @@ pub fn open_closed(core: &mut Core, volatile: u64) -> Vec<u64> {
     core.smb.watches.0.remove(&volatile).map(|w| w.waiting).unwrap_or_default()
 }
 
+/// The open `volatile` went away with its tree or session (TREE_DISCONNECT,
+/// LOGOFF): its waiting requests are completed with STATUS_NOTIFY_CLEANUP
+/// by the server's settle loop ([`take_cleanups`]).
+pub fn open_released(core: &mut Core, volatile: u64) {
+    if let Some(w) = core.smb.watches.0.remove(&volatile) {
+        let conn = w.conn;
+        core.smb.watches.1.extend(w.waiting.into_iter().map(|op| WaitToken { conn, op }));
+    }
+}
+
+/// Requests to complete with STATUS_NOTIFY_CLEANUP.
+pub fn take_cleanups(core: &mut Core) -> Vec<WaitToken> {
+    std::mem::take(&mut core.smb.watches.1)
+}
+
 /// The connection is gone: its watches with it.
 pub fn conn_closed(core: &mut Core, conn: ConnId) {
     core.smb.watches.0.retain(|_, w| w.conn != conn);
+    core.smb.watches.1.retain(|t| t.conn != conn);
 }

@@ -66,3 +66,8 @@ pub(crate) fn handle_closed(core: &mut Core, conn: &mut SmbConnection, now: Inst
 pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
     dispatch::resume(core, conn, op, now)
 }
+
+/// Completes a parked request with `status` (the settle loop's cleanups).
+pub(crate) fn complete(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
+    dispatch::complete_pending(core, conn, op, status);
+}

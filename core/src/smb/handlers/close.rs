@@ -17,8 +17,8 @@ use crate::vfs::FileType;
 /// Forgets `open`; deletes the file when it was the last open of a file
 /// marked delete-pending.
 pub fn release_open(core: &mut Core, open: Open, now: Instant) {
-    // Its watch ends with it (a CLOSE also completes the waiting requests).
-    let _ = crate::smb::change_notify::open_closed(core, open.file_id.volatile);
+    // Its watch ends with it (a CLOSE completes the waiting requests itself).
+    crate::smb::change_notify::open_released(core, open.file_id.volatile);
     // close_open: released waiters are timed at `now`, not at the last call.
     core.leases.close_open(open.lease_open, &mut core.timers, now);
     core.smb.open_refs.remove(&open.lease_open);
