@@ -158,3 +158,24 @@ fn logoff_and_tree_disconnect_clean_up_waiting_requests() {
         assert!(x.server.core().smb.watches.0.is_empty());
     }
 }
+
+/// A watch started with a buffer too small for any change answers
+/// NOTIFY_ENUM_DIR from then on, whatever later requests offer; a buffer
+/// beyond MaxTransactSize is refused (smbtorture smb2.notify.valid-req).
+#[test]
+fn the_first_request_sets_the_buffer_of_a_watch() {
+    let mut x = X::new();
+    let smb = x.smb;
+    let root = x.open_dir(smb, "");
+    let too_big = x.server.config().smb.max_transact_size + 1;
+    let (_, got) = x.watch(smb, root, NAMES, false, too_big);
+    assert_eq!(got[0].hdr.status, status::INVALID_PARAMETER);
+    for (i, max) in [1u32, 4096].into_iter().enumerate() {
+        let (mid, got) = x.watch(smb, root, NAMES, false, max);
+        interim(&got);
+        let how = crate::nfs::nfs3::args::CreateHow::Unchecked(Default::default());
+        let xid = x.send(&Nfs3Args::Create { where_: x.dirop(&format!("f{i}")), how });
+        assert_eq!(x.status(xid), Some(OK));
+        assert_eq!(x.notified(smb, mid), Some((status::NOTIFY_ENUM_DIR, vec![])), "buffer {max}");
+    }
+}

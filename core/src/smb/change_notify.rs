@@ -27,6 +27,10 @@ pub struct Watch {
     pub dir: ObjectId,
     pub tree: bool,
     pub filter: u32,
+    /// The OutputBufferLength of the first request: later requests never
+    /// get more (a watch started with too small a buffer answers
+    /// NOTIFY_ENUM_DIR from then on, as Windows does).
+    pub max: u32,
     /// (Action, name relative to the watched directory), oldest first.
     pub changes: VecDeque<(u32, String)>,
     pub overflow: bool,
@@ -36,7 +40,16 @@ pub struct Watch {
 
 impl Watch {
     pub fn new(conn: ConnId, dir: ObjectId) -> Self {
-        Self { conn, dir, tree: false, filter: 0, changes: VecDeque::new(), overflow: false, waiting: Vec::new() }
+        Self {
+            conn,
+            dir,
+            tree: false,
+            filter: 0,
+            max: u32::MAX,
+            changes: VecDeque::new(),
+            overflow: false,
+            waiting: Vec::new(),
+        }
     }
 }
 

@@ -57,11 +57,17 @@ pub fn change_notify(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::ACCESS_DENIED);
     }
     let dir = open.object;
-    let max = req.output_buffer_length.min(cx.core.config.smb.max_transact_size) as usize;
+    if req.output_buffer_length > cx.core.config.smb.max_transact_size {
+        return Err(status::INVALID_PARAMETER);
+    }
     let conn = cx.conn.id;
     let pending: Vec<u64> = cx.conn.pending.keys().copied().collect();
     let me = cx.op;
     let w = cx.core.smb.watches.0.entry(fid.volatile).or_insert_with(|| Watch::new(conn, dir));
+    if w.max == u32::MAX {
+        w.max = req.output_buffer_length;
+    }
+    let max = req.output_buffer_length.min(w.max) as usize;
     w.tree = req.flags & WATCH_TREE != 0;
     w.filter = req.completion_filter;
     // Requests cancelled or completed meanwhile wait no more.
