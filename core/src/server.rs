@@ -343,9 +343,9 @@ impl Server {
             }
             let cleanups = smb::change_notify::take_cleanups(&mut self.core);
             if !cleanups.is_empty() {
-                for t in cleanups {
+                for (t, status) in cleanups {
                     if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&t.conn).map(|c| &mut c.state) {
-                        smb::complete(&mut self.core, s, t.op, smb::status::NOTIFY_CLEANUP);
+                        smb::complete(&mut self.core, s, t.op, status);
                     }
                 }
                 continue;

@@ -179,3 +179,29 @@ fn the_first_request_sets_the_buffer_of_a_watch() {
         assert_eq!(x.notified(smb, mid), Some((status::NOTIFY_ENUM_DIR, vec![])), "buffer {max}");
     }
 }
+
+/// MS-FSA 2.1.5.10: a directory deleted while watched (delete-on-close by
+/// another open) completes the waiting request with STATUS_DELETE_PENDING
+/// (smbtorture smb2.notify.rmdir1).
+#[test]
+fn deleting_the_watched_directory_ends_the_wait() {
+    let mut x = X::new();
+    let smb = x.smb;
+    let other = x.smb_peer([0xD3; 16]);
+    let xid = x.send(&Nfs3Args::Mkdir { where_: x.dirop("gone"), attr: Default::default() });
+    assert_eq!(x.status(xid), Some(OK));
+    let dir = x.open_dir(smb, "gone");
+    let (mid, got) = x.watch(smb, dir, NAMES, false, 1000);
+    interim(&got);
+    let mut body = smb_peer::open_dir_body("gone");
+    body[24..28].copy_from_slice(&(0x0010_0081u32 | 0x0001_0000).to_le_bytes());
+    body[40..44].copy_from_slice(&(0x0000_0001u32 | 0x0000_1000).to_le_bytes());
+    let r = x.smb_call(other, command::CREATE, &body);
+    assert_eq!(r.hdr.status, status::SUCCESS);
+    assert_eq!(x.notified(smb, mid), None, "still open elsewhere: not yet");
+    let r = x.smb_call(other, command::CLOSE, &smb_peer::close_body(r.file_id()));
+    assert_eq!(r.hdr.status, status::SUCCESS);
+    assert_eq!(x.notified(smb, mid), Some((status::DELETE_PENDING, vec![])));
+    let (_, got) = x.watch(smb, dir, NAMES, false, 1000);
+    assert_eq!(got[0].hdr.status, status::DELETE_PENDING);
+}

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::server::{ConnId, Core, WaitToken};
+use crate::smb::status;
 use crate::vfs::journal::{Change, action};
 use crate::vfs::{ObjectId, Vfs};
 
@@ -55,7 +56,7 @@ impl Watch {
 
 /// Every watch, by the VolatileFileId of its open (unique per server).
 #[derive(Debug, Default)]
-pub struct Watches(pub BTreeMap<u64, Watch>, pub Vec<WaitToken>);
+pub struct Watches(pub BTreeMap<u64, Watch>, pub Vec<(WaitToken, u32)>);
 
 /// Drains the change journal into the watches it concerns and wakes their
 /// waiting requests. Called by the server's settle loop.
@@ -143,17 +144,27 @@ pub fn open_closed(core: &mut Core, volatile: u64) -> Vec<u64> {
 pub fn open_released(core: &mut Core, volatile: u64) {
     if let Some(w) = core.smb.watches.0.remove(&volatile) {
         let conn = w.conn;
-        core.smb.watches.1.extend(w.waiting.into_iter().map(|op| WaitToken { conn, op }));
+        let done = w.waiting.into_iter().map(|op| (WaitToken { conn, op }, status::NOTIFY_CLEANUP));
+        core.smb.watches.1.extend(done);
     }
 }
 
-/// Requests to complete with STATUS_NOTIFY_CLEANUP.
-pub fn take_cleanups(core: &mut Core) -> Vec<WaitToken> {
+/// Requests to complete now, with their status: those whose open went away
+/// and, MS-FSA 2.1.5.10, those watching a directory now pending deletion
+/// (STATUS_DELETE_PENDING).
+pub fn take_cleanups(core: &mut Core) -> Vec<(WaitToken, u32)> {
+    let files = &core.smb.files;
+    for w in core.smb.watches.0.values_mut() {
+        if !w.waiting.is_empty() && files.get(&w.dir).is_some_and(|f| f.delete_pending) {
+            let conn = w.conn;
+            core.smb.watches.1.extend(w.waiting.drain(..).map(|op| (WaitToken { conn, op }, status::DELETE_PENDING)));
+        }
+    }
     std::mem::take(&mut core.smb.watches.1)
 }
 
 /// The connection is gone: its watches with it.
 pub fn conn_closed(core: &mut Core, conn: ConnId) {
     core.smb.watches.0.retain(|_, w| w.conn != conn);
-    core.smb.watches.1.retain(|t| t.conn != conn);
+    core.smb.watches.1.retain(|(t, _)| t.conn != conn);
 }

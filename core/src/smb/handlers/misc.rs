@@ -57,6 +57,9 @@ pub fn change_notify(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::ACCESS_DENIED);
     }
     let dir = open.object;
+    if cx.core.smb.files.get(&dir).is_some_and(|f| f.delete_pending) {
+        return Err(status::DELETE_PENDING);
+    }
     if req.output_buffer_length > cx.core.config.smb.max_transact_size {
         return Err(status::INVALID_PARAMETER);
     }
