@@ -112,3 +112,35 @@ fn smbtorture_lease_and_oplock_tests() {
         assert!(o.status.success() && t.contains("success:"), "{test} ({dialect:?}) failed:\n{t}");
     }
 }
+
+/// smbtorture's CHANGE_NOTIFY suite (the tests this server passes) and the
+/// compound tests where an element goes async: a related chain waiting
+/// behind a CREATE that breaks an oplock, and a CHANGE_NOTIFY inside a
+/// compound that is then cancelled.
+#[test]
+fn smbtorture_change_notify_and_async_compound_tests() {
+    require_tool("smbtorture");
+    let srv = ServerProcess::start("tokio_server", &[]);
+    let notify = [
+        "valid-req",
+        "dir",
+        "close",
+        "tdis",
+        "logoff",
+        "basedir",
+        "double",
+        "rmdir1",
+        "rmdir2",
+        "rmdir3",
+        "rmdir4",
+        "handle-permissions",
+        "overflow",
+    ]
+    .map(|t| format!("smb2.notify.{t}"));
+    let compound = ["smb2.compound.interim1", "smb2.compound.compound-break", "smb2.compound_async.flush_close"];
+    for test in notify.iter().map(String::as_str).chain(compound) {
+        let o = smbtorture(&srv, test, None);
+        let t = text(&o);
+        assert!(o.status.success() && t.contains("success:"), "{test} failed:\n{t}");
+    }
+}

@@ -32,6 +32,7 @@ use libfuzzer_sys::fuzz_target;
 use polyshare_core::smb::fscc::decode_set_file_info;
 use polyshare_core::smb::handlers::path;
 use polyshare_core::smb::pipe::dcerpc::{Bind, PduHeader, Request};
+use polyshare_core::smb::wire::change_notify::{decode_change_notify, encode_change_notify};
 use polyshare_core::smb::wire::create::{CreateRequest, decode_close, encode_close};
 use polyshare_core::smb::wire::create_context::decode_create_contexts;
 use polyshare_core::smb::wire::header::{HEADER_LEN, Header, PROTOCOL_ID, command, compound_element_len};
@@ -152,9 +153,14 @@ fn command(cmd: u16, msg: &[u8]) {
                 assert_eq!(IoctlRequest::decode(&m), Ok(req), "IOCTL does not round trip");
             }
         }
-        // CANCEL and CHANGE_NOTIFY have no body decoder: the header is all
-        // the server reads of them.
-        command::CANCEL | command::CHANGE_NOTIFY => {}
+        // CANCEL has no body decoder: the header is all the server reads.
+        command::CANCEL => {}
+        command::CHANGE_NOTIFY => {
+            if let Ok(req) = decode_change_notify(msg.get(HEADER_LEN..).unwrap_or(&[])) {
+                let again = decode_change_notify(&encode_change_notify(&req));
+                assert_eq!(again, Ok(req), "CHANGE_NOTIFY does not round trip");
+            }
+        }
         command::QUERY_DIRECTORY => {
             if let Ok(req) = QueryDirectoryRequest::decode(msg) {
                 let again = QueryDirectoryRequest::decode(&msg_with(hdr, &req.encode()));
