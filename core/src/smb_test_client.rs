@@ -271,3 +271,46 @@ pub fn change_notify_body(fid: FileId, filter: u32, watch_tree: bool, max: u32) 
         completion_filter: filter,
     })
 }
+
+/// QUERY_INFO of `class` (InfoType `info_type`) on `fid` (MS-SMB2 2.2.37).
+pub fn query_info_body(fid: FileId, info_type: u8, class: u8) -> Vec<u8> {
+    let mut b = vec![41, 0, info_type, class];
+    b.extend_from_slice(&4096u32.to_le_bytes());
+    b.extend_from_slice(&[0; 16]);
+    fid.encode(&mut b);
+    b.push(0);
+    b
+}
+
+/// A related compound (MS-SMB2 3.2.4.1.4) of `elements`, MessageIds from
+/// `mid` on, framed: every element after the first has
+/// SMB2_FLAGS_RELATED_OPERATIONS and uses the FileId of the one before.
+pub fn related_chain(elements: &[(u16, Vec<u8>)], mid: u64, session: u64, tree: u32) -> Vec<u8> {
+    let mut m = Vec::new();
+    for (i, (cmd, body)) in elements.iter().enumerate() {
+        let start = m.len();
+        let flags = if i == 0 { 0 } else { crate::smb::wire::header::FLAG_RELATED };
+        let h = Header {
+            credit_charge: 1,
+            command: *cmd,
+            credits: 64,
+            flags,
+            message_id: mid + i as u64,
+            tree_id: tree,
+            session_id: session,
+            ..Default::default()
+        };
+        h.encode(&mut m);
+        m.extend_from_slice(body);
+        if i + 1 < elements.len() {
+            while m.len() % 8 != 0 {
+                m.push(0);
+            }
+            let next = (m.len() - start) as u32;
+            m[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
+        }
+    }
+    let mut framed = vec![0, (m.len() >> 16) as u8, (m.len() >> 8) as u8, m.len() as u8];
+    framed.extend_from_slice(&m);
+    framed
+}

@@ -21,11 +21,29 @@ pub(super) struct SmbOpen {
 /// A request an SMB client sent and has no final response to yet.
 #[derive(Debug, Clone)]
 pub(super) enum SmbReq {
-    Create { lease: Option<[u8; 16]> },
-    Write { object: ObjectId, open: OpenId, lease: Option<[u8; 16]>, offset: u64, data: Vec<u8>, sent: u64 },
-    Read { object: ObjectId, offset: u64, len: u32 },
+    Create {
+        lease: Option<[u8; 16]>,
+    },
+    Write {
+        object: ObjectId,
+        open: OpenId,
+        lease: Option<[u8; 16]>,
+        offset: u64,
+        data: Vec<u8>,
+        sent: u64,
+    },
+    Read {
+        object: ObjectId,
+        offset: u64,
+        len: u32,
+    },
     Close,
     Ack,
+    OpenDir,
+    /// CHANGE_NOTIFY on the client's directory open.
+    Notify,
+    /// An element of a related CREATE + QUERY_INFO + CLOSE chain.
+    Chain,
 }
 
 /// A break notification the client has not acknowledged.
@@ -49,6 +67,8 @@ pub(super) struct SmbClient {
     /// The lease keys this client uses (two, so one client can hold two
     /// leases on one file).
     pub keys: [[u8; 16]; 2],
+    /// An open of the share root that CHANGE_NOTIFY requests watch.
+    pub dir: Option<FileId>,
 }
 
 impl SmbClient {
@@ -64,6 +84,7 @@ impl SmbClient {
             opens: Vec::new(),
             breaks: Vec::new(),
             keys: [[0x10 | i; 16], [0x20 | i; 16]],
+            dir: None,
         }
     }
 
@@ -73,6 +94,7 @@ impl SmbClient {
         self.outstanding.clear();
         self.opens.clear();
         self.breaks.clear();
+        self.dir = None;
     }
 }
 

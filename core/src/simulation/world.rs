@@ -71,6 +71,8 @@ pub(super) struct Stats {
     pub jukebox: u64,
     pub disconnects: u64,
     pub timeouts: u64,
+    pub notifies: u64,
+    pub chains: u64,
 }
 
 impl Stats {
@@ -88,6 +90,8 @@ impl Stats {
         self.jukebox += o.jukebox;
         self.disconnects += o.disconnects;
         self.timeouts += o.timeouts;
+        self.notifies += o.notifies;
+        self.chains += o.chains;
     }
 }
 
@@ -177,6 +181,12 @@ impl World {
     /// and with every client gone the lease table, the deadline table and
     /// the connection table must be empty.
     fn drain(&mut self) -> Result<(), String> {
+        // Closing the watched directories answers their CHANGE_NOTIFYs.
+        for i in 0..self.smb.len() {
+            if let Some(fid) = self.smb[i].dir.take() {
+                self.smb_send(i, command::CLOSE, &peer::close_body(fid), SmbReq::Close)?;
+            }
+        }
         for _ in 0..4 {
             self.before = self.snapshot();
             self.advance(BREAK_TIMEOUT + Duration::from_secs(1))?;
@@ -319,6 +329,8 @@ impl World {
         let roll = self.rng.u32() % 100;
         let has_opens = !self.smb[i].opens.is_empty();
         match roll {
+            0..6 => self.smb_watch(i, conn),
+            6..10 => self.smb_chain(i),
             25..45 if has_opens => self.smb_write(i),
             45..60 if has_opens => self.smb_read(i),
             60..72 if has_opens => {
@@ -356,6 +368,55 @@ impl World {
             }
             _ => self.smb_open(i),
         }
+    }
+
+    /// Opens the share root, or asks for CHANGE_NOTIFY on it, or closes it
+    /// (which answers waiting requests with NOTIFY_CLEANUP).
+    fn smb_watch(&mut self, i: usize, conn: ConnId) -> Result<(), String> {
+        match self.smb[i].dir {
+            None => {
+                self.note(format!("smb{i} opens the root directory"));
+                self.smb_send(i, command::CREATE, &peer::open_dir_body(""), SmbReq::OpenDir)
+            }
+            Some(fid) if self.rng.u32() % 4 == 0 => {
+                self.resolver = Resolver::Conn(conn);
+                self.note(format!("smb{i} closes the root directory"));
+                self.smb[i].dir = None;
+                self.smb_send(i, command::CLOSE, &peer::close_body(fid), SmbReq::Close)
+            }
+            Some(fid) => {
+                let max = pick(&mut self.rng, &[64u32, 4096]);
+                self.note(format!("smb{i} watches the root ({max} bytes)"));
+                self.stats.notifies += 1;
+                let body = peer::change_notify_body(fid, 0x0FFF, self.rng.u32() % 2 == 0, max);
+                self.smb_send(i, command::CHANGE_NOTIFY, &body, SmbReq::Notify)
+            }
+        }
+    }
+
+    /// CREATE (OPEN) + QUERY_INFO + CLOSE as one related compound, as
+    /// Windows and smbclient stat a file.
+    fn smb_chain(&mut self, i: usize) -> Result<(), String> {
+        let Some(conn) = self.smb[i].conn else { return Ok(()) };
+        let name = pick(&mut self.rng, &NAMES);
+        self.note(format!("smb{i} stats {name} (compound)"));
+        let related = crate::smb::wire::codec::FileId::RELATED;
+        let create = peer::create_with(name, 0, None, peer::SHARE_ALL, disposition::OPEN);
+        let elements = [
+            (command::CREATE, create),
+            (command::QUERY_INFO, peer::query_info_body(related, 1, 5)),
+            (command::CLOSE, peer::close_body(related)),
+        ];
+        let c = &mut self.smb[i];
+        let mid = c.mid;
+        c.mid += 3;
+        for m in mid..mid + 3 {
+            c.outstanding.insert(m, SmbReq::Chain);
+        }
+        let framed = peer::related_chain(&elements, mid, c.session, c.tree);
+        self.stats.chains += 1;
+        self.server.handle_input(conn, &framed, self.now);
+        self.pump()
     }
 
     fn smb_open(&mut self, i: usize) -> Result<(), String> {
@@ -508,7 +569,8 @@ impl World {
                     return Err(format!("smb{i} read {got:?} at {offset} of {object}, the model has {want:?}"));
                 }
             }
-            SmbReq::Close | SmbReq::Ack => {}
+            SmbReq::OpenDir => self.smb[i].dir = Some(msg.file_id()),
+            SmbReq::Close | SmbReq::Ack | SmbReq::Notify | SmbReq::Chain => {}
         }
         Ok(())
     }
