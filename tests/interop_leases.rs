@@ -144,3 +144,46 @@ fn smbtorture_change_notify_and_async_compound_tests() {
         assert!(o.status.success() && t.contains("success:"), "{test} failed:\n{t}");
     }
 }
+
+/// tshark decodes the lease create contexts (v2 on 3.1.1, v1 on 2.1), the
+/// break notification and the ack of a real client's session with no
+/// error-severity expert item and no malformed frame.
+#[test]
+fn tshark_decodes_lease_contexts_and_breaks() {
+    let srv = ServerProcess::start("tokio_server", &[]);
+    let cap = Capture::start(srv.smb_port);
+    for (version, dialect, file) in [("v2", "3.1.1", "cap2.txt"), ("v1", "2.1", "cap1.txt")] {
+        let mut a = lease_holder(&srv, file, "RWH", version, dialect);
+        assert_eq!(a.expect("GRANTED ", T)[0], "7");
+        let mut b = lease_holder(&srv, file, "RH", version, dialect);
+        a.send("wait 20");
+        assert_eq!(a.expect("BREAK ", T)[1], "3");
+        a.send("ack RH");
+        assert_eq!(a.expect("ACKED ", T)[0], "0");
+        assert_eq!(b.expect("GRANTED ", T)[0], "3");
+    }
+    let fields = [
+        "frame.number",
+        "smb2.cmd",
+        "smb2.tag",
+        "smb2.lease.lease_state",
+        "smb2.lease.lease_key",
+        "_ws.expert.severity",
+        "_ws.malformed",
+    ];
+    let lines = cap.finish("nbss", &fields);
+    let col = |l: &String, i: usize| l.split('\t').nth(i).unwrap_or("").to_string();
+    // CREATE requests and responses carrying a lease context ("RqLs").
+    let rqls = lines.iter().filter(|l| col(l, 1) == "5" && col(l, 2).contains("RqLs")).count();
+    assert!(rqls >= 8, "lease contexts in {rqls} CREATE frames:\n{lines:#?}");
+    // Break notifications and acks (OPLOCK_BREAK, command 18) with a lease
+    // state and key decoded.
+    let breaks = lines.iter().filter(|l| col(l, 1) == "18" && !col(l, 3).is_empty() && !col(l, 4).is_empty()).count();
+    assert!(breaks >= 4, "{breaks} decoded lease break frames:\n{lines:#?}");
+    let malformed: Vec<&String> = lines.iter().filter(|l| !col(l, 6).is_empty()).collect();
+    // The SPNEGO negHints BER warning in the NEGOTIATE response (see
+    // interop_smb.rs) is the one malformed mark allowed, at warning severity.
+    let malformed: Vec<&&String> = malformed.iter().filter(|l| !(col(l, 1) == "0" && col(l, 5) == "6291456")).collect();
+    assert!(malformed.is_empty(), "malformed frames:\n{malformed:#?}");
+    assert_no_error_severity(&lines, "lease sessions");
+}

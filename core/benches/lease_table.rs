@@ -3,6 +3,9 @@
 //! break planning for a conflicting NFS WRITE through to the SMB ack that
 //! wakes it (MS-FSA 2.1.4.12, MS-SMB2 3.3.5.22.2).
 //!
+//! The `lease_table_1m` group runs on a table of a million leases and prints
+//! the memory a lease costs.
+//!
 //! `cargo bench -p polyshare-core --bench lease_table`; under `cargo test
 //! --all-targets` each benchmark runs once as a smoke test.
 
@@ -166,9 +169,77 @@ fn config() -> Criterion {
         .sample_size(50)
 }
 
+/// Resident set size of this process in KiB (Linux), to price a lease.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Grant, conflict check and break planning on a table that already holds a
+/// million leases (one RWH lease per file, each its own client and key), and
+/// what a lease costs in memory: the growth of the resident set while the
+/// table is built, divided by the leases. `cargo bench` builds 1,000,000;
+/// the smoke run under `cargo test` builds 10,000.
+fn million_leases(c: &mut Criterion) {
+    let n: u64 = if std::env::args().any(|a| a == "--bench") { 1_000_000 } else { 10_000 };
+    let now = base_instant();
+    let target = n / 2;
+    let before = rss_kib();
+    let mut t = LeaseTable::new(BREAK_TIMEOUT);
+    let mut target_open = None;
+    for f in 0..n {
+        let id = t.add_open(f, RW, SHARE_ALL, ConnId(f % 8));
+        let g = t.grant(f, id, lease_request(f, f, LeaseState::RWH), now);
+        assert!(matches!(g, Ok(Grant::Lease { state: LeaseState::RWH, .. })), "{g:?}");
+        if f == target {
+            target_open = Some(id);
+        }
+    }
+    if let (Some(b), Some(a)) = (before, rss_kib()) {
+        let bytes = a.saturating_sub(b) * 1024;
+        println!("lease_table_1m: {n} leases built; RSS grew {} KiB, {} bytes per lease", bytes / 1024, bytes / n);
+    }
+    let Some(target_open) = target_open else { return };
+    let mut timers = Timers::new();
+    let mut g = c.benchmark_group("lease_table_1m");
+    g.throughput(Throughput::Elements(1));
+    let mut op = 0u64;
+    g.bench_function("grant_rwh_on_a_new_file_and_close", |b| {
+        b.iter(|| {
+            op += 1;
+            let file = n + 1;
+            let id = t.add_open(file, RW, SHARE_ALL, ConnId(1));
+            let grant = t.grant(file, id, lease_request(n + 1, n + 1, LeaseState::RWH), now);
+            t.close_open(id, &mut timers, now);
+            black_box(grant)
+        })
+    });
+    g.bench_function("conflict_check_on_a_leased_file", |b| {
+        b.iter(|| black_box(t.check_share(black_box(target), access::FILE_WRITE_DATA, share::READ)))
+    });
+    // An NFS WRITE meets the RWH lease: the break is planned and queued, the
+    // call parks; the ack wakes it; the client's next open upgrades back.
+    g.bench_function("break_plan_ack_wake_regrant", |b| {
+        b.iter(|| {
+            op += 1;
+            let token = WaitToken { conn: ConnId(100), op };
+            let d = t.begin(target, Operation::Write, Caller::Nobody, token, &mut timers, now);
+            assert_eq!(d, Decision::Wait);
+            let n = t.poll_notification();
+            assert!(n.is_some_and(|n| n.new == LeaseState::NONE));
+            assert!(t.ack_lease(guid(target), key(target), LeaseState::NONE, &mut timers, now).is_ok());
+            assert_eq!(t.take_woken(), vec![token]);
+            let g = t.grant(target, target_open, lease_request(target, target, LeaseState::RWH), now);
+            assert!(matches!(g, Ok(Grant::Lease { state: LeaseState::RWH, .. })), "{g:?}");
+        })
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = share_modes, open_grant_close, break_cycle
+    targets = million_leases, share_modes, open_grant_close, break_cycle
 }
 criterion_main!(benches);
