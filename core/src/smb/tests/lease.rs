@@ -608,23 +608,8 @@ fn directories_get_no_lease_and_key_reuse_is_refused_before_creating() {
 /// A related chain from `p` (each element after the first has
 /// SMB2_FLAGS_RELATED_OPERATIONS), framed for the transport.
 fn related_chain(p: &mut Peer, elements: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    let mut m = Vec::new();
-    for (i, (cmd, body)) in elements.iter().enumerate() {
-        let start = m.len();
-        let flags = if i == 0 { 0 } else { FLAG_RELATED };
-        m.extend_from_slice(&raw_header(*cmd, p.mid, p.session, p.tree, flags));
-        p.mid += 1;
-        m.extend_from_slice(body);
-        if i + 1 < elements.len() {
-            while m.len() % 8 != 0 {
-                m.push(0);
-            }
-            let next = (m.len() - start) as u32;
-            m[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
-        }
-    }
-    let mut framed = vec![0, (m.len() >> 16) as u8, (m.len() >> 8) as u8, m.len() as u8];
-    framed.extend_from_slice(&m);
+    let framed = crate::smb_test_client::related_chain(elements, p.mid, p.session, p.tree);
+    p.mid += elements.len() as u64;
     framed
 }
 
