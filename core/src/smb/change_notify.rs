@@ -149,17 +149,17 @@ pub fn open_released(core: &mut Core, volatile: u64) {
     }
 }
 
-/// Requests to complete now, with their status: those whose open went away
-/// and, MS-FSA 2.1.5.10, those watching a directory now pending deletion
-/// (STATUS_DELETE_PENDING).
-pub fn take_cleanups(core: &mut Core) -> Vec<(WaitToken, u32)> {
-    let files = &core.smb.files;
-    for w in core.smb.watches.0.values_mut() {
-        if !w.waiting.is_empty() && files.get(&w.dir).is_some_and(|f| f.delete_pending) {
-            let conn = w.conn;
-            core.smb.watches.1.extend(w.waiting.drain(..).map(|op| (WaitToken { conn, op }, status::DELETE_PENDING)));
-        }
+/// MS-FSA 2.1.5.10: directory `dir` is now pending deletion: requests
+/// watching it complete with STATUS_DELETE_PENDING (by [`take_cleanups`]).
+pub fn delete_pending(core: &mut Core, dir: ObjectId) {
+    for w in core.smb.watches.0.values_mut().filter(|w| w.dir == dir) {
+        let conn = w.conn;
+        core.smb.watches.1.extend(w.waiting.drain(..).map(|op| (WaitToken { conn, op }, status::DELETE_PENDING)));
     }
+}
+
+/// Requests to complete now, with their status (the server's settle loop).
+pub fn take_cleanups(core: &mut Core) -> Vec<(WaitToken, u32)> {
     std::mem::take(&mut core.smb.watches.1)
 }
 

@@ -370,7 +370,7 @@ pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: In
             Some(e) => out.push(e),
             // It parked in turn: the rest now wait for it.
             None => {
-                if let Some(q) = cx_pending(conn, &f) {
+                if let Some(q) = pending_by_async_id(conn, f.async_id) {
                     q.followers.extend(followers);
                 }
                 break;
@@ -382,8 +382,8 @@ pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: In
 }
 
 /// The pending entry a follower that parked in turn was stored under.
-fn cx_pending<'a>(conn: &'a mut SmbConnection, f: &Follower) -> Option<&'a mut Pending> {
-    conn.pending.values_mut().find(|p| p.async_id == f.async_id)
+fn pending_by_async_id(conn: &mut SmbConnection, async_id: u64) -> Option<&mut Pending> {
+    conn.pending.values_mut().find(|p| p.async_id == async_id)
 }
 
 /// Runs one related element after the one before it completed; `None` when

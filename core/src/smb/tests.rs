@@ -42,6 +42,8 @@ struct Client {
     closed: bool,
 }
 
+use crate::smb_test_client::{ntlm_anonymous_authenticate, ntlm_negotiate};
+
 fn raw_header(cmd: u16, mid: u64, session: u64, tree: u32, flags: u32) -> Vec<u8> {
     let h = Header {
         credit_charge: 1,
@@ -56,37 +58,6 @@ fn raw_header(cmd: u16, mid: u64, session: u64, tree: u32, flags: u32) -> Vec<u8
     let mut v = Vec::new();
     h.encode(&mut v);
     v
-}
-
-fn ntlm_negotiate() -> Vec<u8> {
-    let mut m = b"NTLMSSP\0".to_vec();
-    m.extend_from_slice(&1u32.to_le_bytes());
-    m.extend_from_slice(&0xE288_8A15u32.to_le_bytes()); // UNICODE|NTLM|ANONYMOUS|ALWAYS_SIGN|ESS|VERSION|128|56|KEY_EXCH…
-    m.extend_from_slice(&[0; 16]);
-    m.extend_from_slice(&[6, 1, 0, 0, 0, 0, 0, 15]);
-    m
-}
-
-/// An anonymous AUTHENTICATE_MESSAGE (MS-NLMP 3.3.2: empty user, empty NT
-/// response, LM = Z(1)).
-fn ntlm_anonymous_authenticate() -> Vec<u8> {
-    let fields: [&[u8]; 6] = [&[0], &[], &[], &[], &[b'C', 0], &[]];
-    let mut m = b"NTLMSSP\0".to_vec();
-    m.extend_from_slice(&3u32.to_le_bytes());
-    let mut off = 88u32;
-    for f in fields {
-        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
-        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
-        m.extend_from_slice(&off.to_le_bytes());
-        off += f.len() as u32;
-    }
-    m.extend_from_slice(&0xA288_8A15u32.to_le_bytes()); // as above without KEY_EXCH
-    m.extend_from_slice(&[6, 1, 0, 0, 0, 0, 0, 15]);
-    m.extend_from_slice(&[0; 16]); // MIC (absent)
-    for f in fields {
-        m.extend_from_slice(f);
-    }
-    m
 }
 
 fn negotiate_body(dialects: &[u16], contexts: bool) -> Vec<u8> {

@@ -26,6 +26,7 @@ pub fn release_open(core: &mut Core, open: Open, now: Instant) {
         if let Some(f) = core.smb.files.get_mut(&open.object) {
             f.delete_pending = true;
         }
+        crate::smb::change_notify::delete_pending(core, open.object);
     }
     let Some(f) = core.smb.remove_open(open.object) else { return };
     if !f.delete_pending || f.name.is_empty() {

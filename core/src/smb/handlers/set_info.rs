@@ -146,6 +146,9 @@ fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(),
     if let Some(f) = cx.core.smb.files.get_mut(&open.object) {
         f.delete_pending = delete;
     }
+    if delete {
+        crate::smb::change_notify::delete_pending(cx.core, open.object);
+    }
     Ok(())
 }
 
