@@ -118,11 +118,8 @@ impl<'a> NdrReader<'a> {
             return Err(NdrError::BadString);
         }
         let bytes = self.take(actual as usize * 2)?;
-        let mut units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        if units.last() == Some(&0) {
-            units.pop();
-        }
-        String::from_utf16(&units).map_err(|_| NdrError::BadString)
+        let bytes = bytes.strip_suffix(&[0, 0]).unwrap_or(bytes);
+        crate::smb::wire::codec::utf16_to_string(bytes).map_err(|_| NdrError::BadString)
     }
 
     /// A unique pointer to a string: None when null.

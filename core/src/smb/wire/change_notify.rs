@@ -1,7 +1,9 @@
 //! CHANGE_NOTIFY (MS-SMB2 2.2.35, 2.2.36) and the FILE_NOTIFY_INFORMATION
 //! list it returns (MS-FSCC 2.7.1).
 
-use super::codec::{FileId, WireError, WireResult, put_u16, put_u32, string_to_utf16, structure_size, u16_at, u32_at};
+use super::codec::{
+    FileId, WireError, WireResult, put_u16, put_u32, string_to_utf16, structure_size, u16_at, u32_at, utf16_to_string,
+};
 
 /// SMB2_WATCH_TREE: changes anywhere below the directory count.
 pub const WATCH_TREE: u16 = 0x0001;
@@ -90,8 +92,7 @@ pub fn decode_notify_information(mut b: &[u8]) -> WireResult<Vec<(u32, String)>>
         let action = u32_at(b, 4)?;
         let len = u32_at(b, 8)? as usize;
         let raw = b.get(12..12 + len).ok_or(WireError::Short)?;
-        let units: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        out.push((action, String::from_utf16(&units).map_err(|_| WireError::Invalid)?));
+        out.push((action, utf16_to_string(raw)?));
         if next == 0 {
             return Ok(out);
         }
