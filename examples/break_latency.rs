@@ -33,7 +33,7 @@ struct Rig {
 
 impl Rig {
     fn drain(&mut self) -> Vec<(ConnId, bytes::Bytes)> {
-        std::iter::from_fn(|| self.server.poll_output())
+        std::iter::from_fn(|| self.server.poll_output_io_inline(Instant::now()))
             .filter_map(|o| match o {
                 Output::Transmit { conn, data } => Some((conn, data)),
                 _ => None,
@@ -74,7 +74,7 @@ impl Rig {
         let root = self.server.vfs().root();
         let a = self.server.vfs().lookup(root, "f").expect("f");
         let fh = NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh();
-        let args = Nfs3Args::Write { fh, offset: 0, count: 3, stable: StableHow::FileSync, data: b"nfs".to_vec() };
+        let args = Nfs3Args::Write { fh, offset: 0, count: 3, stable: StableHow::FileSync, data: bytes::Bytes::from_static(b"nfs") };
         let cred =
             Credentials::Sys(AuthSys { stamp: 1, machinename: b"b".to_vec(), uid: 1000, gid: 1000, gids: vec![] });
         let mut w = XdrWriter::new();
@@ -93,7 +93,7 @@ impl Rig {
         let framed = smb::request(command::OPLOCK_BREAK, self.mid, self.session, self.tree, &smb::ack_body(KEY, 0));
         let t0 = Instant::now();
         self.server.handle_input(self.smb, &framed, t0);
-        let reply = std::iter::from_fn(|| self.server.poll_output())
+        let reply = std::iter::from_fn(|| self.server.poll_output_io_inline(Instant::now()))
             .any(|o| matches!(o, Output::Transmit { conn, .. } if conn == self.nfs));
         let dt = t0.elapsed();
         assert!(reply, "the NFS reply came out of the ack's handle_input");

@@ -236,7 +236,7 @@ fn nfs_write(c: &mut Criterion) {
             offset: 1 << 30,
             count: size as u32,
             stable: StableHow::Unstable,
-            data: vec![0xa5; size],
+            data: vec![0xa5; size].into(),
         };
         let call = nfs_call(proc_::WRITE, &args);
         assert_eq!(decode_call(&call).as_ref(), Some(&args));

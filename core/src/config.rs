@@ -48,6 +48,11 @@ pub struct Limits {
     pub max_dir_entries: usize,
     /// A connection that has not authenticated by then is closed.
     pub unauthenticated_timeout: Duration,
+    /// Storage requests handed to the adapter and not yet completed; more
+    /// wait their turn in the core (see [`crate::io`]).
+    pub max_io_in_flight: usize,
+    /// Idle read buffers kept for reuse, in bytes.
+    pub io_buffer_pool: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +65,8 @@ impl Default for Limits {
             max_opens_per_session: 16_384,
             max_dir_entries: 65_536,
             unauthenticated_timeout: Duration::from_secs(60),
+            max_io_in_flight: 64,
+            io_buffer_pool: 64 << 20,
         }
     }
 }

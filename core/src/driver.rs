@@ -139,6 +139,14 @@ impl Driver {
         self.server.handle_timeout(now);
     }
 
+    /// A storage request's completion (see [`crate::io`]).
+    pub fn io_done(&mut self, completion: crate::io::IoCompletion, now: Instant) {
+        if let Some(r) = &mut self.recorder {
+            r.record(&Event::IoDone { id: completion.id().0 }, now);
+        }
+        self.server.handle_io(completion, now);
+    }
+
     pub fn poll_output(&mut self) -> Option<Output> {
         self.server.poll_output()
     }

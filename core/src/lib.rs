@@ -10,6 +10,7 @@
 pub mod config;
 pub mod driver;
 pub mod framing;
+pub mod io;
 pub mod lease;
 pub mod nfs;
 pub mod record;
@@ -31,6 +32,7 @@ mod simulation;
 pub mod smb_test_client;
 
 pub use config::Config;
+pub use io::{IoCompletion, IoId, IoOp, IoRequest};
 pub use driver::{BoundAddrs, Driver, ServerOptions, Setup, Start};
 pub use server::{AcceptError, ConnId, Output, Protocol, Server};
 pub use stats::Stats;

@@ -31,6 +31,9 @@ pub enum Event {
     Input { conn: ConnId, data: Vec<u8> },
     Closed { conn: ConnId },
     Timeout,
+    /// The completion of storage request `id` was handed to the core; a
+    /// replay runs the request there, against its own storage.
+    IoDone { id: u64 },
 }
 
 /// Encodes events into an in-memory buffer; the adapter drains it to a file
@@ -60,6 +63,7 @@ impl Recorder {
             Event::Input { .. } => 2,
             Event::Closed { .. } => 3,
             Event::Timeout => 4,
+            Event::IoDone { .. } => 5,
         };
         self.header(tag, now);
         match event {
@@ -76,6 +80,7 @@ impl Recorder {
             Event::Input { conn, data } => self.input_body(*conn, data),
             Event::Closed { conn } => self.buf.put_u64_le(conn.0),
             Event::Timeout => {}
+            Event::IoDone { id } => self.buf.put_u64_le(*id),
         }
     }
 
@@ -194,6 +199,12 @@ impl Recording {
                     Event::Closed { conn: ConnId(b.get_u64_le()) }
                 }
                 4 => Event::Timeout,
+                5 => {
+                    if b.remaining() < 8 {
+                        return Err(RecordError::Truncated(at(b)));
+                    }
+                    Event::IoDone { id: b.get_u64_le() }
+                }
                 other => return Err(RecordError::BadTag(other)),
             };
             events.push((t, ev));
@@ -214,6 +225,7 @@ impl Recording {
     /// recording are mapped to the ones the fresh server assigns.
     pub fn replay(&self, server: &mut Server, start: Instant) -> Vec<Output> {
         let mut map = std::collections::BTreeMap::new();
+        let mut io = std::collections::BTreeMap::new();
         let mut out = Vec::new();
         for (t, ev) in &self.events {
             let now = start + *t;
@@ -234,8 +246,21 @@ impl Recording {
                     }
                 }
                 Event::Timeout => server.handle_timeout(now),
+                Event::IoDone { id } => {
+                    if let Some(req) = io.remove(id) {
+                        server.handle_io(crate::io::IoRequest::run(req), now);
+                    }
+                }
             }
-            out.extend(std::iter::from_fn(|| server.poll_output()));
+            // Storage requests run when their completion was recorded.
+            for o in std::iter::from_fn(|| server.poll_output()) {
+                match o {
+                    Output::Io(req) => {
+                        io.insert(req.id().0, req);
+                    }
+                    o => out.push(o),
+                }
+            }
         }
         out
     }

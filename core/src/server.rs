@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use crate::config::Config;
 use crate::framing::{FrameError, Framer, Transport, encode_frame};
+use crate::io::{IoCompletion, IoRequest, IoTable};
 use crate::lease::LeaseTable;
 use crate::rng::Rng;
 use crate::stats::Stats;
@@ -37,7 +38,7 @@ impl Protocol {
 }
 
 /// What the core asks its adapter to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Output {
     /// Write these bytes (already framed) to the connection, in order.
     Transmit { conn: ConnId, data: Bytes },
@@ -46,6 +47,11 @@ pub enum Output {
     Close { conn: ConnId },
     /// A deadline set with [`Server::set_user_timer`] is due.
     UserTimer { key: u64 },
+    /// Run this storage request off the event loop (or at once, where
+    /// storage never blocks) and hand its completion to
+    /// [`Server::handle_io`]. Every request must be completed once, also
+    /// when its connection has closed meanwhile.
+    Io(IoRequest),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +100,9 @@ pub struct Core {
     /// Connections a handler wants closed (for example one that never
     /// authenticated, or a peer of the connection being handled).
     pub close_requests: Vec<ConnId>,
+    /// Storage requests: ordering, the in-flight bound, results waiting for
+    /// their operation.
+    pub(crate) io: IoTable,
 }
 
 impl Core {
@@ -103,6 +112,20 @@ impl Core {
     pub fn send(&mut self, conn: ConnId, protocol: Protocol, body: &[u8]) {
         smb::notify::flush(self);
         self.push_frame(conn, protocol, body);
+    }
+
+    /// Queues a message that is already framed (a reply built in place
+    /// around its data), after the break notifications already planned.
+    pub(crate) fn send_framed(&mut self, conn: ConnId, framed: Bytes) {
+        smb::notify::flush(self);
+        self.out.push_back(Output::Transmit { conn, data: framed });
+    }
+
+    /// Submits a storage request for the operation `token`; its completion
+    /// resumes that operation.
+    pub(crate) fn submit_io(&mut self, token: WaitToken, op: crate::io::IoOp) {
+        let vfs = self.vfs.backend();
+        self.io.submit(token, op, vfs);
     }
 
     /// Queues a message for `conn` without flushing break notifications.
@@ -151,6 +174,7 @@ impl Server {
         let clock = Clock::new(start, config.wall_anchor);
         let mut rng = Rng::from_seed(seed);
         let smb = smb::SmbShared::new(&mut rng);
+        let io = IoTable::new(config.limits.max_io_in_flight, config.limits.io_buffer_pool);
         Self {
             core: Core {
                 config,
@@ -165,6 +189,7 @@ impl Server {
                 out: VecDeque::new(),
                 ready: VecDeque::new(),
                 close_requests: Vec::new(),
+                io,
             },
             conns: BTreeMap::new(),
             next_conn: 1,
@@ -286,8 +311,39 @@ impl Server {
         }
     }
 
+    /// A storage request handed out as [`Output::Io`] has run. The operation
+    /// that waited for it resumes (its reply is queued now); completions of
+    /// requests whose connection closed meanwhile are dropped.
+    pub fn handle_io(&mut self, completion: IoCompletion, now: Instant) {
+        if let Some((token, object, wrote)) = self.core.io.complete(completion) {
+            if wrote {
+                self.core.vfs.note_write(object);
+            }
+            self.core.ready.push_back(token);
+        }
+        self.settle(now);
+    }
+
+    /// Storage requests issued and not yet completed, or waiting their turn.
+    pub fn io_outstanding(&self) -> usize {
+        self.core.io.outstanding()
+    }
+
     pub fn poll_output(&mut self) -> Option<Output> {
         self.core.out.pop_front()
+    }
+
+    /// [`Server::poll_output`] for tests that do not care when storage
+    /// answers: storage requests are run at once, on this thread, and their
+    /// completions handed back at `now`; every other output is returned.
+    #[cfg(any(test, feature = "sim"))]
+    pub fn poll_output_io_inline(&mut self, now: Instant) -> Option<Output> {
+        loop {
+            match self.core.out.pop_front()? {
+                Output::Io(req) => self.handle_io(req.run(), now),
+                other => return Some(other),
+            }
+        }
     }
 
     /// The earliest instant at which [`Server::handle_timeout`] has work.
@@ -320,6 +376,7 @@ impl Server {
         // (releasing operations waiting on their caching) and its parked
         // operations are forgotten.
         self.core.leases.close_conn(conn, &mut self.core.timers, now);
+        self.core.io.cancel_conn(conn);
     }
 
     /// Resumes parked operations whose waits resolved and closes what
@@ -331,7 +388,11 @@ impl Server {
             crate::lease::flush_wakeups(&mut self.core);
             smb::change_notify::deliver(&mut self.core);
             if let Some(token) = self.core.ready.pop_front() {
-                let Some(c) = self.conns.get_mut(&token.conn) else { continue };
+                let Some(c) = self.conns.get_mut(&token.conn) else {
+                    // Its connection is gone: a storage result nobody waits for.
+                    self.core.io.take_result(token);
+                    continue;
+                };
                 let flow = match &mut c.state {
                     ProtoConn::Smb(s) => smb::resume(&mut self.core, s, token.op, now),
                     ProtoConn::Nfs(s) => nfs::resume(&mut self.core, s, token.op, now),
@@ -358,6 +419,9 @@ impl Server {
         }
         // Breaks caused by timeouts, acks, NFS calls and disconnects.
         smb::notify::flush(&mut self.core);
+        for req in self.core.io.issue() {
+            self.core.out.push_back(Output::Io(req));
+        }
     }
 }
 

@@ -289,6 +289,8 @@ impl CoreTask<'_, '_> {
                     self.writers.retain(|t| !t.is_finished());
                 }
                 Output::UserTimer { key } => tracing::debug!(key, "user timer with no owner"),
+                // Storage runs on this thread for now.
+                Output::Io(req) => self.driver.io_done(req.run(), Instant::now()),
             }
         }
     }

@@ -311,6 +311,8 @@ impl Loop {
                     }
                 }
                 Output::UserTimer { key } => tracing::debug!(key, "user timer with no owner"),
+                // Storage runs on this thread for now.
+                Output::Io(req) => self.driver.io_done(req.run(), Instant::now()),
             }
         }
     }

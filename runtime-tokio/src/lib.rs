@@ -135,6 +135,8 @@ enum Event {
     /// End of stream or a read error.
     ReadEnd(ConnId, Option<io::Error>),
     WriteFailed(ConnId, io::Error),
+    /// A storage request ran on the blocking pool.
+    IoDone(polyshare_core::IoCompletion),
 }
 
 /// Counts the bytes queued for one connection; its reader waits on
@@ -223,6 +225,7 @@ impl CoreTask {
                     self.driver.closed(conn, now);
                 }
             }
+            Event::IoDone(c) => self.driver.io_done(c, now),
             Event::WriteFailed(conn, e) => {
                 if let Some(c) = self.conns.remove(&conn) {
                     tracing::info!(conn = conn.0, error = %e, "write failed");
@@ -261,6 +264,14 @@ impl CoreTask {
                 // reader then lingers (input for a forgotten id is ignored).
                 Output::Close { conn } => drop(self.conns.remove(&conn)),
                 Output::UserTimer { key } => tracing::debug!(key, "user timer with no owner"),
+                // Storage blocks: it runs on tokio's blocking pool, never on
+                // this task, and its completion comes back as an event.
+                Output::Io(req) => {
+                    let tx = self.tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.blocking_send(Event::IoDone(req.run()));
+                    });
+                }
             }
         }
     }

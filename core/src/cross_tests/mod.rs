@@ -145,7 +145,7 @@ impl X {
 
     /// Drains the server's outputs, keeping NFS replies.
     pub fn collect(&mut self) {
-        while let Some(o) = self.server.poll_output() {
+        while let Some(o) = self.server.poll_output_io_inline(self.now) {
             let Output::Transmit { conn, data } = o else { continue };
             if let Some(p) = self.peers.iter_mut().find(|p| p.conn == conn) {
                 p.inbox.extend(smb_peer::split(&data));
@@ -292,7 +292,7 @@ pub(crate) fn write(fh: &FhBytes, data: &[u8]) -> Nfs3Args {
         offset: 0,
         count: data.len() as u32,
         stable: StableHow::FileSync,
-        data: data.to_vec(),
+        data: data.to_vec().into(),
     }
 }
 

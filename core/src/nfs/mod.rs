@@ -66,6 +66,17 @@ impl NfsShared {
         v
     }
 
+    /// Draws a new write verifier (after a failed COMMIT), different from
+    /// the one before.
+    pub fn reset_write_verf(core: &mut Core) {
+        let old = core.nfs.write_verf.take();
+        let mut v = core.rng.bytes::<8>();
+        while Some(v) == old {
+            v = core.rng.bytes::<8>();
+        }
+        core.nfs.write_verf = Some(v);
+    }
+
     pub fn exclusive_verf(&self, id: ObjectId) -> Option<[u8; 8]> {
         self.exclusive.get(&id).copied()
     }
@@ -119,12 +130,19 @@ pub struct NfsConnection {
     pub id: ConnId,
     pub peer: SocketAddr,
     parked: BTreeMap<u64, ParkedCall>,
+    /// Calls waiting for their storage request: xid and what the reply needs.
+    io_wait: BTreeMap<u64, (u32, nfs3::read_write::NfsIo)>,
     next_op: u64,
 }
 
 impl NfsConnection {
     pub fn new(_core: &mut Core, id: ConnId, peer: SocketAddr, _now: Instant) -> Self {
-        Self { id, peer, parked: BTreeMap::new(), next_op: 1 }
+        Self { id, peer, parked: BTreeMap::new(), io_wait: BTreeMap::new(), next_op: 1 }
+    }
+
+    /// Stores a call waiting for its storage request under `op`.
+    pub(crate) fn wait_io(&mut self, op: u64, xid: u32, kind: nfs3::read_write::NfsIo) {
+        self.io_wait.insert(op, (xid, kind));
     }
 
     /// A fresh op id, the WaitToken op of a call about to be parked.
@@ -155,7 +173,7 @@ pub(crate) enum Answer {
 }
 
 pub(crate) fn handle_frame(core: &mut Core, conn: &mut NfsConnection, frame: Bytes, now: Instant) -> Flow {
-    let mut r = XdrReader::new(&frame);
+    let mut r = XdrReader::over(&frame);
     let hdr = match CallHeader::decode(&mut r) {
         Ok(h) => h,
         Err(e) => {
@@ -199,6 +217,7 @@ fn send_denied(core: &mut Core, conn: &NfsConnection, xid: u32, stat: RejectStat
 /// The connection is gone: its parked calls are dropped unanswered and leave
 /// the lease table (the breaks they caused go on; lease state is unaffected).
 pub(crate) fn handle_closed(core: &mut Core, conn: &mut NfsConnection, _now: Instant) {
+    conn.io_wait.clear();
     core.nfs.parked = core.nfs.parked.saturating_sub(conn.parked.len());
     for op in std::mem::take(&mut conn.parked).into_keys() {
         core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
@@ -207,6 +226,18 @@ pub(crate) fn handle_closed(core: &mut Core, conn: &mut NfsConnection, _now: Ins
 
 /// Runs a parked call again once what it waited for has resolved.
 pub(crate) fn resume(core: &mut Core, conn: &mut NfsConnection, op: u64, now: Instant) -> Flow {
+    if let Some((xid, kind)) = conn.io_wait.remove(&op) {
+        let token = crate::server::WaitToken { conn: conn.id, op };
+        let Some(result) = core.io.take_result(token) else { return Flow::Continue };
+        let mut w: XdrWriter = rpc::accepted(xid, AcceptStat::Success);
+        let cred = Credentials::None;
+        let mut ctx = nfs3::Ctx { core, peer: conn.peer.ip(), cred: &cred, now, io_allowed: false, io: None };
+        match nfs3::read_write::io_done(&mut ctx, xid, kind, result, &mut w) {
+            nfs3::read_write::IoReply::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
+            nfs3::read_write::IoReply::Framed(framed) => core.send_framed(conn.id, framed),
+        }
+        return Flow::Continue;
+    }
     let Some(call) = conn.parked.remove(&op) else { return Flow::Continue };
     core.nfs.parked = core.nfs.parked.saturating_sub(1);
     let mut w: XdrWriter = rpc::accepted(call.xid, AcceptStat::Success);

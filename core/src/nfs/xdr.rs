@@ -25,11 +25,20 @@ pub const fn pad(len: usize) -> usize {
 pub struct XdrReader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// The received record `buf` is, when known: opaque data is then handed
+    /// out as slices of it ([`XdrReader::opaque_bytes`]) instead of copies.
+    source: Option<&'a bytes::Bytes>,
 }
 
 impl<'a> XdrReader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self { buf, pos: 0, source: None }
+    }
+
+    /// A reader over a received record whose opaque data may be kept
+    /// without copying.
+    pub fn over(record: &'a bytes::Bytes) -> Self {
+        Self { buf: record, pos: 0, source: Some(record) }
     }
 
     pub fn remaining(&self) -> usize {
@@ -98,6 +107,16 @@ impl<'a> XdrReader<'a> {
         let s = self.take(len)?;
         self.take(pad(len))?;
         Ok(s)
+    }
+
+    /// [`XdrReader::opaque`] as `Bytes`: a slice of the record when the
+    /// reader was made [`XdrReader::over`] one, a copy otherwise.
+    pub fn opaque_bytes(&mut self, max: u32) -> XdrResult<bytes::Bytes> {
+        let s = self.opaque(max)?;
+        Ok(match self.source {
+            Some(record) => record.slice_ref(s),
+            None => bytes::Bytes::copy_from_slice(s),
+        })
     }
 
     /// A string of at most `max` bytes (RFC 4506 4.11); bytes, not checked

@@ -165,6 +165,16 @@ impl Sim {
 
     fn pump(&mut self) {
         while let Some(out) = self.server.poll_output() {
+            let out = match out {
+                // Storage answers at once here, recorded like any input.
+                Output::Io(req) => {
+                    let c = req.run();
+                    self.recorder.record(&Event::IoDone { id: c.id().0 }, self.now);
+                    self.server.handle_io(c, self.now);
+                    continue;
+                }
+                out => out,
+            };
             match &out {
                 Output::Transmit { conn, data } => {
                     if let Some(p) = self.pipes.get_mut(conn) {
@@ -180,7 +190,7 @@ impl Sim {
                         p.closed = true;
                     }
                 }
-                Output::UserTimer { .. } => {}
+                Output::UserTimer { .. } | Output::Io(_) => {}
             }
             self.log.push((self.now, out));
         }

@@ -298,7 +298,7 @@ impl World {
         let framed = peer::request(cmd, mid, c.session, c.tree, body);
         self.server.handle_input(conn, &framed, self.now);
         let mut reply = None;
-        while let Some(o) = self.server.poll_output() {
+        while let Some(o) = self.server.poll_output_io_inline(self.now) {
             match o {
                 Output::Transmit { conn: to, data } if to == conn => {
                     reply = peer::split(&data).into_iter().find(|m| m.hdr.message_id == mid);
@@ -613,7 +613,7 @@ impl World {
                 let data: Vec<u8> = (0..1 + self.rng.u32() % 12).map(|_| self.rng.u32() as u8).collect();
                 let fh = self.fh(a.id).ok_or("no handle")?;
                 let stable = if self.rng.u32() % 2 == 0 { StableHow::FileSync } else { StableHow::Unstable };
-                let args = Nfs3Args::Write { fh, offset, count: data.len() as u32, stable, data: data.clone() };
+                let args = Nfs3Args::Write { fh, offset, count: data.len() as u32, stable, data: data.clone().into() };
                 (args, NfsReq::Write { object: a.id, offset, data, sent: self.stats.steps })
             }
             (30..38, Some(a)) => {
@@ -716,7 +716,7 @@ impl World {
 
     /// Routes every output to its client, in order.
     fn pump(&mut self) -> Result<(), String> {
-        while let Some(o) = self.server.poll_output() {
+        while let Some(o) = self.server.poll_output_io_inline(self.now) {
             match o {
                 Output::Transmit { conn, data } => {
                     if self.closed.contains(&conn) {
@@ -733,7 +733,7 @@ impl World {
                     }
                 }
                 Output::Close { conn } => return Err(format!("server closed {conn:?}")),
-                Output::UserTimer { .. } => {}
+                Output::UserTimer { .. } | Output::Io(_) => {}
             }
         }
         Ok(())

@@ -45,6 +45,8 @@ pub struct SmbConnection {
     pub sessions: BTreeMap<u64, Session>,
     /// Requests that went async, by op id.
     pub pending: BTreeMap<u64, Pending>,
+    /// Requests waiting for their storage request, by op id.
+    pub io_wait: BTreeMap<u64, IoWait>,
     pub next_op: u64,
     pub next_async_id: u64,
     pub next_tree_id: u32,
@@ -68,6 +70,7 @@ impl SmbConnection {
             credits: CreditWindow::default(),
             sessions: BTreeMap::new(),
             pending: BTreeMap::new(),
+            io_wait: BTreeMap::new(),
             next_op: 1,
             next_async_id: 1,
             next_tree_id: 1,
@@ -172,6 +175,16 @@ pub struct Open {
     pub position: u64,
     pub mode: u32,
     pub dir: DirState,
+}
+
+/// A request waiting for its storage request: what its reply needs.
+#[derive(Debug, Clone, Copy)]
+pub struct IoWait {
+    /// The request header (MessageId, session, tree, signing flag).
+    pub header: Header,
+    /// Credits granted by the reply.
+    pub credits: u16,
+    pub kind: super::ctx::IoKind,
 }
 
 /// A request that went async (MS-SMB2 3.3.4.2), kept until it completes.

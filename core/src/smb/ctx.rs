@@ -22,6 +22,14 @@ pub enum PreauthTarget {
     Session(u64),
 }
 
+/// A data operation waiting for its storage request, as the reply needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoKind {
+    Read { file_id: FileId, offset: u64, minimum: u32 },
+    Write { file_id: FileId, offset: u64 },
+    Flush,
+}
+
 #[derive(Debug)]
 pub enum Outcome {
     Reply {
@@ -31,6 +39,9 @@ pub enum Outcome {
     /// The request went async: the handler registered a wait under
     /// [`Ctx::op`]; an interim response goes out now.
     Pending,
+    /// The request waits for a storage request ([`Ctx::suspend_io`]); no
+    /// interim response: the reply goes out when the completion arrives.
+    Io,
     NoReply,
     Disconnect,
 }
@@ -65,6 +76,12 @@ pub struct Ctx<'a> {
     pub async_id: Option<u64>,
     /// The op id under which a handler that goes async parks its wait.
     pub op: Option<u64>,
+    /// Whether a data operation may leave the core as a storage request: a
+    /// lone request (not in a compound, not resumed after going async).
+    /// Otherwise it runs inline, so compounds keep their order.
+    pub io_allowed: bool,
+    /// What the reply needs once the storage request completes.
+    pub io_wait: Option<IoKind>,
 }
 
 impl<'a> Ctx<'a> {
@@ -84,7 +101,18 @@ impl<'a> Ctx<'a> {
             preauth: PreauthTarget::None,
             async_id: None,
             op: None,
+            io_allowed: false,
+            io_wait: None,
         }
+    }
+
+    /// Hands `op` to storage as a request; the reply is built from its
+    /// completion (dispatch::io_done) with what `kind` keeps.
+    pub fn suspend_io(&mut self, op: crate::io::IoOp, kind: IoKind) -> HandlerResult {
+        let token = crate::server::WaitToken { conn: self.conn.id, op: self.op_id() };
+        self.core.submit_io(token, op);
+        self.io_wait = Some(kind);
+        Ok(Outcome::Io)
     }
 
     pub fn wall(&self) -> Timespec {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::conn::{Follower, NegotiateState, Pending, SmbConnection};
+use super::conn::{Follower, IoWait, NegotiateState, Pending, SmbConnection};
 use super::ctx::{Ctx, Outcome, PreauthTarget};
 use super::handlers;
 use super::signing;
@@ -217,6 +217,7 @@ fn process(
     }
     let mut cx = Ctx::new(core, conn, eff, msg, now);
     cx.chain_file = if related && !first { chain.file_id } else { None };
+    cx.io_allowed = first && hdr.next_command == 0;
     let result = if chain_status != status::SUCCESS {
         Err(chain_status)
     } else {
@@ -228,6 +229,12 @@ fn process(
     let (status, body) = match result {
         Ok(Outcome::Reply { status, body }) => (status, body),
         Ok(Outcome::NoReply) => return Step::Nothing,
+        Ok(Outcome::Io) => {
+            if let (Some(op), Some(kind)) = (cx.op, cx.io_wait) {
+                cx.conn.io_wait.insert(op, IoWait { header: hdr, credits: granted, kind });
+            }
+            return Step::Nothing;
+        }
         Ok(Outcome::Disconnect) => return Step::Close,
         Ok(Outcome::Pending) => return go_async(cx, hdr, granted),
         // A handler parked under a lease break (smb::lease::begin).
@@ -339,6 +346,10 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
 /// and the AsyncId and grants no credits), then the related elements that
 /// waited for it, compounding all their final responses.
 pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
+    if let Some(w) = conn.io_wait.remove(&op) {
+        io_done(core, conn, op, w);
+        return Flow::Continue;
+    }
     let Some(mut p) = conn.pending.remove(&op) else { return Flow::Continue };
     let mut cx = Ctx::new(core, conn, p.header, p.msg.clone(), now);
     cx.async_id = Some(p.async_id);
@@ -346,6 +357,8 @@ pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: In
     let (status, body) = match handlers::dispatch_command(&mut cx) {
         Ok(Outcome::Reply { status, body }) => (status, body),
         Ok(Outcome::NoReply) => return Flow::Continue,
+        // Resumed requests run their storage inline (io_allowed is false).
+        Ok(Outcome::Io) => (status::INTERNAL_ERROR, encode_error_response()),
         Ok(Outcome::Disconnect) => return Flow::Close,
         Ok(Outcome::Pending) | Err(status::PENDING) => {
             cx.conn.pending.insert(op, p);
@@ -420,7 +433,9 @@ fn run_follower(
                 .insert(op, Pending { async_id: f.async_id, header: f.header, msg: f.msg.clone(), followers });
             return None;
         }
-        Ok(Outcome::NoReply) | Ok(Outcome::Disconnect) => (status::INTERNAL_ERROR, encode_error_response()),
+        Ok(Outcome::NoReply) | Ok(Outcome::Disconnect) | Ok(Outcome::Io) => {
+            (status::INTERNAL_ERROR, encode_error_response())
+        }
         Err(s) => (s, encode_error_response()),
     };
     chain.session_id = cx.resp_session.unwrap_or(eff.session_id);
@@ -511,4 +526,61 @@ fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Element>) {
         }
     }
     core.send(conn.id, Protocol::Smb, &buf);
+}
+
+/// The storage request of a lone READ, WRITE or FLUSH completed: its reply
+/// goes out now. A successful READ's reply is built around the data in the
+/// pooled buffer the storage read filled (headers written into its
+/// headroom, signed in place) and sent as one slice of it, without a copy.
+fn io_done(core: &mut Core, conn: &mut SmbConnection, op: u64, w: IoWait) {
+    let token = crate::server::WaitToken { conn: conn.id, op };
+    let Some(result) = core.io.take_result(token) else { return };
+    let outcome = handlers::read_write::io_done(conn, w.header.session_id, w.header.tree_id, w.kind, result);
+    let (status, body) = match outcome {
+        Ok(handlers::read_write::IoReply::Body(body)) => (status::SUCCESS, body),
+        Ok(handlers::read_write::IoReply::Data(rd)) => {
+            let rh = Header { status: status::SUCCESS, ..io_response_header(&w) };
+            let sign = io_signing(conn, &w.header, status::SUCCESS);
+            match handlers::read_write::read_reply_in_place(rd, &rh, sign) {
+                Some(framed) => core.send_framed(conn.id, framed),
+                None => flush(core, conn, vec![error_element(conn, &w, status::INTERNAL_ERROR)]),
+            }
+            return;
+        }
+        Err(s) => (s, encode_error_response()),
+    };
+    let rh = Header { status, ..io_response_header(&w) };
+    let sign = io_signing(conn, &w.header, status);
+    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None }]);
+}
+
+fn io_response_header(w: &IoWait) -> Header {
+    Header {
+        credit_charge: w.header.credit_charge,
+        status: status::SUCCESS,
+        command: w.header.command,
+        credits: w.credits,
+        flags: FLAG_SERVER_TO_REDIR,
+        next_command: 0,
+        message_id: w.header.message_id,
+        async_id: 0,
+        tree_id: w.header.tree_id,
+        session_id: w.header.session_id,
+        signature: [0; 16],
+    }
+}
+
+fn error_element(conn: &SmbConnection, w: &IoWait, status: u32) -> Element {
+    let rh = Header { status, ..io_response_header(w) };
+    Element { header: rh, body: encode_error_response(), sign: io_signing(conn, &w.header, status), preauth: PreauthTarget::None }
+}
+
+/// The key a reply to `req` is signed with (MS-SMB2 3.3.4.1.1), if any.
+fn io_signing(conn: &SmbConnection, req: &Header, status: u32) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
+    if status == status::PENDING {
+        return None;
+    }
+    let session = conn.sessions.get(&req.session_id)?;
+    let key = session.signing_key?;
+    (req.is_signed() || session.signing_required).then_some((conn.signing, key))
 }

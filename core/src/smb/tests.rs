@@ -240,11 +240,11 @@ impl Client {
         framed.extend_from_slice(msg);
         self.server.handle_input(self.conn, &framed, self.now);
         let mut out = Vec::new();
-        while let Some(o) = self.server.poll_output() {
+        while let Some(o) = self.server.poll_output_io_inline(self.now) {
             match o {
                 Output::Transmit { data, .. } => out.push(split(&data)),
                 Output::Close { .. } => self.closed = true,
-                Output::UserTimer { .. } => {}
+                Output::UserTimer { .. } | Output::Io(_) => {}
             }
         }
         out

@@ -4,6 +4,8 @@
 //! change. The notes use the MS-FSCC 2.7.1 vocabulary (actions and
 //! FILE_NOTIFY_CHANGE_* filter bits).
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use bytes::Bytes;
 
 use super::{CreateAttr, DirEntry, FileAttr, FileType, FsStat, ObjectId, SetAttr, Vfs, VfsResult};
@@ -51,33 +53,49 @@ pub enum Change {
 /// The wrapped backend and the notes not yet taken.
 #[derive(Debug)]
 pub struct Journaled {
-    inner: Box<dyn Vfs>,
-    notes: Vec<Change>,
+    inner: Arc<dyn Vfs>,
+    notes: Mutex<Vec<Change>>,
 }
 
 impl Journaled {
     pub fn new(inner: Box<dyn Vfs>) -> Self {
-        Self { inner, notes: Vec::new() }
+        Self { inner: Arc::from(inner), notes: Mutex::new(Vec::new()) }
+    }
+
+    /// The backend itself, for storage workers: what they change is noted
+    /// when the core takes their completion ([`Journaled::note_write`]).
+    pub fn backend(&self) -> Arc<dyn Vfs> {
+        self.inner.clone()
     }
 
     /// The changes since the last call, oldest first.
     pub fn take_changes(&mut self) -> Vec<Change> {
-        std::mem::take(&mut self.notes)
+        std::mem::take(self.notes.get_mut().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn has_changes(&self) -> bool {
-        !self.notes.is_empty()
+        !self.lock().is_empty()
     }
 
-    fn note(&mut self, c: Change) {
-        match self.notes.len() {
-            n if n < MAX_NOTES => self.notes.push(c),
-            MAX_NOTES => self.notes.push(Change::Overflow),
+    /// A write to `id` made through [`Journaled::backend`] completed.
+    pub fn note_write(&self, id: ObjectId) {
+        self.note(Change::Object { id, filter: filter::SIZE | filter::LAST_WRITE });
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Change>> {
+        self.notes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn note(&self, c: Change) {
+        let mut notes = self.lock();
+        match notes.len() {
+            n if n < MAX_NOTES => notes.push(c),
+            MAX_NOTES => notes.push(Change::Overflow),
             _ => {}
         }
     }
 
-    fn entry(&mut self, dir: ObjectId, name: &str, action: u32, is_dir: bool) {
+    fn entry(&self, dir: ObjectId, name: &str, action: u32, is_dir: bool) {
         let filter = if is_dir { filter::DIR_NAME } else { filter::FILE_NAME };
         self.note(Change::Entry { dir, name: name.to_string(), action, filter });
     }
@@ -104,20 +122,20 @@ impl Vfs for Journaled {
         self.inner.parent(dir)
     }
 
-    fn create(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+    fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.create(dir, name, attr, now)?;
         self.entry(dir, name, action::ADDED, false);
         Ok(a)
     }
 
-    fn mkdir(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+    fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.mkdir(dir, name, attr, now)?;
         self.entry(dir, name, action::ADDED, true);
         Ok(a)
     }
 
     fn symlink(
-        &mut self,
+        &self,
         dir: ObjectId,
         name: &str,
         target: &str,
@@ -133,26 +151,26 @@ impl Vfs for Journaled {
         self.inner.readlink(id)
     }
 
-    fn link(&mut self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr> {
+    fn link(&self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.link(id, dir, name, now)?;
         self.entry(dir, name, action::ADDED, false);
         Ok(a)
     }
 
-    fn remove(&mut self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+    fn remove(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
         self.inner.remove(dir, name, now)?;
         self.entry(dir, name, action::REMOVED, false);
         Ok(())
     }
 
-    fn rmdir(&mut self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+    fn rmdir(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
         self.inner.rmdir(dir, name, now)?;
         self.entry(dir, name, action::REMOVED, true);
         Ok(())
     }
 
     fn rename(
-        &mut self,
+        &self,
         from_dir: ObjectId,
         from: &str,
         to_dir: ObjectId,
@@ -182,17 +200,21 @@ impl Vfs for Journaled {
         Ok(())
     }
 
+    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+        self.inner.read_into(id, offset, buf)
+    }
+
     fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
         self.inner.read(id, offset, len)
     }
 
-    fn write(&mut self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
+    fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.write(id, offset, data, now)?;
-        self.note(Change::Object { id, filter: filter::SIZE | filter::LAST_WRITE });
+        self.note_write(id);
         Ok(a)
     }
 
-    fn setattr(&mut self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
+    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.setattr(id, set, now)?;
         let mut f = 0;
         if set.size.is_some() {
@@ -224,7 +246,7 @@ impl Vfs for Journaled {
         self.inner.dir_version(dir)
     }
 
-    fn sync(&mut self, id: ObjectId) -> VfsResult<()> {
+    fn sync(&self, id: ObjectId) -> VfsResult<()> {
         self.inner.sync(id)
     }
 
@@ -232,7 +254,7 @@ impl Vfs for Journaled {
         self.inner.fsstat()
     }
 
-    fn stream(&mut self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr> {
+    fn stream(&self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr> {
         let existed = !create || self.inner.list_streams(file).is_ok_and(|s| s.iter().any(|(n, _)| n == name));
         let a = self.inner.stream(file, name, create, now)?;
         if !existed {
@@ -245,7 +267,7 @@ impl Vfs for Journaled {
         self.inner.list_streams(file)
     }
 
-    fn remove_stream(&mut self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+    fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
         self.inner.remove_stream(file, name, now)?;
         self.note(Change::Object { id: file, filter: filter::STREAM_NAME });
         Ok(())

@@ -30,14 +30,13 @@
 //! owner given at create time is applied best-effort (only root may chown).
 //! Alternate data streams are not supported.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use nix::libc;
 use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
@@ -59,9 +58,9 @@ pub struct LocalFs {
     root: PathBuf,
     root_id: ObjectId,
     /// id -> the relative paths it is known under (the root is "").
-    paths: RefCell<BTreeMap<ObjectId, BTreeSet<PathBuf>>>,
+    paths: Mutex<BTreeMap<ObjectId, BTreeSet<PathBuf>>>,
     /// Ids a search did not find, or whose last link was removed.
-    misses: RefCell<BTreeSet<ObjectId>>,
+    misses: Mutex<BTreeSet<ObjectId>>,
 }
 
 /// Maps an OS error to the storage error both protocols understand.
@@ -165,7 +164,7 @@ impl LocalFs {
         }
         let mut paths = BTreeMap::new();
         paths.insert(m.ino(), BTreeSet::from([PathBuf::new()]));
-        Ok(LocalFs { root, root_id: m.ino(), paths: RefCell::new(paths), misses: RefCell::default() })
+        Ok(LocalFs { root, root_id: m.ino(), paths: Mutex::new(paths), misses: Mutex::default() })
     }
 
     /// The served directory.
@@ -178,12 +177,12 @@ impl LocalFs {
     }
 
     fn remember(&self, id: ObjectId, rel: PathBuf) {
-        self.misses.borrow_mut().remove(&id);
-        self.paths.borrow_mut().entry(id).or_default().insert(rel);
+        self.misses.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        self.paths.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_default().insert(rel);
     }
 
     fn miss(&self, id: ObjectId) {
-        let mut misses = self.misses.borrow_mut();
+        let mut misses = self.misses.lock().unwrap_or_else(|e| e.into_inner());
         if misses.len() >= MISS_LIMIT {
             misses.clear();
         }
@@ -193,7 +192,7 @@ impl LocalFs {
     /// Breadth-first search of the tree for `id`, never through symlinks;
     /// remembers the directories it passes and the path found.
     fn search(&self, id: ObjectId) -> bool {
-        if id == self.root_id || self.misses.borrow().contains(&id) {
+        if id == self.root_id || self.misses.lock().unwrap_or_else(|e| e.into_inner()).contains(&id) {
             return false;
         }
         let mut queue = VecDeque::from([PathBuf::new()]);
@@ -225,7 +224,7 @@ impl LocalFs {
     }
 
     fn forget(&self, id: ObjectId, rel: &Path) {
-        let mut paths = self.paths.borrow_mut();
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(set) = paths.get_mut(&id) {
             set.remove(rel);
             if set.is_empty() && id != self.root_id {
@@ -259,7 +258,7 @@ impl LocalFs {
     /// Tries the remembered paths of `id`, forgetting those that moved on.
     fn resolve_known(&self, id: ObjectId) -> VfsResult<Option<(PathBuf, Metadata)>> {
         let candidates: Vec<PathBuf> =
-            self.paths.borrow().get(&id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+            self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(&id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         for rel in candidates {
             if self.ancestors_are_dirs(&rel) {
                 match fs::symlink_metadata(self.abs(&rel)) {
@@ -317,7 +316,7 @@ impl LocalFs {
     /// After a rename of `from` to `to`: `id` and everything remembered
     /// below `from` now live below `to`.
     fn moved(&self, id: ObjectId, from: &Path, to: &Path) {
-        let mut paths = self.paths.borrow_mut();
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
         for set in paths.values_mut() {
             let below: Vec<PathBuf> = set.iter().filter(|p| p.starts_with(from) && *p != from).cloned().collect();
             for p in below {
@@ -367,7 +366,7 @@ impl Vfs for LocalFs {
         Ok(m.ino())
     }
 
-    fn create(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
+    fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
         let rel = self.child(dir, name)?;
         let mode = attr.mode & 0o7777;
         let f = OpenOptions::new()
@@ -382,7 +381,7 @@ impl Vfs for LocalFs {
         self.finish_create(rel, attr)
     }
 
-    fn mkdir(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
+    fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
         let rel = self.child(dir, name)?;
         let abs = self.abs(&rel);
         let mode = attr.mode & 0o7777;
@@ -398,7 +397,7 @@ impl Vfs for LocalFs {
     }
 
     fn symlink(
-        &mut self,
+        &self,
         dir: ObjectId,
         name: &str,
         target: &str,
@@ -422,7 +421,7 @@ impl Vfs for LocalFs {
         Ok(target.to_string_lossy().into_owned())
     }
 
-    fn link(&mut self, id: ObjectId, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<FileAttr> {
+    fn link(&self, id: ObjectId, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<FileAttr> {
         let (src, m) = self.resolve(id)?;
         if m.is_dir() {
             return Err(VfsError::IsDir);
@@ -435,7 +434,7 @@ impl Vfs for LocalFs {
         Ok(attr_of(&m))
     }
 
-    fn remove(&mut self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
+    fn remove(&self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
         let rel = self.child(dir, name)?;
         let abs = self.abs(&rel);
         let m = lstat(&abs)?;
@@ -450,7 +449,7 @@ impl Vfs for LocalFs {
         Ok(())
     }
 
-    fn rmdir(&mut self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
+    fn rmdir(&self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
         let rel = self.child(dir, name)?;
         let abs = self.abs(&rel);
         let m = lstat(&abs)?;
@@ -464,7 +463,7 @@ impl Vfs for LocalFs {
     }
 
     fn rename(
-        &mut self,
+        &self,
         from_dir: ObjectId,
         from: &str,
         to_dir: ObjectId,
@@ -514,14 +513,14 @@ impl Vfs for LocalFs {
         Ok(())
     }
 
-    fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
+    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
         let f = self.open(id, false)?;
         let size = f.metadata().map_err(io_err)?.len();
         if offset >= size {
-            return Ok((Bytes::new(), true));
+            return Ok((0, true));
         }
-        let want = (size - offset).min(u64::from(len.min(MAX_READ)));
-        let mut buf = vec![0u8; usize::try_from(want).map_err(|_| VfsError::TooBig)?];
+        let want = (size - offset).min(buf.len().min(MAX_READ as usize) as u64) as usize;
+        let Some(buf) = buf.get_mut(..want) else { return Err(VfsError::Invalid) };
         let mut got = 0;
         while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
             match f.read_at(rest, offset + got as u64) {
@@ -531,11 +530,10 @@ impl Vfs for LocalFs {
                 Err(e) => return Err(io_err(e)),
             }
         }
-        buf.truncate(got);
-        Ok((Bytes::from(buf), offset + got as u64 >= size))
+        Ok((got, offset + got as u64 >= size))
     }
 
-    fn write(&mut self, id: ObjectId, offset: u64, data: &[u8], _now: Timespec) -> VfsResult<FileAttr> {
+    fn write(&self, id: ObjectId, offset: u64, data: &[u8], _now: Timespec) -> VfsResult<FileAttr> {
         let end = offset.checked_add(data.len() as u64).ok_or(VfsError::TooBig)?;
         if end > MAX_END {
             return Err(VfsError::TooBig);
@@ -545,7 +543,7 @@ impl Vfs for LocalFs {
         Ok(attr_of(&f.metadata().map_err(io_err)?))
     }
 
-    fn setattr(&mut self, id: ObjectId, set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
+    fn setattr(&self, id: ObjectId, set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
         let (rel, m) = self.resolve(id)?;
         let abs = self.abs(&rel);
         if let Some(size) = set.size {
@@ -609,7 +607,7 @@ impl Vfs for LocalFs {
         Ok(mtime ^ m.size().rotate_left(48) ^ m.nlink().rotate_left(32))
     }
 
-    fn sync(&mut self, id: ObjectId) -> VfsResult<()> {
+    fn sync(&self, id: ObjectId) -> VfsResult<()> {
         let (rel, m) = self.resolve(id)?;
         if m.file_type().is_symlink() || !(m.is_dir() || m.is_file()) {
             return Ok(());
@@ -635,7 +633,7 @@ impl Vfs for LocalFs {
         })
     }
 
-    fn stream(&mut self, file: ObjectId, _name: &str, _create: bool, _now: Timespec) -> VfsResult<FileAttr> {
+    fn stream(&self, file: ObjectId, _name: &str, _create: bool, _now: Timespec) -> VfsResult<FileAttr> {
         self.resolve(file)?;
         Err(VfsError::NotSupported)
     }
@@ -645,7 +643,7 @@ impl Vfs for LocalFs {
         Ok(Vec::new())
     }
 
-    fn remove_stream(&mut self, file: ObjectId, _name: &str, _now: Timespec) -> VfsResult<()> {
+    fn remove_stream(&self, file: ObjectId, _name: &str, _now: Timespec) -> VfsResult<()> {
         self.resolve(file)?;
         Err(VfsError::NotSupported)
     }

@@ -36,7 +36,7 @@ crate::vfs::conformance::conformance_tests!(TempTree::new());
 
 #[test]
 fn symlinks_pointing_out_are_never_followed() {
-    let mut t = TempTree::new();
+    let t = TempTree::new();
     let root = t.fs.root();
     std::os::unix::fs::symlink("/etc/passwd", t.dir.join("pw")).unwrap();
     std::os::unix::fs::symlink("/etc", t.dir.join("etc")).unwrap();
@@ -70,7 +70,7 @@ fn symlinks_pointing_out_are_never_followed() {
 
 #[test]
 fn a_directory_swapped_for_a_symlink_outside_is_not_followed() {
-    let mut t = TempTree::new();
+    let t = TempTree::new();
     let root = t.fs.root();
     let d = t.fs.mkdir(root, "d", ca(0o755), T0).unwrap();
     let f = t.fs.create(d.id, "passwd", ca(0o644), T0).unwrap();
@@ -89,7 +89,7 @@ fn a_directory_swapped_for_a_symlink_outside_is_not_followed() {
 
 #[test]
 fn ids_survive_a_restart() {
-    let mut t = TempTree::new();
+    let t = TempTree::new();
     let root = t.fs.root();
     let a = t.fs.mkdir(root, "a", ca(0o755), T0).unwrap();
     let b = t.fs.mkdir(a.id, "b", ca(0o755), T0).unwrap();
@@ -113,7 +113,7 @@ fn ids_survive_a_restart() {
 
 #[test]
 fn streams_are_not_supported() {
-    let mut t = TempTree::new();
+    let t = TempTree::new();
     let root = t.fs.root();
     let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
     assert_eq!(t.fs.stream(f.id, "s", true, T0), Err(VfsError::NotSupported));
@@ -133,7 +133,7 @@ fn new_refuses_a_missing_or_non_directory_root() {
 
 #[test]
 fn removed_and_unknown_ids_are_stale() {
-    let mut t = TempTree::new();
+    let t = TempTree::new();
     let root = t.fs.root();
     let d = t.fs.mkdir(root, "d", ca(0o755), T0).unwrap();
     let f = t.fs.create(d.id, "f", ca(0o644), T0).unwrap();
@@ -153,7 +153,7 @@ fn removed_and_unknown_ids_are_stale() {
 
 #[test]
 fn hard_links_in_one_directory_share_a_page() {
-    let mut t = TempTree::new();
+    let t = TempTree::new();
     let root = t.fs.root();
     let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
     for name in ["g", "h"] {
@@ -180,7 +180,7 @@ fn hard_links_in_one_directory_share_a_page() {
 
 #[test]
 fn dir_version_follows_the_directory() {
-    let mut t = TempTree::new();
+    let t = TempTree::new();
     let root = t.fs.root();
     let v0 = t.fs.dir_version(root).unwrap();
     let d = t.fs.mkdir(root, "d", ca(0o755), T0).unwrap();
@@ -191,7 +191,7 @@ fn dir_version_follows_the_directory() {
 
 #[test]
 fn modes_are_exact_despite_the_umask() {
-    let mut t = TempTree::new();
+    let t = TempTree::new();
     let root = t.fs.root();
     let d = t.fs.mkdir(root, "locked", ca(0o000), T0).unwrap();
     assert_eq!(d.mode, 0);

@@ -10,8 +10,8 @@
 //! or adding other entries therefore never skips or repeats an entry.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 
-use bytes::Bytes;
 
 use super::*;
 
@@ -122,9 +122,9 @@ impl Node {
     }
 }
 
-/// The in-memory file tree.
+/// The tree behind [`MemoryFs`]'s lock.
 #[derive(Debug, Clone)]
-pub struct MemoryFs {
+struct Tree {
     nodes: BTreeMap<ObjectId, Node>,
     next_id: ObjectId,
     /// Source of directory versions; bumped on every listing change.
@@ -155,9 +155,12 @@ impl MemoryFs {
         let attr = CreateAttr { mode: 0o777, uid: 0, gid: 0 };
         let mut nodes = BTreeMap::new();
         nodes.insert(ROOT, Node::new(attr, 2, Timespec::default(), Body::Dir(root_dir)));
-        MemoryFs { nodes, next_id: ROOT + 1, next_version: 2, capacity, used: 0 }
+        MemoryFs(Mutex::new(Tree { nodes, next_id: ROOT + 1, next_version: 2, capacity, used: 0 }))
     }
 
+}
+
+impl Tree {
     fn node(&self, id: ObjectId) -> VfsResult<&Node> {
         self.nodes.get(&id).ok_or(VfsError::Stale)
     }
@@ -324,7 +327,7 @@ impl MemoryFs {
     }
 }
 
-impl Vfs for MemoryFs {
+impl Tree {
     fn root(&self) -> ObjectId {
         ROOT
     }
@@ -458,9 +461,10 @@ impl Vfs for MemoryFs {
         Ok(())
     }
 
-    fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
+    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+        let len = buf.len().min(MAX_READ as usize);
         match &self.node(id)?.body {
-            Body::File(d) | Body::Stream { data: d, .. } => Ok(d.read(offset, len.min(MAX_READ))),
+            Body::File(d) | Body::Stream { data: d, .. } => Ok(d.read_into(offset, &mut buf[..len])),
             Body::Dir(_) => Err(VfsError::IsDir),
             Body::Symlink(_) => Err(VfsError::Invalid),
         }
@@ -591,6 +595,115 @@ impl Vfs for MemoryFs {
         node.ctime = now;
         self.free_node(sid);
         Ok(())
+    }
+}
+
+/// The in-memory file tree: one lock around the whole tree (a worker's data
+/// operation and the core's metadata operations take turns).
+#[derive(Debug)]
+pub struct MemoryFs(Mutex<Tree>);
+
+impl Clone for MemoryFs {
+    fn clone(&self) -> Self {
+        MemoryFs(Mutex::new(self.tree().clone()))
+    }
+}
+
+impl MemoryFs {
+    fn tree(&self) -> MutexGuard<'_, Tree> {
+        // A panic while holding the lock leaves the tree as it was at that
+        // point; serving it on is better than failing every call.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Vfs for MemoryFs {
+    fn root(&self) -> ObjectId {
+        self.tree().root()
+    }
+
+    fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        self.tree().getattr(id)
+    }
+
+    fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
+        self.tree().lookup(dir, name)
+    }
+
+    fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
+        self.tree().parent(dir)
+    }
+
+    fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+        self.tree().create(dir, name, attr, now)
+    }
+
+    fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+        self.tree().mkdir(dir, name, attr, now)
+    }
+
+    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec,) -> VfsResult<FileAttr> {
+        self.tree().symlink(dir, name, target, attr, now)
+    }
+
+    fn readlink(&self, id: ObjectId) -> VfsResult<String> {
+        self.tree().readlink(id)
+    }
+
+    fn link(&self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr> {
+        self.tree().link(id, dir, name, now)
+    }
+
+    fn remove(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.tree().remove(dir, name, now)
+    }
+
+    fn rmdir(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.tree().rmdir(dir, name, now)
+    }
+
+    fn rename(&self, from_dir: ObjectId, from: &str, to_dir: ObjectId, to: &str, replace: bool, now: Timespec,) -> VfsResult<()> {
+        self.tree().rename(from_dir, from, to_dir, to, replace, now)
+    }
+
+    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+        self.tree().read_into(id, offset, buf)
+    }
+
+    fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
+        self.tree().write(id, offset, data, now)
+    }
+
+    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
+        self.tree().setattr(id, set, now)
+    }
+
+    fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
+        self.tree().readdir(dir, cookie, max)
+    }
+
+    fn dir_version(&self, dir: ObjectId) -> VfsResult<u64> {
+        self.tree().dir_version(dir)
+    }
+
+    fn sync(&self, id: ObjectId) -> VfsResult<()> {
+        self.tree().sync(id)
+    }
+
+    fn fsstat(&self) -> VfsResult<FsStat> {
+        self.tree().fsstat()
+    }
+
+    fn stream(&self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr> {
+        self.tree().stream(file, name, create, now)
+    }
+
+    fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
+        self.tree().list_streams(file)
+    }
+
+    fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.tree().remove_stream(file, name, now)
     }
 }
 

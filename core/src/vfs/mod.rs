@@ -171,9 +171,12 @@ pub fn check_name(name: &str) -> VfsResult<()> {
     Ok(())
 }
 
-/// A file tree. Synchronous: the core calls it directly from its handlers.
-/// `now` is the core's wall clock for time stamps the backend sets itself.
-pub trait Vfs: Send + std::fmt::Debug {
+/// A file tree. Every method takes `&self` and the trait is `Sync`: the core
+/// calls metadata operations from its own thread while storage workers run
+/// data operations ([`Vfs::read_into`], [`Vfs::write`], [`Vfs::sync`]) on
+/// others, so a backend guards its own state. `now` is the core's wall clock
+/// for time stamps the backend sets itself.
+pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// The id of the root directory.
     fn root(&self) -> ObjectId;
 
@@ -187,12 +190,12 @@ pub trait Vfs: Send + std::fmt::Debug {
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId>;
 
     /// Creates an empty regular file; `Exists` if the name is taken.
-    fn create(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
+    fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
 
-    fn mkdir(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
+    fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
 
     fn symlink(
-        &mut self,
+        &self,
         dir: ObjectId,
         name: &str,
         target: &str,
@@ -203,19 +206,19 @@ pub trait Vfs: Send + std::fmt::Debug {
     fn readlink(&self, id: ObjectId) -> VfsResult<String>;
 
     /// A new name for an existing non-directory.
-    fn link(&mut self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr>;
+    fn link(&self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr>;
 
     /// Removes a non-directory name.
-    fn remove(&mut self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
+    fn remove(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
 
     /// Removes an empty directory.
-    fn rmdir(&mut self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
+    fn rmdir(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
 
     /// Renames across directories. An existing target is replaced when
     /// `replace` (a file by a file, a directory by an empty directory) and
     /// gives `Exists` otherwise.
     fn rename(
-        &mut self,
+        &self,
         from_dir: ObjectId,
         from: &str,
         to_dir: ObjectId,
@@ -224,15 +227,29 @@ pub trait Vfs: Send + std::fmt::Debug {
         now: Timespec,
     ) -> VfsResult<()>;
 
-    /// Up to `len` bytes (at most [`MAX_READ`]) at `offset`, and whether the
-    /// end of file was reached.
-    fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)>;
+    /// Fills `buf` (at most [`MAX_READ`] bytes of it) with the data at
+    /// `offset`; the count read and whether the end of file was reached. A
+    /// count below `buf.len()` without end of file is a short read. `buf` may
+    /// hold old bytes (buffers are reused): only the first `count` are data.
+    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)>;
+
+    /// Up to `len` bytes (at most [`MAX_READ`]) at `offset` in a new buffer,
+    /// and whether the end of file was reached. The data path uses
+    /// [`Vfs::read_into`] with pooled buffers instead.
+    fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
+        let size = self.getattr(id)?.size;
+        let n = size.saturating_sub(offset).min(u64::from(len.min(MAX_READ))) as usize;
+        let mut buf = vec![0u8; n];
+        let (got, eof) = self.read_into(id, offset, &mut buf)?;
+        buf.truncate(got);
+        Ok((Bytes::from(buf), eof))
+    }
 
     /// Writes at `offset`, extending the file as needed; returns the new
     /// attributes.
-    fn write(&mut self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr>;
+    fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr>;
 
-    fn setattr(&mut self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr>;
+    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr>;
 
     /// Entries of `dir` after `cookie` (0 = from the start), at most `max`.
     /// `.` and `..` are not listed. Returns the entries and whether the
@@ -243,17 +260,17 @@ pub trait Vfs: Send + std::fmt::Debug {
     fn dir_version(&self, dir: ObjectId) -> VfsResult<u64>;
 
     /// Makes written data of `id` durable.
-    fn sync(&mut self, id: ObjectId) -> VfsResult<()>;
+    fn sync(&self, id: ObjectId) -> VfsResult<()>;
 
     fn fsstat(&self) -> VfsResult<FsStat>;
 
     /// The named alternate data stream of file `file`; `create` makes it if
     /// missing. Backends without streams answer `NotSupported`.
-    fn stream(&mut self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr>;
+    fn stream(&self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr>;
 
     /// The alternate data streams of `file` as (name, size), without the
     /// unnamed default stream.
     fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>>;
 
-    fn remove_stream(&mut self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
+    fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
 }

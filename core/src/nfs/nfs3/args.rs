@@ -64,7 +64,7 @@ pub enum Nfs3Args {
     Access { fh: FhBytes, access: u32 },
     Readlink(FhBytes),
     Read { fh: FhBytes, offset: u64, count: u32 },
-    Write { fh: FhBytes, offset: u64, count: u32, stable: StableHow, data: Vec<u8> },
+    Write { fh: FhBytes, offset: u64, count: u32, stable: StableHow, data: bytes::Bytes },
     Create { where_: DirOpArgs, how: CreateHow },
     Mkdir { where_: DirOpArgs, attr: Sattr3 },
     Symlink { where_: DirOpArgs, attr: Sattr3, target: Vec<u8> },
@@ -121,7 +121,7 @@ impl Nfs3Args {
                     2 => StableHow::FileSync,
                     v => return Err(XdrError::BadValue(v).into()),
                 };
-                let data = r.opaque(u32::MAX)?.to_vec();
+                let data = r.opaque_bytes(u32::MAX)?;
                 Self::Write { fh, offset, count, stable, data }
             }
             CREATE => {
@@ -349,7 +349,7 @@ mod tests {
                     offset: u64::arbitrary(g),
                     count: u32::arbitrary(g),
                     stable: [StableHow::Unstable, StableHow::DataSync, StableHow::FileSync][usize::arbitrary(g) % 3],
-                    data: Vec::arbitrary(g),
+                    data: Vec::<u8>::arbitrary(g).into(),
                 },
                 8 => Nfs3Args::Create {
                     where_: dirop(g),

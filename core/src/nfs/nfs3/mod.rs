@@ -180,7 +180,7 @@ impl From<Nfs3Status> for Nfs3Error {
 pub type NfsResult<T> = Result<T, Nfs3Error>;
 
 /// RFC 1813 3.3: the resfail body of each procedure.
-fn encode_fail(proc_no: u32, f: &FailAttrs, w: &mut XdrWriter) {
+pub(crate) fn encode_fail(proc_no: u32, f: &FailAttrs, w: &mut XdrWriter) {
     use proc_::*;
     match proc_no {
         GETATTR => {}
@@ -240,6 +240,11 @@ pub(crate) struct Ctx<'a> {
     pub peer: IpAddr,
     pub cred: &'a Credentials,
     pub now: Instant,
+    /// Whether READ, WRITE and COMMIT hand their storage work out as a
+    /// request ([`crate::io`]) instead of doing it inline.
+    pub io_allowed: bool,
+    /// The storage request a handler asks for; the reply waits for it.
+    pub io: Option<(crate::io::IoOp, read_write::NfsIo)>,
 }
 
 impl Ctx<'_> {
@@ -340,8 +345,14 @@ pub(crate) fn run(
             return Answer::Parked;
         }
     }
-    let mut ctx = Ctx { core, peer: conn.peer.ip(), cred: &call.cred, now };
+    let mut ctx = Ctx { core, peer: conn.peer.ip(), cred: &call.cred, now, io_allowed: true, io: None };
     execute(&mut ctx, &call.args, w);
+    if let Some((io, kind)) = ctx.io.take() {
+        let token = crate::server::WaitToken { conn: conn.id, op: conn.reserve_op() };
+        core.submit_io(token, io);
+        conn.wait_io(token.op, call.xid, kind);
+        return Answer::Parked;
+    }
     Answer::Results
 }
 

@@ -5,7 +5,11 @@
 //! answered FILE_SYNC. The write verifier is drawn once per server from the
 //! seeded generator, so a client that sees it change knows to resend.
 
+use bytes::Bytes;
+
 use super::args::StableHow;
+use crate::io::{HEADROOM, IoOp, IoResult, ReadData};
+use crate::vfs::FileAttr;
 use super::attrs::{WccAttr, encode_post_op, encode_wcc};
 use super::export::{R, W, X};
 use super::fh::FhBytes;
@@ -35,6 +39,10 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, fh: &FhBytes, offset: u64, count: u32, w: 
     if !(o.caller.uid == o.attr.uid || o.permits(&o.attr, R) || o.permits(&o.attr, X)) {
         return Err(fail(Nfs3Status::Acces));
     }
+    if ctx.io_allowed {
+        ctx.io = Some((IoOp::Read { object: o.id(), offset, len: count.min(RTMAX) }, NfsIo::Read { attr: o.attr.clone() }));
+        return Ok(());
+    }
     let (data, eof) =
         ctx.core.vfs.read(o.id(), offset, count.min(RTMAX)).map_err(|e| fail(super::status_from_vfs(&e)))?;
     let post = ctx.attr(o.id()).unwrap_or(o.attr.clone());
@@ -51,7 +59,7 @@ pub(crate) fn write(
     offset: u64,
     count: u32,
     stable: StableHow,
-    data: &[u8],
+    data: &bytes::Bytes,
     w: &mut XdrWriter,
 ) -> NfsResult<()> {
     let o = ctx.resolve(fh)?;
@@ -62,11 +70,20 @@ pub(crate) fn write(
     if !(o.caller.uid == o.attr.uid || o.permits(&o.attr, W)) {
         return Err(fail(Nfs3Status::Acces));
     }
-    let data = data.get(..count as usize).filter(|_| count <= WTMAX).ok_or_else(|| fail(Nfs3Status::Inval))?;
+    if count > WTMAX || count as usize > data.len() {
+        return Err(fail(Nfs3Status::Inval));
+    }
+    let data = data.slice(..count as usize);
     let id = o.id();
     let now = ctx.wall();
+    if ctx.io_allowed {
+        let sync = stable != StableHow::Unstable;
+        let io = IoOp::Write { object: id, offset, data: data.clone(), now, sync };
+        ctx.io = Some((io, NfsIo::Write { id, pre, stable }));
+        return Ok(());
+    }
     let mut post =
-        ctx.core.vfs.write(id, offset, data, now).map_err(|e| Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))?;
+        ctx.core.vfs.write(id, offset, &data, now).map_err(|e| Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))?;
     ctx.core.nfs.clear_exclusive_verf(id);
     let committed = match stable {
         StableHow::Unstable => {
@@ -93,6 +110,10 @@ pub(crate) fn commit(ctx: &mut Ctx<'_>, fh: &FhBytes, w: &mut XdrWriter) -> NfsR
     let o = ctx.resolve(fh)?;
     let pre = WccAttr::from(&o.attr);
     let id = o.id();
+    if ctx.core.nfs.dirty.contains(&id) && ctx.io_allowed {
+        ctx.io = Some((IoOp::Sync { object: id }, NfsIo::Commit { id, pre }));
+        return Ok(());
+    }
     if ctx.core.nfs.dirty.contains(&id) {
         ctx.core.vfs.sync(id).map_err(|e| Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))?;
         ctx.core.nfs.dirty.remove(&id);
@@ -103,4 +124,121 @@ pub(crate) fn commit(ctx: &mut Ctx<'_>, fh: &FhBytes, w: &mut XdrWriter) -> NfsR
     encode_wcc(w, Some(&pre), post.as_ref());
     w.fixed(&verf);
     Ok(())
+}
+
+/// A READ, WRITE or COMMIT waiting for its storage request: what its reply
+/// needs.
+#[derive(Debug, Clone)]
+pub(crate) enum NfsIo {
+    /// Attributes at the call (for a failure's post-op attributes).
+    Read { attr: FileAttr },
+    Write { id: crate::vfs::ObjectId, pre: WccAttr, stable: StableHow },
+    Commit { id: crate::vfs::ObjectId, pre: WccAttr },
+}
+
+impl NfsIo {
+    fn proc_no(&self) -> u32 {
+        match self {
+            NfsIo::Read { .. } => super::proc_::READ,
+            NfsIo::Write { .. } => super::proc_::WRITE,
+            NfsIo::Commit { .. } => super::proc_::COMMIT,
+        }
+    }
+}
+
+/// What a completed storage request answers: results appended to `w` (the
+/// SUCCESS header is in it), or a READ reply framed around its data.
+pub(crate) enum IoReply {
+    Results,
+    Framed(Bytes),
+}
+
+/// The second half of READ, WRITE and COMMIT once storage has answered.
+pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult, w: &mut XdrWriter) -> IoReply {
+    let mark = w.len();
+    let proc_no = kind.proc_no();
+    let r = match (kind, result) {
+        (NfsIo::Read { attr }, IoResult::Read(r)) => match r {
+            Ok(rd) => {
+                let post = ctx.attr(attr.id).unwrap_or(attr);
+                return match read_reply_in_place(xid, &post, rd) {
+                    Some(framed) => IoReply::Framed(framed),
+                    None => {
+                        w.u32(Nfs3Status::ServerFault as u32);
+                        encode_post_op(w, Some(&post));
+                        IoReply::Results
+                    }
+                };
+            }
+            Err(e) => Err(Nfs3Error::new(super::status_from_vfs(&e)).with_a(None, ctx.attr(attr.id).or(Some(attr)))),
+        },
+        (NfsIo::Write { id, pre, stable, .. }, IoResult::Write(r)) => match r {
+            Ok((n, mut post)) => {
+                ctx.core.nfs.clear_exclusive_verf(id);
+                let committed = match stable {
+                    StableHow::Unstable => {
+                        ctx.core.nfs.dirty.insert(id);
+                        StableHow::Unstable
+                    }
+                    StableHow::DataSync | StableHow::FileSync => {
+                        post = ctx.attr(id).unwrap_or(post);
+                        StableHow::FileSync
+                    }
+                };
+                let verf = NfsShared::write_verf(ctx.core);
+                w.u32(Nfs3Status::Ok as u32);
+                encode_wcc(w, Some(&pre), Some(&post));
+                w.u32(n as u32).u32(committed as u32).fixed(&verf);
+                Ok(())
+            }
+            Err(e) => Err(Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id))),
+        },
+        (NfsIo::Commit { id, pre }, IoResult::Sync(r)) => match r {
+            Ok(()) => {
+                ctx.core.nfs.dirty.remove(&id);
+                let post = ctx.attr(id);
+                let verf = NfsShared::write_verf(ctx.core);
+                w.u32(Nfs3Status::Ok as u32);
+                encode_wcc(w, Some(&pre), post.as_ref());
+                w.fixed(&verf);
+                Ok(())
+            }
+            Err(e) => {
+                // RFC 1813 3.3.21: what was written UNSTABLE may be lost; a
+                // new verifier tells every client to send it again.
+                NfsShared::reset_write_verf(ctx.core);
+                Err(Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))
+            }
+        },
+        // A completion of another kind cannot come back for this call.
+        _ => Err(Nfs3Error::new(Nfs3Status::ServerFault)),
+    };
+    if let Err(e) = r {
+        w.truncate(mark);
+        w.u32(e.stat as u32);
+        super::encode_fail(proc_no, &e.fail, w);
+    }
+    IoReply::Results
+}
+
+/// Frames a READ3resok around its data: the record mark, RPC reply header,
+/// status, post-op attributes and counts go into the buffer's headroom, the
+/// XDR padding after the data, and the reply is a slice of the buffer the
+/// storage read filled.
+fn read_reply_in_place(xid: u32, post: &FileAttr, rd: ReadData) -> Option<Bytes> {
+    let ReadData { mut buf, len, eof } = rd;
+    let mut head = crate::nfs::rpc::accepted(xid, crate::nfs::rpc::AcceptStat::Success);
+    head.u32(Nfs3Status::Ok as u32);
+    encode_post_op(&mut head, Some(post));
+    head.u32(len as u32).bool(eof).u32(len as u32);
+    let head = head.as_slice();
+    let start = HEADROOM.checked_sub(4 + head.len())?;
+    let pad = crate::nfs::xdr::pad(len);
+    let end = HEADROOM.checked_add(len)?.checked_add(pad)?;
+    let record = u32::try_from(end - start - 4).ok().filter(|n| *n < 0x8000_0000)?;
+    let whole = buf.as_mut_slice();
+    whole.get_mut(start..start + 4)?.copy_from_slice(&(0x8000_0000 | record).to_be_bytes());
+    whole.get_mut(start + 4..HEADROOM)?.copy_from_slice(head);
+    whole.get_mut(HEADROOM + len..end)?.fill(0);
+    Some(buf.freeze(start..end))
 }

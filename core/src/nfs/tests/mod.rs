@@ -124,7 +124,7 @@ impl Rig {
     fn input(&mut self, conn: ConnId, bytes: &[u8]) -> Vec<Output> {
         self.now += Duration::from_millis(1);
         self.server.handle_input(conn, bytes, self.now);
-        std::iter::from_fn(|| self.server.poll_output()).collect()
+        std::iter::from_fn(|| self.server.poll_output_io_inline(self.now)).collect()
     }
 
     /// Sends one record and returns the reply records for `conn`.
@@ -224,7 +224,7 @@ impl Rig {
     }
 
     fn write(&mut self, conn: ConnId, file: &FhBytes, offset: u64, data: &[u8], stable: StableHow) -> (u32, [u8; 8]) {
-        let args = Nfs3Args::Write { fh: file.clone(), offset, count: data.len() as u32, stable, data: data.to_vec() };
+        let args = Nfs3Args::Write { fh: file.clone(), offset, count: data.len() as u32, stable, data: data.to_vec().into() };
         let body = self.nfs(conn, args);
         let mut r = XdrReader::new(&body);
         assert_eq!(r.u32().unwrap(), OK);

@@ -2,7 +2,13 @@
 
 use crate::lease::Operation;
 use crate::lease::access::*;
-use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use bytes::Bytes;
+
+use crate::io::{HEADROOM, IoOp, IoResult, ReadData};
+use crate::smb::conn::SmbConnection;
+use crate::smb::ctx::{Ctx, HandlerResult, IoKind, ok};
+use crate::smb::signing::{self, SigningAlgorithm};
+use crate::smb::wire::header::{HEADER_LEN, Header};
 use crate::smb::lease;
 use crate::smb::pipe::handlers as pipe;
 use crate::smb::status;
@@ -49,6 +55,10 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
         // A zero-length read succeeds wherever it is aimed (Windows, Samba).
         return ok(encode_read_response(&[]));
     }
+    if cx.io_allowed {
+        let io = IoOp::Read { object, offset: req.offset, len: req.length };
+        return cx.suspend_io(io, IoKind::Read { file_id: req.file_id, offset: req.offset, minimum: req.minimum_count });
+    }
     let (data, _eof) = cx.core.vfs.read(object, req.offset, req.length).map_err(|e| status::from_vfs(&e))?;
     if data.is_empty() || (data.len() as u64) < u64::from(req.minimum_count) {
         return Err(status::END_OF_FILE);
@@ -85,6 +95,12 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::INVALID_PARAMETER);
     }
     lease::before_io(cx, &open, Operation::Write, offset, req.data.len() as u64)?;
+    if cx.io_allowed {
+        // The data stays where it arrived: a slice of the received frame.
+        let data = msg.slice_ref(req.data);
+        let io = IoOp::Write { object, offset, data, now, sync: false };
+        return cx.suspend_io(io, IoKind::Write { file_id: req.file_id, offset });
+    }
     cx.core.vfs.write(object, offset, req.data, now).map_err(|e| status::from_vfs(&e))?;
     if let Ok(o) = cx.open(req.file_id) {
         o.position = offset + req.data.len() as u64;
@@ -101,6 +117,73 @@ pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
     let open = open.clone();
     lease::before_io(cx, &open, Operation::Flush, 0, 0)?;
     let object = open.object;
+    if cx.io_allowed {
+        return cx.suspend_io(IoOp::Sync { object }, IoKind::Flush);
+    }
     cx.core.vfs.sync(object).map_err(|e| status::from_vfs(&e))?;
     ok(encode_empty_response())
+}
+
+/// What a completed storage request answers.
+#[derive(Debug)]
+pub(crate) enum IoReply {
+    /// A response body (WRITE, FLUSH).
+    Body(Vec<u8>),
+    /// READ data in its pooled buffer, replied in place.
+    Data(ReadData),
+}
+
+/// The second half of READ, WRITE and FLUSH once storage has answered:
+/// the status, the open's position (MS-SMB2 3.3.5.12/13), the body.
+pub(crate) fn io_done(conn: &mut SmbConnection, session_id: u64, tree_id: u32, kind: IoKind, result: IoResult) -> Result<IoReply, u32> {
+    let mut position = |fid, pos| {
+        if let Some(o) = conn.sessions.get_mut(&session_id).and_then(|s| s.open_mut(fid, tree_id)) {
+            o.position = pos;
+        }
+    };
+    match (kind, result) {
+        (IoKind::Read { file_id, offset, minimum }, IoResult::Read(r)) => {
+            let rd = r.map_err(|e| status::from_vfs(&e))?;
+            if rd.len == 0 || (rd.len as u64) < u64::from(minimum) {
+                return Err(status::END_OF_FILE);
+            }
+            position(file_id, offset + rd.len as u64);
+            Ok(IoReply::Data(rd))
+        }
+        (IoKind::Write { file_id, offset }, IoResult::Write(r)) => {
+            let (n, _) = r.map_err(|e| status::from_vfs(&e))?;
+            position(file_id, offset + n as u64);
+            Ok(IoReply::Body(encode_write_response(n as u32)))
+        }
+        (IoKind::Flush, IoResult::Sync(r)) => {
+            r.map_err(|e| status::from_vfs(&e))?;
+            Ok(IoReply::Body(encode_empty_response()))
+        }
+        _ => Err(status::INTERNAL_ERROR),
+    }
+}
+
+/// Frames a successful READ reply around its data: the Direct-TCP header,
+/// the SMB2 header and the READ response's fixed part go into the buffer's
+/// headroom, the message is signed where it lies, and the framed reply is a
+/// slice of the buffer the storage read filled.
+pub(crate) fn read_reply_in_place(rd: ReadData, rh: &Header, sign: Option<(SigningAlgorithm, [u8; 16])>) -> Option<Bytes> {
+    const FIXED: usize = 16;
+    let ReadData { mut buf, len, .. } = rd;
+    let start = HEADROOM.checked_sub(4 + HEADER_LEN + FIXED)?;
+    let end = HEADROOM.checked_add(len)?;
+    let msg_len = u32::try_from(end - start - 4).ok().filter(|n| *n <= 0x00ff_ffff)?;
+    let mut head = Vec::with_capacity(4 + HEADER_LEN + FIXED);
+    head.extend_from_slice(&msg_len.to_be_bytes());
+    rh.encode(&mut head);
+    let mut body = encode_read_response(&[]);
+    body.truncate(FIXED);
+    crate::smb::wire::codec::patch_u32(&mut body, 4, len as u32);
+    head.extend_from_slice(&body);
+    let whole = buf.as_mut_slice();
+    whole.get_mut(start..HEADROOM)?.copy_from_slice(head.get(..HEADROOM - start)?);
+    if let Some((algo, key)) = sign {
+        signing::sign(algo, &key, whole.get_mut(start + 4..end)?);
+    }
+    Some(buf.freeze(start..end))
 }

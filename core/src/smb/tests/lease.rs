@@ -100,7 +100,7 @@ impl World {
 
     fn drain(&mut self) -> Vec<Got> {
         let mut out = Vec::new();
-        while let Some(o) = self.server.poll_output() {
+        while let Some(o) = self.server.poll_output_io_inline(self.now) {
             if let Output::Transmit { conn, data } = o {
                 out.extend(split(&data).into_iter().map(|r| Got { conn, r }));
             }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 
 /// Bytes per chunk. A chunk's vector is only as long as the highest byte
 /// written in it; the rest reads as zeros.
@@ -53,25 +52,44 @@ impl Data {
         self.alloc
     }
 
-    /// Up to `len` bytes at `offset`, and whether the end was reached.
-    pub(super) fn read(&self, offset: u64, len: u32) -> (Bytes, bool) {
+    /// Fills `buf` from `offset` (holes read as zeros) as far as the file
+    /// goes; the count and whether the end was reached.
+    pub(super) fn read_into(&self, offset: u64, buf: &mut [u8]) -> (usize, bool) {
         if offset >= self.size {
-            return (Bytes::new(), true);
+            return (0, true);
         }
-        let end = offset.saturating_add(u64::from(len)).min(self.size);
+        let end = offset.saturating_add(buf.len() as u64).min(self.size);
         let n = (end - offset) as usize;
-        let mut out = vec![0u8; n];
         let mut at = 0usize;
         for (idx, within, piece) in pieces(offset, end - offset) {
-            if let (Some(chunk), Some(dst)) = (self.chunks.get(&idx), out.get_mut(at..at + piece)) {
-                let have = chunk.len().saturating_sub(within).min(piece);
-                if let (Some(d), Some(s)) = (dst.get_mut(..have), chunk.get(within..within + have)) {
-                    d.copy_from_slice(s);
+            let Some(dst) = buf.get_mut(at..at + piece) else { break };
+            let have = match self.chunks.get(&idx) {
+                Some(chunk) => {
+                    let have = chunk.len().saturating_sub(within).min(piece);
+                    if let (Some(d), Some(s)) = (dst.get_mut(..have), chunk.get(within..within + have)) {
+                        d.copy_from_slice(s);
+                    }
+                    have
                 }
+                None => 0,
+            };
+            // The buffer may be reused: what the chunk does not hold is a hole.
+            if let Some(rest) = dst.get_mut(have..) {
+                rest.fill(0);
             }
             at += piece;
         }
-        (Bytes::from(out), end == self.size)
+        (n, end == self.size)
+    }
+
+    /// [`Data::read_into`] into a fresh buffer of at most `len` bytes.
+    #[cfg(test)]
+    pub(super) fn read(&self, offset: u64, len: u32) -> (bytes::Bytes, bool) {
+        let n = self.size.saturating_sub(offset).min(u64::from(len)) as usize;
+        let mut out = vec![0u8; n];
+        let (got, eof) = self.read_into(offset, &mut out);
+        out.truncate(got);
+        (bytes::Bytes::from(out), eof)
     }
 
     /// How much [`Data::used`] would grow by writing `len` bytes at `offset`.
@@ -152,7 +170,7 @@ mod tests {
         assert_eq!(&b[..], b"a\0\0\0");
         d.set_size(0);
         assert_eq!(d.used(), 0);
-        assert_eq!(d.read(0, 10), (Bytes::new(), true));
+        assert_eq!(d.read(0, 10), (bytes::Bytes::new(), true));
     }
 
     #[test]

@@ -16,7 +16,7 @@ const T2: Timespec = Timespec::new(1_700_000_200, 9);
 
 #[test]
 fn create_sets_all_times_and_write_moves_mtime_ctime() {
-    let mut fs = MemoryFs::new();
+    let fs = MemoryFs::new();
     let f = fs.create(ROOT, "f", CreateAttr { mode: 0o640, uid: 10, gid: 20 }, T0).unwrap();
     assert_eq!((f.atime, f.mtime, f.ctime, f.btime), (T0, T0, T0, T0));
     assert_eq!((f.uid, f.gid, f.generation), (10, 20, 1));
@@ -33,7 +33,7 @@ fn create_sets_all_times_and_write_moves_mtime_ctime() {
 
 #[test]
 fn rename_updates_times_and_dir_link_counts() {
-    let mut fs = MemoryFs::new();
+    let fs = MemoryFs::new();
     let a = fs.mkdir(ROOT, "a", ca(0o755), T0).unwrap();
     let b = fs.mkdir(ROOT, "b", ca(0o755), T0).unwrap();
     let d = fs.mkdir(a.id, "d", ca(0o755), T0).unwrap();
@@ -50,7 +50,7 @@ fn rename_updates_times_and_dir_link_counts() {
 
 #[test]
 fn dir_version_changes_with_the_listing_only() {
-    let mut fs = MemoryFs::new();
+    let fs = MemoryFs::new();
     let v0 = fs.dir_version(ROOT).unwrap();
     let f = fs.create(ROOT, "f", ca(0o644), T0).unwrap();
     let v1 = fs.dir_version(ROOT).unwrap();
@@ -74,7 +74,7 @@ fn dir_version_changes_with_the_listing_only() {
 #[test]
 fn ids_are_deterministic_and_never_reused() {
     let run = || {
-        let mut fs = MemoryFs::new();
+        let fs = MemoryFs::new();
         let a = fs.create(ROOT, "a", ca(0o644), T0).unwrap().id;
         fs.remove(ROOT, "a", T0).unwrap();
         let b = fs.create(ROOT, "a", ca(0o644), T0).unwrap().id;
@@ -87,7 +87,7 @@ fn ids_are_deterministic_and_never_reused() {
 
 #[test]
 fn streams_live_and_die_with_their_file() {
-    let mut fs = MemoryFs::new();
+    let fs = MemoryFs::new();
     let f = fs.create(ROOT, "f", ca(0o644), T0).unwrap();
     assert_eq!(fs.stream(f.id, "s1", false, T0), Err(VfsError::NotFound));
     let s1 = fs.stream(f.id, "s1", true, T1).unwrap();
@@ -124,7 +124,7 @@ fn streams_live_and_die_with_their_file() {
 
 #[test]
 fn size_limits_and_capacity() {
-    let mut fs = MemoryFs::with_capacity(20 * 4096);
+    let fs = MemoryFs::with_capacity(20 * 4096);
     let f = fs.create(ROOT, "f", ca(0o644), T0).unwrap();
     assert_eq!(fs.write(f.id, MAX_FILE_SIZE, b"x", T0), Err(VfsError::TooBig));
     assert_eq!(fs.write(f.id, u64::MAX, b"x", T0), Err(VfsError::TooBig));
@@ -146,7 +146,7 @@ fn size_limits_and_capacity() {
 
 #[test]
 fn hard_link_data_freed_with_last_link() {
-    let mut fs = MemoryFs::new();
+    let fs = MemoryFs::new();
     let total = fs.fsstat().unwrap().total_bytes;
     let f = fs.create(ROOT, "f", ca(0o644), T0).unwrap();
     fs.write(f.id, 0, &[9; 10_000], T0).unwrap();
@@ -165,7 +165,7 @@ fn hard_link_data_freed_with_last_link() {
 
 #[test]
 fn readdir_max_zero_and_cookie_past_end() {
-    let mut fs = MemoryFs::new();
+    let fs = MemoryFs::new();
     fs.create(ROOT, "a", ca(0o644), T0).unwrap();
     assert_eq!(fs.readdir(ROOT, 0, 0).unwrap(), (vec![], false));
     assert_eq!(fs.readdir(ROOT, u64::MAX, 10).unwrap(), (vec![], true));
@@ -178,6 +178,7 @@ fn readdir_max_zero_and_cookie_past_end() {
 /// directory chain leads to the root, streams belong to live files, and the
 /// space accounting matches the data held.
 fn check_invariants(fs: &MemoryFs) {
+    let fs = &*fs.tree();
     let mut refs: BTreeMap<ObjectId, u32> = BTreeMap::new();
     let mut used = 0;
     for (&id, node) in &fs.nodes {
@@ -234,9 +235,9 @@ fn pick<T: Copy>(v: &[T], i: u8) -> Option<T> {
 /// invariants are not.
 fn apply(fs: &mut MemoryFs, (op, x, y, z): (u8, u8, u8, u16), now: Timespec) {
     let dirs: Vec<ObjectId> =
-        fs.nodes.iter().filter(|(_, n)| matches!(n.body, Body::Dir(_))).map(|(i, _)| *i).collect();
+        fs.tree().nodes.iter().filter(|(_, n)| matches!(n.body, Body::Dir(_))).map(|(i, _)| *i).collect();
     let others: Vec<ObjectId> =
-        fs.nodes.iter().filter(|(_, n)| !matches!(n.body, Body::Dir(_))).map(|(i, _)| *i).collect();
+        fs.tree().nodes.iter().filter(|(_, n)| !matches!(n.body, Body::Dir(_))).map(|(i, _)| *i).collect();
     let (Some(d1), Some(d2)) = (pick(&dirs, x), pick(&dirs, y)) else { return };
     let (n1, n2) = (NAMES[usize::from(x >> 4) % 4], NAMES[usize::from(y >> 4) % 4]);
     let obj = pick(&others, x ^ y).unwrap_or(d1);
@@ -279,7 +280,7 @@ quickcheck::quickcheck! {
 
 #[test]
 fn reads_are_capped_at_max_read() {
-    let mut fs = MemoryFs::new();
+    let fs = MemoryFs::new();
     let f = fs.create(ROOT, "f", ca(0o644), T0).unwrap();
     let set = SetAttr { size: Some(u64::from(MAX_READ) + 10), ..Default::default() };
     fs.setattr(f.id, &set, T0).unwrap();

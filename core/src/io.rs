@@ -1,0 +1,387 @@
+//! Storage requests: the data operations (SMB READ/WRITE/FLUSH, NFS
+//! READ/WRITE/COMMIT) leave the core as [`IoRequest`]s that the adapter runs
+//! off its event loop, and come back as [`IoCompletion`]s through
+//! [`crate::Server::handle_io`]. The operation waits meanwhile (like an
+//! operation parked behind a lease break) and every other connection goes
+//! on being served; the reply leaves from the call that delivered the
+//! completion.
+//!
+//! Ordering is kept here, per object, in arrival order: a write or sync waits
+//! for every earlier request on its object, and a read waits for earlier
+//! writes and syncs (reads run side by side). Requests in flight are bounded
+//! ([`crate::config::Limits::max_io_in_flight`]); past the bound they wait
+//! their turn in the core and are never dropped.
+//!
+//! Reads fill a pooled buffer ([`BufPool`]) that keeps [`HEADROOM`] bytes in
+//! front of the data, so the reply's headers are written in front of the data
+//! where it lies and the framed reply leaves as one slice of the very buffer
+//! the storage read filled. The buffer returns to the pool when the adapter
+//! drops the last reference to the reply.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::server::{ConnId, WaitToken};
+use crate::time::Timespec;
+use crate::vfs::{FileAttr, ObjectId, Vfs, VfsError, VfsResult};
+
+/// Bytes kept free in front of read data for the transport, protocol and
+/// reply headers (SMB: 4 + 64 + 16; NFS: 4 + RPC reply + post-op attributes
+/// + counts, below 160), so the reply is built around the data in place.
+pub const HEADROOM: usize = 256;
+/// Bytes kept free after read data (XDR pads opaque data to 4 bytes).
+pub const TAILROOM: usize = 8;
+
+/// Names one storage request of a server; never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IoId(pub u64);
+
+/// What a storage request does.
+#[derive(Debug, Clone)]
+pub enum IoOp {
+    /// Up to `len` bytes at `offset`.
+    Read { object: ObjectId, offset: u64, len: u32 },
+    /// `data` at `offset`, then (with `sync`) made durable.
+    Write { object: ObjectId, offset: u64, data: Bytes, now: Timespec, sync: bool },
+    /// Makes written data of `object` durable.
+    Sync { object: ObjectId },
+}
+
+impl IoOp {
+    /// The object the operation works on.
+    pub fn object(&self) -> ObjectId {
+        match self {
+            IoOp::Read { object, .. } | IoOp::Write { object, .. } | IoOp::Sync { object } => *object,
+        }
+    }
+
+    fn is_read(&self) -> bool {
+        matches!(self, IoOp::Read { .. })
+    }
+}
+
+/// A storage operation for the adapter to run off its event loop (a
+/// blocking pool, a worker thread), or at once where storage never blocks.
+/// Running it is all the adapter does; the result goes back to the core with
+/// [`crate::Server::handle_io`].
+pub struct IoRequest {
+    id: IoId,
+    op: IoOp,
+    vfs: Arc<dyn Vfs>,
+    pool: Arc<BufPool>,
+}
+
+impl std::fmt::Debug for IoRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IoRequest").field("id", &self.id).field("op", &self.op).finish()
+    }
+}
+
+/// Requests are equal when they are the same request (ids are unique).
+impl PartialEq for IoRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for IoRequest {}
+
+impl IoRequest {
+    pub fn id(&self) -> IoId {
+        self.id
+    }
+
+    pub fn op(&self) -> &IoOp {
+        &self.op
+    }
+
+    /// Performs the operation (blocking) and returns its completion.
+    pub fn run(self) -> IoCompletion {
+        let result = match self.op {
+            IoOp::Read { object, offset, len } => {
+                let mut buf = self.pool.take(len as usize);
+                match self.vfs.read_into(object, offset, buf.data_mut(len as usize)) {
+                    Ok((n, eof)) => IoResult::Read(Ok(ReadData { buf, len: n, eof })),
+                    Err(e) => IoResult::Read(Err(e)),
+                }
+            }
+            IoOp::Write { object, offset, data, now, sync } => {
+                let r = self.vfs.write(object, offset, &data, now).and_then(|attr| {
+                    if sync {
+                        self.vfs.sync(object)?;
+                        return self.vfs.getattr(object).or(Ok(attr));
+                    }
+                    Ok(attr)
+                });
+                IoResult::Write(r.map(|attr| (data.len(), attr)))
+            }
+            IoOp::Sync { object } => IoResult::Sync(self.vfs.sync(object)),
+        };
+        IoCompletion { id: self.id, result }
+    }
+
+    /// A completion that reports `error` without touching storage (the
+    /// simulation injects storage faults with it).
+    pub fn fail(self, error: VfsError) -> IoCompletion {
+        let result = match self.op {
+            IoOp::Read { .. } => IoResult::Read(Err(error)),
+            IoOp::Write { .. } => IoResult::Write(Err(error)),
+            IoOp::Sync { .. } => IoResult::Sync(Err(error)),
+        };
+        IoCompletion { id: self.id, result }
+    }
+
+    /// A write that stores only the first `len` bytes of its data and
+    /// reports the short count (the simulation injects short writes with
+    /// it); other requests run as they are.
+    pub fn run_short(mut self, len: usize) -> IoCompletion {
+        if let IoOp::Write { data, .. } = &mut self.op {
+            data.truncate(len);
+        }
+        self.run()
+    }
+}
+
+/// The outcome of one [`IoRequest`].
+#[derive(Debug)]
+pub struct IoCompletion {
+    id: IoId,
+    result: IoResult,
+}
+
+impl IoCompletion {
+    pub fn id(&self) -> IoId {
+        self.id
+    }
+}
+
+/// Data read into a pooled buffer: `len` bytes at [`HEADROOM`].
+#[derive(Debug)]
+pub(crate) struct ReadData {
+    pub buf: PoolBuf,
+    pub len: usize,
+    pub eof: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum IoResult {
+    Read(VfsResult<ReadData>),
+    /// Bytes written and the attributes after the write.
+    Write(VfsResult<(usize, FileAttr)>),
+    Sync(VfsResult<()>),
+}
+
+/// A buffer from a [`BufPool`]: [`HEADROOM`], then room for data, then
+/// [`TAILROOM`]. Its bytes were initialised once, when the pool first made
+/// it; reuse does not clear them (only what a read fills is ever sent).
+#[derive(Debug)]
+pub struct PoolBuf {
+    vec: Vec<u8>,
+    pool: Option<Arc<BufPool>>,
+}
+
+impl PoolBuf {
+    /// The data area, `len` bytes after the headroom.
+    pub fn data_mut(&mut self, len: usize) -> &mut [u8] {
+        let end = HEADROOM.saturating_add(len).min(self.vec.len());
+        self.vec.get_mut(HEADROOM..end).unwrap_or_default()
+    }
+
+    /// The whole buffer, headroom included.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.vec
+    }
+
+    /// `range` of the buffer as `Bytes`, without copying: the buffer goes
+    /// back to its pool when the last reference is dropped.
+    pub fn freeze(self, range: std::ops::Range<usize>) -> Bytes {
+        Bytes::from_owner(self).slice(range)
+    }
+}
+
+impl AsRef<[u8]> for PoolBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.vec
+    }
+}
+
+impl Drop for PoolBuf {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            pool.give(std::mem::take(&mut self.vec));
+        }
+    }
+}
+
+/// Read buffers kept for reuse, by size class (powers of two from 64 KiB),
+/// holding at most [`BufPool::max_bytes`] in all. Reusing them spares every
+/// READ a fresh multi-MiB allocation, its zero fill and the kernel's page
+/// faults on it.
+#[derive(Debug)]
+pub struct BufPool {
+    free: Mutex<BTreeMap<usize, Vec<Vec<u8>>>>,
+    held: Mutex<usize>,
+    max_bytes: usize,
+}
+
+const MIN_CLASS: usize = 64 * 1024;
+
+impl BufPool {
+    /// A pool that keeps at most `max_bytes` of idle buffers.
+    pub fn new(max_bytes: usize) -> Arc<Self> {
+        Arc::new(Self { free: Mutex::new(BTreeMap::new()), held: Mutex::new(0), max_bytes })
+    }
+
+    fn class(data_len: usize) -> usize {
+        (HEADROOM + data_len + TAILROOM).max(MIN_CLASS).next_power_of_two()
+    }
+
+    /// A buffer with room for `data_len` bytes of data.
+    pub fn take(self: &Arc<Self>, data_len: usize) -> PoolBuf {
+        let class = Self::class(data_len);
+        let reused = {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            free.get_mut(&class).and_then(Vec::pop)
+        };
+        let vec = match reused {
+            Some(v) => {
+                *self.held.lock().unwrap_or_else(|e| e.into_inner()) -= v.len();
+                v
+            }
+            None => vec![0u8; class],
+        };
+        PoolBuf { vec, pool: Some(self.clone()) }
+    }
+
+    fn give(&self, vec: Vec<u8>) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if *held + vec.len() > self.max_bytes || !vec.len().is_power_of_two() {
+            return;
+        }
+        *held += vec.len();
+        drop(held);
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        free.entry(vec.len()).or_default().push(vec);
+    }
+
+    /// Bytes held by idle buffers.
+    pub fn idle_bytes(&self) -> usize {
+        *self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One request the core tracks until its completion arrives.
+#[derive(Debug)]
+struct Tracked {
+    token: WaitToken,
+    object: ObjectId,
+    read: bool,
+    /// Handed to the adapter (as opposed to waiting its turn).
+    issued: bool,
+}
+
+/// The core's side of storage requests: ordering, the in-flight bound, and
+/// the results waiting for their operation to resume.
+#[derive(Debug)]
+pub(crate) struct IoTable {
+    next: u64,
+    max_in_flight: usize,
+    in_flight: usize,
+    tracked: BTreeMap<IoId, Tracked>,
+    /// Requests not yet issued, in arrival order.
+    waiting: VecDeque<IoRequest>,
+    /// Completed results, by the operation that waits for them.
+    done: BTreeMap<WaitToken, IoResult>,
+    pool: Arc<BufPool>,
+}
+
+impl IoTable {
+    pub fn new(max_in_flight: usize, pool_bytes: usize) -> Self {
+        Self {
+            next: 1,
+            max_in_flight: max_in_flight.max(1),
+            in_flight: 0,
+            tracked: BTreeMap::new(),
+            waiting: VecDeque::new(),
+            done: BTreeMap::new(),
+            pool: BufPool::new(pool_bytes),
+        }
+    }
+
+    /// Registers a request for `token`; it is issued with the next
+    /// [`IoTable::issue`] once its turn comes.
+    pub fn submit(&mut self, token: WaitToken, op: IoOp, vfs: Arc<dyn Vfs>) -> IoId {
+        let id = IoId(self.next);
+        self.next += 1;
+        let object = op.object();
+        let read = op.is_read();
+        self.tracked.insert(id, Tracked { token, object, read, issued: false });
+        self.waiting.push_back(IoRequest { id, op, vfs, pool: self.pool.clone() });
+        id
+    }
+
+    /// Whether request `id` may start: nothing earlier on its object
+    /// conflicts with it (reads only conflict with writes and syncs).
+    fn may_start(&self, id: IoId) -> bool {
+        let Some(me) = self.tracked.get(&id) else { return false };
+        !self.tracked.range(..id).any(|(_, t)| t.object == me.object && !(t.read && me.read))
+    }
+
+    /// The requests that may start now, in arrival order, within the bound.
+    pub fn issue(&mut self) -> Vec<IoRequest> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.waiting.len() && self.in_flight < self.max_in_flight {
+            let Some(id) = self.waiting.get(i).map(IoRequest::id) else { break };
+            if self.may_start(id) {
+                if let Some(req) = self.waiting.remove(i) {
+                    if let Some(t) = self.tracked.get_mut(&id) {
+                        t.issued = true;
+                    }
+                    self.in_flight += 1;
+                    out.push(req);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Takes a completion: its result waits for its operation, which is
+    /// returned to be resumed. Unknown ids (a completion delivered twice, or
+    /// for a request of a connection that went away) give `None`.
+    pub fn complete(&mut self, c: IoCompletion) -> Option<(WaitToken, ObjectId, bool)> {
+        let t = self.tracked.remove(&c.id)?;
+        if t.issued {
+            self.in_flight = self.in_flight.saturating_sub(1);
+        }
+        let wrote = matches!(c.result, IoResult::Write(Ok(_)));
+        self.done.insert(t.token, c.result);
+        Some((t.token, t.object, wrote))
+    }
+
+    /// The result for `token`, once.
+    pub fn take_result(&mut self, token: WaitToken) -> Option<IoResult> {
+        self.done.remove(&token)
+    }
+
+    /// Connection `conn` went away: its requests not yet issued are
+    /// dropped, its results forgotten; those in flight complete into nothing.
+    pub fn cancel_conn(&mut self, conn: ConnId) {
+        self.done.retain(|t, _| t.conn != conn);
+        let unissued: Vec<IoId> =
+            self.tracked.iter().filter(|(_, t)| t.token.conn == conn && !t.issued).map(|(id, _)| *id).collect();
+        for id in &unissued {
+            self.tracked.remove(id);
+        }
+        self.waiting.retain(|r| !unissued.contains(&r.id));
+    }
+
+    /// Requests whose completion has not arrived (issued or waiting).
+    pub fn outstanding(&self) -> usize {
+        self.tracked.len()
+    }
+}
