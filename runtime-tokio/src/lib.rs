@@ -147,13 +147,13 @@ struct CoreTask {
 impl CoreTask {
     async fn run(&mut self, mut rx: mpsc::Receiver<Event>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         tokio::pin!(shutdown);
+        let sleep_until = |at: Option<Instant>| async move {
+            match at {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         loop {
-            let sleep_until = |at: Option<Instant>| async move {
-                match at {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 biased;
                 _ = &mut shutdown => return Ok(()),
@@ -164,6 +164,7 @@ impl CoreTask {
                 },
                 Some(_) = self.conns.writers.join_next(), if !self.conns.writers.is_empty() => {}
                 Some(_) = self.conns.readers.join_next(), if !self.conns.readers.is_empty() => {}
+                // `after_turn` flushes the recording.
                 _ = sleep_until(self.record.next_flush()) => {}
             }
             dispatch_outputs(&mut self.driver, &mut self.conns);
