@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use polyshare_core::config::{Export, NfsBreakPolicy, Share, User};
-use polyshare_core::{BoundAddrs, Config, LocalFs, MemoryFs, ServerOptions, Setup, Vfs};
+use polyshare_core::{Config, LocalFs, MemoryFs, Setup, Vfs};
+use polyshare_runtime::{BoundAddrs, ServerOptions};
 
 /// Serve one file tree over SMB2/3 and NFSv3.
 #[derive(Debug, Clone, Parser)]

@@ -8,3 +8,5 @@ pub mod cli;
 pub mod testclient;
 
 pub use polyshare_core::*;
+// Listener options live with the adapters, not in the Sans-IO core.
+pub use polyshare_runtime::{BoundAddrs, ServerOptions};

@@ -5,8 +5,7 @@
 //! [`crate::record::Recording::replay`] reproduces the output byte for byte.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use bytes::BytesMut;
 
@@ -14,46 +13,6 @@ use crate::config::Config;
 use crate::record::{Event, Recorder};
 use crate::server::{AcceptError, ConnId, Output, Protocol, Server};
 use crate::vfs::Vfs;
-
-/// Where an adapter listens and how it treats its connections; the same for
-/// every runtime.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    pub smb: Option<SocketAddr>,
-    pub nfs: Option<SocketAddr>,
-    /// A second port that also speaks ONC RPC (for clients that ask the
-    /// portmapper on a port of their own).
-    pub portmap: Option<SocketAddr>,
-    /// Record every input to this file (see [`crate::record`]).
-    pub record: Option<PathBuf>,
-    /// Output queued for one connection above which the adapter stops
-    /// reading from it until the peer has taken some.
-    pub output_limit: usize,
-    /// How long a graceful shutdown waits for queued replies to be sent.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        Self {
-            smb: None,
-            nfs: None,
-            portmap: None,
-            record: None,
-            output_limit: 16 << 20,
-            shutdown_grace: Duration::from_secs(2),
-        }
-    }
-}
-
-/// The addresses an adapter actually listens on (ports resolved when 0 was
-/// asked for).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BoundAddrs {
-    pub smb: Option<SocketAddr>,
-    pub nfs: Option<SocketAddr>,
-    pub portmap: Option<SocketAddr>,
-}
 
 /// What the embedding program decides: configuration, storage and
 /// optionally a fixed seed (for reproducible runs).

@@ -9,16 +9,13 @@
 //! reader stops reading, so a peer that does not read cannot make the server
 //! buffer without bound (and no data is ever dropped).
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
-use std::io::{self, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Read as _};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
 use async_executor::{LocalExecutor, Task};
@@ -26,20 +23,15 @@ use async_io::{Async, Timer};
 use bytes::Bytes;
 use futures_lite::future;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use polyshare_core::{ConnId, Driver, Output, Protocol, Setup, Start};
+use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
+use polyshare_runtime::{
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outputs, Queued, READ_CHUNK, RecordSink, WorkerPool,
+    bind_listeners, dispatch_outputs, handle_event,
+};
 
-pub use polyshare_core::{BoundAddrs, ServerOptions};
+pub use polyshare_runtime::{BoundAddrs, ServerOptions};
 
-const READ_CHUNK: usize = 64 * 1024;
-const EVENT_QUEUE: usize = 256;
-/// Recorded bytes are written out when this many are pending, and at least
-/// once a second.
-const RECORD_FLUSH: usize = 1 << 20;
-const RECORD_INTERVAL: Duration = Duration::from_secs(1);
-/// Pause after a failed accept (for example EMFILE) before trying again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-/// How long a closed connection keeps draining input (see [`linger`]).
-const LINGER: Duration = Duration::from_secs(2);
+type Event = polyshare_runtime::Event<Async<TcpStream>>;
 
 /// Listening sockets, bound before the server is built so that the NFS port
 /// the portmapper reports is the real one.
@@ -52,19 +44,11 @@ pub struct Listeners {
 
 impl Listeners {
     pub fn bind(opts: ServerOptions) -> io::Result<Self> {
-        let mut listeners = Vec::new();
-        let mut addrs = BoundAddrs::default();
-        for (addr, protocol, bound) in [
-            (opts.smb, Protocol::Smb, &mut addrs.smb),
-            (opts.nfs, Protocol::Nfs, &mut addrs.nfs),
-            (opts.portmap, Protocol::Nfs, &mut addrs.portmap),
-        ] {
-            if let Some(addr) = addr {
-                let l = Async::<TcpListener>::bind(addr)?;
-                *bound = Some(l.get_ref().local_addr()?);
-                listeners.push((l, protocol));
-            }
-        }
+        let (listeners, addrs) = bind_listeners(&opts, |addr| {
+            let l = Async::<TcpListener>::bind(addr)?;
+            let at = l.get_ref().local_addr()?;
+            Ok((l, at))
+        })?;
         Ok(Self { listeners, addrs, opts })
     }
 
@@ -86,16 +70,7 @@ pub async fn shutdown_signal() -> io::Result<()> {
 /// Serves until `shutdown` resolves, then stops accepting, gives queued
 /// replies up to [`ServerOptions::shutdown_grace`] to go out, and returns.
 pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
-    let start = Start {
-        nfs_port: listeners.addrs.nfs.map(|a| a.port()),
-        entropy: RandomState::new().hash_one(0u8),
-        wall: SystemTime::now(),
-        now: Instant::now(),
-        record: record.is_some(),
-    };
-    let driver = setup.start(start);
-    tracing::info!(seed = driver.seed(), "server started");
+    let (driver, record) = polyshare_runtime::start(setup, &listeners.opts, &listeners.addrs)?;
     let ex = LocalExecutor::new();
     ex.run(run(&ex, listeners, driver, record, shutdown)).await
 }
@@ -104,7 +79,7 @@ pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Out
 /// recorder, or timers set beforehand); the recorder's output goes to
 /// [`ServerOptions::record`].
 pub async fn serve_driver(listeners: Listeners, driver: Driver, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
+    let record = RecordSink::open(listeners.opts.record.as_deref())?;
     let ex = LocalExecutor::new();
     ex.run(run(&ex, listeners, driver, record, shutdown)).await
 }
@@ -113,41 +88,28 @@ async fn run(
     ex: &LocalExecutor<'_>,
     listeners: Listeners,
     driver: Driver,
-    mut record: Option<File>,
+    record: RecordSink,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let Listeners { listeners, addrs: _, opts } = listeners;
     let (tx, rx) = async_channel::bounded(EVENT_QUEUE);
     let accepts: Vec<Task<()>> =
         listeners.into_iter().map(|(l, protocol)| ex.spawn(accept_loop(l, protocol, tx.clone()))).collect();
-    let mut core = CoreTask { ex, driver, opts, tx, conns: BTreeMap::new(), writers: Vec::new() };
-    let result = core.run(rx, shutdown, &mut record).await;
+    let pool = WorkerPool::new(opts.io_workers);
+    let conns = ConnTable { ex, tx, pool, limit: opts.output_limit, conns: BTreeMap::new(), writers: Vec::new() };
+    let mut core = CoreTask { driver, record, opts, conns };
+    let result = core.run(rx, shutdown).await;
     drop(accepts);
     core.shut_down().await;
-    flush_recording(&mut core.driver, &mut record);
+    core.record.flush(&mut core.driver);
     result
-}
-
-/// What the other tasks tell the core task.
-#[derive(Debug)]
-enum Event {
-    Accepted(Protocol, Async<TcpStream>, SocketAddr),
-    Input(ConnId, Bytes),
-    /// End of stream or a read error.
-    ReadEnd(ConnId, Option<io::Error>),
-    WriteFailed(ConnId, io::Error),
 }
 
 /// Shared by one connection's tasks (all on one thread).
 #[derive(Debug)]
 struct Shared {
     stream: Async<TcpStream>,
-    /// Bytes queued for the writer.
-    queued: Cell<usize>,
-    /// A permit when the queue drops to the limit (the reader waits on it).
-    drained: (Sender<()>, Receiver<()>),
-    /// A permit when the writer has closed our side (the reader lingers).
-    closed: (Sender<()>, Receiver<()>),
+    queued: Queued,
 }
 
 #[derive(Debug)]
@@ -167,27 +129,31 @@ enum Step {
     RecordTick,
 }
 
-struct CoreTask<'a, 'ex> {
+/// The connections the core knows, and their tasks.
+struct ConnTable<'a, 'ex> {
     ex: &'a LocalExecutor<'ex>,
-    driver: Driver,
-    opts: ServerOptions,
     tx: Sender<Event>,
+    /// Runs storage requests; completions come back as events.
+    pool: WorkerPool,
+    limit: usize,
     conns: BTreeMap<ConnId, Conn>,
+    /// Writers outlive their connection while they flush.
     writers: Vec<Task<()>>,
 }
 
+struct CoreTask<'a, 'ex> {
+    driver: Driver,
+    record: RecordSink,
+    opts: ServerOptions,
+    conns: ConnTable<'a, 'ex>,
+}
+
 impl CoreTask<'_, '_> {
-    async fn run(
-        &mut self,
-        rx: Receiver<Event>,
-        shutdown: impl Future<Output = ()>,
-        record: &mut Option<File>,
-    ) -> io::Result<()> {
+    async fn run(&mut self, rx: Receiver<Event>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let mut shutdown = std::pin::pin!(shutdown);
-        let mut record_due = Instant::now() + RECORD_INTERVAL;
         loop {
             let timer = self.driver.poll_timeout().map_or_else(Timer::never, Timer::at);
-            let tick = if record.is_some() { Timer::at(record_due) } else { Timer::never() };
+            let tick = self.record.next_flush().map_or_else(Timer::never, Timer::at);
             let step = future::or(
                 async {
                     (&mut shutdown).await;
@@ -208,90 +174,12 @@ impl CoreTask<'_, '_> {
             match step {
                 Step::Shutdown | Step::Event(None) => return Ok(()),
                 Step::Timeout => self.driver.timeout(Instant::now()),
-                Step::Event(Some(ev)) => self.event(ev),
-                Step::RecordTick => {
-                    flush_recording(&mut self.driver, record);
-                    record_due = Instant::now() + RECORD_INTERVAL;
-                }
+                Step::Event(Some(ev)) => handle_event(&mut self.driver, &mut self.conns, ev),
+                // `after_turn` flushes.
+                Step::RecordTick => {}
             }
-            self.outputs();
-            if self.driver.recording_pending() >= RECORD_FLUSH {
-                flush_recording(&mut self.driver, record);
-            }
-        }
-    }
-
-    fn event(&mut self, ev: Event) {
-        let now = Instant::now();
-        match ev {
-            Event::Accepted(protocol, stream, peer) => match self.driver.accept(protocol, peer, now) {
-                Ok(conn) => self.spawn_conn(conn, stream),
-                Err(e) => tracing::warn!(%peer, error = %e, "refusing connection"),
-            },
-            Event::Input(conn, data) => {
-                if self.conns.contains_key(&conn) {
-                    self.driver.input(conn, &data, now);
-                }
-            }
-            Event::ReadEnd(conn, err) => {
-                if let Some(c) = self.conns.remove(&conn) {
-                    if let Some(e) = err {
-                        tracing::info!(conn = conn.0, error = %e, "read failed");
-                    }
-                    c.reader.detach();
-                    self.driver.closed(conn, now);
-                }
-                self.writers.retain(|t| !t.is_finished());
-            }
-            Event::WriteFailed(conn, e) => {
-                if self.conns.remove(&conn).is_some() {
-                    tracing::info!(conn = conn.0, error = %e, "write failed");
-                    self.driver.closed(conn, now);
-                }
-            }
-        }
-    }
-
-    fn spawn_conn(&mut self, conn: ConnId, stream: Async<TcpStream>) {
-        if let Err(e) = stream.get_ref().set_nodelay(true) {
-            tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
-        }
-        let shared = Rc::new(Shared {
-            stream,
-            queued: Cell::new(0),
-            drained: async_channel::bounded(1),
-            closed: async_channel::bounded(1),
-        });
-        let (writes, rx) = async_channel::unbounded();
-        let limit = self.opts.output_limit;
-        let reader = self.ex.spawn(read_loop(conn, shared.clone(), limit, self.tx.clone()));
-        self.writers.push(self.ex.spawn(write_loop(conn, shared.clone(), rx, limit, self.tx.clone())));
-        self.conns.insert(conn, Conn { shared, writes, reader });
-    }
-
-    fn outputs(&mut self) {
-        while let Some(out) = self.driver.poll_output() {
-            match out {
-                Output::Transmit { conn, data } => {
-                    if let Some(c) = self.conns.get(&conn) {
-                        c.shared.queued.set(c.shared.queued.get() + data.len());
-                        // A closed channel means the writer failed; its
-                        // WriteFailed event is on its way.
-                        let _ = c.writes.try_send(data);
-                    }
-                }
-                // The writer flushes and closes; the reader then lingers
-                // (input for a forgotten id is ignored).
-                Output::Close { conn } => {
-                    if let Some(c) = self.conns.remove(&conn) {
-                        c.reader.detach();
-                    }
-                    self.writers.retain(|t| !t.is_finished());
-                }
-                Output::UserTimer { key } => tracing::debug!(key, "user timer with no owner"),
-                // Storage runs on this thread for now.
-                Output::Io(req) => self.driver.io_done(req.run(), Instant::now()),
-            }
+            dispatch_outputs(&mut self.driver, &mut self.conns);
+            self.record.after_turn(&mut self.driver, Instant::now());
         }
     }
 
@@ -299,8 +187,8 @@ impl CoreTask<'_, '_> {
     /// and closes everything.
     async fn shut_down(&mut self) {
         // Dropping the readers' tasks cancels them.
-        self.conns.clear();
-        let writers = std::mem::take(&mut self.writers);
+        self.conns.conns.clear();
+        let writers = std::mem::take(&mut self.conns.writers);
         let left = writers.len();
         let all = async {
             for w in writers {
@@ -318,12 +206,59 @@ impl CoreTask<'_, '_> {
     }
 }
 
-fn flush_recording(driver: &mut Driver, file: &mut Option<File>) {
-    if let (Some(f), Some(data)) = (file.as_mut(), driver.take_recording()) {
-        if let Err(e) = f.write_all(&data).and_then(|()| f.flush()) {
-            tracing::error!(error = %e, "writing the recording failed; recording stops");
-            *file = None;
+impl Outputs for ConnTable<'_, '_> {
+    fn transmit(&mut self, conn: ConnId, data: Bytes) {
+        if let Some(c) = self.conns.get(&conn) {
+            c.shared.queued.queue(data.len());
+            // A closed channel means the writer failed; its WriteFailed
+            // event is on its way.
+            let _ = c.writes.try_send(data);
         }
+    }
+
+    // The writer flushes and closes; the reader then lingers.
+    fn close(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            c.reader.detach();
+        }
+        self.writers.retain(|t| !t.is_finished());
+    }
+
+    fn storage(&mut self, req: IoRequest) {
+        let tx = self.tx.clone();
+        self.pool.storage(req, move |c| {
+            let _ = tx.send_blocking(Event::IoDone(c));
+        });
+    }
+}
+
+impl Connections for ConnTable<'_, '_> {
+    type Stream = Async<TcpStream>;
+
+    fn open(&mut self, conn: ConnId, stream: Async<TcpStream>) {
+        if let Err(e) = stream.get_ref().set_nodelay(true) {
+            tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
+        }
+        let shared = Rc::new(Shared { stream, queued: Queued::new(self.limit) });
+        let (writes, rx) = async_channel::unbounded();
+        let reader = self.ex.spawn(read_loop(conn, shared.clone(), self.tx.clone()));
+        self.writers.push(self.ex.spawn(write_loop(conn, shared.clone(), rx, self.tx.clone())));
+        self.conns.insert(conn, Conn { shared, writes, reader });
+    }
+
+    fn is_open(&self, conn: ConnId) -> bool {
+        self.conns.contains_key(&conn)
+    }
+
+    fn read_ended(&mut self, conn: ConnId) -> bool {
+        let known = self.conns.remove(&conn).map(|c| c.reader.detach()).is_some();
+        self.writers.retain(|t| !t.is_finished());
+        known
+    }
+
+    // Dropping the reader's task stops it.
+    fn write_failed(&mut self, conn: ConnId) -> bool {
+        self.conns.remove(&conn).is_some()
     }
 }
 
@@ -343,45 +278,37 @@ async fn accept_loop(listener: Async<TcpListener>, protocol: Protocol, events: S
     }
 }
 
-async fn read_loop(conn: ConnId, shared: Rc<Shared>, limit: usize, events: Sender<Event>) {
+async fn read_loop(conn: ConnId, shared: Rc<Shared>, events: Sender<Event>) {
     let reading = async {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
-            while shared.queued.get() > limit {
-                let _ = shared.drained.1.recv().await;
-            }
-            let ev = match (&shared.stream).read(&mut buf).await {
-                Ok(0) => Event::ReadEnd(conn, None),
-                Ok(n) => Event::Input(conn, Bytes::copy_from_slice(buf.get(..n).unwrap_or_default())),
-                Err(e) => Event::ReadEnd(conn, Some(e)),
-            };
-            let end = matches!(ev, Event::ReadEnd(..));
+            shared.queued.room().await;
+            let read = (&shared.stream).read(&mut buf).await;
+            let ev = Event::from_read(conn, read.map(|n| Bytes::copy_from_slice(buf.get(..n).unwrap_or_default())));
+            let end = ev.ends_reading();
             if events.send(ev).await.is_err() || end {
                 return false;
             }
         }
     };
-    let closed = async { shared.closed.1.recv().await.is_ok() };
+    let closed = async {
+        shared.queued.closed().await;
+        true
+    };
     if future::or(reading, closed).await {
-        linger(&shared.stream).await;
+        // Read and discard until the peer closes too (see LINGER).
+        let drain = async {
+            let mut sink = [0u8; 4096];
+            while let Ok(1..) = (&shared.stream).read(&mut sink).await {}
+        };
+        future::or(drain, async {
+            Timer::after(LINGER).await;
+        })
+        .await;
     }
 }
 
-/// After our side is closed, reads and discards what the peer still sends
-/// until it closes too (or [`LINGER`] passes): closing a socket with unread
-/// input resets the connection, which can destroy replies still in flight.
-async fn linger(stream: &Async<TcpStream>) {
-    let drain = async {
-        let mut sink = [0u8; 4096];
-        while let Ok(1..) = { stream }.read(&mut sink).await {}
-    };
-    let timeout = async {
-        Timer::after(LINGER).await;
-    };
-    future::or(drain, timeout).await;
-}
-
-async fn write_loop(conn: ConnId, shared: Rc<Shared>, rx: Receiver<Bytes>, limit: usize, events: Sender<Event>) {
+async fn write_loop(conn: ConnId, shared: Rc<Shared>, rx: Receiver<Bytes>, events: Sender<Event>) {
     let mut w = BufWriter::new(&shared.stream);
     while let Ok(data) = rx.recv().await {
         let mut result = w.write_all(&data).await;
@@ -395,44 +322,26 @@ async fn write_loop(conn: ConnId, shared: Rc<Shared>, rx: Receiver<Bytes>, limit
             let _ = events.send(Event::WriteFailed(conn, e)).await;
             return;
         }
-        let before = shared.queued.get();
-        shared.queued.set(before - done);
-        if before > limit && before - done <= limit {
-            let _ = shared.drained.0.try_send(());
-        }
+        shared.queued.sent(done);
     }
     // The core closed the connection (or the peer did, or the server is
     // stopping): everything queued has been written; close our side.
     let _ = shared.stream.get_ref().shutdown(Shutdown::Write);
-    let _ = shared.closed.0.try_send(());
+    shared.queued.writer_closed();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use polyshare_core::record::{Event, Recorder, Recording};
-    use polyshare_core::{Config, MemoryFs, Server};
-    use std::time::UNIX_EPOCH;
 
-    // The core's deadline wakes the core task once, at or after the deadline.
     #[test]
     fn sleeps_until_the_core_deadline() {
-        let file = std::env::temp_dir().join(format!("polyshare-async-std-timer-{}.psrec", std::process::id()));
-        let opts = ServerOptions { nfs: "127.0.0.1:0".parse().ok(), record: Some(file.clone()), ..Default::default() };
-        let t0 = Instant::now();
-        let mut server = Server::new(Config::default(), Box::new(MemoryFs::new()), 1, t0);
-        server.set_user_timer(7, t0 + Duration::from_millis(40));
-        let driver = Driver::new(server, Some(Recorder::new(1, UNIX_EPOCH, t0)), 1);
-        let listeners = Listeners::bind(opts).unwrap();
-        let stop = async {
-            Timer::after(Duration::from_millis(300)).await;
-        };
-        async_io::block_on(serve_driver(listeners, driver, stop)).unwrap();
-        let rec = Recording::decode(&std::fs::read(&file).unwrap()).unwrap();
-        std::fs::remove_file(&file).unwrap();
-        let timeouts: Vec<Duration> =
-            rec.events.iter().filter(|(_, e)| *e == Event::Timeout).map(|(t, _)| *t).collect();
-        assert_eq!(timeouts.len(), 1, "{timeouts:?}");
-        assert!(timeouts[0] >= Duration::from_millis(40), "{timeouts:?}");
+        polyshare_runtime::testing::sleeps_until_the_core_deadline("async-std", |opts, driver, run_for| {
+            let listeners = Listeners::bind(opts)?;
+            let stop = async {
+                Timer::after(run_for).await;
+            };
+            async_io::block_on(serve_driver(listeners, driver, stop))
+        });
     }
 }

@@ -3,14 +3,11 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{Buf, Bytes};
 use mio::net::TcpStream;
-
-/// How long a closed connection keeps draining input: closing a socket with
-/// unread input resets the connection, which can destroy replies in flight.
-const LINGER: Duration = Duration::from_secs(2);
+use polyshare_runtime::LINGER;
 /// Queued buffers handed to one `writev`.
 const MAX_IOVECS: usize = 64;
 

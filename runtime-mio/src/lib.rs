@@ -8,27 +8,27 @@
 mod conn;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
+use bytes::Bytes;
 use mio::net::{TcpListener, UnixStream};
-use mio::{Events, Interest, Poll, Token};
-use polyshare_core::{ConnId, Driver, Output, Protocol, Setup, Start};
+use mio::{Events, Interest, Poll, Token, Waker};
+use polyshare_core::{ConnId, Driver, IoCompletion, IoRequest, Protocol, Setup};
+use polyshare_runtime::{
+    ACCEPT_BACKOFF, Outputs, READ_CHUNK, RecordSink, WorkerPool, bind_listeners, dispatch_outputs,
+};
 
 use conn::{Conn, Flushed};
-pub use polyshare_core::{BoundAddrs, ServerOptions};
+pub use polyshare_runtime::{BoundAddrs, ServerOptions};
 
 const STOP: Token = Token(0);
+/// Wakes the loop when a storage request has completed.
+const IO_DONE: Token = Token(4);
 /// Listener tokens are 1..=3; connection `n` is token `n + CONN_TOKEN_BASE`.
 const CONN_TOKEN_BASE: usize = 16;
-const READ_CHUNK: usize = 64 * 1024;
-const RECORD_FLUSH: usize = 1 << 20;
-const RECORD_INTERVAL: Duration = Duration::from_secs(1);
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Listening sockets and the stop pipe, made before the server is built so
 /// that the NFS port the portmapper reports is the real one.
@@ -43,19 +43,11 @@ pub struct Listeners {
 
 impl Listeners {
     pub fn bind(opts: ServerOptions) -> io::Result<Self> {
-        let mut listeners = Vec::new();
-        let mut addrs = BoundAddrs::default();
-        for (addr, protocol, bound) in [
-            (opts.smb, Protocol::Smb, &mut addrs.smb),
-            (opts.nfs, Protocol::Nfs, &mut addrs.nfs),
-            (opts.portmap, Protocol::Nfs, &mut addrs.portmap),
-        ] {
-            if let Some(addr) = addr {
-                let l = TcpListener::bind(addr)?;
-                *bound = Some(l.local_addr()?);
-                listeners.push((l, protocol));
-            }
-        }
+        let (listeners, addrs) = bind_listeners(&opts, |addr| {
+            let l = TcpListener::bind(addr)?;
+            let at = l.local_addr()?;
+            Ok((l, at))
+        })?;
         let (rx, tx) = StdUnixStream::pair()?;
         rx.set_nonblocking(true)?;
         tx.set_nonblocking(true)?;
@@ -96,16 +88,7 @@ impl Stopper {
 /// stops accepting, gives queued replies up to
 /// [`ServerOptions::shutdown_grace`] to go out, and returns.
 pub fn serve(listeners: Listeners, setup: Setup) -> io::Result<()> {
-    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
-    let start = Start {
-        nfs_port: listeners.addrs.nfs.map(|a| a.port()),
-        entropy: RandomState::new().hash_one(0u8),
-        wall: SystemTime::now(),
-        now: Instant::now(),
-        record: record.is_some(),
-    };
-    let driver = setup.start(start);
-    tracing::info!(seed = driver.seed(), "server started");
+    let (driver, record) = polyshare_runtime::start(setup, &listeners.opts, &listeners.addrs)?;
     run(listeners, driver, record)
 }
 
@@ -113,11 +96,11 @@ pub fn serve(listeners: Listeners, setup: Setup) -> io::Result<()> {
 /// recorder, or timers set beforehand); the recorder's output goes to
 /// [`ServerOptions::record`].
 pub fn serve_driver(listeners: Listeners, driver: Driver) -> io::Result<()> {
-    let record = listeners.opts.record.as_ref().map(File::create).transpose()?;
+    let record = RecordSink::open(listeners.opts.record.as_deref())?;
     run(listeners, driver, record)
 }
 
-fn run(listeners: Listeners, driver: Driver, record: Option<File>) -> io::Result<()> {
+fn run(listeners: Listeners, driver: Driver, record: RecordSink) -> io::Result<()> {
     let Listeners { listeners, addrs: _, opts, mut stop_rx, stopper: _ } = listeners;
     let poll = Poll::new()?;
     poll.registry().register(&mut stop_rx, STOP, Interest::READABLE)?;
@@ -127,20 +110,24 @@ fn run(listeners: Listeners, driver: Driver, record: Option<File>) -> io::Result
         poll.registry().register(&mut l, token, Interest::READABLE)?;
         accepting.insert(token, (l, protocol));
     }
+    let waker = Arc::new(Waker::new(poll.registry(), IO_DONE)?);
+    let (io_tx, io_rx) = std::sync::mpsc::channel();
+    let storage = Storage { pool: WorkerPool::new(opts.io_workers), done: io_tx, waker };
     let mut lp = Loop {
         poll,
         driver,
+        storage,
+        io_rx,
         opts,
         accepting,
         accept_retry: None,
         conns: BTreeMap::new(),
         rbuf: vec![0; READ_CHUNK],
         record,
-        record_due: Instant::now() + RECORD_INTERVAL,
         stopping: None,
     };
     let result = lp.run(&mut stop_rx);
-    lp.flush_recording();
+    lp.record.flush(&mut lp.driver);
     result
 }
 
@@ -148,6 +135,9 @@ fn run(listeners: Listeners, driver: Driver, record: Option<File>) -> io::Result
 struct Loop {
     poll: Poll,
     driver: Driver,
+    storage: Storage,
+    /// Completions of storage requests, announced by [`IO_DONE`].
+    io_rx: std::sync::mpsc::Receiver<IoCompletion>,
     opts: ServerOptions,
     accepting: BTreeMap<Token, (TcpListener, Protocol)>,
     /// When to retry accepting after an accept error.
@@ -155,8 +145,7 @@ struct Loop {
     conns: BTreeMap<ConnId, Conn>,
     /// One read buffer for every connection.
     rbuf: Vec<u8>,
-    record: Option<File>,
-    record_due: Instant,
+    record: RecordSink,
     /// Set once a stop was requested: the instant the grace period ends.
     stopping: Option<Instant>,
 }
@@ -175,6 +164,7 @@ impl Loop {
             for ev in events.iter() {
                 match ev.token() {
                     STOP => self.stop(stop_rx, now),
+                    IO_DONE => {}
                     t if t.0 >= CONN_TOKEN_BASE => {
                         let id = ConnId((t.0 - CONN_TOKEN_BASE) as u64);
                         if let Some(c) = self.conns.get_mut(&id) {
@@ -195,13 +185,13 @@ impl Loop {
             if self.stopping.is_none() && self.driver.poll_timeout().is_some_and(|t| t <= now) {
                 self.driver.timeout(now);
             }
+            while let Ok(c) = self.io_rx.try_recv() {
+                self.driver.io_done(c, now);
+            }
             self.read_ready(now);
             self.outputs();
             self.write_and_close(now);
-            if self.driver.recording_pending() >= RECORD_FLUSH || (self.record.is_some() && now >= self.record_due) {
-                self.flush_recording();
-                self.record_due = now + RECORD_INTERVAL;
-            }
+            self.record.after_turn(&mut self.driver, now);
             if let Some(end) = self.stopping {
                 if self.conns.values().all(Conn::flushed) || now >= end {
                     return Ok(());
@@ -217,7 +207,7 @@ impl Loop {
             return Some(now);
         }
         let lingers = self.conns.values().filter_map(|c| c.linger_until);
-        let record = self.record.is_some().then_some(self.record_due);
+        let record = self.record.next_flush();
         let core = if self.stopping.is_none() { self.driver.poll_timeout() } else { None };
         [core, self.accept_retry, self.stopping, record].into_iter().flatten().chain(lingers).min()
     }
@@ -298,23 +288,7 @@ impl Loop {
     }
 
     fn outputs(&mut self) {
-        while let Some(out) = self.driver.poll_output() {
-            match out {
-                Output::Transmit { conn, data } => {
-                    if let Some(c) = self.conns.get_mut(&conn) {
-                        c.queue(data);
-                    }
-                }
-                Output::Close { conn } => {
-                    if let Some(c) = self.conns.get_mut(&conn) {
-                        c.core_live = false;
-                    }
-                }
-                Output::UserTimer { key } => tracing::debug!(key, "user timer with no owner"),
-                // Storage runs on this thread for now.
-                Output::Io(req) => self.driver.io_done(req.run(), Instant::now()),
-            }
-        }
+        dispatch_outputs(&mut self.driver, &mut Queues(&mut self.conns, &mut self.storage));
     }
 
     /// Writes what is queued; closes (and after lingering, drops)
@@ -342,46 +316,60 @@ impl Loop {
             }
         }
     }
+}
 
-    fn flush_recording(&mut self) {
-        if let (Some(f), Some(data)) = (self.record.as_mut(), self.driver.take_recording()) {
-            if let Err(e) = f.write_all(&data).and_then(|()| f.flush()) {
-                tracing::error!(error = %e, "writing the recording failed; recording stops");
-                self.record = None;
-            }
+/// The storage workers and how their completions reach the loop.
+#[derive(Debug)]
+struct Storage {
+    pool: WorkerPool,
+    done: std::sync::mpsc::Sender<IoCompletion>,
+    waker: Arc<Waker>,
+}
+
+/// The connections' write queues and the storage workers, as the driver's
+/// output goes to them.
+struct Queues<'a>(&'a mut BTreeMap<ConnId, Conn>, &'a mut Storage);
+
+impl Outputs for Queues<'_> {
+    fn transmit(&mut self, conn: ConnId, data: Bytes) {
+        if let Some(c) = self.0.get_mut(&conn) {
+            c.queue(data);
         }
+    }
+
+    // `write_and_close` closes it once its queue is empty.
+    fn close(&mut self, conn: ConnId) {
+        if let Some(c) = self.0.get_mut(&conn) {
+            c.core_live = false;
+        }
+    }
+
+    fn storage(&mut self, req: IoRequest) {
+        let (done, waker) = (self.1.done.clone(), self.1.waker.clone());
+        self.1.pool.storage(req, move |c| {
+            if done.send(c).is_ok() {
+                let _ = waker.wake();
+            }
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use polyshare_core::record::{Event, Recorder, Recording};
-    use polyshare_core::{Config, MemoryFs, Server};
-    use std::time::UNIX_EPOCH;
 
-    // The core's deadline wakes the loop once, at or after the deadline.
     #[test]
     fn sleeps_until_the_core_deadline() {
-        let file = std::env::temp_dir().join(format!("polyshare-mio-timer-{}.psrec", std::process::id()));
-        let opts = ServerOptions { nfs: "127.0.0.1:0".parse().ok(), record: Some(file.clone()), ..Default::default() };
-        let t0 = Instant::now();
-        let mut server = Server::new(Config::default(), Box::new(MemoryFs::new()), 1, t0);
-        server.set_user_timer(7, t0 + Duration::from_millis(40));
-        let driver = Driver::new(server, Some(Recorder::new(1, UNIX_EPOCH, t0)), 1);
-        let listeners = Listeners::bind(opts).unwrap();
-        let stopper = listeners.stopper();
-        let stop = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            stopper.stop();
+        polyshare_runtime::testing::sleeps_until_the_core_deadline("mio", |opts, driver, run_for| {
+            let listeners = Listeners::bind(opts)?;
+            let stopper = listeners.stopper();
+            let stop = std::thread::spawn(move || {
+                std::thread::sleep(run_for);
+                stopper.stop();
+            });
+            let served = serve_driver(listeners, driver);
+            stop.join().unwrap();
+            served
         });
-        serve_driver(listeners, driver).unwrap();
-        stop.join().unwrap();
-        let rec = Recording::decode(&std::fs::read(&file).unwrap()).unwrap();
-        std::fs::remove_file(&file).unwrap();
-        let timeouts: Vec<Duration> =
-            rec.events.iter().filter(|(_, e)| *e == Event::Timeout).map(|(t, _)| *t).collect();
-        assert_eq!(timeouts.len(), 1, "{timeouts:?}");
-        assert!(timeouts[0] >= Duration::from_millis(40), "{timeouts:?}");
     }
 }

@@ -1,0 +1,127 @@
+//! The core task's side of an adapter: what connection tasks report
+//! ([`Event`]), how it is fed to the driver ([`handle_event`]), and how the
+//! driver's output reaches the connections ([`dispatch_outputs`]).
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use polyshare_core::{ConnId, Driver, IoCompletion, IoRequest, Output, Protocol};
+
+/// Bytes asked of one read of a connection.
+pub const READ_CHUNK: usize = 64 * 1024;
+/// Capacity of the channel connection tasks report to the core task on:
+/// bounded, so readers wait when the core falls behind.
+pub const EVENT_QUEUE: usize = 256;
+/// Pause after a failed accept (for example EMFILE) before trying again.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What the accept and connection tasks tell the core task; `S` is the
+/// runtime's stream type.
+#[derive(Debug)]
+pub enum Event<S> {
+    /// A listener for `Protocol` accepted a stream from this peer.
+    Accepted(Protocol, S, SocketAddr),
+    /// Bytes read from a connection.
+    Input(ConnId, Bytes),
+    /// End of stream or a read error.
+    ReadEnd(ConnId, Option<io::Error>),
+    /// Writing to a connection failed.
+    WriteFailed(ConnId, io::Error),
+    /// A storage request ran on the [`crate::WorkerPool`].
+    IoDone(IoCompletion),
+}
+
+impl<S> Event<S> {
+    /// What one read tells the core task: empty data is the end of the
+    /// stream.
+    pub fn from_read(conn: ConnId, read: io::Result<Bytes>) -> Self {
+        match read {
+            Ok(data) if data.is_empty() => Event::ReadEnd(conn, None),
+            Ok(data) => Event::Input(conn, data),
+            Err(e) => Event::ReadEnd(conn, Some(e)),
+        }
+    }
+
+    /// Whether the reader stops once it has sent this.
+    pub fn ends_reading(&self) -> bool {
+        matches!(self, Event::ReadEnd(..))
+    }
+}
+
+/// Where the driver's output goes: the runtime's connection table.
+pub trait Outputs {
+    /// Queue `data` for `conn` (ignored if the connection is already gone).
+    fn transmit(&mut self, conn: ConnId, data: Bytes);
+    /// The core is done with `conn`: flush what is queued, close our side,
+    /// and linger (see [`crate::LINGER`]). Input for it is no longer fed to
+    /// the core.
+    fn close(&mut self, conn: ConnId);
+    /// Run `req` off the event loop (on the runtime's [`crate::WorkerPool`])
+    /// and hand its completion back to the driver
+    /// ([`Driver::io_done`]), as [`Event::IoDone`] where events are used.
+    fn storage(&mut self, req: IoRequest);
+}
+
+/// Hands everything the driver has produced to `outputs`. The only `match`
+/// on [`Output`] in the adapters: a new kind of output (storage requests for
+/// the [`crate::WorkerPool`]) is handled here, once.
+pub fn dispatch_outputs(driver: &mut Driver, outputs: &mut impl Outputs) {
+    while let Some(out) = driver.poll_output() {
+        match out {
+            Output::Transmit { conn, data } => outputs.transmit(conn, data),
+            Output::Close { conn } => outputs.close(conn),
+            Output::UserTimer { key } => tracing::debug!(key, "user timer with no owner"),
+            Output::Io(req) => outputs.storage(req),
+        }
+    }
+}
+
+/// A connection table driven by [`Event`]s (the task-based runtimes).
+pub trait Connections: Outputs {
+    /// The runtime's stream type.
+    type Stream;
+    /// The core accepted `stream` as `conn`: start its tasks.
+    fn open(&mut self, conn: ConnId, stream: Self::Stream);
+    /// Whether the core still knows `conn` (its input is fed to the core).
+    fn is_open(&self, conn: ConnId) -> bool;
+    /// The reader of `conn` ended: forget it, letting its writer flush and
+    /// close. Returns whether it was open.
+    fn read_ended(&mut self, conn: ConnId) -> bool;
+    /// The writer of `conn` failed: forget it and stop its reader. Returns
+    /// whether it was open.
+    fn write_failed(&mut self, conn: ConnId) -> bool;
+}
+
+/// Feeds one event to the driver, keeping `conns` in step with it.
+pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Event<C::Stream>) {
+    let now = Instant::now();
+    match ev {
+        Event::Accepted(protocol, stream, peer) => match driver.accept(protocol, peer, now) {
+            Ok(conn) => conns.open(conn, stream),
+            Err(e) => tracing::warn!(%peer, error = %e, "refusing connection"),
+        },
+        // Input for a connection the core has closed is ignored.
+        Event::Input(conn, data) => {
+            if conns.is_open(conn) {
+                driver.input(conn, &data, now);
+            }
+        }
+        Event::ReadEnd(conn, err) => {
+            if conns.read_ended(conn) {
+                if let Some(e) = err {
+                    tracing::info!(conn = conn.0, error = %e, "read failed");
+                }
+                driver.closed(conn, now);
+            }
+        }
+        Event::IoDone(c) => driver.io_done(c, now),
+        Event::WriteFailed(conn, e) => {
+            if conns.write_failed(conn) {
+                tracing::info!(conn = conn.0, error = %e, "write failed");
+                driver.closed(conn, now);
+            }
+        }
+    }
+}

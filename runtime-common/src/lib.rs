@@ -1,0 +1,32 @@
+//! The runtime-independent half of polyshare's runtime adapters. An adapter
+//! (tokio, mio, async-io) keeps only its IO: listeners and streams, its
+//! spawn/select/poll loop, its reads and writes. Everything else is here,
+//! once:
+//!
+//! - start-up ([`start`]): OS entropy, the wall clock, building the
+//!   [`Driver`](polyshare_core::Driver), and the recording file with its
+//!   flush policy ([`RecordSink`]);
+//! - listener options ([`ServerOptions`], [`BoundAddrs`], [`bind_listeners`]);
+//! - the core task's events ([`Event`], [`handle_event`]) and the one place
+//!   the driver's output is dispatched ([`dispatch_outputs`]);
+//! - per-connection output accounting with backpressure ([`Queued`]), the
+//!   linger time ([`LINGER`]) and accept backoff ([`ACCEPT_BACKOFF`]);
+//! - a blocking [`WorkerPool`] for work that must not run on an event loop.
+
+#![warn(missing_docs)]
+
+mod events;
+mod options;
+mod pool;
+mod queued;
+mod start;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use events::{
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, dispatch_outputs, handle_event,
+};
+pub use options::{BoundAddrs, ServerOptions, bind_listeners};
+pub use pool::{Job, WorkerPool};
+pub use queued::{LINGER, Queued};
+pub use start::{RECORD_FLUSH, RECORD_INTERVAL, RecordSink, entropy, start};

@@ -1,0 +1,112 @@
+//! Start-up (what the OS gives the core: entropy and the wall clock) and the
+//! recording file the driver's recorder is written to.
+
+use std::fs::{File, OpenOptions};
+use std::hash::{BuildHasher, RandomState};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use polyshare_core::{Driver, Setup, Start};
+
+use crate::{BoundAddrs, ServerOptions};
+
+/// Recorded bytes are written out when this many are pending...
+pub const RECORD_FLUSH: usize = 1 << 20;
+/// ...and at least this often.
+pub const RECORD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Seeds the core from OS entropy (std's hasher keys come from the OS; no
+/// extra dependency for one number).
+pub fn entropy() -> u64 {
+    RandomState::new().hash_one(0u8)
+}
+
+/// Opens the recording file [`ServerOptions::record`] names and builds the
+/// driver from `setup`, with OS entropy and the wall clock, the NFS port
+/// taken from `bound` (so the portmapper reports the real one).
+pub fn start(setup: Setup, opts: &ServerOptions, bound: &BoundAddrs) -> io::Result<(Driver, RecordSink)> {
+    let record = RecordSink::open(opts.record.as_deref())?;
+    let start = Start {
+        nfs_port: bound.nfs.map(|a| a.port()),
+        entropy: entropy(),
+        wall: SystemTime::now(),
+        now: Instant::now(),
+        record: record.is_on(),
+    };
+    let driver = setup.start(start);
+    tracing::info!(seed = driver.seed(), "server started");
+    Ok((driver, record))
+}
+
+/// Where the driver's recording goes, and when: once [`RECORD_FLUSH`] bytes
+/// are pending or [`RECORD_INTERVAL`] has passed, so a crash loses little
+/// and a busy server does not write per request.
+#[derive(Debug)]
+pub struct RecordSink {
+    file: Option<File>,
+    due: Instant,
+}
+
+impl RecordSink {
+    /// Creates (or truncates) `path`; a new file is owner-only (0600), since
+    /// a recording holds everything clients sent, credentials included.
+    /// `None`: no recording.
+    pub fn open(path: Option<&Path>) -> io::Result<Self> {
+        let file = match path {
+            Some(p) => Some(OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(p)?),
+            None => None,
+        };
+        Ok(Self { file, due: Instant::now() + RECORD_INTERVAL })
+    }
+
+    /// Whether a file is being written (false also after a write failed).
+    pub fn is_on(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// When the interval flush is due; `None` when not recording. The event
+    /// loop wakes up for it.
+    pub fn next_flush(&self) -> Option<Instant> {
+        self.is_on().then_some(self.due)
+    }
+
+    /// Call after every turn of the event loop: flushes if enough is pending
+    /// or the interval has passed.
+    pub fn after_turn(&mut self, driver: &mut Driver, now: Instant) {
+        if driver.recording_pending() >= RECORD_FLUSH || (self.is_on() && now >= self.due) {
+            self.flush(driver);
+            self.due = now + RECORD_INTERVAL;
+        }
+    }
+
+    /// Writes out what the driver recorded. A write error stops recording
+    /// (logged) rather than the server.
+    pub fn flush(&mut self, driver: &mut Driver) {
+        if let (Some(f), Some(data)) = (self.file.as_mut(), driver.take_recording()) {
+            if let Err(e) = f.write_all(&data).and_then(|()| f.flush()) {
+                tracing::error!(error = %e, "writing the recording failed; recording stops");
+                self.file = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_recording_file_is_owner_only() {
+        let path = std::env::temp_dir().join(format!("polyshare-runtime-mode-{}.psrec", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let sink = RecordSink::open(Some(&path)).unwrap();
+        assert!(sink.is_on() && sink.next_flush().is_some());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!RecordSink::open(None).unwrap().is_on());
+    }
+}
