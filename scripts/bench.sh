@@ -457,43 +457,63 @@ many_polyshare() {
 
 # --- part: bigdir ---------------------------------------------------------------------------------
 # bigdir_one NAME PROTO COUNT: create dir big-PROTO-COUNT, then list it RUNS times.
+# If creation over the protocol times out or fails and the server serves a
+# directory, the files are created there directly instead (noted as
+# "pre-created locally"), so the listing is still measured.
 bigdir_one() {
-    local name=$1 proto=$2 count=$3 dir=big-$2-$3 out rc l t0 t1 secs n r d=${SRV[$1/dir]}
+    local name=$1 proto=$2 count=$3 dir=big-$2-$3 out rc l t0 t1 secs n r d=${SRV[$1/dir]} how=protocol
     l=$(load1)
     rc=0
     if [ "$BIGDIR_PRECREATE" = 1 ] && [ -n "$d" ]; then
-        out=$(timeout "$BIGDIR_TIMEOUT" python3 "$SCRIPTS/bigdir.py" local --path "$d/$dir" --count "$count" 2>&1) || rc=$?
-        chmod 777 "$d/$dir" 2>/dev/null || true
+        how=local
     elif [ "$proto" = smb ]; then
-        out=$(timeout "$BIGDIR_TIMEOUT" python3 "$SCRIPTS/bigdir.py" smb --port "${SRV[$name/smb]}" --dir "$dir" \
+        out=$(timeout -k 10 "$BIGDIR_TIMEOUT" python3 "$SCRIPTS/bigdir.py" smb --port "${SRV[$name/smb]}" --dir "$dir" \
             --count "$count" --conns "$BIGDIR_CONNS" 2>&1) || rc=$?
     else
-        out=$(timeout "$BIGDIR_TIMEOUT" python3 "$SCRIPTS/bigdir.py" nfs --port "${SRV[$name/nfs]}" \
+        out=$(timeout -k 10 "$BIGDIR_TIMEOUT" python3 "$SCRIPTS/bigdir.py" nfs --port "${SRV[$name/nfs]}" \
             --mount-port "${SRV[$name/mnt]}" --export "${SRV[$name/export]}" --dir "$dir" \
             --count "$count" --conns "$BIGDIR_CONNS" 2>&1) || rc=$?
     fi
-    if [ $rc -eq 124 ]; then
-        RESULT[$name/bigdir/$proto-create-$count]=timeout
-        note "$name bigdir $proto create $count: timeout after ${BIGDIR_TIMEOUT}s (load $l)"
-        return 1
-    elif [ $rc -ne 0 ] || ! grep -q '^CREATED' <<<"$out"; then
-        note "$name bigdir $proto create $count failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
-        return 1
+    if [ "$how" = protocol ]; then
+        if [ $rc -eq 0 ] && grep -q '^CREATED' <<<"$out"; then
+            RESULT[$name/bigdir/$proto-create-$count]=$(grep -o 'files_per_sec=[0-9]*' <<<"$out" | cut -d= -f2)
+            note "$name bigdir $(grep '^CREATED' <<<"$out") (load $l)"
+        else
+            if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+                RESULT[$name/bigdir/$proto-create-$count]=timeout
+                note "$name bigdir $proto create $count: timeout after ${BIGDIR_TIMEOUT}s (load $l)"
+            else
+                RESULT[$name/bigdir/$proto-create-$count]=failed
+                note "$name bigdir $proto create $count failed (rc $rc): $(tail -3 <<<"$out" | tr '\n' ' ')"
+            fi
+            [ -n "$d" ] || return 1
+            how=local
+            sleep 1 # let the server finish what the killed client had in flight
+            rm -rf "${d:?}/$dir"
+        fi
     fi
-    RESULT[$name/bigdir/$proto-create-$count]=$(grep -o 'files_per_sec=[0-9]*' <<<"$out" | cut -d= -f2)
-    note "$name bigdir $(grep '^CREATED' <<<"$out") (load $l)"
+    if [ "$how" = local ]; then
+        out=$(python3 "$SCRIPTS/bigdir.py" local --path "$d/$dir" --count "$count" 2>&1) || {
+            note "$name bigdir local create $count failed: $out"
+            return 1
+        }
+        chmod 777 "$d/$dir"
+        [ -n "${RESULT[$name/bigdir/$proto-create-$count]:-}" ] || RESULT[$name/bigdir/$proto-create-$count]="(local)"
+        RESULT[$name/bigdir/$proto-how-$count]=local
+        note "$name bigdir $proto $count: files pre-created locally in $d/$dir"
+    fi
     for r in $(seq "$RUNS"); do
         l=$(load1)
         rc=0
         t0=$(now)
         if [ "$proto" = smb ]; then
-            out=$(timeout "$BIGDIR_TIMEOUT" smbclient //127.0.0.1/share -p "${SRV[$name/smb]}" -U guest% \
+            out=$(timeout -k 5 "$BIGDIR_TIMEOUT" smbclient //127.0.0.1/share -p "${SRV[$name/smb]}" -U guest% \
                 -c "ls $dir/*" 2>&1) || rc=$?
         else
-            out=$(timeout "$BIGDIR_TIMEOUT" nfs-ls "$(nfs_url "$name" "$dir")" 2>&1) || rc=$?
+            out=$(timeout -k 5 "$BIGDIR_TIMEOUT" nfs-ls "$(nfs_url "$name" "$dir")" 2>&1) || rc=$?
         fi
         t1=$(now)
-        if [ $rc -eq 124 ]; then
+        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
             RESULT[$name/bigdir/$proto-list-$count]=timeout
             note "$name bigdir $proto list $count run $r: timeout after ${BIGDIR_TIMEOUT}s (load $l)"
             return 1
@@ -515,7 +535,7 @@ bigdir() {
     for proto in smb nfs; do
         [ -n "${SRV[$name/$proto]:-}" ] || continue
         for c in $BIGDIR_COUNTS; do
-            bigdir_one "$name" "$proto" "$c" || break # a timeout at 10k: 100k would too
+            bigdir_one "$name" "$proto" "$c" || true
         done
         [ -z "${SRV[$name/dir]}" ] || rm -rf "${SRV[$name/dir]}"/big-"$proto"-*
     done
@@ -822,7 +842,7 @@ ref_of() { case $1 in nfs/* | hol/nfs-* | many/nfs) echo ganesha ;; many/mixed) 
             for p in smb nfs; do
                 for c in $BIGDIR_COUNTS; do
                     [ -n "${RESULT[$s/bigdir/$p-create-$c]:-}" ] || continue
-                    echo "| $s | $p | $c | $(get "$s/bigdir/$p-create-$c") | $(get "$s/bigdir/$p-list-$c") | $(ratio "$(get "$s/bigdir/$p-list-$c")" "$(get "$s/bigdir/$p-list-$first")") |"
+                    echo "| $s | $p | $c | $(get "$s/bigdir/$p-create-$c")$([ -z "${RESULT[$s/bigdir/$p-how-$c]:-}" ] || echo ", listed after local pre-creation") | $(get "$s/bigdir/$p-list-$c") | $(ratio "$(get "$s/bigdir/$p-list-$c")" "$(get "$s/bigdir/$p-list-$first")") |"
                 done
             done
         done

@@ -18,8 +18,10 @@ attributes set) per file, AUTH_UNIX uid 0. Prints
 or exits non-zero naming the first failure.
 """
 import argparse
+import ctypes
 import multiprocessing
 import os
+import signal
 import struct
 import sys
 import time
@@ -159,7 +161,22 @@ def nfs_worker(job):
     return None
 
 
+def _worker_init():
+    """Workers die with the parent (a timeout kills only the parent)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+def _on_term(signum, frame):
+    raise SystemExit("bigdir: terminated by signal %d" % signum)
+
+
 def main():
+    signal.signal(signal.SIGTERM, _on_term)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("proto", choices=["smb", "nfs", "local"])
     ap.add_argument("--port", type=int)
@@ -180,13 +197,15 @@ def main():
     if a.proto == "local":
         os.makedirs(a.path, exist_ok=True)
         for i in range(a.count):
-            os.close(os.open(os.path.join(a.path, name_of(i)), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            # not O_EXCL: after a timed-out protocol run, the server may
+            # still be finishing creates that were in flight
+            os.close(os.open(os.path.join(a.path, name_of(i)), os.O_CREAT | os.O_WRONLY, 0o644))
         errors = []
     elif a.proto == "smb":
         a.window = a.window or 32
         smb_mkdir(a)
         t0 = time.perf_counter()
-        with multiprocessing.Pool(a.conns) as pool:
+        with multiprocessing.Pool(a.conns, initializer=_worker_init) as pool:
             errors = [e for e in pool.map(smb_worker, [(a, s) for s in shards]) if e]
     else:
         a.window = a.window or 64
@@ -195,7 +214,7 @@ def main():
         dirfh = nfs_lookup_or_mkdir(a, rpc, root)
         rpc.close()
         t0 = time.perf_counter()
-        with multiprocessing.Pool(a.conns) as pool:
+        with multiprocessing.Pool(a.conns, initializer=_worker_init) as pool:
             errors = [e for e in pool.map(nfs_worker, [(a, dirfh, s) for s in shards]) if e]
     secs = time.perf_counter() - t0
     if errors:
