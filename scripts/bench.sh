@@ -42,7 +42,8 @@
 #   BENCH_SMB_VARIANTS ["smb3-guest smb3-signed smb2-guest smb2-signed"]
 #   BENCH_USER [bench] BENCH_PASS [Bench-pass-1]
 #   BENCH_HOL_SECS [10 per phase] BENCH_HOL_INTERVAL_MS [2]
-#   BENCH_MANY_CLIENTS [4 per protocol] BENCH_MANY_MIB [BENCH_SIZE_MIB]
+#   BENCH_MANY_CLIENTS [4 per protocol] BENCH_MANY_MIB [256: 8 clients keep
+#   2 GiB stored and 2 GiB fetched on tmpfs at once]
 #   BENCH_BIGDIR_COUNTS ["10000 100000"] BENCH_BIGDIR_TIMEOUT [600 s per step]
 #   BENCH_BIGDIR_CONNS [4] BENCH_BIGDIR_PRECREATE [0; 1 = create the files
 #   directly in the share directory, not over the protocol]
@@ -66,7 +67,7 @@ BPASS=${BENCH_PASS:-Bench-pass-1}
 HOL_SECS=${BENCH_HOL_SECS:-10}
 HOL_INTERVAL_MS=${BENCH_HOL_INTERVAL_MS:-2}
 MANY_CLIENTS=${BENCH_MANY_CLIENTS:-4}
-MANY_MIB=${BENCH_MANY_MIB:-$SIZE_MIB}
+MANY_MIB=${BENCH_MANY_MIB:-256}
 BIGDIR_COUNTS=${BENCH_BIGDIR_COUNTS:-"10000 100000"}
 BIGDIR_TIMEOUT=${BENCH_BIGDIR_TIMEOUT:-600}
 BIGDIR_CONNS=${BENCH_BIGDIR_CONNS:-4}
