@@ -1,41 +1,88 @@
 #!/usr/bin/env bash
 # End-to-end benchmark on loopback: polyshare's tokio example server beside
-# reference servers, with the same clients.
+# reference servers, with the same clients, on the same tmpfs.
 #
-#   SMB reference: Samba's smbd, a guest share on a temp dir.
+#   SMB reference: Samba's smbd, a share on a temp dir (guest ok, plus one
+#                  user in a private tdbsam passdb for the signed runs).
 #   NFS reference: nfs-ganesha (FSAL VFS) on a temp dir, registered with a
 #                  private rpcbind (ganesha will not start without one).
 #   polyshare:     `cargo build --release --example tokio_server`, once with
-#                  --root on a temp dir (LocalFs), once in memory (MemoryFs).
+#                  --root on a temp dir (LocalFs), optionally in memory
+#                  (MemoryFs), with --user BENCH_USER:BENCH_PASS.
 #
-# Measures: SMB write/read of one file (smbclient put/get, guest, default
-# dialect), SMB small-request rate (smbtorture smb2.bench.echo), NFSv3
-# write/read of one file (libnfs nfs-cp), and for polyshare the lease-break
-# wakeup latency (scripts/lease_latency.py: SMB ack -> NFS WRITE reply). Each transfer runs BENCH_RUNS times;
-# the median counts. Prints a markdown table and writes it to
-# target/bench-results.md, with every run and the load average beside it.
+# Parts (BENCH_PARTS, all by default; see BENCHMARKS.md for each):
+#   transfers  smbclient put / get (to tmpfs) / get (to /dev/null) for every
+#              SMB variant (3.1.1 and 2.1, guest and signed user), nfs-cp in
+#              and out, nfs-cat to /dev/null; MB/s and the server's CPU
+#              seconds per GiB moved; BENCH_RUNS runs each, median.
+#   echo       smbtorture smb2.bench.echo (4 connections, queue depth 1).
+#   hol        head-of-line latency (scripts/echo_under_load.py): SMB2 ECHO
+#              (guest and signed) idle and while smbclient streams a file to
+#              /dev/null in a loop; NFS NULL idle and while nfs-cat streams.
+#   lease      polyshare only: scripts/lease_latency.py idle and while
+#              smbclient streams a file (the load of the hol part).
+#   many       BENCH_MANY_CLIENTS smbclient gets and as many nfs-cp outs at
+#              once, different files: aggregate MiB/s and CPU s per GiB. The
+#              references run together for the mixed case (smbd + ganesha).
+#   bigdir     scripts/bigdir.py fills one directory with 10,000 and 100,000
+#              files over SMB and over NFS, then `smbclient -c ls` and
+#              `nfs-ls` list it; listing time and the 100k/10k ratio.
 #
-# Knobs (environment): BENCH_SIZE_MIB (1024), BENCH_RUNS (3),
-# BENCH_ECHO_SECS (10), BENCH_LATENCY_RUNS (200; 0 skips), BENCH_TMP (/dev/shm: a tmpfs, so the disk is out of
-# the picture), BENCH_SERVERS ("smbd ganesha polyshare-local polyshare-memory"),
-# BENCH_NO_BUILD=1 (use the polyshare binary already built).
+# Before every timed transfer the script touches and frees BENCH_PREWARM_MIB
+# of anonymous memory (this VM backs fresh RAM lazily; without it write
+# figures measure host page faults).
+#
+# Knobs (environment), defaults in brackets:
+#   BENCH_SIZE_MIB [1024] BENCH_RUNS [3] BENCH_ECHO_SECS [10]
+#   BENCH_LATENCY_RUNS [200; 0 skips the lease part]
+#   BENCH_TMP [/dev/shm] BENCH_SERVERS ["smbd ganesha polyshare-local"; add
+#   polyshare-memory for the MemoryFs column] BENCH_NO_BUILD=1
+#   BENCH_PARTS ["transfers echo hol lease many bigdir"]
+#   BENCH_PREWARM_MIB [2048; 0 = off]
+#   BENCH_SMB_VARIANTS ["smb3-guest smb3-signed smb2-guest smb2-signed"]
+#   BENCH_USER [bench] BENCH_PASS [Bench-pass-1]
+#   BENCH_HOL_SECS [10 per phase] BENCH_HOL_INTERVAL_MS [2]
+#   BENCH_MANY_CLIENTS [4 per protocol] BENCH_MANY_MIB [256: 8 clients keep
+#   2 GiB stored and 2 GiB fetched on tmpfs at once]
+#   BENCH_BIGDIR_COUNTS ["10000 100000"] BENCH_BIGDIR_TIMEOUT [600 s per step]
+#   BENCH_BIGDIR_CONNS [4] BENCH_BIGDIR_PRECREATE [0; 1 = create the files
+#   directly in the share directory, not over the protocol]
+#   BENCH_OUT [target/bench-results.md]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
+SCRIPTS=$REPO/scripts
 
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 RUNS=${BENCH_RUNS:-3}
 ECHO_SECS=${BENCH_ECHO_SECS:-10}
 LATENCY_RUNS=${BENCH_LATENCY_RUNS:-200}
 TMPBASE=${BENCH_TMP:-/dev/shm}
-SERVERS=${BENCH_SERVERS:-"smbd ganesha polyshare-local polyshare-memory"}
-OUT=$REPO/target/bench-results.md
+SERVERS=${BENCH_SERVERS:-"smbd ganesha polyshare-local"}
+PARTS=${BENCH_PARTS:-"transfers echo hol lease many bigdir"}
+PREWARM_MIB=${BENCH_PREWARM_MIB:-2048}
+SMB_VARIANTS=${BENCH_SMB_VARIANTS:-"smb3-guest smb3-signed smb2-guest smb2-signed"}
+BUSER=${BENCH_USER:-bench}
+BPASS=${BENCH_PASS:-Bench-pass-1}
+HOL_SECS=${BENCH_HOL_SECS:-10}
+HOL_INTERVAL_MS=${BENCH_HOL_INTERVAL_MS:-2}
+MANY_CLIENTS=${BENCH_MANY_CLIENTS:-4}
+MANY_MIB=${BENCH_MANY_MIB:-256}
+BIGDIR_COUNTS=${BENCH_BIGDIR_COUNTS:-"10000 100000"}
+BIGDIR_TIMEOUT=${BENCH_BIGDIR_TIMEOUT:-600}
+BIGDIR_CONNS=${BENCH_BIGDIR_CONNS:-4}
+BIGDIR_PRECREATE=${BENCH_BIGDIR_PRECREATE:-0}
+OUT=${BENCH_OUT:-$REPO/target/bench-results.md}
 BIN=$REPO/target/release/examples/tokio_server
+
+has_part() { [[ " $PARTS " == *" $1 "* ]]; }
+has_server() { [[ " $SERVERS " == *" $1 "* ]]; }
 
 # --- tools -------------------------------------------------------------------
 missing=()
 command -v smbclient >/dev/null || missing+=(smbclient)
 command -v smbd >/dev/null || missing+=(samba)
+command -v pdbedit >/dev/null || missing+=(samba-common-bin)
 command -v smbtorture >/dev/null || missing+=(samba-testsuite)
 command -v nfs-cp >/dev/null || missing+=(libnfs-utils)
 command -v ganesha.nfsd >/dev/null || missing+=(nfs-ganesha nfs-ganesha-vfs)
@@ -47,21 +94,24 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+python3 -c 'import smbprotocol' 2>/dev/null || python3 -m pip install --quiet smbprotocol
 
 # --- scratch space and cleanup -------------------------------------------------
 W=$(mktemp -d "$TMPBASE/polyshare-bench.XXXXXX")
 chmod 755 "$W" # smbd's guest (nobody) must traverse it
 PIDS=()
+CREATED_USER=""
 cleanup() {
     local p
-    for p in "${PIDS[@]}"; do
+    for p in "${PIDS[@]+"${PIDS[@]}"}"; do
         kill "$p" 2>/dev/null || true
     done
-    for p in "${PIDS[@]}"; do
+    for p in "${PIDS[@]+"${PIDS[@]}"}"; do
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null || true
     done
     rm -rf "$W"
+    [ -z "$CREATED_USER" ] || userdel "$CREATED_USER" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -71,7 +121,7 @@ stop() { # PID: stop one server we started and forget it
     kill "$p" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
-    for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || rest+=("$q"); done
+    for q in "${PIDS[@]+"${PIDS[@]}"}"; do [ "$q" = "$p" ] || rest+=("$q"); done
     PIDS=("${rest[@]+"${rest[@]}"}")
 }
 
@@ -92,56 +142,132 @@ now() { date +%s.%N; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b/1e6/s}'; }
+mibps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b/1048576/s}'; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b-a}'; }
+prewarm() { [ "$PREWARM_MIB" -le 0 ] || python3 "$SCRIPTS/benchlib.py" prewarm "$PREWARM_MIB"; }
 
-BYTES=$((SIZE_MIB * 1024 * 1024))
+SIZE_BYTES=$((SIZE_MIB * 1024 * 1024))
 SRC=$W/source.bin
 DST=$W/fetched.bin
 echo "making a ${SIZE_MIB} MiB source file"
-head -c "$BYTES" /dev/urandom >"$SRC"
+head -c "$SIZE_BYTES" /dev/urandom >"$SRC"
+chmod 644 "$SRC"
 
 LOG=$W/runs.txt
 : >"$LOG"
 declare -A RESULT # "server/metric" -> value
+declare -A RUNV   # "server/metric" -> space-separated values of every run
 
 note() { echo "$*" | tee -a "$LOG"; }
-
-# --- transfers -------------------------------------------------------------------
-# smb_transfers NAME PORT: put/get RUNS times, median MB/s into RESULT.
-smb_transfers() {
-    local name=$1 port=$2 r t0 t1 secs out puts=() gets=()
-    for r in $(seq "$RUNS"); do
-        local l; l=$(load1)
-        t0=$(now)
-        out=$(smbclient "//127.0.0.1/share" -p "$port" -U guest% -c "put $SRC bench.bin" 2>&1) || true
-        t1=$(now)
-        if grep -q NT_STATUS <<<"$out"; then note "$name smb-write run $r failed: $out"; return 1; fi
-        secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
-        puts+=("$(mbps "$BYTES" "$secs")")
-        note "$name smb-write run $r: ${secs}s $(mbps "$BYTES" "$secs") MB/s (load $l)"
-        rm -f "$DST"
-        l=$(load1)
-        t0=$(now)
-        out=$(smbclient "//127.0.0.1/share" -p "$port" -U guest% -c "get bench.bin $DST" 2>&1) || true
-        t1=$(now)
-        if grep -q NT_STATUS <<<"$out" || ! cmp -s "$SRC" "$DST"; then
-            note "$name smb-read run $r failed or data differs: $out"
-            return 1
-        fi
-        secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
-        gets+=("$(mbps "$BYTES" "$secs")")
-        note "$name smb-read run $r: ${secs}s $(mbps "$BYTES" "$secs") MB/s (load $l)"
-    done
-    RESULT[$name/smb-write]=$(printf '%s\n' "${puts[@]}" | median)
-    RESULT[$name/smb-read]=$(printf '%s\n' "${gets[@]}" | median)
-    rm -f "$DST"
+record() { RUNV[$1]="${RUNV[$1]:-} $2"; } # KEY VALUE
+finish() { # KEY: median of the recorded runs into RESULT
+    [ -n "${RUNV[$1]:-}" ] || return 0
+    RESULT[$1]=$(tr ' ' '\n' <<<"${RUNV[$1]}" | grep . | median)
 }
 
-# smb_echo NAME PORT: smbtorture smb2.bench.echo, the median of its per-second
-# rates after the first second.
-smb_echo() {
-    local name=$1 port=$2 out rate l
+# --- server state ------------------------------------------------------------------
+# SRV[name/key]: pid, smb, nfs, mnt (MOUNT port), export (NFS path), dir (the
+# directory the server serves, empty for MemoryFs), cpu (specs for
+# benchlib.py cpu).
+declare -A SRV
+
+# cpu_snap SPEC...: prints "TICKS NPROCS HZ"
+cpu_snap() { python3 "$SCRIPTS/benchlib.py" cpu "$@"; }
+# cpu_after NPROCS-BEFORE SPEC...: the same once per-connection children are reaped
+cpu_after() { local n=$1; shift; python3 "$SCRIPTS/benchlib.py" cpu --max-procs "$n" "$@"; }
+# cpu_per_gib BEFORE AFTER BYTES: server CPU seconds per GiB moved
+cpu_per_gib() {
+    awk -v a="${1%% *}" -v b="${2%% *}" -v hz="${2##* }" -v n="$3" \
+        'BEGIN {printf "%.3f", (b-a)/hz / (n/1073741824)}'
+}
+
+# timed NAME METRIC BYTES CPUSPECS -- COMMAND...: prewarm, run COMMAND once,
+# record MB/s and CPU s/GiB under NAME/METRIC. Output of COMMAND in $TOUT.
+TOUT=""
+timed() {
+    local name=$1 metric=$2 bytes=$3 specs=() l t0 t1 c0 c1 secs rc=0 cpg
+    shift 3
+    while [ "$1" != -- ]; do specs+=("$1"); shift; done
+    shift
+    prewarm
     l=$(load1)
-    out=$(timeout $((ECHO_SECS + 60)) smbtorture "//127.0.0.1/share" -p "$port" -U guest% \
+    c0=$(cpu_snap "${specs[@]}")
+    t0=$(now)
+    TOUT=$("$@" 2>&1) || rc=$?
+    t1=$(now)
+    c1=$(cpu_after "$(cut -d' ' -f2 <<<"$c0")" "${specs[@]}")
+    if [ $rc -ne 0 ] || grep -q NT_STATUS <<<"$TOUT"; then
+        note "$name $metric failed (rc $rc): $(tail -3 <<<"$TOUT" | tr '\n' ' ')"
+        return 1
+    fi
+    secs=$(elapsed "$t0" "$t1")
+    cpg=$(cpu_per_gib "$c0" "$c1" "$bytes")
+    record "$name/$metric" "$(mbps "$bytes" "$secs")"
+    record "$name/$metric/cpu" "$cpg"
+    note "$name $metric: ${secs}s $(mbps "$bytes" "$secs") MB/s, server CPU $cpg s/GiB (load $l)"
+}
+
+# smb_auth VARIANT: the smbclient arguments for a variant
+smb_auth() {
+    local a=()
+    case $1 in smb2-*) a+=(-m SMB2_10) ;; esac
+    case $1 in
+    *-signed) a+=(-U "$BUSER%$BPASS" --client-protection=sign) ;;
+    *) a+=(-U guest%) ;;
+    esac
+    printf '%s\n' "${a[@]}"
+}
+
+smbc() { # NAME VARIANT COMMAND: smbclient against server NAME
+    local args
+    mapfile -t args < <(smb_auth "$2")
+    smbclient "//127.0.0.1/share" -p "${SRV[$1/smb]}" "${args[@]}" -c "$3"
+}
+
+nfs_url() { # NAME PATH
+    echo "nfs://127.0.0.1${SRV[$1/export]}/$2?nfsport=${SRV[$1/nfs]}&mountport=${SRV[$1/mnt]}"
+}
+
+# --- part: transfers ------------------------------------------------------------------
+smb_transfers() {
+    local name=$1 r v f specs
+    read -ra specs <<<"${SRV[$name/cpu]}"
+    for r in $(seq "$RUNS"); do
+        for v in $SMB_VARIANTS; do
+            f=bench-$v.bin
+            timed "$name" "$v/put" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "put $SRC $f" || return 1
+            rm -f "$DST"
+            timed "$name" "$v/get" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "get $f $DST" || return 1
+            if ! cmp -s "$SRC" "$DST"; then note "$name $v/get run $r: data differs"; return 1; fi
+            rm -f "$DST"
+            timed "$name" "$v/get-null" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "get $f /dev/null" || return 1
+        done
+    done
+    for v in $SMB_VARIANTS; do smbc "$name" "$v" "del bench-$v.bin" >/dev/null 2>&1 || true; done
+}
+
+nfs_transfers() {
+    local name=$1 r f specs here=${SRV[$1/dir]}
+    read -ra specs <<<"${SRV[$name/cpu]}"
+    for r in $(seq "$RUNS"); do
+        # nfs-cp creates exclusively, so each run writes a new name.
+        f=bench-nfs-$r.bin
+        timed "$name" nfs/write "$SIZE_BYTES" "${specs[@]}" -- nfs-cp "$SRC" "$(nfs_url "$name" "$f")" || return 1
+        rm -f "$DST"
+        timed "$name" nfs/read "$SIZE_BYTES" "${specs[@]}" -- nfs-cp "$(nfs_url "$name" "$f")" "$DST" || return 1
+        if ! cmp -s "$SRC" "$DST"; then note "$name nfs/read run $r: data differs"; return 1; fi
+        rm -f "$DST"
+        timed "$name" nfs/cat-null "$SIZE_BYTES" "${specs[@]}" -- \
+            sh -c 'nfs-cat "$1" >/dev/null' nfs-cat "$(nfs_url "$name" "$f")" || return 1
+        [ -z "$here" ] || rm -f "$here/$f"
+    done
+}
+
+# --- part: echo -------------------------------------------------------------------------
+smb_echo() {
+    local name=$1 out rate l
+    l=$(load1)
+    out=$(timeout $((ECHO_SECS + 60)) smbtorture "//127.0.0.1/share" -p "${SRV[$name/smb]}" -U guest% \
         --option=torture:timelimit="$ECHO_SECS" smb2.bench.echo 2>&1) || true
     rate=$(grep -o 'num/s=[0-9]*' <<<"$out" | cut -d= -f2 | tail -n +2 | median)
     if [ "$rate" = "n/a" ] || ! grep -q '^success: echo' <<<"$out"; then
@@ -152,55 +278,279 @@ smb_echo() {
     note "$name smb-echo: $rate req/s over ${ECHO_SECS}s, 4 connections qdepth 1 (load $l)"
 }
 
-# nfs_transfers NAME URL-DIR QUERY [LOCAL-DIR]: nfs-cp write/read RUNS times.
-# nfs-cp creates exclusively, so each run writes a new name; LOCAL-DIR, where
-# the server keeps its files, lets the script remove them between runs.
-nfs_transfers() {
-    local name=$1 dir=$2 query=$3 here=${4:-} r t0 t1 secs out writes=() reads=() l url
-    for r in $(seq "$RUNS"); do
-        url="nfs://127.0.0.1$dir/bench-nfs-$r.bin?$query"
-        l=$(load1)
-        t0=$(now)
-        out=$(nfs-cp "$SRC" "$url" 2>&1) || { note "$name nfs-write run $r failed: $out"; return 1; }
-        t1=$(now)
-        secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
-        writes+=("$(mbps "$BYTES" "$secs")")
-        note "$name nfs-write run $r: ${secs}s $(mbps "$BYTES" "$secs") MB/s (load $l)"
-        rm -f "$DST"
-        l=$(load1)
-        t0=$(now)
-        out=$(nfs-cp "$url" "$DST" 2>&1) || { note "$name nfs-read run $r failed: $out"; return 1; }
-        t1=$(now)
-        if ! cmp -s "$SRC" "$DST"; then note "$name nfs-read run $r: data differs"; return 1; fi
-        secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
-        reads+=("$(mbps "$BYTES" "$secs")")
-        note "$name nfs-read run $r: ${secs}s $(mbps "$BYTES" "$secs") MB/s (load $l)"
-        [ -z "$here" ] || rm -f "$here/bench-nfs-$r.bin"
-    done
-    RESULT[$name/nfs-write]=$(printf '%s\n' "${writes[@]}" | median)
-    RESULT[$name/nfs-read]=$(printf '%s\n' "${reads[@]}" | median)
-    rm -f "$DST"
+# --- load files for hol / lease ---------------------------------------------------------
+ensure_load_files() { # NAME: load.bin over SMB, load-nfs.bin over NFS (untimed)
+    local name=$1
+    if [ -n "${SRV[$name/smb]:-}" ] && [ -z "${SRV[$name/loadsmb]:-}" ]; then
+        smbc "$name" smb3-guest "put $SRC load.bin" >/dev/null 2>&1 && SRV[$name/loadsmb]=1
+    fi
+    if [ -n "${SRV[$name/nfs]:-}" ] && [ -z "${SRV[$name/loadnfs]:-}" ]; then
+        nfs-cp "$SRC" "$(nfs_url "$name" load-nfs.bin)" >/dev/null 2>&1 && SRV[$name/loadnfs]=1
+    fi
+    return 0
 }
 
-# lease_latency NAME SMB-PORT NFS-PORT: scripts/lease_latency.py, the time
-# from an SMB lease-break ack to the reply of the NFS WRITE it unblocks.
+smb_load_cmd() { # NAME: a shell command streaming load.bin to /dev/null once
+    printf "smbclient //127.0.0.1/share -p %s -U guest%% -c 'get load.bin /dev/null'" "${SRV[$1/smb]}"
+}
+
+# parse_probe NAME KEY LINE: "median/p99/max" (us) into RESULT[NAME/KEY]
+parse_probe() {
+    local m p x
+    m=$(grep -o 'median_us=[0-9.]*' <<<"$3" | cut -d= -f2)
+    p=$(grep -o 'p99_us=[0-9.]*' <<<"$3" | cut -d= -f2)
+    x=$(grep -o 'max_us=[0-9.]*' <<<"$3" | cut -d= -f2)
+    RESULT[$1/$2]="$m / $p / $x"
+}
+
+# --- part: hol ------------------------------------------------------------------------------
+hol() {
+    local name=$1 out l auth args line
+    ensure_load_files "$name"
+    if [ -n "${SRV[$name/smb]:-}" ]; then
+        for auth in guest signed; do
+            args=()
+            [ "$auth" = guest ] || args=(--user "$BUSER" --password "$BPASS")
+            prewarm
+            l=$(load1)
+            out=$(timeout $((HOL_SECS * 2 + 120)) python3 "$SCRIPTS/echo_under_load.py" --probe smb-echo \
+                --port "${SRV[$name/smb]}" "${args[@]}" --secs "$HOL_SECS" --interval-ms "$HOL_INTERVAL_MS" \
+                --load "$(smb_load_cmd "$name")" 2>&1) || true
+            if ! grep -q 'phase=load' <<<"$out"; then
+                note "$name hol smb-echo $auth failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
+                continue
+            fi
+            while read -r line; do
+                note "$name $line (load $l)"
+                case $line in
+                *phase=idle*) parse_probe "$name" "hol/smb-echo-$auth/idle" "$line" ;;
+                *phase=load*) parse_probe "$name" "hol/smb-echo-$auth/load" "$line" ;;
+                esac
+            done < <(grep '^PROBE' <<<"$out")
+        done
+    fi
+    if [ -n "${SRV[$name/nfs]:-}" ]; then
+        prewarm
+        l=$(load1)
+        out=$(timeout $((HOL_SECS * 2 + 120)) python3 "$SCRIPTS/echo_under_load.py" --probe nfs-null \
+            --port "${SRV[$name/nfs]}" --secs "$HOL_SECS" --interval-ms "$HOL_INTERVAL_MS" \
+            --load "nfs-cat '$(nfs_url "$name" load-nfs.bin)'" 2>&1) || true
+        if ! grep -q 'phase=load' <<<"$out"; then
+            note "$name hol nfs-null failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
+        else
+            while read -r line; do
+                note "$name $line (load $l)"
+                case $line in
+                *phase=idle*) parse_probe "$name" "hol/nfs-null/idle" "$line" ;;
+                *phase=load*) parse_probe "$name" "hol/nfs-null/load" "$line" ;;
+                esac
+            done < <(grep '^PROBE' <<<"$out")
+        fi
+    fi
+}
+
+# --- part: lease ------------------------------------------------------------------------------
 lease_latency() {
-    local name=$1 out l
+    local name=$1 out l line
     [ "$LATENCY_RUNS" -gt 0 ] || return 0
-    python3 -c 'import smbprotocol' 2>/dev/null || python3 -m pip install --quiet smbprotocol
+    ensure_load_files "$name"
+    prewarm
     l=$(load1)
-    out=$(timeout 300 python3 "$REPO/scripts/lease_latency.py" "$2" "$3" "$LATENCY_RUNS" 2>&1) || true
+    out=$(timeout 600 python3 "$SCRIPTS/lease_latency.py" "${SRV[$name/smb]}" "${SRV[$name/nfs]}" "$LATENCY_RUNS" \
+        --load "$(smb_load_cmd "$name")" 2>&1) || true
     if ! grep -q '^LATENCY ' <<<"$out"; then
         note "$name lease-break latency failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
         return 1
     fi
-    RESULT[$name/latency-median]=$(grep '^LATENCY ' <<<"$out" | grep -o 'median_us=[0-9.]*' | cut -d= -f2)
-    RESULT[$name/latency-p99]=$(grep '^LATENCY ' <<<"$out" | grep -o 'p99_us=[0-9.]*' | cut -d= -f2)
-    note "$name $(grep '^LATENCY ' <<<"$out") (load $l)"
+    line=$(grep '^LATENCY ' <<<"$out")
+    RESULT[$name/lease/idle]="$(grep -o 'median_us=[0-9.]*' <<<"$line" | cut -d= -f2) / $(grep -o 'p99_us=[0-9.]*' <<<"$line" | cut -d= -f2) / $(grep -o 'max_us=[0-9.]*' <<<"$line" | cut -d= -f2)"
+    note "$name $line (load $l)"
+    line=$(grep '^LATENCY-LOAD ' <<<"$out" || true)
+    if [ -n "$line" ]; then
+        RESULT[$name/lease/load]="$(grep -o 'median_us=[0-9.]*' <<<"$line" | cut -d= -f2) / $(grep -o 'p99_us=[0-9.]*' <<<"$line" | cut -d= -f2) / $(grep -o 'max_us=[0-9.]*' <<<"$line" | cut -d= -f2)"
+        note "$name $line (load $l)"
+    else
+        note "$name lease-break latency under load failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
+    fi
 }
 
-# --- servers ---------------------------------------------------------------------
-run_smbd() {
+# --- part: many ---------------------------------------------------------------------------------
+MANY_SRC=""
+many_source() {
+    [ -z "$MANY_SRC" ] || return 0
+    if [ "$MANY_MIB" = "$SIZE_MIB" ]; then
+        MANY_SRC=$SRC
+    else
+        MANY_SRC=$W/many-source.bin
+        head -c $((MANY_MIB * 1024 * 1024)) /dev/urandom >"$MANY_SRC"
+        chmod 644 "$MANY_SRC"
+    fi
+}
+
+# many_files NAME: many-K.bin (SMB) / many-nfs-K.bin (NFS) on the server,
+# copied into its directory when it has one, uploaded otherwise (untimed).
+many_files() {
+    local name=$1 k d=${SRV[$1/dir]}
+    many_source
+    for k in $(seq "$MANY_CLIENTS"); do
+        if [ -n "${SRV[$name/smb]:-}" ]; then
+            if [ -n "$d" ]; then cp "$MANY_SRC" "$d/many-$k.bin"; chmod 644 "$d/many-$k.bin"
+            else smbc "$name" smb3-guest "put $MANY_SRC many-$k.bin" >/dev/null 2>&1 || note "$name: upload of many-$k.bin failed"; fi
+        fi
+        if [ -n "${SRV[$name/nfs]:-}" ]; then
+            if [ -n "$d" ]; then cp "$MANY_SRC" "$d/many-nfs-$k.bin"; chmod 644 "$d/many-nfs-$k.bin"
+            else nfs-cp "$MANY_SRC" "$(nfs_url "$name" "many-nfs-$k.bin")" >/dev/null 2>&1 || note "$name: upload of many-nfs-$k.bin failed"; fi
+        fi
+    done
+}
+
+# many_clients SMB-SERVER NFS-SERVER: start the clients ("-" for none), wait
+# for all; the exit status is the number of failures.
+many_clients() {
+    local s=$1 n=$2 k pids=() fails=0 p
+    for k in $(seq "$MANY_CLIENTS"); do
+        if [ "$s" != - ]; then
+            smbc "$s" smb3-guest "get many-$k.bin $W/many-got-$k.bin" >"$W/many-smb-$k.log" 2>&1 &
+            pids+=($!)
+        fi
+        if [ "$n" != - ]; then
+            nfs-cp "$(nfs_url "$n" "many-nfs-$k.bin")" "$W/many-nfs-got-$k.bin" >"$W/many-nfs-$k.log" 2>&1 &
+            pids+=($!)
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+    if grep -l NT_STATUS "$W"/many-*.log >/dev/null 2>&1; then fails=$((fails + 1)); fi
+    rm -f "$W"/many-got-*.bin "$W"/many-nfs-got-*.bin "$W"/many-*.log
+    return $fails
+}
+
+# many_run NAME METRIC SMB-SERVER NFS-SERVER CPUSPEC...
+many_run() {
+    local name=$1 metric=$2 s=$3 n=$4 r l t0 t1 c0 c1 secs bytes clients=0 cpg
+    shift 4
+    [ "$s" = - ] || clients=$((clients + MANY_CLIENTS))
+    [ "$n" = - ] || clients=$((clients + MANY_CLIENTS))
+    bytes=$((clients * MANY_MIB * 1024 * 1024))
+    for r in $(seq "$RUNS"); do
+        prewarm
+        l=$(load1)
+        c0=$(cpu_snap "$@")
+        t0=$(now)
+        if ! many_clients "$s" "$n"; then note "$name $metric run $r: a client failed"; return 1; fi
+        t1=$(now)
+        c1=$(cpu_after "$(cut -d' ' -f2 <<<"$c0")" "$@")
+        secs=$(elapsed "$t0" "$t1")
+        cpg=$(cpu_per_gib "$c0" "$c1" "$bytes")
+        record "$name/$metric" "$(mibps "$bytes" "$secs")"
+        record "$name/$metric/cpu" "$cpg"
+        note "$name $metric run $r: $clients clients x ${MANY_MIB} MiB in ${secs}s, $(mibps "$bytes" "$secs") MiB/s aggregate, server CPU $cpg s/GiB (load $l)"
+    done
+}
+
+many_polyshare() {
+    local name=$1 specs
+    read -ra specs <<<"${SRV[$name/cpu]}"
+    many_files "$name"
+    many_run "$name" many/smb "$name" - "${specs[@]}" || true
+    many_run "$name" many/nfs - "$name" "${specs[@]}" || true
+    many_run "$name" many/mixed "$name" "$name" "${specs[@]}" || true
+}
+
+# --- part: bigdir ---------------------------------------------------------------------------------
+# bigdir_one NAME PROTO COUNT: create dir big-PROTO-COUNT, then list it RUNS times.
+# If creation over the protocol times out or fails and the server serves a
+# directory, the files are created there directly instead (noted as
+# "pre-created locally"), so the listing is still measured.
+bigdir_one() {
+    local name=$1 proto=$2 count=$3 dir=big-$2-$3 out rc l t0 t1 secs n r d=${SRV[$1/dir]} how=protocol
+    l=$(load1)
+    rc=0
+    if [ "$BIGDIR_PRECREATE" = 1 ] && [ -n "$d" ]; then
+        how=local
+    elif [ "$proto" = smb ]; then
+        out=$(timeout -k 10 "$BIGDIR_TIMEOUT" python3 "$SCRIPTS/bigdir.py" smb --port "${SRV[$name/smb]}" --dir "$dir" \
+            --count "$count" --conns "$BIGDIR_CONNS" 2>&1) || rc=$?
+    else
+        out=$(timeout -k 10 "$BIGDIR_TIMEOUT" python3 "$SCRIPTS/bigdir.py" nfs --port "${SRV[$name/nfs]}" \
+            --mount-port "${SRV[$name/mnt]}" --export "${SRV[$name/export]}" --dir "$dir" \
+            --count "$count" --conns "$BIGDIR_CONNS" 2>&1) || rc=$?
+    fi
+    if [ "$how" = protocol ]; then
+        if [ $rc -eq 0 ] && grep -q '^CREATED' <<<"$out"; then
+            RESULT[$name/bigdir/$proto-create-$count]=$(grep -o 'files_per_sec=[0-9]*' <<<"$out" | cut -d= -f2)
+            note "$name bigdir $(grep '^CREATED' <<<"$out") (load $l)"
+        else
+            if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+                RESULT[$name/bigdir/$proto-create-$count]=timeout
+                note "$name bigdir $proto create $count: timeout after ${BIGDIR_TIMEOUT}s (load $l)"
+            else
+                RESULT[$name/bigdir/$proto-create-$count]=failed
+                note "$name bigdir $proto create $count failed (rc $rc): $(tail -3 <<<"$out" | tr '\n' ' ')"
+            fi
+            [ -n "$d" ] || return 1
+            how=local
+            sleep 1 # let the server finish what the killed client had in flight
+            rm -rf "${d:?}/$dir"
+        fi
+    fi
+    if [ "$how" = local ]; then
+        out=$(python3 "$SCRIPTS/bigdir.py" local --path "$d/$dir" --count "$count" 2>&1) || {
+            note "$name bigdir local create $count failed: $out"
+            return 1
+        }
+        chmod 777 "$d/$dir"
+        [ -n "${RESULT[$name/bigdir/$proto-create-$count]:-}" ] || RESULT[$name/bigdir/$proto-create-$count]="(local)"
+        RESULT[$name/bigdir/$proto-how-$count]=local
+        note "$name bigdir $proto $count: files pre-created locally in $d/$dir"
+    fi
+    for r in $(seq "$RUNS"); do
+        l=$(load1)
+        rc=0
+        t0=$(now)
+        if [ "$proto" = smb ]; then
+            out=$(timeout -k 5 "$BIGDIR_TIMEOUT" smbclient //127.0.0.1/share -p "${SRV[$name/smb]}" -U guest% \
+                -c "ls $dir/*" 2>&1) || rc=$?
+        else
+            out=$(timeout -k 5 "$BIGDIR_TIMEOUT" nfs-ls "$(nfs_url "$name" "$dir")" 2>&1) || rc=$?
+        fi
+        t1=$(now)
+        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+            RESULT[$name/bigdir/$proto-list-$count]=timeout
+            note "$name bigdir $proto list $count run $r: timeout after ${BIGDIR_TIMEOUT}s (load $l)"
+            return 1
+        fi
+        n=$(grep -cE '(^|[ /])f[0-9]{7}( |$)' <<<"$out" || true)
+        secs=$(elapsed "$t0" "$t1")
+        if [ $rc -ne 0 ] || [ "$n" -ne "$count" ]; then
+            note "$name bigdir $proto list $count run $r: rc $rc, $n entries (want $count): $(tail -2 <<<"$out" | tr '\n' ' ')"
+            return 1
+        fi
+        record "$name/bigdir/$proto-list-$count" "$secs"
+        note "$name bigdir $proto list $count run $r: ${secs}s, $n entries (load $l)"
+    done
+    finish "$name/bigdir/$proto-list-$count"
+}
+
+bigdir() {
+    local name=$1 c proto
+    for proto in smb nfs; do
+        [ -n "${SRV[$name/$proto]:-}" ] || continue
+        for c in $BIGDIR_COUNTS; do
+            bigdir_one "$name" "$proto" "$c" || true
+        done
+        [ -z "${SRV[$name/dir]}" ] || rm -rf "${SRV[$name/dir]}"/big-"$proto"-*
+    done
+}
+
+# --- servers -----------------------------------------------------------------------
+ensure_unix_user() {
+    if ! id "$BUSER" >/dev/null 2>&1; then
+        useradd -M -N -s /usr/sbin/nologin "$BUSER"
+        CREATED_USER=$BUSER
+    fi
+}
+
+start_smbd() {
     local d=$W/smbd port pid
     mkdir -p "$d"/{share,run,lock,state,cache,private}
     chmod 755 "$d"
@@ -210,6 +560,7 @@ run_smbd() {
 [global]
   server role = standalone server
   map to guest = Bad User
+  passdb backend = tdbsam:$d/private/passdb.tdb
   smb ports = $port
   bind interfaces only = yes
   interfaces = lo
@@ -229,28 +580,34 @@ run_smbd() {
   path = $d/share
   guest ok = yes
   read only = no
+  create mask = 0666
 EOF
-    # Its own session: smbd signals its whole process group when it stops.
+    # The signed runs need a user: a Unix account (created if missing,
+    # removed at exit) with its SMB password in this run's private passdb.
+    ensure_unix_user
+    printf '%s\n%s\n' "$BPASS" "$BPASS" | pdbedit -s "$d/smb.conf" -a -u "$BUSER" -t >/dev/null
+    # Its own session: smbd signals its whole process group when it stops,
+    # and the CPU figures sum every process of this session.
     setsid smbd -F --no-process-group -s "$d/smb.conf" >"$d/stdout" 2>&1 &
     pid=$!
     PIDS+=("$pid")
-    if ! wait_port "$port"; then note "smbd did not start: $(tail -5 "$d/stdout")"; stop "$pid"; return 0; fi
+    if ! wait_port "$port"; then note "smbd did not start: $(tail -5 "$d/stdout")"; stop "$pid"; return 1; fi
+    SRV[smbd/pid]=$pid SRV[smbd/smb]=$port SRV[smbd/dir]=$d/share SRV[smbd/cpu]="session:$pid"
     note "smbd $(smbd -V) on port $port, share on $d/share"
-    smb_transfers smbd "$port" || true
-    smb_echo smbd "$port" || true
-    stop "$pid"
-    rm -rf "$d/share"
 }
 
-run_ganesha() {
-    local d=$W/ganesha nfs mnt pid rpcb=""
+stop_smbd() { stop "${SRV[smbd/pid]}"; rm -rf "$W/smbd/share"; }
+
+RPCB=""
+start_ganesha() {
+    local d=$W/ganesha nfs mnt pid
     mkdir -p "$d"/{export,recovery}
     chmod 777 "$d/export"
     if ! (exec 3<>/dev/tcp/127.0.0.1/111) 2>/dev/null; then
         rpcbind -f -w >"$d/rpcbind.log" 2>&1 &
-        rpcb=$!
-        PIDS+=("$rpcb")
-        wait_port 111 10 || { note "rpcbind did not start"; stop "$rpcb"; return 0; }
+        RPCB=$!
+        PIDS+=("$RPCB")
+        wait_port 111 10 || { note "rpcbind did not start"; stop "$RPCB"; RPCB=""; return 1; }
     fi
     nfs=$(free_port)
     mnt=$(free_port)
@@ -274,44 +631,51 @@ EOF
     PIDS+=("$pid")
     if ! wait_port "$nfs" 30; then
         note "ganesha did not start: $(grep -v DBUS "$d/ganesha.log" | tail -3 | tr '\n' ' ')"
-    else
-        note "$(ganesha.nfsd -v 2>&1 | head -1 | tr -s ' ') (FSAL VFS) on port $nfs, mount $mnt, export $d/export"
-        nfs_transfers ganesha "$d/export" "nfsport=$nfs&mountport=$mnt" "$d/export" || true
+        stop "$pid"
+        return 1
     fi
-    stop "$pid"
-    [ -z "$rpcb" ] || stop "$rpcb"
-    rm -rf "$d/export"
+    SRV[ganesha/pid]=$pid SRV[ganesha/nfs]=$nfs SRV[ganesha/mnt]=$mnt SRV[ganesha/export]=$d/export
+    SRV[ganesha/dir]=$d/export SRV[ganesha/cpu]="pid:$pid"
+    note "$(ganesha.nfsd -v 2>&1 | head -1 | tr -s ' ') (FSAL VFS) on port $nfs, mount $mnt, export $d/export"
 }
 
-# run_polyshare NAME [--root DIR]
-run_polyshare() {
+stop_ganesha() {
+    stop "${SRV[ganesha/pid]}"
+    if [ -n "$RPCB" ]; then stop "$RPCB"; RPCB=""; fi
+    rm -rf "$W/ganesha/export"
+}
+
+# start_polyshare NAME [--root DIR]
+start_polyshare() {
     local name=$1 d=$W/$1 pid smb nfs i root=""
     shift
     [ "${1:-}" != --root ] || root=$2
     mkdir -p "$d"
-    if [ ! -x "$BIN" ]; then note "$name: $BIN missing (build failed?)"; return 0; fi
-    "$BIN" --smb-port 0 --nfs-port 0 --log warn "$@" >"$d/stdout" 2>"$d/stderr" &
+    if [ ! -x "$BIN" ]; then note "$name: $BIN missing (build failed?)"; return 1; fi
+    "$BIN" --smb-port 0 --nfs-port 0 --log warn --user "$BUSER:$BPASS" "$@" >"$d/stdout" 2>"$d/stderr" &
     pid=$!
     PIDS+=("$pid")
     for i in $(seq 300); do grep -q '^LISTENING' "$d/stdout" && break; sleep 0.1; done
     if ! grep -q '^LISTENING' "$d/stdout"; then
         note "$name did not start: $(tail -3 "$d/stderr" | tr '\n' ' ')"
         stop "$pid"
-        return 0
+        return 1
     fi
     smb=$(grep -o 'smb=[0-9]*' "$d/stdout" | head -1 | cut -d= -f2)
     nfs=$(grep -o 'nfs=[0-9]*' "$d/stdout" | head -1 | cut -d= -f2)
+    SRV[$name/pid]=$pid SRV[$name/smb]=$smb SRV[$name/nfs]=$nfs SRV[$name/mnt]=$nfs SRV[$name/export]=/share
+    SRV[$name/dir]=$root SRV[$name/cpu]="pid:$pid"
     note "$name (tokio_server ${*:-in memory}) smb port $smb, nfs port $nfs"
-    smb_transfers "$name" "$smb" || true
-    smb_echo "$name" "$smb" || true
-    nfs_transfers "$name" /share "nfsport=$nfs&mountport=$nfs" "$root" || true
-    lease_latency "$name" "$smb" "$nfs" || true
-    if ! kill -0 "$pid" 2>/dev/null; then note "$name exited during the run: $(tail -3 "$d/stderr" | tr '\n' ' ')"; fi
+}
+
+stop_polyshare() {
+    local name=$1 pid=${SRV[$1/pid]}
+    if ! kill -0 "$pid" 2>/dev/null; then note "$name exited during the run: $(tail -3 "$W/$name/stderr" | tr '\n' ' ')"; fi
     stop "$pid"
 }
 
-# --- run ---------------------------------------------------------------------------
-note "bench: ${SIZE_MIB} MiB file, ${RUNS} runs each (median), echo ${ECHO_SECS}s; $(nproc) cores; scratch on $TMPBASE"
+# --- run -------------------------------------------------------------------------------
+note "bench: ${SIZE_MIB} MiB file, ${RUNS} runs each (median), parts: $PARTS; servers: $SERVERS; $(nproc) cores; scratch on $TMPBASE; prewarm ${PREWARM_MIB} MiB"
 note "start: $(date -u +%FT%TZ), $(uptime | sed 's/.*load/load/')"
 
 if [[ " $SERVERS " == *" polyshare-"* ]] && [ -z "${BENCH_NO_BUILD:-}" ]; then
@@ -321,61 +685,169 @@ fi
 
 for s in $SERVERS; do
     case $s in
-    smbd) run_smbd ;;
-    ganesha) run_ganesha ;;
-    polyshare-local)
-        mkdir -p "$W/local-root"
-        chmod 777 "$W/local-root" # as the reference shares: NFS callers may be squashed
-        run_polyshare polyshare-local --root "$W/local-root"
+    smbd)
+        start_smbd || continue
+        if has_part transfers; then smb_transfers smbd || true; fi
+        if has_part echo; then smb_echo smbd || true; fi
+        if has_part hol; then hol smbd || true; fi
+        if has_part bigdir; then bigdir smbd || true; fi
+        stop_smbd
+        ;;
+    ganesha)
+        start_ganesha || continue
+        if has_part transfers; then nfs_transfers ganesha || true; fi
+        if has_part hol; then hol ganesha || true; fi
+        if has_part bigdir; then bigdir ganesha || true; fi
+        stop_ganesha
+        ;;
+    polyshare-local | polyshare-memory)
+        if [ "$s" = polyshare-local ]; then
+            mkdir -p "$W/local-root"
+            chmod 777 "$W/local-root" # as the reference shares: NFS callers may be squashed
+            start_polyshare "$s" --root "$W/local-root" || continue
+        else
+            start_polyshare "$s" || continue
+        fi
+        if has_part transfers; then smb_transfers "$s" || true; nfs_transfers "$s" || true; fi
+        if has_part echo; then smb_echo "$s" || true; fi
+        if has_part hol; then hol "$s" || true; fi
+        if has_part lease; then lease_latency "$s" || true; fi
+        if has_part many; then many_polyshare "$s" || true; fi
+        if has_part bigdir; then bigdir "$s" || true; fi
+        stop_polyshare "$s"
         rm -rf "$W/local-root"
         ;;
-    polyshare-memory) run_polyshare polyshare-memory ;;
     *) echo "unknown server $s" >&2 ;;
     esac
 done
+
+# The references for "many": smbd and ganesha at the same time, so the mixed
+# case has both protocols served at once, as polyshare serves them.
+if has_part many && { has_server smbd || has_server ganesha; }; then
+    sm=- gn=- specs=()
+    if has_server smbd && start_smbd; then sm=smbd; read -ra x <<<"${SRV[smbd/cpu]}"; specs+=("${x[@]}"); many_files smbd; fi
+    if has_server ganesha && start_ganesha; then gn=ganesha; read -ra x <<<"${SRV[ganesha/cpu]}"; specs+=("${x[@]}"); many_files ganesha; fi
+    if [ "$sm" != - ]; then read -ra x <<<"${SRV[smbd/cpu]}"; many_run smbd many/smb smbd - "${x[@]}" || true; fi
+    if [ "$gn" != - ]; then read -ra x <<<"${SRV[ganesha/cpu]}"; many_run ganesha many/nfs - ganesha "${x[@]}" || true; fi
+    if [ "$sm" != - ] && [ "$gn" != - ]; then many_run smbd+ganesha many/mixed smbd ganesha "${specs[@]}" || true; fi
+    [ "$sm" = - ] || stop_smbd
+    [ "$gn" = - ] || stop_ganesha
+fi
 note "end: $(date -u +%FT%TZ), $(uptime | sed 's/.*load/load/')"
 
-# --- table -------------------------------------------------------------------------
+for k in "${!RUNV[@]}"; do finish "$k"; done
+
+# --- tables -------------------------------------------------------------------------------
 get() { echo "${RESULT[$1]:-n/a}"; }
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN {if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a/b}'
+    awk -v a="$1" -v b="$2" 'BEGIN {if (a == "n/a" || b == "n/a" || b == 0 || a == "timeout" || b == "timeout") print "n/a"; else printf "%.2f", a/b}'
 }
+POLY=()
+for s in polyshare-local polyshare-memory; do has_server "$s" && POLY+=("$s"); done
+colname() { case $1 in polyshare-local) echo "polyshare LocalFs" ;; *) echo "polyshare MemoryFs" ;; esac; }
+polyhead() { # extra header cells for each polyshare column: LABEL...
+    local s l
+    for s in "${POLY[@]+"${POLY[@]}"}"; do for l in "$@"; do printf ' %s %s |' "$(colname "$s")" "$l"; done; done
+}
+polysep() { local s l; for s in "${POLY[@]+"${POLY[@]}"}"; do for l in "$@"; do printf ' ---: |'; done; done; }
+ref_of() { case $1 in nfs/* | hol/nfs-* | many/nfs) echo ganesha ;; many/mixed) echo smbd+ganesha ;; *) echo smbd ;; esac; }
+
 {
     echo "## polyshare vs reference servers, loopback, $(nproc) cores, $(date -u +%F)"
     echo
-    echo "File size ${SIZE_MIB} MiB on $TMPBASE; MB/s = 10^6 bytes/s; median of ${RUNS} runs; echo: median per-second rate."
-    echo
-    echo "| metric | reference | reference value | polyshare LocalFs | ratio | polyshare MemoryFs | ratio |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
-    for m in smb-write smb-read smb-echo nfs-write nfs-read; do
-        case $m in
-        smb-*) ref=smbd ;;
-        nfs-*) ref=ganesha ;;
-        esac
-        unit="MB/s"
-        [ "$m" = smb-echo ] && unit="req/s"
-        rv=$(get "$ref/$m")
-        refname=$ref
-        if [ "$ref" = ganesha ] && [ "$rv" = "n/a" ]; then
-            # No NFS reference: compare with polyshare's own SMB figure.
-            refname="polyshare's own SMB (no NFS reference)"
-        fi
-        lv=$(get "polyshare-local/$m")
-        mv=$(get "polyshare-memory/$m")
-        if [ "$ref" = ganesha ] && [ "$rv" = "n/a" ]; then
-            own=${m/nfs/smb}
-            echo "| $m ($unit) | $refname | n/a | $lv | $(ratio "$lv" "$(get "polyshare-local/$own")") | $mv | $(ratio "$mv" "$(get "polyshare-memory/$own")") |"
-        else
-            echo "| $m ($unit) | $refname | $rv | $lv | $(ratio "$lv" "$rv") | $mv | $(ratio "$mv" "$rv") |"
-        fi
-    done
-    for n in polyshare-local polyshare-memory; do
-        if [ -n "${RESULT[$n/latency-median]:-}" ]; then
-            echo
-            echo "$n lease-break wakeup latency (SMB ack sent -> NFS WRITE reply read, client side," \
-                "${LATENCY_RUNS} runs): median ${RESULT[$n/latency-median]} us, p99 ${RESULT[$n/latency-p99]} us"
-        fi
-    done
+    echo "File ${SIZE_MIB} MiB on $TMPBASE; ${PREWARM_MIB} MiB memory prewarm before each timed transfer;" \
+        "median of ${RUNS} runs; ratio = polyshare / reference (throughput: higher is better for polyshare;" \
+        "CPU: lower is better). MB/s = 10^6 bytes/s. CPU = server user+system seconds per GiB moved."
+    if has_part transfers; then
+        echo
+        echo "### Single transfers"
+        echo
+        echo "| transfer | ref | ref MB/s | ref CPU s/GiB |$(polyhead MB/s ratio "CPU s/GiB" "CPU ratio")"
+        echo "| --- | --- | ---: | ---: |$(polysep a b c d)"
+        for m in $(for v in $SMB_VARIANTS; do echo "$v/put $v/get $v/get-null"; done) nfs/write nfs/read nfs/cat-null; do
+            ref=$(ref_of "$m")
+            row="| $m | $ref | $(get "$ref/$m") | $(get "$ref/$m/cpu") |"
+            for s in "${POLY[@]+"${POLY[@]}"}"; do
+                row+=" $(get "$s/$m") | $(ratio "$(get "$s/$m")" "$(get "$ref/$m")") | $(get "$s/$m/cpu") | $(ratio "$(get "$s/$m/cpu")" "$(get "$ref/$m/cpu")") |"
+            done
+            echo "$row"
+        done
+        echo
+        echo "smbX-guest: \`-U guest%\` (unsigned); smbX-signed: \`-U $BUSER%... --client-protection=sign\`;" \
+            "smb3: default dialect (3.1.1); smb2: \`-m SMB2_10\`. get = to a file on $TMPBASE; get-null = to /dev/null;" \
+            "nfs/write, nfs/read = nfs-cp in, out; nfs/cat-null = nfs-cat to /dev/null."
+    fi
+    if has_part echo; then
+        echo
+        echo "### smbtorture smb2.bench.echo (req/s, 4 connections, queue depth 1)"
+        echo
+        echo "| ref | smbd |$(polyhead req/s ratio)"
+        echo "| --- | ---: |$(polysep a b)"
+        row="| smb-echo | $(get smbd/smb-echo) |"
+        for s in "${POLY[@]+"${POLY[@]}"}"; do row+=" $(get "$s/smb-echo") | $(ratio "$(get "$s/smb-echo")" "$(get smbd/smb-echo)") |"; done
+        echo "$row"
+    fi
+    if has_part hol || has_part lease; then
+        echo
+        echo "### Head-of-line latency (median / p99 / max, microseconds)"
+        echo
+        echo "Probe every ${HOL_INTERVAL_MS} ms for ${HOL_SECS} s idle, then ${HOL_SECS} s while another client streams a ${SIZE_MIB} MiB file in a loop" \
+            "(SMB: smbclient get to /dev/null, guest; NFS: nfs-cat to /dev/null). Lease: ${LATENCY_RUNS} runs each, load = the SMB stream."
+        echo
+        echo "| probe | phase | ref | ref med / p99 / max |$(polyhead "med / p99 / max")"
+        echo "| --- | --- | --- | ---: |$(polysep a)"
+        for m in hol/smb-echo-guest hol/smb-echo-signed hol/nfs-null lease; do
+            for ph in idle load; do
+                ref=$(ref_of "$m")
+                [ "$m" != lease ] || ref=smbd
+                rv=$(get "$ref/$m/$ph")
+                [ "$m" != lease ] || rv="(echo-guest) $(get "smbd/hol/smb-echo-guest/$ph")"
+                row="| $m | $ph | $ref | $rv |"
+                for s in "${POLY[@]+"${POLY[@]}"}"; do row+=" $(get "$s/$m/$ph") |"; done
+                echo "$row"
+            done
+        done
+        echo
+        echo "The lease row's reference is smbd's guest ECHO under the same kind of load (smbd has no NFS side to break a lease for)."
+    fi
+    if has_part many; then
+        echo
+        echo "### Many clients at once (aggregate MiB/s, MiB = 2^20 bytes; CPU s/GiB)"
+        echo
+        echo "$MANY_CLIENTS smbclient gets (guest, SMB 3.1.1, to $TMPBASE) and/or $MANY_CLIENTS nfs-cp outs, ${MANY_MIB} MiB each, different files, all started at once." \
+            "many/mixed: both sets together; the reference is smbd and ganesha running side by side, CPU summed."
+        echo
+        echo "| clients | ref | ref MiB/s | ref CPU s/GiB |$(polyhead MiB/s ratio "CPU s/GiB" "CPU ratio")"
+        echo "| --- | --- | ---: | ---: |$(polysep a b c d)"
+        for m in many/smb many/nfs many/mixed; do
+            ref=$(ref_of "$m")
+            row="| $m | $ref | $(get "$ref/$m") | $(get "$ref/$m/cpu") |"
+            for s in "${POLY[@]+"${POLY[@]}"}"; do
+                row+=" $(get "$s/$m") | $(ratio "$(get "$s/$m")" "$(get "$ref/$m")") | $(get "$s/$m/cpu") | $(ratio "$(get "$s/$m/cpu")" "$(get "$ref/$m/cpu")") |"
+            done
+            echo "$row"
+        done
+    fi
+    if has_part bigdir; then
+        echo
+        echo "### Large directory (listing seconds, median of ${RUNS}; creation files/s)"
+        echo
+        echo "Creation: scripts/bigdir.py, $BIGDIR_CONNS connections in parallel$([ "$BIGDIR_PRECREATE" = 1 ] && echo ", files pre-created locally where the server has a directory (BENCH_BIGDIR_PRECREATE=1)")." \
+            "Listing: \`smbclient -c 'ls DIR/*'\` (SMB) and \`nfs-ls\` (NFS), timeout ${BIGDIR_TIMEOUT} s. Target for polyshare: list(100k) / list(10k) <= 12."
+        echo
+        echo "| server | proto | files | create files/s | list s | list ratio vs smallest count |"
+        echo "| --- | --- | ---: | ---: | ---: | ---: |"
+        first=${BIGDIR_COUNTS%% *}
+        for s in smbd ganesha "${POLY[@]+"${POLY[@]}"}"; do
+            has_server "$s" || continue
+            for p in smb nfs; do
+                for c in $BIGDIR_COUNTS; do
+                    [ -n "${RESULT[$s/bigdir/$p-create-$c]:-}" ] || continue
+                    echo "| $s | $p | $c | $(get "$s/bigdir/$p-create-$c")$([ -z "${RESULT[$s/bigdir/$p-how-$c]:-}" ] || echo ", listed after local pre-creation") | $(get "$s/bigdir/$p-list-$c") | $(ratio "$(get "$s/bigdir/$p-list-$c")" "$(get "$s/bigdir/$p-list-$first")") |"
+                done
+            done
+        done
+    fi
     echo
     echo "Runs:"
     echo

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lease-break wakeup latency, end to end on loopback (issue "Cross-protocol").
 
-Usage: lease_latency.py SMB_PORT NFS_PORT [RUNS] [EXPORT]
+Usage: lease_latency.py SMB_PORT NFS_PORT [RUNS] [EXPORT] [--load 'SHELL COMMAND']
 
 Each run: an SMB client opens bench-latency.bin with an RWH lease (v2,
 SMB 3.1.1, guest); an NFS client sends WRITE to the same file, which the
@@ -11,7 +11,15 @@ socket to the NFS WRITE reply being read, both taken in this process with
 one monotonic clock, so it is the server's ack-to-reply time plus two
 loopback hops and this client's own wakeups. Prints one line per run and a
 final "LATENCY runs=N median_us=.. p99_us=.. min_us=.. max_us=.." line.
+
+With --load, RUNS more runs follow while the command runs in a loop in the
+background (for instance `smbclient ... -c 'get big.bin /dev/null'`: another
+client streaming reads from the same server), ending with a
+"LATENCY-LOAD runs=N median_us=.. p99_us=.. min_us=.. max_us=.. load_loops=.."
+line.
 """
+import argparse
+import os
 import socket
 import struct
 import sys
@@ -113,9 +121,14 @@ def opaque_at(body, off):
 
 
 def main():
-    smb_port, nfs_port = int(sys.argv[1]), int(sys.argv[2])
-    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 200
-    export = sys.argv[4] if len(sys.argv) > 4 else "/share"
+    ap = argparse.ArgumentParser()
+    ap.add_argument("smb_port", type=int)
+    ap.add_argument("nfs_port", type=int)
+    ap.add_argument("runs", type=int, nargs="?", default=200)
+    ap.add_argument("export", nargs="?", default="/share")
+    ap.add_argument("--load", help="shell command run in a loop during a second set of runs")
+    a = ap.parse_args()
+    smb_port, nfs_port, runs, export = a.smb_port, a.nfs_port, a.runs, a.export
 
     conn = Connection(uuid.uuid4(), "127.0.0.1", smb_port, require_signing=False)
     conn.connect(dialect=Dialects.SMB_3_1_1)
@@ -175,33 +188,47 @@ def main():
     data = b"x" * 4096
     write_args = xdr_opaque(fh) + xdr_u64(0) + xdr_u32(len(data)) + xdr_u32(0) + xdr_opaque(data)
 
-    samples = []
-    for run in range(runs):
-        f, key, state = open_leased()
-        if state & 4 == 0:
-            raise SystemExit("run %d: lease granted %d, not RWH" % (run, state))
-        nfs.send_call(100003, 3, 7, write_args)  # WRITE: parked behind the break
-        if not pending.response_event.wait(10):
-            raise SystemExit("run %d: no lease break within 10 s" % run)
-        pending = arm()
-        ack = LeaseBreakAck()
-        ack["lease_key"] = key
-        ack["lease_state"] = 0
-        t0 = time.perf_counter_ns()
-        req = conn.send(ack, sid=session.session_id, tid=tree.tree_connect_id)
-        reply = nfs.recv_reply()
-        t1 = time.perf_counter_ns()
-        if struct.unpack(">I", reply[:4])[0] != 0:
-            raise SystemExit("run %d: WRITE status %d" % (run, struct.unpack(">I", reply[:4])[0]))
-        conn.receive(req)
-        f.close()
-        samples.append((t1 - t0) / 1000.0)
-        print("run %d: %.1f us" % (run, samples[-1]), flush=True)
+    def measure(tag):
+        nonlocal pending
+        samples = []
+        for run in range(runs):
+            f, key, state = open_leased()
+            if state & 4 == 0:
+                raise SystemExit("run %d: lease granted %d, not RWH" % (run, state))
+            nfs.send_call(100003, 3, 7, write_args)  # WRITE: parked behind the break
+            if not pending.response_event.wait(10):
+                raise SystemExit("run %d: no lease break within 10 s" % run)
+            pending = arm()
+            ack = LeaseBreakAck()
+            ack["lease_key"] = key
+            ack["lease_state"] = 0
+            t0 = time.perf_counter_ns()
+            req = conn.send(ack, sid=session.session_id, tid=tree.tree_connect_id)
+            reply = nfs.recv_reply()
+            t1 = time.perf_counter_ns()
+            if struct.unpack(">I", reply[:4])[0] != 0:
+                raise SystemExit("run %d: WRITE status %d" % (run, struct.unpack(">I", reply[:4])[0]))
+            conn.receive(req)
+            f.close()
+            samples.append((t1 - t0) / 1000.0)
+            print("%srun %d: %.1f us" % (tag, run, samples[-1]), flush=True)
+        s = sorted(samples)
+        p99 = s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
+        med = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+        return "runs=%d median_us=%.1f p99_us=%.1f min_us=%.1f max_us=%.1f" % (len(s), med, p99, s[0], s[-1])
 
-    s = sorted(samples)
-    p99 = s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
-    med = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
-    print("LATENCY runs=%d median_us=%.1f p99_us=%.1f min_us=%.1f max_us=%.1f" % (len(s), med, p99, s[0], s[-1]))
+    print("LATENCY " + measure(""), flush=True)
+    if a.load:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import benchlib
+
+        load = benchlib.LoadLoop(a.load)
+        load.start()
+        try:
+            line = measure("load ")
+        finally:
+            load.stop()
+        print("LATENCY-LOAD %s load_loops=%d load_failures=%d" % (line, load.loops, load.failures), flush=True)
     try:
         conn.disconnect()
     except Exception:
