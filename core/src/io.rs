@@ -68,6 +68,7 @@ impl IoOp {
 /// [`crate::Server::handle_io`].
 pub struct IoRequest {
     id: IoId,
+    conn: ConnId,
     op: IoOp,
     vfs: Arc<dyn Vfs>,
     pool: Arc<BufPool>,
@@ -95,6 +96,11 @@ impl IoRequest {
 
     pub fn op(&self) -> &IoOp {
         &self.op
+    }
+
+    /// The connection whose operation waits for this request.
+    pub fn conn(&self) -> ConnId {
+        self.conn
     }
 
     /// Performs the operation (blocking) and returns its completion.
@@ -294,6 +300,10 @@ pub(crate) struct IoTable {
     waiting: VecDeque<IoRequest>,
     /// Completed results, by the operation that waits for them.
     done: BTreeMap<WaitToken, IoResult>,
+    /// Operations waiting until no write is outstanding on an object.
+    barriers: Vec<(ObjectId, WaitToken)>,
+    /// Barriers lifted, to be resumed.
+    lifted: Vec<WaitToken>,
     pool: Arc<BufPool>,
 }
 
@@ -306,6 +316,8 @@ impl IoTable {
             tracked: BTreeMap::new(),
             waiting: VecDeque::new(),
             done: BTreeMap::new(),
+            barriers: Vec::new(),
+            lifted: Vec::new(),
             pool: BufPool::new(pool_bytes),
         }
     }
@@ -318,7 +330,7 @@ impl IoTable {
         let object = op.object();
         let read = op.is_read();
         self.tracked.insert(id, Tracked { token, object, read, issued: false });
-        self.waiting.push_back(IoRequest { id, op, vfs, pool: self.pool.clone() });
+        self.waiting.push_back(IoRequest { id, conn: token.conn, op, vfs, pool: self.pool.clone() });
         id
     }
 
@@ -360,7 +372,35 @@ impl IoTable {
         }
         let wrote = matches!(c.result, IoResult::Write(Ok(_)));
         self.done.insert(t.token, c.result);
+        if !self.writes_outstanding(t.object) {
+            let (lift, keep): (Vec<_>, Vec<_>) = self.barriers.drain(..).partition(|(o, _)| *o == t.object);
+            self.barriers = keep;
+            self.lifted.extend(lift.into_iter().map(|(_, w)| w));
+        }
         Some((t.token, t.object, wrote))
+    }
+
+    /// Whether a write or sync on `object` is outstanding (issued or waiting).
+    pub fn writes_outstanding(&self, object: ObjectId) -> bool {
+        self.tracked.values().any(|t| t.object == object && !t.read)
+    }
+
+    /// `token` waits until no write is outstanding on `object` (a new open
+    /// must not be granted caching while data it has not seen is still
+    /// landing); it is handed back by [`IoTable::take_lifted`].
+    pub fn wait_for_writes(&mut self, object: ObjectId, token: WaitToken) {
+        self.barriers.push((object, token));
+    }
+
+    /// Operations whose barrier was lifted since the last call.
+    pub fn take_lifted(&mut self) -> Vec<WaitToken> {
+        std::mem::take(&mut self.lifted)
+    }
+
+    /// `token` no longer waits (cancelled).
+    pub fn cancel_waiter(&mut self, token: WaitToken) {
+        self.barriers.retain(|(_, w)| *w != token);
+        self.lifted.retain(|w| *w != token);
     }
 
     /// The result for `token`, once.
@@ -372,6 +412,8 @@ impl IoTable {
     /// dropped, its results forgotten; those in flight complete into nothing.
     pub fn cancel_conn(&mut self, conn: ConnId) {
         self.done.retain(|t, _| t.conn != conn);
+        self.barriers.retain(|(_, w)| w.conn != conn);
+        self.lifted.retain(|w| w.conn != conn);
         let unissued: Vec<IoId> =
             self.tracked.iter().filter(|(_, t)| t.token.conn == conn && !t.issued).map(|(id, _)| *id).collect();
         for id in &unissued {

@@ -320,6 +320,8 @@ impl Server {
                 self.core.vfs.note_write(object);
             }
             self.core.ready.push_back(token);
+            let lifted = self.core.io.take_lifted();
+            self.core.ready.extend(lifted);
         }
         self.settle(now);
     }

@@ -321,6 +321,7 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
     // (limits.max_outstanding_per_conn): beyond it the request fails.
     if cx.conn.pending.len() >= cx.core.config.limits.max_outstanding_per_conn {
         cx.core.leases.cancel_waiter(crate::server::WaitToken { conn: cx.conn.id, op });
+        cx.core.io.cancel_waiter(crate::server::WaitToken { conn: cx.conn.id, op });
         tracing::info!(conn = cx.conn.id.0, "too many outstanding async operations");
         let rh = Header { status: status::INSUFFICIENT_RESOURCES, ..response_header(&hdr, &cx, 0, granted) };
         let sign = signing_for(&cx, &hdr, rh.session_id, status::INSUFFICIENT_RESOURCES);
@@ -455,6 +456,7 @@ fn run_follower(
 pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
     let Some(p) = conn.pending.remove(&op) else { return };
     core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
+    core.io.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
     let first = (p.async_id, p.header);
     let out = std::iter::once(first)
         .chain(p.followers.iter().map(|f| (f.async_id, f.header)))

@@ -19,6 +19,7 @@ use crate::lease::{
     Operation, OplockLevel,
 };
 use crate::server::{ConnId, WaitToken};
+use crate::vfs::ObjectId;
 
 /// RequestedOplockLevel / OplockLevel SMB2_OPLOCK_LEVEL_LEASE (MS-SMB2 2.2.13).
 pub const OPLOCK_LEVEL_LEASE: u8 = 0xFF;
@@ -107,6 +108,18 @@ pub fn begin(cx: &mut Ctx<'_>, file: FileKey, op: Operation, caller: Caller) -> 
             Err(status::PENDING)
         }
     }
+}
+
+/// A new open of `file` waits (goes async) while writes to it are still on
+/// their way to storage: caching granted now would cover data the client
+/// has not seen, and an overwrite would race them.
+pub fn after_writes(cx: &mut Ctx<'_>, file: ObjectId) -> Result<(), u32> {
+    if !cx.core.io.writes_outstanding(file) {
+        return Ok(());
+    }
+    let token = WaitToken { conn: cx.conn.id, op: cx.op_id() };
+    cx.core.io.wait_for_writes(file, token);
+    Err(status::PENDING)
 }
 
 /// An operation through an existing open: its own lease or oplock never

@@ -232,6 +232,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if req.disposition == disposition::CREATE {
                 return Err(status::OBJECT_NAME_COLLISION);
             }
+            crate::smb::lease::after_writes(cx, base.id)?;
             crate::smb::lease::before_open(cx, req, base.id, access, overwriting(req.disposition))?;
             cx.core.leases.check_share(base.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
             if overwriting(req.disposition) {
@@ -267,6 +268,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if cx.core.smb.files.get(&a.id).is_some_and(|f| f.delete_pending) {
                 return Err(status::DELETE_PENDING);
             }
+            crate::smb::lease::after_writes(cx, a.id)?;
             crate::smb::lease::before_open(cx, req, a.id, access, overwriting(req.disposition))?;
             cx.core.leases.check_share(a.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
             match overwriting(req.disposition) {
