@@ -154,7 +154,7 @@ impl IoRequest {
 #[derive(Debug)]
 pub struct IoCompletion {
     id: IoId,
-    result: IoResult,
+    pub(crate) result: IoResult,
 }
 
 impl IoCompletion {

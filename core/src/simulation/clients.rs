@@ -120,6 +120,7 @@ pub(super) enum NfsReq {
     Create {
         name: String,
     },
+    Commit,
     Other,
 }
 

@@ -89,6 +89,10 @@ fn random_workloads_keep_every_invariant() {
     // The walk must reach the cases the invariants are about.
     if n >= 100 {
         assert!(total.writes_after_wait > 0 && total.timeouts > 0 && total.wrong_acks > 0 && total.oplock_breaks > 0);
+        // Storage answered out of order, with faults, short, after the
+        // client left, and a COMMIT failed.
+        assert!(total.io_reordered > 0 && total.io_faults > 0 && total.io_short > 0 && total.io_orphans > 0);
+        assert!(total.commit_failures > 0, "{total:?}");
     }
 }
 

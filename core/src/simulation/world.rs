@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, NfsBreakPolicy};
 use crate::framing::{Transport, encode_frame};
+use crate::io::{IoOp, IoRequest, IoResult};
 use crate::lease::{ClientGuid, LeaseKey, LeaseOwner, LeaseState};
 use crate::nfs::PROG_NFS;
 use crate::nfs::nfs3::args::{CreateHow, DirOpArgs, Nfs3Args, StableHow};
@@ -24,7 +25,7 @@ use crate::smb::wire::header::{FLAG_ASYNC, command};
 use crate::smb::wire::oplock_break::{LeaseBreakNotification, OplockBreak, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED};
 use crate::smb_test_client::{self as peer, Msg};
 use crate::time::Timespec;
-use crate::vfs::{CreateAttr, MemoryFs, ObjectId};
+use crate::vfs::{CreateAttr, MemoryFs, ObjectId, VfsError};
 
 use super::clients::{Break, NfsClient, NfsReq, SmbClient, SmbOpen, SmbReq};
 use super::invariants::{self, Before, Resolver, Writer};
@@ -48,6 +49,13 @@ pub(super) struct World {
     closed: BTreeSet<ConnId>,
     before: Before,
     resolver: Resolver,
+    /// Storage requests the server handed out and the simulated storage has
+    /// not answered yet: answered later, in any order, some with faults.
+    io_held: Vec<IoRequest>,
+    /// The NFS write verifier last seen, and the one a failed COMMIT must
+    /// have replaced (RFC 1813 3.3.21).
+    verf: Option<[u8; 8]>,
+    verf_must_change: Option<[u8; 8]>,
     pub trace: Vec<String>,
     pub stats: Stats,
 }
@@ -73,6 +81,14 @@ pub(super) struct Stats {
     pub timeouts: u64,
     pub notifies: u64,
     pub chains: u64,
+    /// Storage requests answered, out of arrival order, with an error
+    /// (EIO, ENOSPC), as short writes, and after their client left.
+    pub io_done: u64,
+    pub io_reordered: u64,
+    pub io_faults: u64,
+    pub io_short: u64,
+    pub io_orphans: u64,
+    pub commit_failures: u64,
 }
 
 impl Stats {
@@ -92,6 +108,12 @@ impl Stats {
         self.timeouts += o.timeouts;
         self.notifies += o.notifies;
         self.chains += o.chains;
+        self.io_done += o.io_done;
+        self.io_reordered += o.io_reordered;
+        self.io_faults += o.io_faults;
+        self.io_short += o.io_short;
+        self.io_orphans += o.io_orphans;
+        self.commit_failures += o.commit_failures;
     }
 }
 
@@ -135,6 +157,9 @@ impl World {
             closed: BTreeSet::new(),
             before: Before::default(),
             resolver: Resolver::Nothing,
+            io_held: Vec::new(),
+            verf: None,
+            verf_must_change: None,
             stats: Stats::default(),
             trace: vec![format!("seed {seed}: {n_smb} SMB clients, {n_nfs} NFS clients, NFS policy {policy:?}")],
         };
@@ -163,8 +188,9 @@ impl World {
         self.before = self.snapshot();
         self.resolver = Resolver::Nothing;
         match self.rng.u32() % 100 {
-            0..55 => self.smb_step()?,
-            55..80 => self.nfs_step()?,
+            0..45 => self.smb_step()?,
+            45..65 => self.nfs_step()?,
+            65..82 => self.storage_step(false)?,
             _ => {
                 let d = match self.rng.u32() % 10 {
                     0..6 => Duration::from_millis(1 + u64::from(self.rng.u32() % 2000)),
@@ -189,9 +215,12 @@ impl World {
         }
         for _ in 0..4 {
             self.before = self.snapshot();
+            self.answer_all_storage()?;
+            self.before = self.snapshot();
             self.advance(BREAK_TIMEOUT + Duration::from_secs(1))?;
             invariants::check_state(&self.server, &self.model)?;
         }
+        self.answer_all_storage()?;
         let core = self.server.core();
         if core.leases.parked() != 0 {
             let waiting: Vec<String> = self
@@ -229,6 +258,9 @@ impl World {
             self.closed.insert(conn);
         }
         self.pump()?;
+        if self.server.io_outstanding() != 0 || !self.io_held.is_empty() {
+            return Err(format!("{} storage requests outstanding at the end", self.server.io_outstanding()));
+        }
         let core = self.server.core();
         if !core.leases.holder_views().is_empty() || core.leases.pending_break_ids().next().is_some() {
             return Err(format!("caching left after every client left: {:?}", core.leases.holder_views()));
@@ -263,6 +295,92 @@ impl World {
             self.pump()?;
         }
         self.now = target;
+        Ok(())
+    }
+
+    // ---- storage ----
+
+    /// Answers one held storage request (not always the oldest): mostly as
+    /// it is, sometimes with EIO or ENOSPC, a write sometimes short.
+    fn storage_step(&mut self, clean: bool) -> Result<(), String> {
+        if self.io_held.is_empty() {
+            return Ok(());
+        }
+        let k = self.rng.u32() as usize % self.io_held.len();
+        self.stats.io_reordered += u64::from(k != 0);
+        let req = self.io_held.remove(k);
+        let conn = req.conn();
+        let orphan = self.closed.contains(&conn);
+        let nfs_sync = matches!(req.op(), IoOp::Sync { .. }) && self.nfs.iter().any(|c| c.conn == conn);
+        let write = match req.op() {
+            IoOp::Write { object, offset, data, .. } => Some((*object, *offset, data.clone())),
+            _ => None,
+        };
+        let roll = if clean { 0 } else { self.rng.u32() % 100 };
+        let (c, fate) = match roll {
+            0..84 => (req.run(), "ok"),
+            84..90 => (req.fail(VfsError::Io("injected".into())), "EIO"),
+            90..94 => (req.fail(VfsError::NoSpace), "ENOSPC"),
+            _ => match &write {
+                Some((_, _, d)) if d.len() > 1 => {
+                    let n = 1 + self.rng.u32() as usize % (d.len() - 1);
+                    self.stats.io_short += 1;
+                    (req.run_short(n), "short")
+                }
+                _ => (req.run(), "ok"),
+            },
+        };
+        self.stats.io_done += 1;
+        self.stats.io_faults += u64::from(fate == "EIO" || fate == "ENOSPC");
+        let what = if write.is_some() {
+            "write"
+        } else if nfs_sync {
+            "commit"
+        } else {
+            "read/flush"
+        };
+        self.note(format!(
+            "storage answers {what} {} of {conn:?} {fate}{}",
+            c.id().0,
+            if orphan { " (orphan)" } else { "" }
+        ));
+        let lost = matches!(&c.result, IoResult::Sync(Err(e)) if !matches!(e, VfsError::Stale | VfsError::NotFound));
+        if lost && nfs_sync && !orphan {
+            self.stats.commit_failures += 1;
+            self.verf_must_change = self.verf_must_change.or(self.verf);
+        }
+        // A write whose client has gone still lands: nobody is told, but the
+        // file has it.
+        if let (true, Some((object, offset, data)), IoResult::Write(Ok((n, _)))) = (orphan, &write, &c.result) {
+            self.stats.io_orphans += 1;
+            self.model.write(*object, *offset, data.get(..*n).unwrap_or_default())?;
+        }
+        self.resolver = Resolver::Nothing;
+        self.server.handle_io(c, self.now);
+        self.pump()
+    }
+
+    /// Answers every held storage request, and those their answers cause.
+    fn answer_all_storage(&mut self) -> Result<(), String> {
+        while !self.io_held.is_empty() {
+            self.before = self.snapshot();
+            self.storage_step(true)?;
+            invariants::check_state(&self.server, &self.model)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the write verifier of a WRITE or COMMIT reply: it changes
+    /// exactly when a COMMIT failed since it was last seen.
+    fn check_verf(&mut self, verf: [u8; 8]) -> Result<(), String> {
+        match (self.verf, self.verf_must_change.take()) {
+            (_, Some(old)) if old == verf => {
+                return Err("the write verifier did not change after a COMMIT failed".into());
+            }
+            (Some(v), None) if v != verf => return Err("the write verifier changed without a failed COMMIT".into()),
+            _ => {}
+        }
+        self.verf = Some(verf);
         Ok(())
     }
 
@@ -558,7 +676,12 @@ impl World {
                 let writer =
                     Writer::Smb { open, lease: lease.map(|k| LeaseOwner { client_guid: guid, key: LeaseKey(k) }) };
                 self.landed(writer, object)?;
-                self.model.write(object, offset, &data)?;
+                // A short write stores what its Count says (MS-SMB2 2.2.22).
+                let count = msg.body.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])) as usize;
+                if count > data.len() {
+                    return Err(format!("WRITE of {} bytes answered Count {count}", data.len()));
+                }
+                self.model.write(object, offset, &data[..count])?;
             }
             SmbReq::Read { object, offset, len } => {
                 self.stats.reads_checked += 1;
@@ -633,8 +756,12 @@ impl World {
                 let (Some(from), Some(to)) = (self.dirop(name), self.dirop(to)) else { return Ok(()) };
                 (Nfs3Args::Rename { from, to }, NfsReq::Other)
             }
-            (84..94, _) => (Nfs3Args::Remove(self.dirop(name).ok_or("no root")?), NfsReq::Other),
-            (94..98, Some(a)) => (Nfs3Args::Getattr(self.fh(a.id).ok_or("no handle")?), NfsReq::Other),
+            (84..90, _) => (Nfs3Args::Remove(self.dirop(name).ok_or("no root")?), NfsReq::Other),
+            (96..98, Some(a)) => (Nfs3Args::Getattr(self.fh(a.id).ok_or("no handle")?), NfsReq::Other),
+            (90..96, Some(a)) => {
+                let fh = self.fh(a.id).ok_or("no handle")?;
+                (Nfs3Args::Commit { fh, offset: 0, count: 0 }, NfsReq::Commit)
+            }
             (98..100, _) => {
                 // The client hangs up (its parked calls go with it) and comes back.
                 let old = self.nfs[j].conn;
@@ -687,7 +814,20 @@ impl World {
                 self.stats.nfs_writes += 1;
                 self.stats.writes_after_wait += u64::from(sent != self.stats.steps);
                 self.landed(Writer::Nfs, object)?;
-                self.model.write(object, offset, &data)?;
+                skip_wcc(&mut r).ok_or("malformed WRITE3 wcc")?;
+                let count = r.u32().map_err(|e| format!("{e:?}"))? as usize;
+                let _committed = r.u32().map_err(|e| format!("{e:?}"))?;
+                let verf = r.fixed::<8>().map_err(|e| format!("{e:?}"))?;
+                if count > data.len() {
+                    return Err(format!("WRITE3 of {} bytes answered count {count}", data.len()));
+                }
+                self.model.write(object, offset, &data[..count])?;
+                self.check_verf(verf)?;
+            }
+            NfsReq::Commit => {
+                skip_wcc(&mut r).ok_or("malformed COMMIT3 wcc")?;
+                let verf = r.fixed::<8>().map_err(|e| format!("{e:?}"))?;
+                self.check_verf(verf)?;
             }
             NfsReq::Read { object, offset, len } => {
                 self.stats.reads_checked += 1;
@@ -716,8 +856,9 @@ impl World {
 
     /// Routes every output to its client, in order.
     fn pump(&mut self) -> Result<(), String> {
-        while let Some(o) = self.server.poll_output_io_inline(self.now) {
+        while let Some(o) = self.server.poll_output() {
             match o {
+                Output::Io(req) => self.io_held.push(req),
                 Output::Transmit { conn, data } => {
                     if self.closed.contains(&conn) {
                         return Err(format!("sent {} bytes to {conn:?} after it closed", data.len()));
@@ -733,11 +874,22 @@ impl World {
                     }
                 }
                 Output::Close { conn } => return Err(format!("server closed {conn:?}")),
-                Output::UserTimer { .. } | Output::Io(_) => {}
+                Output::UserTimer { .. } => {}
             }
         }
         Ok(())
     }
+}
+
+/// Skips a wcc_data (RFC 1813 2.6): pre-op size/mtime/ctime, post-op fattr3.
+fn skip_wcc(r: &mut XdrReader<'_>) -> Option<()> {
+    if r.bool().ok()? {
+        r.fixed::<24>().ok()?;
+    }
+    if r.bool().ok()? {
+        r.fixed::<84>().ok()?;
+    }
+    Some(())
 }
 
 /// The data of a READ3resok after its status.

@@ -215,8 +215,11 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
             }
             Err(e) => {
                 // RFC 1813 3.3.21: what was written UNSTABLE may be lost; a
-                // new verifier tells every client to send it again.
-                NfsShared::reset_write_verf(ctx.core);
+                // new verifier tells every client to send it again. (A file
+                // that is gone has nothing left to lose.)
+                if !matches!(e, crate::vfs::VfsError::Stale | crate::vfs::VfsError::NotFound) {
+                    NfsShared::reset_write_verf(ctx.core);
+                }
                 Err(Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))
             }
         },
