@@ -255,6 +255,27 @@ impl Server {
         Ok(id)
     }
 
+    /// One whole message received on `conn`, already delimited by the caller
+    /// (an SMB2 message without its Direct-TCP header, or a whole RPC record
+    /// without its record marks). The message is not copied: WRITE data
+    /// reaches storage as a slice of it.
+    pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
+        let mut close = None;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            let flow = match &mut c.state {
+                ProtoConn::Smb(s) => smb::handle_frame(&mut self.core, s, frame, now),
+                ProtoConn::Nfs(s) => nfs::handle_frame(&mut self.core, s, frame, now),
+            };
+            if flow == Flow::Close {
+                close = Some(conn);
+            }
+        }
+        if let Some(conn) = close {
+            self.close(conn, now);
+        }
+        self.settle(now);
+    }
+
     /// Bytes received on `conn`, in any chunking.
     pub fn handle_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
         let mut close = None;

@@ -21,6 +21,7 @@ use crate::vfs::{CreateAttr, MemoryFs, ObjectId};
 
 mod change_notify;
 mod nfs_vs_lease;
+mod storage;
 
 use crate::smb_test_client::{self as smb_peer, Msg};
 
@@ -60,6 +61,13 @@ pub(crate) struct X {
     pub root: FhBytes,
     /// NFS replies not yet taken: (connection, xid, nfsstat3 and results).
     replies: Vec<(ConnId, u32, Vec<u8>)>,
+    /// With `hold_io`, storage requests wait here until the test answers
+    /// them ([`X::answer_io`]); otherwise they run at once.
+    pub hold_io: bool,
+    pub io_held: Vec<crate::io::IoRequest>,
+    /// Every framed message sent, in order (for tests that look at where a
+    /// reply's bytes live).
+    pub sent: Vec<(ConnId, bytes::Bytes)>,
 }
 
 impl X {
@@ -68,6 +76,10 @@ impl X {
     }
 
     pub fn with(policy: NfsBreakPolicy, tune: impl FnOnce(&mut Config)) -> Self {
+        Self::with_vfs(policy, tune, Box::new(MemoryFs::new()))
+    }
+
+    pub fn with_vfs(policy: NfsBreakPolicy, tune: impl FnOnce(&mut Config), vfs: Box<dyn crate::vfs::Vfs>) -> Self {
         let mut config = Config { break_timeout: TIMEOUT, ..Config::default() };
         config.limits.unauthenticated_timeout = Duration::from_secs(3600);
         for e in &mut config.nfs.exports {
@@ -75,7 +87,7 @@ impl X {
         }
         tune(&mut config);
         let base = Instant::now();
-        let mut server = Server::new(config, Box::new(MemoryFs::new()), 7, base);
+        let mut server = Server::new(config, vfs, 7, base);
         let nfs = server.accept(Protocol::Nfs, "127.0.0.1:800".parse::<SocketAddr>().unwrap(), base).unwrap();
         let root_id = server.vfs().root();
         let generation = server.vfs().getattr(root_id).unwrap().generation;
@@ -92,6 +104,9 @@ impl X {
             xid: 1,
             root,
             replies: Vec::new(),
+            hold_io: false,
+            io_held: Vec::new(),
+            sent: Vec::new(),
         };
         x.smb = x.smb_peer(GUID);
         x
@@ -145,8 +160,20 @@ impl X {
 
     /// Drains the server's outputs, keeping NFS replies.
     pub fn collect(&mut self) {
-        while let Some(o) = self.server.poll_output_io_inline(self.now) {
-            let Output::Transmit { conn, data } = o else { continue };
+        while let Some(o) = self.server.poll_output() {
+            let (conn, data) = match o {
+                Output::Transmit { conn, data } => (conn, data),
+                Output::Io(req) if self.hold_io => {
+                    self.io_held.push(req);
+                    continue;
+                }
+                Output::Io(req) => {
+                    self.server.handle_io(req.run(), self.now);
+                    continue;
+                }
+                _ => continue,
+            };
+            self.sent.push((conn, data.clone()));
             if let Some(p) = self.peers.iter_mut().find(|p| p.conn == conn) {
                 p.inbox.extend(smb_peer::split(&data));
                 continue;
@@ -156,6 +183,13 @@ impl X {
             assert_eq!(h, ReplyHeader::Accepted(AcceptStat::Success));
             self.replies.push((conn, xid, r.rest().to_vec()));
         }
+    }
+
+    /// Runs held storage request `k` and hands its completion to the server.
+    pub fn answer_io(&mut self, k: usize) {
+        let req = self.io_held.remove(k);
+        self.server.handle_io(req.run(), self.now);
+        self.collect();
     }
 
     /// The reply to `xid`, if it has been sent.

@@ -1,0 +1,246 @@
+//! Storage off the event loop: a data operation waits for its storage
+//! request while every other connection is served, and its reply is built
+//! around the very buffer storage filled (and WRITE data reaches storage as a
+//! slice of the received message).
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use super::*;
+use crate::time::Timespec;
+use crate::vfs::{CreateAttr, DirEntry, FileAttr, FsStat, SetAttr, Vfs, VfsResult};
+
+const NONE: LeaseState = LeaseState::NONE;
+
+/// Where storage was asked to read into and write from: (address, length).
+#[derive(Debug, Default)]
+struct Seen {
+    reads: Vec<(usize, usize)>,
+    writes: Vec<(usize, usize)>,
+}
+
+/// MemoryFs, noting the buffers of data operations.
+#[derive(Debug)]
+struct Spy {
+    inner: MemoryFs,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Vfs for Spy {
+    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+        self.seen.lock().unwrap().reads.push((buf.as_ptr() as usize, buf.len()));
+        self.inner.read_into(id, offset, buf)
+    }
+
+    fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
+        self.seen.lock().unwrap().writes.push((data.as_ptr() as usize, data.len()));
+        self.inner.write(id, offset, data, now)
+    }
+
+    fn root(&self) -> ObjectId {
+        self.inner.root()
+    }
+
+    fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        self.inner.getattr(id)
+    }
+
+    fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
+        self.inner.lookup(dir, name)
+    }
+
+    fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
+        self.inner.parent(dir)
+    }
+
+    fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+        self.inner.create(dir, name, attr, now)
+    }
+
+    fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+        self.inner.mkdir(dir, name, attr, now)
+    }
+
+    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
+        self.inner.symlink(dir, name, target, attr, now)
+    }
+
+    fn readlink(&self, id: ObjectId) -> VfsResult<String> {
+        self.inner.readlink(id)
+    }
+
+    fn link(&self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr> {
+        self.inner.link(id, dir, name, now)
+    }
+
+    fn remove(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.inner.remove(dir, name, now)
+    }
+
+    fn rmdir(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.inner.rmdir(dir, name, now)
+    }
+
+    fn rename(
+        &self,
+        from_dir: ObjectId,
+        from: &str,
+        to_dir: ObjectId,
+        to: &str,
+        replace: bool,
+        now: Timespec,
+    ) -> VfsResult<()> {
+        self.inner.rename(from_dir, from, to_dir, to, replace, now)
+    }
+
+    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
+        self.inner.setattr(id, set, now)
+    }
+
+    fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
+        self.inner.readdir(dir, cookie, max)
+    }
+
+    fn dir_version(&self, dir: ObjectId) -> VfsResult<u64> {
+        self.inner.dir_version(dir)
+    }
+
+    fn sync(&self, id: ObjectId) -> VfsResult<()> {
+        self.inner.sync(id)
+    }
+
+    fn fsstat(&self) -> VfsResult<FsStat> {
+        self.inner.fsstat()
+    }
+
+    fn stream(&self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr> {
+        self.inner.stream(file, name, create, now)
+    }
+
+    fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
+        self.inner.list_streams(file)
+    }
+
+    fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
+        self.inner.remove_stream(file, name, now)
+    }
+}
+
+fn spied() -> (X, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let spy = Spy { inner: MemoryFs::new(), seen: seen.clone() };
+    (X::with_vfs(NfsBreakPolicy::Wait, |_| {}, Box::new(spy)), seen)
+}
+
+/// Whether `inner` lies inside `outer`'s bytes.
+fn within(outer: &Bytes, (addr, len): (usize, usize)) -> bool {
+    let start = outer.as_ptr() as usize;
+    addr >= start && addr + len <= start + outer.len()
+}
+
+fn open(x: &mut X, name: &str) -> FileId {
+    let r = x.smb_call(x.smb, command::CREATE, &smb_peer::create_body(name, None));
+    assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+    r.file_id()
+}
+
+#[test]
+fn slow_storage_stalls_no_one() {
+    let mut x = X::new();
+    x.hold_io = true;
+    let big = [7u8; 4096];
+    x.file("big", &big);
+    let (_, other_fh) = x.file("other", b"other data");
+    let (f, f_fh) = x.file("f", b"old");
+    let fid = open(&mut x, "big");
+    let first = x.smb_send(x.smb, command::READ, &smb_peer::read_body(fid, 0, 4096));
+    assert!(x.smb_responses(x.smb, first).is_empty(), "the READ waits for storage");
+    assert_eq!(x.io_held.len(), 1);
+
+    // Its storage request has not come back; nothing waits for it.
+    let b = x.smb_peer([0xB0; 16]);
+    assert_eq!(x.smb_call(b, command::ECHO, &[4, 0, 0, 0]).hdr.status, smb_peer::SUCCESS, "ECHO");
+    let null = x.send(&Nfs3Args::Null);
+    assert!(x.reply(null).is_some(), "NFS NULL");
+    let other = x.send(&super::read(&other_fh));
+    assert_eq!(x.io_held.len(), 2, "a read of another file is issued at once");
+    x.answer_io(1);
+    let reply = x.reply(other).expect("answered while the first READ still waits");
+    assert_eq!(read_data(&reply), b"other data");
+
+    // A lease break and its ack, by the very client whose READ waits.
+    x.hold(f, LeaseState::RWH);
+    let write = x.send(&super::write(&f_fh, b"nfs"));
+    assert_eq!(x.breaks(), vec![(LeaseState::RWH, NONE, true)]);
+    assert!(x.reply(write).is_none());
+    assert_eq!(x.ack(NONE), 0, "the ack is answered");
+    assert_eq!(x.io_held.len(), 2, "the WRITE now waits for storage only");
+    x.answer_io(1);
+    assert_eq!(x.status(write), Some(OK));
+    assert_eq!(x.content(f), b"nfs");
+
+    assert!(x.smb_responses(x.smb, first).is_empty(), "the first READ still waits");
+    x.answer_io(0);
+    let r = x.smb_responses(x.smb, first);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].hdr.status, smb_peer::SUCCESS);
+    assert_eq!(smb_peer::read_response_data(&r[0].body), Some(&big[..]));
+}
+
+#[test]
+fn a_read_reply_is_the_buffer_storage_filled() {
+    let (mut x, seen) = spied();
+    let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    let (_, fh) = x.file("f", &data);
+    let fid = open(&mut x, "f");
+    x.sent.clear();
+    // One credit pays for 64 KiB (MS-SMB2 3.3.5.2.5).
+    let mid = x.smb_send(x.smb, command::READ, &smb_peer::read_body(fid, 0, 65_536));
+    assert_eq!(x.smb_responses(x.smb, mid)[0].hdr.status, smb_peer::SUCCESS);
+    let filled = *seen.lock().unwrap().reads.last().unwrap();
+    assert_eq!(filled.1, 65_536);
+    let (_, reply) = x.sent.last().unwrap().clone();
+    // Direct-TCP header, SMB2 header, READ response: then the data, in place.
+    assert_eq!(reply.as_ptr() as usize + 4 + 64 + 16, filled.0, "SMB: the reply is the storage buffer");
+    assert!(within(&reply, filled));
+
+    x.sent.clear();
+    let xid = x.send(&Nfs3Args::Read { fh, offset: 0, count: 65_536 });
+    assert!(x.reply(xid).is_some());
+    let filled = *seen.lock().unwrap().reads.last().unwrap();
+    let (_, reply) = x.sent.last().unwrap().clone();
+    assert!(within(&reply, (filled.0, 65_536)), "NFS: the reply is the storage buffer");
+    let at = filled.0 - reply.as_ptr() as usize;
+    assert_eq!(&reply[at..at + 65_536], &data[..65_536]);
+}
+
+#[test]
+fn write_data_reaches_storage_as_a_slice_of_the_message() {
+    let (mut x, seen) = spied();
+    let (_, fh) = x.file("f", b"");
+    let fid = open(&mut x, "f");
+    let payload = vec![0x5A; 60_000];
+    let p = x.peers.iter().find(|p| p.conn == x.smb).unwrap();
+    let msg =
+        Bytes::from(smb_peer::request(command::WRITE, 50, p.session, p.tree, &smb_peer::write_body(fid, 0, &payload)));
+    let frame = msg.slice(4..);
+    x.server.handle_frame(x.smb, frame.clone(), x.now);
+    x.collect();
+    let written = *seen.lock().unwrap().writes.last().unwrap();
+    assert_eq!(written.1, payload.len());
+    assert_eq!(written.0, frame.as_ptr() as usize + 64 + 48, "SMB: WRITE data is the message's own bytes");
+
+    let cred = Credentials::Sys(AuthSys { stamp: 1, machinename: b"c".to_vec(), uid: 1000, gid: 1000, gids: vec![] });
+    let mut w = XdrWriter::new();
+    let args = super::write(&fh, &payload);
+    rpc::encode_call(&mut w, 777, PROG_NFS, 3, args.proc_no(), &cred);
+    args.encode(&mut w);
+    let record = Bytes::from(w.into_vec());
+    x.server.handle_frame(x.nfs, record.clone(), x.now);
+    x.collect();
+    assert_eq!(x.status(777), Some(OK));
+    let written = *seen.lock().unwrap().writes.last().unwrap();
+    assert_eq!(written.1, payload.len());
+    assert!(within(&record, written), "NFS: WRITE data is the record's own bytes");
+}
