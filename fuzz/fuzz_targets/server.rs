@@ -101,6 +101,8 @@ impl Harness {
                     }
                 }
                 Output::UserTimer { .. } => panic!("UserTimer without set_user_timer"),
+                // Storage answers at once; its reply comes out of this loop.
+                Output::Io(req) => self.server.handle_io(req.run(), self.now),
             }
         }
         assert_eq!(self.server.connection_count(), self.live.len(), "connection count out of step");
