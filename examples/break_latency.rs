@@ -74,7 +74,13 @@ impl Rig {
         let root = self.server.vfs().root();
         let a = self.server.vfs().lookup(root, "f").expect("f");
         let fh = NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh();
-        let args = Nfs3Args::Write { fh, offset: 0, count: 3, stable: StableHow::FileSync, data: bytes::Bytes::from_static(b"nfs") };
+        let args = Nfs3Args::Write {
+            fh,
+            offset: 0,
+            count: 3,
+            stable: StableHow::FileSync,
+            data: bytes::Bytes::from_static(b"nfs"),
+        };
         let cred =
             Credentials::Sys(AuthSys { stamp: 1, machinename: b"b".to_vec(), uid: 1000, gid: 1000, gids: vec![] });
         let mut w = XdrWriter::new();

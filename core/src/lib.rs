@@ -32,8 +32,8 @@ mod simulation;
 pub mod smb_test_client;
 
 pub use config::Config;
-pub use io::{IoCompletion, IoId, IoOp, IoRequest};
 pub use driver::{BoundAddrs, Driver, ServerOptions, Setup, Start};
+pub use io::{IoCompletion, IoId, IoOp, IoRequest};
 pub use server::{AcceptError, ConnId, Output, Protocol, Server};
 pub use stats::Stats;
 pub use vfs::{LocalFs, MemoryFs, Vfs};

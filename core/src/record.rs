@@ -27,13 +27,24 @@ const HEADER_LEN: usize = 8 + 8 + 12;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Accept { conn: ConnId, protocol: Protocol, peer: SocketAddr },
-    Input { conn: ConnId, data: Vec<u8> },
-    Closed { conn: ConnId },
+    Accept {
+        conn: ConnId,
+        protocol: Protocol,
+        peer: SocketAddr,
+    },
+    Input {
+        conn: ConnId,
+        data: Vec<u8>,
+    },
+    Closed {
+        conn: ConnId,
+    },
     Timeout,
     /// The completion of storage request `id` was handed to the core; a
     /// replay runs the request there, against its own storage.
-    IoDone { id: u64 },
+    IoDone {
+        id: u64,
+    },
 }
 
 /// Encodes events into an in-memory buffer; the adapter drains it to a file

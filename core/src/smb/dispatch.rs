@@ -572,7 +572,12 @@ fn io_response_header(w: &IoWait) -> Header {
 
 fn error_element(conn: &SmbConnection, w: &IoWait, status: u32) -> Element {
     let rh = Header { status, ..io_response_header(w) };
-    Element { header: rh, body: encode_error_response(), sign: io_signing(conn, &w.header, status), preauth: PreauthTarget::None }
+    Element {
+        header: rh,
+        body: encode_error_response(),
+        sign: io_signing(conn, &w.header, status),
+        preauth: PreauthTarget::None,
+    }
 }
 
 /// The key a reply to `req` is signed with (MS-SMB2 3.3.4.1.1), if any.

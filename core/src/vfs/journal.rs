@@ -134,14 +134,7 @@ impl Vfs for Journaled {
         Ok(a)
     }
 
-    fn symlink(
-        &self,
-        dir: ObjectId,
-        name: &str,
-        target: &str,
-        attr: CreateAttr,
-        now: Timespec,
-    ) -> VfsResult<FileAttr> {
+    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.symlink(dir, name, target, attr, now)?;
         self.entry(dir, name, action::ADDED, false);
         Ok(a)

@@ -30,12 +30,12 @@
 //! owner given at create time is applied best-effort (only root may chown).
 //! Alternate data streams are not supported.
 
-use std::sync::Mutex;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use nix::libc;
 use nix::sys::stat::{UtimensatFlags, utimensat};
@@ -257,8 +257,13 @@ impl LocalFs {
 
     /// Tries the remembered paths of `id`, forgetting those that moved on.
     fn resolve_known(&self, id: ObjectId) -> VfsResult<Option<(PathBuf, Metadata)>> {
-        let candidates: Vec<PathBuf> =
-            self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(&id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let candidates: Vec<PathBuf> = self
+            .paths
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
         for rel in candidates {
             if self.ancestors_are_dirs(&rel) {
                 match fs::symlink_metadata(self.abs(&rel)) {

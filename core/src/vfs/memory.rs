@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-
 use super::*;
 
 mod data;
@@ -157,7 +156,6 @@ impl MemoryFs {
         nodes.insert(ROOT, Node::new(attr, 2, Timespec::default(), Body::Dir(root_dir)));
         MemoryFs(Mutex::new(Tree { nodes, next_id: ROOT + 1, next_version: 2, capacity, used: 0 }))
     }
-
 }
 
 impl Tree {
@@ -642,7 +640,7 @@ impl Vfs for MemoryFs {
         self.tree().mkdir(dir, name, attr, now)
     }
 
-    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec,) -> VfsResult<FileAttr> {
+    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
         self.tree().symlink(dir, name, target, attr, now)
     }
 
@@ -662,7 +660,15 @@ impl Vfs for MemoryFs {
         self.tree().rmdir(dir, name, now)
     }
 
-    fn rename(&self, from_dir: ObjectId, from: &str, to_dir: ObjectId, to: &str, replace: bool, now: Timespec,) -> VfsResult<()> {
+    fn rename(
+        &self,
+        from_dir: ObjectId,
+        from: &str,
+        to_dir: ObjectId,
+        to: &str,
+        replace: bool,
+        now: Timespec,
+    ) -> VfsResult<()> {
         self.tree().rename(from_dir, from, to_dir, to, replace, now)
     }
 

@@ -194,14 +194,7 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
 
     fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
 
-    fn symlink(
-        &self,
-        dir: ObjectId,
-        name: &str,
-        target: &str,
-        attr: CreateAttr,
-        now: Timespec,
-    ) -> VfsResult<FileAttr>;
+    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
 
     fn readlink(&self, id: ObjectId) -> VfsResult<String>;
 

@@ -8,15 +8,15 @@
 use bytes::Bytes;
 
 use super::args::StableHow;
-use crate::io::{HEADROOM, IoOp, IoResult, ReadData};
-use crate::vfs::FileAttr;
 use super::attrs::{WccAttr, encode_post_op, encode_wcc};
 use super::export::{R, W, X};
 use super::fh::FhBytes;
 use super::fsinfo::{RTMAX, WTMAX};
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj};
+use crate::io::{HEADROOM, IoOp, IoResult, ReadData};
 use crate::nfs::NfsShared;
 use crate::nfs::xdr::XdrWriter;
+use crate::vfs::FileAttr;
 use crate::vfs::FileType;
 use crate::vfs::Vfs;
 
@@ -40,7 +40,8 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, fh: &FhBytes, offset: u64, count: u32, w: 
         return Err(fail(Nfs3Status::Acces));
     }
     if ctx.io_allowed {
-        ctx.io = Some((IoOp::Read { object: o.id(), offset, len: count.min(RTMAX) }, NfsIo::Read { attr: o.attr.clone() }));
+        ctx.io =
+            Some((IoOp::Read { object: o.id(), offset, len: count.min(RTMAX) }, NfsIo::Read { attr: o.attr.clone() }));
         return Ok(());
     }
     let (data, eof) =
@@ -131,9 +132,18 @@ pub(crate) fn commit(ctx: &mut Ctx<'_>, fh: &FhBytes, w: &mut XdrWriter) -> NfsR
 #[derive(Debug, Clone)]
 pub(crate) enum NfsIo {
     /// Attributes at the call (for a failure's post-op attributes).
-    Read { attr: FileAttr },
-    Write { id: crate::vfs::ObjectId, pre: WccAttr, stable: StableHow },
-    Commit { id: crate::vfs::ObjectId, pre: WccAttr },
+    Read {
+        attr: FileAttr,
+    },
+    Write {
+        id: crate::vfs::ObjectId,
+        pre: WccAttr,
+        stable: StableHow,
+    },
+    Commit {
+        id: crate::vfs::ObjectId,
+        pre: WccAttr,
+    },
 }
 
 impl NfsIo {

@@ -248,7 +248,8 @@ fn read_and_write_sizes_are_bounded() {
     assert_eq!(r.u32().unwrap(), 22);
     assert_eq!(wcc(&mut r).1.unwrap().size, (mib + mib / 2) as u64);
     // A count larger than the data sent is NFS3ERR_INVAL too.
-    let args = Nfs3Args::Write { fh: f.clone(), offset: 0, count: 10, stable: StableHow::Unstable, data: vec![1; 4].into() };
+    let args =
+        Nfs3Args::Write { fh: f.clone(), offset: 0, count: 10, stable: StableHow::Unstable, data: vec![1; 4].into() };
     assert_eq!(t.status(c, args), 22);
     // READ counts above RTMAX are clamped.
     let (data, eof) = t.read(c, &f, 0, 4 * mib as u32);

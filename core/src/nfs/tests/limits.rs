@@ -91,7 +91,13 @@ fn nfs_clients_outside_the_allowed_addresses_get_acces() {
     assert_eq!(t.status(other, Nfs3Args::Getattr(root.clone())), ACCES);
     assert_eq!(t.status(other, Nfs3Args::Read { fh: f.clone(), offset: 0, count: 4 }), ACCES);
     assert_eq!(t.status(other, Nfs3Args::Lookup(dirop(&root, "f"))), ACCES);
-    let w = Nfs3Args::Write { fh: f.clone(), offset: 0, count: 1, stable: StableHow::FileSync, data: bytes::Bytes::from_static(b"x") };
+    let w = Nfs3Args::Write {
+        fh: f.clone(),
+        offset: 0,
+        count: 1,
+        stable: StableHow::FileSync,
+        data: bytes::Bytes::from_static(b"x"),
+    };
     assert_eq!(t.status(other, w), ACCES);
     assert_eq!(t.read(lan, &f, 0, 10).0, b"data");
 }
@@ -106,7 +112,13 @@ fn nfs_writes_to_a_read_only_export_fail_with_rofs() {
     t.create(c, &rw, "f", CreateHow::Unchecked(Sattr3::default())).unwrap();
     let ro = t.mnt(c, "/ro").unwrap();
     let (f, _) = t.lookup(c, &ro, "f").unwrap();
-    let w = Nfs3Args::Write { fh: f.clone(), offset: 0, count: 1, stable: StableHow::FileSync, data: bytes::Bytes::from_static(b"x") };
+    let w = Nfs3Args::Write {
+        fh: f.clone(),
+        offset: 0,
+        count: 1,
+        stable: StableHow::FileSync,
+        data: bytes::Bytes::from_static(b"x"),
+    };
     assert_eq!(t.status(c, w), ROFS);
     assert_eq!(t.create(c, &ro, "g", CreateHow::Unchecked(Sattr3::default())), Err(ROFS));
     assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&ro, "f"))), ROFS);
@@ -175,7 +187,13 @@ fn local_fs_escapes_over_nfs_fail() {
     let (symf, _) = t.lookup(c, &root, "symf").unwrap();
     let read = t.status(c, Nfs3Args::Read { fh: symf.clone(), offset: 0, count: 100 });
     assert_ne!(read, OK);
-    let w = Nfs3Args::Write { fh: symf, offset: 0, count: 1, stable: StableHow::FileSync, data: bytes::Bytes::from_static(b"X") };
+    let w = Nfs3Args::Write {
+        fh: symf,
+        offset: 0,
+        count: 1,
+        stable: StableHow::FileSync,
+        data: bytes::Bytes::from_static(b"X"),
+    };
     assert_ne!(t.status(c, w), OK);
     assert_eq!(t.create(c, &sym, "new", CreateHow::Unchecked(Sattr3::default())).err(), Some(NOTDIR));
     assert_eq!(fs::read(e.base.join("out/x")).unwrap(), b"OUTSIDE");

@@ -224,7 +224,8 @@ impl Rig {
     }
 
     fn write(&mut self, conn: ConnId, file: &FhBytes, offset: u64, data: &[u8], stable: StableHow) -> (u32, [u8; 8]) {
-        let args = Nfs3Args::Write { fh: file.clone(), offset, count: data.len() as u32, stable, data: data.to_vec().into() };
+        let args =
+            Nfs3Args::Write { fh: file.clone(), offset, count: data.len() as u32, stable, data: data.to_vec().into() };
         let body = self.nfs(conn, args);
         let mut r = XdrReader::new(&body);
         assert_eq!(r.u32().unwrap(), OK);

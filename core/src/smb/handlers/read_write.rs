@@ -7,11 +7,11 @@ use bytes::Bytes;
 use crate::io::{HEADROOM, IoOp, IoResult, ReadData};
 use crate::smb::conn::SmbConnection;
 use crate::smb::ctx::{Ctx, HandlerResult, IoKind, ok};
-use crate::smb::signing::{self, SigningAlgorithm};
-use crate::smb::wire::header::{HEADER_LEN, Header};
 use crate::smb::lease;
 use crate::smb::pipe::handlers as pipe;
+use crate::smb::signing::{self, SigningAlgorithm};
 use crate::smb::status;
+use crate::smb::wire::header::{HEADER_LEN, Header};
 use crate::smb::wire::read_write::*;
 use crate::smb::wire::session_setup::encode_empty_response;
 use crate::vfs::FileType;
@@ -57,7 +57,8 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     if cx.io_allowed {
         let io = IoOp::Read { object, offset: req.offset, len: req.length };
-        return cx.suspend_io(io, IoKind::Read { file_id: req.file_id, offset: req.offset, minimum: req.minimum_count });
+        return cx
+            .suspend_io(io, IoKind::Read { file_id: req.file_id, offset: req.offset, minimum: req.minimum_count });
     }
     let (data, _eof) = cx.core.vfs.read(object, req.offset, req.length).map_err(|e| status::from_vfs(&e))?;
     if data.is_empty() || (data.len() as u64) < u64::from(req.minimum_count) {
@@ -135,7 +136,13 @@ pub(crate) enum IoReply {
 
 /// The second half of READ, WRITE and FLUSH once storage has answered:
 /// the status, the open's position (MS-SMB2 3.3.5.12/13), the body.
-pub(crate) fn io_done(conn: &mut SmbConnection, session_id: u64, tree_id: u32, kind: IoKind, result: IoResult) -> Result<IoReply, u32> {
+pub(crate) fn io_done(
+    conn: &mut SmbConnection,
+    session_id: u64,
+    tree_id: u32,
+    kind: IoKind,
+    result: IoResult,
+) -> Result<IoReply, u32> {
     let mut position = |fid, pos| {
         if let Some(o) = conn.sessions.get_mut(&session_id).and_then(|s| s.open_mut(fid, tree_id)) {
             o.position = pos;
@@ -167,7 +174,11 @@ pub(crate) fn io_done(conn: &mut SmbConnection, session_id: u64, tree_id: u32, k
 /// the SMB2 header and the READ response's fixed part go into the buffer's
 /// headroom, the message is signed where it lies, and the framed reply is a
 /// slice of the buffer the storage read filled.
-pub(crate) fn read_reply_in_place(rd: ReadData, rh: &Header, sign: Option<(SigningAlgorithm, [u8; 16])>) -> Option<Bytes> {
+pub(crate) fn read_reply_in_place(
+    rd: ReadData,
+    rh: &Header,
+    sign: Option<(SigningAlgorithm, [u8; 16])>,
+) -> Option<Bytes> {
     const FIXED: usize = 16;
     let ReadData { mut buf, len, .. } = rd;
     let start = HEADROOM.checked_sub(4 + HEADER_LEN + FIXED)?;

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-
 /// Bytes per chunk. A chunk's vector is only as long as the highest byte
 /// written in it; the rest reads as zeros.
 const CHUNK: u64 = 64 * 1024;
