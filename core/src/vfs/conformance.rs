@@ -254,12 +254,34 @@ pub(crate) fn times_and_modes(fs: &mut dyn Vfs) {
     assert_eq!(fs.setattr(d.id, &SetAttr { size: Some(0), ..Default::default() }, T0), Err(VfsError::IsDir));
 }
 
+pub(crate) fn lookup_nocase(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "Readme.TXT", ca(0o644), T0).unwrap();
+    let d = fs.mkdir(root, "Sub", ca(0o755), T0).unwrap();
+    for i in 0..30 {
+        fs.create(d.id, &format!("n{i}"), ca(0o644), T0).unwrap();
+    }
+    let (a, stored) = fs.lookup_nocase(root, "README.txt").unwrap();
+    assert_eq!((a.id, stored.as_str()), (f.id, "Readme.TXT"));
+    let (a, stored) = fs.lookup_nocase(root, "Readme.TXT").unwrap();
+    assert_eq!((a.id, stored.as_str()), (f.id, "Readme.TXT"));
+    assert_eq!(fs.lookup_nocase(root, "sub").unwrap().0.id, d.id);
+    assert_eq!(fs.lookup_nocase(d.id, "N29").unwrap().1, "n29");
+    assert_eq!(fs.lookup_nocase(root, "missing"), Err(VfsError::NotFound));
+    assert_eq!(fs.lookup_nocase(f.id, "x"), Err(VfsError::NotDir));
+    assert_eq!(fs.lookup_nocase(root, "a/b"), Err(VfsError::InvalidName));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
             use super::*;
             use crate::vfs::conformance as c;
 
+            #[test]
+            fn lookup_nocase() {
+                c::lookup_nocase($make.vfs())
+            }
             #[test]
             fn basic_io() {
                 c::basic_io($make.vfs())

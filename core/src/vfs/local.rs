@@ -610,6 +610,25 @@ impl Vfs for LocalFs {
         Ok(attr_of(&m))
     }
 
+    /// On a miss, one unsorted pass over the directory instead of a sorted
+    /// read per batch of the default scan.
+    fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
+        match self.lookup(dir, name) {
+            Ok(a) => return Ok((a, name.to_string())),
+            Err(VfsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        let rel = self.resolve_dir(dir)?;
+        let lower = name.to_lowercase();
+        for e in fs::read_dir(self.abs(&rel)).map_err(io_err)? {
+            let Ok(found) = e.map_err(io_err)?.file_name().into_string() else { continue };
+            if found.to_lowercase() == lower && check_name(&found).is_ok() {
+                return Ok((self.lookup(dir, &found)?, found));
+            }
+        }
+        Err(VfsError::NotFound)
+    }
+
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
         let rel = self.resolve_dir(dir)?;
         let Some(up) = rel.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(self.root_id) };
