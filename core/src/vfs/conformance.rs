@@ -272,6 +272,26 @@ pub(crate) fn lookup_nocase(fs: &mut dyn Vfs) {
     assert_eq!(fs.lookup_nocase(root, "a/b"), Err(VfsError::InvalidName));
 }
 
+pub(crate) fn name_in(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let d = fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    let e = fs.mkdir(d.id, "e", ca(0o755), T0).unwrap();
+    for i in 0..30 {
+        fs.create(d.id, &format!("n{i}"), ca(0o644), T0).unwrap();
+    }
+    let f = fs.create(d.id, "f", ca(0o644), T0).unwrap();
+    fs.link(f.id, e.id, "g", T0).unwrap();
+    assert_eq!(fs.name_in(root, d.id).unwrap(), "d");
+    assert_eq!(fs.name_in(d.id, e.id).unwrap(), "e");
+    assert_eq!(fs.name_in(d.id, f.id).unwrap(), "f");
+    assert_eq!(fs.name_in(e.id, f.id).unwrap(), "g");
+    assert_eq!(fs.name_in(root, e.id), Err(VfsError::NotFound));
+    fs.rename(d.id, "e", root, "e2", false, T0).unwrap();
+    assert_eq!(fs.name_in(root, e.id).unwrap(), "e2");
+    assert_eq!(fs.name_in(d.id, e.id), Err(VfsError::NotFound));
+    assert_eq!(fs.name_in(f.id, e.id), Err(VfsError::NotDir));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
@@ -281,6 +301,10 @@ macro_rules! conformance_tests {
             #[test]
             fn lookup_nocase() {
                 c::lookup_nocase($make.vfs())
+            }
+            #[test]
+            fn name_in() {
+                c::name_in($make.vfs())
             }
             #[test]
             fn basic_io() {

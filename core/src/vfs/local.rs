@@ -629,6 +629,22 @@ impl Vfs for LocalFs {
         Err(VfsError::NotFound)
     }
 
+    /// From the checked path of `id` when it lies in `dir` (the usual case:
+    /// a directory's name in its parent), else by listing `dir`.
+    fn name_in(&self, dir: ObjectId, id: ObjectId) -> VfsResult<String> {
+        let dir_rel = self.resolve_dir(dir)?;
+        if id != self.root_id {
+            if let Ok((rel, _)) = self.resolve(id) {
+                if let (Some(up), Some(name)) = (rel.parent(), rel.file_name().and_then(|n| n.to_str())) {
+                    if up == dir_rel {
+                        return Ok(name.to_string());
+                    }
+                }
+            }
+        }
+        scan_name_in(self, dir, id)
+    }
+
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
         let rel = self.resolve_dir(dir)?;
         let Some(up) = rel.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(self.root_id) };
