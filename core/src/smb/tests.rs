@@ -497,6 +497,21 @@ fn create_write_read_close() {
 }
 
 #[test]
+fn query_directory_with_an_exact_name_looks_it_up() {
+    let mut c = Client::ready();
+    c.put("Report.TXT", b"1");
+    for i in 0..40 {
+        c.put(&format!("f{i}"), b"x");
+    }
+    assert_eq!(c.list("", "report.txt").unwrap(), vec!["Report.TXT"]);
+    assert_eq!(c.list("", "Report.TXT").unwrap(), vec!["Report.TXT"]);
+    assert_eq!(c.list("", "F39").unwrap(), vec!["f39"]);
+    assert_eq!(c.list("", "."), Ok(vec![".".to_string()]));
+    assert_eq!(c.list("", ".."), Ok(vec!["..".to_string()]));
+    assert_eq!(c.list("", "missing"), Err(status::NO_SUCH_FILE));
+}
+
+#[test]
 fn query_directory_lists_dots_then_entries() {
     let mut c = Client::ready();
     c.put("a.txt", b"1");

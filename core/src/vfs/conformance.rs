@@ -254,12 +254,58 @@ pub(crate) fn times_and_modes(fs: &mut dyn Vfs) {
     assert_eq!(fs.setattr(d.id, &SetAttr { size: Some(0), ..Default::default() }, T0), Err(VfsError::IsDir));
 }
 
+pub(crate) fn lookup_nocase(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "Readme.TXT", ca(0o644), T0).unwrap();
+    let d = fs.mkdir(root, "Sub", ca(0o755), T0).unwrap();
+    for i in 0..30 {
+        fs.create(d.id, &format!("n{i}"), ca(0o644), T0).unwrap();
+    }
+    let (a, stored) = fs.lookup_nocase(root, "README.txt").unwrap();
+    assert_eq!((a.id, stored.as_str()), (f.id, "Readme.TXT"));
+    let (a, stored) = fs.lookup_nocase(root, "Readme.TXT").unwrap();
+    assert_eq!((a.id, stored.as_str()), (f.id, "Readme.TXT"));
+    assert_eq!(fs.lookup_nocase(root, "sub").unwrap().0.id, d.id);
+    assert_eq!(fs.lookup_nocase(d.id, "N29").unwrap().1, "n29");
+    assert_eq!(fs.lookup_nocase(root, "missing"), Err(VfsError::NotFound));
+    assert_eq!(fs.lookup_nocase(f.id, "x"), Err(VfsError::NotDir));
+    assert_eq!(fs.lookup_nocase(root, "a/b"), Err(VfsError::InvalidName));
+}
+
+pub(crate) fn name_in(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let d = fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    let e = fs.mkdir(d.id, "e", ca(0o755), T0).unwrap();
+    for i in 0..30 {
+        fs.create(d.id, &format!("n{i}"), ca(0o644), T0).unwrap();
+    }
+    let f = fs.create(d.id, "f", ca(0o644), T0).unwrap();
+    fs.link(f.id, e.id, "g", T0).unwrap();
+    assert_eq!(fs.name_in(root, d.id).unwrap(), "d");
+    assert_eq!(fs.name_in(d.id, e.id).unwrap(), "e");
+    assert_eq!(fs.name_in(d.id, f.id).unwrap(), "f");
+    assert_eq!(fs.name_in(e.id, f.id).unwrap(), "g");
+    assert_eq!(fs.name_in(root, e.id), Err(VfsError::NotFound));
+    fs.rename(d.id, "e", root, "e2", false, T0).unwrap();
+    assert_eq!(fs.name_in(root, e.id).unwrap(), "e2");
+    assert_eq!(fs.name_in(d.id, e.id), Err(VfsError::NotFound));
+    assert_eq!(fs.name_in(f.id, e.id), Err(VfsError::NotDir));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
             use super::*;
             use crate::vfs::conformance as c;
 
+            #[test]
+            fn lookup_nocase() {
+                c::lookup_nocase($make.vfs())
+            }
+            #[test]
+            fn name_in() {
+                c::name_in($make.vfs())
+            }
             #[test]
             fn basic_io() {
                 c::basic_io($make.vfs())

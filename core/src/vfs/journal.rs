@@ -118,6 +118,14 @@ impl Vfs for Journaled {
         self.inner.lookup(dir, name)
     }
 
+    fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
+        self.inner.lookup_nocase(dir, name)
+    }
+
+    fn name_in(&self, dir: ObjectId, id: ObjectId) -> VfsResult<String> {
+        self.inner.name_in(dir, id)
+    }
+
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
         self.inner.parent(dir)
     }

@@ -22,8 +22,31 @@
 //! order and the cookie of an entry is its inode number, so a listing resumes
 //! after the last returned inode and survives removals and additions. Hard
 //! links to one file inside one directory share a cookie and are kept on one
-//! page. Each page reads the whole directory. Names that are not UTF-8 or fail
-//! [`check_name`] (e.g. contain `\`) are not listed.
+//! page. The first page reads and sorts the whole directory; that listing is
+//! kept (for [`LISTING_CACHE_SIZE`] directories, until listed to the end) and
+//! later pages are a binary search in it, so paging through n entries costs
+//! O(n log n), not O(n²). A kept listing is dropped when the server changes
+//! the directory, and is not used once the directory's mtime or ctime
+//! differs (a change by another process); a directory that changed less than
+//! [`LISTING_SETTLE`] before it was read is not kept at all, because a
+//! further change within the same time-stamp tick would go unnoticed. Names
+//! that are not UTF-8 or fail [`check_name`] (e.g. contain `\`) are not
+//! listed.
+//!
+//! Open files: data operations (`read_into`, `write`, `sync`, truncation)
+//! and `getattr` use a cache of [`FD_CACHE_SIZE`] open descriptors by id
+//! (least recently used evicted), opened through the checked path once and
+//! then used without any path walk. An id names an inode, so a descriptor
+//! stays right while that inode has a link: it keeps working when the file
+//! or a directory above it is renamed (by anyone). Each use `fstat`s the
+//! descriptor; an inode without links (removed, or replaced by a rename over
+//! its name or by remove + create, behind the server) is dropped and the id
+//! resolved by path again, which gives `Stale` for the old id. A descriptor
+//! is checked against a path again after [`FD_REVALIDATE`], so a file moved
+//! out of the served tree by another process is served for at most that
+//! long. The server's own remove and rename close the descriptor of a
+//! file's last name at once; a file removed by another process keeps its
+//! space in use until its id is next used or its descriptor is evicted.
 //!
 //! Times are set by the operating system; `now` is ignored. The creation
 //! time and ctime cannot be set on Linux and are ignored by `setattr`; the
@@ -35,7 +58,9 @@ use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use nix::libc;
 use nix::sys::stat::{UtimensatFlags, utimensat};
@@ -47,6 +72,18 @@ use super::*;
 pub const SEARCH_LIMIT: usize = 100_000;
 /// Ids remembered as not found; the set is cleared when it reaches this size.
 pub const MISS_LIMIT: usize = 4096;
+
+/// Open files kept for data operations.
+pub const FD_CACHE_SIZE: usize = 256;
+/// How long a cached descriptor is used before its path is checked again.
+pub const FD_REVALIDATE: Duration = Duration::from_secs(1);
+
+/// Directories whose listing is kept between pages.
+pub const LISTING_CACHE_SIZE: usize = 4;
+/// A listing is kept only if the directory had not changed for this long
+/// when it was read: time stamps are coarse (a clock tick), and a change in
+/// the same tick as the previous one would leave them as they were.
+pub const LISTING_SETTLE: Duration = Duration::from_secs(1);
 
 /// Largest offset + length accepted (the kernel's `off_t` limit).
 const MAX_END: u64 = i64::MAX as u64;
@@ -61,6 +98,77 @@ pub struct LocalFs {
     paths: Mutex<BTreeMap<ObjectId, BTreeSet<PathBuf>>>,
     /// Ids a search did not find, or whose last link was removed.
     misses: Mutex<BTreeSet<ObjectId>>,
+    /// Open regular files by id, so data operations skip the path walk.
+    fds: Mutex<FdCache>,
+    /// Cached descriptors older than this are checked against a path again.
+    revalidate: Duration,
+    /// Path resolutions done (tests show that cached I/O does none).
+    walks: AtomicU64,
+    /// Sorted listings of directories being paged through.
+    listings: Mutex<ListingCache>,
+    /// [`LISTING_SETTLE`] (tests shorten it).
+    settle: Duration,
+    /// Whole-directory reads done (tests show that later pages do none).
+    dir_reads: AtomicU64,
+}
+
+/// A directory's whole listing in cookie order, kept while it is paged
+/// through so that each later page is a binary search, not a re-read.
+#[derive(Debug)]
+struct Listing {
+    /// The directory's mtime and ctime when it was read.
+    stamp: [i64; 4],
+    entries: Arc<Vec<DirEntry>>,
+    used: u64,
+}
+
+#[derive(Debug, Default)]
+struct ListingCache {
+    map: BTreeMap<ObjectId, Listing>,
+    tick: u64,
+}
+
+// LocalFs compares with the operating system's own clocks (the time stamps
+// it puts on files, the age of a descriptor), not with protocol time, so it
+// reads them itself; the rest of the core takes time as an argument.
+#[allow(clippy::disallowed_methods)]
+fn os_instant() -> Instant {
+    Instant::now()
+}
+
+#[allow(clippy::disallowed_methods)]
+fn os_wall_clock() -> std::time::SystemTime {
+    std::time::SystemTime::now()
+}
+
+fn dir_stamp(m: &Metadata) -> [i64; 4] {
+    [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()]
+}
+
+/// Whether the directory last changed at least `settle` before `now`: only
+/// then can a later change not share its time stamp.
+fn settled(m: &Metadata, now: std::time::SystemTime, settle: Duration) -> bool {
+    let Ok(secs) = u64::try_from(m.ctime()) else { return false };
+    let nanos = u32::try_from(m.ctime_nsec()).unwrap_or(0);
+    let Some(changed) = std::time::UNIX_EPOCH.checked_add(Duration::new(secs, nanos)) else { return false };
+    now.duration_since(changed).is_ok_and(|d| d >= settle)
+}
+
+/// One cached open file.
+#[derive(Debug)]
+struct OpenFile {
+    file: Arc<File>,
+    writable: bool,
+    /// When a path last led to this inode.
+    checked: Instant,
+    /// Last use, for evicting the least recently used entry.
+    used: u64,
+}
+
+#[derive(Debug, Default)]
+struct FdCache {
+    map: BTreeMap<ObjectId, OpenFile>,
+    tick: u64,
 }
 
 /// Maps an OS error to the storage error both protocols understand.
@@ -140,11 +248,15 @@ fn lstat(path: &Path) -> VfsResult<Metadata> {
 /// without blocking on a FIFO.
 fn open_nofollow(path: &Path, write: bool) -> VfsResult<File> {
     OpenOptions::new()
-        .read(!write)
+        .read(true)
         .write(write)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(io_err)
+}
+
+fn open_write_only(path: &Path) -> VfsResult<File> {
+    OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).map_err(io_err)
 }
 
 fn timespec(t: Option<Timespec>) -> TimeSpec {
@@ -164,7 +276,18 @@ impl LocalFs {
         }
         let mut paths = BTreeMap::new();
         paths.insert(m.ino(), BTreeSet::from([PathBuf::new()]));
-        Ok(LocalFs { root, root_id: m.ino(), paths: Mutex::new(paths), misses: Mutex::default() })
+        Ok(LocalFs {
+            root,
+            root_id: m.ino(),
+            paths: Mutex::new(paths),
+            misses: Mutex::default(),
+            fds: Mutex::default(),
+            revalidate: FD_REVALIDATE,
+            walks: AtomicU64::new(0),
+            listings: Mutex::default(),
+            settle: LISTING_SETTLE,
+            dir_reads: AtomicU64::new(0),
+        })
     }
 
     /// The served directory.
@@ -257,6 +380,7 @@ impl LocalFs {
 
     /// Tries the remembered paths of `id`, forgetting those that moved on.
     fn resolve_known(&self, id: ObjectId) -> VfsResult<Option<(PathBuf, Metadata)>> {
+        self.walks.fetch_add(1, Ordering::Relaxed);
         let candidates: Vec<PathBuf> = self
             .paths
             .lock()
@@ -294,8 +418,10 @@ impl LocalFs {
         Ok(self.resolve_dir(dir)?.join(name))
     }
 
-    /// Opens regular file `id` for I/O.
-    fn open(&self, id: ObjectId, write: bool) -> VfsResult<File> {
+    /// Opens regular file `id` for I/O: read-only, or read-write when
+    /// `write` (write-only if reading is not permitted; then the second
+    /// value is false).
+    fn open(&self, id: ObjectId, write: bool) -> VfsResult<(File, bool)> {
         let (rel, m) = self.resolve(id)?;
         if m.is_dir() {
             return Err(VfsError::IsDir);
@@ -303,12 +429,130 @@ impl LocalFs {
         if !m.file_type().is_file() {
             return Err(VfsError::Invalid);
         }
-        let f = open_nofollow(&self.abs(&rel), write)?;
+        let abs = self.abs(&rel);
+        let (f, readable) = match open_nofollow(&abs, write) {
+            Err(VfsError::Access) if write => (open_write_only(&abs)?, false),
+            r => (r?, true),
+        };
         let fm = f.metadata().map_err(io_err)?;
         if fm.ino() != id || !fm.is_file() {
             return Err(VfsError::Stale);
         }
-        Ok(f)
+        Ok((f, readable))
+    }
+
+    /// A cached descriptor of `id` (writable if `write`), with its current
+    /// metadata, without touching any path. A descriptor whose inode lost
+    /// its last link (removed or replaced behind the server) is dropped,
+    /// never served; one not checked against a path for
+    /// [`FD_REVALIDATE`] is not used (the caller reopens by path).
+    fn cached_fd(&self, id: ObjectId, write: bool) -> Option<(Arc<File>, Metadata)> {
+        let file = {
+            let mut c = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+            c.tick = c.tick.wrapping_add(1);
+            let tick = c.tick;
+            let e = c.map.get_mut(&id)?;
+            if (write && !e.writable) || os_instant().saturating_duration_since(e.checked) >= self.revalidate {
+                return None;
+            }
+            e.used = tick;
+            Arc::clone(&e.file)
+        };
+        match file.metadata() {
+            Ok(m) if m.nlink() > 0 && m.is_file() && m.ino() == id => Some((file, m)),
+            _ => {
+                self.drop_fd(id);
+                None
+            }
+        }
+    }
+
+    /// Regular file `id` open for I/O (writable if `write`) and its
+    /// metadata: the cached descriptor, else opened by path and cached.
+    fn file(&self, id: ObjectId, write: bool) -> VfsResult<(Arc<File>, Metadata)> {
+        if let Some(found) = self.cached_fd(id, write) {
+            return Ok(found);
+        }
+        let (f, readable) = match self.open(id, write) {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.drop_fd(id);
+                return Err(e);
+            }
+        };
+        let m = f.metadata().map_err(io_err)?;
+        let f = Arc::new(f);
+        if readable {
+            let mut c = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+            if c.map.len() >= FD_CACHE_SIZE && !c.map.contains_key(&id) {
+                let oldest = c.map.iter().min_by_key(|(_, e)| e.used).map(|(&k, _)| k);
+                if let Some(k) = oldest {
+                    c.map.remove(&k);
+                }
+            }
+            c.tick = c.tick.wrapping_add(1);
+            let entry = OpenFile { file: Arc::clone(&f), writable: write, checked: os_instant(), used: c.tick };
+            c.map.insert(id, entry);
+        }
+        Ok((f, m))
+    }
+
+    /// Closes the cached descriptor of `id` (its last name is gone: an open
+    /// descriptor would keep the space of a removed file in use).
+    fn drop_fd(&self, id: ObjectId) {
+        self.fds.lock().unwrap_or_else(|e| e.into_inner()).map.remove(&id);
+    }
+
+    /// Forgets the kept listing of `dir` after a change made through here.
+    fn dir_changed(&self, dir: ObjectId) {
+        self.listings.lock().unwrap_or_else(|e| e.into_inner()).map.remove(&dir);
+    }
+
+    /// The kept listing of `dir` if the directory is unchanged since.
+    fn kept_listing(&self, dir: ObjectId, m: &Metadata) -> Option<Arc<Vec<DirEntry>>> {
+        let mut c = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+        c.tick = c.tick.wrapping_add(1);
+        let tick = c.tick;
+        let l = c.map.get_mut(&dir)?;
+        if l.stamp != dir_stamp(m) {
+            c.map.remove(&dir);
+            return None;
+        }
+        l.used = tick;
+        Some(Arc::clone(&l.entries))
+    }
+
+    fn keep_listing(&self, dir: ObjectId, m: &Metadata, entries: Arc<Vec<DirEntry>>) {
+        let mut c = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+        if c.map.len() >= LISTING_CACHE_SIZE && !c.map.contains_key(&dir) {
+            let oldest = c.map.iter().min_by_key(|(_, l)| l.used).map(|(&k, _)| k);
+            if let Some(k) = oldest {
+                c.map.remove(&k);
+            }
+        }
+        c.tick = c.tick.wrapping_add(1);
+        let used = c.tick;
+        c.map.insert(dir, Listing { stamp: dir_stamp(m), entries, used });
+    }
+
+    /// Every listable entry of directory `rel`, in cookie (inode) order.
+    fn list(&self, rel: &Path) -> VfsResult<Vec<DirEntry>> {
+        self.dir_reads.fetch_add(1, Ordering::Relaxed);
+        let mut all: Vec<DirEntry> = Vec::new();
+        for e in fs::read_dir(self.abs(rel)).map_err(io_err)? {
+            let e = e.map_err(io_err)?;
+            let Ok(name) = e.file_name().into_string() else { continue };
+            if check_name(&name).is_err() {
+                continue;
+            }
+            let kind = match e.file_type() {
+                Ok(ft) => kind_of(ft),
+                Err(_) => continue, // removed meanwhile
+            };
+            all.push(DirEntry { id: e.ino(), kind, cookie: e.ino(), name });
+        }
+        all.sort_by(|a, b| (a.cookie, &a.name).cmp(&(b.cookie, &b.name)));
+        Ok(all)
     }
 
     /// Applies the creator's owner; only root may, so failures are ignored.
@@ -353,6 +597,9 @@ impl Vfs for LocalFs {
     }
 
     fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        if let Some((_, m)) = self.cached_fd(id, false) {
+            return Ok(attr_of(&m));
+        }
         Ok(attr_of(&self.resolve(id)?.1))
     }
 
@@ -361,6 +608,41 @@ impl Vfs for LocalFs {
         let m = lstat(&self.abs(&rel))?;
         self.remember(m.ino(), rel);
         Ok(attr_of(&m))
+    }
+
+    /// On a miss, one unsorted pass over the directory instead of a sorted
+    /// read per batch of the default scan.
+    fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
+        match self.lookup(dir, name) {
+            Ok(a) => return Ok((a, name.to_string())),
+            Err(VfsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        let rel = self.resolve_dir(dir)?;
+        let lower = name.to_lowercase();
+        for e in fs::read_dir(self.abs(&rel)).map_err(io_err)? {
+            let Ok(found) = e.map_err(io_err)?.file_name().into_string() else { continue };
+            if found.to_lowercase() == lower && check_name(&found).is_ok() {
+                return Ok((self.lookup(dir, &found)?, found));
+            }
+        }
+        Err(VfsError::NotFound)
+    }
+
+    /// From the checked path of `id` when it lies in `dir` (the usual case:
+    /// a directory's name in its parent), else by listing `dir`.
+    fn name_in(&self, dir: ObjectId, id: ObjectId) -> VfsResult<String> {
+        let dir_rel = self.resolve_dir(dir)?;
+        if id != self.root_id {
+            if let Ok((rel, _)) = self.resolve(id) {
+                if let (Some(up), Some(name)) = (rel.parent(), rel.file_name().and_then(|n| n.to_str())) {
+                    if up == dir_rel {
+                        return Ok(name.to_string());
+                    }
+                }
+            }
+        }
+        scan_name_in(self, dir, id)
     }
 
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
@@ -381,6 +663,7 @@ impl Vfs for LocalFs {
             .custom_flags(libc::O_NOFOLLOW)
             .open(self.abs(&rel))
             .map_err(io_err)?;
+        self.dir_changed(dir);
         // The umask narrowed the mode; set exactly what was asked.
         f.set_permissions(Permissions::from_mode(mode)).map_err(io_err)?;
         self.finish_create(rel, attr)
@@ -391,6 +674,7 @@ impl Vfs for LocalFs {
         let abs = self.abs(&rel);
         let mode = attr.mode & 0o7777;
         fs::DirBuilder::new().mode(mode).create(&abs).map_err(io_err)?;
+        self.dir_changed(dir);
         // The umask narrowed the mode. A directory without read permission
         // cannot be opened to fchmod it, so chmod the path after checking
         // that it is still the directory just made, not a symlink.
@@ -414,6 +698,7 @@ impl Vfs for LocalFs {
         }
         let rel = self.child(dir, name)?;
         std::os::unix::fs::symlink(target, self.abs(&rel)).map_err(io_err)?;
+        self.dir_changed(dir);
         self.finish_create(rel, attr)
     }
 
@@ -434,6 +719,7 @@ impl Vfs for LocalFs {
         let rel = self.child(dir, name)?;
         // linkat(2) without AT_SYMLINK_FOLLOW: a symlink is linked, not followed.
         fs::hard_link(self.abs(&src), self.abs(&rel)).map_err(io_err)?;
+        self.dir_changed(dir);
         let m = lstat(&self.abs(&rel))?;
         self.remember(m.ino(), rel);
         Ok(attr_of(&m))
@@ -447,8 +733,10 @@ impl Vfs for LocalFs {
             return Err(VfsError::IsDir);
         }
         fs::remove_file(&abs).map_err(io_err)?;
+        self.dir_changed(dir);
         self.forget(m.ino(), &rel);
         if m.nlink() <= 1 {
+            self.drop_fd(m.ino());
             self.miss(m.ino());
         }
         Ok(())
@@ -462,6 +750,8 @@ impl Vfs for LocalFs {
             return Err(VfsError::NotDir);
         }
         fs::remove_dir(&abs).map_err(io_err)?;
+        self.dir_changed(dir);
+        self.dir_changed(m.ino());
         self.forget(m.ino(), &rel);
         self.miss(m.ino());
         Ok(())
@@ -508,9 +798,13 @@ impl Vfs for LocalFs {
             Err(e) => return Err(io_err(e)),
         };
         fs::rename(&from_abs, &to_abs).map_err(io_err)?;
+        self.dir_changed(from_dir);
+        self.dir_changed(to_dir);
         if let Some((old, links)) = replaced {
             self.forget(old, &to_rel);
             if links <= 1 {
+                self.drop_fd(old);
+                self.dir_changed(old);
                 self.miss(old);
             }
         }
@@ -519,8 +813,8 @@ impl Vfs for LocalFs {
     }
 
     fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
-        let f = self.open(id, false)?;
-        let size = f.metadata().map_err(io_err)?.len();
+        let (f, m) = self.file(id, false)?;
+        let size = m.len();
         if offset >= size {
             return Ok((0, true));
         }
@@ -543,7 +837,7 @@ impl Vfs for LocalFs {
         if end > MAX_END {
             return Err(VfsError::TooBig);
         }
-        let f = self.open(id, true)?;
+        let (f, _) = self.file(id, true)?;
         f.write_all_at(data, offset).map_err(io_err)?;
         Ok(attr_of(&f.metadata().map_err(io_err)?))
     }
@@ -555,7 +849,7 @@ impl Vfs for LocalFs {
             if size > MAX_END {
                 return Err(VfsError::TooBig);
             }
-            self.open(id, true)?.set_len(size).map_err(io_err)?;
+            self.file(id, true)?.0.set_len(size).map_err(io_err)?;
         }
         // chmod is not possible on a symlink itself (Linux); it is skipped.
         // `resolve` just checked that the path is this object, not a symlink.
@@ -573,34 +867,41 @@ impl Vfs for LocalFs {
     }
 
     fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
-        let rel = self.resolve_dir(dir)?;
-        let mut all: Vec<DirEntry> = Vec::new();
-        for e in fs::read_dir(self.abs(&rel)).map_err(io_err)? {
-            let e = e.map_err(io_err)?;
-            let Ok(name) = e.file_name().into_string() else { continue };
-            if e.ino() <= cookie || check_name(&name).is_err() {
-                continue;
+        let (rel, m) = self.resolve(dir)?;
+        if !m.is_dir() {
+            return Err(VfsError::NotDir);
+        }
+        let all = match self.kept_listing(dir, &m) {
+            Some(all) => all,
+            None => {
+                let now = os_wall_clock();
+                let all = Arc::new(self.list(&rel)?);
+                if settled(&m, now, self.settle) {
+                    self.keep_listing(dir, &m, Arc::clone(&all));
+                }
+                all
             }
-            let kind = match e.file_type() {
-                Ok(ft) => kind_of(ft),
-                Err(_) => continue, // removed meanwhile
-            };
-            all.push(DirEntry { id: e.ino(), kind, cookie: e.ino(), name });
-        }
-        all.sort_by(|a, b| (a.cookie, &a.name).cmp(&(b.cookie, &b.name)));
-        let mut take = all.len().min(max);
+        };
+        let rest = all.get(all.partition_point(|e| e.cookie <= cookie)..).unwrap_or_default();
+        let mut take = rest.len().min(max);
         // Entries sharing an inode share a cookie: keep them on one page.
-        if take > 0 && take < all.len() && all.get(take).map(|e| e.cookie) == all.get(take - 1).map(|e| e.cookie) {
-            let group = all.get(take - 1).map_or(0, |e| e.cookie);
-            let start = all.iter().position(|e| e.cookie == group).unwrap_or(0);
-            take = if start > 0 { start } else { all.iter().rposition(|e| e.cookie == group).map_or(take, |i| i + 1) };
+        if let (Some(last), Some(next)) = (take.checked_sub(1).and_then(|i| rest.get(i)), rest.get(take)) {
+            if last.cookie == next.cookie {
+                let group = last.cookie;
+                let start = rest.partition_point(|e| e.cookie < group);
+                take = if start > 0 { start } else { rest.partition_point(|e| e.cookie <= group) };
+            }
         }
-        let done = take == all.len();
-        all.truncate(take);
-        for e in &all {
+        let page = rest.get(..take).unwrap_or_default().to_vec();
+        let done = take == rest.len();
+        if done {
+            // Listed to the end: a next listing starts afresh.
+            self.dir_changed(dir);
+        }
+        for e in &page {
             self.remember(e.id, rel.join(&e.name));
         }
-        Ok((all, done))
+        Ok((page, done))
     }
 
     fn dir_version(&self, dir: ObjectId) -> VfsResult<u64> {
@@ -613,6 +914,9 @@ impl Vfs for LocalFs {
     }
 
     fn sync(&self, id: ObjectId) -> VfsResult<()> {
+        if let Some((f, _)) = self.cached_fd(id, false) {
+            return f.sync_all().map_err(io_err);
+        }
         let (rel, m) = self.resolve(id)?;
         if m.file_type().is_symlink() || !(m.is_dir() || m.is_file()) {
             return Ok(());

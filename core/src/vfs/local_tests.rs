@@ -1,4 +1,6 @@
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::*;
 use crate::vfs::conformance::{Harness, T0, ca};
@@ -199,4 +201,200 @@ fn modes_are_exact_despite_the_umask() {
     assert_eq!(f.mode, 0o777);
     // Restore so that the temp dir can be removed.
     t.fs.setattr(d.id, &SetAttr { mode: Some(0o700), ..Default::default() }, T0).unwrap();
+}
+
+fn walks(fs: &LocalFs) -> u64 {
+    fs.walks.load(Ordering::Relaxed)
+}
+
+#[test]
+fn a_file_replaced_behind_the_server_is_not_served_from_a_cached_descriptor() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    for replace_by_rename in [true, false] {
+        let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+        t.fs.write(f.id, 0, b"old", T0).unwrap();
+        assert_eq!(t.fs.read(f.id, 0, 10).unwrap().0, Bytes::from_static(b"old"));
+        assert!(t.fs.fds.lock().unwrap().map.contains_key(&f.id));
+        if replace_by_rename {
+            fs::write(t.dir.join("tmp"), b"new").unwrap();
+            fs::rename(t.dir.join("tmp"), t.dir.join("f")).unwrap();
+        } else {
+            fs::remove_file(t.dir.join("f")).unwrap();
+            fs::write(t.dir.join("f"), b"new").unwrap();
+        }
+        let mut buf = [0u8; 10];
+        assert_eq!(t.fs.read_into(f.id, 0, &mut buf), Err(VfsError::Stale));
+        assert_eq!(t.fs.write(f.id, 0, b"x", T0).map(|_| ()), Err(VfsError::Stale));
+        assert_eq!(t.fs.getattr(f.id), Err(VfsError::Stale));
+        assert!(!t.fs.fds.lock().unwrap().map.contains_key(&f.id));
+        let g = t.fs.lookup(root, "f").unwrap();
+        assert_ne!(g.id, f.id);
+        assert_eq!(t.fs.read(g.id, 0, 10).unwrap(), (Bytes::from_static(b"new"), true));
+        t.fs.remove(root, "f", T0).unwrap();
+        assert!(!t.fs.fds.lock().unwrap().map.contains_key(&g.id), "remove closes the descriptor");
+    }
+}
+
+#[test]
+fn cached_io_walks_no_path_and_follows_the_inode() {
+    let mut t = TempTree::new();
+    let root = t.fs.root();
+    let d = t.fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    let f = t.fs.create(d.id, "f", ca(0o644), T0).unwrap();
+    t.fs.write(f.id, 0, b"abc", T0).unwrap();
+    let before = walks(&t.fs);
+    for i in 0..10u8 {
+        t.fs.write(f.id, 3 + u64::from(i), &[b'0' + i], T0).unwrap();
+        assert_eq!(t.fs.read(f.id, 0, 2).unwrap().0, Bytes::from_static(b"ab"));
+        assert_eq!(t.fs.getattr(f.id).unwrap().size, 4 + u64::from(i));
+        t.fs.sync(f.id).unwrap();
+    }
+    assert_eq!(walks(&t.fs), before, "no path resolution while the descriptor is cached");
+    // Another process renames the parent: the id still names the same inode.
+    fs::rename(t.dir.join("d"), t.dir.join("d2")).unwrap();
+    assert_eq!(t.fs.read(f.id, 0, 3).unwrap().0, Bytes::from_static(b"abc"));
+    assert_eq!(walks(&t.fs), before);
+    // Once the check is due, the path is searched for again and found.
+    t.fs.revalidate = Duration::ZERO;
+    assert_eq!(t.fs.read(f.id, 0, 3).unwrap().0, Bytes::from_static(b"abc"));
+    assert!(walks(&t.fs) > before);
+    // Moved out of the served tree: stale once the check is due.
+    let out = t.dir.with_extension("out");
+    fs::rename(t.dir.join("d2"), &out).unwrap();
+    let gone = t.fs.read(f.id, 0, 3);
+    let _ = fs::remove_dir_all(&out);
+    assert_eq!(gone, Err(VfsError::Stale));
+}
+
+#[test]
+fn the_descriptor_cache_is_bounded() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    let ids: Vec<_> = (0..FD_CACHE_SIZE + 10)
+        .map(|i| {
+            let f = t.fs.create(root, &format!("f{i}"), ca(0o644), T0).unwrap();
+            t.fs.write(f.id, 0, format!("{i}").as_bytes(), T0).unwrap();
+            f.id
+        })
+        .collect();
+    assert_eq!(t.fs.fds.lock().unwrap().map.len(), FD_CACHE_SIZE);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(t.fs.read(*id, 0, 10).unwrap().0, Bytes::from(format!("{i}")));
+    }
+    // A read-only file is still read (and cached read-only).
+    t.fs.setattr(ids[0], &SetAttr { mode: Some(0o444), ..Default::default() }, T0).unwrap();
+    assert_eq!(t.fs.read(ids[0], 0, 10).unwrap().0, Bytes::from_static(b"0"));
+}
+
+/// Pages through `dir` `max` entries at a time, calling `between` after each
+/// page; the names seen in order.
+fn page_through(fs: &LocalFs, dir: ObjectId, max: usize, mut between: impl FnMut(usize)) -> Vec<String> {
+    let (mut cookie, mut seen, mut n) = (0, Vec::new(), 0);
+    loop {
+        let (page, done) = fs.readdir(dir, cookie, max).unwrap();
+        assert!(!page.is_empty() || done);
+        cookie = page.last().map_or(cookie, |e| e.cookie);
+        seen.extend(page.into_iter().map(|e| e.name));
+        if done {
+            return seen;
+        }
+        between(n);
+        n += 1;
+    }
+}
+
+#[test]
+fn later_pages_come_from_the_kept_listing() {
+    let mut t = TempTree::new();
+    t.fs.settle = Duration::ZERO;
+    let root = t.fs.root();
+    for i in 0..100 {
+        t.fs.create(root, &format!("f{i:03}"), ca(0o644), T0).unwrap();
+    }
+    let reads = t.fs.dir_reads.load(Ordering::Relaxed);
+    let seen = page_through(&t.fs, root, 7, |_| {});
+    assert_eq!(seen.len(), 100);
+    assert_eq!(t.fs.dir_reads.load(Ordering::Relaxed), reads + 1, "one directory read for all pages");
+    assert!(t.fs.listings.lock().unwrap().map.is_empty(), "dropped once listed to the end");
+    // Not settled (just changed): every page reads the directory.
+    t.fs.settle = LISTING_SETTLE;
+    let reads = t.fs.dir_reads.load(Ordering::Relaxed);
+    assert_eq!(page_through(&t.fs, root, 50, |_| {}).len(), 100);
+    assert_eq!(t.fs.dir_reads.load(Ordering::Relaxed), reads + 2);
+}
+
+#[test]
+fn paging_over_a_changing_directory_never_repeats_or_skips() {
+    let mut t = TempTree::new();
+    t.fs.settle = Duration::ZERO;
+    let root = t.fs.root();
+    let names: Vec<String> = (0..120).map(|i| format!("f{i:03}")).collect();
+    for n in &names {
+        t.fs.create(root, n, ca(0o644), T0).unwrap();
+    }
+    // Every third page removes two not yet certainly listed names through
+    // the server, another removes and adds names behind it; everything
+    // else must be listed exactly once.
+    let mut removed = BTreeSet::new();
+    let mut step = 0;
+    let seen = page_through(&t.fs, root, 9, |page| {
+        step += 1;
+        let victim = |k: usize| names[(page * 13 + k * 7) % names.len()].clone();
+        match page % 3 {
+            0 => {
+                for k in 0..2 {
+                    let v = victim(k);
+                    if removed.insert(v.clone()) {
+                        t.fs.remove(root, &v, T0).unwrap();
+                    }
+                }
+                t.fs.create(root, &format!("new{step}"), ca(0o644), T0).unwrap();
+            }
+            1 => {
+                // The directory's time stamps must move: wait past a tick.
+                std::thread::sleep(Duration::from_millis(30));
+                let v = victim(5);
+                if removed.insert(v.clone()) {
+                    fs::remove_file(t.dir.join(&v)).unwrap();
+                }
+                fs::write(t.dir.join(format!("ext{step}")), b"").unwrap();
+            }
+            _ => {}
+        }
+    });
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in &seen {
+        *counts.entry(n.as_str()).or_default() += 1;
+    }
+    assert!(counts.values().all(|&c| c == 1), "repeated: {counts:?}");
+    for n in &names {
+        if !removed.contains(n) {
+            assert_eq!(counts.get(n.as_str()), Some(&1), "skipped {n}");
+        }
+    }
+    assert!(!removed.is_empty());
+}
+
+#[test]
+fn an_outside_change_is_seen_by_the_next_page() {
+    let mut t = TempTree::new();
+    t.fs.settle = Duration::ZERO;
+    let root = t.fs.root();
+    for i in 0..20 {
+        t.fs.create(root, &format!("f{i:02}"), ca(0o644), T0).unwrap();
+    }
+    let (page, done) = t.fs.readdir(root, 0, 5).unwrap();
+    assert!(!done);
+    let cookie = page.last().unwrap().cookie;
+    let (all, _) = t.fs.readdir(root, 0, 100).unwrap();
+    // The highest-cookie entry is not on the first page; remove it outside.
+    let last = all.last().unwrap().name.clone();
+    t.fs.readdir(root, 0, 5).unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    fs::remove_file(t.dir.join(&last)).unwrap();
+    let (rest, done) = t.fs.readdir(root, cookie, 100).unwrap();
+    assert!(done);
+    assert_eq!(rest.len(), 14);
+    assert!(rest.iter().all(|e| e.name != last));
 }

@@ -155,6 +155,25 @@ pub type VfsResult<T> = Result<T, VfsError>;
 /// it): a bound on what a single request can make a backend allocate.
 pub const MAX_READ: u32 = 16 << 20;
 
+/// Entries listed per readdir call by the default [`Vfs::lookup_nocase`]
+/// and [`Vfs::name_in`].
+pub const NOCASE_SCAN_BATCH: usize = 1024;
+
+/// [`Vfs::name_in`] by listing `dir` in batches.
+pub fn scan_name_in(vfs: &(impl Vfs + ?Sized), dir: ObjectId, id: ObjectId) -> VfsResult<String> {
+    let mut cookie = 0;
+    loop {
+        let (entries, done) = vfs.readdir(dir, cookie, NOCASE_SCAN_BATCH)?;
+        if let Some(e) = entries.iter().find(|e| e.id == id) {
+            return Ok(e.name.clone());
+        }
+        match entries.last() {
+            Some(last) if !done => cookie = last.cookie,
+            _ => return Err(VfsError::NotFound),
+        }
+    }
+}
+
 /// Longest single name component accepted.
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -185,6 +204,35 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// Looks `name` up in directory `dir`. `name` is one component; `.` and
     /// `..` are not accepted here (use [`Vfs::parent`]).
     fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr>;
+
+    /// Looks `name` up in `dir` exactly, then ignoring case (SMB names):
+    /// the attributes and the name as stored. The default scans the listing
+    /// in batches on a miss; a backend may do better.
+    fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
+        match self.lookup(dir, name) {
+            Ok(a) => return Ok((a, name.to_string())),
+            Err(VfsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        let lower = name.to_lowercase();
+        let mut cookie = 0;
+        loop {
+            let (entries, done) = self.readdir(dir, cookie, NOCASE_SCAN_BATCH)?;
+            if let Some(e) = entries.iter().find(|e| e.name.to_lowercase() == lower) {
+                return Ok((self.getattr(e.id)?, e.name.clone()));
+            }
+            match entries.last() {
+                Some(last) if !done => cookie = last.cookie,
+                _ => return Err(VfsError::NotFound),
+            }
+        }
+    }
+
+    /// A name under which `id` is listed in directory `dir`. The default
+    /// scans the listing in batches.
+    fn name_in(&self, dir: ObjectId, id: ObjectId) -> VfsResult<String> {
+        scan_name_in(self, dir, id)
+    }
 
     /// The parent of directory `dir` (the root is its own parent).
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId>;

@@ -77,6 +77,16 @@ pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
                     cands.extend(entry(cx, "..", parent).map(|e| (e, pos)));
                 }
             }
+            DirPos::Cookie(_) if !fscc::has_wildcards(&pattern) => {
+                // A pattern without wildcards names at most one entry (ignoring
+                // case): look it up rather than list the whole directory.
+                pos = DirPos::End;
+                if let Ok((found, stored)) = cx.core.vfs.lookup_nocase(dir, &pattern) {
+                    if fscc::name_matches(&pattern, &stored) {
+                        cands.extend(entry(cx, &stored, found.id).map(|e| (e, pos)));
+                    }
+                }
+            }
             DirPos::Cookie(c) => {
                 let (entries, done) = cx.core.vfs.readdir(dir, c, BATCH).map_err(|e| status::from_vfs(&e))?;
                 for e in &entries {

@@ -4,9 +4,6 @@
 use crate::smb::status;
 use crate::vfs::{FileAttr, FileType, ObjectId, Vfs, VfsError, check_name};
 
-/// Entries scanned per readdir call in a case-insensitive lookup.
-const SCAN_BATCH: usize = 1024;
-
 /// A parsed CREATE or rename target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmbPath {
@@ -68,40 +65,12 @@ pub fn parse(name: &str) -> Result<SmbPath, u32> {
 /// Looks `name` up in `dir`, exactly first, then ignoring case. Returns the
 /// attributes and the name as stored.
 pub fn lookup_ci(vfs: &dyn Vfs, dir: ObjectId, name: &str) -> Result<(FileAttr, String), VfsError> {
-    match vfs.lookup(dir, name) {
-        Ok(a) => return Ok((a, name.to_string())),
-        Err(VfsError::NotFound) => {}
-        Err(e) => return Err(e),
-    }
-    let lower = name.to_lowercase();
-    let mut cookie = 0;
-    loop {
-        let (entries, done) = vfs.readdir(dir, cookie, SCAN_BATCH)?;
-        for e in &entries {
-            if e.name.to_lowercase() == lower {
-                return Ok((vfs.getattr(e.id)?, e.name.clone()));
-            }
-        }
-        match entries.last() {
-            Some(last) if !done => cookie = last.cookie,
-            _ => return Err(VfsError::NotFound),
-        }
-    }
+    vfs.lookup_nocase(dir, name)
 }
 
-/// The name under which `id` is listed in `dir` (batched scan).
+/// The name under which `id` is listed in `dir`.
 pub fn name_in(vfs: &dyn Vfs, dir: ObjectId, id: ObjectId) -> Option<String> {
-    let mut cookie = 0;
-    loop {
-        let (entries, done) = vfs.readdir(dir, cookie, SCAN_BATCH).ok()?;
-        if let Some(e) = entries.iter().find(|e| e.id == id) {
-            return Some(e.name.clone());
-        }
-        match entries.last() {
-            Some(last) if !done => cookie = last.cookie,
-            _ => return None,
-        }
-    }
+    vfs.name_in(dir, id).ok()
 }
 
 /// Walks every component but the last from `root`: the parent directory of
