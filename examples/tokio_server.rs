@@ -4,7 +4,10 @@ use clap::Parser;
 use polyshare::cli::Args;
 use polyshare_tokio::{Listeners, serve, shutdown_signal};
 
-#[tokio::main(flavor = "current_thread")]
+// The core runs on the main thread (in `block_on`); the connections' reader
+// and writer tasks run on the worker threads, so socket copies happen beside
+// the core, not on its thread.
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     args.init_logging();
