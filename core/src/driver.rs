@@ -84,6 +84,15 @@ impl Driver {
         self.server.handle_input(conn, data, now);
     }
 
+    /// One whole message of `conn`, framed by the adapter (see
+    /// [`Server::handle_frame`]); `protocol` is the connection's.
+    pub fn frame(&mut self, conn: ConnId, protocol: Protocol, frame: bytes::Bytes, now: Instant) {
+        if let Some(r) = &mut self.recorder {
+            r.record_frame(conn, protocol.transport(), &frame, now);
+        }
+        self.server.handle_frame(conn, frame, now);
+    }
+
     pub fn closed(&mut self, conn: ConnId, now: Instant) {
         if let Some(r) = &mut self.recorder {
             r.record(&Event::Closed { conn }, now);

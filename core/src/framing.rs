@@ -45,6 +45,27 @@ impl Framer {
         }
     }
 
+    /// The buffer to read the stream into directly (instead of
+    /// [`Framer::push`], which copies): room for at least `chunk` bytes, or
+    /// for the rest of the frame being received when that is more, so a
+    /// large message lands in one buffer and leaves as a slice of it.
+    pub fn read_buf(&mut self, chunk: usize) -> &mut BytesMut {
+        let rest = self.frame_rest().min(self.max.saturating_add(4));
+        self.buf.reserve(rest.max(chunk));
+        &mut self.buf
+    }
+
+    /// Bytes still missing from the frame whose header has arrived (0 when
+    /// no header is complete).
+    fn frame_rest(&self) -> usize {
+        let Some(hdr) = self.buf.get(..4) else { return 0 };
+        let len = match self.transport {
+            Transport::SmbDirectTcp => u32::from_be_bytes([0, hdr[1], hdr[2], hdr[3]]),
+            Transport::RpcRecordMarking => u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) & 0x7fff_ffff,
+        } as usize;
+        len.saturating_add(4).saturating_sub(self.buf.len())
+    }
+
     /// Bytes held that do not yet form a frame.
     pub fn buffered(&self) -> usize {
         self.buf.len() + self.record.len()

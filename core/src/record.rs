@@ -95,6 +95,12 @@ impl Recorder {
         }
     }
 
+    /// Records a whole frame as the `Event::Input` of its framed bytes (a
+    /// replay frames them again).
+    pub fn record_frame(&mut self, conn: ConnId, transport: crate::framing::Transport, frame: &[u8], now: Instant) {
+        self.record_input(conn, &crate::framing::encode_frame(transport, frame), now);
+    }
+
     /// Records `Event::Input` without copying the bytes into an event first.
     pub fn record_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
         self.header(2, now);

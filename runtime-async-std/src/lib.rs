@@ -235,7 +235,7 @@ impl Outputs for ConnTable<'_, '_> {
 impl Connections for ConnTable<'_, '_> {
     type Stream = Async<TcpStream>;
 
-    fn open(&mut self, conn: ConnId, stream: Async<TcpStream>) {
+    fn open(&mut self, conn: ConnId, _protocol: Protocol, stream: Async<TcpStream>) {
         if let Err(e) = stream.get_ref().set_nodelay(true) {
             tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
         }

@@ -25,6 +25,9 @@ pub enum Event<S> {
     Accepted(Protocol, S, SocketAddr),
     /// Bytes read from a connection.
     Input(ConnId, Bytes),
+    /// One whole message read from a connection of this protocol, framed by
+    /// its reader ([`ReadFramer`]).
+    Frame(ConnId, Protocol, Bytes),
     /// End of stream or a read error.
     ReadEnd(ConnId, Option<io::Error>),
     /// Writing to a connection failed.
@@ -82,8 +85,9 @@ pub fn dispatch_outputs(driver: &mut Driver, outputs: &mut impl Outputs) {
 pub trait Connections: Outputs {
     /// The runtime's stream type.
     type Stream;
-    /// The core accepted `stream` as `conn`: start its tasks.
-    fn open(&mut self, conn: ConnId, stream: Self::Stream);
+    /// The core accepted `stream` as `conn`, speaking `protocol`: start its
+    /// tasks.
+    fn open(&mut self, conn: ConnId, protocol: Protocol, stream: Self::Stream);
     /// Whether the core still knows `conn` (its input is fed to the core).
     fn is_open(&self, conn: ConnId) -> bool;
     /// The reader of `conn` ended: forget it, letting its writer flush and
@@ -99,13 +103,18 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
     let now = Instant::now();
     match ev {
         Event::Accepted(protocol, stream, peer) => match driver.accept(protocol, peer, now) {
-            Ok(conn) => conns.open(conn, stream),
+            Ok(conn) => conns.open(conn, protocol, stream),
             Err(e) => tracing::warn!(%peer, error = %e, "refusing connection"),
         },
         // Input for a connection the core has closed is ignored.
         Event::Input(conn, data) => {
             if conns.is_open(conn) {
                 driver.input(conn, &data, now);
+            }
+        }
+        Event::Frame(conn, protocol, frame) => {
+            if conns.is_open(conn) {
+                driver.frame(conn, protocol, frame, now);
             }
         }
         Event::ReadEnd(conn, err) => {
@@ -121,6 +130,53 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
             if conns.write_failed(conn) {
                 tracing::info!(conn = conn.0, error = %e, "write failed");
                 driver.closed(conn, now);
+            }
+        }
+    }
+}
+
+/// Frames a connection's input where it is read, in the adapter's reader:
+/// the stream is read straight into the framer's buffer
+/// ([`ReadFramer::buf`]), and whole messages go to the core
+/// ([`Driver::frame`]) as slices of it, so the core never copies input and
+/// a large WRITE reaches storage where the socket put it.
+#[derive(Debug)]
+pub struct ReadFramer {
+    conn: ConnId,
+    protocol: Protocol,
+    framer: polyshare_core::framing::Framer,
+}
+
+impl ReadFramer {
+    /// A framer for `conn`; `max_frame` is the core's
+    /// [`polyshare_core::config::Limits::max_frame`].
+    pub fn new(conn: ConnId, protocol: Protocol, max_frame: usize) -> Self {
+        Self { conn, protocol, framer: polyshare_core::framing::Framer::new(protocol.transport(), max_frame) }
+    }
+
+    /// The connection being read.
+    pub fn conn(&self) -> ConnId {
+        self.conn
+    }
+
+    /// Where to read next: room for [`READ_CHUNK`] bytes, or the rest of the
+    /// message being received.
+    pub fn buf(&mut self) -> &mut bytes::BytesMut {
+        self.framer.read_buf(READ_CHUNK)
+    }
+
+    /// The events for what has been read: whole messages, then, if the
+    /// stream cannot be framed, a read error that ends the connection.
+    pub fn events<S>(&mut self, out: &mut Vec<Event<S>>) {
+        loop {
+            match self.framer.next_frame() {
+                Ok(Some(frame)) => out.push(Event::Frame(self.conn, self.protocol, frame)),
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::info!(conn = self.conn.0, error = %e, "closing unframeable connection");
+                    out.push(Event::ReadEnd(self.conn, Some(io::Error::new(io::ErrorKind::InvalidData, e))));
+                    return;
+                }
             }
         }
     }

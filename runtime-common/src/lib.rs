@@ -24,7 +24,7 @@ mod start;
 pub mod testing;
 
 pub use events::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, dispatch_outputs, handle_event,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, ReadFramer, dispatch_outputs, handle_event,
 };
 pub use options::{BoundAddrs, ServerOptions, bind_listeners};
 pub use pool::{Job, WorkerPool};

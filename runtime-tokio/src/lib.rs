@@ -14,10 +14,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outputs, Queued, READ_CHUNK, RecordSink, WorkerPool,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outputs, Queued, ReadFramer, RecordSink, WorkerPool,
     dispatch_outputs, handle_event,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
@@ -105,6 +105,7 @@ async fn run(
     let conns = ConnTable {
         tx,
         pool: WorkerPool::new(opts.io_workers),
+        max_frame: driver.server().config().limits.max_frame,
         limit: opts.output_limit,
         conns: BTreeMap::new(),
         readers: JoinSet::new(),
@@ -132,6 +133,8 @@ struct ConnTable {
     tx: mpsc::Sender<Event>,
     /// Runs storage requests; completions come back as events.
     pool: WorkerPool,
+    /// The core's largest message, for the readers' framers.
+    max_frame: usize,
     limit: usize,
     conns: BTreeMap<ConnId, Conn>,
     /// Readers (including lingering ones) and writers, aborted at shutdown.
@@ -217,14 +220,15 @@ impl Outputs for ConnTable {
 impl Connections for ConnTable {
     type Stream = TcpStream;
 
-    fn open(&mut self, conn: ConnId, stream: TcpStream) {
+    fn open(&mut self, conn: ConnId, protocol: Protocol, stream: TcpStream) {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
         }
         let (read, write) = stream.into_split();
         let queued = Arc::new(Queued::new(self.limit));
         let (writes, rx) = mpsc::unbounded_channel();
-        let reader = self.readers.spawn(read_loop(conn, read, queued.clone(), self.tx.clone()));
+        let framer = ReadFramer::new(conn, protocol, self.max_frame);
+        let reader = self.readers.spawn(read_loop(read, framer, queued.clone(), self.tx.clone()));
         self.writers.spawn(write_loop(conn, write, rx, queued.clone(), self.tx.clone()));
         self.conns.insert(conn, Conn { queued, writes, reader });
     }
@@ -258,16 +262,23 @@ async fn accept_loop(listener: TcpListener, protocol: Protocol, events: mpsc::Se
     }
 }
 
-async fn read_loop(conn: ConnId, mut read: OwnedReadHalf, queued: Arc<Queued>, events: mpsc::Sender<Event>) {
+async fn read_loop(mut read: OwnedReadHalf, mut framer: ReadFramer, queued: Arc<Queued>, events: mpsc::Sender<Event>) {
     let reading = async {
-        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
         loop {
             queued.room().await;
-            buf.reserve(READ_CHUNK);
-            let ev = Event::from_read(conn, read.read_buf(&mut buf).await.map(|_| buf.split().freeze()));
-            let end = ev.ends_reading();
-            if events.send(ev).await.is_err() || end {
-                return;
+            // Whole messages are framed here, on this task's thread, and
+            // the core gets them without copying.
+            match read.read_buf(framer.buf()).await {
+                Ok(0) => out.push(Event::ReadEnd(framer.conn(), None)),
+                Ok(_) => framer.events(&mut out),
+                Err(e) => out.push(Event::ReadEnd(framer.conn(), Some(e))),
+            }
+            for ev in out.drain(..) {
+                let end = ev.ends_reading();
+                if events.send(ev).await.is_err() || end {
+                    return;
+                }
             }
         }
     };
