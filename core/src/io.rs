@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::server::{ConnId, WaitToken};
+use crate::smb::signing::SigningAlgorithm;
 use crate::time::Timespec;
 use crate::vfs::{FileAttr, ObjectId, Vfs, VfsError, VfsResult};
 
@@ -47,20 +48,32 @@ pub enum IoOp {
     Write { object: ObjectId, offset: u64, data: Bytes, now: Timespec, sync: bool },
     /// Makes written data of `object` durable.
     Sync { object: ObjectId },
+    /// Checks the signature of a large signed SMB2 message (MS-SMB2
+    /// 3.3.5.2.4) before anything else is done with it: per-byte work that
+    /// does not belong on the core's thread either.
+    VerifySignature { algorithm: SigningAlgorithm, key: [u8; 16], message: Bytes },
 }
 
 impl IoOp {
-    /// The object the operation works on.
-    pub fn object(&self) -> ObjectId {
+    /// The object the operation works on, if any.
+    pub fn object(&self) -> Option<ObjectId> {
         match self {
-            IoOp::Read { object, .. } | IoOp::Write { object, .. } | IoOp::Sync { object } => *object,
+            IoOp::Read { object, .. } | IoOp::Write { object, .. } | IoOp::Sync { object } => Some(*object),
+            IoOp::VerifySignature { .. } => None,
         }
     }
 
     fn is_read(&self) -> bool {
-        matches!(self, IoOp::Read { .. })
+        matches!(self, IoOp::Read { .. } | IoOp::VerifySignature { .. })
     }
 }
+
+/// Frames a successful read's reply around its data in the buffer (headers
+/// into the headroom, signature computed where the message lies) on the
+/// worker that read it: the range of the framed reply, or `None` when the
+/// read is not a success the reply can be built for. Given the buffer, the
+/// count read and end of file.
+pub type ReadFinisher = Box<dyn FnOnce(&mut PoolBuf, usize, bool) -> Option<std::ops::Range<usize>> + Send>;
 
 /// A storage operation for the adapter to run off its event loop (a
 /// blocking pool, a worker thread), or at once where storage never blocks.
@@ -70,6 +83,7 @@ pub struct IoRequest {
     id: IoId,
     conn: ConnId,
     op: IoOp,
+    finish: Option<ReadFinisher>,
     vfs: Arc<dyn Vfs>,
     pool: Arc<BufPool>,
 }
@@ -109,7 +123,10 @@ impl IoRequest {
             IoOp::Read { object, offset, len } => {
                 let mut buf = self.pool.take(len as usize);
                 match self.vfs.read_into(object, offset, buf.data_mut(len as usize)) {
-                    Ok((n, eof)) => IoResult::Read(Ok(ReadData { buf, len: n, eof })),
+                    Ok((n, eof)) => {
+                        let framed = self.finish.and_then(|f| f(&mut buf, n, eof));
+                        IoResult::Read(Ok(ReadData { buf, len: n, eof, framed }))
+                    }
                     Err(e) => IoResult::Read(Err(e)),
                 }
             }
@@ -124,6 +141,9 @@ impl IoRequest {
                 IoResult::Write(r.map(|attr| (data.len(), attr)))
             }
             IoOp::Sync { object } => IoResult::Sync(self.vfs.sync(object)),
+            IoOp::VerifySignature { algorithm, key, message } => {
+                IoResult::Verified(crate::smb::signing::verify(algorithm, &key, &message))
+            }
         };
         IoCompletion { id: self.id, result }
     }
@@ -135,6 +155,8 @@ impl IoRequest {
             IoOp::Read { .. } => IoResult::Read(Err(error)),
             IoOp::Write { .. } => IoResult::Write(Err(error)),
             IoOp::Sync { .. } => IoResult::Sync(Err(error)),
+            // A check that could not run is a check that failed.
+            IoOp::VerifySignature { .. } => IoResult::Verified(false),
         };
         IoCompletion { id: self.id, result }
     }
@@ -169,6 +191,8 @@ pub(crate) struct ReadData {
     pub buf: PoolBuf,
     pub len: usize,
     pub eof: bool,
+    /// The reply the worker framed around the data ([`ReadFinisher`]).
+    pub framed: Option<std::ops::Range<usize>>,
 }
 
 #[derive(Debug)]
@@ -177,6 +201,8 @@ pub(crate) enum IoResult {
     /// Bytes written and the attributes after the write.
     Write(VfsResult<(usize, FileAttr)>),
     Sync(VfsResult<()>),
+    /// Whether the signature checked out.
+    Verified(bool),
 }
 
 /// A buffer from a [`BufPool`]: [`HEADROOM`], then room for data, then
@@ -282,7 +308,7 @@ impl BufPool {
 #[derive(Debug)]
 struct Tracked {
     token: WaitToken,
-    object: ObjectId,
+    object: Option<ObjectId>,
     read: bool,
     /// Handed to the adapter (as opposed to waiting its turn).
     issued: bool,
@@ -330,15 +356,24 @@ impl IoTable {
         let object = op.object();
         let read = op.is_read();
         self.tracked.insert(id, Tracked { token, object, read, issued: false });
-        self.waiting.push_back(IoRequest { id, conn: token.conn, op, vfs, pool: self.pool.clone() });
+        self.waiting.push_back(IoRequest { id, conn: token.conn, op, finish: None, vfs, pool: self.pool.clone() });
         id
+    }
+
+    /// Gives the request `token` submitted (not yet issued) a finisher.
+    pub fn attach_finisher(&mut self, token: WaitToken, finish: ReadFinisher) {
+        let Some((id, _)) = self.tracked.iter().find(|(_, t)| t.token == token && !t.issued) else { return };
+        let id = *id;
+        if let Some(req) = self.waiting.iter_mut().find(|r| r.id == id) {
+            req.finish = Some(finish);
+        }
     }
 
     /// Whether request `id` may start: nothing earlier on its object
     /// conflicts with it (reads only conflict with writes and syncs).
     fn may_start(&self, id: IoId) -> bool {
         let Some(me) = self.tracked.get(&id) else { return false };
-        !self.tracked.range(..id).any(|(_, t)| t.object == me.object && !(t.read && me.read))
+        me.object.is_none() || !self.tracked.range(..id).any(|(_, t)| t.object == me.object && !(t.read && me.read))
     }
 
     /// The requests that may start now, in arrival order, within the bound.
@@ -365,15 +400,15 @@ impl IoTable {
     /// Takes a completion: its result waits for its operation, which is
     /// returned to be resumed. Unknown ids (a completion delivered twice, or
     /// for a request of a connection that went away) give `None`.
-    pub fn complete(&mut self, c: IoCompletion) -> Option<(WaitToken, ObjectId, bool)> {
+    pub fn complete(&mut self, c: IoCompletion) -> Option<(WaitToken, Option<ObjectId>, bool)> {
         let t = self.tracked.remove(&c.id)?;
         if t.issued {
             self.in_flight = self.in_flight.saturating_sub(1);
         }
         let wrote = matches!(c.result, IoResult::Write(Ok(_)));
         self.done.insert(t.token, c.result);
-        if !self.writes_outstanding(t.object) {
-            let (lift, keep): (Vec<_>, Vec<_>) = self.barriers.drain(..).partition(|(o, _)| *o == t.object);
+        if let Some(object) = t.object.filter(|o| !self.writes_outstanding(*o)) {
+            let (lift, keep): (Vec<_>, Vec<_>) = self.barriers.drain(..).partition(|(o, _)| *o == object);
             self.barriers = keep;
             self.lifted.extend(lift.into_iter().map(|(_, w)| w));
         }
@@ -382,7 +417,7 @@ impl IoTable {
 
     /// Whether a write or sync on `object` is outstanding (issued or waiting).
     pub fn writes_outstanding(&self, object: ObjectId) -> bool {
-        self.tracked.values().any(|t| t.object == object && !t.read)
+        self.tracked.values().any(|t| t.object == Some(object) && !t.read)
     }
 
     /// `token` waits until no write is outstanding on `object` (a new open

@@ -337,7 +337,7 @@ impl Server {
     /// requests whose connection closed meanwhile are dropped.
     pub fn handle_io(&mut self, completion: IoCompletion, now: Instant) {
         if let Some((token, object, wrote)) = self.core.io.complete(completion) {
-            if wrote {
+            if let (true, Some(object)) = (wrote, object) {
                 self.core.vfs.note_write(object);
             }
             self.core.ready.push_back(token);

@@ -178,13 +178,15 @@ pub struct Open {
 }
 
 /// A request waiting for its storage request: what its reply needs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IoWait {
     /// The request header (MessageId, session, tree, signing flag).
     pub header: Header,
     /// Credits granted by the reply.
     pub credits: u16,
     pub kind: super::ctx::IoKind,
+    /// The request itself, while its signature is being checked.
+    pub msg: Option<Bytes>,
 }
 
 /// A request that went async (MS-SMB2 3.3.4.2), kept until it completes.

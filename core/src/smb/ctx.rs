@@ -25,9 +25,18 @@ pub enum PreauthTarget {
 /// A data operation waiting for its storage request, as the reply needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IoKind {
-    Read { file_id: FileId, offset: u64, minimum: u32 },
-    Write { file_id: FileId, offset: u64 },
+    Read {
+        file_id: FileId,
+        offset: u64,
+        minimum: u32,
+    },
+    Write {
+        file_id: FileId,
+        offset: u64,
+    },
     Flush,
+    /// The request's signature is being checked; it runs afterwards.
+    Verify,
 }
 
 #[derive(Debug)]

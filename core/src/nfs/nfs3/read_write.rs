@@ -239,7 +239,7 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
 /// XDR padding after the data, and the reply is a slice of the buffer the
 /// storage read filled.
 fn read_reply_in_place(xid: u32, post: &FileAttr, rd: ReadData) -> Option<Bytes> {
-    let ReadData { mut buf, len, eof } = rd;
+    let ReadData { mut buf, len, eof, .. } = rd;
     let mut head = crate::nfs::rpc::accepted(xid, crate::nfs::rpc::AcceptStat::Success);
     head.u32(Nfs3Status::Ok as u32);
     encode_post_op(&mut head, Some(post));

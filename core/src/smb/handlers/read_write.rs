@@ -2,9 +2,9 @@
 
 use crate::lease::Operation;
 use crate::lease::access::*;
-use bytes::Bytes;
+use std::ops::Range;
 
-use crate::io::{HEADROOM, IoOp, IoResult, ReadData};
+use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData};
 use crate::smb::conn::SmbConnection;
 use crate::smb::ctx::{Ctx, HandlerResult, IoKind, ok};
 use crate::smb::lease;
@@ -172,15 +172,17 @@ pub(crate) fn io_done(
 
 /// Frames a successful READ reply around its data: the Direct-TCP header,
 /// the SMB2 header and the READ response's fixed part go into the buffer's
-/// headroom, the message is signed where it lies, and the framed reply is a
-/// slice of the buffer the storage read filled.
-pub(crate) fn read_reply_in_place(
-    rd: ReadData,
+/// headroom and the message is signed where it lies. Runs on the storage
+/// worker (it is the request's [`crate::io::ReadFinisher`]); returns the
+/// range of the framed reply, which leaves as a slice of the buffer the
+/// storage read filled.
+pub(crate) fn frame_read_reply(
+    buf: &mut PoolBuf,
+    len: usize,
     rh: &Header,
     sign: Option<(SigningAlgorithm, [u8; 16])>,
-) -> Option<Bytes> {
+) -> Option<Range<usize>> {
     const FIXED: usize = 16;
-    let ReadData { mut buf, len, .. } = rd;
     let start = HEADROOM.checked_sub(4 + HEADER_LEN + FIXED)?;
     let end = HEADROOM.checked_add(len)?;
     let msg_len = u32::try_from(end - start - 4).ok().filter(|n| *n <= 0x00ff_ffff)?;
@@ -196,5 +198,5 @@ pub(crate) fn read_reply_in_place(
     if let Some((algo, key)) = sign {
         signing::sign(algo, &key, whole.get_mut(start + 4..end)?);
     }
-    Some(buf.freeze(start..end))
+    Some(start..end)
 }

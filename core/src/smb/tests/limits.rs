@@ -231,8 +231,9 @@ fn ntlm_user_authenticate(challenge: &[u8], user: &str, password: &str) -> (Vec<
     (m, base)
 }
 
-#[test]
-fn a_signed_session_rejects_unsigned_and_wrongly_signed_requests() {
+/// A client logged in as alice on a dialect 3.0 session that requires
+/// signing, and the session's signing key.
+fn alice_signed() -> (Client, [u8; 16]) {
     let mut cfg = Config::default();
     cfg.smb.users = vec![User { name: "alice".into(), password: "Secret1".into() }];
     cfg.smb.guest = false;
@@ -248,7 +249,27 @@ fn a_signed_session_rejects_unsigned_and_wrongly_signed_requests() {
     let r = c.session_setup(&auth);
     assert_eq!(r.status(), status::SUCCESS);
     assert_eq!(u16_at(&r.body, 2).unwrap(), 0, "a user session, neither guest nor null");
-    let key = crate::smb::kdf::signing_key(0x0300, &base, None);
+    (c, crate::smb::kdf::signing_key(0x0300, &base, None))
+}
+
+/// Sends `body` as `cmd`, signed with `key` (then one byte of it flipped
+/// when `tamper`), charging `credits`; returns the one response.
+fn signed_call(c: &mut Client, key: &[u8; 16], cmd: u16, body: &[u8], credits: u16, tamper: bool) -> Resp {
+    let mut m = raw_header(cmd, c.mid, c.session, c.tree, 0);
+    m[6..8].copy_from_slice(&credits.to_le_bytes());
+    c.mid += u64::from(credits);
+    m.extend_from_slice(body);
+    signing::sign(SigningAlgorithm::AesCmac, key, &mut m);
+    if tamper {
+        *m.last_mut().unwrap() ^= 1;
+    }
+    let mut r = c.send_raw(&m);
+    r.remove(0).remove(0)
+}
+
+#[test]
+fn a_signed_session_rejects_unsigned_and_wrongly_signed_requests() {
+    let (mut c, key) = alice_signed();
     let tc = {
         let p = string_to_utf16("\\\\x\\share");
         let mut b = vec![9, 0, 0, 0, 72, 0];
@@ -352,4 +373,47 @@ fn local_fs_escapes_over_smb_fail() {
     let mut outside = fs::read_dir(e.base.join("out")).unwrap().map(|d| d.unwrap().file_name()).collect::<Vec<_>>();
     outside.sort();
     assert_eq!(outside, ["x"]);
+}
+
+/// A large signed WRITE has its signature checked off the core's thread
+/// (on a storage worker) before anything is done with it: tampered, it is
+/// refused and nothing is written; intact, it is written.
+#[test]
+fn a_large_signed_write_is_checked_before_it_is_written() {
+    let (mut c, key) = alice_signed();
+    let p = string_to_utf16("\\\\x\\share");
+    let mut tc = vec![9, 0, 0, 0, 72, 0];
+    tc.extend_from_slice(&(p.len() as u16).to_le_bytes());
+    tc.extend_from_slice(&p);
+    let r = signed_call(&mut c, &key, command::TREE_CONNECT, &tc, 1, false);
+    assert_eq!(r.status(), status::SUCCESS);
+    c.tree = r.hdr.tree_id;
+    let create = create_body("big", 0x0012_019F, 7, 5, 0, &[]);
+    let r = signed_call(&mut c, &key, command::CREATE, &create, 1, false);
+    assert_eq!(r.status(), status::SUCCESS);
+    let fid = r.file_id();
+    let data = vec![0x77; 100_000];
+    let write = write_body(fid, 0, &data);
+    let r = signed_call(&mut c, &key, command::WRITE, &write, 2, true);
+    assert_eq!(r.status(), status::ACCESS_DENIED, "tampered");
+    let object = c.server.smb_open(c.conn, fid).unwrap().0;
+    assert_eq!(c.server.vfs().getattr(object).unwrap().size, 0, "nothing written");
+    // Step by step: the check is a request of its own, answered before the
+    // WRITE's storage request exists.
+    let mut m = raw_header(command::WRITE, c.mid, c.session, c.tree, 0);
+    m[6..8].copy_from_slice(&2u16.to_le_bytes());
+    m.extend_from_slice(&write);
+    signing::sign(SigningAlgorithm::AesCmac, &key, &mut m);
+    c.server.handle_frame(c.conn, m.into(), c.now);
+    let Some(Output::Io(check)) = c.server.poll_output() else { panic!("no signature check") };
+    assert!(matches!(check.op(), crate::io::IoOp::VerifySignature { .. }));
+    assert!(c.server.poll_output().is_none(), "nothing else before the check is done");
+    c.server.handle_io(check.run(), c.now);
+    let Some(Output::Io(store)) = c.server.poll_output() else { panic!("no write after the check") };
+    assert!(matches!(store.op(), crate::io::IoOp::Write { .. }));
+    c.server.handle_io(store.run(), c.now);
+    let Some(Output::Transmit { data: reply, .. }) = c.server.poll_output() else { panic!("no reply") };
+    assert_eq!(u32_at(&reply[4..], 8).unwrap(), status::SUCCESS);
+    assert!(signing::verify(SigningAlgorithm::AesCmac, &key, &reply[4..]), "the response is signed");
+    assert_eq!(c.server.vfs().read(object, 0, 200_000).unwrap().0, data);
 }
