@@ -93,6 +93,15 @@ impl Driver {
         self.server.handle_frame(conn, frame, now);
     }
 
+    /// The adapter could not frame `conn`'s input (see
+    /// [`Server::handle_unframeable`]).
+    pub fn unframeable(&mut self, conn: ConnId, now: Instant) {
+        if let Some(r) = &mut self.recorder {
+            r.record(&Event::Unframeable { conn }, now);
+        }
+        self.server.handle_unframeable(conn, now);
+    }
+
     pub fn closed(&mut self, conn: ConnId, now: Instant) {
         if let Some(r) = &mut self.recorder {
             r.record(&Event::Closed { conn }, now);

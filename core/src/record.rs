@@ -45,6 +45,10 @@ pub enum Event {
     IoDone {
         id: u64,
     },
+    /// The adapter found `conn`'s input unframeable.
+    Unframeable {
+        conn: ConnId,
+    },
 }
 
 /// Encodes events into an in-memory buffer; the adapter drains it to a file
@@ -75,6 +79,7 @@ impl Recorder {
             Event::Closed { .. } => 3,
             Event::Timeout => 4,
             Event::IoDone { .. } => 5,
+            Event::Unframeable { .. } => 6,
         };
         self.header(tag, now);
         match event {
@@ -92,6 +97,7 @@ impl Recorder {
             Event::Closed { conn } => self.buf.put_u64_le(conn.0),
             Event::Timeout => {}
             Event::IoDone { id } => self.buf.put_u64_le(*id),
+            Event::Unframeable { conn } => self.buf.put_u64_le(conn.0),
         }
     }
 
@@ -216,11 +222,14 @@ impl Recording {
                     Event::Closed { conn: ConnId(b.get_u64_le()) }
                 }
                 4 => Event::Timeout,
-                5 => {
+                5 | 6 => {
                     if b.remaining() < 8 {
                         return Err(RecordError::Truncated(at(b)));
                     }
-                    Event::IoDone { id: b.get_u64_le() }
+                    match tag {
+                        5 => Event::IoDone { id: b.get_u64_le() },
+                        _ => Event::Unframeable { conn: ConnId(b.get_u64_le()) },
+                    }
                 }
                 other => return Err(RecordError::BadTag(other)),
             };
@@ -263,6 +272,11 @@ impl Recording {
                     }
                 }
                 Event::Timeout => server.handle_timeout(now),
+                Event::Unframeable { conn } => {
+                    if let Some(id) = map.get(conn) {
+                        server.handle_unframeable(*id, now);
+                    }
+                }
                 Event::IoDone { id } => {
                     if let Some(req) = io.remove(id) {
                         server.handle_io(crate::io::IoRequest::run(req), now);

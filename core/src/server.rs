@@ -276,6 +276,15 @@ impl Server {
         self.settle(now);
     }
 
+    /// The adapter, framing `conn`'s input itself (see
+    /// [`Server::handle_frame`]), found it unframeable: the core closes the
+    /// connection as it closes one whose bytes it framed itself (the
+    /// adapter logs why).
+    pub fn handle_unframeable(&mut self, conn: ConnId, now: Instant) {
+        self.close(conn, now);
+        self.settle(now);
+    }
+
     /// Bytes received on `conn`, in any chunking.
     pub fn handle_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
         let mut close = None;

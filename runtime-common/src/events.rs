@@ -28,6 +28,9 @@ pub enum Event<S> {
     /// One whole message read from a connection of this protocol, framed by
     /// its reader ([`ReadFramer`]).
     Frame(ConnId, Protocol, Bytes),
+    /// The reader could not frame the connection's input: the core closes
+    /// it (and the reader lingers).
+    Unframeable(ConnId),
     /// End of stream or a read error.
     ReadEnd(ConnId, Option<io::Error>),
     /// Writing to a connection failed.
@@ -117,6 +120,11 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
                 driver.frame(conn, protocol, frame, now);
             }
         }
+        Event::Unframeable(conn) => {
+            if conns.is_open(conn) {
+                driver.unframeable(conn, now);
+            }
+        }
         Event::ReadEnd(conn, err) => {
             if conns.read_ended(conn) {
                 if let Some(e) = err {
@@ -166,7 +174,8 @@ impl ReadFramer {
     }
 
     /// The events for what has been read: whole messages, then, if the
-    /// stream cannot be framed, a read error that ends the connection.
+    /// stream cannot be framed, [`Event::Unframeable`] (the last event: the
+    /// reader then reads no more).
     pub fn events<S>(&mut self, out: &mut Vec<Event<S>>) {
         loop {
             match self.framer.next_frame() {
@@ -174,7 +183,7 @@ impl ReadFramer {
                 Ok(None) => return,
                 Err(e) => {
                     tracing::info!(conn = self.conn.0, error = %e, "closing unframeable connection");
-                    out.push(Event::ReadEnd(self.conn, Some(io::Error::new(io::ErrorKind::InvalidData, e))));
+                    out.push(Event::Unframeable(self.conn));
                     return;
                 }
             }

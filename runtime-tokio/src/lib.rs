@@ -275,9 +275,14 @@ async fn read_loop(mut read: OwnedReadHalf, mut framer: ReadFramer, queued: Arc<
                 Err(e) => out.push(Event::ReadEnd(framer.conn(), Some(e))),
             }
             for ev in out.drain(..) {
-                let end = ev.ends_reading();
+                let (end, unframeable) = (ev.ends_reading(), matches!(ev, Event::Unframeable(_)));
                 if events.send(ev).await.is_err() || end {
                     return;
+                }
+                if unframeable {
+                    // The core closes the connection; then this reader
+                    // lingers (below).
+                    std::future::pending::<()>().await;
                 }
             }
         }
