@@ -66,7 +66,7 @@
 //! owner given at create time is applied best-effort (only root may chown).
 //! Alternate data streams are not supported.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -136,14 +136,14 @@ pub struct LocalFs {
 }
 
 /// A directory's names by [`fold`], so that a case-insensitive lookup is one
-/// hash lookup instead of a directory read.
+/// map lookup instead of a directory read.
 #[derive(Debug)]
 struct NameIndex {
     /// The directory's mtime and ctime when read or last changed through here.
     stamp: [i64; 4],
     /// Folded name -> (inode, name) of each entry with that fold, in listing
     /// (cookie) order.
-    names: HashMap<String, Vec<(u64, String)>>,
+    names: BTreeMap<String, Vec<(u64, String)>>,
     /// Names held.
     len: usize,
     /// Since when the index may lack an outside change made in the same
@@ -628,7 +628,7 @@ impl LocalFs {
     fn read_index(&self, rel: &Path, m: &Metadata) -> VfsResult<NameIndex> {
         self.index_reads.fetch_add(1, Ordering::Relaxed);
         let unsure_since = (!settled(m, os_wall_clock(), self.settle)).then(os_instant);
-        let mut names: HashMap<String, Vec<(u64, String)>> = HashMap::new();
+        let mut names: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
         let mut len = 0usize;
         for e in fs::read_dir(self.abs(rel)).map_err(io_err)? {
             let e = e.map_err(io_err)?;
