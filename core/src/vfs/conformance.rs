@@ -272,6 +272,92 @@ pub(crate) fn lookup_nocase(fs: &mut dyn Vfs) {
     assert_eq!(fs.lookup_nocase(root, "a/b"), Err(VfsError::InvalidName));
 }
 
+/// What `lookup_nocase` must answer: the exact name, else the first entry in
+/// listing order whose fold is the same.
+fn scan_nocase(fs: &dyn Vfs, dir: ObjectId, name: &str) -> VfsResult<(ObjectId, String)> {
+    if let Ok(a) = fs.lookup(dir, name) {
+        return Ok((a.id, name.to_string()));
+    }
+    let (entries, done) = fs.readdir(dir, 0, usize::MAX)?;
+    assert!(done);
+    let key = fold(name);
+    entries.into_iter().find(|e| fold(&e.name) == key).map(|e| (e.id, e.name)).ok_or(VfsError::NotFound)
+}
+
+/// `lookup_nocase` agrees with [`scan_nocase`] for every listed name in
+/// several cases and for `extra` names.
+fn check_nocase(fs: &dyn Vfs, dir: ObjectId, extra: &[&str]) {
+    let (entries, _) = fs.readdir(dir, 0, usize::MAX).unwrap();
+    let mut queries: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    for e in entries {
+        queries.push(e.name.to_lowercase());
+        queries.push(e.name.to_uppercase());
+        queries.push(fold(&e.name));
+        queries.push(e.name);
+    }
+    for q in queries {
+        let got = fs.lookup_nocase(dir, &q).map(|(a, s)| (a.id, s));
+        assert_eq!(got, scan_nocase(fs, dir, &q), "lookup_nocase({q:?})");
+    }
+}
+
+/// The case-insensitive lookup stays right through every kind of change.
+pub(crate) fn lookup_nocase_changes(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let d = fs.mkdir(root, "D", ca(0o755), T0).unwrap().id;
+    let e = fs.mkdir(root, "E", ca(0o755), T0).unwrap().id;
+    let ci = |fs: &dyn Vfs, dir: ObjectId, n: &str| fs.lookup_nocase(dir, n).map(|(a, s)| (a.id, s));
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        assert_eq!(ci(fs, d, &format!("FILE{i}.txt")), Err(VfsError::NotFound));
+        ids.push(fs.create(d, &format!("File{i}.txt"), ca(0o644), T0).unwrap().id);
+    }
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(ci(fs, d, &format!("fILE{i}.TXT")), Ok((*id, format!("File{i}.txt"))));
+    }
+    // Renames: only the case, to another name, to another directory, over
+    // an existing name.
+    fs.rename(d, "File1.txt", d, "FILE1.TXT", false, T0).unwrap();
+    assert_eq!(ci(fs, d, "file1.txt"), Ok((ids[1], "FILE1.TXT".to_string())));
+    assert_eq!(fs.lookup(d, "File1.txt"), Err(VfsError::NotFound));
+    fs.rename(d, "File2.txt", d, "Other", false, T0).unwrap();
+    assert_eq!(ci(fs, d, "FILE2.TXT"), Err(VfsError::NotFound));
+    assert_eq!(ci(fs, d, "OTHER"), Ok((ids[2], "Other".to_string())));
+    fs.rename(d, "File3.txt", e, "Moved", false, T0).unwrap();
+    assert_eq!(ci(fs, d, "file3.txt"), Err(VfsError::NotFound));
+    assert_eq!(ci(fs, e, "MOVED"), Ok((ids[3], "Moved".to_string())));
+    fs.rename(d, "File4.txt", d, "File5.txt", true, T0).unwrap();
+    assert_eq!(ci(fs, d, "FILE4.TXT"), Err(VfsError::NotFound));
+    assert_eq!(ci(fs, d, "FILE5.TXT"), Ok((ids[4], "File5.txt".to_string())));
+    fs.rename(d, "File6.txt", e, "moved", false, T0).unwrap();
+    // Removes, links, directories, symlinks.
+    fs.remove(d, "File7.txt", T0).unwrap();
+    assert_eq!(ci(fs, d, "FILE7.TXT"), Err(VfsError::NotFound));
+    fs.link(ids[8], d, "Linked", T0).unwrap();
+    assert_eq!(ci(fs, d, "LINKED"), Ok((ids[8], "Linked".to_string())));
+    let sub = fs.mkdir(d, "SubDir", ca(0o755), T0).unwrap().id;
+    assert_eq!(ci(fs, d, "subdir"), Ok((sub, "SubDir".to_string())));
+    let sym = fs.symlink(d, "Sym", "target", ca(0o777), T0).unwrap().id;
+    assert_eq!(ci(fs, d, "SYM"), Ok((sym, "Sym".to_string())));
+    fs.rmdir(d, "SubDir", T0).unwrap();
+    assert_eq!(ci(fs, d, "SUBDIR"), Err(VfsError::NotFound));
+    // Names differing only in case: the exact one, else the first listed.
+    let lower = fs.create(d, "dup", ca(0o644), T0).unwrap().id;
+    let upper = fs.create(d, "DUP", ca(0o644), T0).unwrap().id;
+    assert_eq!(ci(fs, d, "dup"), Ok((lower, "dup".to_string())));
+    assert_eq!(ci(fs, d, "DUP"), Ok((upper, "DUP".to_string())));
+    check_nocase(fs, d, &["Dup", "dUP"]);
+    fs.remove(d, "dup", T0).unwrap();
+    assert_eq!(ci(fs, d, "Dup"), Ok((upper, "DUP".to_string())));
+    fs.rename(d, "DUP", d, "dUp", false, T0).unwrap();
+    assert_eq!(ci(fs, d, "DUP"), Ok((upper, "dUp".to_string())));
+    // Beyond ASCII: the SMB folding (simple upper case).
+    let accented = fs.create(d, "\u{e9}t\u{e9}", ca(0o644), T0).unwrap().id;
+    assert_eq!(ci(fs, d, "\u{c9}T\u{c9}"), Ok((accented, "\u{e9}t\u{e9}".to_string())));
+    check_nocase(fs, d, &["missing", "FILE7.TXT", "\u{c9}T\u{e9}", "stra\u{df}e"]);
+    check_nocase(fs, e, &["moved", "MOVED", "File6.txt"]);
+}
+
 pub(crate) fn name_in(fs: &mut dyn Vfs) {
     let root = fs.root();
     let d = fs.mkdir(root, "d", ca(0o755), T0).unwrap();
@@ -301,6 +387,10 @@ macro_rules! conformance_tests {
             #[test]
             fn lookup_nocase() {
                 c::lookup_nocase($make.vfs())
+            }
+            #[test]
+            fn lookup_nocase_changes() {
+                c::lookup_nocase_changes($make.vfs())
             }
             #[test]
             fn name_in() {

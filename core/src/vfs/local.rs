@@ -33,6 +33,19 @@
 //! that are not UTF-8 or fail [`check_name`] (e.g. contain `\`) are not
 //! listed.
 //!
+//! Case-insensitive lookups: a miss of the exact name is answered from a
+//! kept index of the directory's names by [`fold`] (for
+//! [`NAME_INDEX_CACHE_SIZE`] directories of at most [`NAME_INDEX_MAX`]
+//! names), built from one directory read and updated in place by the
+//! server's own changes, so creating n files costs O(n), not O(n²). Like a
+//! kept listing it is re-read once the directory's mtime or ctime differs
+//! from the ones it was read or last changed at (a change by another
+//! process). An outside change in the same time-stamp tick as one the index
+//! knows leaves the stamps as they were, so an index read while the
+//! directory had not [`LISTING_SETTLE`]d, or changed through here since, is
+//! read again once the directory settles or that long after: keeping none
+//! (as listings do) would re-read a busy directory on every create.
+//!
 //! Open files: data operations (`read_into`, `write`, `sync`, truncation)
 //! and `getattr` use a cache of [`FD_CACHE_SIZE`] open descriptors by id
 //! (least recently used evicted), opened through the checked path once and
@@ -85,6 +98,12 @@ pub const LISTING_CACHE_SIZE: usize = 4;
 /// the same tick as the previous one would leave them as they were.
 pub const LISTING_SETTLE: Duration = Duration::from_secs(1);
 
+/// Directories whose folded-name index is kept.
+pub const NAME_INDEX_CACHE_SIZE: usize = 4;
+/// Largest directory (in names) whose folded-name index is kept: bounds the
+/// memory of one index (roughly 100 bytes a name).
+pub const NAME_INDEX_MAX: usize = 1 << 20;
+
 /// Largest offset + length accepted (the kernel's `off_t` limit).
 const MAX_END: u64 = i64::MAX as u64;
 
@@ -110,6 +129,61 @@ pub struct LocalFs {
     settle: Duration,
     /// Whole-directory reads done (tests show that later pages do none).
     dir_reads: AtomicU64,
+    /// Folded-name indexes of directories, for case-insensitive lookups.
+    indexes: Mutex<IndexCache>,
+    /// Directory reads done to build a folded-name index.
+    index_reads: AtomicU64,
+}
+
+/// A directory's names by [`fold`], so that a case-insensitive lookup is one
+/// map lookup instead of a directory read.
+#[derive(Debug)]
+struct NameIndex {
+    /// The directory's mtime and ctime when read or last changed through here.
+    stamp: [i64; 4],
+    /// Folded name -> (inode, name) of each entry with that fold, in listing
+    /// (cookie) order.
+    names: BTreeMap<String, Vec<(u64, String)>>,
+    /// Names held.
+    len: usize,
+    /// Since when the index may lack an outside change made in the same
+    /// time-stamp tick as one it knows (`None`: read from a settled
+    /// directory and not changed since).
+    unsure_since: Option<Instant>,
+    used: u64,
+}
+
+impl NameIndex {
+    /// The first name (in listing order) whose fold is `key`.
+    fn first(&self, key: &str) -> Option<String> {
+        self.names.get(key).and_then(|same| same.first()).map(|(_, n)| n.clone())
+    }
+
+    fn insert(&mut self, name: &str, ino: u64) {
+        self.remove(name);
+        let same = self.names.entry(fold(name)).or_default();
+        same.push((ino, name.to_owned()));
+        same.sort();
+        self.len = self.len.saturating_add(1);
+    }
+
+    fn remove(&mut self, name: &str) {
+        let key = fold(name);
+        if let Some(same) = self.names.get_mut(&key) {
+            let before = same.len();
+            same.retain(|(_, n)| n != name);
+            self.len = self.len.saturating_sub(before.saturating_sub(same.len()));
+            if same.is_empty() {
+                self.names.remove(&key);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct IndexCache {
+    map: BTreeMap<ObjectId, NameIndex>,
+    tick: u64,
 }
 
 /// A directory's whole listing in cookie order, kept while it is paged
@@ -287,6 +361,8 @@ impl LocalFs {
             listings: Mutex::default(),
             settle: LISTING_SETTLE,
             dir_reads: AtomicU64::new(0),
+            indexes: Mutex::default(),
+            index_reads: AtomicU64::new(0),
         })
     }
 
@@ -414,8 +490,18 @@ impl LocalFs {
 
     /// The relative path of `name` in directory `dir`.
     fn child(&self, dir: ObjectId, name: &str) -> VfsResult<PathBuf> {
+        Ok(self.child_stamped(dir, name)?.0)
+    }
+
+    /// [`LocalFs::child`] and the directory's stamp before a change, which
+    /// tells whether its kept name index may be updated in place.
+    fn child_stamped(&self, dir: ObjectId, name: &str) -> VfsResult<(PathBuf, [i64; 4])> {
         check_name(name)?;
-        Ok(self.resolve_dir(dir)?.join(name))
+        let (rel, m) = self.resolve(dir)?;
+        if !m.is_dir() {
+            return Err(VfsError::NotDir);
+        }
+        Ok((rel.join(name), dir_stamp(&m)))
     }
 
     /// Opens regular file `id` for I/O: read-only, or read-write when
@@ -508,6 +594,100 @@ impl LocalFs {
         self.listings.lock().unwrap_or_else(|e| e.into_inner()).map.remove(&dir);
     }
 
+    /// The name whose fold is `key` in directory `dir` (at `rel`, with
+    /// metadata `m`), from its kept index if that is still valid, else from
+    /// a new one.
+    fn index_find(&self, dir: ObjectId, rel: &Path, m: &Metadata, key: &str) -> VfsResult<Option<String>> {
+        {
+            let mut c = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
+            c.tick = c.tick.wrapping_add(1);
+            let tick = c.tick;
+            if let Some(ix) = c.map.get_mut(&dir) {
+                let valid = ix.stamp == dir_stamp(m)
+                    && ix.unsure_since.is_none_or(|since| {
+                        os_instant().saturating_duration_since(since) < self.settle
+                            && !settled(m, os_wall_clock(), self.settle)
+                    });
+                if valid {
+                    ix.used = tick;
+                    return Ok(ix.first(key));
+                }
+                c.map.remove(&dir);
+            }
+        }
+        let ix = self.read_index(rel, m)?;
+        let found = ix.first(key);
+        if ix.len <= NAME_INDEX_MAX {
+            self.keep_index(dir, ix);
+        }
+        Ok(found)
+    }
+
+    /// Reads directory `rel` (metadata `m`, taken before the read: a change
+    /// during it makes the stamp differ later) into a name index.
+    fn read_index(&self, rel: &Path, m: &Metadata) -> VfsResult<NameIndex> {
+        self.index_reads.fetch_add(1, Ordering::Relaxed);
+        let unsure_since = (!settled(m, os_wall_clock(), self.settle)).then(os_instant);
+        let mut names: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+        let mut len = 0usize;
+        for e in fs::read_dir(self.abs(rel)).map_err(io_err)? {
+            let e = e.map_err(io_err)?;
+            let Ok(name) = e.file_name().into_string() else { continue };
+            if check_name(&name).is_err() {
+                continue;
+            }
+            names.entry(fold(&name)).or_default().push((e.ino(), name));
+            len = len.saturating_add(1);
+        }
+        for same in names.values_mut().filter(|s| s.len() > 1) {
+            same.sort();
+        }
+        Ok(NameIndex { stamp: dir_stamp(m), names, len, unsure_since, used: 0 })
+    }
+
+    fn keep_index(&self, dir: ObjectId, mut ix: NameIndex) {
+        let mut c = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
+        if c.map.len() >= NAME_INDEX_CACHE_SIZE && !c.map.contains_key(&dir) {
+            let oldest = c.map.iter().min_by_key(|(_, ix)| ix.used).map(|(&k, _)| k);
+            if let Some(k) = oldest {
+                c.map.remove(&k);
+            }
+        }
+        c.tick = c.tick.wrapping_add(1);
+        ix.used = c.tick;
+        c.map.insert(dir, ix);
+    }
+
+    fn drop_index(&self, dir: ObjectId) {
+        self.indexes.lock().unwrap_or_else(|e| e.into_inner()).map.remove(&dir);
+    }
+
+    /// Applies a change made through here to the kept index of `dir` (at
+    /// `rel`), if the index was current before it (`before`: the
+    /// directory's stamp then); else drops the index.
+    fn index_changed(&self, dir: ObjectId, rel: &Path, before: [i64; 4], change: impl FnOnce(&mut NameIndex)) {
+        if !self.indexes.lock().unwrap_or_else(|e| e.into_inner()).map.contains_key(&dir) {
+            return;
+        }
+        let after = lstat(&self.abs(rel)).ok().filter(|m| m.is_dir()).map(|m| dir_stamp(&m));
+        let mut c = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(ix) = c.map.get_mut(&dir) else { return };
+        match after {
+            Some(after) if ix.stamp == before => {
+                change(ix);
+                ix.stamp = after;
+                // An outside change in the tick of this one would not show.
+                ix.unsure_since.get_or_insert_with(os_instant);
+                if ix.len > NAME_INDEX_MAX {
+                    c.map.remove(&dir);
+                }
+            }
+            _ => {
+                c.map.remove(&dir);
+            }
+        }
+    }
+
     /// The kept listing of `dir` if the directory is unchanged since.
     fn kept_listing(&self, dir: ObjectId, m: &Metadata) -> Option<Arc<Vec<DirEntry>>> {
         let mut c = self.listings.lock().unwrap_or_else(|e| e.into_inner());
@@ -581,13 +761,29 @@ impl LocalFs {
         paths.entry(id).or_default().insert(to.to_path_buf());
     }
 
-    fn finish_create(&self, rel: PathBuf, attr: CreateAttr) -> VfsResult<FileAttr> {
+    /// After a create of `rel` in `dir` (whose stamp was `before`).
+    fn finish_create(&self, dir: ObjectId, rel: PathBuf, before: [i64; 4], attr: CreateAttr) -> VfsResult<FileAttr> {
         let abs = self.abs(&rel);
         let m = lstat(&abs)?;
         self.chown_best_effort(&abs, &m, attr);
         let m = lstat(&abs)?;
+        self.added(dir, &rel, before, m.ino());
         self.remember(m.ino(), rel);
         Ok(attr_of(&m))
+    }
+
+    /// Adds the new name `rel` (inode `ino`) to the kept index of `dir`.
+    fn added(&self, dir: ObjectId, rel: &Path, before: [i64; 4], ino: u64) {
+        if let (Some(up), Some(name)) = (rel.parent(), rel.file_name().and_then(|n| n.to_str())) {
+            self.index_changed(dir, up, before, |ix| ix.insert(name, ino));
+        }
+    }
+
+    /// Takes the removed name `rel` out of the kept index of `dir`.
+    fn removed(&self, dir: ObjectId, rel: &Path, before: [i64; 4]) {
+        if let (Some(up), Some(name)) = (rel.parent(), rel.file_name().and_then(|n| n.to_str())) {
+            self.index_changed(dir, up, before, |ix| ix.remove(name));
+        }
     }
 }
 
@@ -610,20 +806,26 @@ impl Vfs for LocalFs {
         Ok(attr_of(&m))
     }
 
-    /// On a miss, one unsorted pass over the directory instead of a sorted
-    /// read per batch of the default scan.
+    /// On a miss, from the directory's folded-name index.
     fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
         match self.lookup(dir, name) {
             Ok(a) => return Ok((a, name.to_string())),
             Err(VfsError::NotFound) => {}
             Err(e) => return Err(e),
         }
-        let rel = self.resolve_dir(dir)?;
-        let lower = name.to_lowercase();
-        for e in fs::read_dir(self.abs(&rel)).map_err(io_err)? {
-            let Ok(found) = e.map_err(io_err)?.file_name().into_string() else { continue };
-            if found.to_lowercase() == lower && check_name(&found).is_ok() {
-                return Ok((self.lookup(dir, &found)?, found));
+        let key = fold(name);
+        // A name the index holds may have gone behind the server within
+        // one time-stamp tick: then read the directory again, once.
+        for _ in 0..2 {
+            let (rel, m) = self.resolve(dir)?;
+            if !m.is_dir() {
+                return Err(VfsError::NotDir);
+            }
+            let Some(found) = self.index_find(dir, &rel, &m, &key)? else { return Err(VfsError::NotFound) };
+            match self.lookup(dir, &found) {
+                Ok(a) => return Ok((a, found)),
+                Err(VfsError::NotFound) => self.drop_index(dir),
+                Err(e) => return Err(e),
             }
         }
         Err(VfsError::NotFound)
@@ -654,7 +856,7 @@ impl Vfs for LocalFs {
     }
 
     fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
-        let rel = self.child(dir, name)?;
+        let (rel, before) = self.child_stamped(dir, name)?;
         let mode = attr.mode & 0o7777;
         let f = OpenOptions::new()
             .write(true)
@@ -666,11 +868,11 @@ impl Vfs for LocalFs {
         self.dir_changed(dir);
         // The umask narrowed the mode; set exactly what was asked.
         f.set_permissions(Permissions::from_mode(mode)).map_err(io_err)?;
-        self.finish_create(rel, attr)
+        self.finish_create(dir, rel, before, attr)
     }
 
     fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
-        let rel = self.child(dir, name)?;
+        let (rel, before) = self.child_stamped(dir, name)?;
         let abs = self.abs(&rel);
         let mode = attr.mode & 0o7777;
         fs::DirBuilder::new().mode(mode).create(&abs).map_err(io_err)?;
@@ -682,7 +884,7 @@ impl Vfs for LocalFs {
             return Err(VfsError::Stale);
         }
         fs::set_permissions(&abs, Permissions::from_mode(mode)).map_err(io_err)?;
-        self.finish_create(rel, attr)
+        self.finish_create(dir, rel, before, attr)
     }
 
     fn symlink(
@@ -696,10 +898,10 @@ impl Vfs for LocalFs {
         if target.is_empty() || target.contains('\0') {
             return Err(VfsError::Invalid);
         }
-        let rel = self.child(dir, name)?;
+        let (rel, before) = self.child_stamped(dir, name)?;
         std::os::unix::fs::symlink(target, self.abs(&rel)).map_err(io_err)?;
         self.dir_changed(dir);
-        self.finish_create(rel, attr)
+        self.finish_create(dir, rel, before, attr)
     }
 
     fn readlink(&self, id: ObjectId) -> VfsResult<String> {
@@ -716,17 +918,18 @@ impl Vfs for LocalFs {
         if m.is_dir() {
             return Err(VfsError::IsDir);
         }
-        let rel = self.child(dir, name)?;
+        let (rel, before) = self.child_stamped(dir, name)?;
         // linkat(2) without AT_SYMLINK_FOLLOW: a symlink is linked, not followed.
         fs::hard_link(self.abs(&src), self.abs(&rel)).map_err(io_err)?;
         self.dir_changed(dir);
         let m = lstat(&self.abs(&rel))?;
+        self.added(dir, &rel, before, m.ino());
         self.remember(m.ino(), rel);
         Ok(attr_of(&m))
     }
 
     fn remove(&self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
-        let rel = self.child(dir, name)?;
+        let (rel, before) = self.child_stamped(dir, name)?;
         let abs = self.abs(&rel);
         let m = lstat(&abs)?;
         if m.is_dir() {
@@ -734,6 +937,7 @@ impl Vfs for LocalFs {
         }
         fs::remove_file(&abs).map_err(io_err)?;
         self.dir_changed(dir);
+        self.removed(dir, &rel, before);
         self.forget(m.ino(), &rel);
         if m.nlink() <= 1 {
             self.drop_fd(m.ino());
@@ -743,7 +947,7 @@ impl Vfs for LocalFs {
     }
 
     fn rmdir(&self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
-        let rel = self.child(dir, name)?;
+        let (rel, before) = self.child_stamped(dir, name)?;
         let abs = self.abs(&rel);
         let m = lstat(&abs)?;
         if !m.is_dir() {
@@ -752,6 +956,8 @@ impl Vfs for LocalFs {
         fs::remove_dir(&abs).map_err(io_err)?;
         self.dir_changed(dir);
         self.dir_changed(m.ino());
+        self.removed(dir, &rel, before);
+        self.drop_index(m.ino());
         self.forget(m.ino(), &rel);
         self.miss(m.ino());
         Ok(())
@@ -766,8 +972,8 @@ impl Vfs for LocalFs {
         replace: bool,
         _now: Timespec,
     ) -> VfsResult<()> {
-        let from_rel = self.child(from_dir, from)?;
-        let to_rel = self.child(to_dir, to)?;
+        let (from_rel, from_before) = self.child_stamped(from_dir, from)?;
+        let (to_rel, to_before) = self.child_stamped(to_dir, to)?;
         let (from_abs, to_abs) = (self.abs(&from_rel), self.abs(&to_rel));
         let sm = lstat(&from_abs)?;
         if from_rel == to_rel {
@@ -800,11 +1006,24 @@ impl Vfs for LocalFs {
         fs::rename(&from_abs, &to_abs).map_err(io_err)?;
         self.dir_changed(from_dir);
         self.dir_changed(to_dir);
+        if from_dir == to_dir {
+            // One change of one directory: its stamp moved once.
+            if let Some(up) = to_rel.parent() {
+                self.index_changed(to_dir, up, to_before, |ix| {
+                    ix.remove(from);
+                    ix.insert(to, sm.ino());
+                });
+            }
+        } else {
+            self.removed(from_dir, &from_rel, from_before);
+            self.added(to_dir, &to_rel, to_before, sm.ino());
+        }
         if let Some((old, links)) = replaced {
             self.forget(old, &to_rel);
             if links <= 1 {
                 self.drop_fd(old);
                 self.dir_changed(old);
+                self.drop_index(old);
                 self.miss(old);
             }
         }

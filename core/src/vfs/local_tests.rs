@@ -398,3 +398,94 @@ fn an_outside_change_is_seen_by_the_next_page() {
     assert_eq!(rest.len(), 14);
     assert!(rest.iter().all(|e| e.name != last));
 }
+
+/// The current stamp of directory `path`, as the name index records it.
+fn stamp_of(path: &Path) -> [i64; 4] {
+    dir_stamp(&fs::symlink_metadata(path).unwrap())
+}
+
+/// Sets the mtime of `path` far from now: an outside change whose time
+/// stamps surely differ from the ones seen before.
+fn touch_far(path: &Path) {
+    let t = TimeSpec::new(946_684_800, 0);
+    utimensat(nix::fcntl::AT_FDCWD, path, &t, &t, UtimensatFlags::NoFollowSymlink).unwrap();
+}
+
+#[test]
+fn creating_many_files_reads_the_directory_once() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    for i in 0..300 {
+        let name = format!("File{i}");
+        assert_eq!(t.fs.lookup_nocase(root, &name.to_uppercase()), Err(VfsError::NotFound));
+        t.fs.create(root, &name, ca(0o644), T0).unwrap();
+        assert_eq!(t.fs.lookup_nocase(root, &name.to_lowercase()).unwrap().1, name);
+    }
+    // One read, plus one a settle period later if the loop was that slow.
+    assert!(t.fs.index_reads.load(Ordering::Relaxed) <= 2);
+    for i in 0..300 {
+        t.fs.remove(root, &format!("File{i}"), T0).unwrap();
+        assert_eq!(t.fs.lookup_nocase(root, &format!("FILE{i}")), Err(VfsError::NotFound));
+    }
+    assert!(t.fs.index_reads.load(Ordering::Relaxed) <= 4);
+}
+
+#[test]
+fn name_index_sees_outside_changes() {
+    let mut t = TempTree::new();
+    t.fs.settle = Duration::ZERO;
+    let root = t.fs.root();
+    t.fs.create(root, "Mine", ca(0o644), T0).unwrap();
+    assert_eq!(t.fs.lookup_nocase(root, "MISSING"), Err(VfsError::NotFound));
+    let reads = t.fs.index_reads.load(Ordering::Relaxed);
+    // Created behind the server: the directory's stamps changed.
+    fs::write(t.dir.join("Outside.TXT"), b"x").unwrap();
+    touch_far(&t.dir);
+    let (a, stored) = t.fs.lookup_nocase(root, "outside.txt").unwrap();
+    assert_eq!((a.size, stored.as_str()), (1, "Outside.TXT"));
+    assert_eq!(t.fs.index_reads.load(Ordering::Relaxed), reads + 1);
+    // Removed behind the server with the stamps left as they were (same
+    // tick): the stale name fails its lookup and the directory is re-read.
+    fs::remove_file(t.dir.join("Mine")).unwrap();
+    t.fs.indexes.lock().unwrap().map.get_mut(&root).unwrap().stamp = stamp_of(&t.dir);
+    assert_eq!(t.fs.lookup_nocase(root, "MINE"), Err(VfsError::NotFound));
+    // Renamed behind the server, only the case.
+    fs::rename(t.dir.join("Outside.TXT"), t.dir.join("OUTSIDE.txt")).unwrap();
+    touch_far(&t.dir);
+    assert_eq!(t.fs.lookup_nocase(root, "Outside.txt").unwrap().1, "OUTSIDE.txt");
+}
+
+#[test]
+fn name_index_changed_in_the_same_tick_is_read_again_after_settling() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    t.fs.create(root, "Mine", ca(0o644), T0).unwrap();
+    // The directory just changed: the index may miss a same-tick change.
+    assert_eq!(t.fs.lookup_nocase(root, "x"), Err(VfsError::NotFound));
+    assert!(t.fs.indexes.lock().unwrap().map.get(&root).unwrap().unsure_since.is_some());
+    // An outside create that left the stamps as they were.
+    fs::write(t.dir.join("Hidden"), b"").unwrap();
+    t.fs.indexes.lock().unwrap().map.get_mut(&root).unwrap().stamp = stamp_of(&t.dir);
+    assert_eq!(t.fs.lookup_nocase(root, "HIDDEN"), Err(VfsError::NotFound), "unseen for now");
+    // A settle period later the index is read again.
+    let past = os_instant().checked_sub(LISTING_SETTLE * 2).unwrap();
+    t.fs.indexes.lock().unwrap().map.get_mut(&root).unwrap().unsure_since = Some(past);
+    assert_eq!(t.fs.lookup_nocase(root, "HIDDEN").unwrap().1, "Hidden");
+}
+
+#[test]
+fn name_indexes_are_bounded() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    for i in 0..NAME_INDEX_CACHE_SIZE + 3 {
+        let d = t.fs.mkdir(root, &format!("d{i}"), ca(0o755), T0).unwrap();
+        t.fs.create(d.id, "f", ca(0o644), T0).unwrap();
+        assert_eq!(t.fs.lookup_nocase(d.id, "F").unwrap().1, "f");
+    }
+    assert_eq!(t.fs.indexes.lock().unwrap().map.len(), NAME_INDEX_CACHE_SIZE);
+    // Removing a directory drops its index.
+    let last = t.fs.lookup(root, &format!("d{}", NAME_INDEX_CACHE_SIZE + 2)).unwrap().id;
+    t.fs.remove(last, "f", T0).unwrap();
+    t.fs.rmdir(root, &format!("d{}", NAME_INDEX_CACHE_SIZE + 2), T0).unwrap();
+    assert!(!t.fs.indexes.lock().unwrap().map.contains_key(&last));
+}

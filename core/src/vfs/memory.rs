@@ -35,8 +35,18 @@ struct Dir {
     names: BTreeMap<String, (u64, ObjectId)>,
     /// sequence -> name, the listing order.
     by_seq: BTreeMap<u64, String>,
+    /// [`fold`]ed name -> the names with that fold, in listing order (a new
+    /// entry always gets the largest sequence, so it goes last): a
+    /// case-insensitive lookup is one map lookup, not a scan.
+    folded: BTreeMap<String, Vec<String>>,
     next_seq: u64,
     version: u64,
+}
+
+impl Dir {
+    fn new(parent: ObjectId, version: u64) -> Self {
+        Dir { parent, names: BTreeMap::new(), by_seq: BTreeMap::new(), folded: BTreeMap::new(), next_seq: 1, version }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -150,7 +160,7 @@ impl MemoryFs {
 
     /// An empty tree whose writes fail with `NoSpace` beyond `capacity` bytes.
     pub fn with_capacity(capacity: u64) -> Self {
-        let root_dir = Dir { parent: ROOT, names: BTreeMap::new(), by_seq: BTreeMap::new(), next_seq: 1, version: 1 };
+        let root_dir = Dir::new(ROOT, 1);
         let attr = CreateAttr { mode: 0o777, uid: 0, gid: 0 };
         let mut nodes = BTreeMap::new();
         nodes.insert(ROOT, Node::new(attr, 2, Timespec::default(), Body::Dir(root_dir)));
@@ -209,7 +219,13 @@ impl Tree {
         let d = self.dir_mut(dir)?;
         let seq = d.next_seq;
         d.next_seq += 1;
-        d.names.insert(name.to_owned(), (seq, id));
+        if let Some((old, _)) = d.names.insert(name.to_owned(), (seq, id)) {
+            // Callers remove a name before adding it again; keep the maps
+            // consistent even if one does not.
+            d.by_seq.remove(&old);
+        } else {
+            d.folded.entry(fold(name)).or_default().push(name.to_owned());
+        }
         d.by_seq.insert(seq, name.to_owned());
         self.touch_dir(dir, now);
         Ok(())
@@ -220,6 +236,13 @@ impl Tree {
         let d = self.dir_mut(dir)?;
         let (seq, id) = d.names.remove(name).ok_or(VfsError::NotFound)?;
         d.by_seq.remove(&seq);
+        let key = fold(name);
+        if let Some(same) = d.folded.get_mut(&key) {
+            same.retain(|n| n != name);
+            if same.is_empty() {
+                d.folded.remove(&key);
+            }
+        }
         self.touch_dir(dir, now);
         Ok(id)
     }
@@ -340,6 +363,21 @@ impl Tree {
         self.getattr(id)
     }
 
+    /// The exact name if present, else the first name with the same fold
+    /// in listing order: what the default scan finds, from the index.
+    fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
+        check_name(name)?;
+        let d = self.dir(dir)?;
+        let (stored, &(_, id)) = match d.names.get_key_value(name) {
+            Some(found) => found,
+            None => {
+                let stored = d.folded.get(&fold(name)).and_then(|same| same.first()).ok_or(VfsError::NotFound)?;
+                d.names.get_key_value(stored.as_str()).ok_or(VfsError::NotFound)?
+            }
+        };
+        Ok((self.getattr(id)?, stored.clone()))
+    }
+
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
         Ok(self.dir(dir)?.parent)
     }
@@ -349,7 +387,7 @@ impl Tree {
     }
 
     fn mkdir(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
-        let d = Dir { parent: dir, names: BTreeMap::new(), by_seq: BTreeMap::new(), next_seq: 1, version: 0 };
+        let d = Dir::new(dir, 0);
         let attr = self.add_child(dir, name, Node::new(attr, 2, now, Body::Dir(d)), now)?;
         self.touch_dir(attr.id, now);
         Ok(attr)
@@ -626,6 +664,10 @@ impl Vfs for MemoryFs {
 
     fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
         self.tree().lookup(dir, name)
+    }
+
+    fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
+        self.tree().lookup_nocase(dir, name)
     }
 
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {

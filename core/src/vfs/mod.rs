@@ -174,6 +174,24 @@ pub fn scan_name_in(vfs: &(impl Vfs + ?Sized), dir: ObjectId, id: ObjectId) -> V
     }
 }
 
+/// The case folding of SMB names: simple (one-to-one) Unicode upper-casing,
+/// like the NTFS upcase table; a character whose upper case is several
+/// characters stays as it is. Case-insensitive lookups (and their indexes)
+/// and SMB wildcard matching all use it, so they agree on which names match.
+pub fn fold_char(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// `name` folded character by character with [`fold_char`]: two names are
+/// equal ignoring case when their folds are equal.
+pub fn fold(name: &str) -> String {
+    name.chars().map(fold_char).collect()
+}
+
 /// Longest single name component accepted.
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -205,20 +223,22 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// `..` are not accepted here (use [`Vfs::parent`]).
     fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr>;
 
-    /// Looks `name` up in `dir` exactly, then ignoring case (SMB names):
-    /// the attributes and the name as stored. The default scans the listing
-    /// in batches on a miss; a backend may do better.
+    /// Looks `name` up in `dir` exactly, then ignoring case (SMB names,
+    /// compared by [`fold`]): the attributes and the name as stored. Of
+    /// several names differing only in case, the first in listing order.
+    /// The default scans the listing in batches on a miss; both backends
+    /// keep a folded-name index instead.
     fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
         match self.lookup(dir, name) {
             Ok(a) => return Ok((a, name.to_string())),
             Err(VfsError::NotFound) => {}
             Err(e) => return Err(e),
         }
-        let lower = name.to_lowercase();
+        let folded = fold(name);
         let mut cookie = 0;
         loop {
             let (entries, done) = self.readdir(dir, cookie, NOCASE_SCAN_BATCH)?;
-            if let Some(e) = entries.iter().find(|e| e.name.to_lowercase() == lower) {
+            if let Some(e) = entries.iter().find(|e| fold(&e.name) == folded) {
                 return Ok((self.getattr(e.id)?, e.name.clone()));
             }
             match entries.last() {

@@ -1,6 +1,8 @@
 //! QUERY_DIRECTORY search patterns: MS-FSA 2.1.4.4 (FsRtlIsNameInExpression),
 //! case-insensitive.
 
+use crate::vfs::fold_char;
+
 /// DOS_STAR: like `*` but never consumes the last `.` of the name.
 const DOS_STAR: char = '<';
 /// DOS_QM: one character, or nothing at a `.` or at the end of the name.
@@ -95,16 +97,7 @@ pub fn name_matches(pattern: &str, name: &str) -> bool {
 }
 
 fn chars_eq(a: char, b: char) -> bool {
-    a == b || upcase(a) == upcase(b)
-}
-
-/// Simple (one-to-one) Unicode upper-casing, like the NTFS upcase table.
-fn upcase(c: char) -> char {
-    let mut up = c.to_uppercase();
-    match (up.next(), up.next()) {
-        (Some(u), None) => u,
-        _ => c,
-    }
+    a == b || fold_char(a) == fold_char(b)
 }
 
 #[cfg(test)]

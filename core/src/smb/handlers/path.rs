@@ -62,8 +62,9 @@ pub fn parse(name: &str) -> Result<SmbPath, u32> {
     Ok(SmbPath { components, stream })
 }
 
-/// Looks `name` up in `dir`, exactly first, then ignoring case. Returns the
-/// attributes and the name as stored.
+/// Looks `name` up in `dir`, exactly first, then ignoring case (names equal
+/// under [`crate::vfs::fold`], the rule wildcard matching uses too). Returns
+/// the attributes and the name as stored.
 pub fn lookup_ci(vfs: &dyn Vfs, dir: ObjectId, name: &str) -> Result<(FileAttr, String), VfsError> {
     vfs.lookup_nocase(dir, name)
 }
