@@ -242,6 +242,12 @@ impl SmbClient {
         Ok(data.to_vec())
     }
 
+    /// ECHO (MS-SMB2 2.2.28): a round trip that touches no file.
+    pub fn echo(&mut self) -> Result<()> {
+        let h = self.exchange(command::ECHO, 0, &[4, 0, 0, 0])?;
+        Self::expect_success(&h, "ECHO")
+    }
+
     /// WRITE; returns the count written.
     pub fn write(&mut self, fid: FileId, offset: u64, data: &[u8]) -> Result<u32> {
         let h = self.exchange(command::WRITE, data.len(), &wire::write(&fid.0, offset, data))?;

@@ -18,6 +18,7 @@ pub mod command {
     pub const CLOSE: u16 = 0x06;
     pub const READ: u16 = 0x08;
     pub const WRITE: u16 = 0x09;
+    pub const ECHO: u16 = 0x0D;
     pub const OPLOCK_BREAK: u16 = 0x12;
     pub const SET_INFO: u16 = 0x11;
 }
