@@ -20,7 +20,7 @@ use polyshare::testclient::smb::{SmbClient, wire};
 use polyshare_core::Setup;
 use polyshare_core::config::Config;
 use polyshare_core::time::Timespec;
-use polyshare_core::vfs::{CreateAttr, DirEntry, FileAttr, FsStat, MemoryFs, ObjectId, SetAttr, Vfs, VfsResult};
+use polyshare_core::vfs::{CreateAttr, DataHook, MemoryFs, ObjectId, Observed, Vfs, VfsResult};
 
 const DELAY: Duration = Duration::from_millis(50);
 const FILE_LEN: usize = 8 << 20;
@@ -29,88 +29,22 @@ const ECHO_EVERY: Duration = Duration::from_millis(2);
 const TIMEOUT: Duration = Duration::from_secs(10);
 const SMB3_0_2: u16 = 0x0302;
 
-/// MemoryFs whose data operations take 50 ms each.
+/// Data operations that take 50 ms each.
 #[derive(Debug)]
-struct Slow(MemoryFs);
+struct Slow;
 
-impl Vfs for Slow {
-    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+impl DataHook for Slow {
+    fn read(&self, _: ObjectId, _: u64, _: &[u8]) -> VfsResult<()> {
         thread::sleep(DELAY);
-        self.0.read_into(id, offset, buf)
+        Ok(())
     }
-    fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
+    fn write(&self, _: ObjectId, _: u64, _: &[u8]) -> VfsResult<()> {
         thread::sleep(DELAY);
-        self.0.write(id, offset, data, now)
+        Ok(())
     }
-    fn sync(&self, id: ObjectId) -> VfsResult<()> {
+    fn sync(&self, _: ObjectId) -> VfsResult<()> {
         thread::sleep(DELAY);
-        self.0.sync(id)
-    }
-
-    fn root(&self) -> ObjectId {
-        self.0.root()
-    }
-    fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
-        self.0.getattr(id)
-    }
-    fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
-        self.0.lookup(dir, name)
-    }
-    fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
-        self.0.parent(dir)
-    }
-    fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
-        self.0.create(dir, name, attr, now)
-    }
-    fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
-        self.0.mkdir(dir, name, attr, now)
-    }
-    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
-        self.0.symlink(dir, name, target, attr, now)
-    }
-    fn readlink(&self, id: ObjectId) -> VfsResult<String> {
-        self.0.readlink(id)
-    }
-    fn link(&self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr> {
-        self.0.link(id, dir, name, now)
-    }
-    fn remove(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
-        self.0.remove(dir, name, now)
-    }
-    fn rmdir(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
-        self.0.rmdir(dir, name, now)
-    }
-    fn rename(
-        &self,
-        from_dir: ObjectId,
-        from: &str,
-        to_dir: ObjectId,
-        to: &str,
-        replace: bool,
-        now: Timespec,
-    ) -> VfsResult<()> {
-        self.0.rename(from_dir, from, to_dir, to, replace, now)
-    }
-    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
-        self.0.setattr(id, set, now)
-    }
-    fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
-        self.0.readdir(dir, cookie, max)
-    }
-    fn dir_version(&self, dir: ObjectId) -> VfsResult<u64> {
-        self.0.dir_version(dir)
-    }
-    fn fsstat(&self) -> VfsResult<FsStat> {
-        self.0.fsstat()
-    }
-    fn stream(&self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr> {
-        self.0.stream(file, name, create, now)
-    }
-    fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
-        self.0.list_streams(file)
-    }
-    fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
-        self.0.remove_stream(file, name, now)
+        Ok(())
     }
 }
 
@@ -121,7 +55,7 @@ fn setup() -> Setup {
     let a = fs.create(fs.root(), "big", CreateAttr { mode: 0o666, uid: 0, gid: 0 }, t).expect("create big");
     let data: Vec<u8> = (0..FILE_LEN).map(|i| (i % 251) as u8).collect();
     fs.write(a.id, 0, &data, t).expect("fill big");
-    Setup { config: Config::default(), vfs: Box::new(Slow(fs)), seed: Some(1) }
+    Setup { config: Config::default(), vfs: Box::new(Observed::new(Box::new(fs), Slow)), seed: Some(1) }
 }
 
 fn options() -> ServerOptions {

@@ -48,8 +48,8 @@ use polyshare_core::smb::wire::codec::FileId;
 use polyshare_core::smb::wire::header::{Header, command};
 use polyshare_core::smb_test_client as smb_peer;
 use polyshare_core::time::Timespec;
-use polyshare_core::vfs::{CreateAttr, DirEntry, FileAttr, FsStat, ObjectId, SetAttr, VfsResult};
-use polyshare_core::{Config, ConnId, MemoryFs, Output, Protocol, Server, Vfs};
+use polyshare_core::vfs::{CreateAttr, DataHook, ObjectId, Observed, VfsResult};
+use polyshare_core::{Config, ConnId, MemoryFs, Output, Protocol, Server};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -66,93 +66,21 @@ struct Seen {
     write_len: AtomicUsize,
 }
 
-/// MemoryFs, noting the buffers of data operations.
+/// Notes the buffers of data operations.
 #[derive(Debug)]
-struct Spy {
-    inner: MemoryFs,
-    seen: Arc<Seen>,
-}
+struct Spy(Arc<Seen>);
 
-impl Vfs for Spy {
-    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
-        self.seen.read_addr.store(buf.as_ptr() as usize, Ordering::Relaxed);
-        self.seen.read_len.store(buf.len(), Ordering::Relaxed);
-        self.inner.read_into(id, offset, buf)
+impl DataHook for Spy {
+    fn read(&self, _: ObjectId, _: u64, buf: &[u8]) -> VfsResult<()> {
+        self.0.read_addr.store(buf.as_ptr() as usize, Ordering::Relaxed);
+        self.0.read_len.store(buf.len(), Ordering::Relaxed);
+        Ok(())
     }
 
-    fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
-        self.seen.write_addr.store(data.as_ptr() as usize, Ordering::Relaxed);
-        self.seen.write_len.store(data.len(), Ordering::Relaxed);
-        self.inner.write(id, offset, data, now)
-    }
-
-    fn root(&self) -> ObjectId {
-        self.inner.root()
-    }
-    fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
-        self.inner.getattr(id)
-    }
-    fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
-        self.inner.lookup(dir, name)
-    }
-    fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
-        self.inner.parent(dir)
-    }
-    fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
-        self.inner.create(dir, name, attr, now)
-    }
-    fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
-        self.inner.mkdir(dir, name, attr, now)
-    }
-    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
-        self.inner.symlink(dir, name, target, attr, now)
-    }
-    fn readlink(&self, id: ObjectId) -> VfsResult<String> {
-        self.inner.readlink(id)
-    }
-    fn link(&self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr> {
-        self.inner.link(id, dir, name, now)
-    }
-    fn remove(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
-        self.inner.remove(dir, name, now)
-    }
-    fn rmdir(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
-        self.inner.rmdir(dir, name, now)
-    }
-    fn rename(
-        &self,
-        from_dir: ObjectId,
-        from: &str,
-        to_dir: ObjectId,
-        to: &str,
-        replace: bool,
-        now: Timespec,
-    ) -> VfsResult<()> {
-        self.inner.rename(from_dir, from, to_dir, to, replace, now)
-    }
-    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
-        self.inner.setattr(id, set, now)
-    }
-    fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
-        self.inner.readdir(dir, cookie, max)
-    }
-    fn dir_version(&self, dir: ObjectId) -> VfsResult<u64> {
-        self.inner.dir_version(dir)
-    }
-    fn sync(&self, id: ObjectId) -> VfsResult<()> {
-        self.inner.sync(id)
-    }
-    fn fsstat(&self) -> VfsResult<FsStat> {
-        self.inner.fsstat()
-    }
-    fn stream(&self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr> {
-        self.inner.stream(file, name, create, now)
-    }
-    fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
-        self.inner.list_streams(file)
-    }
-    fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
-        self.inner.remove_stream(file, name, now)
+    fn write(&self, _: ObjectId, _: u64, data: &[u8]) -> VfsResult<()> {
+        self.0.write_addr.store(data.as_ptr() as usize, Ordering::Relaxed);
+        self.0.write_len.store(data.len(), Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -177,7 +105,7 @@ impl Rig {
     #[allow(clippy::disallowed_methods)]
     fn new() -> Self {
         let seen = Arc::new(Seen::default());
-        let vfs = Spy { inner: MemoryFs::new(), seen: seen.clone() };
+        let vfs = Observed::new(Box::new(MemoryFs::new()), Spy(seen.clone()));
         let now = Instant::now();
         let mut config = Config::default();
         config.limits.unauthenticated_timeout = Duration::from_secs(3600);

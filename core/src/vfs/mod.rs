@@ -17,10 +17,12 @@ mod conformance;
 pub mod journal;
 pub mod local;
 pub mod memory;
+pub mod observed;
 
 pub use journal::Journaled;
 pub use local::LocalFs;
 pub use memory::MemoryFs;
+pub use observed::{DataHook, Observed};
 
 /// Stable 64-bit identity of a file-system object (the NFS fileid, the SMB
 /// IndexNumber / DiskFileId).
