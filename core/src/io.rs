@@ -247,7 +247,8 @@ impl Drop for PoolBuf {
     }
 }
 
-/// Read buffers kept for reuse, by size class (powers of two from 64 KiB),
+/// Read buffers kept for reuse, by size class (room for a power of two of
+/// data from 64 KiB, plus headroom and tailroom),
 /// holding at most [`BufPool::max_bytes`] in all. Reusing them spares every
 /// READ a fresh multi-MiB allocation, its zero fill and the kernel's page
 /// faults on it.
@@ -266,8 +267,15 @@ impl BufPool {
         Arc::new(Self { free: Mutex::new(BTreeMap::new()), held: Mutex::new(0), max_bytes })
     }
 
+    /// A buffer's length: room for a power-of-two amount of data (so an
+    /// 8 MiB READ takes 8 MiB and change, not 16 MiB) plus the headroom and
+    /// tailroom around it.
     fn class(data_len: usize) -> usize {
-        (HEADROOM + data_len + TAILROOM).max(MIN_CLASS).next_power_of_two()
+        data_len.max(MIN_CLASS).next_power_of_two() + HEADROOM + TAILROOM
+    }
+
+    fn is_class(len: usize) -> bool {
+        len.checked_sub(HEADROOM + TAILROOM).is_some_and(|d| d >= MIN_CLASS && d.is_power_of_two())
     }
 
     /// A buffer with room for `data_len` bytes of data.
@@ -289,7 +297,7 @@ impl BufPool {
 
     fn give(&self, vec: Vec<u8>) {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if *held + vec.len() > self.max_bytes || !vec.len().is_power_of_two() {
+        if *held + vec.len() > self.max_bytes || !Self::is_class(vec.len()) {
             return;
         }
         *held += vec.len();
@@ -460,5 +468,35 @@ impl IoTable {
     /// Requests whose completion has not arrived (issued or waiting).
     pub fn outstanding(&self) -> usize {
         self.tracked.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooled_buffers_are_reused_and_sized_to_their_class() {
+        let pool = BufPool::new(64 << 20);
+        let mut a = pool.take(8 << 20);
+        assert_eq!(a.as_mut_slice().len(), (8 << 20) + HEADROOM + TAILROOM, "8 MiB of data, not 16");
+        assert_eq!(a.data_mut(8 << 20).len(), 8 << 20);
+        let addr = a.as_mut_slice().as_ptr() as usize;
+        let reply = a.freeze(0..HEADROOM + 10);
+        assert_eq!(pool.idle_bytes(), 0, "in use while the reply lives");
+        drop(reply);
+        assert_eq!(pool.idle_bytes(), (8 << 20) + HEADROOM + TAILROOM, "back in the pool");
+        let mut b = pool.take(5 << 20);
+        assert_eq!(b.as_mut_slice().as_ptr() as usize, addr, "the same buffer again");
+        let small = pool.take(100);
+        assert_eq!(small.as_ref().len(), MIN_CLASS + HEADROOM + TAILROOM);
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_its_bound() {
+        let pool = BufPool::new(1 << 20);
+        let bufs: Vec<PoolBuf> = (0..20).map(|_| pool.take(64 * 1024)).collect();
+        drop(bufs);
+        assert!(pool.idle_bytes() <= 1 << 20);
     }
 }
