@@ -231,7 +231,7 @@ pub(crate) fn resume(core: &mut Core, conn: &mut NfsConnection, op: u64, now: In
         let Some(result) = core.io.take_result(token) else { return Flow::Continue };
         let mut w: XdrWriter = rpc::accepted(xid, AcceptStat::Success);
         let cred = Credentials::None;
-        let mut ctx = nfs3::Ctx { core, peer: conn.peer.ip(), cred: &cred, now, io_allowed: false, io: None };
+        let mut ctx = nfs3::Ctx { core, peer: conn.peer.ip(), cred: &cred, now, io: None };
         match nfs3::read_write::io_done(&mut ctx, xid, kind, result, &mut w) {
             nfs3::read_write::IoReply::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
             nfs3::read_write::IoReply::Framed(framed) => core.send_framed(conn.id, framed),

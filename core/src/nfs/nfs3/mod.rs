@@ -240,9 +240,6 @@ pub(crate) struct Ctx<'a> {
     pub peer: IpAddr,
     pub cred: &'a Credentials,
     pub now: Instant,
-    /// Whether READ, WRITE and COMMIT hand their storage work out as a
-    /// request ([`crate::io`]) instead of doing it inline.
-    pub io_allowed: bool,
     /// The storage request a handler asks for; the reply waits for it.
     pub io: Option<(crate::io::IoOp, read_write::NfsIo)>,
 }
@@ -345,7 +342,7 @@ pub(crate) fn run(
             return Answer::Parked;
         }
     }
-    let mut ctx = Ctx { core, peer: conn.peer.ip(), cred: &call.cred, now, io_allowed: true, io: None };
+    let mut ctx = Ctx { core, peer: conn.peer.ip(), cred: &call.cred, now, io: None };
     execute(&mut ctx, &call.args, w);
     if let Some((io, kind)) = ctx.io.take() {
         let token = crate::server::WaitToken { conn: conn.id, op: conn.reserve_op() };
@@ -366,9 +363,9 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, args: &Nfs3Args, w: &mut XdrWriter) {
         Nfs3Args::Lookup(d) => lookup::lookup(ctx, d, w),
         Nfs3Args::Access { fh, access } => getattr::access(ctx, fh, *access, w),
         Nfs3Args::Readlink(fh) => lookup::readlink(ctx, fh, w),
-        Nfs3Args::Read { fh, offset, count } => read_write::read(ctx, fh, *offset, *count, w),
+        Nfs3Args::Read { fh, offset, count } => read_write::read(ctx, fh, *offset, *count),
         Nfs3Args::Write { fh, offset, count, stable, data } => {
-            read_write::write(ctx, fh, *offset, *count, *stable, data, w)
+            read_write::write(ctx, fh, *offset, *count, *stable, data)
         }
         Nfs3Args::Create { where_, how } => create::create(ctx, where_, how, w),
         Nfs3Args::Mkdir { where_, attr } => create::mkdir(ctx, where_, attr, w),

@@ -18,7 +18,6 @@ use crate::nfs::NfsShared;
 use crate::nfs::xdr::XdrWriter;
 use crate::vfs::FileAttr;
 use crate::vfs::FileType;
-use crate::vfs::Vfs;
 
 /// Regular files (and streams) only: ISDIR for directories, INVAL otherwise.
 fn check_regular(o: &Obj) -> Result<(), Nfs3Status> {
@@ -29,27 +28,21 @@ fn check_regular(o: &Obj) -> Result<(), Nfs3Status> {
     }
 }
 
+/// READ, WRITE and COMMIT check the call here and leave the data work to a
+/// storage request (`ctx.io`); [`io_done`] answers when it completes.
+///
 /// READ. Counts above RTMAX are clamped. Owners may read their own files
 /// whatever the mode bits say (clients check access themselves at open), as
 /// may callers with execute permission (to page in binaries).
-pub(crate) fn read(ctx: &mut Ctx<'_>, fh: &FhBytes, offset: u64, count: u32, w: &mut XdrWriter) -> NfsResult<()> {
+pub(crate) fn read(ctx: &mut Ctx<'_>, fh: &FhBytes, offset: u64, count: u32) -> NfsResult<()> {
     let o = ctx.resolve(fh)?;
     let fail = |s: Nfs3Status| Nfs3Error::new(s).with_a(None, Some(o.attr.clone()));
     check_regular(&o).map_err(fail)?;
     if !(o.caller.uid == o.attr.uid || o.permits(&o.attr, R) || o.permits(&o.attr, X)) {
         return Err(fail(Nfs3Status::Acces));
     }
-    if ctx.io_allowed {
-        ctx.io =
-            Some((IoOp::Read { object: o.id(), offset, len: count.min(RTMAX) }, NfsIo::Read { attr: o.attr.clone() }));
-        return Ok(());
-    }
-    let (data, eof) =
-        ctx.core.vfs.read(o.id(), offset, count.min(RTMAX)).map_err(|e| fail(super::status_from_vfs(&e)))?;
-    let post = ctx.attr(o.id()).unwrap_or(o.attr.clone());
-    w.u32(Nfs3Status::Ok as u32);
-    encode_post_op(w, Some(&post));
-    w.u32(data.len() as u32).bool(eof).opaque(&data);
+    // The data comes from a storage request; `io_done` answers.
+    ctx.io = Some((IoOp::Read { object: o.id(), offset, len: count.min(RTMAX) }, NfsIo::Read { attr: o.attr.clone() }));
     Ok(())
 }
 
@@ -61,7 +54,6 @@ pub(crate) fn write(
     count: u32,
     stable: StableHow,
     data: &bytes::Bytes,
-    w: &mut XdrWriter,
 ) -> NfsResult<()> {
     let o = ctx.resolve(fh)?;
     let pre = WccAttr::from(&o.attr);
@@ -77,47 +69,20 @@ pub(crate) fn write(
     let data = data.slice(..count as usize);
     let id = o.id();
     let now = ctx.wall();
-    if ctx.io_allowed {
-        let sync = stable != StableHow::Unstable;
-        let io = IoOp::Write { object: id, offset, data: data.clone(), now, sync };
-        ctx.io = Some((io, NfsIo::Write { id, pre, stable }));
-        return Ok(());
-    }
-    let mut post =
-        ctx.core.vfs.write(id, offset, &data, now).map_err(|e| Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))?;
-    ctx.core.nfs.clear_exclusive_verf(id);
-    let committed = match stable {
-        StableHow::Unstable => {
-            ctx.core.nfs.dirty.insert(id);
-            StableHow::Unstable
-        }
-        StableHow::DataSync | StableHow::FileSync => {
-            ctx.core.vfs.sync(id).map_err(|e| Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))?;
-            ctx.core.nfs.dirty.remove(&id);
-            post = ctx.attr(id).unwrap_or(post);
-            StableHow::FileSync
-        }
-    };
-    let verf = NfsShared::write_verf(ctx.core);
-    w.u32(Nfs3Status::Ok as u32);
-    encode_wcc(w, Some(&pre), Some(&post));
-    w.u32(data.len() as u32).u32(committed as u32).fixed(&verf);
+    let sync = stable != StableHow::Unstable;
+    ctx.io = Some((IoOp::Write { object: id, offset, data, now, sync }, NfsIo::Write { id, pre, stable }));
     Ok(())
 }
 
 /// COMMIT: syncs the file if it was written UNSTABLE (the range is ignored:
-/// the whole file is made durable).
+/// the whole file is made durable); nothing to sync is answered at once.
 pub(crate) fn commit(ctx: &mut Ctx<'_>, fh: &FhBytes, w: &mut XdrWriter) -> NfsResult<()> {
     let o = ctx.resolve(fh)?;
     let pre = WccAttr::from(&o.attr);
     let id = o.id();
-    if ctx.core.nfs.dirty.contains(&id) && ctx.io_allowed {
+    if ctx.core.nfs.dirty.contains(&id) {
         ctx.io = Some((IoOp::Sync { object: id }, NfsIo::Commit { id, pre }));
         return Ok(());
-    }
-    if ctx.core.nfs.dirty.contains(&id) {
-        ctx.core.vfs.sync(id).map_err(|e| Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))?;
-        ctx.core.nfs.dirty.remove(&id);
     }
     let post = ctx.attr(id);
     let verf = NfsShared::write_verf(ctx.core);
