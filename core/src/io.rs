@@ -195,6 +195,13 @@ pub(crate) struct ReadData {
     pub framed: Option<std::ops::Range<usize>>,
 }
 
+impl ReadData {
+    /// The bytes read.
+    pub fn data(&self) -> &[u8] {
+        self.buf.vec.get(HEADROOM..HEADROOM + self.len).unwrap_or_default()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) enum IoResult {
     Read(VfsResult<ReadData>),
@@ -366,6 +373,13 @@ impl IoTable {
         self.tracked.insert(id, Tracked { token, object, read, issued: false });
         self.waiting.push_back(IoRequest { id, conn: token.conn, op, finish: None, vfs, pool: self.pool.clone() });
         id
+    }
+
+    /// Runs `op` at once, outside the table (no ordering, no bound): for a
+    /// data operation the caller must answer before it returns.
+    pub fn run_inline(&self, op: IoOp, vfs: Arc<dyn Vfs>) -> IoResult {
+        let req = IoRequest { id: IoId(0), conn: ConnId(0), op, finish: None, vfs, pool: self.pool.clone() };
+        req.run().result
     }
 
     /// Gives the request `token` submitted (not yet issued) a finisher.

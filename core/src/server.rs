@@ -128,6 +128,18 @@ impl Core {
         self.io.submit(token, op, vfs);
     }
 
+    /// Runs a storage operation at once on this thread (a data operation
+    /// inside a compound, which must keep its place) and notes a write in
+    /// the change journal, as a completion would.
+    pub(crate) fn run_io_inline(&mut self, op: crate::io::IoOp) -> crate::io::IoResult {
+        let object = op.object();
+        let result = self.io.run_inline(op, self.vfs.backend());
+        if let (crate::io::IoResult::Write(Ok(_)), Some(object)) = (&result, object) {
+            self.vfs.note_write(object);
+        }
+        result
+    }
+
     /// Queues a message for `conn` without flushing break notifications.
     pub(crate) fn push_frame(&mut self, conn: ConnId, protocol: Protocol, body: &[u8]) {
         self.out.push_back(Output::Transmit { conn, data: encode_frame(protocol.transport(), body) });

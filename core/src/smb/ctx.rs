@@ -48,7 +48,7 @@ pub enum Outcome {
     /// The request went async: the handler registered a wait under
     /// [`Ctx::op`]; an interim response goes out now.
     Pending,
-    /// The request waits for a storage request ([`Ctx::suspend_io`]); no
+    /// The request waits for a storage request ([`Ctx::storage`]); no
     /// interim response: the reply goes out when the completion arrives.
     Io,
     NoReply,
@@ -115,9 +115,21 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Hands `op` to storage as a request; the reply is built from its
-    /// completion (dispatch::io_done) with what `kind` keeps.
-    pub fn suspend_io(&mut self, op: crate::io::IoOp, kind: IoKind) -> HandlerResult {
+    /// Hands `op` to storage: as a request the reply waits for, when this
+    /// request may wait ([`Ctx::io_allowed`]), or else at once on this
+    /// thread (inside a compound). Either way
+    /// `handlers::read_write::io_done` turns the result into the reply.
+    pub fn storage(&mut self, op: crate::io::IoOp, kind: IoKind) -> HandlerResult {
+        if !self.io_allowed {
+            let result = self.core.run_io_inline(op);
+            let (session, tree) = (self.hdr.session_id, self.hdr.tree_id);
+            return match super::handlers::read_write::io_done(self.conn, session, tree, kind, result)? {
+                super::handlers::read_write::IoReply::Body(body) => ok(body),
+                super::handlers::read_write::IoReply::Data(rd) => {
+                    ok(super::wire::read_write::encode_read_response(rd.data()))
+                }
+            };
+        }
         let token = crate::server::WaitToken { conn: self.conn.id, op: self.op_id() };
         self.core.submit_io(token, op);
         self.io_wait = Some(kind);

@@ -675,6 +675,35 @@ fn compound_create_query_close() {
     assert!(missing.iter().all(|e| e.status() == status::OBJECT_NAME_NOT_FOUND));
 }
 
+/// READ, WRITE and FLUSH inside a related compound run at once, in their
+/// place in the chain (no storage request is handed out): the READ sees the
+/// WRITE before it.
+#[test]
+fn data_operations_inside_a_compound_run_in_order() {
+    let mut c = Client::ready();
+    c.put("k.txt", b"");
+    let chain = [
+        (command::CREATE, create_body("k.txt", RW, SHARE_ALL, disposition::OPEN, 0, &[])),
+        (command::WRITE, write_body(FileId::RELATED, 0, b"chained")),
+        (command::FLUSH, {
+            let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
+            FileId::RELATED.encode(&mut b);
+            b
+        }),
+        (command::READ, read_body(FileId::RELATED, 0, 100)),
+        (command::CLOSE, close_body(FileId::RELATED, 0)),
+    ];
+    let framed = crate::smb_test_client::related_chain(&chain, c.mid, c.session, c.tree);
+    c.mid += chain.len() as u64;
+    c.server.handle_input(c.conn, &framed, c.now);
+    let Some(Output::Transmit { data, .. }) = c.server.poll_output() else { panic!("no compound response") };
+    assert!(c.server.poll_output().is_none(), "no storage request: the chain ran in place");
+    let r = split(&data);
+    assert_eq!(r.iter().map(Resp::status).collect::<Vec<_>>(), vec![status::SUCCESS; 5]);
+    assert_eq!(u32_at(&r[1].body, 4).unwrap(), 7, "WRITE Count");
+    assert_eq!(&r[3].body[16..23], b"chained", "READ data");
+}
+
 #[test]
 fn foreign_file_ids_are_closed() {
     let mut a = Client::ready();

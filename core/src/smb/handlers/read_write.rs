@@ -1,10 +1,10 @@
 //! READ, WRITE, FLUSH (MS-SMB2 3.3.5.11-3.3.5.13); LOCK is in lock.rs.
 
-use crate::lease::Operation;
-use crate::lease::access::*;
 use std::ops::Range;
 
 use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData};
+use crate::lease::Operation;
+use crate::lease::access::*;
 use crate::smb::conn::SmbConnection;
 use crate::smb::ctx::{Ctx, HandlerResult, IoKind, ok};
 use crate::smb::lease;
@@ -55,19 +55,8 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
         // A zero-length read succeeds wherever it is aimed (Windows, Samba).
         return ok(encode_read_response(&[]));
     }
-    if cx.io_allowed {
-        let io = IoOp::Read { object, offset: req.offset, len: req.length };
-        return cx
-            .suspend_io(io, IoKind::Read { file_id: req.file_id, offset: req.offset, minimum: req.minimum_count });
-    }
-    let (data, _eof) = cx.core.vfs.read(object, req.offset, req.length).map_err(|e| status::from_vfs(&e))?;
-    if data.is_empty() || (data.len() as u64) < u64::from(req.minimum_count) {
-        return Err(status::END_OF_FILE);
-    }
-    if let Ok(o) = cx.open(req.file_id) {
-        o.position = req.offset + data.len() as u64;
-    }
-    ok(encode_read_response(&data))
+    let io = IoOp::Read { object, offset: req.offset, len: req.length };
+    cx.storage(io, IoKind::Read { file_id: req.file_id, offset: req.offset, minimum: req.minimum_count })
 }
 
 pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -96,17 +85,10 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::INVALID_PARAMETER);
     }
     lease::before_io(cx, &open, Operation::Write, offset, req.data.len() as u64)?;
-    if cx.io_allowed {
-        // The data stays where it arrived: a slice of the received frame.
-        let data = msg.slice_ref(req.data);
-        let io = IoOp::Write { object, offset, data, now, sync: false };
-        return cx.suspend_io(io, IoKind::Write { file_id: req.file_id, offset });
-    }
-    cx.core.vfs.write(object, offset, req.data, now).map_err(|e| status::from_vfs(&e))?;
-    if let Ok(o) = cx.open(req.file_id) {
-        o.position = offset + req.data.len() as u64;
-    }
-    ok(encode_write_response(req.data.len() as u32))
+    // The data stays where it arrived: a slice of the received frame.
+    let data = msg.slice_ref(req.data);
+    let io = IoOp::Write { object, offset, data, now, sync: false };
+    cx.storage(io, IoKind::Write { file_id: req.file_id, offset })
 }
 
 pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -118,11 +100,7 @@ pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
     let open = open.clone();
     lease::before_io(cx, &open, Operation::Flush, 0, 0)?;
     let object = open.object;
-    if cx.io_allowed {
-        return cx.suspend_io(IoOp::Sync { object }, IoKind::Flush);
-    }
-    cx.core.vfs.sync(object).map_err(|e| status::from_vfs(&e))?;
-    ok(encode_empty_response())
+    cx.storage(IoOp::Sync { object }, IoKind::Flush)
 }
 
 /// What a completed storage request answers.
