@@ -304,48 +304,43 @@ parse_probe() {
 }
 
 # --- part: hol ------------------------------------------------------------------------------
+# probe NAME LABEL ARGS...: runs echo_under_load.py with ARGS (idle, then
+# under its --load), notes its PROBE lines and records them as LABEL/idle and
+# LABEL/load.
+probe() {
+    local name=$1 label=$2 out l line
+    shift 2
+    prewarm
+    l=$(load1)
+    out=$(timeout $((HOL_SECS * 2 + 120)) python3 "$SCRIPTS/echo_under_load.py" "$@" --secs "$HOL_SECS" \
+        --interval-ms "$HOL_INTERVAL_MS" 2>&1) || true
+    if ! grep -q 'phase=load' <<<"$out"; then
+        note "$name $label failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
+        return
+    fi
+    while read -r line; do
+        note "$name $line (load $l)"
+        case $line in
+        *phase=idle*) parse_probe "$name" "$label/idle" "$line" ;;
+        *phase=load*) parse_probe "$name" "$label/load" "$line" ;;
+        esac
+    done < <(grep '^PROBE' <<<"$out")
+}
+
 hol() {
-    local name=$1 out l auth args line
+    local name=$1 auth args
     ensure_load_files "$name"
     if [ -n "${SRV[$name/smb]:-}" ]; then
         for auth in guest signed; do
             args=()
             [ "$auth" = guest ] || args=(--user "$BUSER" --password "$BPASS")
-            prewarm
-            l=$(load1)
-            out=$(timeout $((HOL_SECS * 2 + 120)) python3 "$SCRIPTS/echo_under_load.py" --probe smb-echo \
-                --port "${SRV[$name/smb]}" "${args[@]}" --secs "$HOL_SECS" --interval-ms "$HOL_INTERVAL_MS" \
-                --load "$(smb_load_cmd "$name")" 2>&1) || true
-            if ! grep -q 'phase=load' <<<"$out"; then
-                note "$name hol smb-echo $auth failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
-                continue
-            fi
-            while read -r line; do
-                note "$name $line (load $l)"
-                case $line in
-                *phase=idle*) parse_probe "$name" "hol/smb-echo-$auth/idle" "$line" ;;
-                *phase=load*) parse_probe "$name" "hol/smb-echo-$auth/load" "$line" ;;
-                esac
-            done < <(grep '^PROBE' <<<"$out")
+            probe "$name" "hol/smb-echo-$auth" --probe smb-echo --port "${SRV[$name/smb]}" "${args[@]}" \
+                --load "$(smb_load_cmd "$name")"
         done
     fi
     if [ -n "${SRV[$name/nfs]:-}" ]; then
-        prewarm
-        l=$(load1)
-        out=$(timeout $((HOL_SECS * 2 + 120)) python3 "$SCRIPTS/echo_under_load.py" --probe nfs-null \
-            --port "${SRV[$name/nfs]}" --secs "$HOL_SECS" --interval-ms "$HOL_INTERVAL_MS" \
-            --load "nfs-cat '$(nfs_url "$name" load-nfs.bin)'" 2>&1) || true
-        if ! grep -q 'phase=load' <<<"$out"; then
-            note "$name hol nfs-null failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
-        else
-            while read -r line; do
-                note "$name $line (load $l)"
-                case $line in
-                *phase=idle*) parse_probe "$name" "hol/nfs-null/idle" "$line" ;;
-                *phase=load*) parse_probe "$name" "hol/nfs-null/load" "$line" ;;
-                esac
-            done < <(grep '^PROBE' <<<"$out")
-        fi
+        probe "$name" "hol/nfs-null" --probe nfs-null --port "${SRV[$name/nfs]}" \
+            --load "nfs-cat '$(nfs_url "$name" load-nfs.bin)'"
     fi
 }
 
