@@ -260,6 +260,13 @@ fn process(
 }
 
 fn response_header(req: &Header, cx: &Ctx<'_>, status: u32, credits: u16) -> Header {
+    let tree_id = cx.resp_tree.unwrap_or(cx.hdr.tree_id);
+    let session_id = cx.resp_session.unwrap_or(cx.hdr.session_id);
+    reply_header(req, tree_id, session_id, status, credits)
+}
+
+/// A synchronous response header to `req`.
+fn reply_header(req: &Header, tree_id: u32, session_id: u64, status: u32, credits: u16) -> Header {
     Header {
         credit_charge: req.credit_charge,
         status,
@@ -269,8 +276,8 @@ fn response_header(req: &Header, cx: &Ctx<'_>, status: u32, credits: u16) -> Hea
         next_command: 0,
         message_id: req.message_id,
         async_id: 0,
-        tree_id: cx.resp_tree.unwrap_or(cx.hdr.tree_id),
-        session_id: cx.resp_session.unwrap_or(cx.hdr.session_id),
+        tree_id,
+        session_id,
         signature: [0; 16],
     }
 }
@@ -328,9 +335,20 @@ fn signing_for(
     if let Some(key) = cx.sign_override {
         return Some((cx.conn.signing, key));
     }
-    let session = cx.conn.sessions.get(&session_id)?;
+    session_signing(cx.conn, req, session_id, cx.force_sign)
+}
+
+/// MS-SMB2 3.3.4.1.1: a response is signed with its session's key when the
+/// request was signed or the session requires signing (or `force`).
+fn session_signing(
+    conn: &SmbConnection,
+    req: &Header,
+    session_id: u64,
+    force: bool,
+) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
+    let session = conn.sessions.get(&session_id)?;
     let key = session.signing_key?;
-    (req.is_signed() || session.signing_required || cx.force_sign).then_some((cx.conn.signing, key))
+    (req.is_signed() || session.signing_required || force).then_some((conn.signing, key))
 }
 
 /// Sends an interim STATUS_PENDING response and parks the request.
@@ -500,11 +518,7 @@ pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u6
                 session_id: req.session_id,
                 signature: [0; 16],
             };
-            let sign = conn
-                .sessions
-                .get(&req.session_id)
-                .and_then(|s| s.signing_key.filter(|_| s.signing_required || req.is_signed()))
-                .map(|k| (conn.signing, k));
+            let sign = session_signing(conn, &req, req.session_id, false);
             Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None }
         })
         .collect();
@@ -640,19 +654,7 @@ fn attach_read_finisher(cx: &mut Ctx<'_>, op: u64, w: &IoWait) {
 }
 
 fn io_response_header(w: &IoWait) -> Header {
-    Header {
-        credit_charge: w.header.credit_charge,
-        status: status::SUCCESS,
-        command: w.header.command,
-        credits: w.credits,
-        flags: FLAG_SERVER_TO_REDIR,
-        next_command: 0,
-        message_id: w.header.message_id,
-        async_id: 0,
-        tree_id: w.header.tree_id,
-        session_id: w.header.session_id,
-        signature: [0; 16],
-    }
+    reply_header(&w.header, w.header.tree_id, w.header.session_id, status::SUCCESS, w.credits)
 }
 
 fn error_element(conn: &SmbConnection, w: &IoWait, status: u32) -> Element {
@@ -670,7 +672,5 @@ fn io_signing(conn: &SmbConnection, req: &Header, status: u32) -> Option<(signin
     if status == status::PENDING {
         return None;
     }
-    let session = conn.sessions.get(&req.session_id)?;
-    let key = session.signing_key?;
-    (req.is_signed() || session.signing_required).then_some((conn.signing, key))
+    session_signing(conn, req, req.session_id, false)
 }
