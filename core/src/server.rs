@@ -168,6 +168,16 @@ struct Connection {
     state: ProtoConn,
 }
 
+impl Connection {
+    /// Hands one whole message to the connection's protocol.
+    fn handle_frame(&mut self, core: &mut Core, frame: Bytes, now: Instant) -> Flow {
+        match &mut self.state {
+            ProtoConn::Smb(s) => smb::handle_frame(core, s, frame, now),
+            ProtoConn::Nfs(s) => nfs::handle_frame(core, s, frame, now),
+        }
+    }
+}
+
 /// The server. Feed it connection events, bytes and instants; take its
 /// outputs with [`Server::poll_output`] and sleep until
 /// [`Server::poll_timeout`].
@@ -272,17 +282,11 @@ impl Server {
     /// without its record marks). The message is not copied: WRITE data
     /// reaches storage as a slice of it.
     pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
-        let mut close = None;
-        if let Some(c) = self.conns.get_mut(&conn) {
-            let flow = match &mut c.state {
-                ProtoConn::Smb(s) => smb::handle_frame(&mut self.core, s, frame, now),
-                ProtoConn::Nfs(s) => nfs::handle_frame(&mut self.core, s, frame, now),
-            };
-            if flow == Flow::Close {
-                close = Some(conn);
-            }
-        }
-        if let Some(conn) = close {
+        let flow = match self.conns.get_mut(&conn) {
+            Some(c) => c.handle_frame(&mut self.core, frame, now),
+            None => Flow::Continue,
+        };
+        if flow == Flow::Close {
             self.close(conn, now);
         }
         self.settle(now);
@@ -305,11 +309,7 @@ impl Server {
             loop {
                 match c.framer.next_frame() {
                     Ok(Some(frame)) => {
-                        let flow = match &mut c.state {
-                            ProtoConn::Smb(s) => smb::handle_frame(&mut self.core, s, frame, now),
-                            ProtoConn::Nfs(s) => nfs::handle_frame(&mut self.core, s, frame, now),
-                        };
-                        if flow == Flow::Close {
+                        if c.handle_frame(&mut self.core, frame, now) == Flow::Close {
                             close = Some(conn);
                             break;
                         }
