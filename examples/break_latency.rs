@@ -56,7 +56,7 @@ impl Rig {
         let mut server = Server::new(Config::default(), Box::new(MemoryFs::new()), 1, now);
         let root = server.vfs().root();
         let attr = CreateAttr { mode: 0o666, uid: 1000, gid: 1000 };
-        server.vfs_mut().create(root, "f", attr, Default::default()).expect("create");
+        server.vfs().create(root, "f", attr, Default::default()).expect("create");
         let peer: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
         let smb_conn = server.accept(Protocol::Smb, peer, now).expect("accept");
         let nfs = server.accept(Protocol::Nfs, "127.0.0.1:800".parse().expect("addr"), now).expect("accept");

@@ -14,12 +14,23 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use polyshare_core::ConnId;
+use polyshare_core::WaitToken;
 use polyshare_core::lease::{
-    BreakTarget, Caller, ClientGuid, Decision, Grant, GrantRequest, LeaseKey, LeaseState, LeaseTable, LeaseVersion,
-    Operation, access, share,
+    BreakNotification, BreakTarget, Caller, ClientGuid, Decision, Grant, GrantRequest, LeaseEvent, LeaseKey,
+    LeaseState, LeaseTable, LeaseVersion, Operation, access, share,
 };
-use polyshare_core::server::WaitToken;
-use polyshare_core::time::Timers;
+
+/// Drains the table's events: break notifications, and operations woken.
+fn events(t: &mut LeaseTable) -> (Vec<BreakNotification>, Vec<WaitToken>) {
+    let (mut notes, mut woken) = (Vec::new(), Vec::new());
+    while let Some(e) = t.poll_event() {
+        match e {
+            LeaseEvent::Break { notification, .. } => notes.push(notification),
+            LeaseEvent::Wake(token) => woken.push(token),
+        }
+    }
+    (notes, woken)
+}
 
 const BREAK_TIMEOUT: Duration = Duration::from_secs(35);
 const RW: u32 = access::FILE_READ_DATA | access::FILE_WRITE_DATA;
@@ -92,7 +103,6 @@ fn open_grant_close(c: &mut Criterion) {
     let mut g = c.benchmark_group("lease_table_open");
     g.throughput(Throughput::Elements(1));
     let mut t = populated(1, now);
-    let mut timers = Timers::new();
     let mut op = 0u64;
     g.bench_function("create_rwh_lease_and_close_10k_files", |b| {
         b.iter(|| {
@@ -101,10 +111,10 @@ fn open_grant_close(c: &mut Criterion) {
             let caller = Caller::Lease(guid(1), key(u64::MAX));
             let open = Operation::Open { access: RW, share: SHARE_ALL, truncate: false };
             assert_eq!(t.check_share(HOT, RW, SHARE_ALL), Ok(()));
-            assert_eq!(t.begin(HOT, open, caller, token, &mut timers, now), Decision::Proceed);
+            assert_eq!(t.begin(HOT, open, caller, token, now), Decision::Proceed);
             let id = t.add_open(HOT, RW, SHARE_ALL, ConnId(1));
             let grant = t.grant(HOT, id, lease_request(1, u64::MAX, LeaseState::RWH), now);
-            t.close_open(id, &mut timers, now);
+            t.close_open(id, now);
             black_box(grant)
         })
     });
@@ -134,25 +144,26 @@ fn break_cycle(c: &mut Criterion) {
                             t.grant(HOT, id, lease_request(i, i, state), now).map(|_| id)
                         })
                         .collect();
-                    (t, Timers::new(), opens)
+                    (t, opens)
                 },
-                |(t, timers, opens)| {
+                |(t, opens)| {
                     let token = WaitToken { conn: ConnId(100), op: 1 };
-                    assert_eq!(t.begin(HOT, op, Caller::Nobody, token, timers, now), Decision::Wait);
+                    assert_eq!(t.begin(HOT, op, Caller::Nobody, token, now), Decision::Wait);
                     let mut breaks = 0;
-                    while let Some(n) = t.poll_notification() {
+                    let (notes, _) = events(t);
+                    for n in notes {
                         if let BreakTarget::Lease { client_guid, key, .. } = n.target
                             && n.ack_required
                         {
-                            let acked = t.ack_lease(client_guid, key, n.new, timers, now);
+                            let acked = t.ack_lease(client_guid, key, n.new, now);
                             assert!(acked.is_ok(), "{acked:?}");
                         }
                         breaks += 1;
                     }
                     assert_eq!(breaks, per_file);
-                    assert_eq!(t.take_woken(), vec![token]);
+                    assert_eq!(events(t).1, vec![token]);
                     for id in opens.iter().flatten() {
-                        t.close_open(*id, timers, now);
+                        t.close_open(*id, now);
                     }
                 },
                 BatchSize::SmallInput,
@@ -201,7 +212,6 @@ fn million_leases(c: &mut Criterion) {
         println!("lease_table_1m: {n} leases built; RSS grew {} KiB, {} bytes per lease", bytes / 1024, bytes / n);
     }
     let Some(target_open) = target_open else { return };
-    let mut timers = Timers::new();
     let mut g = c.benchmark_group("lease_table_1m");
     g.throughput(Throughput::Elements(1));
     let mut op = 0u64;
@@ -211,7 +221,7 @@ fn million_leases(c: &mut Criterion) {
             let file = n + 1;
             let id = t.add_open(file, RW, SHARE_ALL, ConnId(1));
             let grant = t.grant(file, id, lease_request(n + 1, n + 1, LeaseState::RWH), now);
-            t.close_open(id, &mut timers, now);
+            t.close_open(id, now);
             black_box(grant)
         })
     });
@@ -224,12 +234,12 @@ fn million_leases(c: &mut Criterion) {
         b.iter(|| {
             op += 1;
             let token = WaitToken { conn: ConnId(100), op };
-            let d = t.begin(target, Operation::Write, Caller::Nobody, token, &mut timers, now);
+            let d = t.begin(target, Operation::Write, Caller::Nobody, token, now);
             assert_eq!(d, Decision::Wait);
-            let n = t.poll_notification();
-            assert!(n.is_some_and(|n| n.new == LeaseState::NONE));
-            assert!(t.ack_lease(guid(target), key(target), LeaseState::NONE, &mut timers, now).is_ok());
-            assert_eq!(t.take_woken(), vec![token]);
+            let (notes, _) = events(&mut t);
+            assert!(notes.first().is_some_and(|n| n.new == LeaseState::NONE));
+            assert!(t.ack_lease(guid(target), key(target), LeaseState::NONE, now).is_ok());
+            assert_eq!(events(&mut t).1, vec![token]);
             let g = t.grant(target, target_open, lease_request(target, target, LeaseState::RWH), now);
             assert!(matches!(g, Ok(Grant::Lease { state: LeaseState::RWH, .. })), "{g:?}");
         })

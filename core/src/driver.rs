@@ -10,8 +10,10 @@ use std::time::{Instant, SystemTime};
 use bytes::BytesMut;
 
 use crate::config::Config;
+use crate::id::{ConnId, Protocol};
+use crate::output::Output;
 use crate::record::{Event, Recorder};
-use crate::server::{AcceptError, ConnId, Output, Protocol, Server};
+use crate::server::{AcceptError, Server};
 use crate::vfs::Vfs;
 
 /// What the embedding program decides: configuration, storage and

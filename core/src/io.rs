@@ -23,8 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-use crate::server::{ConnId, WaitToken};
-use crate::smb::signing::SigningAlgorithm;
+use crate::id::{ConnId, WaitToken};
 use crate::time::Timespec;
 use crate::vfs::{FileAttr, ObjectId, Vfs, VfsError, VfsResult};
 
@@ -51,7 +50,15 @@ pub enum IoOp {
     /// Checks the signature of a large signed SMB2 message (MS-SMB2
     /// 3.3.5.2.4) before anything else is done with it: per-byte work that
     /// does not belong on the core's thread either.
-    VerifySignature { algorithm: SigningAlgorithm, key: [u8; 16], message: Bytes },
+    VerifySignature { check: Arc<dyn MessageCheck>, message: Bytes },
+}
+
+/// A check over a whole received message (an SMB2 signature) that the
+/// protocol hands to a worker. The storage layer runs it without knowing
+/// which protocol, key or algorithm it is.
+pub trait MessageCheck: Send + Sync + std::fmt::Debug {
+    /// Whether `message` passes.
+    fn check(&self, message: &[u8]) -> bool;
 }
 
 impl IoOp {
@@ -141,9 +148,7 @@ impl IoRequest {
                 IoResult::Write(r.map(|attr| (data.len(), attr)))
             }
             IoOp::Sync { object } => IoResult::Sync(self.vfs.sync(object)),
-            IoOp::VerifySignature { algorithm, key, message } => {
-                IoResult::Verified(crate::smb::signing::verify(algorithm, &key, &message))
-            }
+            IoOp::VerifySignature { check, message } => IoResult::Verified(check.check(&message)),
         };
         IoCompletion { id: self.id, result }
     }

@@ -7,12 +7,15 @@
 // Unit tests may read the real clock to make base instants; the library may not.
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 
+pub mod common;
 pub mod config;
 pub mod driver;
 pub mod framing;
+pub mod id;
 pub mod io;
 pub mod lease;
 pub mod nfs;
+pub mod output;
 pub mod record;
 pub mod rng;
 pub mod server;
@@ -33,7 +36,9 @@ pub mod smb_test_client;
 
 pub use config::Config;
 pub use driver::{Driver, Setup, Start};
+pub use id::{ConnId, Protocol, WaitToken};
 pub use io::{IoCompletion, IoId, IoOp, IoRequest};
-pub use server::{AcceptError, ConnId, Output, Protocol, Server};
+pub use output::Output;
+pub use server::{AcceptError, Server};
 pub use stats::Stats;
 pub use vfs::{LocalFs, MemoryFs, Vfs};

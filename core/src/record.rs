@@ -18,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Buf, BufMut, BytesMut};
 
 use crate::config::Config;
-use crate::server::{ConnId, Output, Protocol, Server};
+use crate::id::{ConnId, Protocol};
+use crate::output::Output;
+use crate::server::Server;
 use crate::time::Timespec;
 use crate::vfs::Vfs;
 

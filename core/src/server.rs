@@ -1,6 +1,8 @@
-//! The Sans-IO server: a connection table, input/timeout/output plumbing and
-//! the state both protocols share (storage, the lease table, the deadline
-//! table, the seeded generator).
+//! The Sans-IO server: the connection table, the `handle_*`/`poll_*` verbs
+//! and the settle loop that, after every input, drains the lease table's
+//! events, resumes parked operations, encodes break notifications in their
+//! place and issues storage requests. The common state sits in
+//! [`Core`](crate::common::Core); each protocol's shared state beside it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -8,157 +10,39 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::common::{Core, Flow, Slot};
 use crate::config::Config;
-use crate::framing::{FrameError, Framer, Transport, encode_frame};
-use crate::io::{IoCompletion, IoRequest, IoTable};
-use crate::lease::LeaseTable;
+use crate::framing::{FrameError, Framer, encode_frame};
+use crate::id::{ConnId, Protocol, WaitToken};
+use crate::io::IoCompletion;
+use crate::lease::{BreakNotification, LeaseEvent};
+use crate::output::Output;
 use crate::rng::Rng;
 use crate::stats::Stats;
-use crate::time::{Clock, TimerKey, Timers, Timespec};
+use crate::time::{Clock, TimerKey};
 use crate::vfs::{Journaled, Vfs};
 use crate::{nfs, smb};
 
-/// A connection, named by the core. Ids are never reused within a Server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnId(pub u64);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Protocol {
-    Smb,
-    Nfs,
-}
-
-impl Protocol {
-    pub fn transport(self) -> Transport {
-        match self {
-            Protocol::Smb => Transport::SmbDirectTcp,
-            Protocol::Nfs => Transport::RpcRecordMarking,
-        }
-    }
-}
-
-/// What the core asks its adapter to do.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Output {
-    /// Write these bytes (already framed) to the connection, in order.
-    Transmit { conn: ConnId, data: Bytes },
-    /// Flush what was queued for the connection, then close it. The core has
-    /// forgotten it: later input for it is ignored.
-    Close { conn: ConnId },
-    /// A deadline set with [`Server::set_user_timer`] is due.
-    UserTimer { key: u64 },
-    /// Run this storage request off the event loop (or at once, where
-    /// storage never blocks) and hand its completion to
-    /// [`Server::handle_io`]. Every request must be completed once, also
-    /// when its connection has closed meanwhile.
-    Io(IoRequest),
-}
-
+/// Why [`Server::accept`] refused a connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AcceptError {
+    /// `Limits::max_connections` connections are open already.
     #[error("connection limit of {0} reached")]
     TooManyConnections(usize),
-}
-
-/// An operation parked until its lease breaks resolve: the connection it
-/// belongs to and an id the protocol module gave it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct WaitToken {
-    pub conn: ConnId,
-    pub op: u64,
-}
-
-/// What a protocol handler tells the server about its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    Continue,
-    /// The stream is unusable (unframeable, or a protocol violation that the
-    /// protocol answers by disconnecting): close this connection only.
-    Close,
-}
-
-/// State shared by every connection and both protocols.
-#[derive(Debug)]
-pub struct Core {
-    pub config: Config,
-    /// The storage, behind the change journal both protocols write through.
-    pub vfs: Journaled,
-    pub timers: Timers,
-    pub rng: Rng,
-    pub clock: Clock,
-    pub leases: LeaseTable,
-    pub stats: Stats,
-    /// NFS state shared by all NFS connections (write verifier, COMMIT
-    /// tracking, EXCLUSIVE-create verifiers, the MOUNT list).
-    pub nfs: crate::nfs::NfsShared,
-    /// SMB state shared by every SMB connection (ServerGuid, open names).
-    pub smb: smb::SmbShared,
-    out: VecDeque<Output>,
-    /// Parked operations whose waits have resolved, to be resumed by the
-    /// server before the current call returns.
-    pub ready: VecDeque<WaitToken>,
-    /// Connections a handler wants closed (for example one that never
-    /// authenticated, or a peer of the connection being handled).
-    pub close_requests: Vec<ConnId>,
-    /// Storage requests: ordering, the in-flight bound, results waiting for
-    /// their operation.
-    pub(crate) io: IoTable,
-}
-
-impl Core {
-    /// Queues a message for `conn`, framed for its transport.
-    /// Break notifications already planned go out first (they precede the
-    /// response of the operation that caused them).
-    pub fn send(&mut self, conn: ConnId, protocol: Protocol, body: &[u8]) {
-        smb::notify::flush(self);
-        self.push_frame(conn, protocol, body);
-    }
-
-    /// Queues a message that is already framed (a reply built in place
-    /// around its data), after the break notifications already planned.
-    pub(crate) fn send_framed(&mut self, conn: ConnId, framed: Bytes) {
-        smb::notify::flush(self);
-        self.out.push_back(Output::Transmit { conn, data: framed });
-    }
-
-    /// Submits a storage request for the operation `token`; its completion
-    /// resumes that operation.
-    pub(crate) fn submit_io(&mut self, token: WaitToken, op: crate::io::IoOp) {
-        let vfs = self.vfs.backend();
-        self.io.submit(token, op, vfs);
-    }
-
-    /// Runs a storage operation at once on this thread (a data operation
-    /// inside a compound, which must keep its place) and notes a write in
-    /// the change journal, as a completion would.
-    pub(crate) fn run_io_inline(&mut self, op: crate::io::IoOp) -> crate::io::IoResult {
-        let object = op.object();
-        let result = self.io.run_inline(op, self.vfs.backend());
-        if let (crate::io::IoResult::Write(Ok(_)), Some(object)) = (&result, object) {
-            self.vfs.note_write(object);
-        }
-        result
-    }
-
-    /// Queues a message for `conn` without flushing break notifications.
-    pub(crate) fn push_frame(&mut self, conn: ConnId, protocol: Protocol, body: &[u8]) {
-        self.out.push_back(Output::Transmit { conn, data: encode_frame(protocol.transport(), body) });
-    }
-
-    /// Wall-clock time at `now`.
-    pub fn wall(&self, now: Instant) -> Timespec {
-        self.clock.wall(now)
-    }
-
-    pub fn wake(&mut self, token: WaitToken) {
-        self.ready.push_back(token);
-    }
 }
 
 #[derive(Debug)]
 enum ProtoConn {
     Smb(Box<smb::SmbConnection>),
     Nfs(Box<nfs::NfsConnection>),
+}
+
+/// Each protocol's state shared by all of its connections, kept beside the
+/// common core and handed to the protocol with it.
+#[derive(Debug)]
+struct Shared {
+    smb: smb::SmbShared,
+    nfs: nfs::NfsShared,
 }
 
 #[derive(Debug)]
@@ -170,10 +54,10 @@ struct Connection {
 
 impl Connection {
     /// Hands one whole message to the connection's protocol.
-    fn handle_frame(&mut self, core: &mut Core, frame: Bytes, now: Instant) -> Flow {
+    fn handle_frame(&mut self, core: &mut Core, shared: &mut Shared, frame: Bytes, now: Instant) -> Flow {
         match &mut self.state {
-            ProtoConn::Smb(s) => smb::handle_frame(core, s, frame, now),
-            ProtoConn::Nfs(s) => nfs::handle_frame(core, s, frame, now),
+            ProtoConn::Smb(s) => smb::handle_frame(core, &mut shared.smb, s, frame, now),
+            ProtoConn::Nfs(s) => nfs::handle_frame(core, &mut shared.nfs, s, frame, now),
         }
     }
 }
@@ -184,64 +68,70 @@ impl Connection {
 #[derive(Debug)]
 pub struct Server {
     core: Core,
+    shared: Shared,
     conns: BTreeMap<ConnId, Connection>,
     next_conn: u64,
+    /// Outputs ready for the adapter, in order.
+    out: VecDeque<Output>,
+    /// Break notifications taken from the lease table, waiting for their
+    /// place in `out`.
+    breaks: VecDeque<(u64, BreakNotification)>,
 }
 
 impl Server {
     /// `start` is the instant at which `config.wall_anchor` holds; `seed`
     /// drives every random value the server produces.
     pub fn new(config: Config, vfs: Box<dyn Vfs>, seed: u64, start: Instant) -> Self {
-        let leases = LeaseTable::new(config.break_timeout);
         let clock = Clock::new(start, config.wall_anchor);
         let mut rng = Rng::from_seed(seed);
         let smb = smb::SmbShared::new(&mut rng);
-        let io = IoTable::new(config.limits.max_io_in_flight, config.limits.io_buffer_pool);
         Self {
-            core: Core {
-                config,
-                vfs: Journaled::new(vfs),
-                timers: Timers::new(),
-                rng,
-                clock,
-                leases,
-                stats: Stats::default(),
-                nfs: crate::nfs::NfsShared::default(),
-                smb,
-                out: VecDeque::new(),
-                ready: VecDeque::new(),
-                close_requests: Vec::new(),
-                io,
-            },
+            core: Core::new(config, Journaled::new(vfs), rng, clock),
+            shared: Shared { smb, nfs: nfs::NfsShared::default() },
             conns: BTreeMap::new(),
             next_conn: 1,
+            out: VecDeque::new(),
+            breaks: VecDeque::new(),
         }
     }
 
+    /// The configuration the server was built with.
     pub fn config(&self) -> &Config {
         &self.core.config
     }
 
+    /// Counters since the server started.
     pub fn stats(&self) -> &Stats {
         &self.core.stats
     }
 
+    /// The storage the server serves (behind its change journal).
     pub fn vfs(&self) -> &dyn Vfs {
         &self.core.vfs
     }
 
-    pub fn vfs_mut(&mut self) -> &mut dyn Vfs {
-        &mut self.core.vfs
-    }
-
     /// The shared state, for tests that check invariants.
+    #[cfg(any(test, feature = "sim"))]
     pub fn core(&self) -> &Core {
         &self.core
+    }
+
+    /// SMB's shared state, for tests that check it.
+    #[cfg(any(test, feature = "sim"))]
+    pub fn smb_shared(&self) -> &smb::SmbShared {
+        &self.shared.smb
+    }
+
+    /// NFS's shared state, for tests that check it.
+    #[cfg(any(test, feature = "sim"))]
+    pub fn nfs_shared(&self) -> &nfs::NfsShared {
+        &self.shared.nfs
     }
 
     /// The Vfs object an SMB open on `conn` refers to and its open in the
     /// lease table (tests keep content models by object, whatever names it
     /// is reached by).
+    #[cfg(any(test, feature = "sim"))]
     pub fn smb_open(
         &self,
         conn: ConnId,
@@ -255,6 +145,7 @@ impl Server {
             .map(|o| (o.object, o.lease_open))
     }
 
+    /// Connections open now.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
     }
@@ -269,7 +160,9 @@ impl Server {
         self.next_conn += 1;
         let framer = Framer::new(protocol.transport(), self.core.config.limits.max_frame);
         let state = match protocol {
-            Protocol::Smb => ProtoConn::Smb(Box::new(smb::SmbConnection::new(&mut self.core, id, peer, now))),
+            Protocol::Smb => {
+                ProtoConn::Smb(Box::new(smb::SmbConnection::new(&mut self.core, &mut self.shared.smb, id, peer, now)))
+            }
             Protocol::Nfs => ProtoConn::Nfs(Box::new(nfs::NfsConnection::new(&mut self.core, id, peer, now))),
         };
         self.conns.insert(id, Connection { protocol, framer, state });
@@ -283,7 +176,7 @@ impl Server {
     /// reaches storage as a slice of it.
     pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
         let flow = match self.conns.get_mut(&conn) {
-            Some(c) => c.handle_frame(&mut self.core, frame, now),
+            Some(c) => c.handle_frame(&mut self.core, &mut self.shared, frame, now),
             None => Flow::Continue,
         };
         if flow == Flow::Close {
@@ -309,7 +202,7 @@ impl Server {
             loop {
                 match c.framer.next_frame() {
                     Ok(Some(frame)) => {
-                        if c.handle_frame(&mut self.core, frame, now) == Flow::Close {
+                        if c.handle_frame(&mut self.core, &mut self.shared, frame, now) == Flow::Close {
                             close = Some(conn);
                             break;
                         }
@@ -337,20 +230,21 @@ impl Server {
         self.settle(now);
     }
 
-    /// Fires every deadline due at `now`. Idempotent; spurious calls are
-    /// harmless.
+    /// Fires every deadline due at `now`: lease breaks that went
+    /// unanswered, connections that did not authenticate in time, embedder
+    /// timers. Idempotent; spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.core.leases.handle_timeout(now);
         while let Some(key) = self.core.timers.pop_due(now) {
             match key {
-                TimerKey::Break(id) => crate::lease::on_break_timeout(&mut self.core, id, now),
                 TimerKey::Unauthenticated(conn) => {
                     tracing::info!(conn = conn.0, "closing connection that did not authenticate in time");
                     self.close(conn, now);
                 }
-                TimerKey::User(key) => self.core.out.push_back(Output::UserTimer { key }),
+                TimerKey::User(key) => self.core.push(Output::UserTimer { key }),
             }
-            self.settle(now);
         }
+        self.settle(now);
     }
 
     /// A storage request handed out as [`Output::Io`] has run. The operation
@@ -361,7 +255,7 @@ impl Server {
             if let (true, Some(object)) = (wrote, object) {
                 self.core.vfs.note_write(object);
             }
-            self.core.ready.push_back(token);
+            self.core.wake(token);
             let lifted = self.core.io.take_lifted();
             self.core.ready.extend(lifted);
         }
@@ -373,8 +267,11 @@ impl Server {
         self.core.io.outstanding()
     }
 
+    /// The next thing the adapter must do, in order: bytes to send, a
+    /// connection to close, a storage request to run, an embedder timer
+    /// that fired. Call until `None` after every `handle_*` call.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.core.out.pop_front()
+        self.out.pop_front()
     }
 
     /// [`Server::poll_output`] for tests that do not care when storage
@@ -383,7 +280,7 @@ impl Server {
     #[cfg(any(test, feature = "sim"))]
     pub fn poll_output_io_inline(&mut self, now: Instant) -> Option<Output> {
         loop {
-            match self.core.out.pop_front()? {
+            match self.out.pop_front()? {
                 Output::Io(req) => self.handle_io(req.run(), now),
                 other => return Some(other),
             }
@@ -392,7 +289,10 @@ impl Server {
 
     /// The earliest instant at which [`Server::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.timers.next()
+        match (self.core.timers.next(), self.core.leases.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// A deadline owned by the embedder; `Output::UserTimer` reports it.
@@ -401,11 +301,11 @@ impl Server {
     }
 
     /// The core closes `conn` itself: its state is torn down and the adapter
-    /// told to close it.
+    /// told to close it (after what was queued for it).
     fn close(&mut self, conn: ConnId, now: Instant) {
         if let Some(c) = self.conns.remove(&conn) {
             self.teardown(conn, c, now);
-            self.core.out.push_back(Output::Close { conn });
+            self.core.push(Output::Close { conn });
         }
     }
 
@@ -413,40 +313,38 @@ impl Server {
         tracing::debug!(conn = conn.0, protocol = ?c.protocol, "connection gone");
         self.core.timers.cancel(TimerKey::Unauthenticated(conn));
         match &mut c.state {
-            ProtoConn::Smb(s) => smb::handle_closed(&mut self.core, s, now),
-            ProtoConn::Nfs(s) => nfs::handle_closed(&mut self.core, s, now),
+            ProtoConn::Smb(s) => smb::handle_closed(&mut self.core, &mut self.shared.smb, s, now),
+            ProtoConn::Nfs(s) => nfs::handle_closed(&mut self.core, &mut self.shared.nfs, s, now),
         }
         // Whatever the protocol left behind: opens on the connection close
         // (releasing operations waiting on their caching) and its parked
         // operations are forgotten.
-        self.core.leases.close_conn(conn, &mut self.core.timers, now);
+        self.core.leases.close_conn(conn, now);
         self.core.io.cancel_conn(conn);
     }
 
     /// Resumes parked operations whose waits resolved and closes what
-    /// handlers asked to close, until nothing more is pending.
+    /// handlers asked to close, until nothing more is pending; then puts
+    /// the queued outputs in order, break notifications in their places, and
+    /// issues storage requests.
     fn settle(&mut self, now: Instant) {
         loop {
-            // Breaks resolved by acks and closes release parked operations;
-            // tree changes wake the CHANGE_NOTIFY requests they concern.
-            crate::lease::flush_wakeups(&mut self.core);
-            smb::change_notify::deliver(&mut self.core);
-            if let Some(token) = self.core.ready.pop_front() {
-                let Some(c) = self.conns.get_mut(&token.conn) else {
-                    // Its connection is gone: a storage result nobody waits for.
-                    self.core.io.take_result(token);
-                    continue;
-                };
-                let flow = match &mut c.state {
-                    ProtoConn::Smb(s) => smb::resume(&mut self.core, s, token.op, now),
-                    ProtoConn::Nfs(s) => nfs::resume(&mut self.core, s, token.op, now),
-                };
-                if flow == Flow::Close {
-                    self.close(token.conn, now);
+            // The lease table's events: breaks resolved by acks, closes and
+            // timeouts release parked operations; notifications wait for
+            // their place in the output.
+            while let Some(event) = self.core.leases.poll_event() {
+                match event {
+                    LeaseEvent::Wake(token) => self.core.wake(token),
+                    LeaseEvent::Break { seq, notification } => self.breaks.push_back((seq, notification)),
                 }
+            }
+            // Tree changes wake the CHANGE_NOTIFY requests they concern.
+            smb::change_notify::deliver(&mut self.core, &mut self.shared.smb);
+            if let Some(token) = self.core.ready.pop_front() {
+                self.resume(token, now);
                 continue;
             }
-            let cleanups = smb::change_notify::take_cleanups(&mut self.core);
+            let cleanups = smb::change_notify::take_cleanups(&mut self.shared.smb);
             if !cleanups.is_empty() {
                 for (t, status) in cleanups {
                     if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&t.conn).map(|c| &mut c.state) {
@@ -461,10 +359,54 @@ impl Server {
             }
             break;
         }
+        let c = self.core.leases.take_counters();
+        let stats = &mut self.core.stats;
+        stats.breaks_sent += c.breaks_sent;
+        stats.breaks_acked += c.breaks_acked;
+        stats.breaks_timed_out += c.breaks_timed_out;
+        stats.ops_parked += c.ops_parked;
+        stats.time_parked += c.time_parked;
+        while let Some(slot) = self.core.pop_slot() {
+            match slot {
+                Slot::Out(o) => self.out.push_back(o),
+                Slot::Breaks(upto) => self.send_breaks(Some(upto)),
+            }
+        }
         // Breaks caused by timeouts, acks, NFS calls and disconnects.
-        smb::notify::flush(&mut self.core);
+        self.send_breaks(None);
         for req in self.core.io.issue() {
-            self.core.out.push_back(Output::Io(req));
+            self.out.push_back(Output::Io(req));
+        }
+    }
+
+    /// A parked operation whose wait resolved runs again.
+    fn resume(&mut self, token: WaitToken, now: Instant) {
+        let Some(c) = self.conns.get_mut(&token.conn) else {
+            // Its connection is gone: a storage result nobody waits for.
+            self.core.io.take_result(token);
+            return;
+        };
+        let flow = match &mut c.state {
+            ProtoConn::Smb(s) => smb::resume(&mut self.core, &mut self.shared.smb, s, token.op, now),
+            ProtoConn::Nfs(s) => nfs::resume(&mut self.core, &mut self.shared.nfs, s, token.op, now),
+        };
+        if flow == Flow::Close {
+            self.close(token.conn, now);
+        }
+    }
+
+    /// Encodes the break notifications taken so far (those planned before
+    /// `upto`, or all) into the output.
+    fn send_breaks(&mut self, upto: Option<u64>) {
+        while let Some((seq, n)) = self.breaks.front() {
+            if upto.is_some_and(|upto| *seq >= upto) {
+                break;
+            }
+            if let Some((conn, msg)) = smb::notify::encode(&self.shared.smb, n) {
+                let data = encode_frame(Protocol::Smb.transport(), &msg);
+                self.out.push_back(Output::Transmit { conn, data });
+            }
+            self.breaks.pop_front();
         }
     }
 }

@@ -1,20 +1,19 @@
 //! The core's one deadline table, and the wall clock derived from the caller's
 //! instants.
 //!
-//! Every timer of the core (lease-break timeouts, unauthenticated-connection
-//! timeouts, ...) is an entry here keyed by what it is for. Nothing polls:
+//! The server's timers (unauthenticated-connection timeouts, embedder
+//! timers) are entries here keyed by what they are for; the lease table keeps
+//! its break deadlines itself. Nothing polls:
 //! the adapter sleeps until [`Timers::next`] and the server fires what is due.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::server::ConnId;
+use crate::id::ConnId;
 
 /// What a deadline is for. Each key has at most one deadline at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TimerKey {
-    /// A lease or oplock break that has not been acknowledged (MS-SMB2 3.3.2.5).
-    Break(u64),
     /// A connection that has not authenticated in time.
     Unauthenticated(ConnId),
     /// A generic timer for tests and embedders.

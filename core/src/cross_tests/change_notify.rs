@@ -138,7 +138,7 @@ fn filters_subtrees_writes_overflow_and_cleanup() {
     let r = x.smb_call(smb, command::CLOSE, &smb_peer::close_body(root));
     assert_eq!(r.hdr.status, status::SUCCESS);
     assert_eq!(x.notified(smb, mid), Some((status::NOTIFY_CLEANUP, vec![])));
-    assert!(x.server.core().smb.watches.0.is_empty());
+    assert!(x.server.smb_shared().watches.0.is_empty());
 }
 
 /// TREE_DISCONNECT and LOGOFF end the watches of their opens: the waiting
@@ -155,7 +155,7 @@ fn logoff_and_tree_disconnect_clean_up_waiting_requests() {
         let r = x.smb_call(smb, cmd, &[4, 0, 0, 0]);
         assert_eq!(r.hdr.status, status::SUCCESS);
         assert_eq!(x.notified(smb, mid), Some((status::NOTIFY_CLEANUP, vec![])), "command {cmd}");
-        assert!(x.server.core().smb.watches.0.is_empty());
+        assert!(x.server.smb_shared().watches.0.is_empty());
     }
 }
 

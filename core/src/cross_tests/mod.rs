@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, NfsBreakPolicy};
 use crate::framing::{Transport, encode_frame};
+use crate::id::{ConnId, Protocol};
 use crate::lease::{ClientGuid, LeaseInfo, LeaseKey, LeaseState};
 use crate::nfs::PROG_NFS;
 use crate::nfs::nfs3::args::{DirOpArgs, Nfs3Args, StableHow};
 use crate::nfs::nfs3::fh::{FhBytes, NfsFh3};
 use crate::nfs::rpc::{self, AcceptStat, AuthSys, Credentials, ReplyHeader};
 use crate::nfs::xdr::{XdrReader, XdrWriter};
-use crate::server::{ConnId, Output, Protocol, Server};
+use crate::output::Output;
+use crate::server::Server;
 use crate::smb::wire::codec::FileId;
 use crate::smb::wire::header::command;
 use crate::time::Timespec;
@@ -120,7 +122,7 @@ impl X {
     /// A file `name` in the root holding `data`: its id and NFS handle.
     pub fn file(&mut self, name: &str, data: &[u8]) -> (ObjectId, FhBytes) {
         let t = Timespec::new(1, 0);
-        let vfs = self.server.vfs_mut();
+        let vfs = self.server.vfs();
         let root = vfs.root();
         let a = vfs.create(root, name, CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t).unwrap();
         vfs.write(a.id, 0, data, t).unwrap();

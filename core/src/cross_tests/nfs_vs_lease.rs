@@ -23,7 +23,7 @@ fn write_under_rwh_waits_for_the_ack() {
     let s = x.server.stats();
     assert_eq!((s.ops_parked, s.breaks_sent, s.breaks_acked, s.nfs_jukebox), (1, 1, 1, 0));
     assert_eq!(s.time_parked, secs(1));
-    assert_eq!(x.server.core().nfs.parked, 0);
+    assert_eq!(x.server.nfs_shared().parked, 0);
 }
 
 #[test]
@@ -190,7 +190,7 @@ fn nfs_client_disconnecting_while_parked_gets_no_reply() {
     x.server.handle_closed(x.nfs, x.now);
     x.collect();
     assert_eq!(x.server.core().leases.parked(), 0);
-    assert_eq!(x.server.core().nfs.parked, 0);
+    assert_eq!(x.server.nfs_shared().parked, 0);
     // The lease is unaffected: still breaking, and the ack is accepted.
     assert!(x.lease().breaking);
     assert_eq!(x.lease().state, LeaseState::RWH);

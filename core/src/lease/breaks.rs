@@ -6,7 +6,7 @@ use super::OpenId;
 use super::access::STAT_OPEN_MASK;
 use super::lease::{ClientGuid, LeaseKey, LeaseVersion};
 use super::state::LeaseState;
-use crate::server::ConnId;
+use crate::id::ConnId;
 
 /// What a protocol is about to do to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

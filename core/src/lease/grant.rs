@@ -72,7 +72,6 @@ impl LeaseTable {
         request: GrantRequest,
         now: Instant,
     ) -> Result<Grant, GrantError> {
-        self.last_now = Some(now);
         if !self.opens.contains_key(&open) {
             return Err(GrantError::UnknownOpen);
         }

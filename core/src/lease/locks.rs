@@ -179,8 +179,8 @@ impl LockTable {
 mod tests {
     use std::time::Duration;
 
+    use crate::id::ConnId;
     use crate::lease::{LeaseTable, OpenId, access, share};
-    use crate::server::ConnId;
 
     use super::*;
 
@@ -225,8 +225,8 @@ mod tests {
         assert_eq!(t.check_io(F, a, 0, 100, true), Ok(()));
         assert_eq!(t.lock(F, b, 0, 101, true, true), Err(LockError::NotGranted));
         // Closing the opens drops their locks.
-        t.remove_open(a);
-        t.remove_open(b);
+        t.close_open(a, std::time::Instant::now());
+        t.close_open(b, std::time::Instant::now());
         assert!(t.locks_on(F).is_empty());
         assert_eq!(t.check_io(F, OpenId(0), 0, u64::MAX, true), Ok(()));
     }

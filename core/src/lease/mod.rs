@@ -6,17 +6,16 @@
 //! encodes [`BreakNotification`]s, NFS calls in as [`Caller::Nobody`].
 //!
 //! Driving it: call `begin` before an operation; on [`Decision::Wait`] park
-//! the operation under its WaitToken. Drain [`LeaseTable::poll_notification`]
-//! before sending the operation's response. After anything that can resolve
-//! a break (acks, closes, timeouts) call [`flush_wakeups`] (the server's
-//! settle loop does it too): parked tokens then reach `Core::ready` and the
-//! protocol re-runs the operation from scratch.
+//! the operation under its WaitToken. The table is a state machine of its
+//! own: it keeps its break deadlines ([`LeaseTable::poll_timeout`],
+//! [`LeaseTable::handle_timeout`]) and hands out one stream of events
+//! ([`LeaseTable::poll_event`]): notifications to send and parked operations
+//! to re-run from scratch. It never sees the server, a protocol or a clock.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::server::{ConnId, Core, WaitToken};
-use crate::time::{TimerKey, Timers};
+use crate::id::{ConnId, WaitToken};
 
 mod breaks;
 mod grant;
@@ -190,14 +189,28 @@ pub struct LeaseTable {
     breaks: BTreeMap<u64, Holder>,
     next_break: u64,
     next_lease_serial: u64,
-    notifications: VecDeque<BreakNotification>,
+    notifications: VecDeque<(u64, BreakNotification)>,
     waiters: Waiters,
     woken: VecDeque<WaitToken>,
     locks: LockTable,
     counters: LeaseCounters,
-    /// Break timers of breaks that ended where no Timers was at hand.
-    stale_timers: Vec<u64>,
-    last_now: Option<Instant>,
+    /// When each pending break times out, by break id, and the same in
+    /// deadline order: the table keeps its own deadlines.
+    break_at: BTreeMap<u64, Instant>,
+    deadlines: BTreeSet<(Instant, u64)>,
+    /// Break notifications planned so far (the sequence number of the next).
+    planned: u64,
+}
+
+/// What the table has for whoever drives it ([`LeaseTable::poll_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseEvent {
+    /// A break notification to send. `seq` counts every notification the
+    /// table planned: one planned before a response was queued must reach
+    /// the wire before that response (see [`LeaseTable::breaks_planned`]).
+    Break { seq: u64, notification: BreakNotification },
+    /// A parked operation whose breaks resolved: re-run it.
+    Wake(WaitToken),
 }
 
 /// What `holder` still holds (NONE once it is gone).
@@ -244,8 +257,9 @@ impl LeaseTable {
             woken: VecDeque::new(),
             locks: LockTable::default(),
             counters: LeaseCounters::default(),
-            stale_timers: Vec::new(),
-            last_now: None,
+            break_at: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            planned: 0,
         }
     }
 
@@ -276,10 +290,9 @@ impl LeaseTable {
 
     /// Closes an open: drops its byte-range locks and oplock, and its share
     /// of a lease; the last open of a lease frees it, completing a pending
-    /// break as NONE (MS-SMB2 3.3.4.7). Waiters released by this reach the
-    /// wake-up queue. Break timers of ended breaks are cancelled by
-    /// [`flush_wakeups`] (or use [`LeaseTable::close_open`]).
-    pub fn remove_open(&mut self, id: OpenId) -> Option<OpenEntry> {
+    /// break as NONE (MS-SMB2 3.3.4.7). Waiters released by this are woken
+    /// ([`LeaseEvent::Wake`]), timed as parked until `now`.
+    pub fn close_open(&mut self, id: OpenId, now: Instant) -> Option<OpenEntry> {
         let e = self.opens.remove(&id)?;
         if let Some(v) = self.by_file.get_mut(&e.file) {
             v.retain(|o| *o != id);
@@ -289,9 +302,7 @@ impl LeaseTable {
         }
         self.locks.remove_open(e.file, id);
         self.drop_caching(id);
-        if let Some(now) = self.last_now {
-            self.release(now);
-        }
+        self.release(now);
         Some(e)
     }
 
@@ -302,7 +313,7 @@ impl LeaseTable {
             && c.breaking
         {
             self.breaks.remove(&c.break_id);
-            self.stale_timers.push(c.break_id);
+            self.clear_deadline(c.break_id);
         }
         if let Some(owner) = self.open_lease.remove(&id)
             && let Some(l) = self.leases.get_mut(&owner)
@@ -314,28 +325,18 @@ impl LeaseTable {
         }
     }
 
-    /// [`LeaseTable::remove_open`] with the timers at hand.
-    pub fn close_open(&mut self, id: OpenId, timers: &mut Timers, now: Instant) -> Option<OpenEntry> {
-        self.last_now = Some(now);
-        let e = self.remove_open(id);
-        self.cancel_stale_timers(timers);
-        e
-    }
-
     /// A connection went away: closes its opens and cancels its parked
     /// operations. Returns the opens closed.
-    pub fn close_conn(&mut self, conn: ConnId, timers: &mut Timers, now: Instant) -> Vec<OpenId> {
-        self.last_now = Some(now);
+    pub fn close_conn(&mut self, conn: ConnId, now: Instant) -> Vec<OpenId> {
         let ids: Vec<OpenId> = self.opens.iter().filter(|(_, e)| e.conn == conn).map(|(id, _)| *id).collect();
         for id in &ids {
-            self.remove_open(*id);
+            self.close_open(*id, now);
         }
         let parked: Vec<WaitToken> = self.waiters.tokens().filter(|t| t.conn == conn).collect();
         for t in parked {
             self.waiters.cancel(t);
         }
         self.woken.retain(|t| t.conn != conn);
-        self.cancel_stale_timers(timers);
         ids
     }
 
@@ -379,7 +380,7 @@ impl LeaseTable {
         leases.chain(oplocks).collect()
     }
 
-    /// The TimerKey::Break ids of the breaks still awaiting an answer.
+    /// The ids of the breaks still awaiting an answer.
     pub fn pending_break_ids(&self) -> impl Iterator<Item = u64> + '_ {
         self.breaks.keys().copied()
     }
@@ -397,17 +398,9 @@ impl LeaseTable {
 
     /// Describes an operation about to run on `file`: plans the breaks of
     /// other holders (MS-FSA 2.1.4.12), queues their notifications, starts
-    /// their timers, and parks `waiter` if the operation must wait for one.
-    pub fn begin(
-        &mut self,
-        file: FileKey,
-        op: Operation,
-        caller: Caller,
-        waiter: WaitToken,
-        timers: &mut Timers,
-        now: Instant,
-    ) -> Decision {
-        self.begin_all(&[(file, op)], caller, waiter, timers, now)
+    /// their deadlines, and parks `waiter` if the operation must wait for one.
+    pub fn begin(&mut self, file: FileKey, op: Operation, caller: Caller, waiter: WaitToken, now: Instant) -> Decision {
+        self.begin_all(&[(file, op)], caller, waiter, now)
     }
 
     /// [`LeaseTable::begin`] for an operation on several files at once (an
@@ -419,10 +412,9 @@ impl LeaseTable {
         ops: &[(FileKey, Operation)],
         caller: Caller,
         waiter: WaitToken,
-        timers: &mut Timers,
         now: Instant,
     ) -> Decision {
-        let deps = self.break_for(ops, caller, timers, now);
+        let deps = self.break_for(ops, caller, now);
         if deps.is_empty() {
             self.waiters.cancel(waiter);
             return Decision::Proceed;
@@ -435,14 +427,8 @@ impl LeaseTable {
 
     /// Sends the breaks `ops` cause without parking anything: `Wait` says
     /// the operation would have had to wait (NFS3ERR_JUKEBOX, PROTOCOL-NOTES §3).
-    pub fn break_only(
-        &mut self,
-        ops: &[(FileKey, Operation)],
-        caller: Caller,
-        timers: &mut Timers,
-        now: Instant,
-    ) -> Decision {
-        match self.break_for(ops, caller, timers, now).is_empty() {
+    pub fn break_only(&mut self, ops: &[(FileKey, Operation)], caller: Caller, now: Instant) -> Decision {
+        match self.break_for(ops, caller, now).is_empty() {
             true => Decision::Proceed,
             false => Decision::Wait,
         }
@@ -454,10 +440,8 @@ impl LeaseTable {
         &mut self,
         ops: &[(FileKey, Operation)],
         caller: Caller,
-        timers: &mut Timers,
         now: Instant,
     ) -> Vec<(Holder, u64, LeaseState)> {
-        self.last_now = Some(now);
         let mut deps = Vec::new();
         for &(file, op) in ops {
             let holders: Vec<(Holder, HolderKind)> =
@@ -479,7 +463,7 @@ impl LeaseTable {
                 if was_breaking && matches!(op, Operation::Open { truncate: true, .. }) {
                     plan.remove = plan.remove.minus(LeaseState::R).union(LeaseState::H);
                 }
-                self.apply(h, kind, plan.remove, timers, now);
+                self.apply(h, kind, plan.remove, now);
                 let mut pending = self.held(&h).intersect(plan.wait_for);
                 if was_breaking && let Some(c) = self.caching(&h) {
                     pending = pending.union(c.state.minus(c.required));
@@ -492,13 +476,63 @@ impl LeaseTable {
         deps
     }
 
-    /// The next break notification to send, in the order caused.
-    pub fn poll_notification(&mut self) -> Option<BreakNotification> {
-        self.notifications.pop_front()
+    /// What the table has for its driver: parked operations to re-run (in
+    /// parking order), then break notifications (in the order planned).
+    /// The server's settle loop is the one place that drains it.
+    pub fn poll_event(&mut self) -> Option<LeaseEvent> {
+        if let Some(t) = self.woken.pop_front() {
+            return Some(LeaseEvent::Wake(t));
+        }
+        let (seq, notification) = self.notifications.pop_front()?;
+        Some(LeaseEvent::Break { seq, notification })
     }
 
-    /// Parked operations whose breaks resolved, in parking order.
-    pub fn take_woken(&mut self) -> Vec<WaitToken> {
+    /// How many break notifications the table has planned so far. A
+    /// response queued now must follow every notification whose `seq` is
+    /// below this (the break precedes the response of the operation that
+    /// caused it, MS-SMB2 3.3.4.6/3.3.4.7).
+    pub fn breaks_planned(&self) -> u64 {
+        self.planned
+    }
+
+    /// The earliest instant at which [`LeaseTable::handle_timeout`] has work
+    /// (a break that will have gone unanswered too long).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// Times out every break due at `now` (MS-SMB2 3.3.2.5, 3.3.6.1): its
+    /// holder drops to NONE and the operations waiting on it go on.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(at, id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.remove(&(at, id));
+            self.break_at.remove(&id);
+            self.break_timed_out(id, now);
+        }
+    }
+
+    /// Every pending break's deadline: (break id, when it times out).
+    pub fn break_deadlines(&self) -> impl Iterator<Item = (u64, Instant)> + '_ {
+        self.break_at.iter().map(|(id, at)| (*id, *at))
+    }
+
+    /// When the pending break `id` times out.
+    pub fn break_deadline(&self, id: u64) -> Option<Instant> {
+        self.break_at.get(&id).copied()
+    }
+
+    /// The next break notification, for tests that look at breaks only.
+    #[cfg(test)]
+    pub(crate) fn poll_notification(&mut self) -> Option<BreakNotification> {
+        self.notifications.pop_front().map(|(_, n)| n)
+    }
+
+    /// Woken operations, for tests that look at wake-ups only.
+    #[cfg(test)]
+    pub(crate) fn take_woken(&mut self) -> Vec<WaitToken> {
         self.woken.drain(..).collect()
     }
 
@@ -519,10 +553,8 @@ impl LeaseTable {
         client_guid: ClientGuid,
         key: LeaseKey,
         state: LeaseState,
-        timers: &mut Timers,
         now: Instant,
     ) -> Result<LeaseState, AckError> {
-        self.last_now = Some(now);
         let owner = LeaseOwner { client_guid, key };
         let l = self.leases.get(&owner).ok_or(AckError::NotFound)?;
         if !l.caching.breaking {
@@ -533,7 +565,7 @@ impl LeaseTable {
         }
         let state = state.normalized();
         self.counters.breaks_acked += 1;
-        self.resolve(Holder::Lease(owner), state, timers, now);
+        self.resolve(Holder::Lease(owner), state, now);
         self.release(now);
         Ok(state)
     }
@@ -542,14 +574,13 @@ impl LeaseTable {
     /// wire level `level` (0 none, 1 level II). Returns the wire level for
     /// the ack response. A level other than II or NONE ends the oplock
     /// (NONE) and is refused.
-    pub fn ack_oplock(&mut self, open: OpenId, level: u8, timers: &mut Timers, now: Instant) -> Result<u8, AckError> {
-        self.last_now = Some(now);
+    pub fn ack_oplock(&mut self, open: OpenId, level: u8, now: Instant) -> Result<u8, AckError> {
         let c = *self.oplocks.get(&open).filter(|c| c.breaking).ok_or(AckError::InvalidOplockProtocol)?;
         let acked = match OplockLevel::from_wire(level) {
             Some(OplockLevel::None) => LeaseState::NONE,
             Some(OplockLevel::II) => LeaseState::R,
             _ => {
-                self.resolve(Holder::Oplock(open), LeaseState::NONE, timers, now);
+                self.resolve(Holder::Oplock(open), LeaseState::NONE, now);
                 self.prune_oplock(open);
                 self.release(now);
                 return Err(AckError::InvalidOplockProtocol);
@@ -558,20 +589,19 @@ impl LeaseTable {
         // An II ack of a break to NONE leaves NONE.
         let state = acked.intersect(c.break_to);
         self.counters.breaks_acked += 1;
-        self.resolve(Holder::Oplock(open), state, timers, now);
+        self.resolve(Holder::Oplock(open), state, now);
         self.prune_oplock(open);
         self.release(now);
         Ok(OplockLevel::from_state(state).to_wire())
     }
 
-    /// The break with timer id `id` was not acknowledged in time: the holder
-    /// drops to NONE (not the break-to state) and its waiters go on.
-    pub fn break_timed_out(&mut self, id: u64, timers: &mut Timers, now: Instant) {
-        self.last_now = Some(now);
+    /// The break `id` was not acknowledged in time: the holder drops to NONE
+    /// (not the break-to state) and its waiters go on.
+    fn break_timed_out(&mut self, id: u64, now: Instant) {
         let Some(h) = self.breaks.get(&id).copied() else { return };
         tracing::info!(break_id = id, holder = ?h, "lease/oplock break timed out");
         self.counters.breaks_timed_out += 1;
-        self.resolve(h, LeaseState::NONE, timers, now);
+        self.resolve(h, LeaseState::NONE, now);
         if let Holder::Oplock(open) = h {
             self.prune_oplock(open);
         }
@@ -679,7 +709,7 @@ impl LeaseTable {
 
     /// Takes `remove` from a holder: starts a break, or narrows the one in
     /// progress without a new notification.
-    fn apply(&mut self, h: Holder, kind: HolderKind, remove: LeaseState, timers: &mut Timers, now: Instant) {
+    fn apply(&mut self, h: Holder, kind: HolderKind, remove: LeaseState, now: Instant) {
         let Some(c) = self.caching_mut(&h) else { return };
         let mut target = c.target().without(remove);
         if kind == HolderKind::Oplock {
@@ -688,13 +718,13 @@ impl LeaseTable {
         if c.breaking {
             c.required = c.required.intersect(target).normalized();
         } else if target != c.state {
-            self.start_break(h, target, timers, now);
+            self.start_break(h, target, now);
         }
     }
 
     /// Sends a break from the holder's state to `target` (MS-SMB2 3.3.4.7).
     /// Without W or H no ack is needed and the holder drops at once.
-    fn start_break(&mut self, h: Holder, target: LeaseState, timers: &mut Timers, now: Instant) {
+    fn start_break(&mut self, h: Holder, target: LeaseState, now: Instant) {
         let id = self.next_break + 1;
         let timeout = self.break_timeout;
         let Some(c) = self.caching_mut(&h) else { return };
@@ -707,7 +737,7 @@ impl LeaseTable {
             c.break_id = id;
             self.next_break = id;
             self.breaks.insert(id, h);
-            timers.set(TimerKey::Break(id), now.checked_add(timeout).unwrap_or(now));
+            self.set_deadline(id, now.checked_add(timeout).unwrap_or(now));
         } else {
             c.state = target;
         }
@@ -744,26 +774,27 @@ impl LeaseTable {
         if !ack_required && let Holder::Oplock(open) = h {
             self.prune_oplock(open);
         }
-        self.notifications.push_back(n);
+        self.notifications.push_back((self.planned, n));
+        self.planned += 1;
     }
 
     /// Ends the pending break of `h` with `state` (ack or timeout). If the
     /// holder still holds more than a later conflict requires, the next
     /// break goes out at once (chained breaks).
-    fn resolve(&mut self, h: Holder, state: LeaseState, timers: &mut Timers, now: Instant) {
+    fn resolve(&mut self, h: Holder, state: LeaseState, now: Instant) {
         let Some(c) = self.caching_mut(&h) else { return };
         let id = c.break_id;
         c.state = state;
         c.breaking = false;
         let required = c.required;
         self.breaks.remove(&id);
-        timers.cancel(TimerKey::Break(id));
+        self.clear_deadline(id);
         if !state.is_subset_of(required) {
             let mut next = state.intersect(required).normalized();
             if let Holder::Oplock(_) = h {
                 next = oplock::oplock_target(state, next);
             }
-            self.start_break(h, next, timers, now);
+            self.start_break(h, next, now);
         }
     }
 
@@ -782,7 +813,7 @@ impl LeaseTable {
         let Some(l) = self.leases.remove(&owner) else { return };
         if l.caching.breaking {
             self.breaks.remove(&l.caching.break_id);
-            self.stale_timers.push(l.caching.break_id);
+            self.clear_deadline(l.caching.break_id);
         }
         if let Some(set) = self.leases_on.get_mut(&l.file) {
             set.remove(&owner);
@@ -799,32 +830,15 @@ impl LeaseTable {
         }
     }
 
-    fn cancel_stale_timers(&mut self, timers: &mut Timers) {
-        for id in self.stale_timers.drain(..) {
-            timers.cancel(TimerKey::Break(id));
+    fn set_deadline(&mut self, id: u64, at: Instant) {
+        self.clear_deadline(id);
+        self.break_at.insert(id, at);
+        self.deadlines.insert((at, id));
+    }
+
+    fn clear_deadline(&mut self, id: u64) {
+        if let Some(at) = self.break_at.remove(&id) {
+            self.deadlines.remove(&(at, id));
         }
     }
-}
-
-/// Moves what the table has for the server into `core`: woken tokens to
-/// `core.ready`, counters to `core.stats`, and cancels the timers of breaks
-/// that ended by a close. Call after acks and closes; the server's settle
-/// loop calls it too.
-pub fn flush_wakeups(core: &mut Core) {
-    core.leases.cancel_stale_timers(&mut core.timers);
-    for t in core.leases.take_woken() {
-        core.wake(t);
-    }
-    let c = core.leases.take_counters();
-    core.stats.breaks_sent += c.breaks_sent;
-    core.stats.breaks_acked += c.breaks_acked;
-    core.stats.breaks_timed_out += c.breaks_timed_out;
-    core.stats.ops_parked += c.ops_parked;
-    core.stats.time_parked += c.time_parked;
-}
-
-/// The break deadline `id` has passed (MS-SMB2 3.3.2.5, 3.3.6.1).
-pub fn on_break_timeout(core: &mut Core, id: u64, now: Instant) {
-    core.leases.break_timed_out(id, &mut core.timers, now);
-    flush_wakeups(core);
 }

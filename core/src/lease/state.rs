@@ -113,7 +113,7 @@ pub(crate) struct Caching {
     /// What the server needs by the end of the break; narrowed by later
     /// conflicts without a new notification (chained breaks).
     pub required: LeaseState,
-    /// The TimerKey::Break id of the pending break.
+    /// The id of the pending break (its deadline is kept by the table).
     pub break_id: u64,
 }
 

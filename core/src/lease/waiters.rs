@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::OpenId;
 use super::lease::LeaseOwner;
 use super::state::LeaseState;
-use crate::server::WaitToken;
+use crate::id::WaitToken;
 
 /// Something that holds caching on a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::server::{ConnId, Core, Flow, Protocol};
+use crate::common::{Core, Flow};
+use crate::id::{ConnId, Protocol};
+use crate::rng::Rng;
 use crate::vfs::ObjectId;
 
 pub mod mount;
@@ -38,7 +40,7 @@ const MAX_EXCLUSIVE_VERFS: usize = 4096;
 /// Entries of the MOUNT DUMP list kept at most.
 const MAX_MOUNT_ENTRIES: usize = 1024;
 
-/// NFS state shared by every connection (held in [`Core::nfs`]).
+/// NFS state shared by every connection, kept beside the common core.
 #[derive(Debug, Default)]
 pub struct NfsShared {
     /// RFC 1813 3.3.7: the write verifier of this server instance, drawn
@@ -57,24 +59,24 @@ pub struct NfsShared {
 
 impl NfsShared {
     /// The write verifier, created from `core.rng` on first use.
-    pub fn write_verf(core: &mut Core) -> [u8; 8] {
-        if let Some(v) = core.nfs.write_verf {
+    pub fn write_verf(&mut self, rng: &mut Rng) -> [u8; 8] {
+        if let Some(v) = self.write_verf {
             return v;
         }
-        let v = core.rng.bytes::<8>();
-        core.nfs.write_verf = Some(v);
+        let v = rng.bytes::<8>();
+        self.write_verf = Some(v);
         v
     }
 
     /// Draws a new write verifier (after a failed COMMIT), different from
     /// the one before.
-    pub fn reset_write_verf(core: &mut Core) {
-        let old = core.nfs.write_verf.take();
-        let mut v = core.rng.bytes::<8>();
+    pub fn reset_write_verf(&mut self, rng: &mut Rng) {
+        let old = self.write_verf.take();
+        let mut v = rng.bytes::<8>();
         while Some(v) == old {
-            v = core.rng.bytes::<8>();
+            v = rng.bytes::<8>();
         }
-        core.nfs.write_verf = Some(v);
+        self.write_verf = Some(v);
     }
 
     pub fn exclusive_verf(&self, id: ObjectId) -> Option<[u8; 8]> {
@@ -172,7 +174,13 @@ pub(crate) enum Answer {
     Parked,
 }
 
-pub(crate) fn handle_frame(core: &mut Core, conn: &mut NfsConnection, frame: Bytes, now: Instant) -> Flow {
+pub(crate) fn handle_frame(
+    core: &mut Core,
+    shared: &mut NfsShared,
+    conn: &mut NfsConnection,
+    frame: Bytes,
+    now: Instant,
+) -> Flow {
     let mut r = XdrReader::over(&frame);
     let hdr = match CallHeader::decode(&mut r) {
         Ok(h) => h,
@@ -197,9 +205,9 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut NfsConnection, frame: Byt
         PROG_PORTMAP if hdr.vers != portmap::VERSION => Err(AcceptStat::ProgMismatch { low: 2, high: 2 }),
         PROG_PORTMAP => portmap::handle(core, hdr.proc_, &mut r, &mut w),
         PROG_MOUNT if hdr.vers != mount::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
-        PROG_MOUNT => mount::handle(core, conn, hdr.proc_, &mut r, &mut w),
+        PROG_MOUNT => mount::handle(core, shared, conn, hdr.proc_, &mut r, &mut w),
         PROG_NFS if hdr.vers != nfs3::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
-        PROG_NFS => nfs3::handle(core, conn, &hdr, cred, &mut r, &mut w, now),
+        PROG_NFS => nfs3::decode_call(&hdr, cred, &mut r).map(|call| nfs3::run(core, shared, conn, call, &mut w, now)),
         _ => Err(AcceptStat::ProgUnavail),
     };
     match result {
@@ -216,22 +224,22 @@ fn send_denied(core: &mut Core, conn: &NfsConnection, xid: u32, stat: RejectStat
 
 /// The connection is gone: its parked calls are dropped unanswered and leave
 /// the lease table (the breaks they caused go on; lease state is unaffected).
-pub(crate) fn handle_closed(core: &mut Core, conn: &mut NfsConnection, _now: Instant) {
+pub(crate) fn handle_closed(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConnection, _now: Instant) {
     conn.io_wait.clear();
-    core.nfs.parked = core.nfs.parked.saturating_sub(conn.parked.len());
+    shared.parked = shared.parked.saturating_sub(conn.parked.len());
     for op in std::mem::take(&mut conn.parked).into_keys() {
-        core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
+        core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
     }
 }
 
 /// Runs a parked call again once what it waited for has resolved.
-pub(crate) fn resume(core: &mut Core, conn: &mut NfsConnection, op: u64, now: Instant) -> Flow {
+pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConnection, op: u64, now: Instant) -> Flow {
     if let Some((xid, kind)) = conn.io_wait.remove(&op) {
-        let token = crate::server::WaitToken { conn: conn.id, op };
+        let token = crate::id::WaitToken { conn: conn.id, op };
         let Some(result) = core.io.take_result(token) else { return Flow::Continue };
         let mut w: XdrWriter = rpc::accepted(xid, AcceptStat::Success);
         let cred = Credentials::None;
-        let mut ctx = nfs3::Ctx { core, peer: conn.peer.ip(), cred: &cred, now, io: None };
+        let mut ctx = nfs3::Ctx { core, nfs: shared, peer: conn.peer.ip(), cred: &cred, now, io: None };
         match nfs3::read_write::io_done(&mut ctx, xid, kind, result, &mut w) {
             nfs3::read_write::IoReply::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
             nfs3::read_write::IoReply::Framed(framed) => core.send_framed(conn.id, framed),
@@ -239,9 +247,9 @@ pub(crate) fn resume(core: &mut Core, conn: &mut NfsConnection, op: u64, now: In
         return Flow::Continue;
     }
     let Some(call) = conn.parked.remove(&op) else { return Flow::Continue };
-    core.nfs.parked = core.nfs.parked.saturating_sub(1);
+    shared.parked = shared.parked.saturating_sub(1);
     let mut w: XdrWriter = rpc::accepted(call.xid, AcceptStat::Success);
-    match nfs3::run(core, conn, call, &mut w, now) {
+    match nfs3::run(core, shared, conn, call, &mut w, now) {
         Answer::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
         Answer::Parked => {}
     }

@@ -6,8 +6,8 @@ use super::nfs3::export::{allowed, find_export, resolve_path};
 use super::nfs3::fh::NfsFh3;
 use super::rpc::{AUTH_NONE, AUTH_SYS, AcceptStat};
 use super::xdr::{XdrReader, XdrWriter};
-use super::{Answer, NfsConnection};
-use crate::server::Core;
+use super::{Answer, NfsConnection, NfsShared};
+use crate::common::Core;
 use crate::vfs::{FileType, VfsError};
 
 pub const VERSION: u32 = 3;
@@ -73,6 +73,7 @@ pub fn mnt(core: &Core, conn: &NfsConnection, path: &[u8]) -> Result<NfsFh3, Mou
 
 pub(crate) fn handle(
     core: &mut Core,
+    shared: &mut NfsShared,
     conn: &mut NfsConnection,
     proc_: u32,
     r: &mut XdrReader<'_>,
@@ -85,7 +86,7 @@ pub(crate) fn handle(
             let path = dirpath(r)?;
             match mnt(core, conn, path) {
                 Ok(fh) => {
-                    core.nfs.add_mount(host, String::from_utf8_lossy(path).into_owned());
+                    shared.add_mount(host, String::from_utf8_lossy(path).into_owned());
                     w.u32(MountStat3::Ok as u32);
                     fh.encode(w);
                     w.u32(2).u32(AUTH_SYS).u32(AUTH_NONE);
@@ -97,16 +98,16 @@ pub(crate) fn handle(
             }
         }
         MOUNTPROC3_DUMP => {
-            for (h, d) in &core.nfs.mounts {
+            for (h, d) in &shared.mounts {
                 w.bool(true).string(h).string(d);
             }
             w.bool(false);
         }
         MOUNTPROC3_UMNT => {
             let path = String::from_utf8_lossy(dirpath(r)?).into_owned();
-            core.nfs.mounts.remove(&(host, path));
+            shared.mounts.remove(&(host, path));
         }
-        MOUNTPROC3_UMNTALL => core.nfs.mounts.retain(|(h, _)| *h != host),
+        MOUNTPROC3_UMNTALL => shared.mounts.retain(|(h, _)| *h != host),
         MOUNTPROC3_EXPORT => {
             for e in &core.config.nfs.exports {
                 w.bool(true).string(&e.name);

@@ -4,7 +4,7 @@
 use super::rpc::AcceptStat;
 use super::xdr::{XdrReader, XdrResult, XdrWriter};
 use super::{Answer, PROG_MOUNT, PROG_NFS};
-use crate::server::Core;
+use crate::common::Core;
 
 pub const VERSION: u32 = 2;
 

@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::framing::Framer;
+use crate::id::{ConnId, Protocol};
+use crate::output::Output;
 use crate::record::{Event, Recorder};
-use crate::server::{ConnId, Output, Protocol, Server};
+use crate::server::Server;
 use crate::vfs::Vfs;
 use crate::{Config, MemoryFs};
 

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::id::ConnId;
 use crate::lease::{LeaseState, OpenId};
-use crate::server::ConnId;
 use crate::smb::wire::codec::FileId;
 use crate::vfs::ObjectId;
 

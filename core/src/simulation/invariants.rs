@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::id::ConnId;
 use crate::lease::{HolderId, HolderView, LeaseOwner, LeaseState, OpenId};
-use crate::server::{ConnId, Server};
-use crate::time::TimerKey;
+use crate::server::Server;
 use crate::vfs::{ObjectId, Vfs};
 
 use super::model::Model;
@@ -42,14 +42,7 @@ impl Before {
     pub fn take(server: &Server, lease_conn: impl Fn(&LeaseOwner) -> Option<ConnId>) -> Self {
         let core = server.core();
         let holders = core.leases.holder_views();
-        let deadlines = core
-            .timers
-            .iter()
-            .filter_map(|(k, at)| match k {
-                TimerKey::Break(id) => Some((id, at)),
-                _ => None,
-            })
-            .collect();
+        let deadlines = core.leases.break_deadlines().collect();
         let owners = holders
             .iter()
             .filter_map(|h| match h.holder {
@@ -150,15 +143,13 @@ pub(super) fn check_state(server: &Server, model: &Model) -> Result<(), String> 
     }
     // Every pending break has its deadline, and no deadline outlives its break.
     let pending: Vec<u64> = core.leases.pending_break_ids().collect();
-    for (k, _) in core.timers.iter() {
-        if let TimerKey::Break(id) = k
-            && !pending.contains(&id)
-        {
+    for (id, _) in core.leases.break_deadlines() {
+        if !pending.contains(&id) {
             return Err(format!("deadline left for resolved break {id}"));
         }
     }
     for id in &pending {
-        if core.timers.deadline(TimerKey::Break(*id)).is_none() {
+        if core.leases.break_deadline(*id).is_none() {
             return Err(format!("break {id} pending without a deadline"));
         }
         if !views.iter().any(|h| h.breaking && h.break_id == *id) {

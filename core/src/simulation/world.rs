@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, NfsBreakPolicy};
 use crate::framing::{Transport, encode_frame};
+use crate::id::{ConnId, Protocol};
 use crate::io::{IoOp, IoRequest, IoResult};
 use crate::lease::{ClientGuid, LeaseKey, LeaseOwner, LeaseState};
 use crate::nfs::PROG_NFS;
@@ -17,8 +18,9 @@ use crate::nfs::nfs3::attrs::Sattr3;
 use crate::nfs::nfs3::fh::NfsFh3;
 use crate::nfs::rpc::{self, AcceptStat, AuthSys, Credentials, ReplyHeader};
 use crate::nfs::xdr::{XdrReader, XdrWriter};
+use crate::output::Output;
 use crate::rng::Rng;
-use crate::server::{ConnId, Output, Protocol, Server};
+use crate::server::Server;
 use crate::smb::status;
 use crate::smb::wire::create::disposition;
 use crate::smb::wire::header::{FLAG_ASYNC, command};
@@ -131,13 +133,13 @@ impl World {
             e.policy = policy;
         }
         let base = Instant::now();
-        let mut server = Server::new(config, Box::new(MemoryFs::new()), seed, base);
+        let server = Server::new(config, Box::new(MemoryFs::new()), seed, base);
         let mut model = Model::default();
         let root = server.vfs().root();
         for name in &NAMES[..3] {
             let t = Timespec::new(1, 0);
             let content: Vec<u8> = (0..rng.u32() % 24).map(|_| rng.u32() as u8).collect();
-            let vfs = server.vfs_mut();
+            let vfs = server.vfs();
             let a = vfs
                 .create(root, name, CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t)
                 .map_err(|e| e.to_string())?;
@@ -265,7 +267,7 @@ impl World {
         if !core.leases.holder_views().is_empty() || core.leases.pending_break_ids().next().is_some() {
             return Err(format!("caching left after every client left: {:?}", core.leases.holder_views()));
         }
-        if core.timers.iter().any(|(k, _)| matches!(k, crate::time::TimerKey::Break(_))) {
+        if core.leases.poll_timeout().is_some() {
             return Err("break deadlines left after every client left".into());
         }
         self.stats.timeouts = self.server.stats().breaks_timed_out;

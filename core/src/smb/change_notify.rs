@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::server::{ConnId, Core, WaitToken};
+use crate::common::Core;
+use crate::id::{ConnId, WaitToken};
+use crate::smb::SmbShared;
 use crate::smb::status;
 use crate::vfs::journal::{Change, action};
 use crate::vfs::{ObjectId, Vfs};
@@ -60,12 +62,12 @@ pub struct Watches(pub BTreeMap<u64, Watch>, pub Vec<(WaitToken, u32)>);
 
 /// Drains the change journal into the watches it concerns and wakes their
 /// waiting requests. Called by the server's settle loop.
-pub fn deliver(core: &mut Core) {
+pub fn deliver(core: &mut Core, smb: &mut SmbShared) {
     if !core.vfs.has_changes() {
         return;
     }
     let changes = core.vfs.take_changes();
-    if core.smb.watches.0.is_empty() {
+    if smb.watches.0.is_empty() {
         return;
     }
     for c in changes {
@@ -73,18 +75,18 @@ pub fn deliver(core: &mut Core) {
             Change::Entry { dir, name, action, filter } => (dir, name, action, filter),
             // Content and attribute changes are reported for files that
             // have an SMB open, whose name the SMB side knows.
-            Change::Object { id, filter } => match core.smb.files.get(&id) {
+            Change::Object { id, filter } => match smb.files.get(&id) {
                 Some(f) if !f.is_stream && !f.name.is_empty() => (f.parent, f.name.clone(), action::MODIFIED, filter),
                 _ => continue,
             },
             Change::Overflow => {
-                for w in core.smb.watches.0.values_mut() {
+                for w in smb.watches.0.values_mut() {
                     w.overflow = true;
                 }
                 continue;
             }
         };
-        for w in core.smb.watches.0.values_mut() {
+        for w in smb.watches.0.values_mut() {
             if w.filter & bits == 0 {
                 continue;
             }
@@ -96,7 +98,7 @@ pub fn deliver(core: &mut Core) {
             }
         }
     }
-    for w in core.smb.watches.0.values() {
+    for w in smb.watches.0.values() {
         if w.changes.is_empty() && !w.overflow {
             continue;
         }
@@ -134,37 +136,37 @@ fn relative(vfs: &dyn Vfs, w: &Watch, dir: ObjectId, name: &str) -> Option<Strin
 
 /// The open `volatile` is closed: its watch ends; the requests still
 /// waiting on it are returned, to be completed with STATUS_NOTIFY_CLEANUP.
-pub fn open_closed(core: &mut Core, volatile: u64) -> Vec<u64> {
-    core.smb.watches.0.remove(&volatile).map(|w| w.waiting).unwrap_or_default()
+pub fn open_closed(smb: &mut SmbShared, volatile: u64) -> Vec<u64> {
+    smb.watches.0.remove(&volatile).map(|w| w.waiting).unwrap_or_default()
 }
 
 /// The open `volatile` went away with its tree or session (TREE_DISCONNECT,
 /// LOGOFF): its waiting requests are completed with STATUS_NOTIFY_CLEANUP
 /// by the server's settle loop ([`take_cleanups`]).
-pub fn open_released(core: &mut Core, volatile: u64) {
-    if let Some(w) = core.smb.watches.0.remove(&volatile) {
+pub fn open_released(smb: &mut SmbShared, volatile: u64) {
+    if let Some(w) = smb.watches.0.remove(&volatile) {
         let conn = w.conn;
         let done = w.waiting.into_iter().map(|op| (WaitToken { conn, op }, status::NOTIFY_CLEANUP));
-        core.smb.watches.1.extend(done);
+        smb.watches.1.extend(done);
     }
 }
 
 /// MS-FSA 2.1.5.10: directory `dir` is now pending deletion: requests
 /// watching it complete with STATUS_DELETE_PENDING (by [`take_cleanups`]).
-pub fn delete_pending(core: &mut Core, dir: ObjectId) {
-    for w in core.smb.watches.0.values_mut().filter(|w| w.dir == dir) {
+pub fn delete_pending(smb: &mut SmbShared, dir: ObjectId) {
+    for w in smb.watches.0.values_mut().filter(|w| w.dir == dir) {
         let conn = w.conn;
-        core.smb.watches.1.extend(w.waiting.drain(..).map(|op| (WaitToken { conn, op }, status::DELETE_PENDING)));
+        smb.watches.1.extend(w.waiting.drain(..).map(|op| (WaitToken { conn, op }, status::DELETE_PENDING)));
     }
 }
 
 /// Requests to complete now, with their status (the server's settle loop).
-pub fn take_cleanups(core: &mut Core) -> Vec<(WaitToken, u32)> {
-    std::mem::take(&mut core.smb.watches.1)
+pub fn take_cleanups(smb: &mut SmbShared) -> Vec<(WaitToken, u32)> {
+    std::mem::take(&mut smb.watches.1)
 }
 
 /// The connection is gone: its watches with it.
-pub fn conn_closed(core: &mut Core, conn: ConnId) {
-    core.smb.watches.0.retain(|_, w| w.conn != conn);
-    core.smb.watches.1.retain(|(t, _)| t.conn != conn);
+pub fn conn_closed(smb: &mut SmbShared, conn: ConnId) {
+    smb.watches.0.retain(|_, w| w.conn != conn);
+    smb.watches.1.retain(|(t, _)| t.conn != conn);
 }

@@ -12,8 +12,8 @@ use super::preauth::PreauthHash;
 use super::signing::SigningAlgorithm;
 use super::wire::codec::FileId;
 use super::wire::header::Header;
+use crate::id::ConnId;
 use crate::lease::OpenId;
-use crate::server::ConnId;
 use crate::vfs::{FileType, ObjectId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

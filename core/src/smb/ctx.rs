@@ -10,7 +10,8 @@ use super::conn::{Open, Session, SmbConnection, Tree};
 use super::status;
 use super::wire::codec::FileId;
 use super::wire::header::Header;
-use crate::server::Core;
+use crate::common::Core;
+use crate::smb::SmbShared;
 use crate::time::Timespec;
 
 /// Which preauth integrity hash the response bytes extend (3.1.1).
@@ -64,6 +65,8 @@ pub fn ok(body: Vec<u8>) -> HandlerResult {
 #[derive(Debug)]
 pub struct Ctx<'a> {
     pub core: &'a mut Core,
+    /// SMB state shared by every SMB connection.
+    pub smb: &'a mut SmbShared,
     pub conn: &'a mut SmbConnection,
     pub hdr: Header,
     /// The whole request message (one compound element) from its header on.
@@ -94,9 +97,17 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(core: &'a mut Core, conn: &'a mut SmbConnection, hdr: Header, msg: Bytes, now: Instant) -> Self {
+    pub fn new(
+        core: &'a mut Core,
+        smb: &'a mut SmbShared,
+        conn: &'a mut SmbConnection,
+        hdr: Header,
+        msg: Bytes,
+        now: Instant,
+    ) -> Self {
         Self {
             core,
+            smb,
             conn,
             hdr,
             msg,
@@ -130,7 +141,7 @@ impl<'a> Ctx<'a> {
                 }
             };
         }
-        let token = crate::server::WaitToken { conn: self.conn.id, op: self.op_id() };
+        let token = crate::id::WaitToken { conn: self.conn.id, op: self.op_id() };
         self.core.submit_io(token, op);
         self.io_wait = Some(kind);
         Ok(Outcome::Io)

@@ -18,8 +18,10 @@ use super::wire::header::{
     FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, HEADER_LEN, Header, PROTOCOL_ID, command, compound_element_len,
 };
 use super::wire::smb1::SMB1_PROTOCOL_ID;
+use crate::common::{Core, Flow};
+use crate::id::Protocol;
 use crate::io::IoResult;
-use crate::server::{Core, Flow, Protocol};
+use crate::smb::SmbShared;
 
 /// One response of a (possibly compounded) reply.
 #[derive(Debug)]
@@ -33,18 +35,26 @@ struct Element {
 /// What the previous element of a related chain left behind.
 #[derive(Debug, Default)]
 struct Chain {
+    /// The element being processed is the compound's first.
+    first: bool,
     session_id: u64,
     tree_id: u32,
     file_id: Option<FileId>,
     status: u32,
 }
 
-pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Bytes, now: Instant) -> Flow {
+pub(crate) fn handle_frame(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    frame: Bytes,
+    now: Instant,
+) -> Flow {
     if frame.get(..4) == Some(&SMB1_PROTOCOL_ID[..]) {
         if conn.state != NegotiateState::Initial {
             return Flow::Close;
         }
-        return match handlers::negotiate::smb1_negotiate(core, conn, &frame, now) {
+        return match handlers::negotiate::smb1_negotiate(core, smb, conn, &frame, now) {
             Some(resp) => {
                 core.send(conn.id, Protocol::Smb, &resp);
                 Flow::Continue
@@ -57,15 +67,14 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Byt
         return Flow::Close;
     }
     let mut out: Vec<Element> = Vec::new();
-    let mut chain = Chain::default();
+    let mut chain = Chain { first: true, ..Chain::default() };
     let mut off = 0usize;
-    let mut first = true;
     loop {
         let Some(rest) = frame.get(off..) else { return Flow::Close };
         let Ok(hdr) = Header::decode(rest) else { return Flow::Close };
         let Some(len) = compound_element_len(hdr.next_command, rest.len()) else { return Flow::Close };
         let msg = frame.slice(off..off + len);
-        match process(core, conn, hdr, msg, &mut chain, first, now) {
+        match process(core, smb, conn, hdr, msg, &mut chain, now) {
             Step::Reply(e) => out.push(e),
             Step::Parked(e, op) => {
                 out.push(e);
@@ -74,7 +83,6 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Byt
                         Deferred::All => break,
                         Deferred::Upto(next) => {
                             off = next;
-                            first = false;
                             chain = Chain::default();
                             continue;
                         }
@@ -91,7 +99,7 @@ pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Byt
                 return Flow::Close;
             }
         }
-        first = false;
+        chain.first = false;
         if hdr.next_command == 0 {
             break;
         }
@@ -176,13 +184,14 @@ fn defer_related(
 
 fn process(
     core: &mut Core,
+    smb: &mut SmbShared,
     conn: &mut SmbConnection,
     hdr: Header,
     msg: Bytes,
     chain: &mut Chain,
-    first: bool,
     now: Instant,
 ) -> Step {
+    let first = chain.first;
     if hdr.flags & FLAG_SERVER_TO_REDIR != 0 {
         return Step::Close;
     }
@@ -216,7 +225,7 @@ fn process(
             }
         }
     }
-    let mut cx = Ctx::new(core, conn, eff, msg, now);
+    let mut cx = Ctx::new(core, smb, conn, eff, msg, now);
     cx.chain_file = if related && !first { chain.file_id } else { None };
     cx.io_allowed = first && hdr.next_command == 0;
     if chain_status == status::SUCCESS && cx.io_allowed && verify_off_core(&mut cx, &hdr, granted) {
@@ -295,8 +304,9 @@ fn verify_off_core(cx: &mut Ctx<'_>, hdr: &Header, granted: u16) -> bool {
     let algorithm = cx.conn.signing;
     let Some(key) = cx.conn.sessions.get(&hdr.session_id).and_then(|s| s.signing_key) else { return false };
     let op = cx.op_id();
-    let token = crate::server::WaitToken { conn: cx.conn.id, op };
-    cx.core.submit_io(token, crate::io::IoOp::VerifySignature { algorithm, key, message: cx.msg.clone() });
+    let token = crate::id::WaitToken { conn: cx.conn.id, op };
+    let check = std::sync::Arc::new(crate::smb::signing::SignatureCheck { algorithm, key });
+    cx.core.submit_io(token, crate::io::IoOp::VerifySignature { check, message: cx.msg.clone() });
     let w = IoWait { header: *hdr, credits: granted, kind: IoKind::Verify, msg: Some(cx.msg.clone()) };
     cx.conn.io_wait.insert(op, w);
     true
@@ -364,8 +374,8 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
     // Outstanding async operations per connection are bounded
     // (limits.max_outstanding_per_conn): beyond it the request fails.
     if cx.conn.pending.len() >= cx.core.config.limits.max_outstanding_per_conn {
-        cx.core.leases.cancel_waiter(crate::server::WaitToken { conn: cx.conn.id, op });
-        cx.core.io.cancel_waiter(crate::server::WaitToken { conn: cx.conn.id, op });
+        cx.core.leases.cancel_waiter(crate::id::WaitToken { conn: cx.conn.id, op });
+        cx.core.io.cancel_waiter(crate::id::WaitToken { conn: cx.conn.id, op });
         tracing::info!(conn = cx.conn.id.0, "too many outstanding async operations");
         let rh = Header { status: status::INSUFFICIENT_RESOURCES, ..response_header(&hdr, &cx, 0, granted) };
         let sign = signing_for(&cx, &hdr, rh.session_id, status::INSUFFICIENT_RESOURCES);
@@ -390,13 +400,13 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
 /// Re-runs a parked request (MS-SMB2 3.3.4.2: the final response keeps ASYNC
 /// and the AsyncId and grants no credits), then the related elements that
 /// waited for it, compounding all their final responses.
-pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
+pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
     if let Some(w) = conn.io_wait.remove(&op) {
-        io_done(core, conn, op, w, now);
+        io_done(core, smb, conn, op, w, now);
         return Flow::Continue;
     }
     let Some(mut p) = conn.pending.remove(&op) else { return Flow::Continue };
-    let mut cx = Ctx::new(core, conn, p.header, p.msg.clone(), now);
+    let mut cx = Ctx::new(core, smb, conn, p.header, p.msg.clone(), now);
     cx.async_id = Some(p.async_id);
     cx.op = Some(op);
     let (status, body) = match handlers::dispatch_command(&mut cx) {
@@ -416,6 +426,7 @@ pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: In
     rh.async_id = p.async_id;
     let sign = signing_for(&cx, &p.header, rh.session_id, status);
     let mut chain = Chain {
+        first: false,
         session_id: rh.session_id,
         tree_id: cx.resp_tree.unwrap_or(cx.hdr.tree_id),
         file_id: cx.used_file.or(cx.chain_file),
@@ -424,7 +435,7 @@ pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: In
     let mut out = vec![Element { header: rh, body, sign, preauth: PreauthTarget::None }];
     let mut followers = std::mem::take(&mut p.followers).into_iter();
     while let Some(f) = followers.next() {
-        match run_follower(core, conn, &f, &mut chain, now) {
+        match run_follower(core, smb, conn, &f, &mut chain, now) {
             Some(e) => out.push(e),
             // It parked in turn: the rest now wait for it.
             None => {
@@ -449,6 +460,7 @@ fn pending_by_async_id(conn: &mut SmbConnection, async_id: u64) -> Option<&mut P
 /// AsyncId).
 fn run_follower(
     core: &mut Core,
+    smb: &mut SmbShared,
     conn: &mut SmbConnection,
     f: &Follower,
     chain: &mut Chain,
@@ -457,7 +469,7 @@ fn run_follower(
     let mut eff = f.header;
     eff.session_id = chain.session_id;
     eff.tree_id = chain.tree_id;
-    let mut cx = Ctx::new(core, conn, eff, f.msg.clone(), now);
+    let mut cx = Ctx::new(core, smb, conn, eff, f.msg.clone(), now);
     cx.chain_file = chain.file_id;
     cx.async_id = Some(f.async_id);
     let result = if status::is_error(chain.status) {
@@ -499,8 +511,8 @@ fn run_follower(
 /// (MS-SMB2 3.3.5.2.7.2).
 pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
     let Some(p) = conn.pending.remove(&op) else { return };
-    core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
-    core.io.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
+    core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
+    core.io.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
     let first = (p.async_id, p.header);
     let out = std::iter::once(first)
         .chain(p.followers.iter().map(|f| (f.async_id, f.header)))
@@ -574,11 +586,11 @@ fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Element>) {
 /// goes out now. A successful READ's reply is built around the data in the
 /// pooled buffer the storage read filled (headers written into its
 /// headroom, signed in place) and sent as one slice of it, without a copy.
-fn io_done(core: &mut Core, conn: &mut SmbConnection, op: u64, w: IoWait, now: Instant) {
-    let token = crate::server::WaitToken { conn: conn.id, op };
+fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, w: IoWait, now: Instant) {
+    let token = crate::id::WaitToken { conn: conn.id, op };
     let Some(result) = core.io.take_result(token) else { return };
     if let IoResult::Verified(ok) = result {
-        return verified(core, conn, op, w, ok, now);
+        return verified(core, smb, conn, op, w, ok, now);
     }
     let outcome = handlers::read_write::io_done(conn, w.header.session_id, w.header.tree_id, w.kind, result);
     let (status, body) = match outcome {
@@ -600,13 +612,21 @@ fn io_done(core: &mut Core, conn: &mut SmbConnection, op: u64, w: IoWait, now: I
 /// The signature of a large signed request was checked on a worker: a bad
 /// one is refused (MS-SMB2 3.3.5.2.4), a good one runs now, exactly as it
 /// would have had the check been made inline.
-fn verified(core: &mut Core, conn: &mut SmbConnection, op: u64, w: IoWait, ok: bool, now: Instant) {
+fn verified(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    op: u64,
+    w: IoWait,
+    ok: bool,
+    now: Instant,
+) {
     if !ok {
         tracing::info!(conn = conn.id.0, "bad signature");
         return flush(core, conn, vec![error_element(conn, &w, status::ACCESS_DENIED)]);
     }
     let Some(msg) = w.msg.clone() else { return };
-    let mut cx = Ctx::new(core, conn, w.header, msg, now);
+    let mut cx = Ctx::new(core, smb, conn, w.header, msg, now);
     cx.io_allowed = true;
     cx.op = Some(op);
     let (status, body) = match handlers::dispatch_command(&mut cx) {
@@ -639,7 +659,7 @@ fn attach_read_finisher(cx: &mut Ctx<'_>, op: u64, w: &IoWait) {
     let IoKind::Read { minimum, .. } = w.kind else { return };
     let rh = Header { status: status::SUCCESS, ..io_response_header(w) };
     let sign = io_signing(cx.conn, &w.header, status::SUCCESS);
-    let token = crate::server::WaitToken { conn: cx.conn.id, op };
+    let token = crate::id::WaitToken { conn: cx.conn.id, op };
     cx.core.io.attach_finisher(
         token,
         Box::new(move |buf, len, _eof| {

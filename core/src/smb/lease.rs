@@ -14,11 +14,11 @@ use super::wire::create_context::{
     CreateContext, LeaseContext, LeaseV2, ResponseContext, SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET, decode_create_contexts,
 };
 use super::wire::negotiate::{DIALECT_210, DIALECT_300};
+use crate::id::{ConnId, WaitToken};
 use crate::lease::{
     Caller, ClientGuid, Decision, FileKey, Grant, GrantError, GrantRequest, LeaseKey, LeaseState, LeaseVersion, OpenId,
     Operation, OplockLevel,
 };
-use crate::server::{ConnId, WaitToken};
 use crate::vfs::ObjectId;
 
 /// RequestedOplockLevel / OplockLevel SMB2_OPLOCK_LEVEL_LEASE (MS-SMB2 2.2.13).
@@ -101,7 +101,7 @@ fn caller_of(request: GrantRequest) -> Caller {
 pub fn begin(cx: &mut Ctx<'_>, file: FileKey, op: Operation, caller: Caller) -> Result<(), u32> {
     let token = WaitToken { conn: cx.conn.id, op: cx.op_id() };
     let core = &mut *cx.core;
-    match core.leases.begin(file, op, caller, token, &mut core.timers, cx.now) {
+    match core.leases.begin(file, op, caller, token, cx.now) {
         Decision::Proceed => Ok(()),
         Decision::Wait => {
             tracing::debug!(conn = cx.conn.id.0, op = token.op, ?op, "parked until breaks resolve");
@@ -177,7 +177,7 @@ pub fn grant(
     check_key(cx, lease_request(cx, req, is_directory), file)?;
     let request = requested(cx, req, is_directory);
     let r = OpenRef { conn: cx.conn.id, file_id, session_id: cx.hdr.session_id };
-    cx.core.smb.open_refs.insert(open, r);
+    cx.smb.open_refs.insert(open, r);
     let g = cx.core.leases.grant(file, open, request, cx.now).map_err(|e| match e {
         GrantError::InvalidParameter => status::INVALID_PARAMETER,
         GrantError::UnknownOpen => status::INTERNAL_ERROR,

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::server::{ConnId, Core, Flow};
+use crate::common::{Core, Flow};
+use crate::id::ConnId;
 use crate::time::TimerKey;
 
 pub mod auth;
@@ -36,35 +37,41 @@ pub use shared::SmbShared;
 impl SmbConnection {
     /// A new connection: it must authenticate within
     /// `limits.unauthenticated_timeout`.
-    pub fn new(core: &mut Core, id: ConnId, peer: SocketAddr, now: Instant) -> Self {
+    pub fn new(core: &mut Core, smb: &mut SmbShared, id: ConnId, peer: SocketAddr, now: Instant) -> Self {
         core.timers.set(TimerKey::Unauthenticated(id), now + core.config.limits.unauthenticated_timeout);
-        core.smb.live.insert(id);
+        smb.live.insert(id);
         Self::with_id(id, peer)
     }
 }
 
-pub(crate) fn handle_frame(core: &mut Core, conn: &mut SmbConnection, frame: Bytes, now: Instant) -> Flow {
-    dispatch::handle_frame(core, conn, frame, now)
+pub(crate) fn handle_frame(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    frame: Bytes,
+    now: Instant,
+) -> Flow {
+    dispatch::handle_frame(core, smb, conn, frame, now)
 }
 
 /// The connection is gone: its opens are released (delete-on-close runs)
 /// and its pended requests dropped.
-pub(crate) fn handle_closed(core: &mut Core, conn: &mut SmbConnection, now: Instant) {
-    core.smb.live.remove(&conn.id);
-    change_notify::conn_closed(core, conn.id);
+pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, now: Instant) {
+    smb.live.remove(&conn.id);
+    change_notify::conn_closed(smb, conn.id);
     for op in std::mem::take(&mut conn.pending).into_keys() {
-        core.leases.cancel_waiter(crate::server::WaitToken { conn: conn.id, op });
+        core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
     }
     let sessions = std::mem::take(&mut conn.sessions);
     for (_, s) in sessions {
         for (_, o) in s.opens {
-            handlers::close::release_open(core, o, now);
+            handlers::close::release_open(core, smb, o, now);
         }
     }
 }
 
-pub(crate) fn resume(core: &mut Core, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
-    dispatch::resume(core, conn, op, now)
+pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
+    dispatch::resume(core, smb, conn, op, now)
 }
 
 /// Completes a parked request with `status` (the settle loop's cleanups).

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::id::ConnId;
 use crate::lease::OpenId;
 use crate::rng::Rng;
-use crate::server::ConnId;
 use crate::vfs::ObjectId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

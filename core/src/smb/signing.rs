@@ -80,6 +80,27 @@ pub fn sign(algo: SigningAlgorithm, key: &[u8; 16], message: &mut [u8]) {
 
 /// Whether the Signature field of `message` is correct. Does not modify the
 /// input; the comparison is constant-time.
+/// A signature check a storage worker runs on a large message
+/// (`IoOp::VerifySignature`). Its Debug form leaves the key out.
+pub struct SignatureCheck {
+    /// The connection's signing algorithm.
+    pub algorithm: SigningAlgorithm,
+    /// The session's signing key.
+    pub key: [u8; 16],
+}
+
+impl std::fmt::Debug for SignatureCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignatureCheck").field("algorithm", &self.algorithm).finish_non_exhaustive()
+    }
+}
+
+impl crate::io::MessageCheck for SignatureCheck {
+    fn check(&self, message: &[u8]) -> bool {
+        verify(self.algorithm, &self.key, message)
+    }
+}
+
 pub fn verify(algo: SigningAlgorithm, key: &[u8; 16], message: &[u8]) -> bool {
     let Some(received) = message.get(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16) else {
         return false;

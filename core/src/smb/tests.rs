@@ -9,7 +9,9 @@ use super::wire::codec::{FileId, string_to_utf16, u16_at, u32_at, u64_at};
 use super::wire::create::{disposition, options};
 use super::wire::header::{FLAG_RELATED, Header, command};
 use crate::config::Config;
-use crate::server::{ConnId, Output, Protocol, Server};
+use crate::id::{ConnId, Protocol};
+use crate::output::Output;
+use crate::server::Server;
 use crate::vfs::MemoryFs;
 
 const RW: u32 = 0x0012_019F; // read/write data, attributes, EA, READ_CONTROL, SYNCHRONIZE

@@ -12,7 +12,7 @@ fn share_modes_conflict_both_ways() {
     // A stat open sharing everything never conflicts.
     assert_eq!(t.check_share(7, access::FILE_READ_ATTRIBUTES, 7), Ok(()));
     assert_eq!(t.check_share(8, access::FILE_WRITE_DATA, 0), Ok(()));
-    t.remove_open(a);
+    t.close_open(a, Instant::now());
     assert_eq!(t.check_share(7, access::FILE_WRITE_DATA, 0), Ok(()));
     assert_eq!(t.opens_on(7).count(), 0);
 }
@@ -34,7 +34,6 @@ pub(super) const C3: ConnId = ConnId(3);
 
 pub(super) struct Fx {
     t: LeaseTable,
-    timers: Timers,
     base: Instant,
 }
 
@@ -48,7 +47,7 @@ pub(super) fn open_op(access: u32) -> Operation {
 
 impl Fx {
     fn new() -> Self {
-        Self { t: LeaseTable::new(TIMEOUT), timers: Timers::new(), base: Instant::now() }
+        Self { t: LeaseTable::new(TIMEOUT), base: Instant::now() }
     }
 
     fn at(&self, d: Duration) -> Instant {
@@ -92,7 +91,7 @@ impl Fx {
     }
 
     fn begin_at(&mut self, op: Operation, caller: Caller, token: u64, now: Instant) -> Decision {
-        self.t.begin(F, op, caller, tok(token), &mut self.timers, now)
+        self.t.begin(F, op, caller, tok(token), now)
     }
 
     fn begin(&mut self, op: Operation, caller: Caller, token: u64) -> Decision {
@@ -108,18 +107,13 @@ impl Fx {
     }
 
     fn ack(&mut self, guid: ClientGuid, key: LeaseKey, s: LeaseState) -> Result<LeaseState, AckError> {
-        self.t.ack_lease(guid, key, s, &mut self.timers, self.base)
+        self.t.ack_lease(guid, key, s, self.base)
     }
 
     /// Fires every timer due at `now` as the server would.
     fn fire(&mut self, now: Instant) -> usize {
-        let mut n = 0;
-        while let Some(key) = self.timers.pop_due(now) {
-            if let TimerKey::Break(id) = key {
-                self.t.break_timed_out(id, &mut self.timers, now);
-                n += 1;
-            }
-        }
+        let n = self.t.deadlines.iter().take_while(|(at, _)| *at <= now).count();
+        self.t.handle_timeout(now);
         n
     }
 }
@@ -229,14 +223,14 @@ fn break_table_for_every_state_and_operation() {
                     if ack {
                         // Still held until the ack; the ack releases the waiter.
                         assert_eq!(fx.state(G1, K1), held, "{ctx}");
-                        assert_eq!(fx.timers.deadline(TimerKey::Break(1)), Some(fx.at(TIMEOUT)), "{ctx}");
+                        assert_eq!(fx.t.break_deadline(1), Some(fx.at(TIMEOUT)), "{ctx}");
                         assert_eq!(fx.ack(G1, K1, new), Ok(new), "{ctx}");
                         assert_eq!(fx.t.take_woken(), if wait { vec![tok(1)] } else { vec![] }, "{ctx}");
-                        assert!(fx.timers.is_empty(), "{ctx}");
+                        assert!(fx.t.poll_timeout().is_none(), "{ctx}");
                     } else {
                         // R -> NONE needs no ack: NONE at once, no timer.
                         assert_eq!(fx.state(G1, K1), S::NONE, "{ctx}");
-                        assert!(fx.timers.is_empty(), "{ctx}");
+                        assert!(fx.t.poll_timeout().is_none(), "{ctx}");
                         assert_eq!(fx.ack(G1, K1, S::NONE), Err(AckError::NotBreaking), "{ctx}");
                     }
                     assert_eq!(fx.state(G1, K1), new, "{ctx}");
@@ -294,9 +288,9 @@ fn sharing_violation_h_break_then_recheck() {
     assert_eq!((n[0].current, n[0].new), (LeaseState::RH, LeaseState::R));
     // The holder gives up its cached handle: the close frees the lease and
     // releases the open, which re-runs and now passes the sharing check.
-    fx.t.close_open(o, &mut fx.timers, fx.base);
+    fx.t.close_open(o, fx.base);
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert!(fx.timers.is_empty());
+    assert!(fx.t.poll_timeout().is_none());
     assert_eq!(fx.begin(op, Caller::Nobody, 1), Decision::Proceed);
     assert_eq!(fx.t.check_share(F, access::FILE_WRITE_DATA, ALL), Ok(()));
 }
@@ -502,7 +496,7 @@ fn chained_break_rwh_rh_r_none_releases_waiters_only_when_resolved() {
     let n = fx.notes();
     assert_eq!((n.len(), n[0].current, n[0].new, n[0].ack_required, n[0].epoch), (1, S::R, S::NONE, false, 4));
     assert_eq!(fx.state(G1, K1), S::NONE);
-    assert!(fx.timers.is_empty());
+    assert!(fx.t.poll_timeout().is_none());
     assert_eq!(fx.ack(G1, K1, S::NONE), Err(AckError::NotBreaking));
     let c = fx.t.take_counters();
     assert_eq!((c.breaks_sent, c.breaks_acked, c.ops_parked), (3, 2, 2));
@@ -558,7 +552,7 @@ fn timeout_at_exactly_break_timeout_drops_to_none() {
     fx.lease_open(G1, K1, S::RWH, C1);
     assert_eq!(fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1), Decision::Wait);
     assert_eq!(fx.notes()[0].new, S::RH);
-    assert_eq!(fx.timers.next(), Some(fx.at(TIMEOUT)));
+    assert_eq!(fx.t.poll_timeout(), Some(fx.at(TIMEOUT)));
     assert_eq!(fx.fire(fx.at(TIMEOUT - Duration::from_micros(1))), 0);
     assert!(fx.t.take_woken().is_empty());
     assert!(fx.t.is_parked(tok(1)));
@@ -573,7 +567,7 @@ fn timeout_at_exactly_break_timeout_drops_to_none() {
     assert_eq!(c.time_parked, TIMEOUT);
     // A spurious or repeated timeout is harmless.
     let later = fx.at(TIMEOUT * 2);
-    fx.t.break_timed_out(1, &mut fx.timers, later);
+    fx.t.break_timed_out(1, later);
     assert_eq!(fx.t.take_counters().breaks_timed_out, 0);
 }
 
@@ -585,13 +579,13 @@ fn last_close_frees_the_lease_and_releases_the_waiter() {
     let (b, _) = fx.lease_open(G1, K1, S::RWH, C1);
     assert_eq!(fx.t.lease_info(G1, K1).unwrap().open_count, 2);
     assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 1), Decision::Wait);
-    fx.t.close_open(a, &mut fx.timers, fx.base);
+    fx.t.close_open(a, fx.base);
     assert!(fx.t.take_woken().is_empty());
     assert!(fx.t.lease_info(G1, K1).is_some());
-    fx.t.close_open(b, &mut fx.timers, fx.base + Duration::from_secs(2));
+    fx.t.close_open(b, fx.base + Duration::from_secs(2));
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
     assert!(fx.t.lease_info(G1, K1).is_none());
-    assert!(fx.timers.is_empty());
+    assert!(fx.t.poll_timeout().is_none());
     assert_eq!(fx.ack(G1, K1, S::NONE), Err(AckError::NotFound));
     assert_eq!(fx.t.take_counters().time_parked, Duration::from_secs(2));
     // The key is free again, even for another file.
@@ -601,13 +595,15 @@ fn last_close_frees_the_lease_and_releases_the_waiter() {
 }
 
 #[test]
-fn remove_open_leaves_a_stale_timer_that_fires_harmlessly() {
+fn closing_the_breaking_lease_ends_its_break_and_deadline() {
     let mut fx = Fx::new();
     let (a, _) = fx.lease_open(G1, K1, LeaseState::RWH, C1);
     fx.begin(Operation::Write, Caller::Nobody, 1);
-    assert!(fx.t.remove_open(a).is_some());
+    assert!(fx.t.close_open(a, fx.base).is_some());
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert_eq!(fx.fire(fx.at(TIMEOUT)), 1);
+    // The table keeps its own deadlines: the ended break leaves none behind.
+    assert_eq!(fx.t.poll_timeout(), None);
+    assert_eq!(fx.fire(fx.at(TIMEOUT)), 0);
     assert_eq!(fx.t.take_counters().breaks_timed_out, 0);
 }
 
@@ -632,15 +628,15 @@ fn cancel_and_close_conn_forget_waiters() {
     fx.lease_open(G1, K1, LeaseState::RWH, C1);
     assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 1), Decision::Wait);
     let other = WaitToken { conn: C3, op: 5 };
-    assert_eq!(fx.t.begin(F, Operation::Read, Caller::Nobody, other, &mut fx.timers, fx.base), Decision::Wait);
+    assert_eq!(fx.t.begin(F, Operation::Read, Caller::Nobody, other, fx.base), Decision::Wait);
     assert!(fx.t.cancel_waiter(tok(1)));
     assert!(!fx.t.cancel_waiter(tok(1)));
-    assert_eq!(fx.t.close_conn(C3, &mut fx.timers, fx.base), vec![]);
+    assert_eq!(fx.t.close_conn(C3, fx.base), vec![]);
     assert_eq!(fx.t.parked(), 0);
     fx.ack(G1, K1, LeaseState::NONE).unwrap();
     assert!(fx.t.take_woken().is_empty());
     // Closing the holder's connection frees its lease.
-    assert_eq!(fx.t.close_conn(C1, &mut fx.timers, fx.base).len(), 1);
+    assert_eq!(fx.t.close_conn(C1, fx.base).len(), 1);
     assert!(fx.t.lease_info(G1, K1).is_none());
 }
 
@@ -707,7 +703,7 @@ fn a_lease_key_reused_after_its_last_close_does_not_hold_a_waiter() {
         let _ = fx.lease_open_share(G2, K2, LeaseState::RH, C2, ALL);
         assert_eq!(fx.begin(Operation::Rename, Caller::Nobody, 1), Decision::Wait);
         assert_eq!(fx.notes().len(), 2);
-        fx.t.close_open(a, &mut fx.timers, fx.base);
+        fx.t.close_open(a, fx.base);
         let other = fx.t.add_open(reuse_on, DATA, ALL, C1);
         let req = Fx::lease_req(G1, K1, LeaseState::RH, LeaseVersion::V2, 0);
         fx.t.grant(reuse_on, other, req, fx.base).unwrap();

@@ -17,10 +17,10 @@ fn batch_is_broken_to_ii_by_another_open() {
     assert!(fx.t.oplock_breaking(a));
     // The holder's own operations do not break it further.
     assert_eq!(fx.begin(Operation::Write, Caller::Open(a), 2), Decision::Proceed);
-    assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Ok(1));
+    assert_eq!(fx.t.ack_oplock(a, 1, fx.base), Ok(1));
     assert_eq!(fx.t.oplock_level(a), OplockLevel::II);
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert!(fx.timers.is_empty());
+    assert!(fx.t.poll_timeout().is_none());
     // The new open asking for batch gets level II now.
     let (_, l) = fx.oplock_open(OplockLevel::Batch, C2);
     assert_eq!(l, OplockLevel::II);
@@ -35,7 +35,7 @@ fn batch_is_broken_to_none_by_truncate_and_rename() {
         let n = fx.notes();
         assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 0 }, "{op:?}");
         // An II ack of a break to none leaves none.
-        assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Ok(0));
+        assert_eq!(fx.t.ack_oplock(a, 1, fx.base), Ok(0));
         assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
         assert_eq!(fx.t.take_woken(), vec![tok(1)]);
     }
@@ -50,7 +50,7 @@ fn exclusive_is_not_broken_by_rename_and_ii_drops_without_ack() {
     assert_eq!(fx.begin(Operation::SetSecurity, Caller::Nobody, 1), Decision::Proceed);
     assert!(fx.notes().is_empty());
     assert_eq!(fx.begin(Operation::Read, Caller::Nobody, 1), Decision::Wait);
-    assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Ok(1));
+    assert_eq!(fx.t.ack_oplock(a, 1, fx.base), Ok(1));
     fx.notes();
     // Level II under a write: NONE at once, no ack, no wait.
     assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 2), Decision::Proceed);
@@ -58,26 +58,23 @@ fn exclusive_is_not_broken_by_rename_and_ii_drops_without_ack() {
     assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 0 });
     assert!(!n[0].ack_required);
     assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
-    assert!(fx.timers.is_empty());
+    assert!(fx.t.poll_timeout().is_none());
 }
 
 #[test]
 fn oplock_ack_errors() {
     let mut fx = Fx::new();
     let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
-    assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Err(AckError::InvalidOplockProtocol));
-    assert_eq!(fx.t.ack_oplock(OpenId(77), 0, &mut fx.timers, fx.base), Err(AckError::InvalidOplockProtocol));
+    assert_eq!(fx.t.ack_oplock(a, 1, fx.base), Err(AckError::InvalidOplockProtocol));
+    assert_eq!(fx.t.ack_oplock(OpenId(77), 0, fx.base), Err(AckError::InvalidOplockProtocol));
     fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1);
     // Acking with batch is a protocol error; the oplock is gone and the
     // waiter goes on.
-    assert_eq!(
-        fx.t.ack_oplock(a, OplockLevel::WIRE_BATCH, &mut fx.timers, fx.base),
-        Err(AckError::InvalidOplockProtocol)
-    );
+    assert_eq!(fx.t.ack_oplock(a, OplockLevel::WIRE_BATCH, fx.base), Err(AckError::InvalidOplockProtocol));
     assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert!(fx.timers.is_empty());
-    assert_eq!(fx.t.ack_oplock(a, 0, &mut fx.timers, fx.base), Err(AckError::InvalidOplockProtocol));
+    assert!(fx.t.poll_timeout().is_none());
+    assert_eq!(fx.t.ack_oplock(a, 0, fx.base), Err(AckError::InvalidOplockProtocol));
 }
 
 #[test]
@@ -95,7 +92,7 @@ fn oplock_break_times_out_to_none_and_chains() {
     assert_eq!(fx.begin(open_op(access::FILE_READ_DATA), Caller::Nobody, 1), Decision::Wait);
     assert_eq!(fx.begin(Operation::Write, Caller::Nobody, 2), Decision::Wait);
     assert_eq!(fx.notes().len(), 1);
-    assert_eq!(fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base), Ok(1));
+    assert_eq!(fx.t.ack_oplock(a, 1, fx.base), Ok(1));
     let n = fx.notes();
     assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 0 });
     assert!(!n[0].ack_required);
@@ -131,7 +128,7 @@ fn oplock_holder_meeting_lease_requester_is_broken_to_ii_and_lease_gets_r() {
     let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
     assert_eq!(fx.begin(open_op(DATA), Caller::Lease(G1, K1), 1), Decision::Wait);
     assert_eq!(fx.notes()[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 1 });
-    fx.t.ack_oplock(a, 1, &mut fx.timers, fx.base).unwrap();
+    fx.t.ack_oplock(a, 1, fx.base).unwrap();
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
     assert_eq!(fx.begin(open_op(DATA), Caller::Lease(G1, K1), 1), Decision::Proceed);
     let (_, g) = fx.lease_open(G2, K2, LeaseState::RWH, C2);
@@ -160,10 +157,10 @@ fn closing_an_oplock_open_releases_its_waiters() {
     let mut fx = Fx::new();
     let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
     fx.begin(Operation::Write, Caller::Nobody, 1);
-    fx.t.close_open(a, &mut fx.timers, fx.base);
+    fx.t.close_open(a, fx.base);
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
-    assert!(fx.timers.is_empty());
-    assert_eq!(fx.t.ack_oplock(a, 0, &mut fx.timers, fx.base), Err(AckError::InvalidOplockProtocol));
+    assert!(fx.t.poll_timeout().is_none());
+    assert_eq!(fx.t.ack_oplock(a, 0, fx.base), Err(AckError::InvalidOplockProtocol));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn check_invariants(t: &LeaseTable, timers: &Timers) -> Result<(), String> {
+fn check_invariants(t: &LeaseTable) -> Result<(), String> {
     let holders = t
         .leases
         .iter()
@@ -18,7 +18,7 @@ fn check_invariants(t: &LeaseTable, timers: &Timers) -> Result<(), String> {
             if t.breaks.get(&c.break_id) != Some(&h) {
                 return Err(format!("{h:?} breaking without a break entry"));
             }
-            if timers.deadline(TimerKey::Break(c.break_id)).is_none() {
+            if t.break_deadline(c.break_id).is_none() {
                 return Err(format!("{h:?} breaking without a timer"));
             }
             if !c.break_to.is_subset_of(c.state) || c.break_to == c.state || !c.required.is_subset_of(c.break_to) {
@@ -74,27 +74,27 @@ quickcheck::quickcheck! {
                         1 => Caller::Lease(guid, key),
                         _ => opens.get(usize::from(c)).map_or(Caller::Nobody, |o| Caller::Open(*o)),
                     };
-                    fx.t.begin(F, op, caller, tok(i as u64), &mut fx.timers, now);
+                    fx.t.begin(F, op, caller, tok(i as u64), now);
                 }
-                3 => { let _ = fx.t.ack_lease(guid, key, state, &mut fx.timers, now); }
-                4 => if let Some(o) = opens.get(usize::from(a)) { let _ = fx.t.ack_oplock(*o, b % 3, &mut fx.timers, now); },
+                3 => { let _ = fx.t.ack_lease(guid, key, state, now); }
+                4 => if let Some(o) = opens.get(usize::from(a)) { let _ = fx.t.ack_oplock(*o, b % 3, now); },
                 5 => if !opens.is_empty() {
                     let o = opens.remove(usize::from(a) % opens.len());
-                    fx.t.close_open(o, &mut fx.timers, now);
+                    fx.t.close_open(o, now);
                 },
                 6 => { fx.fire(now); }
                 _ => { fx.t.cancel_waiter(tok(u64::from(a))); }
             }
             fx.notes();
-            if let Err(e) = check_invariants(&fx.t, &fx.timers) {
+            if let Err(e) = check_invariants(&fx.t) {
                 return quickcheck::TestResult::error(e);
             }
         }
         // Closing everything frees all caching and releases every waiter.
         for o in opens {
-            fx.t.close_open(o, &mut fx.timers, now);
+            fx.t.close_open(o, now);
         }
-        let clean = fx.t.leases.is_empty() && fx.t.oplocks.is_empty() && fx.t.breaks.is_empty() && fx.t.parked() == 0 && fx.timers.is_empty();
+        let clean = fx.t.leases.is_empty() && fx.t.oplocks.is_empty() && fx.t.breaks.is_empty() && fx.t.parked() == 0 && fx.t.poll_timeout().is_none();
         quickcheck::TestResult::from_bool(clean)
     }
 }

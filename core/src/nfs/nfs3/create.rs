@@ -93,7 +93,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, where_: &DirOpArgs, how: &CreateHow, w: 
     let obj = match made {
         Ok(obj) => {
             if let Some(v) = verf {
-                ctx.core.nfs.set_exclusive_verf(obj.id, v);
+                ctx.nfs.set_exclusive_verf(obj.id, v);
             }
             apply_rest(ctx, &t, obj, &attr)?
         }
@@ -108,9 +108,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, where_: &DirOpArgs, how: &CreateHow, w: 
                     apply_rest(ctx, &t, existing, &a)?
                 }
                 // A retransmission: same verifier, file untouched since (knfsd also wants size 0).
-                CreateHow::Exclusive(v)
-                    if existing.size == 0 && ctx.core.nfs.exclusive_verf(existing.id) == Some(*v) =>
-                {
+                CreateHow::Exclusive(v) if existing.size == 0 && ctx.nfs.exclusive_verf(existing.id) == Some(*v) => {
                     existing
                 }
                 _ => return Err(t.fail(ctx, Nfs3Status::Exist)),

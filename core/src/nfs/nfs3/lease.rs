@@ -15,10 +15,11 @@ use std::time::Instant;
 
 use super::args::{CreateHow, DirOpArgs, Nfs3Args};
 use super::fh::NfsFh3;
+use crate::common::Core;
 use crate::config::NfsBreakPolicy;
+use crate::id::WaitToken;
 use crate::lease::{Caller, Decision, FileKey, Operation};
-use crate::nfs::NfsConnection;
-use crate::server::{Core, WaitToken};
+use crate::nfs::{NfsConnection, NfsShared};
 use crate::vfs::ObjectId;
 
 /// How an NFS operation breaks leases on one object (PROTOCOL-NOTES §3).
@@ -77,14 +78,12 @@ fn named(core: &Core, d: &DirOpArgs) -> Option<ObjectId> {
 
 /// The lease operations a call performs, best effort (objects that cannot be
 /// resolved are left out: the call will fail on its own).
-pub fn lease_ops(core: &Core, args: &Nfs3Args) -> Vec<LeaseOp> {
+pub fn lease_ops(core: &Core, shared: &NfsShared, args: &Nfs3Args) -> Vec<LeaseOp> {
     let mut ops = Vec::new();
     match args {
         Nfs3Args::Read { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::Read)),
         Nfs3Args::Write { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::Write)),
-        Nfs3Args::Commit { fh, .. } => {
-            ops.extend(id_of(fh).filter(|id| core.nfs.dirty.contains(id)).map(LeaseOp::Write))
-        }
+        Nfs3Args::Commit { fh, .. } => ops.extend(id_of(fh).filter(|id| shared.dirty.contains(id)).map(LeaseOp::Write)),
         Nfs3Args::Setattr { fh, attr, .. } => {
             if let Some(id) = id_of(fh) {
                 if attr.size.is_some() {
@@ -132,22 +131,28 @@ fn policy_of(core: &Core, args: &Nfs3Args) -> NfsBreakPolicy {
 /// breaks the call causes and decides whether it runs now, parks, or is
 /// answered NFS3ERR_JUKEBOX (the export's policy, or the parked-call limits
 /// `limits.max_parked` and `limits.max_outstanding_per_conn` reached).
-pub fn before_op(core: &mut Core, conn: &mut NfsConnection, args: &Nfs3Args, now: Instant) -> Proceed {
-    let ops: Vec<(FileKey, Operation)> = lease_ops(core, args).into_iter().map(LeaseOp::to_table).collect();
+pub fn before_op(
+    core: &mut Core,
+    shared: &NfsShared,
+    conn: &mut NfsConnection,
+    args: &Nfs3Args,
+    now: Instant,
+) -> Proceed {
+    let ops: Vec<(FileKey, Operation)> = lease_ops(core, shared, args).into_iter().map(LeaseOp::to_table).collect();
     if ops.is_empty() {
         return Proceed::Now;
     }
     let full = conn.parked_count() >= core.config.limits.max_outstanding_per_conn
-        || core.nfs.parked >= core.config.limits.max_parked;
+        || shared.parked >= core.config.limits.max_parked;
     if full || policy_of(core, args) == NfsBreakPolicy::Jukebox {
-        return match core.leases.break_only(&ops, Caller::Nobody, &mut core.timers, now) {
+        return match core.leases.break_only(&ops, Caller::Nobody, now) {
             Decision::Proceed => Proceed::Now,
             Decision::Wait => Proceed::Jukebox,
         };
     }
     let op = conn.reserve_op();
     let token = WaitToken { conn: conn.id, op };
-    match core.leases.begin_all(&ops, Caller::Nobody, token, &mut core.timers, now) {
+    match core.leases.begin_all(&ops, Caller::Nobody, token, now) {
         Decision::Proceed => Proceed::Now,
         Decision::Wait => Proceed::Park(op),
     }

@@ -23,8 +23,8 @@ use std::time::Instant;
 
 use super::rpc::{AcceptStat, CallHeader, Credentials};
 use super::xdr::{XdrReader, XdrWriter};
-use super::{Answer, NfsConnection, ParkedCall};
-use crate::server::Core;
+use super::{Answer, NfsConnection, NfsShared, ParkedCall};
+use crate::common::Core;
 use crate::time::Timespec;
 use crate::vfs::{FileAttr, FileType, ObjectId, VfsError};
 
@@ -237,6 +237,8 @@ impl Obj {
 /// Everything a procedure handler works with.
 pub(crate) struct Ctx<'a> {
     pub core: &'a mut Core,
+    /// NFS state shared by every connection.
+    pub nfs: &'a mut NfsShared,
     pub peer: IpAddr,
     pub cred: &'a Credentials,
     pub now: Instant,
@@ -300,34 +302,30 @@ pub fn check_name(name: &[u8]) -> Result<&str, Nfs3Status> {
     Ok(s)
 }
 
-/// Decodes and runs one NFSv3 call whose results follow the SUCCESS header
-/// already in `w`.
-pub(crate) fn handle(
-    core: &mut Core,
-    conn: &mut NfsConnection,
+/// Decodes one NFSv3 call's arguments.
+pub(crate) fn decode_call(
     hdr: &CallHeader,
     cred: Credentials,
     r: &mut XdrReader<'_>,
-    w: &mut XdrWriter,
-    now: Instant,
-) -> Result<Answer, AcceptStat> {
+) -> Result<ParkedCall, AcceptStat> {
     let args = Nfs3Args::decode(hdr.proc_, r).map_err(|e| match e {
         ArgsError::ProcUnavail => AcceptStat::ProcUnavail,
         ArgsError::Garbage(_) => AcceptStat::GarbageArgs,
     })?;
-    Ok(run(core, conn, ParkedCall { xid: hdr.xid, cred, args }, w, now))
+    Ok(ParkedCall { xid: hdr.xid, cred, args })
 }
 
 /// Runs a decoded call: asks the lease hook first, then either parks the
 /// call, answers NFS3ERR_JUKEBOX or executes it.
 pub(crate) fn run(
     core: &mut Core,
+    shared: &mut NfsShared,
     conn: &mut NfsConnection,
     call: ParkedCall,
     w: &mut XdrWriter,
     now: Instant,
 ) -> Answer {
-    match lease::before_op(core, conn, &call.args, now) {
+    match lease::before_op(core, shared, conn, &call.args, now) {
         lease::Proceed::Now => {}
         // RFC 1813 2.6: the client retries later.
         lease::Proceed::Jukebox => {
@@ -337,15 +335,15 @@ pub(crate) fn run(
             return Answer::Results;
         }
         lease::Proceed::Park(op) => {
-            core.nfs.parked += 1;
+            shared.parked += 1;
             conn.park(op, call);
             return Answer::Parked;
         }
     }
-    let mut ctx = Ctx { core, peer: conn.peer.ip(), cred: &call.cred, now, io: None };
+    let mut ctx = Ctx { core, nfs: shared, peer: conn.peer.ip(), cred: &call.cred, now, io: None };
     execute(&mut ctx, &call.args, w);
     if let Some((io, kind)) = ctx.io.take() {
-        let token = crate::server::WaitToken { conn: conn.id, op: conn.reserve_op() };
+        let token = crate::id::WaitToken { conn: conn.id, op: conn.reserve_op() };
         core.submit_io(token, io);
         conn.wait_io(token.op, call.xid, kind);
         return Answer::Parked;

@@ -14,7 +14,6 @@ use super::fh::FhBytes;
 use super::fsinfo::{RTMAX, WTMAX};
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj};
 use crate::io::{HEADROOM, IoOp, IoResult, ReadData};
-use crate::nfs::NfsShared;
 use crate::nfs::xdr::XdrWriter;
 use crate::vfs::FileAttr;
 use crate::vfs::FileType;
@@ -80,12 +79,12 @@ pub(crate) fn commit(ctx: &mut Ctx<'_>, fh: &FhBytes, w: &mut XdrWriter) -> NfsR
     let o = ctx.resolve(fh)?;
     let pre = WccAttr::from(&o.attr);
     let id = o.id();
-    if ctx.core.nfs.dirty.contains(&id) {
+    if ctx.nfs.dirty.contains(&id) {
         ctx.io = Some((IoOp::Sync { object: id }, NfsIo::Commit { id, pre }));
         return Ok(());
     }
     let post = ctx.attr(id);
-    let verf = NfsShared::write_verf(ctx.core);
+    let verf = ctx.nfs.write_verf(&mut ctx.core.rng);
     w.u32(Nfs3Status::Ok as u32);
     encode_wcc(w, Some(&pre), post.as_ref());
     w.fixed(&verf);
@@ -149,10 +148,10 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
         },
         (NfsIo::Write { id, pre, stable, .. }, IoResult::Write(r)) => match r {
             Ok((n, mut post)) => {
-                ctx.core.nfs.clear_exclusive_verf(id);
+                ctx.nfs.clear_exclusive_verf(id);
                 let committed = match stable {
                     StableHow::Unstable => {
-                        ctx.core.nfs.dirty.insert(id);
+                        ctx.nfs.dirty.insert(id);
                         StableHow::Unstable
                     }
                     StableHow::DataSync | StableHow::FileSync => {
@@ -160,7 +159,7 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
                         StableHow::FileSync
                     }
                 };
-                let verf = NfsShared::write_verf(ctx.core);
+                let verf = ctx.nfs.write_verf(&mut ctx.core.rng);
                 w.u32(Nfs3Status::Ok as u32);
                 encode_wcc(w, Some(&pre), Some(&post));
                 w.u32(n as u32).u32(committed as u32).fixed(&verf);
@@ -170,9 +169,9 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
         },
         (NfsIo::Commit { id, pre }, IoResult::Sync(r)) => match r {
             Ok(()) => {
-                ctx.core.nfs.dirty.remove(&id);
+                ctx.nfs.dirty.remove(&id);
                 let post = ctx.attr(id);
-                let verf = NfsShared::write_verf(ctx.core);
+                let verf = ctx.nfs.write_verf(&mut ctx.core.rng);
                 w.u32(Nfs3Status::Ok as u32);
                 encode_wcc(w, Some(&pre), post.as_ref());
                 w.fixed(&verf);
@@ -183,7 +182,7 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
                 // new verifier tells every client to send it again. (A file
                 // that is gone has nothing left to lose.)
                 if !matches!(e, crate::vfs::VfsError::Stale | crate::vfs::VfsError::NotFound) {
-                    NfsShared::reset_write_verf(ctx.core);
+                    ctx.nfs.reset_write_verf(&mut ctx.core.rng);
                 }
                 Err(Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id)))
             }

@@ -22,7 +22,7 @@ fn sticky_denied(t: &Target<'_>, victim: Option<&FileAttr>) -> bool {
 fn forget_if_gone(ctx: &mut Ctx<'_>, id: Option<ObjectId>) {
     if let Some(id) = id {
         if ctx.core.vfs.getattr(id).is_err() {
-            ctx.core.nfs.forget(id);
+            ctx.nfs.forget(id);
         }
     }
 }

@@ -43,7 +43,7 @@ fn exports_addresses_read_only_and_permissions() {
     let mut w = XdrWriter::new();
     w.string("/ro");
     t.call(lan, PROG_MOUNT, 3, MOUNTPROC3_UMNT, w.as_slice());
-    assert!(t.server.core().nfs.mounts.is_empty());
+    assert!(t.server.nfs_shared().mounts.is_empty());
 
     // Portmapper: NFS and MOUNT v3 over TCP on the configured port.
     let getport = |t: &mut Rig, prog: u32, vers: u32, prot: u32| {
@@ -92,16 +92,16 @@ fn lease_operations_per_procedure() {
     let root = t.mnt(c, "/share").unwrap();
     let (f, a) = t.create(c, &root, "l", CreateHow::Unchecked(Sattr3::default())).unwrap();
     let id = a.fileid;
-    let core = t.server.core();
-    assert_eq!(lease_ops(core, &Nfs3Args::Read { fh: f.clone(), offset: 0, count: 1 }), vec![LeaseOp::Read(id)]);
+    let (core, nfs) = (t.server.core(), t.server.nfs_shared());
+    assert_eq!(lease_ops(core, nfs, &Nfs3Args::Read { fh: f.clone(), offset: 0, count: 1 }), vec![LeaseOp::Read(id)]);
     let set = Sattr3 { size: Some(0), mode: Some(0o600), ..Sattr3::default() };
     assert_eq!(
-        lease_ops(core, &Nfs3Args::Setattr { fh: f.clone(), attr: set, guard: None }),
+        lease_ops(core, nfs, &Nfs3Args::Setattr { fh: f.clone(), attr: set, guard: None }),
         vec![LeaseOp::SetEndOfFile(id), LeaseOp::SetSecurity(id)]
     );
-    assert_eq!(lease_ops(core, &Nfs3Args::Remove(dirop(&root, "l"))), vec![LeaseOp::Delete(id)]);
-    assert_eq!(lease_ops(core, &Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 }), vec![]);
-    assert_eq!(lease_ops(core, &Nfs3Args::Getattr(f)), vec![]);
+    assert_eq!(lease_ops(core, nfs, &Nfs3Args::Remove(dirop(&root, "l"))), vec![LeaseOp::Delete(id)]);
+    assert_eq!(lease_ops(core, nfs, &Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 }), vec![]);
+    assert_eq!(lease_ops(core, nfs, &Nfs3Args::Getattr(f)), vec![]);
 }
 
 #[test]

@@ -29,13 +29,13 @@ fn mount_create_write_commit_read_rename_remove() {
     assert_eq!(committed, 0);
     let (_, verf2) = t.write(c, &file, 6, b"WORLD", StableHow::Unstable);
     assert_eq!(verf, verf2, "one write verifier per server");
-    assert!(t.server.core().nfs.dirty.contains(&NfsFh3::parse(&file.0).unwrap().id));
+    assert!(t.server.nfs_shared().dirty.contains(&NfsFh3::parse(&file.0).unwrap().id));
     let body = t.nfs(c, Nfs3Args::Commit { fh: file.clone(), offset: 0, count: 0 });
     let mut r = XdrReader::new(&body);
     assert_eq!(r.u32().unwrap(), OK);
     assert_eq!(wcc(&mut r).1.unwrap().size, 11);
     assert_eq!(r.fixed::<8>().unwrap(), verf);
-    assert!(t.server.core().nfs.dirty.is_empty());
+    assert!(t.server.nfs_shared().dirty.is_empty());
     assert_eq!(t.write(c, &file, 11, b"!", StableHow::FileSync).0, 2);
 
     assert_eq!(t.read(c, &file, 0, 100), (b"hello WORLD!".to_vec(), true));

@@ -11,11 +11,13 @@ use super::xdr::{XdrReader, XdrWriter};
 use super::{PROG_MOUNT, PROG_NFS, PROG_PORTMAP};
 use crate::config::{AddrRange, Config, Export};
 use crate::framing::{Transport, encode_frame};
+use crate::id::{ConnId, Protocol};
 use crate::nfs::nfs3::args::{CreateHow, DirOpArgs, Nfs3Args, StableHow};
 use crate::nfs::nfs3::attrs::{Sattr3, SetTime};
 use crate::nfs::nfs3::fh::{FhBytes, NfsFh3};
 use crate::nfs::nfs3::proc_;
-use crate::server::{ConnId, Output, Protocol, Server};
+use crate::output::Output;
+use crate::server::Server;
 use crate::time::Timespec;
 use crate::vfs::{SetAttr, Vfs};
 use quickcheck::quickcheck;
@@ -103,11 +105,11 @@ fn dirop(dir: &FhBytes, name: &str) -> DirOpArgs {
 impl Rig {
     fn with(config: Config, vfs: Box<dyn Vfs>) -> Self {
         let now = Instant::now();
-        let mut server = Server::new(config, vfs, 42, now);
+        let server = Server::new(config, vfs, 42, now);
         // Let every test user create in the root.
         let root = server.vfs().root();
         let open = SetAttr { mode: Some(0o777), ..SetAttr::default() };
-        server.vfs_mut().setattr(root, &open, Timespec::new(1, 0)).unwrap();
+        server.vfs().setattr(root, &open, Timespec::new(1, 0)).unwrap();
         Self { server, now, xid: 100, cred: user(1000) }
     }
 

@@ -6,7 +6,8 @@ use crate::vfs::Vfs;
 use std::time::Instant;
 
 use super::create::network_open_info;
-use crate::server::Core;
+use crate::common::Core;
+use crate::smb::SmbShared;
 use crate::smb::conn::Open;
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
 use crate::smb::pipe::handlers as pipe;
@@ -16,19 +17,19 @@ use crate::vfs::FileType;
 
 /// Forgets `open`; deletes the file when it was the last open of a file
 /// marked delete-pending.
-pub fn release_open(core: &mut Core, open: Open, now: Instant) {
+pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Instant) {
     // Its watch ends with it (a CLOSE completes the waiting requests itself).
-    crate::smb::change_notify::open_released(core, open.file_id.volatile);
+    crate::smb::change_notify::open_released(smb, open.file_id.volatile);
     // close_open: released waiters are timed at `now`, not at the last call.
-    core.leases.close_open(open.lease_open, &mut core.timers, now);
-    core.smb.open_refs.remove(&open.lease_open);
+    core.leases.close_open(open.lease_open, now);
+    smb.open_refs.remove(&open.lease_open);
     if open.delete_on_close {
-        if let Some(f) = core.smb.files.get_mut(&open.object) {
+        if let Some(f) = smb.files.get_mut(&open.object) {
             f.delete_pending = true;
         }
-        crate::smb::change_notify::delete_pending(core, open.object);
+        crate::smb::change_notify::delete_pending(smb, open.object);
     }
-    let Some(f) = core.smb.remove_open(open.object) else { return };
+    let Some(f) = smb.remove_open(open.object) else { return };
     if !f.delete_pending || f.name.is_empty() {
         return;
     }
@@ -56,8 +57,8 @@ pub fn close(cx: &mut Ctx<'_>) -> HandlerResult {
     };
     // MS-SMB2 3.3.5.10: requests still watching the directory complete with
     // STATUS_NOTIFY_CLEANUP.
-    let waiting = crate::smb::change_notify::open_closed(cx.core, open.file_id.volatile);
-    release_open(cx.core, open, cx.now);
+    let waiting = crate::smb::change_notify::open_closed(cx.smb, open.file_id.volatile);
+    release_open(cx.core, cx.smb, open, cx.now);
     for op in waiting {
         crate::smb::dispatch::complete_pending(cx.core, cx.conn, op, status::NOTIFY_CLEANUP);
     }

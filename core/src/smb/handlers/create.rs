@@ -128,8 +128,8 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::CANNOT_DELETE);
     }
     let lease_open = cx.core.leases.add_open(t.attr.id, access, req.share_access, cx.conn.id);
-    cx.core.smb.add_open(t.attr.id, t.parent, &t.name, t.is_stream);
-    let volatile = cx.core.smb.new_volatile();
+    cx.smb.add_open(t.attr.id, t.parent, &t.name, t.is_stream);
+    let volatile = cx.smb.new_volatile();
     let file_id = FileId { persistent: cx.core.rng.u64() >> 1, volatile };
     let open = Open {
         file_id,
@@ -150,7 +150,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         Ok(g) => g,
         Err(s) => {
             if let Some(o) = cx.session()?.opens.remove(&volatile) {
-                super::close::release_open(cx.core, o, cx.now);
+                super::close::release_open(cx.core, cx.smb, o, cx.now);
             }
             return Err(s);
         }
@@ -164,7 +164,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
             }
             CreateContext::QueryOnDiskId => resp_ctx.push(ResponseContext::QueryOnDiskId {
                 disk_file_id: t.attr.id,
-                volume_id: volume_id(&cx.core.smb.server_guid),
+                volume_id: volume_id(&cx.smb.server_guid),
             }),
             _ => {}
         }
@@ -217,7 +217,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             Err(e) => return Err(vfs_err(e)),
         },
     };
-    if cx.core.smb.files.get(&base.id).is_some_and(|f| f.delete_pending) {
+    if cx.smb.files.get(&base.id).is_some_and(|f| f.delete_pending) {
         return Err(status::DELETE_PENDING);
     }
     let Some(sname) = &p.stream else {
@@ -265,7 +265,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if req.disposition == disposition::CREATE {
                 return Err(status::OBJECT_NAME_COLLISION);
             }
-            if cx.core.smb.files.get(&a.id).is_some_and(|f| f.delete_pending) {
+            if cx.smb.files.get(&a.id).is_some_and(|f| f.delete_pending) {
                 return Err(status::DELETE_PENDING);
             }
             crate::smb::lease::after_writes(cx, a.id)?;

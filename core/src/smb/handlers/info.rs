@@ -17,12 +17,12 @@ const MAX_DEPTH: usize = 256;
 
 /// The path of `open` from the share root, with a leading backslash.
 fn path_of(cx: &Ctx<'_>, tree: &Tree, open: &Open) -> String {
-    let Some(f) = cx.core.smb.files.get(&open.object) else { return String::new() };
+    let Some(f) = cx.smb.files.get(&open.object) else { return String::new() };
     let mut parts = vec![f.name.clone()];
     let mut dir: ObjectId = f.parent;
     if f.is_stream {
         // parent is the base file: name it, then continue from its directory.
-        let Some(base) = cx.core.smb.files.get(&f.parent) else { return format!(":{}", f.name) };
+        let Some(base) = cx.smb.files.get(&f.parent) else { return format!(":{}", f.name) };
         parts = vec![format!("{}:{}", base.name, f.name)];
         dir = base.parent;
     }
@@ -47,7 +47,7 @@ fn file_info(cx: &Ctx<'_>, tree: &Tree, open: &Open, attr: &FileAttr, class: u8)
     info.access_flags = open.access;
     info.position = open.position;
     info.mode = open.mode;
-    info.delete_pending = cx.core.smb.files.get(&open.object).is_some_and(|f| f.delete_pending);
+    info.delete_pending = cx.smb.files.get(&open.object).is_some_and(|f| f.delete_pending);
     info.volume_serial = u64::from(volume_serial(cx));
     if matches!(
         class,
@@ -70,7 +70,7 @@ fn file_info(cx: &Ctx<'_>, tree: &Tree, open: &Open, attr: &FileAttr, class: u8)
 }
 
 fn volume_serial(cx: &Ctx<'_>) -> u32 {
-    let g = cx.core.smb.server_guid;
+    let g = cx.smb.server_guid;
     u32::from_le_bytes([g[0], g[1], g[2], g[3]])
 }
 
@@ -85,7 +85,7 @@ fn fs_info(cx: &Ctx<'_>, tree: &Tree) -> FsInfo {
         serial: volume_serial(cx),
         named_streams: true,
         read_only: tree.read_only,
-        object_id: cx.core.smb.server_guid,
+        object_id: cx.smb.server_guid,
         ..FsInfo::default()
     }
 }

@@ -59,7 +59,7 @@ fn validate_negotiate(cx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> HandlerResult
     }
     let out = encode_validate_negotiate_response(
         conn.server_capabilities,
-        &cx.core.smb.server_guid,
+        &cx.smb.server_guid,
         conn.server_security_mode,
         conn.dialect,
     );

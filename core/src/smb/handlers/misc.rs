@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::server::Core;
+use crate::common::Core;
 use crate::smb::change_notify::Watch;
 use crate::smb::conn::SmbConnection;
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
@@ -57,7 +57,7 @@ pub fn change_notify(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::ACCESS_DENIED);
     }
     let dir = open.object;
-    if cx.core.smb.files.get(&dir).is_some_and(|f| f.delete_pending) {
+    if cx.smb.files.get(&dir).is_some_and(|f| f.delete_pending) {
         return Err(status::DELETE_PENDING);
     }
     if req.output_buffer_length > cx.core.config.smb.max_transact_size {
@@ -66,7 +66,7 @@ pub fn change_notify(cx: &mut Ctx<'_>) -> HandlerResult {
     let conn = cx.conn.id;
     let pending: Vec<u64> = cx.conn.pending.keys().copied().collect();
     let me = cx.op;
-    let w = cx.core.smb.watches.0.entry(fid.volatile).or_insert_with(|| Watch::new(conn, dir));
+    let w = cx.smb.watches.0.entry(fid.volatile).or_insert_with(|| Watch::new(conn, dir));
     if w.max == u32::MAX {
         w.max = req.output_buffer_length;
     }
@@ -88,7 +88,7 @@ pub fn change_notify(cx: &mut Ctx<'_>) -> HandlerResult {
         };
     }
     let op = cx.op_id();
-    if let Some(w) = cx.core.smb.watches.0.get_mut(&fid.volatile) {
+    if let Some(w) = cx.smb.watches.0.get_mut(&fid.volatile) {
         w.waiting.push(op);
     }
     Ok(Outcome::Pending)

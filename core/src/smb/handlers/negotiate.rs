@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use crate::server::Core;
+use crate::common::Core;
+use crate::smb::SmbShared;
 use crate::smb::auth;
 use crate::smb::conn::{NegotiateState, SmbConnection};
 use crate::smb::ctx::{Ctx, HandlerResult, PreauthTarget, ok};
@@ -28,7 +29,13 @@ fn capabilities(dialect: u16) -> u32 {
     }
 }
 
-fn response(core: &mut Core, conn: &SmbConnection, dialect: u16, now: Instant) -> NegotiateResponse {
+fn response(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &SmbConnection,
+    dialect: u16,
+    now: Instant,
+) -> NegotiateResponse {
     let cfg = &core.config.smb;
     let limit = |v: u32| match dialect {
         DIALECT_202 | DIALECT_WILDCARD => v.clamp(1, 65_536),
@@ -37,7 +44,7 @@ fn response(core: &mut Core, conn: &SmbConnection, dialect: u16, now: Instant) -
     NegotiateResponse {
         security_mode: server_security_mode(core),
         dialect,
-        server_guid: core.smb.server_guid,
+        server_guid: smb.server_guid,
         capabilities: conn.server_capabilities,
         max_transact: limit(cfg.max_transact_size),
         max_read: limit(cfg.max_read_size),
@@ -50,7 +57,13 @@ fn response(core: &mut Core, conn: &SmbConnection, dialect: u16, now: Instant) -
 
 /// MS-SMB2 3.3.5.3.1: answers an SMB1 NEGOTIATE with an SMB2 NEGOTIATE
 /// response. Returns the message to send, or None to disconnect.
-pub fn smb1_negotiate(core: &mut Core, conn: &mut SmbConnection, frame: &[u8], now: Instant) -> Option<Vec<u8>> {
+pub fn smb1_negotiate(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    frame: &[u8],
+    now: Instant,
+) -> Option<Vec<u8>> {
     let d = smb1::decode_negotiate(frame).ok()?;
     let dialect = match (d.smb2_wildcard, d.smb2_002) {
         (true, _) => DIALECT_WILDCARD,
@@ -75,7 +88,7 @@ pub fn smb1_negotiate(core: &mut Core, conn: &mut SmbConnection, frame: &[u8], n
     let hdr = Header { command: command::NEGOTIATE, credits, flags: FLAG_SERVER_TO_REDIR, ..Default::default() };
     let mut out = Vec::new();
     hdr.encode(&mut out);
-    out.extend_from_slice(&response(core, conn, dialect, now).encode());
+    out.extend_from_slice(&response(core, smb, conn, dialect, now).encode());
     Some(out)
 }
 
@@ -128,7 +141,7 @@ pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
     conn.client_dialects = req.dialects.clone();
     conn.server_security_mode = server_security_mode(cx.core);
     conn.server_capabilities = capabilities(dialect);
-    let mut resp = response(cx.core, cx.conn, dialect, cx.now);
+    let mut resp = response(cx.core, cx.smb, cx.conn, dialect, cx.now);
     resp.contexts = contexts;
     ok(resp.encode())
 }

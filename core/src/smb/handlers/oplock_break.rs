@@ -31,7 +31,7 @@ pub fn oplock_break(cx: &mut Ctx<'_>) -> HandlerResult {
             let core = &mut *cx.core;
             let state = core
                 .leases
-                .ack_lease(guid, LeaseKey(a.key), LeaseState::from_bits(a.state), &mut core.timers, cx.now)
+                .ack_lease(guid, LeaseKey(a.key), LeaseState::from_bits(a.state), cx.now)
                 .map_err(ack_status)?;
             LeaseBreakAck { flags: 0, key: a.key, state: state.bits(), duration: 0 }.encode(&mut out);
         }
@@ -40,10 +40,9 @@ pub fn oplock_break(cx: &mut Ctx<'_>) -> HandlerResult {
             let fid = FileId::decode(&o.file_id, 0).map_err(|_| status::INVALID_PARAMETER)?;
             let open = cx.open(fid)?.lease_open;
             let core = &mut *cx.core;
-            let level = core.leases.ack_oplock(open, o.level, &mut core.timers, cx.now).map_err(ack_status)?;
+            let level = core.leases.ack_oplock(open, o.level, cx.now).map_err(ack_status)?;
             OplockBreak { level, file_id: o.file_id }.encode(&mut out);
         }
     }
-    crate::lease::flush_wakeups(cx.core);
     ok(out.to_vec())
 }

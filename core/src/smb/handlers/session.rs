@@ -24,7 +24,7 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
             if cx.conn.sessions.len() >= MAX_SESSIONS_PER_CONN {
                 return Err(status::INSUFFICIENT_RESOURCES);
             }
-            let id = cx.core.smb.new_session_id();
+            let id = cx.smb.new_session_id();
             let mut s = Session::new(id);
             if dialect == DIALECT_311 {
                 s.preauth = cx.conn.preauth.clone();
@@ -109,7 +109,7 @@ pub fn logoff(cx: &mut Ctx<'_>) -> HandlerResult {
             cx.sign_override = s.signing_key;
         }
         for (_, o) in s.opens {
-            super::close::release_open(cx.core, o, cx.now);
+            super::close::release_open(cx.core, cx.smb, o, cx.now);
         }
     }
     ok(encode_empty_response())

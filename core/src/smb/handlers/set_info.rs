@@ -130,7 +130,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
 /// FILE_DISPOSITION_INFORMATION (MS-FSA 2.1.5.14.3).
 fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(), u32> {
     need(open, DELETE)?;
-    let Some(f) = cx.core.smb.files.get(&open.object) else { return Err(status::FILE_CLOSED) };
+    let Some(f) = cx.smb.files.get(&open.object) else { return Err(status::FILE_CLOSED) };
     if delete && f.name.is_empty() {
         return Err(status::CANNOT_DELETE);
     }
@@ -143,11 +143,11 @@ fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(),
     if delete {
         lease::begin_on(cx, open, Operation::Delete)?;
     }
-    if let Some(f) = cx.core.smb.files.get_mut(&open.object) {
+    if let Some(f) = cx.smb.files.get_mut(&open.object) {
         f.delete_pending = delete;
     }
     if delete {
-        crate::smb::change_notify::delete_pending(cx.core, open.object);
+        crate::smb::change_notify::delete_pending(cx.smb, open.object);
     }
     Ok(())
 }
@@ -155,7 +155,7 @@ fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(),
 /// Whether a file below directory `dir` is open (its ancestors are walked,
 /// at most 256 levels).
 fn has_open_descendant(cx: &Ctx<'_>, dir: crate::vfs::ObjectId) -> bool {
-    cx.core.smb.files.iter().any(|(id, f)| {
+    cx.smb.files.iter().any(|(id, f)| {
         let mut p = f.parent;
         for _ in 0..256 {
             if p == dir && *id != dir {
@@ -179,7 +179,7 @@ fn rename(
     target: &str,
     replace: bool,
 ) -> Result<(), u32> {
-    let Some(src) = cx.core.smb.files.get(&open.object).cloned() else { return Err(status::FILE_CLOSED) };
+    let Some(src) = cx.smb.files.get(&open.object).cloned() else { return Err(status::FILE_CLOSED) };
     if src.is_stream || src.name.is_empty() {
         return Err(status::NOT_SUPPORTED);
     }
@@ -210,7 +210,7 @@ fn rename(
             }
             // The target's handle caching breaks too (MS-FSA 2.1.5.14.11).
             lease::begin(cx, existing.id, Operation::Rename, Caller::Open(open.lease_open))?;
-            if existing.kind == FileType::Directory || cx.core.smb.files.contains_key(&existing.id) {
+            if existing.kind == FileType::Directory || cx.smb.files.contains_key(&existing.id) {
                 return Err(status::ACCESS_DENIED);
             }
             to_name = stored;
@@ -220,7 +220,7 @@ fn rename(
     }
     let now = cx.wall();
     cx.core.vfs.rename(src.parent, &src.name, dir, &to_name, replace, now).map_err(|e| status::from_vfs(&e))?;
-    if let Some(f) = cx.core.smb.files.get_mut(&open.object) {
+    if let Some(f) = cx.smb.files.get_mut(&open.object) {
         f.parent = dir;
         f.name = to_name;
     }

@@ -52,7 +52,7 @@ pub fn create(cx: &mut Ctx<'_>, req: &CreateRequest, tree_id: u32) -> HandlerRes
     if s.opens.len() + s.pipes.len() >= max_opens {
         return Err(status::INSUFFICIENT_RESOURCES);
     }
-    let volatile = cx.core.smb.new_volatile();
+    let volatile = cx.smb.new_volatile();
     let file_id = FileId { persistent: cx.core.rng.u64() >> 1, volatile };
     cx.session()?.pipes.insert(volatile, PipeOpen::new(file_id, tree_id, name));
     cx.used_file = Some(file_id);

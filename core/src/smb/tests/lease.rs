@@ -717,7 +717,7 @@ fn a_parked_chain_fails_as_its_create_does() {
     let got = w.drain();
     let ids = expect_chain_interims(&got, b.conn);
     let root = w.server.vfs().root();
-    w.server.vfs_mut().remove(root, "c.txt", crate::time::Timespec::new(1, 0)).unwrap();
+    w.server.vfs().remove(root, "c.txt", crate::time::Timespec::new(1, 0)).unwrap();
     w.now += BREAK_TIMEOUT;
     let got = w.timeout();
     assert_eq!(got.len(), 3, "{got:?}");
