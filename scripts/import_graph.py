@@ -92,6 +92,8 @@ def resolve(me, path, is_dir_module):
     segs = path.split("::")
     if segs[0] == "crate":
         return segs[1:]
+    if segs[0] == "self":
+        return list(me) + segs[1:]
     if segs[0] == "super":
         # `super` is the parent of the module the file is (mod.rs files are
         # already named by their folder).
@@ -111,6 +113,15 @@ def main():
     opts = ap.parse_args()
     root, level = opts.root, opts.level
     mods = {}
+    test_files = set()
+    for d, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".rs"):
+                p = os.path.join(d, f)
+                src = strip_comments(open(p).read())
+                for m in re.finditer(r"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;", src):
+                    me = module_of(root, p)
+                    test_files.add(tuple(me + [m.group(1)]))
     for d, _, files in os.walk(root):
         for f in files:
             if f.endswith(".rs"):
@@ -118,6 +129,8 @@ def main():
                 m = module_of(root, p)
                 if any(part in TEST_PARTS or part.endswith("_tests") for part in m):
                     continue
+                if any(tuple(m[:n]) in test_files for n in range(1, len(m) + 1)):
+                    continue  # a #[cfg(test)] module
                 mods[p] = m
     known = {tuple(m) for m in mods.values()}
 
@@ -134,7 +147,10 @@ def main():
             continue  # lib.rs re-exports
         src = drop_cfg_test(strip_comments(open(p).read()))
         is_dir = os.path.basename(p) == "mod.rs"
-        for path in paths_in(src):
+        children = {k[-1] for k in known if len(k) == len(m) + 1 and list(k[:-1]) == m}
+        rel = [f"self::{c}" + mm.group(0)[len(c):] for c in children
+               for mm in re.finditer(r"(?<![:\w])" + c + r"(?:::\w+)+", src)]
+        for path in paths_in(src) + rel:
             tgt = resolve(m, path, is_dir)
             tgt = owner(tgt) if tgt else None
             if not tgt:

@@ -7,10 +7,11 @@
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::config::Config;
 use crate::id::{ConnId, Protocol};
+use crate::io::IoCompletion;
 use crate::output::Output;
 use crate::record::{Event, Recorder};
 use crate::server::{AcceptError, Server};
@@ -20,8 +21,11 @@ use crate::vfs::Vfs;
 /// optionally a fixed seed (for reproducible runs).
 #[derive(Debug)]
 pub struct Setup {
+    /// The server's configuration.
     pub config: Config,
+    /// The storage it serves.
     pub vfs: Box<dyn Vfs>,
+    /// A fixed seed; `None` seeds from [`Start::entropy`].
     pub seed: Option<u64>,
 }
 
@@ -35,11 +39,14 @@ pub struct Start {
     pub entropy: u64,
     /// The OS wall clock, read together with `now`.
     pub wall: SystemTime,
+    /// The instant at which `wall` was read.
     pub now: Instant,
+    /// Record every input event (see [`crate::record`]).
     pub record: bool,
 }
 
 impl Setup {
+    /// A setup with a seed drawn at start.
     pub fn new(config: Config, vfs: Box<dyn Vfs>) -> Self {
         Self { config, vfs, seed: None }
     }
@@ -57,7 +64,8 @@ impl Setup {
     }
 }
 
-/// A [`Server`] and its optional [`Recorder`].
+/// A [`Server`] and its optional [`Recorder`]: the same `handle_*` and
+/// `poll_*` verbs as the server, each input recorded first.
 #[derive(Debug)]
 pub struct Driver {
     server: Server,
@@ -66,10 +74,12 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// Drives `server`, built from `seed`, recording into `recorder`.
     pub fn new(server: Server, recorder: Option<Recorder>, seed: u64) -> Self {
         Self { server, recorder, seed }
     }
 
+    /// [`Server::accept`].
     pub fn accept(&mut self, protocol: Protocol, peer: SocketAddr, now: Instant) -> Result<ConnId, AcceptError> {
         // A refused accept changes nothing in the core: nothing to record.
         let conn = self.server.accept(protocol, peer, now)?;
@@ -79,57 +89,60 @@ impl Driver {
         Ok(conn)
     }
 
-    pub fn input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+    /// [`Server::handle_input`].
+    pub fn handle_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
         if let Some(r) = &mut self.recorder {
             r.record_input(conn, data, now);
         }
         self.server.handle_input(conn, data, now);
     }
 
-    /// One whole message of `conn`, framed by the adapter (see
-    /// [`Server::handle_frame`]); `protocol` is the connection's.
-    pub fn frame(&mut self, conn: ConnId, protocol: Protocol, frame: bytes::Bytes, now: Instant) {
-        if let Some(r) = &mut self.recorder {
+    /// [`Server::handle_frame`].
+    pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
+        if let (Some(r), Some(protocol)) = (&mut self.recorder, self.server.protocol_of(conn)) {
             r.record_frame(conn, protocol.transport(), &frame, now);
         }
         self.server.handle_frame(conn, frame, now);
     }
 
-    /// The adapter could not frame `conn`'s input (see
-    /// [`Server::handle_unframeable`]).
-    pub fn unframeable(&mut self, conn: ConnId, now: Instant) {
+    /// [`Server::handle_unframeable`].
+    pub fn handle_unframeable(&mut self, conn: ConnId, now: Instant) {
         if let Some(r) = &mut self.recorder {
             r.record(&Event::Unframeable { conn }, now);
         }
         self.server.handle_unframeable(conn, now);
     }
 
-    pub fn closed(&mut self, conn: ConnId, now: Instant) {
+    /// [`Server::handle_closed`].
+    pub fn handle_closed(&mut self, conn: ConnId, now: Instant) {
         if let Some(r) = &mut self.recorder {
             r.record(&Event::Closed { conn }, now);
         }
         self.server.handle_closed(conn, now);
     }
 
-    pub fn timeout(&mut self, now: Instant) {
+    /// [`Server::handle_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(r) = &mut self.recorder {
             r.record(&Event::Timeout, now);
         }
         self.server.handle_timeout(now);
     }
 
-    /// A storage request's completion (see [`crate::io`]).
-    pub fn io_done(&mut self, completion: crate::io::IoCompletion, now: Instant) {
+    /// [`Server::handle_io`].
+    pub fn handle_io(&mut self, completion: IoCompletion, now: Instant) {
         if let Some(r) = &mut self.recorder {
             r.record(&Event::IoDone { id: completion.id().0 }, now);
         }
         self.server.handle_io(completion, now);
     }
 
+    /// [`Server::poll_output`].
     pub fn poll_output(&mut self) -> Option<Output> {
         self.server.poll_output()
     }
 
+    /// [`Server::poll_timeout`].
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.server.poll_timeout()
     }
@@ -139,6 +152,7 @@ impl Driver {
         self.seed
     }
 
+    /// The server driven.
     pub fn server(&self) -> &Server {
         &self.server
     }
@@ -171,9 +185,9 @@ mod tests {
         assert_eq!(d.server().config().wall_anchor, wall);
         let peer = "127.0.0.1:1000".parse().unwrap();
         let c = d.accept(Protocol::Nfs, peer, t0 + Duration::from_millis(1)).unwrap();
-        d.input(c, &[0x80, 0, 0, 4, 1, 2], t0 + Duration::from_millis(2));
-        d.input(c, &[3, 4], t0 + Duration::from_millis(3));
-        d.timeout(t0 + Duration::from_millis(4));
+        d.handle_input(c, &[0x80, 0, 0, 4, 1, 2], t0 + Duration::from_millis(2));
+        d.handle_input(c, &[3, 4], t0 + Duration::from_millis(3));
+        d.handle_timeout(t0 + Duration::from_millis(4));
         let live: Vec<_> = std::iter::from_fn(|| d.poll_output()).collect();
         let rec = Recording::decode(&d.take_recording().unwrap()).unwrap();
         assert_eq!((rec.seed, rec.wall_anchor, rec.events.len()), (7, wall, 4));

@@ -145,6 +145,11 @@ impl Server {
             .map(|o| (o.object, o.lease_open))
     }
 
+    /// The protocol `conn` speaks, while it is open.
+    pub(crate) fn protocol_of(&self, conn: ConnId) -> Option<Protocol> {
+        self.conns.get(&conn).map(|c| c.protocol)
+    }
+
     /// Connections open now.
     pub fn connection_count(&self) -> usize {
         self.conns.len()

@@ -173,7 +173,7 @@ impl CoreTask<'_, '_> {
             .await;
             match step {
                 Step::Shutdown | Step::Event(None) => return Ok(()),
-                Step::Timeout => self.driver.timeout(Instant::now()),
+                Step::Timeout => self.driver.handle_timeout(Instant::now()),
                 Step::Event(Some(ev)) => handle_event(&mut self.driver, &mut self.conns, ev),
                 // `after_turn` flushes.
                 Step::RecordTick => {}

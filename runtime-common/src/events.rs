@@ -25,9 +25,9 @@ pub enum Event<S> {
     Accepted(Protocol, S, SocketAddr),
     /// Bytes read from a connection.
     Input(ConnId, Bytes),
-    /// One whole message read from a connection of this protocol, framed by
-    /// its reader ([`ReadFramer`]).
-    Frame(ConnId, Protocol, Bytes),
+    /// One whole message read from a connection, framed by its reader
+    /// ([`ReadFramer`]).
+    Frame(ConnId, Bytes),
     /// The reader could not frame the connection's input: the core closes
     /// it (and the reader lingers).
     Unframeable(ConnId),
@@ -66,7 +66,7 @@ pub trait Outputs {
     fn close(&mut self, conn: ConnId);
     /// Run `req` off the event loop (on the runtime's [`crate::WorkerPool`])
     /// and hand its completion back to the driver
-    /// ([`Driver::io_done`]), as [`Event::IoDone`] where events are used.
+    /// ([`Driver::handle_io`]), as [`Event::IoDone`] where events are used.
     fn storage(&mut self, req: IoRequest);
 }
 
@@ -112,17 +112,17 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
         // Input for a connection the core has closed is ignored.
         Event::Input(conn, data) => {
             if conns.is_open(conn) {
-                driver.input(conn, &data, now);
+                driver.handle_input(conn, &data, now);
             }
         }
-        Event::Frame(conn, protocol, frame) => {
+        Event::Frame(conn, frame) => {
             if conns.is_open(conn) {
-                driver.frame(conn, protocol, frame, now);
+                driver.handle_frame(conn, frame, now);
             }
         }
         Event::Unframeable(conn) => {
             if conns.is_open(conn) {
-                driver.unframeable(conn, now);
+                driver.handle_unframeable(conn, now);
             }
         }
         Event::ReadEnd(conn, err) => {
@@ -130,14 +130,14 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
                 if let Some(e) = err {
                     tracing::info!(conn = conn.0, error = %e, "read failed");
                 }
-                driver.closed(conn, now);
+                driver.handle_closed(conn, now);
             }
         }
-        Event::IoDone(c) => driver.io_done(c, now),
+        Event::IoDone(c) => driver.handle_io(c, now),
         Event::WriteFailed(conn, e) => {
             if conns.write_failed(conn) {
                 tracing::info!(conn = conn.0, error = %e, "write failed");
-                driver.closed(conn, now);
+                driver.handle_closed(conn, now);
             }
         }
     }
@@ -146,12 +146,11 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
 /// Frames a connection's input where it is read, in the adapter's reader:
 /// the stream is read straight into the framer's buffer
 /// ([`ReadFramer::buf`]), and whole messages go to the core
-/// ([`Driver::frame`]) as slices of it, so the core never copies input and
+/// ([`Driver::handle_frame`]) as slices of it, so the core never copies input and
 /// a large WRITE reaches storage where the socket put it.
 #[derive(Debug)]
 pub struct ReadFramer {
     conn: ConnId,
-    protocol: Protocol,
     framer: polyshare_core::framing::Framer,
 }
 
@@ -159,7 +158,7 @@ impl ReadFramer {
     /// A framer for `conn`; `max_frame` is the core's
     /// [`polyshare_core::config::Limits::max_frame`].
     pub fn new(conn: ConnId, protocol: Protocol, max_frame: usize) -> Self {
-        Self { conn, protocol, framer: polyshare_core::framing::Framer::new(protocol.transport(), max_frame) }
+        Self { conn, framer: polyshare_core::framing::Framer::new(protocol.transport(), max_frame) }
     }
 
     /// The connection being read.
@@ -179,7 +178,7 @@ impl ReadFramer {
     pub fn events<S>(&mut self, out: &mut Vec<Event<S>>) {
         loop {
             match self.framer.next_frame() {
-                Ok(Some(frame)) => out.push(Event::Frame(self.conn, self.protocol, frame)),
+                Ok(Some(frame)) => out.push(Event::Frame(self.conn, frame)),
                 Ok(None) => return,
                 Err(e) => {
                     tracing::info!(conn = self.conn.0, error = %e, "closing unframeable connection");

@@ -183,10 +183,10 @@ impl Loop {
                 tokens.into_iter().for_each(|t| self.accept(t, now));
             }
             if self.stopping.is_none() && self.driver.poll_timeout().is_some_and(|t| t <= now) {
-                self.driver.timeout(now);
+                self.driver.handle_timeout(now);
             }
             while let Ok(c) = self.io_rx.try_recv() {
-                self.driver.io_done(c, now);
+                self.driver.handle_io(c, now);
             }
             self.read_ready(now);
             self.outputs();
@@ -254,7 +254,7 @@ impl Loop {
             let token = Token(id.0 as usize + CONN_TOKEN_BASE);
             if let Err(e) = self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE) {
                 tracing::warn!(%peer, error = %e, "cannot poll connection");
-                self.driver.closed(id, now);
+                self.driver.handle_closed(id, now);
                 continue;
             }
             self.conns.insert(id, Conn::new(stream));
@@ -269,7 +269,7 @@ impl Loop {
         for id in ids {
             let Some(c) = self.conns.get_mut(&id) else { continue };
             match c.read_into(&mut self.rbuf) {
-                Ok(n @ 1..) if c.core_live => self.driver.input(id, self.rbuf.get(..n).unwrap_or_default(), now),
+                Ok(n @ 1..) if c.core_live => self.driver.handle_input(id, self.rbuf.get(..n).unwrap_or_default(), now),
                 Ok(_) => {}
                 Err(e) => {
                     tracing::info!(conn = id.0, error = %e, "read failed");
@@ -281,7 +281,7 @@ impl Loop {
             if let Some(c) = self.conns.get_mut(&id) {
                 if c.eof && c.core_live {
                     c.core_live = false;
-                    self.driver.closed(id, now);
+                    self.driver.handle_closed(id, now);
                 }
             }
         }
@@ -312,7 +312,7 @@ impl Loop {
         if let Some(mut c) = self.conns.remove(&id) {
             let _ = self.poll.registry().deregister(&mut c.stream);
             if c.core_live {
-                self.driver.closed(id, now);
+                self.driver.handle_closed(id, now);
             }
         }
     }

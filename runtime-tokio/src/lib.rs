@@ -163,7 +163,7 @@ impl CoreTask {
             tokio::select! {
                 biased;
                 _ = &mut shutdown => return Ok(()),
-                _ = sleep_until(self.driver.poll_timeout()) => self.driver.timeout(Instant::now()),
+                _ = sleep_until(self.driver.poll_timeout()) => self.driver.handle_timeout(Instant::now()),
                 ev = rx.recv() => match ev {
                     Some(ev) => handle_event(&mut self.driver, &mut self.conns, ev),
                     None => return Ok(()),
