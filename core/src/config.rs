@@ -128,7 +128,7 @@ impl Default for SmbConfig {
     }
 }
 
-/// How an NFS operation waits for an SMB lease break (PROTOCOL-NOTES §3).
+/// How an NFS operation waits for an SMB lease break (docs/LEASES.md "How NFS waits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NfsBreakPolicy {
     /// Park the RPC until every blocking break resolves.

@@ -1,4 +1,4 @@
-//! Cross-protocol scenarios (PROTOCOL-NOTES §3): NFSv3 calls against SMB
+//! Cross-protocol scenarios (docs/LEASES.md "NFS against leases"): NFSv3 calls against SMB
 //! leases on one `Server`, on a simulated clock. NFS calls go through the
 //! wire (RPC records); the lease holder is an SMB connection.
 

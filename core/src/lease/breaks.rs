@@ -1,6 +1,6 @@
 //! Break planning: which caching an operation takes away from holders with
 //! another key, and which of those losses it must wait for (MS-FSA 2.1.4.12,
-//! PROTOCOL-NOTES §2 "What breaks what").
+//! docs/LEASES.md "What breaks what").
 
 use super::OpenId;
 use super::access::STAT_OPEN_MASK;
@@ -152,7 +152,7 @@ pub(crate) fn plan(op: Operation, kind: HolderKind, held: LeaseState, sharing_vi
         Operation::Read | Operation::Flush => Plan::REMOVE_W,
         Operation::Write | Operation::Lock | Operation::SetEndOfFile => Plan::REMOVE_RW,
         // Rename and delete wait for H; link and set security do not
-        // (PROTOCOL-NOTES §2 "Ack required").
+        // (docs/LEASES.md "Ack required").
         Operation::Rename | Operation::Delete => Plan::REMOVE_H_WAIT,
         Operation::Link => Plan::REMOVE_H,
         // MS-FSA 2.1.4.12 SET_SECURITY only touches HANDLE_CACHING, which

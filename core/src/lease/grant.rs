@@ -1,5 +1,5 @@
 //! Caching granted on SMB CREATE: leases (MS-SMB2 3.3.5.9.8, 3.3.5.9.11)
-//! and classic oplocks (MS-FSA 2.1.5.17), PROTOCOL-NOTES §2.
+//! and classic oplocks (MS-FSA 2.1.5.18), docs/LEASES.md "Grantable states".
 
 use std::time::Instant;
 

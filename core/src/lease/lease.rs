@@ -20,7 +20,7 @@ pub struct LeaseOwner {
 }
 
 /// The create context the lease was made with; a lease answers in it for
-/// its whole life (PROTOCOL-NOTES §2 "Version is sticky").
+/// its whole life (docs/LEASES.md "Versions and epochs").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LeaseVersion {
     /// SMB2_CREATE_REQUEST_LEASE (32 bytes, no epoch).

@@ -92,7 +92,7 @@ pub mod access {
     pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
     pub const GENERIC_WRITE: u32 = 0x4000_0000;
     pub const GENERIC_READ: u32 = 0x8000_0000;
-    /// A stat open asks only for these and breaks nothing (PROTOCOL-NOTES §2).
+    /// A stat open asks only for these and breaks nothing (docs/LEASES.md "Stat opens").
     pub const STAT_OPEN_MASK: u32 = FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | READ_CONTROL | SYNCHRONIZE;
 }
 
@@ -426,7 +426,7 @@ impl LeaseTable {
     }
 
     /// Sends the breaks `ops` cause without parking anything: `Wait` says
-    /// the operation would have had to wait (NFS3ERR_JUKEBOX, PROTOCOL-NOTES §3).
+    /// the operation would have had to wait (NFS3ERR_JUKEBOX, docs/LEASES.md "How NFS waits").
     pub fn break_only(&mut self, ops: &[(FileKey, Operation)], caller: Caller, now: Instant) -> Decision {
         match self.break_for(ops, caller, now).is_empty() {
             true => Decision::Proceed,

@@ -1,6 +1,6 @@
 //! Classic oplocks, one per open (MS-SMB2 2.2.13 RequestedOplockLevel).
 //! They live in the same break machinery as leases: level II behaves like R,
-//! exclusive like RW, batch like RWH (PROTOCOL-NOTES §2).
+//! exclusive like RW, batch like RWH (docs/LEASES.md "Classic oplocks").
 
 use super::state::LeaseState;
 

@@ -72,7 +72,7 @@ impl LeaseState {
     }
 
     /// The part of a requested state that can ever be granted
-    /// (PROTOCOL-NOTES §2 "Grantable states"): H, W or HW alone is NONE;
+    /// (docs/LEASES.md "Grantable states"): H, W or HW alone is NONE;
     /// directories get at most RH, and nothing unless directory leasing is on.
     pub const fn grantable(self, is_directory: bool, directory_leasing: bool) -> Self {
         let s = self.normalized();

@@ -148,7 +148,7 @@ fn lease_state_rules() {
     assert!(!S::RH.is_strict_superset_of(S::RH));
 }
 
-// ---- the break table (PROTOCOL-NOTES §2 "What breaks what") ----
+// ---- the break table (docs/LEASES.md "What breaks what") ----
 
 /// One row: the operation, whether the holder's open denies write sharing
 /// (to provoke a sharing violation), and per holder state (RWH, RW, RH, R)
@@ -640,7 +640,7 @@ fn cancel_and_close_conn_forget_waiters() {
     assert!(fx.t.lease_info(G1, K1).is_none());
 }
 
-// ---- NFS (Caller::Nobody) against SMB leases, PROTOCOL-NOTES §3 ----
+// ---- NFS (Caller::Nobody) against SMB leases, docs/LEASES.md "NFS against leases" ----
 
 #[test]
 fn nfs_calls_against_leases() {

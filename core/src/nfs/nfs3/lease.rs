@@ -1,4 +1,4 @@
-//! What each NFSv3 procedure means to SMB leases (PROTOCOL-NOTES §3), and the
+//! What each NFSv3 procedure means to SMB leases (docs/LEASES.md "NFS against leases"), and the
 //! single hook that decides whether a call may run now. NFS has no caching of
 //! its own: every call is an "other key" operation ([`Caller::Nobody`]) in the
 //! same lease table SMB uses, keyed by the Vfs ObjectId of the file (the id
@@ -22,7 +22,7 @@ use crate::lease::{Caller, Decision, FileKey, Operation};
 use crate::nfs::{NfsConnection, NfsShared};
 use crate::vfs::ObjectId;
 
-/// How an NFS operation breaks leases on one object (PROTOCOL-NOTES §3).
+/// How an NFS operation breaks leases on one object (docs/LEASES.md "NFS against leases").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaseOp {
     /// READ: removes W.

@@ -3,7 +3,7 @@
 //! the 64-byte SMB2 header is written by the header codec.
 //!
 //! A server-initiated break notification needs this header (MS-SMB2 3.3.4.6,
-//! 3.3.4.7; PROTOCOL-NOTES §1):
+//! 3.3.4.7; header layout 2.2.1.2):
 //!
 //! - Command [`SMB2_OPLOCK_BREAK`] (0x12), Status 0, Flags SERVER_TO_REDIR
 //!   (0x1) only: not ASYNC, not RELATED, not SIGNED (the notification is
