@@ -2,6 +2,8 @@
 //! with `--record`, and on SIGTERM / SIGINT shuts down cleanly (exit status
 //! 0) with the recording flushed, which then replays through a fresh Server
 //! built from the same command line into the bytes the client received.
+//! `std_server`, which refuses `--record`, is checked for the clean stop and
+//! for refusing `--record` with a clear error.
 
 mod common;
 
@@ -100,4 +102,83 @@ fn mio_server_stops_on_sigint() {
 #[test]
 fn async_std_server_stops_on_sigterm() {
     signal_stops_and_recording_replays("async_std_server", "-TERM");
+}
+
+/// Waits up to 20 s for `child` to exit; kills it and fails past that.
+fn wait_exit(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// std_server serves (an unframeable stream is closed by the server, a
+/// second connection stays open), then `signal` stops it with status 0.
+fn std_server_stops_on(signal: &str) {
+    let mut child = Command::new(common::example_path("std_server"))
+        .args(["--smb-port", "0", "--nfs-port", "0", "--seed", "99"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start std_server");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.find_map(|l| l.ok().filter(|l| l.starts_with("LISTENING"))).expect("LISTENING line");
+    let port = |key: &str| -> u16 {
+        line.split_whitespace().find_map(|kv| kv.strip_prefix(key)).and_then(|p| p.parse().ok()).expect(key)
+    };
+    let (smb_port, nfs_port) = (port("smb="), port("nfs="));
+    assert!(smb_port != 0 && nfs_port != 0);
+
+    let mut s = TcpStream::connect(("127.0.0.1", nfs_port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(&[0x7f, 0xff, 0xff, 0xff]).unwrap();
+    let mut received = Vec::new();
+    s.read_to_end(&mut received).expect("closed by the server");
+    assert!(received.is_empty(), "no reply to an unframeable stream: {received:?}");
+    let _idle = TcpStream::connect(("127.0.0.1", smb_port)).unwrap();
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    let status = wait_exit(&mut child, &format!("std_server after {signal}"));
+    assert!(status.success(), "std_server exited with {status} on {signal}");
+}
+
+#[test]
+fn std_server_stops_on_sigterm() {
+    std_server_stops_on("-TERM");
+}
+
+#[test]
+fn std_server_stops_on_sigint() {
+    std_server_stops_on("-INT");
+}
+
+#[test]
+fn std_server_refuses_record() {
+    let dir = common::scratch_dir("std-record");
+    let file = dir.join("run.psrec");
+    let mut child = Command::new(common::example_path("std_server"))
+        .args(["--smb-port", "0", "--nfs-port", "0", "--record"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start std_server");
+    let status = wait_exit(&mut child, "std_server --record");
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(!status.success(), "--record was accepted");
+    assert!(err.contains("does not support --record"), "unclear error: {err:?}");
+    assert!(!out.contains("LISTENING") && !file.exists(), "it served or recorded anyway: {out:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

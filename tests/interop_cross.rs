@@ -99,6 +99,11 @@ fn async_std_nfs_overwrite_waits_for_the_smb_ack() {
     nfs_overwrite_waits_for_the_smb_ack("async_std_server");
 }
 
+#[test]
+fn std_nfs_overwrite_waits_for_the_smb_ack() {
+    nfs_overwrite_waits_for_the_smb_ack("std_server");
+}
+
 /// Reads lines from `w` until one equals `want`; the lines skipped.
 fn wait_for_line(w: &mut Scripted, want: &str) -> Vec<String> {
     let deadline = Instant::now() + T;

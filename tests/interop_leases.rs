@@ -78,6 +78,11 @@ fn async_std_lease_v2_smb311() {
 }
 
 #[test]
+fn std_lease_v2_smb311() {
+    lease_break_by_second_open("std_server", "v2", "3.1.1");
+}
+
+#[test]
 fn tokio_lease_v1_smb21() {
     lease_break_by_second_open("tokio_server", "v1", "2.1");
 }

@@ -70,6 +70,11 @@ fn libnfs_async_std() {
 }
 
 #[test]
+fn libnfs_std() {
+    nfs_session("std_server");
+}
+
+#[test]
 fn same_tree_over_both_protocols() {
     require_tool("smbclient");
     let srv = ServerProcess::start("tokio_server", &[]);

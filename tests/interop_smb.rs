@@ -86,6 +86,8 @@ matrix! {
     mio_user_smb3: "mio_server", user(), Some("SMB3");
     async_std_guest_default: "async_std_server", guest(), None;
     async_std_user_smb3: "async_std_server", user(), Some("SMB3");
+    std_guest_default: "std_server", guest(), None;
+    std_user_smb3: "std_server", user(), Some("SMB3");
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub struct ServerProcess {
 }
 
 /// The example servers of this workspace: `tokio_server`, `mio_server`,
-/// `async_std_server`.
+/// `async_std_server`, `std_server`.
 pub fn example_path(name: &str) -> PathBuf {
     // target/<profile>/deps/<test binary> -> target/<profile>/examples/<name>
     let exe = std::env::current_exe().expect("test binary path");
