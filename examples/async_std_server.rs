@@ -1,8 +1,10 @@
 //! polyshare on async-io/futures-lite (the async-std and smol family):
 //! `cargo run --example async_std_server -- --help`.
 
+mod common;
+
 use clap::Parser;
-use polyshare::cli::Args;
+use common::cli::Args;
 use polyshare_async_std::{Listeners, serve, shutdown_signal};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

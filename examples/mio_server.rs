@@ -1,7 +1,9 @@
 //! polyshare on mio (one thread): `cargo run --example mio_server -- --help`.
 
+mod common;
+
 use clap::Parser;
-use polyshare::cli::Args;
+use common::cli::Args;
 use polyshare_mio::{Listeners, serve};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -16,11 +16,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use polyshare::ServerOptions;
-use polyshare::testclient::smb::{SmbClient, wire};
 use polyshare_core::Setup;
 use polyshare_core::config::Config;
 use polyshare_core::time::Timespec;
 use polyshare_core::vfs::{CreateAttr, DataHook, MemoryFs, ObjectId, Observed, Vfs, VfsResult};
+use polyshare_testsupport::smb::{SmbClient, wire};
 
 const DELAY: Duration = Duration::from_millis(50);
 const FILE_LEN: usize = 8 << 20;

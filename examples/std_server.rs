@@ -1,4 +1,4 @@
-//! polyshare on a plain `std::net` + poll(2) loop, one thread: how to drive the Sans-IO [`Server`] from any
+//! polyshare on a plain `std::net` + poll(2) loop, one thread: how to drive the Sans-IO server from any
 //! event loop. Each turn: sleep in poll(2) until a socket or the signal pipe is ready or the core's next
 //! deadline is due, feed the core what happened, write out what it says. `cargo run --example std_server -- --help`
 
@@ -9,12 +9,14 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::{fd::AsFd, unix::net::UnixStream};
 use std::time::{Duration, Instant, SystemTime};
 
+#[allow(dead_code)] // `Args::options` is for the runtime adapters, not this loop.
+mod common;
 use bytes::{Buf, Bytes};
 use clap::Parser;
+use common::cli::Args;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use polyshare::cli::Args;
-use polyshare::{BoundAddrs, ConnId, Output, Protocol, Server, Setup};
+use polyshare::{BoundAddrs, ConnId, Driver, Output, Protocol, Start};
 
 /// Queued output above which a connection is not read (a peer that does not read cannot make us buffer).
 const OUTPUT_LIMIT: usize = 16 << 20;
@@ -77,13 +79,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         *at = Some(listener.local_addr()?);
         listeners.push((listener, protocol));
     }
-    // The core reads no clock and no entropy: the wall time at `start`, the seed and the NFS port come from us.
-    let Setup { mut config, vfs, seed } = args.setup()?;
-    config.wall_anchor = SystemTime::now();
-    config.nfs.port = bound.nfs.map_or(config.nfs.port, |a| a.port());
-    let seed = seed.unwrap_or_else(|| RandomState::new().hash_one(0u8));
-    let mut server = Server::new(config, vfs, seed, Instant::now());
-    tracing::info!(seed, "server started");
+    // The core reads no clock and no entropy: the wall time at `now`, the seed and the NFS port come from us.
+    let entropy = RandomState::new().hash_one(0u8);
+    let (nfs_port, wall, now) = (bound.nfs.map(|a| a.port()), SystemTime::now(), Instant::now());
+    let mut server = args.setup()?.start(Start { nfs_port, entropy, wall, now, record: false });
+    tracing::info!(seed = server.seed(), "server started");
     // SIGINT and SIGTERM write a byte to this socket pair, which poll watches.
     let (signals, signal_tx) = UnixStream::pair()?;
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -165,7 +165,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Hands the core's outputs to the connections, writes, and closes the
 /// connections that are done.
-fn pump(server: &mut Server, conns: &mut BTreeMap<ConnId, Conn>, now: Instant) {
+fn pump(server: &mut Driver, conns: &mut BTreeMap<ConnId, Conn>, now: Instant) {
     loop {
         while let Some(output) = server.poll_output() {
             match output {

@@ -1,7 +1,9 @@
 //! polyshare on tokio: `cargo run --example tokio_server -- --help`.
 
+mod common;
+
 use clap::Parser;
-use polyshare::cli::Args;
+use common::cli::Args;
 use polyshare_tokio::{Listeners, serve, shutdown_signal};
 
 // The core runs on the main thread (in `block_on`); the connections' reader

@@ -1,11 +1,17 @@
 //! The example servers as processes: each prints its LISTENING line, records
 //! with `--record`, and on SIGTERM / SIGINT shuts down cleanly (exit status
 //! 0) with the recording flushed, which then replays through a fresh Server
-//! built from the same command line into the bytes the client received.
+//! built from the same command line into the bytes the client received; and
+//! that command line (examples/common/cli.rs) parses as documented.
 //! `std_server`, which refuses `--record`, is checked for the clean stop and
 //! for refusing `--record` with a clear error.
 
 mod common;
+// The example servers' command line, to build the replaying server from the
+// same flags; the test uses only the parsing and the Config.
+#[allow(dead_code)]
+#[path = "../examples/common/cli.rs"]
+mod cli;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,7 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use polyshare::cli::Args;
+use cli::Args;
+use polyshare::config::NfsBreakPolicy;
 use polyshare::record::{Event, Recording};
 use polyshare::{MemoryFs, Output};
 
@@ -181,4 +188,33 @@ fn std_server_refuses_record() {
     assert!(err.contains("does not support --record"), "unclear error: {err:?}");
     assert!(!out.contains("LISTENING") && !file.exists(), "it served or recorded anyway: {out:?}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cli_defaults_and_flags() {
+    let a = Args::parse_from(["x"]);
+    assert_eq!((a.smb_port, a.nfs_port, a.portmap_port), (4445, 20490, None));
+    assert!(a.config().smb.guest);
+    assert_eq!(a.config().nfs.exports[0].name, "/share");
+    assert_eq!(a.config().break_timeout, Duration::from_secs(35));
+    let a = Args::parse_from([
+        "x",
+        "--no-guest",
+        "--user",
+        "alice:pw:x",
+        "--break-timeout",
+        "0.5",
+        "--share",
+        "data",
+        "--nfs-policy",
+        "jukebox",
+    ]);
+    let c = a.config();
+    assert!(!c.smb.guest && !c.smb.shares[0].guest_ok);
+    assert_eq!((c.smb.users[0].name.as_str(), c.smb.users[0].password.as_str()), ("alice", "pw:x"));
+    assert_eq!(c.break_timeout, Duration::from_millis(500));
+    assert_eq!((c.smb.shares[0].name.as_str(), c.nfs.exports[0].name.as_str()), ("data", "/data"));
+    assert_eq!(c.nfs.exports[0].policy, NfsBreakPolicy::Jukebox);
+    assert!(Args::try_parse_from(["x", "--user", "nopassword"]).is_err());
+    assert!(Args::try_parse_from(["x", "--break-timeout", "-1"]).is_err());
 }

@@ -24,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use polyshare::testclient::smb::{DIALECT_2_1, DIALECT_3_0_2};
+use polyshare_testsupport::smb::{DIALECT_2_1, DIALECT_3_0_2};
 
 use stats::Stats;
 use target::{NfsTarget, SmbTarget};

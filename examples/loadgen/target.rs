@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use polyshare::testclient::nfs::{CreateHow, Fh, NfsClient, StableHow};
-use polyshare::testclient::smb::{FileId, SmbClient, wire};
-use polyshare::testclient::{Error, Result};
+use polyshare_testsupport::nfs::{CreateHow, Fh, NfsClient, StableHow};
+use polyshare_testsupport::smb::{FileId, SmbClient, wire};
+use polyshare_testsupport::{Error, Result};
 
 /// What a worker does to its file.
 pub trait Target {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use polyshare::testclient::Error;
+use polyshare_testsupport::Error;
 
 use crate::stats::Stats;
 use crate::target::Target;

@@ -1,4 +1,6 @@
-//! The command line shared by the example servers (one per runtime).
+//! The command line shared by the example servers (one per runtime), and by
+//! `tests/example_servers.rs`, which includes this file to rebuild a server
+//! from the same flags.
 
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -6,9 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use polyshare_core::config::{Export, NfsBreakPolicy, Share, User};
-use polyshare_core::{Config, LocalFs, MemoryFs, Setup, Vfs};
-use polyshare_runtime::{BoundAddrs, ServerOptions};
+use polyshare::config::{Export, NfsBreakPolicy, Share, User};
+use polyshare::{BoundAddrs, Config, LocalFs, MemoryFs, ServerOptions, Setup, Vfs};
 
 /// Serve one file tree over SMB2/3 and NFSv3.
 #[derive(Debug, Clone, Parser)]
@@ -160,39 +161,5 @@ impl Args {
             None => writeln!(out, "LISTENING smb={smb} nfs={nfs}")?,
         }
         out.flush()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_and_flags() {
-        let a = Args::parse_from(["x"]);
-        assert_eq!((a.smb_port, a.nfs_port, a.portmap_port), (4445, 20490, None));
-        assert!(a.config().smb.guest);
-        assert_eq!(a.config().nfs.exports[0].name, "/share");
-        assert_eq!(a.config().break_timeout, Duration::from_secs(35));
-        let a = Args::parse_from([
-            "x",
-            "--no-guest",
-            "--user",
-            "alice:pw:x",
-            "--break-timeout",
-            "0.5",
-            "--share",
-            "data",
-            "--nfs-policy",
-            "jukebox",
-        ]);
-        let c = a.config();
-        assert!(!c.smb.guest && !c.smb.shares[0].guest_ok);
-        assert_eq!((c.smb.users[0].name.as_str(), c.smb.users[0].password.as_str()), ("alice", "pw:x"));
-        assert_eq!(c.break_timeout, Duration::from_millis(500));
-        assert_eq!((c.smb.shares[0].name.as_str(), c.nfs.exports[0].name.as_str()), ("data", "/data"));
-        assert_eq!(c.nfs.exports[0].policy, NfsBreakPolicy::Jukebox);
-        assert!(Args::try_parse_from(["x", "--user", "nopassword"]).is_err());
-        assert!(Args::try_parse_from(["x", "--break-timeout", "-1"]).is_err());
     }
 }

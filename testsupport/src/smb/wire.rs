@@ -1,7 +1,7 @@
 //! SMB2 message layouts the client sends and reads (MS-SMB2 2.2), over
 //! Direct TCP transport framing (MS-SMB2 2.1).
 
-use crate::testclient::{Error, Result};
+use crate::{Error, Result};
 
 pub const HEADER_LEN: usize = 64;
 /// Largest response accepted (a 1 MiB READ plus headers).

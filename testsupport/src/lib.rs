@@ -1,3 +1,7 @@
+//! polyshare-testsupport: code the load generator (`examples/loadgen`), the
+//! other examples and the tests of the polyshare workspace share, never
+//! published.
+//!
 //! Minimal blocking clients for load generation and end-to-end tests: an
 //! NFSv3 client (RFC 1813 over ONC RPC, RFC 5531, with TCP record marking)
 //! and an SMB2 client (MS-SMB2, dialects 2.1 and 3.0.2, guest logon, no

@@ -87,7 +87,7 @@ pub struct WriteReply {
 /// collect its reply separately (see [`NfsClient::send`]).
 pub mod args {
     use super::{CreateHow, Fh, StableHow, sattr3};
-    use crate::testclient::xdr::XdrWriter;
+    use crate::xdr::XdrWriter;
 
     pub fn mnt(path: &str) -> Vec<u8> {
         XdrWriter::new().opaque(path.as_bytes()).0.clone()
