@@ -16,7 +16,7 @@ use polyshare_core::nfs::nfs3::fh::NfsFh3;
 use polyshare_core::nfs::rpc::{self, AuthSys, Credentials};
 use polyshare_core::nfs::xdr::XdrWriter;
 use polyshare_core::smb::wire::header::command;
-use polyshare_core::smb_test_client as smb;
+use polyshare_core::testing::smb_client as smb;
 use polyshare_core::vfs::{CreateAttr, MemoryFs};
 use polyshare_core::{Config, ConnId, Output, Protocol, Server};
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::nfs_client::{MOUNT_PROG, NFS_PROG, Reader, Xdr};
 use polyshare_core::record::Recording;
-use polyshare_core::sim::Sim;
+use polyshare_core::testing::sim::Sim;
 use polyshare_core::{Config, MemoryFs, Output, Protocol, Server};
 
 fn call(xid: u32, prog: u32, vers: u32, proc_: u32, args: &[u8]) -> Vec<u8> {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use polyshare_core::sim::Sim;
+use polyshare_core::testing::sim::Sim;
 
 #[test]
 fn advancing_35s_fires_the_35s_deadline_and_not_the_35_001s_one() {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use polyshare_core::sim::Sim;
+use polyshare_core::testing::sim::Sim;
 use polyshare_core::{ConnId, Protocol};
 
 const ECHO: u16 = 0x0D;

@@ -46,7 +46,7 @@ use polyshare_core::nfs::rpc::{self, AuthSys, Credentials};
 use polyshare_core::nfs::xdr::XdrWriter;
 use polyshare_core::smb::wire::codec::FileId;
 use polyshare_core::smb::wire::header::{Header, command};
-use polyshare_core::smb_test_client as smb_peer;
+use polyshare_core::testing::smb_client as smb_peer;
 use polyshare_core::time::Timespec;
 use polyshare_core::vfs::{CreateAttr, DataHook, ObjectId, Observed, VfsResult};
 use polyshare_core::{Config, ConnId, MemoryFs, Output, Protocol, Server};

@@ -111,7 +111,7 @@
 //!   themselves ([`Server::handle_frame`]).
 //!
 //! With the `sim` feature the protocol modules, test hooks and a simulated
-//! world (`sim`) are public, for tests, fuzz targets and benchmarks.
+//! world (`testing`) are public, for tests, fuzz targets and benchmarks.
 
 #![cfg_attr(not(feature = "sim"), warn(missing_docs))]
 // Unit tests may read the real clock to make base instants; the library may not.
@@ -142,15 +142,8 @@ pub mod lease;
 pub mod record;
 pub mod vfs;
 
-#[cfg(feature = "sim")]
-pub mod sim;
-
-#[cfg(test)]
-mod cross_tests;
-#[cfg(test)]
-mod simulation;
 #[cfg(any(test, feature = "sim"))]
-pub mod smb_test_client;
+pub mod testing;
 
 pub use config::Config;
 pub use driver::{Driver, Setup, Start};

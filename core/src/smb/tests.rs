@@ -44,7 +44,7 @@ struct Client {
     closed: bool,
 }
 
-use crate::smb_test_client::{ntlm_anonymous_authenticate, ntlm_negotiate};
+use crate::testing::smb_client::{ntlm_anonymous_authenticate, ntlm_negotiate};
 
 fn raw_header(cmd: u16, mid: u64, session: u64, tree: u32, flags: u32) -> Vec<u8> {
     let h = Header {
@@ -695,7 +695,7 @@ fn data_operations_inside_a_compound_run_in_order() {
         (command::READ, read_body(FileId::RELATED, 0, 100)),
         (command::CLOSE, close_body(FileId::RELATED, 0)),
     ];
-    let framed = crate::smb_test_client::related_chain(&chain, c.mid, c.session, c.tree);
+    let framed = crate::testing::smb_client::related_chain(&chain, c.mid, c.session, c.tree);
     c.mid += chain.len() as u64;
     c.server.handle_input(c.conn, &framed, c.now);
     let Some(Output::Transmit { data, .. }) = c.server.poll_output() else { panic!("no compound response") };

@@ -608,7 +608,7 @@ fn directories_get_no_lease_and_key_reuse_is_refused_before_creating() {
 /// A related chain from `p` (each element after the first has
 /// SMB2_FLAGS_RELATED_OPERATIONS), framed for the transport.
 fn related_chain(p: &mut Peer, elements: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    let framed = crate::smb_test_client::related_chain(elements, p.mid, p.session, p.tree);
+    let framed = crate::testing::smb_client::related_chain(elements, p.mid, p.session, p.tree);
     p.mid += elements.len() as u64;
     framed
 }

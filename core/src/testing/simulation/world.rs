@@ -25,7 +25,7 @@ use crate::smb::status;
 use crate::smb::wire::create::disposition;
 use crate::smb::wire::header::{FLAG_ASYNC, command};
 use crate::smb::wire::oplock_break::{LeaseBreakNotification, OplockBreak, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED};
-use crate::smb_test_client::{self as peer, Msg};
+use crate::testing::smb_client::{self as peer, Msg};
 use crate::time::Timespec;
 use crate::vfs::{CreateAttr, MemoryFs, ObjectId, VfsError};
 

@@ -249,7 +249,7 @@ fn smb_create_and_nfs_read_waiting_on_one_break_are_both_released_by_one_ack() {
     x.hold(id, LeaseState::RWH);
     // Another SMB client opens the file: RWH -> RH, its CREATE pends.
     let other = x.smb_peer([0xD2; 16]);
-    let mid = x.smb_send(other, command::CREATE, &crate::smb_test_client::create_body("f", None));
+    let mid = x.smb_send(other, command::CREATE, &crate::testing::smb_client::create_body("f", None));
     let interim = x.smb_responses(other, mid);
     assert_eq!(interim.len(), 1);
     assert_eq!(interim[0].hdr.status, crate::smb::status::PENDING);
@@ -279,7 +279,7 @@ fn nfs_write_joining_an_open_break_narrows_it_and_is_released_by_the_ack() {
     let (id, fh) = x.file("f", b"old");
     x.hold(id, LeaseState::RWH);
     let other = x.smb_peer([0xD2; 16]);
-    let mid = x.smb_send(other, command::CREATE, &crate::smb_test_client::create_body("f", None));
+    let mid = x.smb_send(other, command::CREATE, &crate::testing::smb_client::create_body("f", None));
     assert_eq!(x.breaks(), vec![(LeaseState::RWH, LeaseState::RH, true)]);
     let xid = x.send(&write(&fh, b"nfs"));
     assert_eq!(x.breaks(), vec![], "the break in progress narrows, no new notification");

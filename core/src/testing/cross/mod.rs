@@ -25,7 +25,7 @@ mod change_notify;
 mod nfs_vs_lease;
 mod storage;
 
-use crate::smb_test_client::{self as smb_peer, Msg};
+use crate::testing::smb_client::{self as smb_peer, Msg};
 
 pub(crate) const OK: u32 = 0;
 pub(crate) const JUKEBOX: u32 = 10008;
