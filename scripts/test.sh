@@ -23,3 +23,6 @@ fi
 # The real-client tests start the example servers as child processes.
 cargo build --examples
 cargo test --workspace --all-targets "$@"
+# --all-targets leaves out doctests: the core's crate documentation runs a
+# server through a NEGOTIATE.
+cargo test --doc -p polyshare-core "$@"
