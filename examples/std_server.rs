@@ -178,7 +178,6 @@ fn pump(server: &mut Driver, conns: &mut BTreeMap<ConnId, Conn>, now: Instant) {
                 // Storage runs inline: memory never blocks, a local disk only briefly. For slow storage, run
                 // `req.run()` on a worker thread and pass the completion back through a pipe poll watches.
                 Output::Io(req) => server.handle_io(req.run(), Instant::now()),
-                Output::UserTimer { key } => tracing::debug!(key, "no user timers are set"),
             }
         }
         // Write; a connection that fails is closed, which can produce output for others (lease breaks).

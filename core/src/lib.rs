@@ -58,7 +58,6 @@
 //!                 Output::Close { .. } => break 'conn,
 //!                 // Memory storage never blocks: run the request here.
 //!                 Output::Io(req) => server.handle_io(req.run(), Instant::now()),
-//!                 Output::UserTimer { .. } => {}
 //!             }
 //!         }
 //!     }

@@ -13,8 +13,6 @@ pub enum Output {
     /// Flush what was queued for the connection, then close it. The core has
     /// forgotten it: later input for it is ignored.
     Close { conn: ConnId },
-    /// A deadline set with `Server::set_user_timer` is due.
-    UserTimer { key: u64 },
     /// Run this storage request off the event loop (or at once, where
     /// storage never blocks) and hand its completion to
     /// `Server::handle_io`. Every request must be completed once, also

@@ -76,6 +76,8 @@ pub struct Server {
     /// Break notifications taken from the lease table, waiting for their
     /// place in `out`.
     breaks: VecDeque<(u64, BreakNotification)>,
+    /// Test deadlines that fired (only tests set them).
+    test_timers_fired: Vec<(u64, Instant)>,
 }
 
 impl Server {
@@ -92,6 +94,7 @@ impl Server {
             next_conn: 1,
             out: VecDeque::new(),
             breaks: VecDeque::new(),
+            test_timers_fired: Vec::new(),
         }
     }
 
@@ -246,7 +249,7 @@ impl Server {
                     tracing::info!(conn = conn.0, "closing connection that did not authenticate in time");
                     self.close(conn, now);
                 }
-                TimerKey::User(key) => self.core.push(Output::UserTimer { key }),
+                TimerKey::User(key) => self.test_timers_fired.push((key, now)),
             }
         }
         self.settle(now);
@@ -300,9 +303,19 @@ impl Server {
         }
     }
 
-    /// A deadline owned by the embedder; `Output::UserTimer` reports it.
+    /// A test's own deadline (tests of the clock plumbing: the simulation,
+    /// the adapters' deadline wake-ups); [`Server::fired_user_timers`] lists
+    /// those that fired.
+    #[cfg(any(test, feature = "sim"))]
     pub fn set_user_timer(&mut self, key: u64, at: Instant) {
         self.core.timers.set(TimerKey::User(key), at);
+    }
+
+    /// Test deadlines that fired, with the instant `handle_timeout` was
+    /// called at.
+    #[cfg(any(test, feature = "sim"))]
+    pub fn fired_user_timers(&self) -> &[(u64, Instant)] {
+        &self.test_timers_fired
     }
 
     /// The core closes `conn` itself: its state is torn down and the adapter

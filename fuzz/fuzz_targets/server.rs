@@ -100,7 +100,6 @@ impl Harness {
                         }
                     }
                 }
-                Output::UserTimer { .. } => panic!("UserTimer without set_user_timer"),
                 // Storage answers at once; its reply comes out of this loop.
                 Output::Io(req) => self.server.handle_io(req.run(), self.now),
             }

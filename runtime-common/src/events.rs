@@ -78,7 +78,6 @@ pub fn dispatch_outputs(driver: &mut Driver, outputs: &mut impl Outputs) {
         match out {
             Output::Transmit { conn, data } => outputs.transmit(conn, data),
             Output::Close { conn } => outputs.close(conn),
-            Output::UserTimer { key } => tracing::debug!(key, "user timer with no owner"),
             Output::Io(req) => outputs.storage(req),
         }
     }

@@ -246,7 +246,7 @@ impl Client {
             match o {
                 Output::Transmit { data, .. } => out.push(split(&data)),
                 Output::Close { .. } => self.closed = true,
-                Output::UserTimer { .. } | Output::Io(_) => {}
+                Output::Io(_) => {}
             }
         }
         out

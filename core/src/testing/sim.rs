@@ -192,7 +192,7 @@ impl Sim {
                         p.closed = true;
                     }
                 }
-                Output::UserTimer { .. } | Output::Io(_) => {}
+                Output::Io(_) => {}
             }
             self.log.push((self.now, out));
         }
@@ -220,13 +220,7 @@ impl Sim {
 
     /// User timers that fired, with the instant each fired at.
     pub fn fired_user_timers(&self) -> Vec<(u64, Instant)> {
-        self.log
-            .iter()
-            .filter_map(|(at, o)| match o {
-                Output::UserTimer { key } => Some((*key, *at)),
-                _ => None,
-            })
-            .collect()
+        self.server.fired_user_timers().to_vec()
     }
 
     /// The recording of every input so far (replayable with

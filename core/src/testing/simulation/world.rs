@@ -876,7 +876,6 @@ impl World {
                     }
                 }
                 Output::Close { conn } => return Err(format!("server closed {conn:?}")),
-                Output::UserTimer { .. } => {}
             }
         }
         Ok(())
