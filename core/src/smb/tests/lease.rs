@@ -149,7 +149,7 @@ impl World {
                 assert_eq!(r.status(), status::SUCCESS);
             }
         }
-        let path = string_to_utf16("\\\\127.0.0.1\\SHARE");
+        let path = utf16le("\\\\127.0.0.1\\SHARE");
         let mut b = vec![9, 0, 0, 0, 72, 0];
         b.extend_from_slice(&(path.len() as u16).to_le_bytes());
         b.extend_from_slice(&path);

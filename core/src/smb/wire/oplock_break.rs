@@ -18,6 +18,7 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::codec::{WireError, guid, le_u8, le_u16, le_u32, le_u64, parse, skip, u16_at};
 use super::create_context::STATUS_INVALID_PARAMETER;
 
 /// SMB2 OPLOCK_BREAK command code (MS-SMB2 2.2.1.2).
@@ -56,6 +57,10 @@ pub enum BreakCodecError {
     Truncated { need: u16, got: usize },
     #[error("OPLOCK_BREAK StructureSize {0} is neither 36 (lease) nor 24 (oplock)")]
     BadStructureSize(u16),
+    /// A field read failed past the checks above (cannot happen once they
+    /// pass; kept so no read ever defaults a value).
+    #[error("OPLOCK_BREAK body: {0}")]
+    Wire(#[from] WireError),
 }
 
 impl BreakCodecError {
@@ -115,29 +120,13 @@ pub enum BreakAck {
     Oplock(OplockBreak),
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).and_then(|s| s.try_into().ok()).map_or(0, u16::from_le_bytes)
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_le_bytes)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_le_bytes)
-}
-
-fn key_at(b: &[u8], at: usize) -> [u8; 16] {
-    b.get(at..at + 16).and_then(|s| s.try_into().ok()).unwrap_or_default()
-}
-
 /// Checks StructureSize and that the body holds at least that many bytes;
 /// the reads that follow are then all in bounds.
 fn check(body: &[u8], size: u16) -> Result<(), BreakCodecError> {
     if body.len() < usize::from(size) {
         return Err(BreakCodecError::Truncated { need: size, got: body.len() });
     }
-    match u16_at(body, 0) {
+    match u16_at(body, 0)? {
         s if s == size => Ok(()),
         s => Err(BreakCodecError::BadStructureSize(s)),
     }
@@ -160,13 +149,9 @@ impl LeaseBreakNotification {
     /// Decodes a notification body (client side, tests).
     pub fn decode(body: &[u8]) -> Result<Self, BreakCodecError> {
         check(body, LEASE_BREAK_NOTIFICATION_SIZE)?;
-        Ok(Self {
-            new_epoch: u16_at(body, 2),
-            flags: u32_at(body, 4),
-            key: key_at(body, 8),
-            current_state: u32_at(body, 24),
-            new_state: u32_at(body, 28),
-        })
+        let (_, new_epoch, flags, key, current_state, new_state) =
+            parse(body, (skip(2), le_u16, le_u32, guid, le_u32, le_u32))?;
+        Ok(Self { new_epoch, flags, key, current_state, new_state })
     }
 }
 
@@ -185,7 +170,8 @@ impl LeaseBreakAck {
     /// Decodes a 36-byte acknowledgment or response body.
     pub fn decode(body: &[u8]) -> Result<Self, BreakCodecError> {
         check(body, LEASE_BREAK_ACK_SIZE)?;
-        Ok(Self { flags: u32_at(body, 4), key: key_at(body, 8), state: u32_at(body, 24), duration: u64_at(body, 28) })
+        let (_, flags, key, state, duration) = parse(body, (skip(4), le_u32, guid, le_u32, le_u64))?;
+        Ok(Self { flags, key, state, duration })
     }
 }
 
@@ -202,7 +188,8 @@ impl OplockBreak {
     /// Decodes a 24-byte notification, acknowledgment or response body.
     pub fn decode(body: &[u8]) -> Result<Self, BreakCodecError> {
         check(body, OPLOCK_BREAK_SIZE)?;
-        Ok(Self { level: body.get(2).copied().unwrap_or_default(), file_id: key_at(body, 8) })
+        let (_, level, _, file_id) = parse(body, (skip(2), le_u8, skip(5), guid))?;
+        Ok(Self { level, file_id })
     }
 }
 
@@ -213,7 +200,7 @@ pub fn decode_break_ack(body: &[u8]) -> Result<BreakAck, BreakCodecError> {
     if body.len() < 2 {
         return Err(BreakCodecError::Truncated { need: 2, got: body.len() });
     }
-    match u16_at(body, 0) {
+    match u16_at(body, 0)? {
         LEASE_BREAK_ACK_SIZE => LeaseBreakAck::decode(body).map(BreakAck::Lease),
         OPLOCK_BREAK_SIZE => OplockBreak::decode(body).map(BreakAck::Oplock),
         s => Err(BreakCodecError::BadStructureSize(s)),
