@@ -3,8 +3,6 @@
 //! lease break acknowledgments, built from the MS-SMB2 layouts. Panics on
 //! malformed responses: it is for tests and benchmarks only.
 
-use bytes::BytesMut;
-
 use crate::smb::status;
 use crate::smb::wire::codec::FileId;
 use crate::smb::wire::create::{disposition, options};
@@ -160,7 +158,7 @@ pub const OPLOCK_LEVEL_LEASE: u8 = 0xFF;
 pub fn create_with(name: &str, oplock: u8, lease: Option<LeaseContext>, share: u32, disposition: u32) -> Vec<u8> {
     let contexts = match lease {
         Some(l) => {
-            let mut b = BytesMut::new();
+            let mut b = Vec::new();
             encode_request_contexts(&[CreateContext::Lease(l)], &mut b);
             b.to_vec()
         }
@@ -220,7 +218,7 @@ pub fn oplock_ack_body(fid: FileId, level: u8) -> Vec<u8> {
     fid.encode(&mut id);
     let mut file_id = [0; 16];
     file_id.copy_from_slice(&id);
-    let mut b = BytesMut::new();
+    let mut b = Vec::new();
     OplockBreak { level, file_id }.encode(&mut b);
     b.to_vec()
 }
@@ -236,7 +234,7 @@ pub fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
 }
 
 pub fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
-    let mut b = BytesMut::new();
+    let mut b = Vec::new();
     LeaseBreakAck { flags: 0, key, state, duration: 0 }.encode(&mut b);
     b.to_vec()
 }

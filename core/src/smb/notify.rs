@@ -4,8 +4,6 @@
 //! [`flush`] before queueing any response, so a notification always goes
 //! out before the response of the operation that caused it.
 
-use bytes::BytesMut;
-
 use super::wire::header::{FLAG_SERVER_TO_REDIR, Header, command};
 use super::wire::oplock_break::{
     BREAK_NOTIFICATION_MESSAGE_ID, LeaseBreakNotification, OplockBreak, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED,
@@ -16,7 +14,7 @@ use crate::server::{Core, Protocol};
 /// Sends every queued break notification.
 pub fn flush(core: &mut Core) {
     while let Some(n) = core.leases.poll_notification() {
-        let mut body = BytesMut::new();
+        let mut body = Vec::new();
         let (conn, session_id) = match &n.target {
             BreakTarget::Lease { key, conns, .. } => {
                 let Some(conn) = conns.iter().find(|c| core.smb.live.contains(c)).copied() else {

@@ -18,9 +18,9 @@
 //! of the input [`Bytes`]. Unknown names, including the 16-byte GUID names
 //! (AppInstanceId, POSIX, SVHDX), are kept raw for the caller to ignore.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
 
-use super::codec::{WireError, guid, le_u16, le_u32, le_u64, parse, skip, u64_at};
+use super::codec::{WireError, guid, le_u16, le_u32, le_u64, parse, patch_u16, patch_u32, skip, u64_at};
 
 /// STATUS_INVALID_PARAMETER (MS-ERREF 2.3.1): the answer to every malformed chain.
 pub const STATUS_INVALID_PARAMETER: u32 = 0xC000_000D;
@@ -414,7 +414,7 @@ pub fn decode_response_contexts(chain: &Bytes) -> Result<Vec<ResponseContext>, C
 }
 
 /// Writes lease data (32 or 52 bytes) into `out`.
-fn put_lease(l: &LeaseContext, out: &mut BytesMut) {
+fn put_lease(l: &LeaseContext, out: &mut Vec<u8>) {
     out.put_slice(&l.key);
     out.put_u32_le(l.state);
     out.put_u32_le(l.flags);
@@ -426,29 +426,17 @@ fn put_lease(l: &LeaseContext, out: &mut BytesMut) {
     }
 }
 
-fn patch_u16(out: &mut BytesMut, at: usize, v: u16) {
-    if let Some(slot) = out.get_mut(at..at + 2) {
-        slot.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-fn patch_u32(out: &mut BytesMut, at: usize, v: u32) {
-    if let Some(slot) = out.get_mut(at..at + 4) {
-        slot.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
 /// Appends elements to a chain in place: each element starts 8-aligned
 /// relative to the chain, the previous element's Next is patched when the
 /// next one begins, the last keeps Next 0 and gets no trailing padding.
 struct ChainWriter<'a> {
-    out: &'a mut BytesMut,
+    out: &'a mut Vec<u8>,
     chain_start: usize,
     prev: Option<usize>,
 }
 
 impl<'a> ChainWriter<'a> {
-    fn new(out: &'a mut BytesMut) -> Self {
+    fn new(out: &'a mut Vec<u8>) -> Self {
         let chain_start = out.len();
         Self { out, chain_start, prev: None }
     }
@@ -456,12 +444,13 @@ impl<'a> ChainWriter<'a> {
     /// One element: header, name at 16, then (if `data` writes anything)
     /// zero padding and the data at the next 8-aligned offset. With no data,
     /// DataOffset and DataLength are 0.
-    fn element(&mut self, name: &[u8], data: impl FnOnce(&mut BytesMut)) {
+    fn element(&mut self, name: &[u8], data: impl FnOnce(&mut Vec<u8>)) {
         let out = &mut *self.out;
         if let Some(prev) = self.prev {
             let pad = (out.len() - self.chain_start).next_multiple_of(8) - (out.len() - self.chain_start);
             out.put_bytes(0, pad);
-            patch_u32(out, prev, u32::try_from(out.len() - prev).unwrap_or(u32::MAX));
+            let next = u32::try_from(out.len() - prev).unwrap_or(u32::MAX);
+            patch_u32(out, prev, next);
         }
         let start = out.len();
         self.prev = Some(start);
@@ -497,7 +486,7 @@ impl<'a> ChainWriter<'a> {
 /// NameOffset is 16, DataOffset 24 (4-byte names), each element but the last
 /// padded to 8. The caller places the chain 8-aligned (offset 152 in a CREATE
 /// response with no padding before it).
-pub fn encode_create_contexts(ctxs: &[ResponseContext], out: &mut BytesMut) -> usize {
+pub fn encode_create_contexts(ctxs: &[ResponseContext], out: &mut Vec<u8>) -> usize {
     let mut w = ChainWriter::new(out);
     for c in ctxs {
         match *c {
@@ -525,7 +514,7 @@ pub fn encode_create_contexts(ctxs: &[ResponseContext], out: &mut BytesMut) -> u
 /// clients and tests. Same layout rules as [`encode_create_contexts`]. An
 /// `Unknown` name must be at least 4 bytes and must not repeat a known tag for
 /// the result to decode.
-pub fn encode_request_contexts(ctxs: &[CreateContext], out: &mut BytesMut) -> usize {
+pub fn encode_request_contexts(ctxs: &[CreateContext], out: &mut Vec<u8>) -> usize {
     let mut w = ChainWriter::new(out);
     for c in ctxs {
         match c {

@@ -16,7 +16,7 @@
 //! The acknowledgment the client sends back is an ordinary request (its own
 //! MessageId, SessionId and TreeId); the response echoes its header rules.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BufMut;
 
 use super::codec::{WireError, guid, le_u8, le_u16, le_u32, le_u64, parse, skip, u16_at};
 use super::create_context::STATUS_INVALID_PARAMETER;
@@ -134,7 +134,7 @@ fn check(body: &[u8], size: u16) -> Result<(), BreakCodecError> {
 
 impl LeaseBreakNotification {
     /// Appends the 44-byte body to `out`.
-    pub fn encode(&self, out: &mut BytesMut) {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_u16_le(LEASE_BREAK_NOTIFICATION_SIZE);
         out.put_u16_le(self.new_epoch);
         out.put_u32_le(self.flags);
@@ -158,7 +158,7 @@ impl LeaseBreakNotification {
 impl LeaseBreakAck {
     /// Appends the 36-byte body to `out` (the server's Lease Break Response,
     /// or a client's acknowledgment).
-    pub fn encode(&self, out: &mut BytesMut) {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_u16_le(LEASE_BREAK_ACK_SIZE);
         out.put_u16_le(0); // Reserved
         out.put_u32_le(self.flags);
@@ -177,7 +177,7 @@ impl LeaseBreakAck {
 
 impl OplockBreak {
     /// Appends the 24-byte body to `out` (notification, acknowledgment or response).
-    pub fn encode(&self, out: &mut BytesMut) {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_u16_le(OPLOCK_BREAK_SIZE);
         out.put_u8(self.level);
         out.put_u8(0); // Reserved
@@ -208,17 +208,17 @@ pub fn decode_break_ack(body: &[u8]) -> Result<BreakAck, BreakCodecError> {
 }
 
 /// Appends a Lease Break Notification body (44 bytes) to `out`.
-pub fn encode_lease_break_notification(n: &LeaseBreakNotification, out: &mut BytesMut) {
+pub fn encode_lease_break_notification(n: &LeaseBreakNotification, out: &mut Vec<u8>) {
     n.encode(out);
 }
 
 /// Appends a Lease Break Response body (36 bytes) to `out` (MS-SMB2 2.2.25.2).
-pub fn encode_lease_break_response(r: &LeaseBreakAck, out: &mut BytesMut) {
+pub fn encode_lease_break_response(r: &LeaseBreakAck, out: &mut Vec<u8>) {
     r.encode(out);
 }
 
 /// Appends an Oplock Break Notification or Response body (24 bytes) to `out`.
-pub fn encode_oplock_break(o: &OplockBreak, out: &mut BytesMut) {
+pub fn encode_oplock_break(o: &OplockBreak, out: &mut Vec<u8>) {
     o.encode(out);
 }
 
