@@ -1,6 +1,6 @@
 //! XDR (RFC 4506), the NFS side's one codec: [`XdrReader`], a cursor whose
-//! reads are `nom` parsers (`be_u32`, `be_u64`, `take`) over `&[u8]` with one
-//! error type, [`XdrError`]; and [`XdrWriter`], which appends to a `Vec<u8>`
+//! reads are `nom` parsers (`be_u32`, `be_u64`, nom's `take`) over `&[u8]`
+//! with one error type, [`XdrError`]; and [`XdrWriter`], which appends to a `Vec<u8>`
 //! (the encoder convention of the SMB codec too). Every variable length is
 //! checked against the remaining input and against a caller limit before
 //! anything is allocated.
@@ -12,7 +12,23 @@
 
 use nom::Parser;
 use nom::error::{ErrorKind, ParseError};
-use nom::number::complete::{be_u32, be_u64};
+
+/// Big-endian fixed-width integers as nom parsers over XDR input (a chunk and
+/// `from_be_bytes`, not `nom::number::complete::be_u32`, for the reason given
+/// at `smb::wire::codec::le_u16`: nom's assembles the value byte by byte).
+fn be_u32(i: &[u8]) -> nom::IResult<&[u8], u32, XdrError> {
+    match i.split_first_chunk() {
+        Some((a, rest)) => Ok((rest, u32::from_be_bytes(*a))),
+        None => Err(nom::Err::Error(XdrError::Truncated)),
+    }
+}
+
+fn be_u64(i: &[u8]) -> nom::IResult<&[u8], u64, XdrError> {
+    match i.split_first_chunk() {
+        Some((a, rest)) => Ok((rest, u64::from_be_bytes(*a))),
+        None => Err(nom::Err::Error(XdrError::Truncated)),
+    }
+}
 
 /// Why XDR input could not be decoded (answered with GARBAGE_ARGS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

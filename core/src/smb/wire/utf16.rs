@@ -34,7 +34,10 @@ pub fn from_utf16le(b: &[u8]) -> WireResult<String> {
     if b.len() % 2 != 0 {
         return Err(WireError::Invalid);
     }
-    char::decode_utf16(units(b)).collect::<Result<String, _>>().map_err(|_| WireError::Invalid)
+    // Through a Vec<u16>: String::from_utf16 is several times faster than
+    // collecting decode_utf16 char by char (CREATE decodes every name).
+    let units: Vec<u16> = units(b).collect();
+    String::from_utf16(&units).map_err(|_| WireError::Invalid)
 }
 
 /// Decodes UTF-16LE, replacing unpaired surrogates with U+FFFD and ignoring
