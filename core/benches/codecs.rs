@@ -10,7 +10,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polyshare_core::nfs::nfs3::args::{Nfs3Args, StableHow};
 use polyshare_core::nfs::nfs3::attrs::{WccAttr, encode_post_op, encode_wcc};
@@ -48,9 +48,9 @@ fn request_chain() -> Bytes {
         CreateContext::QueryOnDiskId,
         CreateContext::Lease(lease_v2()),
     ];
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     encode_request_contexts(&ctxs, &mut out);
-    out.freeze()
+    Bytes::from(out)
 }
 
 /// The matching response chain (MS-SMB2 2.2.14.2).
@@ -72,7 +72,7 @@ fn create_contexts(c: &mut Criterion) {
         b.iter(|| decode_create_contexts(black_box(&chain)))
     });
     let resp = response_contexts();
-    let mut out = BytesMut::with_capacity(512);
+    let mut out = Vec::with_capacity(512);
     g.bench_function("encode_response_chain_mxac_qfid_rqls2_dh2q", |b| {
         b.iter(|| {
             out.clear();

@@ -24,6 +24,7 @@ use libfuzzer_sys::fuzz_target;
 use polyshare_core::config::{SmbConfig, User};
 use polyshare_core::smb::auth::der::{self, ctx};
 use polyshare_core::smb::auth::ntlm::{self, TargetNames};
+use polyshare_core::smb::wire::utf16::utf16le;
 use polyshare_core::smb::auth::spnego::{self, ClientToken};
 use polyshare_core::smb::auth::{AuthStep, AuthUsers, NtlmAcceptor};
 
@@ -114,7 +115,7 @@ fn challenge(b: &[u8]) {
     let names = TargetNames { nb_domain: next(), nb_computer: next(), dns_domain: next(), dns_computer: next() };
     if [&names.nb_domain, &names.nb_computer, &names.dns_domain, &names.dns_computer]
         .iter()
-        .any(|n| ntlm::utf16le(n).len() > 4096)
+        .any(|n| utf16le(n).len() > 4096)
     {
         return;
     }
@@ -125,10 +126,10 @@ fn challenge(b: &[u8]) {
     let info = m.get(off..off + len).expect("TargetInfo within the CHALLENGE");
     let av = |id| ntlm::find_av(info, id).map(<[u8]>::to_vec);
     assert_eq!(av(ntlm::MSV_AV_TIMESTAMP), Some(timestamp.to_le_bytes().to_vec()));
-    assert_eq!(av(ntlm::MSV_AV_NB_DOMAIN_NAME), Some(ntlm::utf16le(&names.nb_domain)));
-    assert_eq!(av(ntlm::MSV_AV_NB_COMPUTER_NAME), Some(ntlm::utf16le(&names.nb_computer)));
-    assert_eq!(av(ntlm::MSV_AV_DNS_DOMAIN_NAME), Some(ntlm::utf16le(&names.dns_domain)));
-    assert_eq!(av(ntlm::MSV_AV_DNS_COMPUTER_NAME), Some(ntlm::utf16le(&names.dns_computer)));
+    assert_eq!(av(ntlm::MSV_AV_NB_DOMAIN_NAME), Some(utf16le(&names.nb_domain)));
+    assert_eq!(av(ntlm::MSV_AV_NB_COMPUTER_NAME), Some(utf16le(&names.nb_computer)));
+    assert_eq!(av(ntlm::MSV_AV_DNS_DOMAIN_NAME), Some(utf16le(&names.dns_domain)));
+    assert_eq!(av(ntlm::MSV_AV_DNS_COMPUTER_NAME), Some(utf16le(&names.dns_computer)));
 }
 
 fn exchange(mut rest: &[u8]) {

@@ -3,7 +3,6 @@
 //! of its StructureSize that decodes the same.
 #![no_main]
 
-use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use polyshare_core::smb::wire::oplock_break::{
     BreakAck, LEASE_BREAK_ACK_SIZE, LEASE_BREAK_NOTIFICATION_SIZE, LeaseBreakNotification, OPLOCK_BREAK_SIZE,
@@ -12,7 +11,7 @@ use polyshare_core::smb::wire::oplock_break::{
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(ack) = decode_break_ack(data) {
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         let size = match &ack {
             BreakAck::Lease(l) => {
                 l.encode(&mut out);
@@ -29,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     if let Ok(n) = LeaseBreakNotification::decode(data) {
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         n.encode(&mut out);
         assert_eq!(out.len(), usize::from(LEASE_BREAK_NOTIFICATION_SIZE));
         assert_eq!(LeaseBreakNotification::decode(&out), Ok(n), "notification does not round trip");

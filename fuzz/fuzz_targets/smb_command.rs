@@ -27,7 +27,7 @@
 //! break acks, SMB1 dialects); compound elements tile the message exactly.
 #![no_main]
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use polyshare_core::smb::fscc::decode_set_file_info;
 use polyshare_core::smb::handlers::path;
@@ -185,7 +185,7 @@ fn command(cmd: u16, msg: &[u8]) {
         command::OPLOCK_BREAK => {
             let body = msg.get(HEADER_LEN..).unwrap_or(&[]);
             if let Ok(ack) = decode_break_ack(body) {
-                let mut out = BytesMut::new();
+                let mut out = Vec::new();
                 match &ack {
                     BreakAck::Lease(l) => l.encode(&mut out),
                     BreakAck::Oplock(o) => o.encode(&mut out),

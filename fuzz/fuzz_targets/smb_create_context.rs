@@ -3,7 +3,7 @@
 //! that decodes to the same contexts.
 #![no_main]
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use polyshare_core::smb::wire::create_context::{
     MAX_CREATE_CONTEXTS, decode_create_contexts, decode_response_contexts, encode_create_contexts,
@@ -23,18 +23,18 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(ctxs) = decode_create_contexts(&chain) {
         assert!(ctxs.len() <= MAX_CREATE_CONTEXTS);
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         let n = encode_request_contexts(&ctxs, &mut out);
         assert_eq!(n, out.len());
-        let again = decode_create_contexts(&out.freeze());
+        let again = decode_create_contexts(&Bytes::from(out));
         assert_eq!(again.as_ref(), Ok(&ctxs), "request contexts do not round trip");
     }
 
     if let Ok(ctxs) = decode_response_contexts(&chain) {
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         let n = encode_create_contexts(&ctxs, &mut out);
         assert_eq!(n, out.len());
-        let again = decode_response_contexts(&out.freeze());
+        let again = decode_response_contexts(&Bytes::from(out));
         assert_eq!(again.as_ref(), Ok(&ctxs), "response contexts do not round trip");
     }
 });

@@ -1,6 +1,34 @@
-//! XDR (RFC 4506): a bounds-checked decoder over `&[u8]` and an encoder into
-//! a `Vec<u8>`. Every variable length is checked against the remaining input
-//! and against a caller limit before anything is allocated.
+//! XDR (RFC 4506), the NFS side's one codec: [`XdrReader`], a cursor whose
+//! reads are `nom` parsers (`be_u32`, `be_u64`, nom's `take`) over `&[u8]`
+//! with one error type, [`XdrError`]; and [`XdrWriter`], which appends to a `Vec<u8>`
+//! (the encoder convention of the SMB codec too). Every variable length is
+//! checked against the remaining input and against a caller limit before
+//! anything is allocated.
+//!
+//! The reader is a cursor rather than a tree of combinators because XDR
+//! decoding is driven by the caller's discriminants (procedure numbers, union
+//! arms, optional values) one item at a time; each item is still one nom
+//! parser run at the cursor.
+
+use nom::Parser;
+use nom::error::{ErrorKind, ParseError};
+
+/// Big-endian fixed-width integers as nom parsers over XDR input (a chunk and
+/// `from_be_bytes`, not `nom::number::complete::be_u32`, for the reason given
+/// at `smb::wire::codec::le_u16`: nom's assembles the value byte by byte).
+fn be_u32(i: &[u8]) -> nom::IResult<&[u8], u32, XdrError> {
+    match i.split_first_chunk() {
+        Some((a, rest)) => Ok((rest, u32::from_be_bytes(*a))),
+        None => Err(nom::Err::Error(XdrError::Truncated)),
+    }
+}
+
+fn be_u64(i: &[u8]) -> nom::IResult<&[u8], u64, XdrError> {
+    match i.split_first_chunk() {
+        Some((a, rest)) => Ok((rest, u64::from_be_bytes(*a))),
+        None => Err(nom::Err::Error(XdrError::Truncated)),
+    }
+}
 
 /// Why XDR input could not be decoded (answered with GARBAGE_ARGS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -14,6 +42,17 @@ pub enum XdrError {
 }
 
 pub type XdrResult<T> = Result<T, XdrError>;
+
+/// nom's parsers fail only when the input ends early.
+impl ParseError<&[u8]> for XdrError {
+    fn from_error_kind(_: &[u8], _: ErrorKind) -> Self {
+        XdrError::Truncated
+    }
+
+    fn append(_: &[u8], _: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
 
 /// Padding needed after `len` bytes to reach a 4-byte boundary (RFC 4506 3).
 pub const fn pad(len: usize) -> usize {
@@ -53,16 +92,26 @@ impl<'a> XdrReader<'a> {
         self.remaining() == 0
     }
 
+    /// Runs one nom parser at the cursor and moves past what it consumed.
+    #[inline]
+    fn run<O>(&mut self, mut p: impl Parser<&'a [u8], Output = O, Error = XdrError>) -> XdrResult<O> {
+        let input = self.buf.get(self.pos..).unwrap_or_default();
+        match p.parse(input) {
+            Ok((rest, v)) => {
+                self.pos = self.buf.len() - rest.len();
+                Ok(v)
+            }
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+            Err(nom::Err::Incomplete(_)) => Err(XdrError::Truncated),
+        }
+    }
+
     fn take(&mut self, n: usize) -> XdrResult<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(XdrError::Truncated)?;
-        let s = self.buf.get(self.pos..end).ok_or(XdrError::Truncated)?;
-        self.pos = end;
-        Ok(s)
+        self.run(nom::bytes::complete::take(n))
     }
 
     pub fn u32(&mut self) -> XdrResult<u32> {
-        let s = self.take(4)?;
-        Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        self.run(be_u32)
     }
 
     pub fn i32(&mut self) -> XdrResult<i32> {
@@ -70,9 +119,7 @@ impl<'a> XdrReader<'a> {
     }
 
     pub fn u64(&mut self) -> XdrResult<u64> {
-        let hi = self.u32()? as u64;
-        let lo = self.u32()? as u64;
-        Ok(hi << 32 | lo)
+        self.run(be_u64)
     }
 
     /// RFC 4506 4.4: 0 is FALSE, 1 is TRUE, anything else is invalid.

@@ -4,8 +4,6 @@
 //! table and puts each where it belongs: ahead of the response of the
 //! operation that caused it.
 
-use bytes::BytesMut;
-
 use super::SmbShared;
 use super::wire::header::{FLAG_SERVER_TO_REDIR, Header, command};
 use super::wire::oplock_break::{
@@ -18,7 +16,7 @@ use crate::lease::{BreakNotification, BreakTarget};
 /// goes to (the lease's most recent live connection, or the oplock's):
 /// `None` when no live connection is left to tell.
 pub fn encode(smb: &SmbShared, n: &BreakNotification) -> Option<(ConnId, Vec<u8>)> {
-    let mut body = BytesMut::new();
+    let mut body = Vec::new();
     let (conn, session_id) = match &n.target {
         BreakTarget::Lease { key, conns, .. } => {
             let Some(conn) = conns.iter().find(|c| smb.live.contains(c)).copied() else {

@@ -11,6 +11,8 @@ use cmac::Cmac;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::smb::wire::codec::{patch_u32, u16_at, u32_at, u64_at};
+
 /// SMB2 header length.
 pub const HEADER_LEN: usize = 64;
 /// Offset of the 16-byte Signature field in the SMB2 header.
@@ -68,10 +70,8 @@ pub fn sign(algo: SigningAlgorithm, key: &[u8; 16], message: &mut [u8]) {
     if message.len() < HEADER_LEN {
         return;
     }
-    let flags = read_u32(message, FLAGS_OFFSET) | FLAGS_SIGNED;
-    if let Some(f) = message.get_mut(FLAGS_OFFSET..FLAGS_OFFSET + 4) {
-        f.copy_from_slice(&flags.to_le_bytes());
-    }
+    let Ok(flags) = u32_at(message, FLAGS_OFFSET) else { return };
+    patch_u32(message, FLAGS_OFFSET, flags | FLAGS_SIGNED);
     let sig = compute(algo, key, message);
     if let Some(s) = message.get_mut(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16) {
         s.copy_from_slice(&sig);
@@ -123,12 +123,12 @@ fn compute(algo: SigningAlgorithm, key: &[u8; 16], message: &mut [u8]) -> [u8; 1
         SigningAlgorithm::HmacSha256 => hmac_sha256_16(key, message),
         SigningAlgorithm::AesCmac => aes_cmac(key, message),
         SigningAlgorithm::AesGmac => {
-            let flags = read_u32(message, FLAGS_OFFSET);
-            let command = u16::from_le_bytes([
-                message.get(COMMAND_OFFSET).copied().unwrap_or(0),
-                message.get(COMMAND_OFFSET + 1).copied().unwrap_or(0),
-            ]);
-            aes_gmac(key, &gmac_nonce(read_u64(message, MESSAGE_ID_OFFSET), flags, command), message)
+            // `message` holds a whole header (the callers check); were it
+            // shorter, the zero fields only give a signature that cannot verify.
+            let flags = u32_at(message, FLAGS_OFFSET).unwrap_or_default();
+            let command = u16_at(message, COMMAND_OFFSET).unwrap_or_default();
+            let message_id = u64_at(message, MESSAGE_ID_OFFSET).unwrap_or_default();
+            aes_gmac(key, &gmac_nonce(message_id, flags, command), message)
         }
     }
 }
@@ -173,22 +173,6 @@ pub fn aes_gmac(key: &[u8; 16], nonce: &[u8; 12], aad: &[u8]) -> [u8; 16] {
     let mut empty: [u8; 0] = [];
     // Fails only past 2^61 bytes of AAD.
     cipher.encrypt_inout_detached(&nonce, aad, InOutBuf::from(&mut empty[..])).map(Into::into).unwrap_or_default()
-}
-
-fn read_u32(b: &[u8], at: usize) -> u32 {
-    let mut v = [0u8; 4];
-    if let Some(s) = b.get(at..at + 4) {
-        v.copy_from_slice(s);
-    }
-    u32::from_le_bytes(v)
-}
-
-fn read_u64(b: &[u8], at: usize) -> u64 {
-    let mut v = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        v.copy_from_slice(s);
-    }
-    u64::from_le_bytes(v)
 }
 
 /// Compares without an early exit.

@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::status;
-use super::wire::codec::{FileId, string_to_utf16, u16_at, u32_at, u64_at};
+use super::wire::codec::{FileId, u16_at, u32_at, u64_at};
 use super::wire::create::{disposition, options};
 use super::wire::header::{FLAG_RELATED, Header, command};
+use super::wire::utf16::utf16le;
 use crate::config::Config;
 use crate::id::{ConnId, Protocol};
 use crate::output::Output;
@@ -105,7 +106,7 @@ fn smb1_negotiate() -> Vec<u8> {
 }
 
 fn create_body(name: &str, access: u32, share: u32, disp: u32, opts: u32, contexts: &[u8]) -> Vec<u8> {
-    let name16 = string_to_utf16(name);
+    let name16 = utf16le(name);
     let mut b = vec![57, 0, 0, 0];
     b.extend_from_slice(&2u32.to_le_bytes());
     b.extend_from_slice(&[0; 16]);
@@ -166,7 +167,7 @@ fn read_body(fid: FileId, offset: u64, len: u32) -> Vec<u8> {
 }
 
 fn query_dir_body(fid: FileId, class: u8, flags: u8, pattern: &str) -> Vec<u8> {
-    let p = string_to_utf16(pattern);
+    let p = utf16le(pattern);
     let mut b = vec![33, 0, class, flags, 0, 0, 0, 0];
     fid.encode(&mut b);
     b.extend_from_slice(&96u16.to_le_bytes());
@@ -196,7 +197,7 @@ fn set_info_body(fid: FileId, class: u8, buf: &[u8]) -> Vec<u8> {
 }
 
 fn rename_info(target: &str, replace: bool) -> Vec<u8> {
-    let n = string_to_utf16(target);
+    let n = utf16le(target);
     let mut b = vec![replace as u8];
     b.extend_from_slice(&[0; 7]);
     b.extend_from_slice(&[0; 8]);
@@ -288,7 +289,7 @@ impl Client {
     }
 
     fn tree_connect(&mut self, path: &str) -> Resp {
-        let p = string_to_utf16(path);
+        let p = utf16le(path);
         let mut b = vec![9, 0, 0, 0, 72, 0];
         b.extend_from_slice(&(p.len() as u16).to_le_bytes());
         b.extend_from_slice(&p);

@@ -3,14 +3,13 @@
 //! lease break acknowledgments, built from the MS-SMB2 layouts. Panics on
 //! malformed responses: it is for tests and benchmarks only.
 
-use bytes::BytesMut;
-
 use crate::smb::status;
-use crate::smb::wire::codec::{FileId, string_to_utf16};
+use crate::smb::wire::codec::FileId;
 use crate::smb::wire::create::{disposition, options};
 use crate::smb::wire::create_context::{CreateContext, LeaseContext, LeaseV2, encode_request_contexts};
 use crate::smb::wire::header::{Header, command};
 use crate::smb::wire::oplock_break::{LeaseBreakAck, LeaseBreakNotification, OplockBreak};
+use crate::smb::wire::utf16::utf16le;
 
 /// Read/write data, attributes, EA, READ_CONTROL, SYNCHRONIZE.
 pub const RW: u32 = 0x0012_019F;
@@ -130,7 +129,7 @@ pub fn ntlm_anonymous_authenticate() -> Vec<u8> {
 }
 
 pub fn tree_connect_body(path: &str) -> Vec<u8> {
-    let p = string_to_utf16(path);
+    let p = utf16le(path);
     let mut b = vec![9, 0, 0, 0, 72, 0];
     b.extend_from_slice(&(p.len() as u16).to_le_bytes());
     b.extend_from_slice(&p);
@@ -159,13 +158,13 @@ pub const OPLOCK_LEVEL_LEASE: u8 = 0xFF;
 pub fn create_with(name: &str, oplock: u8, lease: Option<LeaseContext>, share: u32, disposition: u32) -> Vec<u8> {
     let contexts = match lease {
         Some(l) => {
-            let mut b = BytesMut::new();
+            let mut b = Vec::new();
             encode_request_contexts(&[CreateContext::Lease(l)], &mut b);
             b.to_vec()
         }
         None => Vec::new(),
     };
-    let name16 = string_to_utf16(name);
+    let name16 = utf16le(name);
     let mut b = vec![57, 0, 0, oplock];
     b.extend_from_slice(&2u32.to_le_bytes());
     b.extend_from_slice(&[0; 16]);
@@ -219,7 +218,7 @@ pub fn oplock_ack_body(fid: FileId, level: u8) -> Vec<u8> {
     fid.encode(&mut id);
     let mut file_id = [0; 16];
     file_id.copy_from_slice(&id);
-    let mut b = BytesMut::new();
+    let mut b = Vec::new();
     OplockBreak { level, file_id }.encode(&mut b);
     b.to_vec()
 }
@@ -235,7 +234,7 @@ pub fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
 }
 
 pub fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
-    let mut b = BytesMut::new();
+    let mut b = Vec::new();
     LeaseBreakAck { flags: 0, key, state, duration: 0 }.encode(&mut b);
     b.to_vec()
 }
@@ -245,7 +244,7 @@ pub const SUCCESS: u32 = status::SUCCESS;
 /// CREATE (OPEN) of directory `name` ("" is the share root) for listing and
 /// watching: FILE_LIST_DIRECTORY, READ_ATTRIBUTES, SYNCHRONIZE.
 pub fn open_dir_body(name: &str) -> Vec<u8> {
-    let name16 = string_to_utf16(name);
+    let name16 = utf16le(name);
     let mut b = vec![57, 0, 0, 0];
     b.extend_from_slice(&2u32.to_le_bytes());
     b.extend_from_slice(&[0; 16]);

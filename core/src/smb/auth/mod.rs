@@ -308,7 +308,8 @@ fn authenticate(
     };
     let av_pairs = blob.get(CLIENT_CHALLENGE_AV_PAIRS..).unwrap_or(&[]);
     let mic_present = ntlm::find_av(av_pairs, ntlm::MSV_AV_FLAGS)
-        .and_then(|v| v.try_into().ok().map(u32::from_le_bytes))
+        .filter(|v| v.len() == 4)
+        .and_then(|v| crate::smb::wire::codec::u32_at(v, 0).ok())
         .is_some_and(|f| f & ntlm::AV_FLAG_MIC_PRESENT != 0);
     if mic_present {
         let sent = a.mic.ok_or(AuthError::InvalidToken("MIC flagged but absent"))?;

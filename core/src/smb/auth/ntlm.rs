@@ -6,6 +6,9 @@ use md4::{Digest, Md4};
 use md5::Md5;
 use rc4::{Rc4, StreamCipher};
 
+use crate::smb::wire::codec::{WireError, le_u16, le_u32, parse_at, skip, u16_at, u32_at};
+use crate::smb::wire::utf16::{from_utf16le_lossy, utf16le};
+
 pub const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
 pub const NEGOTIATE_MESSAGE: u32 = 1;
 pub const CHALLENGE_MESSAGE: u32 = 2;
@@ -63,6 +66,19 @@ pub const MIC_OFFSET: usize = 72;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NtlmError(pub &'static str);
 
+/// A field read past the end of the message (the SMB codec's one error).
+impl From<WireError> for NtlmError {
+    fn from(_: WireError) -> Self {
+        NtlmError("truncated NTLM message")
+    }
+}
+
+/// A security buffer (MS-NLMP 2.2.2.10): Len, MaxLen, BufferOffset.
+fn security_buffer(msg: &[u8], at: usize) -> Result<(usize, usize), WireError> {
+    let (len, _, off) = parse_at(msg, at, (le_u16, skip(2), le_u32))?;
+    Ok((usize::from(len), off as usize))
+}
+
 /// The message type of an NTLMSSP message.
 pub fn message_type(msg: &[u8]) -> Result<u32, NtlmError> {
     if msg.len() > MAX_MESSAGE {
@@ -71,7 +87,7 @@ pub fn message_type(msg: &[u8]) -> Result<u32, NtlmError> {
     if !msg.starts_with(SIGNATURE) {
         return Err(NtlmError("not NTLMSSP"));
     }
-    u32_at(msg, 8).ok_or(NtlmError("truncated NTLM message"))
+    Ok(u32_at(msg, 8)?)
 }
 
 /// NEGOTIATE_MESSAGE (MS-NLMP 2.2.1.1): only the flags matter to a server.
@@ -79,7 +95,7 @@ pub fn parse_negotiate(msg: &[u8]) -> Result<u32, NtlmError> {
     if message_type(msg)? != NEGOTIATE_MESSAGE {
         return Err(NtlmError("expected NTLM NEGOTIATE"));
     }
-    u32_at(msg, 12).ok_or(NtlmError("truncated NTLM NEGOTIATE"))
+    u32_at(msg, 12).or(Err(NtlmError("truncated NTLM NEGOTIATE")))
 }
 
 /// Names the server announces in its CHALLENGE_MESSAGE.
@@ -153,24 +169,24 @@ pub fn parse_authenticate(msg: &[u8]) -> Result<Authenticate<'_>, NtlmError> {
         return Err(NtlmError("expected NTLM AUTHENTICATE"));
     }
     let field = |at: usize| -> Result<&[u8], NtlmError> {
-        let len = usize::from(u16_at(msg, at).ok_or(NtlmError("truncated NTLM AUTHENTICATE"))?);
-        let off = u32_at(msg, at + 4).ok_or(NtlmError("truncated NTLM AUTHENTICATE"))? as usize;
+        let (len, off) = security_buffer(msg, at).or(Err(NtlmError("truncated NTLM AUTHENTICATE")))?;
         if len == 0 {
             return Ok(&[]);
         }
         msg.get(off..off.saturating_add(len)).ok_or(NtlmError("NTLM field past end of message"))
     };
-    let flags = u32_at(msg, 60).ok_or(NtlmError("truncated NTLM AUTHENTICATE"))?;
+    let flags = u32_at(msg, 60).or(Err(NtlmError("truncated NTLM AUTHENTICATE")))?;
     let unicode = flags & NEGOTIATE_UNICODE != 0;
-    let text = |b: &[u8]| if unicode { from_utf16le(b) } else { b.iter().map(|&c| char::from(c)).collect() };
+    let text = |b: &[u8]| if unicode { from_utf16le_lossy(b) } else { b.iter().map(|&c| char::from(c)).collect() };
     // Lowest payload offset: the fixed part ends there, telling whether the
     // optional Version and MIC are present.
     let payload_start = [12, 20, 28, 36, 44, 52]
         .iter()
-        .filter(|&&at| u16_at(msg, at).is_some_and(|l| l > 0))
-        .filter_map(|&at| u32_at(msg, at + 4))
+        .filter_map(|&at| security_buffer(msg, at).ok())
+        .filter(|&(len, _)| len > 0)
+        .map(|(_, off)| off)
         .min()
-        .map_or(msg.len(), |o| o as usize);
+        .unwrap_or(msg.len());
     let mic = if payload_start >= MIC_OFFSET + 16 { msg.get(MIC_OFFSET..MIC_OFFSET + 16) } else { None };
     Ok(Authenticate {
         lm_response: field(12)?,
@@ -187,8 +203,8 @@ pub fn parse_authenticate(msg: &[u8]) -> Result<Authenticate<'_>, NtlmError> {
 /// Looks up an AV pair in an NTLMv2_CLIENT_CHALLENGE's AvPairs.
 pub fn find_av(mut pairs: &[u8], want: u16) -> Option<&[u8]> {
     loop {
-        let id = u16_at(pairs, 0)?;
-        let len = usize::from(u16_at(pairs, 2)?);
+        let id = u16_at(pairs, 0).ok()?;
+        let len = usize::from(u16_at(pairs, 2).ok()?);
         if id == MSV_AV_EOL {
             return None;
         }
@@ -306,23 +322,6 @@ pub fn upper(s: &str) -> String {
             }
         })
         .collect()
-}
-
-pub fn utf16le(s: &str) -> Vec<u8> {
-    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
-}
-
-pub fn from_utf16le(b: &[u8]) -> String {
-    let units: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-    String::from_utf16_lossy(&units)
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 #[cfg(test)]

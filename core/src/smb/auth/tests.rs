@@ -2,6 +2,7 @@
 
 use super::ntlm::{self, tests::hex};
 use super::*;
+use crate::smb::wire::utf16::utf16le;
 use quickcheck::quickcheck;
 
 const CHALLENGE: [u8; 8] = ntlm::tests::SERVER_CHALLENGE;
@@ -91,8 +92,7 @@ impl Client {
         } else {
             (Vec::new(), base)
         };
-        let fields: Vec<Vec<u8>> =
-            vec![lm, nt, ntlm::utf16le(&self.domain), ntlm::utf16le(&self.user), ntlm::utf16le("CLIENT"), enc];
+        let fields: Vec<Vec<u8>> = vec![lm, nt, utf16le(&self.domain), utf16le(&self.user), utf16le("CLIENT"), enc];
         let msg = build_authenticate(flags, &fields);
         let mut msg = msg;
         if self.mic {
@@ -266,7 +266,7 @@ fn anonymous_exchange(au: &AuthUsers) -> Result<AuthStep, AuthError> {
     c.flags |= ntlm::NEGOTIATE_ANONYMOUS;
     acc.step(au, &init_token(&mech_types_der(), Some(&c.negotiate())))?;
     let flags = (CLIENT_FLAGS | ntlm::NEGOTIATE_ANONYMOUS) & !ntlm::NEGOTIATE_KEY_EXCH;
-    let auth = build_authenticate(flags, &[vec![0], vec![], vec![], vec![], ntlm::utf16le("CLIENT"), vec![]]);
+    let auth = build_authenticate(flags, &[vec![0], vec![], vec![], vec![], utf16le("CLIENT"), vec![]]);
     acc.step(au, &resp_token(&auth, None))
 }
 
@@ -284,8 +284,7 @@ fn ntlmv1_is_refused() {
     let au = users(&list, true);
     let mut acc = NtlmAcceptor::new(CHALLENGE, TIME);
     acc.step(&au, &Client::new("alice", "Secret1").negotiate()).unwrap();
-    let auth =
-        build_authenticate(0xe208_8215, &[vec![1; 24], vec![2; 24], vec![], ntlm::utf16le("alice"), vec![], vec![]]);
+    let auth = build_authenticate(0xe208_8215, &[vec![1; 24], vec![2; 24], vec![], utf16le("alice"), vec![], vec![]]);
     assert_eq!(acc.step(&au, &auth), Err(AuthError::LogonFailure));
 }
 

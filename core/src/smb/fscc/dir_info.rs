@@ -2,11 +2,11 @@
 //! 2.4.15, 2.4.22, 2.4.23, 2.4.24, 2.4.33; MS-SMB2 3.3.5.18; MS-FSA 2.1.5.6.3).
 
 use super::class::*;
-use super::utf16::{push_utf16le, utf16_len, utf16le};
 use super::{
     FILE_ATTRIBUTE_REPARSE_POINT, FileInfo, InfoError, len32, patch_u32, put_u8, put_u16, put_u32, put_u64,
     wire_attributes,
 };
+use crate::smb::wire::utf16::{push_utf16le, utf16_len, utf16le};
 
 /// One entry of a directory listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

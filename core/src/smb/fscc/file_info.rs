@@ -2,11 +2,11 @@
 //! MS-FSA 2.1.5.12).
 
 use super::class::*;
-use super::utf16::{push_utf16le, utf16le};
 use super::{
     FILE_ATTRIBUTE_REPARSE_POINT, FileInfo, Fill, InfoError, len32, patch_u32, put_u8, put_u16, put_u32, put_u64,
     wire_attributes,
 };
+use crate::smb::wire::utf16::{push_utf16le, utf16le};
 
 /// Offset of NameInformation (its FileNameLength) inside FILE_ALL_INFORMATION
 /// (MS-FSCC 2.4.2): Basic 40 + Standard 24 + Internal 8 + Ea 4 + Access 4 +

@@ -2,8 +2,8 @@
 //! 3.3.5.20.2, MS-FSA 2.1.5.13).
 
 use super::fs_class::*;
-use super::utf16::utf16le;
 use super::{Fill, InfoError, len32, put_u8, put_u32, put_u64};
+use crate::smb::wire::utf16::utf16le;
 
 // FileSystemAttributes (MS-FSCC 2.5.1).
 pub const FILE_CASE_SENSITIVE_SEARCH: u32 = 0x0000_0001;

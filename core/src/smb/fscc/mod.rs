@@ -21,6 +21,7 @@
 //! reparse tag [`IO_REPARSE_TAG_SYMLINK`] (as Windows shows them; the tag lands in
 //! FileAttributeTagInformation and in the EaSize field of directory entries).
 
+use crate::smb::wire::codec::WireError;
 use crate::vfs::{FileAttr, FileType};
 
 mod dir_info;
@@ -29,7 +30,6 @@ pub mod fs_info;
 mod pattern;
 mod security;
 pub mod set_info;
-pub mod utf16;
 
 pub use dir_info::{DirEntryInfo, dir_entry_fixed_len, encode_dir_entries};
 pub use file_info::{encode_file_info, encode_file_info_limited, file_info_min_len};
@@ -39,7 +39,6 @@ pub use security::{
     DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, minimal_security_descriptor,
 };
 pub use set_info::{EaEntry, SetFileInfo, decode_set_file_info};
-pub use utf16::{from_utf16le, utf16le};
 
 // NTSTATUS values used by this module (MS-ERREF 2.3.1).
 pub const STATUS_SUCCESS: u32 = 0x0000_0000;
@@ -175,6 +174,18 @@ impl InfoError {
             InfoError::NoEasOnFile => STATUS_NO_EAS_ON_FILE,
             InfoError::ObjectNameNotFound => STATUS_OBJECT_NAME_NOT_FOUND,
             InfoError::EaListInconsistent => STATUS_EA_LIST_INCONSISTENT,
+        }
+    }
+}
+
+/// A buffer shorter than a field read from it is STATUS_INFO_LENGTH_MISMATCH
+/// (MS-SMB2 3.3.5.21.1); a malformed field (odd UTF-16, bad surrogate) is
+/// STATUS_INVALID_PARAMETER.
+impl From<WireError> for InfoError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Short => InfoError::BufferTooSmall,
+            WireError::StructureSize | WireError::Invalid => InfoError::InvalidParameter,
         }
     }
 }

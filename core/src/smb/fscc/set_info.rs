@@ -4,7 +4,8 @@
 
 use super::InfoError;
 use super::class::*;
-use super::utf16::from_utf16le;
+use crate::smb::wire::codec::{le_u8, le_u16, le_u32, parse, u32_at, u64_at};
+use crate::smb::wire::utf16::from_utf16le;
 
 /// Longest name accepted in a rename or link request: 32767 UTF-16 units,
 /// the NT path limit.
@@ -126,18 +127,6 @@ fn need(buf: &[u8], len: usize) -> Result<(), InfoError> {
     if buf.len() < len { Err(InfoError::BufferTooSmall) } else { Ok(()) }
 }
 
-fn u32_at(buf: &[u8], at: usize) -> Result<u32, InfoError> {
-    let b = buf.get(at..at + 4).ok_or(InfoError::BufferTooSmall)?;
-    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-fn u64_at(buf: &[u8], at: usize) -> Result<u64, InfoError> {
-    let b = buf.get(at..at + 8).ok_or(InfoError::BufferTooSmall)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(b);
-    Ok(u64::from_le_bytes(a))
-}
-
 /// A FILE_BASIC_INFORMATION time: below -2 is invalid; -1 and -2 become 0.
 fn time(buf: &[u8], at: usize) -> Result<u64, InfoError> {
     let v = u64_at(buf, at)? as i64;
@@ -176,11 +165,9 @@ fn full_ea_list(buf: &[u8]) -> Result<Vec<EaEntry>, InfoError> {
     let mut off = 0usize;
     loop {
         let rest = buf.get(off..).ok_or(bad.clone())?;
-        let header = rest.get(..8).ok_or(bad.clone())?;
-        let next = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let flags = header[4];
-        let name_len = usize::from(header[5]);
-        let value_len = usize::from(u16::from_le_bytes([header[6], header[7]]));
+        // NextEntryOffset, Flags, EaNameLength, EaValueLength.
+        let (next, flags, name_len, value_len) = parse(rest, (le_u32, le_u8, le_u8, le_u16)).or(Err(bad.clone()))?;
+        let (next, name_len, value_len) = (next as usize, usize::from(name_len), usize::from(value_len));
         let name = rest.get(8..8 + name_len).ok_or(bad.clone())?;
         if rest.get(8 + name_len) != Some(&0) {
             return Err(bad);
@@ -209,7 +196,7 @@ fn valid_ea_name_char(c: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smb::fscc::utf16le;
+    use crate::smb::wire::utf16::utf16le;
     use quickcheck::quickcheck;
 
     fn type2(replace: u8, root: u64, name: &[u8], len: u32) -> Vec<u8> {

@@ -7,14 +7,24 @@ use super::*;
 use crate::time::Timespec;
 use crate::vfs::{FileAttr, FileType};
 
+use crate::smb::wire::codec;
+use crate::smb::wire::utf16::{from_utf16le, utf16le};
+
 fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes(b[at..at + 2].try_into().unwrap())
+    codec::u16_at(b, at).unwrap()
 }
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+    codec::u32_at(b, at).unwrap()
 }
 fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+    codec::u64_at(b, at).unwrap()
+}
+
+/// UTF-16 errors reach a SET_INFO answer as STATUS_INVALID_PARAMETER.
+#[test]
+fn utf16_errors_are_invalid_parameter() {
+    assert_eq!(from_utf16le(&[0x61]).map_err(InfoError::from), Err(InfoError::InvalidParameter));
+    assert_eq!(from_utf16le(&[0x00, 0xd8]).map_err(InfoError::from), Err(InfoError::InvalidParameter));
 }
 
 fn sample() -> FileInfo {

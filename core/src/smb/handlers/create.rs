@@ -2,7 +2,6 @@
 //! streams, share modes, delete-on-close, MxAc and QFid contexts.
 
 use crate::vfs::Vfs;
-use bytes::BytesMut;
 
 use super::path::{self, SmbPath, lookup_ci};
 use crate::lease::access::*;
@@ -170,7 +169,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     }
     resp_ctx.extend(lease_ctx);
-    let mut ctx_bytes = BytesMut::new();
+    let mut ctx_bytes = Vec::new();
     encode_create_contexts(&resp_ctx, &mut ctx_bytes);
     ok(encode_create_response(oplock_level, t.action, &network_open_info(&t.attr), file_id, &ctx_bytes))
 }

@@ -2,8 +2,6 @@
 //! lease break (on any connection of the lease's ClientGuid), 24 an oplock
 //! break of one open; anything else is STATUS_INVALID_PARAMETER.
 
-use bytes::BytesMut;
-
 use crate::lease::{AckError, ClientGuid, LeaseKey, LeaseState};
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
 use crate::smb::status;
@@ -23,7 +21,7 @@ pub fn oplock_break(cx: &mut Ctx<'_>) -> HandlerResult {
     cx.session()?;
     let body = cx.msg.get(64..).unwrap_or(&[]);
     let ack = decode_break_ack(body).map_err(|e| e.nt_status())?;
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     match ack {
         // MS-SMB2 3.3.5.22.2
         BreakAck::Lease(a) => {
@@ -44,5 +42,5 @@ pub fn oplock_break(cx: &mut Ctx<'_>) -> HandlerResult {
             OplockBreak { level, file_id: o.file_id }.encode(&mut out);
         }
     }
-    ok(out.to_vec())
+    ok(out)
 }

@@ -4,6 +4,8 @@
 
 use thiserror::Error;
 
+use crate::smb::wire::codec::{WireError, array, guid, le_u8, le_u16, le_u32, parse, u16_at, u32_at};
+
 pub const RPC_VERS: u8 = 5;
 pub const RPC_VERS_MINOR: u8 = 0;
 pub const HEADER_LEN: usize = 16;
@@ -53,6 +55,14 @@ pub enum PduError {
     Length,
 }
 
+/// The SMB codec's readers only fail past the end of what they are given,
+/// which for a PDU is [`PduError::Short`]: the pipe waits for more bytes.
+impl From<WireError> for PduError {
+    fn from(_: WireError) -> Self {
+        PduError::Short
+    }
+}
+
 /// An interface or transfer syntax id: UUID (in its wire order) + version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyntaxId {
@@ -65,8 +75,8 @@ impl SyntaxId {
     pub const ZERO: SyntaxId = SyntaxId { uuid: [0; 16], version: 0 };
 
     fn decode(b: &[u8]) -> Result<Self, PduError> {
-        let uuid: [u8; 16] = b.get(..16).and_then(|s| s.try_into().ok()).ok_or(PduError::Short)?;
-        Ok(Self { uuid, version: u32_at(b, 16)? })
+        let (uuid, version) = parse(b, (guid, le_u32))?;
+        Ok(Self { uuid, version })
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -88,16 +98,6 @@ pub const fn uuid(a: u32, b: u16, c: u16, d: [u8; 8]) -> [u8; 16] {
 pub const NDR_SYNTAX: SyntaxId =
     SyntaxId { uuid: uuid(0x8a88_5d04, 0x1ceb, 0x11c9, [0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60]), version: 2 };
 
-fn u16_at(b: &[u8], off: usize) -> Result<u16, PduError> {
-    let s: [u8; 2] = b.get(off..off + 2).and_then(|s| s.try_into().ok()).ok_or(PduError::Short)?;
-    Ok(u16::from_le_bytes(s))
-}
-
-fn u32_at(b: &[u8], off: usize) -> Result<u32, PduError> {
-    let s: [u8; 4] = b.get(off..off + 4).and_then(|s| s.try_into().ok()).ok_or(PduError::Short)?;
-    Ok(u32::from_le_bytes(s))
-}
-
 /// The common header of every connection-oriented PDU (C706 12.6.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PduHeader {
@@ -114,20 +114,15 @@ impl PduHeader {
         if b.len() < HEADER_LEN {
             return Err(PduError::Short);
         }
-        let (vers, minor) = (b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0));
+        let (vers, minor, ptype, flags, drep, frag_length, auth_length, call_id) =
+            parse(b, (le_u8, le_u8, le_u8, le_u8, array::<4>, le_u16, le_u16, le_u32))?;
         if vers != RPC_VERS || minor > 1 {
             return Err(PduError::Version(vers, minor));
         }
-        if b.get(4).is_none_or(|d| d & 0xF0 != 0x10) {
+        if drep[0] & 0xF0 != 0x10 {
             return Err(PduError::Drep);
         }
-        let h = Self {
-            ptype: b.get(2).copied().unwrap_or(0),
-            flags: b.get(3).copied().unwrap_or(0),
-            frag_length: u16_at(b, 8)?,
-            auth_length: u16_at(b, 10)?,
-            call_id: u32_at(b, 12)?,
-        };
+        let h = Self { ptype, flags, frag_length, auth_length, call_id };
         if usize::from(h.frag_length) < HEADER_LEN || usize::from(h.auth_length) + HEADER_LEN > h.frag_length.into() {
             return Err(PduError::Length);
         }

@@ -100,8 +100,7 @@ impl<'a> NdrReader<'a> {
 
     pub fn u32(&mut self) -> Result<u32, NdrError> {
         self.align(4)?;
-        let b: [u8; 4] = self.take(4)?.try_into().map_err(|_| NdrError::Short)?;
-        Ok(u32::from_le_bytes(b))
+        crate::smb::wire::codec::u32_at(self.take(4)?, 0).or(Err(NdrError::Short))
     }
 
     /// A unique pointer: whether its referent follows.
@@ -119,7 +118,7 @@ impl<'a> NdrReader<'a> {
         }
         let bytes = self.take(actual as usize * 2)?;
         let bytes = bytes.strip_suffix(&[0, 0]).unwrap_or(bytes);
-        crate::smb::wire::codec::utf16_to_string(bytes).map_err(|_| NdrError::BadString)
+        crate::smb::wire::utf16::from_utf16le(bytes).map_err(|_| NdrError::BadString)
     }
 
     /// A unique pointer to a string: None when null.

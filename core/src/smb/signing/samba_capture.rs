@@ -25,7 +25,7 @@ fn messages(dialect: &str) -> Vec<Vec<u8>> {
 }
 
 fn u16_at(m: &[u8], at: usize) -> usize {
-    u16::from_le_bytes([m[at], m[at + 1]]) as usize
+    usize::from(crate::smb::wire::codec::u16_at(m, at).unwrap())
 }
 
 /// The NTLM token inside a SESSION_SETUP security buffer.

@@ -3,7 +3,7 @@
 //! on the wire, parked CREATEs with interim responses, acks and their
 //! errors, timeouts, disconnects, CANCEL, chained breaks, v2 epochs.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::*;
 use crate::smb::wire::create_context::{
@@ -52,7 +52,7 @@ impl Got {
 fn lease_ctx(key: [u8; 16], state: u32, v2: Option<u16>) -> Vec<u8> {
     let l =
         LeaseContext { key, state, flags: 0, duration: 0, v2: v2.map(|epoch| LeaseV2 { parent_key: [0; 16], epoch }) };
-    let mut b = BytesMut::new();
+    let mut b = Vec::new();
     encode_request_contexts(&[CreateContext::Lease(l)], &mut b);
     b.to_vec()
 }
@@ -78,7 +78,7 @@ fn lease_of(r: &Resp) -> Option<LeaseContext> {
 }
 
 fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
-    let mut b = BytesMut::new();
+    let mut b = Vec::new();
     LeaseBreakAck { flags: 0, key, state, duration: 0 }.encode(&mut b);
     b.to_vec()
 }
@@ -86,7 +86,7 @@ fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
 fn oplock_ack_body(fid: FileId, level: u8) -> Vec<u8> {
     let mut id = Vec::new();
     fid.encode(&mut id);
-    let mut b = BytesMut::new();
+    let mut b = Vec::new();
     OplockBreak { level, file_id: id.try_into().unwrap() }.encode(&mut b);
     b.to_vec()
 }
@@ -149,7 +149,7 @@ impl World {
                 assert_eq!(r.status(), status::SUCCESS);
             }
         }
-        let path = string_to_utf16("\\\\127.0.0.1\\SHARE");
+        let path = utf16le("\\\\127.0.0.1\\SHARE");
         let mut b = vec![9, 0, 0, 0, 72, 0];
         b.extend_from_slice(&(path.len() as u16).to_le_bytes());
         b.extend_from_slice(&path);

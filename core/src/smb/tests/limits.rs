@@ -11,6 +11,7 @@ use crate::server::AcceptError;
 use crate::smb::auth::ntlm;
 use crate::smb::signing::{self, SigningAlgorithm};
 use crate::smb::wire::header::HEADER_LEN;
+use crate::smb::wire::utf16::utf16le;
 use crate::vfs::{LocalFs, Vfs};
 
 impl Client {
@@ -212,7 +213,7 @@ fn ntlm_user_authenticate(challenge: &[u8], user: &str, password: &str) -> (Vec<
     nt.extend_from_slice(&blob);
     let mut lm = ntlm::hmac_md5(&key, &[&server_challenge, &client_challenge]).to_vec();
     lm.extend_from_slice(&client_challenge);
-    let fields = [lm, nt, ntlm::utf16le("WORKGROUP"), ntlm::utf16le(user), ntlm::utf16le("CLIENT"), Vec::new()];
+    let fields = [lm, nt, utf16le("WORKGROUP"), utf16le(user), utf16le("CLIENT"), Vec::new()];
     let mut m = b"NTLMSSP\0".to_vec();
     m.extend_from_slice(&3u32.to_le_bytes());
     let mut off = 88u32;
@@ -271,7 +272,7 @@ fn signed_call(c: &mut Client, key: &[u8; 16], cmd: u16, body: &[u8], credits: u
 fn a_signed_session_rejects_unsigned_and_wrongly_signed_requests() {
     let (mut c, key) = alice_signed();
     let tc = {
-        let p = string_to_utf16("\\\\x\\share");
+        let p = utf16le("\\\\x\\share");
         let mut b = vec![9, 0, 0, 0, 72, 0];
         b.extend_from_slice(&(p.len() as u16).to_le_bytes());
         b.extend_from_slice(&p);
@@ -381,7 +382,7 @@ fn local_fs_escapes_over_smb_fail() {
 #[test]
 fn a_large_signed_write_is_checked_before_it_is_written() {
     let (mut c, key) = alice_signed();
-    let p = string_to_utf16("\\\\x\\share");
+    let p = utf16le("\\\\x\\share");
     let mut tc = vec![9, 0, 0, 0, 72, 0];
     tc.extend_from_slice(&(p.len() as u16).to_le_bytes());
     tc.extend_from_slice(&p);

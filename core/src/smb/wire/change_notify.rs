@@ -1,9 +1,8 @@
 //! CHANGE_NOTIFY (MS-SMB2 2.2.35, 2.2.36) and the FILE_NOTIFY_INFORMATION
 //! list it returns (MS-FSCC 2.7.1).
 
-use super::codec::{
-    FileId, WireError, WireResult, put_u16, put_u32, string_to_utf16, structure_size, u16_at, u32_at, utf16_to_string,
-};
+use super::codec::{FileId, WireError, WireResult, put_u16, put_u32, structure_size, u16_at, u32_at};
+use super::utf16::{from_utf16le, utf16le};
 
 /// SMB2_WATCH_TREE: changes anywhere below the directory count.
 pub const WATCH_TREE: u16 = 0x0001;
@@ -71,7 +70,7 @@ pub fn encode_notify_information(entries: &[(u32, String)], max: usize) -> Optio
             let next = (start - prev) as u32;
             out.get_mut(prev..prev + 4)?.copy_from_slice(&next.to_le_bytes());
         }
-        let name16 = string_to_utf16(name);
+        let name16 = utf16le(name);
         put_u32(&mut out, 0);
         put_u32(&mut out, *action);
         put_u32(&mut out, name16.len() as u32);
@@ -92,7 +91,7 @@ pub fn decode_notify_information(mut b: &[u8]) -> WireResult<Vec<(u32, String)>>
         let action = u32_at(b, 4)?;
         let len = u32_at(b, 8)? as usize;
         let raw = b.get(12..12 + len).ok_or(WireError::Short)?;
-        out.push((action, utf16_to_string(raw)?));
+        out.push((action, from_utf16le(raw)?));
         if next == 0 {
             return Ok(out);
         }

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 
 use super::codec::*;
+use super::utf16::{from_utf16le, utf16le};
 use crate::time::Timespec;
 
 pub mod disposition {
@@ -49,7 +50,7 @@ impl CreateRequest {
         let name_len = u16_at(body, 46)? as usize;
         let ctx_off = u32_at(body, 48)? as usize;
         let ctx_len = u32_at(body, 52)? as usize;
-        let name = utf16_to_string(slice_at(msg, name_off, name_len)?)?;
+        let name = from_utf16le(slice_at(msg, name_off, name_len)?)?;
         let contexts = Bytes::copy_from_slice(slice_at(msg, ctx_off, ctx_len)?);
         Ok(Self {
             oplock_level: u8_at(body, 3)?,
@@ -66,7 +67,7 @@ impl CreateRequest {
 
     /// The body: the name at 64 + 56 = 120, the contexts 8-aligned after it.
     pub fn encode(&self) -> Vec<u8> {
-        let name = string_to_utf16(&self.name);
+        let name = utf16le(&self.name);
         let mut b = Vec::with_capacity(64 + name.len() + self.contexts.len());
         put_u16(&mut b, 57);
         put_u8(&mut b, 0); // SecurityFlags
@@ -234,7 +235,7 @@ mod tests {
 
     pub fn create_request(name: &str, access: u32, share: u32, disp: u32, opts: u32) -> Vec<u8> {
         let mut m = vec![0u8; 64];
-        let name16 = string_to_utf16(name);
+        let name16 = utf16le(name);
         m.extend_from_slice(&[57, 0, 0, 0]); // StructureSize, SecurityFlags, RequestedOplockLevel
         m.extend_from_slice(&2u32.to_le_bytes()); // ImpersonationLevel
         m.extend_from_slice(&[0; 16]); // SmbCreateFlags, Reserved

@@ -18,7 +18,9 @@
 //! of the input [`Bytes`]. Unknown names, including the 16-byte GUID names
 //! (AppInstanceId, POSIX, SVHDX), are kept raw for the caller to ignore.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
+
+use super::codec::{WireError, guid, le_u16, le_u32, le_u64, parse, patch_u16, patch_u32, skip, u64_at};
 
 /// STATUS_INVALID_PARAMETER (MS-ERREF 2.3.1): the answer to every malformed chain.
 pub const STATUS_INVALID_PARAMETER: u32 = 0xC000_000D;
@@ -213,23 +215,14 @@ pub struct RawContext {
     pub data: Bytes,
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    let s: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
-    Some(u16::from_le_bytes(s))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(u32::from_le_bytes(s))
-}
-
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    let s: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_le_bytes(s))
-}
-
-fn guid_at(b: &[u8], at: usize) -> Option<[u8; 16]> {
-    b.get(at..at.checked_add(16)?)?.try_into().ok()
+/// Reads a known context's fixed data with the codec's parsers; the length
+/// was checked by [`expect_len`], so a short read is that same error.
+fn fields<'a, O>(
+    d: &'a [u8],
+    p: impl nom::Parser<&'a [u8], Output = O, Error = WireError>,
+    bad: CreateContextError,
+) -> Result<O, CreateContextError> {
+    parse(d, p).map_err(|_| bad)
 }
 
 /// Walks a chain and checks its structure (MS-SMB2 2.2.13.2): element bounds,
@@ -243,12 +236,9 @@ pub fn split_create_contexts(chain: &Bytes) -> Result<Vec<RawContext>, CreateCon
             return Err(CreateContextError::TooManyContexts);
         }
         let rest = chain.get(offset..).unwrap_or_default();
-        let header = rest.get(..ELEMENT_HEADER_LEN).ok_or(CreateContextError::ElementTooShort { offset })?;
-        let next = u32_at(header, 0).unwrap_or_default();
-        let name_offset = u16_at(header, 4).unwrap_or_default();
-        let name_len = u16_at(header, 6).unwrap_or_default();
-        let data_offset = u16_at(header, 10).unwrap_or_default();
-        let data_len = u32_at(header, 12).unwrap_or_default();
+        let (next, name_offset, name_len, _, data_offset, data_len) =
+            parse(rest, (le_u32, le_u16, le_u16, skip(2), le_u16, le_u32))
+                .map_err(|_| CreateContextError::ElementTooShort { offset })?;
 
         // The element is [offset, offset + Next), or the rest of the chain for the last one.
         let elem_len = if next == 0 {
@@ -320,18 +310,14 @@ fn expect_len(tag: [u8; 4], data: &[u8], allowed: &[usize]) -> Result<(), Create
 fn decode_lease(data: &[u8]) -> Result<LeaseContext, CreateContextError> {
     expect_len(tag::RQ_LS, data, &[LEASE_V1_LEN, LEASE_V2_LEN])?;
     let bad = CreateContextError::BadDataLength { tag: tag::RQ_LS, len: data.len() as u32 };
+    let (key, state, flags, duration) = fields(data, (guid, le_u32, le_u32, le_u64), bad)?;
     let v2 = if data.len() == LEASE_V2_LEN {
-        Some(LeaseV2 { parent_key: guid_at(data, 32).ok_or(bad)?, epoch: u16_at(data, 48).ok_or(bad)? })
+        let (_, parent_key, epoch) = fields(data, (skip(32), guid, le_u16), bad)?;
+        Some(LeaseV2 { parent_key, epoch })
     } else {
         None
     };
-    Ok(LeaseContext {
-        key: guid_at(data, 0).ok_or(bad)?,
-        state: u32_at(data, 16).ok_or(bad)?,
-        flags: u32_at(data, 20).ok_or(bad)?,
-        duration: u64_at(data, 24).ok_or(bad)?,
-        v2,
-    })
+    Ok(LeaseContext { key, state, flags, duration, v2 })
 }
 
 fn decode_request_one(raw: RawContext) -> Result<CreateContext, CreateContextError> {
@@ -344,7 +330,7 @@ fn decode_request_one(raw: RawContext) -> Result<CreateContext, CreateContextErr
         tag::RQ_LS => CreateContext::Lease(decode_lease(d)?),
         tag::MX_AC => {
             expect_len(tag4, d, &[0, 8])?;
-            CreateContext::MaximalAccess { timestamp: u64_at(d, 0) }
+            CreateContext::MaximalAccess { timestamp: u64_at(d, 0).ok() }
         }
         tag::QFID => {
             expect_len(tag4, d, &[0])?;
@@ -356,31 +342,25 @@ fn decode_request_one(raw: RawContext) -> Result<CreateContext, CreateContextErr
         }
         tag::DHNC => {
             expect_len(tag4, d, &[16])?;
-            CreateContext::DurableReconnect { file_id: guid_at(d, 0).ok_or(bad)? }
+            CreateContext::DurableReconnect { file_id: fields(d, guid, bad)? }
         }
         tag::DH2Q => {
             expect_len(tag4, d, &[32])?;
-            CreateContext::DurableRequestV2 {
-                timeout: u32_at(d, 0).ok_or(bad)?,
-                flags: u32_at(d, 4).ok_or(bad)?,
-                create_guid: guid_at(d, 16).ok_or(bad)?,
-            }
+            let (timeout, flags, _, create_guid) = fields(d, (le_u32, le_u32, skip(8), guid), bad)?;
+            CreateContext::DurableRequestV2 { timeout, flags, create_guid }
         }
         tag::DH2C => {
             expect_len(tag4, d, &[36])?;
-            CreateContext::DurableReconnectV2 {
-                file_id: guid_at(d, 0).ok_or(bad)?,
-                create_guid: guid_at(d, 16).ok_or(bad)?,
-                flags: u32_at(d, 32).ok_or(bad)?,
-            }
+            let (file_id, create_guid, flags) = fields(d, (guid, guid, le_u32), bad)?;
+            CreateContext::DurableReconnectV2 { file_id, create_guid, flags }
         }
         tag::AL_SI => {
             expect_len(tag4, d, &[8])?;
-            CreateContext::AllocationSize(u64_at(d, 0).ok_or(bad)?)
+            CreateContext::AllocationSize(fields(d, le_u64, bad)?)
         }
         tag::TWRP => {
             expect_len(tag4, d, &[8])?;
-            CreateContext::TimewarpToken(u64_at(d, 0).ok_or(bad)?)
+            CreateContext::TimewarpToken(fields(d, le_u64, bad)?)
         }
         tag::EXT_A => CreateContext::ExtendedAttributes(raw.data),
         tag::SEC_D => CreateContext::SecurityDescriptor(raw.data),
@@ -414,17 +394,17 @@ pub fn decode_response_contexts(chain: &Bytes) -> Result<Vec<ResponseContext>, C
             match tag4 {
                 tag::RQ_LS => decode_lease(d).map(ResponseContext::Lease),
                 tag::MX_AC if d.len() == 8 => Ok(ResponseContext::MaximalAccess {
-                    query_status: u32_at(d, 0).ok_or(bad)?,
-                    maximal_access: u32_at(d, 4).ok_or(bad)?,
+                    query_status: fields(d, le_u32, bad)?,
+                    maximal_access: fields(d, (skip(4), le_u32), bad)?.1,
                 }),
                 tag::QFID if d.len() == 32 => Ok(ResponseContext::QueryOnDiskId {
-                    disk_file_id: u64_at(d, 0).ok_or(bad)?,
-                    volume_id: u64_at(d, 8).ok_or(bad)?,
+                    disk_file_id: fields(d, le_u64, bad)?,
+                    volume_id: fields(d, (skip(8), le_u64), bad)?.1,
                 }),
                 tag::DHNQ if d.len() == 8 => Ok(ResponseContext::DurableV1),
                 tag::DH2Q if d.len() == 8 => Ok(ResponseContext::DurableV2 {
-                    timeout: u32_at(d, 0).ok_or(bad)?,
-                    flags: u32_at(d, 4).ok_or(bad)?,
+                    timeout: fields(d, le_u32, bad)?,
+                    flags: fields(d, (skip(4), le_u32), bad)?.1,
                 }),
                 tag::MX_AC | tag::QFID | tag::DHNQ | tag::DH2Q => Err(bad),
                 _ => Err(CreateContextError::UnexpectedResponseContext { offset: raw.offset }),
@@ -434,7 +414,7 @@ pub fn decode_response_contexts(chain: &Bytes) -> Result<Vec<ResponseContext>, C
 }
 
 /// Writes lease data (32 or 52 bytes) into `out`.
-fn put_lease(l: &LeaseContext, out: &mut BytesMut) {
+fn put_lease(l: &LeaseContext, out: &mut Vec<u8>) {
     out.put_slice(&l.key);
     out.put_u32_le(l.state);
     out.put_u32_le(l.flags);
@@ -446,29 +426,17 @@ fn put_lease(l: &LeaseContext, out: &mut BytesMut) {
     }
 }
 
-fn patch_u16(out: &mut BytesMut, at: usize, v: u16) {
-    if let Some(slot) = out.get_mut(at..at + 2) {
-        slot.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-fn patch_u32(out: &mut BytesMut, at: usize, v: u32) {
-    if let Some(slot) = out.get_mut(at..at + 4) {
-        slot.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
 /// Appends elements to a chain in place: each element starts 8-aligned
 /// relative to the chain, the previous element's Next is patched when the
 /// next one begins, the last keeps Next 0 and gets no trailing padding.
 struct ChainWriter<'a> {
-    out: &'a mut BytesMut,
+    out: &'a mut Vec<u8>,
     chain_start: usize,
     prev: Option<usize>,
 }
 
 impl<'a> ChainWriter<'a> {
-    fn new(out: &'a mut BytesMut) -> Self {
+    fn new(out: &'a mut Vec<u8>) -> Self {
         let chain_start = out.len();
         Self { out, chain_start, prev: None }
     }
@@ -476,12 +444,13 @@ impl<'a> ChainWriter<'a> {
     /// One element: header, name at 16, then (if `data` writes anything)
     /// zero padding and the data at the next 8-aligned offset. With no data,
     /// DataOffset and DataLength are 0.
-    fn element(&mut self, name: &[u8], data: impl FnOnce(&mut BytesMut)) {
+    fn element(&mut self, name: &[u8], data: impl FnOnce(&mut Vec<u8>)) {
         let out = &mut *self.out;
         if let Some(prev) = self.prev {
             let pad = (out.len() - self.chain_start).next_multiple_of(8) - (out.len() - self.chain_start);
             out.put_bytes(0, pad);
-            patch_u32(out, prev, u32::try_from(out.len() - prev).unwrap_or(u32::MAX));
+            let next = u32::try_from(out.len() - prev).unwrap_or(u32::MAX);
+            patch_u32(out, prev, next);
         }
         let start = out.len();
         self.prev = Some(start);
@@ -517,7 +486,7 @@ impl<'a> ChainWriter<'a> {
 /// NameOffset is 16, DataOffset 24 (4-byte names), each element but the last
 /// padded to 8. The caller places the chain 8-aligned (offset 152 in a CREATE
 /// response with no padding before it).
-pub fn encode_create_contexts(ctxs: &[ResponseContext], out: &mut BytesMut) -> usize {
+pub fn encode_create_contexts(ctxs: &[ResponseContext], out: &mut Vec<u8>) -> usize {
     let mut w = ChainWriter::new(out);
     for c in ctxs {
         match *c {
@@ -545,7 +514,7 @@ pub fn encode_create_contexts(ctxs: &[ResponseContext], out: &mut BytesMut) -> u
 /// clients and tests. Same layout rules as [`encode_create_contexts`]. An
 /// `Unknown` name must be at least 4 bytes and must not repeat a known tag for
 /// the result to decode.
-pub fn encode_request_contexts(ctxs: &[CreateContext], out: &mut BytesMut) -> usize {
+pub fn encode_request_contexts(ctxs: &[CreateContext], out: &mut Vec<u8>) -> usize {
     let mut w = ChainWriter::new(out);
     for c in ctxs {
         match c {

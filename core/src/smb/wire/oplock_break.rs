@@ -16,8 +16,9 @@
 //! The acknowledgment the client sends back is an ordinary request (its own
 //! MessageId, SessionId and TreeId); the response echoes its header rules.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BufMut;
 
+use super::codec::{WireError, guid, le_u8, le_u16, le_u32, le_u64, parse, skip, u16_at};
 use super::create_context::STATUS_INVALID_PARAMETER;
 
 /// SMB2 OPLOCK_BREAK command code (MS-SMB2 2.2.1.2).
@@ -56,6 +57,10 @@ pub enum BreakCodecError {
     Truncated { need: u16, got: usize },
     #[error("OPLOCK_BREAK StructureSize {0} is neither 36 (lease) nor 24 (oplock)")]
     BadStructureSize(u16),
+    /// A field read failed past the checks above (cannot happen once they
+    /// pass; kept so no read ever defaults a value).
+    #[error("OPLOCK_BREAK body: {0}")]
+    Wire(#[from] WireError),
 }
 
 impl BreakCodecError {
@@ -115,29 +120,13 @@ pub enum BreakAck {
     Oplock(OplockBreak),
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).and_then(|s| s.try_into().ok()).map_or(0, u16::from_le_bytes)
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_le_bytes)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_le_bytes)
-}
-
-fn key_at(b: &[u8], at: usize) -> [u8; 16] {
-    b.get(at..at + 16).and_then(|s| s.try_into().ok()).unwrap_or_default()
-}
-
 /// Checks StructureSize and that the body holds at least that many bytes;
 /// the reads that follow are then all in bounds.
 fn check(body: &[u8], size: u16) -> Result<(), BreakCodecError> {
     if body.len() < usize::from(size) {
         return Err(BreakCodecError::Truncated { need: size, got: body.len() });
     }
-    match u16_at(body, 0) {
+    match u16_at(body, 0)? {
         s if s == size => Ok(()),
         s => Err(BreakCodecError::BadStructureSize(s)),
     }
@@ -145,7 +134,7 @@ fn check(body: &[u8], size: u16) -> Result<(), BreakCodecError> {
 
 impl LeaseBreakNotification {
     /// Appends the 44-byte body to `out`.
-    pub fn encode(&self, out: &mut BytesMut) {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_u16_le(LEASE_BREAK_NOTIFICATION_SIZE);
         out.put_u16_le(self.new_epoch);
         out.put_u32_le(self.flags);
@@ -160,20 +149,16 @@ impl LeaseBreakNotification {
     /// Decodes a notification body (client side, tests).
     pub fn decode(body: &[u8]) -> Result<Self, BreakCodecError> {
         check(body, LEASE_BREAK_NOTIFICATION_SIZE)?;
-        Ok(Self {
-            new_epoch: u16_at(body, 2),
-            flags: u32_at(body, 4),
-            key: key_at(body, 8),
-            current_state: u32_at(body, 24),
-            new_state: u32_at(body, 28),
-        })
+        let (_, new_epoch, flags, key, current_state, new_state) =
+            parse(body, (skip(2), le_u16, le_u32, guid, le_u32, le_u32))?;
+        Ok(Self { new_epoch, flags, key, current_state, new_state })
     }
 }
 
 impl LeaseBreakAck {
     /// Appends the 36-byte body to `out` (the server's Lease Break Response,
     /// or a client's acknowledgment).
-    pub fn encode(&self, out: &mut BytesMut) {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_u16_le(LEASE_BREAK_ACK_SIZE);
         out.put_u16_le(0); // Reserved
         out.put_u32_le(self.flags);
@@ -185,13 +170,14 @@ impl LeaseBreakAck {
     /// Decodes a 36-byte acknowledgment or response body.
     pub fn decode(body: &[u8]) -> Result<Self, BreakCodecError> {
         check(body, LEASE_BREAK_ACK_SIZE)?;
-        Ok(Self { flags: u32_at(body, 4), key: key_at(body, 8), state: u32_at(body, 24), duration: u64_at(body, 28) })
+        let (_, flags, key, state, duration) = parse(body, (skip(4), le_u32, guid, le_u32, le_u64))?;
+        Ok(Self { flags, key, state, duration })
     }
 }
 
 impl OplockBreak {
     /// Appends the 24-byte body to `out` (notification, acknowledgment or response).
-    pub fn encode(&self, out: &mut BytesMut) {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_u16_le(OPLOCK_BREAK_SIZE);
         out.put_u8(self.level);
         out.put_u8(0); // Reserved
@@ -202,7 +188,8 @@ impl OplockBreak {
     /// Decodes a 24-byte notification, acknowledgment or response body.
     pub fn decode(body: &[u8]) -> Result<Self, BreakCodecError> {
         check(body, OPLOCK_BREAK_SIZE)?;
-        Ok(Self { level: body.get(2).copied().unwrap_or_default(), file_id: key_at(body, 8) })
+        let (_, level, _, file_id) = parse(body, (skip(2), le_u8, skip(5), guid))?;
+        Ok(Self { level, file_id })
     }
 }
 
@@ -213,7 +200,7 @@ pub fn decode_break_ack(body: &[u8]) -> Result<BreakAck, BreakCodecError> {
     if body.len() < 2 {
         return Err(BreakCodecError::Truncated { need: 2, got: body.len() });
     }
-    match u16_at(body, 0) {
+    match u16_at(body, 0)? {
         LEASE_BREAK_ACK_SIZE => LeaseBreakAck::decode(body).map(BreakAck::Lease),
         OPLOCK_BREAK_SIZE => OplockBreak::decode(body).map(BreakAck::Oplock),
         s => Err(BreakCodecError::BadStructureSize(s)),
@@ -221,17 +208,17 @@ pub fn decode_break_ack(body: &[u8]) -> Result<BreakAck, BreakCodecError> {
 }
 
 /// Appends a Lease Break Notification body (44 bytes) to `out`.
-pub fn encode_lease_break_notification(n: &LeaseBreakNotification, out: &mut BytesMut) {
+pub fn encode_lease_break_notification(n: &LeaseBreakNotification, out: &mut Vec<u8>) {
     n.encode(out);
 }
 
 /// Appends a Lease Break Response body (36 bytes) to `out` (MS-SMB2 2.2.25.2).
-pub fn encode_lease_break_response(r: &LeaseBreakAck, out: &mut BytesMut) {
+pub fn encode_lease_break_response(r: &LeaseBreakAck, out: &mut Vec<u8>) {
     r.encode(out);
 }
 
 /// Appends an Oplock Break Notification or Response body (24 bytes) to `out`.
-pub fn encode_oplock_break(o: &OplockBreak, out: &mut BytesMut) {
+pub fn encode_oplock_break(o: &OplockBreak, out: &mut Vec<u8>) {
     o.encode(out);
 }
 

@@ -1,6 +1,7 @@
 //! QUERY_DIRECTORY, QUERY_INFO and SET_INFO bodies (MS-SMB2 2.2.33-2.2.40).
 
 use super::codec::*;
+use super::utf16::{from_utf16le, utf16le};
 
 pub const RESTART_SCANS: u8 = 0x01;
 pub const RETURN_SINGLE_ENTRY: u8 = 0x02;
@@ -33,14 +34,14 @@ impl QueryDirectoryRequest {
             flags: u8_at(body, 3)?,
             file_index: u32_at(body, 4)?,
             file_id: FileId::decode(body, 8)?,
-            pattern: utf16_to_string(slice_at(msg, off, len)?)?,
+            pattern: from_utf16le(slice_at(msg, off, len)?)?,
             output_length: u32_at(body, 28)?,
         })
     }
 
     /// The body; the pattern follows at 64 + 32 = 96.
     pub fn encode(&self) -> Vec<u8> {
-        let pattern = string_to_utf16(&self.pattern);
+        let pattern = utf16le(&self.pattern);
         let mut b = Vec::with_capacity(33 + pattern.len());
         put_u16(&mut b, 33);
         put_u8(&mut b, self.class);

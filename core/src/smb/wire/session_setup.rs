@@ -2,6 +2,7 @@
 //! (MS-SMB2 2.2.5-2.2.12, 2.2.28).
 
 use super::codec::*;
+use super::utf16::{from_utf16le, utf16le};
 
 pub const SESSION_FLAG_BINDING: u8 = 0x1;
 pub const SESSION_FLAG_IS_GUEST: u16 = 0x1;
@@ -94,12 +95,12 @@ pub fn decode_tree_connect(msg: &[u8]) -> WireResult<String> {
     structure_size(body, 9)?;
     let off = u16_at(body, 4)? as usize;
     let len = u16_at(body, 6)? as usize;
-    utf16_to_string(slice_at(msg, off, len)?)
+    from_utf16le(slice_at(msg, off, len)?)
 }
 
 /// A TREE_CONNECT request body for `path`, which follows at 64 + 8 = 72.
 pub fn encode_tree_connect(path: &str) -> Vec<u8> {
-    let path = string_to_utf16(path);
+    let path = utf16le(path);
     let mut b = Vec::with_capacity(9 + path.len());
     put_u16(&mut b, 9);
     put_u16(&mut b, 0); // Flags
@@ -179,7 +180,7 @@ mod tests {
     fn tree_connect_path() {
         let mut m = vec![0u8; 64];
         m.extend_from_slice(&[9, 0, 0, 0, 72, 0, 8, 0]);
-        m.extend_from_slice(&string_to_utf16("\\\\a\\"));
+        m.extend_from_slice(&utf16le("\\\\a\\"));
         assert_eq!(decode_tree_connect(&m).unwrap(), "\\\\a\\");
     }
 

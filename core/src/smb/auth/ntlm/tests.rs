@@ -97,10 +97,10 @@ fn challenge_layout() {
     let flags = NEGOTIATE_UNICODE | NEGOTIATE_NTLM | NEGOTIATE_TARGET_INFO | TARGET_TYPE_SERVER;
     let m = build_challenge(flags, &SERVER_CHALLENGE, 0x01d0_0000_0000_0000, &names);
     assert_eq!(&m[..12], b"NTLMSSP\0\x02\0\0\0");
-    assert_eq!(u32_at(&m, 20), Some(flags));
+    assert_eq!(u32_at(&m, 20), Ok(flags));
     assert_eq!(&m[24..32], &SERVER_CHALLENGE);
     // TargetName "SERVER" in UTF-16 at offset 56.
-    assert_eq!((u16_at(&m, 12), u32_at(&m, 16)), (Some(12), Some(56)));
+    assert_eq!((u16_at(&m, 12), u32_at(&m, 16)), (Ok(12), Ok(56)));
     assert_eq!(&m[56..68], &utf16le("SERVER")[..]);
     let (len, off) = (u16_at(&m, 40).unwrap() as usize, u32_at(&m, 44).unwrap() as usize);
     assert_eq!(off, 68);

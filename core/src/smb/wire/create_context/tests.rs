@@ -1,7 +1,7 @@
 //! Tests for create context chains: golden bytes laid out by hand from
 //! MS-SMB2 2.2.13.2 / 2.2.14.2, every malformation, quickcheck properties.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult, quickcheck};
 
 use super::*;
@@ -110,7 +110,7 @@ fn v2_lease_request_golden() {
 #[test]
 fn v1_lease_response_golden() {
     // Same layout as the request (MS-SMB2 2.2.14.2.10); granted RWH.
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     let l = LeaseContext { key: KEY, state: 7, flags: 0, duration: 0, v2: None };
     let n = encode_create_contexts(&[ResponseContext::Lease(l)], &mut out);
     assert_eq!(n, 56);
@@ -120,7 +120,7 @@ fn v1_lease_response_golden() {
 #[test]
 fn v2_lease_response_golden() {
     // MS-SMB2 2.2.14.2.11: epoch as granted, Reserved 0, no trailing padding.
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     let l = LeaseContext {
         key: KEY,
         state: 3,
@@ -131,12 +131,12 @@ fn v2_lease_response_golden() {
     let n = encode_create_contexts(&[ResponseContext::Lease(l)], &mut out);
     assert_eq!(n, 76);
     assert_eq!(&out[..], &v2_lease_golden()[..]);
-    assert_eq!(decode_response_contexts(&out.freeze()).unwrap(), vec![ResponseContext::Lease(l)]);
+    assert_eq!(decode_response_contexts(&Bytes::from(out)).unwrap(), vec![ResponseContext::Lease(l)]);
 }
 
 #[test]
 fn break_in_progress_flag_is_written() {
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     let l = LeaseContext { key: KEY, state: 1, flags: SMB2_LEASE_FLAG_BREAK_IN_PROGRESS, duration: 0, v2: None };
     encode_create_contexts(&[ResponseContext::Lease(l)], &mut out);
     assert_eq!(&out[24 + 16..24 + 24], &[1, 0, 0, 0, 2, 0, 0, 0]);
@@ -191,7 +191,7 @@ fn request_encoder_reproduces_hand_built_chain() {
     // DataOffset 0 and are padded to 8 before the next element.
     let want = mixed_chain();
     let ctxs = decode_create_contexts(&Bytes::from(want.clone())).unwrap();
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     assert_eq!(encode_request_contexts(&ctxs, &mut out), want.len());
     assert_eq!(&out[..], &want[..]);
 }
@@ -281,7 +281,7 @@ fn response_chain_bytes() {
         ResponseContext::DurableV1,
         ResponseContext::DurableV2 { timeout: 60_000, flags: 0 },
     ];
-    let mut out = BytesMut::from(&b"prefix.."[..]);
+    let mut out = b"prefix..".to_vec();
     let n = encode_create_contexts(&ctxs, &mut out);
     assert_eq!(&out[..8], b"prefix..", "appends, never rewrites what is before");
     let b = &out[8..];
@@ -318,7 +318,7 @@ fn response_chain_bytes() {
 
 #[test]
 fn empty_response_chain_writes_nothing() {
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     assert_eq!(encode_create_contexts(&[], &mut out), 0);
     assert!(out.is_empty());
 }
@@ -567,9 +567,9 @@ fn arb_request(g: &mut Gen) -> CreateContext {
 
 /// `name()` agrees with what the encoder writes.
 fn request_name(c: &CreateContext) -> Bytes {
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     encode_request_contexts(std::slice::from_ref(c), &mut out);
-    let name = split_create_contexts(&out.freeze()).unwrap().remove(0).name;
+    let name = split_create_contexts(&Bytes::from(out)).unwrap().remove(0).name;
     assert_eq!(&name[..], c.name());
     name
 }
@@ -595,18 +595,18 @@ quickcheck! {
     }
 
     fn response_round_trip(r: Responses) -> bool {
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         let n = encode_create_contexts(&r.0, &mut out);
-        let chain = out.freeze();
+        let chain = Bytes::from(out);
         n == chain.len() && decode_response_contexts(&chain).ok() == Some(r.0.clone())
     }
 
     fn response_chain_is_a_valid_request_chain(r: Responses) -> bool {
         // Every element the server writes passes the strict structural checks,
         // and a lease answers in exactly the request's layout.
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         encode_create_contexts(&r.0, &mut out);
-        let Ok(raw) = split_create_contexts(&out.freeze()) else { return false };
+        let Ok(raw) = split_create_contexts(&Bytes::from(out)) else { return false };
         raw.len() == r.0.len()
             && raw.iter().zip(&r.0).all(|(raw, c)| {
                 raw.name[..] == response_tag(c)
@@ -619,9 +619,9 @@ quickcheck! {
     }
 
     fn request_round_trip(r: Requests) -> bool {
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         let n = encode_request_contexts(&r.0, &mut out);
-        let chain = out.freeze();
+        let chain = Bytes::from(out);
         n == chain.len() && decode_create_contexts(&chain).ok() == Some(r.0.clone())
     }
 }
@@ -645,7 +645,7 @@ fn mutate(mut v: Vec<u8>, seed: u64, flips: usize) -> Vec<u8> {
 #[test]
 fn bit_flipped_chains_never_panic_and_reencode_stably() {
     let mut bases = vec![mixed_chain(), v1_lease_golden(), v2_lease_golden()];
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     encode_request_contexts(
         &[
             CreateContext::ExtendedAttributes(Bytes::from_static(b"0123456789")),
@@ -664,9 +664,9 @@ fn bit_flipped_chains_never_panic_and_reencode_stably() {
                 Ok(ctxs) => {
                     ok += 1;
                     // Whatever decodes re-encodes to a chain that decodes the same.
-                    let mut again = BytesMut::new();
+                    let mut again = Vec::new();
                     encode_request_contexts(&ctxs, &mut again);
-                    assert_eq!(decode_create_contexts(&again.freeze()).unwrap(), ctxs);
+                    assert_eq!(decode_create_contexts(&Bytes::from(again)).unwrap(), ctxs);
                 }
                 Err(e) => {
                     rejected += 1;

@@ -1,7 +1,6 @@
 //! OPLOCK_BREAK body tests: golden bytes from MS-SMB2 2.2.23-2.2.25, dispatch
 //! on StructureSize, round trips.
 
-use bytes::BytesMut;
 use quickcheck::quickcheck;
 
 use super::*;
@@ -19,7 +18,7 @@ fn lease_break_notification_golden() {
         current_state: 7,
         new_state: 3,
     };
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     encode_lease_break_notification(&n, &mut out);
     let want: [u8; 44] = [
         0x2c, 0x00,             // StructureSize 44
@@ -52,7 +51,7 @@ fn lease_break_ack_decode_golden() {
     let ack = LeaseBreakAck { flags: 0, key: KEY, state: 3, duration: 0 };
     assert_eq!(decode_break_ack(&body), Ok(BreakAck::Lease(ack)));
     // The response has the same layout (MS-SMB2 2.2.25.2).
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     encode_lease_break_response(&ack, &mut out);
     assert_eq!(&out[..], &body[..]);
 }
@@ -62,7 +61,7 @@ fn lease_break_ack_decode_golden() {
 fn oplock_break_golden() {
     // Break to level II (MS-SMB2 2.2.23.1); FileId persistent 8 then volatile 8.
     let o = OplockBreak { level: SMB2_OPLOCK_LEVEL_II, file_id: KEY };
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     encode_oplock_break(&o, &mut out);
     let want: [u8; 24] = [
         0x18, 0x00,             // StructureSize 24
@@ -123,7 +122,7 @@ fn ack_errors_are_invalid_parameter() {
 
 #[test]
 fn typed_decoders_check_their_structure_size() {
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     OplockBreak { level: 0, file_id: KEY }.encode(&mut out);
     out.extend_from_slice(&[0; 20]);
     assert_eq!(LeaseBreakAck::decode(&out), Err(BreakCodecError::BadStructureSize(24)));
@@ -133,21 +132,21 @@ fn typed_decoders_check_their_structure_size() {
 quickcheck! {
     fn notification_round_trip(new_epoch: u16, flags: u32, key: [u8; 16], current_state: u32, new_state: u32) -> bool {
         let n = LeaseBreakNotification { new_epoch, flags, key, current_state, new_state };
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         n.encode(&mut out);
         out.len() == 44 && LeaseBreakNotification::decode(&out) == Ok(n)
     }
 
     fn lease_ack_round_trip(flags: u32, key: [u8; 16], state: u32, duration: u64) -> bool {
         let a = LeaseBreakAck { flags, key, state, duration };
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         a.encode(&mut out);
         out.len() == 36 && decode_break_ack(&out) == Ok(BreakAck::Lease(a))
     }
 
     fn oplock_round_trip(level: u8, file_id: [u8; 16]) -> bool {
         let o = OplockBreak { level, file_id };
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         o.encode(&mut out);
         out.len() == 24 && decode_break_ack(&out) == Ok(BreakAck::Oplock(o)) && OplockBreak::decode(&out) == Ok(o)
     }
