@@ -4,17 +4,23 @@
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Everything a [`Server`](crate::Server) needs to know besides its storage:
+/// resource limits, the SMB side and the NFS side. `Default` gives a server
+/// with one guest-writable share and one export of the Vfs root.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Wall-clock time at the `start` instant given to `Server::new`; every
     /// FILETIME and nfstime3 derives from it. Adapters set it from the OS
     /// clock; tests fix it.
     pub wall_anchor: SystemTime,
+    /// Bounds on what peers can make the server hold.
     pub limits: Limits,
     /// How long a lease or oplock break may stay unacknowledged before the
     /// lease is taken to NONE (35 s in Windows, Samba and ksmbd).
     pub break_timeout: Duration,
+    /// SMB2/3 server identity, shares, users and NEGOTIATE parameters.
     pub smb: SmbConfig,
+    /// NFSv3 exports and the port MOUNT and NFS are reached on.
     pub nfs: NfsConfig,
 }
 
@@ -34,22 +40,36 @@ impl Default for Config {
 /// Bounds on everything a peer can make the server hold.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Largest SMB message or ONC RPC record accepted, in bytes.
+    /// Largest SMB message or ONC RPC record accepted, in bytes (the SMB2
+    /// message without its 4-byte Direct-TCP header; the RPC record without
+    /// its record marks). A larger one closes the connection unanswered.
+    /// This is what bounds an SMB WRITE's payload.
     pub max_frame: usize,
+    /// Connections open at once, both protocols together; past it
+    /// [`Server::accept`](crate::Server::accept) refuses with
+    /// [`AcceptError::TooManyConnections`](crate::AcceptError::TooManyConnections).
     pub max_connections: usize,
     /// Requests a connection may have in progress at once (SMB async
-    /// operations, NFS parked calls).
+    /// operations, NFS parked calls). Past it an SMB request that would go
+    /// async fails with STATUS_INSUFFICIENT_RESOURCES, and an NFS call that
+    /// would park is answered NFS3ERR_JUKEBOX instead.
     pub max_outstanding_per_conn: usize,
-    /// Operations waiting for lease breaks, across the server.
+    /// NFS calls parked waiting for lease breaks, across the server; past it
+    /// further calls that need a break are answered NFS3ERR_JUKEBOX.
     pub max_parked: usize,
-    /// Open files per SMB session.
+    /// Open files (and pipes) per SMB session; past it CREATE fails with
+    /// STATUS_INSUFFICIENT_RESOURCES.
     pub max_opens_per_session: usize,
-    /// Entries one directory query may return.
+    /// Entries one directory query may return: one SMB QUERY_DIRECTORY
+    /// response (also capped at 4096 and by what its OutputBufferLength can hold)
+    /// or one NFS READDIR/READDIRPLUS reply.
     pub max_dir_entries: usize,
-    /// A connection that has not authenticated by then is closed.
+    /// An SMB connection that has not completed SESSION_SETUP this long
+    /// after it was accepted is closed.
     pub unauthenticated_timeout: Duration,
     /// Storage requests handed to the adapter and not yet completed; more
-    /// wait their turn in the core (see [`crate::io`]).
+    /// wait their turn in the core and are never dropped (see
+    /// [`IoRequest`](crate::IoRequest)).
     pub max_io_in_flight: usize,
     /// Idle read buffers kept for reuse, in bytes.
     pub io_buffer_pool: usize,
@@ -71,41 +91,78 @@ impl Default for Limits {
     }
 }
 
+/// An SMB account, checked with NTLMv2 (MS-NLMP 3.2.5.1.2).
 #[derive(Debug, Clone)]
 pub struct User {
+    /// Account name, compared case-insensitively with the NTLM UserName.
     pub name: String,
+    /// Plain-text password, from which the NT hash (NTOWFv2) is derived.
+    /// A client proving an empty password for a user that has one logs on
+    /// as guest (when [`SmbConfig::guest`] allows it).
     pub password: String,
 }
 
+/// An SMB disk share, reached by TREE_CONNECT (IPC$ is built in and not
+/// listed here).
 #[derive(Debug, Clone)]
 pub struct Share {
-    /// The share name clients connect to (`\\server\NAME`).
+    /// The share name clients connect to (`\\server\NAME`), matched
+    /// case-insensitively.
     pub name: String,
     /// Directory inside the Vfs that the share exposes ("/" for the root).
     pub path: String,
+    /// Grants only read access: the tree's MaximalAccess (MS-SMB2 2.2.10)
+    /// excludes write rights, so opens asking for them get
+    /// STATUS_ACCESS_DENIED.
     pub read_only: bool,
     /// Whether guest and anonymous sessions may connect.
     pub guest_ok: bool,
 }
 
+/// The SMB2/3 side of the server.
 #[derive(Debug, Clone)]
 pub struct SmbConfig {
+    /// NetBIOS computer name, sent in the NTLM CHALLENGE target info
+    /// (MS-NLMP 2.2.1.2) and returned by srvsvc; "POLYSHARE" when empty.
     pub server_name: String,
+    /// NetBIOS domain name in the NTLM CHALLENGE target info; the server
+    /// name when empty.
     pub domain: String,
+    /// The disk shares offered.
     pub shares: Vec<Share>,
+    /// Accounts that can authenticate.
     pub users: Vec<User>,
-    /// Map unknown users and empty passwords to guest.
+    /// Map unknown users and empty passwords to guest, and accept anonymous
+    /// (empty user name) logons; when false those fail with
+    /// STATUS_LOGON_FAILURE.
     pub guest: bool,
+    /// Sets SMB2_NEGOTIATE_SIGNING_REQUIRED in the SecurityMode of the
+    /// NEGOTIATE response (MS-SMB2 2.2.4) and requires signing on every
+    /// authenticated (non-guest) session, whatever the client asked for.
     pub require_signing: bool,
+    /// MaxReadSize of the NEGOTIATE response (MS-SMB2 2.2.4), in bytes.
+    /// Advertised as at least 1 MiB (clamped to 1..=64 KiB for SMB 2.0.2); a
+    /// READ asking for more than this or 1 MiB, whichever is larger, fails
+    /// with STATUS_INVALID_PARAMETER.
     pub max_read_size: u32,
+    /// MaxWriteSize of the NEGOTIATE response (MS-SMB2 2.2.4), in bytes, with
+    /// the same clamping as `max_read_size`. Only advertised: what a WRITE
+    /// may carry is bounded by [`Limits::max_frame`].
     pub max_write_size: u32,
+    /// MaxTransactSize of the NEGOTIATE response (MS-SMB2 2.2.4), in bytes,
+    /// clamped like `max_read_size`. A QUERY_DIRECTORY or QUERY_INFO whose
+    /// output buffer exceeds it (or 64 KiB, whichever is larger), or a
+    /// CHANGE_NOTIFY whose buffer exceeds it, fails with
+    /// STATUS_INVALID_PARAMETER; pipe transceive output is cut to it.
     pub max_transact_size: u32,
-    /// Credits a connection may hold at once.
+    /// Credits a connection may hold at once (MS-SMB2 3.3.1.2): grants stop
+    /// there, except that a client holding none always gets one.
     pub max_credits: u16,
     /// Owner of files and directories created over SMB. SMB sessions carry
     /// no Unix identity; the default is the identity NFS root-squashes to
     /// (65534), so that NFS clients can write what SMB clients created.
     pub create_uid: u32,
+    /// Group of files and directories created over SMB (see `create_uid`).
     pub create_gid: u32,
 }
 
@@ -138,24 +195,35 @@ pub enum NfsBreakPolicy {
     Jukebox,
 }
 
+/// Which AUTH_SYS identities an export replaces with its anonymous uid and
+/// gid (`root_squash`, `all_squash`, `no_root_squash` in exports(5)).
+/// AUTH_NONE calls are always anonymous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Squash {
-    /// Map uid 0 to the anonymous ids.
+    /// Map uid 0 to the anonymous uid, and gid 0 (primary or supplementary)
+    /// to the anonymous gid.
     #[default]
     Root,
     /// Map every uid to the anonymous ids.
     All,
+    /// Trust AUTH_SYS credentials as sent: uid 0 bypasses permission checks.
     None,
 }
 
 /// A client address range: `addr` with `prefix` leading bits significant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddrRange {
+    /// The network address; bits past `prefix` are ignored.
     pub addr: IpAddr,
+    /// Leading bits of `addr` that must match (CIDR prefix length: 0 matches
+    /// the whole family, 32 or 128 one host).
     pub prefix: u8,
 }
 
 impl AddrRange {
+    /// Whether `ip` lies in the range. An IPv4-mapped IPv6 address
+    /// (`::ffff:a.b.c.d`) is compared as IPv4; otherwise IPv4 and IPv6 never
+    /// match each other.
     pub fn contains(&self, ip: IpAddr) -> bool {
         fn masked(bytes: &[u8], prefix: u8) -> Vec<u8> {
             let mut out = bytes.to_vec();
@@ -179,18 +247,31 @@ impl AddrRange {
     }
 }
 
+/// An NFSv3 export. File handles carry the export's index in
+/// [`NfsConfig::exports`] (one byte), so reordering exports invalidates the
+/// handles clients hold.
 #[derive(Debug, Clone)]
 pub struct Export {
-    /// The path clients mount (`/share`).
+    /// The dirpath clients mount (`/share`). MNT (RFC 1813 5.2.1) of a path
+    /// below it mounts that subdirectory.
     pub name: String,
     /// Directory inside the Vfs that the export exposes.
     pub path: String,
+    /// Operations that modify the file system (SETATTR, WRITE, CREATE,
+    /// MKDIR, REMOVE, RENAME, ...) answer NFS3ERR_ROFS, and ACCESS reports no
+    /// write rights.
     pub read_only: bool,
     /// Client addresses allowed to mount and use the export; empty = any.
+    /// Others get MNT3ERR_ACCES from MNT and NFS3ERR_ACCES for every handle
+    /// of the export.
     pub allowed: Vec<AddrRange>,
+    /// Which caller identities are replaced with `anon_uid`/`anon_gid`.
     pub squash: Squash,
+    /// uid that squashed and AUTH_NONE callers act as (65534, "nobody").
     pub anon_uid: u32,
+    /// gid that squashed and AUTH_NONE callers act as (65534, "nogroup").
     pub anon_gid: u32,
+    /// What an NFS call does when it needs an SMB lease break first.
     pub policy: NfsBreakPolicy,
 }
 
@@ -209,8 +290,12 @@ impl Default for Export {
     }
 }
 
+/// The NFSv3 side of the server (NFS, MOUNT and portmapper on one port).
 #[derive(Debug, Clone)]
 pub struct NfsConfig {
+    /// The exports, in the order MOUNT EXPORT lists them and MNT matches
+    /// dirpaths against them (first match wins). At most 256: handles store
+    /// the index in one byte.
     pub exports: Vec<Export>,
     /// The port reported by portmapper GETPORT for NFS and MOUNT (the adapter
     /// fills it with the port it listens on).

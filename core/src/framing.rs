@@ -7,17 +7,32 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+/// How a protocol delimits messages on a TCP stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
+    /// SMB2/3: Direct-TCP transport (MS-SMB2 2.1), one message per 4-byte
+    /// header (a zero byte and a 24-bit length), so at most 16 MiB - 1.
     SmbDirectTcp,
+    /// ONC RPC (NFS, MOUNT, portmapper): record marking (RFC 5531 11), a
+    /// record split into fragments each led by a 31-bit length and a
+    /// last-fragment bit.
     RpcRecordMarking,
 }
 
 /// Why a stream cannot be framed; the connection is closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
+    /// A message, or an RPC record's fragments so far, is longer than
+    /// [`Limits::max_frame`](crate::config::Limits::max_frame).
     #[error("frame of {len} bytes exceeds the limit of {max}")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// Length announced by the header(s), in bytes, headers excluded.
+        len: usize,
+        /// The limit the framer was built with.
+        max: usize,
+    },
+    /// A Direct-TCP header whose first byte is not zero (MS-SMB2 2.1): the
+    /// stream is not SMB2, or lost sync.
     #[error("Direct-TCP header with non-zero first byte {0:#04x}")]
     BadDirectTcpHeader(u8),
 }
@@ -35,10 +50,14 @@ pub struct Framer {
 }
 
 impl Framer {
+    /// A framer for `transport` that refuses frames longer than `max` bytes
+    /// (headers and record marks not counted).
     pub fn new(transport: Transport, max: usize) -> Self {
         Self { transport, max, buf: BytesMut::new(), record: BytesMut::new(), failed: false }
     }
 
+    /// Appends bytes received from the stream (copying them). Ignored once
+    /// [`Framer::next_frame`] has returned an error.
     pub fn push(&mut self, data: &[u8]) {
         if !self.failed {
             self.buf.extend_from_slice(data);

@@ -42,15 +42,43 @@ pub struct IoId(pub u64);
 #[derive(Debug, Clone)]
 pub enum IoOp {
     /// Up to `len` bytes at `offset`.
-    Read { object: ObjectId, offset: u64, len: u32 },
+    Read {
+        /// The file read.
+        object: ObjectId,
+        /// Byte offset of the first byte read.
+        offset: u64,
+        /// Bytes wanted; fewer come back at end of file.
+        len: u32,
+    },
     /// `data` at `offset`, then (with `sync`) made durable.
-    Write { object: ObjectId, offset: u64, data: Bytes, now: Timespec, sync: bool },
-    /// Makes written data of `object` durable.
-    Sync { object: ObjectId },
+    Write {
+        /// The file written.
+        object: ObjectId,
+        /// Byte offset where `data` goes; the file grows as needed.
+        offset: u64,
+        /// The bytes to store: a slice of the received message, not a copy.
+        data: Bytes,
+        /// Wall-clock time of the request, for the modification and change
+        /// times the write sets.
+        now: Timespec,
+        /// Make the data durable before completing: an NFS WRITE with
+        /// `stable` DATA_SYNC or FILE_SYNC (RFC 1813 3.3.7).
+        sync: bool,
+    },
+    /// Makes written data of `object` durable (SMB FLUSH, NFS COMMIT).
+    Sync {
+        /// The file whose data is flushed.
+        object: ObjectId,
+    },
     /// Checks the signature of a large signed SMB2 message (MS-SMB2
     /// 3.3.5.2.4) before anything else is done with it: per-byte work that
     /// does not belong on the core's thread either.
-    VerifySignature { check: Arc<dyn MessageCheck>, message: Bytes },
+    VerifySignature {
+        /// The check to run (algorithm and key, opaque here).
+        check: Arc<dyn MessageCheck>,
+        /// The whole received message, as it arrived.
+        message: Bytes,
+    },
 }
 
 /// A check over a whole received message (an SMB2 signature) that the
@@ -111,10 +139,13 @@ impl PartialEq for IoRequest {
 impl Eq for IoRequest {}
 
 impl IoRequest {
+    /// The request's id, which its [`IoCompletion`] carries back.
     pub fn id(&self) -> IoId {
         self.id
     }
 
+    /// What the request does (for adapters that schedule by kind or
+    /// object, and for tests).
     pub fn op(&self) -> &IoOp {
         &self.op
     }
@@ -185,6 +216,7 @@ pub struct IoCompletion {
 }
 
 impl IoCompletion {
+    /// The id of the request this completes.
     pub fn id(&self) -> IoId {
         self.id
     }

@@ -11,6 +11,8 @@
 //! - 2 input: conn u64, u32 len + bytes
 //! - 3 closed: conn u64
 //! - 4 timeout: nothing more
+//! - 5 io done: request id u64
+//! - 6 unframeable: conn u64
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -27,28 +29,46 @@ use crate::vfs::Vfs;
 const MAGIC: &[u8; 8] = b"PSREC2\0\0";
 const HEADER_LEN: usize = 8 + 8 + 12;
 
+/// One input the adapter gave the core, as recorded; each maps to one
+/// `Server` call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// [`Server::accept`] succeeded.
     Accept {
+        /// The id the recorded server assigned; a replay maps it to the id
+        /// its own server assigns.
         conn: ConnId,
+        /// The protocol the listener serves.
         protocol: Protocol,
+        /// The client's address (export access and MOUNT use it).
         peer: SocketAddr,
     },
+    /// Bytes received ([`Server::handle_input`]), as read from the socket,
+    /// framing included (a frame the adapter delimited itself is recorded
+    /// with its framing restored, see [`Recorder::record_frame`]).
     Input {
+        /// The connection they arrived on.
         conn: ConnId,
+        /// The bytes, in whatever chunk the adapter received them.
         data: Vec<u8>,
     },
+    /// The peer closed the connection or it failed ([`Server::handle_closed`]).
     Closed {
+        /// The connection that went away.
         conn: ConnId,
     },
+    /// A timer deadline was reached ([`Server::handle_timeout`]).
     Timeout,
     /// The completion of storage request `id` was handed to the core; a
     /// replay runs the request there, against its own storage.
     IoDone {
+        /// The [`IoId`](crate::IoId) of the request, as a number.
         id: u64,
     },
-    /// The adapter found `conn`'s input unframeable.
+    /// The adapter found `conn`'s input unframeable
+    /// ([`Server::handle_unframeable`]).
     Unframeable {
+        /// The connection whose input could not be framed.
         conn: ConnId,
     },
 }
@@ -74,6 +94,7 @@ impl Recorder {
         Self { start, buf }
     }
 
+    /// Appends `event`, stamped with `now` as an offset from the start.
     pub fn record(&mut self, event: &Event, now: Instant) {
         let tag = match event {
             Event::Accept { .. } => 1,
@@ -137,16 +158,25 @@ impl Recorder {
     }
 }
 
+/// Why [`Recording::decode`] rejected its input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
+    /// The data does not start with the `PSREC2` magic (not a recording, or
+    /// one from an incompatible format version).
     #[error("not a polyshare recording")]
     BadMagic,
+    /// The data ends inside the header or an event; the byte offset where
+    /// decoding ran out.
     #[error("recording truncated at byte {0}")]
     Truncated(usize),
+    /// An event tag outside 1..=6.
     #[error("unknown event tag {0}")]
     BadTag(u8),
+    /// An accept event whose peer is not a valid `ip:port` text.
     #[error("bad peer address in recording")]
     BadPeer,
+    /// The header's wall anchor is not a representable `SystemTime`
+    /// (nanoseconds of a billion or more, or out of the platform's range).
     #[error("wall anchor out of range")]
     BadAnchor,
 }
@@ -167,12 +197,17 @@ fn system_time(secs: i64, nanos: u32) -> Option<SystemTime> {
 /// Server's start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recording {
+    /// The seed the recorded server was built with.
     pub seed: u64,
+    /// [`Config::wall_anchor`] of the recorded server.
     pub wall_anchor: SystemTime,
+    /// The events in order, each with its time since the server's start.
     pub events: Vec<(Duration, Event)>,
 }
 
 impl Recording {
+    /// Parses a recording as [`Recorder`] wrote it (possibly concatenated
+    /// from several [`Recorder::take`] calls).
     pub fn decode(data: &[u8]) -> Result<Self, RecordError> {
         let mut b = data;
         if b.get(..8) != Some(&MAGIC[..]) {

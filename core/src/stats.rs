@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+/// Lease-break and parking counters, cumulative since the server started;
+/// for monitoring, never read by the core itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Lease and oplock break notifications sent.

@@ -99,7 +99,10 @@ pub struct Clock {
 /// pre-1970 times set by clients).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timespec {
+    /// Whole seconds since 1970-01-01T00:00:00Z; negative before it.
     pub secs: i64,
+    /// Nanoseconds added to `secs` (always forward in time), below
+    /// 1_000_000_000.
     pub nanos: u32,
 }
 
@@ -107,6 +110,8 @@ pub struct Timespec {
 const FILETIME_UNIX_OFFSET: i128 = 116_444_736_000_000_000;
 
 impl Timespec {
+    /// `secs` seconds and `nanos` nanoseconds after the epoch; `nanos` must
+    /// be below 1_000_000_000 (not checked).
     pub const fn new(secs: i64, nanos: u32) -> Self {
         Self { secs, nanos }
     }
@@ -132,6 +137,8 @@ impl Timespec {
         t.clamp(0, u64::MAX as i128) as u64
     }
 
+    /// The inverse of [`Timespec::to_filetime`]: a MS-DTYP FILETIME (100 ns
+    /// intervals since 1601-01-01 UTC), exact to the 100 ns.
     pub fn from_filetime(ft: u64) -> Self {
         let t = ft as i128 - FILETIME_UNIX_OFFSET;
         let secs = t.div_euclid(10_000_000) as i64;
