@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use crate::common::Core;
-use crate::smb::change_notify::Watch;
 use crate::smb::conn::SmbConnection;
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
+use crate::smb::watches::Watch;
 use crate::smb::wire::change_notify::{
     WATCH_TREE, decode_change_notify, encode_change_notify_response, encode_notify_information,
 };
@@ -14,7 +14,7 @@ use crate::vfs::FileType;
 
 /// MS-SMB2 2.2.13.1.2 FILE_LIST_DIRECTORY (the directory form of READ_DATA).
 const FILE_LIST_DIRECTORY: u32 = 0x0000_0001;
-use crate::smb::dispatch;
+use crate::smb::send;
 use crate::smb::status;
 use crate::smb::wire::codec::structure_size;
 use crate::smb::wire::header::Header;
@@ -39,7 +39,7 @@ pub fn cancel(core: &mut Core, conn: &mut SmbConnection, hdr: &Header, _now: Ins
         })
         .map(|(op, _)| *op);
     if let Some(op) = op {
-        dispatch::complete_pending(core, conn, op, status::CANCELLED);
+        send::complete_pending(core, conn, op, status::CANCELLED);
     }
 }
 
