@@ -4,11 +4,16 @@
 Usage: scripts/import_graph.py [core/src] [--dot] [--level N]
 
 Each .rs file is a module (mod.rs / lib.rs name their folder). An edge A -> B
-means A names `crate::B...` (or `super::...` resolving to B) in a `use` or in
-a path expression. Edges are collapsed to the top `--level` path segments
+means A names `crate::B...` (or `super::...` / `self::...` / a bare child
+module path `child::...` resolving to B) in a `use` or in a path expression.
+A name that a module re-exports (`pub use x::A`, `pub use self::x::{A, B as C}`,
+`pub use crate::...`, `pub(crate) use ...`) is followed to the module that
+defines it: `crate::vfs::ObjectId` re-exported by vfs/mod.rs from `vfs::types`
+is an edge to `vfs::types`, not to `vfs` (glob re-exports are not followed). Edges are collapsed to the top `--level` path segments
 (default 1: `smb`, `lease`, `server`, ...; 0 keeps one node per file). Test-only modules (tests, *_tests,
-simulation, sim, smb_test_client, conformance) are left out: they may look
-anywhere. Prints the edges and the strongly connected components with more
+simulation, sim, smb_test_client, conformance, and files declared by
+`#[cfg(test)] mod x;`) and `#[cfg(test)] mod x { ... }` bodies are left out:
+they may look anywhere. Prints the edges and the strongly connected components with more
 than one member; exits 1 when there is a cycle.
 """
 import argparse
@@ -55,11 +60,27 @@ def drop_cfg_test(src):
     return "".join(out)
 
 
+def use_tree(text):
+    # `a::{B as C, d}` -> `a::{B=>C,d}` (an alias kept as `=>name`).
+    return re.sub(r"\s+as\s+", "=>", text.strip()).replace("\n", " ").replace(" ", "")
+
+
+def reexports_in(src):
+    # The paths of `pub use` / `pub(..) use` items, each with the name it takes.
+    found = []
+    for m in re.finditer(r"\bpub(?:\([^)]*\))?\s+use\s+([^;]+);", src):
+        for p in expand(use_tree(m.group(1))):
+            path, _, alias = p.partition("=>")
+            if not path.endswith("*"):
+                found.append((path, alias or path.split("::")[-1]))
+    return found
+
+
 def paths_in(src):
     # Expand `use a::{b, c::{d}}` groups into whole paths.
     found = []
     for m in re.finditer(r"\buse\s+([^;]+);", src):
-        found.extend(expand(m.group(1).replace("\n", " ").replace(" ", "")))
+        found.extend(p.partition("=>")[0] for p in expand(use_tree(m.group(1))))
     for m in re.finditer(r"\b((?:crate|super)(?:::\w+)+)", src):
         found.append(m.group(1))
     return found
@@ -92,6 +113,8 @@ def resolve(me, path, is_dir_module):
     segs = path.split("::")
     if segs[0] == "crate":
         return segs[1:]
+    if segs[0] == "self":
+        return list(me) + segs[1:]
     if segs[0] == "super":
         # `super` is the parent of the module the file is (mod.rs files are
         # already named by their folder).
@@ -111,6 +134,15 @@ def main():
     opts = ap.parse_args()
     root, level = opts.root, opts.level
     mods = {}
+    test_files = set()
+    for d, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".rs"):
+                p = os.path.join(d, f)
+                src = strip_comments(open(p).read())
+                for m in re.finditer(r"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;", src):
+                    me = module_of(root, p)
+                    test_files.add(tuple(me + [m.group(1)]))
     for d, _, files in os.walk(root):
         for f in files:
             if f.endswith(".rs"):
@@ -118,14 +150,35 @@ def main():
                 m = module_of(root, p)
                 if any(part in TEST_PARTS or part.endswith("_tests") for part in m):
                     continue
+                if any(tuple(m[:n]) in test_files for n in range(1, len(m) + 1)):
+                    continue  # a #[cfg(test)] module
                 mods[p] = m
     known = {tuple(m) for m in mods.values()}
 
-    def owner(path):
-        # The file (module) a path names: its longest known prefix.
-        for n in range(len(path), 0, -1):
+    def children_of(m):
+        return {k[-1] for k in known if len(k) == len(m) + 1 and list(k[:-1]) == m}
+
+    # (module, name) -> the full path a `pub use` in that module re-exports.
+    reexports = {}
+    for p, m in mods.items():
+        src = drop_cfg_test(strip_comments(open(p).read()))
+        kids = children_of(m)
+        for path, name in reexports_in(src):
+            if path.split("::")[0] in kids:
+                path = "self::" + path
+            tgt = resolve(m, path, False)
+            if tgt:
+                reexports[(tuple(m), name)] = tgt
+
+    def owner(path, hops=0):
+        # The file (module) a path names: its longest known prefix, or the
+        # module that defines the item when that prefix re-exports it.
+        for n in range(len(path), -1, -1):
             if tuple(path[:n]) in known:
-                return list(path[:n])
+                key = (tuple(path[:n]), path[n] if n < len(path) else None)
+                if key in reexports and hops < 16:
+                    return owner(reexports[key] + path[n + 1:], hops + 1)
+                return list(path[:n]) if n else None
         return None
 
     edges = set()
@@ -134,7 +187,11 @@ def main():
             continue  # lib.rs re-exports
         src = drop_cfg_test(strip_comments(open(p).read()))
         is_dir = os.path.basename(p) == "mod.rs"
-        for path in paths_in(src):
+        children = children_of(m)
+        rel = [f"self::{c}" + mm.group(0)[len(c):] for c in children
+               for mm in re.finditer(r"(?<![:\w])" + c + r"(?:::\w+)+", src)]
+        uses = [("self::" + u if u.split("::")[0] in children else u) for u in paths_in(src)]
+        for path in uses + rel:
             tgt = resolve(m, path, is_dir)
             tgt = owner(tgt) if tgt else None
             if not tgt:
