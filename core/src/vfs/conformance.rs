@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
+use bytes::Bytes;
+
 use super::*;
+use crate::time::Timespec;
 
 pub(crate) const T0: Timespec = Timespec::new(1_700_000_000, 5);
 

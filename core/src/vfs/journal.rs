@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
-use super::{CreateAttr, DirEntry, FileAttr, FileType, FsStat, ObjectId, SetAttr, Vfs, VfsResult};
+use super::types::{CreateAttr, DirEntry, FileAttr, FileType, FsStat, ObjectId, SetAttr, Vfs, VfsResult};
 use crate::time::Timespec;
 
 /// MS-FSCC 2.7.1 FILE_NOTIFY_INFORMATION Action values.

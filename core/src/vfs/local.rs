@@ -79,7 +79,8 @@ use nix::libc;
 use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
 
-use super::*;
+use super::types::*;
+use crate::time::Timespec;
 
 /// Entries visited at most by one search for an unknown id.
 pub const SEARCH_LIMIT: usize = 100_000;

@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::*;
+use super::types::*;
+use crate::time::Timespec;
 
 mod data;
 

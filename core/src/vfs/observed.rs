@@ -3,7 +3,8 @@
 //! wrapped backend: for instrumenting storage (what buffers it is handed,
 //! how long it takes), slowing it down, or failing it on purpose in tests.
 
-use super::*;
+use super::types::*;
+use crate::time::Timespec;
 
 /// What [`Observed`] runs before each data operation. An error is returned
 /// in place of the operation's own result, which then does not run.

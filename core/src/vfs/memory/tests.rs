@@ -1,5 +1,7 @@
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
+
 use super::*;
 use crate::vfs::conformance::{Harness, T0, ca};
 

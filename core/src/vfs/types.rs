@@ -1,0 +1,320 @@
+//! The storage vocabulary: object ids, attributes, errors, name rules and
+//! the [`Vfs`] trait that every backend implements.
+
+use bytes::Bytes;
+
+use crate::time::Timespec;
+
+/// Stable 64-bit identity of a file-system object (the NFS fileid, the SMB
+/// IndexNumber / DiskFileId).
+pub type ObjectId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileType {
+    Regular,
+    Directory,
+    Symlink,
+    /// An alternate data stream of a file (`name:stream`). Streams are read,
+    /// written and truncated by id like regular files.
+    Stream,
+}
+
+/// Attributes of one object, with nanosecond times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileAttr {
+    pub id: ObjectId,
+    /// Changes when an id is reused for a different object; part of the NFS
+    /// file handle so that a handle to a removed file is STALE.
+    pub generation: u64,
+    pub kind: FileType,
+    /// POSIX permission bits (07777).
+    pub mode: u32,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    /// Bytes allocated on storage.
+    pub used: u64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    /// Status change time.
+    pub ctime: Timespec,
+    /// Creation (birth) time.
+    pub btime: Timespec,
+    /// For streams: the id of the file the stream belongs to.
+    pub parent_file: Option<ObjectId>,
+}
+
+/// Attribute changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Truncate or extend.
+    pub size: Option<u64>,
+    pub atime: Option<Timespec>,
+    pub mtime: Option<Timespec>,
+    pub btime: Option<Timespec>,
+    pub ctime: Option<Timespec>,
+}
+
+/// One directory entry. `cookie` resumes the listing just after this entry
+/// and stays valid when other entries are removed or added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub id: ObjectId,
+    pub kind: FileType,
+    pub cookie: u64,
+}
+
+/// Who asks: the AUTH_SYS credentials of an NFS call, or the identity an SMB
+/// session maps to. Backends may ignore it; the core does the permission
+/// checks from attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cred {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Create parameters for new objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreateAttr {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FsStat {
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+    pub avail_bytes: u64,
+    pub total_files: u64,
+    pub free_files: u64,
+}
+
+/// Storage errors; SMB maps them to NTSTATUS, NFS to nfsstat3.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VfsError {
+    #[error("no such file or directory")]
+    NotFound,
+    #[error("already exists")]
+    Exists,
+    #[error("not a directory")]
+    NotDir,
+    #[error("is a directory")]
+    IsDir,
+    #[error("directory not empty")]
+    NotEmpty,
+    #[error("permission denied")]
+    Access,
+    #[error("read-only file system")]
+    ReadOnly,
+    #[error("name too long")]
+    NameTooLong,
+    #[error("invalid name")]
+    InvalidName,
+    #[error("invalid argument")]
+    Invalid,
+    #[error("no space left")]
+    NoSpace,
+    #[error("file too large")]
+    TooBig,
+    #[error("stale object id")]
+    Stale,
+    #[error("not supported by this backend")]
+    NotSupported,
+    #[error("cross-device link")]
+    CrossDevice,
+    #[error("I/O error: {0}")]
+    Io(String),
+}
+
+pub type VfsResult<T> = Result<T, VfsError>;
+
+/// Most bytes one `read` returns (a short read, without end of file, past
+/// it): a bound on what a single request can make a backend allocate.
+pub const MAX_READ: u32 = 16 << 20;
+
+/// Entries listed per readdir call by the default [`Vfs::lookup_nocase`]
+/// and [`Vfs::name_in`].
+pub const NOCASE_SCAN_BATCH: usize = 1024;
+
+/// [`Vfs::name_in`] by listing `dir` in batches.
+pub fn scan_name_in(vfs: &(impl Vfs + ?Sized), dir: ObjectId, id: ObjectId) -> VfsResult<String> {
+    let mut cookie = 0;
+    loop {
+        let (entries, done) = vfs.readdir(dir, cookie, NOCASE_SCAN_BATCH)?;
+        if let Some(e) = entries.iter().find(|e| e.id == id) {
+            return Ok(e.name.clone());
+        }
+        match entries.last() {
+            Some(last) if !done => cookie = last.cookie,
+            _ => return Err(VfsError::NotFound),
+        }
+    }
+}
+
+/// The case folding of SMB names: simple (one-to-one) Unicode upper-casing,
+/// like the NTFS upcase table; a character whose upper case is several
+/// characters stays as it is. Case-insensitive lookups (and their indexes)
+/// and SMB wildcard matching all use it, so they agree on which names match.
+pub fn fold_char(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// `name` folded character by character with [`fold_char`]: two names are
+/// equal ignoring case when their folds are equal.
+pub fn fold(name: &str) -> String {
+    name.chars().map(fold_char).collect()
+}
+
+/// Longest single name component accepted.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Checks one name component: not empty, not `.` or `..`, no `/`, `\` or NUL,
+/// at most [`MAX_NAME_LEN`] bytes. Both backends call it; it is the first
+/// line of defence against escaping a LocalFs root.
+pub fn check_name(name: &str) -> VfsResult<()> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(VfsError::NameTooLong);
+    }
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
+        return Err(VfsError::InvalidName);
+    }
+    Ok(())
+}
+
+/// A file tree. Every method takes `&self` and the trait is `Sync`: the core
+/// calls metadata operations from its own thread while storage workers run
+/// data operations ([`Vfs::read_into`], [`Vfs::write`], [`Vfs::sync`]) on
+/// others, so a backend guards its own state. `now` is the core's wall clock
+/// for time stamps the backend sets itself.
+pub trait Vfs: Send + Sync + std::fmt::Debug {
+    /// The id of the root directory.
+    fn root(&self) -> ObjectId;
+
+    fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr>;
+
+    /// Looks `name` up in directory `dir`. `name` is one component; `.` and
+    /// `..` are not accepted here (use [`Vfs::parent`]).
+    fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr>;
+
+    /// Looks `name` up in `dir` exactly, then ignoring case (SMB names,
+    /// compared by [`fold`]): the attributes and the name as stored. Of
+    /// several names differing only in case, the first in listing order.
+    /// The default scans the listing in batches on a miss; both backends
+    /// keep a folded-name index instead.
+    fn lookup_nocase(&self, dir: ObjectId, name: &str) -> VfsResult<(FileAttr, String)> {
+        match self.lookup(dir, name) {
+            Ok(a) => return Ok((a, name.to_string())),
+            Err(VfsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        let folded = fold(name);
+        let mut cookie = 0;
+        loop {
+            let (entries, done) = self.readdir(dir, cookie, NOCASE_SCAN_BATCH)?;
+            if let Some(e) = entries.iter().find(|e| fold(&e.name) == folded) {
+                return Ok((self.getattr(e.id)?, e.name.clone()));
+            }
+            match entries.last() {
+                Some(last) if !done => cookie = last.cookie,
+                _ => return Err(VfsError::NotFound),
+            }
+        }
+    }
+
+    /// A name under which `id` is listed in directory `dir`. The default
+    /// scans the listing in batches.
+    fn name_in(&self, dir: ObjectId, id: ObjectId) -> VfsResult<String> {
+        scan_name_in(self, dir, id)
+    }
+
+    /// The parent of directory `dir` (the root is its own parent).
+    fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId>;
+
+    /// Creates an empty regular file; `Exists` if the name is taken.
+    fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
+
+    fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
+
+    fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
+
+    fn readlink(&self, id: ObjectId) -> VfsResult<String>;
+
+    /// A new name for an existing non-directory.
+    fn link(&self, id: ObjectId, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<FileAttr>;
+
+    /// Removes a non-directory name.
+    fn remove(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
+
+    /// Removes an empty directory.
+    fn rmdir(&self, dir: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
+
+    /// Renames across directories. An existing target is replaced when
+    /// `replace` (a file by a file, a directory by an empty directory) and
+    /// gives `Exists` otherwise.
+    fn rename(
+        &self,
+        from_dir: ObjectId,
+        from: &str,
+        to_dir: ObjectId,
+        to: &str,
+        replace: bool,
+        now: Timespec,
+    ) -> VfsResult<()>;
+
+    /// Fills `buf` (at most [`MAX_READ`] bytes of it) with the data at
+    /// `offset`; the count read and whether the end of file was reached. A
+    /// count below `buf.len()` without end of file is a short read. `buf` may
+    /// hold old bytes (buffers are reused): only the first `count` are data.
+    fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)>;
+
+    /// Up to `len` bytes (at most [`MAX_READ`]) at `offset` in a new buffer,
+    /// and whether the end of file was reached. The data path uses
+    /// [`Vfs::read_into`] with pooled buffers instead.
+    fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
+        let size = self.getattr(id)?.size;
+        let n = size.saturating_sub(offset).min(u64::from(len.min(MAX_READ))) as usize;
+        let mut buf = vec![0u8; n];
+        let (got, eof) = self.read_into(id, offset, &mut buf)?;
+        buf.truncate(got);
+        Ok((Bytes::from(buf), eof))
+    }
+
+    /// Writes at `offset`, extending the file as needed; returns the new
+    /// attributes.
+    fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr>;
+
+    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr>;
+
+    /// Entries of `dir` after `cookie` (0 = from the start), at most `max`.
+    /// `.` and `..` are not listed. Returns the entries and whether the
+    /// listing is complete.
+    fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)>;
+
+    /// Changes whenever the listing of `dir` changes (the NFS cookieverf).
+    fn dir_version(&self, dir: ObjectId) -> VfsResult<u64>;
+
+    /// Makes written data of `id` durable.
+    fn sync(&self, id: ObjectId) -> VfsResult<()>;
+
+    fn fsstat(&self) -> VfsResult<FsStat>;
+
+    /// The named alternate data stream of file `file`; `create` makes it if
+    /// missing. Backends without streams answer `NotSupported`.
+    fn stream(&self, file: ObjectId, name: &str, create: bool, now: Timespec) -> VfsResult<FileAttr>;
+
+    /// The alternate data streams of `file` as (name, size), without the
+    /// unnamed default stream.
+    fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>>;
+
+    fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
+}
