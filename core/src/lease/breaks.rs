@@ -2,9 +2,9 @@
 //! another key, and which of those losses it must wait for (MS-FSA 2.1.4.12,
 //! PROTOCOL-NOTES §2 "What breaks what").
 
-use super::OpenId;
-use super::access::STAT_OPEN_MASK;
 use super::lease::{ClientGuid, LeaseKey, LeaseVersion};
+use super::open::OpenId;
+use super::open::access::STAT_OPEN_MASK;
 use super::state::LeaseState;
 use crate::id::ConnId;
 
@@ -117,8 +117,9 @@ impl Plan {
 
 /// An open asking only for these breaks no oplock (MS-FSA 2.1.4.12: classic
 /// oplocks do not count READ_CONTROL as a stat access).
-const OPLOCK_STAT_MASK: u32 =
-    super::access::FILE_READ_ATTRIBUTES | super::access::FILE_WRITE_ATTRIBUTES | super::access::SYNCHRONIZE;
+const OPLOCK_STAT_MASK: u32 = super::open::access::FILE_READ_ATTRIBUTES
+    | super::open::access::FILE_WRITE_ATTRIBUTES
+    | super::open::access::SYNCHRONIZE;
 
 /// Is an open with `access` a stat open for this kind of holder?
 pub(crate) fn is_stat_open(access: u32, kind: HolderKind) -> bool {

@@ -1,8 +1,8 @@
 //! An SMB2 lease (MS-SMB2 3.3.1.12): owned by (ClientGuid, LeaseKey), bound
 //! to one file, shared by every open made under the key.
 
+use super::open::{FileKey, OpenId};
 use super::state::{Caching, LeaseState};
-use super::{FileKey, OpenId};
 
 /// MS-SMB2 2.2.3 ClientGuid of the connection(s) that own a lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

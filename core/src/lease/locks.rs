@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{FileKey, OpenId};
+use super::open::{FileKey, OpenId};
 
 /// Locks one file may carry; more is refused (bounds peer-driven memory).
 pub const MAX_LOCKS_PER_FILE: usize = 65_536;

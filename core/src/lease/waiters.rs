@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::OpenId;
 use super::lease::LeaseOwner;
+use super::open::OpenId;
 use super::state::LeaseState;
 use crate::id::WaitToken;
 

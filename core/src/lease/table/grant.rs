@@ -3,11 +3,13 @@
 
 use std::time::Instant;
 
-use super::breaks::{HolderKind, is_stat_open};
-use super::lease::{ClientGuid, Lease, LeaseKey, LeaseOwner, LeaseVersion};
-use super::state::{Caching, LeaseState};
-use super::waiters::Holder;
-use super::{FileKey, LeaseTable, OpenId, OplockLevel};
+use super::LeaseTable;
+use crate::lease::breaks::{HolderKind, is_stat_open};
+use crate::lease::lease::{ClientGuid, Lease, LeaseKey, LeaseOwner, LeaseVersion};
+use crate::lease::open::{FileKey, OpenId};
+use crate::lease::oplock::OplockLevel;
+use crate::lease::state::{Caching, LeaseState};
+use crate::lease::waiters::Holder;
 
 /// MS-SMB2 2.2.13.2.10 SMB2_LEASE_FLAG_BREAK_IN_PROGRESS.
 pub const LEASE_FLAG_BREAK_IN_PROGRESS: u32 = 0x0000_0002;

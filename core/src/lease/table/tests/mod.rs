@@ -1,4 +1,5 @@
 use super::*;
+use crate::lease::*;
 
 #[test]
 fn share_modes_conflict_both_ways() {

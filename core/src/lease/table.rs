@@ -1,0 +1,746 @@
+//! [`LeaseTable`]: the opens, leases, oplocks, pending breaks, parked
+//! operations and byte-range locks of every file, and the events it hands out.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::id::{ConnId, WaitToken};
+
+pub(super) mod grant;
+#[cfg(test)]
+mod tests;
+
+use super::breaks::{self, BreakNotification, BreakTarget, Caller, Decision, HolderKind, Operation};
+use super::lease::{ClientGuid, Lease, LeaseInfo, LeaseKey, LeaseOwner, LeaseVersion};
+use super::locks::{ByteRangeLock, LockConflict, LockError, LockTable, UnlockError};
+use super::open::{FileKey, OpenEntry, OpenId, SharingViolation, share_conflict};
+use super::oplock::{self, OplockLevel};
+use super::state::{Caching, LeaseState};
+use super::waiters::{Holder, Waiter, Waiters};
+
+/// Who holds caching: a lease (by owner) or an oplock (by open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HolderId {
+    Lease(LeaseOwner),
+    Oplock(OpenId),
+}
+
+/// A read-only view of one holder ([`LeaseTable::holder_views`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HolderView {
+    pub file: FileKey,
+    pub holder: HolderId,
+    /// Caching held now (an oplock as R / RH / RWH).
+    pub state: LeaseState,
+    /// A break was sent and is not yet acknowledged or timed out.
+    pub breaking: bool,
+    pub break_to: LeaseState,
+    pub break_id: u64,
+}
+
+impl HolderView {
+    fn of(file: FileKey, holder: HolderId, c: &Caching) -> Self {
+        Self { file, holder, state: c.state, breaking: c.breaking, break_to: c.break_to, break_id: c.break_id }
+    }
+}
+
+/// Acknowledgment errors (MS-SMB2 3.3.5.22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    /// STATUS_OBJECT_NAME_NOT_FOUND: no lease with this key.
+    #[error("no such lease")]
+    NotFound,
+    /// STATUS_UNSUCCESSFUL: the lease is not breaking (unsolicited,
+    /// duplicate or late ack).
+    #[error("lease is not breaking")]
+    NotBreaking,
+    /// STATUS_REQUEST_NOT_ACCEPTED: the acked state is not a subset of the
+    /// break-to state.
+    #[error("acknowledged state is not a subset of the break-to state")]
+    NotSubset,
+    /// STATUS_INVALID_OPLOCK_PROTOCOL: no oplock break pending, or an
+    /// acknowledged level the break does not allow.
+    #[error("invalid oplock protocol")]
+    InvalidOplockProtocol,
+}
+
+/// Counters accumulated since the last [`LeaseTable::take_counters`]; they
+/// map one to one onto `crate::stats::Stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaseCounters {
+    pub breaks_sent: u64,
+    pub breaks_acked: u64,
+    pub breaks_timed_out: u64,
+    pub ops_parked: u64,
+    pub time_parked: Duration,
+}
+
+#[derive(Debug)]
+pub struct LeaseTable {
+    pub break_timeout: Duration,
+    /// Grant R/RH leases on directories (off: directories get NONE).
+    pub directory_leasing: bool,
+    opens: BTreeMap<OpenId, OpenEntry>,
+    by_file: BTreeMap<FileKey, Vec<OpenId>>,
+    next_open: u64,
+    leases: BTreeMap<LeaseOwner, Lease>,
+    leases_on: BTreeMap<FileKey, BTreeSet<LeaseOwner>>,
+    open_lease: BTreeMap<OpenId, LeaseOwner>,
+    oplocks: BTreeMap<OpenId, Caching>,
+    /// Pending breaks by TimerKey::Break id.
+    breaks: BTreeMap<u64, Holder>,
+    next_break: u64,
+    next_lease_serial: u64,
+    notifications: VecDeque<(u64, BreakNotification)>,
+    waiters: Waiters,
+    woken: VecDeque<WaitToken>,
+    locks: LockTable,
+    counters: LeaseCounters,
+    /// When each pending break times out, by break id, and the same in
+    /// deadline order: the table keeps its own deadlines.
+    break_at: BTreeMap<u64, Instant>,
+    deadlines: BTreeSet<(Instant, u64)>,
+    /// Break notifications planned so far (the sequence number of the next).
+    planned: u64,
+}
+
+/// What the table has for whoever drives it ([`LeaseTable::poll_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseEvent {
+    /// A break notification to send. `seq` counts every notification the
+    /// table planned: one planned before a response was queued must reach
+    /// the wire before that response (see [`LeaseTable::breaks_planned`]).
+    Break { seq: u64, notification: BreakNotification },
+    /// A parked operation whose breaks resolved: re-run it.
+    Wake(WaitToken),
+}
+
+/// What `holder` still holds (NONE once it is gone).
+/// What the instance `serial` of `h` holds. A lease key freed by its last
+/// close may be reused, on this file or another; the new lease is no
+/// business of an operation parked on the old one (it re-runs, and breaks
+/// the new lease then if it must).
+fn held_by(
+    leases: &BTreeMap<LeaseOwner, Lease>,
+    oplocks: &BTreeMap<OpenId, Caching>,
+    h: &Holder,
+    serial: u64,
+) -> LeaseState {
+    match h {
+        Holder::Lease(o) => leases.get(o).filter(|l| l.serial == serial).map(|l| l.caching.state).unwrap_or_default(),
+        Holder::Oplock(id) => oplocks.get(id).map(|c| c.state).unwrap_or_default(),
+    }
+}
+
+fn held_in(leases: &BTreeMap<LeaseOwner, Lease>, oplocks: &BTreeMap<OpenId, Caching>, h: &Holder) -> LeaseState {
+    match h {
+        Holder::Lease(o) => leases.get(o).map(|l| l.caching.state).unwrap_or_default(),
+        Holder::Oplock(id) => oplocks.get(id).map(|c| c.state).unwrap_or_default(),
+    }
+}
+
+impl LeaseTable {
+    pub fn new(break_timeout: Duration) -> Self {
+        Self {
+            break_timeout,
+            directory_leasing: false,
+            opens: BTreeMap::new(),
+            by_file: BTreeMap::new(),
+            next_open: 1,
+            leases: BTreeMap::new(),
+            leases_on: BTreeMap::new(),
+            open_lease: BTreeMap::new(),
+            oplocks: BTreeMap::new(),
+            breaks: BTreeMap::new(),
+            next_lease_serial: 0,
+            next_break: 0,
+            notifications: VecDeque::new(),
+            waiters: Waiters::default(),
+            woken: VecDeque::new(),
+            locks: LockTable::default(),
+            counters: LeaseCounters::default(),
+            break_at: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            planned: 0,
+        }
+    }
+
+    /// Turns directory leasing (R and RH on directories) on or off.
+    pub fn with_directory_leasing(mut self, on: bool) -> Self {
+        self.directory_leasing = on;
+        self
+    }
+
+    /// Would an open of `file` with `access` and `share_mode` be refused with
+    /// STATUS_SHARING_VIOLATION?
+    pub fn check_share(&self, file: FileKey, access: u32, share_mode: u32) -> Result<(), SharingViolation> {
+        match self.opens_on(file).any(|(_, e)| share_conflict(e, access, share_mode)) {
+            true => Err(SharingViolation),
+            false => Ok(()),
+        }
+    }
+
+    /// Registers an open that passed [`LeaseTable::check_share`]. Its
+    /// caching comes from [`LeaseTable::grant`].
+    pub fn add_open(&mut self, file: FileKey, access: u32, share_mode: u32, conn: ConnId) -> OpenId {
+        let id = OpenId(self.next_open);
+        self.next_open += 1;
+        self.opens.insert(id, OpenEntry { file, access, share: share_mode, conn });
+        self.by_file.entry(file).or_default().push(id);
+        id
+    }
+
+    /// Closes an open: drops its byte-range locks and oplock, and its share
+    /// of a lease; the last open of a lease frees it, completing a pending
+    /// break as NONE (MS-SMB2 3.3.4.7). Waiters released by this are woken
+    /// ([`LeaseEvent::Wake`]), timed as parked until `now`.
+    pub fn close_open(&mut self, id: OpenId, now: Instant) -> Option<OpenEntry> {
+        let e = self.opens.remove(&id)?;
+        if let Some(v) = self.by_file.get_mut(&e.file) {
+            v.retain(|o| *o != id);
+            if v.is_empty() {
+                self.by_file.remove(&e.file);
+            }
+        }
+        self.locks.remove_open(e.file, id);
+        self.drop_caching(id);
+        self.release(now);
+        Some(e)
+    }
+
+    /// Detaches an open from its oplock or lease; a pending oplock break
+    /// ends, and the lease goes with its last open.
+    fn drop_caching(&mut self, id: OpenId) {
+        if let Some(c) = self.oplocks.remove(&id)
+            && c.breaking
+        {
+            self.breaks.remove(&c.break_id);
+            self.clear_deadline(c.break_id);
+        }
+        if let Some(owner) = self.open_lease.remove(&id)
+            && let Some(l) = self.leases.get_mut(&owner)
+        {
+            l.opens.retain(|o| *o != id);
+            if l.opens.is_empty() {
+                self.free_lease(owner);
+            }
+        }
+    }
+
+    /// A connection went away: closes its opens and cancels its parked
+    /// operations. Returns the opens closed.
+    pub fn close_conn(&mut self, conn: ConnId, now: Instant) -> Vec<OpenId> {
+        let ids: Vec<OpenId> = self.opens.iter().filter(|(_, e)| e.conn == conn).map(|(id, _)| *id).collect();
+        for id in &ids {
+            self.close_open(*id, now);
+        }
+        let parked: Vec<WaitToken> = self.waiters.tokens().filter(|t| t.conn == conn).collect();
+        for t in parked {
+            self.waiters.cancel(t);
+        }
+        self.woken.retain(|t| t.conn != conn);
+        ids
+    }
+
+    pub fn open(&self, id: OpenId) -> Option<&OpenEntry> {
+        self.opens.get(&id)
+    }
+
+    pub fn opens_on(&self, file: FileKey) -> impl Iterator<Item = (OpenId, &OpenEntry)> + '_ {
+        self.by_file.get(&file).into_iter().flatten().filter_map(|id| self.opens.get(id).map(|e| (*id, e)))
+    }
+
+    // ---- inspection ----
+
+    pub fn lease_info(&self, client_guid: ClientGuid, key: LeaseKey) -> Option<LeaseInfo> {
+        self.leases.get(&LeaseOwner { client_guid, key }).map(LeaseInfo::of)
+    }
+
+    /// The lease an open was made under.
+    pub fn lease_of(&self, open: OpenId) -> Option<LeaseOwner> {
+        self.open_lease.get(&open).copied()
+    }
+
+    /// The oplock level an open holds now.
+    pub fn oplock_level(&self, open: OpenId) -> OplockLevel {
+        OplockLevel::from_state(self.oplocks.get(&open).map(|c| c.state).unwrap_or_default())
+    }
+
+    /// Is an oplock break of `open` awaiting its acknowledgment?
+    pub fn oplock_breaking(&self, open: OpenId) -> bool {
+        self.oplocks.get(&open).is_some_and(|c| c.breaking)
+    }
+
+    /// Every holder of caching, with its file and break state: what the
+    /// randomized simulation checks its invariants against.
+    pub fn holder_views(&self) -> Vec<HolderView> {
+        let leases = self.leases.iter().map(|(o, l)| HolderView::of(l.file, HolderId::Lease(*o), &l.caching));
+        let oplocks = self
+            .oplocks
+            .iter()
+            .filter_map(|(id, c)| Some(HolderView::of(self.opens.get(id)?.file, HolderId::Oplock(*id), c)));
+        leases.chain(oplocks).collect()
+    }
+
+    /// The ids of the breaks still awaiting an answer.
+    pub fn pending_break_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.breaks.keys().copied()
+    }
+
+    /// Operations parked now.
+    pub fn parked(&self) -> usize {
+        self.waiters.len()
+    }
+
+    pub fn is_parked(&self, token: WaitToken) -> bool {
+        self.waiters.contains(token)
+    }
+
+    // ---- breaks ----
+
+    /// Describes an operation about to run on `file`: plans the breaks of
+    /// other holders (MS-FSA 2.1.4.12), queues their notifications, starts
+    /// their deadlines, and parks `waiter` if the operation must wait for one.
+    pub fn begin(&mut self, file: FileKey, op: Operation, caller: Caller, waiter: WaitToken, now: Instant) -> Decision {
+        self.begin_all(&[(file, op)], caller, waiter, now)
+    }
+
+    /// [`LeaseTable::begin`] for an operation on several files at once (an
+    /// NFS RENAME: source and existing target; a SETATTR of size and mode):
+    /// every break goes out now and the operation waits for all of them
+    /// under the one token.
+    pub fn begin_all(
+        &mut self,
+        ops: &[(FileKey, Operation)],
+        caller: Caller,
+        waiter: WaitToken,
+        now: Instant,
+    ) -> Decision {
+        let deps = self.break_for(ops, caller, now);
+        if deps.is_empty() {
+            self.waiters.cancel(waiter);
+            return Decision::Proceed;
+        }
+        if self.waiters.park(Waiter { token: waiter, deps, parked_at: now }) {
+            self.counters.ops_parked += 1;
+        }
+        Decision::Wait
+    }
+
+    /// Sends the breaks `ops` cause without parking anything: `Wait` says
+    /// the operation would have had to wait (NFS3ERR_JUKEBOX, PROTOCOL-NOTES §3).
+    pub fn break_only(&mut self, ops: &[(FileKey, Operation)], caller: Caller, now: Instant) -> Decision {
+        match self.break_for(ops, caller, now).is_empty() {
+            true => Decision::Proceed,
+            false => Decision::Wait,
+        }
+    }
+
+    /// Starts (or narrows) the breaks `ops` cause in holders with another
+    /// key; returns what is left to wait for.
+    fn break_for(
+        &mut self,
+        ops: &[(FileKey, Operation)],
+        caller: Caller,
+        now: Instant,
+    ) -> Vec<(Holder, u64, LeaseState)> {
+        let mut deps = Vec::new();
+        for &(file, op) in ops {
+            let holders: Vec<(Holder, HolderKind)> =
+                self.holders_on(file).into_iter().filter(|(h, _)| !self.is_own(caller, h)).collect();
+            // MS-FSA 2.1.5.1.2: an open failing its sharing check breaks H first.
+            let sharing_violation = match op {
+                Operation::Open { access, share, .. } => self.check_share(file, access, share).is_err(),
+                _ => false,
+            };
+            for (h, kind) in holders {
+                let mut plan = breaks::plan(op, kind, self.held(&h), sharing_violation);
+                if plan.remove.is_none() {
+                    continue;
+                }
+                // An open meeting a break already in progress waits for all of
+                // it, and an overwrite then takes only H and W: its truncation
+                // breaks R when it runs (smbtorture smb2.lease.breaking3).
+                let was_breaking = matches!(op, Operation::Open { .. }) && self.caching(&h).is_some_and(|c| c.breaking);
+                if was_breaking && matches!(op, Operation::Open { truncate: true, .. }) {
+                    plan.remove = plan.remove.minus(LeaseState::R).union(LeaseState::H);
+                }
+                self.apply(h, kind, plan.remove, now);
+                let mut pending = self.held(&h).intersect(plan.wait_for);
+                if was_breaking && let Some(c) = self.caching(&h) {
+                    pending = pending.union(c.state.minus(c.required));
+                }
+                if !pending.is_none() {
+                    deps.push((h, self.serial(&h), pending));
+                }
+            }
+        }
+        deps
+    }
+
+    /// What the table has for its driver: parked operations to re-run (in
+    /// parking order), then break notifications (in the order planned).
+    /// The server's settle loop is the one place that drains it.
+    pub fn poll_event(&mut self) -> Option<LeaseEvent> {
+        if let Some(t) = self.woken.pop_front() {
+            return Some(LeaseEvent::Wake(t));
+        }
+        let (seq, notification) = self.notifications.pop_front()?;
+        Some(LeaseEvent::Break { seq, notification })
+    }
+
+    /// How many break notifications the table has planned so far. A
+    /// response queued now must follow every notification whose `seq` is
+    /// below this (the break precedes the response of the operation that
+    /// caused it, MS-SMB2 3.3.4.6/3.3.4.7).
+    pub fn breaks_planned(&self) -> u64 {
+        self.planned
+    }
+
+    /// The earliest instant at which [`LeaseTable::handle_timeout`] has work
+    /// (a break that will have gone unanswered too long).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// Times out every break due at `now` (MS-SMB2 3.3.2.5, 3.3.6.1): its
+    /// holder drops to NONE and the operations waiting on it go on.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(at, id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.remove(&(at, id));
+            self.break_at.remove(&id);
+            self.break_timed_out(id, now);
+        }
+    }
+
+    /// Every pending break's deadline: (break id, when it times out).
+    pub fn break_deadlines(&self) -> impl Iterator<Item = (u64, Instant)> + '_ {
+        self.break_at.iter().map(|(id, at)| (*id, *at))
+    }
+
+    /// When the pending break `id` times out.
+    pub fn break_deadline(&self, id: u64) -> Option<Instant> {
+        self.break_at.get(&id).copied()
+    }
+
+    /// The next break notification, for tests that look at breaks only.
+    #[cfg(test)]
+    pub(crate) fn poll_notification(&mut self) -> Option<BreakNotification> {
+        self.notifications.pop_front().map(|(_, n)| n)
+    }
+
+    /// Woken operations, for tests that look at wake-ups only.
+    #[cfg(test)]
+    pub(crate) fn take_woken(&mut self) -> Vec<WaitToken> {
+        self.woken.drain(..).collect()
+    }
+
+    /// Forgets a parked operation (SMB CANCEL, NFS disconnect). Returns
+    /// whether it was parked.
+    pub fn cancel_waiter(&mut self, token: WaitToken) -> bool {
+        let parked = self.waiters.cancel(token).is_some();
+        self.woken.retain(|t| *t != token);
+        parked
+    }
+
+    /// MS-SMB2 3.3.5.22.2: the client acknowledges a lease break with
+    /// `state`, on any connection of its ClientGuid. Returns the state for
+    /// the ack response. If a later conflict needs less than `state`, the
+    /// next break is queued at once (drain notifications before answering).
+    pub fn ack_lease(
+        &mut self,
+        client_guid: ClientGuid,
+        key: LeaseKey,
+        state: LeaseState,
+        now: Instant,
+    ) -> Result<LeaseState, AckError> {
+        let owner = LeaseOwner { client_guid, key };
+        let l = self.leases.get(&owner).ok_or(AckError::NotFound)?;
+        if !l.caching.breaking {
+            return Err(AckError::NotBreaking);
+        }
+        if !state.is_subset_of(l.caching.break_to) {
+            return Err(AckError::NotSubset);
+        }
+        let state = state.normalized();
+        self.counters.breaks_acked += 1;
+        self.resolve(Holder::Lease(owner), state, now);
+        self.release(now);
+        Ok(state)
+    }
+
+    /// MS-SMB2 3.3.5.22.1: the client acknowledges an oplock break with the
+    /// wire level `level` (0 none, 1 level II). Returns the wire level for
+    /// the ack response. A level other than II or NONE ends the oplock
+    /// (NONE) and is refused.
+    pub fn ack_oplock(&mut self, open: OpenId, level: u8, now: Instant) -> Result<u8, AckError> {
+        let c = *self.oplocks.get(&open).filter(|c| c.breaking).ok_or(AckError::InvalidOplockProtocol)?;
+        let acked = match OplockLevel::from_wire(level) {
+            Some(OplockLevel::None) => LeaseState::NONE,
+            Some(OplockLevel::II) => LeaseState::R,
+            _ => {
+                self.resolve(Holder::Oplock(open), LeaseState::NONE, now);
+                self.prune_oplock(open);
+                self.release(now);
+                return Err(AckError::InvalidOplockProtocol);
+            }
+        };
+        // An II ack of a break to NONE leaves NONE.
+        let state = acked.intersect(c.break_to);
+        self.counters.breaks_acked += 1;
+        self.resolve(Holder::Oplock(open), state, now);
+        self.prune_oplock(open);
+        self.release(now);
+        Ok(OplockLevel::from_state(state).to_wire())
+    }
+
+    /// The break `id` was not acknowledged in time: the holder drops to NONE
+    /// (not the break-to state) and its waiters go on.
+    fn break_timed_out(&mut self, id: u64, now: Instant) {
+        let Some(h) = self.breaks.get(&id).copied() else { return };
+        tracing::info!(break_id = id, holder = ?h, "lease/oplock break timed out");
+        self.counters.breaks_timed_out += 1;
+        self.resolve(h, LeaseState::NONE, now);
+        if let Holder::Oplock(open) = h {
+            self.prune_oplock(open);
+        }
+        self.release(now);
+    }
+
+    /// Counters since the last call.
+    pub fn take_counters(&mut self) -> LeaseCounters {
+        std::mem::take(&mut self.counters)
+    }
+
+    // ---- byte-range locks ----
+
+    /// MS-FSA 2.1.5.8. Call `begin(Operation::Lock)` first for the breaks.
+    pub fn lock(
+        &mut self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        length: u64,
+        exclusive: bool,
+        fail_immediately: bool,
+    ) -> Result<(), LockError> {
+        self.locks.lock(file, open, offset, length, exclusive, fail_immediately)
+    }
+
+    /// MS-FSA 2.1.5.9.
+    pub fn unlock(&mut self, file: FileKey, open: OpenId, offset: u64, length: u64) -> Result<(), UnlockError> {
+        self.locks.unlock(file, open, offset, length)
+    }
+
+    /// Does a read (or write) by `open` conflict with byte-range locks?
+    /// `open` may be an id no open has (NFS): then every lock is another's.
+    pub fn check_io(
+        &self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<(), LockConflict> {
+        self.locks.check_io(file, open, offset, len, write)
+    }
+
+    pub fn locks_on(&self, file: FileKey) -> &[ByteRangeLock] {
+        self.locks.locks(file)
+    }
+
+    // ---- internals ----
+
+    fn held(&self, h: &Holder) -> LeaseState {
+        held_in(&self.leases, &self.oplocks, h)
+    }
+
+    /// The instance of a holder a waiter depends on: a lease's serial (an
+    /// oplock's OpenId is never reused).
+    fn serial(&self, h: &Holder) -> u64 {
+        match h {
+            Holder::Lease(o) => self.leases.get(o).map_or(0, |l| l.serial),
+            Holder::Oplock(_) => 0,
+        }
+    }
+
+    pub(crate) fn next_serial(&mut self) -> u64 {
+        self.next_lease_serial += 1;
+        self.next_lease_serial
+    }
+
+    fn caching(&self, h: &Holder) -> Option<Caching> {
+        match h {
+            Holder::Lease(o) => self.leases.get(o).map(|l| l.caching),
+            Holder::Oplock(id) => self.oplocks.get(id).copied(),
+        }
+    }
+
+    fn caching_mut(&mut self, h: &Holder) -> Option<&mut Caching> {
+        match h {
+            Holder::Lease(o) => self.leases.get_mut(o).map(|l| &mut l.caching),
+            Holder::Oplock(id) => self.oplocks.get_mut(id),
+        }
+    }
+
+    /// Every holder of caching on `file`: leases, then oplocks in open order.
+    fn holders_on(&self, file: FileKey) -> Vec<(Holder, HolderKind)> {
+        let leases = self.leases_on.get(&file).into_iter().flatten().map(|o| (Holder::Lease(*o), HolderKind::Lease));
+        let oplocks = self
+            .by_file
+            .get(&file)
+            .into_iter()
+            .flatten()
+            .filter(|id| self.oplocks.contains_key(id))
+            .map(|id| (Holder::Oplock(*id), HolderKind::Oplock));
+        leases.chain(oplocks).collect()
+    }
+
+    /// Own caching never breaks (MS-FSA 2.1.4.12.2).
+    fn is_own(&self, caller: Caller, h: &Holder) -> bool {
+        match (caller, h) {
+            (Caller::Lease(client_guid, key), Holder::Lease(o)) => *o == LeaseOwner { client_guid, key },
+            (Caller::Open(id), Holder::Oplock(o)) => id == *o,
+            (Caller::Open(id), Holder::Lease(o)) => self.open_lease.get(&id) == Some(o),
+            _ => false,
+        }
+    }
+
+    /// Takes `remove` from a holder: starts a break, or narrows the one in
+    /// progress without a new notification.
+    fn apply(&mut self, h: Holder, kind: HolderKind, remove: LeaseState, now: Instant) {
+        let Some(c) = self.caching_mut(&h) else { return };
+        let mut target = c.target().without(remove);
+        if kind == HolderKind::Oplock {
+            target = oplock::oplock_target(c.state, target);
+        }
+        if c.breaking {
+            c.required = c.required.intersect(target).normalized();
+        } else if target != c.state {
+            self.start_break(h, target, now);
+        }
+    }
+
+    /// Sends a break from the holder's state to `target` (MS-SMB2 3.3.4.7).
+    /// Without W or H no ack is needed and the holder drops at once.
+    fn start_break(&mut self, h: Holder, target: LeaseState, now: Instant) {
+        let id = self.next_break + 1;
+        let timeout = self.break_timeout;
+        let Some(c) = self.caching_mut(&h) else { return };
+        let current = c.state;
+        let ack_required = current.intersects(LeaseState::W.union(LeaseState::H));
+        if ack_required {
+            c.breaking = true;
+            c.break_to = target;
+            c.required = target;
+            c.break_id = id;
+            self.next_break = id;
+            self.breaks.insert(id, h);
+            self.set_deadline(id, now.checked_add(timeout).unwrap_or(now));
+        } else {
+            c.state = target;
+        }
+        self.counters.breaks_sent += 1;
+        let n = match h {
+            Holder::Lease(owner) => {
+                let Some(l) = self.leases.get_mut(&owner) else { return };
+                l.bump_epoch();
+                let (epoch, version) = (l.notification_epoch(), l.version);
+                let mut conns: Vec<ConnId> = Vec::new();
+                for c in l.opens.iter().rev().filter_map(|o| self.opens.get(o)).map(|e| e.conn) {
+                    if !conns.contains(&c) {
+                        conns.push(c);
+                    }
+                }
+                let to = BreakTarget::Lease { client_guid: owner.client_guid, key: owner.key, conns };
+                BreakNotification { target: to, current, new: target, epoch, ack_required, version }
+            }
+            Holder::Oplock(open) => {
+                let conn = self.opens.get(&open).map(|e| e.conn).unwrap_or(ConnId(0));
+                let level = OplockLevel::from_state(target).to_wire();
+                let to = BreakTarget::Oplock { open, conn, level };
+                BreakNotification {
+                    target: to,
+                    current,
+                    new: target,
+                    epoch: 0,
+                    ack_required,
+                    version: LeaseVersion::V1,
+                }
+            }
+        };
+        tracing::debug!(?n, "break");
+        if !ack_required && let Holder::Oplock(open) = h {
+            self.prune_oplock(open);
+        }
+        self.notifications.push_back((self.planned, n));
+        self.planned += 1;
+    }
+
+    /// Ends the pending break of `h` with `state` (ack or timeout). If the
+    /// holder still holds more than a later conflict requires, the next
+    /// break goes out at once (chained breaks).
+    fn resolve(&mut self, h: Holder, state: LeaseState, now: Instant) {
+        let Some(c) = self.caching_mut(&h) else { return };
+        let id = c.break_id;
+        c.state = state;
+        c.breaking = false;
+        let required = c.required;
+        self.breaks.remove(&id);
+        self.clear_deadline(id);
+        if !state.is_subset_of(required) {
+            let mut next = state.intersect(required).normalized();
+            if let Holder::Oplock(_) = h {
+                next = oplock::oplock_target(state, next);
+            }
+            self.start_break(h, next, now);
+        }
+    }
+
+    /// Hands every waiter whose dependencies are gone to the wake-up queue.
+    fn release(&mut self, now: Instant) {
+        let (leases, oplocks) = (&self.leases, &self.oplocks);
+        for w in self.waiters.take_ready(|h, serial| held_by(leases, oplocks, h, serial)) {
+            self.counters.time_parked += now.saturating_duration_since(w.parked_at);
+            self.woken.push_back(w.token);
+        }
+    }
+
+    /// The last open of a lease closed: the lease goes, and a pending break
+    /// completes as NONE.
+    fn free_lease(&mut self, owner: LeaseOwner) {
+        let Some(l) = self.leases.remove(&owner) else { return };
+        if l.caching.breaking {
+            self.breaks.remove(&l.caching.break_id);
+            self.clear_deadline(l.caching.break_id);
+        }
+        if let Some(set) = self.leases_on.get_mut(&l.file) {
+            set.remove(&owner);
+            if set.is_empty() {
+                self.leases_on.remove(&l.file);
+            }
+        }
+    }
+
+    /// An oplock at NONE with no break pending is no oplock.
+    fn prune_oplock(&mut self, open: OpenId) {
+        if self.oplocks.get(&open).is_some_and(|c| c.state.is_none() && !c.breaking) {
+            self.oplocks.remove(&open);
+        }
+    }
+
+    fn set_deadline(&mut self, id: u64, at: Instant) {
+        self.clear_deadline(id);
+        self.break_at.insert(id, at);
+        self.deadlines.insert((at, id));
+    }
+
+    fn clear_deadline(&mut self, id: u64) {
+        if let Some(at) = self.break_at.remove(&id) {
+            self.deadlines.remove(&(at, id));
+        }
+    }
+}
