@@ -7,172 +7,31 @@
 //! calls whose header is malformed are dropped without an answer, as
 //! RFC 5531 servers do; the connection stays open.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::common::{Core, Flow};
-use crate::id::{ConnId, Protocol};
-use crate::rng::Rng;
-use crate::vfs::ObjectId;
+use crate::id::Protocol;
 
+pub mod conn;
 pub mod mount;
 pub mod nfs3;
 pub mod portmap;
 pub mod rpc;
+pub mod shared;
 pub mod xdr;
 
 #[cfg(test)]
 mod tests;
 
+pub(crate) use conn::Answer;
+pub use conn::NfsConnection;
+pub use rpc::{PROG_MOUNT, PROG_NFS, PROG_PORTMAP};
+pub use shared::NfsShared;
+
 use rpc::{AcceptStat, CallHeader, Credentials, RejectStat};
 use xdr::{XdrReader, XdrWriter};
-
-/// RFC 1833, RFC 1813: program numbers.
-pub const PROG_PORTMAP: u32 = 100_000;
-pub const PROG_NFS: u32 = 100_003;
-pub const PROG_MOUNT: u32 = 100_005;
-
-/// EXCLUSIVE-create verifiers kept at most (oldest forgotten first).
-const MAX_EXCLUSIVE_VERFS: usize = 4096;
-/// Entries of the MOUNT DUMP list kept at most.
-const MAX_MOUNT_ENTRIES: usize = 1024;
-
-/// NFS state shared by every connection, kept beside the common core.
-#[derive(Debug, Default)]
-pub struct NfsShared {
-    /// RFC 1813 3.3.7: the write verifier of this server instance, drawn
-    /// from `core.rng` at first use.
-    write_verf: Option<[u8; 8]>,
-    /// Files written UNSTABLE and not yet committed.
-    pub dirty: BTreeSet<ObjectId>,
-    /// RFC 1813 3.3.8: the createverf3 of files made by EXCLUSIVE CREATE.
-    exclusive: BTreeMap<ObjectId, [u8; 8]>,
-    exclusive_order: VecDeque<ObjectId>,
-    /// MOUNT DUMP: (client host, directory) pairs.
-    pub mounts: BTreeSet<(String, String)>,
-    /// NFS calls parked on all connections (bounded by `limits.max_parked`).
-    pub parked: usize,
-}
-
-impl NfsShared {
-    /// The write verifier, created from `core.rng` on first use.
-    pub fn write_verf(&mut self, rng: &mut Rng) -> [u8; 8] {
-        if let Some(v) = self.write_verf {
-            return v;
-        }
-        let v = rng.bytes::<8>();
-        self.write_verf = Some(v);
-        v
-    }
-
-    /// Draws a new write verifier (after a failed COMMIT), different from
-    /// the one before.
-    pub fn reset_write_verf(&mut self, rng: &mut Rng) {
-        let old = self.write_verf.take();
-        let mut v = rng.bytes::<8>();
-        while Some(v) == old {
-            v = rng.bytes::<8>();
-        }
-        self.write_verf = Some(v);
-    }
-
-    pub fn exclusive_verf(&self, id: ObjectId) -> Option<[u8; 8]> {
-        self.exclusive.get(&id).copied()
-    }
-
-    pub fn set_exclusive_verf(&mut self, id: ObjectId, verf: [u8; 8]) {
-        if self.exclusive.insert(id, verf).is_none() {
-            self.exclusive_order.push_back(id);
-        }
-        while self.exclusive.len() > MAX_EXCLUSIVE_VERFS {
-            match self.exclusive_order.pop_front() {
-                Some(old) => {
-                    self.exclusive.remove(&old);
-                }
-                None => break,
-            }
-        }
-    }
-
-    /// Drops the EXCLUSIVE-create verifier of `id`: once a file has been
-    /// written, a CREATE naming it is no longer a retransmission.
-    pub fn clear_exclusive_verf(&mut self, id: ObjectId) {
-        if self.exclusive.remove(&id).is_some() {
-            self.exclusive_order.retain(|x| *x != id);
-        }
-    }
-
-    /// Forgets what is known about an object that is gone.
-    pub fn forget(&mut self, id: ObjectId) {
-        self.dirty.remove(&id);
-        self.clear_exclusive_verf(id);
-    }
-
-    pub fn add_mount(&mut self, host: String, dir: String) {
-        if self.mounts.len() < MAX_MOUNT_ENTRIES {
-            self.mounts.insert((host, dir));
-        }
-    }
-}
-
-/// A decoded NFS call kept while it waits (for a lease break), to be run
-/// again by [`resume`].
-#[derive(Debug, Clone)]
-pub(crate) struct ParkedCall {
-    pub xid: u32,
-    pub cred: Credentials,
-    pub args: nfs3::args::Nfs3Args,
-}
-
-#[derive(Debug)]
-pub struct NfsConnection {
-    pub id: ConnId,
-    pub peer: SocketAddr,
-    parked: BTreeMap<u64, ParkedCall>,
-    /// Calls waiting for their storage request: xid and what the reply needs.
-    io_wait: BTreeMap<u64, (u32, nfs3::read_write::NfsIo)>,
-    next_op: u64,
-}
-
-impl NfsConnection {
-    pub fn new(_core: &mut Core, id: ConnId, peer: SocketAddr, _now: Instant) -> Self {
-        Self { id, peer, parked: BTreeMap::new(), io_wait: BTreeMap::new(), next_op: 1 }
-    }
-
-    /// Stores a call waiting for its storage request under `op`.
-    pub(crate) fn wait_io(&mut self, op: u64, xid: u32, kind: nfs3::read_write::NfsIo) {
-        self.io_wait.insert(op, (xid, kind));
-    }
-
-    /// A fresh op id, the WaitToken op of a call about to be parked.
-    pub(crate) fn reserve_op(&mut self) -> u64 {
-        let op = self.next_op;
-        self.next_op += 1;
-        op
-    }
-
-    /// Stores a call parked in the lease table under `op`, to be resumed
-    /// when its breaks resolve.
-    pub(crate) fn park(&mut self, op: u64, call: ParkedCall) {
-        self.parked.insert(op, call);
-    }
-
-    pub fn parked_count(&self) -> usize {
-        self.parked.len()
-    }
-}
-
-/// What a program handler did with a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Answer {
-    /// The results were appended to the SUCCESS reply.
-    Results,
-    /// The call was parked; the reply comes from [`resume`].
-    Parked,
-}
 
 pub(crate) fn handle_frame(
     core: &mut Core,

@@ -2,11 +2,12 @@
 //! EXPORT. MNT hands out the root handle of an export (or of a directory
 //! below it) with the flavors AUTH_SYS and AUTH_NONE.
 
+use super::conn::{Answer, NfsConnection};
 use super::nfs3::export::{allowed, find_export, resolve_path};
 use super::nfs3::fh::NfsFh3;
 use super::rpc::{AUTH_NONE, AUTH_SYS, AcceptStat};
+use super::shared::NfsShared;
 use super::xdr::{XdrReader, XdrWriter};
-use super::{Answer, NfsConnection, NfsShared};
 use crate::common::Core;
 use crate::vfs::{FileType, VfsError};
 

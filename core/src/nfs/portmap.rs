@@ -1,9 +1,10 @@
 //! Portmapper version 2 (RFC 1833 3): NULL, GETPORT and DUMP. MOUNT and NFS
 //! share the one port the adapter listens on (`config.nfs.port`).
 
+use super::conn::Answer;
 use super::rpc::AcceptStat;
+use super::rpc::{PROG_MOUNT, PROG_NFS};
 use super::xdr::{XdrReader, XdrResult, XdrWriter};
-use super::{Answer, PROG_MOUNT, PROG_NFS};
 use crate::common::Core;
 
 pub const VERSION: u32 = 2;

@@ -241,6 +241,11 @@ pub fn decode_reply(r: &mut XdrReader<'_>) -> XdrResult<(u32, ReplyHeader)> {
     }
 }
 
+/// RFC 1833, RFC 1813: program numbers.
+pub const PROG_PORTMAP: u32 = 100_000;
+pub const PROG_NFS: u32 = 100_003;
+pub const PROG_MOUNT: u32 = 100_005;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,8 @@ use crate::common::Core;
 use crate::config::NfsBreakPolicy;
 use crate::id::WaitToken;
 use crate::lease::{Caller, Decision, FileKey, Operation};
-use crate::nfs::{NfsConnection, NfsShared};
+use crate::nfs::conn::NfsConnection;
+use crate::nfs::shared::NfsShared;
 use crate::vfs::ObjectId;
 
 /// How an NFS operation breaks leases on one object (PROTOCOL-NOTES §3).

@@ -17,20 +17,18 @@
 //! - Handles name an export and an object; they are not checked to lie below
 //!   the export's directory (like knfsd with no_subtree_check).
 
-use crate::vfs::Vfs;
-use std::net::IpAddr;
 use std::time::Instant;
 
+use super::conn::{Answer, NfsConnection, ParkedCall};
 use super::rpc::{AcceptStat, CallHeader, Credentials};
+use super::shared::NfsShared;
 use super::xdr::{XdrReader, XdrWriter};
-use super::{Answer, NfsConnection, NfsShared, ParkedCall};
 use crate::common::Core;
-use crate::time::Timespec;
-use crate::vfs::{FileAttr, FileType, ObjectId, VfsError};
 
 pub mod args;
 pub mod attrs;
 pub mod create;
+pub(crate) mod ctx;
 pub mod export;
 pub mod fh;
 pub mod fsinfo;
@@ -40,267 +38,13 @@ pub mod lookup;
 pub mod read_write;
 pub mod readdir;
 pub mod remove;
+mod status;
 
 use args::{ArgsError, Nfs3Args};
-use attrs::{WccAttr, encode_post_op, encode_wcc};
-use export::Caller;
-use fh::{FhBytes, NfsFh3};
 
-pub const VERSION: u32 = 3;
-
-/// RFC 1813 3: procedure numbers.
-pub mod proc_ {
-    pub const NULL: u32 = 0;
-    pub const GETATTR: u32 = 1;
-    pub const SETATTR: u32 = 2;
-    pub const LOOKUP: u32 = 3;
-    pub const ACCESS: u32 = 4;
-    pub const READLINK: u32 = 5;
-    pub const READ: u32 = 6;
-    pub const WRITE: u32 = 7;
-    pub const CREATE: u32 = 8;
-    pub const MKDIR: u32 = 9;
-    pub const SYMLINK: u32 = 10;
-    pub const MKNOD: u32 = 11;
-    pub const REMOVE: u32 = 12;
-    pub const RMDIR: u32 = 13;
-    pub const RENAME: u32 = 14;
-    pub const LINK: u32 = 15;
-    pub const READDIR: u32 = 16;
-    pub const READDIRPLUS: u32 = 17;
-    pub const FSSTAT: u32 = 18;
-    pub const FSINFO: u32 = 19;
-    pub const PATHCONF: u32 = 20;
-    pub const COMMIT: u32 = 21;
-}
-
-/// RFC 1813 2.6 nfsstat3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Nfs3Status {
-    Ok = 0,
-    Perm = 1,
-    NoEnt = 2,
-    Io = 5,
-    NxIo = 6,
-    Acces = 13,
-    Exist = 17,
-    XDev = 18,
-    NoDev = 19,
-    NotDir = 20,
-    IsDir = 21,
-    Inval = 22,
-    FBig = 27,
-    NoSpc = 28,
-    RoFs = 30,
-    MLink = 31,
-    NameTooLong = 63,
-    NotEmpty = 66,
-    DQuot = 69,
-    Stale = 70,
-    Remote = 71,
-    BadHandle = 10001,
-    NotSync = 10002,
-    BadCookie = 10003,
-    NotSupp = 10004,
-    TooSmall = 10005,
-    ServerFault = 10006,
-    BadType = 10007,
-    Jukebox = 10008,
-}
-
-/// The one mapping from storage errors to nfsstat3.
-pub fn status_from_vfs(e: &VfsError) -> Nfs3Status {
-    match e {
-        VfsError::NotFound => Nfs3Status::NoEnt,
-        VfsError::Exists => Nfs3Status::Exist,
-        VfsError::NotDir => Nfs3Status::NotDir,
-        VfsError::IsDir => Nfs3Status::IsDir,
-        VfsError::NotEmpty => Nfs3Status::NotEmpty,
-        VfsError::Access => Nfs3Status::Acces,
-        VfsError::ReadOnly => Nfs3Status::RoFs,
-        VfsError::NameTooLong => Nfs3Status::NameTooLong,
-        VfsError::InvalidName | VfsError::Invalid => Nfs3Status::Inval,
-        VfsError::NoSpace => Nfs3Status::NoSpc,
-        VfsError::TooBig => Nfs3Status::FBig,
-        VfsError::Stale => Nfs3Status::Stale,
-        VfsError::NotSupported => Nfs3Status::NotSupp,
-        VfsError::CrossDevice => Nfs3Status::XDev,
-        VfsError::Io(_) => Nfs3Status::Io,
-    }
-}
-
-/// Attributes carried by a failure reply: `a` is the first post_op_attr or
-/// wcc_data of the procedure's resfail, `b` the second (RENAME, LINK).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FailAttrs {
-    pub a_pre: Option<WccAttr>,
-    pub a: Option<FileAttr>,
-    pub b_pre: Option<WccAttr>,
-    pub b: Option<FileAttr>,
-}
-
-/// A non-OK procedure result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nfs3Error {
-    pub stat: Nfs3Status,
-    pub fail: Box<FailAttrs>,
-}
-
-impl Nfs3Error {
-    pub fn new(stat: Nfs3Status) -> Self {
-        Self { stat, fail: Box::default() }
-    }
-
-    pub fn with_a(mut self, pre: Option<WccAttr>, post: Option<FileAttr>) -> Self {
-        self.fail.a_pre = pre;
-        self.fail.a = post;
-        self
-    }
-
-    pub fn with_b(mut self, pre: Option<WccAttr>, post: Option<FileAttr>) -> Self {
-        self.fail.b_pre = pre;
-        self.fail.b = post;
-        self
-    }
-}
-
-impl From<VfsError> for Nfs3Error {
-    fn from(e: VfsError) -> Self {
-        Self::new(status_from_vfs(&e))
-    }
-}
-
-impl From<Nfs3Status> for Nfs3Error {
-    fn from(s: Nfs3Status) -> Self {
-        Self::new(s)
-    }
-}
-
-pub type NfsResult<T> = Result<T, Nfs3Error>;
-
-/// RFC 1813 3.3: the resfail body of each procedure.
-pub(crate) fn encode_fail(proc_no: u32, f: &FailAttrs, w: &mut XdrWriter) {
-    use proc_::*;
-    match proc_no {
-        GETATTR => {}
-        SETATTR | WRITE | CREATE | MKDIR | SYMLINK | MKNOD | REMOVE | RMDIR | COMMIT => {
-            encode_wcc(w, f.a_pre.as_ref(), f.a.as_ref())
-        }
-        RENAME => {
-            encode_wcc(w, f.a_pre.as_ref(), f.a.as_ref());
-            encode_wcc(w, f.b_pre.as_ref(), f.b.as_ref());
-        }
-        LINK => {
-            encode_post_op(w, f.a.as_ref());
-            encode_wcc(w, f.b_pre.as_ref(), f.b.as_ref());
-        }
-        _ => encode_post_op(w, f.a.as_ref()),
-    }
-}
-
-/// A resolved file handle: the object, its export and the caller's identity
-/// as that export maps it.
-#[derive(Debug, Clone)]
-pub(crate) struct Obj {
-    pub export: u8,
-    pub attr: FileAttr,
-    pub caller: Caller,
-    pub read_only: bool,
-}
-
-impl Obj {
-    pub fn id(&self) -> ObjectId {
-        self.attr.id
-    }
-
-    pub fn is_dir(&self) -> bool {
-        self.attr.kind == FileType::Directory
-    }
-
-    /// The handle of another object in the same export.
-    pub fn handle_of(&self, attr: &FileAttr) -> NfsFh3 {
-        NfsFh3 { export: self.export, id: attr.id, generation: attr.generation }
-    }
-
-    /// NFS3ERR_ROFS on a read-only export.
-    pub fn writable(&self) -> NfsResult<()> {
-        if self.read_only { Err(Nfs3Status::RoFs.into()) } else { Ok(()) }
-    }
-
-    /// Whether the caller has the `want` permission bits (export::R/W/X).
-    pub fn permits(&self, attr: &FileAttr, want: u32) -> bool {
-        export::permits(attr, &self.caller, want)
-    }
-}
-
-/// Everything a procedure handler works with.
-pub(crate) struct Ctx<'a> {
-    pub core: &'a mut Core,
-    /// NFS state shared by every connection.
-    pub nfs: &'a mut NfsShared,
-    pub peer: IpAddr,
-    pub cred: &'a Credentials,
-    pub now: Instant,
-    /// The storage request a handler asks for; the reply waits for it.
-    pub io: Option<(crate::io::IoOp, read_write::NfsIo)>,
-}
-
-impl Ctx<'_> {
-    pub fn wall(&self) -> Timespec {
-        self.core.wall(self.now)
-    }
-
-    /// Current attributes, for post-op attributes (None if they cannot be had).
-    pub fn attr(&self, id: ObjectId) -> Option<FileAttr> {
-        self.core.vfs.getattr(id).ok()
-    }
-
-    /// RFC 1813 2.3.3: parses and checks a handle. BADHANDLE for one that is
-    /// not ours, STALE for an unknown export, object or generation, ACCES for
-    /// a client address the export does not allow.
-    pub fn resolve(&self, fh: &FhBytes) -> NfsResult<Obj> {
-        let h = NfsFh3::parse(&fh.0).map_err(|_| Nfs3Error::new(Nfs3Status::BadHandle))?;
-        let exp = self.core.config.nfs.exports.get(h.export as usize).ok_or(Nfs3Status::Stale)?;
-        if !export::allowed(exp, self.peer) {
-            return Err(Nfs3Status::Acces.into());
-        }
-        let attr = self.core.vfs.getattr(h.id).map_err(|e| match e {
-            VfsError::NotFound | VfsError::Stale => Nfs3Error::new(Nfs3Status::Stale),
-            e => e.into(),
-        })?;
-        if attr.generation != h.generation {
-            return Err(Nfs3Status::Stale.into());
-        }
-        let caller = export::squash(exp, self.cred);
-        Ok(Obj { export: h.export, attr, caller, read_only: exp.read_only })
-    }
-
-    /// Resolves a handle that must name a directory (NOTDIR otherwise).
-    pub fn resolve_dir(&self, fh: &FhBytes) -> NfsResult<Obj> {
-        let o = self.resolve(fh)?;
-        if !o.is_dir() {
-            return Err(Nfs3Error::new(Nfs3Status::NotDir).with_a(None, Some(o.attr)));
-        }
-        Ok(o)
-    }
-
-    /// The root directory id of export `index`.
-    pub fn export_root(&self, index: u8) -> Option<ObjectId> {
-        let exp = self.core.config.nfs.exports.get(index as usize)?;
-        export::resolve_path(&self.core.vfs, &exp.path).ok().map(|a| a.id)
-    }
-}
-
-/// Checks a filename3 (RFC 1813 2.5): UTF-8, one component, at most 255 bytes.
-pub fn check_name(name: &[u8]) -> Result<&str, Nfs3Status> {
-    if name.len() > crate::vfs::MAX_NAME_LEN {
-        return Err(Nfs3Status::NameTooLong);
-    }
-    let s = std::str::from_utf8(name).map_err(|_| Nfs3Status::Inval)?;
-    crate::vfs::check_name(s).map_err(|e| status_from_vfs(&e))?;
-    Ok(s)
-}
+pub(crate) use ctx::{Ctx, Obj};
+pub(crate) use status::encode_fail;
+pub use status::{FailAttrs, Nfs3Error, Nfs3Status, NfsResult, VERSION, check_name, proc_, status_from_vfs};
 
 /// Decodes one NFSv3 call's arguments.
 pub(crate) fn decode_call(

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use super::args::StableHow;
 use super::attrs::{WccAttr, encode_post_op, encode_wcc};
+use super::ctx::NfsIo;
 use super::export::{R, W, X};
 use super::fh::FhBytes;
 use super::fsinfo::{RTMAX, WTMAX};
@@ -89,25 +90,6 @@ pub(crate) fn commit(ctx: &mut Ctx<'_>, fh: &FhBytes, w: &mut XdrWriter) -> NfsR
     encode_wcc(w, Some(&pre), post.as_ref());
     w.fixed(&verf);
     Ok(())
-}
-
-/// A READ, WRITE or COMMIT waiting for its storage request: what its reply
-/// needs.
-#[derive(Debug, Clone)]
-pub(crate) enum NfsIo {
-    /// Attributes at the call (for a failure's post-op attributes).
-    Read {
-        attr: FileAttr,
-    },
-    Write {
-        id: crate::vfs::ObjectId,
-        pre: WccAttr,
-        stable: StableHow,
-    },
-    Commit {
-        id: crate::vfs::ObjectId,
-        pre: WccAttr,
-    },
 }
 
 impl NfsIo {

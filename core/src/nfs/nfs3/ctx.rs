@@ -1,0 +1,128 @@
+//! What a procedure handler works with: the call context, resolved handles
+//! and the storage request a READ, WRITE or COMMIT waits for.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use super::args::StableHow;
+use super::attrs::WccAttr;
+use super::export::{self, Caller};
+use super::fh::{FhBytes, NfsFh3};
+use super::status::{Nfs3Error, Nfs3Status, NfsResult};
+use crate::common::Core;
+use crate::nfs::rpc::Credentials;
+use crate::nfs::shared::NfsShared;
+use crate::time::Timespec;
+use crate::vfs::{FileAttr, FileType, ObjectId, Vfs, VfsError};
+
+/// A resolved file handle: the object, its export and the caller's identity
+/// as that export maps it.
+#[derive(Debug, Clone)]
+pub(crate) struct Obj {
+    pub export: u8,
+    pub attr: FileAttr,
+    pub caller: Caller,
+    pub read_only: bool,
+}
+
+impl Obj {
+    pub fn id(&self) -> ObjectId {
+        self.attr.id
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.attr.kind == FileType::Directory
+    }
+
+    /// The handle of another object in the same export.
+    pub fn handle_of(&self, attr: &FileAttr) -> NfsFh3 {
+        NfsFh3 { export: self.export, id: attr.id, generation: attr.generation }
+    }
+
+    /// NFS3ERR_ROFS on a read-only export.
+    pub fn writable(&self) -> NfsResult<()> {
+        if self.read_only { Err(Nfs3Status::RoFs.into()) } else { Ok(()) }
+    }
+
+    /// Whether the caller has the `want` permission bits (export::R/W/X).
+    pub fn permits(&self, attr: &FileAttr, want: u32) -> bool {
+        export::permits(attr, &self.caller, want)
+    }
+}
+
+/// Everything a procedure handler works with.
+pub(crate) struct Ctx<'a> {
+    pub core: &'a mut Core,
+    /// NFS state shared by every connection.
+    pub nfs: &'a mut NfsShared,
+    pub peer: IpAddr,
+    pub cred: &'a Credentials,
+    pub now: Instant,
+    /// The storage request a handler asks for; the reply waits for it.
+    pub io: Option<(crate::io::IoOp, NfsIo)>,
+}
+
+impl Ctx<'_> {
+    pub fn wall(&self) -> Timespec {
+        self.core.wall(self.now)
+    }
+
+    /// Current attributes, for post-op attributes (None if they cannot be had).
+    pub fn attr(&self, id: ObjectId) -> Option<FileAttr> {
+        self.core.vfs.getattr(id).ok()
+    }
+
+    /// RFC 1813 2.3.3: parses and checks a handle. BADHANDLE for one that is
+    /// not ours, STALE for an unknown export, object or generation, ACCES for
+    /// a client address the export does not allow.
+    pub fn resolve(&self, fh: &FhBytes) -> NfsResult<Obj> {
+        let h = NfsFh3::parse(&fh.0).map_err(|_| Nfs3Error::new(Nfs3Status::BadHandle))?;
+        let exp = self.core.config.nfs.exports.get(h.export as usize).ok_or(Nfs3Status::Stale)?;
+        if !export::allowed(exp, self.peer) {
+            return Err(Nfs3Status::Acces.into());
+        }
+        let attr = self.core.vfs.getattr(h.id).map_err(|e| match e {
+            VfsError::NotFound | VfsError::Stale => Nfs3Error::new(Nfs3Status::Stale),
+            e => e.into(),
+        })?;
+        if attr.generation != h.generation {
+            return Err(Nfs3Status::Stale.into());
+        }
+        let caller = export::squash(exp, self.cred);
+        Ok(Obj { export: h.export, attr, caller, read_only: exp.read_only })
+    }
+
+    /// Resolves a handle that must name a directory (NOTDIR otherwise).
+    pub fn resolve_dir(&self, fh: &FhBytes) -> NfsResult<Obj> {
+        let o = self.resolve(fh)?;
+        if !o.is_dir() {
+            return Err(Nfs3Error::new(Nfs3Status::NotDir).with_a(None, Some(o.attr)));
+        }
+        Ok(o)
+    }
+
+    /// The root directory id of export `index`.
+    pub fn export_root(&self, index: u8) -> Option<ObjectId> {
+        let exp = self.core.config.nfs.exports.get(index as usize)?;
+        export::resolve_path(&self.core.vfs, &exp.path).ok().map(|a| a.id)
+    }
+}
+
+/// A READ, WRITE or COMMIT waiting for its storage request: what its reply
+/// needs.
+#[derive(Debug, Clone)]
+pub(crate) enum NfsIo {
+    /// Attributes at the call (for a failure's post-op attributes).
+    Read {
+        attr: FileAttr,
+    },
+    Write {
+        id: crate::vfs::ObjectId,
+        pre: WccAttr,
+        stable: StableHow,
+    },
+    Commit {
+        id: crate::vfs::ObjectId,
+        pre: WccAttr,
+    },
+}
