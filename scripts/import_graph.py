@@ -102,7 +102,9 @@ def expand(tree):
     parts.append(cur)
     out = []
     for p in parts:
-        if p in ("", "self"):
+        if p == "":
+            continue  # a trailing comma
+        if p == "self":
             out.append(head.rstrip(":"))
         else:
             out.extend(head + q for q in expand(p))
