@@ -177,6 +177,23 @@ pub struct Open {
     pub dir: DirState,
 }
 
+/// A data operation waiting for its storage request, as the reply needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoKind {
+    Read {
+        file_id: FileId,
+        offset: u64,
+        minimum: u32,
+    },
+    Write {
+        file_id: FileId,
+        offset: u64,
+    },
+    Flush,
+    /// The request's signature is being checked; it runs afterwards.
+    Verify,
+}
+
 /// A request waiting for its storage request: what its reply needs.
 #[derive(Debug, Clone)]
 pub struct IoWait {
@@ -184,7 +201,7 @@ pub struct IoWait {
     pub header: Header,
     /// Credits granted by the reply.
     pub credits: u16,
-    pub kind: super::ctx::IoKind,
+    pub kind: IoKind,
     /// The request itself, while its signature is being checked.
     pub msg: Option<Bytes>,
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::conn::{Open, Session, SmbConnection, Tree};
+use super::conn::{IoKind, Open, Session, SmbConnection, Tree};
 use super::status;
 use super::wire::codec::FileId;
 use super::wire::header::Header;
@@ -21,23 +21,6 @@ pub enum PreauthTarget {
     None,
     Connection,
     Session(u64),
-}
-
-/// A data operation waiting for its storage request, as the reply needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IoKind {
-    Read {
-        file_id: FileId,
-        offset: u64,
-        minimum: u32,
-    },
-    Write {
-        file_id: FileId,
-        offset: u64,
-    },
-    Flush,
-    /// The request's signature is being checked; it runs afterwards.
-    Verify,
 }
 
 #[derive(Debug)]
@@ -124,27 +107,6 @@ impl<'a> Ctx<'a> {
             io_allowed: false,
             io_wait: None,
         }
-    }
-
-    /// Hands `op` to storage: as a request the reply waits for, when this
-    /// request may wait ([`Ctx::io_allowed`]), or else at once on this
-    /// thread (inside a compound). Either way
-    /// `handlers::read_write::io_done` turns the result into the reply.
-    pub fn storage(&mut self, op: crate::io::IoOp, kind: IoKind) -> HandlerResult {
-        if !self.io_allowed {
-            let result = self.core.run_io_inline(op);
-            let (session, tree) = (self.hdr.session_id, self.hdr.tree_id);
-            return match super::handlers::read_write::io_done(self.conn, session, tree, kind, result)? {
-                super::handlers::read_write::IoReply::Body(body) => ok(body),
-                super::handlers::read_write::IoReply::Data(rd) => {
-                    ok(super::wire::read_write::encode_read_response(rd.data()))
-                }
-            };
-        }
-        let token = crate::id::WaitToken { conn: self.conn.id, op: self.op_id() };
-        self.core.submit_io(token, op);
-        self.io_wait = Some(kind);
-        Ok(Outcome::Io)
     }
 
     pub fn wall(&self) -> Timespec {

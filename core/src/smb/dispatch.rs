@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::conn::IoKind;
 use super::conn::{Follower, IoWait, NegotiateState, Pending, SmbConnection};
-use super::ctx::{Ctx, IoKind, Outcome, PreauthTarget};
+use super::ctx::{Ctx, Outcome, PreauthTarget};
 use super::handlers;
 use super::signing;
 use super::status;

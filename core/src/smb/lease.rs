@@ -7,6 +7,7 @@
 
 use super::conn::Open;
 use super::ctx::Ctx;
+use super::shared::OpenRef;
 use super::status;
 use super::wire::codec::FileId;
 use super::wire::create::CreateRequest;
@@ -14,7 +15,7 @@ use super::wire::create_context::{
     CreateContext, LeaseContext, LeaseV2, ResponseContext, SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET, decode_create_contexts,
 };
 use super::wire::negotiate::{DIALECT_210, DIALECT_300};
-use crate::id::{ConnId, WaitToken};
+use crate::id::WaitToken;
 use crate::lease::{
     Caller, ClientGuid, Decision, FileKey, Grant, GrantError, GrantRequest, LeaseKey, LeaseState, LeaseVersion, OpenId,
     Operation, OplockLevel,
@@ -29,15 +30,6 @@ pub const FILE_LOCK_CONFLICT: u32 = 0xC000_0054;
 pub const LOCK_NOT_GRANTED: u32 = 0xC000_0055;
 pub const RANGE_NOT_LOCKED: u32 = 0xC000_007E;
 pub const INVALID_LOCK_RANGE: u32 = 0xC000_01A1;
-
-/// Where an SMB open lives: what an oplock break notification needs
-/// (MS-SMB2 3.3.4.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenRef {
-    pub conn: ConnId,
-    pub file_id: FileId,
-    pub session_id: u64,
-}
 
 /// The caching a CREATE asks for (MS-SMB2 3.3.5.9): RqLs is honoured only
 /// with RequestedOplockLevel LEASE on 2.1 and later (v2 only on 3.x);

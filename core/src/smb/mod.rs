@@ -26,6 +26,7 @@ pub mod preauth;
 pub mod shared;
 pub mod signing;
 pub mod status;
+pub mod watches;
 pub mod wire;
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::watches::Watches;
+use super::wire::codec::FileId;
 use crate::id::ConnId;
 use crate::lease::OpenId;
 use crate::rng::Rng;
@@ -28,11 +30,11 @@ pub struct SmbShared {
     /// Objects with at least one SMB open.
     pub files: BTreeMap<ObjectId, SharedFile>,
     /// Where each SMB open lives, for oplock break notifications.
-    pub open_refs: BTreeMap<OpenId, super::lease::OpenRef>,
+    pub open_refs: BTreeMap<OpenId, OpenRef>,
     /// SMB connections alive now (lease breaks go to the first live one).
     pub live: BTreeSet<ConnId>,
     /// Directory watches of CHANGE_NOTIFY.
-    pub watches: super::change_notify::Watches,
+    pub watches: Watches,
 }
 
 impl SmbShared {
@@ -89,4 +91,13 @@ impl SmbShared {
             _ => None,
         }
     }
+}
+
+/// Where an SMB open lives: what an oplock break notification needs
+/// (MS-SMB2 3.3.4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenRef {
+    pub conn: ConnId,
+    pub file_id: FileId,
+    pub session_id: u64,
 }

@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use crate::common::Core;
-use crate::smb::change_notify::Watch;
 use crate::smb::conn::SmbConnection;
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
+use crate::smb::watches::Watch;
 use crate::smb::wire::change_notify::{
     WATCH_TREE, decode_change_notify, encode_change_notify_response, encode_notify_information,
 };

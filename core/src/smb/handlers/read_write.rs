@@ -5,8 +5,9 @@ use std::ops::Range;
 use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData};
 use crate::lease::Operation;
 use crate::lease::access::*;
+use crate::smb::conn::IoKind;
 use crate::smb::conn::SmbConnection;
-use crate::smb::ctx::{Ctx, HandlerResult, IoKind, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
 use crate::smb::lease;
 use crate::smb::pipe::handlers as pipe;
 use crate::smb::signing::{self, SigningAlgorithm};
@@ -177,4 +178,25 @@ pub(crate) fn frame_read_reply(
         signing::sign(algo, &key, whole.get_mut(start + 4..end)?);
     }
     Some(start..end)
+}
+
+impl Ctx<'_> {
+    /// Hands `op` to storage: as a request the reply waits for, when this
+    /// request may wait ([`Ctx::io_allowed`]), or else at once on this
+    /// thread (inside a compound). Either way
+    /// `handlers::read_write::io_done` turns the result into the reply.
+    pub fn storage(&mut self, op: crate::io::IoOp, kind: IoKind) -> HandlerResult {
+        if !self.io_allowed {
+            let result = self.core.run_io_inline(op);
+            let (session, tree) = (self.hdr.session_id, self.hdr.tree_id);
+            return match io_done(self.conn, session, tree, kind, result)? {
+                IoReply::Body(body) => ok(body),
+                IoReply::Data(rd) => ok(crate::smb::wire::read_write::encode_read_response(rd.data())),
+            };
+        }
+        let token = crate::id::WaitToken { conn: self.conn.id, op: self.op_id() };
+        self.core.submit_io(token, op);
+        self.io_wait = Some(kind);
+        Ok(Outcome::Io)
+    }
 }
