@@ -11,27 +11,19 @@ use super::conn::IoKind;
 use super::conn::{Follower, IoWait, NegotiateState, Pending, SmbConnection};
 use super::ctx::{Ctx, Outcome, PreauthTarget};
 use super::handlers;
+use super::send::{Element, flush, session_signing};
 use super::signing;
 use super::status;
 use super::wire::codec::FileId;
 use super::wire::error::encode_error_response;
 use super::wire::header::{
-    FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, HEADER_LEN, Header, PROTOCOL_ID, command, compound_element_len,
+    FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, Header, PROTOCOL_ID, command, compound_element_len,
 };
 use super::wire::smb1::SMB1_PROTOCOL_ID;
 use crate::common::{Core, Flow};
 use crate::id::Protocol;
 use crate::io::IoResult;
 use crate::smb::SmbShared;
-
-/// One response of a (possibly compounded) reply.
-#[derive(Debug)]
-struct Element {
-    header: Header,
-    body: Vec<u8>,
-    sign: Option<(signing::SigningAlgorithm, [u8; 16])>,
-    preauth: PreauthTarget,
-}
 
 /// What the previous element of a related chain left behind.
 #[derive(Debug, Default)]
@@ -349,19 +341,6 @@ fn signing_for(
     session_signing(cx.conn, req, session_id, cx.force_sign)
 }
 
-/// MS-SMB2 3.3.4.1.1: a response is signed with its session's key when the
-/// request was signed or the session requires signing (or `force`).
-fn session_signing(
-    conn: &SmbConnection,
-    req: &Header,
-    session_id: u64,
-    force: bool,
-) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
-    let session = conn.sessions.get(&session_id)?;
-    let key = session.signing_key?;
-    (req.is_signed() || session.signing_required || force).then_some((conn.signing, key))
-}
-
 /// Sends an interim STATUS_PENDING response and parks the request.
 fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
     let Some(op) = cx.op else {
@@ -505,82 +484,6 @@ fn run_follower(
     rh.async_id = f.async_id;
     let sign = signing_for(&cx, &f.header, rh.session_id, status);
     Some(Element { header: rh, body, sign, preauth: PreauthTarget::None })
-}
-
-/// Completes a parked request with `status` and an error body (CANCEL); the
-/// related elements waiting for it fail with the same status
-/// (MS-SMB2 3.3.5.2.7.2).
-pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
-    let Some(p) = conn.pending.remove(&op) else { return };
-    core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
-    core.io.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
-    let first = (p.async_id, p.header);
-    let out = std::iter::once(first)
-        .chain(p.followers.iter().map(|f| (f.async_id, f.header)))
-        .map(|(async_id, req)| {
-            let rh = Header {
-                credit_charge: req.credit_charge,
-                status,
-                command: req.command,
-                credits: 0,
-                flags: FLAG_SERVER_TO_REDIR | FLAG_ASYNC | (req.flags & FLAG_RELATED),
-                next_command: 0,
-                message_id: req.message_id,
-                async_id,
-                tree_id: 0,
-                session_id: req.session_id,
-                signature: [0; 16],
-            };
-            let sign = session_signing(conn, &req, req.session_id, false);
-            Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None }
-        })
-        .collect();
-    flush(core, conn, out);
-}
-
-/// Compounds, signs and sends the responses of one request frame.
-fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Element>) {
-    if elements.is_empty() {
-        return;
-    }
-    let n = elements.len();
-    let mut buf = Vec::new();
-    let mut spans = Vec::with_capacity(n);
-    for (i, mut e) in elements.into_iter().enumerate() {
-        let start = buf.len();
-        let mut one = Vec::with_capacity(HEADER_LEN + e.body.len() + 7);
-        e.header.encode(&mut one);
-        one.extend_from_slice(&e.body);
-        if i + 1 < n {
-            while one.len() % 8 != 0 {
-                one.push(0);
-            }
-            e.header.next_command = one.len() as u32;
-            super::wire::codec::patch_u32(&mut one, 20, e.header.next_command);
-        }
-        buf.extend_from_slice(&one);
-        spans.push((start, buf.len(), e.sign, e.preauth));
-    }
-    for (start, end, sign, preauth) in spans {
-        let Some(slice) = buf.get_mut(start..end) else { continue };
-        if let Some((algo, key)) = sign {
-            signing::sign(algo, &key, slice);
-        }
-        match preauth {
-            PreauthTarget::None => {}
-            PreauthTarget::Connection => {
-                if let Some(p) = conn.preauth.as_mut() {
-                    p.update(slice);
-                }
-            }
-            PreauthTarget::Session(id) => {
-                if let Some(p) = conn.sessions.get_mut(&id).and_then(|s| s.preauth.as_mut()) {
-                    p.update(slice);
-                }
-            }
-        }
-    }
-    core.send(conn.id, Protocol::Smb, &buf);
 }
 
 /// The storage request of a lone READ, WRITE or FLUSH completed: its reply

@@ -23,6 +23,8 @@ pub mod lease;
 pub mod notify;
 pub mod pipe;
 pub mod preauth;
+pub mod release;
+mod send;
 pub mod shared;
 pub mod signing;
 pub mod status;
@@ -66,7 +68,7 @@ pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut Smb
     let sessions = std::mem::take(&mut conn.sessions);
     for (_, s) in sessions {
         for (_, o) in s.opens {
-            handlers::close::release_open(core, smb, o, now);
+            release::release_open(core, smb, o, now);
         }
     }
 }
@@ -77,5 +79,5 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
 
 /// Completes a parked request with `status` (the settle loop's cleanups).
 pub(crate) fn complete(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
-    dispatch::complete_pending(core, conn, op, status);
+    send::complete_pending(core, conn, op, status);
 }

@@ -150,7 +150,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         Ok(g) => g,
         Err(s) => {
             if let Some(o) = cx.session()?.opens.remove(&volatile) {
-                super::close::release_open(cx.core, cx.smb, o, cx.now);
+                crate::smb::release::release_open(cx.core, cx.smb, o, cx.now);
             }
             return Err(s);
         }

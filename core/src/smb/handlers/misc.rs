@@ -14,7 +14,7 @@ use crate::vfs::FileType;
 
 /// MS-SMB2 2.2.13.1.2 FILE_LIST_DIRECTORY (the directory form of READ_DATA).
 const FILE_LIST_DIRECTORY: u32 = 0x0000_0001;
-use crate::smb::dispatch;
+use crate::smb::send;
 use crate::smb::status;
 use crate::smb::wire::codec::structure_size;
 use crate::smb::wire::header::Header;
@@ -39,7 +39,7 @@ pub fn cancel(core: &mut Core, conn: &mut SmbConnection, hdr: &Header, _now: Ins
         })
         .map(|(op, _)| *op);
     if let Some(op) = op {
-        dispatch::complete_pending(core, conn, op, status::CANCELLED);
+        send::complete_pending(core, conn, op, status::CANCELLED);
     }
 }
 

@@ -109,7 +109,7 @@ pub fn logoff(cx: &mut Ctx<'_>) -> HandlerResult {
             cx.sign_override = s.signing_key;
         }
         for (_, o) in s.opens {
-            super::close::release_open(cx.core, cx.smb, o, cx.now);
+            crate::smb::release::release_open(cx.core, cx.smb, o, cx.now);
         }
     }
     ok(encode_empty_response())

@@ -68,7 +68,7 @@ pub fn tree_disconnect(cx: &mut Ctx<'_>) -> HandlerResult {
     let ids: Vec<u64> = session.opens.iter().filter(|(_, o)| o.tree_id == tid).map(|(k, _)| *k).collect();
     let opens: Vec<_> = ids.iter().filter_map(|k| session.opens.remove(k)).collect();
     for o in opens {
-        super::close::release_open(cx.core, cx.smb, o, cx.now);
+        crate::smb::release::release_open(cx.core, cx.smb, o, cx.now);
     }
     ok(encode_empty_response())
 }

@@ -1,0 +1,39 @@
+//! The release of an open that CLOSE, CREATE, LOGOFF, TREE_DISCONNECT and a
+//! dropped connection share: share-mode entry, name bookkeeping and
+//! delete-on-close (MS-FSA 2.1.5.4).
+
+use std::time::Instant;
+
+use crate::common::Core;
+use crate::smb::SmbShared;
+use crate::smb::conn::Open;
+use crate::vfs::{FileType, Vfs};
+
+/// Forgets `open`; deletes the file when it was the last open of a file
+/// marked delete-pending.
+pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Instant) {
+    // Its watch ends with it (a CLOSE completes the waiting requests itself).
+    crate::smb::change_notify::open_released(smb, open.file_id.volatile);
+    // close_open: released waiters are timed at `now`, not at the last call.
+    core.leases.close_open(open.lease_open, now);
+    smb.open_refs.remove(&open.lease_open);
+    if open.delete_on_close {
+        if let Some(f) = smb.files.get_mut(&open.object) {
+            f.delete_pending = true;
+        }
+        crate::smb::change_notify::delete_pending(smb, open.object);
+    }
+    let Some(f) = smb.remove_open(open.object) else { return };
+    if !f.delete_pending || f.name.is_empty() {
+        return;
+    }
+    let wall = core.wall(now);
+    let r = match (f.is_stream, open.kind) {
+        (true, _) => core.vfs.remove_stream(f.parent, &f.name, wall),
+        (false, FileType::Directory) => core.vfs.rmdir(f.parent, &f.name, wall),
+        (false, _) => core.vfs.remove(f.parent, &f.name, wall),
+    };
+    if let Err(e) = r {
+        tracing::info!(name = %f.name, error = %e, "delete on close failed");
+    }
+}

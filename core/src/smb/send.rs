@@ -1,0 +1,109 @@
+//! Sending responses: one response [`Element`], compounding, signing and
+//! the preauth hash of a reply ([`flush`]), and completing a parked
+//! request with an error ([`complete_pending`]).
+
+use super::conn::SmbConnection;
+use super::ctx::PreauthTarget;
+use super::signing;
+use super::wire::error::encode_error_response;
+use super::wire::header::{FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, HEADER_LEN, Header};
+use crate::common::Core;
+use crate::id::Protocol;
+
+/// One response of a (possibly compounded) reply.
+#[derive(Debug)]
+pub(super) struct Element {
+    pub(super) header: Header,
+    pub(super) body: Vec<u8>,
+    pub(super) sign: Option<(signing::SigningAlgorithm, [u8; 16])>,
+    pub(super) preauth: PreauthTarget,
+}
+
+/// MS-SMB2 3.3.4.1.1: a response is signed with its session's key when the
+/// request was signed or the session requires signing (or `force`).
+pub(super) fn session_signing(
+    conn: &SmbConnection,
+    req: &Header,
+    session_id: u64,
+    force: bool,
+) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
+    let session = conn.sessions.get(&session_id)?;
+    let key = session.signing_key?;
+    (req.is_signed() || session.signing_required || force).then_some((conn.signing, key))
+}
+
+/// Completes a parked request with `status` and an error body (CANCEL); the
+/// related elements waiting for it fail with the same status
+/// (MS-SMB2 3.3.5.2.7.2).
+pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
+    let Some(p) = conn.pending.remove(&op) else { return };
+    core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
+    core.io.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
+    let first = (p.async_id, p.header);
+    let out = std::iter::once(first)
+        .chain(p.followers.iter().map(|f| (f.async_id, f.header)))
+        .map(|(async_id, req)| {
+            let rh = Header {
+                credit_charge: req.credit_charge,
+                status,
+                command: req.command,
+                credits: 0,
+                flags: FLAG_SERVER_TO_REDIR | FLAG_ASYNC | (req.flags & FLAG_RELATED),
+                next_command: 0,
+                message_id: req.message_id,
+                async_id,
+                tree_id: 0,
+                session_id: req.session_id,
+                signature: [0; 16],
+            };
+            let sign = session_signing(conn, &req, req.session_id, false);
+            Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None }
+        })
+        .collect();
+    flush(core, conn, out);
+}
+
+/// Compounds, signs and sends the responses of one request frame.
+pub(super) fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Element>) {
+    if elements.is_empty() {
+        return;
+    }
+    let n = elements.len();
+    let mut buf = Vec::new();
+    let mut spans = Vec::with_capacity(n);
+    for (i, mut e) in elements.into_iter().enumerate() {
+        let start = buf.len();
+        let mut one = Vec::with_capacity(HEADER_LEN + e.body.len() + 7);
+        e.header.encode(&mut one);
+        one.extend_from_slice(&e.body);
+        if i + 1 < n {
+            while one.len() % 8 != 0 {
+                one.push(0);
+            }
+            e.header.next_command = one.len() as u32;
+            super::wire::codec::patch_u32(&mut one, 20, e.header.next_command);
+        }
+        buf.extend_from_slice(&one);
+        spans.push((start, buf.len(), e.sign, e.preauth));
+    }
+    for (start, end, sign, preauth) in spans {
+        let Some(slice) = buf.get_mut(start..end) else { continue };
+        if let Some((algo, key)) = sign {
+            signing::sign(algo, &key, slice);
+        }
+        match preauth {
+            PreauthTarget::None => {}
+            PreauthTarget::Connection => {
+                if let Some(p) = conn.preauth.as_mut() {
+                    p.update(slice);
+                }
+            }
+            PreauthTarget::Session(id) => {
+                if let Some(p) = conn.sessions.get_mut(&id).and_then(|s| s.preauth.as_mut()) {
+                    p.update(slice);
+                }
+            }
+        }
+    }
+    core.send(conn.id, Protocol::Smb, &buf);
+}
