@@ -14,13 +14,20 @@ pub enum Operation {
     /// An open (SMB CREATE). `truncate` for SUPERSEDE, OVERWRITE and
     /// OVERWRITE_IF (and an NFS CREATE that truncates).
     Open {
+        /// Granted access, generic bits mapped ([`access`](crate::lease::access)
+        /// bits). An open asking only for stat access breaks nothing.
         access: u32,
+        /// ShareAccess ([`share`](crate::lease::share) bits): an open failing the
+        /// share-mode check breaks only H (MS-FSA 2.1.5.1.2).
         share: u32,
+        /// The open truncates, so it breaks R too, not just W.
         truncate: bool,
     },
+    /// A read of the data: breaks W and waits for it.
     Read,
     /// FLUSH: breaks like a read (MS-FSA 2.1.4.12 FLUSH_DATA).
     Flush,
+    /// A write of the data: breaks R and W, waits for W.
     Write,
     /// A byte-range lock.
     Lock,
@@ -50,6 +57,7 @@ pub enum Caller {
 /// Whether the operation may go on now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// Nothing to wait for: run the operation now.
     Proceed,
     /// Parked under the given WaitToken until its breaks resolve; it is
     /// handed back through the wake-up queue, and is then re-run from scratch.
@@ -61,7 +69,9 @@ pub enum Decision {
 pub enum BreakTarget {
     /// MS-SMB2 2.2.23.2 Lease Break Notification.
     Lease {
+        /// The ClientGuid owning the lease.
         client_guid: ClientGuid,
+        /// The LeaseKey of the lease.
         key: LeaseKey,
         /// Connections with opens under the lease, most recent first; SMB
         /// sends on the first one alive (MS-SMB2 3.3.4.7).
@@ -69,7 +79,10 @@ pub enum BreakTarget {
     },
     /// MS-SMB2 2.2.23.1 Oplock Break Notification.
     Oplock {
+        /// The open holding the oplock.
         open: OpenId,
+        /// The connection the open was made on; an oplock break goes there only
+        /// (MS-SMB2 3.3.4.6).
         conn: ConnId,
         /// New level on the wire: 0 none, 1 level II.
         level: u8,
@@ -79,8 +92,13 @@ pub enum BreakTarget {
 /// A break to send, in the order the breaks were caused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BreakNotification {
+    /// Who the notification is for.
     pub target: BreakTarget,
+    /// CurrentLeaseState: the caching held before the break (an oplock's
+    /// level as its state).
     pub current: LeaseState,
+    /// NewLeaseState: what the holder may keep (for an oplock, R for level II
+    /// or NONE).
     pub new: LeaseState,
     /// NewEpoch for v2 leases; 0 for v1 leases and oplocks.
     pub epoch: u16,

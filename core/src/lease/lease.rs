@@ -15,7 +15,9 @@ pub struct LeaseKey(pub [u8; 16]);
 /// The owner of a lease: leases are not tied to a connection or session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LeaseOwner {
+    /// The ClientGuid of the client's connections.
     pub client_guid: ClientGuid,
+    /// The client-chosen LeaseKey.
     pub key: LeaseKey,
 }
 
@@ -67,14 +69,22 @@ impl Lease {
 /// What the table tells about a lease (for the protocol layer and tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseInfo {
+    /// The file the lease is bound to.
     pub file: FileKey,
+    /// Caching held now (Lease.LeaseState).
     pub state: LeaseState,
+    /// A break was sent and its acknowledgment is awaited (Lease.Breaking).
     pub breaking: bool,
     /// The state announced by the pending break (meaningful when breaking).
     pub break_to: LeaseState,
+    /// Lease.Epoch: +1 on each upgrade and break notification (v2; 0 for v1).
     pub epoch: u16,
+    /// The create context format the lease answers in.
     pub version: LeaseVersion,
+    /// The v2 ParentLeaseKey, if the client gave one.
     pub parent_key: Option<[u8; 16]>,
+    /// Opens made under the lease (Lease.LeaseOpens); the last to close frees
+    /// it.
     pub open_count: usize,
 }
 

@@ -11,12 +11,20 @@ pub const MAX_LOCKS_PER_FILE: usize = 65_536;
 /// A granted lock (MS-FSA 2.1.1.4 ByteRangeLock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRangeLock {
+    /// The open that took the lock: only it may unlock the range, and an
+    /// exclusive lock does not block its own I/O.
     pub open: OpenId,
+    /// First byte of the range.
     pub offset: u64,
+    /// Bytes covered. The range {0, 0} conflicts with nothing.
     pub length: u64,
+    /// Exclusive: blocks other opens' reads and writes. Shared: blocks every
+    /// write, the owner's included.
     pub exclusive: bool,
 }
 
+/// Why [`LeaseTable::lock`](crate::lease::LeaseTable::lock) refused a lock
+/// (MS-FSA 2.1.5.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LockError {
     /// STATUS_INVALID_LOCK_RANGE: offset + length - 1 overflows.
@@ -30,6 +38,8 @@ pub enum LockError {
     TooManyLocks,
 }
 
+/// Why [`LeaseTable::unlock`](crate::lease::LeaseTable::unlock) refused
+/// (MS-FSA 2.1.5.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum UnlockError {
     /// STATUS_INVALID_LOCK_RANGE.

@@ -7,16 +7,25 @@ use super::state::LeaseState;
 /// MS-SMB2 2.2.13 SMB2_OPLOCK_LEVEL_* (without LEASE, which is not an oplock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OplockLevel {
+    /// No oplock.
     None,
+    /// Level II: shared read caching, like a lease's R.
     II,
+    /// Exclusive: read and write caching for one open, like RW.
     Exclusive,
+    /// Batch: read, write and handle caching (the close may be held back),
+    /// like RWH.
     Batch,
 }
 
 impl OplockLevel {
+    /// SMB2_OPLOCK_LEVEL_NONE.
     pub const WIRE_NONE: u8 = 0x00;
+    /// SMB2_OPLOCK_LEVEL_II.
     pub const WIRE_II: u8 = 0x01;
+    /// SMB2_OPLOCK_LEVEL_EXCLUSIVE.
     pub const WIRE_EXCLUSIVE: u8 = 0x08;
+    /// SMB2_OPLOCK_LEVEL_BATCH.
     pub const WIRE_BATCH: u8 = 0x09;
 
     /// From the wire; 0xFF (lease) and unknown values are `None`.
@@ -30,6 +39,7 @@ impl OplockLevel {
         }
     }
 
+    /// The OplockLevel byte for the wire.
     pub fn to_wire(self) -> u8 {
         match self {
             Self::None => Self::WIRE_NONE,

@@ -9,12 +9,20 @@ use std::fmt;
 pub struct LeaseState(u32);
 
 impl LeaseState {
+    /// No caching.
     pub const NONE: Self = Self(0);
+    /// SMB2_LEASE_READ_CACHING: reads may be served from the client's cache.
     pub const R: Self = Self(0x01);
+    /// SMB2_LEASE_HANDLE_CACHING: the client may keep the handle open after
+    /// the application closes it.
     pub const H: Self = Self(0x02);
+    /// SMB2_LEASE_WRITE_CACHING: writes may be held in the client's cache.
     pub const W: Self = Self(0x04);
+    /// Read and handle caching: the most a directory gets.
     pub const RH: Self = Self(0x03);
+    /// Read and write caching.
     pub const RW: Self = Self(0x05);
+    /// Read, write and handle caching.
     pub const RWH: Self = Self(0x07);
 
     /// From wire bits; unknown bits are dropped.
@@ -22,22 +30,27 @@ impl LeaseState {
         Self(bits & 0x07)
     }
 
+    /// The wire bits.
     pub const fn bits(self) -> u32 {
         self.0
     }
 
+    /// No right at all.
     pub const fn is_none(self) -> bool {
         self.0 == 0
     }
 
+    /// Holds every right of `other`.
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
 
+    /// Holds at least one right of `other`.
     pub const fn intersects(self, other: Self) -> bool {
         self.0 & other.0 != 0
     }
 
+    /// Every right held is also in `other`.
     pub const fn is_subset_of(self, other: Self) -> bool {
         other.contains(self)
     }
@@ -47,14 +60,18 @@ impl LeaseState {
         self.contains(other) && self.0 != other.0
     }
 
+    /// The rights of both.
     pub const fn union(self, other: Self) -> Self {
         Self(self.0 | other.0)
     }
 
+    /// The rights held by both.
     pub const fn intersect(self, other: Self) -> Self {
         Self(self.0 & other.0)
     }
 
+    /// `self` without the rights of `other`, not normalized (see
+    /// [`LeaseState::without`]).
     pub const fn minus(self, other: Self) -> Self {
         Self(self.0 & !other.0)
     }

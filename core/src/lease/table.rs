@@ -21,20 +21,27 @@ use super::waiters::{Holder, Waiter, Waiters};
 /// Who holds caching: a lease (by owner) or an oplock (by open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum HolderId {
+    /// A lease: the caching of every open made under its owner.
     Lease(LeaseOwner),
+    /// The classic oplock of one open.
     Oplock(OpenId),
 }
 
 /// A read-only view of one holder ([`LeaseTable::holder_views`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HolderView {
+    /// The file held.
     pub file: FileKey,
+    /// Who holds it.
     pub holder: HolderId,
     /// Caching held now (an oplock as R / RH / RWH).
     pub state: LeaseState,
     /// A break was sent and is not yet acknowledged or timed out.
     pub breaking: bool,
+    /// The state the pending break announced (meaningful when `breaking`).
     pub break_to: LeaseState,
+    /// The pending break's id, as in [`LeaseTable::pending_break_ids`] and
+    /// [`LeaseTable::break_deadline`].
     pub break_id: u64,
 }
 
@@ -68,15 +75,25 @@ pub enum AckError {
 /// map one to one onto `crate::stats::Stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeaseCounters {
+    /// Break notifications planned.
     pub breaks_sent: u64,
+    /// Breaks the client acknowledged.
     pub breaks_acked: u64,
+    /// Breaks not acknowledged within the break timeout.
     pub breaks_timed_out: u64,
+    /// Operations parked behind a break.
     pub ops_parked: u64,
+    /// Time parked operations waited, added as each is woken.
     pub time_parked: Duration,
 }
 
+/// Opens, leases, oplocks, pending breaks, parked operations and
+/// byte-range locks of every file, shared by SMB and NFS (see the
+/// [module docs](crate::lease)).
 #[derive(Debug)]
 pub struct LeaseTable {
+    /// How long a holder has to acknowledge a break before it drops to NONE
+    /// (MS-SMB2 3.3.2.5).
     pub break_timeout: Duration,
     /// Grant R/RH leases on directories (off: directories get NONE).
     pub directory_leasing: bool,
@@ -110,7 +127,12 @@ pub enum LeaseEvent {
     /// A break notification to send. `seq` counts every notification the
     /// table planned: one planned before a response was queued must reach
     /// the wire before that response (see [`LeaseTable::breaks_planned`]).
-    Break { seq: u64, notification: BreakNotification },
+    Break {
+        /// Sequence number among all planned notifications, from 0.
+        seq: u64,
+        /// What to send.
+        notification: BreakNotification,
+    },
     /// A parked operation whose breaks resolved: re-run it.
     Wake(WaitToken),
 }
@@ -140,6 +162,8 @@ fn held_in(leases: &BTreeMap<LeaseOwner, Lease>, oplocks: &BTreeMap<OpenId, Cach
 }
 
 impl LeaseTable {
+    /// An empty table whose breaks time out after `break_timeout`, with
+    /// directory leasing off.
     pub fn new(break_timeout: Duration) -> Self {
         Self {
             break_timeout,
@@ -242,16 +266,19 @@ impl LeaseTable {
         ids
     }
 
+    /// The open `id`, if it is registered.
     pub fn open(&self, id: OpenId) -> Option<&OpenEntry> {
         self.opens.get(&id)
     }
 
+    /// The opens of `file`, oldest first.
     pub fn opens_on(&self, file: FileKey) -> impl Iterator<Item = (OpenId, &OpenEntry)> + '_ {
         self.by_file.get(&file).into_iter().flatten().filter_map(|id| self.opens.get(id).map(|e| (*id, e)))
     }
 
     // ---- inspection ----
 
+    /// The lease (`client_guid`, `key`), if it exists.
     pub fn lease_info(&self, client_guid: ClientGuid, key: LeaseKey) -> Option<LeaseInfo> {
         self.leases.get(&LeaseOwner { client_guid, key }).map(LeaseInfo::of)
     }
@@ -292,6 +319,7 @@ impl LeaseTable {
         self.waiters.len()
     }
 
+    /// Is the operation under `token` parked?
     pub fn is_parked(&self, token: WaitToken) -> bool {
         self.waiters.contains(token)
     }
@@ -548,6 +576,7 @@ impl LeaseTable {
         self.locks.check_io(file, open, offset, len, write)
     }
 
+    /// The byte-range locks granted on `file`.
     pub fn locks_on(&self, file: FileKey) -> &[ByteRangeLock] {
         self.locks.locks(file)
     }

@@ -13,25 +13,48 @@ use crate::time::Timespec;
 
 /// MS-FSCC 2.7.1 FILE_NOTIFY_INFORMATION Action values.
 pub mod action {
+    /// FILE_ACTION_ADDED: a name appeared.
     pub const ADDED: u32 = 1;
+    /// FILE_ACTION_REMOVED: a name went away.
     pub const REMOVED: u32 = 2;
+    /// FILE_ACTION_MODIFIED: the entry changed; noted here for the target a
+    /// rename across directories replaced.
     pub const MODIFIED: u32 = 3;
+    /// FILE_ACTION_RENAMED_OLD_NAME: the name before a rename within one
+    /// directory.
     pub const RENAMED_OLD_NAME: u32 = 4;
+    /// FILE_ACTION_RENAMED_NEW_NAME: the name after it.
     pub const RENAMED_NEW_NAME: u32 = 5;
 }
 
 /// MS-SMB2 2.2.35 CompletionFilter bits (FILE_NOTIFY_CHANGE_*).
 pub mod filter {
+    /// FILE_NOTIFY_CHANGE_FILE_NAME: a non-directory name was added, removed
+    /// or renamed.
     pub const FILE_NAME: u32 = 0x0001;
+    /// FILE_NOTIFY_CHANGE_DIR_NAME: a directory name was added, removed or
+    /// renamed.
     pub const DIR_NAME: u32 = 0x0002;
+    /// FILE_NOTIFY_CHANGE_ATTRIBUTES: attributes changed (here: mode or
+    /// owner).
     pub const ATTRIBUTES: u32 = 0x0004;
+    /// FILE_NOTIFY_CHANGE_SIZE: the file size changed.
     pub const SIZE: u32 = 0x0008;
+    /// FILE_NOTIFY_CHANGE_LAST_WRITE: the last write time changed.
     pub const LAST_WRITE: u32 = 0x0010;
+    /// FILE_NOTIFY_CHANGE_LAST_ACCESS: the last access time changed.
     pub const LAST_ACCESS: u32 = 0x0020;
+    /// FILE_NOTIFY_CHANGE_CREATION: the creation time changed.
     pub const CREATION: u32 = 0x0040;
+    /// FILE_NOTIFY_CHANGE_SECURITY: the security descriptor changed (here:
+    /// mode or owner).
     pub const SECURITY: u32 = 0x0100;
+    /// FILE_NOTIFY_CHANGE_STREAM_NAME: an alternate data stream was created
+    /// or removed.
     pub const STREAM_NAME: u32 = 0x0200;
+    /// FILE_NOTIFY_CHANGE_STREAM_SIZE: a stream's size changed.
     pub const STREAM_SIZE: u32 = 0x0400;
+    /// FILE_NOTIFY_CHANGE_STREAM_WRITE: a stream was written.
     pub const STREAM_WRITE: u32 = 0x0800;
 }
 
@@ -39,13 +62,28 @@ pub mod filter {
 /// for the rest (watchers then rescan, as on STATUS_NOTIFY_ENUM_DIR).
 pub const MAX_NOTES: usize = 4096;
 
+/// One noted change, as SMB CHANGE_NOTIFY needs it to match watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// `name` in `dir` appeared, went away or was renamed (`action`);
-    /// `filter` is FILE_NAME or DIR_NAME (STREAM_NAME for streams).
-    Entry { dir: ObjectId, name: String, action: u32, filter: u32 },
-    /// Data or attributes of object `id` changed; names are not known here.
-    Object { id: ObjectId, filter: u32 },
+    /// `name` in `dir` appeared, went away or was renamed.
+    Entry {
+        /// The directory holding the name.
+        dir: ObjectId,
+        /// The name as given to the operation.
+        name: String,
+        /// What happened to it ([`action`] value).
+        action: u32,
+        /// FILE_NAME, or DIR_NAME when the name is a directory's.
+        filter: u32,
+    },
+    /// Data or attributes of object `id` changed, or one of its streams
+    /// came or went; names are not known here.
+    Object {
+        /// The object changed.
+        id: ObjectId,
+        /// What changed ([`filter`] bits).
+        filter: u32,
+    },
     /// More changed than was noted.
     Overflow,
 }
@@ -58,6 +96,7 @@ pub struct Journaled {
 }
 
 impl Journaled {
+    /// Wraps `inner`, with nothing noted yet.
     pub fn new(inner: Box<dyn Vfs>) -> Self {
         Self { inner: Arc::from(inner), notes: Mutex::new(Vec::new()) }
     }
@@ -73,6 +112,8 @@ impl Journaled {
         std::mem::take(self.notes.get_mut().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// Whether anything was noted since the last [`Journaled::take_changes`]:
+    /// the settle loop checks it before draining.
     pub fn has_changes(&self) -> bool {
         !self.lock().is_empty()
     }

@@ -31,6 +31,7 @@ pub struct Observed<H> {
 }
 
 impl<H: DataHook> Observed<H> {
+    /// Wraps `inner`, running `hook` before each of its data operations.
     pub fn new(inner: Box<dyn Vfs>, hook: H) -> Self {
         Self { inner, hook }
     }

@@ -9,10 +9,15 @@ use crate::time::Timespec;
 /// IndexNumber / DiskFileId).
 pub type ObjectId = u64;
 
+/// What kind of object an id names. NFS reports it as ftype3 (RFC 1813
+/// 2.6: NF3REG, NF3DIR, NF3LNK; a stream as NF3REG).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FileType {
+    /// A regular file (NF3REG).
     Regular,
+    /// A directory (NF3DIR).
     Directory,
+    /// A symbolic link (NF3LNK); its target comes from [`Vfs::readlink`].
     Symlink,
     /// An alternate data stream of a file (`name:stream`). Streams are read,
     /// written and truncated by id like regular files.
@@ -22,20 +27,28 @@ pub enum FileType {
 /// Attributes of one object, with nanosecond times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileAttr {
+    /// The object's id: the NFS fattr3 fileid, the SMB IndexNumber.
     pub id: ObjectId,
     /// Changes when an id is reused for a different object; part of the NFS
     /// file handle so that a handle to a removed file is STALE.
     pub generation: u64,
+    /// Regular file, directory, symlink or stream.
     pub kind: FileType,
     /// POSIX permission bits (07777).
     pub mode: u32,
+    /// Number of names (hard links): NFS nlink, SMB NumberOfLinks.
     pub nlink: u32,
+    /// Owning user id (NFS fattr3 uid).
     pub uid: u32,
+    /// Owning group id (NFS fattr3 gid).
     pub gid: u32,
+    /// Logical size in bytes: NFS fattr3 size, SMB EndOfFile.
     pub size: u64,
     /// Bytes allocated on storage.
     pub used: u64,
+    /// Last access time (NFS atime as nfstime3, SMB LastAccessTime).
     pub atime: Timespec,
+    /// Last data modification time (NFS mtime, SMB LastWriteTime).
     pub mtime: Timespec,
     /// Status change time.
     pub ctime: Timespec,
@@ -48,14 +61,22 @@ pub struct FileAttr {
 /// Attribute changes; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SetAttr {
+    /// New POSIX permission bits (07777).
     pub mode: Option<u32>,
+    /// New owning user id.
     pub uid: Option<u32>,
+    /// New owning group id.
     pub gid: Option<u32>,
     /// Truncate or extend.
     pub size: Option<u64>,
+    /// New access time.
     pub atime: Option<Timespec>,
+    /// New modification time.
     pub mtime: Option<Timespec>,
+    /// New creation time (SMB CreationTime; NFSv3 has no way to set it).
     pub btime: Option<Timespec>,
+    /// New status change time (SMB ChangeTime). When `None`, backends that
+    /// track ctime set it to `now`; LocalFs cannot set it and ignores it.
     pub ctime: Option<Timespec>,
 }
 
@@ -63,9 +84,14 @@ pub struct SetAttr {
 /// and stays valid when other entries are removed or added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
+    /// The name as stored (case preserved).
     pub name: String,
+    /// The object the name refers to.
     pub id: ObjectId,
+    /// The object's kind, so that a listing needs no getattr per entry.
     pub kind: FileType,
+    /// Where to resume: pass it to [`Vfs::readdir`] to list the entries after
+    /// this one (the NFS cookie3).
     pub cookie: u64,
 }
 
@@ -74,64 +100,106 @@ pub struct DirEntry {
 /// checks from attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Cred {
+    /// User id (AUTH_SYS uid).
     pub uid: u32,
+    /// Primary group id (AUTH_SYS gid).
     pub gid: u32,
 }
 
 /// Create parameters for new objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CreateAttr {
+    /// POSIX permission bits of the new object.
     pub mode: u32,
+    /// Owning user id of the new object.
     pub uid: u32,
+    /// Owning group id of the new object.
     pub gid: u32,
 }
 
+/// Space and file counts of the whole tree, for NFS FSSTAT (RFC 1813 3.3.18)
+/// and the SMB FileFsSizeInformation / FileFsFullSizeInformation classes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FsStat {
+    /// Size of the file system in bytes (tbytes).
     pub total_bytes: u64,
+    /// Free bytes (fbytes).
     pub free_bytes: u64,
+    /// Free bytes the caller may use (abytes; SMB
+    /// CallerAvailableAllocationUnits).
     pub avail_bytes: u64,
+    /// Number of objects the file system can hold (tfiles).
     pub total_files: u64,
+    /// Number of objects it can still hold (ffiles, also sent as afiles).
     pub free_files: u64,
 }
 
 /// Storage errors; SMB maps them to NTSTATUS, NFS to nfsstat3.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VfsError {
+    /// No such name, or no such stream. NFS3ERR_NOENT,
+    /// STATUS_OBJECT_NAME_NOT_FOUND.
     #[error("no such file or directory")]
     NotFound,
+    /// The name is taken. NFS3ERR_EXIST, STATUS_OBJECT_NAME_COLLISION.
     #[error("already exists")]
     Exists,
+    /// A directory was needed. NFS3ERR_NOTDIR, STATUS_NOT_A_DIRECTORY.
     #[error("not a directory")]
     NotDir,
+    /// A non-directory was needed. NFS3ERR_ISDIR, STATUS_FILE_IS_A_DIRECTORY.
     #[error("is a directory")]
     IsDir,
+    /// The directory still has entries. NFS3ERR_NOTEMPTY,
+    /// STATUS_DIRECTORY_NOT_EMPTY.
     #[error("directory not empty")]
     NotEmpty,
+    /// Refused by the storage's own permissions. NFS3ERR_ACCES,
+    /// STATUS_ACCESS_DENIED.
     #[error("permission denied")]
     Access,
+    /// The storage is read-only. NFS3ERR_ROFS, STATUS_ACCESS_DENIED.
     #[error("read-only file system")]
     ReadOnly,
+    /// A name over [`MAX_NAME_LEN`] bytes (or a symlink target over the
+    /// backend's limit). NFS3ERR_NAMETOOLONG, STATUS_NAME_TOO_LONG.
     #[error("name too long")]
     NameTooLong,
+    /// A name [`check_name`] refuses. NFS3ERR_INVAL,
+    /// STATUS_OBJECT_NAME_INVALID.
     #[error("invalid name")]
     InvalidName,
+    /// The operation does not apply to this object or argument (data access
+    /// to a symlink, readlink of a non-symlink, an empty symlink target).
+    /// NFS3ERR_INVAL, STATUS_INVALID_PARAMETER.
     #[error("invalid argument")]
     Invalid,
+    /// Out of storage. NFS3ERR_NOSPC, STATUS_DISK_FULL.
     #[error("no space left")]
     NoSpace,
+    /// Past the largest file size the backend supports. NFS3ERR_FBIG,
+    /// STATUS_FILE_TOO_LARGE.
     #[error("file too large")]
     TooBig,
+    /// The id names no object any more (removed, or reused under another
+    /// generation). NFS3ERR_STALE; SMB answers STATUS_FILE_CLOSED.
     #[error("stale object id")]
     Stale,
+    /// The backend lacks the feature (streams on LocalFs). NFS3ERR_NOTSUPP,
+    /// STATUS_NOT_SUPPORTED.
     #[error("not supported by this backend")]
     NotSupported,
+    /// A link or rename would cross file systems (LocalFs). NFS3ERR_XDEV,
+    /// STATUS_NOT_SUPPORTED.
     #[error("cross-device link")]
     CrossDevice,
+    /// Any other storage failure, with its description. NFS3ERR_IO,
+    /// STATUS_UNSUCCESSFUL.
     #[error("I/O error: {0}")]
     Io(String),
 }
 
+/// The result of a storage operation.
 pub type VfsResult<T> = Result<T, VfsError>;
 
 /// Most bytes one `read` returns (a short read, without end of file, past
@@ -200,6 +268,7 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// The id of the root directory.
     fn root(&self) -> ObjectId;
 
+    /// The attributes of `id`; `Stale` if no object has it.
     fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr>;
 
     /// Looks `name` up in directory `dir`. `name` is one component; `.` and
@@ -243,10 +312,14 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// Creates an empty regular file; `Exists` if the name is taken.
     fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
 
+    /// Creates an empty directory; `Exists` if the name is taken.
     fn mkdir(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
 
+    /// Creates a symbolic link holding `target` as given (never resolved by
+    /// the server); `Exists` if the name is taken.
     fn symlink(&self, dir: ObjectId, name: &str, target: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
 
+    /// The target of symlink `id`; `Invalid` for any other kind.
     fn readlink(&self, id: ObjectId) -> VfsResult<String>;
 
     /// A new name for an existing non-directory.
@@ -293,6 +366,8 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// attributes.
     fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr>;
 
+    /// Applies the `Some` fields of `set` and returns the new attributes. A
+    /// size truncates or extends the file (zeros) and updates mtime.
     fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr>;
 
     /// Entries of `dir` after `cookie` (0 = from the start), at most `max`.
@@ -306,6 +381,7 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// Makes written data of `id` durable.
     fn sync(&self, id: ObjectId) -> VfsResult<()>;
 
+    /// Space and file counts of the whole tree.
     fn fsstat(&self) -> VfsResult<FsStat>;
 
     /// The named alternate data stream of file `file`; `create` makes it if
@@ -316,5 +392,7 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// unnamed default stream.
     fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>>;
 
+    /// Removes the named alternate data stream of `file`; `NotFound` if it
+    /// has none by that name.
     fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
 }

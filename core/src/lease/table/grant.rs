@@ -25,13 +25,21 @@ pub enum GrantRequest {
     Oplock(OplockLevel),
     /// RequestedOplockLevel LEASE with an RqLs context.
     Lease {
+        /// The ClientGuid of the connection.
         client_guid: ClientGuid,
+        /// The LeaseKey of the create context.
         key: LeaseKey,
+        /// The LeaseState asked for; at most its grantable part is granted
+        /// ([`LeaseState::grantable`]).
         requested: LeaseState,
+        /// The create context format asked in.
         version: LeaseVersion,
         /// The client's epoch (v2; ignored for v1).
         epoch: u16,
+        /// ParentLeaseKey (v2 only; dropped for v1).
         parent_key: Option<[u8; 16]>,
+        /// The open is of a directory: at most RH, and only with directory
+        /// leasing on.
         is_directory: bool,
     },
 }
@@ -39,9 +47,13 @@ pub enum GrantRequest {
 /// What the CREATE response carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grant {
+    /// No oplock and no lease.
     None,
+    /// The oplock level granted (possibly below the one asked for).
     Oplock(OplockLevel),
+    /// A lease: what the response's lease context carries.
     Lease {
+        /// The lease's state now, shared by every open under the key.
         state: LeaseState,
         /// The epoch to answer with (0 for v1).
         epoch: u16,
@@ -49,10 +61,13 @@ pub enum Grant {
         flags: u32,
         /// The format to answer in: the lease's own, whatever was asked.
         version: LeaseVersion,
+        /// The lease's ParentLeaseKey (v2), sent with
+        /// SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET.
         parent_key: Option<[u8; 16]>,
     },
 }
 
+/// Why [`LeaseTable::grant`] refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum GrantError {
     /// STATUS_INVALID_PARAMETER: the lease key is in use on another file.
