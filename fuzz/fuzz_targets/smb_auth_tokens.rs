@@ -119,7 +119,8 @@ fn challenge(b: &[u8]) {
     {
         return;
     }
-    let m = ntlm::build_challenge(flags, &chal, timestamp, &names);
+    let mut m = Vec::new();
+    ntlm::build_challenge(flags, &chal, timestamp, &names, &mut m);
     assert_eq!(ntlm::message_type(&m), Ok(ntlm::CHALLENGE_MESSAGE));
     let len = usize::from(u16::from_le_bytes([m[40], m[41]]));
     let off = u32::from_le_bytes([m[44], m[45], m[46], m[47]]) as usize;

@@ -45,6 +45,13 @@ pub fn ok(body: Vec<u8>) -> HandlerResult {
     Ok(Outcome::Reply { status: status::SUCCESS, body })
 }
 
+/// A SUCCESS reply whose body `encode` writes.
+pub fn ok_with(encode: impl FnOnce(&mut Vec<u8>)) -> HandlerResult {
+    let mut body = Vec::new();
+    encode(&mut body);
+    ok(body)
+}
+
 #[derive(Debug)]
 pub struct Ctx<'a> {
     pub core: &'a mut Core,

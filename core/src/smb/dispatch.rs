@@ -15,6 +15,7 @@ use super::send::{Element, flush, session_signing};
 use super::signing;
 use super::status;
 use super::wire::codec::FileId;
+use super::wire::codec::to_vec;
 use super::wire::error::encode_error_response;
 use super::wire::header::{
     FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, Header, PROTOCOL_ID, command, compound_element_len,
@@ -167,7 +168,7 @@ fn defer_related(
             session_id: hdr.session_id,
             signature: [0; 16],
         };
-        out.push(Element { header: interim, body: encode_error_response(), sign: None, preauth: PreauthTarget::None });
+        out.push(Element { header: interim, body: to_vec(encode_error_response), sign: None, preauth: PreauthTarget::None });
         if hdr.next_command == 0 {
             return Deferred::All;
         }
@@ -247,7 +248,7 @@ fn process(
         Ok(Outcome::Pending) => return go_async(cx, hdr, granted),
         // A handler parked under a lease break (smb::lease::begin).
         Err(status::PENDING) => return go_async(cx, hdr, granted),
-        Err(s) => (s, encode_error_response()),
+        Err(s) => (s, to_vec(encode_error_response)),
     };
     chain.session_id = cx.resp_session.unwrap_or(eff.session_id);
     chain.tree_id = cx.resp_tree.unwrap_or(eff.tree_id);
@@ -346,7 +347,7 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
     let Some(op) = cx.op else {
         return Step::Reply(Element {
             header: Header { status: status::INTERNAL_ERROR, ..response_header(&hdr, &cx, 0, granted) },
-            body: encode_error_response(),
+            body: to_vec(encode_error_response),
             sign: None,
             preauth: PreauthTarget::None,
         });
@@ -359,7 +360,7 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
         tracing::info!(conn = cx.conn.id.0, "too many outstanding async operations");
         let rh = Header { status: status::INSUFFICIENT_RESOURCES, ..response_header(&hdr, &cx, 0, granted) };
         let sign = signing_for(&cx, &hdr, rh.session_id, status::INSUFFICIENT_RESOURCES);
-        return Step::Reply(Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None });
+        return Step::Reply(Element { header: rh, body: to_vec(encode_error_response), sign, preauth: PreauthTarget::None });
     }
     let async_id = cx.conn.next_async_id;
     cx.conn.next_async_id += 1;
@@ -374,7 +375,7 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
         rh.flags |= FLAG_RELATED;
     }
     rh.async_id = async_id;
-    Step::Parked(Element { header: rh, body: encode_error_response(), sign: None, preauth: PreauthTarget::None }, op)
+    Step::Parked(Element { header: rh, body: to_vec(encode_error_response), sign: None, preauth: PreauthTarget::None }, op)
 }
 
 /// Re-runs a parked request (MS-SMB2 3.3.4.2: the final response keeps ASYNC
@@ -393,13 +394,13 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
         Ok(Outcome::Reply { status, body }) => (status, body),
         Ok(Outcome::NoReply) => return Flow::Continue,
         // Resumed requests run their storage inline (io_allowed is false).
-        Ok(Outcome::Io) => (status::INTERNAL_ERROR, encode_error_response()),
+        Ok(Outcome::Io) => (status::INTERNAL_ERROR, to_vec(encode_error_response)),
         Ok(Outcome::Disconnect) => return Flow::Close,
         Ok(Outcome::Pending) | Err(status::PENDING) => {
             cx.conn.pending.insert(op, p);
             return Flow::Continue;
         }
-        Err(s) => (s, encode_error_response()),
+        Err(s) => (s, to_vec(encode_error_response)),
     };
     let mut rh = response_header(&p.header, &cx, status, 0);
     rh.flags |= FLAG_ASYNC | (p.header.flags & FLAG_RELATED);
@@ -471,9 +472,9 @@ fn run_follower(
             return None;
         }
         Ok(Outcome::NoReply) | Ok(Outcome::Disconnect) | Ok(Outcome::Io) => {
-            (status::INTERNAL_ERROR, encode_error_response())
+            (status::INTERNAL_ERROR, to_vec(encode_error_response))
         }
-        Err(s) => (s, encode_error_response()),
+        Err(s) => (s, to_vec(encode_error_response)),
     };
     chain.session_id = cx.resp_session.unwrap_or(eff.session_id);
     chain.tree_id = cx.resp_tree.unwrap_or(eff.tree_id);
@@ -506,7 +507,7 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
             }
             return;
         }
-        Err(s) => (s, encode_error_response()),
+        Err(s) => (s, to_vec(encode_error_response)),
     };
     let rh = Header { status, ..io_response_header(&w) };
     let sign = io_signing(conn, &w.header, status);
@@ -550,8 +551,8 @@ fn verified(
         }
         // Only lone READ/WRITE/FLUSH are checked this way; they do not park
         // behind breaks here (a parked request went async before its check).
-        Ok(Outcome::Pending) | Err(status::PENDING) => (status::INTERNAL_ERROR, encode_error_response()),
-        Err(s) => (s, encode_error_response()),
+        Ok(Outcome::Pending) | Err(status::PENDING) => (status::INTERNAL_ERROR, to_vec(encode_error_response)),
+        Err(s) => (s, to_vec(encode_error_response)),
     };
     let rh = Header { status, ..io_response_header(&w) };
     let sign = io_signing(conn, &w.header, status);
@@ -585,7 +586,7 @@ fn error_element(conn: &SmbConnection, w: &IoWait, status: u32) -> Element {
     let rh = Header { status, ..io_response_header(w) };
     Element {
         header: rh,
-        body: encode_error_response(),
+        body: to_vec(encode_error_response),
         sign: io_signing(conn, &w.header, status),
         preauth: PreauthTarget::None,
     }

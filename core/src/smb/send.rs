@@ -5,6 +5,7 @@
 use super::conn::SmbConnection;
 use super::ctx::PreauthTarget;
 use super::signing;
+use super::wire::codec::to_vec;
 use super::wire::error::encode_error_response;
 use super::wire::header::{FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, HEADER_LEN, Header};
 use crate::common::Core;
@@ -57,7 +58,7 @@ pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u6
                 signature: [0; 16],
             };
             let sign = session_signing(conn, &req, req.session_id, false);
-            Element { header: rh, body: encode_error_response(), sign, preauth: PreauthTarget::None }
+            Element { header: rh, body: to_vec(encode_error_response), sign, preauth: PreauthTarget::None }
         })
         .collect();
     flush(core, conn, out);
@@ -73,17 +74,16 @@ pub(super) fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Ele
     let mut spans = Vec::with_capacity(n);
     for (i, mut e) in elements.into_iter().enumerate() {
         let start = buf.len();
-        let mut one = Vec::with_capacity(HEADER_LEN + e.body.len() + 7);
-        e.header.encode(&mut one);
-        one.extend_from_slice(&e.body);
+        buf.reserve(HEADER_LEN + e.body.len() + 7);
+        e.header.encode(&mut buf);
+        buf.extend_from_slice(&e.body);
         if i + 1 < n {
-            while one.len() % 8 != 0 {
-                one.push(0);
+            while (buf.len() - start) % 8 != 0 {
+                buf.push(0);
             }
-            e.header.next_command = one.len() as u32;
-            super::wire::codec::patch_u32(&mut one, 20, e.header.next_command);
+            e.header.next_command = (buf.len() - start) as u32;
+            super::wire::codec::patch_u32(&mut buf, start + 20, e.header.next_command);
         }
-        buf.extend_from_slice(&one);
         spans.push((start, buf.len(), e.sign, e.preauth));
     }
     for (start, end, sign, preauth) in spans {

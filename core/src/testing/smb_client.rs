@@ -263,12 +263,15 @@ pub fn open_dir_body(name: &str) -> Vec<u8> {
 
 /// CHANGE_NOTIFY on `fid` for the FILE_NOTIFY_CHANGE_* bits in `filter`.
 pub fn change_notify_body(fid: FileId, filter: u32, watch_tree: bool, max: u32) -> Vec<u8> {
-    crate::smb::wire::change_notify::encode_change_notify(&crate::smb::wire::change_notify::ChangeNotifyRequest {
+    let req = crate::smb::wire::change_notify::ChangeNotifyRequest {
         flags: u16::from(watch_tree),
         output_buffer_length: max,
         file_id: fid,
         completion_filter: filter,
-    })
+    };
+    let mut b = Vec::new();
+    crate::smb::wire::change_notify::encode_change_notify(&req, &mut b);
+    b
 }
 
 /// QUERY_INFO of `class` (InfoType `info_type`) on `fid` (MS-SMB2 2.2.37).

@@ -83,6 +83,7 @@ pub fn items(mut input: &[u8]) -> impl Iterator<Item = Result<Tlv<'_>, DerError>
 }
 
 /// Encodes one TLV.
+// Returns its bytes rather than appending: a DER length precedes its value, so nested TLVs are built inside out.
 pub fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 6);
     out.push(tag);
@@ -101,6 +102,7 @@ pub fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
 }
 
 /// Concatenates encoded TLVs into one constructed TLV.
+// Returns its bytes rather than appending, for the same reason as `tlv`.
 pub fn constructed(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     tlv(tag, &parts.concat())
 }

@@ -185,11 +185,13 @@ impl NtlmAcceptor {
         match (state, ntlm::message_type(msg)?) {
             (State::Initial, ntlm::NEGOTIATE_MESSAGE) => {
                 let client_flags = ntlm::parse_negotiate(msg)?;
-                let challenge = ntlm::build_challenge(
+                let mut challenge = Vec::new();
+                ntlm::build_challenge(
                     challenge_flags(client_flags),
                     &self.server_challenge,
                     self.timestamp,
                     &target_names(users),
+                    &mut challenge,
                 );
                 let token = if self.spnego {
                     spnego::neg_token_resp(spnego::ACCEPT_INCOMPLETE, true, Some(&challenge), None)

@@ -108,7 +108,7 @@ pub struct TargetNames {
 }
 
 /// CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2) with Version and TargetInfo.
-pub fn build_challenge(flags: u32, challenge: &[u8; 8], timestamp: u64, names: &TargetNames) -> Vec<u8> {
+pub fn build_challenge(flags: u32, challenge: &[u8; 8], timestamp: u64, names: &TargetNames, out: &mut Vec<u8>) {
     let unicode = flags & NEGOTIATE_UNICODE != 0;
     let target_name = if unicode { utf16le(&names.nb_computer) } else { names.nb_computer.as_bytes().to_vec() };
     let mut info = Vec::new();
@@ -124,18 +124,17 @@ pub fn build_challenge(flags: u32, challenge: &[u8; 8], timestamp: u64, names: &
     push_av(&mut info, MSV_AV_EOL, &[]);
 
     const HEADER: usize = 56;
-    let mut m = Vec::with_capacity(HEADER + target_name.len() + info.len());
-    m.extend_from_slice(SIGNATURE);
-    m.extend_from_slice(&CHALLENGE_MESSAGE.to_le_bytes());
-    push_fields(&mut m, target_name.len(), HEADER);
-    m.extend_from_slice(&flags.to_le_bytes());
-    m.extend_from_slice(challenge);
-    m.extend_from_slice(&[0; 8]);
-    push_fields(&mut m, info.len(), HEADER + target_name.len());
-    m.extend_from_slice(&VERSION);
-    m.extend_from_slice(&target_name);
-    m.extend_from_slice(&info);
-    m
+    out.reserve(HEADER + target_name.len() + info.len());
+    out.extend_from_slice(SIGNATURE);
+    out.extend_from_slice(&CHALLENGE_MESSAGE.to_le_bytes());
+    push_fields(out, target_name.len(), HEADER);
+    out.extend_from_slice(&flags.to_le_bytes());
+    out.extend_from_slice(challenge);
+    out.extend_from_slice(&[0; 8]);
+    push_fields(out, info.len(), HEADER + target_name.len());
+    out.extend_from_slice(&VERSION);
+    out.extend_from_slice(&target_name);
+    out.extend_from_slice(&info);
 }
 
 fn push_av(out: &mut Vec<u8>, id: u16, value: &[u8]) {

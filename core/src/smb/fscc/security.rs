@@ -40,42 +40,44 @@ const SD_HEADER_LEN: usize = 20;
 /// holding only the parts asked for in `additional_information`
 /// (OWNER 1, GROUP 2, DACL 4; other bits are ignored, so SACL/label requests
 /// get a descriptor without them).
-pub fn minimal_security_descriptor(uid: u32, gid: u32, mode: u32, additional_information: u32) -> Vec<u8> {
+pub fn minimal_security_descriptor(uid: u32, gid: u32, mode: u32, additional_information: u32, out: &mut Vec<u8>) {
     let owner = sid(22, &[1, uid]);
     let group = sid(22, &[2, gid]);
     let want = |bit: u32| additional_information & bit != 0;
 
-    let mut body = Vec::new();
+    let start = out.len();
+    out.resize(start + SD_HEADER_LEN, 0); // the header, written last
     let mut offset_owner = 0u32;
     let mut offset_group = 0u32;
     let mut offset_dacl = 0u32;
     let mut control = SE_SELF_RELATIVE;
     if want(OWNER_SECURITY_INFORMATION) {
-        offset_owner = (SD_HEADER_LEN + body.len()) as u32;
-        body.extend_from_slice(&owner);
+        offset_owner = (out.len() - start) as u32;
+        out.extend_from_slice(&owner);
     }
     if want(GROUP_SECURITY_INFORMATION) {
-        offset_group = (SD_HEADER_LEN + body.len()) as u32;
-        body.extend_from_slice(&group);
+        offset_group = (out.len() - start) as u32;
+        out.extend_from_slice(&group);
     }
     if want(DACL_SECURITY_INFORMATION) {
-        offset_dacl = (SD_HEADER_LEN + body.len()) as u32;
+        offset_dacl = (out.len() - start) as u32;
         control |= SE_DACL_PRESENT;
         let owner_mask = rights((mode >> 6) & 7) | READ_CONTROL | WRITE_DAC | WRITE_OWNER;
         let aces = [(owner_mask, owner), (rights((mode >> 3) & 7), group), (rights(mode & 7), sid(1, &[0]))];
-        body.extend_from_slice(&acl(aces.iter().filter(|(mask, _)| *mask != 0)));
+        out.extend_from_slice(&acl(aces.iter().filter(|(mask, _)| *mask != 0)));
     }
 
-    let mut out = Vec::with_capacity(SD_HEADER_LEN + body.len());
-    put_u8(&mut out, 1); // Revision
-    put_u8(&mut out, 0); // Sbz1
-    put_u16(&mut out, control);
-    put_u32(&mut out, offset_owner);
-    put_u32(&mut out, offset_group);
-    put_u32(&mut out, 0); // OffsetSacl
-    put_u32(&mut out, offset_dacl);
-    out.extend_from_slice(&body);
-    out
+    let mut header = Vec::with_capacity(SD_HEADER_LEN);
+    put_u8(&mut header, 1); // Revision
+    put_u8(&mut header, 0); // Sbz1
+    put_u16(&mut header, control);
+    put_u32(&mut header, offset_owner);
+    put_u32(&mut header, offset_group);
+    put_u32(&mut header, 0); // OffsetSacl
+    put_u32(&mut header, offset_dacl);
+    if let Some(h) = out.get_mut(start..start + SD_HEADER_LEN) {
+        h.copy_from_slice(&header);
+    }
 }
 
 /// Access mask for one rwx triple.

@@ -8,6 +8,7 @@ use crate::time::Timespec;
 use crate::vfs::{FileAttr, FileType};
 
 use crate::smb::wire::codec;
+use crate::smb::wire::codec::to_vec;
 use crate::smb::wire::utf16::{from_utf16le, utf16le};
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -500,7 +501,7 @@ fn dir_entries_chain_align_and_stop() {
 
 #[test]
 fn security_descriptor_layout() {
-    let sd = minimal_security_descriptor(1000, 100, 0o754, 7);
+    let sd = to_vec(|b| minimal_security_descriptor(1000, 100, 0o754, 7, b));
     assert_eq!((sd[0], sd[1], u16_at(&sd, 2)), (1, 0, 0x8004));
     let (owner, group, sacl, dacl) = (u32_at(&sd, 4), u32_at(&sd, 8), u32_at(&sd, 12), u32_at(&sd, 16));
     assert_eq!((owner, group, sacl, dacl), (20, 36, 0, 52));
@@ -519,12 +520,12 @@ fn security_descriptor_layout() {
     assert_eq!(sd.len(), 128);
 
     // Only the requested parts.
-    let dacl_only = minimal_security_descriptor(1000, 100, 0o700, DACL_SECURITY_INFORMATION);
+    let dacl_only = to_vec(|b| minimal_security_descriptor(1000, 100, 0o700, DACL_SECURITY_INFORMATION, b));
     assert_eq!((u32_at(&dacl_only, 4), u32_at(&dacl_only, 8), u32_at(&dacl_only, 16)), (0, 0, 20));
     assert_eq!(u16_at(&dacl_only, 20 + 4), 1, "classes without bits get no ACE");
-    let owner_only = minimal_security_descriptor(0, 0, 0, OWNER_SECURITY_INFORMATION | 0x8);
+    let owner_only = to_vec(|b| minimal_security_descriptor(0, 0, 0, OWNER_SECURITY_INFORMATION | 0x8, b));
     assert_eq!((u16_at(&owner_only, 2), u32_at(&owner_only, 4), owner_only.len()), (0x8000, 20, 36));
-    assert_eq!(minimal_security_descriptor(0, 0, 0o777, 0).len(), 20);
+    assert_eq!(to_vec(|b| minimal_security_descriptor(0, 0, 0o777, 0, b)).len(), 20);
 }
 
 mod properties {

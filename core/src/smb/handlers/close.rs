@@ -5,7 +5,7 @@
 use crate::vfs::Vfs;
 
 use super::create::network_open_info;
-use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::pipe::handlers as pipe;
 use crate::smb::release::release_open;
 use crate::smb::status;
@@ -29,5 +29,5 @@ pub fn close(cx: &mut Ctx<'_>) -> HandlerResult {
     for op in waiting {
         crate::smb::send::complete_pending(cx.core, cx.conn, op, status::NOTIFY_CLEANUP);
     }
-    ok(encode_close_response(info.as_ref()))
+    ok_with(|b| encode_close_response(info.as_ref(), b))
 }

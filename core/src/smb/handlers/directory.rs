@@ -2,7 +2,7 @@
 //! then the Vfs listing filtered by the search pattern, resumable by cookie.
 
 use crate::smb::conn::{DirPos, DirState};
-use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::fscc::{self, DirEntryInfo, InfoError};
 use crate::smb::status;
 use crate::smb::wire::query::*;
@@ -127,5 +127,5 @@ pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
         o.dir = state;
     }
     result?;
-    ok(encode_output_buffer_response(&out))
+    ok_with(|b| encode_output_buffer_response(&out, b))
 }

@@ -4,6 +4,7 @@
 use super::directory::info_error;
 use crate::smb::conn::{Open, Tree};
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome};
+use crate::smb::wire::codec::to_vec;
 use crate::smb::fscc::{self, FileInfo, Fill, FsInfo, StreamInfo};
 use crate::smb::pipe::handlers as pipe;
 use crate::smb::status;
@@ -114,7 +115,7 @@ pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
             fscc::encode_fs_info_limited(req.class, &info, max, &mut out).map_err(info_error)?
         }
         INFO_SECURITY => {
-            out = fscc::minimal_security_descriptor(attr.uid, attr.gid, attr.mode, req.additional_information);
+            fscc::minimal_security_descriptor(attr.uid, attr.gid, attr.mode, req.additional_information, &mut out);
             if out.len() > max {
                 // MS-SMB2 3.3.5.20.3: the error data is the size needed.
                 let mut body = vec![9, 0, 0, 0];
@@ -127,5 +128,5 @@ pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
         INFO_QUOTA => return Err(status::NOT_SUPPORTED),
         _ => return Err(status::INVALID_PARAMETER),
     };
-    Ok(Outcome::Reply { status: fill.status(), body: encode_output_buffer_response(&out) })
+    Ok(Outcome::Reply { status: fill.status(), body: to_vec(|b| encode_output_buffer_response(&out, b)) })
 }

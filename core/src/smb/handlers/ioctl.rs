@@ -1,7 +1,7 @@
 //! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO; everything else is
 //! refused with the status clients handle best.
 
-use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok_with};
 use crate::smb::handlers::negotiate::DIALECTS;
 use crate::smb::pipe::handlers as pipe;
 use crate::smb::status;
@@ -63,5 +63,5 @@ fn validate_negotiate(cx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> HandlerResult
         conn.server_security_mode,
         conn.dialect,
     );
-    ok(encode_ioctl_response(FSCTL_VALIDATE_NEGOTIATE_INFO, FileId::RELATED, &out))
+    ok_with(|b| encode_ioctl_response(FSCTL_VALIDATE_NEGOTIATE_INFO, FileId::RELATED, &out, b))
 }

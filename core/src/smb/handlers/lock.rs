@@ -3,7 +3,7 @@
 //! Locks that would have to wait are refused (STATUS_LOCK_NOT_GRANTED).
 
 use crate::lease::{LockError, Operation, UnlockError};
-use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::lease::{INVALID_LOCK_RANGE, LOCK_NOT_GRANTED, RANGE_NOT_LOCKED, begin_on};
 use crate::smb::status;
 use crate::smb::wire::codec::{u32_at, u64_at};
@@ -53,7 +53,7 @@ pub fn lock(cx: &mut Ctx<'_>) -> HandlerResult {
                 UnlockError::RangeNotLocked => RANGE_NOT_LOCKED,
             })?;
         }
-        return ok(encode_empty_response());
+        return ok_with(encode_empty_response);
     }
     for e in &els {
         let kind = e.flags & !LOCKFLAG_FAIL_IMMEDIATELY;
@@ -85,5 +85,5 @@ pub fn lock(cx: &mut Ctx<'_>) -> HandlerResult {
             }
         }
     }
-    ok(encode_empty_response())
+    ok_with(encode_empty_response)
 }

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::common::Core;
 use crate::smb::conn::SmbConnection;
-use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok_with};
+use crate::smb::wire::codec::to_vec;
 use crate::smb::watches::Watch;
 use crate::smb::wire::change_notify::{
     WATCH_TREE, decode_change_notify, encode_change_notify_response, encode_notify_information,
@@ -23,7 +24,7 @@ use crate::smb::wire::session_setup::encode_empty_response;
 pub fn echo(cx: &mut Ctx<'_>) -> HandlerResult {
     let body = cx.msg.get(64..).unwrap_or(&[]);
     structure_size(body, 4).map_err(|_| status::INVALID_PARAMETER)?;
-    ok(encode_empty_response())
+    ok_with(encode_empty_response)
 }
 
 /// MS-SMB2 3.3.5.16: finds the pended request by AsyncId (async CANCEL) or
@@ -78,13 +79,14 @@ pub fn change_notify(cx: &mut Ctx<'_>) -> HandlerResult {
     if w.overflow {
         w.overflow = false;
         w.changes.clear();
-        return ok_status(status::NOTIFY_ENUM_DIR, encode_change_notify_response(&[]));
+        return ok_status(status::NOTIFY_ENUM_DIR, to_vec(|b| encode_change_notify_response(&[], b)));
     }
     if !w.changes.is_empty() {
         let changes: Vec<(u32, String)> = w.changes.drain(..).collect();
-        return match encode_notify_information(&changes, max) {
-            Some(buf) => ok(encode_change_notify_response(&buf)),
-            None => ok_status(status::NOTIFY_ENUM_DIR, encode_change_notify_response(&[])),
+        let mut buf = Vec::new();
+        return match encode_notify_information(&changes, max, &mut buf) {
+            true => ok_with(|b| encode_change_notify_response(&buf, b)),
+            false => ok_status(status::NOTIFY_ENUM_DIR, to_vec(|b| encode_change_notify_response(&[], b))),
         };
     }
     let op = cx.op_id();

@@ -7,7 +7,7 @@ use crate::common::Core;
 use crate::smb::SmbShared;
 use crate::smb::auth;
 use crate::smb::conn::{NegotiateState, SmbConnection};
-use crate::smb::ctx::{Ctx, HandlerResult, PreauthTarget, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, PreauthTarget, ok_with};
 use crate::smb::preauth::PreauthHash;
 use crate::smb::signing::SigningAlgorithm;
 use crate::smb::status;
@@ -88,7 +88,7 @@ pub fn smb1_negotiate(
     let hdr = Header { command: command::NEGOTIATE, credits, flags: FLAG_SERVER_TO_REDIR, ..Default::default() };
     let mut out = Vec::new();
     hdr.encode(&mut out);
-    out.extend_from_slice(&response(core, smb, conn, dialect, now).encode());
+    response(core, smb, conn, dialect, now).encode(&mut out);
     Some(out)
 }
 
@@ -143,5 +143,5 @@ pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
     conn.server_capabilities = capabilities(dialect);
     let mut resp = response(cx.core, cx.smb, cx.conn, dialect, cx.now);
     resp.contexts = contexts;
-    ok(resp.encode())
+    ok_with(|b| resp.encode(b))
 }

@@ -7,7 +7,8 @@ use crate::lease::Operation;
 use crate::lease::access::*;
 use crate::smb::conn::IoKind;
 use crate::smb::conn::SmbConnection;
-use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok, ok_with};
+use crate::smb::wire::codec::to_vec;
 use crate::smb::lease;
 use crate::smb::pipe::handlers as pipe;
 use crate::smb::signing::{self, SigningAlgorithm};
@@ -54,7 +55,7 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
     let object = open.object;
     if req.length == 0 && req.minimum_count == 0 {
         // A zero-length read succeeds wherever it is aimed (Windows, Samba).
-        return ok(encode_read_response(&[]));
+        return ok_with(|b| encode_read_response(&[], b));
     }
     let io = IoOp::Read { object, offset: req.offset, len: req.length };
     cx.storage(io, IoKind::Read { file_id: req.file_id, offset: req.offset, minimum: req.minimum_count })
@@ -139,11 +140,11 @@ pub(crate) fn io_done(
         (IoKind::Write { file_id, offset }, IoResult::Write(r)) => {
             let (n, _) = r.map_err(|e| status::from_vfs(&e))?;
             position(file_id, offset + n as u64);
-            Ok(IoReply::Body(encode_write_response(n as u32)))
+            Ok(IoReply::Body(to_vec(|b| encode_write_response(n as u32, b))))
         }
         (IoKind::Flush, IoResult::Sync(r)) => {
             r.map_err(|e| status::from_vfs(&e))?;
-            Ok(IoReply::Body(encode_empty_response()))
+            Ok(IoReply::Body(to_vec(encode_empty_response)))
         }
         _ => Err(status::INTERNAL_ERROR),
     }
@@ -168,10 +169,10 @@ pub(crate) fn frame_read_reply(
     let mut head = Vec::with_capacity(4 + HEADER_LEN + FIXED);
     head.extend_from_slice(&msg_len.to_be_bytes());
     rh.encode(&mut head);
-    let mut body = encode_read_response(&[]);
-    body.truncate(FIXED);
-    crate::smb::wire::codec::patch_u32(&mut body, 4, len as u32);
-    head.extend_from_slice(&body);
+    let body = head.len();
+    encode_read_response(&[], &mut head);
+    head.truncate(body + FIXED);
+    crate::smb::wire::codec::patch_u32(&mut head, body + 4, len as u32);
     let whole = buf.as_mut_slice();
     whole.get_mut(start..HEADROOM)?.copy_from_slice(head.get(..HEADROOM - start)?);
     if let Some((algo, key)) = sign {
@@ -191,7 +192,7 @@ impl Ctx<'_> {
             let (session, tree) = (self.hdr.session_id, self.hdr.tree_id);
             return match io_done(self.conn, session, tree, kind, result)? {
                 IoReply::Body(body) => ok(body),
-                IoReply::Data(rd) => ok(crate::smb::wire::read_write::encode_read_response(rd.data())),
+                IoReply::Data(rd) => ok_with(|b| encode_read_response(rd.data(), b)),
             };
         }
         let token = crate::id::WaitToken { conn: self.conn.id, op: self.op_id() };

@@ -2,7 +2,8 @@
 
 use crate::smb::auth::{AuthError, AuthStep, AuthUsers, Identity, NtlmAcceptor};
 use crate::smb::conn::Session;
-use crate::smb::ctx::{Ctx, HandlerResult, Outcome, PreauthTarget, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, PreauthTarget, ok_with};
+use crate::smb::wire::codec::to_vec;
 use crate::smb::kdf;
 use crate::smb::status;
 use crate::smb::wire::negotiate::{DIALECT_300, DIALECT_311, SIGNING_REQUIRED};
@@ -58,7 +59,7 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
             cx.preauth = PreauthTarget::Session(sid);
             Ok(Outcome::Reply {
                 status: status::MORE_PROCESSING_REQUIRED,
-                body: encode_session_setup_response(0, &token),
+                body: to_vec(|b| encode_session_setup_response(0, &token, b)),
             })
         }
         Ok(AuthStep::Done { token, identity, session_key }) => {
@@ -84,7 +85,7 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
             }
             session.preauth = None;
             cx.core.timers.cancel(TimerKey::Unauthenticated(cx.conn.id));
-            ok(encode_session_setup_response(flags, &token))
+            ok_with(|b| encode_session_setup_response(flags, &token, b))
         }
         Err(e) => {
             let valid = session.valid;
@@ -112,5 +113,5 @@ pub fn logoff(cx: &mut Ctx<'_>) -> HandlerResult {
             crate::smb::release::release_open(cx.core, cx.smb, o, cx.now);
         }
     }
-    ok(encode_empty_response())
+    ok_with(encode_empty_response)
 }

@@ -7,7 +7,7 @@ use super::path::{self, lookup_ci};
 use crate::lease::access::*;
 use crate::lease::{Caller, Operation};
 use crate::smb::conn::Open;
-use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::fscc::{self, SetFileInfo};
 use crate::smb::lease;
 use crate::smb::status;
@@ -41,7 +41,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
         INFO_SECURITY => {
             need(&open, WRITE_DAC | WRITE_OWNER | 0x0100_0000)?;
             lease::begin_on(cx, &open, Operation::SetSecurity)?;
-            return ok(encode_set_info_response());
+            return ok_with(encode_set_info_response);
         }
         INFO_FILESYSTEM | INFO_QUOTA => return Err(status::NOT_SUPPORTED),
         _ => return Err(status::INVALID_PARAMETER),
@@ -124,7 +124,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             }
         }
     }
-    ok(encode_set_info_response())
+    ok_with(encode_set_info_response)
 }
 
 /// FILE_DISPOSITION_INFORMATION (MS-FSA 2.1.5.14.3).

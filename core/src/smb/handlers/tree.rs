@@ -1,7 +1,7 @@
 //! TREE_CONNECT and TREE_DISCONNECT (MS-SMB2 3.3.5.7, 3.3.5.8).
 
 use crate::smb::conn::Tree;
-use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::status;
 use crate::smb::wire::session_setup::*;
 use crate::vfs::{FileType, Vfs};
@@ -56,7 +56,7 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
     };
     cx.session()?.trees.insert(id, tree);
     cx.resp_tree = Some(id);
-    ok(encode_tree_connect_response(ty, 0, 0, access))
+    ok_with(|b| encode_tree_connect_response(ty, 0, 0, access, b))
 }
 
 pub fn tree_disconnect(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -70,5 +70,5 @@ pub fn tree_disconnect(cx: &mut Ctx<'_>) -> HandlerResult {
     for o in opens {
         crate::smb::release::release_open(cx.core, cx.smb, o, cx.now);
     }
-    ok(encode_empty_response())
+    ok_with(encode_empty_response)
 }

@@ -138,13 +138,20 @@ impl PduHeader {
     }
 }
 
-/// Writes a PDU: header (frag_length filled in) and body.
-fn pdu(ptype: u8, flags: u8, call_id: u32, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    let frag_length = (HEADER_LEN + body.len()).min(usize::from(u16::MAX)) as u16;
-    PduHeader { ptype, flags, frag_length, auth_length: 0, call_id }.encode(&mut out);
-    out.extend_from_slice(body);
-    out
+/// Appends a PDU header whose frag_length [`end_pdu`] fills in once the
+/// body follows it; returns where the PDU starts.
+fn begin_pdu(ptype: u8, flags: u8, call_id: u32, out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    PduHeader { ptype, flags, frag_length: 0, auth_length: 0, call_id }.encode(out);
+    start
+}
+
+/// Patches the frag_length of the PDU at `start` (C706 12.6.3.1, offset 8).
+fn end_pdu(out: &mut [u8], start: usize) {
+    let frag_length = (out.len() - start).min(usize::from(u16::MAX)) as u16;
+    if let Some(s) = out.get_mut(start + 8..start + 10) {
+        s.copy_from_slice(&frag_length.to_le_bytes());
+    }
 }
 
 /// One presentation context of a BIND (p_cont_elem_t).
@@ -211,37 +218,38 @@ pub struct BindAck {
 }
 
 impl BindAck {
-    pub fn encode(&self, ptype: u8, call_id: u32) -> Vec<u8> {
-        let mut body = Vec::new();
-        body.extend_from_slice(&self.max_xmit_frag.to_le_bytes());
-        body.extend_from_slice(&self.max_recv_frag.to_le_bytes());
-        body.extend_from_slice(&self.assoc_group_id.to_le_bytes());
+    pub fn encode(&self, ptype: u8, call_id: u32, out: &mut Vec<u8>) {
+        let start = begin_pdu(ptype, PFC_FIRST_FRAG | PFC_LAST_FRAG, call_id, out);
+        out.extend_from_slice(&self.max_xmit_frag.to_le_bytes());
+        out.extend_from_slice(&self.max_recv_frag.to_le_bytes());
+        out.extend_from_slice(&self.assoc_group_id.to_le_bytes());
         let addr_len = if self.sec_addr.is_empty() { 0 } else { self.sec_addr.len() + 1 };
-        body.extend_from_slice(&(addr_len as u16).to_le_bytes());
-        body.extend_from_slice(self.sec_addr.as_bytes());
+        out.extend_from_slice(&(addr_len as u16).to_le_bytes());
+        out.extend_from_slice(self.sec_addr.as_bytes());
         if addr_len > 0 {
-            body.push(0);
+            out.push(0);
         }
         // The result list is 4-aligned from the start of the PDU.
-        while (HEADER_LEN + body.len()) % 4 != 0 {
-            body.push(0);
+        while (out.len() - start) % 4 != 0 {
+            out.push(0);
         }
-        body.extend_from_slice(&[self.results.len() as u8, 0, 0, 0]);
+        out.extend_from_slice(&[self.results.len() as u8, 0, 0, 0]);
         for r in &self.results {
-            body.extend_from_slice(&r.result.to_le_bytes());
-            body.extend_from_slice(&r.reason.to_le_bytes());
-            r.transfer_syntax.encode(&mut body);
+            out.extend_from_slice(&r.result.to_le_bytes());
+            out.extend_from_slice(&r.reason.to_le_bytes());
+            r.transfer_syntax.encode(out);
         }
-        pdu(ptype, PFC_FIRST_FRAG | PFC_LAST_FRAG, call_id, &body)
+        end_pdu(out, start);
     }
 }
 
 /// BIND_NAK (C706 12.6.4.5): the reason and the one version supported.
-pub fn encode_bind_nak(call_id: u32, reason: u16) -> Vec<u8> {
-    let mut body = reason.to_le_bytes().to_vec();
-    body.extend_from_slice(&[1, RPC_VERS, RPC_VERS_MINOR]);
-    body.push(0); // pad to 4
-    pdu(ptype::BIND_NAK, PFC_FIRST_FRAG | PFC_LAST_FRAG, call_id, &body)
+pub fn encode_bind_nak(call_id: u32, reason: u16, out: &mut Vec<u8>) {
+    let start = begin_pdu(ptype::BIND_NAK, PFC_FIRST_FRAG | PFC_LAST_FRAG, call_id, out);
+    out.extend_from_slice(&reason.to_le_bytes());
+    out.extend_from_slice(&[1, RPC_VERS, RPC_VERS_MINOR]);
+    out.push(0); // pad to 4
+    end_pdu(out, start);
 }
 
 /// REQUEST (C706 12.6.4.9).
@@ -273,6 +281,7 @@ impl<'a> Request<'a> {
 
 /// The RESPONSE PDUs carrying `stub`, split so that none exceeds
 /// `max_frag` bytes (C706 12.6.4.10); stub fragments are 8-byte multiples.
+// One `Vec` per PDU rather than appending: each fragment is queued as its own pipe read.
 pub fn encode_response(call_id: u32, context_id: u16, stub: &[u8], max_frag: u16) -> Vec<Vec<u8>> {
     let room = (usize::from(max_frag).saturating_sub(HEADER_LEN + 8) / 8 * 8).max(8);
     let mut out = Vec::new();
@@ -284,12 +293,14 @@ pub fn encode_response(call_id: u32, context_id: u16, stub: &[u8], max_frag: u16
         if tail.is_empty() {
             flags |= PFC_LAST_FRAG;
         }
-        let mut body = Vec::with_capacity(8 + chunk.len());
-        body.extend_from_slice(&(rest.len() as u32).to_le_bytes()); // alloc_hint
-        body.extend_from_slice(&context_id.to_le_bytes());
-        body.extend_from_slice(&[0, 0]); // cancel_count, reserved
-        body.extend_from_slice(chunk);
-        out.push(pdu(ptype::RESPONSE, flags, call_id, &body));
+        let mut pdu = Vec::with_capacity(HEADER_LEN + 8 + chunk.len());
+        begin_pdu(ptype::RESPONSE, flags, call_id, &mut pdu);
+        pdu.extend_from_slice(&(rest.len() as u32).to_le_bytes()); // alloc_hint
+        pdu.extend_from_slice(&context_id.to_le_bytes());
+        pdu.extend_from_slice(&[0, 0]); // cancel_count, reserved
+        pdu.extend_from_slice(chunk);
+        end_pdu(&mut pdu, 0);
+        out.push(pdu);
         first = false;
         rest = tail;
         if rest.is_empty() {
@@ -299,18 +310,18 @@ pub fn encode_response(call_id: u32, context_id: u16, stub: &[u8], max_frag: u16
 }
 
 /// FAULT (C706 12.6.4.7).
-pub fn encode_fault(call_id: u32, context_id: u16, status: u32, did_not_execute: bool) -> Vec<u8> {
-    let mut body = Vec::with_capacity(16);
-    body.extend_from_slice(&0u32.to_le_bytes()); // alloc_hint
-    body.extend_from_slice(&context_id.to_le_bytes());
-    body.extend_from_slice(&[0, 0]); // cancel_count, reserved
-    body.extend_from_slice(&status.to_le_bytes());
-    body.extend_from_slice(&0u32.to_le_bytes()); // reserved
+pub fn encode_fault(call_id: u32, context_id: u16, status: u32, did_not_execute: bool, out: &mut Vec<u8>) {
     let mut flags = PFC_FIRST_FRAG | PFC_LAST_FRAG;
     if did_not_execute {
         flags |= PFC_DID_NOT_EXECUTE;
     }
-    pdu(ptype::FAULT, flags, call_id, &body)
+    let start = begin_pdu(ptype::FAULT, flags, call_id, out);
+    out.extend_from_slice(&0u32.to_le_bytes()); // alloc_hint
+    out.extend_from_slice(&context_id.to_le_bytes());
+    out.extend_from_slice(&[0, 0]); // cancel_count, reserved
+    out.extend_from_slice(&status.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // reserved
+    end_pdu(out, start);
 }
 
 #[cfg(test)]

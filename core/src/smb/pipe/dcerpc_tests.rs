@@ -1,6 +1,7 @@
 //! Golden bytes built by hand from C706 12.6 and MS-RPCE 2.2.2.
 
 use super::*;
+use crate::smb::wire::codec::to_vec;
 use crate::smb::pipe::srvsvc::SRVSVC_SYNTAX;
 
 pub const SRVSVC_WIRE: [u8; 20] =
@@ -100,18 +101,18 @@ fn encodes_a_bind_ack() {
     want.extend_from_slice(&NDR_WIRE);
     want.extend_from_slice(&[2, 0, 2, 0]);
     want.extend_from_slice(&[0; 20]);
-    assert_eq!(ack.encode(ptype::BIND_ACK, 7), want);
+    assert_eq!(to_vec(|b| ack.encode(ptype::BIND_ACK, 7, b)), want);
 }
 
 #[test]
 fn encodes_nak_and_fault() {
-    assert_eq!(encode_bind_nak(3, 0), [5, 0, 13, 3, 0x10, 0, 0, 0, 22, 0, 0, 0, 3, 0, 0, 0, 0, 0, 1, 5, 0, 0]);
+    assert_eq!(to_vec(|b| encode_bind_nak(3, 0, b)), [5, 0, 13, 3, 0x10, 0, 0, 0, 22, 0, 0, 0, 3, 0, 0, 0, 0, 0, 1, 5, 0, 0]);
     let want = [
         5, 0, 3, 0x23, 0x10, 0, 0, 0, 32, 0, 0, 0, 2, 0, 0, 0, // header
         0, 0, 0, 0, 0, 0, 0, 0, // alloc_hint, context 0, cancel count
         0x02, 0x00, 0x01, 0x1c, 0, 0, 0, 0, // nca_s_op_rng_error
     ];
-    assert_eq!(encode_fault(2, 0, NCA_S_OP_RNG_ERROR, true), want);
+    assert_eq!(to_vec(|b| encode_fault(2, 0, NCA_S_OP_RNG_ERROR, true, b)), want);
 }
 
 #[test]

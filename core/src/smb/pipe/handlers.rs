@@ -4,7 +4,8 @@
 
 use super::srvsvc::ServerView;
 use super::{PipeError, PipeOpen};
-use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok, ok_with};
+use crate::smb::wire::codec::to_vec;
 use crate::smb::status;
 use crate::smb::wire::codec::{FileId, put_u32};
 use crate::smb::wire::create::{CreateRequest, NetworkOpenInfo, action, encode_create_response};
@@ -62,7 +63,7 @@ pub fn create(cx: &mut Ctx<'_>, req: &CreateRequest, tree_id: u32) -> HandlerRes
 
 pub fn close(cx: &mut Ctx<'_>, fid: FileId) -> HandlerResult {
     cx.session()?.pipes.remove(&fid.volatile);
-    ok(crate::smb::wire::create::encode_close_response(None))
+    ok_with(|b| crate::smb::wire::create::encode_close_response(None, b))
 }
 
 /// READ: at most one message; a message longer than the read is returned
@@ -74,13 +75,13 @@ pub fn read(cx: &mut Ctx<'_>, fid: FileId, length: u32) -> HandlerResult {
     }
     let (data, more) = p.read(length as usize);
     let st = if more { status::BUFFER_OVERFLOW } else { status::SUCCESS };
-    Ok(Outcome::Reply { status: st, body: encode_read_response(&data) })
+    Ok(Outcome::Reply { status: st, body: to_vec(|b| encode_read_response(&data, b)) })
 }
 
 pub fn write(cx: &mut Ctx<'_>, fid: FileId, data: &[u8]) -> HandlerResult {
     let v = view(cx);
     pipe(cx, fid)?.write(data, &v).map_err(pipe_error)?;
-    ok(encode_write_response(data.len() as u32))
+    ok_with(|b| encode_write_response(data.len() as u32, b))
 }
 
 /// FSCTL_PIPE_TRANSCEIVE: a write, then a read of up to MaxOutputResponse.
@@ -91,7 +92,7 @@ pub fn transceive(cx: &mut Ctx<'_>, fid: FileId, input: &[u8], max_output: u32) 
     p.write(input, &v).map_err(pipe_error)?;
     let (data, more) = p.read(max);
     let st = if more { status::BUFFER_OVERFLOW } else { status::SUCCESS };
-    Ok(Outcome::Reply { status: st, body: encode_ioctl_response(FSCTL_PIPE_TRANSCEIVE, fid, &data) })
+    Ok(Outcome::Reply { status: st, body: to_vec(|b| encode_ioctl_response(FSCTL_PIPE_TRANSCEIVE, fid, &data, b)) })
 }
 
 /// QUERY_INFO: FileStandardInformation as Windows gives it for a pipe
@@ -109,5 +110,5 @@ pub fn query_info(cx: &mut Ctx<'_>, fid: FileId, info_type: u8, class: u8, outpu
     out.extend_from_slice(&(p.available() as u64).to_le_bytes()); // EndOfFile
     put_u32(&mut out, 1); // NumberOfLinks
     out.extend_from_slice(&[1, 0, 0, 0]); // DeletePending, Directory, Reserved
-    ok(encode_output_buffer_response(&out))
+    ok_with(|b| encode_output_buffer_response(&out, b))
 }

@@ -142,13 +142,20 @@ impl PipeOpen {
         self.output.push_back(pdu);
     }
 
+    /// Queues the one PDU `encode` writes.
+    fn reply(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        let mut pdu = Vec::new();
+        encode(&mut pdu);
+        self.push(pdu);
+    }
+
     fn pdu(&mut self, h: &PduHeader, pdu: &[u8], view: &ServerView) {
         match h.ptype {
             ptype::BIND | ptype::ALTER_CONTEXT => self.bind(h, pdu),
             ptype::REQUEST => self.request(h, pdu, view),
             // No authentication is offered; AUTH3 has no reply.
             ptype::AUTH3 => {}
-            _ => self.push(encode_fault(h.call_id, 0, NCA_S_PROTO_ERROR, true)),
+            _ => self.reply(|b| encode_fault(h.call_id, 0, NCA_S_PROTO_ERROR, true, b)),
         }
     }
 
@@ -157,11 +164,11 @@ impl PipeOpen {
         let alter = h.ptype == ptype::ALTER_CONTEXT;
         let b = match Bind::decode(pdu) {
             Ok(b) => b,
-            Err(_) if alter => return self.push(encode_fault(h.call_id, 0, NCA_S_PROTO_ERROR, true)),
-            Err(_) => return self.push(encode_bind_nak(h.call_id, REASON_NOT_SPECIFIED)),
+            Err(_) if alter => return self.reply(|b| encode_fault(h.call_id, 0, NCA_S_PROTO_ERROR, true, b)),
+            Err(_) => return self.reply(|b| encode_bind_nak(h.call_id, REASON_NOT_SPECIFIED, b)),
         };
         if !alter && !b.contexts.iter().any(|c| c.abstract_syntax == SRVSVC_SYNTAX) {
-            return self.push(encode_bind_nak(h.call_id, REASON_NOT_SPECIFIED));
+            return self.reply(|b| encode_bind_nak(h.call_id, REASON_NOT_SPECIFIED, b));
         }
         let mut results = Vec::with_capacity(b.contexts.len());
         for c in &b.contexts {
@@ -192,28 +199,28 @@ impl PipeOpen {
             results,
         };
         let pt = if alter { ptype::ALTER_CONTEXT_RESP } else { ptype::BIND_ACK };
-        self.push(ack.encode(pt, h.call_id));
+        self.reply(|b| ack.encode(pt, h.call_id, b));
     }
 
     /// REQUEST (C706 12.6.4.9): fragments are joined, then the call runs.
     fn request(&mut self, h: &PduHeader, pdu: &[u8], view: &ServerView) {
         let req = match Request::decode(h, pdu) {
             Ok(r) => r,
-            Err(_) => return self.push(encode_fault(h.call_id, 0, NCA_S_PROTO_ERROR, true)),
+            Err(_) => return self.reply(|b| encode_fault(h.call_id, 0, NCA_S_PROTO_ERROR, true, b)),
         };
         if h.flags & PFC_FIRST_FRAG != 0 {
             self.partial = None;
         }
         let mut part = match self.partial.take() {
             Some(p) if p.call_id == h.call_id => p,
-            Some(_) => return self.push(encode_fault(h.call_id, req.context_id, NCA_S_PROTO_ERROR, true)),
+            Some(_) => return self.reply(|b| encode_fault(h.call_id, req.context_id, NCA_S_PROTO_ERROR, true, b)),
             None if h.flags & PFC_FIRST_FRAG != 0 => {
                 PartialRequest { call_id: h.call_id, context_id: req.context_id, opnum: req.opnum, stub: Vec::new() }
             }
-            None => return self.push(encode_fault(h.call_id, req.context_id, NCA_S_PROTO_ERROR, true)),
+            None => return self.reply(|b| encode_fault(h.call_id, req.context_id, NCA_S_PROTO_ERROR, true, b)),
         };
         if part.stub.len() + req.stub.len() > MAX_REQUEST_STUB {
-            return self.push(encode_fault(h.call_id, part.context_id, NCA_S_PROTO_ERROR, true));
+            return self.reply(|b| encode_fault(h.call_id, part.context_id, NCA_S_PROTO_ERROR, true, b));
         }
         part.stub.extend_from_slice(req.stub);
         if h.flags & PFC_LAST_FRAG == 0 {
@@ -221,7 +228,7 @@ impl PipeOpen {
             return;
         }
         if self.bound != Some(part.context_id) {
-            return self.push(encode_fault(h.call_id, part.context_id, NCA_S_UNK_IF, true));
+            return self.reply(|b| encode_fault(h.call_id, part.context_id, NCA_S_UNK_IF, true, b));
         }
         match srvsvc::call(view, part.opnum, &part.stub) {
             Ok(stub) => {
@@ -229,7 +236,7 @@ impl PipeOpen {
                     self.push(f);
                 }
             }
-            Err(status) => self.push(encode_fault(h.call_id, part.context_id, status, true)),
+            Err(status) => self.reply(|b| encode_fault(h.call_id, part.context_id, status, true, b)),
         }
     }
 }

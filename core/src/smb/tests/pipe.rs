@@ -18,7 +18,8 @@ fn ipc() -> Client {
 }
 
 fn transceive(c: &mut Client, fid: FileId, input: &[u8], max_output: u32) -> Resp {
-    let body = IoctlRequest { ctl_code: FSCTL_PIPE_TRANSCEIVE, file_id: fid, input, max_output, flags: 1 }.encode();
+    let mut body = Vec::new();
+    IoctlRequest { ctl_code: FSCTL_PIPE_TRANSCEIVE, file_id: fid, input, max_output, flags: 1 }.encode(&mut body);
     c.call(command::IOCTL, &body)
 }
 

@@ -30,57 +30,59 @@ pub fn decode_change_notify(body: &[u8]) -> WireResult<ChangeNotifyRequest> {
 }
 
 /// Encodes a request (test clients and the fuzz target's round trip).
-pub fn encode_change_notify(r: &ChangeNotifyRequest) -> Vec<u8> {
-    let mut b = Vec::with_capacity(32);
-    put_u16(&mut b, 32);
-    put_u16(&mut b, r.flags);
-    put_u32(&mut b, r.output_buffer_length);
-    r.file_id.encode(&mut b);
-    put_u32(&mut b, r.completion_filter);
-    put_u32(&mut b, 0);
-    b
+pub fn encode_change_notify(r: &ChangeNotifyRequest, out: &mut Vec<u8>) {
+    out.reserve(32);
+    put_u16(out, 32);
+    put_u16(out, r.flags);
+    put_u32(out, r.output_buffer_length);
+    r.file_id.encode(out);
+    put_u32(out, r.completion_filter);
+    put_u32(out, 0);
 }
 
 /// The response body: StructureSize 9, the buffer right after the 8 fixed
 /// bytes (offset 72 from the header), or no buffer at all.
-pub fn encode_change_notify_response(buffer: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(9 + buffer.len());
-    put_u16(&mut b, 9);
-    put_u16(&mut b, if buffer.is_empty() { 0 } else { 64 + 8 });
-    put_u32(&mut b, buffer.len() as u32);
+pub fn encode_change_notify_response(buffer: &[u8], out: &mut Vec<u8>) {
+    out.reserve(9 + buffer.len());
+    put_u16(out, 9);
+    put_u16(out, if buffer.is_empty() { 0 } else { 64 + 8 });
+    put_u32(out, buffer.len() as u32);
     if buffer.is_empty() {
-        b.push(0);
+        out.push(0);
     } else {
-        b.extend_from_slice(buffer);
+        out.extend_from_slice(buffer);
     }
-    b
 }
 
-/// FILE_NOTIFY_INFORMATION entries, each 4-byte aligned; `None` when they
-/// do not fit in `max` bytes (the caller then answers NOTIFY_ENUM_DIR).
-pub fn encode_notify_information(entries: &[(u32, String)], max: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
+/// FILE_NOTIFY_INFORMATION entries, each 4-byte aligned, appended to `out`;
+/// false, with `out` as it was, when they do not fit in `max` bytes (the
+/// caller then answers NOTIFY_ENUM_DIR).
+pub fn encode_notify_information(entries: &[(u32, String)], max: usize, out: &mut Vec<u8>) -> bool {
+    let base = out.len();
     let mut last_start = None;
     for (action, name) in entries {
-        while out.len() % 4 != 0 {
+        while (out.len() - base) % 4 != 0 {
             out.push(0);
         }
         let start = out.len();
         if let Some(prev) = last_start {
             let next = (start - prev) as u32;
-            out.get_mut(prev..prev + 4)?.copy_from_slice(&next.to_le_bytes());
+            if let Some(s) = out.get_mut(prev..prev + 4) {
+                s.copy_from_slice(&next.to_le_bytes());
+            }
         }
         let name16 = utf16le(name);
-        put_u32(&mut out, 0);
-        put_u32(&mut out, *action);
-        put_u32(&mut out, name16.len() as u32);
+        put_u32(out, 0);
+        put_u32(out, *action);
+        put_u32(out, name16.len() as u32);
         out.extend_from_slice(&name16);
         last_start = Some(start);
-        if out.len() > max {
-            return None;
+        if out.len() - base > max {
+            out.truncate(base);
+            return false;
         }
     }
-    Some(out)
+    true
 }
 
 /// Decodes a FILE_NOTIFY_INFORMATION list (test clients).
@@ -102,6 +104,7 @@ pub fn decode_notify_information(mut b: &[u8]) -> WireResult<Vec<(u32, String)>>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smb::wire::codec::to_vec;
 
     #[test]
     fn request_golden_bytes_round_trip() {
@@ -111,7 +114,7 @@ mod tests {
             file_id: FileId { persistent: 1, volatile: 2 },
             completion_filter: 0x17,
         };
-        let b = encode_change_notify(&r);
+        let b = to_vec(|b| encode_change_notify(&r, b));
         assert_eq!(b.len(), 32);
         assert_eq!(&b[..8], &[32, 0, 1, 0, 0, 0x10, 0, 0]);
         assert_eq!(&b[24..28], &[0x17, 0, 0, 0]);
@@ -126,14 +129,17 @@ mod tests {
     #[test]
     fn notify_information_layout() {
         let e = vec![(1, "a".to_string()), (4, "bcd".to_string())];
-        let b = encode_notify_information(&e, 1024).unwrap();
+        let mut b = Vec::new();
+        assert!(encode_notify_information(&e, 1024, &mut b));
         assert_eq!(&b[..16], &[16, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, b'a', 0, 0, 0]);
         assert_eq!(&b[16..28], &[0, 0, 0, 0, 4, 0, 0, 0, 6, 0, 0, 0]);
         assert_eq!(b.len(), 16 + 12 + 6);
         assert_eq!(decode_notify_information(&b).unwrap(), e);
-        assert_eq!(encode_notify_information(&e, 33), None, "does not fit");
-        let r = encode_change_notify_response(&b);
+        let mut none = Vec::new();
+        assert!(!encode_notify_information(&e, 33, &mut none), "does not fit");
+        assert!(none.is_empty());
+        let r = to_vec(|out| encode_change_notify_response(&b, out));
         assert_eq!(&r[..8], &[9, 0, 72, 0, 34, 0, 0, 0]);
-        assert_eq!(encode_change_notify_response(&[]), vec![9, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(to_vec(|b| encode_change_notify_response(&[], b)), vec![9, 0, 0, 0, 0, 0, 0, 0, 0]);
     }
 }

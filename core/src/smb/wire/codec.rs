@@ -192,9 +192,17 @@ pub fn put_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-/// Zero-pads `out` to a multiple of `align`.
-pub fn pad_to(out: &mut Vec<u8>, align: usize) {
-    while out.len() % align != 0 {
+/// A fresh buffer holding what `encode` appends, for callers that need the
+/// bytes on their own (`to_vec(|b| x.encode(b))`).
+pub fn to_vec(encode: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode(&mut out);
+    out
+}
+
+/// Zero-pads what `out` holds from `start` on to a multiple of `align`.
+pub fn pad_to(out: &mut Vec<u8>, start: usize, align: usize) {
+    while (out.len() - start) % align != 0 {
         out.push(0);
     }
 }

@@ -66,35 +66,35 @@ impl CreateRequest {
     }
 
     /// The body: the name at 64 + 56 = 120, the contexts 8-aligned after it.
-    pub fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         let name = utf16le(&self.name);
-        let mut b = Vec::with_capacity(64 + name.len() + self.contexts.len());
-        put_u16(&mut b, 57);
-        put_u8(&mut b, 0); // SecurityFlags
-        put_u8(&mut b, self.oplock_level);
-        put_u32(&mut b, self.impersonation_level);
-        put_u64(&mut b, 0); // SmbCreateFlags
-        put_u64(&mut b, 0); // Reserved
-        put_u32(&mut b, self.desired_access);
-        put_u32(&mut b, self.file_attributes);
-        put_u32(&mut b, self.share_access);
-        put_u32(&mut b, self.disposition);
-        put_u32(&mut b, self.options);
-        put_u16(&mut b, 120); // NameOffset
-        put_u16(&mut b, name.len() as u16);
-        put_u32(&mut b, 0); // CreateContextsOffset, patched below
-        put_u32(&mut b, self.contexts.len() as u32);
-        b.extend_from_slice(&name);
+        let start = out.len();
+        out.reserve(64 + name.len() + self.contexts.len());
+        put_u16(out, 57);
+        put_u8(out, 0); // SecurityFlags
+        put_u8(out, self.oplock_level);
+        put_u32(out, self.impersonation_level);
+        put_u64(out, 0); // SmbCreateFlags
+        put_u64(out, 0); // Reserved
+        put_u32(out, self.desired_access);
+        put_u32(out, self.file_attributes);
+        put_u32(out, self.share_access);
+        put_u32(out, self.disposition);
+        put_u32(out, self.options);
+        put_u16(out, 120); // NameOffset
+        put_u16(out, name.len() as u16);
+        put_u32(out, 0); // CreateContextsOffset, patched below
+        put_u32(out, self.contexts.len() as u32);
+        out.extend_from_slice(&name);
         if !self.contexts.is_empty() {
-            pad_to(&mut b, 8);
-            let off = (64 + b.len()) as u32;
-            patch_u32(&mut b, 48, off);
-            b.extend_from_slice(&self.contexts);
+            pad_to(out, start, 8);
+            let off = (64 + out.len() - start) as u32;
+            patch_u32(out, start + 48, off);
+            out.extend_from_slice(&self.contexts);
         }
-        if b.len() == 56 {
-            b.push(0); // StructureSize 57 counts one byte of Buffer
+        if out.len() - start == 56 {
+            out.push(0); // StructureSize 57 counts one byte of Buffer
         }
-        b
     }
 }
 
@@ -196,13 +196,12 @@ pub fn decode_create_response(msg: &[u8]) -> WireResult<CreateResponse<'_>> {
 pub const CLOSE_FLAG_POSTQUERY_ATTRIB: u16 = 0x1;
 
 /// A CLOSE request body (2.2.15).
-pub fn encode_close(flags: u16, file_id: FileId) -> Vec<u8> {
-    let mut b = Vec::with_capacity(24);
-    put_u16(&mut b, 24);
-    put_u16(&mut b, flags);
-    put_u32(&mut b, 0); // Reserved
-    file_id.encode(&mut b);
-    b
+pub fn encode_close(flags: u16, file_id: FileId, out: &mut Vec<u8>) {
+    out.reserve(24);
+    put_u16(out, 24);
+    put_u16(out, flags);
+    put_u32(out, 0); // Reserved
+    file_id.encode(out);
 }
 
 /// A CLOSE response (2.2.16): the attributes when POSTQUERY_ATTRIB is set.
@@ -220,13 +219,12 @@ pub fn decode_close(msg: &[u8]) -> WireResult<(u16, FileId)> {
 }
 
 /// `info` is None when POSTQUERY_ATTRIB was not asked for (all zero).
-pub fn encode_close_response(info: Option<&NetworkOpenInfo>) -> Vec<u8> {
-    let mut b = Vec::with_capacity(60);
-    put_u16(&mut b, 60);
-    put_u16(&mut b, if info.is_some() { CLOSE_FLAG_POSTQUERY_ATTRIB } else { 0 });
-    put_u32(&mut b, 0);
-    info.copied().unwrap_or_default().encode(&mut b);
-    b
+pub fn encode_close_response(info: Option<&NetworkOpenInfo>, out: &mut Vec<u8>) {
+    out.reserve(60);
+    put_u16(out, 60);
+    put_u16(out, if info.is_some() { CLOSE_FLAG_POSTQUERY_ATTRIB } else { 0 });
+    put_u32(out, 0);
+    info.copied().unwrap_or_default().encode(out);
 }
 
 #[cfg(test)]
@@ -267,7 +265,7 @@ mod tests {
         assert_eq!(&b[4..8], &[2, 0, 0, 0]);
         let b = encode_create_response(0, 1, &NetworkOpenInfo::default(), FileId::default(), &[1; 8]);
         assert_eq!(&b[80..88], &[152, 0, 0, 0, 8, 0, 0, 0]);
-        assert_eq!(encode_close_response(None).len(), 60);
+        assert_eq!(to_vec(|b| encode_close_response(None, b)).len(), 60);
     }
 
     quickcheck::quickcheck! {

@@ -4,8 +4,8 @@ use super::codec::*;
 
 /// StructureSize 9, ErrorContextCount 0, Reserved, ByteCount 0, and the one
 /// byte of ErrorData the StructureSize counts.
-pub fn encode_error_response() -> Vec<u8> {
-    vec![9, 0, 0, 0, 0, 0, 0, 0, 0]
+pub fn encode_error_response(out: &mut Vec<u8>) {
+    out.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
 }
 
 /// The ErrorData of an ERROR response (`msg` from the header on).
@@ -25,7 +25,7 @@ mod tests {
     fn golden() {
         // StructureSize 9, ErrorContextCount 0, Reserved, ByteCount 0, ErrorData 1 byte.
         let bytes = [0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
-        assert_eq!(encode_error_response(), bytes);
+        assert_eq!(to_vec(encode_error_response), bytes);
         assert_eq!(decode_error_response(&msg(&bytes)), Ok(&[][..]));
         // ByteCount 2 with two bytes of ErrorData.
         let with_data = [0x09, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0xAA, 0xBB];
@@ -36,7 +36,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        assert_eq!(decode_error_response(&msg(&encode_error_response())), Ok(&[][..]));
+        assert_eq!(decode_error_response(&msg(&to_vec(encode_error_response))), Ok(&[][..]));
     }
 
     quickcheck::quickcheck! {

@@ -34,42 +34,40 @@ impl<'a> IoctlRequest<'a> {
     }
 
     /// The body; the input follows at 64 + 56 = 120, no output buffer.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(57 + self.input.len());
-        put_u16(&mut b, 57);
-        put_u16(&mut b, 0); // Reserved
-        put_u32(&mut b, self.ctl_code);
-        self.file_id.encode(&mut b);
-        put_u32(&mut b, if self.input.is_empty() { 0 } else { 120 });
-        put_u32(&mut b, self.input.len() as u32);
-        put_u32(&mut b, 0); // MaxInputResponse
-        put_u32(&mut b, 0); // OutputOffset
-        put_u32(&mut b, 0); // OutputCount
-        put_u32(&mut b, self.max_output);
-        put_u32(&mut b, self.flags);
-        put_u32(&mut b, 0); // Reserved2
-        b.extend_from_slice(self.input);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(57 + self.input.len());
+        put_u16(out, 57);
+        put_u16(out, 0); // Reserved
+        put_u32(out, self.ctl_code);
+        self.file_id.encode(out);
+        put_u32(out, if self.input.is_empty() { 0 } else { 120 });
+        put_u32(out, self.input.len() as u32);
+        put_u32(out, 0); // MaxInputResponse
+        put_u32(out, 0); // OutputOffset
+        put_u32(out, 0); // OutputCount
+        put_u32(out, self.max_output);
+        put_u32(out, self.flags);
+        put_u32(out, 0); // Reserved2
+        out.extend_from_slice(self.input);
         if self.input.is_empty() {
-            b.push(0);
+            out.push(0);
         }
-        b
     }
 }
 
-pub fn encode_ioctl_response(ctl_code: u32, file_id: FileId, output: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(48 + output.len());
-    put_u16(&mut b, 49);
-    put_u16(&mut b, 0);
-    put_u32(&mut b, ctl_code);
-    file_id.encode(&mut b);
-    put_u32(&mut b, 112); // InputOffset
-    put_u32(&mut b, 0); // InputCount
-    put_u32(&mut b, 112); // OutputOffset
-    put_u32(&mut b, output.len() as u32);
-    put_u32(&mut b, 0); // Flags
-    put_u32(&mut b, 0); // Reserved2
-    b.extend_from_slice(output);
-    b
+pub fn encode_ioctl_response(ctl_code: u32, file_id: FileId, output: &[u8], out: &mut Vec<u8>) {
+    out.reserve(48 + output.len());
+    put_u16(out, 49);
+    put_u16(out, 0);
+    put_u32(out, ctl_code);
+    file_id.encode(out);
+    put_u32(out, 112); // InputOffset
+    put_u32(out, 0); // InputCount
+    put_u32(out, 112); // OutputOffset
+    put_u32(out, output.len() as u32);
+    put_u32(out, 0); // Flags
+    put_u32(out, 0); // Reserved2
+    out.extend_from_slice(output);
 }
 
 /// The fields of an IOCTL response the server fills (2.2.32).
@@ -115,16 +113,15 @@ impl ValidateNegotiateInfo {
     }
 
     /// The request input (2.2.31.4).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(24 + 2 * self.dialects.len());
-        put_u32(&mut b, self.capabilities);
-        b.extend_from_slice(&self.guid);
-        put_u16(&mut b, self.security_mode);
-        put_u16(&mut b, self.dialects.len() as u16);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(24 + 2 * self.dialects.len());
+        put_u32(out, self.capabilities);
+        out.extend_from_slice(&self.guid);
+        put_u16(out, self.security_mode);
+        put_u16(out, self.dialects.len() as u16);
         for d in &self.dialects {
-            put_u16(&mut b, *d);
+            put_u16(out, *d);
         }
-        b
     }
 }
 
@@ -175,7 +172,7 @@ mod tests {
         let r = encode_validate_negotiate_response(0x6, &[1; 16], 1, 0x0302);
         assert_eq!(r.len(), 24);
         assert_eq!(&r[20..], &[1, 0, 2, 3]);
-        let resp = encode_ioctl_response(FSCTL_VALIDATE_NEGOTIATE_INFO, FileId::RELATED, &r);
+        let resp = to_vec(|b| encode_ioctl_response(FSCTL_VALIDATE_NEGOTIATE_INFO, FileId::RELATED, &r, b));
         assert_eq!(resp.len(), 48 + 24);
         assert_eq!(&resp[32..36], &[112, 0, 0, 0]);
     }

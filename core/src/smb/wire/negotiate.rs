@@ -75,26 +75,26 @@ impl NegotiateRequest {
 
     /// The body (after the 64-byte header); offsets count from the header.
     /// Contexts are written only when 3.1.1 is offered, as a client would.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(64 + 2 * self.dialects.len());
-        put_u16(&mut b, 36);
-        put_u16(&mut b, self.dialects.len() as u16);
-        put_u16(&mut b, self.security_mode);
-        put_u16(&mut b, 0); // Reserved
-        put_u32(&mut b, self.capabilities);
-        b.extend_from_slice(&self.client_guid);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(64 + 2 * self.dialects.len());
+        put_u16(out, 36);
+        put_u16(out, self.dialects.len() as u16);
+        put_u16(out, self.security_mode);
+        put_u16(out, 0); // Reserved
+        put_u32(out, self.capabilities);
+        out.extend_from_slice(&self.client_guid);
         let contexts: &[NegotiateContext] = match self.dialects.contains(&DIALECT_311) {
             true => &self.contexts,
             false => &[],
         };
-        put_u32(&mut b, 0); // NegotiateContextOffset, patched below
-        put_u16(&mut b, contexts.len() as u16);
-        put_u16(&mut b, 0); // Reserved2
+        put_u32(out, 0); // NegotiateContextOffset, patched below
+        put_u16(out, contexts.len() as u16);
+        put_u16(out, 0); // Reserved2
         for d in &self.dialects {
-            put_u16(&mut b, *d);
+            put_u16(out, *d);
         }
-        encode_contexts(&mut b, 28, contexts);
-        b
+        encode_contexts(out, start, 28, contexts);
     }
 
     pub fn context(&self, t: u16) -> Option<&NegotiateContext> {
@@ -122,18 +122,19 @@ fn decode_contexts(msg: &[u8], mut off: usize, n: usize) -> WireResult<Vec<Negot
     Ok(out)
 }
 
-/// Appends `contexts` 8-aligned (the body starts 8-aligned after the header)
-/// and patches their offset into the u32 at `offset_field` of the body.
-fn encode_contexts(b: &mut Vec<u8>, offset_field: usize, contexts: &[NegotiateContext]) {
+/// Appends `contexts` 8-aligned (the body, at `start` of `b`, starts
+/// 8-aligned after the header) and patches their offset into the u32 at
+/// `offset_field` of the body.
+fn encode_contexts(b: &mut Vec<u8>, start: usize, offset_field: usize, contexts: &[NegotiateContext]) {
     if contexts.is_empty() {
         return;
     }
-    pad_to(b, 8);
-    let ctx_off = (64 + b.len()) as u32;
-    patch_u32(b, offset_field, ctx_off);
+    pad_to(b, start, 8);
+    let ctx_off = (64 + b.len() - start) as u32;
+    patch_u32(b, start + offset_field, ctx_off);
     for (i, c) in contexts.iter().enumerate() {
         if i > 0 {
-            pad_to(b, 8);
+            pad_to(b, start, 8);
         }
         put_u16(b, c.context_type);
         put_u16(b, c.data.len() as u16);
@@ -178,32 +179,32 @@ pub struct NegotiateResponse {
 
 impl NegotiateResponse {
     /// The body (after the 64-byte header); offsets count from the header.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(128 + self.security_buffer.len());
-        put_u16(&mut b, 65);
-        put_u16(&mut b, self.security_mode);
-        put_u16(&mut b, self.dialect);
-        put_u16(&mut b, self.contexts.len() as u16);
-        b.extend_from_slice(&self.server_guid);
-        put_u32(&mut b, self.capabilities);
-        put_u32(&mut b, self.max_transact);
-        put_u32(&mut b, self.max_read);
-        put_u32(&mut b, self.max_write);
-        put_u64(&mut b, self.system_time);
-        put_u64(&mut b, 0); // ServerStartTime
-        put_u16(&mut b, 128); // SecurityBufferOffset
-        put_u16(&mut b, self.security_buffer.len() as u16);
-        put_u32(&mut b, 0); // NegotiateContextOffset, patched below
-        b.extend_from_slice(&self.security_buffer);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(128 + self.security_buffer.len());
+        put_u16(out, 65);
+        put_u16(out, self.security_mode);
+        put_u16(out, self.dialect);
+        put_u16(out, self.contexts.len() as u16);
+        out.extend_from_slice(&self.server_guid);
+        put_u32(out, self.capabilities);
+        put_u32(out, self.max_transact);
+        put_u32(out, self.max_read);
+        put_u32(out, self.max_write);
+        put_u64(out, self.system_time);
+        put_u64(out, 0); // ServerStartTime
+        put_u16(out, 128); // SecurityBufferOffset
+        put_u16(out, self.security_buffer.len() as u16);
+        put_u32(out, 0); // NegotiateContextOffset, patched below
+        out.extend_from_slice(&self.security_buffer);
         if self.contexts.is_empty() {
             if self.security_buffer.is_empty() {
-                b.push(0); // StructureSize 65 counts one byte of Buffer
+                out.push(0); // StructureSize 65 counts one byte of Buffer
             }
-            return b;
+            return;
         }
         // Contexts start 8-aligned from the header start (64 is aligned).
-        encode_contexts(&mut b, 60, &self.contexts);
-        b
+        encode_contexts(out, start, 60, &self.contexts);
     }
 
     /// `msg` is the whole message from the SMB2 header on.
@@ -275,7 +276,7 @@ mod tests {
             contexts: vec![NegotiateContext { context_type: SIGNING_CAPABILITIES, data: vec![1, 0, 2, 0] }],
             ..Default::default()
         };
-        let b = r.encode();
+        let b = to_vec(|b| r.encode(b));
         assert_eq!(&b[0..2], &[65, 0]);
         assert_eq!(&b[6..8], &[1, 0]); // one context
         assert_eq!(&b[56..60], &[128, 0, 3, 0]); // security buffer at 128, 3 bytes

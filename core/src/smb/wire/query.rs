@@ -40,36 +40,34 @@ impl QueryDirectoryRequest {
     }
 
     /// The body; the pattern follows at 64 + 32 = 96.
-    pub fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         let pattern = utf16le(&self.pattern);
-        let mut b = Vec::with_capacity(33 + pattern.len());
-        put_u16(&mut b, 33);
-        put_u8(&mut b, self.class);
-        put_u8(&mut b, self.flags);
-        put_u32(&mut b, self.file_index);
-        self.file_id.encode(&mut b);
-        put_u16(&mut b, if pattern.is_empty() { 0 } else { 96 });
-        put_u16(&mut b, pattern.len() as u16);
-        put_u32(&mut b, self.output_length);
-        b.extend_from_slice(&pattern);
+        out.reserve(33 + pattern.len());
+        put_u16(out, 33);
+        put_u8(out, self.class);
+        put_u8(out, self.flags);
+        put_u32(out, self.file_index);
+        self.file_id.encode(out);
+        put_u16(out, if pattern.is_empty() { 0 } else { 96 });
+        put_u16(out, pattern.len() as u16);
+        put_u32(out, self.output_length);
+        out.extend_from_slice(&pattern);
         if pattern.is_empty() {
-            b.push(0);
+            out.push(0);
         }
-        b
     }
 }
 
 /// QUERY_DIRECTORY and QUERY_INFO responses share one layout.
-pub fn encode_output_buffer_response(data: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(8 + data.len());
-    put_u16(&mut b, 9);
-    put_u16(&mut b, if data.is_empty() { 0 } else { 72 });
-    put_u32(&mut b, data.len() as u32);
-    b.extend_from_slice(data);
+pub fn encode_output_buffer_response(data: &[u8], out: &mut Vec<u8>) {
+    out.reserve(8 + data.len());
+    put_u16(out, 9);
+    put_u16(out, if data.is_empty() { 0 } else { 72 });
+    put_u32(out, data.len() as u32);
+    out.extend_from_slice(data);
     if data.is_empty() {
-        b.push(0);
+        out.push(0);
     }
-    b
 }
 
 /// The output buffer of a QUERY_DIRECTORY or QUERY_INFO response.
@@ -110,23 +108,22 @@ impl QueryInfoRequest {
     }
 
     /// The body; the input buffer follows at 64 + 40 = 104.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(41 + self.input.len());
-        put_u16(&mut b, 41);
-        put_u8(&mut b, self.info_type);
-        put_u8(&mut b, self.class);
-        put_u32(&mut b, self.output_length);
-        put_u16(&mut b, if self.input.is_empty() { 0 } else { 104 });
-        put_u16(&mut b, 0); // Reserved
-        put_u32(&mut b, self.input.len() as u32);
-        put_u32(&mut b, self.additional_information);
-        put_u32(&mut b, self.flags);
-        self.file_id.encode(&mut b);
-        b.extend_from_slice(&self.input);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(41 + self.input.len());
+        put_u16(out, 41);
+        put_u8(out, self.info_type);
+        put_u8(out, self.class);
+        put_u32(out, self.output_length);
+        put_u16(out, if self.input.is_empty() { 0 } else { 104 });
+        put_u16(out, 0); // Reserved
+        put_u32(out, self.input.len() as u32);
+        put_u32(out, self.additional_information);
+        put_u32(out, self.flags);
+        self.file_id.encode(out);
+        out.extend_from_slice(&self.input);
         if self.input.is_empty() {
-            b.push(0);
+            out.push(0);
         }
-        b
     }
 }
 
@@ -155,26 +152,25 @@ impl<'a> SetInfoRequest<'a> {
     }
 
     /// The body; the buffer follows at 64 + 32 = 96.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(33 + self.buffer.len());
-        put_u16(&mut b, 33);
-        put_u8(&mut b, self.info_type);
-        put_u8(&mut b, self.class);
-        put_u32(&mut b, self.buffer.len() as u32);
-        put_u16(&mut b, 96); // BufferOffset
-        put_u16(&mut b, 0); // Reserved
-        put_u32(&mut b, self.additional_information);
-        self.file_id.encode(&mut b);
-        b.extend_from_slice(self.buffer);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(33 + self.buffer.len());
+        put_u16(out, 33);
+        put_u8(out, self.info_type);
+        put_u8(out, self.class);
+        put_u32(out, self.buffer.len() as u32);
+        put_u16(out, 96); // BufferOffset
+        put_u16(out, 0); // Reserved
+        put_u32(out, self.additional_information);
+        self.file_id.encode(out);
+        out.extend_from_slice(self.buffer);
         if self.buffer.is_empty() {
-            b.push(0);
+            out.push(0);
         }
-        b
     }
 }
 
-pub fn encode_set_info_response() -> Vec<u8> {
-    vec![2, 0]
+pub fn encode_set_info_response(out: &mut Vec<u8>) {
+    out.extend_from_slice(&[2, 0]);
 }
 
 /// A SET_INFO response is just StructureSize 2 (2.2.40).
@@ -197,8 +193,8 @@ mod tests {
         m.extend_from_slice(&[b'*', 0]);
         let r = QueryDirectoryRequest::decode(&m).unwrap();
         assert_eq!((r.class, r.flags, r.pattern.as_str(), r.output_length), (37, 1, "*", 65536));
-        assert_eq!(encode_output_buffer_response(&[]), vec![9, 0, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(encode_output_buffer_response(&[7]), vec![9, 0, 72, 0, 1, 0, 0, 0, 7]);
+        assert_eq!(to_vec(|b| encode_output_buffer_response(&[], b)), vec![9, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(to_vec(|b| encode_output_buffer_response(&[7], b)), vec![9, 0, 72, 0, 1, 0, 0, 0, 7]);
     }
 
     #[test]

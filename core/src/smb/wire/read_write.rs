@@ -25,21 +25,20 @@ impl ReadRequest {
     }
 
     /// The 49-byte body (no read channel info).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(49);
-        put_u16(&mut b, 49);
-        put_u8(&mut b, 0); // Padding
-        put_u8(&mut b, 0); // Flags
-        put_u32(&mut b, self.length);
-        put_u64(&mut b, self.offset);
-        self.file_id.encode(&mut b);
-        put_u32(&mut b, self.minimum_count);
-        put_u32(&mut b, self.channel);
-        put_u32(&mut b, 0); // RemainingBytes
-        put_u16(&mut b, 0); // ReadChannelInfoOffset
-        put_u16(&mut b, 0); // ReadChannelInfoLength
-        b.push(0); // Buffer
-        b
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(49);
+        put_u16(out, 49);
+        put_u8(out, 0); // Padding
+        put_u8(out, 0); // Flags
+        put_u32(out, self.length);
+        put_u64(out, self.offset);
+        self.file_id.encode(out);
+        put_u32(out, self.minimum_count);
+        put_u32(out, self.channel);
+        put_u32(out, 0); // RemainingBytes
+        put_u16(out, 0); // ReadChannelInfoOffset
+        put_u16(out, 0); // ReadChannelInfoLength
+        out.push(0); // Buffer
     }
 }
 
@@ -52,19 +51,18 @@ pub fn decode_read_response(msg: &[u8]) -> WireResult<&[u8]> {
     slice_at(msg, off, len)
 }
 
-pub fn encode_read_response(data: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(16 + data.len());
-    put_u16(&mut b, 17);
-    put_u8(&mut b, 80); // DataOffset: 64 + 16
-    put_u8(&mut b, 0);
-    put_u32(&mut b, data.len() as u32);
-    put_u32(&mut b, 0); // DataRemaining
-    put_u32(&mut b, 0); // Flags
-    b.extend_from_slice(data);
+pub fn encode_read_response(data: &[u8], out: &mut Vec<u8>) {
+    out.reserve(16 + data.len());
+    put_u16(out, 17);
+    put_u8(out, 80); // DataOffset: 64 + 16
+    put_u8(out, 0);
+    put_u32(out, data.len() as u32);
+    put_u32(out, 0); // DataRemaining
+    put_u32(out, 0); // Flags
+    out.extend_from_slice(data);
     if data.is_empty() {
-        b.push(0);
+        out.push(0);
     }
-    b
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,23 +90,22 @@ impl<'a> WriteRequest<'a> {
     }
 
     /// The body; the data follows at 64 + 48 = 112.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(49 + self.data.len());
-        put_u16(&mut b, 49);
-        put_u16(&mut b, 112); // DataOffset
-        put_u32(&mut b, self.data.len() as u32);
-        put_u64(&mut b, self.offset);
-        self.file_id.encode(&mut b);
-        put_u32(&mut b, self.channel);
-        put_u32(&mut b, 0); // RemainingBytes
-        put_u16(&mut b, 0); // WriteChannelInfoOffset
-        put_u16(&mut b, 0); // WriteChannelInfoLength
-        put_u32(&mut b, self.flags);
-        b.extend_from_slice(self.data);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(49 + self.data.len());
+        put_u16(out, 49);
+        put_u16(out, 112); // DataOffset
+        put_u32(out, self.data.len() as u32);
+        put_u64(out, self.offset);
+        self.file_id.encode(out);
+        put_u32(out, self.channel);
+        put_u32(out, 0); // RemainingBytes
+        put_u16(out, 0); // WriteChannelInfoOffset
+        put_u16(out, 0); // WriteChannelInfoLength
+        put_u32(out, self.flags);
+        out.extend_from_slice(self.data);
         if self.data.is_empty() {
-            b.push(0);
+            out.push(0);
         }
-        b
     }
 }
 
@@ -119,16 +116,15 @@ pub fn decode_write_response(msg: &[u8]) -> WireResult<u32> {
     u32_at(body, 4)
 }
 
-pub fn encode_write_response(count: u32) -> Vec<u8> {
-    let mut b = Vec::with_capacity(17);
-    put_u16(&mut b, 17);
-    put_u16(&mut b, 0);
-    put_u32(&mut b, count);
-    put_u32(&mut b, 0); // Remaining
-    put_u16(&mut b, 0); // WriteChannelInfoOffset
-    put_u16(&mut b, 0); // WriteChannelInfoLength
-    b.push(0);
-    b
+pub fn encode_write_response(count: u32, out: &mut Vec<u8>) {
+    out.reserve(17);
+    put_u16(out, 17);
+    put_u16(out, 0);
+    put_u32(out, count);
+    put_u32(out, 0); // Remaining
+    put_u16(out, 0); // WriteChannelInfoOffset
+    put_u16(out, 0); // WriteChannelInfoLength
+    out.push(0);
 }
 
 /// FLUSH: the FileId.
@@ -139,13 +135,12 @@ pub fn decode_flush(msg: &[u8]) -> WireResult<FileId> {
 }
 
 /// A FLUSH request body (2.2.17).
-pub fn encode_flush(file_id: FileId) -> Vec<u8> {
-    let mut b = Vec::with_capacity(24);
-    put_u16(&mut b, 24);
-    put_u16(&mut b, 0); // Reserved1
-    put_u32(&mut b, 0); // Reserved2
-    file_id.encode(&mut b);
-    b
+pub fn encode_flush(file_id: FileId, out: &mut Vec<u8>) {
+    out.reserve(24);
+    put_u16(out, 24);
+    put_u16(out, 0); // Reserved1
+    put_u32(out, 0); // Reserved2
+    file_id.encode(out);
 }
 
 /// An SMB2_LOCK_ELEMENT (2.2.26.1).
@@ -181,19 +176,18 @@ impl LockRequest {
         Ok(Self { lock_sequence: u32_at(body, 4)?, file_id, locks })
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(24 + 24 * self.locks.len());
-        put_u16(&mut b, 48);
-        put_u16(&mut b, self.locks.len() as u16);
-        put_u32(&mut b, self.lock_sequence);
-        self.file_id.encode(&mut b);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(24 + 24 * self.locks.len());
+        put_u16(out, 48);
+        put_u16(out, self.locks.len() as u16);
+        put_u32(out, self.lock_sequence);
+        self.file_id.encode(out);
         for l in &self.locks {
-            put_u64(&mut b, l.offset);
-            put_u64(&mut b, l.length);
-            put_u32(&mut b, l.flags);
-            put_u32(&mut b, 0); // Reserved
+            put_u64(out, l.offset);
+            put_u64(out, l.length);
+            put_u32(out, l.flags);
+            put_u32(out, 0); // Reserved
         }
-        b
     }
 }
 
@@ -233,7 +227,7 @@ mod tests {
                 channel: 0
             }
         );
-        assert_eq!(encode_read_response(b"hi"), vec![17, 0, 80, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'h', b'i']);
+        assert_eq!(to_vec(|b| encode_read_response(b"hi", b)), vec![17, 0, 80, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'h', b'i']);
     }
 
     #[test]
@@ -246,7 +240,7 @@ mod tests {
         m.extend_from_slice(b"abc");
         let w = WriteRequest::decode(&m).unwrap();
         assert_eq!(w.data, b"abc");
-        assert_eq!(encode_write_response(3)[4..8], [3, 0, 0, 0]);
+        assert_eq!(to_vec(|b| encode_write_response(3, b))[4..8], [3, 0, 0, 0]);
     }
 
     quickcheck::quickcheck! {

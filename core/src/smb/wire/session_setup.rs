@@ -33,21 +33,20 @@ impl SessionSetupRequest {
     }
 
     /// The body; the security buffer follows at 64 + 24 = 88.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(25 + self.security_buffer.len());
-        put_u16(&mut b, 25);
-        put_u8(&mut b, self.flags);
-        put_u8(&mut b, self.security_mode);
-        put_u32(&mut b, self.capabilities);
-        put_u32(&mut b, 0); // Channel
-        put_u16(&mut b, if self.security_buffer.is_empty() { 0 } else { 88 });
-        put_u16(&mut b, self.security_buffer.len() as u16);
-        put_u64(&mut b, self.previous_session_id);
-        b.extend_from_slice(&self.security_buffer);
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(25 + self.security_buffer.len());
+        put_u16(out, 25);
+        put_u8(out, self.flags);
+        put_u8(out, self.security_mode);
+        put_u32(out, self.capabilities);
+        put_u32(out, 0); // Channel
+        put_u16(out, if self.security_buffer.is_empty() { 0 } else { 88 });
+        put_u16(out, self.security_buffer.len() as u16);
+        put_u64(out, self.previous_session_id);
+        out.extend_from_slice(&self.security_buffer);
         if self.security_buffer.is_empty() {
-            b.push(0);
+            out.push(0);
         }
-        b
     }
 }
 
@@ -60,28 +59,27 @@ pub fn decode_session_setup_response(msg: &[u8]) -> WireResult<(u16, &[u8])> {
     Ok((u16_at(body, 2)?, slice_at(msg, off, len)?))
 }
 
-pub fn encode_session_setup_response(session_flags: u16, token: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(8 + token.len());
-    put_u16(&mut b, 9);
-    put_u16(&mut b, session_flags);
-    put_u16(&mut b, if token.is_empty() { 0 } else { 72 });
-    put_u16(&mut b, token.len() as u16);
-    b.extend_from_slice(token);
+pub fn encode_session_setup_response(session_flags: u16, token: &[u8], out: &mut Vec<u8>) {
+    out.reserve(8 + token.len());
+    put_u16(out, 9);
+    put_u16(out, session_flags);
+    put_u16(out, if token.is_empty() { 0 } else { 72 });
+    put_u16(out, token.len() as u16);
+    out.extend_from_slice(token);
     if token.is_empty() {
-        b.push(0);
+        out.push(0);
     }
-    b
 }
 
 /// LOGOFF, TREE_DISCONNECT, ECHO, FLUSH response, LOCK response: just a
 /// StructureSize of 4 and a reserved u16.
-pub fn encode_empty_response() -> Vec<u8> {
-    vec![4, 0, 0, 0]
+pub fn encode_empty_response(out: &mut Vec<u8>) {
+    out.extend_from_slice(&[4, 0, 0, 0]);
 }
 
 /// LOGOFF, TREE_DISCONNECT, ECHO and CANCEL requests share the same body.
-pub fn encode_empty_request() -> Vec<u8> {
-    encode_empty_response()
+pub fn encode_empty_request(out: &mut Vec<u8>) {
+    encode_empty_response(out)
 }
 
 /// Checks a StructureSize-4 body (any of the requests or responses above).
@@ -99,32 +97,30 @@ pub fn decode_tree_connect(msg: &[u8]) -> WireResult<String> {
 }
 
 /// A TREE_CONNECT request body for `path`, which follows at 64 + 8 = 72.
-pub fn encode_tree_connect(path: &str) -> Vec<u8> {
+pub fn encode_tree_connect(path: &str, out: &mut Vec<u8>) {
     let path = utf16le(path);
-    let mut b = Vec::with_capacity(9 + path.len());
-    put_u16(&mut b, 9);
-    put_u16(&mut b, 0); // Flags
-    put_u16(&mut b, if path.is_empty() { 0 } else { 72 });
-    put_u16(&mut b, path.len() as u16);
-    b.extend_from_slice(&path);
+    out.reserve(9 + path.len());
+    put_u16(out, 9);
+    put_u16(out, 0); // Flags
+    put_u16(out, if path.is_empty() { 0 } else { 72 });
+    put_u16(out, path.len() as u16);
+    out.extend_from_slice(&path);
     if path.is_empty() {
-        b.push(0);
+        out.push(0);
     }
-    b
 }
 
 pub const SHARE_TYPE_DISK: u8 = 0x1;
 pub const SHARE_TYPE_PIPE: u8 = 0x2;
 
-pub fn encode_tree_connect_response(share_type: u8, share_flags: u32, capabilities: u32, access: u32) -> Vec<u8> {
-    let mut b = Vec::with_capacity(16);
-    put_u16(&mut b, 16);
-    put_u8(&mut b, share_type);
-    put_u8(&mut b, 0);
-    put_u32(&mut b, share_flags);
-    put_u32(&mut b, capabilities);
-    put_u32(&mut b, access);
-    b
+pub fn encode_tree_connect_response(share_type: u8, share_flags: u32, capabilities: u32, access: u32, out: &mut Vec<u8>) {
+    out.reserve(16);
+    put_u16(out, 16);
+    put_u8(out, share_type);
+    put_u8(out, 0);
+    put_u32(out, share_flags);
+    put_u32(out, capabilities);
+    put_u32(out, access);
 }
 
 /// The fields of a TREE_CONNECT response (2.2.10).
@@ -168,10 +164,10 @@ mod tests {
 
     #[test]
     fn golden_responses() {
-        assert_eq!(encode_session_setup_response(1, &[]), vec![9, 0, 1, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(encode_session_setup_response(0, &[0xA1]), vec![9, 0, 0, 0, 72, 0, 1, 0, 0xA1]);
+        assert_eq!(to_vec(|b| encode_session_setup_response(1, &[], b)), vec![9, 0, 1, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(to_vec(|b| encode_session_setup_response(0, &[0xA1], b)), vec![9, 0, 0, 0, 72, 0, 1, 0, 0xA1]);
         assert_eq!(
-            encode_tree_connect_response(SHARE_TYPE_DISK, 0, 0, 0x001F01FF),
+            to_vec(|b| encode_tree_connect_response(SHARE_TYPE_DISK, 0, 0, 0x001F01FF, b)),
             vec![16, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0x01, 0x1F, 0x00]
         );
     }

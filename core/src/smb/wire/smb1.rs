@@ -36,7 +36,7 @@ pub fn decode_negotiate(msg: &[u8]) -> WireResult<Smb1Dialects> {
 
 /// Encodes an SMB1 NEGOTIATE offering "NT LM 0.12" and the SMB2 dialect
 /// strings of `d` (what a multi-protocol client sends; for test clients).
-pub fn encode_negotiate(d: &Smb1Dialects) -> Vec<u8> {
+pub fn encode_negotiate(d: &Smb1Dialects, out: &mut Vec<u8>) {
     let mut dialects: Vec<&[u8]> = vec![b"NT LM 0.12"];
     if d.smb2_002 {
         dialects.push(b"SMB 2.002");
@@ -44,19 +44,20 @@ pub fn encode_negotiate(d: &Smb1Dialects) -> Vec<u8> {
     if d.smb2_wildcard {
         dialects.push(b"SMB 2.???");
     }
-    let mut m = SMB1_PROTOCOL_ID.to_vec();
-    m.push(SMB_COM_NEGOTIATE);
-    m.resize(32, 0);
-    m.push(0); // WordCount
-    let mut bytes = Vec::new();
+    let start = out.len();
+    out.extend_from_slice(&SMB1_PROTOCOL_ID);
+    out.push(SMB_COM_NEGOTIATE);
+    out.resize(start + 32, 0);
+    out.push(0); // WordCount
+    let count_at = out.len();
+    put_u16(out, 0); // ByteCount, patched below
     for s in dialects {
-        bytes.push(0x02);
-        bytes.extend_from_slice(s);
-        bytes.push(0);
+        out.push(0x02);
+        out.extend_from_slice(s);
+        out.push(0);
     }
-    put_u16(&mut m, bytes.len() as u16);
-    m.extend_from_slice(&bytes);
-    m
+    let count = (out.len() - count_at - 2) as u16;
+    patch_u16(out, count_at, count);
 }
 
 #[cfg(test)]
@@ -86,7 +87,7 @@ mod tests {
         want.extend_from_slice(&[0x17, 0x00]); // ByteCount 23 (offset 33)
         want.extend_from_slice(b"\x02NT LM 0.12\x00\x02SMB 2.002\x00");
         let d = Smb1Dialects { smb2_002: true, smb2_wildcard: false };
-        assert_eq!(encode_negotiate(&d), want);
+        assert_eq!(to_vec(|b| encode_negotiate(&d, b)), want);
         assert_eq!(decode_negotiate(&want), Ok(d));
     }
 
@@ -102,7 +103,7 @@ mod tests {
     quickcheck::quickcheck! {
         fn round_trip(smb2_002: bool, smb2_wildcard: bool) -> bool {
             let d = Smb1Dialects { smb2_002, smb2_wildcard };
-            decode_negotiate(&encode_negotiate(&d)) == Ok(d)
+            decode_negotiate(&to_vec(|b| encode_negotiate(&d, b))) == Ok(d)
         }
 
         fn decode_never_panics(b: Vec<u8>) -> bool {

@@ -95,7 +95,8 @@ fn challenge_layout() {
         dns_computer: "server".into(),
     };
     let flags = NEGOTIATE_UNICODE | NEGOTIATE_NTLM | NEGOTIATE_TARGET_INFO | TARGET_TYPE_SERVER;
-    let m = build_challenge(flags, &SERVER_CHALLENGE, 0x01d0_0000_0000_0000, &names);
+    let mut m = Vec::new();
+    build_challenge(flags, &SERVER_CHALLENGE, 0x01d0_0000_0000_0000, &names, &mut m);
     assert_eq!(&m[..12], b"NTLMSSP\0\x02\0\0\0");
     assert_eq!(u32_at(&m, 20), Ok(flags));
     assert_eq!(&m[24..32], &SERVER_CHALLENGE);

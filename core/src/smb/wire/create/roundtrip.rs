@@ -24,7 +24,7 @@ fn request(name: &str, contexts: &[u8]) -> CreateRequest {
 #[test]
 fn golden_request_encode_matches_hand_built() {
     let want = super::tests::create_request("a\\b.txt", 0x0012_0089, 7, disposition::OPEN_IF, 0x40);
-    assert_eq!(request("a\\b.txt", &[]).encode(), want[64..]);
+    assert_eq!(to_vec(|b| request("a\\b.txt", &[]).encode(b)), want[64..]);
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn golden_request_with_contexts() {
     b.extend_from_slice(&[0; 6]); // pad 122 to 128
     b.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]); // contexts (opaque here)
     let r = CreateRequest { oplock_level: 9, ..request("a", &[1, 2, 3, 4, 5, 6, 7, 8]) };
-    assert_eq!(r.encode(), b);
+    assert_eq!(to_vec(|b| r.encode(b)), b);
     assert_eq!(CreateRequest::decode(&msg(&b)), Ok(r));
 }
 
@@ -98,15 +98,15 @@ fn golden_close() {
     let fid = FileId { persistent: 3, volatile: 4 };
     let mut req = vec![24, 0, 1, 0, 0, 0, 0, 0]; // StructureSize, Flags POSTQUERY_ATTRIB, Reserved
     req.extend_from_slice(&[3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]); // FileId
-    assert_eq!(encode_close(CLOSE_FLAG_POSTQUERY_ATTRIB, fid), req);
+    assert_eq!(to_vec(|b| encode_close(CLOSE_FLAG_POSTQUERY_ATTRIB, fid, b)), req);
     assert_eq!(decode_close(&msg(&req)), Ok((CLOSE_FLAG_POSTQUERY_ATTRIB, fid)));
     let mut resp = vec![60, 0, 1, 0, 0, 0, 0, 0]; // StructureSize, Flags, Reserved
     resp.extend_from_slice(&golden_info_bytes());
-    assert_eq!(encode_close_response(Some(&golden_info())), resp);
+    assert_eq!(to_vec(|b| encode_close_response(Some(&golden_info()), b)), resp);
     assert_eq!(decode_close_response(&msg(&resp)), Ok(Some(golden_info())));
     let mut none = vec![60, 0, 0, 0, 0, 0, 0, 0];
     none.resize(60, 0);
-    assert_eq!(encode_close_response(None), none);
+    assert_eq!(to_vec(|b| encode_close_response(None, b)), none);
     assert_eq!(decode_close_response(&msg(&none)), Ok(None));
 }
 
@@ -142,7 +142,7 @@ impl Arbitrary for CreateRequest {
 
 quickcheck! {
     fn create_request_round_trip(r: CreateRequest) -> bool {
-        CreateRequest::decode(&msg(&r.encode())) == Ok(r)
+        CreateRequest::decode(&msg(&to_vec(|b| r.encode(b)))) == Ok(r)
     }
 
     fn create_response_round_trip(level: u8, act: u32, info: NetworkOpenInfo, fid: FileId, ctx: Vec<u8>) -> bool {
@@ -152,8 +152,8 @@ quickcheck! {
     }
 
     fn close_round_trip(flags: u16, fid: FileId, info: Option<NetworkOpenInfo>) -> bool {
-        decode_close(&msg(&encode_close(flags, fid))) == Ok((flags, fid))
-            && decode_close_response(&msg(&encode_close_response(info.as_ref()))) == Ok(info)
+        decode_close(&msg(&to_vec(|b| encode_close(flags, fid, b)))) == Ok((flags, fid))
+            && decode_close_response(&msg(&to_vec(|b| encode_close_response(info.as_ref(), b)))) == Ok(info)
     }
 
     fn responses_decode_never_panics(b: Vec<u8>) -> bool {

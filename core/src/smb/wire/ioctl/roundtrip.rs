@@ -36,9 +36,9 @@ fn golden_ioctl_request() {
     want.extend_from_slice(&[24, 0, 0, 0, 1, 0, 0, 0]); // MaxOutputResponse 24, Flags IS_FSCTL (offset 44)
     want.extend_from_slice(&[0; 4]); // Reserved2
     want.extend_from_slice(&input); // Buffer (offset 56 = 120 from header)
-    assert_eq!(r.encode(), want);
+    assert_eq!(to_vec(|b| r.encode(b)), want);
     assert_eq!(IoctlRequest::decode(&msg(&want)), Ok(r));
-    assert_eq!(golden_vni().encode(), input);
+    assert_eq!(to_vec(|b| golden_vni().encode(b)), input);
     assert_eq!(ValidateNegotiateInfo::decode(&input), Ok(golden_vni()));
 }
 
@@ -52,7 +52,7 @@ fn golden_ioctl_response() {
     want.extend_from_slice(&[112, 0, 0, 0, 24, 0, 0, 0]); // OutputOffset 112, OutputCount 24 (offset 32)
     want.extend_from_slice(&[0; 8]); // Flags, Reserved2 (offset 40)
     want.extend_from_slice(&out); // Buffer (offset 48 = 112 from header)
-    assert_eq!(encode_ioctl_response(FSCTL_VALIDATE_NEGOTIATE_INFO, FileId::RELATED, &out), want);
+    assert_eq!(to_vec(|b| encode_ioctl_response(FSCTL_VALIDATE_NEGOTIATE_INFO, FileId::RELATED, &out, b)), want);
     let m = msg(&want);
     let r = decode_ioctl_response(&m).unwrap();
     assert_eq!(
@@ -80,13 +80,13 @@ impl Arbitrary for ValidateNegotiateInfo {
 quickcheck! {
     fn ioctl_request_round_trip(ctl_code: u32, file_id: FileId, input: Vec<u8>, max_output: u32, flags: u32) -> bool {
         let r = IoctlRequest { ctl_code, file_id, input: &input[..input.len().min(4096)], max_output, flags };
-        IoctlRequest::decode(&msg(&r.encode())) == Ok(r)
+        IoctlRequest::decode(&msg(&to_vec(|b| r.encode(b)))) == Ok(r)
     }
 
     fn ioctl_response_round_trip(ctl_code: u32, file_id: FileId, output: Vec<u8>) -> bool {
         let output = &output[..output.len().min(4096)];
         let want = IoctlResponse { ctl_code, file_id, output };
-        decode_ioctl_response(&msg(&encode_ioctl_response(ctl_code, file_id, output))) == Ok(want)
+        decode_ioctl_response(&msg(&to_vec(|b| encode_ioctl_response(ctl_code, file_id, output, b)))) == Ok(want)
     }
 
     fn validate_negotiate_round_trip(v: ValidateNegotiateInfo, dialect: u16) -> bool {
@@ -94,7 +94,7 @@ quickcheck! {
             capabilities: v.capabilities, guid: v.guid, security_mode: v.security_mode, dialect
         };
         let out = encode_validate_negotiate_response(r.capabilities, &r.guid, r.security_mode, dialect);
-        ValidateNegotiateInfo::decode(&v.encode()) == Ok(v) && decode_validate_negotiate_response(&out) == Ok(r)
+        ValidateNegotiateInfo::decode(&to_vec(|b| v.encode(b))) == Ok(v) && decode_validate_negotiate_response(&out) == Ok(r)
     }
 
     fn responses_decode_never_panics(b: Vec<u8>) -> bool {

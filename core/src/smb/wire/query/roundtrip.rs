@@ -25,7 +25,7 @@ fn golden_query_directory_request_encode() {
     want.extend_from_slice(&[96, 0, 2, 0]); // FileNameOffset 96, FileNameLength 2 (offset 24)
     want.extend_from_slice(&[0, 0, 1, 0]); // OutputBufferLength 65536 (offset 28)
     want.extend_from_slice(&[b'*', 0]); // Buffer (offset 32 = 96 from header)
-    assert_eq!(r.encode(), want);
+    assert_eq!(to_vec(|b| r.encode(b)), want);
     assert_eq!(QueryDirectoryRequest::decode(&msg(&want)), Ok(r));
 }
 
@@ -33,7 +33,7 @@ fn golden_query_directory_request_encode() {
 fn golden_output_buffer_response_decode() {
     // StructureSize 9, OutputBufferOffset 72, OutputBufferLength 3, buffer.
     let b = [9, 0, 72, 0, 3, 0, 0, 0, 0xA, 0xB, 0xC];
-    assert_eq!(encode_output_buffer_response(&[0xA, 0xB, 0xC]), b);
+    assert_eq!(to_vec(|b| encode_output_buffer_response(&[0xA, 0xB, 0xC], b)), b);
     assert_eq!(decode_output_buffer_response(&msg(&b)), Ok(&[0xA, 0xB, 0xC][..]));
     assert_eq!(decode_output_buffer_response(&msg(&b[..10])), Err(WireError::Short));
 }
@@ -55,11 +55,11 @@ fn golden_query_info_request() {
     want.extend_from_slice(&[0; 8]); // AdditionalInformation, Flags (offset 16)
     want.extend_from_slice(&FID_BYTES); // FileId (offset 24)
     want.push(0); // Buffer (StructureSize 41 counts one byte)
-    assert_eq!(r.encode(), want);
+    assert_eq!(to_vec(|b| r.encode(b)), want);
     assert_eq!(QueryInfoRequest::decode(&msg(&want)), Ok(r.clone()));
     // With an input buffer (e.g. FileFullEaInformation's EA list) at 104.
     let with_input = QueryInfoRequest { input: vec![7, 8], ..r };
-    let b = with_input.encode();
+    let b = to_vec(|b| with_input.encode(b));
     assert_eq!(&b[8..16], &[104, 0, 0, 0, 2, 0, 0, 0]);
     assert_eq!(&b[40..], &[7, 8]);
     assert_eq!(QueryInfoRequest::decode(&msg(&b)), Ok(with_input));
@@ -74,9 +74,9 @@ fn golden_set_info() {
     want.extend_from_slice(&[0; 4]); // AdditionalInformation
     want.extend_from_slice(&FID_BYTES); // FileId (offset 16)
     want.extend_from_slice(&eof); // Buffer (offset 32 = 96 from header)
-    assert_eq!(r.encode(), want);
+    assert_eq!(to_vec(|b| r.encode(b)), want);
     assert_eq!(SetInfoRequest::decode(&msg(&want)), Ok(r));
-    assert_eq!(encode_set_info_response(), [2, 0]);
+    assert_eq!(to_vec(encode_set_info_response), [2, 0]);
     assert_eq!(decode_set_info_response(&msg(&[2, 0])), Ok(()));
     assert_eq!(decode_set_info_response(&msg(&[4, 0])), Err(WireError::StructureSize));
 }
@@ -110,23 +110,23 @@ impl Arbitrary for QueryInfoRequest {
 
 quickcheck! {
     fn query_directory_round_trip(r: QueryDirectoryRequest) -> bool {
-        QueryDirectoryRequest::decode(&msg(&r.encode())) == Ok(r)
+        QueryDirectoryRequest::decode(&msg(&to_vec(|b| r.encode(b)))) == Ok(r)
     }
 
     fn output_buffer_round_trip(data: Vec<u8>) -> bool {
         let data = &data[..data.len().min(4096)];
-        decode_output_buffer_response(&msg(&encode_output_buffer_response(data))) == Ok(data)
+        decode_output_buffer_response(&msg(&to_vec(|b| encode_output_buffer_response(data, b)))) == Ok(data)
     }
 
     fn query_info_round_trip(r: QueryInfoRequest) -> bool {
-        QueryInfoRequest::decode(&msg(&r.encode())) == Ok(r)
+        QueryInfoRequest::decode(&msg(&to_vec(|b| r.encode(b)))) == Ok(r)
     }
 
     fn set_info_round_trip(info_type: u8, class: u8, buffer: Vec<u8>, additional_information: u32, file_id: FileId) -> bool {
         let buffer = &buffer[..buffer.len().min(4096)];
         let r = SetInfoRequest { info_type, class, buffer, additional_information, file_id };
-        SetInfoRequest::decode(&msg(&r.encode())) == Ok(r)
-            && decode_set_info_response(&msg(&encode_set_info_response())) == Ok(())
+        SetInfoRequest::decode(&msg(&to_vec(|b| r.encode(b)))) == Ok(r)
+            && decode_set_info_response(&msg(&to_vec(encode_set_info_response))) == Ok(())
     }
 
     fn responses_decode_never_panics(b: Vec<u8>) -> bool {

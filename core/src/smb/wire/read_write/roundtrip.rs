@@ -19,7 +19,7 @@ fn golden_read_request_encode() {
     want.extend_from_slice(&FID_BYTES); // FileId (offset 16)
     want.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]); // MinimumCount 1, Channel NONE (offset 32)
     want.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0]); // RemainingBytes, ReadChannelInfo*, Buffer
-    assert_eq!(r.encode(), want);
+    assert_eq!(to_vec(|b| r.encode(b)), want);
     assert_eq!(ReadRequest::decode(&msg(&want)), Ok(r));
 }
 
@@ -29,7 +29,7 @@ fn golden_read_response_decode() {
     let b = [17, 0, 80, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'h', b'i'];
     assert_eq!(decode_read_response(&msg(&b)), Ok(&b"hi"[..]));
     assert_eq!(decode_read_response(&msg(&b[..17])), Err(WireError::Short));
-    assert_eq!(decode_read_response(&msg(&encode_read_response(&[]))), Ok(&[][..]));
+    assert_eq!(decode_read_response(&msg(&to_vec(|b| encode_read_response(&[], b)))), Ok(&[][..]));
 }
 
 #[test]
@@ -41,11 +41,11 @@ fn golden_write() {
     want.extend_from_slice(&[0; 12]); // Channel, RemainingBytes, WriteChannelInfo* (offset 32)
     want.extend_from_slice(&[1, 0, 0, 0]); // Flags WRITE_THROUGH (offset 44)
     want.extend_from_slice(b"abc"); // Buffer (offset 48 = 112 from header)
-    assert_eq!(w.encode(), want);
+    assert_eq!(to_vec(|b| w.encode(b)), want);
     assert_eq!(WriteRequest::decode(&msg(&want)), Ok(w));
     // StructureSize 17, Reserved, Count 3, Remaining, WriteChannelInfo*, one Buffer byte.
     let resp = [17, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    assert_eq!(encode_write_response(3), resp);
+    assert_eq!(to_vec(|b| encode_write_response(3, b)), resp);
     assert_eq!(decode_write_response(&msg(&resp)), Ok(3));
 }
 
@@ -53,9 +53,9 @@ fn golden_write() {
 fn golden_flush() {
     let mut want = vec![24, 0, 0, 0, 0, 0, 0, 0]; // StructureSize, Reserved1, Reserved2
     want.extend_from_slice(&FID_BYTES);
-    assert_eq!(encode_flush(FID), want);
+    assert_eq!(to_vec(|b| encode_flush(FID, b)), want);
     assert_eq!(decode_flush(&msg(&want)), Ok(FID));
-    assert_eq!(decode_empty(&msg(&encode_empty_response())), Ok(()));
+    assert_eq!(decode_empty(&msg(&to_vec(encode_empty_response))), Ok(()));
 }
 
 #[test]
@@ -76,7 +76,7 @@ fn golden_lock() {
             LockElement { offset: 0, length: 1, flags: 0x11 },
         ],
     };
-    assert_eq!(r.encode(), want);
+    assert_eq!(to_vec(|b| r.encode(b)), want);
     assert_eq!(LockRequest::decode(&msg(&want)), Ok(r));
     assert_eq!(decode_lock(&msg(&want)), Ok((FID, 2)));
     assert!(LockRequest::decode(&msg(&want[..want.len() - 1])).is_err());
@@ -106,26 +106,26 @@ impl Arbitrary for LockRequest {
 
 quickcheck! {
     fn read_request_round_trip(r: ReadRequest) -> bool {
-        ReadRequest::decode(&msg(&r.encode())) == Ok(r)
+        ReadRequest::decode(&msg(&to_vec(|b| r.encode(b)))) == Ok(r)
     }
 
     fn read_response_round_trip(data: Vec<u8>) -> bool {
         let data = &data[..data.len().min(4096)];
-        decode_read_response(&msg(&encode_read_response(data))) == Ok(data)
+        decode_read_response(&msg(&to_vec(|b| encode_read_response(data, b)))) == Ok(data)
     }
 
     fn write_round_trip(offset: u64, file_id: FileId, channel: u32, flags: u32, data: Vec<u8>) -> bool {
         let w = WriteRequest { offset, file_id, channel, flags, data: &data[..data.len().min(4096)] };
-        WriteRequest::decode(&msg(&w.encode())) == Ok(w)
-            && decode_write_response(&msg(&encode_write_response(channel))) == Ok(channel)
+        WriteRequest::decode(&msg(&to_vec(|b| w.encode(b)))) == Ok(w)
+            && decode_write_response(&msg(&to_vec(|b| encode_write_response(channel, b)))) == Ok(channel)
     }
 
     fn flush_round_trip(fid: FileId) -> bool {
-        decode_flush(&msg(&encode_flush(fid))) == Ok(fid)
+        decode_flush(&msg(&to_vec(|b| encode_flush(fid, b)))) == Ok(fid)
     }
 
     fn lock_round_trip(r: LockRequest) -> bool {
-        LockRequest::decode(&msg(&r.encode())) == Ok(r)
+        LockRequest::decode(&msg(&to_vec(|b| r.encode(b)))) == Ok(r)
     }
 
     fn responses_decode_never_panics(b: Vec<u8>) -> bool {
