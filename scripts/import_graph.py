@@ -13,8 +13,7 @@ is an edge to `vfs::types`, not to `vfs` (glob re-exports are not followed).
 
 Edges are collapsed to the top `--level` path segments (default 1: `smb`,
 `lease`, `server`, ...; 0 keeps one node per file). Test-only modules (tests,
-*_tests, simulation, sim, smb_test_client, conformance, and files declared by
-`#[cfg(test)] mod x;`) and `#[cfg(test)] mod x { ... }` bodies are left out:
+roundtrip, conformance, and files declared by `#[cfg(test)] mod x;`) and `#[cfg(test)] mod x { ... }` bodies are left out:
 they may look anywhere. Prints the edges and the strongly connected components
 with more than one member; exits 1 when there is a cycle.
 """
@@ -23,8 +22,9 @@ import os
 import re
 import sys
 
-TEST_PARTS = {"tests", "cross_tests", "simulation", "sim", "smb_test_client",
-              "conformance", "local_tests"}
+# Test-only modules by name (core/src/testing's cfg(test) parts are found by
+# their `#[cfg(test)] mod` declarations).
+TEST_PARTS = {"tests", "roundtrip", "conformance"}
 
 
 def module_of(root, path):

@@ -1179,5 +1179,4 @@ impl Vfs for LocalFs {
 }
 
 #[cfg(test)]
-#[path = "local_tests.rs"]
 mod tests;

@@ -325,5 +325,4 @@ pub fn encode_fault(call_id: u32, context_id: u16, status: u32, did_not_execute:
 }
 
 #[cfg(test)]
-#[path = "dcerpc_tests.rs"]
 pub(crate) mod tests;

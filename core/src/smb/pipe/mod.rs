@@ -242,5 +242,4 @@ impl PipeOpen {
 }
 
 #[cfg(test)]
-#[path = "pipe_tests.rs"]
 mod tests;

@@ -242,5 +242,4 @@ fn server_get_info(view: &ServerView, r: &mut NdrReader<'_>) -> NdrResult<Vec<u8
 }
 
 #[cfg(test)]
-#[path = "srvsvc_tests.rs"]
 mod tests;
