@@ -1,9 +1,13 @@
 //! Byte-range locks with Windows mandatory semantics (MS-FSA 2.1.4.10,
-//! 2.1.5.8, 2.1.5.9).
+//! 2.1.5.8, 2.1.5.9), and the locks waiting to be granted (a lock request
+//! without FailImmediately that conflicts waits until the conflicting
+//! locks go, MS-FSA 2.1.5.8).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use super::open::{FileKey, OpenId};
+use crate::id::WaitToken;
 
 /// Locks one file may carry; more is refused (bounds peer-driven memory).
 pub const MAX_LOCKS_PER_FILE: usize = 65_536;
@@ -30,7 +34,7 @@ pub enum LockError {
     /// STATUS_INVALID_LOCK_RANGE: offset + length - 1 overflows.
     #[error("lock range beyond the largest offset")]
     InvalidRange,
-    /// STATUS_LOCK_NOT_GRANTED. Waiting locks are refused this way too.
+    /// STATUS_LOCK_NOT_GRANTED: a conflicting lock asked to fail at once.
     #[error("lock not granted")]
     NotGranted,
     /// STATUS_INSUFFICIENT_RESOURCES.
@@ -74,9 +78,27 @@ fn overlaps(a_off: u64, a_len: u64, b_off: u64, b_len: u64) -> bool {
     (a_off as i128) <= b_last && a_last >= b_off as i128
 }
 
+/// A lock request waiting for conflicting locks to go (MS-FSA 2.1.5.8:
+/// the request is not completed until the lock can be granted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LockWait {
+    pub token: WaitToken,
+    pub file: FileKey,
+    pub lock: ByteRangeLock,
+    pub parked_at: Instant,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct LockTable {
     by_file: BTreeMap<FileKey, Vec<ByteRangeLock>>,
+    /// Waiting lock requests in arrival order (the key), retried in that
+    /// order: of two waiters for the same range, the first is granted first.
+    waiting: BTreeMap<u64, LockWait>,
+    waiting_by_token: BTreeMap<WaitToken, u64>,
+    next_wait: u64,
+    /// Waiters granted their lock and woken, whose request has not yet run
+    /// again to answer it.
+    granted: BTreeMap<WaitToken, (FileKey, ByteRangeLock)>,
 }
 
 impl LockTable {
@@ -113,9 +135,8 @@ impl LockTable {
         self.by_file.get(&file).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// MS-FSA 2.1.5.8. A lock that would have to wait is refused with
-    /// NotGranted whatever `fail_immediately` says (waiting locks are not
-    /// supported yet).
+    /// MS-FSA 2.1.5.8 with FailImmediately: a conflicting lock is refused
+    /// with NotGranted.
     pub fn lock(
         &mut self,
         file: FileKey,
@@ -123,7 +144,6 @@ impl LockTable {
         offset: u64,
         length: u64,
         exclusive: bool,
-        _fail_immediately: bool,
     ) -> Result<(), LockError> {
         if !valid_range(offset, length) {
             return Err(LockError::InvalidRange);
@@ -131,12 +151,100 @@ impl LockTable {
         if self.conflicts(file, open, offset, length, exclusive, true) {
             return Err(LockError::NotGranted);
         }
+        self.insert(file, ByteRangeLock { open, offset, length, exclusive })
+    }
+
+    fn insert(&mut self, file: FileKey, l: ByteRangeLock) -> Result<(), LockError> {
         let v = self.by_file.entry(file).or_default();
         if v.len() >= MAX_LOCKS_PER_FILE {
             return Err(LockError::TooManyLocks);
         }
-        v.push(ByteRangeLock { open, offset, length, exclusive });
+        v.push(l);
         Ok(())
+    }
+
+    /// MS-FSA 2.1.5.8 without FailImmediately: grants the lock now (true),
+    /// or parks it under `token` until it can be granted (false). A lock
+    /// granted while `token` waited is taken here (true), once.
+    pub fn lock_or_wait(&mut self, file: FileKey, l: ByteRangeLock, token: WaitToken, now: Instant) -> Result<bool, LockError> {
+        if self.granted.remove(&token).is_some() {
+            return Ok(true);
+        }
+        if self.waiting_by_token.contains_key(&token) {
+            return Ok(false);
+        }
+        if !valid_range(l.offset, l.length) {
+            return Err(LockError::InvalidRange);
+        }
+        if !self.conflicts(file, l.open, l.offset, l.length, l.exclusive, true) {
+            self.insert(file, l)?;
+            return Ok(true);
+        }
+        self.next_wait += 1;
+        self.waiting.insert(self.next_wait, LockWait { token, file, lock: l, parked_at: now });
+        self.waiting_by_token.insert(token, self.next_wait);
+        Ok(false)
+    }
+
+    /// Takes the lock granted to `token` while it waited, if any.
+    pub fn take_grant(&mut self, token: WaitToken) -> bool {
+        self.granted.remove(&token).is_some()
+    }
+
+    /// Retries the waiters of `file` in arrival order after locks went
+    /// away; returns those granted now (their tokens are to be woken).
+    pub fn retry(&mut self, file: FileKey) -> Vec<LockWait> {
+        let on_file: Vec<(u64, LockWait)> =
+            self.waiting.iter().filter(|(_, w)| w.file == file).map(|(s, w)| (*s, *w)).collect();
+        let mut out = Vec::new();
+        for (seq, w) in on_file {
+            let l = w.lock;
+            if self.conflicts(file, l.open, l.offset, l.length, l.exclusive, true) || self.insert(file, l).is_err() {
+                continue;
+            }
+            self.waiting.remove(&seq);
+            self.waiting_by_token.remove(&w.token);
+            self.granted.insert(w.token, (file, l));
+            out.push(w);
+        }
+        out
+    }
+
+    /// Forgets the waiting lock under `token`; a lock granted to it and not
+    /// yet taken is dropped (its request is being answered otherwise).
+    /// Returns the file whose locks changed, if a granted lock was dropped.
+    pub fn cancel(&mut self, token: WaitToken) -> (bool, Option<FileKey>) {
+        if let Some(seq) = self.waiting_by_token.remove(&token) {
+            self.waiting.remove(&seq);
+            return (true, None);
+        }
+        match self.granted.remove(&token) {
+            Some((file, l)) => {
+                let _ = self.unlock(file, l.open, l.offset, l.length);
+                (true, Some(file))
+            }
+            None => (false, None),
+        }
+    }
+
+    /// The lock requests of `open` still waiting (not yet granted).
+    pub fn waiting_of(&self, open: OpenId) -> Vec<WaitToken> {
+        self.waiting.values().filter(|w| w.lock.open == open).map(|w| w.token).collect()
+    }
+
+    /// Tokens of every waiting or granted-but-untaken lock request.
+    pub fn tokens(&self) -> BTreeSet<WaitToken> {
+        self.waiting_by_token.keys().chain(self.granted.keys()).copied().collect()
+    }
+
+    /// Lock requests waiting now.
+    pub fn waiting_len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Is a lock request waiting under `token`?
+    pub fn is_waiting(&self, token: WaitToken) -> bool {
+        self.waiting_by_token.contains_key(&token)
     }
 
     /// MS-FSA 2.1.5.9: removes the lock of `open` with exactly this range,
@@ -174,8 +282,12 @@ impl LockTable {
         }
     }
 
-    /// Drops every lock of a closed open (MS-FSA 2.1.5.5).
+    /// Drops every lock of a closed open (MS-FSA 2.1.5.5) and its waiting
+    /// lock requests (MS-SMB2 3.3.4.17 cancels them).
     pub fn remove_open(&mut self, file: FileKey, open: OpenId) {
+        for t in self.waiting_of(open) {
+            self.cancel(t);
+        }
         if let Some(v) = self.by_file.get_mut(&file) {
             v.retain(|l| l.open != open);
             if v.is_empty() {
@@ -187,7 +299,7 @@ impl LockTable {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use crate::id::ConnId;
     use crate::lease::{LeaseTable, OpenId, access, share};
@@ -205,7 +317,7 @@ mod tests {
         let mut t = LeaseTable::new(Duration::from_secs(35));
         let a = t.add_open(F, DATA, ALL, C1);
         let b = t.add_open(F, DATA, ALL, C2);
-        assert_eq!(t.lock(F, a, 0, 10, true, true), Ok(()));
+        assert_eq!(t.lock(F, a, 0, 10, true), Ok(()));
         assert_eq!(t.check_io(F, a, 0, 10, false), Ok(()));
         assert_eq!(t.check_io(F, a, 0, 10, true), Ok(()));
         assert_eq!(t.check_io(F, b, 9, 1, false), Err(LockConflict));
@@ -213,13 +325,11 @@ mod tests {
         assert_eq!(t.check_io(F, b, 10, 5, true), Ok(()));
         // NFS checks under an id no open has: every lock is another's.
         assert_eq!(t.check_io(F, OpenId(0), 0, 1, false), Err(LockConflict));
-        assert_eq!(t.lock(F, b, 5, 10, false, true), Err(LockError::NotGranted));
-        // Waiting locks are refused too for now.
-        assert_eq!(t.lock(F, b, 5, 10, false, false), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, b, 5, 10, false), Err(LockError::NotGranted));
         // The owner may not stack an exclusive lock, but may add a shared one.
-        assert_eq!(t.lock(F, a, 5, 1, true, true), Err(LockError::NotGranted));
-        assert_eq!(t.lock(F, a, 5, 1, false, true), Ok(()));
-        assert_eq!(t.lock(F, b, 10, 10, true, true), Ok(()));
+        assert_eq!(t.lock(F, a, 5, 1, true), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, a, 5, 1, false), Ok(()));
+        assert_eq!(t.lock(F, b, 10, 10, true), Ok(()));
     }
 
     #[test]
@@ -227,13 +337,13 @@ mod tests {
         let mut t = LeaseTable::new(Duration::from_secs(35));
         let a = t.add_open(F, DATA, ALL, C1);
         let b = t.add_open(F, DATA, ALL, C2);
-        assert_eq!(t.lock(F, a, 100, 50, false, true), Ok(()));
-        assert_eq!(t.lock(F, b, 120, 50, false, true), Ok(()));
+        assert_eq!(t.lock(F, a, 100, 50, false), Ok(()));
+        assert_eq!(t.lock(F, b, 120, 50, false), Ok(()));
         assert_eq!(t.check_io(F, b, 100, 10, false), Ok(()));
         assert_eq!(t.check_io(F, b, 100, 10, true), Err(LockConflict));
         assert_eq!(t.check_io(F, a, 100, 10, true), Err(LockConflict));
         assert_eq!(t.check_io(F, a, 0, 100, true), Ok(()));
-        assert_eq!(t.lock(F, b, 0, 101, true, true), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, b, 0, 101, true), Err(LockError::NotGranted));
         // Closing the opens drops their locks.
         t.close_open(a, std::time::Instant::now());
         t.close_open(b, std::time::Instant::now());
@@ -246,13 +356,13 @@ mod tests {
         let mut t = LeaseTable::new(Duration::from_secs(35));
         let a = t.add_open(F, DATA, ALL, C1);
         let b = t.add_open(F, DATA, ALL, C2);
-        assert_eq!(t.lock(F, a, 0, 10, true, true), Ok(()));
+        assert_eq!(t.lock(F, a, 0, 10, true), Ok(()));
         // {0,0} conflicts with nothing.
-        assert_eq!(t.lock(F, b, 0, 0, true, true), Ok(()));
+        assert_eq!(t.lock(F, b, 0, 0, true), Ok(()));
         assert_eq!(t.check_io(F, b, 0, 0, true), Ok(()));
         // An empty range strictly inside a lock does (MS-FSA 2.1.4.10).
-        assert_eq!(t.lock(F, b, 5, 0, false, true), Err(LockError::NotGranted));
-        assert_eq!(t.lock(F, b, 10, 0, false, true), Ok(()));
+        assert_eq!(t.lock(F, b, 5, 0, false), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, b, 10, 0, false), Ok(()));
     }
 
     #[test]
@@ -260,14 +370,14 @@ mod tests {
         let mut t = LeaseTable::new(Duration::from_secs(35));
         let a = t.add_open(F, DATA, ALL, C1);
         let b = t.add_open(F, DATA, ALL, C2);
-        assert_eq!(t.unlock(F, a, 0, 10), Err(UnlockError::RangeNotLocked));
-        t.lock(F, a, 0, 10, false, true).unwrap();
-        t.lock(F, a, 0, 10, true, true).unwrap_err();
-        assert_eq!(t.unlock(F, a, 0, 9), Err(UnlockError::RangeNotLocked));
-        assert_eq!(t.unlock(F, b, 0, 10), Err(UnlockError::RangeNotLocked));
-        assert_eq!(t.unlock(F, a, 0, 10), Ok(()));
-        assert_eq!(t.unlock(F, a, 0, 10), Err(UnlockError::RangeNotLocked));
-        assert_eq!(t.unlock(F, a, u64::MAX, 2), Err(UnlockError::InvalidRange));
+        assert_eq!(t.unlock(F, a, 0, 10, Instant::now()), Err(UnlockError::RangeNotLocked));
+        t.lock(F, a, 0, 10, false).unwrap();
+        t.lock(F, a, 0, 10, true).unwrap_err();
+        assert_eq!(t.unlock(F, a, 0, 9, Instant::now()), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, b, 0, 10, Instant::now()), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, a, 0, 10, Instant::now()), Ok(()));
+        assert_eq!(t.unlock(F, a, 0, 10, Instant::now()), Err(UnlockError::RangeNotLocked));
+        assert_eq!(t.unlock(F, a, u64::MAX, 2, Instant::now()), Err(UnlockError::InvalidRange));
     }
 
     #[test]
@@ -275,12 +385,12 @@ mod tests {
         let mut t = LeaseTable::new(Duration::from_secs(35));
         let a = t.add_open(F, DATA, ALL, C1);
         let b = t.add_open(F, DATA, ALL, C2);
-        assert_eq!(t.lock(F, a, u64::MAX, 2, true, true), Err(LockError::InvalidRange));
-        assert_eq!(t.lock(F, a, 2, u64::MAX, true, true), Err(LockError::InvalidRange));
+        assert_eq!(t.lock(F, a, u64::MAX, 2, true), Err(LockError::InvalidRange));
+        assert_eq!(t.lock(F, a, 2, u64::MAX, true), Err(LockError::InvalidRange));
         // The last byte of the offset space can be locked.
-        assert_eq!(t.lock(F, a, u64::MAX, 1, true, true), Ok(()));
-        assert_eq!(t.lock(F, b, 1, u64::MAX, false, true), Err(LockError::NotGranted));
-        assert_eq!(t.lock(F, b, u64::MAX, 0, false, true), Ok(()));
+        assert_eq!(t.lock(F, a, u64::MAX, 1, true), Ok(()));
+        assert_eq!(t.lock(F, b, 1, u64::MAX, false), Err(LockError::NotGranted));
+        assert_eq!(t.lock(F, b, u64::MAX, 0, false), Ok(()));
         assert_eq!(t.check_io(F, b, u64::MAX - 1, u64::MAX, false), Err(LockConflict));
         assert_eq!(t.check_io(F, b, u64::MAX - 1, 1, true), Ok(()));
     }
@@ -291,7 +401,7 @@ mod tests {
             let opens = [t.add_open(F, DATA, ALL, C1), t.add_open(F, DATA, ALL, C2)];
             for (lock, who, off, len, excl) in ops {
                 let o = opens[usize::from(who % 2)];
-                let _ = if lock { t.lock(F, o, off, len, excl, true).is_ok() } else { t.unlock(F, o, off, len).is_ok() };
+                let _ = if lock { t.lock(F, o, off, len, excl).is_ok() } else { t.unlock(F, o, off, len, Instant::now()).is_ok() };
                 let _ = t.check_io(F, o, off, len, excl);
             }
             true

@@ -12,7 +12,7 @@ mod tests;
 
 use super::breaks::{self, BreakNotification, BreakTarget, Caller, Decision, HolderKind, Operation};
 use super::lease::{ClientGuid, Lease, LeaseInfo, LeaseKey, LeaseOwner, LeaseVersion};
-use super::locks::{ByteRangeLock, LockConflict, LockError, LockTable, UnlockError};
+use super::locks::{ByteRangeLock, LockConflict, LockError, LockTable, LockWait, UnlockError};
 use super::open::{FileKey, OpenEntry, OpenId, SharingViolation, share_conflict};
 use super::oplock::{self, OplockLevel};
 use super::state::{Caching, LeaseState};
@@ -229,6 +229,7 @@ impl LeaseTable {
         self.locks.remove_open(e.file, id);
         self.drop_caching(id);
         self.release(now);
+        self.retry_locks(e.file, Some(now));
         Some(e)
     }
 
@@ -261,6 +262,9 @@ impl LeaseTable {
         let parked: Vec<WaitToken> = self.waiters.tokens().filter(|t| t.conn == conn).collect();
         for t in parked {
             self.waiters.cancel(t);
+        }
+        for t in self.locks.tokens().into_iter().filter(|t| t.conn == conn) {
+            self.cancel_lock_wait(t, Some(now));
         }
         self.woken.retain(|t| t.conn != conn);
         ids
@@ -466,12 +470,24 @@ impl LeaseTable {
         self.woken.drain(..).collect()
     }
 
-    /// Forgets a parked operation (SMB CANCEL, NFS disconnect). Returns
-    /// whether it was parked.
+    /// Forgets a parked operation (SMB CANCEL, NFS disconnect), and a lock
+    /// request waiting under `token` (a lock granted to it and not yet
+    /// taken with [`LeaseTable::lock_or_wait`] is undone). Returns whether
+    /// it was parked.
     pub fn cancel_waiter(&mut self, token: WaitToken) -> bool {
         let parked = self.waiters.cancel(token).is_some();
+        let lock = self.cancel_lock_wait(token, None);
         self.woken.retain(|t| *t != token);
-        parked
+        parked || lock
+    }
+
+    fn cancel_lock_wait(&mut self, token: WaitToken, now: Option<Instant>) -> bool {
+        let (was, changed) = self.locks.cancel(token);
+        self.woken.retain(|t| *t != token);
+        if let Some(file) = changed {
+            self.retry_locks(file, now);
+        }
+        was
     }
 
     /// MS-SMB2 3.3.5.22.2: the client acknowledges a lease break with
@@ -545,7 +561,9 @@ impl LeaseTable {
 
     // ---- byte-range locks ----
 
-    /// MS-FSA 2.1.5.8. Call `begin(Operation::Lock)` first for the breaks.
+    /// MS-FSA 2.1.5.8 with FailImmediately: a conflicting lock is refused
+    /// ([`LockError::NotGranted`]). Call `begin(Operation::Lock)` first for
+    /// the breaks.
     pub fn lock(
         &mut self,
         file: FileKey,
@@ -553,14 +571,82 @@ impl LeaseTable {
         offset: u64,
         length: u64,
         exclusive: bool,
-        fail_immediately: bool,
     ) -> Result<(), LockError> {
-        self.locks.lock(file, open, offset, length, exclusive, fail_immediately)
+        self.locks.lock(file, open, offset, length, exclusive)
     }
 
-    /// MS-FSA 2.1.5.9.
-    pub fn unlock(&mut self, file: FileKey, open: OpenId, offset: u64, length: u64) -> Result<(), UnlockError> {
-        self.locks.unlock(file, open, offset, length)
+    /// MS-FSA 2.1.5.8 without FailImmediately: the lock is granted now
+    /// ([`Decision::Proceed`]) or `waiter` waits for it ([`Decision::Wait`]).
+    /// A waiting lock is granted, in arrival order, when the locks it
+    /// conflicts with are unlocked or their opens close; its token is then
+    /// woken ([`LeaseEvent::Wake`]) and the request, run again, calls this
+    /// again under the same token to learn it holds the lock. A waiting
+    /// lock goes with its open ([`LeaseTable::close_open`]), its
+    /// connection or [`LeaseTable::cancel_waiter`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn lock_or_wait(
+        &mut self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        length: u64,
+        exclusive: bool,
+        waiter: WaitToken,
+        now: Instant,
+    ) -> Result<Decision, LockError> {
+        let l = ByteRangeLock { open, offset, length, exclusive };
+        match self.locks.lock_or_wait(file, l, waiter, now)? {
+            true => Ok(Decision::Proceed),
+            false => {
+                self.counters.ops_parked += 1;
+                Ok(Decision::Wait)
+            }
+        }
+    }
+
+    /// Takes the lock granted to the request waiting under `waiter`, if it
+    /// was granted and not yet taken (the request then answers success).
+    pub fn take_lock_grant(&mut self, waiter: WaitToken) -> bool {
+        self.locks.take_grant(waiter)
+    }
+
+    /// The lock requests of `open` still waiting to be granted.
+    pub fn lock_waits_of(&self, open: OpenId) -> Vec<WaitToken> {
+        self.locks.waiting_of(open)
+    }
+
+    /// Lock requests waiting now.
+    pub fn lock_waits(&self) -> usize {
+        self.locks.waiting_len()
+    }
+
+    /// Is a lock request waiting under `token`?
+    pub fn is_lock_waiting(&self, token: WaitToken) -> bool {
+        self.locks.is_waiting(token)
+    }
+
+    /// MS-FSA 2.1.5.9. Lock requests the range blocked are retried.
+    pub fn unlock(
+        &mut self,
+        file: FileKey,
+        open: OpenId,
+        offset: u64,
+        length: u64,
+        now: Instant,
+    ) -> Result<(), UnlockError> {
+        self.locks.unlock(file, open, offset, length)?;
+        self.retry_locks(file, Some(now));
+        Ok(())
+    }
+
+    /// Grants what waiting lock requests on `file` now can have, first
+    /// come first served, and wakes them, timed as parked until `now`
+    /// (when known).
+    fn retry_locks(&mut self, file: FileKey, now: Option<Instant>) {
+        for LockWait { token, parked_at, .. } in self.locks.retry(file) {
+            self.counters.time_parked += now.unwrap_or(parked_at).saturating_duration_since(parked_at);
+            self.woken.push_back(token);
+        }
     }
 
     /// Does a read (or write) by `open` conflict with byte-range locks?

@@ -14,6 +14,13 @@ use crate::vfs::{FileType, Vfs};
 pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Instant) {
     // Its watch ends with it (a CLOSE completes the waiting requests itself).
     crate::smb::change_notify::open_released(smb, open.file_id.volatile);
+    // MS-SMB2 3.3.4.17: the requests of the open still pending are
+    // cancelled as in 3.3.5.16 (a blocking LOCK answers STATUS_CANCELLED;
+    // the settle loop sends it, see change_notify::take_cleanups).
+    for t in core.leases.lock_waits_of(open.lease_open) {
+        core.leases.cancel_waiter(t);
+        smb.watches.1.push((t, crate::smb::status::CANCELLED));
+    }
     // close_open: released waiters are timed at `now`, not at the last call.
     core.leases.close_open(open.lease_open, now);
     smb.open_refs.remove(&open.lease_open);

@@ -1,9 +1,14 @@
 //! LOCK (MS-SMB2 3.3.5.14; MS-FSA 2.1.5.8, 2.1.5.9): byte-range locks in
 //! the lease table. A lock breaks other holders' caching like a write.
-//! Locks that would have to wait are refused (STATUS_LOCK_NOT_GRANTED).
+//! A lone lock without SMB2_LOCKFLAG_FAIL_IMMEDIATELY that conflicts waits
+//! in the lease table: the request goes async (interim STATUS_PENDING,
+//! MS-SMB2 3.3.4.2) and is answered when the lock is granted, or with
+//! STATUS_CANCELLED by CANCEL (3.3.5.16) or the close of its open
+//! (3.3.4.17).
 
-use crate::lease::{LockError, Operation, UnlockError};
-use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
+use crate::id::WaitToken;
+use crate::lease::{Decision, LockError, Operation, UnlockError};
+use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok_with};
 use crate::smb::lease::{INVALID_LOCK_RANGE, LOCK_NOT_GRANTED, RANGE_NOT_LOCKED, begin_on};
 use crate::smb::status;
 use crate::smb::wire::codec::{u32_at, u64_at};
@@ -41,6 +46,15 @@ fn elements(msg: &[u8], count: u16) -> Result<Vec<Element>, u32> {
 pub fn lock(cx: &mut Ctx<'_>) -> HandlerResult {
     let (fid, count) = decode_lock(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
     let els = elements(&cx.msg, count)?;
+    // A waiting lock granted meanwhile: the request is answered SUCCESS
+    // even if its open went in the same instant (its close dropped the
+    // lock), as Windows does (smbtorture smb2.lock.cancel-tdis).
+    if let Some(op) = cx.op
+        && cx.async_id.is_some()
+        && cx.core.leases.take_lock_grant(WaitToken { conn: cx.conn.id, op })
+    {
+        return ok_with(encode_empty_response);
+    }
     let open = cx.open(fid)?.clone();
     let unlocking = els.first().is_some_and(|e| e.flags & LOCKFLAG_UNLOCK != 0);
     if unlocking {
@@ -48,7 +62,7 @@ pub fn lock(cx: &mut Ctx<'_>) -> HandlerResult {
             if e.flags != LOCKFLAG_UNLOCK {
                 return Err(status::INVALID_PARAMETER);
             }
-            cx.core.leases.unlock(open.object, open.lease_open, e.offset, e.length).map_err(|e| match e {
+            cx.core.leases.unlock(open.object, open.lease_open, e.offset, e.length, cx.now).map_err(|e| match e {
                 UnlockError::InvalidRange => INVALID_LOCK_RANGE,
                 UnlockError::RangeNotLocked => RANGE_NOT_LOCKED,
             })?;
@@ -66,24 +80,42 @@ pub fn lock(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     }
     begin_on(cx, &open, Operation::Lock)?;
+    if let [e] = els[..]
+        && e.flags & LOCKFLAG_FAIL_IMMEDIATELY == 0
+    {
+        let exclusive = e.flags & LOCKFLAG_EXCLUSIVE_LOCK != 0;
+        let token = WaitToken { conn: cx.conn.id, op: cx.op_id() };
+        let leases = &mut cx.core.leases;
+        return match leases.lock_or_wait(open.object, open.lease_open, e.offset, e.length, exclusive, token, cx.now) {
+            Ok(Decision::Proceed) => ok_with(encode_empty_response),
+            Ok(Decision::Wait) => {
+                tracing::debug!(conn = cx.conn.id.0, op = token.op, "lock waits");
+                Ok(Outcome::Pending)
+            }
+            Err(err) => Err(lock_error(err)),
+        };
+    }
     let mut done = Vec::new();
     for e in &els {
         let exclusive = e.flags & LOCKFLAG_EXCLUSIVE_LOCK != 0;
-        let fail = e.flags & LOCKFLAG_FAIL_IMMEDIATELY != 0;
-        match cx.core.leases.lock(open.object, open.lease_open, e.offset, e.length, exclusive, fail) {
+        match cx.core.leases.lock(open.object, open.lease_open, e.offset, e.length, exclusive) {
             Ok(()) => done.push(*e),
             Err(err) => {
                 // MS-SMB2 3.3.5.14.2: locks granted earlier in the request are undone.
                 for d in done {
-                    let _ = cx.core.leases.unlock(open.object, open.lease_open, d.offset, d.length);
+                    let _ = cx.core.leases.unlock(open.object, open.lease_open, d.offset, d.length, cx.now);
                 }
-                return Err(match err {
-                    LockError::InvalidRange => INVALID_LOCK_RANGE,
-                    LockError::NotGranted => LOCK_NOT_GRANTED,
-                    LockError::TooManyLocks => status::INSUFFICIENT_RESOURCES,
-                });
+                return Err(lock_error(err));
             }
         }
     }
     ok_with(encode_empty_response)
+}
+
+fn lock_error(err: LockError) -> u32 {
+    match err {
+        LockError::InvalidRange => INVALID_LOCK_RANGE,
+        LockError::NotGranted => LOCK_NOT_GRANTED,
+        LockError::TooManyLocks => status::INSUFFICIENT_RESOURCES,
+    }
 }
