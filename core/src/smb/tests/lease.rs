@@ -725,3 +725,136 @@ fn a_parked_chain_fails_as_its_create_does() {
         assert_eq!((g.r.hdr.async_id, g.r.status()), (*id, status::OBJECT_NAME_NOT_FOUND));
     }
 }
+
+/// A LOCK request with one element.
+fn lock_body(fid: FileId, off: u64, len: u64, flags: u32) -> Vec<u8> {
+    let mut b = fid_body(48, fid, 8, &[]);
+    b[2] = 1;
+    b.extend_from_slice(&off.to_le_bytes());
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(&flags.to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b
+}
+
+const EXCLUSIVE: u32 = 0x02;
+const EXCLUSIVE_NOW: u32 = 0x12;
+const UNLOCK: u32 = 0x04;
+
+/// A and B open f.txt; A locks bytes 0..10; B's blocking lock of the same
+/// range goes async. Returns B's FileId and the AsyncId of its LOCK.
+fn blocked_lock(w: &mut World, a: &mut Peer, b: &mut Peer) -> (FileId, FileId, u64) {
+    let ra = w.call(a, command::CREATE, &create_req("f.txt", RW, disposition::OPEN_IF, 0, &[]));
+    let rb = w.call(b, command::CREATE, &create_req("f.txt", RW, disposition::OPEN, 0, &[]));
+    assert_eq!(w.call(a, command::LOCK, &lock_body(ra.file_id(), 0, 10, EXCLUSIVE_NOW)).status(), status::SUCCESS);
+    let got = w.send(b, command::LOCK, &lock_body(rb.file_id(), 0, 10, EXCLUSIVE));
+    assert_eq!(got.len(), 1, "only the interim response: {got:?}");
+    let async_id = expect_interim(&got[0], b.conn);
+    assert_eq!(got[0].r.hdr.command, command::LOCK);
+    assert_eq!(w.server.core().leases.lock_waits(), 1);
+    (ra.file_id(), rb.file_id(), async_id)
+}
+
+/// MS-SMB2 3.3.5.14: a lock without SMB2_LOCKFLAG_FAIL_IMMEDIATELY waits
+/// (interim STATUS_PENDING) and succeeds once the conflicting lock goes.
+#[test]
+fn blocking_lock_waits_for_the_unlock() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let (fa, fb, async_id) = blocked_lock(&mut w, &mut a, &mut b);
+    // Time passes; nothing is answered.
+    w.now += Duration::from_secs(60);
+    assert!(w.timeout().is_empty());
+    let got = w.send(&mut a, command::LOCK, &lock_body(fa, 0, 10, UNLOCK));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[0].conn, got[0].r.status()), (a.conn, status::SUCCESS));
+    expect_final(&got[1], b.conn, async_id, command::LOCK);
+    assert_eq!(got[1].r.status(), status::SUCCESS);
+    assert_eq!(w.server.core().leases.lock_waits(), 0);
+    // B holds the range now.
+    assert_eq!(w.call(&mut a, command::READ, &read_body(fa, 0, 4)).status(), 0xC000_0054);
+    assert_eq!(w.call(&mut a, command::LOCK, &lock_body(fa, 0, 10, EXCLUSIVE_NOW)).status(), 0xC000_0055);
+    assert_eq!(w.call(&mut b, command::LOCK, &lock_body(fb, 0, 10, UNLOCK)).status(), status::SUCCESS);
+}
+
+/// MS-SMB2 3.3.5.16: CANCEL of a waiting lock answers STATUS_CANCELLED and
+/// the lock is not granted later.
+#[test]
+fn cancel_of_a_blocking_lock() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let (fa, fb, async_id) = blocked_lock(&mut w, &mut a, &mut b);
+    let mut m = raw_header(command::CANCEL, 0, b.session, 0, FLAG_ASYNC);
+    m[32..40].copy_from_slice(&async_id.to_le_bytes());
+    m.extend_from_slice(&[4, 0, 0, 0]);
+    let mut framed = vec![0, 0, 0, m.len() as u8];
+    framed.extend_from_slice(&m);
+    w.server.handle_input(b.conn, &framed, w.now);
+    let got = w.drain();
+    assert_eq!(got.len(), 1, "{got:?}");
+    expect_final(&got[0], b.conn, async_id, command::LOCK);
+    assert_eq!(got[0].r.status(), status::CANCELLED);
+    assert_eq!(w.server.core().leases.lock_waits(), 0);
+    // The unlock then grants nothing.
+    assert_eq!(w.call(&mut a, command::LOCK, &lock_body(fa, 0, 10, UNLOCK)).status(), status::SUCCESS);
+    assert_eq!(w.call(&mut b, command::LOCK, &lock_body(fb, 0, 10, UNLOCK)).status(), 0xC000_007E);
+}
+
+/// The holder's CLOSE drops its locks: the waiting lock is granted.
+#[test]
+fn close_of_the_holder_grants_a_blocking_lock() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let (fa, fb, async_id) = blocked_lock(&mut w, &mut a, &mut b);
+    let got = w.send(&mut a, command::CLOSE, &fid_body(24, fa, 8, &[]));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[0].conn, got[0].r.status()), (a.conn, status::SUCCESS));
+    expect_final(&got[1], b.conn, async_id, command::LOCK);
+    assert_eq!(got[1].r.status(), status::SUCCESS);
+    assert_eq!(w.call(&mut b, command::LOCK, &lock_body(fb, 0, 10, UNLOCK)).status(), status::SUCCESS);
+}
+
+/// MS-SMB2 3.3.4.17: closing the waiting open cancels its pending LOCK
+/// (STATUS_CANCELLED, as 3.3.5.16).
+#[test]
+fn close_of_the_waiting_open_cancels_its_lock() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let (fa, fb, async_id) = blocked_lock(&mut w, &mut a, &mut b);
+    let got = w.send(&mut b, command::CLOSE, &fid_body(24, fb, 8, &[]));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[0].r.hdr.command, got[0].r.status()), (command::CLOSE, status::SUCCESS));
+    expect_final(&got[1], b.conn, async_id, command::LOCK);
+    assert_eq!(got[1].r.status(), status::CANCELLED);
+    assert_eq!(w.server.core().leases.lock_waits(), 0);
+    assert_eq!(w.call(&mut a, command::LOCK, &lock_body(fa, 0, 10, UNLOCK)).status(), status::SUCCESS);
+}
+
+/// A dropped connection forgets its waiting lock.
+#[test]
+fn disconnect_forgets_a_blocking_lock() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let (fa, _, _) = blocked_lock(&mut w, &mut a, &mut b);
+    w.server.handle_closed(b.conn, w.now);
+    assert_eq!(w.server.core().leases.lock_waits(), 0);
+    let got = w.send(&mut a, command::LOCK, &lock_body(fa, 0, 10, UNLOCK));
+    assert_eq!(got.len(), 1, "{got:?}");
+}
+
+/// MS-SMB2 3.3.5.14: several locks in one request must all fail
+/// immediately.
+#[test]
+fn several_blocking_locks_in_one_request_are_refused() {
+    let mut w = World::new();
+    let mut a = w.connect(G1, 0x0311);
+    let ra = w.call(&mut a, command::CREATE, &create_req("f.txt", RW, disposition::OPEN_IF, 0, &[]));
+    let mut body = lock_body(ra.file_id(), 0, 10, EXCLUSIVE_NOW);
+    body[2] = 2;
+    body.extend_from_slice(&20u64.to_le_bytes());
+    body.extend_from_slice(&10u64.to_le_bytes());
+    body.extend_from_slice(&EXCLUSIVE.to_le_bytes());
+    body.extend_from_slice(&[0; 4]);
+    assert_eq!(w.call(&mut a, command::LOCK, &body).status(), status::INVALID_PARAMETER);
+    assert_eq!(w.call(&mut a, command::LOCK, &lock_body(ra.file_id(), 0, 10, UNLOCK)).status(), 0xC000_007E);
+}
