@@ -81,7 +81,8 @@ pub struct LeaseCounters {
     pub breaks_acked: u64,
     /// Breaks not acknowledged within the break timeout.
     pub breaks_timed_out: u64,
-    /// Operations parked behind a break.
+    /// Operations parked behind a break, and lock requests waiting for a
+    /// conflicting byte-range lock to go.
     pub ops_parked: u64,
     /// Time parked operations waited, added as each is woken.
     pub time_parked: Duration,

@@ -38,6 +38,8 @@ impl Watch {
     }
 }
 
-/// Every watch, by the VolatileFileId of its open (unique per server).
+/// Every watch, by the VolatileFileId of its open (unique per server), and
+/// the pending requests the settle loop is to complete with a status
+/// (CHANGE_NOTIFY cleanups; a waiting LOCK whose open closed).
 #[derive(Debug, Default)]
 pub struct Watches(pub BTreeMap<u64, Watch>, pub Vec<(WaitToken, u32)>);
