@@ -166,7 +166,13 @@ impl LockTable {
     /// MS-FSA 2.1.5.8 without FailImmediately: grants the lock now (true),
     /// or parks it under `token` until it can be granted (false). A lock
     /// granted while `token` waited is taken here (true), once.
-    pub fn lock_or_wait(&mut self, file: FileKey, l: ByteRangeLock, token: WaitToken, now: Instant) -> Result<bool, LockError> {
+    pub fn lock_or_wait(
+        &mut self,
+        file: FileKey,
+        l: ByteRangeLock,
+        token: WaitToken,
+        now: Instant,
+    ) -> Result<bool, LockError> {
         if self.granted.remove(&token).is_some() {
             return Ok(true);
         }
