@@ -14,14 +14,15 @@ use crate::vfs::{FileType, Vfs};
 pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Instant) {
     // Its watch ends with it (a CLOSE completes the waiting requests itself).
     crate::smb::change_notify::open_released(smb, open.file_id.volatile);
-    // MS-SMB2 3.3.4.17 (which CLOSE, 3.3.5.10, invokes): the requests of
-    // the open still pending are cancelled as in 3.3.5.16, so a waiting
-    // LOCK answers STATUS_CANCELLED (the settle loop sends it, see
-    // change_notify::take_cleanups). Windows answers STATUS_RANGE_NOT_LOCKED
-    // here (smbtorture smb2.lock.cancel, "cancel by close").
+    // A LOCK still waiting on the open fails: MS-SMB2 3.3.4.17 (which CLOSE,
+    // 3.3.5.10, invokes) cancels the open's pending requests, but Windows and
+    // smbd answer a lock waiting on a handle that goes away with
+    // STATUS_RANGE_NOT_LOCKED, not STATUS_CANCELLED (smbtorture
+    // smb2.lock.cancel, "cancel by close", checks it), and clients follow
+    // them. The settle loop sends it (change_notify::take_cleanups).
     for t in core.leases.lock_waits_of(open.lease_open) {
         core.leases.cancel_waiter(t);
-        smb.watches.1.push((t, crate::smb::status::CANCELLED));
+        smb.watches.1.push((t, crate::smb::lease::RANGE_NOT_LOCKED));
     }
     // close_open: released waiters are timed at `now`, not at the last call.
     core.leases.close_open(open.lease_open, now);

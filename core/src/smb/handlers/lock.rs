@@ -2,9 +2,9 @@
 //! the lease table. A lock breaks other holders' caching like a write.
 //! A lone lock without SMB2_LOCKFLAG_FAIL_IMMEDIATELY that conflicts waits
 //! in the lease table: the request goes async (interim STATUS_PENDING,
-//! MS-SMB2 3.3.4.2) and is answered when the lock is granted, or with
-//! STATUS_CANCELLED by CANCEL (3.3.5.16) or the close of its open
-//! (3.3.4.17).
+//! MS-SMB2 3.3.4.2) and is answered when the lock is granted, with
+//! STATUS_CANCELLED by CANCEL (3.3.5.16), or with STATUS_RANGE_NOT_LOCKED
+//! when its open closes (as Windows and smbd answer; smb/release.rs).
 
 use crate::id::WaitToken;
 use crate::lease::{Decision, LockError, Operation, UnlockError};
