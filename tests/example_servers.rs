@@ -24,14 +24,15 @@ use polyshare::config::NfsBreakPolicy;
 use polyshare::record::{Event, Recording};
 use polyshare::{MemoryFs, Output};
 
-fn signal_stops_and_recording_replays(example: &'static str, signal: &str) {
-    let dir = common::scratch_dir(example);
-    let file = dir.join("run.psrec");
-    let flags = ["--smb-port", "0", "--nfs-port", "0", "--seed", "99", "--break-timeout", "1.5"];
+/// Starts `example` with `args` (logging at warn, stdout piped) and waits
+/// for its LISTENING line: the child and its SMB and NFS ports.
+fn spawn_listening<I, S>(example: &'static str, args: I) -> (std::process::Child, u16, u16)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let mut child = Command::new(common::example_path(example))
-        .args(flags)
-        .arg("--record")
-        .arg(&file)
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -44,6 +45,15 @@ fn signal_stops_and_recording_replays(example: &'static str, signal: &str) {
     };
     let (smb_port, nfs_port) = (port("smb="), port("nfs="));
     assert!(smb_port != 0 && nfs_port != 0);
+    (child, smb_port, nfs_port)
+}
+
+fn signal_stops_and_recording_replays(example: &'static str, signal: &str) {
+    let dir = common::scratch_dir(example);
+    let file = dir.join("run.psrec");
+    let flags = ["--smb-port", "0", "--nfs-port", "0", "--seed", "99", "--break-timeout", "1.5"];
+    let record = [std::ffi::OsStr::new("--record"), file.as_os_str()];
+    let (mut child, _, nfs_port) = spawn_listening(example, flags.iter().map(std::ffi::OsStr::new).chain(record));
 
     // An unframeable stream: the server closes it.
     let mut s = TcpStream::connect(("127.0.0.1", nfs_port)).unwrap();
@@ -129,20 +139,8 @@ fn wait_exit(child: &mut std::process::Child, what: &str) -> std::process::ExitS
 /// std_server serves (an unframeable stream is closed by the server, a
 /// second connection stays open), then `signal` stops it with status 0.
 fn std_server_stops_on(signal: &str) {
-    let mut child = Command::new(common::example_path("std_server"))
-        .args(["--smb-port", "0", "--nfs-port", "0", "--seed", "99"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start std_server");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.find_map(|l| l.ok().filter(|l| l.starts_with("LISTENING"))).expect("LISTENING line");
-    let port = |key: &str| -> u16 {
-        line.split_whitespace().find_map(|kv| kv.strip_prefix(key)).and_then(|p| p.parse().ok()).expect(key)
-    };
-    let (smb_port, nfs_port) = (port("smb="), port("nfs="));
-    assert!(smb_port != 0 && nfs_port != 0);
+    let (mut child, smb_port, nfs_port) =
+        spawn_listening("std_server", ["--smb-port", "0", "--nfs-port", "0", "--seed", "99"]);
 
     let mut s = TcpStream::connect(("127.0.0.1", nfs_port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();

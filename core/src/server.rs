@@ -362,7 +362,7 @@ impl Server {
                 self.resume(token, now);
                 continue;
             }
-            let cleanups = smb::change_notify::take_cleanups(&mut self.shared.smb);
+            let cleanups = self.shared.smb.take_completions();
             if !cleanups.is_empty() {
                 for (t, status) in cleanups {
                     if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&t.conn).map(|c| &mut c.state) {

@@ -104,31 +104,27 @@ pub fn open_closed(smb: &mut SmbShared, volatile: u64) -> Vec<u64> {
 
 /// The open `volatile` went away with its tree or session (TREE_DISCONNECT,
 /// LOGOFF): its waiting requests are completed with STATUS_NOTIFY_CLEANUP
-/// by the server's settle loop ([`take_cleanups`]).
+/// by the server's settle loop ([`SmbShared::take_completions`]).
 pub fn open_released(smb: &mut SmbShared, volatile: u64) {
     if let Some(w) = smb.watches.0.remove(&volatile) {
         let conn = w.conn;
         let done = w.waiting.into_iter().map(|op| (WaitToken { conn, op }, status::NOTIFY_CLEANUP));
-        smb.watches.1.extend(done);
+        smb.completions.extend(done);
     }
 }
 
 /// MS-FSA 2.1.5.10: directory `dir` is now pending deletion: requests
-/// watching it complete with STATUS_DELETE_PENDING (by [`take_cleanups`]).
+/// watching it complete with STATUS_DELETE_PENDING (by
+/// [`SmbShared::take_completions`]).
 pub fn delete_pending(smb: &mut SmbShared, dir: ObjectId) {
     for w in smb.watches.0.values_mut().filter(|w| w.dir == dir) {
         let conn = w.conn;
-        smb.watches.1.extend(w.waiting.drain(..).map(|op| (WaitToken { conn, op }, status::DELETE_PENDING)));
+        smb.completions.extend(w.waiting.drain(..).map(|op| (WaitToken { conn, op }, status::DELETE_PENDING)));
     }
-}
-
-/// Requests to complete now, with their status (the server's settle loop).
-pub fn take_cleanups(smb: &mut SmbShared) -> Vec<(WaitToken, u32)> {
-    std::mem::take(&mut smb.watches.1)
 }
 
 /// The connection is gone: its watches with it.
 pub fn conn_closed(smb: &mut SmbShared, conn: ConnId) {
     smb.watches.0.retain(|_, w| w.conn != conn);
-    smb.watches.1.retain(|(t, _)| t.conn != conn);
+    smb.completions.retain(|(t, _)| t.conn != conn);
 }

@@ -19,10 +19,10 @@ pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Insta
     // smbd answer a lock waiting on a handle that goes away with
     // STATUS_RANGE_NOT_LOCKED, not STATUS_CANCELLED (smbtorture
     // smb2.lock.cancel, "cancel by close", checks it), and clients follow
-    // them. The settle loop sends it (change_notify::take_cleanups).
+    // them. The settle loop sends it (`SmbShared::take_completions`).
     for t in core.leases.lock_waits_of(open.lease_open) {
         core.leases.cancel_waiter(t);
-        smb.watches.1.push((t, crate::smb::lease::RANGE_NOT_LOCKED));
+        smb.completions.push((t, crate::smb::lease::RANGE_NOT_LOCKED));
     }
     // close_open: released waiters are timed at `now`, not at the last call.
     core.leases.close_open(open.lease_open, now);

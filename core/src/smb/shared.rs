@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::watches::Watches;
 use super::wire::codec::FileId;
-use crate::id::ConnId;
+use crate::id::{ConnId, WaitToken};
 use crate::lease::OpenId;
 use crate::rng::Rng;
 use crate::vfs::ObjectId;
@@ -35,9 +35,19 @@ pub struct SmbShared {
     pub live: BTreeSet<ConnId>,
     /// Directory watches of CHANGE_NOTIFY.
     pub watches: Watches,
+    /// Parked requests the settle loop is to complete with a status: the
+    /// CHANGE_NOTIFYs of an open that went away, a LOCK waiting on an open
+    /// that closed.
+    pub completions: Vec<(WaitToken, u32)>,
 }
 
 impl SmbShared {
+    /// The parked requests to complete now, with their status (the
+    /// server's settle loop).
+    pub fn take_completions(&mut self) -> Vec<(WaitToken, u32)> {
+        std::mem::take(&mut self.completions)
+    }
+
     pub fn new(rng: &mut Rng) -> Self {
         let server_guid = rng.bytes::<16>();
         // Session ids: a random high half so they differ between servers.
@@ -50,6 +60,7 @@ impl SmbShared {
             open_refs: BTreeMap::new(),
             live: BTreeSet::new(),
             watches: Default::default(),
+            completions: Vec::new(),
         }
     }
 

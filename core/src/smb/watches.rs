@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::id::{ConnId, WaitToken};
+use crate::id::ConnId;
 use crate::vfs::ObjectId;
 
 /// One watched directory open.
@@ -38,8 +38,6 @@ impl Watch {
     }
 }
 
-/// Every watch, by the VolatileFileId of its open (unique per server), and
-/// the pending requests the settle loop is to complete with a status
-/// (CHANGE_NOTIFY cleanups; a waiting LOCK whose open closed).
+/// Every watch, by the VolatileFileId of its open (unique per server).
 #[derive(Debug, Default)]
-pub struct Watches(pub BTreeMap<u64, Watch>, pub Vec<(WaitToken, u32)>);
+pub struct Watches(pub BTreeMap<u64, Watch>);
