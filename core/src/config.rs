@@ -73,6 +73,10 @@ pub struct Limits {
     pub max_io_in_flight: usize,
     /// Idle read buffers kept for reuse, in bytes.
     pub io_buffer_pool: usize,
+    /// SMB durable opens kept across the server for a client that lost its
+    /// connection (MS-SMB2 3.3.7.1); past it a disconnected durable open is
+    /// closed like any other.
+    pub max_preserved_opens: usize,
 }
 
 impl Default for Limits {
@@ -87,6 +91,7 @@ impl Default for Limits {
             unauthenticated_timeout: Duration::from_secs(60),
             max_io_in_flight: 64,
             io_buffer_pool: 64 << 20,
+            max_preserved_opens: 4096,
         }
     }
 }
@@ -164,6 +169,14 @@ pub struct SmbConfig {
     pub create_uid: u32,
     /// Group of files and directories created over SMB (see `create_uid`).
     pub create_gid: u32,
+    /// How long a durable open outlives its connection (Open.DurableOpenTimeout,
+    /// MS-SMB2 3.3.5.9.6): every v1 durable open, and a v2 one whose request
+    /// asks for Timeout 0. 60 s, as Samba and Windows Server 2012 use.
+    pub durable_timeout: Duration,
+    /// The longest Timeout a v2 durable request is granted; a longer one is
+    /// answered with this (MS-SMB2 3.3.5.9.10: 300 s, the default, which
+    /// is also what Samba answers).
+    pub durable_timeout_max: Duration,
 }
 
 impl Default for SmbConfig {
@@ -181,6 +194,8 @@ impl Default for SmbConfig {
             max_credits: 8192,
             create_uid: 65534,
             create_gid: 65534,
+            durable_timeout: Duration::from_secs(60),
+            durable_timeout_max: Duration::from_secs(300),
         }
     }
 }

@@ -356,6 +356,8 @@ impl Server {
                     LeaseEvent::Break { seq, notification } => self.breaks.push_back((seq, notification)),
                 }
             }
+            // Durable opens the table gave up (timeout, conflict).
+            smb::durable::reap(&mut self.core, &mut self.shared.smb, now);
             // Tree changes wake the CHANGE_NOTIFY requests they concern.
             smb::change_notify::deliver(&mut self.core, &mut self.shared.smb);
             if let Some(token) = self.core.ready.pop_front() {

@@ -18,6 +18,7 @@ mod lease;
 mod locks;
 mod open;
 mod oplock;
+mod preserved;
 mod state;
 mod table;
 mod waiters;

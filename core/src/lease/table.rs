@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::id::{ConnId, WaitToken};
 
+mod durable;
 pub(super) mod grant;
 #[cfg(test)]
 mod tests;
@@ -15,6 +16,7 @@ use super::lease::{ClientGuid, Lease, LeaseInfo, LeaseKey, LeaseOwner, LeaseVers
 use super::locks::{ByteRangeLock, LockConflict, LockError, LockTable, LockWait, UnlockError};
 use super::open::{FileKey, OpenEntry, OpenId, SharingViolation, share_conflict};
 use super::oplock::{self, OplockLevel};
+use super::preserved::Preserved;
 use super::state::{Caching, LeaseState};
 use super::waiters::{Holder, Waiter, Waiters};
 
@@ -120,6 +122,8 @@ pub struct LeaseTable {
     deadlines: BTreeSet<(Instant, u64)>,
     /// Break notifications planned so far (the sequence number of the next).
     planned: u64,
+    /// Opens kept for a holder that lost its connection (`table/durable.rs`).
+    preserved: Preserved,
 }
 
 /// What the table has for whoever drives it ([`LeaseTable::poll_event`]).
@@ -187,6 +191,7 @@ impl LeaseTable {
             break_at: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             planned: 0,
+            preserved: Preserved::default(),
         }
     }
 
@@ -256,7 +261,10 @@ impl LeaseTable {
     /// A connection went away: closes its opens and cancels its parked
     /// operations. Returns the opens closed.
     pub fn close_conn(&mut self, conn: ConnId, now: Instant) -> Vec<OpenId> {
-        let ids: Vec<OpenId> = self.opens.iter().filter(|(_, e)| e.conn == conn).map(|(id, _)| *id).collect();
+        let ids: Vec<OpenId> = (self.opens.iter())
+            .filter(|(id, e)| e.conn == conn && !self.preserved.contains(**id))
+            .map(|(id, _)| *id)
+            .collect();
         for id in &ids {
             self.close_open(*id, now);
         }
@@ -431,13 +439,19 @@ impl LeaseTable {
     }
 
     /// The earliest instant at which [`LeaseTable::handle_timeout`] has work
-    /// (a break that will have gone unanswered too long).
+    /// (a break that will have gone unanswered too long, a preserved open
+    /// whose timeout passes).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadlines.first().map(|(at, _)| *at)
+        let breaks = self.deadlines.first().map(|(at, _)| *at);
+        match (breaks, self.preserved.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Times out every break due at `now` (MS-SMB2 3.3.2.5, 3.3.6.1): its
-    /// holder drops to NONE and the operations waiting on it go on.
+    /// holder drops to NONE and the operations waiting on it go on. Closes
+    /// the preserved opens whose timeout passed (MS-SMB2 3.3.2.2).
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(&(at, id)) = self.deadlines.first() {
             if at > now {
@@ -447,6 +461,7 @@ impl LeaseTable {
             self.break_at.remove(&id);
             self.break_timed_out(id, now);
         }
+        self.expire_preserved(now);
     }
 
     /// Every pending break's deadline: (break id, when it times out).
@@ -743,6 +758,9 @@ impl LeaseTable {
     /// Sends a break from the holder's state to `target` (MS-SMB2 3.3.4.7).
     /// Without W or H no ack is needed and the holder drops at once.
     fn start_break(&mut self, h: Holder, target: LeaseState, now: Instant) {
+        if self.purge_if_disconnected(h, now) {
+            return;
+        }
         let id = self.next_break + 1;
         let timeout = self.break_timeout;
         let Some(c) = self.caching_mut(&h) else { return };

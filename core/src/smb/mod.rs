@@ -16,6 +16,8 @@ pub mod conn;
 pub mod credits;
 pub mod ctx;
 pub mod dispatch;
+pub mod durable;
+pub mod durable_opens;
 pub mod fscc;
 pub mod handlers;
 pub mod kdf;
@@ -57,8 +59,8 @@ pub(crate) fn handle_frame(
     dispatch::handle_frame(core, smb, conn, frame, now)
 }
 
-/// The connection is gone: its opens are released (delete-on-close runs)
-/// and its pended requests dropped.
+/// The connection is gone: its durable opens are preserved, the others
+/// released (delete-on-close runs), and its pended requests dropped.
 pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, now: Instant) {
     smb.live.remove(&conn.id);
     change_notify::conn_closed(smb, conn.id);
@@ -68,7 +70,7 @@ pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut Smb
     let sessions = std::mem::take(&mut conn.sessions);
     for (_, s) in sessions {
         for (_, o) in s.opens {
-            release::release_open(core, smb, o, now);
+            durable::disconnect(core, smb, o, now);
         }
     }
 }

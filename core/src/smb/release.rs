@@ -26,6 +26,7 @@ pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Insta
     }
     // close_open: released waiters are timed at `now`, not at the last call.
     core.leases.close_open(open.lease_open, now);
+    smb.durable.forget(open.file_id.persistent);
     smb.open_refs.remove(&open.lease_open);
     if open.delete_on_close {
         if let Some(f) = smb.files.get_mut(&open.object) {

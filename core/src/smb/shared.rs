@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::durable_opens::DurableOpens;
 use super::watches::Watches;
 use super::wire::codec::FileId;
 use crate::id::{ConnId, WaitToken};
@@ -39,6 +40,8 @@ pub struct SmbShared {
     /// CHANGE_NOTIFYs of an open that went away, a LOCK waiting on an open
     /// that closed.
     pub completions: Vec<(WaitToken, u32)>,
+    /// Durable opens, live and preserved (MS-SMB2 3.3.1.10).
+    pub durable: DurableOpens,
 }
 
 impl SmbShared {
@@ -61,6 +64,7 @@ impl SmbShared {
             live: BTreeSet::new(),
             watches: Default::default(),
             completions: Vec::new(),
+            durable: DurableOpens::default(),
         }
     }
 

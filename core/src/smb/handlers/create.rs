@@ -3,11 +3,12 @@
 
 use crate::vfs::Vfs;
 
+use super::durable;
+pub use super::open_info::network_open_info;
 use super::path::{self, SmbPath, lookup_ci};
 use crate::lease::access::*;
 use crate::smb::conn::{DirState, Open};
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
-use crate::smb::fscc;
 use crate::smb::status;
 use crate::smb::wire::codec::FileId;
 use crate::smb::wire::create::*;
@@ -55,21 +56,6 @@ pub fn volume_id(server_guid: &[u8; 16]) -> u64 {
     u64::from_le_bytes(b)
 }
 
-pub fn network_open_info(attr: &FileAttr) -> NetworkOpenInfo {
-    let [creation, last_access, last_write, change] =
-        NetworkOpenInfo::times(attr.btime, attr.atime, attr.mtime, attr.ctime);
-    let dir = attr.kind == FileType::Directory;
-    NetworkOpenInfo {
-        creation,
-        last_access,
-        last_write,
-        change,
-        allocation_size: if dir { 0 } else { attr.used.max(attr.size.div_ceil(4096) * 4096) },
-        end_of_file: if dir { 0 } else { attr.size },
-        attributes: fscc::file_attributes(attr),
-    }
-}
-
 /// What the target of a CREATE turned out to be.
 struct Target {
     attr: FileAttr,
@@ -82,6 +68,11 @@ struct Target {
 pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     let req = CreateRequest::decode(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
     let tree = cx.tree()?;
+    let contexts = decode_create_contexts(&req.contexts).map_err(|_| status::INVALID_PARAMETER)?;
+    let ask = durable::request(cx, &contexts)?;
+    if let durable::Ask::Reconnect { .. } = ask {
+        return durable::reconnect(cx, &req, &contexts, &tree, ask);
+    }
     if req.impersonation_level > 3 {
         return Err(status::BAD_IMPERSONATION_LEVEL);
     }
@@ -93,7 +84,6 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     if dir_opt && !matches!(req.disposition, disposition::CREATE | disposition::OPEN | disposition::OPEN_IF) {
         return Err(status::INVALID_PARAMETER);
     }
-    let contexts = decode_create_contexts(&req.contexts).map_err(|_| status::INVALID_PARAMETER)?;
     if tree.is_ipc() {
         return crate::smb::pipe::handlers::create(cx, &req, tree.id);
     }
@@ -108,6 +98,9 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     let delete_on_close = req.options & options::DELETE_ON_CLOSE != 0;
     if delete_on_close && access & DELETE == 0 {
         return Err(status::ACCESS_DENIED);
+    }
+    if let Some(r) = durable::replay(cx, ask) {
+        return r;
     }
     #[cfg(test)]
     if req.name == "__pend__" && cx.async_id.is_none() {
@@ -142,7 +135,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         mode: req.options & 0x0000_003E,
         dir: DirState::default(),
     };
-    cx.session()?.opens.insert(volatile, open);
+    cx.session()?.opens.insert(volatile, open.clone());
     cx.used_file = Some(file_id);
     let is_dir = t.attr.kind == FileType::Directory;
     let (oplock_level, lease_ctx) = match crate::smb::lease::grant(cx, &req, t.attr.id, lease_open, is_dir, file_id) {
@@ -169,6 +162,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     }
     resp_ctx.extend(lease_ctx);
+    resp_ctx.extend(durable::grant(cx, ask, &open, &req.name));
     let mut ctx_bytes = Vec::new();
     encode_create_contexts(&resp_ctx, &mut ctx_bytes);
     ok(encode_create_response(oplock_level, t.action, &network_open_info(&t.attr), file_id, &ctx_bytes))

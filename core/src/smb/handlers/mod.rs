@@ -4,11 +4,13 @@
 pub mod close;
 pub mod create;
 pub mod directory;
+pub mod durable;
 pub mod info;
 pub mod ioctl;
 pub mod lock;
 pub mod misc;
 pub mod negotiate;
+pub mod open_info;
 pub mod oplock_break;
 pub mod path;
 pub mod read_write;

@@ -109,8 +109,9 @@ pub fn logoff(cx: &mut Ctx<'_>) -> HandlerResult {
         if cx.hdr.is_signed() || s.signing_required {
             cx.sign_override = s.signing_key;
         }
+        // MS-SMB2 3.3.5.6: durable opens outlive the session.
         for (_, o) in s.opens {
-            crate::smb::release::release_open(cx.core, cx.smb, o, cx.now);
+            crate::smb::durable::disconnect(cx.core, cx.smb, o, cx.now);
         }
     }
     ok_with(encode_empty_response)

@@ -9,6 +9,9 @@ pub const FLAG_SERVER_TO_REDIR: u32 = 0x1;
 pub const FLAG_ASYNC: u32 = 0x2;
 pub const FLAG_RELATED: u32 = 0x4;
 pub const FLAG_SIGNED: u32 = 0x8;
+/// SMB2_FLAGS_REPLAY_OPERATION (3.x): the request may repeat one already
+/// processed (MS-SMB2 2.2.1.2).
+pub const FLAG_REPLAY_OPERATION: u32 = 0x2000_0000;
 
 /// SMB2 command codes (MS-SMB2 2.2.1.2).
 pub mod command {
