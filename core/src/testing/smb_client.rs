@@ -6,7 +6,9 @@
 use crate::smb::status;
 use crate::smb::wire::codec::FileId;
 use crate::smb::wire::create::{disposition, options};
-use crate::smb::wire::create_context::{CreateContext, LeaseContext, LeaseV2, encode_request_contexts};
+use crate::smb::wire::create_context::{
+    CreateContext, LeaseContext, LeaseV2, ResponseContext, decode_response_contexts, encode_request_contexts,
+};
 use crate::smb::wire::header::{Header, command};
 use crate::smb::wire::oplock_break::{LeaseBreakAck, LeaseBreakNotification, OplockBreak};
 use crate::smb::wire::utf16::utf16le;
@@ -32,6 +34,18 @@ impl Msg {
 
     pub fn file_id(&self) -> FileId {
         FileId::decode(&self.body, 64).unwrap()
+    }
+
+    /// The create contexts of a CREATE response (MS-SMB2 2.2.14); their
+    /// offset counts from the start of the header.
+    pub fn create_contexts(&self) -> Vec<ResponseContext> {
+        let field = |at: usize| u32::from_le_bytes(self.body[at..at + 4].try_into().unwrap()) as usize;
+        let (offset, len) = (field(80), field(84));
+        if len == 0 {
+            return Vec::new();
+        }
+        let chain = bytes::Bytes::copy_from_slice(&self.body[offset - 64..offset - 64 + len]);
+        decode_response_contexts(&chain).unwrap()
     }
 }
 
@@ -156,14 +170,14 @@ pub const OPLOCK_LEVEL_LEASE: u8 = 0xFF;
 /// lease context when `lease` is given, ShareAccess `share` and
 /// CreateDisposition `disposition` (MS-SMB2 2.2.13).
 pub fn create_with(name: &str, oplock: u8, lease: Option<LeaseContext>, share: u32, disposition: u32) -> Vec<u8> {
-    let contexts = match lease {
-        Some(l) => {
-            let mut b = Vec::new();
-            encode_request_contexts(&[CreateContext::Lease(l)], &mut b);
-            b.to_vec()
-        }
-        None => Vec::new(),
-    };
+    let lease: Vec<CreateContext> = lease.into_iter().map(CreateContext::Lease).collect();
+    create_with_contexts(name, oplock, &lease, share, disposition)
+}
+
+/// [`create_with`] carrying the request contexts `ctxs`.
+pub fn create_with_contexts(name: &str, oplock: u8, ctxs: &[CreateContext], share: u32, disposition: u32) -> Vec<u8> {
+    let mut contexts = Vec::new();
+    encode_request_contexts(ctxs, &mut contexts);
     let name16 = utf16le(name);
     let mut b = vec![57, 0, 0, oplock];
     b.extend_from_slice(&2u32.to_le_bytes());
