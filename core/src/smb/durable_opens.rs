@@ -53,6 +53,22 @@ pub struct Durable {
     /// reconnect).
     pub name: String,
     pub place: Place,
+    /// Open.LockSequenceArray (MS-SMB2 3.3.1.10): the LockSequenceNumber of
+    /// the last LOCK done under each LockSequenceIndex 1..=64, if valid.
+    pub lock_sequences: [Option<u8>; LOCK_SEQUENCES],
+}
+
+/// Entries of Open.LockSequenceArray.
+pub const LOCK_SEQUENCES: usize = 64;
+
+/// A LOCK request's LockSequence (MS-SMB2 2.2.26): the 4-bit
+/// LockSequenceNumber and the 28-bit LockSequenceIndex, as an array slot;
+/// `None` for index 0 or past the array.
+fn lock_slot(lock_sequence: u32) -> Option<(usize, u8)> {
+    let index = (lock_sequence >> 4) as usize;
+    let number = (lock_sequence & 0xF) as u8;
+    let slot = index.checked_sub(1).filter(|i| *i < LOCK_SEQUENCES)?;
+    Some((slot, number))
 }
 
 /// Every durable open of the server, by FileId.Persistent.
@@ -83,6 +99,32 @@ impl DurableOpens {
 
     pub fn get(&self, persistent: u64) -> Option<&Durable> {
         self.opens.get(&persistent)
+    }
+
+    /// MS-SMB2 3.3.5.14: was a LOCK with `lock_sequence` on durable open
+    /// `persistent` already done (its reply lost with a connection)? A
+    /// mismatch invalidates the entry.
+    pub fn lock_replayed(&mut self, persistent: u64, lock_sequence: u32) -> bool {
+        let (Some((i, n)), Some(d)) = (lock_slot(lock_sequence), self.opens.get_mut(&persistent)) else {
+            return false;
+        };
+        match d.lock_sequences.get_mut(i) {
+            Some(slot) if *slot == Some(n) => true,
+            Some(slot) => {
+                *slot = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// A LOCK with `lock_sequence` succeeded on durable open `persistent`.
+    pub fn lock_done(&mut self, persistent: u64, lock_sequence: u32) {
+        if let (Some((i, n)), Some(d)) = (lock_slot(lock_sequence), self.opens.get_mut(&persistent))
+            && let Some(slot) = d.lock_sequences.get_mut(i)
+        {
+            *slot = Some(n);
+        }
     }
 
     /// Durable opens waiting for their holder.

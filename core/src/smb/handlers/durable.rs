@@ -10,7 +10,7 @@ use crate::lease::LeaseVersion;
 use crate::smb::conn::{Open, Tree};
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
 use crate::smb::durable::handle_caching_held;
-use crate::smb::durable_opens::{Durable, DurableVersion, Place};
+use crate::smb::durable_opens::{Durable, DurableVersion, LOCK_SEQUENCES, Place};
 use crate::smb::lease::OPLOCK_LEVEL_LEASE;
 use crate::smb::shared::OpenRef;
 use crate::smb::status;
@@ -112,7 +112,9 @@ pub fn grant(cx: &mut Ctx<'_>, ask: Ask, open: &Open, name: &str) -> Option<Resp
     }
     let owner = cx.session().ok()?.identity.clone();
     let place = Place::Live { conn: cx.conn.id, session_id: cx.hdr.session_id };
-    let d = Durable { version, client_guid: cx.conn.client_guid, owner, timeout, name: name.to_string(), place };
+    let client_guid = cx.conn.client_guid;
+    let name = name.to_string();
+    let d = Durable { version, client_guid, owner, timeout, name, place, lock_sequences: [None; LOCK_SEQUENCES] };
     cx.smb.durable.insert(open.file_id.persistent, d);
     // The persistent flag is never granted: no share is continuously
     // available (MS-SMB2 3.3.5.9.10 answers without it).

@@ -200,3 +200,54 @@ fn preserved_opens_are_bounded() {
     assert_eq!(x.server.smb_shared().durable.preserved(), 1);
     assert_eq!(x.server.core().leases.opens_on(a).count() + x.server.core().leases.opens_on(b).count(), 1);
 }
+
+/// LOCK (MS-SMB2 2.2.26) of `len` bytes at 0, exclusive and failing
+/// immediately, with LockSequence `index` << 4 | `number`.
+fn lock_body(fid: FileId, index: u32, number: u32) -> Vec<u8> {
+    let mut b = vec![48, 0, 1, 0];
+    b.extend_from_slice(&(index << 4 | number).to_le_bytes());
+    fid.encode(&mut b);
+    b.extend_from_slice(&0u64.to_le_bytes());
+    b.extend_from_slice(&10u64.to_le_bytes());
+    b.extend_from_slice(&(0x02u32 | 0x10).to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b
+}
+
+#[test]
+fn a_replayed_lock_on_a_durable_open_succeeds_without_locking_twice_even_after_a_reconnect() {
+    let mut x = X::new();
+    let (id, _) = x.file("f", b"0123456789");
+    let fid = hold_durable(&mut x, id);
+    let holder = x.smb;
+    assert_eq!(x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1)).hdr.status, smb_peer::SUCCESS);
+    // Its reply was lost: the same LockSequence is answered SUCCESS.
+    assert_eq!(x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1)).hdr.status, smb_peer::SUCCESS);
+    assert_eq!(x.server.core().leases.locks_on(id).len(), 1, "locked once");
+    // LockSequenceIndex 0 and 65 lie outside the array: no replay check.
+    for index in [0, 65] {
+        let r = x.smb_call(holder, command::LOCK, &lock_body(fid, index, 1));
+        assert_eq!(r.hdr.status, crate::smb::lease::LOCK_NOT_GRANTED, "index {index}");
+        let r = x.smb_call(holder, command::LOCK, &lock_body(fid, index, 1));
+        assert_eq!(r.hdr.status, crate::smb::lease::LOCK_NOT_GRANTED, "index {index}");
+    }
+    x.holder_disconnects();
+    let conn = x.smb_peer(GUID);
+    let back = reconnect(&mut x, conn, "f", fid, CREATE_GUID, KEY).file_id();
+    assert_eq!(x.smb_call(conn, command::LOCK, &lock_body(back, 1, 1)).hdr.status, smb_peer::SUCCESS);
+    // Another LockSequenceNumber is a new request: the range is locked.
+    let r = x.smb_call(conn, command::LOCK, &lock_body(back, 1, 2));
+    assert_eq!(r.hdr.status, crate::smb::lease::LOCK_NOT_GRANTED);
+    assert_eq!(x.server.core().leases.locks_on(id).len(), 1);
+}
+
+#[test]
+fn lock_sequences_are_not_checked_on_an_open_that_is_not_durable() {
+    let mut x = X::new();
+    let (id, _) = x.file("f", b"0123456789");
+    x.hold(id, LeaseState::RWH);
+    let (holder, fid) = (x.smb, x.fid.unwrap());
+    assert_eq!(x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1)).hdr.status, smb_peer::SUCCESS);
+    let r = x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1));
+    assert_eq!(r.hdr.status, crate::smb::lease::LOCK_NOT_GRANTED);
+}
