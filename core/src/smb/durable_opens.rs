@@ -92,7 +92,7 @@ impl DurableOpens {
     pub fn forget(&mut self, persistent: u64) -> Option<Durable> {
         let d = self.opens.remove(&persistent)?;
         if matches!(d.place, Place::Preserved(_)) {
-            self.preserved -= 1;
+            self.preserved = self.preserved.saturating_sub(1);
         }
         Some(d)
     }

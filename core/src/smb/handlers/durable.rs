@@ -70,10 +70,9 @@ pub fn request(cx: &Ctx<'_>, contexts: &[CreateContext]) -> Result<Ask, u32> {
     }
 }
 
+/// The SMB2_FILEID of a reconnect context (16 bytes: always decodes).
 fn file_id(b: [u8; 16]) -> FileId {
-    let (p, v) = b.split_at(8);
-    let le = |s: &[u8]| u64::from_le_bytes(s.try_into().unwrap_or_default());
-    FileId { persistent: le(p), volatile: le(v) }
+    FileId::decode(&b, 0).unwrap_or(FileId { persistent: 0, volatile: 0 })
 }
 
 /// MS-SMB2 3.3.5.9.10: a DH2Q whose CreateGuid this client already used

@@ -251,3 +251,23 @@ fn lock_sequences_are_not_checked_on_an_open_that_is_not_durable() {
     let r = x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1));
     assert_eq!(r.hdr.status, crate::smb::lease::LOCK_NOT_GRANTED);
 }
+
+#[test]
+fn logoff_keeps_a_durable_open_and_tree_disconnect_closes_it() {
+    let mut x = X::new();
+    let (id, _) = x.file("f", b"old");
+    let fid = hold_durable(&mut x, id);
+    // MS-SMB2 3.3.5.6: LOGOFF preserves durable opens like a lost connection.
+    let holder = x.smb;
+    assert_eq!(x.smb_call(holder, command::LOGOFF, &[4, 0, 0, 0]).hdr.status, smb_peer::SUCCESS);
+    assert_eq!(x.server.smb_shared().durable.preserved(), 1);
+    let conn = x.smb_peer(GUID);
+    let back = reconnect(&mut x, conn, "f", fid, CREATE_GUID, KEY);
+    assert_eq!(back.hdr.status, smb_peer::SUCCESS);
+    // TREE_DISCONNECT closes it like CLOSE: nothing is left to reconnect.
+    assert_eq!(x.smb_call(conn, command::TREE_DISCONNECT, &[4, 0, 0, 0]).hdr.status, smb_peer::SUCCESS);
+    assert!(x.lease_gone());
+    let other = x.smb_peer(GUID);
+    let r = reconnect(&mut x, other, "f", back.file_id(), CREATE_GUID, KEY);
+    assert_eq!(r.hdr.status, status::OBJECT_NAME_NOT_FOUND);
+}
