@@ -30,6 +30,10 @@ impl Preserved {
         }
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.until.len()
+    }
+
     pub(crate) fn contains(&self, id: OpenId) -> bool {
         self.until.contains_key(&id)
     }

@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use super::LeaseTable;
+use super::{HolderId, LeaseTable};
 use crate::id::ConnId;
 use crate::lease::open::OpenId;
 use crate::lease::waiters::Holder;
@@ -45,6 +45,11 @@ impl LeaseTable {
         self.preserved.contains(open)
     }
 
+    /// How many opens are preserved now.
+    pub fn preserved_count(&self) -> usize {
+        self.preserved.len()
+    }
+
     /// Preserved opens the table closed (timeout or conflict) since the last
     /// call.
     pub fn take_purged(&mut self) -> Vec<OpenId> {
@@ -66,18 +71,31 @@ impl LeaseTable {
     /// preserved, nobody can hear it, so those opens are closed instead
     /// (their caching with them). Returns whether it did so.
     pub(super) fn purge_if_disconnected(&mut self, h: Holder, now: Instant) -> bool {
-        let opens: Vec<OpenId> = match h {
-            Holder::Lease(owner) => self.leases.get(&owner).map(|l| l.opens.clone()).unwrap_or_default(),
-            Holder::Oplock(id) => vec![id],
-        };
-        if opens.is_empty() || !opens.iter().all(|o| self.preserved.contains(*o)) {
-            return false;
-        }
+        let Some(opens) = self.disconnected_opens(h) else { return false };
         tracing::info!(holder = ?h, "break of a disconnected durable open closes it");
         for o in opens {
             self.purge(o, now);
         }
         true
+    }
+
+    /// Is every open behind `holder` preserved, so that the next break of
+    /// its caching closes them instead?
+    pub fn is_disconnected(&self, holder: HolderId) -> bool {
+        let h = match holder {
+            HolderId::Lease(owner) => Holder::Lease(owner),
+            HolderId::Oplock(id) => Holder::Oplock(id),
+        };
+        self.disconnected_opens(h).is_some()
+    }
+
+    /// The opens behind `h`, when there are some and all are preserved.
+    fn disconnected_opens(&self, h: Holder) -> Option<Vec<OpenId>> {
+        let opens: Vec<OpenId> = match h {
+            Holder::Lease(owner) => self.leases.get(&owner).map(|l| l.opens.clone()).unwrap_or_default(),
+            Holder::Oplock(id) => vec![id],
+        };
+        (!opens.is_empty() && opens.iter().all(|o| self.preserved.contains(*o))).then_some(opens)
     }
 
     fn purge(&mut self, id: OpenId, now: Instant) {

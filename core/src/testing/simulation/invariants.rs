@@ -35,6 +35,9 @@ pub(super) struct Before {
     /// The connection of each holder's owner (an oplock's open, a lease's
     /// client), as it was before the step.
     pub owners: BTreeMap<HolderId, ConnId>,
+    /// Holders whose every open was kept for a client that went away
+    /// (durable): any conflict may close them.
+    pub disconnected: Vec<HolderId>,
 }
 
 impl Before {
@@ -50,7 +53,8 @@ impl Before {
                 HolderId::Lease(o) => Some((h.holder, lease_conn(&o)?)),
             })
             .collect();
-        Self { holders, deadlines, owners }
+        let disconnected = holders.iter().map(|h| h.holder).filter(|h| core.leases.is_disconnected(*h)).collect();
+        Self { holders, deadlines, owners, disconnected }
     }
 }
 
@@ -65,7 +69,8 @@ fn is_own(writer: Writer, h: &HolderId) -> bool {
 /// A write from `writer` landed on `object` during the step described by
 /// `before` and `resolver`: every other holder that had W caching before the
 /// step must have lost it in this step, through something that can end a
-/// break (its owner's ack, close or disconnect, or its break timing out).
+/// break (its owner's ack, close or disconnect, or its break timing out),
+/// or have been a durable holder without a connection.
 pub(super) fn check_write(
     server: &Server,
     before: &Before,
@@ -79,11 +84,15 @@ pub(super) fn check_write(
             continue;
         }
         let owner = before.owners.get(&h.holder).copied();
-        let resolvable = match resolver {
-            Resolver::Conn(c) => Some(c) == owner,
-            Resolver::Clock(to) => h.breaking && before.deadlines.get(&h.break_id).is_some_and(|at| *at <= to),
-            Resolver::Nothing => false,
-        };
+        // A durable holder that lost its connection cannot hear a break: the
+        // conflict closes it (docs/LEASES.md "Durable handles").
+        let disconnected = before.disconnected.contains(&h.holder);
+        let resolvable = disconnected
+            || match resolver {
+                Resolver::Conn(c) => Some(c) == owner,
+                Resolver::Clock(to) => h.breaking && before.deadlines.get(&h.break_id).is_some_and(|at| *at <= to),
+                Resolver::Nothing => false,
+            };
         let still_w = now.iter().any(|n| n.holder == h.holder && n.state.contains(LeaseState::W));
         if !resolvable || still_w {
             let breaking = if h.breaking { " breaking" } else { "" };
@@ -155,6 +164,12 @@ pub(super) fn check_state(server: &Server, model: &Model) -> Result<(), String> 
         if !views.iter().any(|h| h.breaking && h.break_id == *id) {
             return Err(format!("break {id} pending with no holder breaking"));
         }
+    }
+    // Durable opens kept for a client that went away: the SMB side and the
+    // lease table agree on how many there are.
+    let (smb, table) = (server.smb_shared().durable.preserved(), core.leases.preserved_count());
+    if smb != table {
+        return Err(format!("{smb} durable opens preserved on the SMB side, {table} in the lease table"));
     }
     // Storage equals the model of acknowledged writes.
     for (id, want) in model.files() {

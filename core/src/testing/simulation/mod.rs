@@ -93,6 +93,7 @@ fn random_workloads_keep_every_invariant() {
         // client left, and a COMMIT failed.
         assert!(total.io_reordered > 0 && total.io_faults > 0 && total.io_short > 0 && total.io_orphans > 0);
         assert!(total.commit_failures > 0, "{total:?}");
+        assert!(total.durable_kept > 0, "no durable open outlived its client: {total:?}");
     }
 }
 

@@ -23,6 +23,7 @@ use crate::rng::Rng;
 use crate::server::Server;
 use crate::smb::status;
 use crate::smb::wire::create::disposition;
+use crate::smb::wire::create_context::CreateContext;
 use crate::smb::wire::header::{FLAG_ASYNC, command};
 use crate::smb::wire::oplock_break::{LeaseBreakNotification, OplockBreak, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED};
 use crate::testing::smb_client::{self as peer, Msg};
@@ -91,6 +92,9 @@ pub(super) struct Stats {
     pub io_short: u64,
     pub io_orphans: u64,
     pub commit_failures: u64,
+    /// Durable opens still waiting for their client when every client had
+    /// left (they go at their timeout).
+    pub durable_kept: u64,
 }
 
 impl Stats {
@@ -116,6 +120,7 @@ impl Stats {
         self.io_short += o.io_short;
         self.io_orphans += o.io_orphans;
         self.commit_failures += o.commit_failures;
+        self.durable_kept += o.durable_kept;
     }
 }
 
@@ -260,6 +265,10 @@ impl World {
             self.closed.insert(conn);
         }
         self.pump()?;
+        // Durable opens wait for their clients until their timeout (60 s at
+        // most here), then close like the rest.
+        self.stats.durable_kept = self.server.core().leases.preserved_count() as u64;
+        self.advance(Duration::from_secs(61))?;
         if self.server.io_outstanding() != 0 || !self.io_held.is_empty() {
             return Err(format!("{} storage requests outstanding at the end", self.server.io_outstanding()));
         }
@@ -268,7 +277,10 @@ impl World {
             return Err(format!("caching left after every client left: {:?}", core.leases.holder_views()));
         }
         if core.leases.poll_timeout().is_some() {
-            return Err("break deadlines left after every client left".into());
+            return Err("break or durable deadlines left after every client left".into());
+        }
+        if self.server.smb_shared().durable.preserved() != 0 || !self.server.smb_shared().files.is_empty() {
+            return Err("SMB open state left after every durable open timed out".into());
         }
         self.stats.timeouts = self.server.stats().breaks_timed_out;
         if self.server.connection_count() != 0 {
@@ -564,7 +576,16 @@ impl World {
         };
         self.note(format!("smb{i} opens {name} {what} share {share} disposition {disp}"));
         let key = lease.as_ref().map(|l| l.key);
-        let body = peer::create_with(name, oplock, lease, share, disp);
+        let mut ctxs: Vec<CreateContext> = lease.into_iter().map(CreateContext::Lease).collect();
+        // Some opens ask to be durable: they outlive a disconnect until
+        // their timeout or a conflict.
+        if self.rng.u32() % 3 == 0 {
+            let timeout = 1000 * (1 + self.rng.u32() % 60);
+            let create_guid = self.rng.bytes::<16>();
+            self.note(format!("smb{i} asks for a durable handle of {timeout} ms"));
+            ctxs.push(CreateContext::DurableRequestV2 { timeout, flags: 0, create_guid });
+        }
+        let body = peer::create_with_contexts(name, oplock, &ctxs, share, disp);
         self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: key })
     }
 
