@@ -418,3 +418,36 @@ fn a_large_signed_write_is_checked_before_it_is_written() {
     assert!(signing::verify(SigningAlgorithm::AesCmac, &key, &reply[4..]), "the response is signed");
     assert_eq!(c.server.vfs().read(object, 0, 200_000).unwrap().0, data);
 }
+
+/// A guest session on SMB 2.0.2, where MaxReadSize and MaxWriteSize are
+/// 64 KiB whatever the configuration says (no multi-credit requests).
+fn ready_smb202() -> Client {
+    let mut c = Client::with_config(Config::default());
+    assert_eq!(c.call(command::NEGOTIATE, &negotiate_body(&[0x0202], false)).status(), status::SUCCESS);
+    let r = c.session_setup(&ntlm_negotiate());
+    c.session = r.hdr.session_id;
+    assert_eq!(c.session_setup(&ntlm_anonymous_authenticate()).status(), status::SUCCESS);
+    let r = c.tree_connect("\\\\x\\share");
+    assert_eq!(r.status(), status::SUCCESS);
+    c.tree = r.hdr.tree_id;
+    c
+}
+
+#[test]
+fn reads_and_writes_beyond_the_negotiated_sizes_fail() {
+    let mut c = ready_smb202();
+    let r = c.create("f", RW, SHARE_ALL, disposition::OVERWRITE_IF, options::NON_DIRECTORY_FILE);
+    assert_eq!(r.status(), status::SUCCESS);
+    let fid = r.file_id();
+    let max = 65_536;
+    // MS-SMB2 3.3.5.13: one byte beyond MaxWriteSize is refused, nothing written.
+    let too_big = c.call(command::WRITE, &write_body(fid, 0, &vec![1; max + 1]));
+    assert_eq!(too_big.status(), status::INVALID_PARAMETER);
+    let object = c.server.smb_open(c.conn, fid).unwrap().0;
+    assert_eq!(c.server.vfs().getattr(object).unwrap().size, 0, "nothing written");
+    assert_eq!(c.call(command::WRITE, &write_body(fid, 0, &vec![2; max])).status(), status::SUCCESS);
+    // MS-SMB2 3.3.5.12: likewise for a READ's Length.
+    assert_eq!(c.call(command::READ, &read_body(fid, 0, max as u32 + 1)).status(), status::INVALID_PARAMETER);
+    let r = c.call(command::READ, &read_body(fid, 0, max as u32));
+    assert_eq!(r.status(), status::SUCCESS);
+}
