@@ -401,6 +401,9 @@ mod tests {
         }
         let rec = Recording::decode(&data).unwrap();
         assert_eq!(rec.seed, Seed::Fixed(1));
+        let mut bad = data.to_vec();
+        bad[8] = 2;
+        assert_eq!(Recording::decode(&bad), Err(RecordError::BadSeed(2)));
         assert_eq!(rec.wall_anchor, UNIX_EPOCH - Duration::new(5, 7));
         assert_eq!(rec.events, vec![(Duration::ZERO, Event::Input { conn: ConnId(1), data: vec![9; 10] })]);
     }

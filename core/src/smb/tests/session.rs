@@ -178,6 +178,19 @@ fn require_signing_refuses_guest_and_anonymous_logons() {
     assert!(c.server.smb_shared().sessions.is_empty());
 }
 
+#[test]
+fn require_signing_refuses_an_anonymous_reauthentication_and_unsigned_requests() {
+    let mut cfg = Config::default();
+    cfg.smb.require_signing = true;
+    // The client only enables signing: the server's configuration requires it.
+    let (mut c, key) = login_alice(cfg, SIGNING_ENABLED);
+    assert_eq!(c.tree_connect("\\\\x\\share").status(), status::ACCESS_DENIED);
+    let r = reauthenticate(&mut c, &key, |_| ntlm_anonymous_authenticate());
+    assert_eq!(r.status(), status::LOGON_FAILURE);
+    let r = signed_call(&mut c, &key, command::TREE_CONNECT, &tree_connect_body(), 1, false);
+    assert_eq!(r.status(), status::USER_SESSION_DELETED);
+}
+
 /// The ServerGuid and the first NTLM server challenge of a server keyed
 /// with `seed`.
 fn guid_and_challenge(seed: Seed) -> ([u8; 16], [u8; 8]) {
