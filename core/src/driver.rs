@@ -192,6 +192,10 @@ mod tests {
         let t0 = Instant::now();
         let wall = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
         let start = Start { nfs_port: Some(20490), entropy: [7; 32], wall, now: t0, record: true };
+        let setup = Setup { seed: Some(Seed::Fixed(4_242_424_242)), ..Setup::new(Config::default(), Box::new(MemoryFs::new())) };
+        // Debug output (what a log line would show) names neither.
+        let shown = format!("{start:?} {setup:?}");
+        assert!(!shown.contains("7, 7") && !shown.contains("4242424242"), "{shown}");
         let mut d = Setup::new(Config::default(), Box::new(MemoryFs::default())).start(start);
         assert_eq!(d.server().config().nfs.port, 20490);
         assert_eq!(d.server().config().wall_anchor, wall);

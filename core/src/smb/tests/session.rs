@@ -191,6 +191,22 @@ fn require_signing_refuses_an_anonymous_reauthentication_and_unsigned_requests()
     assert_eq!(r.status(), status::USER_SESSION_DELETED);
 }
 
+#[test]
+fn a_signed_negotiate_and_a_signed_request_without_a_key_are_refused() {
+    use crate::smb::wire::header::FLAG_SIGNED;
+    let mut c = Client::new();
+    let body = negotiate_body(&[0x0300], false);
+    assert_eq!(c.call_flags(command::NEGOTIATE, &body, FLAG_SIGNED).status(), status::INVALID_PARAMETER);
+    // An anonymous session has no key to verify a signature with.
+    c.login_anonymous();
+    let r = c.call_flags(command::TREE_CONNECT, &tree_connect_body(), FLAG_SIGNED);
+    assert_eq!(r.status(), status::NOT_SUPPORTED);
+    // A signed request naming no session of the connection.
+    c.session ^= 1;
+    let r = c.call_flags(command::TREE_CONNECT, &tree_connect_body(), FLAG_SIGNED);
+    assert_eq!(r.status(), status::USER_SESSION_DELETED);
+}
+
 /// The ServerGuid and the first NTLM server challenge of a server keyed
 /// with `seed`.
 fn guid_and_challenge(seed: Seed) -> ([u8; 16], [u8; 8]) {
