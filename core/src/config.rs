@@ -137,8 +137,10 @@ pub struct SmbConfig {
     /// STATUS_LOGON_FAILURE.
     pub guest: bool,
     /// Sets SMB2_NEGOTIATE_SIGNING_REQUIRED in the SecurityMode of the
-    /// NEGOTIATE response (MS-SMB2 2.2.4) and requires signing on every
-    /// authenticated (non-guest) session, whatever the client asked for.
+    /// NEGOTIATE response (MS-SMB2 2.2.4), requires signing on every
+    /// session whatever the client asked for (unsigned requests fail with
+    /// STATUS_ACCESS_DENIED), and refuses guest and anonymous logons, which
+    /// cannot sign (STATUS_LOGON_FAILURE), as Windows does.
     pub require_signing: bool,
     /// MaxReadSize of the NEGOTIATE response (MS-SMB2 2.2.4), in bytes.
     /// Advertised as at least 1 MiB (clamped to 1..=64 KiB for SMB 2.0.2); a
