@@ -16,10 +16,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use polyshare::ServerOptions;
-use polyshare_core::Setup;
 use polyshare_core::config::Config;
 use polyshare_core::time::Timespec;
 use polyshare_core::vfs::{CreateAttr, DataHook, MemoryFs, ObjectId, Observed, Vfs, VfsResult};
+use polyshare_core::{Seed, Setup};
 use polyshare_testsupport::smb::{SmbClient, wire};
 
 const DELAY: Duration = Duration::from_millis(50);
@@ -55,7 +55,7 @@ fn setup() -> Setup {
     let a = fs.create(fs.root(), "big", CreateAttr { mode: 0o666, uid: 0, gid: 0 }, t).expect("create big");
     let data: Vec<u8> = (0..FILE_LEN).map(|i| (i % 251) as u8).collect();
     fs.write(a.id, 0, &data, t).expect("fill big");
-    Setup { config: Config::default(), vfs: Box::new(Observed::new(Box::new(fs), Slow)), seed: Some(1) }
+    Setup { config: Config::default(), vfs: Box::new(Observed::new(Box::new(fs), Slow)), seed: Some(Seed::Fixed(1)) }
 }
 
 fn options() -> ServerOptions {

@@ -3,20 +3,19 @@
 //! deadline is due, feed the core what happened, write out what it says. `cargo run --example std_server -- --help`
 
 use std::collections::{BTreeMap, VecDeque};
-use std::hash::{BuildHasher, RandomState};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::{fd::AsFd, unix::net::UnixStream};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-#[allow(dead_code)] // `Args::options` is for the runtime adapters, not this loop.
 mod common;
 use bytes::{Buf, Bytes};
 use clap::Parser;
 use common::cli::Args;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use polyshare::{BoundAddrs, ConnId, Driver, Output, Protocol, Start};
+use polyshare::{BoundAddrs, ConnId, Driver, Output, Protocol};
+use polyshare_runtime::start;
 
 /// Queued output above which a connection is not read (a peer that does not read cannot make us buffer).
 const OUTPUT_LIMIT: usize = 16 << 20;
@@ -62,9 +61,6 @@ impl Conn {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     args.init_logging();
-    if args.record.is_some() {
-        return Err("std_server does not support --record (mio_server, tokio_server and async_std_server do)".into());
-    }
     let mut listeners = Vec::new();
     let mut bound = BoundAddrs::default();
     // The portmap port is a second listener speaking ONC RPC, like NFS.
@@ -79,11 +75,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         *at = Some(listener.local_addr()?);
         listeners.push((listener, protocol));
     }
-    // The core reads no clock and no entropy: the wall time at `now`, the seed and the NFS port come from us.
-    let entropy = RandomState::new().hash_one(0u8);
-    let (nfs_port, wall, now) = (bound.nfs.map(|a| a.port()), SystemTime::now(), Instant::now());
-    let mut server = args.setup()?.start(Start { nfs_port, entropy, wall, now, record: false });
-    tracing::info!(seed = server.seed(), "server started");
+    // The core reads no clock and no entropy: `start` gives it the wall time at `now`, OS entropy and the
+    // NFS port, as it does for the runtime adapters, and opens the --record file.
+    let (mut server, mut record) = start(args.setup()?, &args.options(), &bound)?;
     // SIGINT and SIGTERM write a byte to this socket pair, which poll watches.
     let (signals, signal_tx) = UnixStream::pair()?;
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -97,7 +91,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         // Sleep until a socket is ready or the earliest deadline: the core's, a linger's, the accept pause.
         let lingers = conns.values().filter_map(|c| c.linger);
-        let wake = [server.poll_timeout(), accept_pause].into_iter().flatten().chain(lingers).min();
+        let wake =
+            [server.poll_timeout(), accept_pause, record.next_flush()].into_iter().flatten().chain(lingers).min();
         // Rounded up, so that we do not wake just before the deadline and spin.
         let ms = wake.map(|t| t.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000));
         let timeout = ms.map_or(PollTimeout::NONE, |ms| PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX));
@@ -156,8 +151,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             server.handle_timeout(now);
         }
         pump(&mut server, &mut conns, now);
+        record.after_turn(&mut server, now);
         if signalled {
             tracing::info!("shutting down");
+            record.flush(&mut server);
             return Ok(());
         }
     }

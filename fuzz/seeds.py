@@ -102,20 +102,23 @@ for i, (p, n) in enumerate([("*.txt", "Report.TXT"), ("<.doc", "a.b.doc"), ("a?c
                             ('foo">', "foo"), ("*", "."), ("\u00c9t\u00c9", "\u00e9t\u00e9"), ("a*b*c", "aXXbYY")]):
     put("smb_name_matches", f"{i}", (p + "\0" + n).encode())
 
-# --- record_decode: PSREC2 recordings (magic, seed, wall anchor secs i64 + nanos u32) (core/src/record.rs) -------------------
+# --- record_decode: PSREC3 recordings (magic, seed kind + 32 bytes, wall anchor secs i64 + nanos u32) (core/src/record.rs) ---
 def ev(tag, t, body): return bytes([tag]) + le64(t) + body
+
+
+def fixed_seed(n): return bytes([0]) + le64(n) + bytes(24)
 
 
 peer = b"127.0.0.1:700"
 anchor = le64(1_767_225_600) + le32(0)
-rec = b"PSREC2\0\0" + le64(42) + anchor
+rec = b"PSREC3\0\0" + fixed_seed(42) + anchor
 rec += ev(1, 0, bytes([1]) + le64(1) + le16(len(peer)) + peer)
 rec += ev(2, 1000, le64(1) + le32(4) + b"\x80\0\0\0")
 rec += ev(4, 36_000_000_000, b"")
 rec += ev(3, 37_000_000_000, le64(1))
 put("record_decode", "nfs", rec)
 peer6 = b"[::1]:445"
-put("record_decode", "smb-v6", b"PSREC2\0\0" + le64(7) + anchor + ev(1, 5, bytes([0]) + le64(9) + le16(len(peer6)) + peer6) + ev(3, 6, le64(9)))
+put("record_decode", "smb-v6", b"PSREC3\0\0" + fixed_seed(7) + anchor + ev(1, 5, bytes([0]) + le64(9) + le16(len(peer6)) + peer6) + ev(3, 6, le64(9)))
 
 # --- server: op scripts (fuzz_targets/server.rs) ------------------------------
 def rpc_call(xid, prog, vers, proc, cred=(0, b""), args=b""):

@@ -2,9 +2,8 @@
 //! with `--record`, and on SIGTERM / SIGINT shuts down cleanly (exit status
 //! 0) with the recording flushed, which then replays through a fresh Server
 //! built from the same command line into the bytes the client received; and
-//! that command line (examples/common/cli.rs) parses as documented.
-//! `std_server`, which refuses `--record`, is checked for the clean stop and
-//! for refusing `--record` with a clear error.
+//! that command line (examples/common/cli.rs) parses as documented; and no
+//! log line, at any level, names the seed or the entropy.
 
 mod common;
 // The example servers' command line, to build the replaying server from the
@@ -22,7 +21,7 @@ use clap::Parser;
 use cli::Args;
 use polyshare::config::NfsBreakPolicy;
 use polyshare::record::{Event, Recording};
-use polyshare::{MemoryFs, Output};
+use polyshare::{MemoryFs, Output, Seed};
 
 /// Starts `example` with `args` (logging at warn, stdout piped) and waits
 /// for its LISTENING line: the child and its SMB and NFS ports.
@@ -31,11 +30,20 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    spawn_logging(example, args, Stdio::null())
+}
+
+/// [`spawn_listening`] with the log (stderr) going to `log`.
+fn spawn_logging<I, S>(example: &'static str, args: I, log: Stdio) -> (std::process::Child, u16, u16)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let mut child = Command::new(common::example_path(example))
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start the example");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -80,7 +88,7 @@ fn signal_stops_and_recording_replays(example: &'static str, signal: &str) {
 
     let rec = Recording::decode(&std::fs::read(&file).unwrap()).expect("a complete recording");
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(rec.seed, 99);
+    assert_eq!(rec.seed, polyshare::Seed::Fixed(99));
     let conn = rec
         .events
         .iter()
@@ -167,24 +175,66 @@ fn std_server_stops_on_sigint() {
 }
 
 #[test]
-fn std_server_refuses_record() {
-    let dir = common::scratch_dir("std-record");
-    let file = dir.join("run.psrec");
-    let mut child = Command::new(common::example_path("std_server"))
-        .args(["--smb-port", "0", "--nfs-port", "0", "--record"])
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start std_server");
-    let status = wait_exit(&mut child, "std_server --record");
-    let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-    let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    assert!(!status.success(), "--record was accepted");
-    assert!(err.contains("does not support --record"), "unclear error: {err:?}");
-    assert!(!out.contains("LISTENING") && !file.exists(), "it served or recorded anyway: {out:?}");
+fn std_server_records_and_replays() {
+    signal_stops_and_recording_replays("std_server", "-TERM");
+}
+
+/// The ways a seed could show in a log line: decimal, hex, byte lists.
+fn spellings(seed: Seed) -> Vec<String> {
+    let bytes: Vec<u8> = match seed {
+        Seed::Fixed(n) => n.to_le_bytes().to_vec(),
+        Seed::Entropy(key) => key.to_vec(),
+    };
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let word = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+    let list = format!("{:?}", &bytes[..4]);
+    vec![
+        word.to_string(),
+        format!("{word:x}"),
+        format!("{:x}", word.swap_bytes()),
+        hex[..16].to_string(),
+        hex[..16].to_uppercase(),
+        list.trim_end_matches(']').to_string(),
+    ]
+}
+
+/// Neither a fixed seed nor the OS entropy appears in any log line, at the
+/// most verbose level, through a signed user session; the entropy is read
+/// back from the recording, which must hold it for replay.
+#[test]
+fn no_log_line_names_the_seed_or_the_entropy() {
+    common::require_tool("smbclient");
+    let dir = common::scratch_dir("seed-log");
+    for fixed in [Some("1234567890123"), None] {
+        let (file, log) = (dir.join("run.psrec"), dir.join("server.log"));
+        let mut args: Vec<std::ffi::OsString> =
+            ["--smb-port", "0", "--nfs-port", "0", "--log", "trace", "--user", "alice:Secret1", "--record"]
+                .iter()
+                .map(Into::into)
+                .collect();
+        args.push(file.clone().into());
+        if let Some(n) = fixed {
+            args.extend(["--seed".into(), n.into()]);
+        }
+        let stderr = std::fs::File::create(&log).unwrap();
+        let (mut child, smb_port, _) = spawn_logging("tokio_server", args, stderr.into());
+        let out = common::run(
+            Command::new("smbclient")
+                .args(["//127.0.0.1/share", "-p", &smb_port.to_string(), "-U", "alice%Secret1"])
+                .args(["-m", "SMB3", "--client-protection=sign", "-c", "ls"]),
+            Duration::from_secs(60),
+        );
+        assert!(out.status.success(), "smbclient: {}", common::text(&out));
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+        assert!(wait_exit(&mut child, "tokio_server").success());
+        let seed = Recording::decode(&std::fs::read(&file).unwrap()).expect("a recording").seed;
+        assert_eq!(matches!(seed, Seed::Fixed(1_234_567_890_123)), fixed.is_some());
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("TRACE") || text.contains("DEBUG"), "not logging verbosely: {text}");
+        for s in spellings(seed) {
+            assert!(!text.contains(&s), "the log names the seed ({s}):\n{text}");
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -192,7 +242,7 @@ fn std_server_refuses_record() {
 fn cli_defaults_and_flags() {
     let a = Args::parse_from(["x"]);
     assert_eq!((a.smb_port, a.nfs_port, a.portmap_port), (4445, 20490, None));
-    assert!(a.config().smb.guest);
+    assert!(a.config().smb.guest && !a.config().smb.require_signing);
     assert_eq!(a.config().nfs.exports[0].name, "/share");
     assert_eq!(a.config().break_timeout, Duration::from_secs(35));
     let a = Args::parse_from([
@@ -206,8 +256,10 @@ fn cli_defaults_and_flags() {
         "data",
         "--nfs-policy",
         "jukebox",
+        "--require-signing",
     ]);
     let c = a.config();
+    assert!(c.smb.require_signing);
     assert!(!c.smb.guest && !c.smb.shares[0].guest_ok);
     assert_eq!((c.smb.users[0].name.as_str(), c.smb.users[0].password.as_str()), ("alice", "pw:x"));
     assert_eq!(c.break_timeout, Duration::from_millis(500));

@@ -79,9 +79,9 @@ fn a_recorded_run_replays_to_byte_identical_output() {
     let expected: Vec<&Output> = sim.log.iter().map(|(_, o)| o).collect();
     assert!(expected.iter().filter(|o| matches!(o, Output::Transmit { .. })).count() >= 4);
 
-    assert_eq!(recording.seed, 77);
+    assert_eq!(recording.seed, polyshare::Seed::Fixed(77));
     let start2 = Instant::now() + Duration::from_secs(1000);
-    let mut fresh = Server::new(Config::default(), Box::new(MemoryFs::default()), recording.seed, start2);
+    let mut fresh = Server::with_seed(Config::default(), Box::new(MemoryFs::default()), recording.seed, start2);
     let replayed = recording.replay(&mut fresh, start2);
     assert_eq!(replayed.iter().collect::<Vec<_>>(), expected, "replay differs from the recorded run");
 }

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use polyshare::record::{Event, Recording};
-use polyshare::{BoundAddrs, Config, ConnId, MemoryFs, Output, ServerOptions, Setup};
+use polyshare::{BoundAddrs, Config, ConnId, MemoryFs, Output, Seed, ServerOptions, Setup};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -100,7 +100,7 @@ fn options(record: Option<PathBuf>) -> ServerOptions {
 }
 
 fn setup(seed: u64) -> Setup {
-    Setup { config: Config::default(), vfs: Box::<MemoryFs>::default(), seed: Some(seed) }
+    Setup { config: Config::default(), vfs: Box::<MemoryFs>::default(), seed: Some(Seed::Fixed(seed)) }
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -231,7 +231,7 @@ fn recording_replays_identically(start: Start) {
 
     let rec = Recording::decode(&std::fs::read(&file).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(rec.seed, 77);
+    assert_eq!(rec.seed, Seed::Fixed(77));
     let accepted: Vec<(ConnId, SocketAddr)> = rec
         .events
         .iter()

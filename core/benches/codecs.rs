@@ -2,7 +2,9 @@
 //! Groups: `smb_create_context` (a Windows-style request chain decoded, a
 //! response chain encoded), `smb2` (header and CREATE request decode),
 //! `nfs_read` / `nfs_write` (RPC call + READ3args / WRITE3args decode, reply
-//! encode at 64 KiB and 1 MiB).
+//! encode at 64 KiB and 1 MiB), `smb_signing` (a signed 1 MiB and 8 MiB
+//! WRITE verified with each signing algorithm, as a worker does before the
+//! data is stored).
 //!
 //! `cargo bench -p polyshare-core --bench codecs`; under `cargo test
 //! --all-targets` each benchmark runs once as a smoke test.
@@ -260,6 +262,24 @@ fn nfs_write(c: &mut Criterion) {
     g.finish();
 }
 
+fn smb_signing(c: &mut Criterion) {
+    use polyshare_core::smb::signing::{SigningAlgorithm, sign, verify};
+    let key = [0x5a; 16];
+    let mut g = c.benchmark_group("smb_signing");
+    for size in [1usize << 20, 8 << 20] {
+        let mut message = smb2_header(0x0009, 41);
+        message.resize(64 + 48 + size, 0x77);
+        g.throughput(Throughput::Bytes(message.len() as u64));
+        for algo in [SigningAlgorithm::HmacSha256, SigningAlgorithm::AesCmac, SigningAlgorithm::AesGmac] {
+            sign(algo, &key, &mut message);
+            g.bench_function(format!("verify_{algo:?}_{}MiB", size >> 20), |b| {
+                b.iter(|| assert!(verify(algo, &key, black_box(&message))))
+            });
+        }
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -270,6 +290,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = create_contexts, smb2_messages, nfs_read, nfs_write
+    targets = create_contexts, smb2_messages, nfs_read, nfs_write, smb_signing
 }
 criterion_main!(benches);

@@ -142,17 +142,20 @@ pub struct SmbConfig {
     /// STATUS_LOGON_FAILURE.
     pub guest: bool,
     /// Sets SMB2_NEGOTIATE_SIGNING_REQUIRED in the SecurityMode of the
-    /// NEGOTIATE response (MS-SMB2 2.2.4) and requires signing on every
-    /// authenticated (non-guest) session, whatever the client asked for.
+    /// NEGOTIATE response (MS-SMB2 2.2.4), requires signing on every
+    /// session whatever the client asked for (unsigned requests fail with
+    /// STATUS_ACCESS_DENIED), and refuses guest and anonymous logons, which
+    /// cannot sign (STATUS_LOGON_FAILURE), as Windows does.
     pub require_signing: bool,
     /// MaxReadSize of the NEGOTIATE response (MS-SMB2 2.2.4), in bytes.
     /// Advertised as at least 1 MiB (clamped to 1..=64 KiB for SMB 2.0.2); a
-    /// READ asking for more than this or 1 MiB, whichever is larger, fails
-    /// with STATUS_INVALID_PARAMETER.
+    /// READ asking for more than the connection was told fails with
+    /// STATUS_INVALID_PARAMETER.
     pub max_read_size: u32,
     /// MaxWriteSize of the NEGOTIATE response (MS-SMB2 2.2.4), in bytes, with
-    /// the same clamping as `max_read_size`. Only advertised: what a WRITE
-    /// may carry is bounded by [`Limits::max_frame`].
+    /// the same clamping as `max_read_size`; a WRITE carrying more fails with
+    /// STATUS_INVALID_PARAMETER (and a message is never larger than
+    /// [`Limits::max_frame`]).
     pub max_write_size: u32,
     /// MaxTransactSize of the NEGOTIATE response (MS-SMB2 2.2.4), in bytes,
     /// clamped like `max_read_size`. A QUERY_DIRECTORY or QUERY_INFO whose

@@ -13,30 +13,33 @@ use crate::config::Config;
 use crate::id::{ConnId, Protocol};
 use crate::io::IoCompletion;
 use crate::output::Output;
+use crate::rng::Seed;
 use crate::record::{Event, Recorder};
 use crate::server::{AcceptError, Server};
 use crate::vfs::Vfs;
 
 /// What the embedding program decides: configuration, storage and
-/// optionally a fixed seed (for reproducible runs).
+/// optionally a fixed seed (for tests and reproducible runs only).
 #[derive(Debug)]
 pub struct Setup {
     /// The server's configuration.
     pub config: Config,
     /// The storage it serves.
     pub vfs: Box<dyn Vfs>,
-    /// A fixed seed; `None` seeds from [`Start::entropy`].
-    pub seed: Option<u64>,
+    /// A fixed seed; `None` (what a server for real clients uses) keys the
+    /// server with [`Start::entropy`].
+    pub seed: Option<Seed>,
 }
 
 /// What only the adapter knows when it starts the server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Start {
     /// The port the NFS listener is bound to, if any; portmapper GETPORT
     /// answers it.
     pub nfs_port: Option<u16>,
-    /// OS entropy, used as the seed unless [`Setup::seed`] fixes one.
-    pub entropy: u64,
+    /// 32 bytes of OS entropy: the server's [`Seed::Entropy`] unless
+    /// [`Setup::seed`] fixes one. Never logged.
+    pub entropy: [u8; 32],
     /// The OS wall clock, read together with `now`.
     pub wall: SystemTime,
     /// The instant at which `wall` was read.
@@ -45,22 +48,36 @@ pub struct Start {
     pub record: bool,
 }
 
+impl std::fmt::Debug for Start {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Start")
+            .field("nfs_port", &self.nfs_port)
+            .field("entropy", &"<redacted>")
+            .field("wall", &self.wall)
+            .field("now", &self.now)
+            .field("record", &self.record)
+            .finish()
+    }
+}
+
 impl Setup {
-    /// A setup with a seed drawn at start.
+    /// A setup keyed with the entropy given at start.
     pub fn new(config: Config, vfs: Box<dyn Vfs>) -> Self {
         Self { config, vfs, seed: None }
     }
 
-    /// Builds the server: the wall anchor is `start.wall` at `start.now`.
+    /// Builds the server: the wall anchor is `start.wall` at `start.now`;
+    /// the seed (fixed or the entropy) goes into the recording, if any, so
+    /// that a replay draws the same values.
     pub fn start(self, start: Start) -> Driver {
         let mut config = self.config;
         config.wall_anchor = start.wall;
         if let Some(port) = start.nfs_port {
             config.nfs.port = port;
         }
-        let seed = self.seed.unwrap_or(start.entropy);
+        let seed = self.seed.unwrap_or(Seed::Entropy(start.entropy));
         let recorder = start.record.then(|| Recorder::new(seed, start.wall, start.now));
-        Driver { server: Server::new(config, self.vfs, seed, start.now), recorder, seed }
+        Driver { server: Server::with_seed(config, self.vfs, seed, start.now), recorder }
     }
 }
 
@@ -70,13 +87,13 @@ impl Setup {
 pub struct Driver {
     server: Server,
     recorder: Option<Recorder>,
-    seed: u64,
 }
 
 impl Driver {
-    /// Drives `server`, built from `seed`, recording into `recorder`.
-    pub fn new(server: Server, recorder: Option<Recorder>, seed: u64) -> Self {
-        Self { server, recorder, seed }
+    /// Drives `server`, recording into `recorder` (which must have been
+    /// made with the server's seed for a replay to match).
+    pub fn new(server: Server, recorder: Option<Recorder>) -> Self {
+        Self { server, recorder }
     }
 
     /// [`Server::accept`].
@@ -147,11 +164,6 @@ impl Driver {
         self.server.poll_timeout()
     }
 
-    /// The seed the server was built with (print it to rerun a session).
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
     /// The server driven.
     pub fn server(&self) -> &Server {
         &self.server
@@ -179,7 +191,11 @@ mod tests {
     fn driver_records_what_it_feeds_and_replays_identically() {
         let t0 = Instant::now();
         let wall = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
-        let start = Start { nfs_port: Some(20490), entropy: 7, wall, now: t0, record: true };
+        let start = Start { nfs_port: Some(20490), entropy: [7; 32], wall, now: t0, record: true };
+        let setup = Setup { seed: Some(Seed::Fixed(4_242_424_242)), ..Setup::new(Config::default(), Box::new(MemoryFs::new())) };
+        // Debug output (what a log line would show) names neither.
+        let shown = format!("{start:?} {setup:?}");
+        assert!(!shown.contains("7, 7") && !shown.contains("4242424242"), "{shown}");
         let mut d = Setup::new(Config::default(), Box::new(MemoryFs::default())).start(start);
         assert_eq!(d.server().config().nfs.port, 20490);
         assert_eq!(d.server().config().wall_anchor, wall);
@@ -190,7 +206,7 @@ mod tests {
         d.handle_timeout(t0 + Duration::from_millis(4));
         let live: Vec<_> = std::iter::from_fn(|| d.poll_output()).collect();
         let rec = Recording::decode(&d.take_recording().unwrap()).unwrap();
-        assert_eq!((rec.seed, rec.wall_anchor, rec.events.len()), (7, wall, 4));
+        assert_eq!((rec.seed, rec.wall_anchor, rec.events.len()), (Seed::Entropy([7; 32]), wall, 4));
         let t1 = t0 + Duration::from_secs(100);
         let mut config = Config::default();
         config.nfs.port = 20490;

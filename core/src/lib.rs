@@ -101,6 +101,8 @@
 //!
 //! - [`Server`]: the state machine; [`Driver`] is the same with every input
 //!   recorded ([`record`]) so a session replays byte for byte.
+//! - [`Seed`]: what every random value derives from; [`Setup::start`]
+//!   keys the server with the OS entropy the adapter passes in [`Start`].
 //! - [`Config`] ([`config`]): shares, exports, users, limits.
 //! - [`Vfs`] ([`vfs`]): the storage interface, with [`MemoryFs`] and
 //!   [`LocalFs`].
@@ -149,6 +151,7 @@ pub use driver::{Driver, Setup, Start};
 pub use id::{ConnId, Protocol, WaitToken};
 pub use io::{IoCompletion, IoId, IoOp, IoRequest, MessageCheck};
 pub use output::Output;
+pub use rng::Seed;
 pub use server::{AcceptError, Server};
 pub use stats::Stats;
 pub use time::Timespec;

@@ -1,9 +1,13 @@
 //! Input recording and replay: an adapter logs every connection event, byte
 //! and instant it feeds the core; replaying the log through a fresh Server
 //! (same config, seed and starting tree) gives byte-identical output, so a
-//! failure seen with a real client becomes a test.
+//! failure seen with a real client becomes a test. A recording holds the
+//! seed every challenge derives from and whatever clients sent: whoever
+//! writes one to a file makes it owner-only.
 //!
-//! Format: the magic `PSREC2\0\0`, the seed (u64 LE), the wall anchor (the
+//! Format: the magic `PSREC3\0\0`, the seed (a kind byte, 0 for a fixed
+//! number or 1 for OS entropy, then 32 bytes: the number as u64 LE padded
+//! with zeros, or the entropy), the wall anchor (the
 //! wall-clock time at the Server's start: seconds since the Unix epoch as i64
 //! LE and nanoseconds as u32 LE), then events, each a tag
 //! byte, the time since the Server's start in nanoseconds (u64 LE) and:
@@ -22,12 +26,14 @@ use bytes::{Buf, BufMut, BytesMut};
 use crate::config::Config;
 use crate::id::{ConnId, Protocol};
 use crate::output::Output;
+use crate::rng::Seed;
 use crate::server::Server;
 use crate::time::Timespec;
 use crate::vfs::Vfs;
 
-const MAGIC: &[u8; 8] = b"PSREC2\0\0";
-const HEADER_LEN: usize = 8 + 8 + 12;
+const MAGIC: &[u8; 8] = b"PSREC3\0\0";
+const SEED_LEN: usize = 1 + 32;
+const HEADER_LEN: usize = 8 + SEED_LEN + 12;
 
 /// One input the adapter gave the core, as recorded; each maps to one
 /// `Server` call.
@@ -84,10 +90,22 @@ pub struct Recorder {
 impl Recorder {
     /// `seed` and `wall_anchor` are the ones the Server was built with, `start`
     /// the instant given to `Server::new`.
-    pub fn new(seed: u64, wall_anchor: SystemTime, start: Instant) -> Self {
+    pub fn new(seed: Seed, wall_anchor: SystemTime, start: Instant) -> Self {
         let mut buf = BytesMut::new();
         buf.put_slice(MAGIC);
-        buf.put_u64_le(seed);
+        let mut key = [0u8; 32];
+        let kind = match seed {
+            Seed::Fixed(n) => {
+                key[..8].copy_from_slice(&n.to_le_bytes());
+                0
+            }
+            Seed::Entropy(e) => {
+                key = e;
+                1
+            }
+        };
+        buf.put_u8(kind);
+        buf.put_slice(&key);
         let anchor = Timespec::from_system(wall_anchor);
         buf.put_i64_le(anchor.secs);
         buf.put_u32_le(anchor.nanos);
@@ -161,7 +179,7 @@ impl Recorder {
 /// Why [`Recording::decode`] rejected its input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
-    /// The data does not start with the `PSREC2` magic (not a recording, or
+    /// The data does not start with the `PSREC3` magic (not a recording, or
     /// one from an incompatible format version).
     #[error("not a polyshare recording")]
     BadMagic,
@@ -172,6 +190,9 @@ pub enum RecordError {
     /// An event tag outside 1..=6.
     #[error("unknown event tag {0}")]
     BadTag(u8),
+    /// A seed kind other than 0 (fixed) or 1 (entropy).
+    #[error("unknown seed kind {0}")]
+    BadSeed(u8),
     /// An accept event whose peer is not a valid `ip:port` text.
     #[error("bad peer address in recording")]
     BadPeer,
@@ -198,7 +219,7 @@ fn system_time(secs: i64, nanos: u32) -> Option<SystemTime> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recording {
     /// The seed the recorded server was built with.
-    pub seed: u64,
+    pub seed: Seed,
     /// [`Config::wall_anchor`] of the recorded server.
     pub wall_anchor: SystemTime,
     /// The events in order, each with its time since the server's start.
@@ -217,7 +238,14 @@ impl Recording {
             return Err(RecordError::Truncated(b.len()));
         }
         b.advance(8);
-        let seed = b.get_u64_le();
+        let kind = b.get_u8();
+        let mut key = [0u8; 32];
+        b.copy_to_slice(&mut key);
+        let seed = match kind {
+            0 => Seed::Fixed((&key[..8]).get_u64_le()),
+            1 => Seed::Entropy(key),
+            k => return Err(RecordError::BadSeed(k)),
+        };
         let secs = b.get_i64_le();
         let nanos = b.get_u32_le();
         let wall_anchor = system_time(secs, nanos).ok_or(RecordError::BadAnchor)?;
@@ -280,7 +308,7 @@ impl Recording {
     /// server the recorded seed.
     pub fn server(&self, mut config: Config, vfs: Box<dyn Vfs>, start: Instant) -> Server {
         config.wall_anchor = self.wall_anchor;
-        Server::new(config, vfs, self.seed, start)
+        Server::with_seed(config, vfs, self.seed, start)
     }
 
     /// Feeds the events to `server` (built with this recording's seed and
@@ -342,7 +370,7 @@ mod tests {
     fn events_round_trip() {
         let t0 = Instant::now();
         let anchor = UNIX_EPOCH + Duration::new(1_767_225_600, 123);
-        let mut r = Recorder::new(42, anchor, t0);
+        let mut r = Recorder::new(Seed::Entropy([42; 32]), anchor, t0);
         let evs = vec![
             Event::Accept { conn: ConnId(1), protocol: Protocol::Nfs, peer: "127.0.0.1:999".parse().unwrap() },
             Event::Input { conn: ConnId(1), data: vec![1, 2, 3] },
@@ -353,7 +381,7 @@ mod tests {
             r.record(e, t0 + Duration::from_millis(i as u64));
         }
         let rec = Recording::decode(&r.take()).unwrap();
-        assert_eq!(rec.seed, 42);
+        assert_eq!(rec.seed, Seed::Entropy([42; 32]));
         assert_eq!(rec.wall_anchor, anchor);
         assert_eq!(rec.events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(), evs);
         assert_eq!(rec.events[3].0, Duration::from_millis(3));
@@ -362,7 +390,7 @@ mod tests {
     #[test]
     fn truncated_recordings_are_errors() {
         let t0 = Instant::now();
-        let mut r = Recorder::new(1, UNIX_EPOCH - Duration::new(5, 7), t0);
+        let mut r = Recorder::new(Seed::Fixed(1), UNIX_EPOCH - Duration::new(5, 7), t0);
         r.record_input(ConnId(1), &[9; 10], t0);
         let data = r.take();
         for cut in 0..data.len() {
@@ -372,6 +400,10 @@ mod tests {
             assert!(Recording::decode(&data[..cut]).is_err(), "cut at {cut}");
         }
         let rec = Recording::decode(&data).unwrap();
+        assert_eq!(rec.seed, Seed::Fixed(1));
+        let mut bad = data.to_vec();
+        bad[8] = 2;
+        assert_eq!(Recording::decode(&bad), Err(RecordError::BadSeed(2)));
         assert_eq!(rec.wall_anchor, UNIX_EPOCH - Duration::new(5, 7));
         assert_eq!(rec.events, vec![(Duration::ZERO, Event::Input { conn: ConnId(1), data: vec![9; 10] })]);
     }

@@ -17,7 +17,7 @@ use crate::id::{ConnId, Protocol, WaitToken};
 use crate::io::IoCompletion;
 use crate::lease::{BreakNotification, LeaseEvent};
 use crate::output::Output;
-use crate::rng::Rng;
+use crate::rng::{Rng, Seed};
 use crate::stats::Stats;
 use crate::time::{Clock, TimerKey};
 use crate::vfs::{Journaled, Vfs};
@@ -81,11 +81,21 @@ pub struct Server {
 }
 
 impl Server {
-    /// `start` is the instant at which `config.wall_anchor` holds; `seed`
-    /// drives every random value the server produces.
+    /// A server whose random values derive from the fixed number `seed`:
+    /// for tests and reproducible runs (they are predictable; a server for
+    /// real clients is built with [`Server::with_seed`] and
+    /// [`Seed::Entropy`], as [`Setup::start`](crate::Setup::start) does).
+    /// `start` is the instant at which `config.wall_anchor` holds.
     pub fn new(config: Config, vfs: Box<dyn Vfs>, seed: u64, start: Instant) -> Self {
+        Self::with_seed(config, vfs, Seed::Fixed(seed), start)
+    }
+
+    /// A server whose random values (challenges, SessionIds, ServerGuid,
+    /// salts, write verifiers) all derive from `seed`; `start` is the
+    /// instant at which `config.wall_anchor` holds.
+    pub fn with_seed(config: Config, vfs: Box<dyn Vfs>, seed: Seed, start: Instant) -> Self {
         let clock = Clock::new(start, config.wall_anchor);
-        let mut rng = Rng::from_seed(seed);
+        let mut rng = Rng::new(seed);
         let smb = smb::SmbShared::new(&mut rng);
         Self {
             core: Core::new(config, Journaled::new(vfs), rng, clock),
@@ -362,6 +372,15 @@ impl Server {
             smb::change_notify::deliver(&mut self.core, &mut self.shared.smb);
             if let Some(token) = self.core.ready.pop_front() {
                 self.resume(token, now);
+                continue;
+            }
+            let logoffs = self.shared.smb.take_logoffs();
+            if !logoffs.is_empty() {
+                for (conn, sid) in logoffs {
+                    if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&conn).map(|c| &mut c.state) {
+                        smb::log_off(&mut self.core, &mut self.shared.smb, s, sid, now);
+                    }
+                }
                 continue;
             }
             let cleanups = self.shared.smb.take_completions();

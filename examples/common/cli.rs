@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use polyshare::config::{Export, NfsBreakPolicy, Share, User};
-use polyshare::{BoundAddrs, Config, LocalFs, MemoryFs, ServerOptions, Setup, Vfs};
+use polyshare::{BoundAddrs, Config, LocalFs, MemoryFs, Seed, ServerOptions, Setup, Vfs};
 
 /// Serve one file tree over SMB2/3 and NFSv3.
 #[derive(Debug, Clone, Parser)]
@@ -40,6 +40,11 @@ pub struct Args {
     /// Refuse guest and anonymous SMB sessions.
     #[arg(long, overrides_with = "guest")]
     pub no_guest: bool,
+    /// Require SMB signing, as Windows' RequireSecuritySignature: unsigned
+    /// requests on a session are refused, and so are guest and anonymous
+    /// logons (they have no key to sign with).
+    #[arg(long)]
+    pub require_signing: bool,
     /// The SMB share name; the NFS export is "/NAME".
     #[arg(long, default_value = "share")]
     pub share: String,
@@ -56,8 +61,9 @@ pub struct Args {
     /// else "info".
     #[arg(long, value_name = "LEVEL")]
     pub log: Option<String>,
-    /// Fixed seed for reproducible runs (OS entropy otherwise).
-    #[arg(long)]
+    /// For tests only: a fixed seed, making NTLM challenges and session ids
+    /// predictable to anyone who knows it (default: 32 bytes of OS entropy).
+    #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 }
 
@@ -113,6 +119,7 @@ impl Args {
         config.break_timeout = self.break_timeout;
         config.smb.guest = guest;
         config.smb.users = self.users.clone();
+        config.smb.require_signing = self.require_signing;
         config.smb.shares =
             vec![Share { name: self.share.clone(), path: "/".into(), read_only: false, guest_ok: guest }];
         let policy = match self.nfs_policy {
@@ -136,7 +143,7 @@ impl Args {
             }
             None => Box::<MemoryFs>::default(),
         };
-        Ok(Setup { config: self.config(), vfs, seed: self.seed })
+        Ok(Setup { config: self.config(), vfs, seed: self.seed.map(Seed::Fixed) })
     }
 
     /// Prints how to connect and the machine-readable line

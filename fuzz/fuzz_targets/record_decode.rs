@@ -25,6 +25,6 @@ fuzz_target!(|data: &[u8]| {
     let again = Recording::decode(&r.take()).expect("a re-recorded recording decodes");
     assert_eq!(again, rec, "recording does not round trip");
 
-    let mut server = Server::new(Config::default(), Box::new(MemoryFs::default()), rec.seed, t0);
+    let mut server = Server::with_seed(Config::default(), Box::new(MemoryFs::default()), rec.seed, t0);
     let _ = rec.replay(&mut server, t0);
 });

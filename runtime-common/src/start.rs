@@ -2,7 +2,6 @@
 //! recording file the driver's recorder is written to.
 
 use std::fs::{File, OpenOptions};
-use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -17,26 +16,34 @@ pub const RECORD_FLUSH: usize = 1 << 20;
 /// ...and at least this often.
 pub const RECORD_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Seeds the core from OS entropy (std's hasher keys come from the OS; no
-/// extra dependency for one number).
-pub fn entropy() -> u64 {
-    RandomState::new().hash_one(0u8)
+/// 32 bytes from the OS's random source (getrandom(2) or its equivalent):
+/// the key of everything the core draws at random (NTLM challenges,
+/// SessionIds, ServerGuid, salts, write verifiers).
+pub fn entropy() -> io::Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| io::Error::other(format!("no OS entropy: {e}")))?;
+    Ok(key)
 }
 
 /// Opens the recording file [`ServerOptions::record`] names and builds the
 /// driver from `setup`, with OS entropy and the wall clock, the NFS port
-/// taken from `bound` (so the portmapper reports the real one).
+/// taken from `bound` (so the portmapper reports the real one). Every
+/// adapter, and the std_server example, starts through here. Neither the
+/// seed nor the entropy is logged: they predict every challenge.
 pub fn start(setup: Setup, opts: &ServerOptions, bound: &BoundAddrs) -> io::Result<(Driver, RecordSink)> {
+    if setup.seed.is_some() {
+        tracing::warn!("fixed seed: challenges and session ids are predictable (for tests only)");
+    }
     let record = RecordSink::open(opts.record.as_deref())?;
     let start = Start {
         nfs_port: bound.nfs.map(|a| a.port()),
-        entropy: entropy(),
+        entropy: entropy()?,
         wall: SystemTime::now(),
         now: Instant::now(),
         record: record.is_on(),
     };
     let driver = setup.start(start);
-    tracing::info!(seed = driver.seed(), "server started");
+    tracing::info!(recording = record.is_on(), "server started");
     Ok((driver, record))
 }
 
@@ -97,6 +104,11 @@ impl RecordSink {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn entropy_differs_between_draws() {
+        assert_ne!(entropy().unwrap(), entropy().unwrap());
+    }
 
     #[test]
     fn the_recording_file_is_owner_only() {

@@ -5,7 +5,7 @@ use std::io;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use polyshare_core::record::{Event, Recorder, Recording};
-use polyshare_core::{Config, Driver, MemoryFs, Server};
+use polyshare_core::{Config, Driver, MemoryFs, Seed, Server};
 
 use crate::ServerOptions;
 
@@ -27,7 +27,7 @@ pub fn sleeps_until_the_core_deadline(
     let t0 = Instant::now();
     let mut server = Server::new(Config::default(), Box::new(MemoryFs::new()), 1, t0);
     server.set_user_timer(7, t0 + Duration::from_millis(40));
-    let driver = Driver::new(server, Some(Recorder::new(1, UNIX_EPOCH, t0)), 1);
+    let driver = Driver::new(server, Some(Recorder::new(Seed::Fixed(1), UNIX_EPOCH, t0)));
     serve(opts, driver, RUN_FOR).unwrap();
     let rec = Recording::decode(&std::fs::read(&file).unwrap()).unwrap();
     std::fs::remove_file(&file).unwrap();

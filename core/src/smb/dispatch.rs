@@ -11,6 +11,7 @@ use super::conn::IoKind;
 use super::conn::{Follower, IoWait, NegotiateState, Pending, SmbConnection};
 use super::ctx::{Ctx, Outcome, PreauthTarget};
 use super::handlers;
+use super::logoff::log_off;
 use super::send::{Element, flush, session_signing};
 use super::signing;
 use super::status;
@@ -306,25 +307,35 @@ fn verify_off_core(cx: &mut Ctx<'_>, hdr: &Header, granted: u16) -> bool {
     true
 }
 
-/// MS-SMB2 3.3.5.2.4: a signed request must verify; a session that requires
-/// signing refuses unsigned requests.
+/// MS-SMB2 3.3.5.2.4: a signed request must verify with its session's
+/// key; a session that requires signing refuses unsigned requests. This
+/// holds for SESSION_SETUP on an existing session too (a re-authentication
+/// cannot strip signing): one refused here fails, and logs its session off
+/// as a failed re-authentication does (3.3.5.5.3).
 fn check_signature(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
-    if matches!(hdr.command, command::NEGOTIATE | command::SESSION_SETUP) {
-        return Ok(());
+    if hdr.command == command::NEGOTIATE {
+        return if hdr.is_signed() { Err(status::INVALID_PARAMETER) } else { Ok(()) };
     }
-    let algo = cx.conn.signing;
-    let Some(session) = cx.conn.sessions.get(&cx.hdr.session_id) else { return Ok(()) };
-    match (hdr.is_signed(), session.signing_key) {
-        (true, Some(key)) => match signing::verify(algo, &key, &cx.msg) {
-            true => Ok(()),
-            false => {
+    let sid = cx.hdr.session_id;
+    let result = match cx.conn.sessions.get(&sid) {
+        None if hdr.is_signed() => Err(status::USER_SESSION_DELETED),
+        None => Ok(()),
+        Some(session) => match (hdr.is_signed(), session.signing_key) {
+            (true, Some(key)) if signing::verify(cx.conn.signing, &key, &cx.msg) => Ok(()),
+            (true, Some(_)) => {
                 tracing::info!(conn = cx.conn.id.0, "bad signature");
                 Err(status::ACCESS_DENIED)
             }
+            (true, None) => Err(status::NOT_SUPPORTED),
+            (false, _) if session.signing_required && session.valid => Err(status::ACCESS_DENIED),
+            (false, _) => Ok(()),
         },
-        (false, Some(_)) if session.signing_required && session.valid => Err(status::ACCESS_DENIED),
-        _ => Ok(()),
+    };
+    if result.is_err() && hdr.command == command::SESSION_SETUP && cx.conn.sessions.contains_key(&sid) {
+        tracing::info!(conn = cx.conn.id.0, session = sid, "session setup refused by signing; logging off");
+        log_off(cx.core, cx.smb, cx.conn, sid, cx.now);
     }
+    result
 }
 
 fn signing_for(

@@ -22,6 +22,7 @@ pub mod fscc;
 pub mod handlers;
 pub mod kdf;
 pub mod lease;
+pub mod logoff;
 pub mod notify;
 pub mod pipe;
 pub mod preauth;
@@ -67,12 +68,13 @@ pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut Smb
     for op in std::mem::take(&mut conn.pending).into_keys() {
         core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
     }
-    let sessions = std::mem::take(&mut conn.sessions);
-    for (_, s) in sessions {
-        for (_, o) in s.opens {
-            durable::disconnect(core, smb, o, now);
-        }
-    }
+    logoff::log_off_all(core, smb, conn, now);
+}
+
+/// Logs off session `sid` of `conn`, which a PreviousSessionId on another
+/// connection named (the settle loop, [`SmbShared::take_logoffs`]).
+pub(crate) fn log_off(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, sid: u64, now: Instant) {
+    logoff::log_off(core, smb, conn, sid, now);
 }
 
 pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {

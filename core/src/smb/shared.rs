@@ -1,6 +1,6 @@
 //! SMB state shared by every connection of a Server (MS-SMB2 3.3.1.5
-//! "global" state): the ServerGuid, id counters and the names and
-//! delete-pending flags of files that have opens.
+//! "global" state): the ServerGuid, the GlobalSessionTable, id counters and
+//! the names and delete-pending flags of files that have opens.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,11 +23,25 @@ pub struct SharedFile {
     pub open_count: u32,
 }
 
+/// A GlobalSessionTable entry (MS-SMB2 3.3.1.5): where a session lives and
+/// who it authenticated as, what a PreviousSessionId is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRef {
+    pub conn: ConnId,
+    /// The configured user name; `None` while in progress and for guest and
+    /// anonymous sessions.
+    pub user: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct SmbShared {
     pub server_guid: [u8; 16],
     next_volatile: u64,
-    next_session: u64,
+    /// Every session of every connection, by SessionId.
+    pub sessions: BTreeMap<u64, SessionRef>,
+    /// Sessions of other connections to log off (a PreviousSessionId named
+    /// them); the server's settle loop does it on their connection.
+    pub logoffs: Vec<(ConnId, u64)>,
     /// Objects with at least one SMB open.
     pub files: BTreeMap<ObjectId, SharedFile>,
     /// Where each SMB open lives, for oplock break notifications.
@@ -51,14 +65,19 @@ impl SmbShared {
         std::mem::take(&mut self.completions)
     }
 
+    /// The sessions of other connections to log off now (the server's
+    /// settle loop).
+    pub fn take_logoffs(&mut self) -> Vec<(ConnId, u64)> {
+        std::mem::take(&mut self.logoffs)
+    }
+
     pub fn new(rng: &mut Rng) -> Self {
         let server_guid = rng.bytes::<16>();
-        // Session ids: a random high half so they differ between servers.
-        let next_session = (rng.u64() & 0xFFFF_FFFF_0000_0000) | 1;
         Self {
             server_guid,
             next_volatile: 1,
-            next_session,
+            sessions: BTreeMap::new(),
+            logoffs: Vec::new(),
             files: BTreeMap::new(),
             open_refs: BTreeMap::new(),
             live: BTreeSet::new(),
@@ -75,14 +94,17 @@ impl SmbShared {
         v
     }
 
-    /// A SessionId unique for the life of the server, never 0 or all-ones.
-    pub fn new_session_id(&mut self) -> u64 {
-        let v = self.next_session;
-        self.next_session = self.next_session.wrapping_add(1);
-        if self.next_session == u64::MAX {
-            self.next_session = 1;
+    /// A random SessionId for a new session on `conn`, entered in the
+    /// table: never 0 or all-ones (MS-SMB2 3.3.5.5.1), nor one in use, and
+    /// not guessable from the ids other clients see.
+    pub fn new_session_id(&mut self, rng: &mut Rng, conn: ConnId) -> u64 {
+        loop {
+            let id = rng.u64();
+            if id != 0 && id != u64::MAX && !self.sessions.contains_key(&id) {
+                self.sessions.insert(id, SessionRef { conn, user: None });
+                return id;
+            }
         }
-        v
     }
 
     /// Records one more open of `id` known as `name` in `parent`.

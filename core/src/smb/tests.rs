@@ -857,4 +857,6 @@ mod lease;
 
 mod limits;
 
+mod session;
+
 mod pipe;

@@ -56,7 +56,7 @@ impl Sim {
             start,
             now: start,
             pipes: BTreeMap::new(),
-            recorder: Recorder::new(seed, anchor, start),
+            recorder: Recorder::new(crate::rng::Seed::Fixed(seed), anchor, start),
             recorded: Vec::new(),
             log: Vec::new(),
             next_port: 40000,

@@ -282,6 +282,12 @@ fn authenticate(
         return Err(AuthError::LogonFailure);
     }
     let (proof, blob) = a.nt_response.split_at(16);
+    // A malformed NTLMv2_CLIENT_CHALLENGE is a bad token, whatever the
+    // proof (Windows answers STATUS_INVALID_PARAMETER; smbtorture
+    // smb2.session.ntlmssp_bug14932).
+    if !ntlm::av_pairs_well_formed(blob.get(CLIENT_CHALLENGE_AV_PAIRS..).unwrap_or(&[])) {
+        return Err(AuthError::InvalidToken("malformed NTLMv2 AvPairs"));
+    }
     let verify = |password: &str| {
         let mut domains = vec![a.domain.as_str()];
         if !a.domain.is_empty() {

@@ -215,6 +215,21 @@ pub fn find_av(mut pairs: &[u8], want: u16) -> Option<&[u8]> {
     }
 }
 
+/// Whether `pairs` is a list of AV_PAIRs (MS-NLMP 2.2.2.1) that stays
+/// inside its buffer up to its MsvAvEOL.
+pub fn av_pairs_well_formed(mut pairs: &[u8]) -> bool {
+    loop {
+        let (Ok(id), Ok(len)) = (u16_at(pairs, 0), u16_at(pairs, 2)) else { return false };
+        if id == MSV_AV_EOL {
+            return true;
+        }
+        match pairs.get(4 + usize::from(len)..) {
+            Some(rest) => pairs = rest,
+            None => return false,
+        }
+    }
+}
+
 /// MS-NLMP 3.3.2: NTOWFv2.
 pub fn ntowfv2(password: &str, user: &str, domain: &str) -> [u8; 16] {
     let nt_hash: [u8; 16] = Md4::digest(utf16le(password)).into();

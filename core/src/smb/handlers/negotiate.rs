@@ -37,10 +37,7 @@ fn response(
     now: Instant,
 ) -> NegotiateResponse {
     let cfg = &core.config.smb;
-    let limit = |v: u32| match dialect {
-        DIALECT_202 | DIALECT_WILDCARD => v.clamp(1, 65_536),
-        _ => v.max(1024 * 1024),
-    };
+    let limit = |v: u32| negotiated_size(dialect, v);
     NegotiateResponse {
         security_mode: server_security_mode(core),
         dialect,
@@ -52,6 +49,16 @@ fn response(
         system_time: core.wall(now).to_filetime(),
         security_buffer: auth::negotiate_token(),
         contexts: Vec::new(),
+    }
+}
+
+/// The MaxTransactSize, MaxReadSize or MaxWriteSize a connection of
+/// `dialect` gets for the configured `size`: at most 64 KiB for SMB 2.0.2
+/// (no multi-credit requests), at least 1 MiB from 2.1 on.
+pub(crate) fn negotiated_size(dialect: u16, size: u32) -> u32 {
+    match dialect {
+        DIALECT_202 | DIALECT_WILDCARD => size.clamp(1, 65_536),
+        _ => size.max(1024 * 1024),
     }
 }
 

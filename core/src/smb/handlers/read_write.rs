@@ -12,6 +12,7 @@ use crate::smb::wire::codec::to_vec;
 use crate::smb::lease;
 use crate::smb::pipe::handlers as pipe;
 use crate::smb::signing::{self, SigningAlgorithm};
+use crate::smb::handlers::negotiate::negotiated_size;
 use crate::smb::status;
 use crate::smb::wire::header::{HEADER_LEN, Header};
 use crate::smb::wire::read_write::*;
@@ -37,7 +38,8 @@ fn check_charge(cx: &Ctx<'_>, len: u64) -> Result<(), u32> {
 pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
     let req = ReadRequest::decode(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
     check_charge(cx, u64::from(req.length))?;
-    if req.length > cx.core.config.smb.max_read_size.max(1024 * 1024) {
+    // MS-SMB2 3.3.5.12: no more than the MaxReadSize this connection got.
+    if req.length > negotiated_size(cx.conn.dialect, cx.core.config.smb.max_read_size) {
         return Err(status::INVALID_PARAMETER);
     }
     if let Some(fid) = pipe::lookup(cx, req.file_id) {
@@ -65,6 +67,10 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     let msg = cx.msg.clone();
     let req = WriteRequest::decode(&msg).map_err(|_| status::INVALID_PARAMETER)?;
     check_charge(cx, req.data.len() as u64)?;
+    // MS-SMB2 3.3.5.13: no more than the MaxWriteSize this connection got.
+    if req.data.len() as u64 > u64::from(negotiated_size(cx.conn.dialect, cx.core.config.smb.max_write_size)) {
+        return Err(status::INVALID_PARAMETER);
+    }
     if let Some(fid) = pipe::lookup(cx, req.file_id) {
         return pipe::write(cx, fid, req.data);
     }

@@ -1,11 +1,21 @@
 //! SESSION_SETUP and LOGOFF (MS-SMB2 3.3.5.5, 3.3.5.6).
+//!
+//! A re-authentication (SESSION_SETUP on a valid session) keeps what the
+//! session was set up with: its user, its SessionKey and signing key, and
+//! whether it requires signing (3.3.5.5.2: "the existing Session.SessionKey
+//! will be retained"; 3.3.5.5.3: a Session.SecurityContext already set is
+//! not changed). It succeeds when it proves the same user, or nobody (guest
+//! or anonymous: the session stays the user's); proving another user, or
+//! failing, logs the session off (3.3.5.5.3).
 
 use crate::smb::auth::{AuthError, AuthStep, AuthUsers, Identity, NtlmAcceptor};
 use crate::smb::conn::Session;
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, PreauthTarget, ok_with};
-use crate::smb::wire::codec::to_vec;
 use crate::smb::kdf;
+use crate::smb::logoff::log_off;
+use crate::smb::shared::SessionRef;
 use crate::smb::status;
+use crate::smb::wire::codec::to_vec;
 use crate::smb::wire::negotiate::{DIALECT_300, DIALECT_311, SIGNING_REQUIRED};
 use crate::smb::wire::session_setup::*;
 use crate::time::TimerKey;
@@ -19,13 +29,13 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
         // No multichannel: binding another connection is refused.
         return Err(status::REQUEST_NOT_ACCEPTED);
     }
-    let dialect = cx.conn.dialect;
+    let (dialect, should_sign) = (cx.conn.dialect, cx.conn.client_security_mode & SIGNING_REQUIRED != 0);
     let sid = match cx.hdr.session_id {
         0 => {
             if cx.conn.sessions.len() >= MAX_SESSIONS_PER_CONN {
                 return Err(status::INSUFFICIENT_RESOURCES);
             }
-            let id = cx.smb.new_session_id();
+            let id = cx.smb.new_session_id(&mut cx.core.rng, cx.conn.id);
             let mut s = Session::new(id);
             if dialect == DIALECT_311 {
                 s.preauth = cx.conn.preauth.clone();
@@ -37,26 +47,32 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
     };
     let challenge = cx.core.rng.bytes::<8>();
     let filetime = cx.wall().to_filetime();
-    let conn_preauth = cx.conn.preauth.clone();
     let session = cx.conn.sessions.get_mut(&sid).ok_or(status::USER_SESSION_DELETED)?;
+    let reauth = session.valid;
     if session.auth.is_none() {
-        // A new exchange (first leg, or re-authentication of a valid session).
+        // A new exchange: the first leg, or a re-authentication.
         session.auth = Some(NtlmAcceptor::new(challenge, filetime));
-        if dialect == DIALECT_311 && session.valid {
-            session.preauth = conn_preauth;
-        }
     }
-    if let Some(p) = session.preauth.as_mut() {
+    // 3.3.5.5.3: the preauth hash covers the setup of a new session only.
+    if let (false, Some(p)) = (reauth, session.preauth.as_mut()) {
         p.update(&cx.msg);
     }
     cx.resp_session = Some(sid);
     let cfg = &cx.core.config.smb;
-    let users = AuthUsers { users: &cfg.users, guest: cfg.guest, domain: &cfg.domain, server_name: &cfg.server_name };
+    // --require-signing refuses guest and anonymous logons: they cannot sign.
+    let users = AuthUsers {
+        users: &cfg.users,
+        guest: cfg.guest && !cfg.require_signing,
+        domain: &cfg.domain,
+        server_name: &cfg.server_name,
+    };
     let Some(acceptor) = session.auth.as_mut() else { return Err(status::INTERNAL_ERROR) };
     let step = acceptor.step(&users, &req.security_buffer);
     match step {
         Ok(AuthStep::Continue { token }) => {
-            cx.preauth = PreauthTarget::Session(sid);
+            if !reauth {
+                cx.preauth = PreauthTarget::Session(sid);
+            }
             Ok(Outcome::Reply {
                 status: status::MORE_PROCESSING_REQUIRED,
                 body: to_vec(|b| encode_session_setup_response(0, &token, b)),
@@ -64,35 +80,43 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
         }
         Ok(AuthStep::Done { token, identity, session_key }) => {
             session.auth = None;
+            if reauth {
+                return reauthenticated(cx, sid, identity, &token);
+            }
             session.valid = true;
             let flags = match identity {
                 Identity::Guest => SESSION_FLAG_IS_GUEST,
                 Identity::Anonymous => SESSION_FLAG_IS_NULL,
                 Identity::User(_) => 0,
             };
-            let user = matches!(identity, Identity::User(_));
             tracing::debug!(session = sid, ?identity, "session established");
+            let user = match &identity {
+                Identity::User(name) => Some(name.clone()),
+                _ => None,
+            };
             session.identity = Some(identity);
-            if let (true, Some(key)) = (user, session_key) {
+            if let (true, Some(key)) = (user.is_some(), session_key) {
                 let preauth = session.preauth.as_ref().map(|p| *p.value());
                 session.signing_key = Some(kdf::signing_key(dialect, &key, preauth.as_ref()));
-                session.signing_required =
-                    req.security_mode as u16 & SIGNING_REQUIRED != 0 || cx.core.config.smb.require_signing;
+                // 3.3.5.5.3: the client's SecurityMode, now or at NEGOTIATE
+                // (Connection.ShouldSign), or the server's configuration.
+                session.signing_required = req.security_mode as u16 & SIGNING_REQUIRED != 0
+                    || should_sign
+                    || cx.core.config.smb.require_signing;
                 cx.force_sign = dialect >= DIALECT_300 || session.signing_required;
-            } else {
-                session.signing_key = None;
-                session.signing_required = false;
             }
             session.preauth = None;
             cx.core.timers.cancel(TimerKey::Unauthenticated(cx.conn.id));
+            cx.smb.sessions.insert(sid, SessionRef { conn: cx.conn.id, user: user.clone() });
+            if let Some(name) = user {
+                end_previous_session(cx, req.previous_session_id, sid, &name);
+            }
             ok_with(|b| encode_session_setup_response(flags, &token, b))
         }
         Err(e) => {
-            let valid = session.valid;
-            session.auth = None;
-            if !valid {
-                cx.conn.sessions.remove(&sid);
-            }
+            // 3.3.5.5.3: a failed authentication removes the session, a
+            // valid one (re-authentication) with its opens and trees.
+            log_off(cx.core, cx.smb, cx.conn, sid, cx.now);
             Err(match e {
                 AuthError::LogonFailure => status::LOGON_FAILURE,
                 _ => status::INVALID_PARAMETER,
@@ -101,17 +125,58 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
     }
 }
 
+/// The end of a re-authentication that proved `identity`: the session keeps
+/// its user, keys and signing unless `identity` is another user, which
+/// logs it off.
+fn reauthenticated(cx: &mut Ctx<'_>, sid: u64, identity: Identity, token: &[u8]) -> HandlerResult {
+    let Some(session) = cx.conn.sessions.get(&sid) else { return Err(status::USER_SESSION_DELETED) };
+    let same = match (&session.identity, &identity) {
+        (Some(Identity::User(was)), Identity::User(now)) => was == now,
+        (Some(Identity::User(_)), Identity::Guest | Identity::Anonymous) => true,
+        (Some(Identity::Guest | Identity::Anonymous), Identity::Guest | Identity::Anonymous) => true,
+        _ => false,
+    };
+    if !same {
+        tracing::info!(conn = cx.conn.id.0, session = sid, "re-authentication as another user; logging off");
+        log_off(cx.core, cx.smb, cx.conn, sid, cx.now);
+        return Err(status::ACCESS_DENIED);
+    }
+    let flags = match session.identity {
+        Some(Identity::Guest) => SESSION_FLAG_IS_GUEST,
+        Some(Identity::Anonymous) => SESSION_FLAG_IS_NULL,
+        _ => 0,
+    };
+    // The final response of a user session is signed (3.3.5.5.3).
+    cx.force_sign = session.signing_key.is_some();
+    tracing::debug!(session = sid, "session re-authenticated");
+    ok_with(|b| encode_session_setup_response(flags, token, b))
+}
+
+/// 3.3.5.5.3: a PreviousSessionId naming another session of the same user
+/// ends that session (a client reconnecting after losing its connection);
+/// one of another user, or of nobody, is ignored.
+fn end_previous_session(cx: &mut Ctx<'_>, previous: u64, sid: u64, user: &str) {
+    if previous == 0 || previous == sid {
+        return;
+    }
+    let Some(old) = cx.smb.sessions.get(&previous) else { return };
+    if old.user.as_deref() != Some(user) {
+        return;
+    }
+    if old.conn == cx.conn.id {
+        log_off(cx.core, cx.smb, cx.conn, previous, cx.now);
+    } else {
+        cx.smb.logoffs.push((old.conn, previous));
+    }
+}
+
 pub fn logoff(cx: &mut Ctx<'_>) -> HandlerResult {
     cx.session()?;
     let sid = cx.hdr.session_id;
-    if let Some(s) = cx.conn.sessions.remove(&sid) {
+    if let Some(s) = log_off(cx.core, cx.smb, cx.conn, sid, cx.now) {
         // The response is signed with the key of the session being removed.
         if cx.hdr.is_signed() || s.signing_required {
             cx.sign_override = s.signing_key;
-        }
-        // MS-SMB2 3.3.5.6: durable opens outlive the session.
-        for (_, o) in s.opens {
-            crate::smb::durable::disconnect(cx.core, cx.smb, o, cx.now);
         }
     }
     ok_with(encode_empty_response)

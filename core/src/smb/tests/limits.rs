@@ -193,7 +193,7 @@ fn unauthenticated_sessions_cannot_reach_a_share_that_needs_a_user() {
 
 /// An NTLMv2 AUTHENTICATE_MESSAGE (no key exchange, no MIC) for `user`
 /// answering `challenge`; returns it and the session base key.
-fn ntlm_user_authenticate(challenge: &[u8], user: &str, password: &str) -> (Vec<u8>, [u8; 16]) {
+pub(super) fn ntlm_user_authenticate(challenge: &[u8], user: &str, password: &str) -> (Vec<u8>, [u8; 16]) {
     let server_challenge: [u8; 8] = challenge[24..32].try_into().unwrap();
     let info_len = u16_at(challenge, 40).unwrap() as usize;
     let info_off = u32_at(challenge, 44).unwrap() as usize;
@@ -236,18 +236,43 @@ fn ntlm_user_authenticate(challenge: &[u8], user: &str, password: &str) -> (Vec<
 /// signing, and the session's signing key.
 fn alice_signed() -> (Client, [u8; 16]) {
     let mut cfg = Config::default();
-    cfg.smb.users = vec![User { name: "alice".into(), password: "Secret1".into() }];
     cfg.smb.guest = false;
     cfg.smb.require_signing = true;
-    let mut c = Client::with_config(cfg);
-    assert_eq!(c.call(command::NEGOTIATE, &negotiate_body(&[0x0300], false)).status(), status::SUCCESS);
-    let r = c.session_setup(&ntlm_negotiate());
-    assert_eq!(r.status(), status::MORE_PROCESSING_REQUIRED);
-    c.session = r.hdr.session_id;
+    login_alice(cfg, SIGNING_ENABLED)
+}
+
+/// SecurityMode bits of NEGOTIATE and SESSION_SETUP (MS-SMB2 2.2.5).
+pub(super) const SIGNING_ENABLED: u8 = 1;
+pub(super) const SIGNING_REQUIRED: u8 = 2;
+
+/// The body of a SESSION_SETUP request carrying `token`.
+pub(super) fn setup_body(token: &[u8], security_mode: u8, previous_session: u64) -> Vec<u8> {
+    let mut b = vec![25, 0, 0, security_mode, 0, 0, 0, 0, 0, 0, 0, 0, 88, 0];
+    b.extend_from_slice(&(token.len() as u16).to_le_bytes());
+    b.extend_from_slice(&previous_session.to_le_bytes());
+    b.extend_from_slice(token);
+    b
+}
+
+/// The security buffer of a SESSION_SETUP response.
+pub(super) fn security_buffer(r: &Resp) -> &[u8] {
     let off = u16_at(&r.body, 4).unwrap() as usize - HEADER_LEN;
     let len = u16_at(&r.body, 6).unwrap() as usize;
-    let (auth, base) = ntlm_user_authenticate(&r.body[off..off + len], "alice", "Secret1");
-    let r = c.session_setup(&auth);
+    &r.body[off..off + len]
+}
+
+/// A client with alice (password Secret1) added to `cfg`, logged in on a
+/// dialect 3.0 session set up with `security_mode`, and the session's
+/// signing key.
+pub(super) fn login_alice(mut cfg: Config, security_mode: u8) -> (Client, [u8; 16]) {
+    cfg.smb.users.push(User { name: "alice".into(), password: "Secret1".into() });
+    let mut c = Client::with_config(cfg);
+    assert_eq!(c.call(command::NEGOTIATE, &negotiate_body(&[0x0300], false)).status(), status::SUCCESS);
+    let r = c.call(command::SESSION_SETUP, &setup_body(&ntlm_negotiate(), security_mode, 0));
+    assert_eq!(r.status(), status::MORE_PROCESSING_REQUIRED);
+    c.session = r.hdr.session_id;
+    let (auth, base) = ntlm_user_authenticate(security_buffer(&r), "alice", "Secret1");
+    let r = c.call(command::SESSION_SETUP, &setup_body(&auth, security_mode, 0));
     assert_eq!(r.status(), status::SUCCESS);
     assert_eq!(u16_at(&r.body, 2).unwrap(), 0, "a user session, neither guest nor null");
     (c, crate::smb::kdf::signing_key(0x0300, &base, None))
@@ -255,7 +280,7 @@ fn alice_signed() -> (Client, [u8; 16]) {
 
 /// Sends `body` as `cmd`, signed with `key` (then one byte of it flipped
 /// when `tamper`), charging `credits`; returns the one response.
-fn signed_call(c: &mut Client, key: &[u8; 16], cmd: u16, body: &[u8], credits: u16, tamper: bool) -> Resp {
+pub(super) fn signed_call(c: &mut Client, key: &[u8; 16], cmd: u16, body: &[u8], credits: u16, tamper: bool) -> Resp {
     let mut m = raw_header(cmd, c.mid, c.session, c.tree, 0);
     m[6..8].copy_from_slice(&credits.to_le_bytes());
     c.mid += u64::from(credits);
@@ -417,4 +442,37 @@ fn a_large_signed_write_is_checked_before_it_is_written() {
     assert_eq!(u32_at(&reply[4..], 8).unwrap(), status::SUCCESS);
     assert!(signing::verify(SigningAlgorithm::AesCmac, &key, &reply[4..]), "the response is signed");
     assert_eq!(c.server.vfs().read(object, 0, 200_000).unwrap().0, data);
+}
+
+/// A guest session on SMB 2.0.2, where MaxReadSize and MaxWriteSize are
+/// 64 KiB whatever the configuration says (no multi-credit requests).
+fn ready_smb202() -> Client {
+    let mut c = Client::with_config(Config::default());
+    assert_eq!(c.call(command::NEGOTIATE, &negotiate_body(&[0x0202], false)).status(), status::SUCCESS);
+    let r = c.session_setup(&ntlm_negotiate());
+    c.session = r.hdr.session_id;
+    assert_eq!(c.session_setup(&ntlm_anonymous_authenticate()).status(), status::SUCCESS);
+    let r = c.tree_connect("\\\\x\\share");
+    assert_eq!(r.status(), status::SUCCESS);
+    c.tree = r.hdr.tree_id;
+    c
+}
+
+#[test]
+fn reads_and_writes_beyond_the_negotiated_sizes_fail() {
+    let mut c = ready_smb202();
+    let r = c.create("f", RW, SHARE_ALL, disposition::OVERWRITE_IF, options::NON_DIRECTORY_FILE);
+    assert_eq!(r.status(), status::SUCCESS);
+    let fid = r.file_id();
+    let max = 65_536;
+    // MS-SMB2 3.3.5.13: one byte beyond MaxWriteSize is refused, nothing written.
+    let too_big = c.call(command::WRITE, &write_body(fid, 0, &vec![1; max + 1]));
+    assert_eq!(too_big.status(), status::INVALID_PARAMETER);
+    let object = c.server.smb_open(c.conn, fid).unwrap().0;
+    assert_eq!(c.server.vfs().getattr(object).unwrap().size, 0, "nothing written");
+    assert_eq!(c.call(command::WRITE, &write_body(fid, 0, &vec![2; max])).status(), status::SUCCESS);
+    // MS-SMB2 3.3.5.12: likewise for a READ's Length.
+    assert_eq!(c.call(command::READ, &read_body(fid, 0, max as u32 + 1)).status(), status::INVALID_PARAMETER);
+    let r = c.call(command::READ, &read_body(fid, 0, max as u32));
+    assert_eq!(r.status(), status::SUCCESS);
 }
