@@ -18,4 +18,10 @@ pub struct Stats {
     pub time_parked: Duration,
     /// NFS calls answered NFS3ERR_JUKEBOX because of a break.
     pub nfs_jukebox: u64,
+    /// SMB durable opens kept after their connection or session ended.
+    pub durable_preserved: u64,
+    /// Preserved durable opens their client took back (DHnC, DH2C).
+    pub durable_reconnected: u64,
+    /// Preserved durable opens closed by their timeout or by a conflict.
+    pub durable_given_up: u64,
 }

@@ -28,6 +28,7 @@ pub fn disconnect(core: &mut Core, smb: &mut SmbShared, open: Open, now: Instant
             crate::smb::change_notify::open_released(smb, open.file_id.volatile);
             if let Some(mut d) = smb.durable.forget(persistent) {
                 tracing::debug!(persistent, ?timeout, "durable open preserved");
+                core.stats.durable_preserved += 1;
                 d.place = Place::Preserved(Box::new(open));
                 smb.durable.insert(persistent, d);
             }
@@ -71,6 +72,7 @@ pub fn reap(core: &mut Core, smb: &mut SmbShared, now: Instant) {
         let Some(persistent) = smb.durable.preserved_with(id) else { continue };
         if let Some(Durable { place: Place::Preserved(open), .. }) = smb.durable.forget(persistent) {
             tracing::debug!(persistent, "durable open given up");
+            core.stats.durable_given_up += 1;
             crate::smb::release::release_open(core, smb, *open, now);
         }
     }

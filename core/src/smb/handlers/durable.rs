@@ -194,6 +194,7 @@ pub fn reconnect(
     cx.session()?.opens.insert(open.file_id.volatile, open.clone());
     cx.used_file = Some(open.file_id);
     tracing::debug!(persistent, "durable open reconnected");
+    cx.core.stats.durable_reconnected += 1;
     // No durable response context: smbtorture checks that neither Windows
     // nor Samba sends one on a reconnect (3.3.5.9.7 leaves it optional).
     respond(cx, &open, None)

@@ -81,6 +81,8 @@ fn reconnect_within_the_timeout_finds_the_handle_the_lease_and_the_data() {
     assert_eq!(read_all(&mut x, conn, back), b"cached");
     assert_eq!(x.server.poll_timeout(), None, "no durable deadline once back");
     assert_eq!(x.server.smb_shared().durable.preserved(), 0);
+    let st = x.server.stats();
+    assert_eq!((st.durable_preserved, st.durable_reconnected, st.durable_given_up), (1, 1, 0));
     // The old handle is gone; the open closes through the new one.
     let r = x.smb_call(conn, command::CLOSE, &smb_peer::close_body(back));
     assert_eq!(r.hdr.status, smb_peer::SUCCESS);
@@ -100,6 +102,7 @@ fn the_durable_timeout_gives_the_open_up_to_the_microsecond() {
     x.tick();
     assert!(x.lease_gone(), "the open and its lease are closed");
     assert_eq!(x.server.smb_shared().durable.preserved(), 0, "the SMB side forgot it");
+    assert_eq!(x.server.stats().durable_given_up, 1);
     assert!(x.server.smb_shared().files.is_empty());
     let conn = x.smb_peer(GUID);
     let r = reconnect(&mut x, conn, "f", fid, CREATE_GUID, KEY);
