@@ -379,8 +379,13 @@ impl LeaseTable {
     ) -> Vec<(Holder, u64, LeaseState)> {
         let mut deps = Vec::new();
         for &(file, op) in ops {
-            let holders: Vec<(Holder, HolderKind)> =
-                self.holders_on(file).into_iter().filter(|(h, _)| !self.is_own(caller, h)).collect();
+            let holders: Vec<(Holder, HolderKind)> = self
+                .holders_on(file)
+                .into_iter()
+                .filter(|(h, kind)| {
+                    !self.is_own(caller, h) || breaks::breaks_own_level_ii(op, *kind, self.breakable(h))
+                })
+                .collect();
             // MS-FSA 2.1.5.1.2: an open failing its sharing check breaks H first.
             let sharing_violation = match op {
                 Operation::Open { access, share, .. } => self.check_share(file, access, share).is_err(),
@@ -672,6 +677,11 @@ impl LeaseTable {
 
     fn held(&self, h: &Holder) -> LeaseState {
         held_in(&self.leases, &self.oplocks, h)
+    }
+
+    /// What a holder holds with no break in progress (NONE while breaking).
+    fn breakable(&self, h: &Holder) -> LeaseState {
+        self.caching(h).filter(|c| !c.breaking).map(|c| c.state).unwrap_or_default()
     }
 
     /// The instance of a holder a waiter depends on: a lease's serial (an

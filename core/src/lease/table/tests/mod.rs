@@ -9,13 +9,27 @@ fn share_modes_conflict_both_ways() {
     assert_eq!(t.check_share(7, access::FILE_READ_DATA, share::READ | share::WRITE), Ok(()));
     assert_eq!(t.check_share(7, access::FILE_WRITE_DATA, share::READ | share::WRITE), Err(SharingViolation));
     // The new open refuses to share reading with an existing reader.
-    assert_eq!(t.check_share(7, access::FILE_READ_ATTRIBUTES, share::WRITE), Err(SharingViolation));
+    assert_eq!(t.check_share(7, access::FILE_READ_DATA, share::WRITE), Err(SharingViolation));
     // A stat open sharing everything never conflicts.
     assert_eq!(t.check_share(7, access::FILE_READ_ATTRIBUTES, 7), Ok(()));
     assert_eq!(t.check_share(8, access::FILE_WRITE_DATA, 0), Ok(()));
     t.close_open(a, Instant::now());
     assert_eq!(t.check_share(7, access::FILE_WRITE_DATA, 0), Ok(()));
     assert_eq!(t.opens_on(7).count(), 0);
+}
+
+/// MS-FSA 2.1.5.1.2.2: sharing is checked only between opens that both
+/// access the data; a stat open neither conflicts nor is conflicted with.
+#[test]
+fn opens_without_data_access_take_no_part_in_sharing() {
+    let mut t = LeaseTable::new(Duration::from_secs(35));
+    let stat = access::FILE_READ_ATTRIBUTES | access::FILE_WRITE_ATTRIBUTES | access::SYNCHRONIZE;
+    t.add_open(7, access::FILE_READ_DATA | access::FILE_WRITE_DATA, 0, ConnId(1));
+    assert_eq!(t.check_share(7, stat, 0), Ok(()));
+    assert_eq!(t.check_share(7, stat | access::READ_CONTROL, 0), Ok(()));
+    assert_eq!(t.check_share(7, access::DELETE, share::READ | share::WRITE | share::DELETE), Err(SharingViolation));
+    t.add_open(8, stat, 0, ConnId(1));
+    assert_eq!(t.check_share(8, access::FILE_READ_DATA | access::DELETE, 0), Ok(()));
 }
 
 // ---- fixtures ----
