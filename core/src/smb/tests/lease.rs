@@ -337,7 +337,7 @@ fn v2_epochs_in_notifications_and_a_chained_break_to_none() {
     let got = w.send(&mut a, command::OPLOCK_BREAK, &ack_body(K1, R));
     assert_eq!(got.len(), 3, "{got:?}");
     let n = expect_lease_break(&got[0], a.conn, K1, R, NONE, false);
-    assert_eq!(n.new_epoch, 8);
+    assert_eq!(n.new_epoch, 7, "a further downgrade on an ack keeps the epoch (MS-SMB2 3.3.4.7 note <248>)");
     assert_eq!(got[1].r.status(), status::SUCCESS);
     expect_final(&got[2], b.conn, async_rename, command::SET_INFO);
     assert_eq!(got[2].r.status(), status::SUCCESS);
@@ -975,4 +975,23 @@ fn rename_into_a_directory_open_for_delete_is_a_sharing_violation() {
     let d = w.call(&mut a, command::CREATE, &dir_req(RW)).file_id();
     assert_eq!(w.call(&mut a, command::SET_INFO, &rename).status(), status::SUCCESS);
     w.call(&mut a, command::CLOSE, &close_body(d, 0));
+}
+
+/// smbtorture smb2.lease.v2_complex1: MS-SMB2 3.3.4.7 sends a lease break on
+/// the first available connection of the ClientGuid, even when the lease's
+/// opens all came in on another one.
+#[test]
+fn lease_break_goes_to_the_first_connection_of_the_client_guid() {
+    let mut w = World::new();
+    let (mut a1, mut a2, mut b) = (w.connect(G1, 0x0311), w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    assert_eq!(lease_of(&w.open_lease(&mut a2, "f.txt", K1, RWH, None)).unwrap().state, RWH);
+    let got = w.send(&mut b, command::CREATE, &create_req("f.txt", RW, disposition::OPEN, 0, &[]));
+    expect_lease_break(&got[0], a1.conn, K1, RWH, RH, true);
+    let got = w.send(&mut a2, command::OPLOCK_BREAK, &ack_body(K1, RH));
+    let fb = got[1].r.file_id();
+    // Once a1 is gone, a2 is the first one left.
+    w.call(&mut a1, command::ECHO, &[4, 0, 0, 0]);
+    w.server.handle_closed(a1.conn, w.now);
+    let got = w.send(&mut b, command::WRITE, &write_body(fb, 0, b"x"));
+    expect_lease_break(&got[0], a2.conn, K1, RH, NONE, true);
 }
