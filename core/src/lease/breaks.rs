@@ -74,7 +74,8 @@ pub enum BreakTarget {
         /// The LeaseKey of the lease.
         key: LeaseKey,
         /// Connections with opens under the lease, most recent first; SMB
-        /// sends on the first one alive (MS-SMB2 3.3.4.7).
+        /// sends on the first live connection of the ClientGuid
+        /// (MS-SMB2 3.3.4.7) and falls back on these.
         conns: Vec<ConnId>,
     },
     /// MS-SMB2 2.2.23.1 Oplock Break Notification.
