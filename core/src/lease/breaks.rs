@@ -74,7 +74,8 @@ pub enum BreakTarget {
         /// The LeaseKey of the lease.
         key: LeaseKey,
         /// Connections with opens under the lease, most recent first; SMB
-        /// sends on the first one alive (MS-SMB2 3.3.4.7).
+        /// sends on the first live connection of the ClientGuid
+        /// (MS-SMB2 3.3.4.7) and falls back on these.
         conns: Vec<ConnId>,
     },
     /// MS-SMB2 2.2.23.1 Oplock Break Notification.
@@ -148,6 +149,16 @@ pub(crate) fn is_stat_open(access: u32, kind: HolderKind) -> bool {
     access & !mask == 0
 }
 
+/// Does `op` break a level II oplock even when the oplock is the caller's
+/// own? MS-FSA 2.1.4.12: a break to none (write, byte-range lock, end of
+/// file or allocation) removes every LEVEL_TWO oplock without comparing
+/// oplock keys; only exclusive and batch oplocks and leases are spared their
+/// own operations. The level II holder learns from the break that its cache
+/// is stale (smbtorture smb2.oplock.batch1, brl1, levelii500).
+pub(crate) fn breaks_own_level_ii(op: Operation, kind: HolderKind, held: LeaseState) -> bool {
+    kind == HolderKind::Oplock && held == LeaseState::R && plan(op, kind, held, false).remove.contains(LeaseState::R)
+}
+
 /// The plan for one holder holding `held`. `sharing_violation` is set when
 /// an open fails its share-mode check: it then breaks only H of leases
 /// (MS-FSA 2.1.5.1.2 OPEN_BREAK_H) and batch oplocks (broken as by any open
@@ -160,10 +171,13 @@ pub(crate) fn plan(op: Operation, kind: HolderKind, held: LeaseState, sharing_vi
                 Plan::NOTHING
             } else if sharing_violation && kind == HolderKind::Lease {
                 Plan::REMOVE_H_WAIT
+            } else if truncate {
+                // The overwrite changes the data whatever access it asked
+                // for: a stat open that truncates breaks as one that writes
+                // (smbtorture smb2.oplock.exclusive5, batch13, batch14).
+                Plan::REMOVE_RW
             } else if is_stat_open(access, kind) {
                 Plan::NOTHING
-            } else if truncate {
-                Plan::REMOVE_RW
             } else {
                 Plan::REMOVE_W
             }

@@ -98,10 +98,15 @@ fn data_access(access: u32) -> (bool, bool, bool) {
 }
 
 /// MS-FSA 2.1.5.1.2.1: does a new open (access, share) conflict with an
-/// existing one?
+/// existing one? Sharing is checked only between opens that both touch the
+/// data (read, execute, write, append or delete): an open without such
+/// access neither conflicts nor is conflicted with (MS-FSA 2.1.5.1.2.2).
 pub fn share_conflict(existing: &OpenEntry, access: u32, share_mode: u32) -> bool {
     let (r, w, d) = data_access(access);
     let (er, ew, ed) = data_access(existing.access);
+    if !(r || w || d) || !(er || ew || ed) {
+        return false;
+    }
     (r && existing.share & share::READ == 0)
         || (w && existing.share & share::WRITE == 0)
         || (d && existing.share & share::DELETE == 0)

@@ -132,6 +132,9 @@ pub(crate) struct Caching {
     pub required: LeaseState,
     /// The id of the pending break (its deadline is kept by the table).
     pub break_id: u64,
+    /// The pending break continues an earlier one (chained breaks): it
+    /// holds back what that break held back.
+    pub chained: bool,
 }
 
 impl Caching {

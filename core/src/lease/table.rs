@@ -122,9 +122,19 @@ pub struct LeaseTable {
     deadlines: BTreeSet<(Instant, u64)>,
     /// Break notifications planned so far (the sequence number of the next).
     planned: u64,
+    /// Operations an ack of a lease's break released, with that lease: when
+    /// one runs again and breaks the lease further, it continues the acked
+    /// break (MS-SMB2 3.3.4.7 note <248>: no new epoch). Bounded by
+    /// [`MAX_RESUMED_AFTER_ACK`].
+    resumed_after_ack: BTreeMap<WaitToken, LeaseOwner>,
     /// Opens kept for a holder that lost its connection (`table/durable.rs`).
     preserved: Preserved,
 }
+
+/// How many operations released by an ack the table remembers; beyond it
+/// the lowest token is forgotten (its break then takes a new epoch, which
+/// a client accepts).
+const MAX_RESUMED_AFTER_ACK: usize = 1024;
 
 /// What the table has for whoever drives it ([`LeaseTable::poll_event`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +201,7 @@ impl LeaseTable {
             break_at: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             planned: 0,
+            resumed_after_ack: BTreeMap::new(),
             preserved: Preserved::default(),
         }
     }
@@ -276,6 +287,7 @@ impl LeaseTable {
             self.cancel_lock_wait(t, Some(now));
         }
         self.woken.retain(|t| t.conn != conn);
+        self.resumed_after_ack.retain(|t, _| t.conn != conn);
         ids
     }
 
@@ -357,7 +369,8 @@ impl LeaseTable {
         waiter: WaitToken,
         now: Instant,
     ) -> Decision {
-        let deps = self.break_for(ops, caller, now);
+        let continues = self.resumed_after_ack.remove(&waiter);
+        let deps = self.break_for(ops, caller, continues, now);
         if deps.is_empty() {
             self.waiters.cancel(waiter);
             return Decision::Proceed;
@@ -371,24 +384,31 @@ impl LeaseTable {
     /// Sends the breaks `ops` cause without parking anything: `Wait` says
     /// the operation would have had to wait (NFS3ERR_JUKEBOX, docs/LEASES.md "How NFS waits").
     pub fn break_only(&mut self, ops: &[(FileKey, Operation)], caller: Caller, now: Instant) -> Decision {
-        match self.break_for(ops, caller, now).is_empty() {
+        match self.break_for(ops, caller, None, now).is_empty() {
             true => Decision::Proceed,
             false => Decision::Wait,
         }
     }
 
     /// Starts (or narrows) the breaks `ops` cause in holders with another
-    /// key; returns what is left to wait for.
+    /// key; returns what is left to wait for. A break of lease `continues`
+    /// goes on from the break whose ack released the operation.
     fn break_for(
         &mut self,
         ops: &[(FileKey, Operation)],
         caller: Caller,
+        continues: Option<LeaseOwner>,
         now: Instant,
     ) -> Vec<(Holder, u64, LeaseState)> {
         let mut deps = Vec::new();
         for &(file, op) in ops {
-            let holders: Vec<(Holder, HolderKind)> =
-                self.holders_on(file).into_iter().filter(|(h, _)| !self.is_own(caller, h)).collect();
+            let holders: Vec<(Holder, HolderKind)> = self
+                .holders_on(file)
+                .into_iter()
+                .filter(|(h, kind)| {
+                    !self.is_own(caller, h) || breaks::breaks_own_level_ii(op, *kind, self.breakable(h))
+                })
+                .collect();
             // MS-FSA 2.1.5.1.2: an open failing its sharing check breaks H first.
             let sharing_violation = match op {
                 Operation::Open { access, share, .. } => self.check_share(file, access, share).is_err(),
@@ -402,11 +422,17 @@ impl LeaseTable {
                 // An open meeting a break already in progress waits for all of
                 // it, and an overwrite then takes only H and W: its truncation
                 // breaks R when it runs (smbtorture smb2.lease.breaking3).
-                let was_breaking = matches!(op, Operation::Open { .. }) && self.caching(&h).is_some_and(|c| c.breaking);
+                // Only a break that holds back W (or continues one that did)
+                // makes an open wait for all of it; an open meeting a break of
+                // RH goes on unless it needs H itself (MS-FSA 2.1.4.12,
+                // smbtorture smb2.lease.breaking4).
+                let was_breaking = matches!(op, Operation::Open { .. })
+                    && self.caching(&h).is_some_and(|c| c.breaking && (c.chained || c.state.contains(LeaseState::W)));
                 if was_breaking && matches!(op, Operation::Open { truncate: true, .. }) {
                     plan.remove = plan.remove.minus(LeaseState::R).union(LeaseState::H);
                 }
-                self.apply(h, kind, plan.remove, now);
+                let chained = matches!(h, Holder::Lease(o) if Some(o) == continues);
+                self.apply(h, kind, plan.remove, chained, now);
                 let mut pending = self.held(&h).intersect(plan.wait_for);
                 if was_breaking && let Some(c) = self.caching(&h) {
                     pending = pending.union(c.state.minus(c.required));
@@ -492,6 +518,7 @@ impl LeaseTable {
     /// it was parked.
     pub fn cancel_waiter(&mut self, token: WaitToken) -> bool {
         let parked = self.waiters.cancel(token).is_some();
+        self.resumed_after_ack.remove(&token);
         let lock = self.cancel_lock_wait(token, None);
         self.woken.retain(|t| *t != token);
         parked || lock
@@ -528,7 +555,7 @@ impl LeaseTable {
         let state = state.normalized();
         self.counters.breaks_acked += 1;
         self.resolve(Holder::Lease(owner), state, now);
-        self.release(now);
+        self.release_from(Some(owner), now);
         Ok(state)
     }
 
@@ -689,6 +716,11 @@ impl LeaseTable {
         held_in(&self.leases, &self.oplocks, h)
     }
 
+    /// What a holder holds with no break in progress (NONE while breaking).
+    fn breakable(&self, h: &Holder) -> LeaseState {
+        self.caching(h).filter(|c| !c.breaking).map(|c| c.state).unwrap_or_default()
+    }
+
     /// The instance of a holder a waiter depends on: a lease's serial (an
     /// oplock's OpenId is never reused).
     fn serial(&self, h: &Holder) -> u64 {
@@ -742,7 +774,7 @@ impl LeaseTable {
 
     /// Takes `remove` from a holder: starts a break, or narrows the one in
     /// progress without a new notification.
-    fn apply(&mut self, h: Holder, kind: HolderKind, remove: LeaseState, now: Instant) {
+    fn apply(&mut self, h: Holder, kind: HolderKind, remove: LeaseState, chained: bool, now: Instant) {
         let Some(c) = self.caching_mut(&h) else { return };
         let mut target = c.target().without(remove);
         if kind == HolderKind::Oplock {
@@ -751,13 +783,16 @@ impl LeaseTable {
         if c.breaking {
             c.required = c.required.intersect(target).normalized();
         } else if target != c.state {
-            self.start_break(h, target, now);
+            self.start_break(h, target, chained, now);
         }
     }
 
     /// Sends a break from the holder's state to `target` (MS-SMB2 3.3.4.7).
     /// Without W or H no ack is needed and the holder drops at once.
-    fn start_break(&mut self, h: Holder, target: LeaseState, now: Instant) {
+    /// `chained`: the next step of a break already announced (an ack left
+    /// more than is now required); a v2 lease keeps the epoch that break
+    /// announced (smbtorture smb2.lease.v2_breaking3).
+    fn start_break(&mut self, h: Holder, target: LeaseState, chained: bool, now: Instant) {
         if self.purge_if_disconnected(h, now) {
             return;
         }
@@ -771,6 +806,7 @@ impl LeaseTable {
             c.break_to = target;
             c.required = target;
             c.break_id = id;
+            c.chained = chained;
             self.next_break = id;
             self.breaks.insert(id, h);
             self.set_deadline(id, now.checked_add(timeout).unwrap_or(now));
@@ -781,7 +817,9 @@ impl LeaseTable {
         let n = match h {
             Holder::Lease(owner) => {
                 let Some(l) = self.leases.get_mut(&owner) else { return };
-                l.bump_epoch();
+                if !chained {
+                    l.bump_epoch();
+                }
                 let (epoch, version) = (l.notification_epoch(), l.version);
                 let mut conns: Vec<ConnId> = Vec::new();
                 for c in l.opens.iter().rev().filter_map(|o| self.opens.get(o)).map(|e| e.conn) {
@@ -830,15 +868,29 @@ impl LeaseTable {
             if let Holder::Oplock(_) = h {
                 next = oplock::oplock_target(state, next);
             }
-            self.start_break(h, next, now);
+            self.start_break(h, next, true, now);
         }
     }
 
     /// Hands every waiter whose dependencies are gone to the wake-up queue.
     fn release(&mut self, now: Instant) {
+        self.release_from(None, now);
+    }
+
+    /// [`LeaseTable::release`] after an ack of lease `acked`: the waiters
+    /// it released are remembered as continuing its break.
+    fn release_from(&mut self, acked: Option<LeaseOwner>, now: Instant) {
         let (leases, oplocks) = (&self.leases, &self.oplocks);
         for w in self.waiters.take_ready(|h, serial| held_by(leases, oplocks, h, serial)) {
             self.counters.time_parked += now.saturating_duration_since(w.parked_at);
+            if let Some(o) = acked
+                && w.deps.iter().any(|(h, _, _)| *h == Holder::Lease(o))
+            {
+                if self.resumed_after_ack.len() >= MAX_RESUMED_AFTER_ACK {
+                    self.resumed_after_ack.pop_first();
+                }
+                self.resumed_after_ack.insert(w.token, o);
+            }
             self.woken.push_back(w.token);
         }
     }

@@ -64,6 +64,7 @@ pub(crate) fn handle_frame(
 /// released (delete-on-close runs), and its pended requests dropped.
 pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, now: Instant) {
     smb.live.remove(&conn.id);
+    smb.client_guids.remove(&conn.id);
     change_notify::conn_closed(smb, conn.id);
     for op in std::mem::take(&mut conn.pending).into_keys() {
         core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });

@@ -13,13 +13,19 @@ use crate::id::ConnId;
 use crate::lease::{BreakNotification, BreakTarget};
 
 /// The message that tells its holder about break `n`, and the connection it
-/// goes to (the lease's most recent live connection, or the oplock's):
+/// goes to (the oldest live connection of the lease's ClientGuid, or the
+/// oplock's):
 /// `None` when no live connection is left to tell.
 pub fn encode(smb: &SmbShared, n: &BreakNotification) -> Option<(ConnId, Vec<u8>)> {
     let mut body = Vec::new();
     let (conn, session_id) = match &n.target {
-        BreakTarget::Lease { key, conns, .. } => {
-            let Some(conn) = conns.iter().find(|c| smb.live.contains(c)).copied() else {
+        BreakTarget::Lease { client_guid, key, conns } => {
+            // MS-SMB2 3.3.4.7: the first available connection of the
+            // ClientGuid, whichever one the lease's opens came in on
+            // (smbtorture smb2.lease.v2_complex1); else one with an open.
+            let first = smb.client_guids.iter().find(|(c, g)| **g == client_guid.0 && smb.live.contains(c));
+            let Some(conn) = first.map(|(c, _)| *c).or_else(|| conns.iter().find(|c| smb.live.contains(c)).copied())
+            else {
                 tracing::debug!(?n, "lease break with no live connection");
                 return None;
             };

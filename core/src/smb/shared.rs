@@ -48,6 +48,10 @@ pub struct SmbShared {
     pub open_refs: BTreeMap<OpenId, OpenRef>,
     /// SMB connections alive now (lease breaks go to the first live one).
     pub live: BTreeSet<ConnId>,
+    /// The ClientGuid each negotiated connection presented, oldest
+    /// connection first (ConnIds only grow): where lease breaks go
+    /// (MS-SMB2 3.3.4.7).
+    pub client_guids: BTreeMap<ConnId, [u8; 16]>,
     /// Directory watches of CHANGE_NOTIFY.
     pub watches: Watches,
     /// Parked requests the settle loop is to complete with a status: the
@@ -81,6 +85,7 @@ impl SmbShared {
             files: BTreeMap::new(),
             open_refs: BTreeMap::new(),
             live: BTreeSet::new(),
+            client_guids: BTreeMap::new(),
             watches: Default::default(),
             completions: Vec::new(),
             durable: DurableOpens::default(),

@@ -143,6 +143,7 @@ pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
     conn.dialect = dialect;
     conn.signing = signing;
     conn.client_guid = req.client_guid;
+    cx.smb.client_guids.insert(conn.id, req.client_guid);
     conn.client_security_mode = req.security_mode;
     conn.client_capabilities = req.capabilities;
     conn.client_dialects = req.dialects.clone();

@@ -80,9 +80,13 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
         }
         SetFileInfo::Allocation(size) => {
             need(&open, FILE_WRITE_DATA)?;
+            // MS-FSA 2.1.4.12: any allocation change breaks like end of
+            // file, growing too (smbtorture smb2.oplock.batch12).
+            if open.kind != FileType::Directory {
+                lease::begin_on(cx, &open, Operation::SetEndOfFile)?;
+            }
             let cur = cx.core.vfs.getattr(open.object).map_err(vfs_err)?;
             if open.kind != FileType::Directory && size < cur.size {
-                lease::begin_on(cx, &open, Operation::SetEndOfFile)?;
                 let set = SetAttr { size: Some(size), ..Default::default() };
                 cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
             }
@@ -91,7 +95,6 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
         SetFileInfo::DispositionEx { flags } => set_delete_pending(cx, &open, flags & 0x1 != 0)?,
         SetFileInfo::Rename { replace_if_exists, name, .. } => {
             need(&open, DELETE)?;
-            lease::begin_on(cx, &open, Operation::Rename)?;
             rename(cx, &tree, &open, &name, replace_if_exists)?;
         }
         SetFileInfo::Link { replace_if_exists, name } => {
@@ -183,6 +186,20 @@ fn rename(
     if src.is_stream || src.name.is_empty() {
         return Err(status::NOT_SUPPORTED);
     }
+    let p = path::parse(target.strip_prefix('\\').unwrap_or(target))?;
+    if p.stream.is_some() {
+        return Err(status::NOT_SUPPORTED);
+    }
+    let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
+    let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+    // MS-FSA 2.1.5.15.12 note <185>: the destination directory is opened
+    // sharing read and write only, so an open of it with DELETE access makes
+    // the rename a sharing violation, before any break (smbtorture
+    // smb2.oplock.exclusive6, batch19).
+    if cx.core.leases.opens_on(dir).any(|(_, e)| e.access & DELETE != 0) {
+        return Err(status::SHARING_VIOLATION);
+    }
+    lease::begin_on(cx, open, Operation::Rename)?;
     // MS-FSA 2.1.5.14.11: every other open of the file must share delete.
     let others_deny = cx
         .core
@@ -195,12 +212,6 @@ fn rename(
     if open.kind == FileType::Directory && has_open_descendant(cx, open.object) {
         return Err(status::ACCESS_DENIED);
     }
-    let p = path::parse(target.strip_prefix('\\').unwrap_or(target))?;
-    if p.stream.is_some() {
-        return Err(status::NOT_SUPPORTED);
-    }
-    let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
-    let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
     let mut to_name = last.clone();
     match lookup_ci(&cx.core.vfs, dir, &last) {
         Ok((existing, _)) if existing.id == open.object => {}

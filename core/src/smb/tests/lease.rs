@@ -337,7 +337,7 @@ fn v2_epochs_in_notifications_and_a_chained_break_to_none() {
     let got = w.send(&mut a, command::OPLOCK_BREAK, &ack_body(K1, R));
     assert_eq!(got.len(), 3, "{got:?}");
     let n = expect_lease_break(&got[0], a.conn, K1, R, NONE, false);
-    assert_eq!(n.new_epoch, 8);
+    assert_eq!(n.new_epoch, 7, "a further downgrade on an ack keeps the epoch (MS-SMB2 3.3.4.7 note <248>)");
     assert_eq!(got[1].r.status(), status::SUCCESS);
     expect_final(&got[2], b.conn, async_rename, command::SET_INFO);
     assert_eq!(got[2].r.status(), status::SUCCESS);
@@ -857,4 +857,141 @@ fn several_blocking_locks_in_one_request_are_refused() {
     body.extend_from_slice(&[0; 4]);
     assert_eq!(w.call(&mut a, command::LOCK, &body).status(), status::INVALID_PARAMETER);
     assert_eq!(w.call(&mut a, command::LOCK, &lock_body(ra.file_id(), 0, 10, UNLOCK)).status(), 0xC000_007E);
+}
+
+// ---- classic oplocks (MS-FSA 2.1.4.12, 2.1.5.1.2.2) ----
+
+const STAT: u32 = 0x0010_0180; // FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE
+
+/// A CREATE body with `share` asking for classic oplock `oplock`.
+fn oplock_req(name: &str, access: u32, share: u32, disp: u32, oplock: u8) -> Vec<u8> {
+    let mut b = create_body(name, access, share, disp, options::NON_DIRECTORY_FILE, &[]);
+    b[3] = oplock;
+    b
+}
+
+fn expect_oplock_break(g: &Got, conn: ConnId, fid: FileId, level: u8) {
+    assert!(g.is_break(), "an oplock break: {g:?}");
+    assert_eq!(g.conn, conn);
+    let n = OplockBreak::decode(&g.r.body).unwrap();
+    assert_eq!((FileId::decode(&n.file_id, 0).unwrap(), n.level), (fid, level));
+}
+
+/// smbtorture smb2.oplock.batch1, brl1, levelii500: a level II holder's own
+/// write or byte-range lock breaks its oplock to none, without an ack (an
+/// ack is then STATUS_INVALID_OPLOCK_PROTOCOL); its own read does not.
+#[test]
+fn level_ii_is_broken_to_none_by_its_own_write_and_lock() {
+    for cmd in [command::WRITE, command::LOCK] {
+        let mut w = World::new();
+        let mut a = w.connect(G1, 0x0311);
+        let ra = w.call(&mut a, command::CREATE, &oplock_req("f.txt", RW, SHARE_ALL, disposition::OPEN_IF, 0x01));
+        assert_eq!(ra.body[2], 0x01, "level II");
+        let fid = ra.file_id();
+        // One message: the read's answer (END_OF_FILE), no break.
+        assert_eq!(w.call(&mut a, command::READ, &read_body(fid, 0, 1)).hdr.command, command::READ);
+        let body = match cmd {
+            command::WRITE => write_body(fid, 0, b"x"),
+            _ => lock_body(fid, 0, 1, EXCLUSIVE_NOW),
+        };
+        let got = w.send(&mut a, cmd, &body);
+        assert_eq!(got.len(), 2, "{got:?}");
+        expect_oplock_break(&got[0], a.conn, fid, 0);
+        assert_eq!((got[1].r.hdr.command, got[1].r.status()), (cmd, status::SUCCESS));
+        let r = w.call(&mut a, command::OPLOCK_BREAK, &oplock_ack_body(fid, 0));
+        assert_eq!(r.status(), status::INVALID_OPLOCK_PROTOCOL, "no break awaits an ack");
+    }
+}
+
+/// smbtorture smb2.oplock.exclusive4, batch8: an open without data access
+/// takes part in no sharing check and breaks nothing; it gets no oplock.
+#[test]
+fn stat_open_beside_an_exclusive_share_none_open_succeeds_without_a_break() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let ra = w.call(&mut a, command::CREATE, &oplock_req("f.txt", RW, 0, disposition::OPEN_IF, 0x08));
+    assert_eq!(ra.body[2], 0x08, "EXCLUSIVE");
+    let rb = w.call(&mut b, command::CREATE, &oplock_req("f.txt", STAT, 0, disposition::OPEN, 0x08));
+    assert_eq!((rb.status(), rb.body[2]), (status::SUCCESS, 0));
+    // A data open still meets the share mode.
+    let rc = w.call(&mut b, command::CREATE, &oplock_req("f.txt", RW, SHARE_ALL, disposition::OPEN, 0));
+    assert_eq!(rc.status(), status::SHARING_VIOLATION);
+}
+
+/// smbtorture smb2.oplock.exclusive5, batch13, batch16: a stat open that
+/// overwrites breaks an exclusive oplock to none and waits for the ack.
+#[test]
+fn stat_open_that_overwrites_breaks_exclusive_to_none() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let ra = w.call(&mut a, command::CREATE, &oplock_req("f.txt", RW, SHARE_ALL, disposition::OPEN_IF, 0x08));
+    let got = w.send(&mut b, command::CREATE, &oplock_req("f.txt", STAT, SHARE_ALL, disposition::OVERWRITE_IF, 0x01));
+    assert_eq!(got.len(), 2, "{got:?}");
+    expect_oplock_break(&got[0], a.conn, ra.file_id(), 0);
+    let async_id = expect_interim(&got[1], b.conn);
+    let got = w.send(&mut a, command::OPLOCK_BREAK, &oplock_ack_body(ra.file_id(), 0));
+    assert_eq!(got.len(), 2, "{got:?}");
+    expect_final(&got[1], b.conn, async_id, command::CREATE);
+    assert_eq!((got[1].r.status(), got[1].r.body[2]), (status::SUCCESS, 0x01), "level II");
+}
+
+/// smbtorture smb2.oplock.batch12: growing the allocation breaks like end
+/// of file: the opener's open breaks batch to II, the set-info II to none.
+#[test]
+fn allocation_change_breaks_level_ii_to_none() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let ra = w.call(&mut a, command::CREATE, &oplock_req("f.txt", RW, SHARE_ALL, disposition::OPEN_IF, 0x09));
+    let got = w.send(&mut b, command::CREATE, &oplock_req("f.txt", RW, SHARE_ALL, disposition::OPEN, 0));
+    expect_oplock_break(&got[0], a.conn, ra.file_id(), 1);
+    let got = w.send(&mut a, command::OPLOCK_BREAK, &oplock_ack_body(ra.file_id(), 1));
+    let fb = got[1].r.file_id();
+    let got = w.send(&mut b, command::SET_INFO, &set_info_body(fb, 19, &(65536u64 * 8).to_le_bytes()));
+    assert_eq!(got.len(), 2, "{got:?}");
+    expect_oplock_break(&got[0], a.conn, ra.file_id(), 0);
+    assert_eq!(got[1].r.status(), status::SUCCESS);
+}
+
+/// smbtorture smb2.oplock.exclusive6, batch19: a rename into a directory
+/// that is open with DELETE access is a sharing violation, and breaks
+/// nothing; once that open is gone the rename succeeds.
+#[test]
+fn rename_into_a_directory_open_for_delete_is_a_sharing_violation() {
+    let mut w = World::new();
+    let mut a = w.connect(G1, 0x0311);
+    let dir_req = |access| {
+        let mut b = create_body("d", access, 3, disposition::OPEN_IF, options::DIRECTORY_FILE, &[]);
+        b[3] = 0;
+        b
+    };
+    let d = w.call(&mut a, command::CREATE, &dir_req(RW | DELETE)).file_id();
+    let rf = w.call(&mut a, command::CREATE, &oplock_req("d\\f1", RW | DELETE, 0, disposition::OPEN_IF, 0x09));
+    assert_eq!(rf.body[2], 0x09, "BATCH");
+    let rename = set_info_body(rf.file_id(), 10, &rename_info("d\\f2", false));
+    let got = w.send(&mut a, command::SET_INFO, &rename);
+    assert_eq!(got.len(), 1, "no break: {got:?}");
+    assert_eq!(got[0].r.status(), status::SHARING_VIOLATION);
+    w.call(&mut a, command::CLOSE, &close_body(d, 0));
+    let d = w.call(&mut a, command::CREATE, &dir_req(RW)).file_id();
+    assert_eq!(w.call(&mut a, command::SET_INFO, &rename).status(), status::SUCCESS);
+    w.call(&mut a, command::CLOSE, &close_body(d, 0));
+}
+
+/// smbtorture smb2.lease.v2_complex1: MS-SMB2 3.3.4.7 sends a lease break on
+/// the first available connection of the ClientGuid, even when the lease's
+/// opens all came in on another one.
+#[test]
+fn lease_break_goes_to_the_first_connection_of_the_client_guid() {
+    let mut w = World::new();
+    let (mut a1, mut a2, mut b) = (w.connect(G1, 0x0311), w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    assert_eq!(lease_of(&w.open_lease(&mut a2, "f.txt", K1, RWH, None)).unwrap().state, RWH);
+    let got = w.send(&mut b, command::CREATE, &create_req("f.txt", RW, disposition::OPEN, 0, &[]));
+    expect_lease_break(&got[0], a1.conn, K1, RWH, RH, true);
+    let got = w.send(&mut a2, command::OPLOCK_BREAK, &ack_body(K1, RH));
+    let fb = got[1].r.file_id();
+    // Once a1 is gone, a2 is the first one left.
+    w.call(&mut a1, command::ECHO, &[4, 0, 0, 0]);
+    w.server.handle_closed(a1.conn, w.now);
+    let got = w.send(&mut b, command::WRITE, &write_body(fb, 0, b"x"));
+    expect_lease_break(&got[0], a2.conn, K1, RH, NONE, true);
 }

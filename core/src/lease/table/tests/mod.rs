@@ -9,13 +9,27 @@ fn share_modes_conflict_both_ways() {
     assert_eq!(t.check_share(7, access::FILE_READ_DATA, share::READ | share::WRITE), Ok(()));
     assert_eq!(t.check_share(7, access::FILE_WRITE_DATA, share::READ | share::WRITE), Err(SharingViolation));
     // The new open refuses to share reading with an existing reader.
-    assert_eq!(t.check_share(7, access::FILE_READ_ATTRIBUTES, share::WRITE), Err(SharingViolation));
+    assert_eq!(t.check_share(7, access::FILE_READ_DATA, share::WRITE), Err(SharingViolation));
     // A stat open sharing everything never conflicts.
     assert_eq!(t.check_share(7, access::FILE_READ_ATTRIBUTES, 7), Ok(()));
     assert_eq!(t.check_share(8, access::FILE_WRITE_DATA, 0), Ok(()));
     t.close_open(a, Instant::now());
     assert_eq!(t.check_share(7, access::FILE_WRITE_DATA, 0), Ok(()));
     assert_eq!(t.opens_on(7).count(), 0);
+}
+
+/// MS-FSA 2.1.5.1.2.2: sharing is checked only between opens that both
+/// access the data; a stat open neither conflicts nor is conflicted with.
+#[test]
+fn opens_without_data_access_take_no_part_in_sharing() {
+    let mut t = LeaseTable::new(Duration::from_secs(35));
+    let stat = access::FILE_READ_ATTRIBUTES | access::FILE_WRITE_ATTRIBUTES | access::SYNCHRONIZE;
+    t.add_open(7, access::FILE_READ_DATA | access::FILE_WRITE_DATA, 0, ConnId(1));
+    assert_eq!(t.check_share(7, stat, 0), Ok(()));
+    assert_eq!(t.check_share(7, stat | access::READ_CONTROL, 0), Ok(()));
+    assert_eq!(t.check_share(7, access::DELETE, share::READ | share::WRITE | share::DELETE), Err(SharingViolation));
+    t.add_open(8, stat, 0, ConnId(1));
+    assert_eq!(t.check_share(8, access::FILE_READ_DATA | access::DELETE, 0), Ok(()));
 }
 
 // ---- fixtures ----
@@ -483,7 +497,8 @@ fn chained_break_rwh_rh_r_none_releases_waiters_only_when_resolved() {
     assert_eq!(fx.ack(G1, K1, S::RH), Ok(S::RH));
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
     let n = fx.notes();
-    assert_eq!((n.len(), n[0].current, n[0].new, n[0].ack_required, n[0].epoch), (1, S::RH, S::R, true, 3));
+    // It continues the acked break: same epoch (MS-SMB2 3.3.4.7 note <248>).
+    assert_eq!((n.len(), n[0].current, n[0].new, n[0].ack_required, n[0].epoch), (1, S::RH, S::R, true, 2));
     let info = fx.t.lease_info(G1, K1).unwrap();
     assert!(info.breaking);
     assert_eq!((info.state, info.break_to), (S::RH, S::R));
@@ -495,7 +510,7 @@ fn chained_break_rwh_rh_r_none_releases_waiters_only_when_resolved() {
     assert_eq!(fx.ack(G1, K1, S::R), Ok(S::R));
     assert_eq!(fx.t.take_woken(), vec![tok(2)]);
     let n = fx.notes();
-    assert_eq!((n.len(), n[0].current, n[0].new, n[0].ack_required, n[0].epoch), (1, S::R, S::NONE, false, 4));
+    assert_eq!((n.len(), n[0].current, n[0].new, n[0].ack_required, n[0].epoch), (1, S::R, S::NONE, false, 2));
     assert_eq!(fx.state(G1, K1), S::NONE);
     assert!(fx.t.poll_timeout().is_none());
     assert_eq!(fx.ack(G1, K1, S::NONE), Err(AckError::NotBreaking));
@@ -734,4 +749,49 @@ fn a_lease_upgraded_after_its_break_does_not_hold_a_waiter() {
     assert!(fx.t.take_woken().is_empty(), "G2 has not answered yet");
     fx.fire(fx.at(TIMEOUT));
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
+}
+
+/// smbtorture smb2.lease.breaking4: an overwrite meeting an RH lease breaks
+/// it to NONE (ack required, H held) without waiting, and a second one
+/// meeting that break in progress neither waits nor breaks again.
+#[test]
+fn opens_meeting_an_rh_break_in_progress_do_not_wait() {
+    use LeaseState as S;
+    let mut fx = Fx::new();
+    fx.lease_open(G1, K1, S::RH, C1);
+    let overwrite = Operation::Open { access: DATA, share: ALL, truncate: true };
+    assert_eq!(fx.begin(overwrite, Caller::Nobody, 1), Decision::Proceed);
+    let n = fx.notes();
+    assert_eq!((n.len(), n[0].current, n[0].new, n[0].ack_required), (1, S::RH, S::NONE, true));
+    assert_eq!(fx.begin(overwrite, Caller::Nobody, 2), Decision::Proceed);
+    assert!(fx.notes().is_empty());
+    // An operation that needs H still waits for it.
+    assert_eq!(fx.begin(Operation::Rename, Caller::Nobody, 3), Decision::Wait);
+}
+
+/// smbtorture smb2.lease.v2_breaking3: a break caused by an operation an
+/// ack released continues the acked break and keeps its epoch (MS-SMB2
+/// 3.3.4.7 note <248>); the same break by anyone else takes a new epoch.
+#[test]
+fn a_break_by_an_operation_released_by_the_ack_keeps_the_epoch() {
+    use LeaseState as S;
+    for (rerun, want) in [(2, 13), (9, 14)] {
+        let mut fx = Fx::new();
+        let g = fx.t.add_open(F, DATA, ALL, C1);
+        fx.t.grant(F, g, Fx::lease_req(G1, K1, S::RWH, LeaseVersion::V2, 11), fx.base).unwrap();
+        let overwrite = Operation::Open { access: DATA, share: ALL, truncate: true };
+        assert_eq!(fx.begin(open_op(DATA), Caller::Nobody, 1), Decision::Wait);
+        assert_eq!(fx.notes()[0].epoch, 13);
+        // The overwrite meets the break: it waits for all of it.
+        assert_eq!(fx.begin(overwrite, Caller::Nobody, 2), Decision::Wait);
+        assert_eq!(fx.ack(G1, K1, S::RH), Ok(S::RH));
+        let n = fx.notes();
+        assert_eq!((n[0].current, n[0].new, n[0].epoch), (S::RH, S::R, 13), "chained");
+        assert_eq!(fx.ack(G1, K1, S::R), Ok(S::R));
+        assert_eq!(fx.t.take_woken(), vec![tok(1), tok(2)]);
+        // The overwrite runs again (or another one comes): R -> NONE.
+        assert_eq!(fx.begin(overwrite, Caller::Nobody, rerun), Decision::Proceed);
+        let n = fx.notes();
+        assert_eq!((n[0].current, n[0].new, n[0].epoch), (S::R, S::NONE, want), "token {rerun}");
+    }
 }

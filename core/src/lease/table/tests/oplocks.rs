@@ -177,3 +177,48 @@ fn a_second_grant_on_the_same_open_replaces_the_first() {
     fx.t.grant(F, a, GrantRequest::None, fx.base).unwrap();
     assert!(fx.t.lease_info(G1, K1).is_none());
 }
+
+#[test]
+fn own_level_ii_breaks_to_none_under_its_own_write_lock_and_end_of_file() {
+    for op in [Operation::Write, Operation::Lock, Operation::SetEndOfFile] {
+        let mut fx = Fx::new();
+        let (a, l) = fx.oplock_open(OplockLevel::II, C1);
+        assert_eq!(l, OplockLevel::II);
+        // Reads take no R: nothing to break, own or not.
+        assert_eq!(fx.begin(Operation::Read, Caller::Open(a), 1), Decision::Proceed);
+        assert!(fx.notes().is_empty());
+        assert_eq!(fx.begin(op, Caller::Open(a), 2), Decision::Proceed, "{op:?}");
+        let n = fx.notes();
+        assert_eq!(n.len(), 1, "{op:?}");
+        assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 0 });
+        assert!(!n[0].ack_required);
+        assert_eq!(fx.t.oplock_level(a), OplockLevel::None);
+    }
+}
+
+#[test]
+fn own_batch_and_own_lease_r_are_not_broken_by_own_writes() {
+    let mut fx = Fx::new();
+    let (a, _) = fx.oplock_open(OplockLevel::Batch, C1);
+    assert_eq!(fx.begin(Operation::Write, Caller::Open(a), 1), Decision::Proceed);
+    assert!(fx.notes().is_empty());
+    assert_eq!(fx.t.oplock_level(a), OplockLevel::Batch);
+    let mut fx = Fx::new();
+    let (b, _) = fx.lease_open(G1, K1, LeaseState::R, C1);
+    assert_eq!(fx.begin(Operation::Write, Caller::Open(b), 1), Decision::Proceed);
+    assert!(fx.notes().is_empty());
+    assert_eq!(fx.state(G1, K1), LeaseState::R);
+}
+
+#[test]
+fn stat_open_that_truncates_breaks_exclusive_to_none_and_waits() {
+    let mut fx = Fx::new();
+    let (a, _) = fx.oplock_open(OplockLevel::Exclusive, C1);
+    let attrs = access::FILE_READ_ATTRIBUTES | access::FILE_WRITE_ATTRIBUTES | access::SYNCHRONIZE;
+    assert_eq!(fx.begin(open_op(attrs), Caller::Nobody, 1), Decision::Proceed);
+    let op = Operation::Open { access: attrs, share: ALL, truncate: true };
+    assert_eq!(fx.begin(op, Caller::Nobody, 2), Decision::Wait);
+    let n = fx.notes();
+    assert_eq!(n[0].target, BreakTarget::Oplock { open: a, conn: C1, level: 0 });
+    assert!(n[0].ack_required);
+}
