@@ -16,6 +16,8 @@ use crate::id::ConnId;
 pub enum TimerKey {
     /// A connection that has not authenticated in time.
     Unauthenticated(ConnId),
+    /// An NFS connection idle for `limits.nfs_idle_timeout`.
+    NfsIdle(ConnId),
     /// A generic timer for tests and embedders.
     User(u64),
 }
