@@ -1,8 +1,8 @@
 //! The core's one deadline table, and the wall clock derived from the caller's
 //! instants.
 //!
-//! The server's timers (unauthenticated-connection timeouts, embedder
-//! timers) are entries here keyed by what they are for; the lease table keeps
+//! The server's timers (unauthenticated-connection timeouts, NFS idle
+//! timeouts, embedder timers) are entries here keyed by what they are for; the lease table keeps
 //! its break deadlines itself. Nothing polls:
 //! the adapter sleeps until [`Timers::next`] and the server fires what is due.
 
