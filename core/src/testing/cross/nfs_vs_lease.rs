@@ -323,3 +323,20 @@ fn a_connection_with_a_parked_call_is_not_idle() {
     assert!(x.server.protocol_of(x.nfs).is_none(), "closed once idle");
     assert_eq!(x.server.stats().nfs_idle_closed, 1);
 }
+
+#[test]
+fn a_handle_outside_its_export_breaks_nothing() {
+    const STALE: u32 = 70;
+    let mut x = X::with(NfsBreakPolicy::Wait, |c| c.nfs.exports[0].path = "/a".into());
+    let root = x.server.vfs().root();
+    x.server.vfs().mkdir(root, "a", CreateAttr { mode: 0o777, uid: 1000, gid: 1000 }, Timespec::new(1, 0)).unwrap();
+    // "f" lies in the Vfs root, outside the export's "/a", yet its handle
+    // names export 0.
+    let (id, fh) = x.file("f", b"old");
+    x.hold(id, LeaseState::RWH);
+    let xid = x.send(&write(&fh, b"nfs"));
+    assert_eq!(x.status(xid), Some(STALE), "answered at once, not parked");
+    assert_eq!(x.breaks(), vec![], "the SMB holder is not disturbed");
+    assert_eq!(x.lease().state, LeaseState::RWH);
+    assert_eq!(x.content(id), b"old");
+}
