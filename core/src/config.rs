@@ -67,7 +67,8 @@ pub struct Limits {
     /// retransmit). The default is 6 minutes, Linux nfsd's
     /// `svc_conn_age_period` in net/sunrpc/svc_xprt.c: a minute longer than
     /// the 5 minutes after which the Linux client drops an idle connection
-    /// itself, so that a well-behaved client closes first. `None`: never.
+    /// itself, so that a well-behaved client closes first. `None` (or
+    /// zero): never.
     pub nfs_idle_timeout: Option<Duration>,
     /// Requests a connection may have in progress at once (SMB async
     /// operations, NFS parked calls). Past it an SMB request that would go

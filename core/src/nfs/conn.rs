@@ -42,7 +42,10 @@ impl NfsConnection {
     /// left): its idle deadline starts again from `now`.
     pub(crate) fn touch(&self, core: &mut Core, now: Instant) {
         let key = TimerKey::NfsIdle(self.id);
-        match core.config.limits.nfs_idle_timeout.and_then(|d| now.checked_add(d)) {
+        // Zero means never, as None: a deadline at `now` itself would fire
+        // again within the same `handle_timeout` for a busy connection.
+        let idle = core.config.limits.nfs_idle_timeout.filter(|d| !d.is_zero());
+        match idle.and_then(|d| now.checked_add(d)) {
             Some(at) => core.timers.set(key, at),
             None => {
                 core.timers.cancel(key);

@@ -238,13 +238,15 @@ fn idle_nfs_connections_close_after_the_idle_time() {
 
 #[test]
 fn nfs_idle_timeout_can_be_turned_off() {
-    let mut config = Config::default();
-    config.limits.nfs_idle_timeout = None;
-    let mut t = Rig::with(config, test_vfs());
-    let c = t.connect("127.0.0.1:900");
-    assert_eq!(t.server.poll_timeout(), None);
-    let much_later = t.now + Duration::from_secs(365 * 24 * 3600);
-    assert!(!closed_at(&mut t, c, much_later));
+    for off in [None, Some(Duration::ZERO)] {
+        let mut config = Config::default();
+        config.limits.nfs_idle_timeout = off;
+        let mut t = Rig::with(config, test_vfs());
+        let c = t.connect("127.0.0.1:900");
+        assert_eq!(t.server.poll_timeout(), None, "{off:?}");
+        let much_later = t.now + Duration::from_secs(365 * 24 * 3600);
+        assert!(!closed_at(&mut t, c, much_later), "{off:?}");
+    }
 }
 
 #[test]
