@@ -18,4 +18,6 @@ pub struct Stats {
     pub time_parked: Duration,
     /// NFS calls answered NFS3ERR_JUKEBOX because of a break.
     pub nfs_jukebox: u64,
+    /// NFS connections closed after `limits.nfs_idle_timeout` of idleness.
+    pub nfs_idle_closed: u64,
 }
