@@ -218,11 +218,24 @@ fn put_marker(srv: &ServerProcess) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Raises this process's soft descriptor limit (the server child inherits
+/// it) so that `need` sockets fit on each side; a hard limit below that is a
+/// machine this test cannot run on, and it says so.
+fn raise_nofile(need: u64) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    assert!(hard >= need, "RLIMIT_NOFILE hard limit {hard} < {need}: raise it (ulimit -Hn) to run this test");
+    if soft < need {
+        setrlimit(Resource::RLIMIT_NOFILE, need, hard).unwrap();
+    }
+}
+
 // 1,100 idle NFS connections against the default NFS cap of 1,024: the 76
 // past it are refused (closed at once), the rest stay open and served, and
 // SMB, counted apart, still takes a client that lists the share.
 #[test]
 fn idle_nfs_connections_at_the_cap_leave_smb_alone() {
+    raise_nofile(4096);
     let srv = ServerProcess::start("tokio_server", &[]);
     put_marker(&srv);
     let mut held = idle_nfs_sockets(&srv, 1100, 1100 - 1024);
@@ -236,6 +249,7 @@ fn idle_nfs_connections_at_the_cap_leave_smb_alone() {
 // takes a client.
 #[test]
 fn idle_nfs_connections_under_a_raised_cap_leave_smb_alone() {
+    raise_nofile(4096);
     let srv = ServerProcess::start("tokio_server", &["--max-nfs-connections", "1200"]);
     put_marker(&srv);
     let mut held = idle_nfs_sockets(&srv, 1100, 0);
