@@ -245,6 +245,10 @@ fn cli_defaults_and_flags() {
     assert!(a.config().smb.guest && !a.config().smb.require_signing);
     assert_eq!(a.config().nfs.exports[0].name, "/share");
     assert_eq!(a.config().break_timeout, Duration::from_secs(35));
+    let l = a.config().limits;
+    assert_eq!(l.nfs_idle_timeout, Some(Duration::from_secs(360)));
+    assert_eq!((l.max_nfs_connections, l.max_smb_connections, l.max_connections), (1024, 1024, 2048));
+    assert!(!a.config().nfs.exports[0].secure);
     let a = Args::parse_from([
         "x",
         "--no-guest",
@@ -257,6 +261,13 @@ fn cli_defaults_and_flags() {
         "--nfs-policy",
         "jukebox",
         "--require-signing",
+        "--nfs-idle-timeout",
+        "0",
+        "--max-nfs-connections",
+        "2000",
+        "--max-smb-connections",
+        "10",
+        "--nfs-secure",
     ]);
     let c = a.config();
     assert!(c.smb.require_signing);
@@ -265,6 +276,12 @@ fn cli_defaults_and_flags() {
     assert_eq!(c.break_timeout, Duration::from_millis(500));
     assert_eq!((c.smb.shares[0].name.as_str(), c.nfs.exports[0].name.as_str()), ("data", "/data"));
     assert_eq!(c.nfs.exports[0].policy, NfsBreakPolicy::Jukebox);
+    assert!(c.nfs.exports[0].secure);
+    assert_eq!(c.limits.nfs_idle_timeout, None, "0 turns it off");
+    assert_eq!(
+        (c.limits.max_nfs_connections, c.limits.max_smb_connections, c.limits.max_connections),
+        (2000, 10, 2010)
+    );
     assert!(Args::try_parse_from(["x", "--user", "nopassword"]).is_err());
     assert!(Args::try_parse_from(["x", "--break-timeout", "-1"]).is_err());
 }

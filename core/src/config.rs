@@ -45,10 +45,31 @@ pub struct Limits {
     /// its record marks). A larger one closes the connection unanswered.
     /// This is what bounds an SMB WRITE's payload.
     pub max_frame: usize,
-    /// Connections open at once, both protocols together; past it
-    /// [`Server::accept`](crate::Server::accept) refuses with
+    /// SMB connections open at once; past it
+    /// [`Server::accept`](crate::Server::accept) refuses an SMB connection
+    /// with [`AcceptError::ProtocolLimit`](crate::AcceptError::ProtocolLimit).
+    pub max_smb_connections: usize,
+    /// NFS connections open at once (MOUNT, NFS and portmapper share them),
+    /// refused the same way past it. Kept apart from the SMB cap so that
+    /// idle or hostile NFS sockets cannot lock SMB clients out, nor the
+    /// other way round.
+    pub max_nfs_connections: usize,
+    /// Connections open at once, both protocols together: a ceiling over the
+    /// two caps above, refused with
     /// [`AcceptError::TooManyConnections`](crate::AcceptError::TooManyConnections).
+    /// Its default is their sum, so it never binds first. It was the only
+    /// cap before the per-protocol ones; a configuration that still sets
+    /// just this field keeps bounding the total, and anything below the sum
+    /// lets one protocol fill slots the other then lacks.
     pub max_connections: usize,
+    /// An NFS connection on which nothing arrived for this long, with no
+    /// call parked or waiting for storage, is closed (clients reconnect and
+    /// retransmit). The default is 6 minutes, Linux nfsd's
+    /// `svc_conn_age_period` in net/sunrpc/svc_xprt.c: a minute longer than
+    /// the 5 minutes after which the Linux client drops an idle connection
+    /// itself, so that a well-behaved client closes first. `None` (or
+    /// zero): never.
+    pub nfs_idle_timeout: Option<Duration>,
     /// Requests a connection may have in progress at once (SMB async
     /// operations, NFS parked calls). Past it an SMB request that would go
     /// async fails with STATUS_INSUFFICIENT_RESOURCES, and an NFS call that
@@ -83,7 +104,10 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_frame: 16 * 1024 * 1024 + 4096,
-            max_connections: 1024,
+            max_smb_connections: 1024,
+            max_nfs_connections: 1024,
+            max_connections: 2048,
+            nfs_idle_timeout: Some(Duration::from_secs(6 * 60)),
             max_outstanding_per_conn: 512,
             max_parked: 4096,
             max_opens_per_session: 16_384,
@@ -283,6 +307,13 @@ pub struct Export {
     /// Others get MNT3ERR_ACCES from MNT and NFS3ERR_ACCES for every handle
     /// of the export.
     pub allowed: Vec<AddrRange>,
+    /// Take calls only from reserved source ports (below 1024, which only
+    /// root can bind), like knfsd's `secure`: from another port MNT answers
+    /// MNT3ERR_ACCES (as rpc.mountd does) and every NFS call with a handle
+    /// of the export NFS3ERR_PERM (as knfsd does). Default false (knfsd's
+    /// `insecure`), because userspace clients such as libnfs, and clients
+    /// behind NAT, use high ports.
+    pub secure: bool,
     /// Which caller identities are replaced with `anon_uid`/`anon_gid`.
     pub squash: Squash,
     /// uid that squashed and AUTH_NONE callers act as (65534, "nobody").
@@ -300,6 +331,7 @@ impl Default for Export {
             path: "/".into(),
             read_only: false,
             allowed: Vec::new(),
+            secure: false,
             squash: Squash::Root,
             anon_uid: 65534,
             anon_gid: 65534,

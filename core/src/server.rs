@@ -26,9 +26,19 @@ use crate::{nfs, smb};
 /// Why [`Server::accept`] refused a connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AcceptError {
-    /// `Limits::max_connections` connections are open already.
+    /// `Limits::max_connections` connections (both protocols together) are
+    /// open already.
     #[error("connection limit of {0} reached")]
     TooManyConnections(usize),
+    /// The protocol's own cap (`Limits::max_smb_connections` or
+    /// `Limits::max_nfs_connections`) is reached.
+    #[error("{protocol:?} connection limit of {max} reached")]
+    ProtocolLimit {
+        /// The protocol of the refused connection.
+        protocol: Protocol,
+        /// Its cap.
+        max: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -70,6 +80,8 @@ pub struct Server {
     core: Core,
     shared: Shared,
     conns: BTreeMap<ConnId, Connection>,
+    /// Open connections per protocol (SMB, NFS), for their separate caps.
+    open: [usize; 2],
     next_conn: u64,
     /// Outputs ready for the adapter, in order.
     out: VecDeque<Output>,
@@ -101,6 +113,7 @@ impl Server {
             core: Core::new(config, Journaled::new(vfs), rng, clock),
             shared: Shared { smb, nfs: nfs::NfsShared::default() },
             conns: BTreeMap::new(),
+            open: [0; 2],
             next_conn: 1,
             out: VecDeque::new(),
             breaks: VecDeque::new(),
@@ -169,10 +182,20 @@ impl Server {
     }
 
     /// A new connection from `peer` speaking `protocol`.
+    /// Refused past the protocol's own cap or the overall one (see
+    /// [`Limits`](crate::config::Limits)).
     pub fn accept(&mut self, protocol: Protocol, peer: SocketAddr, now: Instant) -> Result<ConnId, AcceptError> {
-        let max = self.core.config.limits.max_connections;
-        if self.conns.len() >= max {
-            return Err(AcceptError::TooManyConnections(max));
+        let limits = &self.core.config.limits;
+        let max = match protocol {
+            Protocol::Smb => limits.max_smb_connections,
+            Protocol::Nfs => limits.max_nfs_connections,
+        };
+        if self.open[slot(protocol)] >= max {
+            return Err(AcceptError::ProtocolLimit { protocol, max });
+        }
+        let total = limits.max_connections;
+        if self.conns.len() >= total {
+            return Err(AcceptError::TooManyConnections(total));
         }
         let id = ConnId(self.next_conn);
         self.next_conn += 1;
@@ -184,6 +207,7 @@ impl Server {
             Protocol::Nfs => ProtoConn::Nfs(Box::new(nfs::NfsConnection::new(&mut self.core, id, peer, now))),
         };
         self.conns.insert(id, Connection { protocol, framer, state });
+        self.open[slot(protocol)] += 1;
         tracing::debug!(conn = id.0, ?protocol, %peer, "accepted");
         Ok(id)
     }
@@ -249,8 +273,8 @@ impl Server {
     }
 
     /// Fires every deadline due at `now`: lease breaks that went
-    /// unanswered, connections that did not authenticate in time, embedder
-    /// timers. Idempotent; spurious calls are harmless.
+    /// unanswered, connections that did not authenticate in time, idle NFS
+    /// connections, embedder timers. Idempotent; spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.leases.handle_timeout(now);
         while let Some(key) = self.core.timers.pop_due(now) {
@@ -258,6 +282,15 @@ impl Server {
                 TimerKey::Unauthenticated(conn) => {
                     tracing::info!(conn = conn.0, "closing connection that did not authenticate in time");
                     self.close(conn, now);
+                }
+                TimerKey::NfsIdle(conn) => {
+                    let flow = match self.conns.get_mut(&conn).map(|c| &mut c.state) {
+                        Some(ProtoConn::Nfs(s)) => nfs::idle_expired(&mut self.core, s, now),
+                        _ => Flow::Continue,
+                    };
+                    if flow == Flow::Close {
+                        self.close(conn, now);
+                    }
                 }
                 TimerKey::User(key) => self.test_timers_fired.push((key, now)),
             }
@@ -339,6 +372,7 @@ impl Server {
 
     fn teardown(&mut self, conn: ConnId, mut c: Connection, now: Instant) {
         tracing::debug!(conn = conn.0, protocol = ?c.protocol, "connection gone");
+        self.open[slot(c.protocol)] = self.open[slot(c.protocol)].saturating_sub(1);
         self.core.timers.cancel(TimerKey::Unauthenticated(conn));
         match &mut c.state {
             ProtoConn::Smb(s) => smb::handle_closed(&mut self.core, &mut self.shared.smb, s, now),
@@ -447,6 +481,14 @@ impl Server {
             }
             self.breaks.pop_front();
         }
+    }
+}
+
+/// The index of `protocol` in `Server::open`.
+fn slot(protocol: Protocol) -> usize {
+    match protocol {
+        Protocol::Smb => 0,
+        Protocol::Nfs => 1,
     }
 }
 

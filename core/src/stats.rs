@@ -18,6 +18,8 @@ pub struct Stats {
     pub time_parked: Duration,
     /// NFS calls answered NFS3ERR_JUKEBOX because of a break.
     pub nfs_jukebox: u64,
+    /// NFS connections closed after `limits.nfs_idle_timeout` of idleness.
+    pub nfs_idle_closed: u64,
     /// SMB durable opens kept after their connection or session ended.
     pub durable_preserved: u64,
     /// Preserved durable opens their client took back (DHnC, DH2C).

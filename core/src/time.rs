@@ -1,10 +1,10 @@
 //! The core's one deadline table, and the wall clock derived from the caller's
 //! instants.
 //!
-//! The server's timers (unauthenticated-connection timeouts, embedder
-//! timers) are entries here keyed by what they are for; the lease table keeps
-//! its break deadlines itself. Nothing polls:
-//! the adapter sleeps until [`Timers::next`] and the server fires what is due.
+//! The server's timers (unauthenticated-connection timeouts, NFS idle
+//! timeouts, embedder timers) are entries here keyed by what they are for;
+//! the lease table keeps its break deadlines itself. Nothing polls: the
+//! adapter sleeps until [`Timers::next`] and the server fires what is due.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,6 +16,8 @@ use crate::id::ConnId;
 pub enum TimerKey {
     /// A connection that has not authenticated in time.
     Unauthenticated(ConnId),
+    /// An NFS connection idle for `limits.nfs_idle_timeout`.
+    NfsIdle(ConnId),
     /// A generic timer for tests and embedders.
     User(u64),
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use polyshare::config::{Export, NfsBreakPolicy, Share, User};
+use polyshare::config::{Export, Limits, NfsBreakPolicy, Share, User};
 use polyshare::{BoundAddrs, Config, LocalFs, MemoryFs, Seed, ServerOptions, Setup, Vfs};
 
 /// Serve one file tree over SMB2/3 and NFSv3.
@@ -54,6 +54,21 @@ pub struct Args {
     /// Seconds a lease break may stay unacknowledged (fractions allowed).
     #[arg(long, value_name = "SECS", default_value = "35", value_parser = parse_secs)]
     pub break_timeout: Duration,
+    /// Seconds an NFS connection may stay idle (nothing received, no call
+    /// waiting) before the server closes it; 0: never. Default: 6 minutes,
+    /// as Linux nfsd.
+    #[arg(long, value_name = "SECS", default_value = "360", value_parser = parse_secs)]
+    pub nfs_idle_timeout: Duration,
+    /// NFS connections open at once; more are refused (closed at once).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_nfs_connections)]
+    pub max_nfs_connections: usize,
+    /// SMB connections open at once, counted apart from NFS ones.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_smb_connections)]
+    pub max_smb_connections: usize,
+    /// Refuse NFS clients calling from a port >= 1024 (knfsd's `secure`);
+    /// off by default, since userspace clients such as libnfs use high ports.
+    #[arg(long)]
+    pub nfs_secure: bool,
     /// Record every input to FILE, for replay through the core.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -126,7 +141,13 @@ impl Args {
             Policy::Wait => NfsBreakPolicy::Wait,
             Policy::Jukebox => NfsBreakPolicy::Jukebox,
         };
-        config.nfs.exports = vec![Export { name: format!("/{}", self.share), policy, ..Export::default() }];
+        config.nfs.exports =
+            vec![Export { name: format!("/{}", self.share), policy, secure: self.nfs_secure, ..Export::default() }];
+        config.limits.nfs_idle_timeout = Some(self.nfs_idle_timeout).filter(|d| !d.is_zero());
+        config.limits.max_nfs_connections = self.max_nfs_connections;
+        config.limits.max_smb_connections = self.max_smb_connections;
+        // The overall ceiling never binds before the two caps.
+        config.limits.max_connections = self.max_nfs_connections.saturating_add(self.max_smb_connections);
         config
     }
 

@@ -10,6 +10,7 @@ use super::nfs3::ctx::NfsIo;
 use super::rpc::Credentials;
 use crate::common::Core;
 use crate::id::ConnId;
+use crate::time::TimerKey;
 
 /// A decoded NFS call kept while it waits (for a lease break), to be run
 /// again by [`resume`](super::resume).
@@ -31,8 +32,31 @@ pub struct NfsConnection {
 }
 
 impl NfsConnection {
-    pub fn new(_core: &mut Core, id: ConnId, peer: SocketAddr, _now: Instant) -> Self {
-        Self { id, peer, parked: BTreeMap::new(), io_wait: BTreeMap::new(), next_op: 1 }
+    pub fn new(core: &mut Core, id: ConnId, peer: SocketAddr, now: Instant) -> Self {
+        let conn = Self { id, peer, parked: BTreeMap::new(), io_wait: BTreeMap::new(), next_op: 1 };
+        conn.touch(core, now);
+        conn
+    }
+
+    /// Something happened on the connection (a call arrived, or a reply
+    /// left): its idle deadline starts again from `now`.
+    pub(crate) fn touch(&self, core: &mut Core, now: Instant) {
+        let key = TimerKey::NfsIdle(self.id);
+        // Zero means never, as None: a deadline at `now` itself would fire
+        // again within the same `handle_timeout` for a busy connection.
+        let idle = core.config.limits.nfs_idle_timeout.filter(|d| !d.is_zero());
+        match idle.and_then(|d| now.checked_add(d)) {
+            Some(at) => core.timers.set(key, at),
+            None => {
+                core.timers.cancel(key);
+            }
+        }
+    }
+
+    /// Whether a call is parked (on a lease break) or waits for storage: a
+    /// busy connection is not idle, however long the wait.
+    pub(crate) fn busy(&self) -> bool {
+        !self.parked.is_empty() || !self.io_wait.is_empty()
     }
 
     /// Stores a call waiting for its storage request under `op`.

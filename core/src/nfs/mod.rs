@@ -40,6 +40,7 @@ pub(crate) fn handle_frame(
     frame: Bytes,
     now: Instant,
 ) -> Flow {
+    conn.touch(core, now);
     let mut r = XdrReader::over(&frame);
     let hdr = match CallHeader::decode(&mut r) {
         Ok(h) => h,
@@ -84,6 +85,7 @@ fn send_denied(core: &mut Core, conn: &NfsConnection, xid: u32, stat: RejectStat
 /// The connection is gone: its parked calls are dropped unanswered and leave
 /// the lease table (the breaks they caused go on; lease state is unaffected).
 pub(crate) fn handle_closed(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConnection, _now: Instant) {
+    core.timers.cancel(crate::time::TimerKey::NfsIdle(conn.id));
     conn.io_wait.clear();
     shared.parked = shared.parked.saturating_sub(conn.parked.len());
     for op in std::mem::take(&mut conn.parked).into_keys() {
@@ -98,11 +100,12 @@ pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConn
         let Some(result) = core.io.take_result(token) else { return Flow::Continue };
         let mut w: XdrWriter = rpc::accepted(xid, AcceptStat::Success);
         let cred = Credentials::None;
-        let mut ctx = nfs3::Ctx { core, nfs: shared, peer: conn.peer.ip(), cred: &cred, now, io: None };
+        let mut ctx = nfs3::Ctx { core, nfs: shared, peer: conn.peer, cred: &cred, now, io: None };
         match nfs3::read_write::io_done(&mut ctx, xid, kind, result, &mut w) {
             nfs3::read_write::IoReply::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
             nfs3::read_write::IoReply::Framed(framed) => core.send_framed(conn.id, framed),
         }
+        conn.touch(core, now);
         return Flow::Continue;
     }
     let Some(call) = conn.parked.remove(&op) else { return Flow::Continue };
@@ -112,5 +115,19 @@ pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConn
         Answer::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
         Answer::Parked => {}
     }
+    conn.touch(core, now);
     Flow::Continue
+}
+
+/// The connection's idle deadline passed: close it, unless a call is still
+/// parked or waiting for storage (then wait another idle period; the reply
+/// restarts the count anyway).
+pub(crate) fn idle_expired(core: &mut Core, conn: &mut NfsConnection, now: Instant) -> Flow {
+    if conn.busy() {
+        conn.touch(core, now);
+        return Flow::Continue;
+    }
+    tracing::info!(conn = conn.id.0, peer = %conn.peer, "closing idle NFS connection");
+    core.stats.nfs_idle_closed += 1;
+    Flow::Close
 }

@@ -3,7 +3,7 @@
 //! below it) with the flavors AUTH_SYS and AUTH_NONE.
 
 use super::conn::{Answer, NfsConnection};
-use super::nfs3::export::{allowed, find_export, resolve_path};
+use super::nfs3::export::{allowed, find_export, port_ok, resolve_path, root_of};
 use super::nfs3::fh::NfsFh3;
 use super::rpc::{AUTH_NONE, AUTH_SYS, AcceptStat};
 use super::shared::NfsShared;
@@ -49,7 +49,8 @@ pub fn mnt(core: &Core, conn: &NfsConnection, path: &[u8]) -> Result<NfsFh3, Mou
     let path = std::str::from_utf8(path).map_err(|_| MountStat3::NoEnt)?;
     let (index, sub) = find_export(&core.config.nfs, path).ok_or(MountStat3::NoEnt)?;
     let exp = core.config.nfs.exports.get(index).ok_or(MountStat3::NoEnt)?;
-    if !allowed(exp, conn.peer.ip()) {
+    // rpc.mountd answers MNT3ERR_ACCES to a port a secure export refuses.
+    if !allowed(exp, conn.peer.ip()) || !port_ok(exp, conn.peer) {
         return Err(MountStat3::Acces);
     }
     // A client may mount below the export, never above it.
@@ -67,6 +68,12 @@ pub fn mnt(core: &Core, conn: &NfsConnection, path: &[u8]) -> Result<NfsFh3, Mou
     })?;
     if attr.kind != FileType::Directory {
         return Err(MountStat3::NotDir);
+    }
+    // The walk cannot leave the export (no "..", symlinks are not followed),
+    // and the handle must pass the NFS side's confinement check: make sure.
+    let root = root_of(vfs, exp).map_err(|_| MountStat3::NoEnt)?;
+    if !vfs.is_within(attr.id, root).unwrap_or(false) {
+        return Err(MountStat3::Acces);
     }
     let export = u8::try_from(index).map_err(|_| MountStat3::ServerFault)?;
     Ok(NfsFh3 { export, id: attr.id, generation: attr.generation })

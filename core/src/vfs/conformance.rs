@@ -381,6 +381,31 @@ pub(crate) fn name_in(fs: &mut dyn Vfs) {
     assert_eq!(fs.name_in(f.id, e.id), Err(VfsError::NotDir));
 }
 
+/// `is_within` follows directories, hard links, removals and renames.
+pub(crate) fn within(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let a = fs.mkdir(root, "a", ca(0o755), T0).unwrap().id;
+    let b = fs.mkdir(root, "b", ca(0o755), T0).unwrap().id;
+    let sub = fs.mkdir(a, "sub", ca(0o755), T0).unwrap().id;
+    let f = fs.create(sub, "f", ca(0o644), T0).unwrap().id;
+    for (id, dir) in [(f, a), (f, sub), (f, root), (sub, a), (a, a), (root, root)] {
+        assert_eq!(fs.is_within(id, dir), Ok(true), "{id} in {dir}");
+    }
+    for (id, dir) in [(f, b), (a, sub), (b, a), (root, a), (sub, f)] {
+        assert_eq!(fs.is_within(id, dir), Ok(false), "{id} not in {dir}");
+    }
+    // A second name in b: the file lies below both directories.
+    fs.link(f, b, "g", T0).unwrap();
+    assert_eq!((fs.is_within(f, a), fs.is_within(f, b)), (Ok(true), Ok(true)));
+    fs.remove(sub, "f", T0).unwrap();
+    assert_eq!((fs.is_within(f, a), fs.is_within(f, b)), (Ok(false), Ok(true)));
+    // Moving a directory moves what lies below it.
+    fs.rename(root, "a", b, "a2", false, T0).unwrap();
+    assert_eq!((fs.is_within(sub, b), fs.is_within(a, b)), (Ok(true), Ok(true)));
+    fs.remove(b, "g", T0).unwrap();
+    assert_eq!(fs.is_within(f, root), Err(VfsError::Stale));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
@@ -398,6 +423,10 @@ macro_rules! conformance_tests {
             #[test]
             fn name_in() {
                 c::name_in($make.vfs())
+            }
+            #[test]
+            fn within() {
+                c::within($make.vfs())
             }
             #[test]
             fn basic_io() {

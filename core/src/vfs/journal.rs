@@ -171,6 +171,10 @@ impl Vfs for Journaled {
         self.inner.parent(dir)
     }
 
+    fn is_within(&self, id: ObjectId, dir: ObjectId) -> VfsResult<bool> {
+        self.inner.is_within(id, dir)
+    }
+
     fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.create(dir, name, attr, now)?;
         self.entry(dir, name, action::ADDED, false);

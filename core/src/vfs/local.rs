@@ -856,6 +856,35 @@ impl Vfs for LocalFs {
         Ok(m.ino())
     }
 
+    /// By path: a checked path of `id` (every component above it a real
+    /// directory, its inode still `id`) that starts with the path of `dir`.
+    /// Only the paths the backend knows for `id` are tried, so a hard link
+    /// below `dir` that was never looked up (after a restart, a search found
+    /// another name first) does not count until it is.
+    fn is_within(&self, id: ObjectId, dir: ObjectId) -> VfsResult<bool> {
+        if id == dir {
+            return self.getattr(id).map(|_| true);
+        }
+        let (first, _) = self.resolve(id)?;
+        if dir == self.root_id {
+            return Ok(true);
+        }
+        let Ok(dir_rel) = self.resolve_dir(dir) else { return Ok(false) };
+        if first.starts_with(&dir_rel) {
+            return Ok(true);
+        }
+        let known: Vec<PathBuf> = self
+            .paths
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .map(|s| s.iter().filter(|p| p.starts_with(&dir_rel)).cloned().collect())
+            .unwrap_or_default();
+        Ok(known.iter().any(|rel| {
+            self.ancestors_are_dirs(rel) && fs::symlink_metadata(self.abs(rel)).is_ok_and(|m| m.ino() == id)
+        }))
+    }
+
     fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, _now: Timespec) -> VfsResult<FileAttr> {
         let (rel, before) = self.child_stamped(dir, name)?;
         let mode = attr.mode & 0o7777;

@@ -70,6 +70,9 @@ struct Node {
     btime: Timespec,
     /// Alternate data streams: name -> stream id (files and directories).
     streams: BTreeMap<String, ObjectId>,
+    /// The directories that list this object, once per name (hard links):
+    /// what `is_within` walks up from for a non-directory.
+    listed_in: Vec<ObjectId>,
     body: Body,
 }
 
@@ -85,6 +88,7 @@ impl Node {
             ctime: now,
             btime: now,
             streams: BTreeMap::new(),
+            listed_in: Vec::new(),
             body,
         }
     }
@@ -220,7 +224,8 @@ impl Tree {
         let d = self.dir_mut(dir)?;
         let seq = d.next_seq;
         d.next_seq += 1;
-        if let Some((old, _)) = d.names.insert(name.to_owned(), (seq, id)) {
+        let replaced = d.names.insert(name.to_owned(), (seq, id));
+        if let Some((old, _)) = replaced {
             // Callers remove a name before adding it again; keep the maps
             // consistent even if one does not.
             d.by_seq.remove(&old);
@@ -228,6 +233,12 @@ impl Tree {
             d.folded.entry(fold(name)).or_default().push(name.to_owned());
         }
         d.by_seq.insert(seq, name.to_owned());
+        if let Some((_, old_id)) = replaced {
+            self.unlist(old_id, dir);
+        }
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.listed_in.push(dir);
+        }
         self.touch_dir(dir, now);
         Ok(())
     }
@@ -244,8 +255,18 @@ impl Tree {
                 d.folded.remove(&key);
             }
         }
+        self.unlist(id, dir);
         self.touch_dir(dir, now);
         Ok(id)
+    }
+
+    /// Forgets one name of `id` in `dir`.
+    fn unlist(&mut self, id: ObjectId, dir: ObjectId) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            if let Some(i) = node.listed_in.iter().position(|d| *d == dir) {
+                node.listed_in.swap_remove(i);
+            }
+        }
     }
 
     /// Drops one link of non-directory `id`; frees it (and its streams) at zero.
@@ -290,8 +311,8 @@ impl Tree {
         Ok(attr)
     }
 
-    /// Whether `id` is `ancestor` or lies below it.
-    fn is_within(&self, mut id: ObjectId, ancestor: ObjectId) -> bool {
+    /// Whether directory `id` is `ancestor` or lies below it.
+    fn dir_within(&self, mut id: ObjectId, ancestor: ObjectId) -> bool {
         loop {
             if id == ancestor {
                 return true;
@@ -329,7 +350,7 @@ impl Tree {
             return Ok(None);
         }
         let src_is_dir = self.node(src)?.kind() == FileType::Directory;
-        if src_is_dir && self.is_within(to_dir, src) {
+        if src_is_dir && self.dir_within(to_dir, src) {
             return Err(VfsError::Invalid);
         }
         let Some(dst) = self.child(to_dir, to)? else { return Ok(Some((src, None))) };
@@ -381,6 +402,21 @@ impl Tree {
 
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
         Ok(self.dir(dir)?.parent)
+    }
+
+    /// Directories walk up their parent links; other objects from each
+    /// directory that lists them, a stream from its file.
+    fn is_within(&self, id: ObjectId, dir: ObjectId) -> VfsResult<bool> {
+        let mut id = id;
+        let mut node = self.node(id)?;
+        if let Body::Stream { file, .. } = node.body {
+            id = file;
+            node = self.node(id)?;
+        }
+        Ok(match node.body {
+            Body::Dir(_) => self.dir_within(id, dir),
+            _ => id == dir || node.listed_in.iter().any(|d| self.dir_within(*d, dir)),
+        })
     }
 
     fn create(&mut self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
@@ -673,6 +709,10 @@ impl Vfs for MemoryFs {
 
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId> {
         self.tree().parent(dir)
+    }
+
+    fn is_within(&self, id: ObjectId, dir: ObjectId) -> VfsResult<bool> {
+        self.tree().is_within(id, dir)
     }
 
     fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {

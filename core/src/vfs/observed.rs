@@ -77,6 +77,10 @@ impl<H: DataHook> Vfs for Observed<H> {
         self.inner.parent(dir)
     }
 
+    fn is_within(&self, id: ObjectId, dir: ObjectId) -> VfsResult<bool> {
+        self.inner.is_within(id, dir)
+    }
+
     fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr> {
         self.inner.create(dir, name, attr, now)
     }

@@ -309,6 +309,14 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// The parent of directory `dir` (the root is its own parent).
     fn parent(&self, dir: ObjectId) -> VfsResult<ObjectId>;
 
+    /// Whether `id` is `dir` or lies below directory `dir` through one of
+    /// its names (a file with hard links in several directories lies below
+    /// each of them; a stream lies where its file does); `Stale` if `id`
+    /// names no object. The NFS server confines every file handle to its
+    /// export with it, on every call, so backends answer from what they
+    /// keep (parent links, known paths) and never scan the tree.
+    fn is_within(&self, id: ObjectId, dir: ObjectId) -> VfsResult<bool>;
+
     /// Creates an empty regular file; `Exists` if the name is taken.
     fn create(&self, dir: ObjectId, name: &str, attr: CreateAttr, now: Timespec) -> VfsResult<FileAttr>;
 

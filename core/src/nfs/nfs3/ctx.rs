@@ -1,19 +1,20 @@
 //! What a procedure handler works with: the call context, resolved handles
 //! and the storage request a READ, WRITE or COMMIT waits for.
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::args::StableHow;
 use super::attrs::WccAttr;
 use super::export::{self, Caller};
 use super::fh::{FhBytes, NfsFh3};
+use super::handle::honour;
 use super::status::{Nfs3Error, Nfs3Status, NfsResult};
 use crate::common::Core;
 use crate::nfs::rpc::Credentials;
 use crate::nfs::shared::NfsShared;
 use crate::time::Timespec;
-use crate::vfs::{FileAttr, FileType, ObjectId, Vfs, VfsError};
+use crate::vfs::{FileAttr, FileType, ObjectId, Vfs};
 
 /// A resolved file handle: the object, its export and the caller's identity
 /// as that export maps it.
@@ -55,7 +56,8 @@ pub(crate) struct Ctx<'a> {
     pub core: &'a mut Core,
     /// NFS state shared by every connection.
     pub nfs: &'a mut NfsShared,
-    pub peer: IpAddr,
+    /// The client's address and source port (for `allowed` and `secure`).
+    pub peer: SocketAddr,
     pub cred: &'a Credentials,
     pub now: Instant,
     /// The storage request a handler asks for; the reply waits for it.
@@ -72,24 +74,12 @@ impl Ctx<'_> {
         self.core.vfs.getattr(id).ok()
     }
 
-    /// RFC 1813 2.3.3: parses and checks a handle. BADHANDLE for one that is
-    /// not ours, STALE for an unknown export, object or generation, ACCES for
-    /// a client address the export does not allow.
+    /// A handle that passes every check of [`honour`], with the caller's
+    /// identity as its export maps it.
     pub fn resolve(&self, fh: &FhBytes) -> NfsResult<Obj> {
-        let h = NfsFh3::parse(&fh.0).map_err(|_| Nfs3Error::new(Nfs3Status::BadHandle))?;
-        let exp = self.core.config.nfs.exports.get(h.export as usize).ok_or(Nfs3Status::Stale)?;
-        if !export::allowed(exp, self.peer) {
-            return Err(Nfs3Status::Acces.into());
-        }
-        let attr = self.core.vfs.getattr(h.id).map_err(|e| match e {
-            VfsError::NotFound | VfsError::Stale => Nfs3Error::new(Nfs3Status::Stale),
-            e => e.into(),
-        })?;
-        if attr.generation != h.generation {
-            return Err(Nfs3Status::Stale.into());
-        }
-        let caller = export::squash(exp, self.cred);
-        Ok(Obj { export: h.export, attr, caller, read_only: exp.read_only })
+        let h = honour(self.core, self.peer, fh)?;
+        let caller = export::squash(h.export, self.cred);
+        Ok(Obj { export: h.fh.export, attr: h.attr, caller, read_only: h.export.read_only })
     }
 
     /// Resolves a handle that must name a directory (NOTDIR otherwise).
@@ -104,7 +94,7 @@ impl Ctx<'_> {
     /// The root directory id of export `index`.
     pub fn export_root(&self, index: u8) -> Option<ObjectId> {
         let exp = self.core.config.nfs.exports.get(index as usize)?;
-        export::resolve_path(&self.core.vfs, &exp.path).ok().map(|a| a.id)
+        export::root_of(&self.core.vfs, exp).ok()
     }
 }
 

@@ -2,11 +2,11 @@
 //! squashing and the owner/group/other permission check from AUTH_SYS
 //! credentials.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::config::{Export, NfsConfig, Squash};
 use crate::nfs::rpc::Credentials;
-use crate::vfs::{FileAttr, FileType, Vfs, VfsError, VfsResult};
+use crate::vfs::{FileAttr, FileType, ObjectId, Vfs, VfsError, VfsResult};
 
 /// Permission bits as in a POSIX mode triplet.
 pub const R: u32 = 4;
@@ -34,6 +34,16 @@ impl Caller {
 /// Whether `ip` may use the export (an empty list allows everyone).
 pub fn allowed(exp: &Export, ip: IpAddr) -> bool {
     exp.allowed.is_empty() || exp.allowed.iter().any(|r| r.contains(ip))
+}
+
+/// Ports below this are reserved: only root may bind them (IPPORT_RESERVED).
+pub const RESERVED_PORTS: u16 = 1024;
+
+/// Whether a call from `peer` passes the export's `secure` option: a secure
+/// export takes calls only from a reserved source port, as knfsd and mountd
+/// require unless an export says `insecure`.
+pub fn port_ok(exp: &Export, peer: SocketAddr) -> bool {
+    !exp.secure || peer.port() < RESERVED_PORTS
 }
 
 /// Maps the call's credentials through the export's squash setting. AUTH_NONE
@@ -81,6 +91,11 @@ pub fn resolve_path(vfs: &dyn Vfs, path: &str) -> VfsResult<FileAttr> {
         cur = if comp == ".." { vfs.getattr(vfs.parent(cur.id)?)? } else { vfs.lookup(cur.id, comp)? };
     }
     Ok(cur)
+}
+
+/// The id of the export's root directory, found by its path.
+pub fn root_of(vfs: &dyn Vfs, exp: &Export) -> VfsResult<ObjectId> {
+    resolve_path(vfs, &exp.path).map(|a| a.id)
 }
 
 /// The export a MOUNT dirpath names: its index and the path below the export

@@ -8,6 +8,9 @@
 //! 12 generation     u64 big-endian (FileAttr::generation)
 //! ```
 //!
+//! Both numbers come from the client: a handle is honoured only if the
+//! object lies beneath that export's root (`handle.rs`).
+//!
 //! No boot-time data: a handle stays valid across restarts of a server over
 //! the same storage (LocalFs) and configuration.
 

@@ -11,10 +11,12 @@
 //! wait never delay the reply.
 
 use crate::vfs::Vfs;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::args::{CreateHow, DirOpArgs, Nfs3Args};
 use super::fh::NfsFh3;
+use super::handle::honour;
 use crate::common::Core;
 use crate::config::NfsBreakPolicy;
 use crate::id::WaitToken;
@@ -67,19 +69,24 @@ pub enum Proceed {
     Jukebox,
 }
 
-fn id_of(fh: &super::fh::FhBytes) -> Option<ObjectId> {
-    NfsFh3::parse(&fh.0).ok().map(|h| h.id)
+/// The object of a handle the call will be allowed to use: a handle that
+/// fails [`honour`] (another export's object, a refused address or port)
+/// breaks nothing, since the call itself will fail.
+fn id_of(core: &Core, peer: SocketAddr, fh: &super::fh::FhBytes) -> Option<ObjectId> {
+    honour(core, peer, fh).ok().map(|h| h.fh.id)
 }
 
-fn named(core: &Core, d: &DirOpArgs) -> Option<ObjectId> {
-    let dir = id_of(&d.dir)?;
+fn named(core: &Core, peer: SocketAddr, d: &DirOpArgs) -> Option<ObjectId> {
+    let dir = id_of(core, peer, &d.dir)?;
     let name = std::str::from_utf8(&d.name).ok()?;
     core.vfs.lookup(dir, name).ok().map(|a| a.id)
 }
 
 /// The lease operations a call performs, best effort (objects that cannot be
 /// resolved are left out: the call will fail on its own).
-pub fn lease_ops(core: &Core, shared: &NfsShared, args: &Nfs3Args) -> Vec<LeaseOp> {
+pub fn lease_ops(core: &Core, shared: &NfsShared, peer: SocketAddr, args: &Nfs3Args) -> Vec<LeaseOp> {
+    let id_of = |fh: &super::fh::FhBytes| id_of(core, peer, fh);
+    let named = |d: &DirOpArgs| named(core, peer, d);
     let mut ops = Vec::new();
     match args {
         Nfs3Args::Read { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::Read)),
@@ -96,12 +103,12 @@ pub fn lease_ops(core: &Core, shared: &NfsShared, args: &Nfs3Args) -> Vec<LeaseO
             }
         }
         Nfs3Args::Create { where_, how: CreateHow::Unchecked(a) } if a.size == Some(0) => {
-            ops.extend(named(core, where_).map(LeaseOp::SetEndOfFile))
+            ops.extend(named(where_).map(LeaseOp::SetEndOfFile))
         }
-        Nfs3Args::Remove(d) | Nfs3Args::Rmdir(d) => ops.extend(named(core, d).map(LeaseOp::Delete)),
+        Nfs3Args::Remove(d) | Nfs3Args::Rmdir(d) => ops.extend(named(d).map(LeaseOp::Delete)),
         Nfs3Args::Rename { from, to } => {
-            ops.extend(named(core, from).map(LeaseOp::Rename));
-            ops.extend(named(core, to).map(LeaseOp::Rename));
+            ops.extend(named(from).map(LeaseOp::Rename));
+            ops.extend(named(to).map(LeaseOp::Rename));
         }
         Nfs3Args::Link { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::Link)),
         _ => {}
@@ -139,7 +146,7 @@ pub fn before_op(
     args: &Nfs3Args,
     now: Instant,
 ) -> Proceed {
-    let ops: Vec<(FileKey, Operation)> = lease_ops(core, shared, args).into_iter().map(LeaseOp::to_table).collect();
+    let ops: Vec<(FileKey, Operation)> = lease_ops(core, shared, conn.peer, args).into_iter().map(LeaseOp::to_table).collect();
     if ops.is_empty() {
         return Proceed::Now;
     }

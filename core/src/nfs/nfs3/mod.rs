@@ -14,8 +14,12 @@
 //! - Every call passes [`lease::before_op`] with the lease operations it
 //!   performs; a call the hook parks is stored decoded and run again by
 //!   `nfs::resume`.
-//! - Handles name an export and an object; they are not checked to lie below
-//!   the export's directory (like knfsd with no_subtree_check).
+//! - Handles name an export and an object, and are honoured only when the
+//!   object lies beneath that export's root ([`handle`]; NFS3ERR_STALE
+//!   otherwise, like knfsd with `subtree_check`).
+//! - A `secure` export answers NFS3ERR_PERM to every call with a handle of
+//!   it from a source port >= 1024, as knfsd does (fh_verify); MNT answers
+//!   MNT3ERR_ACCES, as rpc.mountd does. NULL carries no handle and passes.
 
 use std::time::Instant;
 
@@ -33,6 +37,7 @@ pub mod export;
 pub mod fh;
 pub mod fsinfo;
 pub mod getattr;
+pub(crate) mod handle;
 pub mod lease;
 pub mod lookup;
 pub mod read_write;
@@ -84,7 +89,7 @@ pub(crate) fn run(
             return Answer::Parked;
         }
     }
-    let mut ctx = Ctx { core, nfs: shared, peer: conn.peer.ip(), cred: &call.cred, now, io: None };
+    let mut ctx = Ctx { core, nfs: shared, peer: conn.peer, cred: &call.cred, now, io: None };
     execute(&mut ctx, &call.args, w);
     if let Some((io, kind)) = ctx.io.take() {
         let token = crate::id::WaitToken { conn: conn.id, op: conn.reserve_op() };

@@ -93,15 +93,16 @@ fn lease_operations_per_procedure() {
     let (f, a) = t.create(c, &root, "l", CreateHow::Unchecked(Sattr3::default())).unwrap();
     let id = a.fileid;
     let (core, nfs) = (t.server.core(), t.server.nfs_shared());
-    assert_eq!(lease_ops(core, nfs, &Nfs3Args::Read { fh: f.clone(), offset: 0, count: 1 }), vec![LeaseOp::Read(id)]);
+    let peer: SocketAddr = "127.0.0.1:900".parse().unwrap();
+    assert_eq!(lease_ops(core, nfs, peer, &Nfs3Args::Read { fh: f.clone(), offset: 0, count: 1 }), vec![LeaseOp::Read(id)]);
     let set = Sattr3 { size: Some(0), mode: Some(0o600), ..Sattr3::default() };
     assert_eq!(
-        lease_ops(core, nfs, &Nfs3Args::Setattr { fh: f.clone(), attr: set, guard: None }),
+        lease_ops(core, nfs, peer, &Nfs3Args::Setattr { fh: f.clone(), attr: set, guard: None }),
         vec![LeaseOp::SetEndOfFile(id), LeaseOp::SetSecurity(id)]
     );
-    assert_eq!(lease_ops(core, nfs, &Nfs3Args::Remove(dirop(&root, "l"))), vec![LeaseOp::Delete(id)]);
-    assert_eq!(lease_ops(core, nfs, &Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 }), vec![]);
-    assert_eq!(lease_ops(core, nfs, &Nfs3Args::Getattr(f)), vec![]);
+    assert_eq!(lease_ops(core, nfs, peer, &Nfs3Args::Remove(dirop(&root, "l"))), vec![LeaseOp::Delete(id)]);
+    assert_eq!(lease_ops(core, nfs, peer, &Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 }), vec![]);
+    assert_eq!(lease_ops(core, nfs, peer, &Nfs3Args::Getattr(f)), vec![]);
 }
 
 #[test]

@@ -199,3 +199,83 @@ fn local_fs_escapes_over_nfs_fail() {
     assert_eq!(fs::read(e.base.join("out/x")).unwrap(), b"OUTSIDE");
     assert!(!e.base.join("out/new").exists());
 }
+
+/// Fires the deadlines due at `at`; whether `conn` was closed.
+fn closed_at(t: &mut Rig, conn: ConnId, at: Instant) -> bool {
+    t.server.handle_timeout(at);
+    std::iter::from_fn(|| t.server.poll_output()).any(|o| matches!(o, Output::Close { conn: c } if c == conn))
+}
+
+#[test]
+fn idle_nfs_connections_close_after_the_idle_time() {
+    let idle = Duration::from_secs(300);
+    let mut config = Config::default();
+    config.limits.nfs_idle_timeout = Some(idle);
+    let mut t = Rig::with(config, test_vfs());
+    let start = t.now;
+    let quiet = t.connect("127.0.0.1:900");
+    let busy = t.connect("127.0.0.1:901");
+    assert_eq!(t.server.poll_timeout(), Some(start + idle));
+    // The busy one calls 100 s in: its idle time starts again from there.
+    t.now = start + Duration::from_secs(100);
+    let root = t.mnt(busy, "/share").unwrap();
+    let last_call = t.now;
+    assert!(!closed_at(&mut t, quiet, start + idle - Duration::from_micros(1)), "1 µs early");
+    let out = {
+        t.server.handle_timeout(start + idle);
+        std::iter::from_fn(|| t.server.poll_output()).collect::<Vec<_>>()
+    };
+    assert_eq!(out, vec![Output::Close { conn: quiet }], "only the quiet one, exactly on time");
+    assert_eq!(t.server.stats().nfs_idle_closed, 1);
+    t.now = start + idle;
+    assert_eq!(t.status(busy, Nfs3Args::Getattr(root)), OK, "the busy one is served");
+    let last_call = last_call.max(t.now);
+    assert!(!closed_at(&mut t, busy, last_call + idle - Duration::from_micros(1)));
+    assert!(closed_at(&mut t, busy, last_call + idle));
+    assert_eq!(t.server.connection_count(), 0);
+    assert_eq!(t.server.poll_timeout(), None, "no deadline outlives its connection");
+}
+
+#[test]
+fn nfs_idle_timeout_can_be_turned_off() {
+    for off in [None, Some(Duration::ZERO)] {
+        let mut config = Config::default();
+        config.limits.nfs_idle_timeout = off;
+        let mut t = Rig::with(config, test_vfs());
+        let c = t.connect("127.0.0.1:900");
+        assert_eq!(t.server.poll_timeout(), None, "{off:?}");
+        let much_later = t.now + Duration::from_secs(365 * 24 * 3600);
+        assert!(!closed_at(&mut t, c, much_later), "{off:?}");
+    }
+}
+
+#[test]
+fn smb_and_nfs_connection_caps_are_separate() {
+    use crate::server::AcceptError;
+    let mut config = Config::default();
+    config.limits.max_nfs_connections = 3;
+    config.limits.max_smb_connections = 2;
+    let mut t = Rig::with(config, test_vfs());
+    let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+    let nfs: Vec<ConnId> = (0..3).map(|_| t.server.accept(Protocol::Nfs, peer, t.now).unwrap()).collect();
+    let full = Err(AcceptError::ProtocolLimit { protocol: Protocol::Nfs, max: 3 });
+    assert_eq!(t.server.accept(Protocol::Nfs, peer, t.now), full);
+    // NFS is full; SMB still has its own slots.
+    let smb = t.server.accept(Protocol::Smb, peer, t.now).unwrap();
+    t.server.accept(Protocol::Smb, peer, t.now).unwrap();
+    let full = Err(AcceptError::ProtocolLimit { protocol: Protocol::Smb, max: 2 });
+    assert_eq!(t.server.accept(Protocol::Smb, peer, t.now), full);
+    // A closed connection frees a slot of its own protocol only.
+    t.server.handle_closed(nfs[0], t.now);
+    assert_eq!(t.server.accept(Protocol::Smb, peer, t.now), full);
+    assert!(t.server.accept(Protocol::Nfs, peer, t.now).is_ok());
+    t.server.handle_closed(smb, t.now);
+    assert!(t.server.accept(Protocol::Smb, peer, t.now).is_ok());
+    // The overall ceiling still applies over both.
+    let mut config = Config::default();
+    config.limits.max_connections = 2;
+    let mut t = Rig::with(config, test_vfs());
+    t.server.accept(Protocol::Nfs, peer, t.now).unwrap();
+    t.server.accept(Protocol::Nfs, peer, t.now).unwrap();
+    assert_eq!(t.server.accept(Protocol::Smb, peer, t.now), Err(AcceptError::TooManyConnections(2)));
+}

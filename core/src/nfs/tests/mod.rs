@@ -284,6 +284,7 @@ impl Rig {
 }
 
 mod access;
+mod confinement;
 mod files;
 mod limits;
 mod robustness;

@@ -64,7 +64,7 @@ fn reconnect_within_the_timeout_finds_the_handle_the_lease_and_the_data() {
     x.at(secs(1));
     x.holder_disconnects();
     assert_eq!(x.lease().state, LeaseState::RWH, "the lease waits for its holder");
-    assert_eq!(x.server.poll_timeout(), Some(x.base + secs(1) + KEEP));
+    assert_eq!(x.server.core().leases.poll_timeout(), Some(x.base + secs(1) + KEEP));
     x.at(secs(1) + KEEP - Duration::from_micros(1));
     x.tick();
     let conn = x.smb_peer(GUID);
@@ -79,7 +79,7 @@ fn reconnect_within_the_timeout_finds_the_handle_the_lease_and_the_data() {
     });
     assert_eq!(lease.map(|l| (l.key, l.state)), Some((KEY, RWH)));
     assert_eq!(read_all(&mut x, conn, back), b"cached");
-    assert_eq!(x.server.poll_timeout(), None, "no durable deadline once back");
+    assert_eq!(x.server.core().leases.poll_timeout(), None, "no durable deadline once back");
     assert_eq!(x.server.smb_shared().durable.preserved(), 0);
     let st = x.server.stats();
     assert_eq!((st.durable_preserved, st.durable_reconnected, st.durable_given_up), (1, 1, 0));
@@ -123,7 +123,7 @@ fn an_nfs_write_in_the_gap_closes_the_durable_open_and_proceeds_at_once() {
     assert_eq!(x.server.stats().breaks_sent, 0, "no notification into the void");
     assert!(x.lease_gone());
     assert_eq!(x.content(id), b"nfs");
-    assert_eq!(x.server.poll_timeout(), None);
+    assert_eq!(x.server.core().leases.poll_timeout(), None);
     let conn = x.smb_peer(GUID);
     let r = reconnect(&mut x, conn, "f", fid, CREATE_GUID, KEY);
     assert_eq!(r.hdr.status, status::OBJECT_NAME_NOT_FOUND);

@@ -57,7 +57,7 @@ fn holder_disconnect_releases_the_parked_call() {
     assert_eq!(x.status(xid), Some(OK));
     assert!(x.lease_gone());
     assert_eq!(x.server.stats().time_parked, secs(2));
-    assert_eq!(x.server.poll_timeout(), None, "the break timer is gone");
+    assert_eq!(x.server.core().leases.poll_timeout(), None, "the break timer is gone");
 }
 
 #[test]
@@ -295,4 +295,48 @@ fn nfs_write_joining_an_open_break_narrows_it_and_is_released_by_the_ack() {
     assert_eq!(x.ack(NONE), 0);
     let done = x.smb_responses(other, mid);
     assert_eq!(done.last().map(|m| m.hdr.status), Some(0), "the CREATE completes");
+}
+
+#[test]
+fn a_connection_with_a_parked_call_is_not_idle() {
+    let idle = secs(10);
+    let mut x = X::with(NfsBreakPolicy::Wait, |c| c.limits.nfs_idle_timeout = Some(idle));
+    let (id, fh) = x.file("f", b"old");
+    x.hold(id, LeaseState::RWH);
+    let xid = x.send(&write(&fh, b"nfs"));
+    assert!(x.no_replies(), "parked behind the break");
+    // Idle deadlines pass while the call waits: the connection stays.
+    for s in [10, 20, 30] {
+        x.at(secs(s));
+        x.tick();
+        assert!(x.server.protocol_of(x.nfs).is_some(), "open at {s} s with a parked call");
+    }
+    // The break times out at 35 s and the WRITE is answered: idle from then.
+    x.at(TIMEOUT);
+    x.tick();
+    assert_eq!(x.status(xid), Some(OK));
+    x.now = x.base + TIMEOUT + idle - Duration::from_micros(1);
+    x.tick();
+    assert!(x.server.protocol_of(x.nfs).is_some(), "1 µs before the idle time after the reply");
+    x.at(TIMEOUT + idle);
+    x.tick();
+    assert!(x.server.protocol_of(x.nfs).is_none(), "closed once idle");
+    assert_eq!(x.server.stats().nfs_idle_closed, 1);
+}
+
+#[test]
+fn a_handle_outside_its_export_breaks_nothing() {
+    const STALE: u32 = 70;
+    let mut x = X::with(NfsBreakPolicy::Wait, |c| c.nfs.exports[0].path = "/a".into());
+    let root = x.server.vfs().root();
+    x.server.vfs().mkdir(root, "a", CreateAttr { mode: 0o777, uid: 1000, gid: 1000 }, Timespec::new(1, 0)).unwrap();
+    // "f" lies in the Vfs root, outside the export's "/a", yet its handle
+    // names export 0.
+    let (id, fh) = x.file("f", b"old");
+    x.hold(id, LeaseState::RWH);
+    let xid = x.send(&write(&fh, b"nfs"));
+    assert_eq!(x.status(xid), Some(STALE), "answered at once, not parked");
+    assert_eq!(x.breaks(), vec![], "the SMB holder is not disturbed");
+    assert_eq!(x.lease().state, LeaseState::RWH);
+    assert_eq!(x.content(id), b"old");
 }

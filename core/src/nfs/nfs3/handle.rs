@@ -1,0 +1,62 @@
+//! The checks a file handle passes before any procedure (or the lease hook)
+//! uses the object it names (RFC 1813 2.3.3): ours, of a configured export
+//! the client may use from its address and port, an object that still
+//! exists under the same generation, and one that lies beneath that export's
+//! root.
+//!
+//! Confinement: a handle names an export index and an object id, both
+//! chosen by the client. Without the last check a client allowed on one
+//! export could put that export's index in a handle to an object of another
+//! (read-only or address-restricted) export, and be served it under the
+//! rules of the first. knfsd's `subtree_check` makes the same check.
+//! An object outside its handle's export answers NFS3ERR_STALE, as knfsd
+//! does when a handle fails it: the handle is not valid *for this export*,
+//! the client drops it rather than retrying, and, unlike NFS3ERR_ACCES, the
+//! answer does not confirm that the object exists elsewhere.
+
+use std::net::SocketAddr;
+
+use super::export::{self, root_of};
+use super::fh::{FhBytes, NfsFh3};
+use super::status::{Nfs3Error, Nfs3Status, NfsResult};
+use crate::common::Core;
+use crate::config::Export;
+use crate::vfs::{FileAttr, Vfs, VfsError};
+
+/// A handle that passed every check: the parsed handle, its export and the
+/// object's current attributes.
+pub(crate) struct Honoured<'a> {
+    pub fh: NfsFh3,
+    pub export: &'a Export,
+    pub attr: FileAttr,
+}
+
+/// RFC 1813 2.3.3: parses and checks a handle. BADHANDLE for one that is
+/// not ours; STALE for an unknown export, object or generation, or an object
+/// outside the export; ACCES for a client address the export does not allow;
+/// PERM for a `secure` export called from a port >= 1024.
+pub(crate) fn honour<'a>(core: &'a Core, peer: SocketAddr, fh: &FhBytes) -> NfsResult<Honoured<'a>> {
+    let h = NfsFh3::parse(&fh.0).map_err(|_| Nfs3Error::new(Nfs3Status::BadHandle))?;
+    let exp = core.config.nfs.exports.get(h.export as usize).ok_or(Nfs3Status::Stale)?;
+    if !export::allowed(exp, peer.ip()) {
+        return Err(Nfs3Status::Acces.into());
+    }
+    if !export::port_ok(exp, peer) {
+        return Err(Nfs3Status::Perm.into());
+    }
+    let stale = |e: VfsError| match e {
+        VfsError::NotFound | VfsError::Stale => Nfs3Error::new(Nfs3Status::Stale),
+        e => e.into(),
+    };
+    let attr = core.vfs.getattr(h.id).map_err(stale)?;
+    if attr.generation != h.generation {
+        return Err(Nfs3Status::Stale.into());
+    }
+    // An export of the Vfs root holds every object: no walk at all.
+    let root = root_of(&core.vfs, exp).map_err(stale)?;
+    if root != core.vfs.root() && !core.vfs.is_within(h.id, root).map_err(stale)? {
+        tracing::debug!(export = h.export, id = h.id, "handle names an object outside its export");
+        return Err(Nfs3Status::Stale.into());
+    }
+    Ok(Honoured { fh: h, export: exp, attr })
+}
