@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections import OrderedDict
 
-from smbprotocol.connection import Connection, Dialects, Request
+from smbprotocol.connection import Capabilities, Connection, Dialects, Request
 from smbprotocol.create_contexts import (
     CreateContextName, SMB2CreateContextRequest, SMB2CreateRequestLease, SMB2CreateRequestLeaseV2,
     SMB2CreateResponseLease, SMB2CreateResponseLeaseV2,
@@ -65,6 +65,10 @@ is_dir = sys.argv[8:9] == ["dir"]
 dialect_id = {"2.1": Dialects.SMB_2_1_0, "3.1.1": Dialects.SMB_3_1_1, "3.0.2": Dialects.SMB_3_0_2}[dialect]
 guest = user == "-"
 conn = Connection(uuid.uuid4(), "127.0.0.1", int(port), require_signing=not guest)
+if is_dir:
+    # A directory lease is offered only to a client that asks for it
+    # (MS-SMB2 3.3.5.4); smbprotocol does not by default.
+    conn.client_capabilities |= Capabilities.SMB2_GLOBAL_CAP_DIRECTORY_LEASING
 conn.connect(dialect=dialect_id)
 
 

@@ -14,7 +14,7 @@ use super::wire::create::CreateRequest;
 use super::wire::create_context::{
     CreateContext, LeaseContext, LeaseV2, ResponseContext, SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET, decode_create_contexts,
 };
-use super::wire::negotiate::{DIALECT_210, DIALECT_300};
+use super::wire::negotiate::{CAP_DIRECTORY_LEASING, DIALECT_210, DIALECT_300};
 use crate::id::WaitToken;
 use crate::lease::{
     Caller, ClientGuid, Decision, FileKey, Grant, GrantError, GrantRequest, LeaseKey, LeaseState, LeaseVersion, OpenId,
@@ -36,11 +36,12 @@ pub const INVALID_LOCK_RANGE: u32 = 0xC000_01A1;
 /// LEASE without a usable RqLs gets nothing.
 pub fn requested(cx: &Ctx<'_>, req: &CreateRequest, is_directory: bool) -> GrantRequest {
     match lease_request(cx, req, is_directory) {
-        // None on directories without directory leasing, which is offered
-        // on 3.x only (answered OplockLevel NONE without a lease context,
-        // as Windows does).
+        // None on directories unless this connection was offered directory
+        // leasing (3.x, asked for by the client; answered OplockLevel NONE
+        // without a lease context, as Windows does).
         GrantRequest::Lease { .. }
-            if is_directory && (!cx.core.leases.directory_leasing || cx.conn.dialect < DIALECT_300) =>
+            if is_directory
+                && (!cx.core.leases.directory_leasing || cx.conn.server_capabilities & CAP_DIRECTORY_LEASING == 0) =>
         {
             GrantRequest::None
         }

@@ -67,7 +67,7 @@ fn negotiate_body(dialects: &[u16], contexts: bool) -> Vec<u8> {
     let mut b = vec![36, 0];
     b.extend_from_slice(&(dialects.len() as u16).to_le_bytes());
     b.extend_from_slice(&[1, 0, 0, 0]); // signing enabled
-    b.extend_from_slice(&0x44u32.to_le_bytes());
+    b.extend_from_slice(&0x64u32.to_le_bytes()); // LARGE_MTU, DIRECTORY_LEASING, ENCRYPTION
     b.extend_from_slice(&[0x11; 16]);
     let ctx_off_pos = b.len();
     b.extend_from_slice(&[0; 8]);

@@ -72,7 +72,7 @@ pub fn request(cmd: u16, mid: u64, session: u64, tree: u32, body: &[u8]) -> Vec<
 
 pub fn negotiate_body(guid: [u8; 16]) -> Vec<u8> {
     let mut b = vec![36, 0, 1, 0, 1, 0, 0, 0];
-    b.extend_from_slice(&0x44u32.to_le_bytes());
+    b.extend_from_slice(&0x64u32.to_le_bytes()); // LARGE_MTU, DIRECTORY_LEASING, ENCRYPTION
     b.extend_from_slice(&guid);
     b.extend_from_slice(&[0; 8]);
     b.extend_from_slice(&0x0311u16.to_le_bytes());

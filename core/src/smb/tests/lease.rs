@@ -1017,14 +1017,17 @@ fn open_dir(w: &mut World, p: &mut Peer, name: &str, contexts: &[u8]) -> Resp {
 #[test]
 fn directory_leasing_is_advertised_and_granted_on_3x_only() {
     let mut w = World::new();
-    for (dialect, offered) in [(0x0311u16, true), (0x0210, false)] {
+    // MS-SMB2 3.3.5.4: only on 3.x, and only to a client that asks for it.
+    for (dialect, client_caps, offered) in [(0x0311u16, 0x64u32, true), (0x0311, 0x44, false), (0x0210, 0x64, false)] {
         w.next_port += 1;
         let peer: SocketAddr = format!("127.0.0.1:{}", w.next_port).parse().unwrap();
         let conn = w.server.accept(Protocol::Smb, peer, w.now).unwrap();
         let mut p = Peer { conn, mid: 0, session: 0, tree: 0 };
-        let r = w.call(&mut p, command::NEGOTIATE, &negotiate_body(&[dialect], dialect == 0x0311));
+        let mut nb = negotiate_body(&[dialect], dialect == 0x0311);
+        nb[8..12].copy_from_slice(&client_caps.to_le_bytes());
+        let r = w.call(&mut p, command::NEGOTIATE, &nb);
         let caps = u32_at(&r.body, 24).unwrap();
-        assert_eq!(caps & CAP_DIRECTORY_LEASING != 0, offered, "dialect {dialect:#x}");
+        assert_eq!(caps & CAP_DIRECTORY_LEASING != 0, offered, "dialect {dialect:#x}, client {client_caps:#x}");
     }
     // A directory asking for RWH gets RH (never W) on 3.1.1 and no lease
     // on 2.1.
