@@ -86,8 +86,8 @@ fn named(core: &Core, d: &DirOpArgs) -> Option<ObjectId> {
 /// handle names no parent, so a change to a file found by its handle
 /// (SETATTR, an extending WRITE) is looked up in each leased directory.
 /// Only directories whose leases still cache something are searched.
-fn leased_parents(core: &Core, id: ObjectId) -> impl Iterator<Item = ObjectId> + '_ {
-    core.leases.leased_directories().into_iter().filter(move |d| *d != id && core.vfs.name_in(*d, id).is_ok())
+fn leased_parents(core: &Core, id: ObjectId, dirs: Vec<ObjectId>) -> impl Iterator<Item = ObjectId> + '_ {
+    dirs.into_iter().filter(move |d| *d != id && core.vfs.name_in(*d, id).is_ok())
 }
 
 /// The directory of a name an operation adds, removes or renames.
@@ -104,10 +104,12 @@ pub fn lease_ops(core: &Core, shared: &NfsShared, args: &Nfs3Args) -> Vec<LeaseO
         Nfs3Args::Write { fh, offset, data, .. } => {
             if let Some(id) = id_of(fh) {
                 ops.push(LeaseOp::Write(id));
-                // A write past the end changes the size in the directory.
+                // A write past the end changes the size in the directory
+                // (the size is looked up only when a directory is leased).
+                let dirs = core.leases.leased_directories();
                 let end = offset.saturating_add(data.len() as u64);
-                if core.vfs.getattr(id).is_ok_and(|a| end > a.size) {
-                    ops.extend(leased_parents(core, id).map(LeaseOp::ChildChange));
+                if !dirs.is_empty() && core.vfs.getattr(id).is_ok_and(|a| end > a.size) {
+                    ops.extend(leased_parents(core, id, dirs).map(LeaseOp::ChildChange));
                 }
             }
         }
@@ -120,7 +122,7 @@ pub fn lease_ops(core: &Core, shared: &NfsShared, args: &Nfs3Args) -> Vec<LeaseO
                 if attr.mode.is_some() || attr.uid.is_some() || attr.gid.is_some() {
                     ops.push(LeaseOp::SetSecurity(id));
                 }
-                ops.extend(leased_parents(core, id).map(LeaseOp::ChildChange));
+                ops.extend(leased_parents(core, id, core.leases.leased_directories()).map(LeaseOp::ChildChange));
             }
         }
         Nfs3Args::Create { where_, how } => {

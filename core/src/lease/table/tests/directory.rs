@@ -103,7 +103,7 @@ fn open_whose_lease_names_the_parent_breaks_nothing_and_others_do() {
 }
 
 #[test]
-fn child_change_leaves_file_leases_and_oplocks_alone() {
+fn child_change_leaves_file_leases_alone() {
     let mut t = table();
     lease(&mut t, CHILD, K2, LeaseState::RWH, None, false);
     assert_eq!(t.begin(CHILD, Operation::ChildChange, Caller::Nobody, tok(1), Instant::now()), Decision::Proceed);
