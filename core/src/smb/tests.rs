@@ -375,7 +375,7 @@ fn smb1_multi_protocol_then_smb2_311() {
     assert_eq!(u16_at(&r.body, 6).unwrap(), 2, "preauth and signing contexts");
     let caps = u32_at(&r.body, 24).unwrap();
     assert_eq!(caps & 0x6, 0x6, "LEASING and LARGE_MTU");
-    assert_eq!(caps & 0x60, 0, "no directory leasing, no encryption");
+    assert_eq!(caps & 0x60, 0x20, "directory leasing (the client asked), no encryption");
     assert!(u32_at(&r.body, 32).unwrap() >= 1 << 20);
     assert_eq!(u32_at(&r.body, 60).unwrap() % 8, 0, "contexts 8-aligned");
     // A second NEGOTIATE is a protocol violation.
