@@ -22,6 +22,7 @@ use crate::time::Timespec;
 use crate::vfs::{CreateAttr, MemoryFs, ObjectId};
 
 mod change_notify;
+mod nfs_vs_dir_lease;
 mod nfs_vs_lease;
 mod storage;
 
