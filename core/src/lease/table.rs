@@ -103,6 +103,9 @@ pub struct LeaseTable {
     next_open: u64,
     leases: BTreeMap<LeaseOwner, Lease>,
     leases_on: BTreeMap<FileKey, BTreeSet<LeaseOwner>>,
+    /// The leases on directories: an NFS change found by a file's handle
+    /// looks for leased parents among these only, not among every lease.
+    directory_leases: BTreeSet<LeaseOwner>,
     open_lease: BTreeMap<OpenId, LeaseOwner>,
     oplocks: BTreeMap<OpenId, Caching>,
     /// Pending breaks by TimerKey::Break id.
@@ -183,6 +186,7 @@ impl LeaseTable {
             by_file: BTreeMap::new(),
             next_open: 1,
             leases: BTreeMap::new(),
+            directory_leases: BTreeSet::new(),
             leases_on: BTreeMap::new(),
             open_lease: BTreeMap::new(),
             oplocks: BTreeMap::new(),
@@ -799,8 +803,13 @@ impl LeaseTable {
     /// break of it in progress): the ones a change to a child found only
     /// by its object (NFS SETATTR, WRITE) may have to break.
     pub fn leased_directories(&self) -> Vec<FileKey> {
-        let mut dirs: Vec<FileKey> =
-            self.leases.values().filter(|l| l.is_directory && !l.caching.state.is_none()).map(|l| l.file).collect();
+        let mut dirs: Vec<FileKey> = self
+            .directory_leases
+            .iter()
+            .filter_map(|o| self.leases.get(o))
+            .filter(|l| !l.caching.state.is_none())
+            .map(|l| l.file)
+            .collect();
         dirs.sort_unstable();
         dirs.dedup();
         dirs
@@ -930,6 +939,7 @@ impl LeaseTable {
     /// completes as NONE.
     fn free_lease(&mut self, owner: LeaseOwner) {
         let Some(l) = self.leases.remove(&owner) else { return };
+        self.directory_leases.remove(&owner);
         if l.caching.breaking {
             self.breaks.remove(&l.caching.break_id);
             self.clear_deadline(l.caching.break_id);
