@@ -159,3 +159,28 @@ fn smbclient_notify_reports_nfs_and_smb_changes() {
     assert!(skipped.is_empty(), "old name then new name: {skipped:?}");
     wait_for_line(&mut w, "0002 renamed.txt");
 }
+
+/// A directory lease held by smbprotocol: `nfs-cp` creating a file in the
+/// directory breaks RH to NONE, and the NFS CREATE completes only after the
+/// ack (docs/LEASES.md "Directory leases").
+#[test]
+fn nfs_cp_into_a_leased_directory_completes_after_the_ack() {
+    require_tool("nfs-cp");
+    let srv = ServerProcess::start("tokio_server", &[]);
+    // The SMB client creates the directory (OPEN_IF) and leases it.
+    let mut a = lease_holder_of(&srv, "d", "RWH", "v2", "3.1.1", "dir");
+    assert_eq!(a.expect("GRANTED ", T)[0], "3", "a directory gets RH");
+    let src = scratch_dir("dirlease").join("f.txt");
+    std::fs::write(&src, b"hello").unwrap();
+    let url = srv.nfs_url("/d/f.txt");
+    let cp = std::thread::spawn(move || run(Command::new("nfs-cp").arg(&src).arg(url), Duration::from_secs(120)));
+    a.send("wait 20");
+    let brk = a.expect("BREAK ", T);
+    assert_eq!((brk[0].as_str(), brk[1].as_str(), brk[2].as_str()), ("3", "0", "1"), "RH->NONE with ack: {brk:?}");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(!cp.is_finished(), "nfs-cp finished before the ack");
+    a.send("ack -");
+    assert_eq!(a.expect("ACKED ", T)[0], "0");
+    let o = cp.join().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}

@@ -68,7 +68,7 @@ pub struct Core {
 
 impl Core {
     pub(crate) fn new(config: Config, vfs: Journaled, rng: Rng, clock: Clock) -> Self {
-        let leases = LeaseTable::new(config.break_timeout);
+        let leases = LeaseTable::new(config.break_timeout).with_directory_leasing(config.smb.directory_leasing);
         let io = IoTable::new(config.limits.max_io_in_flight, config.limits.io_buffer_pool);
         Self {
             config,

@@ -190,6 +190,11 @@ pub struct SmbConfig {
     /// Credits a connection may hold at once (MS-SMB2 3.3.1.2): grants stop
     /// there, except that a client holding none always gets one.
     pub max_credits: u16,
+    /// Offer directory leases: SMB2_GLOBAL_CAP_DIRECTORY_LEASING on SMB
+    /// 3.x and R or RH leases on directory opens, broken by any change to
+    /// a directory's children from SMB or NFS (docs/LEASES.md "Directory
+    /// leases"). Off: directory lease requests get no lease.
+    pub directory_leasing: bool,
     /// Owner of files and directories created over SMB. SMB sessions carry
     /// no Unix identity; the default is the identity NFS root-squashes to
     /// (65534), so that NFS clients can write what SMB clients created.
@@ -219,6 +224,7 @@ impl Default for SmbConfig {
             max_write_size: 8 * 1024 * 1024,
             max_transact_size: 8 * 1024 * 1024,
             max_credits: 8192,
+            directory_leasing: true,
             create_uid: 65534,
             create_gid: 65534,
             durable_timeout: Duration::from_secs(60),

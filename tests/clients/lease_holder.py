@@ -1,8 +1,8 @@
 """An SMB client that holds a lease and acknowledges its breaks on command.
 
-Usage: lease_holder.py PORT PATH STATE VERSION DIALECT USER PASSWORD
+Usage: lease_holder.py PORT PATH STATE VERSION DIALECT USER PASSWORD [dir]
   STATE: some of R, H, W (e.g. RWH); VERSION: v1 or v2; DIALECT: 2.1 or 3.1.1;
-  USER "-" means guest.
+  USER "-" means guest; "dir" opens PATH as a directory (a directory lease).
 Prints "GRANTED <state> <epoch> <flags>" once the file is open, then
 "BREAK <current> <new> <flags> <epoch>" for each lease break notification.
 Commands on stdin, one per line:
@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections import OrderedDict
 
-from smbprotocol.connection import Connection, Dialects, Request
+from smbprotocol.connection import Capabilities, Connection, Dialects, Request
 from smbprotocol.create_contexts import (
     CreateContextName, SMB2CreateContextRequest, SMB2CreateRequestLease, SMB2CreateRequestLeaseV2,
     SMB2CreateResponseLease, SMB2CreateResponseLeaseV2,
@@ -61,9 +61,14 @@ def say(*parts):
 
 
 port, path, state, version, dialect, user, password = sys.argv[1:8]
+is_dir = sys.argv[8:9] == ["dir"]
 dialect_id = {"2.1": Dialects.SMB_2_1_0, "3.1.1": Dialects.SMB_3_1_1, "3.0.2": Dialects.SMB_3_0_2}[dialect]
 guest = user == "-"
 conn = Connection(uuid.uuid4(), "127.0.0.1", int(port), require_signing=not guest)
+if is_dir:
+    # A directory lease is offered only to a client that asks for it
+    # (MS-SMB2 3.3.5.4); smbprotocol does not by default.
+    conn.client_capabilities |= Capabilities.SMB2_GLOBAL_CAP_DIRECTORY_LEASING
 conn.connect(dialect=dialect_id)
 
 
@@ -98,11 +103,11 @@ ctx["buffer_data"] = lease
 f = Open(tree, path)
 resp = f.create(
     ImpersonationLevel.Impersonation,
-    FilePipePrinterAccessMask.GENERIC_READ | FilePipePrinterAccessMask.GENERIC_WRITE,
-    FileAttributes.FILE_ATTRIBUTE_NORMAL,
+    FilePipePrinterAccessMask.GENERIC_READ | (0 if is_dir else FilePipePrinterAccessMask.GENERIC_WRITE),
+    FileAttributes.FILE_ATTRIBUTE_DIRECTORY if is_dir else FileAttributes.FILE_ATTRIBUTE_NORMAL,
     ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
     CreateDisposition.FILE_OPEN_IF,
-    CreateOptions.FILE_NON_DIRECTORY_FILE,
+    CreateOptions.FILE_DIRECTORY_FILE if is_dir else CreateOptions.FILE_NON_DIRECTORY_FILE,
     oplock_level=RequestedOplockLevel.SMB2_OPLOCK_LEVEL_LEASE,
     create_contexts=[ctx],
 )

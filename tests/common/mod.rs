@@ -318,6 +318,18 @@ impl Drop for Scripted {
 }
 
 pub fn lease_holder(srv: &ServerProcess, path: &str, state: &str, version: &str, dialect: &str) -> Scripted {
+    lease_holder_of(srv, path, state, version, dialect, "file")
+}
+
+/// [`lease_holder`] for `kind` "file" or "dir" (a directory lease on `path`).
+pub fn lease_holder_of(
+    srv: &ServerProcess,
+    path: &str,
+    state: &str,
+    version: &str,
+    dialect: &str,
+    kind: &str,
+) -> Scripted {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/lease_holder.py");
     Scripted::spawn(Command::new("python3").arg(script).args([
         &srv.smb_port.to_string(),
@@ -327,5 +339,6 @@ pub fn lease_holder(srv: &ServerProcess, path: &str, state: &str, version: &str,
         dialect,
         "-",
         "-",
+        kind,
     ]))
 }

@@ -41,6 +41,12 @@ pub enum Operation {
     Delete,
     /// Set security (NFS SETATTR of mode or owner).
     SetSecurity,
+    /// A change among the children of this directory: a name created,
+    /// removed or renamed, or a child's attributes or size changed. MS-FSA
+    /// 2.1.4.12 with Flags PARENT_OBJECT: only directory leases hold caching
+    /// here, and the break compares the caller's ParentLeaseKey with the
+    /// holder's key (MS-FSA 2.1.4.12.2).
+    ChildChange,
 }
 
 /// Who performs an operation: its own caching never breaks.
@@ -48,8 +54,14 @@ pub enum Operation {
 pub enum Caller {
     /// An SMB open under a lease key (an SMB CREATE with a lease context).
     Lease(ClientGuid, LeaseKey),
-    /// An existing open: its oplock, or the lease it was made under, is its own.
+    /// An existing open: its oplock, or the lease it was made under, is its
+    /// own; for [`Operation::ChildChange`], the directory lease its lease
+    /// names as ParentLeaseKey.
     Open(OpenId),
+    /// A new child (SMB CREATE) whose v2 lease context names this
+    /// ParentLeaseKey: for [`Operation::ChildChange`] the directory lease
+    /// (ClientGuid, ParentLeaseKey) is its own (MS-FSA 2.1.4.12.2).
+    Parent(ClientGuid, LeaseKey),
     /// No caching of its own (NFS, or an SMB CREATE without a lease).
     Nobody,
 }
@@ -132,6 +144,11 @@ impl Plan {
     const REMOVE_RW: Self = Self { remove: LeaseState::RW, wait_for: LeaseState::W };
     const REMOVE_H_WAIT: Self = Self { remove: LeaseState::H, wait_for: LeaseState::H };
     const REMOVE_H: Self = Self { remove: LeaseState::H, wait_for: LeaseState::NONE };
+    /// PARENT_OBJECT: BreakCacheState R|W takes a directory's RH or R to
+    /// NONE. MS-FSA sets no NeedToWait here; polyshare waits for H all the
+    /// same, so a change is not answered while a client may still serve the
+    /// old listing from its cache (docs/LEASES.md "Directory leases").
+    const REMOVE_RW_WAIT_H: Self = Self { remove: LeaseState::RW, wait_for: LeaseState::H };
 }
 
 /// An open asking only for these breaks no oplock (MS-FSA 2.1.4.12: classic
@@ -192,6 +209,12 @@ pub(crate) fn plan(op: Operation, kind: HolderKind, held: LeaseState, sharing_vi
         // classic oplocks do not have.
         Operation::SetSecurity => match kind {
             HolderKind::Lease => Plan::REMOVE_H,
+            HolderKind::Oplock => Plan::NOTHING,
+        },
+        // Directories never hold classic oplocks (MS-SMB2 3.3.5.9: only
+        // leases on directories).
+        Operation::ChildChange => match kind {
+            HolderKind::Lease => Plan::REMOVE_RW_WAIT_H,
             HolderKind::Oplock => Plan::NOTHING,
         },
     }

@@ -105,6 +105,9 @@ pub struct LeaseTable {
     next_open: u64,
     leases: BTreeMap<LeaseOwner, Lease>,
     leases_on: BTreeMap<FileKey, BTreeSet<LeaseOwner>>,
+    /// The leases on directories: an NFS change found by a file's handle
+    /// looks for leased parents among these only, not among every lease.
+    directory_leases: BTreeSet<LeaseOwner>,
     open_lease: BTreeMap<OpenId, LeaseOwner>,
     oplocks: BTreeMap<OpenId, Caching>,
     /// Pending breaks by TimerKey::Break id.
@@ -187,6 +190,7 @@ impl LeaseTable {
             by_file: BTreeMap::new(),
             next_open: 1,
             leases: BTreeMap::new(),
+            directory_leases: BTreeSet::new(),
             leases_on: BTreeMap::new(),
             open_lease: BTreeMap::new(),
             oplocks: BTreeMap::new(),
@@ -405,8 +409,9 @@ impl LeaseTable {
             let holders: Vec<(Holder, HolderKind)> = self
                 .holders_on(file)
                 .into_iter()
+                .filter(|(h, _)| op != Operation::ChildChange || self.is_directory_lease(h))
                 .filter(|(h, kind)| {
-                    !self.is_own(caller, h) || breaks::breaks_own_level_ii(op, *kind, self.breakable(h))
+                    !self.is_own(caller, h, op) || breaks::breaks_own_level_ii(op, *kind, self.breakable(h))
                 })
                 .collect();
             // MS-FSA 2.1.5.1.2: an open failing its sharing check breaks H first.
@@ -762,14 +767,67 @@ impl LeaseTable {
         leases.chain(oplocks).collect()
     }
 
-    /// Own caching never breaks (MS-FSA 2.1.4.12.2).
-    fn is_own(&self, caller: Caller, h: &Holder) -> bool {
+    /// Own caching never breaks (MS-FSA 2.1.4.12.2). For a change to a
+    /// child (PARENT_OBJECT) the caller's ParentLeaseKey is compared with
+    /// the directory lease's key instead of its own key.
+    fn is_own(&self, caller: Caller, h: &Holder, op: Operation) -> bool {
+        if op == Operation::ChildChange {
+            return self.is_parent_owner(caller, h);
+        }
         match (caller, h) {
             (Caller::Lease(client_guid, key), Holder::Lease(o)) => *o == LeaseOwner { client_guid, key },
             (Caller::Open(id), Holder::Oplock(o)) => id == *o,
             (Caller::Open(id), Holder::Lease(o)) => self.open_lease.get(&id) == Some(o),
             _ => false,
         }
+    }
+
+    /// Only directory leases cache a listing that a change to a child makes
+    /// stale (MS-FSA 2.1.4.12 PARENT_OBJECT names the parent's oplock).
+    fn is_directory_lease(&self, h: &Holder) -> bool {
+        matches!(h, Holder::Lease(o) if self.leases.get(o).is_some_and(|l| l.is_directory))
+    }
+
+    /// Is the directory lease `h` the ParentLeaseKey of the caller's child?
+    /// Keys are compared within one ClientGuid, as lease keys are.
+    fn is_parent_owner(&self, caller: Caller, h: &Holder) -> bool {
+        let Holder::Lease(dir) = h else { return false };
+        match caller {
+            Caller::Parent(client_guid, key) => *dir == LeaseOwner { client_guid, key },
+            Caller::Open(id) => self
+                .open_lease
+                .get(&id)
+                .filter(|o| o.client_guid == dir.client_guid)
+                .and_then(|o| self.leases.get(o))
+                .is_some_and(|l| l.parent_key == Some(dir.key.0)),
+            Caller::Lease(..) | Caller::Nobody => false,
+        }
+    }
+
+    /// `open` as the maker of a change to a child, for use after it is
+    /// closed: the ParentLeaseKey of its lease, if it named one.
+    pub fn child_caller(&self, open: OpenId) -> Caller {
+        let owner = self.open_lease.get(&open);
+        match owner.and_then(|o| Some((o.client_guid, self.leases.get(o)?.parent_key?))) {
+            Some((client_guid, parent)) => Caller::Parent(client_guid, LeaseKey(parent)),
+            None => Caller::Nobody,
+        }
+    }
+
+    /// The directories whose leases still cache something (R or RH, or a
+    /// break of it in progress): the ones a change to a child found only
+    /// by its object (NFS SETATTR, WRITE) may have to break.
+    pub fn leased_directories(&self) -> Vec<FileKey> {
+        let mut dirs: Vec<FileKey> = self
+            .directory_leases
+            .iter()
+            .filter_map(|o| self.leases.get(o))
+            .filter(|l| !l.caching.state.is_none())
+            .map(|l| l.file)
+            .collect();
+        dirs.sort_unstable();
+        dirs.dedup();
+        dirs
     }
 
     /// Takes `remove` from a holder: starts a break, or narrows the one in
@@ -899,6 +957,7 @@ impl LeaseTable {
     /// completes as NONE.
     fn free_lease(&mut self, owner: LeaseOwner) {
         let Some(l) = self.leases.remove(&owner) else { return };
+        self.directory_leases.remove(&owner);
         if l.caching.breaking {
             self.breaks.remove(&l.caching.break_id);
             self.clear_deadline(l.caching.break_id);

@@ -172,6 +172,10 @@ pub struct Open {
     pub lease_open: OpenId,
     pub access: u32,
     pub delete_on_close: bool,
+    /// Data was written through this open: its close changes the file's
+    /// entry in its directory (times, size) and breaks directory leases
+    /// (smbtorture smb2.lease.v2_request).
+    pub written: bool,
     pub position: u64,
     pub mode: u32,
     pub dir: DirState,

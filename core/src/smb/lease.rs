@@ -14,7 +14,7 @@ use super::wire::create::CreateRequest;
 use super::wire::create_context::{
     CreateContext, LeaseContext, LeaseV2, ResponseContext, SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET, decode_create_contexts,
 };
-use super::wire::negotiate::{DIALECT_210, DIALECT_300};
+use super::wire::negotiate::{CAP_DIRECTORY_LEASING, DIALECT_210, DIALECT_300};
 use crate::id::WaitToken;
 use crate::lease::{
     Caller, ClientGuid, Decision, FileKey, Grant, GrantError, GrantRequest, LeaseKey, LeaseState, LeaseVersion, OpenId,
@@ -36,9 +36,15 @@ pub const INVALID_LOCK_RANGE: u32 = 0xC000_01A1;
 /// LEASE without a usable RqLs gets nothing.
 pub fn requested(cx: &Ctx<'_>, req: &CreateRequest, is_directory: bool) -> GrantRequest {
     match lease_request(cx, req, is_directory) {
-        // None on directories without directory leasing (answered
-        // OplockLevel NONE without a lease context, as Windows does).
-        GrantRequest::Lease { .. } if is_directory && !cx.core.leases.directory_leasing => GrantRequest::None,
+        // None on directories unless this connection was offered directory
+        // leasing (3.x, asked for by the client; answered OplockLevel NONE
+        // without a lease context, as Windows does).
+        GrantRequest::Lease { .. }
+            if is_directory
+                && (!cx.core.leases.directory_leasing || cx.conn.server_capabilities & CAP_DIRECTORY_LEASING == 0) =>
+        {
+            GrantRequest::None
+        }
         r => r,
     }
 }
@@ -198,4 +204,32 @@ pub fn before_io(cx: &mut Ctx<'_>, open: &Open, op: Operation, offset: u64, len:
     }
     let write = op == Operation::Write;
     cx.core.leases.check_io(open.object, open.lease_open, offset, len, write).map_err(|_| FILE_LOCK_CONFLICT)
+}
+
+/// Whose directory lease a new child made by `req` must not break: the
+/// ParentLeaseKey of its v2 lease context (MS-FSA 2.1.4.12.2, PARENT_OBJECT).
+fn parent_caller(cx: &Ctx<'_>, req: &CreateRequest) -> Caller {
+    match lease_request(cx, req, false) {
+        GrantRequest::Lease { client_guid, parent_key: Some(p), .. } => Caller::Parent(client_guid, LeaseKey(p)),
+        _ => Caller::Nobody,
+    }
+}
+
+/// CREATE about to add a name to `dir`, or to overwrite a child of it:
+/// breaks the directory's leases but the one the request names as its
+/// parent; parks the request when it must wait (docs/LEASES.md "Directory
+/// leases").
+pub fn before_child_created(cx: &mut Ctx<'_>, req: &CreateRequest, dir: FileKey) -> Result<(), u32> {
+    let caller = parent_caller(cx, req);
+    begin(cx, dir, Operation::ChildChange, caller)
+}
+
+/// An operation through `open` about to change its entry in its directory
+/// (attributes, times, size, a rename away): breaks that directory's
+/// leases but the one the open's lease names as its parent.
+pub fn before_child_changed(cx: &mut Ctx<'_>, open: &Open) -> Result<(), u32> {
+    match cx.smb.files.get(&open.object).filter(|f| !f.is_stream && !f.name.is_empty()).map(|f| f.parent) {
+        Some(dir) => begin(cx, dir, Operation::ChildChange, Caller::Open(open.lease_open)),
+        None => Ok(()),
+    }
 }

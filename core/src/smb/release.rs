@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use crate::common::Core;
+use crate::lease::Operation;
 use crate::smb::SmbShared;
 use crate::smb::conn::Open;
 use crate::vfs::{FileType, Vfs};
@@ -24,6 +25,17 @@ pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Insta
         core.leases.cancel_waiter(t);
         smb.completions.push((t, crate::smb::lease::RANGE_NOT_LOCKED));
     }
+    // The close of an open that wrote updates the file's directory entry,
+    // and a delete-on-close removes it: both break the directory's leases
+    // (MS-FSA 2.1.5.4) but the one the open names as its parent. A close
+    // cannot wait, so the breaks are only sent.
+    let child_caller = core.leases.child_caller(open.lease_open);
+    let parent = smb.files.get(&open.object).filter(|f| !f.is_stream && !f.name.is_empty()).map(|f| f.parent);
+    if let Some(dir) = parent
+        && open.written
+    {
+        core.leases.break_only(&[(dir, Operation::ChildChange)], child_caller, now);
+    }
     // close_open: released waiters are timed at `now`, not at the last call.
     core.leases.close_open(open.lease_open, now);
     smb.durable.forget(open.file_id.persistent);
@@ -37,6 +49,9 @@ pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Insta
     let Some(f) = smb.remove_open(open.object) else { return };
     if !f.delete_pending || f.name.is_empty() {
         return;
+    }
+    if !f.is_stream {
+        core.leases.break_only(&[(f.parent, Operation::ChildChange)], child_caller, now);
     }
     let wall = core.wall(now);
     let r = match (f.is_stream, open.kind) {

@@ -67,7 +67,7 @@ fn negotiate_body(dialects: &[u16], contexts: bool) -> Vec<u8> {
     let mut b = vec![36, 0];
     b.extend_from_slice(&(dialects.len() as u16).to_le_bytes());
     b.extend_from_slice(&[1, 0, 0, 0]); // signing enabled
-    b.extend_from_slice(&0x44u32.to_le_bytes());
+    b.extend_from_slice(&0x64u32.to_le_bytes()); // LARGE_MTU, DIRECTORY_LEASING, ENCRYPTION
     b.extend_from_slice(&[0x11; 16]);
     let ctx_off_pos = b.len();
     b.extend_from_slice(&[0; 8]);
@@ -375,7 +375,7 @@ fn smb1_multi_protocol_then_smb2_311() {
     assert_eq!(u16_at(&r.body, 6).unwrap(), 2, "preauth and signing contexts");
     let caps = u32_at(&r.body, 24).unwrap();
     assert_eq!(caps & 0x6, 0x6, "LEASING and LARGE_MTU");
-    assert_eq!(caps & 0x60, 0, "no directory leasing, no encryption");
+    assert_eq!(caps & 0x60, 0x20, "directory leasing (the client asked), no encryption");
     assert!(u32_at(&r.body, 32).unwrap() >= 1 << 20);
     assert_eq!(u32_at(&r.body, 60).unwrap() % 8, 0, "contexts 8-aligned");
     // A second NEGOTIATE is a protocol violation.

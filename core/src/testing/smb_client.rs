@@ -86,7 +86,7 @@ pub fn request(cmd: u16, mid: u64, session: u64, tree: u32, body: &[u8]) -> Vec<
 
 pub fn negotiate_body(guid: [u8; 16]) -> Vec<u8> {
     let mut b = vec![36, 0, 1, 0, 1, 0, 0, 0];
-    b.extend_from_slice(&0x44u32.to_le_bytes());
+    b.extend_from_slice(&0x64u32.to_le_bytes()); // LARGE_MTU, DIRECTORY_LEASING, ENCRYPTION
     b.extend_from_slice(&guid);
     b.extend_from_slice(&[0; 8]);
     b.extend_from_slice(&0x0311u16.to_le_bytes());
@@ -161,6 +161,23 @@ pub fn create_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
 /// A v2 lease request context (MS-SMB2 2.2.13.2.10) without a parent key.
 pub fn lease_v2(key: [u8; 16], state: u32) -> LeaseContext {
     LeaseContext { key, state, flags: 0, duration: 0, v2: Some(LeaseV2 { parent_key: [0; 16], epoch: 0 }) }
+}
+
+/// A v2 lease request naming `parent` as its ParentLeaseKey
+/// (SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET, MS-SMB2 2.2.13.2.10).
+pub fn lease_v2_parent(key: [u8; 16], state: u32, parent: [u8; 16]) -> LeaseContext {
+    LeaseContext { key, state, flags: 0x4, duration: 0, v2: Some(LeaseV2 { parent_key: parent, epoch: 0 }) }
+}
+
+/// CREATE (OPEN_IF) of directory `name` with FILE_DIRECTORY_FILE and an
+/// optional v2 lease request.
+pub fn create_dir_body(name: &str, lease: Option<([u8; 16], u32)>) -> Vec<u8> {
+    let oplock = if lease.is_some() { OPLOCK_LEVEL_LEASE } else { 0 };
+    let lease = lease.map(|(key, state)| lease_v2(key, state));
+    let mut b = create_with(name, oplock, lease, SHARE_ALL, disposition::OPEN_IF);
+    // CreateOptions sits at offset 40 of the CREATE body (MS-SMB2 2.2.13).
+    b[40..44].copy_from_slice(&options::DIRECTORY_FILE.to_le_bytes());
+    b
 }
 
 /// RequestedOplockLevel SMB2_OPLOCK_LEVEL_LEASE (MS-SMB2 2.2.13).

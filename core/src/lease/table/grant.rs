@@ -218,6 +218,9 @@ impl LeaseTable {
         };
         let g = lease_grant(&lease, false);
         self.leases.insert(owner, lease);
+        if is_directory {
+            self.directory_leases.insert(owner);
+        }
         self.leases_on.entry(file).or_default().insert(owner);
         self.open_lease.insert(open, owner);
         Ok(g)

@@ -42,6 +42,10 @@ pub enum LeaseOp {
     Link(ObjectId),
     /// SETATTR of mode or owner: removes H.
     SetSecurity(ObjectId),
+    /// A change among the children of this directory (a name created,
+    /// removed, renamed or linked; a child's attributes or size): breaks
+    /// its directory leases (docs/LEASES.md "Directory leases").
+    ChildChange(ObjectId),
 }
 
 impl LeaseOp {
@@ -55,6 +59,7 @@ impl LeaseOp {
             LeaseOp::Delete(id) => (id, Operation::Delete),
             LeaseOp::Link(id) => (id, Operation::Link),
             LeaseOp::SetSecurity(id) => (id, Operation::SetSecurity),
+            LeaseOp::ChildChange(dir) => (dir, Operation::ChildChange),
         }
     }
 }
@@ -82,15 +87,36 @@ fn named(core: &Core, peer: SocketAddr, d: &DirOpArgs) -> Option<ObjectId> {
     core.vfs.lookup(dir, name).ok().map(|a| a.id)
 }
 
+/// The directories holding `id` among those with a directory lease: a file
+/// handle names no parent, so a change to a file found by its handle
+/// (SETATTR, an extending WRITE) is looked up in each leased directory.
+/// Only directories whose leases still cache something are searched.
+fn leased_parents(core: &Core, id: ObjectId, dirs: Vec<ObjectId>) -> impl Iterator<Item = ObjectId> + '_ {
+    dirs.into_iter().filter(move |d| *d != id && core.vfs.name_in(*d, id).is_ok())
+}
+
 /// The lease operations a call performs, best effort (objects that cannot be
 /// resolved are left out: the call will fail on its own).
 pub fn lease_ops(core: &Core, shared: &NfsShared, peer: SocketAddr, args: &Nfs3Args) -> Vec<LeaseOp> {
     let id_of = |fh: &super::fh::FhBytes| id_of(core, peer, fh);
     let named = |d: &DirOpArgs| named(core, peer, d);
+    // The directory of a name an operation adds, removes or renames.
+    let dir_of = |d: &DirOpArgs| id_of(&d.dir).map(LeaseOp::ChildChange);
     let mut ops = Vec::new();
     match args {
         Nfs3Args::Read { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::Read)),
-        Nfs3Args::Write { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::Write)),
+        Nfs3Args::Write { fh, offset, data, .. } => {
+            if let Some(id) = id_of(fh) {
+                ops.push(LeaseOp::Write(id));
+                // A write past the end changes the size in the directory
+                // (the size is looked up only when a directory is leased).
+                let dirs = core.leases.leased_directories();
+                let end = offset.saturating_add(data.len() as u64);
+                if !dirs.is_empty() && core.vfs.getattr(id).is_ok_and(|a| end > a.size) {
+                    ops.extend(leased_parents(core, id, dirs).map(LeaseOp::ChildChange));
+                }
+            }
+        }
         Nfs3Args::Commit { fh, .. } => ops.extend(id_of(fh).filter(|id| shared.dirty.contains(id)).map(LeaseOp::Write)),
         Nfs3Args::Setattr { fh, attr, .. } => {
             if let Some(id) = id_of(fh) {
@@ -100,17 +126,36 @@ pub fn lease_ops(core: &Core, shared: &NfsShared, peer: SocketAddr, args: &Nfs3A
                 if attr.mode.is_some() || attr.uid.is_some() || attr.gid.is_some() {
                     ops.push(LeaseOp::SetSecurity(id));
                 }
+                ops.extend(leased_parents(core, id, core.leases.leased_directories()).map(LeaseOp::ChildChange));
             }
         }
-        Nfs3Args::Create { where_, how: CreateHow::Unchecked(a) } if a.size == Some(0) => {
-            ops.extend(named(where_).map(LeaseOp::SetEndOfFile))
+        Nfs3Args::Create { where_, how } => {
+            if let CreateHow::Unchecked(a) = how
+                && a.size == Some(0)
+            {
+                ops.extend(named(where_).map(LeaseOp::SetEndOfFile));
+            }
+            ops.extend(dir_of(where_));
         }
-        Nfs3Args::Remove(d) | Nfs3Args::Rmdir(d) => ops.extend(named(d).map(LeaseOp::Delete)),
+        Nfs3Args::Mkdir { where_, .. } | Nfs3Args::Symlink { where_, .. } | Nfs3Args::Mknod { where_, .. } => {
+            ops.extend(dir_of(where_))
+        }
+        Nfs3Args::Remove(d) | Nfs3Args::Rmdir(d) => {
+            ops.extend(named(d).map(LeaseOp::Delete));
+            ops.extend(dir_of(d));
+        }
         Nfs3Args::Rename { from, to } => {
             ops.extend(named(from).map(LeaseOp::Rename));
             ops.extend(named(to).map(LeaseOp::Rename));
+            ops.extend(dir_of(from));
+            if to.dir.0 != from.dir.0 {
+                ops.extend(dir_of(to));
+            }
         }
-        Nfs3Args::Link { fh, .. } => ops.extend(id_of(fh).map(LeaseOp::Link)),
+        Nfs3Args::Link { fh, link } => {
+            ops.extend(id_of(fh).map(LeaseOp::Link));
+            ops.extend(dir_of(link));
+        }
         _ => {}
     }
     ops
@@ -124,7 +169,12 @@ fn policy_of(core: &Core, args: &Nfs3Args) -> NfsBreakPolicy {
         | Nfs3Args::Commit { fh, .. }
         | Nfs3Args::Setattr { fh, .. }
         | Nfs3Args::Link { fh, .. } => fh,
-        Nfs3Args::Create { where_: d, .. } | Nfs3Args::Remove(d) | Nfs3Args::Rmdir(d) => &d.dir,
+        Nfs3Args::Create { where_: d, .. }
+        | Nfs3Args::Mkdir { where_: d, .. }
+        | Nfs3Args::Symlink { where_: d, .. }
+        | Nfs3Args::Mknod { where_: d, .. }
+        | Nfs3Args::Remove(d)
+        | Nfs3Args::Rmdir(d) => &d.dir,
         Nfs3Args::Rename { from, .. } => &from.dir,
         _ => return NfsBreakPolicy::default(),
     };

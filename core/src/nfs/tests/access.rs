@@ -100,7 +100,12 @@ fn lease_operations_per_procedure() {
         lease_ops(core, nfs, peer, &Nfs3Args::Setattr { fh: f.clone(), attr: set, guard: None }),
         vec![LeaseOp::SetEndOfFile(id), LeaseOp::SetSecurity(id)]
     );
-    assert_eq!(lease_ops(core, nfs, peer, &Nfs3Args::Remove(dirop(&root, "l"))), vec![LeaseOp::Delete(id)]);
+    // A name removed also changes its directory (directory leases).
+    let dir = t.server.vfs().root();
+    assert_eq!(
+        lease_ops(core, nfs, peer, &Nfs3Args::Remove(dirop(&root, "l"))),
+        vec![LeaseOp::Delete(id), LeaseOp::ChildChange(dir)]
+    );
     assert_eq!(lease_ops(core, nfs, peer, &Nfs3Args::Commit { fh: f.clone(), offset: 0, count: 0 }), vec![]);
     assert_eq!(lease_ops(core, nfs, peer, &Nfs3Args::Getattr(f)), vec![]);
 }

@@ -131,6 +131,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         lease_open,
         access,
         delete_on_close,
+        written: false,
         position: 0,
         mode: req.options & 0x0000_003E,
         dir: DirState::default(),
@@ -200,6 +201,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                     return Err(status::ACCESS_DENIED);
                 }
                 crate::smb::lease::before_create(cx, req)?;
+                crate::smb::lease::before_child_created(cx, req, parent)?;
                 let a = match dir_opt && p.stream.is_none() {
                     true => cx.core.vfs.mkdir(parent, last, cattr, now),
                     false => cx.core.vfs.create(parent, last, cattr, now),
@@ -235,6 +237,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                 if tree.read_only {
                     return Err(status::ACCESS_DENIED);
                 }
+                crate::smb::lease::before_child_created(cx, req, parent)?;
                 let set = SetAttr { size: Some(0), ..Default::default() };
                 let a = cx.core.vfs.setattr(base.id, &set, now).map_err(vfs_err)?;
                 action =

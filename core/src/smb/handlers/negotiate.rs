@@ -22,9 +22,16 @@ fn server_security_mode(core: &Core) -> u16 {
     SIGNING_ENABLED | if core.config.smb.require_signing { SIGNING_REQUIRED } else { 0 }
 }
 
-fn capabilities(dialect: u16) -> u32 {
+/// MS-SMB2 3.3.5.4: leasing from 2.1; directory leasing only on 3.x, when
+/// the client asked for it and the server breaks directory leases
+/// (`SmbConfig::directory_leasing`).
+fn capabilities(dialect: u16, directory_leasing: bool) -> u32 {
+    let dir = match directory_leasing && dialect >= DIALECT_300 {
+        true => CAP_DIRECTORY_LEASING,
+        false => 0,
+    };
     match dialect >= DIALECT_210 {
-        true => CAP_LEASING | CAP_LARGE_MTU,
+        true => CAP_LEASING | CAP_LARGE_MTU | dir,
         false => 0,
     }
 }
@@ -82,7 +89,7 @@ pub fn smb1_negotiate(
     }
     let credits = conn.credits.grant(1, core.config.smb.max_credits);
     conn.server_security_mode = server_security_mode(core);
-    conn.server_capabilities = capabilities(dialect);
+    conn.server_capabilities = capabilities(dialect, false);
     match dialect {
         DIALECT_202 => {
             conn.state = NegotiateState::Done;
@@ -148,7 +155,8 @@ pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
     conn.client_capabilities = req.capabilities;
     conn.client_dialects = req.dialects.clone();
     conn.server_security_mode = server_security_mode(cx.core);
-    conn.server_capabilities = capabilities(dialect);
+    conn.server_capabilities =
+        capabilities(dialect, cx.core.config.smb.directory_leasing && req.capabilities & CAP_DIRECTORY_LEASING != 0);
     let mut resp = response(cx.core, cx.smb, cx.conn, dialect, cx.now);
     resp.contexts = contexts;
     ok_with(|b| resp.encode(b))

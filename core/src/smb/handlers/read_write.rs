@@ -93,6 +93,9 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::INVALID_PARAMETER);
     }
     lease::before_io(cx, &open, Operation::Write, offset, req.data.len() as u64)?;
+    if let Ok(o) = cx.open(req.file_id) {
+        o.written = true;
+    }
     // The data stays where it arrived: a slice of the received frame.
     let data = msg.slice_ref(req.data);
     let io = IoOp::Write { object, offset, data, now, sync: false };

@@ -67,6 +67,11 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                     false => mode | 0o200,
                 });
             }
+            // MS-FSA 2.1.5.14.2: a change of attributes or times breaks
+            // the parent's lease (BreakParentOplock).
+            if set != SetAttr::default() {
+                lease::before_child_changed(cx, &open)?;
+            }
             cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
         }
         SetFileInfo::EndOfFile(size) => {
@@ -75,6 +80,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 return Err(status::INVALID_PARAMETER);
             }
             lease::begin_on(cx, &open, Operation::SetEndOfFile)?;
+            lease::before_child_changed(cx, &open)?;
             let set = SetAttr { size: Some(size), ..Default::default() };
             cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
         }
@@ -105,6 +111,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             let p = path::parse(name.strip_prefix('\\').unwrap_or(&name))?;
             let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
             let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+            lease::begin(cx, dir, Operation::ChildChange, Caller::Open(open.lease_open))?;
             if let Ok((existing, stored)) = lookup_ci(&cx.core.vfs, dir, &last) {
                 if !replace_if_exists || existing.kind == FileType::Directory {
                     return Err(status::OBJECT_NAME_COLLISION);
@@ -228,6 +235,11 @@ fn rename(
         }
         Err(VfsError::NotFound) => {}
         Err(e) => return Err(status::from_vfs(&e)),
+    }
+    // Both directories' listings change (MS-FSA 2.1.5.14.11).
+    lease::before_child_changed(cx, open)?;
+    if dir != src.parent {
+        lease::begin(cx, dir, Operation::ChildChange, Caller::Open(open.lease_open))?;
     }
     let now = cx.wall();
     cx.core.vfs.rename(src.parent, &src.name, dir, &to_name, replace, now).map_err(|e| status::from_vfs(&e))?;

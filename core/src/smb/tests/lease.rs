@@ -93,8 +93,12 @@ fn oplock_ack_body(fid: FileId, level: u8) -> Vec<u8> {
 
 impl World {
     fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    fn with_config(config: Config) -> Self {
         let now = Instant::now();
-        let server = Server::new(Config::default(), Box::new(MemoryFs::default()), 11, now);
+        let server = Server::new(config, Box::new(MemoryFs::default()), 11, now);
         Self { server, now, next_port: 40000 }
     }
 
@@ -587,8 +591,10 @@ fn opens_during_a_break_wait_for_all_of_it() {
 }
 
 #[test]
-fn directories_get_no_lease_and_key_reuse_is_refused_before_creating() {
-    let mut w = World::new();
+fn directories_get_no_lease_with_directory_leasing_off_and_key_reuse_is_refused_before_creating() {
+    let mut config = Config::default();
+    config.smb.directory_leasing = false;
+    let mut w = World::with_config(config);
     let mut a = w.connect(G1, 0x0311);
     w.open_lease(&mut a, "f.txt", K1, RWH, None);
     let dir = |name: &str, disp: u32, ctx: &[u8], oplock: u8| {
@@ -994,4 +1000,64 @@ fn lease_break_goes_to_the_first_connection_of_the_client_guid() {
     w.server.handle_closed(a1.conn, w.now);
     let got = w.send(&mut b, command::WRITE, &write_body(fb, 0, b"x"));
     expect_lease_break(&got[0], a2.conn, K1, RH, NONE, true);
+}
+
+// ---- directory leases ----
+
+/// SMB2_GLOBAL_CAP_DIRECTORY_LEASING (MS-SMB2 2.2.4).
+const CAP_DIRECTORY_LEASING: u32 = 0x20;
+const DIR_ACCESS: u32 = 0x0010_0081;
+
+fn open_dir(w: &mut World, p: &mut Peer, name: &str, contexts: &[u8]) -> Resp {
+    let mut body = create_body(name, DIR_ACCESS, SHARE_ALL, disposition::OPEN_IF, options::DIRECTORY_FILE, contexts);
+    body[3] = if contexts.is_empty() { 0 } else { 0xFF };
+    w.call(p, command::CREATE, &body)
+}
+
+#[test]
+fn directory_leasing_is_advertised_and_granted_on_3x_only() {
+    let mut w = World::new();
+    // MS-SMB2 3.3.5.4: only on 3.x, and only to a client that asks for it.
+    for (dialect, client_caps, offered) in [(0x0311u16, 0x64u32, true), (0x0311, 0x44, false), (0x0210, 0x64, false)] {
+        w.next_port += 1;
+        let peer: SocketAddr = format!("127.0.0.1:{}", w.next_port).parse().unwrap();
+        let conn = w.server.accept(Protocol::Smb, peer, w.now).unwrap();
+        let mut p = Peer { conn, mid: 0, session: 0, tree: 0 };
+        let mut nb = negotiate_body(&[dialect], dialect == 0x0311);
+        nb[8..12].copy_from_slice(&client_caps.to_le_bytes());
+        let r = w.call(&mut p, command::NEGOTIATE, &nb);
+        let caps = u32_at(&r.body, 24).unwrap();
+        assert_eq!(caps & CAP_DIRECTORY_LEASING != 0, offered, "dialect {dialect:#x}, client {client_caps:#x}");
+    }
+    // A directory asking for RWH gets RH (never W) on 3.1.1 and no lease
+    // on 2.1.
+    let mut a = w.connect(G1, 0x0311);
+    let r = open_dir(&mut w, &mut a, "d", &lease_ctx(K1, RWH, Some(0)));
+    assert_eq!(r.body[2], 0xFF);
+    assert_eq!(lease_of(&r).unwrap().state, RH);
+    let mut b = w.connect(G2, 0x0210);
+    let r = open_dir(&mut w, &mut b, "d", &lease_ctx(K2, RH, None));
+    assert_eq!((r.body[2], lease_of(&r)), (0, None));
+}
+
+#[test]
+fn delete_on_close_in_a_leased_directory_breaks_it_before_the_close_response() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    assert_eq!(open_dir(&mut w, &mut b, "d", &[]).status(), status::SUCCESS);
+    let f = create_req("d\\f", RW, disposition::OPEN_IF, 0, &[]);
+    let rf = w.call(&mut b, command::CREATE, &f);
+    w.call(&mut b, command::CLOSE, &close_body(rf.file_id(), 0));
+    let r = open_dir(&mut w, &mut a, "d", &lease_ctx(K1, RH, Some(0)));
+    assert_eq!(lease_of(&r).unwrap().state, RH);
+    // Opening the child changes nothing in the directory.
+    let mut del = create_body("d\\f", RW | 0x0001_0000, SHARE_ALL, disposition::OPEN, 0x1040, &[]);
+    del[3] = 0;
+    let rd = w.call(&mut b, command::CREATE, &del);
+    assert_eq!(rd.status(), status::SUCCESS);
+    let got = w.send(&mut b, command::CLOSE, &close_body(rd.file_id(), 0));
+    assert_eq!(got.len(), 2, "{got:?}");
+    expect_lease_break(&got[0], a.conn, K1, RH, NONE, true);
+    assert_eq!((got[1].conn, got[1].r.status()), (b.conn, status::SUCCESS));
+    assert_eq!(w.call(&mut a, command::OPLOCK_BREAK, &ack_body(K1, NONE)).status(), status::SUCCESS);
 }

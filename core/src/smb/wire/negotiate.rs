@@ -17,6 +17,8 @@ pub const SIGNING_REQUIRED: u16 = 0x2;
 pub const CAP_DFS: u32 = 0x1;
 pub const CAP_LEASING: u32 = 0x2;
 pub const CAP_LARGE_MTU: u32 = 0x4;
+/// SMB2_GLOBAL_CAP_DIRECTORY_LEASING (MS-SMB2 2.2.4): leases on directories.
+pub const CAP_DIRECTORY_LEASING: u32 = 0x20;
 pub const CAP_ENCRYPTION: u32 = 0x40;
 
 pub const PREAUTH_INTEGRITY_CAPABILITIES: u16 = 0x1;

@@ -23,6 +23,7 @@ use crate::vfs::{CreateAttr, MemoryFs, ObjectId};
 
 mod change_notify;
 mod durable;
+mod nfs_vs_dir_lease;
 mod nfs_vs_lease;
 mod storage;
 

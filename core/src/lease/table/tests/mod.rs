@@ -703,6 +703,7 @@ fn breaks_of_several_holders_come_out_in_order_and_the_waiter_needs_all() {
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
 }
 
+mod directory;
 mod durable;
 mod lock_waits;
 mod oplocks;
