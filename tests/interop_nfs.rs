@@ -80,13 +80,7 @@ fn same_tree_over_both_protocols() {
     let srv = ServerProcess::start("tokio_server", &[]);
     let dir = scratch_dir("cross");
     std::fs::write(dir.join("from_smb.txt"), b"written over SMB\n").unwrap();
-    let o = run(
-        Command::new("smbclient")
-            .arg("//127.0.0.1/share")
-            .args(["-p", &srv.smb_port.to_string(), "-N", "-c"])
-            .arg(format!("put {} from_smb.txt", dir.join("from_smb.txt").display())),
-        Duration::from_secs(60),
-    );
+    let o = smbclient(&srv, &["-N"], None, &format!("put {} from_smb.txt", dir.join("from_smb.txt").display()));
     assert!(o.status.success(), "{}", text(&o));
     let o = nfs("nfs-cat", &[&srv.nfs_url("/from_smb.txt")]);
     assert_eq!(o.stdout, b"written over SMB\n", "{}", text(&o));
@@ -95,13 +89,7 @@ fn same_tree_over_both_protocols() {
     let o = nfs("nfs-cp", &[dir.join("from_nfs.txt").to_str().unwrap(), &srv.nfs_url("/from_nfs.txt")]);
     assert!(o.status.success(), "{}", text(&o));
     let back = dir.join("back.txt");
-    let o = run(
-        Command::new("smbclient")
-            .arg("//127.0.0.1/share")
-            .args(["-p", &srv.smb_port.to_string(), "-N", "-c"])
-            .arg(format!("get from_nfs.txt {}", back.display())),
-        Duration::from_secs(60),
-    );
+    let o = smbclient(&srv, &["-N"], None, &format!("get from_nfs.txt {}", back.display()));
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(std::fs::read(&back).unwrap(), b"written over NFS\n");
     let _ = std::fs::remove_dir_all(dir);
@@ -192,10 +180,7 @@ fn nfs_null(s: &mut std::net::TcpStream) {
 
 fn smb_lists_the_share(srv: &ServerProcess) {
     require_tool("smbclient");
-    let o = run(
-        Command::new("smbclient").arg("//127.0.0.1/share").args(["-p", &srv.smb_port.to_string(), "-N", "-c", "ls"]),
-        Duration::from_secs(60),
-    );
+    let o = smbclient(srv, &["-N"], None, "ls");
     let t = text(&o);
     assert!(o.status.success() && !t.contains("NT_STATUS_"), "smbclient failed:\n{t}\nserver log:\n{}", srv.log_text());
     assert!(String::from_utf8_lossy(&o.stdout).contains("marker.txt"), "listing:\n{t}");
@@ -207,13 +192,7 @@ fn put_marker(srv: &ServerProcess) {
     require_tool("smbclient");
     let dir = scratch_dir("caps");
     std::fs::write(dir.join("marker.txt"), b"here\n").unwrap();
-    let o = run(
-        Command::new("smbclient")
-            .arg("//127.0.0.1/share")
-            .args(["-p", &srv.smb_port.to_string(), "-N", "-c"])
-            .arg(format!("put {} marker.txt", dir.join("marker.txt").display())),
-        Duration::from_secs(60),
-    );
+    let o = smbclient(srv, &["-N"], None, &format!("put {} marker.txt", dir.join("marker.txt").display()));
     assert!(o.status.success(), "{}", text(&o));
     let _ = std::fs::remove_dir_all(dir);
 }

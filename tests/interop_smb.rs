@@ -10,16 +10,6 @@ use common::*;
 const USER: &str = "alice";
 const PASS: &str = "Secret-Pw1";
 
-fn smbclient(srv: &ServerProcess, auth: &[&str], dialect: Option<&str>, cmds: &str) -> std::process::Output {
-    let mut c = Command::new("smbclient");
-    c.arg("//127.0.0.1/share").args(["-p", &srv.smb_port.to_string()]).args(auth);
-    if let Some(d) = dialect {
-        c.args(["-m", d]);
-    }
-    c.args(["-c", cmds]);
-    run(&mut c, Duration::from_secs(300))
-}
-
 fn assert_ok(o: &std::process::Output, what: &str, srv: &ServerProcess) {
     let t = text(o);
     assert!(o.status.success() && !t.contains("NT_STATUS_"), "{what} failed:\n{t}\nserver log:\n{}", srv.log_text());

@@ -102,6 +102,19 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// smbclient on the server's share with `auth` (`-N`, `-U user%pass`...),
+/// an optional `-m` dialect, running `cmds` (`-c`), within 300 s.
+pub fn smbclient(srv: &ServerProcess, auth: &[&str], dialect: Option<&str>, cmds: &str) -> Output {
+    require_tool("smbclient");
+    let mut c = Command::new("smbclient");
+    c.arg("//127.0.0.1/share").args(["-p", &srv.smb_port.to_string()]).args(auth);
+    if let Some(d) = dialect {
+        c.args(["-m", d]);
+    }
+    c.args(["-c", cmds]);
+    run(&mut c, Duration::from_secs(300))
+}
+
 /// A fresh scratch directory under the system temp dir.
 pub fn scratch_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("polyshare-{tag}-{}-{}", std::process::id(), unique()));
