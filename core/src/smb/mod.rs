@@ -12,6 +12,7 @@ use crate::time::TimerKey;
 
 pub mod auth;
 pub mod change_notify;
+pub mod cipher;
 pub mod conn;
 pub mod credits;
 pub mod ctx;

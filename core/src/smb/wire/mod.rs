@@ -13,6 +13,7 @@ pub mod query;
 pub mod read_write;
 pub mod session_setup;
 pub mod smb1;
+pub mod transform;
 pub mod utf16;
 
 #[cfg(test)]
