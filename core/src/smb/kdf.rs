@@ -5,6 +5,8 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use super::cipher::{Cipher, CipherKey, SessionCipher};
+
 pub const DIALECT_202: u16 = 0x0202;
 pub const DIALECT_210: u16 = 0x0210;
 pub const DIALECT_300: u16 = 0x0300;
@@ -14,16 +16,26 @@ pub const DIALECT_311: u16 = 0x0311;
 /// KDF(Ki, Label, Context) = HMAC-SHA256(Ki, [i]_32 || Label || 0x00 || Context || [L]_32)[0..16]
 /// with i = 1 and L = 128. `label` includes its trailing NUL, as in the spec.
 pub fn smb3_kdf(key: &[u8; 16], label: &[u8], context: &[u8]) -> [u8; 16] {
+    let full = kdf_block(key, label, context, 128);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+/// The same KDF with L = 256: one HMAC-SHA256 block is the whole 32-byte
+/// key an AES-256 cipher needs (MS-SMB2 3.3.5.5.3).
+pub fn smb3_kdf_256(key: &[u8; 16], label: &[u8], context: &[u8]) -> [u8; 32] {
+    kdf_block(key, label, context, 256)
+}
+
+fn kdf_block(key: &[u8; 16], label: &[u8], context: &[u8], bits: u32) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(&1u32.to_be_bytes());
     mac.update(label);
     mac.update(&[0]);
     mac.update(context);
-    mac.update(&128u32.to_be_bytes());
-    let full = mac.finalize().into_bytes();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
-    out
+    mac.update(&bits.to_be_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 fn derive(
@@ -56,6 +68,30 @@ pub fn encryption_key(dialect: u16, session_key: &[u8; 16], preauth: Option<&[u8
 /// Session.DecryptionKey on the server: the key for messages it receives.
 pub fn decryption_key(dialect: u16, session_key: &[u8; 16], preauth: Option<&[u8; 64]>) -> [u8; 16] {
     derive(dialect, session_key, preauth, (b"SMB2AESCCM\0", b"ServerIn \0"), b"SMBC2SCipherKey\0")
+}
+
+/// Session.EncryptionKey and Session.DecryptionKey for `cipher`: 16-byte
+/// keys as above, 32-byte ones (L = 256, same labels and context) for the
+/// AES-256 ciphers of 3.1.1 (MS-SMB2 3.3.5.5.3).
+pub fn session_cipher(
+    dialect: u16,
+    cipher: Cipher,
+    session_key: &[u8; 16],
+    preauth: Option<&[u8; 64]>,
+) -> Option<SessionCipher> {
+    let key = |v30: (&[u8], &[u8]), v311: &[u8]| {
+        let (label, context) = match dialect {
+            DIALECT_311 => (v311, preauth.map_or(&[][..], |p| &p[..])),
+            _ => v30,
+        };
+        match cipher.key_len() {
+            32 => CipherKey::new(cipher, &smb3_kdf_256(session_key, label, context)),
+            _ => CipherKey::new(cipher, &smb3_kdf(session_key, label, context)),
+        }
+    };
+    let encrypt = key((b"SMB2AESCCM\0", b"ServerOut\0"), b"SMBS2CCipherKey\0")?;
+    let decrypt = key((b"SMB2AESCCM\0", b"ServerIn \0"), b"SMBC2SCipherKey\0")?;
+    Some(SessionCipher::new(encrypt, decrypt))
 }
 
 /// Session.ApplicationKey (exported to RPC over named pipes).
@@ -149,6 +185,28 @@ mod tests {
         assert_eq!(application_key(DIALECT_300, &key, None), smb3_kdf(&key, b"SMB2APP\0", b"SmbRpc\0"));
     }
 
+    #[test]
+    fn session_cipher_keys_per_dialect_and_cipher() {
+        let key: [u8; 16] = hex("7cd451825d0450d235424e44ba6e78cc").try_into().unwrap();
+        // SMB 3.0: the Microsoft test vector's keys, AES-128-CCM.
+        let s = session_cipher(DIALECT_300, Cipher::Aes128Ccm, &key, None).unwrap();
+        assert_eq!(s.encrypt.bytes().to_vec(), hex("b0f0427f7ceb416d1d9dcc0cd4f99447"));
+        assert_eq!(s.decrypt.bytes().to_vec(), hex("fad27796665b313ebb578f388632b4f7"));
+        // 3.1.1 with AES-256: 32-byte keys from L = 256, computed with the
+        // `cryptography` package's KBKDFHMAC (counter mode, r = 32, L = 256).
+        let preauth: [u8; 64] = core::array::from_fn(|i| (i * 3) as u8);
+        let s = session_cipher(DIALECT_311, Cipher::Aes256Gcm, &key, Some(&preauth)).unwrap();
+        assert_eq!(s.encrypt.bytes().to_vec(), hex(SMB311_S2C_256));
+        assert_eq!(s.decrypt.bytes().to_vec(), hex(SMB311_C2S_256));
+        let s = session_cipher(DIALECT_311, Cipher::Aes128Gcm, &key, Some(&preauth)).unwrap();
+        assert_eq!(s.encrypt.bytes(), &smb3_kdf(&key, b"SMBS2CCipherKey\0", &preauth)[..]);
+        assert_eq!(s.decrypt.bytes(), &smb3_kdf(&key, b"SMBC2SCipherKey\0", &preauth)[..]);
+        // The 16-byte key is not the first half of the 32-byte one: L differs.
+        assert_ne!(&hex(SMB311_S2C_256)[..16], s.encrypt.bytes());
+    }
+
     const SMB30_SIGN: &str = "6234814cbb8ea9227440ebfeb5eacbe1";
     const SMB311_SIGN: &str = "8c8e7df416b88e71864c5e2533c586f0";
+    const SMB311_S2C_256: &str = "b1d098bf179574cef30d20d2719e9bd3f10933f227ba2268f7a2db8032660ac5";
+    const SMB311_C2S_256: &str = "d4db4da5ae80f584f1331b95494708f8555903a71a7b045cfbed15d1865b4ed3";
 }
