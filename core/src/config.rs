@@ -146,6 +146,50 @@ pub struct Share {
     pub read_only: bool,
     /// Whether guest and anonymous sessions may connect.
     pub guest_ok: bool,
+    /// Share.EncryptData (MS-SMB2 3.3.1.6): TREE_CONNECT answers
+    /// SMB2_SHAREFLAG_ENCRYPT_DATA, every request on the tree must come
+    /// encrypted (an unencrypted one fails with STATUS_ACCESS_DENIED) and
+    /// every response goes encrypted. A client that cannot encrypt (SMB 2.x,
+    /// or 3.x without a cipher), and a guest or anonymous session, is
+    /// refused at TREE_CONNECT with STATUS_ACCESS_DENIED.
+    pub encrypt: bool,
+}
+
+/// A test-only hook told the keys of every encrypted session
+/// ([`SmbConfig::session_key_export`]). Its Debug form shows nothing else.
+#[derive(Clone)]
+pub struct SessionKeyExport(pub std::sync::Arc<dyn Fn(SessionKeys<'_>) + Send + Sync>);
+
+/// What [`SessionKeyExport`] is told about one session.
+#[derive(Clone, Copy)]
+pub struct SessionKeys<'a> {
+    /// The SessionId, as in SMB2 headers.
+    pub session_id: u64,
+    /// Session.SessionKey.
+    pub session_key: &'a [u8],
+    /// Session.EncryptionKey: server to client.
+    pub server_to_client: &'a [u8],
+    /// Session.DecryptionKey: client to server.
+    pub client_to_server: &'a [u8],
+}
+
+impl SessionKeyExport {
+    /// Tells the hook about one session.
+    pub fn export(&self, session_id: u64, session_key: &[u8], server_to_client: &[u8], client_to_server: &[u8]) {
+        (self.0)(SessionKeys { session_id, session_key, server_to_client, client_to_server });
+    }
+}
+
+impl std::fmt::Debug for SessionKeys<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionKeys").field("session_id", &self.session_id).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SessionKeyExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKeyExport")
+    }
 }
 
 /// The SMB2/3 side of the server.
@@ -171,6 +215,16 @@ pub struct SmbConfig {
     /// STATUS_ACCESS_DENIED), and refuses guest and anonymous logons, which
     /// cannot sign (STATUS_LOGON_FAILURE), as Windows does.
     pub require_signing: bool,
+    /// Global EncryptData with RejectUnencryptedAccess (MS-SMB2 3.3.3):
+    /// every session is encrypted (SMB2_SESSION_FLAG_ENCRYPT_DATA) and
+    /// every share behaves as [`Share::encrypt`]. A client that cannot
+    /// encrypt fails SESSION_SETUP with STATUS_ACCESS_DENIED, and guest and
+    /// anonymous logons, which have no key, fail with STATUS_LOGON_FAILURE.
+    pub require_encryption: bool,
+    /// For tests only, and never set by default: told each encrypted
+    /// session's id and keys, so that a capture can be decrypted (tshark's
+    /// `smb2_seskey_list`). Whoever sets it holds every session's secrets.
+    pub session_key_export: Option<SessionKeyExport>,
     /// MaxReadSize of the NEGOTIATE response (MS-SMB2 2.2.4), in bytes.
     /// Advertised as at least 1 MiB (clamped to 1..=64 KiB for SMB 2.0.2); a
     /// READ asking for more than the connection was told fails with
@@ -216,10 +270,18 @@ impl Default for SmbConfig {
         Self {
             server_name: "POLYSHARE".into(),
             domain: "WORKGROUP".into(),
-            shares: vec![Share { name: "share".into(), path: "/".into(), read_only: false, guest_ok: true }],
+            shares: vec![Share {
+                name: "share".into(),
+                path: "/".into(),
+                read_only: false,
+                guest_ok: true,
+                encrypt: false,
+            }],
             users: Vec::new(),
             guest: true,
             require_signing: false,
+            require_encryption: false,
+            session_key_export: None,
             max_read_size: 8 * 1024 * 1024,
             max_write_size: 8 * 1024 * 1024,
             max_transact_size: 8 * 1024 * 1024,

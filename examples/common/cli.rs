@@ -45,6 +45,16 @@ pub struct Args {
     /// logons (they have no key to sign with).
     #[arg(long)]
     pub require_signing: bool,
+    /// Require SMB 3 encryption on every session (smbd's `server smb
+    /// encrypt = required`): clients that cannot encrypt are refused at
+    /// SESSION_SETUP, and so are guest and anonymous logons.
+    #[arg(long)]
+    pub require_encryption: bool,
+    /// Require SMB 3 encryption on the share only (smbd's per-share
+    /// `smb encrypt = required`): other clients are refused at
+    /// TREE_CONNECT.
+    #[arg(long)]
+    pub encrypt_share: bool,
     /// The SMB share name; the NFS export is "/NAME".
     #[arg(long, default_value = "share")]
     pub share: String,
@@ -135,8 +145,14 @@ impl Args {
         config.smb.guest = guest;
         config.smb.users = self.users.clone();
         config.smb.require_signing = self.require_signing;
-        config.smb.shares =
-            vec![Share { name: self.share.clone(), path: "/".into(), read_only: false, guest_ok: guest }];
+        config.smb.require_encryption = self.require_encryption;
+        config.smb.shares = vec![Share {
+            name: self.share.clone(),
+            path: "/".into(),
+            read_only: false,
+            guest_ok: guest,
+            encrypt: self.encrypt_share,
+        }];
         let policy = match self.nfs_policy {
             Policy::Wait => NfsBreakPolicy::Wait,
             Policy::Jukebox => NfsBreakPolicy::Jukebox,

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 
 use super::auth::{Identity, NtlmAcceptor};
+use super::cipher::{Cipher, SessionCipher};
 use super::credits::CreditWindow;
 use super::preauth::PreauthHash;
 use super::signing::SigningAlgorithm;
@@ -41,6 +42,10 @@ pub struct SmbConnection {
     pub signing: SigningAlgorithm,
     /// Connection.PreauthIntegrityHashValue (3.1.1 only).
     pub preauth: Option<PreauthHash>,
+    /// Connection.CipherId: AES-128-CCM for a 3.0 or 3.0.2 client with
+    /// SMB2_GLOBAL_CAP_ENCRYPTION, the cipher of ENCRYPTION_CAPABILITIES
+    /// for 3.1.1; None when the connection cannot encrypt.
+    pub cipher: Option<Cipher>,
     pub credits: CreditWindow,
     pub sessions: BTreeMap<u64, Session>,
     /// Requests that went async, by op id.
@@ -67,6 +72,7 @@ impl SmbConnection {
             server_security_mode: 0,
             signing: SigningAlgorithm::HmacSha256,
             preauth: None,
+            cipher: None,
             credits: CreditWindow::default(),
             sessions: BTreeMap::new(),
             pending: BTreeMap::new(),
@@ -95,6 +101,12 @@ pub struct Session {
     pub signing_required: bool,
     /// Session.PreauthIntegrityHashValue (3.1.1, during setup).
     pub preauth: Option<PreauthHash>,
+    /// Session.EncryptionKey, DecryptionKey and the nonce counter: set up
+    /// for a user session on a connection with a cipher.
+    pub cipher: Option<SessionCipher>,
+    /// Session.EncryptData: every request must come encrypted and every
+    /// response goes encrypted (MS-SMB2 3.3.5.2.9, 3.3.4.1.4).
+    pub encrypt_data: bool,
     pub trees: BTreeMap<u32, Tree>,
     /// Opens by FileId.Volatile.
     pub opens: BTreeMap<u64, Open>,
@@ -112,6 +124,8 @@ impl Session {
             signing_key: None,
             signing_required: false,
             preauth: None,
+            cipher: None,
+            encrypt_data: false,
             trees: BTreeMap::new(),
             opens: BTreeMap::new(),
             pipes: BTreeMap::new(),
@@ -136,6 +150,9 @@ pub struct Tree {
     pub root: ObjectId,
     pub read_only: bool,
     pub maximal_access: u32,
+    /// TreeConnect.Share.EncryptData: requests on the tree must come
+    /// encrypted (MS-SMB2 3.3.5.2.11).
+    pub encrypt_data: bool,
 }
 
 impl Tree {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::common::Core;
 use crate::smb::SmbShared;
 use crate::smb::auth;
+use crate::smb::cipher::Cipher;
 use crate::smb::conn::{NegotiateState, SmbConnection};
 use crate::smb::ctx::{Ctx, HandlerResult, PreauthTarget, ok_with};
 use crate::smb::preauth::PreauthHash;
@@ -57,6 +58,12 @@ fn response(
         security_buffer: auth::negotiate_token(),
         contexts: Vec::new(),
     }
+}
+
+/// The first cipher of the client's list the server implements (all four
+/// are): the client's order of preference decides (MS-SMB2 3.3.5.4).
+fn choose_cipher(ids: &[u16]) -> Option<Cipher> {
+    ids.iter().find_map(|id| Cipher::from_id(*id))
 }
 
 /// The MaxTransactSize, MaxReadSize or MaxWriteSize a connection of
@@ -111,6 +118,11 @@ pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
     let req = NegotiateRequest::decode(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
     let dialect = DIALECTS.iter().copied().find(|d| req.dialects.contains(d)).ok_or(status::NOT_SUPPORTED)?;
     let mut contexts = Vec::new();
+    // 3.3.5.4: 3.0 and 3.0.2 encrypt with AES-128-CCM when the client can.
+    let mut cipher = match dialect {
+        DIALECT_300 | DIALECT_302 if req.capabilities & CAP_ENCRYPTION != 0 => Some(Cipher::Aes128Ccm),
+        _ => None,
+    };
     let mut signing = match dialect {
         DIALECT_202 | DIALECT_210 => SigningAlgorithm::HmacSha256,
         _ => SigningAlgorithm::AesCmac,
@@ -139,7 +151,14 @@ pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
             data.extend_from_slice(&id.to_le_bytes());
             contexts.push(NegotiateContext { context_type: SIGNING_CAPABILITIES, data });
         }
-        // ENCRYPTION_CAPABILITIES is left unanswered: encryption is not offered.
+        if let Some(ec) = req.context(ENCRYPTION_CAPABILITIES) {
+            let ids = encryption_ciphers(&ec.data).map_err(|_| status::INVALID_PARAMETER)?;
+            cipher = choose_cipher(&ids);
+            // 3.3.5.4: one cipher, or 0 when none is shared.
+            let mut data = vec![1, 0];
+            data.extend_from_slice(&cipher.map_or(0, Cipher::id).to_le_bytes());
+            contexts.push(NegotiateContext { context_type: ENCRYPTION_CAPABILITIES, data });
+        }
         let mut p = PreauthHash::new();
         p.update(&cx.msg);
         cx.conn.preauth = Some(p);
@@ -157,6 +176,12 @@ pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
     conn.server_security_mode = server_security_mode(cx.core);
     conn.server_capabilities =
         capabilities(dialect, cx.core.config.smb.directory_leasing && req.capabilities & CAP_DIRECTORY_LEASING != 0);
+    conn.cipher = cipher;
+    // SMB2_GLOBAL_CAP_ENCRYPTION is a 3.0 and 3.0.2 capability (2.2.4);
+    // 3.1.1 answers ENCRYPTION_CAPABILITIES instead.
+    if cipher.is_some() && dialect != DIALECT_311 {
+        conn.server_capabilities |= CAP_ENCRYPTION;
+    }
     let mut resp = response(cx.core, cx.smb, cx.conn, dialect, cx.now);
     resp.contexts = contexts;
     ok_with(|b| resp.encode(b))

@@ -30,6 +30,11 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::REQUEST_NOT_ACCEPTED);
     }
     let (dialect, should_sign) = (cx.conn.dialect, cx.conn.client_security_mode & SIGNING_REQUIRED != 0);
+    // 3.3.5.5: global EncryptData refuses a client that cannot encrypt.
+    let require_encryption = cx.core.config.smb.require_encryption;
+    if require_encryption && cx.conn.cipher.is_none() {
+        return Err(status::ACCESS_DENIED);
+    }
     let sid = match cx.hdr.session_id {
         0 => {
             if cx.conn.sessions.len() >= MAX_SESSIONS_PER_CONN {
@@ -83,8 +88,14 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
             if reauth {
                 return reauthenticated(cx, sid, identity, &token);
             }
+            if require_encryption && !matches!(identity, Identity::User(_)) {
+                // Guest and anonymous sessions have no key to encrypt with.
+                tracing::info!(conn = cx.conn.id.0, session = sid, "unencrypted logon refused");
+                log_off(cx.core, cx.smb, cx.conn, sid, cx.now);
+                return Err(status::ACCESS_DENIED);
+            }
             session.valid = true;
-            let flags = match identity {
+            let mut flags = match identity {
                 Identity::Guest => SESSION_FLAG_IS_GUEST,
                 Identity::Anonymous => SESSION_FLAG_IS_NULL,
                 Identity::User(_) => 0,
@@ -104,6 +115,16 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
                     || should_sign
                     || cx.core.config.smb.require_signing;
                 cx.force_sign = dialect >= DIALECT_300 || session.signing_required;
+                session.cipher = cx.conn.cipher.and_then(|c| kdf::session_cipher(dialect, c, &key, preauth.as_ref()));
+                // 3.3.5.5.3: an encrypted session needs no signing.
+                if require_encryption && session.cipher.is_some() {
+                    session.encrypt_data = true;
+                    session.signing_required = false;
+                    flags |= SESSION_FLAG_ENCRYPT_DATA;
+                }
+                if let (Some(c), Some(export)) = (&session.cipher, &cx.core.config.smb.session_key_export) {
+                    export.export(sid, &key, c.encrypt.bytes(), c.decrypt.bytes());
+                }
             }
             session.preauth = None;
             cx.core.timers.cancel(TimerKey::Unauthenticated(cx.conn.id));

@@ -36,7 +36,8 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
     let name = path.trim_start_matches('\\').split('\\').nth(1).ok_or(status::BAD_NETWORK_NAME)?;
     let id = cx.conn.next_tree_id;
     let tree = if name.eq_ignore_ascii_case("IPC$") {
-        Tree { id, share: None, root: cx.core.vfs.root(), read_only: true, maximal_access: FULL_ACCESS }
+        let root = cx.core.vfs.root();
+        Tree { id, share: None, root, read_only: true, maximal_access: FULL_ACCESS, encrypt_data: false }
     } else {
         let shares = &cx.core.config.smb.shares;
         let idx = shares.iter().position(|s| s.name.to_lowercase() == name.to_lowercase());
@@ -45,18 +46,27 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
         if guest && !share.guest_ok {
             return Err(status::ACCESS_DENIED);
         }
-        let root = share_root(&cx.core.vfs, &share.path).ok_or(status::BAD_NETWORK_NAME)?;
-        let access = if share.read_only { READ_ACCESS } else { FULL_ACCESS };
-        Tree { id, share: Some(idx), root, read_only: share.read_only, maximal_access: access }
+        let encrypt_data = share.encrypt || cx.core.config.smb.require_encryption;
+        // 3.3.5.7: a share that requires encryption refuses a connection
+        // that cannot encrypt, and a guest or anonymous session, which has
+        // no key (smbd answers both with ACCESS_DENIED too).
+        if encrypt_data && (cx.conn.cipher.is_none() || guest) {
+            return Err(status::ACCESS_DENIED);
+        }
+        let (read_only, root) = (share.read_only, share_root(&cx.core.vfs, &share.path));
+        let root = root.ok_or(status::BAD_NETWORK_NAME)?;
+        let access = if read_only { READ_ACCESS } else { FULL_ACCESS };
+        Tree { id, share: Some(idx), root, read_only, maximal_access: access, encrypt_data }
     };
     cx.conn.next_tree_id = cx.conn.next_tree_id.wrapping_add(1).max(1);
     let (ty, access) = match tree.is_ipc() {
         true => (SHARE_TYPE_PIPE, tree.maximal_access),
         false => (SHARE_TYPE_DISK, tree.maximal_access),
     };
+    let flags = if tree.encrypt_data { SHAREFLAG_ENCRYPT_DATA } else { 0 };
     cx.session()?.trees.insert(id, tree);
     cx.resp_tree = Some(id);
-    ok_with(|b| encode_tree_connect_response(ty, 0, 0, access, b))
+    ok_with(|b| encode_tree_connect_response(ty, flags, 0, access, b))
 }
 
 pub fn tree_disconnect(cx: &mut Ctx<'_>) -> HandlerResult {

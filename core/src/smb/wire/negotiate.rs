@@ -165,6 +165,12 @@ pub fn signing_algorithms(data: &[u8]) -> WireResult<Vec<u16>> {
     (0..n).map(|i| u16_at(data, 2 + 2 * i)).collect()
 }
 
+/// The cipher ids of an ENCRYPTION_CAPABILITIES context (MS-SMB2
+/// 2.2.3.1.2), in the client's order of preference.
+pub fn encryption_ciphers(data: &[u8]) -> WireResult<Vec<u16>> {
+    signing_algorithms(data)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NegotiateResponse {
     pub security_mode: u16,
@@ -296,6 +302,7 @@ mod tests {
             let _ = NegotiateResponse::decode(&m);
             let _ = preauth_hash_algorithms(&b);
             let _ = signing_algorithms(&b);
+            let _ = encryption_ciphers(&b);
             true
         }
     }

@@ -7,6 +7,10 @@ use super::utf16::{from_utf16le, utf16le};
 pub const SESSION_FLAG_BINDING: u8 = 0x1;
 pub const SESSION_FLAG_IS_GUEST: u16 = 0x1;
 pub const SESSION_FLAG_IS_NULL: u16 = 0x2;
+/// SMB2_SESSION_FLAG_ENCRYPT_DATA (MS-SMB2 2.2.6): the session is encrypted.
+pub const SESSION_FLAG_ENCRYPT_DATA: u16 = 0x4;
+/// SMB2_SHAREFLAG_ENCRYPT_DATA (MS-SMB2 2.2.10): the share requires encryption.
+pub const SHAREFLAG_ENCRYPT_DATA: u32 = 0x8000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSetupRequest {
