@@ -476,8 +476,14 @@ impl Server {
                 break;
             }
             if let Some((conn, msg)) = smb::notify::encode(&self.shared.smb, n) {
-                let data = encode_frame(Protocol::Smb.transport(), &msg);
-                self.out.push_back(Output::Transmit { conn, data });
+                let msg = match self.conns.get_mut(&conn).map(|c| &mut c.state) {
+                    Some(ProtoConn::Smb(s)) => smb::seal_unsolicited(s, msg),
+                    _ => Some(msg),
+                };
+                if let Some(msg) = msg {
+                    let data = encode_frame(Protocol::Smb.transport(), &msg);
+                    self.out.push_back(Output::Transmit { conn, data });
+                }
             }
             self.breaks.pop_front();
         }

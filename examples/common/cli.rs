@@ -86,6 +86,13 @@ pub struct Args {
     /// else "info".
     #[arg(long, value_name = "LEVEL")]
     pub log: Option<String>,
+    /// For tests only: append the id and keys of every encrypted SMB
+    /// session to FILE, one line each in the form of tshark's
+    /// `smb2_seskey_list` (SessionId as on the wire, SessionKey,
+    /// server-to-client and client-to-server keys, in hex). Whoever reads
+    /// FILE can decrypt those sessions; never set by default.
+    #[arg(long, value_name = "FILE")]
+    pub session_key_log: Option<PathBuf>,
     /// For tests only: a fixed seed, making NTLM challenges and session ids
     /// predictable to anyone who knows it (default: 32 bytes of OS entropy).
     #[arg(long, value_name = "N")]
@@ -110,6 +117,24 @@ fn parse_user(s: &str) -> Result<User, String> {
 fn parse_secs(s: &str) -> Result<Duration, String> {
     let secs: f64 = s.parse().map_err(|e| format!("{e}"))?;
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{e}"))
+}
+
+/// The hook behind `--session-key-log`: one line per session, appended.
+fn session_key_log(path: PathBuf) -> polyshare::config::SessionKeyExport {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    polyshare::config::SessionKeyExport(std::sync::Arc::new(move |k| {
+        let line = format!(
+            "{},{},{},{}\n",
+            hex(&k.session_id.to_le_bytes()),
+            hex(k.session_key),
+            hex(k.server_to_client),
+            hex(k.client_to_server)
+        );
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+        if let Err(e) = file.and_then(|mut f| f.write_all(line.as_bytes())) {
+            eprintln!("session key log {}: {e}", path.display());
+        }
+    }))
 }
 
 impl Args {
@@ -146,6 +171,7 @@ impl Args {
         config.smb.users = self.users.clone();
         config.smb.require_signing = self.require_signing;
         config.smb.require_encryption = self.require_encryption;
+        config.smb.session_key_export = self.session_key_log.clone().map(session_key_log);
         config.smb.shares = vec![Share {
             name: self.share.clone(),
             path: "/".into(),

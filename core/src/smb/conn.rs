@@ -225,6 +225,8 @@ pub struct IoWait {
     pub kind: IoKind,
     /// The request itself, while its signature is being checked.
     pub msg: Option<Bytes>,
+    /// The SessionId of the TRANSFORM_HEADER it came in, if encrypted.
+    pub encrypted: Option<u64>,
 }
 
 /// A request that went async (MS-SMB2 3.3.4.2), kept until it completes.
@@ -237,6 +239,8 @@ pub struct Pending {
     /// The rest of its related compound chain, answered with interim
     /// responses and run when this one completes (MS-SMB2 3.3.5.2.7.2).
     pub followers: Vec<Follower>,
+    /// The SessionId of the TRANSFORM_HEADER it came in, if encrypted.
+    pub encrypted: Option<u64>,
 }
 
 /// A related compound element waiting for the element before it.
@@ -246,4 +250,6 @@ pub struct Follower {
     /// The request header with ASYNC set and its AsyncId.
     pub header: Header,
     pub msg: Bytes,
+    /// The SessionId of the TRANSFORM_HEADER it came in, if encrypted.
+    pub encrypted: Option<u64>,
 }

@@ -73,6 +73,11 @@ pub struct Ctx<'a> {
     pub force_sign: bool,
     /// Sign the response with this key (LOGOFF: the session is gone).
     pub sign_override: Option<[u8; 16]>,
+    /// Seal the response with this (LOGOFF of an encrypted session).
+    pub seal_override: Option<super::seal::Seal>,
+    /// The SessionId of the TRANSFORM_HEADER the request came in, when it
+    /// came encrypted (MS-SMB2 Request.TransformSessionId).
+    pub encrypted: Option<u64>,
     pub preauth: PreauthTarget,
     /// Set when the request is being completed asynchronously.
     pub async_id: Option<u64>,
@@ -108,6 +113,8 @@ impl<'a> Ctx<'a> {
             used_file: None,
             force_sign: false,
             sign_override: None,
+            seal_override: None,
+            encrypted: None,
             preauth: PreauthTarget::None,
             async_id: None,
             op: None,

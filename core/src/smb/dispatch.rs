@@ -12,7 +12,10 @@ use super::conn::{Follower, IoWait, NegotiateState, Pending, SmbConnection};
 use super::ctx::{Ctx, Outcome, PreauthTarget};
 use super::handlers;
 use super::logoff::log_off;
+use super::seal::{self, Seal, response_seal};
 use super::send::{Element, flush, session_signing};
+use super::wire::negotiate::DIALECT_300;
+use super::wire::transform::TRANSFORM_PROTOCOL_ID;
 use super::signing;
 use super::status;
 use super::wire::codec::FileId;
@@ -57,6 +60,29 @@ pub(crate) fn handle_frame(
             None => Flow::Close,
         };
     }
+    if frame.get(..4) == Some(&TRANSFORM_PROTOCOL_ID[..]) {
+        // 3.3.5.2.1.1: only a 3.x connection decrypts; anything wrong closes it.
+        if conn.state != NegotiateState::Done || conn.dialect < DIALECT_300 {
+            return Flow::Close;
+        }
+        return match seal::unseal_request(conn, frame) {
+            Some((sid, plain)) => handle_message(core, smb, conn, plain, Some(sid), now),
+            None => Flow::Close,
+        };
+    }
+    handle_message(core, smb, conn, frame, None, now)
+}
+
+/// One SMB2 message or compound, as received or as decrypted from a
+/// TRANSFORM message of session `encrypted`.
+fn handle_message(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    frame: Bytes,
+    encrypted: Option<u64>,
+    now: Instant,
+) -> Flow {
     if frame.get(..4) != Some(&PROTOCOL_ID[..]) {
         tracing::info!(conn = conn.id.0, "not an SMB2 message; closing");
         return Flow::Close;
@@ -68,13 +94,17 @@ pub(crate) fn handle_frame(
         let Some(rest) = frame.get(off..) else { return Flow::Close };
         let Ok(hdr) = Header::decode(rest) else { return Flow::Close };
         let Some(len) = compound_element_len(hdr.next_command, rest.len()) else { return Flow::Close };
+        if encrypted.is_some_and(|sid| !inside_transform(&hdr, off == 0, sid)) {
+            flush(core, conn, out);
+            return Flow::Close;
+        }
         let msg = frame.slice(off..off + len);
-        match process(core, smb, conn, hdr, msg, &mut chain, now) {
+        match process(core, smb, conn, hdr, msg, &mut chain, encrypted, now) {
             Step::Reply(e) => out.push(e),
             Step::Parked(e, op) => {
                 out.push(e);
                 if hdr.next_command != 0 {
-                    match defer_related(core, conn, &frame, off + len, op, &mut out) {
+                    match defer_related(core, conn, &frame, off + len, op, encrypted, &mut out) {
                         Deferred::All => break,
                         Deferred::Upto(next) => {
                             off = next;
@@ -104,6 +134,17 @@ pub(crate) fn handle_frame(
     Flow::Continue
 }
 
+/// MS-SMB2 3.3.5.2.1.1: the first message inside a TRANSFORM is not
+/// related and belongs to the transform's session; a later one is related
+/// or belongs to it too.
+fn inside_transform(hdr: &Header, first: bool, sid: u64) -> bool {
+    let related = hdr.flags & FLAG_RELATED != 0;
+    match first {
+        true => !related && hdr.session_id == sid,
+        false => related || hdr.session_id == sid,
+    }
+}
+
 enum Step {
     Reply(Element),
     /// Went async under this op: the element is its interim response.
@@ -129,6 +170,7 @@ fn defer_related(
     frame: &Bytes,
     mut off: usize,
     op: u64,
+    encrypted: Option<u64>,
     out: &mut Vec<Element>,
 ) -> Deferred {
     loop {
@@ -153,7 +195,7 @@ fn defer_related(
         stored.async_id = async_id;
         let msg = frame.slice(off..off + len);
         match conn.pending.get_mut(&op) {
-            Some(p) => p.followers.push(Follower { async_id, header: stored, msg }),
+            Some(p) => p.followers.push(Follower { async_id, header: stored, msg, encrypted }),
             None => return Deferred::Close,
         }
         let interim = Header {
@@ -169,7 +211,9 @@ fn defer_related(
             session_id: hdr.session_id,
             signature: [0; 16],
         };
-        out.push(Element { header: interim, body: to_vec(encode_error_response), sign: None, preauth: PreauthTarget::None });
+        let seal = response_seal(conn, encrypted, hdr.command, hdr.session_id, hdr.tree_id);
+        let body = to_vec(encode_error_response);
+        out.push(Element { header: interim, body, sign: None, preauth: PreauthTarget::None, seal });
         if hdr.next_command == 0 {
             return Deferred::All;
         }
@@ -184,6 +228,7 @@ fn process(
     hdr: Header,
     msg: Bytes,
     chain: &mut Chain,
+    encrypted: Option<u64>,
     now: Instant,
 ) -> Step {
     let first = chain.first;
@@ -223,13 +268,15 @@ fn process(
     let mut cx = Ctx::new(core, smb, conn, eff, msg, now);
     cx.chain_file = if related && !first { chain.file_id } else { None };
     cx.io_allowed = first && hdr.next_command == 0;
-    if chain_status == status::SUCCESS && cx.io_allowed && verify_off_core(&mut cx, &hdr, granted) {
+    cx.encrypted = encrypted;
+    if chain_status == status::SUCCESS && cx.io_allowed && encrypted.is_none() && verify_off_core(&mut cx, &hdr, granted)
+    {
         return Step::Nothing;
     }
     let result = if chain_status != status::SUCCESS {
         Err(chain_status)
     } else {
-        match check_signature(&mut cx, &hdr) {
+        match check_protection(&mut cx, &hdr) {
             Ok(()) => handlers::dispatch_command(&mut cx),
             Err(s) => Err(s),
         }
@@ -239,7 +286,7 @@ fn process(
         Ok(Outcome::NoReply) => return Step::Nothing,
         Ok(Outcome::Io) => {
             if let (Some(op), Some(kind)) = (cx.op, cx.io_wait) {
-                let w = IoWait { header: hdr, credits: granted, kind, msg: None };
+                let w = IoWait { header: hdr, credits: granted, kind, msg: None, encrypted };
                 attach_read_finisher(&mut cx, op, &w);
                 cx.conn.io_wait.insert(op, w);
             }
@@ -260,7 +307,17 @@ fn process(
         rh.flags |= FLAG_RELATED;
     }
     let sign = signing_for(&cx, &hdr, rh.session_id, status);
-    Step::Reply(Element { header: rh, body, sign, preauth: cx.preauth })
+    let seal = sealing_for(&mut cx, &rh);
+    Step::Reply(Element { header: rh, body, sign, preauth: cx.preauth, seal })
+}
+
+/// The seal of a response (MS-SMB2 3.3.4.1.4); LOGOFF's comes from the
+/// session it removed.
+fn sealing_for(cx: &mut Ctx<'_>, rh: &Header) -> Option<Seal> {
+    if let Some(seal) = cx.seal_override.take() {
+        return Some(seal);
+    }
+    response_seal(cx.conn, cx.encrypted, rh.command, rh.session_id, rh.tree_id)
 }
 
 fn response_header(req: &Header, cx: &Ctx<'_>, status: u32, credits: u16) -> Header {
@@ -302,9 +359,33 @@ fn verify_off_core(cx: &mut Ctx<'_>, hdr: &Header, granted: u16) -> bool {
     let token = crate::id::WaitToken { conn: cx.conn.id, op };
     let check = std::sync::Arc::new(crate::smb::signing::SignatureCheck { algorithm, key });
     cx.core.submit_io(token, crate::io::IoOp::VerifySignature { check, message: cx.msg.clone() });
-    let w = IoWait { header: *hdr, credits: granted, kind: IoKind::Verify, msg: Some(cx.msg.clone()) };
+    let w = IoWait { header: *hdr, credits: granted, kind: IoKind::Verify, msg: Some(cx.msg.clone()), encrypted: None };
     cx.conn.io_wait.insert(op, w);
     true
+}
+
+/// A request decrypted from a TRANSFORM message needs no signature
+/// (3.3.5.2.4 is skipped); one that came in the clear is refused with
+/// ACCESS_DENIED where its session (3.3.5.2.9) or its tree's share
+/// (3.3.5.2.11) requires encryption, and otherwise checked for its
+/// signature.
+fn check_protection(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
+    if cx.encrypted.is_some() {
+        return Ok(());
+    }
+    let (sid, tid) = (cx.hdr.session_id, cx.hdr.tree_id);
+    if let Some(session) = cx.conn.sessions.get(&sid).filter(|s| s.valid) {
+        let refused = match hdr.command {
+            command::NEGOTIATE | command::SESSION_SETUP => false,
+            command::TREE_CONNECT | command::LOGOFF | command::ECHO => session.encrypt_data,
+            _ => seal::requires_encryption(session, tid),
+        };
+        if refused {
+            tracing::info!(conn = cx.conn.id.0, session = sid, "unencrypted request refused");
+            return Err(status::ACCESS_DENIED);
+        }
+    }
+    check_signature(cx, hdr)
 }
 
 /// MS-SMB2 3.3.5.2.4: a signed request must verify with its session's
@@ -354,13 +435,16 @@ fn signing_for(
 }
 
 /// Sends an interim STATUS_PENDING response and parks the request.
-fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
+fn go_async(mut cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
     let Some(op) = cx.op else {
+        let rh = Header { status: status::INTERNAL_ERROR, ..response_header(&hdr, &cx, 0, granted) };
+        let seal = sealing_for(&mut cx, &rh);
         return Step::Reply(Element {
-            header: Header { status: status::INTERNAL_ERROR, ..response_header(&hdr, &cx, 0, granted) },
+            header: rh,
             body: to_vec(encode_error_response),
             sign: None,
             preauth: PreauthTarget::None,
+            seal,
         });
     };
     // Outstanding async operations per connection are bounded
@@ -371,7 +455,9 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
         tracing::info!(conn = cx.conn.id.0, "too many outstanding async operations");
         let rh = Header { status: status::INSUFFICIENT_RESOURCES, ..response_header(&hdr, &cx, 0, granted) };
         let sign = signing_for(&cx, &hdr, rh.session_id, status::INSUFFICIENT_RESOURCES);
-        return Step::Reply(Element { header: rh, body: to_vec(encode_error_response), sign, preauth: PreauthTarget::None });
+        let seal = sealing_for(&mut cx, &rh);
+        let body = to_vec(encode_error_response);
+        return Step::Reply(Element { header: rh, body, sign, preauth: PreauthTarget::None, seal });
     }
     let async_id = cx.conn.next_async_id;
     cx.conn.next_async_id += 1;
@@ -379,14 +465,17 @@ fn go_async(cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
     stored.flags |= FLAG_ASYNC;
     stored.async_id = async_id;
     stored.message_id = hdr.message_id;
-    cx.conn.pending.insert(op, Pending { async_id, header: stored, msg: cx.msg.clone(), followers: Vec::new() });
+    let (msg, encrypted) = (cx.msg.clone(), cx.encrypted);
+    cx.conn.pending.insert(op, Pending { async_id, header: stored, msg, followers: Vec::new(), encrypted });
     let mut rh = response_header(&hdr, &cx, status::PENDING, granted);
     rh.flags |= FLAG_ASYNC;
     if hdr.flags & FLAG_RELATED != 0 {
         rh.flags |= FLAG_RELATED;
     }
     rh.async_id = async_id;
-    Step::Parked(Element { header: rh, body: to_vec(encode_error_response), sign: None, preauth: PreauthTarget::None }, op)
+    let seal = sealing_for(&mut cx, &rh);
+    let body = to_vec(encode_error_response);
+    Step::Parked(Element { header: rh, body, sign: None, preauth: PreauthTarget::None, seal }, op)
 }
 
 /// Re-runs a parked request (MS-SMB2 3.3.4.2: the final response keeps ASYNC
@@ -401,6 +490,7 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
     let mut cx = Ctx::new(core, smb, conn, p.header, p.msg.clone(), now);
     cx.async_id = Some(p.async_id);
     cx.op = Some(op);
+    cx.encrypted = p.encrypted;
     let (status, body) = match handlers::dispatch_command(&mut cx) {
         Ok(Outcome::Reply { status, body }) => (status, body),
         Ok(Outcome::NoReply) => return Flow::Continue,
@@ -417,6 +507,7 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
     rh.flags |= FLAG_ASYNC | (p.header.flags & FLAG_RELATED);
     rh.async_id = p.async_id;
     let sign = signing_for(&cx, &p.header, rh.session_id, status);
+    let seal = sealing_for(&mut cx, &rh);
     let mut chain = Chain {
         first: false,
         session_id: rh.session_id,
@@ -424,7 +515,7 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
         file_id: cx.used_file.or(cx.chain_file),
         status,
     };
-    let mut out = vec![Element { header: rh, body, sign, preauth: PreauthTarget::None }];
+    let mut out = vec![Element { header: rh, body, sign, preauth: PreauthTarget::None, seal }];
     let mut followers = std::mem::take(&mut p.followers).into_iter();
     while let Some(f) = followers.next() {
         match run_follower(core, smb, conn, &f, &mut chain, now) {
@@ -464,10 +555,11 @@ fn run_follower(
     let mut cx = Ctx::new(core, smb, conn, eff, f.msg.clone(), now);
     cx.chain_file = chain.file_id;
     cx.async_id = Some(f.async_id);
+    cx.encrypted = f.encrypted;
     let result = if status::is_error(chain.status) {
         Err(chain.status)
     } else {
-        match check_signature(&mut cx, &f.header) {
+        match check_protection(&mut cx, &f.header) {
             Ok(()) => handlers::dispatch_command(&mut cx),
             Err(s) => Err(s),
         }
@@ -479,7 +571,13 @@ fn run_follower(
             let followers = Vec::new();
             cx.conn
                 .pending
-                .insert(op, Pending { async_id: f.async_id, header: f.header, msg: f.msg.clone(), followers });
+                .insert(op, Pending {
+                    async_id: f.async_id,
+                    header: f.header,
+                    msg: f.msg.clone(),
+                    followers,
+                    encrypted: f.encrypted,
+                });
             return None;
         }
         Ok(Outcome::NoReply) | Ok(Outcome::Disconnect) | Ok(Outcome::Io) => {
@@ -495,7 +593,8 @@ fn run_follower(
     rh.flags |= FLAG_ASYNC | FLAG_RELATED;
     rh.async_id = f.async_id;
     let sign = signing_for(&cx, &f.header, rh.session_id, status);
-    Some(Element { header: rh, body, sign, preauth: PreauthTarget::None })
+    let seal = sealing_for(&mut cx, &rh);
+    Some(Element { header: rh, body, sign, preauth: PreauthTarget::None, seal })
 }
 
 /// The storage request of a lone READ, WRITE or FLUSH completed: its reply
@@ -514,7 +613,10 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
         Ok(handlers::read_write::IoReply::Data(rd)) => {
             match rd.framed.clone() {
                 Some(range) => core.send_framed(conn.id, rd.buf.freeze(range)),
-                None => flush(core, conn, vec![error_element(conn, &w, status::INTERNAL_ERROR)]),
+                None => {
+                    let e = error_element(conn, &w, status::INTERNAL_ERROR);
+                    flush(core, conn, vec![e]);
+                }
             }
             return;
         }
@@ -522,7 +624,8 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
     };
     let rh = Header { status, ..io_response_header(&w) };
     let sign = io_signing(conn, &w.header, status);
-    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None }]);
+    let seal = io_seal(conn, &w);
+    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None, seal }]);
 }
 
 /// The signature of a large signed request was checked on a worker: a bad
@@ -539,12 +642,14 @@ fn verified(
 ) {
     if !ok {
         tracing::info!(conn = conn.id.0, "bad signature");
-        return flush(core, conn, vec![error_element(conn, &w, status::ACCESS_DENIED)]);
+        let e = error_element(conn, &w, status::ACCESS_DENIED);
+        return flush(core, conn, vec![e]);
     }
     let Some(msg) = w.msg.clone() else { return };
     let mut cx = Ctx::new(core, smb, conn, w.header, msg, now);
     cx.io_allowed = true;
     cx.op = Some(op);
+    cx.encrypted = w.encrypted;
     let (status, body) = match handlers::dispatch_command(&mut cx) {
         Ok(Outcome::Reply { status, body }) => (status, body),
         Ok(Outcome::Io) => {
@@ -567,7 +672,13 @@ fn verified(
     };
     let rh = Header { status, ..io_response_header(&w) };
     let sign = io_signing(conn, &w.header, status);
-    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None }]);
+    let seal = io_seal(conn, &w);
+    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None, seal }]);
+}
+
+/// The seal of the reply to a request that waited for storage.
+fn io_seal(conn: &mut SmbConnection, w: &IoWait) -> Option<Seal> {
+    response_seal(conn, w.encrypted, w.header.command, w.header.session_id, w.header.tree_id)
 }
 
 /// A lone READ's reply is framed and signed by the worker that reads it.
@@ -575,6 +686,8 @@ fn attach_read_finisher(cx: &mut Ctx<'_>, op: u64, w: &IoWait) {
     let IoKind::Read { minimum, .. } = w.kind else { return };
     let rh = Header { status: status::SUCCESS, ..io_response_header(w) };
     let sign = io_signing(cx.conn, &w.header, status::SUCCESS);
+    // Sealed on the worker like the signature: the AES runs off the core.
+    let seal = io_seal(cx.conn, w);
     let token = crate::id::WaitToken { conn: cx.conn.id, op };
     cx.core.io.attach_finisher(
         token,
@@ -584,7 +697,7 @@ fn attach_read_finisher(cx: &mut Ctx<'_>, op: u64, w: &IoWait) {
             if len == 0 || (len as u64) < u64::from(minimum) {
                 return None;
             }
-            handlers::read_write::frame_read_reply(buf, len, &rh, sign)
+            handlers::read_write::frame_read_reply(buf, len, &rh, sign, seal.as_ref())
         }),
     );
 }
@@ -593,13 +706,14 @@ fn io_response_header(w: &IoWait) -> Header {
     reply_header(&w.header, w.header.tree_id, w.header.session_id, status::SUCCESS, w.credits)
 }
 
-fn error_element(conn: &SmbConnection, w: &IoWait, status: u32) -> Element {
+fn error_element(conn: &mut SmbConnection, w: &IoWait, status: u32) -> Element {
     let rh = Header { status, ..io_response_header(w) };
     Element {
         header: rh,
         body: to_vec(encode_error_response),
         sign: io_signing(conn, &w.header, status),
         preauth: PreauthTarget::None,
+        seal: io_seal(conn, w),
     }
 }
 

@@ -28,6 +28,7 @@ pub mod notify;
 pub mod pipe;
 pub mod preauth;
 pub mod release;
+pub mod seal;
 mod send;
 pub mod shared;
 pub mod signing;
@@ -81,6 +82,17 @@ pub(crate) fn log_off(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnec
 
 pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
     dispatch::resume(core, smb, conn, op, now)
+}
+
+/// A break notification for `conn`, sealed when its session requires
+/// encryption (MS-SMB2 3.3.4.6, 3.3.4.7 via 3.3.4.1.4); None when it must be
+/// sealed and cannot be (its session's nonces are spent).
+pub(crate) fn seal_unsolicited(conn: &mut SmbConnection, msg: Vec<u8>) -> Option<Vec<u8>> {
+    let session_id = wire::codec::u64_at(&msg, 40).unwrap_or_default();
+    match seal::unsolicited_seal(conn, session_id) {
+        Some(s) => s.to_vec(&msg),
+        None => Some(msg),
+    }
 }
 
 /// Completes a parked request with `status` (the settle loop's cleanups).

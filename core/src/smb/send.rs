@@ -4,6 +4,7 @@
 
 use super::conn::SmbConnection;
 use super::ctx::PreauthTarget;
+use super::seal::{Seal, response_seal};
 use super::signing;
 use super::wire::codec::to_vec;
 use super::wire::error::encode_error_response;
@@ -18,6 +19,8 @@ pub(super) struct Element {
     pub(super) body: Vec<u8>,
     pub(super) sign: Option<(signing::SigningAlgorithm, [u8; 16])>,
     pub(super) preauth: PreauthTarget,
+    /// Sealed with this (MS-SMB2 3.3.4.1.4): the whole reply is, once.
+    pub(super) seal: Option<Seal>,
 }
 
 /// MS-SMB2 3.3.4.1.1: a response is signed with its session's key when the
@@ -58,9 +61,10 @@ pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u6
                 signature: [0; 16],
             };
             let sign = session_signing(conn, &req, req.session_id, false);
-            Element { header: rh, body: to_vec(encode_error_response), sign, preauth: PreauthTarget::None }
+            let seal = response_seal(conn, p.encrypted, req.command, req.session_id, req.tree_id);
+            Element { header: rh, body: to_vec(encode_error_response), sign, preauth: PreauthTarget::None, seal }
         })
-        .collect();
+        .collect::<Vec<_>>();
     flush(core, conn, out);
 }
 
@@ -70,6 +74,8 @@ pub(super) fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Ele
         return;
     }
     let n = elements.len();
+    // One TRANSFORM_HEADER over the whole compound; nothing in it is signed.
+    let seal = elements.iter().find_map(|e| e.seal.clone());
     let mut buf = Vec::new();
     let mut spans = Vec::with_capacity(n);
     for (i, mut e) in elements.into_iter().enumerate() {
@@ -88,7 +94,7 @@ pub(super) fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Ele
     }
     for (start, end, sign, preauth) in spans {
         let Some(slice) = buf.get_mut(start..end) else { continue };
-        if let Some((algo, key)) = sign {
+        if let (Some((algo, key)), None) = (sign, &seal) {
             signing::sign(algo, &key, slice);
         }
         match preauth {
@@ -105,5 +111,12 @@ pub(super) fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Ele
             }
         }
     }
-    core.send(conn.id, Protocol::Smb, &buf);
+    match seal {
+        None => core.send(conn.id, Protocol::Smb, &buf),
+        Some(seal) => match seal.to_vec(&buf) {
+            Some(sealed) => core.send(conn.id, Protocol::Smb, &sealed),
+            // Never sent in the clear: the connection closes instead.
+            None => core.close_requests.push(conn.id),
+        },
+    }
 }

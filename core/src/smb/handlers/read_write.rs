@@ -14,7 +14,9 @@ use crate::smb::pipe::handlers as pipe;
 use crate::smb::signing::{self, SigningAlgorithm};
 use crate::smb::handlers::negotiate::negotiated_size;
 use crate::smb::status;
+use crate::smb::seal::Seal;
 use crate::smb::wire::header::{HEADER_LEN, Header};
+use crate::smb::wire::transform::TRANSFORM_HEADER_LEN;
 use crate::smb::wire::read_write::*;
 use crate::smb::wire::session_setup::encode_empty_response;
 use crate::vfs::FileType;
@@ -161,31 +163,44 @@ pub(crate) fn io_done(
 
 /// Frames a successful READ reply around its data: the Direct-TCP header,
 /// the SMB2 header and the READ response's fixed part go into the buffer's
-/// headroom and the message is signed where it lies. Runs on the storage
-/// worker (it is the request's [`crate::io::ReadFinisher`]); returns the
-/// range of the framed reply, which leaves as a slice of the buffer the
-/// storage read filled.
+/// headroom and the message is signed where it lies, or, on an encrypted
+/// session, encrypted where it lies with its TRANSFORM_HEADER in front
+/// (MS-SMB2 3.3.4.1.4). Runs on the storage worker (it is the request's
+/// [`crate::io::ReadFinisher`]); returns the range of the framed reply,
+/// which leaves as a slice of the buffer the storage read filled.
 pub(crate) fn frame_read_reply(
     buf: &mut PoolBuf,
     len: usize,
     rh: &Header,
     sign: Option<(SigningAlgorithm, [u8; 16])>,
+    seal: Option<&Seal>,
 ) -> Option<Range<usize>> {
     const FIXED: usize = 16;
-    let start = HEADROOM.checked_sub(4 + HEADER_LEN + FIXED)?;
+    let transform = if seal.is_some() { TRANSFORM_HEADER_LEN } else { 0 };
+    let start = HEADROOM.checked_sub(4 + transform + HEADER_LEN + FIXED)?;
     let end = HEADROOM.checked_add(len)?;
     let msg_len = u32::try_from(end - start - 4).ok().filter(|n| *n <= 0x00ff_ffff)?;
     let mut head = Vec::with_capacity(4 + HEADER_LEN + FIXED);
     head.extend_from_slice(&msg_len.to_be_bytes());
+    let msg_start = start + 4 + transform;
     rh.encode(&mut head);
     let body = head.len();
     encode_read_response(&[], &mut head);
     head.truncate(body + FIXED);
     crate::smb::wire::codec::patch_u32(&mut head, body + 4, len as u32);
     let whole = buf.as_mut_slice();
-    whole.get_mut(start..HEADROOM)?.copy_from_slice(head.get(..HEADROOM - start)?);
-    if let Some((algo, key)) = sign {
-        signing::sign(algo, &key, whole.get_mut(start + 4..end)?);
+    whole.get_mut(start..start + 4)?.copy_from_slice(head.get(..4)?);
+    whole.get_mut(msg_start..HEADROOM)?.copy_from_slice(head.get(4..)?);
+    match seal {
+        Some(seal) => {
+            let header = seal.apply(whole.get_mut(msg_start..end)?)?;
+            whole.get_mut(start + 4..msg_start)?.copy_from_slice(&header);
+        }
+        None => {
+            if let Some((algo, key)) = sign {
+                signing::sign(algo, &key, whole.get_mut(msg_start..end)?);
+            }
+        }
     }
     Some(start..end)
 }

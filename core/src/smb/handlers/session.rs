@@ -194,6 +194,10 @@ fn end_previous_session(cx: &mut Ctx<'_>, previous: u64, sid: u64, user: &str) {
 pub fn logoff(cx: &mut Ctx<'_>) -> HandlerResult {
     cx.session()?;
     let sid = cx.hdr.session_id;
+    // The response is sealed as the session required, with its key, before
+    // the session and its keys are gone.
+    let (encrypted, tid) = (cx.encrypted, cx.hdr.tree_id);
+    cx.seal_override = crate::smb::seal::response_seal(cx.conn, encrypted, crate::smb::wire::header::command::LOGOFF, sid, tid);
     if let Some(s) = log_off(cx.core, cx.smb, cx.conn, sid, cx.now) {
         // The response is signed with the key of the session being removed.
         if cx.hdr.is_signed() || s.signing_required {

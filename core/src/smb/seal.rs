@@ -1,0 +1,108 @@
+//! Encryption on an SMB connection: which messages are sealed and with
+//! which session's key (MS-SMB2 3.3.4.1.4), the nonce each takes, and
+//! unsealing a TRANSFORM request before it is dispatched (3.3.5.2.1.1).
+
+use bytes::{Bytes, BytesMut};
+
+use super::cipher::{self, CipherKey};
+use super::conn::{Session, SmbConnection};
+use super::wire::header::command;
+use super::wire::transform::TRANSFORM_HEADER_LEN;
+
+/// What a message is sealed with: its session's EncryptionKey, a nonce
+/// taken from that session's counter, and the SessionId of the
+/// TRANSFORM_HEADER.
+#[derive(Debug, Clone)]
+pub struct Seal {
+    pub key: CipherKey,
+    pub nonce: [u8; 16],
+    pub session_id: u64,
+}
+
+impl Seal {
+    /// Encrypts `msg` in place; the TRANSFORM_HEADER to put in front.
+    pub fn apply(&self, msg: &mut [u8]) -> Option<[u8; TRANSFORM_HEADER_LEN]> {
+        cipher::seal(&self.key, self.nonce, self.session_id, msg)
+    }
+
+    /// `msg` sealed, behind its TRANSFORM_HEADER.
+    pub fn to_vec(&self, msg: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(TRANSFORM_HEADER_LEN + msg.len());
+        out.extend_from_slice(&[0; TRANSFORM_HEADER_LEN]);
+        out.extend_from_slice(msg);
+        let header = self.apply(out.get_mut(TRANSFORM_HEADER_LEN..)?)?;
+        out.get_mut(..TRANSFORM_HEADER_LEN)?.copy_from_slice(&header);
+        Some(out)
+    }
+}
+
+/// A seal with a fresh nonce of session `session_id`, if it has keys.
+pub fn take_seal(conn: &mut SmbConnection, session_id: u64) -> Option<Seal> {
+    let c = conn.sessions.get_mut(&session_id)?.cipher.as_mut()?;
+    let nonce = c.next_nonce()?;
+    Some(Seal { key: c.encrypt.clone(), nonce, session_id })
+}
+
+/// Whether the session, or the tree `tree_id` of it, requires encryption.
+pub fn requires_encryption(session: &Session, tree_id: u32) -> bool {
+    session.encrypt_data || session.trees.get(&tree_id).is_some_and(|t| t.encrypt_data)
+}
+
+/// MS-SMB2 3.3.4.1.4: a response is sealed when its request came sealed
+/// (`encrypted`: the TRANSFORM_HEADER's SessionId), when its session is
+/// encrypted (not NEGOTIATE or SESSION_SETUP), or when its tree's share is
+/// (nor TREE_CONNECT).
+pub fn response_seal(
+    conn: &mut SmbConnection,
+    encrypted: Option<u64>,
+    cmd: u16,
+    session_id: u64,
+    tree_id: u32,
+) -> Option<Seal> {
+    if let Some(sid) = encrypted {
+        return take_seal(conn, sid);
+    }
+    let session = conn.sessions.get(&session_id)?;
+    let wanted = match cmd {
+        command::NEGOTIATE | command::SESSION_SETUP => false,
+        command::TREE_CONNECT => session.encrypt_data,
+        _ => requires_encryption(session, tree_id),
+    };
+    if wanted { take_seal(conn, session_id) } else { None }
+}
+
+/// An unsolicited message (a break notification) to `session_id`, or for a
+/// lease break (SessionId 0) to the connection's first session that
+/// requires encryption: sealed when that session or one of its trees
+/// requires encryption.
+pub fn unsolicited_seal(conn: &mut SmbConnection, session_id: u64) -> Option<Seal> {
+    let sid = match session_id {
+        0 => conn.sessions.values().find(|s| s.cipher.is_some() && requires_any(s))?.id,
+        sid => sid,
+    };
+    if requires_any(conn.sessions.get(&sid)?) { take_seal(conn, sid) } else { None }
+}
+
+fn requires_any(s: &Session) -> bool {
+    s.encrypt_data || s.trees.values().any(|t| t.encrypt_data)
+}
+
+/// MS-SMB2 3.3.5.2.1.1: a TRANSFORM message decrypted with its session's
+/// DecryptionKey, in place when the frame is not shared. Returns the
+/// session it names and the SMB2 message inside; None closes the
+/// connection (no such session, a guest or anonymous one, a bad header or
+/// tag).
+pub fn unseal_request(conn: &SmbConnection, frame: Bytes) -> Option<(u64, Bytes)> {
+    let h = cipher::transform_header(&frame).ok()?;
+    let session = conn.sessions.get(&h.session_id)?;
+    if session.is_guest_or_anonymous() {
+        return None;
+    }
+    let key = &session.cipher.as_ref()?.decrypt;
+    let mut buf = frame.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+    if let Err(e) = cipher::unseal(key, &mut buf) {
+        tracing::info!(conn = conn.id.0, error = ?e, "undecryptable message; closing");
+        return None;
+    }
+    Some((h.session_id, buf.freeze().slice(TRANSFORM_HEADER_LEN..)))
+}
