@@ -218,8 +218,9 @@ pub struct SmbConfig {
     /// Global EncryptData with RejectUnencryptedAccess (MS-SMB2 3.3.3):
     /// every session is encrypted (SMB2_SESSION_FLAG_ENCRYPT_DATA) and
     /// every share behaves as [`Share::encrypt`]. A client that cannot
-    /// encrypt fails SESSION_SETUP with STATUS_ACCESS_DENIED, and guest and
-    /// anonymous logons, which have no key, fail with STATUS_LOGON_FAILURE.
+    /// encrypt fails SESSION_SETUP with STATUS_ACCESS_DENIED, and so do guest
+    /// and anonymous logons, which have no key (as with smbd's `server smb
+    /// encrypt = required`).
     pub require_encryption: bool,
     /// For tests only, and never set by default: told each encrypted
     /// session's id and keys, so that a capture can be decrypted (tshark's
