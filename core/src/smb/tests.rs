@@ -859,4 +859,6 @@ mod limits;
 
 mod session;
 
+mod encryption;
+
 mod pipe;
