@@ -352,3 +352,22 @@ put("rpc_call", "framed-mount-portmap", bytes([0, 3, 17, 1])
 body = rpc_body(9, 100003, 3, 7, auth_sys, nfs_args[7])
 put("rpc_call", "framed-fragments", bytes([0, 5, 2, 9]) + be32(12) + body[:12] + rpc_last(body[12:]))
 put("rpc_call", "reply", bytes([1, 0, 0, 0]) + be32(5) + be32(1) + be32(0) + be32(0) + be32(0) + be32(2) + be32(3) + be32(3))
+
+
+# --- smb_unseal: [cipher selector] + 32 bytes of key + TRANSFORM frame -------
+# (MS-SMB2 2.2.41; sealed with Python's `cryptography`, nonce counter 1.)
+def sealed_seed():
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM
+    key = bytes(range(32))
+    echo = b"\xfeSMB" + le16(64) + le16(0) + le32(0) + le16(0x0D) + le16(1) + le32(0) + le32(0) \
+        + le64(3) + le32(0) + le32(0) + le64(0x11) + bytes(16) + le16(4) + le16(0)
+    for sel, (klen, nlen, gcm) in enumerate([(16, 11, False), (16, 12, True), (32, 11, False), (32, 12, True)]):
+        nonce = le64(1) + bytes(8)
+        aad = nonce + le32(len(echo)) + le16(0) + le16(1) + le64(0x11)
+        k = key[:klen]
+        ct = AESGCM(k).encrypt(nonce[:nlen], echo, aad) if gcm else AESCCM(k, 16).encrypt(nonce[:nlen], echo, aad)
+        frame = b"\xfdSMB" + ct[-16:] + aad + ct[:-16]
+        put("smb_unseal", "echo-cipher-%d" % (sel + 1), bytes([sel]) + key + frame)
+
+
+sealed_seed()

@@ -39,7 +39,8 @@
 #   polyshare-memory for the MemoryFs column] BENCH_NO_BUILD=1
 #   BENCH_PARTS ["transfers echo hol lease many bigdir"]
 #   BENCH_PREWARM_MIB [2048; 0 = off]
-#   BENCH_SMB_VARIANTS ["smb3-guest smb3-signed smb2-guest smb2-signed"]
+#   BENCH_SMB_VARIANTS ["smb3-guest smb3-signed smb2-guest smb2-signed
+#   smb3-aes128gcm smb3-aes256gcm"]
 #   BENCH_USER [bench] BENCH_PASS [Bench-pass-1]
 #   BENCH_HOL_SECS [10 per phase] BENCH_HOL_INTERVAL_MS [2]
 #   BENCH_MANY_CLIENTS [4 per protocol] BENCH_MANY_MIB [256: 8 clients keep
@@ -61,7 +62,7 @@ TMPBASE=${BENCH_TMP:-/dev/shm}
 SERVERS=${BENCH_SERVERS:-"smbd ganesha polyshare-local"}
 PARTS=${BENCH_PARTS:-"transfers echo hol lease many bigdir"}
 PREWARM_MIB=${BENCH_PREWARM_MIB:-2048}
-SMB_VARIANTS=${BENCH_SMB_VARIANTS:-"smb3-guest smb3-signed smb2-guest smb2-signed"}
+SMB_VARIANTS=${BENCH_SMB_VARIANTS:-"smb3-guest smb3-signed smb2-guest smb2-signed smb3-aes128gcm smb3-aes256gcm"}
 BUSER=${BENCH_USER:-bench}
 BPASS=${BENCH_PASS:-Bench-pass-1}
 HOL_SECS=${BENCH_HOL_SECS:-10}
@@ -213,6 +214,10 @@ smb_auth() {
     case $1 in smb2-*) a+=(-m SMB2_10) ;; esac
     case $1 in
     *-signed) a+=(-U "$BUSER%$BPASS" --client-protection=sign) ;;
+    # Encrypted: the client requires it and picks the cipher (both servers
+    # offer all four); the same for smbd and polyshare.
+    *-aes128gcm) a+=(-U "$BUSER%$BPASS" --client-protection=encrypt "--option=client smb3 encryption algorithms=aes-128-gcm") ;;
+    *-aes256gcm) a+=(-U "$BUSER%$BPASS" --client-protection=encrypt "--option=client smb3 encryption algorithms=aes-256-gcm") ;;
     *) a+=(-U guest%) ;;
     esac
     printf '%s\n' "${a[@]}"
@@ -769,6 +774,7 @@ ref_of() { case $1 in nfs/* | hol/nfs-* | many/nfs) echo ganesha ;; many/mixed) 
         done
         echo
         echo "smbX-guest: \`-U guest%\` (unsigned); smbX-signed: \`-U $BUSER%... --client-protection=sign\`;" \
+            "smb3-aes128gcm, smb3-aes256gcm: \`-U $BUSER%... --client-protection=encrypt\` with that cipher;" \
             "smb3: default dialect (3.1.1); smb2: \`-m SMB2_10\`. get = to a file on $TMPBASE; get-null = to /dev/null;" \
             "nfs/write, nfs/read = nfs-cp in, out; nfs/cat-null = nfs-cat to /dev/null."
     fi

@@ -4,7 +4,8 @@
 //! `nfs_read` / `nfs_write` (RPC call + READ3args / WRITE3args decode, reply
 //! encode at 64 KiB and 1 MiB), `smb_signing` (a signed 1 MiB and 8 MiB
 //! WRITE verified with each signing algorithm, as a worker does before the
-//! data is stored).
+//! data is stored), `smb_encryption` (a 1 MiB and 8 MiB message sealed and
+//! unsealed in place with each cipher, as a worker seals a READ reply).
 //!
 //! `cargo bench -p polyshare-core --bench codecs`; under `cargo test
 //! --all-targets` each benchmark runs once as a smoke test.
@@ -280,6 +281,40 @@ fn smb_signing(c: &mut Criterion) {
     g.finish();
 }
 
+fn smb_encryption(c: &mut Criterion) {
+    use polyshare_core::smb::cipher::{Cipher, CipherKey, seal, unseal};
+    use polyshare_core::smb::wire::transform::TRANSFORM_HEADER_LEN;
+    let mut g = c.benchmark_group("smb_encryption");
+    for size in [1usize << 20, 8 << 20] {
+        let mut message = smb2_header(0x0008, 41);
+        message.resize(64 + 16 + size, 0x77);
+        g.throughput(Throughput::Bytes(message.len() as u64));
+        for cipher in Cipher::ALL {
+            let key = CipherKey::new(cipher, &[0x5a; 32][..cipher.key_len()]).expect("key length");
+            let mut nonce = [0u8; 16];
+            nonce[0] = 1;
+            // Sealing works in place: the same buffer is sealed again and again.
+            let mut buf = message.clone();
+            g.bench_function(format!("seal_{cipher:?}_{}MiB", size >> 20), |b| {
+                b.iter(|| seal(&key, nonce, 1, black_box(&mut buf)).expect("seals"))
+            });
+            let mut frame = seal(&key, nonce, 1, &mut message.clone()).expect("seals").to_vec();
+            let mut body = message.clone();
+            seal(&key, nonce, 1, &mut body).expect("seals");
+            frame.extend_from_slice(&body);
+            let mut work = frame.clone();
+            g.bench_function(format!("unseal_{cipher:?}_{}MiB", size >> 20), |b| {
+                b.iter(|| {
+                    work.copy_from_slice(&frame);
+                    assert!(unseal(&key, black_box(&mut work)).is_ok());
+                    assert_eq!(work.len(), TRANSFORM_HEADER_LEN + message.len());
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -290,6 +325,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = create_contexts, smb2_messages, nfs_read, nfs_write, smb_signing
+    targets = create_contexts, smb2_messages, nfs_read, nfs_write, smb_signing, smb_encryption
 }
 criterion_main!(benches);

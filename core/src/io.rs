@@ -79,6 +79,21 @@ pub enum IoOp {
         /// The whole received message, as it arrived.
         message: Bytes,
     },
+    /// Decrypts a large encrypted SMB 3 message (MS-SMB2 3.3.5.2.1.1) in
+    /// place, off the core's thread like a signature check.
+    Decrypt {
+        /// The decryption to run (cipher and key, opaque here).
+        transform: Arc<dyn MessageTransform>,
+        /// The whole received message, as it arrived.
+        message: Bytes,
+    },
+}
+
+/// A transformation of a whole received message (SMB 3 decryption) that
+/// the protocol hands to a worker, opaque to the storage layer.
+pub trait MessageTransform: Send + Sync + std::fmt::Debug {
+    /// The message inside `message`, or None when it does not decrypt.
+    fn apply(&self, message: Bytes) -> Option<Bytes>;
 }
 
 /// A check over a whole received message (an SMB2 signature) that the
@@ -94,12 +109,12 @@ impl IoOp {
     pub fn object(&self) -> Option<ObjectId> {
         match self {
             IoOp::Read { object, .. } | IoOp::Write { object, .. } | IoOp::Sync { object } => Some(*object),
-            IoOp::VerifySignature { .. } => None,
+            IoOp::VerifySignature { .. } | IoOp::Decrypt { .. } => None,
         }
     }
 
     fn is_read(&self) -> bool {
-        matches!(self, IoOp::Read { .. } | IoOp::VerifySignature { .. })
+        matches!(self, IoOp::Read { .. } | IoOp::VerifySignature { .. } | IoOp::Decrypt { .. })
     }
 }
 
@@ -180,6 +195,7 @@ impl IoRequest {
             }
             IoOp::Sync { object } => IoResult::Sync(self.vfs.sync(object)),
             IoOp::VerifySignature { check, message } => IoResult::Verified(check.check(&message)),
+            IoOp::Decrypt { transform, message } => IoResult::Decrypted(transform.apply(message)),
         };
         IoCompletion { id: self.id, result }
     }
@@ -193,6 +209,7 @@ impl IoRequest {
             IoOp::Sync { .. } => IoResult::Sync(Err(error)),
             // A check that could not run is a check that failed.
             IoOp::VerifySignature { .. } => IoResult::Verified(false),
+            IoOp::Decrypt { .. } => IoResult::Decrypted(None),
         };
         IoCompletion { id: self.id, result }
     }
@@ -247,6 +264,8 @@ pub(crate) enum IoResult {
     Sync(VfsResult<()>),
     /// Whether the signature checked out.
     Verified(bool),
+    /// The message inside, when it decrypted.
+    Decrypted(Option<Bytes>),
 }
 
 /// A buffer from a [`BufPool`]: [`HEADROOM`], then room for data, then

@@ -226,19 +226,32 @@ impl Capture {
 
     /// Stops the capture (SIGINT, so the file is complete) and returns the
     /// lines of `tshark -r` with the given decode-as and fields.
-    pub fn finish(mut self, decode_as: &str, fields: &[&str]) -> Vec<String> {
+    pub fn finish(self, decode_as: &str, fields: &[&str]) -> Vec<String> {
+        self.finish_each(decode_as, &[&[]], fields).remove(0)
+    }
+
+    /// As [`Capture::finish`], reading the capture once per set of extra
+    /// `-o` preferences (such as decryption keys).
+    pub fn finish_each(mut self, decode_as: &str, prefs: &[&[&str]], fields: &[&str]) -> Vec<Vec<String>> {
         std::thread::sleep(Duration::from_millis(500));
         let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
-        let mut c = Command::new("tshark");
-        c.arg("-r").arg(&self.file).args(["-d", &format!("tcp.port=={},{decode_as}", self.port), "-T", "fields"]);
-        for f in fields {
-            c.args(["-e", f]);
+        let mut runs = Vec::new();
+        for set in prefs {
+            let mut c = Command::new("tshark");
+            c.arg("-r").arg(&self.file).args(["-d", &format!("tcp.port=={},{decode_as}", self.port), "-T", "fields"]);
+            for p in *set {
+                c.args(["-o", p]);
+            }
+            for f in fields {
+                c.args(["-e", f]);
+            }
+            let o = run(&mut c, Duration::from_secs(120));
+            assert!(o.status.success(), "tshark -r failed: {}", text(&o));
+            runs.push(String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect());
         }
-        let o = run(&mut c, Duration::from_secs(120));
-        assert!(o.status.success(), "tshark -r failed: {}", text(&o));
         let _ = std::fs::remove_file(&self.file);
-        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+        runs
     }
 }
 

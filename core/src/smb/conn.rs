@@ -52,6 +52,9 @@ pub struct SmbConnection {
     pub pending: BTreeMap<u64, Pending>,
     /// Requests waiting for their storage request, by op id.
     pub io_wait: BTreeMap<u64, IoWait>,
+    /// Large TRANSFORM messages being decrypted by a worker, by op id: the
+    /// SessionId they name.
+    pub unsealing: BTreeMap<u64, u64>,
     pub next_op: u64,
     pub next_async_id: u64,
     pub next_tree_id: u32,
@@ -77,6 +80,7 @@ impl SmbConnection {
             sessions: BTreeMap::new(),
             pending: BTreeMap::new(),
             io_wait: BTreeMap::new(),
+            unsealing: BTreeMap::new(),
             next_op: 1,
             next_async_id: 1,
             next_tree_id: 1,

@@ -65,12 +65,44 @@ pub(crate) fn handle_frame(
         if conn.state != NegotiateState::Done || conn.dialect < DIALECT_300 {
             return Flow::Close;
         }
+        if frame.len() >= seal::UNSEAL_OFF_CORE {
+            return unseal_off_core(core, conn, frame);
+        }
         return match seal::unseal_request(conn, frame) {
             Some((sid, plain)) => handle_message(core, smb, conn, plain, Some(sid), now),
             None => Flow::Close,
         };
     }
     handle_message(core, smb, conn, frame, None, now)
+}
+
+/// A large TRANSFORM message (a WRITE, typically) is decrypted in place on
+/// a worker; what is inside is handled when it comes back ([`unsealed`]).
+fn unseal_off_core(core: &mut Core, conn: &mut SmbConnection, frame: Bytes) -> Flow {
+    let Some((sid, key)) = seal::transform_key(conn, &frame) else { return Flow::Close };
+    let op = conn.next_op;
+    conn.next_op += 1;
+    let token = crate::id::WaitToken { conn: conn.id, op };
+    let transform = std::sync::Arc::new(seal::Unseal { key });
+    core.submit_io(token, crate::io::IoOp::Decrypt { transform, message: frame });
+    conn.unsealing.insert(op, sid);
+    Flow::Continue
+}
+
+/// A worker decrypted a large TRANSFORM message: the message inside is
+/// handled as if it had been decrypted inline; one that did not decrypt,
+/// or whose session went away meanwhile, closes the connection.
+fn unsealed(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, sid: u64, now: Instant) -> Flow {
+    let token = crate::id::WaitToken { conn: conn.id, op };
+    match core.io.take_result(token) {
+        Some(IoResult::Decrypted(Some(plain))) if conn.sessions.contains_key(&sid) => {
+            handle_message(core, smb, conn, plain, Some(sid), now)
+        }
+        _ => {
+            tracing::info!(conn = conn.id.0, "undecryptable message; closing");
+            Flow::Close
+        }
+    }
 }
 
 /// One SMB2 message or compound, as received or as decrypted from a
@@ -482,6 +514,9 @@ fn go_async(mut cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
 /// and the AsyncId and grants no credits), then the related elements that
 /// waited for it, compounding all their final responses.
 pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
+    if let Some(sid) = conn.unsealing.remove(&op) {
+        return unsealed(core, smb, conn, op, sid, now);
+    }
     if let Some(w) = conn.io_wait.remove(&op) {
         io_done(core, smb, conn, op, w, now);
         return Flow::Continue;

@@ -87,22 +87,54 @@ fn requires_any(s: &Session) -> bool {
     s.encrypt_data || s.trees.values().any(|t| t.encrypt_data)
 }
 
+/// TRANSFORM messages at least this large are decrypted on a storage
+/// worker (`IoOp::Decrypt`) rather than on the core's thread.
+pub const UNSEAL_OFF_CORE: usize = 64 * 1024;
+
+/// The decryption of one large TRANSFORM message, run by a worker. Its
+/// Debug form leaves the key out.
+#[derive(Debug)]
+pub struct Unseal {
+    pub key: CipherKey,
+}
+
+impl crate::io::MessageTransform for Unseal {
+    fn apply(&self, message: Bytes) -> Option<Bytes> {
+        unseal_with(&self.key, message)
+    }
+}
+
+/// The session a TRANSFORM message names and its DecryptionKey; None
+/// closes the connection (no such session, a guest or anonymous one, a
+/// malformed header).
+pub fn transform_key(conn: &SmbConnection, frame: &[u8]) -> Option<(u64, CipherKey)> {
+    let h = cipher::transform_header(frame).ok()?;
+    let session = conn.sessions.get(&h.session_id)?;
+    if session.is_guest_or_anonymous() {
+        return None;
+    }
+    Some((h.session_id, session.cipher.as_ref()?.decrypt.clone()))
+}
+
+/// Decrypts in place when the frame is not shared; the SMB2 message inside.
+fn unseal_with(key: &CipherKey, frame: Bytes) -> Option<Bytes> {
+    let mut buf = frame.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+    cipher::unseal(key, &mut buf).ok()?;
+    Some(buf.freeze().slice(TRANSFORM_HEADER_LEN..))
+}
+
 /// MS-SMB2 3.3.5.2.1.1: a TRANSFORM message decrypted with its session's
 /// DecryptionKey, in place when the frame is not shared. Returns the
 /// session it names and the SMB2 message inside; None closes the
 /// connection (no such session, a guest or anonymous one, a bad header or
 /// tag).
 pub fn unseal_request(conn: &SmbConnection, frame: Bytes) -> Option<(u64, Bytes)> {
-    let h = cipher::transform_header(&frame).ok()?;
-    let session = conn.sessions.get(&h.session_id)?;
-    if session.is_guest_or_anonymous() {
-        return None;
+    let (sid, key) = transform_key(conn, &frame)?;
+    match unseal_with(&key, frame) {
+        Some(plain) => Some((sid, plain)),
+        None => {
+            tracing::info!(conn = conn.id.0, "undecryptable message; closing");
+            None
+        }
     }
-    let key = &session.cipher.as_ref()?.decrypt;
-    let mut buf = frame.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-    if let Err(e) = cipher::unseal(key, &mut buf) {
-        tracing::info!(conn = conn.id.0, error = ?e, "undecryptable message; closing");
-        return None;
-    }
-    Some((h.session_id, buf.freeze().slice(TRANSFORM_HEADER_LEN..)))
 }

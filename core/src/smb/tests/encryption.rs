@@ -309,3 +309,45 @@ fn smb30_advertises_encryption_only_to_clients_that_can() {
     let mut c = Client::new();
     assert_eq!(caps(&negotiate(&mut c, DIALECT_302, Some(NO_ENCRYPTION))) & 0x40, 0);
 }
+
+#[test]
+fn a_large_sealed_write_is_decrypted_by_a_worker_and_its_read_sealed_by_one() {
+    let (mut c, _, keys) = login(require_encryption(), DIALECT_300, None);
+    let mut keys = keys.unwrap();
+    c.tree = sealed_call(&mut c, &mut keys, command::TREE_CONNECT, &tree_connect_body()).hdr.tree_id;
+    let fid = sealed_call(&mut c, &mut keys, command::CREATE, &create_body("big", RW, SHARE_ALL, 5, 0, &[])).file_id();
+    let data = pattern(100_000);
+    let mut m = raw_header(command::WRITE, c.mid, c.session, c.tree, 0);
+    m[6..8].copy_from_slice(&2u16.to_le_bytes());
+    c.mid += 2;
+    m.extend_from_slice(&write_body(fid, 0, &data));
+    let mut nonce = [0u8; 16];
+    nonce[..8].copy_from_slice(&keys.next_nonce.to_le_bytes());
+    keys.next_nonce += 1;
+    let h = cipher::seal(&keys.server.decrypt, nonce, c.session, &mut m).unwrap();
+    let frame: Vec<u8> = h.iter().copied().chain(m).collect();
+    // Step by step: the decryption is a request of its own, before the
+    // WRITE's storage request exists.
+    c.server.handle_frame(c.conn, frame.into(), c.now);
+    let Some(Output::Io(unseal)) = c.server.poll_output() else { panic!("no decryption request") };
+    assert!(matches!(unseal.op(), crate::io::IoOp::Decrypt { .. }));
+    assert!(c.server.poll_output().is_none(), "nothing else before it is decrypted");
+    c.server.handle_io(unseal.run(), c.now);
+    let Some(Output::Io(store)) = c.server.poll_output() else { panic!("no write after decryption") };
+    assert!(matches!(store.op(), crate::io::IoOp::Write { .. }));
+    c.server.handle_io(store.run(), c.now);
+    let Some(Output::Transmit { data: reply, .. }) = c.server.poll_output() else { panic!("no reply") };
+    assert_eq!(open_reply(&keys, &reply[4..], c.session)[0].status(), status::SUCCESS);
+    let object = c.server.smb_open(c.conn, fid).unwrap().0;
+    assert_eq!(c.server.vfs().read(object, 0, 200_000).unwrap().0, data);
+
+    // The READ: its storage request frames and seals the reply.
+    let mut m = raw_header(command::READ, c.mid, c.session, c.tree, 0);
+    m[6..8].copy_from_slice(&2u16.to_le_bytes());
+    c.mid += 2;
+    m.extend_from_slice(&read_body(fid, 0, data.len() as u32));
+    let out = send_sealed(&mut c, &mut keys, &m, None);
+    let r = open_reply(&keys, &out[0], c.session);
+    let off = r[0].body[2] as usize - 64;
+    assert_eq!(&r[0].body[off..off + data.len()], &data[..]);
+}
