@@ -154,7 +154,8 @@ fn tshark_decodes_and_decrypts_an_encrypted_session() {
     let cap = Capture::start(srv.smb_port);
     let dir = scratch_dir("sealcap");
     std::fs::write(dir.join("f.txt"), b"sealed over smb\n").unwrap();
-    let cmds = format!("put {} f.txt; ls; get f.txt {}; rm f.txt", dir.join("f.txt").display(), dir.join("g.txt").display());
+    let cmds =
+        format!("put {} f.txt; ls; get f.txt {}; rm f.txt", dir.join("f.txt").display(), dir.join("g.txt").display());
     let auth = ["-U", &format!("{USER}%{PASS}")];
     let t = smbclient_as(&srv, &auth, None, &["--client-protection=encrypt"], &cmds);
     assert!(t.starts_with("status exit status: 0"), "{t}");

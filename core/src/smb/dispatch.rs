@@ -39,6 +39,8 @@ struct Chain {
     tree_id: u32,
     file_id: Option<FileId>,
     status: u32,
+    /// The SessionId of the TRANSFORM_HEADER the frame came in, if any.
+    encrypted: Option<u64>,
 }
 
 pub(crate) fn handle_frame(
@@ -120,7 +122,7 @@ fn handle_message(
         return Flow::Close;
     }
     let mut out: Vec<Element> = Vec::new();
-    let mut chain = Chain { first: true, ..Chain::default() };
+    let mut chain = Chain { first: true, encrypted, ..Chain::default() };
     let mut off = 0usize;
     loop {
         let Some(rest) = frame.get(off..) else { return Flow::Close };
@@ -131,7 +133,7 @@ fn handle_message(
             return Flow::Close;
         }
         let msg = frame.slice(off..off + len);
-        match process(core, smb, conn, hdr, msg, &mut chain, encrypted, now) {
+        match process(core, smb, conn, hdr, msg, &mut chain, now) {
             Step::Reply(e) => out.push(e),
             Step::Parked(e, op) => {
                 out.push(e);
@@ -140,7 +142,7 @@ fn handle_message(
                         Deferred::All => break,
                         Deferred::Upto(next) => {
                             off = next;
-                            chain = Chain::default();
+                            chain = Chain { encrypted, ..Chain::default() };
                             continue;
                         }
                         Deferred::Close => {
@@ -260,10 +262,9 @@ fn process(
     hdr: Header,
     msg: Bytes,
     chain: &mut Chain,
-    encrypted: Option<u64>,
     now: Instant,
 ) -> Step {
-    let first = chain.first;
+    let (first, encrypted) = (chain.first, chain.encrypted);
     if hdr.flags & FLAG_SERVER_TO_REDIR != 0 {
         return Step::Close;
     }
@@ -549,6 +550,7 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
         tree_id: cx.resp_tree.unwrap_or(cx.hdr.tree_id),
         file_id: cx.used_file.or(cx.chain_file),
         status,
+        encrypted: p.encrypted,
     };
     let mut out = vec![Element { header: rh, body, sign, preauth: PreauthTarget::None, seal }];
     let mut followers = std::mem::take(&mut p.followers).into_iter();
