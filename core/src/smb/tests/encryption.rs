@@ -351,3 +351,43 @@ fn a_large_sealed_write_is_decrypted_by_a_worker_and_its_read_sealed_by_one() {
     let off = r[0].body[2] as usize - 64;
     assert_eq!(&r[0].body[off..off + data.len()], &data[..]);
 }
+
+/// Every message of `frames` sealed; what is inside, in order.
+fn open_all(keys: &Keys, frames: &[Vec<u8>], session: u64) -> Vec<Resp> {
+    frames.iter().flat_map(|f| open_reply(keys, f, session)).collect()
+}
+
+/// A request sealed; everything sent back, each frame opened.
+fn sealed_send(c: &mut Client, keys: &mut Keys, cmd: u16, body: &[u8]) -> Vec<Resp> {
+    let mut m = raw_header(cmd, c.mid, c.session, c.tree, 0);
+    c.mid += 1;
+    m.extend_from_slice(body);
+    let out = send_sealed(c, keys, &m, None);
+    open_all(keys, &out, c.session)
+}
+
+#[test]
+fn breaks_interim_and_final_responses_of_an_encrypted_session_are_sealed() {
+    let (mut c, _, keys) = login(require_encryption(), DIALECT_302, None);
+    let mut keys = keys.unwrap();
+    c.tree = sealed_call(&mut c, &mut keys, command::TREE_CONNECT, &tree_connect_body()).hdr.tree_id;
+    let mut batch = create_body("f", RW, SHARE_ALL, 3, 0, &[]);
+    batch[3] = 0x09; // SMB2_OPLOCK_LEVEL_BATCH
+    let r = sealed_call(&mut c, &mut keys, command::CREATE, &batch);
+    assert_eq!((r.status(), r.body[2]), (status::SUCCESS, 0x09), "a batch oplock");
+    let fid = r.file_id();
+    // A second open breaks it: the break notification and the interim
+    // response come sealed.
+    let got = sealed_send(&mut c, &mut keys, command::CREATE, &create_body("f", RW, SHARE_ALL, 1, 0, &[]));
+    let cmds: Vec<(u16, u32)> = got.iter().map(|r| (r.hdr.command, r.status())).collect();
+    assert_eq!(cmds, [(command::OPLOCK_BREAK, status::SUCCESS), (command::CREATE, status::PENDING)]);
+    // The acknowledgement (sealed) lets the second open complete, sealed.
+    let mut ack = Vec::new();
+    let mut id = Vec::new();
+    fid.encode(&mut id);
+    crate::smb::wire::oplock_break::OplockBreak { level: 0, file_id: id.try_into().unwrap() }.encode(&mut ack);
+    let got = sealed_send(&mut c, &mut keys, command::OPLOCK_BREAK, &ack);
+    let cmds: Vec<(u16, u32)> = got.iter().map(|r| (r.hdr.command, r.status())).collect();
+    assert!(cmds.contains(&(command::CREATE, status::SUCCESS)), "{cmds:?}");
+    assert!(cmds.contains(&(command::OPLOCK_BREAK, status::SUCCESS)), "{cmds:?}");
+}
