@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use cli::Args;
-use polyshare::config::NfsBreakPolicy;
+use polyshare::config::{NfsBreakPolicy, NtHash};
 use polyshare::record::{Event, Recording};
 use polyshare::{MemoryFs, Output, Seed};
 
@@ -272,7 +272,8 @@ fn cli_defaults_and_flags() {
     let c = a.config();
     assert!(c.smb.require_signing);
     assert!(!c.smb.guest && !c.smb.shares[0].guest_ok);
-    assert_eq!((c.smb.users[0].name.as_str(), c.smb.users[0].password.as_str()), ("alice", "pw:x"));
+    assert_eq!(c.smb.users[0].name, "alice");
+    assert_eq!(c.smb.users[0].nt_hash, NtHash::from_password("pw:x"));
     assert_eq!(c.break_timeout, Duration::from_millis(500));
     assert_eq!((c.smb.shares[0].name.as_str(), c.nfs.exports[0].name.as_str()), ("data", "/data"));
     assert_eq!(c.nfs.exports[0].policy, NfsBreakPolicy::Jukebox);

@@ -121,14 +121,75 @@ impl Default for Limits {
 }
 
 /// An SMB account, checked with NTLMv2 (MS-NLMP 3.2.5.1.2).
+///
+/// The server keeps only the account's NT hash, never its password: NTLMv2
+/// needs nothing else (NTOWFv2 is keyed by the NT hash, MS-NLMP 3.3.2).
 #[derive(Debug, Clone)]
 pub struct User {
     /// Account name, compared case-insensitively with the NTLM UserName.
     pub name: String,
-    /// Plain-text password, from which the NT hash (NTOWFv2) is derived.
-    /// A client proving an empty password for a user that has one logs on
-    /// as guest (when [`SmbConfig::guest`] allows it).
-    pub password: String,
+    /// MD4 of the UTF-16LE password (NTOWFv1, MS-NLMP 3.3.1). A client
+    /// proving an empty password for a user that has one logs on as guest
+    /// (when [`SmbConfig::guest`] allows it).
+    pub nt_hash: NtHash,
+    /// The Unix user the account acts as.
+    pub uid: u32,
+    /// The account's primary Unix group.
+    pub gid: u32,
+    /// Supplementary Unix groups.
+    pub groups: Vec<u32>,
+}
+
+impl User {
+    /// An account with this password, acting as `nobody` (uid and gid
+    /// 65534) until [`User::with_ids`] says otherwise.
+    pub fn new(name: impl Into<String>, password: &str) -> Self {
+        Self { name: name.into(), nt_hash: NtHash::from_password(password), uid: 65534, gid: 65534, groups: Vec::new() }
+    }
+
+    /// The same account acting as `uid`, primary group `gid` and the
+    /// supplementary `groups`.
+    pub fn with_ids(mut self, uid: u32, gid: u32, groups: Vec<u32>) -> Self {
+        self.uid = uid;
+        self.gid = gid;
+        self.groups = groups;
+        self
+    }
+}
+
+/// An NT hash: MD4 over the UTF-16LE password (MS-NLMP 3.3.1 NTOWFv1).
+/// Password-equivalent for NTLM, so its `Debug` shows nothing of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct NtHash([u8; 16]);
+
+impl NtHash {
+    /// The hash of `password`.
+    pub fn from_password(password: &str) -> Self {
+        use md4::{Digest, Md4};
+        let utf16: Vec<u8> = password.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        Self(Md4::digest(&utf16).into())
+    }
+
+    /// A hash stored earlier (a user database keeps these, not passwords).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Whether this is the hash of the empty password.
+    pub fn is_empty_password(&self) -> bool {
+        *self == Self::from_password("")
+    }
+}
+
+impl std::fmt::Debug for NtHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NtHash(..)")
+    }
 }
 
 /// An SMB disk share, reached by TREE_CONNECT (IPC$ is built in and not

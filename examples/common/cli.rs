@@ -109,7 +109,7 @@ pub enum Policy {
 
 fn parse_user(s: &str) -> Result<User, String> {
     match s.split_once(':') {
-        Some((name, password)) if !name.is_empty() => Ok(User { name: name.into(), password: password.into() }),
+        Some((name, password)) if !name.is_empty() => Ok(User::new(name, password)),
         _ => Err("expected NAME:PASSWORD".into()),
     }
 }

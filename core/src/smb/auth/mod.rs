@@ -13,7 +13,7 @@ pub mod spnego;
 #[cfg(test)]
 mod tests;
 
-use crate::config::User;
+use crate::config::{NtHash, User};
 use crate::smb::signing::constant_time_eq;
 use ntlm::{Direction, NtlmError};
 use spnego::ClientToken;
@@ -288,20 +288,20 @@ fn authenticate(
     if !ntlm::av_pairs_well_formed(blob.get(CLIENT_CHALLENGE_AV_PAIRS..).unwrap_or(&[])) {
         return Err(AuthError::InvalidToken("malformed NTLMv2 AvPairs"));
     }
-    let verify = |password: &str| {
+    let verify = |nt_hash: &NtHash| {
         let mut domains = vec![a.domain.as_str()];
         if !a.domain.is_empty() {
             domains.push("");
         }
         domains.into_iter().find_map(|d| {
-            let key = ntlm::ntowfv2(password, &a.user, d);
+            let key = ntlm::ntowfv2_from_hash(nt_hash.as_bytes(), &a.user, d);
             let expect = ntlm::nt_proof(&key, server_challenge, blob);
             constant_time_eq(&expect, proof).then(|| ntlm::session_base_key(&key, &expect))
         })
     };
-    let Some(base_key) = verify(&user.password) else {
+    let Some(base_key) = verify(&user.nt_hash) else {
         // A client with no password for a known name is a guest logon.
-        if !user.password.is_empty() && verify("").is_some() {
+        if !user.nt_hash.is_empty_password() && verify(&NtHash::from_password("")).is_some() {
             return guest();
         }
         return Err(AuthError::LogonFailure);

@@ -232,10 +232,15 @@ pub fn av_pairs_well_formed(mut pairs: &[u8]) -> bool {
 
 /// MS-NLMP 3.3.2: NTOWFv2.
 pub fn ntowfv2(password: &str, user: &str, domain: &str) -> [u8; 16] {
-    let nt_hash: [u8; 16] = Md4::digest(utf16le(password)).into();
+    ntowfv2_from_hash(&Md4::digest(utf16le(password)).into(), user, domain)
+}
+
+/// NTOWFv2 from the NT hash (MD4 of the password) a server keeps instead of
+/// the password (MS-NLMP 3.3.2).
+pub fn ntowfv2_from_hash(nt_hash: &[u8; 16], user: &str, domain: &str) -> [u8; 16] {
     let mut ud = utf16le(&upper(user));
     ud.extend(utf16le(domain));
-    hmac_md5(&nt_hash, &[&ud])
+    hmac_md5(nt_hash, &[&ud])
 }
 
 /// NTProofStr = HMAC_MD5(ResponseKeyNT, ServerChallenge || temp).

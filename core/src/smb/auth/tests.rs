@@ -11,9 +11,9 @@ const CLIENT_FLAGS: u32 = 0xe208_8297; // what smbclient sends: KEY_EXCH|128|56|
 
 fn users_list() -> Vec<User> {
     vec![
-        User { name: "alice".into(), password: "Secret1".into() },
-        User { name: "User".into(), password: "Password".into() },
-        User { name: "nopass".into(), password: String::new() },
+        User::new("alice", "Secret1"),
+        User::new("User", "Password"),
+        User::new("nopass", ""),
     ]
 }
 
@@ -335,7 +335,7 @@ fn ntlm_not_first_mechanism() {
 #[test]
 fn spec_authenticate_message_through_acceptor() {
     // MS-NLMP 4.2.4: "User"/"Domain"/"Password", RandomSessionKey 0x55.
-    let list = vec![User { name: "User".into(), password: "Password".into() }];
+    let list = vec![User::new("User", "Password")];
     let au = AuthUsers { users: &list, guest: false, domain: "Domain", server_name: "Server" };
     let mut acc = NtlmAcceptor::new(CHALLENGE, 0);
     let mut neg = b"NTLMSSP\0\x01\0\0\0".to_vec();
@@ -459,7 +459,7 @@ fn pyspnego_capture_replays() {
     assert_eq!(session_key.unwrap().to_vec(), hex("16a0dde37f270b457e3d1c9d8a449b88"));
     assert_eq!(token, hex("a11b3019a0030a0100a312041001000000f04b6b71e4766ccc00000000"));
     // The same AUTHENTICATE with another password fails.
-    let list = vec![User { name: "alice".into(), password: "Secret2".into() }];
+    let list = vec![User::new("alice", "Secret2")];
     let mut acc = NtlmAcceptor::new(CHALLENGE, TIME);
     acc.step(&users(&list, true), &tok1).unwrap();
     assert_eq!(acc.step(&users(&list, true), &tok2), Err(AuthError::LogonFailure));

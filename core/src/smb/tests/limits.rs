@@ -265,7 +265,7 @@ pub(super) fn security_buffer(r: &Resp) -> &[u8] {
 /// dialect 3.0 session set up with `security_mode`, and the session's
 /// signing key.
 pub(super) fn login_alice(mut cfg: Config, security_mode: u8) -> (Client, [u8; 16]) {
-    cfg.smb.users.push(User { name: "alice".into(), password: "Secret1".into() });
+    cfg.smb.users.push(User::new("alice", "Secret1"));
     let mut c = Client::with_config(cfg);
     assert_eq!(c.call(command::NEGOTIATE, &negotiate_body(&[0x0300], false)).status(), status::SUCCESS);
     let r = c.call(command::SESSION_SETUP, &setup_body(&ntlm_negotiate(), security_mode, 0));

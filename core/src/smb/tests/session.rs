@@ -17,7 +17,7 @@ const REQUIRE: u8 = SIGNING_ENABLED | SIGNING_REQUIRED;
 /// on the server.
 fn alice() -> (Client, [u8; 16]) {
     let mut cfg = Config::default();
-    cfg.smb.users.push(User { name: "bob".into(), password: "Other2".into() });
+    cfg.smb.users.push(User::new("bob", "Other2"));
     login_alice(cfg, REQUIRE)
 }
 
