@@ -35,7 +35,7 @@ fn negotiate(c: &mut Client, dialect: u16, capabilities: Option<u32>) -> Resp {
 /// SESSION_SETUP response and the session's keys (None when the
 /// connection has no cipher).
 fn login(mut cfg: Config, dialect: u16, capabilities: Option<u32>) -> (Client, Resp, Option<Keys>) {
-    cfg.smb.users.push(User { name: "alice".into(), password: "Secret1".into() });
+    cfg.smb.users.push(User::new("alice", "Secret1"));
     let mut c = Client::with_config(cfg);
     assert_eq!(negotiate(&mut c, dialect, capabilities).status(), status::SUCCESS);
     let r = c.call(command::SESSION_SETUP, &setup_body(&ntlm_negotiate(), 1, 0));
