@@ -214,3 +214,6 @@ pub fn unseal(key: &CipherKey, frame: &mut [u8]) -> Result<TransformHeader, Unse
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod samba_capture;

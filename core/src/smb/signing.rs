@@ -273,7 +273,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod samba_capture;
+pub(crate) mod samba_capture;
 
 #[cfg(test)]
 mod tests {

@@ -11,12 +11,17 @@ use crate::smb::preauth::PreauthHash;
 const CAPTURE: &str = include_str!("samba_capture.txt");
 
 fn messages(dialect: &str) -> Vec<Vec<u8>> {
-    CAPTURE
+    capture_messages(CAPTURE, dialect)
+}
+
+/// The messages of capture `tag` in a capture file (`tag name hex` lines).
+pub(crate) fn capture_messages(capture: &str, tag: &str) -> Vec<Vec<u8>> {
+    capture
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
             let mut f = l.split(' ');
-            (f.next() == Some(dialect)).then(|| {
+            (f.next() == Some(tag)).then(|| {
                 let h = f.nth(1).unwrap();
                 (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
             })
@@ -40,15 +45,21 @@ fn ntlm_token(m: &[u8], request: bool) -> Vec<u8> {
 
 /// The ExportedSessionKey, computed as a server would from the password.
 fn session_key(msgs: &[Vec<u8>]) -> [u8; 16] {
+    exported_session_key(msgs, "root", "Secret1")
+}
+
+/// The ExportedSessionKey of a capture whose messages 3 and 4 are the
+/// CHALLENGE and AUTHENTICATE legs, computed from `user`'s `password`.
+pub(crate) fn exported_session_key(msgs: &[Vec<u8>], user: &str, password: &str) -> [u8; 16] {
     let challenge = ntlm_token(&msgs[3], false);
     let server_challenge: [u8; 8] = challenge[24..32].try_into().unwrap();
     let auth_msg = ntlm_token(&msgs[4], true);
     let a = ntlm::parse_authenticate(&auth_msg).unwrap();
-    assert_eq!(a.user, "root");
+    assert_eq!(a.user, user);
     let (proof, blob) = a.nt_response.split_at(16);
     let key = [a.domain.as_str(), ""]
         .iter()
-        .map(|d| ntlm::ntowfv2("Secret1", &a.user, d))
+        .map(|d| ntlm::ntowfv2(password, &a.user, d))
         .find(|k| ntlm::nt_proof(k, &server_challenge, blob) == proof)
         .expect("NTLMv2 response verifies");
     let base = ntlm::session_base_key(&key, proof.try_into().unwrap());
