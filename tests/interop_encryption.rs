@@ -100,20 +100,25 @@ fn every_cipher_with_smbclient() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// On each example server, with encryption required globally, by the
+/// share, or by nobody (the client asks for it).
 #[test]
 fn smbprotocol_with_require_encryption_writes_reads_and_lists() {
-    for args in [vec!["--require-encryption"], vec!["--encrypt-share"], vec![]] {
+    let configs = [vec!["--require-encryption"], vec!["--encrypt-share"], vec![]];
+    for (server, args) in
+        ["tokio_server", "mio_server", "async_std_server"].into_iter().flat_map(|s| configs.iter().map(move |a| (s, a)))
+    {
         let ua = user_arg();
         let mut all = vec!["--user", &ua];
         all.extend(args.iter());
-        let srv = ServerProcess::start("tokio_server", &all);
+        let srv = ServerProcess::start(server, &all);
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/smbprotocol_encrypted.py");
         let o = run(
             Command::new("python3").arg(script).args([&srv.smb_port.to_string(), USER, PASS, "encrypted"]),
             Duration::from_secs(120),
         );
         let t = text(&o);
-        assert!(o.status.success() && t.contains("ENCRYPTED OK"), "{args:?}: {t}\nlog:\n{}", srv.log_text());
+        assert!(o.status.success() && t.contains("ENCRYPTED OK"), "{server} {args:?}: {t}\nlog:\n{}", srv.log_text());
     }
 }
 
