@@ -60,12 +60,17 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 ..Default::default()
             };
             if attributes != 0 && open.kind != FileType::Stream {
-                let mode = cx.core.vfs.getattr(open.object).map_err(vfs_err)?.mode;
+                let cur = cx.core.vfs.getattr(open.object).map_err(vfs_err)?;
                 // FILE_ATTRIBUTE_READONLY maps to the owner write bit.
-                set.mode = Some(match attributes & 0x1 != 0 {
-                    true => mode & !0o222,
-                    false => mode | 0o200,
-                });
+                let mode = match attributes & 0x1 != 0 {
+                    true => cur.mode & !0o222,
+                    false => cur.mode | 0o200,
+                };
+                // Changing it is a chmod: the owner's or root's (crate::access).
+                if mode != cur.mode && !crate::access::may_chmod(&cur, &cx.identity()?) {
+                    return Err(status::ACCESS_DENIED);
+                }
+                set.mode = Some(mode);
             }
             // MS-FSA 2.1.5.14.2: a change of attributes or times breaks
             // the parent's lease (BreakParentOplock).
@@ -111,6 +116,10 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             let p = path::parse(name.strip_prefix('\\').unwrap_or(&name))?;
             let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
             let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+            let dir_attr = cx.core.vfs.getattr(dir).map_err(vfs_err)?;
+            if tree.read_only || !crate::access::may_add_entry(&dir_attr, &cx.identity()?) {
+                return Err(status::ACCESS_DENIED);
+            }
             lease::begin(cx, dir, Operation::ChildChange, Caller::Open(open.lease_open))?;
             if let Ok((existing, stored)) = lookup_ci(&cx.core.vfs, dir, &last) {
                 if !replace_if_exists || existing.kind == FileType::Directory {
@@ -142,6 +151,10 @@ fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(),
     need(open, DELETE)?;
     let Some(f) = cx.smb.files.get(&open.object) else { return Err(status::FILE_CLOSED) };
     if delete && f.name.is_empty() {
+        return Err(status::CANNOT_DELETE);
+    }
+    // MS-FSA 2.1.5.14.3: a READONLY file cannot be marked for deletion.
+    if delete && cx.core.vfs.getattr(open.object).is_ok_and(|a| crate::smb::access::is_readonly(&a)) {
         return Err(status::CANNOT_DELETE);
     }
     if delete && open.kind == FileType::Directory {
@@ -219,6 +232,13 @@ fn rename(
     if open.kind == FileType::Directory && has_open_descendant(cx, open.object) {
         return Err(status::ACCESS_DENIED);
     }
+    // DELETE, granted at CREATE, covered leaving the source directory; the
+    // new name needs write and search on the destination (crate::access).
+    let id = cx.identity()?;
+    let dir_attr = cx.core.vfs.getattr(dir).map_err(|e| status::from_vfs(&e))?;
+    if !crate::access::may_add_entry(&dir_attr, &id) {
+        return Err(status::ACCESS_DENIED);
+    }
     let mut to_name = last.clone();
     match lookup_ci(&cx.core.vfs, dir, &last) {
         Ok((existing, _)) if existing.id == open.object => {}
@@ -229,6 +249,10 @@ fn rename(
             // The target's handle caching breaks too (MS-FSA 2.1.5.14.11).
             lease::begin(cx, existing.id, Operation::Rename, Caller::Open(open.lease_open))?;
             if existing.kind == FileType::Directory || cx.smb.files.contains_key(&existing.id) {
+                return Err(status::ACCESS_DENIED);
+            }
+            // Replacing removes the target from its directory (crate::access).
+            if !crate::access::may_remove_entry(&dir_attr, Some(&existing), &id) {
                 return Err(status::ACCESS_DENIED);
             }
             to_name = stored;
