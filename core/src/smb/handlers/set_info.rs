@@ -1,6 +1,7 @@
 //! SET_INFO (MS-SMB2 3.3.5.21; MS-FSA 2.1.5.14): times and attributes, end
 //! of file, allocation, disposition, rename, link, position and mode.
-//! Security descriptors are accepted and ignored.
+//! Security descriptors set owner, group and mode as far as they map
+//! (fscc/security_set.rs) and are refused otherwise.
 
 use super::directory::info_error;
 use super::path::{self, lookup_ci};
@@ -39,8 +40,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
     match req.info_type {
         INFO_FILE => {}
         INFO_SECURITY => {
-            need(&open, WRITE_DAC | WRITE_OWNER | 0x0100_0000)?;
-            lease::begin_on(cx, &open, Operation::SetSecurity)?;
+            set_security(cx, &open, req.buffer, req.additional_information)?;
             return ok_with(encode_set_info_response);
         }
         INFO_FILESYSTEM | INFO_QUOTA => return Err(status::NOT_SUPPORTED),
@@ -144,6 +144,46 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     }
     ok_with(encode_set_info_response)
+}
+
+/// SET_INFO of a security descriptor (MS-FSA 2.1.5.16): WRITE_OWNER for
+/// owner and group, WRITE_DAC for the DACL (MS-SMB2 3.3.5.21.3), then the
+/// POSIX rules of chown, chgrp and chmod for the session (crate::access).
+/// What does not map to owner/group/mode is refused with
+/// STATUS_NOT_SUPPORTED; set-id and sticky bits are kept.
+fn set_security(cx: &mut Ctx<'_>, open: &Open, sd: &[u8], info: u32) -> Result<(), u32> {
+    use crate::smb::fscc::{DACL_SECURITY_INFORMATION as DACL, GROUP_SECURITY_INFORMATION as GROUP};
+    use crate::smb::fscc::{OWNER_SECURITY_INFORMATION as OWNER, SdError};
+    if info & (OWNER | GROUP) != 0 {
+        need(open, WRITE_OWNER)?;
+    }
+    if info & DACL != 0 {
+        need(open, WRITE_DAC)?;
+    }
+    let cur = cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?;
+    let want = fscc::decode_security_descriptor(sd, info, cur.uid, cur.gid).map_err(|e| match e {
+        SdError::Invalid => status::INVALID_PARAMETER,
+        SdError::Unmappable => status::NOT_SUPPORTED,
+    })?;
+    let id = cx.identity()?;
+    let allowed = want.uid.is_none_or(|u| crate::access::may_chown(&cur, &id, u))
+        && want.gid.is_none_or(|g| crate::access::may_chgrp(&cur, &id, g))
+        && (want.mode.is_none() || crate::access::may_chmod(&cur, &id));
+    if !allowed {
+        return Err(status::ACCESS_DENIED);
+    }
+    lease::begin_on(cx, open, Operation::SetSecurity)?;
+    let set = SetAttr {
+        uid: want.uid.filter(|u| *u != cur.uid),
+        gid: want.gid.filter(|g| *g != cur.gid),
+        mode: want.mode.map(|m| m | (cur.mode & 0o7000)),
+        ..Default::default()
+    };
+    if set != SetAttr::default() {
+        let now = cx.wall();
+        cx.core.vfs.setattr(open.object, &set, now).map_err(|e| status::from_vfs(&e))?;
+    }
+    Ok(())
 }
 
 /// FILE_DISPOSITION_INFORMATION (MS-FSA 2.1.5.14.3).
