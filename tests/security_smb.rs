@@ -114,14 +114,18 @@ fn files_alice_puts_belong_to_her_as_nfs_ls_shows() {
 fn readonly_attribute_set_over_smb_refuses_a_write_open() {
     let root = tmpfs_root("readonly");
     let f = owned_file(&root, "ro.txt", b"keep me", ALICE, 0o644);
-    let srv = ServerProcess::start("tokio_server", &["--root", root.to_str().unwrap(), "--user", ALICE_USER]);
+    // admin is uid 0, which the mode bits do not stop: only READONLY does.
+    let args = ["--root", root.to_str().unwrap(), "--user", ALICE_USER, "--user", "admin:Admin1:0:0"];
+    let srv = ServerProcess::start("tokio_server", &args);
     let o = smbclient(&srv, AS_ALICE, Some("SMB3"), "setmode ro.txt +r");
     assert_ok(&o, "setmode +r by the owner");
     assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o222, 0, "READONLY clears the write bits");
     // MS-FSA 2.1.5.1.2.1: a write open of a READONLY file is refused,
-    // its owner's too.
+    // its owner's and root's too.
     let o = put(&srv, AS_ALICE, &local("ro", b"overwritten"), "ro.txt");
     assert_denied(&o, "NT_STATUS_ACCESS_DENIED", "write open of a READONLY file");
+    let o = put(&srv, &["-U", "admin%Admin1"], &local("ro0", b"overwritten"), "ro.txt");
+    assert_denied(&o, "NT_STATUS_ACCESS_DENIED", "write open of a READONLY file by uid 0");
     assert_eq!(std::fs::read(&f).unwrap(), b"keep me");
     // Only the owner may change the attribute: a guest may not clear it.
     let o = smbclient(&srv, AS_GUEST, Some("SMB3"), "setmode ro.txt -r");
