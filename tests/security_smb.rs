@@ -175,3 +175,39 @@ fn guest_read_only_share_refuses_guest_writes_only() {
     assert_ok(&put(&srv, AS_ALICE, &local("a2", b"alice"), "open.txt"), "alice's overwrite");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// SET_INFO of security descriptors (smbprotocol; docs/SECURITY.md): a DACL
+/// of allow ACEs for owner and group becomes the mode; what does not map
+/// is refused with STATUS_NOT_SUPPORTED and changes nothing; chown is
+/// root's: alice may not give her file away, uid 0 may.
+#[test]
+fn security_descriptors_set_what_maps_and_refuse_the_rest() {
+    let root = tmpfs_root("sd");
+    let f = owned_file(&root, "acl.txt", b"x", ALICE, 0o666);
+    let args = ["--root", root.to_str().unwrap(), "--user", ALICE_USER, "--user", "admin:Admin1:0:0"];
+    let srv = ServerProcess::start("tokio_server", &args);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/set_security.py");
+    let sets = |user: &str, pw: &str| {
+        let o = run(
+            Command::new("python3").arg(script).args([&srv.smb_port.to_string(), user, pw, "acl.txt", "1000", "1000"]),
+            Duration::from_secs(120),
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains("SET_SECURITY DONE"), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let out = sets("alice", "Secret1");
+    let status =
+        |what: &str| out.lines().find_map(|l| l.strip_prefix(&format!("{what} "))).unwrap_or("missing").to_string();
+    assert_eq!(status("dacl_0740"), "0x00000000", "{out}");
+    for refused in ["deny_ace", "other_sid", "inheritable", "sacl"] {
+        assert_eq!(status(refused), "0xc00000bb", "{refused} is STATUS_NOT_SUPPORTED:\n{out}");
+    }
+    assert_eq!(status("chown_2000"), "0xc0000022", "alice's chown is STATUS_ACCESS_DENIED:\n{out}");
+    let m = std::fs::metadata(&f).unwrap();
+    assert_eq!((m.mode() & 0o7777, m.uid()), (0o740, ALICE), "the DACL set the mode, nothing else changed it");
+
+    let out = sets("admin", "Admin1");
+    assert!(out.contains("chown_2000 0x00000000"), "uid 0 may chown:\n{out}");
+    assert_eq!(std::fs::metadata(&f).unwrap().uid(), 2000);
+    let _ = std::fs::remove_dir_all(&root);
+}
