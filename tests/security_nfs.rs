@@ -61,7 +61,7 @@ fn only_the_owner_reads_and_writes_a_0600_file() {
     // Overwrite in place with WRITE: refused to another uid and to the
     // squashed root, done for the owner.
     for (uid, want) in [(BOB, ACCES), (0, ACCES), (ALICE, 0)] {
-        let mut c = NfsClient::connect(srv.nfs_port).unwrap().as_uid(uid);
+        let mut c = NfsClient::connect(srv.nfs_port).unwrap().with_uid(uid);
         let dir = c.mount("/share").unwrap();
         let fh = c.lookup(&dir, "secret.txt").unwrap().expect("secret.txt");
         let (status, _) = c.write(&fh, 0, b"OVERWRITTEN BY", 2).unwrap();
@@ -95,7 +95,7 @@ fn nfs_created_files_belong_to_the_caller_and_smb_users_share_the_rules() {
     let o = smbclient(&srv, &["-U", "alice%Pw1"], Some("SMB3"), &format!("put {} by_alice_smb.txt", src.display()));
     assert!(o.status.success(), "smbclient put as alice:\n{}", text(&o));
     for (uid, want) in [(BOB, ACCES), (ALICE, 0)] {
-        let mut c = NfsClient::connect(srv.nfs_port).unwrap().as_uid(uid);
+        let mut c = NfsClient::connect(srv.nfs_port).unwrap().with_uid(uid);
         let dir = c.mount("/share").unwrap();
         let fh = c.lookup(&dir, "by_alice_smb.txt").unwrap().expect("by_alice_smb.txt");
         assert_eq!(c.write(&fh, 0, b"X", 2).unwrap().0, want, "WRITE as uid {uid}");

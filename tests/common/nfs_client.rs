@@ -91,7 +91,7 @@ impl NfsClient {
     }
 
     /// Calls from now on carry AUTH_SYS uid `uid` and gid `uid`.
-    pub fn as_uid(mut self, uid: u32) -> Self {
+    pub fn with_uid(mut self, uid: u32) -> Self {
         self.uid = uid;
         self
     }

@@ -24,8 +24,17 @@ use crate::access::{self, Identity, Origin, R, W, X};
 use crate::config::SmbConfig;
 use crate::lease::access::*;
 use crate::smb::auth;
-use crate::smb::handlers::create::WRITE_MASK;
 use crate::vfs::{FileAttr, FileType};
+
+/// Access bits that modify the file or its metadata.
+pub const WRITE_MASK: u32 = FILE_WRITE_DATA
+    | FILE_APPEND_DATA
+    | FILE_WRITE_EA
+    | FILE_WRITE_ATTRIBUTES
+    | DELETE
+    | WRITE_DAC
+    | WRITE_OWNER
+    | 0x40;
 
 /// FILE_DELETE_CHILD (MS-SMB2 2.2.13.1.2).
 pub const FILE_DELETE_CHILD: u32 = 0x0000_0040;

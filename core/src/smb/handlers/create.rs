@@ -4,7 +4,7 @@
 use crate::vfs::Vfs;
 
 use super::durable;
-use crate::smb::access as smb_access;
+use crate::smb::access::{self as smb_access, WRITE_MASK};
 pub use super::open_info::network_open_info;
 use super::path::{self, SmbPath, lookup_ci};
 use crate::lease::access::*;
@@ -17,16 +17,6 @@ use crate::smb::wire::create_context::{
     CreateContext, ResponseContext, decode_create_contexts, encode_create_contexts,
 };
 use crate::vfs::{CreateAttr, FileAttr, FileType, ObjectId, SetAttr, VfsError};
-
-/// Access bits that modify the file or its metadata.
-pub const WRITE_MASK: u32 = FILE_WRITE_DATA
-    | FILE_APPEND_DATA
-    | FILE_WRITE_EA
-    | FILE_WRITE_ATTRIBUTES
-    | DELETE
-    | WRITE_DAC
-    | WRITE_OWNER
-    | 0x40;
 
 /// MS-SMB2 3.3.5.9 step: generic rights map to specific file rights; a
 /// MAXIMUM_ALLOWED request gets the tree's maximal access.

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::*;
 use crate::config::User;
 use crate::server::AcceptError;
-use crate::smb::auth::ntlm;
 use crate::smb::signing::{self, SigningAlgorithm};
 use crate::smb::wire::header::HEADER_LEN;
 use crate::smb::wire::utf16::utf16le;
