@@ -10,8 +10,8 @@
 //! |---|---|
 //! | always | FILE_READ_ATTRIBUTES, READ_CONTROL, SYNCHRONIZE |
 //! | r | FILE_READ_DATA (LIST_DIRECTORY), FILE_READ_EA |
-//! | w | FILE_WRITE_DATA (ADD_FILE), FILE_APPEND_DATA (ADD_SUBDIRECTORY), FILE_WRITE_EA, FILE_WRITE_ATTRIBUTES, and FILE_DELETE_CHILD on a directory |
-//! | x | FILE_EXECUTE (TRAVERSE) |
+//! | w | FILE_WRITE_DATA (ADD_FILE), FILE_APPEND_DATA (ADD_SUBDIRECTORY), FILE_WRITE_EA, FILE_WRITE_ATTRIBUTES, FILE_DELETE_CHILD |
+//! | x (or r, on a file) | FILE_EXECUTE (TRAVERSE on a directory, which needs x) |
 //! | owner or root | WRITE_DAC, WRITE_OWNER, FILE_WRITE_ATTRIBUTES (chmod, chown as POSIX allows) |
 //! | w+x on the parent (sticky rules) | DELETE |
 //!
@@ -70,12 +70,14 @@ pub fn maximal(attr: &FileAttr, dir: Option<&FileAttr>, id: &Identity, read_only
         m |= FILE_READ_DATA | FILE_READ_EA;
     }
     if bits & W != 0 {
-        m |= FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES;
-        if is_dir {
-            m |= FILE_DELETE_CHILD;
-        }
+        // FILE_DELETE_CHILD means nothing on a file, but FILE_ALL_ACCESS
+        // carries it, and the DACL a query shows grants it with w.
+        m |= FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD;
     }
-    if bits & X != 0 {
+    // FILE_EXECUTE on a file is, to a server, a read (the client pages in
+    // what it runs), so r grants it too, as Samba's `acl allow execute
+    // always`; on a directory it is TRAVERSE and needs x.
+    if bits & X != 0 || (!is_dir && bits & R != 0) {
         m |= FILE_EXECUTE;
     }
     if access::may_chmod(attr, id) {
