@@ -8,7 +8,10 @@
 //!   w from FILE_WRITE_DATA, x from FILE_EXECUTE (or the generic rights
 //!   that include them); several ACEs of one class add up; a class without
 //!   an ACE gets no bits. The other rights of a mask follow from rwx as the
-//!   query shows them.
+//!   query shows them. ANONYMOUS LOGON (S-1-5-7) names the identity guest
+//!   and anonymous sessions act as (`SmbConfig::guest_uid`): its ACE counts
+//!   as the owner's when that uid owns the object, and is refused
+//!   otherwise (no other class holds that one uid alone).
 //!
 //! Anything else cannot be kept and is refused, never dropped: other SIDs,
 //! deny or object ACEs, ACE flags other than INHERITED_ACE (inheritance is
@@ -107,6 +110,7 @@ pub fn decode_security_descriptor(
     additional_information: u32,
     uid: u32,
     gid: u32,
+    guest_uid: u32,
 ) -> Result<PosixSecurity, SdError> {
     let known = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
     if additional_information & !(known | DACL_PROTECTION) != 0 {
@@ -137,13 +141,13 @@ pub fn decode_security_descriptor(
         if control & SE_DACL_PRESENT == 0 || off_dacl == 0 {
             return Err(SdError::Unmappable);
         }
-        out.mode = Some(dacl_mode(sd, off_dacl, out.uid.unwrap_or(uid), out.gid.unwrap_or(gid))?);
+        out.mode = Some(dacl_mode(sd, off_dacl, out.uid.unwrap_or(uid), out.gid.unwrap_or(gid), guest_uid)?);
     }
     Ok(out)
 }
 
 /// The mode an ACL (MS-DTYP 2.4.5) of allow ACEs maps to.
-fn dacl_mode(sd: &[u8], off: usize, uid: u32, gid: u32) -> Result<u32, SdError> {
+fn dacl_mode(sd: &[u8], off: usize, uid: u32, gid: u32, guest_uid: u32) -> Result<u32, SdError> {
     let size = u16_at(sd, off + 2).ok_or(SdError::Invalid)? as usize;
     let count = u16_at(sd, off + 4).ok_or(SdError::Invalid)? as usize;
     let end = off.checked_add(size).filter(|e| *e <= sd.len() && size >= 8).ok_or(SdError::Invalid)?;
@@ -166,6 +170,7 @@ fn dacl_mode(sd: &[u8], off: usize, uid: u32, gid: u32) -> Result<u32, SdError> 
         }
         let shift = match (auth, subs.as_slice()) {
             (22, [1, u]) if *u == uid => 6,
+            (5, [7]) if guest_uid == uid => 6,
             (22, [2, g]) if *g == gid => 3,
             (1, [0]) => 0,
             _ => return Err(SdError::Unmappable),
@@ -188,13 +193,13 @@ mod tests {
         for mode in [0o640, 0o755, 0o000, 0o007, 0o777] {
             let mut sd = Vec::new();
             minimal_security_descriptor(1000, 100, mode, ALL, &mut sd);
-            let got = decode_security_descriptor(&sd, ALL, 1, 1).unwrap();
+            let got = decode_security_descriptor(&sd, ALL, 1, 1, 65534).unwrap();
             assert_eq!(got, PosixSecurity { uid: Some(1000), gid: Some(100), mode: Some(mode) }, "{mode:o}");
         }
         // Only the parts asked for.
         let mut sd = Vec::new();
         minimal_security_descriptor(1000, 100, 0o600, ALL, &mut sd);
-        let got = decode_security_descriptor(&sd, DACL_SECURITY_INFORMATION, 1000, 100).unwrap();
+        let got = decode_security_descriptor(&sd, DACL_SECURITY_INFORMATION, 1000, 100, 65534).unwrap();
         assert_eq!(got, PosixSecurity { uid: None, gid: None, mode: Some(0o600) });
     }
 
@@ -220,19 +225,25 @@ mod tests {
     fn what_does_not_map_is_refused() {
         let everyone = [1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0];
         let dacl = DACL_SECURITY_INFORMATION;
-        assert_eq!(decode_security_descriptor(&sd_with_ace(0, 0, &everyone), dacl, 1, 1).unwrap().mode, Some(0o007));
+        assert_eq!(decode_security_descriptor(&sd_with_ace(0, 0, &everyone), dacl, 1, 1, 65534).unwrap().mode, Some(0o007));
         // A deny ACE, an inheritable ACE, another SID (S-1-5-32-544).
-        assert_eq!(decode_security_descriptor(&sd_with_ace(1, 0, &everyone), dacl, 1, 1), Err(SdError::Unmappable));
-        assert_eq!(decode_security_descriptor(&sd_with_ace(0, 3, &everyone), dacl, 1, 1), Err(SdError::Unmappable));
+        assert_eq!(decode_security_descriptor(&sd_with_ace(1, 0, &everyone), dacl, 1, 1, 65534), Err(SdError::Unmappable));
+        assert_eq!(decode_security_descriptor(&sd_with_ace(0, 3, &everyone), dacl, 1, 1, 65534), Err(SdError::Unmappable));
+        // ANONYMOUS LOGON is the guest uid: the owner's class when it owns
+        // the object, refused otherwise.
+        let anonymous = [1, 1, 0, 0, 0, 0, 0, 5, 7, 0, 0, 0];
+        let sd = sd_with_ace(0, 0, &anonymous);
+        assert_eq!(decode_security_descriptor(&sd, dacl, 65534, 1, 65534).unwrap().mode, Some(0o700));
+        assert_eq!(decode_security_descriptor(&sd, dacl, 1000, 1, 65534), Err(SdError::Unmappable));
         let admins = [1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0];
-        assert_eq!(decode_security_descriptor(&sd_with_ace(0, 0, &admins), dacl, 1, 1), Err(SdError::Unmappable));
+        assert_eq!(decode_security_descriptor(&sd_with_ace(0, 0, &admins), dacl, 1, 1, 65534), Err(SdError::Unmappable));
         // A SACL, and a descriptor cut short.
         let sd = sd_with_ace(0, 0, &everyone);
-        assert_eq!(decode_security_descriptor(&sd, 0x8, 1, 1), Err(SdError::Unmappable));
-        assert_eq!(decode_security_descriptor(&sd[..30], dacl, 1, 1), Err(SdError::Invalid));
+        assert_eq!(decode_security_descriptor(&sd, 0x8, 1, 1, 65534), Err(SdError::Unmappable));
+        assert_eq!(decode_security_descriptor(&sd[..30], dacl, 1, 1, 65534), Err(SdError::Invalid));
         // A NULL DACL (DACL_PRESENT clear).
         let mut null = sd.clone();
         null[2] = 0;
-        assert_eq!(decode_security_descriptor(&null, dacl, 1, 1), Err(SdError::Unmappable));
+        assert_eq!(decode_security_descriptor(&null, dacl, 1, 1, 65534), Err(SdError::Unmappable));
     }
 }

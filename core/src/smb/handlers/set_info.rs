@@ -161,7 +161,8 @@ fn set_security(cx: &mut Ctx<'_>, open: &Open, sd: &[u8], info: u32) -> Result<(
         need(open, WRITE_DAC)?;
     }
     let cur = cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?;
-    let want = fscc::decode_security_descriptor(sd, info, cur.uid, cur.gid).map_err(|e| match e {
+    let guest_uid = cx.core.config.smb.guest_uid;
+    let want = fscc::decode_security_descriptor(sd, info, cur.uid, cur.gid, guest_uid).map_err(|e| match e {
         SdError::Invalid => status::INVALID_PARAMETER,
         SdError::Unmappable => status::NOT_SUPPORTED,
     })?;
