@@ -10,6 +10,7 @@ use crate::common::{Core, Flow};
 use crate::id::ConnId;
 use crate::time::TimerKey;
 
+pub mod access;
 pub mod auth;
 pub mod change_notify;
 pub mod cipher;

@@ -53,8 +53,9 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
         if encrypt_data && (cx.conn.cipher.is_none() || guest) {
             return Err(status::ACCESS_DENIED);
         }
-        let (read_only, root) = (share.read_only, share_root(&cx.core.vfs, &share.path));
-        let root = root.ok_or(status::BAD_NETWORK_NAME)?;
+        let root = share_root(&cx.core.vfs, &share.path).ok_or(status::BAD_NETWORK_NAME)?;
+        // A guest on a guest-read-only share is as on a read-only one.
+        let read_only = share.read_only || (guest && share.guest_read_only);
         let access = if read_only { READ_ACCESS } else { FULL_ACCESS };
         Tree { id, share: Some(idx), root, read_only, maximal_access: access, encrypt_data }
     };
