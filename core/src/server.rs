@@ -417,6 +417,20 @@ impl Server {
                 }
                 continue;
             }
+            let forced = self.shared.smb.take_forced_closes();
+            if !forced.is_empty() {
+                let mut then = std::collections::BTreeSet::new();
+                for f in forced {
+                    if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&f.conn).map(|c| &mut c.state) {
+                        smb::force_close(&mut self.core, &mut self.shared.smb, s, f, now);
+                    }
+                    then.insert(f.then);
+                }
+                for t in then {
+                    self.core.wake(t);
+                }
+                continue;
+            }
             let cleanups = self.shared.smb.take_completions();
             if !cleanups.is_empty() {
                 for (t, status) in cleanups {

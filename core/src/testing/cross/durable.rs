@@ -274,3 +274,47 @@ fn logoff_keeps_a_durable_open_and_tree_disconnect_closes_it() {
     let r = reconnect(&mut x, other, "f", back.file_id(), CREATE_GUID, KEY);
     assert_eq!(r.hdr.status, status::OBJECT_NAME_NOT_FOUND);
 }
+
+#[test]
+fn an_allocation_size_asked_at_create_is_reported_and_survives_a_reconnect() {
+    let mut x = X::new();
+    // 5000 bytes reserve two 4096-byte clusters (MS-FSA 2.1.4.5 BlockAlign).
+    let ctxs = [
+        CreateContext::Lease(smb_peer::lease_v2(KEY, RWH)),
+        durable_v2(CREATE_GUID),
+        CreateContext::AllocationSize(5000),
+    ];
+    let body = smb_peer::create_with_contexts("new", smb_peer::OPLOCK_LEVEL_LEASE, &ctxs, 7, disposition::CREATE);
+    let r = x.smb_call(x.smb, command::CREATE, &body);
+    assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+    // CREATE response: AllocationSize at 40, EndOfFile at 48 (MS-SMB2 2.2.14).
+    let sizes = |m: &Msg| {
+        (u64::from_le_bytes(m.body[40..48].try_into().unwrap()), u64::from_le_bytes(m.body[48..56].try_into().unwrap()))
+    };
+    assert_eq!(sizes(&r), (8192, 0));
+    let fid = r.file_id();
+    x.fid = Some(fid);
+    x.holder_writes(&[7; 9000]);
+    x.holder_disconnects();
+    let conn = x.smb_peer(GUID);
+    let r = reconnect(&mut x, conn, "new", fid, CREATE_GUID, KEY);
+    assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+    assert_eq!(sizes(&r), (12288, 9000), "the data outgrew the reservation");
+    // An existing file opened with the context keeps its own allocation.
+    x.file("old", b"abc");
+    let body =
+        smb_peer::create_with_contexts("old", 0, &[CreateContext::AllocationSize(1 << 20)], 7, disposition::OPEN);
+    let r = x.smb_call(conn, command::CREATE, &body);
+    assert_eq!(sizes(&r), (4096, 3));
+    // More than the store has free is STATUS_DISK_FULL, and nothing is made.
+    let body = smb_peer::create_with_contexts(
+        "huge",
+        0,
+        &[CreateContext::AllocationSize(u64::MAX / 2)],
+        7,
+        disposition::CREATE,
+    );
+    assert_eq!(x.smb_call(conn, command::CREATE, &body).hdr.status, status::DISK_FULL);
+    let body = smb_peer::create_with_contexts("huge", 0, &[], 7, disposition::OPEN);
+    assert_eq!(x.smb_call(conn, command::CREATE, &body).hdr.status, status::OBJECT_NAME_NOT_FOUND);
+}
