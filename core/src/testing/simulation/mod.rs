@@ -1,6 +1,6 @@
 //! Randomized simulation: seeded workloads of SMB clients (leases of every
-//! kind, oplocks, opens, reads, writes, closes, disconnects, late and wrong
-//! acknowledgments) and NFS clients (reads, writes, creates, renames,
+//! kind, oplocks, opens, reads, writes, closes, disconnects, reconnects
+//! taking durable opens back, late and wrong acknowledgments) and NFS clients (reads, writes, creates, renames,
 //! removes) against one Server on a virtual clock, with the invariants of
 //! [`invariants`] checked after every step.
 //!
@@ -94,6 +94,9 @@ fn random_workloads_keep_every_invariant() {
         assert!(total.io_reordered > 0 && total.io_faults > 0 && total.io_short > 0 && total.io_orphans > 0);
         assert!(total.commit_failures > 0, "{total:?}");
         assert!(total.durable_kept > 0, "no durable open outlived its client: {total:?}");
+        // Clients came back for their durable opens, within the timeout
+        // and past it (or after a conflict closed them).
+        assert!(total.durable_reclaimed > 0 && total.durable_refused > 0, "{total:?}");
     }
 }
 
