@@ -421,8 +421,9 @@ impl Server {
             if !forced.is_empty() {
                 let mut then = std::collections::BTreeSet::new();
                 for f in forced {
-                    if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&f.conn).map(|c| &mut c.state) {
-                        smb::force_close(&mut self.core, &mut self.shared.smb, s, f, now);
+                    match self.conns.get_mut(&f.conn).map(|c| &mut c.state) {
+                        Some(ProtoConn::Smb(s)) => smb::force_close(&mut self.core, &mut self.shared.smb, s, f, now),
+                        _ => self.shared.smb.app_instances.remove(f.open),
                     }
                     then.insert(f.then);
                 }

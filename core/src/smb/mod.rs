@@ -11,6 +11,7 @@ use crate::id::ConnId;
 use crate::time::TimerKey;
 
 pub mod app_instance;
+pub mod app_instances;
 pub mod auth;
 pub mod change_notify;
 pub mod conn;
@@ -79,7 +80,7 @@ pub(crate) fn force_close(
     core: &mut Core,
     smb: &mut SmbShared,
     conn: &mut SmbConnection,
-    f: app_instance::ForcedClose,
+    f: app_instances::ForcedClose,
     now: Instant,
 ) {
     app_instance::force_close(core, smb, conn, f, now);

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::app_instance::{AppInstances, ForcedClose};
+use super::app_instances::{AppInstances, ForcedClose};
 use super::durable_opens::DurableOpens;
 use super::watches::Watches;
 use super::wire::codec::FileId;

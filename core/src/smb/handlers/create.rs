@@ -10,7 +10,8 @@ use super::path::{self, SmbPath, lookup_ci};
 use crate::lease::access::*;
 use crate::smb::conn::{DirState, Open};
 use crate::id::WaitToken;
-use crate::smb::app_instance::{self, AppInstance};
+use crate::smb::app_instance;
+use crate::smb::app_instances::{self, AppInstance};
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
 use crate::smb::fscc;
 use crate::smb::status;
@@ -115,8 +116,8 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     let p = path::parse(&req.name)?;
     let reserve = allocation_request(cx, &contexts)?;
-    let app_instance = app_instance::requested(&contexts)?.filter(|_| cx.conn.dialect >= DIALECT_300);
-    if let (Some(id), Some(share)) = (app_instance, tree.share) {
+    let instance = app_instances::requested(&contexts)?.filter(|_| cx.conn.dialect >= DIALECT_300);
+    if let (Some(id), Some(share)) = (instance, tree.share) {
         // MS-SMB2 3.3.5.9.13: the instance's opens from another client are
         // closed, not broken, when this user may read the file.
         let others = cx.smb.app_instances.others(id, &req.name, share, cx.conn.client_guid);
@@ -175,8 +176,8 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     };
 
-    if let (Some(id), Some(share)) = (app_instance, tree.share) {
-        let path = app_instance::normalize(&req.name);
+    if let (Some(id), Some(share)) = (instance, tree.share) {
+        let path = app_instances::normalize(&req.name);
         let client_guid = cx.conn.client_guid;
         let a = AppInstance { id, path, share, client_guid, persistent: file_id.persistent };
         cx.smb.app_instances.insert(lease_open, a);

@@ -7,7 +7,7 @@
 //! are checked for replays (3.3.5.14).
 
 use super::*;
-use crate::smb::app_instance::APP_INSTANCE_ID;
+use crate::smb::app_instances::APP_INSTANCE_ID;
 use crate::smb::status;
 use crate::smb::wire::create::disposition;
 use crate::smb::wire::create_context::CreateContext;
