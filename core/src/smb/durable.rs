@@ -43,11 +43,10 @@ fn preservable(core: &Core, smb: &SmbShared, open: &Open) -> Option<Duration> {
     if smb.durable.preserved() >= core.config.limits.max_preserved_opens {
         return None;
     }
-    // A file to be deleted when it closes is not kept waiting (Samba
-    // neither): the delete happens now.
-    if open.delete_on_close || smb.files.get(&open.object).is_some_and(|f| f.delete_pending) {
-        return None;
-    }
+    // A durable open marked delete-on-close waits like any other
+    // (MS-SMB2 3.3.7.1 makes no exception; smbtorture
+    // smb2.durable-open.delete_on_close2): the delete happens when it is
+    // reconnected and closed, times out, or a conflict closes it.
     // MS-SMB2 3.3.7.1: a resilient open is kept whatever its caching.
     (d.version == DurableVersion::Resilient || handle_caching_held(core, open.lease_open)).then_some(d.timeout)
 }

@@ -282,6 +282,17 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             crate::smb::lease::after_writes(cx, base.id)?;
             crate::smb::lease::before_open(cx, req, base.id, access, overwriting(req.disposition))?;
             cx.core.leases.check_share(base.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
+            // A preserved durable open the breaks just closed (its client
+            // cannot hear them) may have been the last of a file marked
+            // delete-on-close: its SMB side goes now, and a file so deleted
+            // is looked up again, as a new name (smbtorture
+            // smb2.durable-open.delete_on_close1).
+            crate::smb::durable::reap(cx.core, cx.smb, cx.now);
+            if let Some(last) = p.components.last()
+                && lookup_ci(&cx.core.vfs, parent, last).map(|(a, _)| a.id) != Ok(base.id)
+            {
+                return resolve(cx, tree, p, req);
+            }
             if overwriting(req.disposition) {
                 if is_dir {
                     return Err(status::FILE_IS_A_DIRECTORY);
