@@ -417,6 +417,21 @@ impl Server {
                 }
                 continue;
             }
+            let forced = self.shared.smb.take_forced_closes();
+            if !forced.is_empty() {
+                let mut then = std::collections::BTreeSet::new();
+                for f in forced {
+                    match self.conns.get_mut(&f.conn).map(|c| &mut c.state) {
+                        Some(ProtoConn::Smb(s)) => smb::force_close(&mut self.core, &mut self.shared.smb, s, f, now),
+                        _ => self.shared.smb.app_instances.remove(f.open),
+                    }
+                    then.insert(f.then);
+                }
+                for t in then {
+                    self.core.wake(t);
+                }
+                continue;
+            }
             let cleanups = self.shared.smb.take_completions();
             if !cleanups.is_empty() {
                 for (t, status) in cleanups {

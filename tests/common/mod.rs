@@ -230,28 +230,49 @@ impl Capture {
         self.finish_each(decode_as, &[&[]], fields).remove(0)
     }
 
+    /// [`Capture::finish`], and tshark's expert summary of the capture
+    /// (`tshark -r ... -q -z expert`).
+    pub fn finish_with_expert(mut self, decode_as: &str, fields: &[&str]) -> (Vec<String>, String) {
+        self.stop();
+        let decode = format!("tcp.port=={},{decode_as}", self.port);
+        let mut e = Command::new("tshark");
+        e.arg("-r").arg(&self.file).args(["-d", &decode, "-q", "-z", "expert"]);
+        let o = run(&mut e, Duration::from_secs(120));
+        assert!(o.status.success(), "tshark -z expert failed: {}", text(&o));
+        let expert = String::from_utf8_lossy(&o.stdout).to_string();
+        let lines = self.read(decode_as, &[], fields);
+        let _ = std::fs::remove_file(&self.file);
+        (lines, expert)
+    }
+
     /// As [`Capture::finish`], reading the capture once per set of extra
     /// `-o` preferences (such as decryption keys).
     pub fn finish_each(mut self, decode_as: &str, prefs: &[&[&str]], fields: &[&str]) -> Vec<Vec<String>> {
+        self.stop();
+        let runs = prefs.iter().map(|set| self.read(decode_as, set, fields)).collect();
+        let _ = std::fs::remove_file(&self.file);
+        runs
+    }
+
+    fn stop(&mut self) {
         std::thread::sleep(Duration::from_millis(500));
         let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
-        let mut runs = Vec::new();
-        for set in prefs {
-            let mut c = Command::new("tshark");
-            c.arg("-r").arg(&self.file).args(["-d", &format!("tcp.port=={},{decode_as}", self.port), "-T", "fields"]);
-            for p in *set {
-                c.args(["-o", p]);
-            }
-            for f in fields {
-                c.args(["-e", f]);
-            }
-            let o = run(&mut c, Duration::from_secs(120));
-            assert!(o.status.success(), "tshark -r failed: {}", text(&o));
-            runs.push(String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect());
+    }
+
+    /// The lines of `tshark -r` with `prefs` (`-o`) and `fields`.
+    fn read(&self, decode_as: &str, prefs: &[&str], fields: &[&str]) -> Vec<String> {
+        let mut c = Command::new("tshark");
+        c.arg("-r").arg(&self.file).args(["-d", &format!("tcp.port=={},{decode_as}", self.port), "-T", "fields"]);
+        for p in prefs {
+            c.args(["-o", p]);
         }
-        let _ = std::fs::remove_file(&self.file);
-        runs
+        for f in fields {
+            c.args(["-e", f]);
+        }
+        let o = run(&mut c, Duration::from_secs(120));
+        assert!(o.status.success(), "tshark -r failed: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
     }
 }
 
@@ -267,6 +288,13 @@ pub fn assert_no_error_severity(lines: &[String], what: &str) {
     let bad: Vec<&String> =
         lines.iter().filter(|l| l.split([',', '\t']).any(|f| f.trim() == "error" || f.trim() == "8388608")).collect();
     assert!(bad.is_empty(), "{what}: tshark reports error-severity expert items:\n{bad:#?}");
+}
+
+/// `tshark -z expert` lists items by severity under headings such as
+/// "Errors (2)"; a capture with none has no such heading.
+pub fn assert_no_expert_errors(expert: &str, what: &str) {
+    let errors = expert.lines().any(|l| l.trim_start().starts_with("Errors ("));
+    assert!(!errors, "{what}: tshark -z expert reports errors:\n{expert}");
 }
 
 /// A line-oriented child process (the Python clients): commands on stdin,

@@ -123,7 +123,20 @@ pub fn ntlm_negotiate() -> Vec<u8> {
 
 /// MS-NLMP 3.3.2 anonymous AUTHENTICATE_MESSAGE.
 pub fn ntlm_anonymous_authenticate() -> Vec<u8> {
-    let fields: [&[u8]; 6] = [&[0], &[], &[], &[], &[b'C', 0], &[]];
+    ntlm_authenticate_without_response(&[])
+}
+
+/// An AUTHENTICATE_MESSAGE of user "guest" with no response: a guest logon
+/// on a server that maps unknown users to guest (smbtorture `-U guest%`).
+pub fn ntlm_guest_authenticate() -> Vec<u8> {
+    let user: Vec<u8> = "guest".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    ntlm_authenticate_without_response(&user)
+}
+
+/// An AUTHENTICATE_MESSAGE naming `user` (UTF-16LE) with an empty NT
+/// response.
+fn ntlm_authenticate_without_response(user: &[u8]) -> Vec<u8> {
+    let fields: [&[u8]; 6] = [&[0], &[], &[], user, &[b'C', 0], &[]];
     let mut m = b"NTLMSSP\0".to_vec();
     m.extend_from_slice(&3u32.to_le_bytes());
     let mut off = 88u32;

@@ -1,5 +1,6 @@
 //! CREATE (MS-SMB2 3.3.5.9; MS-FSA 2.1.5.1): dispositions, directories,
-//! streams, share modes, delete-on-close, MxAc and QFid contexts.
+//! streams, share modes, delete-on-close, MxAc, QFid, AlSi and
+//! AppInstanceId contexts.
 
 use crate::vfs::Vfs;
 
@@ -9,10 +10,15 @@ pub use super::open_info::network_open_info;
 use super::path::{self, SmbPath, lookup_ci};
 use crate::lease::access::*;
 use crate::smb::conn::{DirState, Open};
+use crate::id::WaitToken;
+use crate::smb::app_instance;
+use crate::smb::app_instances::{self, AppInstance};
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::fscc;
 use crate::smb::status;
 use crate::smb::wire::codec::FileId;
 use crate::smb::wire::create::*;
+use crate::smb::wire::negotiate::DIALECT_300;
 use crate::smb::wire::create_context::{
     CreateContext, ResponseContext, decode_create_contexts, encode_create_contexts,
 };
@@ -104,6 +110,19 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         return Ok(crate::smb::ctx::Outcome::Pending);
     }
     let p = path::parse(&req.name)?;
+    let reserve = allocation_request(cx, &contexts)?;
+    let instance = app_instances::requested(&contexts)?.filter(|_| cx.conn.dialect >= DIALECT_300);
+    if let (Some(id), Some(share)) = (instance, tree.share) {
+        // MS-SMB2 3.3.5.9.13: the instance's opens from another client are
+        // closed, not broken, when this user may read the file.
+        let others = cx.smb.app_instances.others(id, &req.name, share, cx.conn.client_guid);
+        if !others.is_empty() && tree.maximal_access & FILE_READ_DATA != 0 {
+            let then = WaitToken { conn: cx.conn.id, op: cx.op_id() };
+            if app_instance::close_others(cx.core, cx.smb, &others, then, cx.now) {
+                return Err(status::PENDING);
+            }
+        }
+    }
     let t = resolve(cx, &tree, &p, &req)?;
     let access = t.granted;
     if delete_on_close && t.attr.kind == FileType::Directory {
@@ -117,6 +136,14 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     let lease_open = cx.core.leases.add_open(t.attr.id, access, req.share_access, cx.conn.id);
     cx.smb.add_open(t.attr.id, t.parent, &t.name, t.is_stream);
+    // MS-SMB2 3.3.5.9.3: the reservation is for a file created or
+    // overwritten by this open; an existing file opened keeps its own.
+    if let (Some(size), true) = (reserve, t.action != action::OPENED && t.attr.kind != FileType::Directory) {
+        if let Some(f) = cx.smb.files.get_mut(&t.attr.id) {
+            f.allocation = size;
+        }
+    }
+    let attr = cx.smb.with_allocation(t.attr.clone());
     let volatile = cx.smb.new_volatile();
     let file_id = FileId { persistent: cx.core.rng.u64() >> 1, volatile };
     let open = Open {
@@ -145,6 +172,13 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     };
 
+    if let (Some(id), Some(share)) = (instance, tree.share) {
+        let path = app_instances::normalize(&req.name);
+        let client_guid = cx.conn.client_guid;
+        let a = AppInstance { id, path, share, client_guid, persistent: file_id.persistent };
+        cx.smb.app_instances.insert(lease_open, a);
+    }
+
     let mut resp_ctx = Vec::new();
     for c in &contexts {
         match c {
@@ -162,7 +196,25 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     resp_ctx.extend(durable::grant(cx, ask, &open, &req.name));
     let mut ctx_bytes = Vec::new();
     encode_create_contexts(&resp_ctx, &mut ctx_bytes);
-    ok(encode_create_response(oplock_level, t.action, &network_open_info(&t.attr), file_id, &ctx_bytes))
+    ok(encode_create_response(oplock_level, t.action, &network_open_info(&attr), file_id, &ctx_bytes))
+}
+
+/// The AllocationSize create context (MS-SMB2 2.2.13.2.6), aligned to the
+/// cluster (MS-FSA 2.1.4.5 BlockAlign); STATUS_DISK_FULL when the store has
+/// not that much free (3.3.5.9.3). Checked before the disposition is
+/// applied, so nothing is created when it fails.
+fn allocation_request(cx: &Ctx<'_>, contexts: &[CreateContext]) -> Result<Option<u64>, u32> {
+    let Some(size) = contexts.iter().find_map(|c| match c {
+        CreateContext::AllocationSize(n) => Some(*n),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let free = cx.core.vfs.fsstat().map_err(vfs_err)?.avail_bytes;
+    if size > free {
+        return Err(status::DISK_FULL);
+    }
+    Ok(Some(fscc::allocation_size(size)))
 }
 
 fn vfs_err(e: VfsError) -> u32 {
@@ -275,6 +327,17 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             crate::smb::lease::after_writes(cx, base.id)?;
             crate::smb::lease::before_open(cx, req, base.id, granted, overwriting(req.disposition))?;
             cx.core.leases.check_share(base.id, granted, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
+            // A preserved durable open the breaks just closed (its client
+            // cannot hear them) may have been the last of a file marked
+            // delete-on-close: its SMB side goes now, and a file so deleted
+            // is looked up again, as a new name (smbtorture
+            // smb2.durable-open.delete_on_close1).
+            crate::smb::durable::reap(cx.core, cx.smb, cx.now);
+            if let Some(last) = p.components.last()
+                && lookup_ci(&cx.core.vfs, parent, last).map(|(a, _)| a.id) != Ok(base.id)
+            {
+                return resolve(cx, tree, p, req);
+            }
             if overwriting(req.disposition) {
                 if is_dir {
                     return Err(status::FILE_IS_A_DIRECTORY);

@@ -101,6 +101,12 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 let set = SetAttr { size: Some(size), ..Default::default() };
                 cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
             }
+            // MS-FSA 2.1.5.14.3: Stream.AllocationSize = BlockAlign(size).
+            if open.kind != FileType::Directory {
+                if let Some(f) = cx.smb.files.get_mut(&open.object) {
+                    f.allocation = crate::smb::fscc::allocation_size(size);
+                }
+            }
         }
         SetFileInfo::Disposition { delete_pending } => set_delete_pending(cx, &open, delete_pending)?,
         SetFileInfo::DispositionEx { flags } => set_delete_pending(cx, &open, flags & 0x1 != 0)?,

@@ -1,6 +1,6 @@
 //! Randomized simulation: seeded workloads of SMB clients (leases of every
-//! kind, oplocks, opens, reads, writes, closes, disconnects, late and wrong
-//! acknowledgments) and NFS clients (reads, writes, creates, renames,
+//! kind, oplocks, opens, reads, writes, closes, disconnects, reconnects
+//! taking durable opens back, late and wrong acknowledgments) and NFS clients (reads, writes, creates, renames,
 //! removes) against one Server on a virtual clock, with the invariants of
 //! [`invariants`] checked after every step. SMB clients log on as users of
 //! distinct uids or anonymously, NFS clients send distinct AUTH_SYS uids,
@@ -100,6 +100,9 @@ fn random_workloads_keep_every_invariant() {
         assert!(total.durable_kept > 0, "no durable open outlived its client: {total:?}");
         // Sessions and NFS callers of distinct uids were refused something.
         assert!(total.denied > 0, "no operation was refused for want of permission: {total:?}");
+        // Clients came back for their durable opens, within the timeout
+        // and past it (or after a conflict closed them).
+        assert!(total.durable_reclaimed > 0 && total.durable_refused > 0, "{total:?}");
     }
 }
 

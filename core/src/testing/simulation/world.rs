@@ -23,14 +23,14 @@ use crate::rng::Rng;
 use crate::server::Server;
 use crate::smb::status;
 use crate::smb::wire::create::disposition;
-use crate::smb::wire::create_context::CreateContext;
+use crate::smb::wire::create_context::{CreateContext, ResponseContext};
 use crate::smb::wire::header::{FLAG_ASYNC, command};
 use crate::smb::wire::oplock_break::{LeaseBreakNotification, OplockBreak, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED};
 use crate::testing::smb_client::{self as peer, Msg};
 use crate::time::Timespec;
 use crate::vfs::{CreateAttr, MemoryFs, ObjectId, VfsError};
 
-use super::clients::{Break, NfsClient, NfsReq, SmbClient, SmbOpen, SmbReq};
+use super::clients::{Break, Durability, DurableHandle, NfsClient, NfsReq, SmbClient, SmbOpen, SmbReq};
 use super::invariants::{self, Before, Resolver, Who, Writer};
 use super::model::Model;
 
@@ -135,6 +135,10 @@ pub(super) struct Stats {
     /// Durable opens still waiting for their client when every client had
     /// left (they go at their timeout).
     pub durable_kept: u64,
+    /// Durable opens taken back on a new connection, and reconnects refused
+    /// (past the timeout, or closed by a conflict meanwhile).
+    pub durable_reclaimed: u64,
+    pub durable_refused: u64,
 }
 
 impl Stats {
@@ -162,6 +166,8 @@ impl Stats {
         self.commit_failures += o.commit_failures;
         self.denied += o.denied;
         self.durable_kept += o.durable_kept;
+        self.durable_reclaimed += o.durable_reclaimed;
+        self.durable_refused += o.durable_refused;
     }
 }
 
@@ -460,7 +466,8 @@ impl World {
         let peer: SocketAddr = ([127, 0, 0, 1], 40000 + i as u16).into();
         let conn = self.server.accept(Protocol::Smb, peer, self.now).map_err(|e| e.to_string())?;
         let c = &mut self.smb[i];
-        *c = SmbClient { conn: Some(conn), ..SmbClient::new(i) };
+        let durable = std::mem::take(&mut c.durable);
+        *c = SmbClient { conn: Some(conn), durable, ..SmbClient::new(i) };
         self.smb_setup(i, command::NEGOTIATE, &peer::negotiate_body(self.smb[i].guid))?;
         let r = self.smb_setup(i, command::SESSION_SETUP, &peer::session_setup_body(&peer::ntlm_negotiate()))?;
         self.smb[i].session = r.hdr.session_id;
@@ -515,7 +522,8 @@ impl World {
         let i = self.rng.u32() as usize % self.smb.len();
         let Some(conn) = self.smb[i].conn else {
             self.note(format!("smb{i} reconnects"));
-            return self.smb_connect(i);
+            self.smb_connect(i)?;
+            return self.smb_reclaim(i);
         };
         let roll = self.rng.u32() % 100;
         let has_opens = !self.smb[i].opens.is_empty();
@@ -528,6 +536,7 @@ impl World {
                 self.resolver = Resolver::Conn(conn);
                 let k = self.rng.u32() as usize % self.smb[i].opens.len();
                 let o = self.smb[i].opens.remove(k);
+                self.smb[i].closed(o.fid);
                 self.note(format!("smb{i} closes {:?} (object {})", o.fid.volatile, o.object));
                 self.smb_send(i, command::CLOSE, &peer::close_body(o.fid), SmbReq::Close)
             }
@@ -555,6 +564,7 @@ impl World {
             _ if self.smb[i].opens.len() >= MAX_OPENS => {
                 self.resolver = Resolver::Conn(conn);
                 let o = self.smb[i].opens.remove(0);
+                self.smb[i].closed(o.fid);
                 self.smb_send(i, command::CLOSE, &peer::close_body(o.fid), SmbReq::Close)
             }
             _ => self.smb_open(i),
@@ -635,17 +645,50 @@ impl World {
         };
         self.note(format!("smb{i} opens {name} {what} share {share} disposition {disp}"));
         let key = lease.as_ref().map(|l| l.key);
+        let lease_v1 = lease.as_ref().is_some_and(|l| l.v2.is_none());
         let mut ctxs: Vec<CreateContext> = lease.into_iter().map(CreateContext::Lease).collect();
         // Some opens ask to be durable: they outlive a disconnect until
         // their timeout or a conflict.
+        let mut durable = None;
         if self.rng.u32() % 3 == 0 {
             let timeout = 1000 * (1 + self.rng.u32() % 60);
             let create_guid = self.rng.bytes::<16>();
             self.note(format!("smb{i} asks for a durable handle of {timeout} ms"));
             ctxs.push(CreateContext::DurableRequestV2 { timeout, flags: 0, create_guid });
+            durable = Some(Durability { name, create_guid, lease_v1 });
         }
         let body = peer::create_with_contexts(name, oplock, &ctxs, share, disp);
-        self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: key })
+        self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: key, durable })
+    }
+
+    /// Back on a new connection, the client takes its durable opens back
+    /// (DH2C, MS-SMB2 3.3.5.9.12), or some of them: those it forgets wait
+    /// for their timeout. One kept past its timeout, or closed because a
+    /// conflict would have broken its caching, is OBJECT_NAME_NOT_FOUND.
+    fn smb_reclaim(&mut self, i: usize) -> Result<(), String> {
+        let handles = std::mem::take(&mut self.smb[i].durable);
+        for d in handles {
+            if self.rng.u32() % 4 == 0 {
+                self.note(format!("smb{i} forgets durable {:?}", d.open.fid.persistent));
+                continue;
+            }
+            let mut id = Vec::new();
+            d.open.fid.encode(&mut id);
+            let file_id: [u8; 16] = id.try_into().map_err(|_| "a FileId is 16 bytes")?;
+            let mut ctxs = Vec::new();
+            if let Some(key) = d.open.lease {
+                let mut l = peer::lease_v2(key, 0);
+                if d.lease_v1 {
+                    l.v2 = None;
+                }
+                ctxs.push(CreateContext::Lease(l));
+            }
+            ctxs.push(CreateContext::DurableReconnectV2 { file_id, create_guid: d.create_guid, flags: 0 });
+            self.note(format!("smb{i} reclaims durable {:?} of {}", d.open.fid.persistent, d.name));
+            let body = peer::create_with_contexts(d.name, 0, &ctxs, peer::SHARE_ALL, disposition::OPEN);
+            self.smb_send(i, command::CREATE, &body, SmbReq::Reconnect(d))?;
+        }
+        Ok(())
     }
 
     fn smb_write(&mut self, i: usize) -> Result<(), String> {
@@ -737,11 +780,17 @@ impl World {
         let st = msg.hdr.status;
         self.note(format!("smb{i} mid {mid} answered {st:#x}"));
         self.stats.denied += u64::from(st == status::ACCESS_DENIED);
+        if let (SmbReq::Reconnect(d), false) = (&req, st == status::SUCCESS) {
+            self.stats.durable_refused += 1;
+            if st != status::OBJECT_NAME_NOT_FOUND {
+                return Err(format!("reconnect of durable {:?} answered {st:#x}", d.open.fid.persistent));
+            }
+        }
         if st != status::SUCCESS {
             return Ok(());
         }
         match req {
-            SmbReq::Create { lease } => {
+            SmbReq::Create { lease, durable } => {
                 let fid = msg.file_id();
                 let (object, open) =
                     self.server.smb_open(conn, fid).ok_or("CREATE succeeded for an open the server does not have")?;
@@ -755,7 +804,29 @@ impl World {
                 if action == 2 || action == 3 {
                     self.model.set(object, Vec::new());
                 }
-                self.smb[i].opens.push(SmbOpen { fid, object, open, lease });
+                let o = SmbOpen { fid, object, open, lease };
+                let granted = msg.create_contexts().iter().any(|c| matches!(c, ResponseContext::DurableV2 { .. }));
+                if let (Some(d), true) = (durable, granted) {
+                    let (name, create_guid, lease_v1) = (d.name, d.create_guid, d.lease_v1);
+                    self.smb[i].durable.push(DurableHandle { open: o.clone(), name, create_guid, lease_v1 });
+                }
+                self.smb[i].opens.push(o);
+            }
+            SmbReq::Reconnect(mut d) => {
+                // The same open (FileId.Persistent, lease-table open) under
+                // a new FileId.Volatile, with what it cached.
+                let fid = msg.file_id();
+                let (object, open) = self
+                    .server
+                    .smb_open(conn, fid)
+                    .ok_or("reconnect succeeded for an open the server does not have")?;
+                if (fid.persistent, object, open) != (d.open.fid.persistent, d.open.object, d.open.open) {
+                    return Err(format!("reconnect of {:?} gave another open {fid:?}", d.open.fid));
+                }
+                self.stats.durable_reclaimed += 1;
+                d.open.fid = fid;
+                self.smb[i].opens.push(d.open.clone());
+                self.smb[i].durable.push(d);
             }
             SmbReq::Write { object, open, lease, offset, data, sent } => {
                 self.stats.smb_writes += 1;
