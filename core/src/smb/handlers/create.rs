@@ -280,6 +280,13 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
     let share = tree.share.and_then(|i| cx.core.config.smb.shares.get(i));
     let (file_mode, dir_mode) = share.map_or((0o664, 0o775), |s| (s.create_mask, s.directory_mask));
     let gid = if parent_attr.mode & 0o2000 != 0 { parent_attr.gid } else { id.gid };
+    // FILE_ATTRIBUTE_READONLY asked for a new file is kept as the absence
+    // of write bits, as SET_INFO keeps it (MS-FSA 2.1.5.1.1: the creating
+    // open keeps the access it was granted; later write opens are refused).
+    let file_mode = match req.file_attributes & fscc::FILE_ATTRIBUTE_READONLY != 0 {
+        true => file_mode & !0o222,
+        false => file_mode,
+    };
     let cattr = CreateAttr { mode: if dir_opt { dir_mode } else { file_mode }, uid: id.uid, gid };
 
     // The file (or the base file of a stream), and the directory it is
