@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -62,6 +62,30 @@ fn guest_cannot_overwrite_another_users_0600_file_and_its_owner_can() {
     let o = put(&srv, AS_ALICE, &local("alice", b"alice rewrote it"), "secret.txt");
     assert_ok(&o, "alice's overwrite of her own 0600 file");
     assert_eq!(std::fs::read(&secret).unwrap(), b"alice rewrote it");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A path through a directory the caller may not search (no x for it) is
+/// refused, as a POSIX path walk refuses it, even where the file at its end
+/// is open to everyone.
+#[test]
+fn a_directory_without_search_permission_hides_what_is_in_it() {
+    let root = tmpfs_root("search");
+    let private = root.join("private");
+    std::fs::create_dir(&private).unwrap();
+    owned_file(&private, "open.txt", b"readable by all", ALICE, 0o666);
+    std::os::unix::fs::chown(&private, Some(ALICE), Some(ALICE)).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let srv = ServerProcess::start("tokio_server", &["--root", root.to_str().unwrap(), "--user", ALICE_USER]);
+
+    let o = smbclient(&srv, AS_GUEST, Some("SMB3"), "get private\\open.txt /dev/null");
+    assert_denied(&o, "NT_STATUS_ACCESS_DENIED", "guest read through alice's 0700 directory");
+    let o = put(&srv, AS_GUEST, &local("search", b"guest was here"), "private\\open.txt");
+    assert_denied(&o, "NT_STATUS_ACCESS_DENIED", "guest write through alice's 0700 directory");
+    assert_eq!(std::fs::read(private.join("open.txt")).unwrap(), b"readable by all");
+
+    let o = smbclient(&srv, AS_ALICE, Some("SMB3"), "get private\\open.txt /dev/null");
+    assert_ok(&o, "alice's read in her own directory");
     let _ = std::fs::remove_dir_all(&root);
 }
 

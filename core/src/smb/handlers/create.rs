@@ -269,7 +269,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
     let dir_opt = req.options & options::DIRECTORY_FILE != 0;
     let nondir_opt = req.options & options::NON_DIRECTORY_FILE != 0;
     let id = cx.identity()?;
-    let parent = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+    let parent = path::walk_parent(&cx.core.vfs, tree.root, &p.components, &id)?;
     let parent_attr = cx.core.vfs.getattr(parent).map_err(vfs_err)?;
     let creating = |d: u32| {
         matches!(d, disposition::CREATE | disposition::OPEN_IF | disposition::OVERWRITE_IF | disposition::SUPERSEDE)

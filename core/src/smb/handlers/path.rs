@@ -1,6 +1,7 @@
 //! Share-relative path handling: backslash-separated names walked from the
 //! tree root, case-insensitive lookup fallback, `file:stream:$DATA` names.
 
+use crate::access::Identity;
 use crate::smb::status;
 use crate::vfs::{FileAttr, FileType, ObjectId, Vfs, VfsError, check_name};
 
@@ -77,12 +78,28 @@ pub fn name_in(vfs: &dyn Vfs, dir: ObjectId, id: ObjectId) -> Option<String> {
 /// Walks every component but the last from `root`: the parent directory of
 /// the target. A missing or non-directory intermediate component is
 /// STATUS_OBJECT_PATH_NOT_FOUND.
-pub fn walk_parent(vfs: &dyn Vfs, root: ObjectId, components: &[String]) -> Result<ObjectId, u32> {
+/// The directory holding the last component, walked from `root` as `id`
+/// may walk it: every directory searched, the root included, needs search
+/// (x) permission, as a POSIX path walk does (crate::access); one that
+/// lacks it is STATUS_ACCESS_DENIED, as smbd answers. The share root
+/// itself (no components) needs none.
+pub fn walk_parent(vfs: &dyn Vfs, root: ObjectId, components: &[String], id: &Identity) -> Result<ObjectId, u32> {
+    if components.is_empty() {
+        return Ok(root);
+    }
+    let searchable = |a: &FileAttr| crate::access::permits(a, id, crate::access::X);
+    if !searchable(&vfs.getattr(root).map_err(|e| status::from_vfs(&e))?) {
+        return Err(status::ACCESS_DENIED);
+    }
     let mut dir = root;
-    let n = components.len().saturating_sub(1);
-    for c in components.iter().take(n) {
+    for c in components.iter().take(components.len() - 1) {
         match lookup_ci(vfs, dir, c) {
-            Ok((a, _)) if a.kind == FileType::Directory => dir = a.id,
+            Ok((a, _)) if a.kind == FileType::Directory => {
+                if !searchable(&a) {
+                    return Err(status::ACCESS_DENIED);
+                }
+                dir = a.id;
+            }
             Ok(_) | Err(VfsError::NotFound) | Err(VfsError::NotDir) => return Err(status::OBJECT_PATH_NOT_FOUND),
             Err(e) => return Err(status::from_vfs(&e)),
         }

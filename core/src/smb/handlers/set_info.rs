@@ -121,9 +121,10 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             lease::begin_on(cx, &open, Operation::Link)?;
             let p = path::parse(name.strip_prefix('\\').unwrap_or(&name))?;
             let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
-            let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+            let who = cx.identity()?;
+            let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components, &who)?;
             let dir_attr = cx.core.vfs.getattr(dir).map_err(vfs_err)?;
-            if tree.read_only || !crate::access::may_add_entry(&dir_attr, &cx.identity()?) {
+            if tree.read_only || !crate::access::may_add_entry(&dir_attr, &who) {
                 return Err(status::ACCESS_DENIED);
             }
             lease::begin(cx, dir, Operation::ChildChange, Caller::Open(open.lease_open))?;
@@ -258,7 +259,8 @@ fn rename(
         return Err(status::NOT_SUPPORTED);
     }
     let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
-    let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+    let id = cx.identity()?;
+    let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components, &id)?;
     // MS-FSA 2.1.5.15.12 note <185>: the destination directory is opened
     // sharing read and write only, so an open of it with DELETE access makes
     // the rename a sharing violation, before any break (smbtorture
@@ -281,7 +283,6 @@ fn rename(
     }
     // DELETE, granted at CREATE, covered leaving the source directory; the
     // new name needs write and search on the destination (crate::access).
-    let id = cx.identity()?;
     let dir_attr = cx.core.vfs.getattr(dir).map_err(|e| status::from_vfs(&e))?;
     if !crate::access::may_add_entry(&dir_attr, &id) {
         return Err(status::ACCESS_DENIED);
