@@ -40,10 +40,16 @@ impl ServerProcess {
     /// Starts example `name` with `args` plus ephemeral ports, and waits for
     /// its `LISTENING smb=P nfs=Q` line.
     pub fn start(name: &'static str, args: &[&str]) -> Self {
+        let flags = ["--listen", "127.0.0.1", "--smb-port", "0", "--nfs-port", "0"];
+        Self::start_exe(name, &example_path(name), &[&flags[..], args].concat())
+    }
+
+    /// Starts the program `exe` (reported as `name`) with exactly `args`,
+    /// and waits for its `LISTENING smb=P nfs=Q` line.
+    pub fn start_exe(name: &'static str, exe: &Path, args: &[&str]) -> Self {
         let log = std::env::temp_dir().join(format!("polyshare-{name}-{}-{}.log", std::process::id(), unique()));
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(example_path(name))
-            .args(["--listen", "127.0.0.1", "--smb-port", "0", "--nfs-port", "0"])
+        let mut child = Command::new(exe)
             .args(args)
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
             .stdout(Stdio::piped())
@@ -81,11 +87,38 @@ impl ServerProcess {
 
     /// `nfs://127.0.0.1/share?...` for libnfs with MOUNT and NFS on one port.
     pub fn nfs_url(&self, path: &str) -> String {
-        format!("nfs://127.0.0.1/share{path}?nfsport={p}&mountport={p}", p = self.nfs_port)
+        self.nfs_url_on("/share", path)
+    }
+
+    /// [`Self::nfs_url`] for the export `export` ("/name").
+    pub fn nfs_url_on(&self, export: &str, path: &str) -> String {
+        format!("nfs://127.0.0.1{export}{path}?nfsport={p}&mountport={p}", p = self.nfs_port)
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `signal` (`-TERM`, `-HUP`...) to the server.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill").args([signal, &self.pid().to_string()]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill {signal} {}", self.pid());
+    }
+
+    /// Waits for the server to exit, at most `limit` (then kills it and
+    /// panics): its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("{} did not exit within {limit:?}; log: {}", self.name, self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -105,9 +138,14 @@ fn unique() -> u64 {
 /// smbclient on the server's share with `auth` (`-N`, `-U user%pass`...),
 /// an optional `-m` dialect, running `cmds` (`-c`), within 300 s.
 pub fn smbclient(srv: &ServerProcess, auth: &[&str], dialect: Option<&str>, cmds: &str) -> Output {
+    smbclient_on(srv, "share", auth, dialect, cmds)
+}
+
+/// [`smbclient`] on the share `share`.
+pub fn smbclient_on(srv: &ServerProcess, share: &str, auth: &[&str], dialect: Option<&str>, cmds: &str) -> Output {
     require_tool("smbclient");
     let mut c = Command::new("smbclient");
-    c.arg("//127.0.0.1/share").args(["-p", &srv.smb_port.to_string()]).args(auth);
+    c.arg(format!("//127.0.0.1/{share}")).args(["-p", &srv.smb_port.to_string()]).args(auth);
     if let Some(d) = dialect {
         c.args(["-m", d]);
     }
