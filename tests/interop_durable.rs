@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -14,7 +13,7 @@ fn tokio_durable_v2_handle_survives_a_cut_connection() {
     let srv = ServerProcess::start("tokio_server", &[]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/durable_reconnect.py");
     let o = run(
-        Command::new("python3").arg(script).args([&srv.smb_port.to_string(), "durable.txt", "written-before-the-cut"]),
+        common::python3().arg(script).args([&srv.smb_port.to_string(), "durable.txt", "written-before-the-cut"]),
         Duration::from_secs(60),
     );
     let t = text(&o);

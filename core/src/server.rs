@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::common::{Core, Flow, Slot};
-use crate::config::Config;
+use crate::config::{Config, Reconfigure};
 use crate::framing::{FrameError, Framer, encode_frame};
 use crate::id::{ConnId, Protocol, WaitToken};
 use crate::io::IoCompletion;
@@ -309,6 +309,56 @@ impl Server {
             self.core.wake(token);
             let lifted = self.core.io.take_lifted();
             self.core.ready.extend(lifted);
+        }
+        self.settle(now);
+    }
+
+    /// An administrator's reload: new shares, exports and accounts (see
+    /// [`Reconfigure`] for what goes on and what ends). Connections stay;
+    /// the rest of the configuration is unchanged. Exports keep their index
+    /// (file handles carry it): a removed export's slot stays, retired, and
+    /// new exports are appended, up to 256 slots; past it the further new
+    /// exports are left out (logged).
+    pub fn handle_reconfigure(&mut self, new: Reconfigure, now: Instant) {
+        let old = std::mem::take(&mut self.core.config.smb.shares);
+        let share_map: Vec<Option<usize>> = old
+            .iter()
+            .map(|o| {
+                new.shares.iter().position(|n| {
+                    n.name.eq_ignore_ascii_case(&o.name)
+                        && (&n.path, n.read_only, n.guest_ok) == (&o.path, o.read_only, o.guest_ok)
+                })
+            })
+            .collect();
+        for c in self.conns.values_mut() {
+            if let ProtoConn::Smb(s) = &mut c.state {
+                smb::reconfigure::apply(&mut self.core, &mut self.shared.smb, s, &share_map, &new.users, now);
+            }
+        }
+        self.core.config.smb.shares = new.shares;
+        self.core.config.smb.users = new.users;
+
+        let exports = &mut self.core.config.nfs.exports;
+        let mut fresh: Vec<Option<crate::config::Export>> = new.exports.into_iter().map(Some).collect();
+        for (i, slot) in exports.iter_mut().enumerate() {
+            if self.core.retired_exports.contains(&i) {
+                continue;
+            }
+            match fresh.iter_mut().find(|e| e.as_ref().is_some_and(|e| e.name == slot.name)).and_then(Option::take) {
+                Some(e) => *slot = e,
+                None => {
+                    tracing::info!(export = %slot.name, "export removed: its handles are stale");
+                    self.core.retired_exports.insert(i);
+                }
+            }
+        }
+        for e in fresh.into_iter().flatten() {
+            // Handles hold the export index in one byte.
+            if exports.len() >= 256 {
+                tracing::warn!(export = %e.name, "no export index left: export not added");
+                continue;
+            }
+            exports.push(e);
         }
         self.settle(now);
     }

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use polyshare_core::config::Reconfigure;
 use polyshare_core::config::{NtHash, User};
 use polyshare_server::cli::{self, Args};
 use polyshare_server::config_file::{self, Deployment};
 use polyshare_server::users::UserDb;
-use polyshare_tokio::{Listeners, serve, shutdown_signal};
+use polyshare_tokio::{Control, Listeners, serve_controlled, shutdown_signal};
 
 /// One file tree served over SMB2/3 and NFSv3, coherent across both.
 #[derive(Debug, Parser)]
@@ -118,7 +119,7 @@ fn main() -> ExitCode {
     }
 }
 
-type Error = Box<dyn std::error::Error>;
+type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Adds the accounts of the deployment's user database to its users.
 fn with_users(mut d: Deployment) -> Result<Deployment, Error> {
@@ -128,16 +129,53 @@ fn with_users(mut d: Deployment) -> Result<Deployment, Error> {
     Ok(d)
 }
 
-fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
-    let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
-    let deployment = match &s.config {
+/// The deployment `serve` runs: the configuration file (with its user
+/// database) and the flags given, or the flags alone.
+fn deployment(s: &Serve, given: &[String]) -> Result<Deployment, Error> {
+    Ok(match &s.config {
         Some(file) => {
             let mut d = with_users(config_file::load(file)?)?;
-            s.flags.override_deployment(&mut d, given);
+            s.flags.override_deployment(&mut d, |id| given.iter().any(|g| g == id));
             d
         }
         None => s.flags.deployment(),
+    })
+}
+
+/// On each SIGHUP, reads the configuration again and sends its shares,
+/// exports and accounts to the core; a bad file is logged and the server
+/// goes on as it was. Listen addresses, limits and storage need a restart.
+async fn reload_on_hangup(s: Serve, given: Vec<String>, control: tokio::sync::mpsc::Sender<Control>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(h) => h,
+        Err(e) => return tracing::error!(error = %e, "cannot watch for SIGHUP: no reloads"),
     };
+    while hup.recv().await.is_some() {
+        if s.config.is_none() {
+            tracing::warn!("SIGHUP: no configuration file to reload");
+            continue;
+        }
+        match deployment(&s, &given) {
+            Ok(d) => {
+                let users = d.config.smb.users;
+                let r = Reconfigure { shares: d.config.smb.shares, exports: d.config.nfs.exports, users };
+                if control.send(Control::Reconfigure(r)).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "SIGHUP: configuration not reloaded"),
+        }
+    }
+}
+
+fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
+    let given: Vec<String> = matches
+        .ids()
+        .map(|id| id.as_str().to_owned())
+        .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .collect();
+    let deployment = deployment(&s, &given)?;
     cli::init_logging(deployment.log.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     // The core runs on this thread (in `block_on`); the connections' reader
@@ -154,7 +192,11 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
                 Err(e) => tracing::error!(error = %e, "cannot watch for signals; stopping"),
             }
         };
-        serve(listeners, setup, shutdown).await
+        let (control, commands) = tokio::sync::mpsc::channel(4);
+        let reloads = tokio::spawn(reload_on_hangup(s, given, control));
+        let served = serve_controlled(listeners, setup, shutdown, commands).await;
+        reloads.abort();
+        served
     })?;
     Ok(())
 }

@@ -372,6 +372,45 @@ pub fn lease_holder(srv: &ServerProcess, path: &str, state: &str, version: &str,
     lease_holder_of(srv, path, state, version, dialect, "file")
 }
 
+/// The Python that has the tests' packages (smbprotocol): `$POLYSHARE_PYTHON`,
+/// else the virtual environment scripts/test.sh makes (target/test-venv),
+/// else `python3` from the PATH.
+pub fn python3() -> Command {
+    if let Some(p) = std::env::var_os("POLYSHARE_PYTHON") {
+        return Command::new(p);
+    }
+    let venv = workspace_root().join("target/test-venv/bin/python3");
+    Command::new(if venv.exists() { venv.into_os_string() } else { "python3".into() })
+}
+
+/// The workspace root: the nearest ancestor of the crate that holds
+/// tests/clients (the tests of server/ include this file too).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().find(|d| d.join("tests/clients").is_dir()).expect("the workspace root").to_path_buf()
+}
+
+/// tests/clients/NAME.
+pub fn client_script(name: &str) -> PathBuf {
+    workspace_root().join("tests/clients").join(name)
+}
+
+/// [`lease_holder`] on share `share`, as a guest.
+pub fn lease_holder_on(srv: &ServerProcess, share: &str, path: &str, state: &str) -> Scripted {
+    let script = client_script("lease_holder.py");
+    let share = format!("share={share}");
+    Scripted::spawn(python3().arg(script).args([
+        &srv.smb_port.to_string(),
+        path,
+        state,
+        "v2",
+        "3.1.1",
+        "-",
+        "-",
+        &share,
+    ]))
+}
+
 /// [`lease_holder`] for `kind` "file" or "dir" (a directory lease on `path`).
 pub fn lease_holder_of(
     srv: &ServerProcess,
@@ -381,8 +420,8 @@ pub fn lease_holder_of(
     dialect: &str,
     kind: &str,
 ) -> Scripted {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/lease_holder.py");
-    Scripted::spawn(Command::new("python3").arg(script).args([
+    let script = client_script("lease_holder.py");
+    Scripted::spawn(python3().arg(script).args([
         &srv.smb_port.to_string(),
         path,
         state,

@@ -26,6 +26,7 @@ pub mod logoff;
 pub mod notify;
 pub mod pipe;
 pub mod preauth;
+pub mod reconfigure;
 pub mod release;
 mod send;
 pub mod shared;

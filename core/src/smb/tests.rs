@@ -860,3 +860,5 @@ mod limits;
 mod session;
 
 mod pipe;
+
+mod reconfigure;
