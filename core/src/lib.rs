@@ -141,6 +141,7 @@ pub mod config;
 pub mod framing;
 pub mod lease;
 pub mod record;
+pub mod snapshot;
 pub mod vfs;
 
 #[cfg(any(test, feature = "sim"))]

@@ -363,6 +363,24 @@ impl Server {
         self.settle(now);
     }
 
+    /// What the server holds now, for its administrator: SMB sessions with
+    /// their trees and opens, NFS clients, parked NFS calls and what each
+    /// waits for. Reads only: not an input, not recorded.
+    pub fn snapshot(&self) -> crate::snapshot::Snapshot {
+        let mut snap = crate::snapshot::Snapshot::default();
+        for c in self.conns.values() {
+            match &c.state {
+                ProtoConn::Smb(s) => snap.sessions.extend(smb::snapshot::sessions(&self.core, s)),
+                ProtoConn::Nfs(n) => {
+                    let (client, parked) = nfs::snapshot::views(&self.core, n);
+                    snap.nfs_clients.push(client);
+                    snap.parked.extend(parked);
+                }
+            }
+        }
+        snap
+    }
+
     /// Storage requests issued and not yet completed, or waiting their turn.
     pub fn io_outstanding(&self) -> usize {
         self.core.io.outstanding()

@@ -154,6 +154,7 @@ impl Args {
             users_file: None,
             log: self.log.clone(),
             seed: self.seed.map(Seed::Fixed),
+            control_socket: None,
         }
     }
 

@@ -57,6 +57,8 @@ pub struct Deployment {
     pub log: Option<String>,
     /// For tests only: a fixed seed.
     pub seed: Option<Seed>,
+    /// The owner-only Unix socket `polyshare status` reads from.
+    pub control_socket: Option<PathBuf>,
 }
 
 // The file's schema. `deny_unknown_fields` makes a misspelt key an error at
@@ -100,6 +102,7 @@ struct ServerSection {
     nfs_idle_timeout: Option<Spanned<f64>>,
     record: Option<PathBuf>,
     seed: Option<u64>,
+    control_socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -356,6 +359,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
         users_file: s.users.as_ref().map(|u| u.get_ref().clone()),
         log: file.log.level.clone(),
         seed: s.seed.map(Seed::Fixed),
+        control_socket: s.control_socket.clone(),
     })
 }
 
@@ -398,6 +402,9 @@ impl Deployment {
         }
         let _ = writeln!(o, "break_timeout = {}", c.break_timeout.as_secs_f64());
         let _ = writeln!(o, "nfs_idle_timeout = {}", c.limits.nfs_idle_timeout.map_or(0.0, |d| d.as_secs_f64()));
+        if let Some(c) = &self.control_socket {
+            let _ = writeln!(o, "control_socket = {}", q(&c.display().to_string()));
+        }
         if let Some(r) = &self.options.record {
             let _ = writeln!(o, "record = {}", q(&r.display().to_string()));
         }

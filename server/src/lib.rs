@@ -6,4 +6,5 @@
 
 pub mod cli;
 pub mod config_file;
+pub mod control;
 pub mod users;

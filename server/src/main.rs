@@ -11,6 +11,7 @@ use polyshare_core::config::Reconfigure;
 use polyshare_core::config::{NtHash, User};
 use polyshare_server::cli::{self, Args};
 use polyshare_server::config_file::{self, Deployment};
+use polyshare_server::control;
 use polyshare_server::users::UserDb;
 use polyshare_tokio::{Control, Listeners, serve_controlled, shutdown_signal};
 
@@ -30,6 +31,19 @@ enum Command {
         #[command(subcommand)]
         cmd: UserCmd,
     },
+    /// Show sessions, trees, opens with their leases, NFS clients and parked
+    /// NFS calls of the running server (over its control socket).
+    Status {
+        /// The control socket.
+        #[arg(long, value_name = "PATH", conflicts_with = "config")]
+        socket: Option<PathBuf>,
+        /// The configuration file naming the socket (`[server] control_socket`).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Print the JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -37,6 +51,9 @@ struct Serve {
     /// The configuration file; flags given as well override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The owner-only Unix socket `polyshare status` reads from.
+    #[arg(long, value_name = "PATH")]
+    control_socket: Option<PathBuf>,
     #[command(flatten)]
     flags: Args,
 }
@@ -109,6 +126,7 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::User { cmd } => run_user(cmd),
+        Command::Status { socket, config, json } => run_status(socket, config, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,6 +158,28 @@ fn deployment(s: &Serve, given: &[String]) -> Result<Deployment, Error> {
         }
         None => s.flags.deployment(),
     })
+    .map(|mut d| {
+        if s.control_socket.is_some() {
+            d.control_socket = s.control_socket.clone();
+        }
+        d
+    })
+}
+
+fn run_status(socket: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> Result<(), Error> {
+    let path = match (socket, config) {
+        (Some(p), _) => p,
+        (None, Some(c)) => config_file::load(&c)?
+            .control_socket
+            .ok_or_else(|| format!("{}: no `control_socket` in [server]", c.display()))?,
+        (None, None) => return Err("say where the server is: --socket PATH or --config FILE".into()),
+    };
+    let v = control::request_status(&path)?;
+    match json {
+        true => println!("{}", serde_json::to_string_pretty(&v)?),
+        false => print!("{}", control::describe(&v)),
+    }
+    Ok(())
 }
 
 /// On each SIGHUP, reads the configuration again and sends its shares,
@@ -193,9 +233,19 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
             }
         };
         let (control, commands) = tokio::sync::mpsc::channel(4);
+        let socket = match &deployment.control_socket {
+            Some(path) => Some(tokio::spawn(control::serve(control::bind(path)?, control.clone()))),
+            None => None,
+        };
         let reloads = tokio::spawn(reload_on_hangup(s, given, control));
         let served = serve_controlled(listeners, setup, shutdown, commands).await;
         reloads.abort();
+        if let Some(task) = socket {
+            task.abort();
+        }
+        if let Some(path) = &deployment.control_socket {
+            let _ = std::fs::remove_file(path);
+        }
         served
     })?;
     Ok(())

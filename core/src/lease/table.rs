@@ -343,6 +343,25 @@ impl LeaseTable {
         self.breaks.keys().copied()
     }
 
+    /// What the operation parked under `token` waits for: each holder, the
+    /// caching it holds now, the rights it must lose, and whether its break
+    /// awaits an acknowledgment. `None` when nothing is parked under it.
+    pub fn waits_of(&self, token: WaitToken) -> Option<Vec<(HolderId, LeaseState, LeaseState, bool)>> {
+        let w = self.waiters.get(token)?;
+        let deps = w.deps.iter().map(|(h, _, lose)| {
+            let breaking = match h {
+                Holder::Lease(o) => self.leases.get(o).is_some_and(|l| l.caching.breaking),
+                Holder::Oplock(id) => self.oplocks.get(id).is_some_and(|c| c.breaking),
+            };
+            let id = match h {
+                Holder::Lease(o) => HolderId::Lease(*o),
+                Holder::Oplock(id) => HolderId::Oplock(*id),
+            };
+            (id, held_in(&self.leases, &self.oplocks, h), *lose, breaking)
+        });
+        Some(deps.collect())
+    }
+
     /// Operations parked now.
     pub fn parked(&self) -> usize {
         self.waiters.len()

@@ -20,6 +20,7 @@ pub mod nfs3;
 pub mod portmap;
 pub mod rpc;
 pub mod shared;
+pub mod snapshot;
 pub mod xdr;
 
 #[cfg(test)]

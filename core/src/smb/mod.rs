@@ -30,6 +30,7 @@ pub mod reconfigure;
 pub mod release;
 mod send;
 pub mod shared;
+pub mod snapshot;
 pub mod signing;
 pub mod status;
 pub mod watches;
