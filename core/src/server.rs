@@ -65,6 +65,7 @@ struct Connection {
 impl Connection {
     /// Hands one whole message to the connection's protocol.
     fn handle_frame(&mut self, core: &mut Core, shared: &mut Shared, frame: Bytes, now: Instant) -> Flow {
+        core.stats.bytes_received[slot(self.protocol)] += frame.len() as u64;
         match &mut self.state {
             ProtoConn::Smb(s) => smb::handle_frame(core, &mut shared.smb, s, frame, now),
             ProtoConn::Nfs(s) => nfs::handle_frame(core, &mut shared.nfs, s, frame, now),
@@ -208,6 +209,7 @@ impl Server {
         };
         self.conns.insert(id, Connection { protocol, framer, state });
         self.open[slot(protocol)] += 1;
+        self.core.stats.connections_accepted[slot(protocol)] += 1;
         tracing::debug!(conn = id.0, ?protocol, %peer, "accepted");
         Ok(id)
     }
@@ -381,6 +383,16 @@ impl Server {
         snap
     }
 
+    /// Connections open now, SMB then NFS.
+    pub fn connections_open(&self) -> [usize; 2] {
+        self.open
+    }
+
+    /// Operations parked now behind lease breaks (SMB and NFS).
+    pub fn parked_now(&self) -> usize {
+        self.core.leases.parked()
+    }
+
     /// Storage requests issued and not yet completed, or waiting their turn.
     pub fn io_outstanding(&self) -> usize {
         self.core.io.outstanding()
@@ -431,6 +443,16 @@ impl Server {
 
     /// The core closes `conn` itself: its state is torn down and the adapter
     /// told to close it (after what was queued for it).
+    /// Queues an output for the adapter, counting the bytes sent.
+    fn push_out(&mut self, o: Output) {
+        if let Output::Transmit { conn, data } = &o {
+            if let Some(c) = self.conns.get(conn) {
+                self.core.stats.bytes_sent[slot(c.protocol)] += data.len() as u64;
+            }
+        }
+        self.out.push_back(o);
+    }
+
     fn close(&mut self, conn: ConnId, now: Instant) {
         if let Some(c) = self.conns.remove(&conn) {
             self.teardown(conn, c, now);
@@ -509,7 +531,7 @@ impl Server {
         stats.time_parked += c.time_parked;
         while let Some(slot) = self.core.pop_slot() {
             match slot {
-                Slot::Out(o) => self.out.push_back(o),
+                Slot::Out(o) => self.push_out(o),
                 Slot::Breaks(upto) => self.send_breaks(Some(upto)),
             }
         }
@@ -545,7 +567,7 @@ impl Server {
             }
             if let Some((conn, msg)) = smb::notify::encode(&self.shared.smb, n) {
                 let data = encode_frame(Protocol::Smb.transport(), &msg);
-                self.out.push_back(Output::Transmit { conn, data });
+                self.push_out(Output::Transmit { conn, data });
             }
             self.breaks.pop_front();
         }

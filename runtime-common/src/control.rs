@@ -1,23 +1,24 @@
 //! What the embedding program asks of a running server besides serving
-//! (an administrator's reload, a status snapshot), the same for every
+//! (an administrator's reload, reading its status and counters), the same for every
 //! runtime: the adapter
 //! takes [`Control`] commands on a channel of its own and hands each to
 //! [`handle_control`] in the loop that feeds the core, so a reload is a core
-//! input like any other (recorded, and ordered with the rest) and a
-//! snapshot sees the core between two inputs.
+//! input like any other (recorded, and ordered with the rest) and a read
+//! sees the core between two inputs.
 
 use std::time::Instant;
 
-use polyshare_core::Driver;
 use polyshare_core::config::Reconfigure;
-use polyshare_core::snapshot::Snapshot;
+use polyshare_core::{Driver, Server};
 
-/// Where a snapshot goes: called once, on the core task, with it.
-pub struct SnapshotReply(pub Box<dyn FnOnce(Snapshot) + Send>);
+/// A read of the server's state (`Server::snapshot`, `Server::stats`):
+/// called once, on the core task, between two inputs. It gets the server
+/// shared, so it cannot change it: not an input, not recorded.
+pub struct Inspect(pub Box<dyn FnOnce(&Server) + Send>);
 
-impl std::fmt::Debug for SnapshotReply {
+impl std::fmt::Debug for Inspect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SnapshotReply(..)")
+        f.write_str("Inspect(..)")
     }
 }
 
@@ -27,8 +28,8 @@ pub enum Control {
     /// New shares, exports and accounts
     /// ([`Driver::handle_reconfigure`]).
     Reconfigure(Reconfigure),
-    /// Take a [`Snapshot`] (`Server::snapshot`; read-only, not recorded).
-    Snapshot(SnapshotReply),
+    /// Read the server's state.
+    Inspect(Inspect),
 }
 
 /// Feeds `control` to the driver at `now`.
@@ -38,6 +39,6 @@ pub fn handle_control(driver: &mut Driver, control: Control, now: Instant) {
             tracing::info!(shares = r.shares.len(), exports = r.exports.len(), users = r.users.len(), "reconfiguring");
             driver.handle_reconfigure(r, now);
         }
-        Control::Snapshot(reply) => (reply.0)(driver.server().snapshot()),
+        Control::Inspect(read) => (read.0)(driver.server()),
     }
 }

@@ -26,7 +26,7 @@ mod start;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use control::{Control, SnapshotReply, handle_control};
+pub use control::{Control, Inspect, handle_control};
 pub use events::{
     ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, ReadFramer, dispatch_outputs, handle_event,
 };

@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 
-pub use polyshare_runtime::{BoundAddrs, Control, ServerOptions, SnapshotReply};
+pub use polyshare_runtime::{BoundAddrs, Control, Inspect, ServerOptions};
 
 type Event = polyshare_runtime::Event<TcpStream>;
 

@@ -155,6 +155,7 @@ impl Args {
             log: self.log.clone(),
             seed: self.seed.map(Seed::Fixed),
             control_socket: None,
+            metrics: None,
         }
     }
 

@@ -59,6 +59,8 @@ pub struct Deployment {
     pub seed: Option<Seed>,
     /// The owner-only Unix socket `polyshare status` reads from.
     pub control_socket: Option<PathBuf>,
+    /// Where the Prometheus endpoint listens, if anywhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 // The file's schema. `deny_unknown_fields` makes a misspelt key an error at
@@ -130,7 +132,7 @@ struct LogSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MetricsSection {
-    listen: NotYet,
+    listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,7 +227,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
     let file: File = toml::from_str(text).map_err(|e| loc.err(e.span(), e.message().trim_end()))?;
     let s = &file.server;
     loc.not_yet("require_encryption", &s.require_encryption)?;
-    loc.not_yet("listen", &file.metrics.listen)?;
 
     let listen = s.listen.unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let at = |port: u16| Some(SocketAddr::new(listen, port));
@@ -360,6 +361,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
         log: file.log.level.clone(),
         seed: s.seed.map(Seed::Fixed),
         control_socket: s.control_socket.clone(),
+        metrics: file.metrics.listen,
     })
 }
 
@@ -422,6 +424,9 @@ impl Deployment {
         let _ = writeln!(o, "max_parked = {}", l.max_parked);
         let _ = writeln!(o, "max_outstanding_per_conn = {}", l.max_outstanding_per_conn);
         let _ = writeln!(o, "\n[log]\nlevel = {}", q(self.log.as_deref().unwrap_or("info")));
+        if let Some(m) = self.metrics {
+            let _ = writeln!(o, "\n[metrics]\nlisten = \"{m}\"");
+        }
         for (share, export) in c.smb.shares.iter().zip(&c.nfs.exports) {
             let _ = writeln!(o, "\n[[share]]");
             let _ = writeln!(o, "name = {}", q(&share.name));

@@ -8,7 +8,7 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 
 use polyshare_core::snapshot::Snapshot;
-use polyshare_tokio::{Control, SnapshotReply};
+use polyshare_tokio::{Control, Inspect};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -69,8 +69,8 @@ async fn answer(stream: UnixStream, control: mpsc::Sender<Control>) {
     let reply = match line.trim() {
         "status" => {
             let (tx, rx) = oneshot::channel();
-            let ask = Control::Snapshot(SnapshotReply(Box::new(move |s| {
-                let _ = tx.send(s);
+            let ask = Control::Inspect(Inspect(Box::new(move |s| {
+                let _ = tx.send(s.snapshot());
             })));
             match control.send(ask).await {
                 Ok(()) => match rx.await {

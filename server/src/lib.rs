@@ -7,4 +7,5 @@
 pub mod cli;
 pub mod config_file;
 pub mod control;
+pub mod metrics;
 pub mod users;

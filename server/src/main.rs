@@ -11,8 +11,8 @@ use polyshare_core::config::Reconfigure;
 use polyshare_core::config::{NtHash, User};
 use polyshare_server::cli::{self, Args};
 use polyshare_server::config_file::{self, Deployment};
-use polyshare_server::control;
 use polyshare_server::users::UserDb;
+use polyshare_server::{control, metrics};
 use polyshare_tokio::{Control, Listeners, serve_controlled, shutdown_signal};
 
 /// One file tree served over SMB2/3 and NFSv3, coherent across both.
@@ -223,6 +223,17 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
     runtime.block_on(async {
         let listeners = Listeners::bind(deployment.options.clone()).await?;
         let setup = deployment.setup()?;
+        // Everything is bound before the LISTENING line: a bad address
+        // fails the start, not a later scrape.
+        let (control, commands) = tokio::sync::mpsc::channel(4);
+        let socket = match &deployment.control_socket {
+            Some(path) => Some(tokio::spawn(control::serve(control::bind(path)?, control.clone()))),
+            None => None,
+        };
+        let scrapes = match deployment.metrics {
+            Some(addr) => Some(tokio::spawn(metrics::serve(metrics::bind(addr).await?, control.clone()))),
+            None => None,
+        };
         let ip = deployment.options.smb.or(deployment.options.nfs).map_or(s.flags.listen, |a| a.ip());
         let share = deployment.config.smb.shares.first().map_or("share", |s| s.name.as_str());
         cli::announce(ip, share, &listeners.local_addrs())?;
@@ -232,15 +243,10 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
                 Err(e) => tracing::error!(error = %e, "cannot watch for signals; stopping"),
             }
         };
-        let (control, commands) = tokio::sync::mpsc::channel(4);
-        let socket = match &deployment.control_socket {
-            Some(path) => Some(tokio::spawn(control::serve(control::bind(path)?, control.clone()))),
-            None => None,
-        };
         let reloads = tokio::spawn(reload_on_hangup(s, given, control));
         let served = serve_controlled(listeners, setup, shutdown, commands).await;
         reloads.abort();
-        if let Some(task) = socket {
+        for task in [socket, scrapes].into_iter().flatten() {
             task.abort();
         }
         if let Some(path) = &deployment.control_socket {

@@ -5,32 +5,8 @@ use crate::common::Core;
 use crate::id::WaitToken;
 use crate::lease::HolderId;
 use crate::snapshot::{NfsClientView, ParkedView, WaitView, caching_letters};
+use crate::stats::NFS3_PROCEDURES;
 
-/// RFC 1813 section 3.3: the NFSv3 procedures by number.
-const PROCEDURES: [&str; 22] = [
-    "NULL",
-    "GETATTR",
-    "SETATTR",
-    "LOOKUP",
-    "ACCESS",
-    "READLINK",
-    "READ",
-    "WRITE",
-    "CREATE",
-    "MKDIR",
-    "SYMLINK",
-    "MKNOD",
-    "REMOVE",
-    "RMDIR",
-    "RENAME",
-    "LINK",
-    "READDIR",
-    "READDIRPLUS",
-    "FSSTAT",
-    "FSINFO",
-    "PATHCONF",
-    "COMMIT",
-];
 
 /// `conn` as a client, and its parked calls with what each waits for.
 pub fn views(core: &Core, conn: &NfsConnection) -> (NfsClientView, Vec<ParkedView>) {
@@ -44,7 +20,7 @@ pub fn views(core: &Core, conn: &NfsConnection) -> (NfsClientView, Vec<ParkedVie
                 conn: conn.id.0,
                 client: conn.peer,
                 xid: call.xid,
-                procedure: PROCEDURES.get(call.args.proc_no() as usize).unwrap_or(&"?").to_string(),
+                procedure: NFS3_PROCEDURES.get(call.args.proc_no() as usize).unwrap_or(&"?").to_string(),
                 waits_on: waits
                     .into_iter()
                     .map(|(holder, holds, lose, breaking)| WaitView {
