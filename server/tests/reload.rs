@@ -12,13 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::nfs_client::NfsClient;
-use common::{ServerProcess, lease_holder_on, require_tool, smbclient_on, text};
+use common::{ServerProcess, lease_holder_as, lease_holder_on, require_tool, run, smbclient_on, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_polyshare");
 const LIMIT: Duration = Duration::from_secs(60);
 /// STATUS_NETWORK_NAME_DELETED (MS-ERREF 2.3.1).
 const NETWORK_NAME_DELETED: u32 = 0xC000_00C9;
 const NFS3ERR_STALE: u32 = 70;
+/// STATUS_USER_SESSION_DELETED (MS-ERREF 2.3.1).
+const USER_SESSION_DELETED: u32 = 0xC000_0203;
 
 fn shm_dir(tag: &str) -> PathBuf {
     let base = Path::new("/dev/shm");
@@ -117,5 +119,59 @@ fn sighup_adds_and_removes_shares_and_keeps_the_rest() {
     srv.signal("-TERM");
     let status = srv.wait_exit(LIMIT);
     assert!(status.success(), "exit {status}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `polyshare user add NAME --db DB --stdin` with `password`.
+fn user_add(db: &Path, name: &str, password: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(BIN)
+        .args(["user", "add", name, "--db", db.to_str().unwrap(), "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn sighup_ends_the_sessions_of_a_removed_user() {
+    let dir = shm_dir("users");
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("keep")).unwrap();
+    let db = dir.join("users");
+    user_add(&db, "alice", "alice-pw");
+    user_add(&db, "bob", "bob-pw");
+    let file = dir.join("polyshare.toml");
+    std::fs::write(&file, format!("[server]\nusers = {db:?}\n{}", config(&root, &["keep"]))).unwrap();
+    let srv = ServerProcess::start_exe(
+        "polyshare",
+        Path::new(BIN),
+        &["serve", "--config", file.to_str().unwrap(), "--smb-port", "0", "--nfs-port", "0"],
+    );
+    let mut alice = lease_holder_as(&srv, "keep", "a.txt", "RWH", "alice", "alice-pw");
+    alice.expect("GRANTED", LIMIT);
+    let mut bob = lease_holder_as(&srv, "keep", "b.txt", "RWH", "bob", "bob-pw");
+    bob.expect("GRANTED", LIMIT);
+    bob.send("append one");
+    assert_eq!(bob.expect("WROTE", LIMIT), ["3"]);
+
+    let o = run(std::process::Command::new(BIN).args(["user", "del", "bob", "--db", db.to_str().unwrap()]), LIMIT);
+    assert!(o.status.success(), "{}", text(&o));
+    srv.signal("-HUP");
+    let deadline = Instant::now() + LIMIT;
+    while !srv.log_text().contains("account removed: session ends") {
+        assert!(Instant::now() < deadline, "bob's session did not end: {}", srv.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bob.send("append two");
+    assert_eq!(bob.expect("ERROR", LIMIT), [USER_SESSION_DELETED.to_string()]);
+    alice.send("append still here");
+    assert_eq!(alice.expect("WROTE", LIMIT), ["10"]);
+    drop((alice, bob, srv));
     std::fs::remove_dir_all(&dir).unwrap();
 }

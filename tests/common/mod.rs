@@ -397,6 +397,18 @@ pub fn client_script(name: &str) -> PathBuf {
 
 /// [`lease_holder`] on share `share`, as a guest.
 pub fn lease_holder_on(srv: &ServerProcess, share: &str, path: &str, state: &str) -> Scripted {
+    lease_holder_as(srv, share, path, state, "-", "-")
+}
+
+/// [`lease_holder_on`] as `user` with `password` ("-" for guest).
+pub fn lease_holder_as(
+    srv: &ServerProcess,
+    share: &str,
+    path: &str,
+    state: &str,
+    user: &str,
+    password: &str,
+) -> Scripted {
     let script = client_script("lease_holder.py");
     let share = format!("share={share}");
     Scripted::spawn(python3().arg(script).args([
@@ -405,8 +417,8 @@ pub fn lease_holder_on(srv: &ServerProcess, share: &str, path: &str, state: &str
         state,
         "v2",
         "3.1.1",
-        "-",
-        "-",
+        user,
+        password,
         &share,
     ]))
 }
