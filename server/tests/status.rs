@@ -96,6 +96,21 @@ fn status_shows_the_session_the_lease_and_the_parked_nfs_call() {
     assert_eq!(s["parked"].as_array().map(Vec::len), Some(0), "{s:#}");
     assert_eq!(s["sessions"][0]["opens"][0]["lease"], "RH", "{s:#}");
 
+    // Another uid is refused: by the socket's mode, and by the server itself
+    // when the mode lets it connect.
+    require_tool("setpriv");
+    let as_nobody = || {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "status", "--socket"]).arg(&socket);
+        run(&mut c, T)
+    };
+    let o = as_nobody();
+    assert!(!o.status.success() && text(&o).contains("ermission denied"), "{}", text(&o));
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let o = as_nobody();
+    assert!(!o.status.success() && o.stdout.is_empty(), "{}", text(&o));
+    assert!(srv.log_text().contains("control socket: peer refused"), "{}", srv.log_text());
+
     drop(a);
     srv.signal("-TERM");
     assert!(srv.wait_exit(T).success());
