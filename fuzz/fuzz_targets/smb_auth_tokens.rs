@@ -135,7 +135,7 @@ fn challenge(b: &[u8]) {
 
 fn exchange(mut rest: &[u8]) {
     let cfg = SmbConfig {
-        users: vec![User { name: "alice".into(), password: "secret".into() }],
+        users: vec![User::new("alice", "secret")],
         guest: true,
         ..SmbConfig::default()
     };
