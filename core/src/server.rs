@@ -524,6 +524,7 @@ impl Server {
         }
         let c = self.core.leases.take_counters();
         let stats = &mut self.core.stats;
+        stats.leases_granted += c.leases_granted;
         stats.breaks_sent += c.breaks_sent;
         stats.breaks_acked += c.breaks_acked;
         stats.breaks_timed_out += c.breaks_timed_out;

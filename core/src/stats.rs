@@ -58,6 +58,8 @@ pub const NFS3_PROCEDURES: [&str; 22] = [
 /// core itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// CREATEs granted caching: a lease (not NONE) or an oplock.
+    pub leases_granted: u64,
     /// Lease and oplock break notifications sent.
     pub breaks_sent: u64,
     /// Breaks acknowledged by their holder.

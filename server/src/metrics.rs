@@ -58,6 +58,7 @@ pub fn render(server: &Server) -> String {
     );
     let open = server.connections_open();
     family("polyshare_connections", "gauge", "Connections open now.", &by_protocol([open[0] as u64, open[1] as u64]));
+    family("polyshare_leases_granted_total", "counter", "Opens granted a lease or an oplock.", &one(s.leases_granted));
     family("polyshare_lease_breaks_total", "counter", "Lease and oplock breaks sent.", &one(s.breaks_sent));
     family("polyshare_lease_breaks_acked_total", "counter", "Breaks acknowledged.", &one(s.breaks_acked));
     family("polyshare_lease_breaks_timed_out_total", "counter", "Breaks that timed out.", &one(s.breaks_timed_out));

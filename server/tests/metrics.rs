@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{ServerProcess, pattern, require_tool, run, scratch_dir, smbclient, text};
+use common::{ServerProcess, lease_holder_on, pattern, require_tool, run, scratch_dir, smbclient, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_polyshare");
 const SIZE: usize = 1 << 20;
@@ -70,6 +70,9 @@ fn metrics_answer_prometheus_text_and_move_with_a_transfer() {
     let o = run(Command::new("nfs-cat").arg(srv.nfs_url("/up.bin")), Duration::from_secs(120));
     assert!(o.status.success() && o.stdout == data, "{}", text(&o));
 
+    let mut holder = lease_holder_on(&srv, "share", "leased.txt", "RWH");
+    assert_eq!(holder.expect("GRANTED ", Duration::from_secs(30))[0], "7");
+
     let (_, _, after) = get(port, "/metrics");
     let moved = |name: &str| sample(&after, name) - sample(&before, name);
     assert!(moved("polyshare_requests_total{protocol=\"smb\",command=\"WRITE\"}") >= 1.0, "{after}");
@@ -78,6 +81,8 @@ fn metrics_answer_prometheus_text_and_move_with_a_transfer() {
     assert!(moved("polyshare_sent_bytes_total{protocol=\"nfs\"}") >= SIZE as f64, "{after}");
     assert!(moved("polyshare_connections_accepted_total{protocol=\"smb\"}") >= 1.0, "{after}");
     assert!(moved("polyshare_connections_accepted_total{protocol=\"nfs\"}") >= 1.0, "{after}");
-    drop(srv);
+    assert!(moved("polyshare_leases_granted_total") >= 1.0, "{after}");
+    assert!(sample(&after, "polyshare_connections{protocol=\"smb\"}") >= 1.0, "the holder is connected: {after}");
+    drop((holder, srv));
     std::fs::remove_dir_all(&dir).unwrap();
 }

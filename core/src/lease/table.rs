@@ -77,6 +77,9 @@ pub enum AckError {
 /// map one to one onto `crate::stats::Stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeaseCounters {
+    /// CREATEs granted some caching (a lease with a state other than NONE,
+    /// or an oplock).
+    pub leases_granted: u64,
     /// Break notifications planned.
     pub breaks_sent: u64,
     /// Breaks the client acknowledged.
