@@ -281,3 +281,50 @@ fn cli_defaults_and_flags() {
     assert!(Args::try_parse_from(["x", "--user", "nopassword"]).is_err());
     assert!(Args::try_parse_from(["x", "--break-timeout", "-1"]).is_err());
 }
+
+/// `--user NAME:PASSWORD[:UID:GID[,GID...]]`: the ids are the last two
+/// fields, only when both are numeric and a password remains before them.
+#[test]
+fn cli_user_ids_and_share_access_flags() {
+    let user = |s: &str| {
+        let a = Args::parse_from(["x", "--user", s]);
+        let u = a.config().smb.users[0].clone();
+        (u.name, u.nt_hash, u.uid, u.gid, u.groups)
+    };
+    let h = NtHash::from_password;
+    assert_eq!(user("alice:pw:1000:100"), ("alice".into(), h("pw"), 1000, 100, vec![]));
+    assert_eq!(user("alice:pw:1000:100,5,6"), ("alice".into(), h("pw"), 1000, 100, vec![5, 6]));
+    assert_eq!(user("alice:a:b:1000:100"), ("alice".into(), h("a:b"), 1000, 100, vec![]));
+    assert_eq!(user("alice::1000:100"), ("alice".into(), h(""), 1000, 100, vec![]));
+    // Not two numeric fields after a password: all of it is the password.
+    assert_eq!(user("alice:pw:x"), ("alice".into(), h("pw:x"), 65534, 65534, vec![]));
+    assert_eq!(user("alice:1000:100"), ("alice".into(), h("1000:100"), 65534, 65534, vec![]));
+    assert_eq!(user("alice:pw:1000:1x"), ("alice".into(), h("pw:1000:1x"), 65534, 65534, vec![]));
+    assert_eq!(user("alice:pw:-1:100"), ("alice".into(), h("pw:-1:100"), 65534, 65534, vec![]));
+
+    let c = Args::parse_from(["x"]).config();
+    let s = &c.smb.shares[0];
+    assert!(!s.read_only && !s.guest_read_only && !c.nfs.exports[0].read_only);
+    assert_eq!((s.create_mask, s.directory_mask), (0o664, 0o775));
+    assert_eq!((c.smb.guest_uid, c.smb.guest_gid), (65534, 65534));
+    let c = Args::parse_from([
+        "x",
+        "--read-only",
+        "--guest-read-only",
+        "--create-mask",
+        "640",
+        "--directory-mask",
+        "2770",
+        "--guest-uid",
+        "99",
+        "--guest-gid",
+        "98",
+    ])
+    .config();
+    let s = &c.smb.shares[0];
+    assert!(s.read_only && s.guest_read_only && c.nfs.exports[0].read_only);
+    assert_eq!((s.create_mask, s.directory_mask), (0o640, 0o2770));
+    assert_eq!((c.smb.guest_uid, c.smb.guest_gid), (99, 98));
+    assert!(Args::try_parse_from(["x", "--create-mask", "9"]).is_err());
+    assert!(Args::try_parse_from(["x", "--create-mask", "17777"]).is_err());
+}

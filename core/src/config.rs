@@ -207,6 +207,31 @@ pub struct Share {
     pub read_only: bool,
     /// Whether guest and anonymous sessions may connect.
     pub guest_ok: bool,
+    /// Guest and anonymous sessions get read access only (as `read_only`
+    /// does for everyone); users keep what the file modes grant them.
+    pub guest_read_only: bool,
+    /// Mode of files created over SMB (0664 by default, so that the
+    /// creator's group can share them); ANDed with nothing else (SMB sends
+    /// no mode).
+    pub create_mask: u32,
+    /// Mode of directories created over SMB (0775 by default).
+    pub directory_mask: u32,
+}
+
+impl Share {
+    /// A writable share of Vfs directory `path`, guests allowed, with the
+    /// default create masks.
+    pub fn new(name: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            path: path.into(),
+            read_only: false,
+            guest_ok: true,
+            guest_read_only: false,
+            create_mask: 0o664,
+            directory_mask: 0o775,
+        }
+    }
 }
 
 /// The SMB2/3 side of the server.
@@ -256,12 +281,14 @@ pub struct SmbConfig {
     /// a directory's children from SMB or NFS (docs/LEASES.md "Directory
     /// leases"). Off: directory lease requests get no lease.
     pub directory_leasing: bool,
-    /// Owner of files and directories created over SMB. SMB sessions carry
-    /// no Unix identity; the default is the identity NFS root-squashes to
-    /// (65534), so that NFS clients can write what SMB clients created.
-    pub create_uid: u32,
-    /// Group of files and directories created over SMB (see `create_uid`).
-    pub create_gid: u32,
+    /// The Unix user guest and anonymous sessions act as: they own what
+    /// they create and are checked against file modes as this uid. The
+    /// default is the identity NFS root-squashes to (65534), so that guests
+    /// on both protocols are the same user. (Configured users carry their
+    /// own ids, [`User::uid`].)
+    pub guest_uid: u32,
+    /// The primary group of guest and anonymous sessions (see `guest_uid`).
+    pub guest_gid: u32,
     /// How long a durable open outlives its connection (Open.DurableOpenTimeout,
     /// MS-SMB2 3.3.5.9.6): every v1 durable open, and a v2 one whose request
     /// asks for Timeout 0. 60 s, as Samba and Windows Server 2012 use.
@@ -277,7 +304,7 @@ impl Default for SmbConfig {
         Self {
             server_name: "POLYSHARE".into(),
             domain: "WORKGROUP".into(),
-            shares: vec![Share { name: "share".into(), path: "/".into(), read_only: false, guest_ok: true }],
+            shares: vec![Share::new("share", "/")],
             users: Vec::new(),
             guest: true,
             require_signing: false,
@@ -286,8 +313,8 @@ impl Default for SmbConfig {
             max_transact_size: 8 * 1024 * 1024,
             max_credits: 8192,
             directory_leasing: true,
-            create_uid: 65534,
-            create_gid: 65534,
+            guest_uid: 65534,
+            guest_gid: 65534,
             durable_timeout: Duration::from_secs(60),
             durable_timeout_max: Duration::from_secs(300),
         }
@@ -301,7 +328,7 @@ impl Default for SmbConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconfigure {
     /// The shares from now on. A share is the same share when its name
-    /// (case-insensitively), path, `read_only` and `guest_ok` are unchanged:
+    /// (case-insensitively) and every other setting are unchanged:
     /// its tree connects and opens go on. The trees of any other share that
     /// was connected are disconnected (their opens closed), and their next
     /// request answers STATUS_NETWORK_NAME_DELETED.

@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::common::{Core, Flow, Slot};
-use crate::config::{Config, Reconfigure};
+use crate::config::{Config, Reconfigure, Share};
 use crate::framing::{FrameError, Framer, encode_frame};
 use crate::id::{ConnId, Protocol, WaitToken};
 use crate::io::IoCompletion;
@@ -326,10 +326,7 @@ impl Server {
         let share_map: Vec<Option<usize>> = old
             .iter()
             .map(|o| {
-                new.shares.iter().position(|n| {
-                    n.name.eq_ignore_ascii_case(&o.name)
-                        && (&n.path, n.read_only, n.guest_ok) == (&o.path, o.read_only, o.guest_ok)
-                })
+                new.shares.iter().position(|n| n.name.eq_ignore_ascii_case(&o.name) && *n == Share { name: n.name.clone(), ..o.clone() })
             })
             .collect();
         for c in self.conns.values_mut() {
@@ -504,6 +501,21 @@ impl Server {
                     if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&conn).map(|c| &mut c.state) {
                         smb::log_off(&mut self.core, &mut self.shared.smb, s, sid, now);
                     }
+                }
+                continue;
+            }
+            let forced = self.shared.smb.take_forced_closes();
+            if !forced.is_empty() {
+                let mut then = std::collections::BTreeSet::new();
+                for f in forced {
+                    match self.conns.get_mut(&f.conn).map(|c| &mut c.state) {
+                        Some(ProtoConn::Smb(s)) => smb::force_close(&mut self.core, &mut self.shared.smb, s, f, now),
+                        _ => self.shared.smb.app_instances.remove(f.open),
+                    }
+                    then.insert(f.then);
+                }
+                for t in then {
+                    self.core.wake(t);
                 }
                 continue;
             }

@@ -34,9 +34,35 @@ pub struct Args {
     /// Serve this directory; an in-memory tree otherwise.
     #[arg(long)]
     pub root: Option<PathBuf>,
-    /// An SMB user, NAME:PASSWORD (repeatable).
-    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    /// An SMB user, NAME:PASSWORD[:UID:GID[,GID...]] (repeatable). The user
+    /// acts as Unix uid UID, primary group GID and the further GIDs as
+    /// supplementary groups (65534 for both when left out). The ids are
+    /// recognised only as the last two fields and only when both are
+    /// numeric (GID a comma-separated list), so a password may contain ':';
+    /// one ending in ':NUMBER:NUMBER' must be followed by the ids.
+    #[arg(long = "user", value_name = "NAME:PASSWORD[:UID:GID[,GID...]]", value_parser = parse_user)]
     pub users: Vec<User>,
+    /// The Unix uid guest and anonymous SMB sessions act as (and own what
+    /// they create).
+    #[arg(long, value_name = "UID", default_value_t = 65534)]
+    pub guest_uid: u32,
+    /// The Unix gid guest and anonymous SMB sessions act as.
+    #[arg(long, value_name = "GID", default_value_t = 65534)]
+    pub guest_gid: u32,
+    /// Serve the share and the export read-only: SMB opens for writing get
+    /// STATUS_ACCESS_DENIED, NFS writes NFS3ERR_ROFS.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Guest and anonymous SMB sessions get read access only; users keep
+    /// what file modes grant them.
+    #[arg(long)]
+    pub guest_read_only: bool,
+    /// Mode (octal) of files created over SMB.
+    #[arg(long, value_name = "OCTAL", default_value = "664", value_parser = parse_mode)]
+    pub create_mask: u32,
+    /// Mode (octal) of directories created over SMB.
+    #[arg(long, value_name = "OCTAL", default_value = "775", value_parser = parse_mode)]
+    pub directory_mask: u32,
     /// Allow guest and anonymous SMB sessions (the default).
     #[arg(long, overrides_with = "no_guest")]
     pub guest: bool,
@@ -93,11 +119,28 @@ pub enum Policy {
     Jukebox,
 }
 
-fn parse_user(s: &str) -> Result<User, String> {
-    match s.split_once(':') {
-        Some((name, password)) if !name.is_empty() => Ok(User::new(name, password)),
-        _ => Err("expected NAME:PASSWORD".into()),
+/// NAME:PASSWORD[:UID:GID[,GID...]]: the ids are the last two fields when
+/// both are numeric and a password field remains before them; otherwise
+/// everything after the first ':' is the password.
+pub fn parse_user(s: &str) -> Result<User, String> {
+    let Some((name, rest)) = s.split_once(':').filter(|(n, _)| !n.is_empty()) else {
+        return Err("expected NAME:PASSWORD[:UID:GID[,GID...]]".into());
+    };
+    let ids = rest.rsplitn(3, ':').collect::<Vec<_>>();
+    if let [gids, uid, password] = ids[..] {
+        let uid = uid.parse::<u32>();
+        let gids = gids.split(',').map(str::parse::<u32>).collect::<Result<Vec<_>, _>>();
+        if let (Ok(uid), Ok(gids)) = (uid, gids) {
+            if let Some((&gid, groups)) = gids.split_first() {
+                return Ok(User::new(name, password).with_ids(uid, gid, groups.to_vec()));
+            }
+        }
     }
+    Ok(User::new(name, rest))
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| format!("{s:?} is not an octal mode"))
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -129,12 +172,21 @@ impl Args {
         config.smb.guest = guest;
         config.smb.users = self.users.clone();
         config.smb.require_signing = self.require_signing;
-        config.smb.shares =
-            vec![Share { name: self.share.clone(), path: "/".into(), read_only: false, guest_ok: guest }];
+        config.smb.guest_uid = self.guest_uid;
+        config.smb.guest_gid = self.guest_gid;
+        config.smb.shares = vec![Share {
+            read_only: self.read_only,
+            guest_ok: guest,
+            guest_read_only: self.guest_read_only,
+            create_mask: self.create_mask,
+            directory_mask: self.directory_mask,
+            ..Share::new(self.share.clone(), "/")
+        }];
         config.nfs.exports = vec![Export {
             name: format!("/{}", self.share),
             policy: self.nfs_policy.into(),
             secure: self.nfs_secure,
+            read_only: self.read_only,
             ..Export::default()
         }];
         config.limits.nfs_idle_timeout = Some(self.nfs_idle_timeout).filter(|d| !d.is_zero());
@@ -210,6 +262,26 @@ impl Args {
         if given("require_signing") {
             c.smb.require_signing = self.require_signing;
         }
+        if given("guest_uid") {
+            c.smb.guest_uid = self.guest_uid;
+        }
+        if given("guest_gid") {
+            c.smb.guest_gid = self.guest_gid;
+        }
+        for s in &mut c.smb.shares {
+            if given("read_only") {
+                s.read_only = self.read_only;
+            }
+            if given("guest_read_only") {
+                s.guest_read_only = self.guest_read_only;
+            }
+            if given("create_mask") {
+                s.create_mask = self.create_mask;
+            }
+            if given("directory_mask") {
+                s.directory_mask = self.directory_mask;
+            }
+        }
         if given("share") {
             if let ([s], [e]) = (&mut c.smb.shares[..], &mut c.nfs.exports[..]) {
                 s.name = self.share.clone();
@@ -217,6 +289,9 @@ impl Args {
             }
         }
         for e in &mut c.nfs.exports {
+            if given("read_only") {
+                e.read_only = self.read_only;
+            }
             if given("nfs_policy") {
                 e.policy = self.nfs_policy.into();
             }

@@ -3,7 +3,7 @@
 //! [`ServerOptions`]. Every error names the line it comes from: unknown keys
 //! and ill-typed values (from the TOML parser), duplicate shares, bad
 //! addresses, missing directories, and keys of features the core does not
-//! have yet.
+//! have yet (`require_encryption`, a per-share `break_timeout`).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -97,6 +97,8 @@ struct ServerSection {
     name: Option<String>,
     domain: Option<String>,
     guest: Option<bool>,
+    guest_uid: Option<u32>,
+    guest_gid: Option<u32>,
     require_signing: Option<bool>,
     require_encryption: NotYet,
     users: Option<Spanned<PathBuf>>,
@@ -144,7 +146,10 @@ struct ShareSection {
     #[serde(default)]
     read_only: bool,
     guest_ok: Option<bool>,
-    guest_read_only: NotYet,
+    #[serde(default)]
+    guest_read_only: bool,
+    create_mask: Option<Spanned<String>>,
+    directory_mask: Option<Spanned<String>>,
     require_encryption: NotYet,
     #[serde(default)]
     nfs_clients: Vec<Spanned<String>>,
@@ -250,6 +255,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
     let guest = s.guest.unwrap_or(true);
     config.smb.guest = guest;
     config.smb.require_signing = s.require_signing.unwrap_or(false);
+    config.smb.guest_uid = s.guest_uid.unwrap_or(config.smb.guest_uid);
+    config.smb.guest_gid = s.guest_gid.unwrap_or(config.smb.guest_gid);
     if let Some(n) = &s.name {
         config.smb.server_name = n.clone();
     }
@@ -279,7 +286,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
     let (mut names, mut exports) = (BTreeSet::new(), BTreeSet::new());
     for share in &file.share {
         let sh = share.get_ref();
-        loc.not_yet("guest_read_only", &sh.guest_read_only)?;
         loc.not_yet("require_encryption", &sh.require_encryption)?;
         loc.not_yet("break_timeout", &sh.break_timeout)?;
         let name = sh.name.get_ref();
@@ -328,8 +334,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
                     .ok_or_else(|| loc.err(Some(c.span()), format!("bad client address {:?}", c.get_ref())))?,
             );
         }
-        let guest_ok = sh.guest_ok.unwrap_or(guest);
-        config.smb.shares.push(Share { name: name.clone(), path: path.clone(), read_only: sh.read_only, guest_ok });
+        let mode = |m: &Option<Spanned<String>>, default: u32| match m {
+            None => Ok(default),
+            Some(m) => u32::from_str_radix(m.get_ref(), 8)
+                .ok()
+                .filter(|v| *v <= 0o7777)
+                .ok_or_else(|| loc.err(Some(m.span()), format!("{:?} is not an octal mode", m.get_ref()))),
+        };
+        config.smb.shares.push(Share {
+            read_only: sh.read_only,
+            guest_ok: sh.guest_ok.unwrap_or(guest),
+            guest_read_only: sh.guest_read_only,
+            create_mask: mode(&sh.create_mask, 0o664)?,
+            directory_mask: mode(&sh.directory_mask, 0o775)?,
+            ..Share::new(name.clone(), path.clone())
+        });
         config.nfs.exports.push(Export {
             name: export,
             path,
@@ -398,6 +417,7 @@ impl Deployment {
         let _ = writeln!(o, "name = {}", q(&c.smb.server_name));
         let _ = writeln!(o, "domain = {}", q(&c.smb.domain));
         let _ = writeln!(o, "guest = {}", c.smb.guest);
+        let _ = writeln!(o, "guest_uid = {}\nguest_gid = {}", c.smb.guest_uid, c.smb.guest_gid);
         let _ = writeln!(o, "require_signing = {}", c.smb.require_signing);
         if let Some(u) = &self.users_file {
             let _ = writeln!(o, "users = {}", q(&u.display().to_string()));
@@ -434,6 +454,12 @@ impl Deployment {
             let _ = writeln!(o, "export = {}", q(&export.name));
             let _ = writeln!(o, "read_only = {}", share.read_only);
             let _ = writeln!(o, "guest_ok = {}", share.guest_ok);
+            let _ = writeln!(o, "guest_read_only = {}", share.guest_read_only);
+            let _ = writeln!(
+                o,
+                "create_mask = \"{:o}\"\ndirectory_mask = \"{:o}\"",
+                share.create_mask, share.directory_mask
+            );
             let clients: Vec<String> = export.allowed.iter().map(|r| q(&format!("{}/{}", r.addr, r.prefix))).collect();
             let _ = writeln!(o, "nfs_clients = [{}]", clients.join(", "));
             let squash = match export.squash {

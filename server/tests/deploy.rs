@@ -69,6 +69,8 @@ fn two_shares_a_user_database_and_real_clients() {
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("docs")).unwrap();
     std::fs::write(root.join("docs/readme.txt"), b"read me\n").unwrap();
+    // alice (uid 1000) owns the tree; guests may read it.
+    std::os::unix::fs::chown(&root, Some(1000), Some(1000)).unwrap();
     let db = dir.join("users");
     user_add(&db, "alice", PASSWORD, &["--uid", "1000", "--gid", "1000", "--groups", "27,100"]);
 
@@ -159,7 +161,7 @@ fn bad_configurations_name_their_line() {
         ("[server]\nlisten = \"127.0.0.300\"\n[[share]]\nname = \"a\"\n", "line 2", "invalid IP address"),
         ("[storage]\nroot = \"/nonexistent/polyshare\"\n[[share]]\nname = \"a\"\n", "line 2", "is not a directory"),
         ("[[share]]\nname = \"a\"\npath = \"/missing\"\n", "line 3", "\"/missing\" is not a directory"),
-        ("[[share]]\nname = \"a\"\nguest_read_only = true\n", "line 3", "`guest_read_only` is not supported yet"),
+        ("[[share]]\nname = \"a\"\nrequire_encryption = true\n", "line 3", "`require_encryption` is not supported yet"),
     ];
     for (i, (content, line, message)) in cases.iter().enumerate() {
         let file = dir.join(format!("bad{i}.toml"));

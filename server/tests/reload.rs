@@ -8,6 +8,7 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,8 @@ fn sighup_adds_and_removes_shares_and_keeps_the_rest() {
     let root = dir.join("root");
     for d in ["keep", "old", "new"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
+        // Guests (uid 65534) write in the shares.
+        std::fs::set_permissions(root.join(d), std::fs::Permissions::from_mode(0o777)).unwrap();
     }
     let file = dir.join("polyshare.toml");
     std::fs::write(&file, config(&root, &["keep", "old"])).unwrap();
@@ -143,6 +146,7 @@ fn sighup_ends_the_sessions_of_a_removed_user() {
     let dir = shm_dir("users");
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("keep")).unwrap();
+    std::fs::set_permissions(root.join("keep"), std::fs::Permissions::from_mode(0o777)).unwrap();
     let db = dir.join("users");
     user_add(&db, "alice", "alice-pw");
     user_add(&db, "bob", "bob-pw");

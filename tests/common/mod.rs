@@ -264,10 +264,22 @@ impl Capture {
 
     /// Stops the capture (SIGINT, so the file is complete) and returns the
     /// lines of `tshark -r` with the given decode-as and fields.
-    pub fn finish(mut self, decode_as: &str, fields: &[&str]) -> Vec<String> {
+    pub fn finish(self, decode_as: &str, fields: &[&str]) -> Vec<String> {
+        self.finish_with_expert(decode_as, fields).0
+    }
+
+    /// [`Capture::finish`], and tshark's expert summary of the capture
+    /// (`tshark -r ... -q -z expert`).
+    pub fn finish_with_expert(mut self, decode_as: &str, fields: &[&str]) -> (Vec<String>, String) {
         std::thread::sleep(Duration::from_millis(500));
         let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
+        let decode = format!("tcp.port=={},{decode_as}", self.port);
+        let mut e = Command::new("tshark");
+        e.arg("-r").arg(&self.file).args(["-d", &decode, "-q", "-z", "expert"]);
+        let o = run(&mut e, Duration::from_secs(120));
+        assert!(o.status.success(), "tshark -z expert failed: {}", text(&o));
+        let expert = String::from_utf8_lossy(&o.stdout).to_string();
         let mut c = Command::new("tshark");
         c.arg("-r").arg(&self.file).args(["-d", &format!("tcp.port=={},{decode_as}", self.port), "-T", "fields"]);
         for f in fields {
@@ -276,7 +288,7 @@ impl Capture {
         let o = run(&mut c, Duration::from_secs(120));
         assert!(o.status.success(), "tshark -r failed: {}", text(&o));
         let _ = std::fs::remove_file(&self.file);
-        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+        (String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect(), expert)
     }
 }
 
@@ -292,6 +304,13 @@ pub fn assert_no_error_severity(lines: &[String], what: &str) {
     let bad: Vec<&String> =
         lines.iter().filter(|l| l.split([',', '\t']).any(|f| f.trim() == "error" || f.trim() == "8388608")).collect();
     assert!(bad.is_empty(), "{what}: tshark reports error-severity expert items:\n{bad:#?}");
+}
+
+/// `tshark -z expert` lists items by severity under headings such as
+/// "Errors (2)"; a capture with none has no such heading.
+pub fn assert_no_expert_errors(expert: &str, what: &str) {
+    let errors = expert.lines().any(|l| l.trim_start().starts_with("Errors ("));
+    assert!(!errors, "{what}: tshark -z expert reports errors:\n{expert}");
 }
 
 /// A line-oriented child process (the Python clients): commands on stdin,

@@ -90,6 +90,12 @@ impl NfsClient {
         Ok(Self { stream, xid: 0x1000, uid: 0 })
     }
 
+    /// Calls from now on carry AUTH_SYS uid `uid` and gid `uid`.
+    pub fn with_uid(mut self, uid: u32) -> Self {
+        self.uid = uid;
+        self
+    }
+
     pub fn set_read_timeout(&self, t: Option<Duration>) {
         let _ = self.stream.set_read_timeout(t);
     }

@@ -2,7 +2,8 @@
 //! and accounts it set, in the recording's little-endian layout. Strings are
 //! a u16 length and UTF-8 bytes; lists a u16 count; flags one byte.
 //!
-//! - share: name, path, read_only, guest_ok
+//! - share: name, path, read_only, guest_ok, guest_read_only, create_mask
+//!   u32, directory_mask u32
 //! - export: name, path, read_only, allowed (count, then family 4 or 6, the
 //!   address bytes, prefix), secure, squash (0 root, 1 all, 2 none),
 //!   anon_uid u32, anon_gid u32, policy (0 wait, 1 jukebox)
@@ -37,6 +38,9 @@ pub(super) fn encode(r: &Reconfigure, buf: &mut BytesMut) {
         put_str(buf, &s.path);
         buf.put_u8(s.read_only.into());
         buf.put_u8(s.guest_ok.into());
+        buf.put_u8(s.guest_read_only.into());
+        buf.put_u32_le(s.create_mask);
+        buf.put_u32_le(s.directory_mask);
     }
     put_count(buf, r.exports.len());
     for e in r.exports.iter().take(u16::MAX as usize) {
@@ -120,7 +124,15 @@ pub(super) fn decode(data: &[u8]) -> Option<Reconfigure> {
     let mut r = Reader(data);
     let mut out = Reconfigure::default();
     for _ in 0..r.u16()? {
-        out.shares.push(Share { name: r.string()?, path: r.string()?, read_only: r.flag()?, guest_ok: r.flag()? });
+        out.shares.push(Share {
+            name: r.string()?,
+            path: r.string()?,
+            read_only: r.flag()?,
+            guest_ok: r.flag()?,
+            guest_read_only: r.flag()?,
+            create_mask: r.u32()?,
+            directory_mask: r.u32()?,
+        });
     }
     for _ in 0..r.u16()? {
         let (name, path, read_only) = (r.string()?, r.string()?, r.flag()?);
@@ -165,7 +177,13 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_every_truncation() {
         let r = Reconfigure {
-            shares: vec![Share { name: "data".into(), path: "/d".into(), read_only: true, guest_ok: false }],
+            shares: vec![Share {
+                read_only: true,
+                guest_ok: false,
+                guest_read_only: true,
+                create_mask: 0o640,
+                ..Share::new("data", "/d")
+            }],
             exports: vec![Export {
                 name: "/data".into(),
                 allowed: vec![

@@ -139,6 +139,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The Unix identity the request's session acts as (smb/access.rs).
+    pub fn identity(&mut self) -> Result<crate::access::Identity, u32> {
+        let who = self.session()?.identity.clone();
+        Ok(crate::smb::access::identity_of(&self.core.config.smb, who.as_ref()))
+    }
+
     /// The tree of the request (MS-SMB2 3.3.5.2.11).
     pub fn tree(&mut self) -> Result<Tree, u32> {
         let tid = self.hdr.tree_id;

@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 use super::SmbShared;
 use super::conn::Open;
-use super::durable_opens::{Durable, Place};
+use super::durable_opens::{Durable, DurableVersion, Place};
 use crate::common::Core;
 use crate::lease::{LeaseState, OpenId, OplockLevel};
 
 /// An open leaves its session without a CLOSE (the connection was lost,
 /// MS-SMB2 3.3.7.1, or the session logged off, 3.3.5.6): a durable open
-/// whose batch oplock or H lease is held (no break in progress) is kept for
-/// its timeout; every other open is closed.
+/// whose batch oplock or H lease is held (no break in progress), or a
+/// resilient open, is kept for its timeout; every other open is closed.
 pub fn disconnect(core: &mut Core, smb: &mut SmbShared, open: Open, now: Instant) {
     let persistent = open.file_id.persistent;
     match preservable(core, smb, &open) {
@@ -43,12 +43,12 @@ fn preservable(core: &Core, smb: &SmbShared, open: &Open) -> Option<Duration> {
     if smb.durable.preserved() >= core.config.limits.max_preserved_opens {
         return None;
     }
-    // A file to be deleted when it closes is not kept waiting (Samba
-    // neither): the delete happens now.
-    if open.delete_on_close || smb.files.get(&open.object).is_some_and(|f| f.delete_pending) {
-        return None;
-    }
-    handle_caching_held(core, open.lease_open).then_some(d.timeout)
+    // A durable open marked delete-on-close waits like any other
+    // (MS-SMB2 3.3.7.1 makes no exception; smbtorture
+    // smb2.durable-open.delete_on_close2): the delete happens when it is
+    // reconnected and closed, times out, or a conflict closes it.
+    // MS-SMB2 3.3.7.1: a resilient open is kept whatever its caching.
+    (d.version == DurableVersion::Resilient || handle_caching_held(core, open.lease_open)).then_some(d.timeout)
 }
 
 /// Does the open hold what durability rests on: a batch oplock, or a lease

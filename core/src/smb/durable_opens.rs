@@ -1,5 +1,6 @@
-//! The durable opens of a server (MS-SMB2 3.3.1.10 Open.IsDurable,
-//! Open.DurableOwner, Open.CreateGuid, GlobalOpenTable by FileId.Persistent):
+//! The durable and resilient opens of a server (MS-SMB2 3.3.1.10
+//! Open.IsDurable, Open.IsResilient, Open.DurableOwner, Open.CreateGuid,
+//! GlobalOpenTable by FileId.Persistent):
 //! live ones, and those preserved while their holder is away
 //! (`smb/durable.rs`).
 
@@ -18,13 +19,16 @@ pub enum DurableVersion {
     V1,
     /// SMB2_CREATE_DURABLE_HANDLE_REQUEST_V2 (DH2Q) with its CreateGuid.
     V2 { create_guid: [u8; 16] },
+    /// FSCTL_LMR_REQUEST_RESILIENCY (MS-SMB2 3.3.5.15.9): Open.IsResilient,
+    /// Open.IsDurable false. Kept across a disconnect whatever its caching.
+    Resilient,
 }
 
 impl DurableVersion {
     /// Open.CreateGuid: zeros (NULL) for a v1 open.
     pub fn create_guid(self) -> [u8; 16] {
         match self {
-            DurableVersion::V1 => [0; 16],
+            DurableVersion::V1 | DurableVersion::Resilient => [0; 16],
             DurableVersion::V2 { create_guid } => create_guid,
         }
     }

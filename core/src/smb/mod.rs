@@ -10,6 +10,9 @@ use crate::common::{Core, Flow};
 use crate::id::ConnId;
 use crate::time::TimerKey;
 
+pub mod access;
+pub mod app_instance;
+pub mod app_instances;
 pub mod auth;
 pub mod change_notify;
 pub mod conn;
@@ -72,6 +75,18 @@ pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut Smb
         core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
     }
     logoff::log_off_all(core, smb, conn, now);
+}
+
+/// Closes an open of `conn` a CREATE of its application instance replaces
+/// (the settle loop, [`SmbShared::take_forced_closes`]).
+pub(crate) fn force_close(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    f: app_instances::ForcedClose,
+    now: Instant,
+) {
+    app_instance::force_close(core, smb, conn, f, now);
 }
 
 /// Logs off session `sid` of `conn`, which a PreviousSessionId on another

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::common::Core;
-use crate::lease::Operation;
+use crate::lease::{Caller, Operation};
 use crate::smb::SmbShared;
 use crate::smb::conn::Open;
 use crate::vfs::{FileType, Vfs};
@@ -36,10 +36,18 @@ pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Insta
     {
         core.leases.break_only(&[(dir, Operation::ChildChange)], child_caller, now);
     }
+    // MS-FSA 2.1.5.5 phase 1: closing a delete-on-close open marks the
+    // file deleted, as FileDispositionInformation does, which breaks the
+    // other holders' H (2.1.4.12; smbtorture smb2.lease.unlink expects
+    // RH -> R, ack required). A close cannot wait: the break is only sent.
+    if open.delete_on_close {
+        core.leases.break_only(&[(open.object, Operation::Delete)], Caller::Open(open.lease_open), now);
+    }
     // close_open: released waiters are timed at `now`, not at the last call.
     core.leases.close_open(open.lease_open, now);
     smb.durable.forget(open.file_id.persistent);
     smb.open_refs.remove(&open.lease_open);
+    smb.app_instances.remove(open.lease_open);
     if open.delete_on_close {
         if let Some(f) = smb.files.get_mut(&open.object) {
             f.delete_pending = true;

@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::app_instances::{AppInstances, ForcedClose};
 use super::durable_opens::DurableOpens;
 use super::watches::Watches;
 use super::wire::codec::FileId;
 use crate::id::{ConnId, WaitToken};
 use crate::lease::OpenId;
 use crate::rng::Rng;
-use crate::vfs::ObjectId;
+use crate::vfs::{FileAttr, ObjectId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedFile {
@@ -21,6 +22,11 @@ pub struct SharedFile {
     pub is_stream: bool,
     pub delete_pending: bool,
     pub open_count: u32,
+    /// Stream.AllocationSize a client reserved (the AllocationSize create
+    /// context, MS-SMB2 3.3.5.9.3; FileAllocationInformation, MS-FSA
+    /// 2.1.5.14.3), cluster-aligned; 0 when none. Reported while the file
+    /// has opens: the VFS keeps no reservation of its own.
+    pub allocation: u64,
 }
 
 /// A GlobalSessionTable entry (MS-SMB2 3.3.1.5): where a session lives and
@@ -31,6 +37,9 @@ pub struct SessionRef {
     /// The configured user name; `None` while in progress and for guest and
     /// anonymous sessions.
     pub user: Option<String>,
+    /// A guest logon: every one is the same guest account, so one guest
+    /// session may end another (PreviousSessionId, MS-SMB2 3.3.5.5.3).
+    pub guest: bool,
 }
 
 #[derive(Debug)]
@@ -60,6 +69,11 @@ pub struct SmbShared {
     pub completions: Vec<(WaitToken, u32)>,
     /// Durable opens, live and preserved (MS-SMB2 3.3.1.10).
     pub durable: DurableOpens,
+    /// Opens with an AppInstanceId (MS-SMB2 3.3.5.9.13).
+    pub app_instances: AppInstances,
+    /// Live opens of other connections a CREATE with their AppInstanceId
+    /// closes; the server's settle loop does it.
+    pub forced_closes: Vec<ForcedClose>,
 }
 
 impl SmbShared {
@@ -73,6 +87,12 @@ impl SmbShared {
     /// settle loop).
     pub fn take_logoffs(&mut self) -> Vec<(ConnId, u64)> {
         std::mem::take(&mut self.logoffs)
+    }
+
+    /// The opens to close for a CREATE of their application instance now
+    /// (the server's settle loop).
+    pub fn take_forced_closes(&mut self) -> Vec<ForcedClose> {
+        std::mem::take(&mut self.forced_closes)
     }
 
     pub fn new(rng: &mut Rng) -> Self {
@@ -89,6 +109,8 @@ impl SmbShared {
             watches: Default::default(),
             completions: Vec::new(),
             durable: DurableOpens::default(),
+            app_instances: AppInstances::default(),
+            forced_closes: Vec::new(),
         }
     }
 
@@ -106,7 +128,7 @@ impl SmbShared {
         loop {
             let id = rng.u64();
             if id != 0 && id != u64::MAX && !self.sessions.contains_key(&id) {
-                self.sessions.insert(id, SessionRef { conn, user: None });
+                self.sessions.insert(id, SessionRef { conn, user: None, guest: false });
                 return id;
             }
         }
@@ -120,8 +142,18 @@ impl SmbShared {
             is_stream,
             delete_pending: false,
             open_count: 0,
+            allocation: 0,
         });
         f.open_count += 1;
+    }
+
+    /// `attr` as SMB reports it: its allocation at least what a client
+    /// reserved (MS-FSA 2.1.5.14.3 Open.Stream.AllocationSize).
+    pub fn with_allocation(&self, mut attr: FileAttr) -> FileAttr {
+        if let Some(f) = self.files.get(&attr.id) {
+            attr.used = attr.used.max(f.allocation);
+        }
+        attr
     }
 
     /// Drops one open of `id`; returns the entry when it was the last one.

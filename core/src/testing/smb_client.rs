@@ -123,7 +123,20 @@ pub fn ntlm_negotiate() -> Vec<u8> {
 
 /// MS-NLMP 3.3.2 anonymous AUTHENTICATE_MESSAGE.
 pub fn ntlm_anonymous_authenticate() -> Vec<u8> {
-    let fields: [&[u8]; 6] = [&[0], &[], &[], &[], &[b'C', 0], &[]];
+    ntlm_authenticate_without_response(&[])
+}
+
+/// An AUTHENTICATE_MESSAGE of user "guest" with no response: a guest logon
+/// on a server that maps unknown users to guest (smbtorture `-U guest%`).
+pub fn ntlm_guest_authenticate() -> Vec<u8> {
+    let user: Vec<u8> = "guest".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    ntlm_authenticate_without_response(&user)
+}
+
+/// An AUTHENTICATE_MESSAGE naming `user` (UTF-16LE) with an empty NT
+/// response.
+fn ntlm_authenticate_without_response(user: &[u8]) -> Vec<u8> {
+    let fields: [&[u8]; 6] = [&[0], &[], &[], user, &[b'C', 0], &[]];
     let mut m = b"NTLMSSP\0".to_vec();
     m.extend_from_slice(&3u32.to_le_bytes());
     let mut off = 88u32;
@@ -140,6 +153,55 @@ pub fn ntlm_anonymous_authenticate() -> Vec<u8> {
         m.extend_from_slice(f);
     }
     m
+}
+
+/// An NTLMv2 AUTHENTICATE_MESSAGE (no key exchange, no MIC) for `user`
+/// answering `challenge`; returns it and the session base key.
+pub fn ntlm_user_authenticate(challenge: &[u8], user: &str, password: &str) -> (Vec<u8>, [u8; 16]) {
+    let server_challenge: [u8; 8] = challenge[24..32].try_into().unwrap();
+    let info_len = u16::from_le_bytes([challenge[40], challenge[41]]) as usize;
+    let info_off = u32::from_le_bytes([challenge[44], challenge[45], challenge[46], challenge[47]]) as usize;
+    let info = &challenge[info_off..info_off + info_len];
+    let ts = crate::smb::auth::ntlm::find_av(info, crate::smb::auth::ntlm::MSV_AV_TIMESTAMP).unwrap();
+    let client_challenge = [0xaa; 8];
+    let mut blob = vec![1, 1, 0, 0, 0, 0, 0, 0];
+    blob.extend_from_slice(ts);
+    blob.extend_from_slice(&client_challenge);
+    blob.extend_from_slice(&[0; 4]);
+    blob.extend_from_slice(info);
+    blob.extend_from_slice(&[0; 4]);
+    let key = crate::smb::auth::ntlm::ntowfv2(password, user, "WORKGROUP");
+    let proof = crate::smb::auth::ntlm::nt_proof(&key, &server_challenge, &blob);
+    let base = crate::smb::auth::ntlm::session_base_key(&key, &proof);
+    let mut nt = proof.to_vec();
+    nt.extend_from_slice(&blob);
+    let mut lm = crate::smb::auth::ntlm::hmac_md5(&key, &[&server_challenge, &client_challenge]).to_vec();
+    lm.extend_from_slice(&client_challenge);
+    let fields = [lm, nt, utf16le("WORKGROUP"), utf16le(user), utf16le("CLIENT"), Vec::new()];
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend_from_slice(&3u32.to_le_bytes());
+    let mut off = 88u32;
+    for f in &fields {
+        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
+        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
+        m.extend_from_slice(&off.to_le_bytes());
+        off += f.len() as u32;
+    }
+    m.extend_from_slice(&0xA288_8215u32.to_le_bytes()); // 56|128|VERSION|TARGET_INFO|ESS|ALWAYS_SIGN|NTLM|SIGN|REQUEST_TARGET|UNICODE
+    m.extend_from_slice(&crate::smb::auth::ntlm::VERSION);
+    m.extend_from_slice(&[0; 16]);
+    for f in &fields {
+        m.extend_from_slice(f);
+    }
+    (m, base)
+}
+
+/// The SecurityBuffer of a SESSION_SETUP response `body` (after the
+/// 64-byte header its offset counts from).
+pub fn security_buffer(body: &[u8]) -> &[u8] {
+    let off = usize::from(u16::from_le_bytes([body[4], body[5]])).saturating_sub(64);
+    let len = usize::from(u16::from_le_bytes([body[6], body[7]]));
+    &body[off..off + len]
 }
 
 pub fn tree_connect_body(path: &str) -> Vec<u8> {

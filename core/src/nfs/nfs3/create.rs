@@ -3,7 +3,7 @@
 
 use super::args::{CreateHow, DirOpArgs};
 use super::attrs::{Sattr3, SetTime, WccAttr, encode_post_op, encode_wcc};
-use super::export::{W, X};
+use crate::access::{self, W};
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj, check_name};
 use crate::nfs::xdr::XdrWriter;
 use crate::vfs::Vfs;
@@ -37,7 +37,7 @@ pub(crate) fn target<'n>(ctx: &Ctx<'_>, where_: &'n DirOpArgs) -> NfsResult<Targ
     }
     dir.writable().map_err(|e| fail(e.stat))?;
     let name = check_name(&where_.name).map_err(fail)?;
-    if !dir.permits(&dir.attr, W | X) {
+    if !access::may_add_entry(&dir.attr, &dir.caller) {
         return Err(fail(Nfs3Status::Acces));
     }
     Ok(Target { dir, pre, name })

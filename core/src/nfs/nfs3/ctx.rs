@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use super::args::StableHow;
 use super::attrs::WccAttr;
-use super::export::{self, Caller};
+use super::export;
+use crate::access::{self, Identity};
 use super::fh::{FhBytes, NfsFh3};
 use super::handle::honour;
 use super::status::{Nfs3Error, Nfs3Status, NfsResult};
@@ -22,7 +23,7 @@ use crate::vfs::{FileAttr, FileType, ObjectId, Vfs};
 pub(crate) struct Obj {
     pub export: u8,
     pub attr: FileAttr,
-    pub caller: Caller,
+    pub caller: Identity,
     pub read_only: bool,
 }
 
@@ -45,9 +46,9 @@ impl Obj {
         if self.read_only { Err(Nfs3Status::RoFs.into()) } else { Ok(()) }
     }
 
-    /// Whether the caller has the `want` permission bits (export::R/W/X).
+    /// Whether the caller has the `want` permission bits (access::R/W/X).
     pub fn permits(&self, attr: &FileAttr, want: u32) -> bool {
-        export::permits(attr, &self.caller, want)
+        access::permits(attr, &self.caller, want)
     }
 }
 

@@ -1,36 +1,14 @@
-//! Exports: path resolution inside the Vfs, the client address check, uid/gid
-//! squashing and the owner/group/other permission check from AUTH_SYS
-//! credentials.
+//! Exports: path resolution inside the Vfs, the client address check and
+//! uid/gid squashing of AUTH_SYS credentials into an [`Identity`] (the
+//! permission check itself is `crate::access`, shared with SMB).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::access::{Identity, Origin};
 use crate::config::{Export, NfsConfig, Squash};
 use crate::nfs::rpc::Credentials;
 use crate::vfs::{FileAttr, FileType, ObjectId, Vfs, VfsError, VfsResult};
-
-/// Permission bits as in a POSIX mode triplet.
-pub const R: u32 = 4;
-pub const W: u32 = 2;
-pub const X: u32 = 1;
-
-/// Who the export says the caller is.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Caller {
-    pub uid: u32,
-    pub gid: u32,
-    pub gids: Vec<u32>,
-}
-
-impl Caller {
-    pub fn is_root(&self) -> bool {
-        self.uid == 0
-    }
-
-    pub fn in_group(&self, gid: u32) -> bool {
-        self.gid == gid || self.gids.contains(&gid)
-    }
-}
 
 /// Whether `ip` may use the export (an empty list allows everyone).
 pub fn allowed(exp: &Export, ip: IpAddr) -> bool {
@@ -49,37 +27,20 @@ pub fn port_ok(exp: &Export, peer: SocketAddr) -> bool {
 
 /// Maps the call's credentials through the export's squash setting. AUTH_NONE
 /// is the anonymous user.
-pub fn squash(exp: &Export, cred: &Credentials) -> Caller {
-    let anon = Caller { uid: exp.anon_uid, gid: exp.anon_gid, gids: Vec::new() };
-    let Credentials::Sys(sys) = cred else { return anon };
+pub fn squash(exp: &Export, cred: &Credentials) -> Identity {
+    let Credentials::Sys(sys) = cred else { return Identity::mapped(exp.anon_uid, exp.anon_gid, Origin::Anonymous) };
     match exp.squash {
-        Squash::All => anon,
+        Squash::All => Identity::mapped(exp.anon_uid, exp.anon_gid, Origin::Squashed),
         Squash::Root => {
             let g = |g: u32| if g == 0 { exp.anon_gid } else { g };
-            Caller {
-                uid: if sys.uid == 0 { exp.anon_uid } else { sys.uid },
-                gid: g(sys.gid),
-                gids: sys.gids.iter().map(|x| g(*x)).collect(),
+            let groups = sys.gids.iter().map(|x| g(*x)).collect();
+            match sys.uid {
+                0 => Identity { uid: exp.anon_uid, gid: g(sys.gid), groups, origin: Origin::Squashed },
+                uid => Identity::user(uid, g(sys.gid), groups),
             }
         }
-        Squash::None => Caller { uid: sys.uid, gid: sys.gid, gids: sys.gids.clone() },
+        Squash::None => Identity::user(sys.uid, sys.gid, sys.gids.clone()),
     }
-}
-
-/// POSIX permission check. Root may do anything except execute a
-/// non-directory without any execute bit.
-pub fn permits(attr: &FileAttr, caller: &Caller, want: u32) -> bool {
-    if caller.is_root() {
-        return want & X == 0 || attr.kind == FileType::Directory || attr.mode & 0o111 != 0;
-    }
-    let bits = if caller.uid == attr.uid {
-        attr.mode >> 6
-    } else if caller.in_group(attr.gid) {
-        attr.mode >> 3
-    } else {
-        attr.mode
-    } & 7;
-    bits & want == want
 }
 
 /// The directory a Vfs path ("/", "/a/b") names, walked from the Vfs root.
@@ -119,26 +80,6 @@ mod tests {
     use super::*;
     use crate::config::AddrRange;
     use crate::nfs::rpc::AuthSys;
-    use crate::time::Timespec;
-
-    fn attr(mode: u32, uid: u32, gid: u32, kind: FileType) -> FileAttr {
-        FileAttr {
-            id: 5,
-            generation: 1,
-            kind,
-            mode,
-            nlink: 1,
-            uid,
-            gid,
-            size: 0,
-            used: 0,
-            atime: Timespec::default(),
-            mtime: Timespec::default(),
-            ctime: Timespec::default(),
-            btime: Timespec::default(),
-            parent_file: None,
-        }
-    }
 
     fn sys(uid: u32, gid: u32, gids: Vec<u32>) -> Credentials {
         Credentials::Sys(AuthSys { uid, gid, gids, ..AuthSys::default() })
@@ -147,27 +88,15 @@ mod tests {
     #[test]
     fn squashing() {
         let mut e = Export::default();
-        assert_eq!(squash(&e, &sys(0, 0, vec![0, 4])), Caller { uid: 65534, gid: 65534, gids: vec![65534, 4] });
+        let squashed = Identity { uid: 65534, gid: 65534, groups: vec![65534, 4], origin: Origin::Squashed };
+        assert_eq!(squash(&e, &sys(0, 0, vec![0, 4])), squashed);
+        assert!(!squashed.is_root());
         assert_eq!(squash(&e, &sys(1000, 100, vec![])).uid, 1000);
-        assert_eq!(squash(&e, &Credentials::None).uid, 65534);
+        assert_eq!(squash(&e, &Credentials::None), Identity::mapped(65534, 65534, Origin::Anonymous));
         e.squash = Squash::None;
         assert!(squash(&e, &sys(0, 0, vec![])).is_root());
         e.squash = Squash::All;
         assert_eq!(squash(&e, &sys(1000, 100, vec![])).uid, 65534);
-    }
-
-    #[test]
-    fn mode_bits() {
-        let a = attr(0o640, 1000, 100, FileType::Regular);
-        let owner = Caller { uid: 1000, gid: 1, gids: vec![] };
-        let group = Caller { uid: 2000, gid: 7, gids: vec![100] };
-        let other = Caller { uid: 3000, gid: 7, gids: vec![] };
-        let root = Caller::default();
-        assert!(permits(&a, &owner, R | W) && !permits(&a, &owner, X));
-        assert!(permits(&a, &group, R) && !permits(&a, &group, W));
-        assert!(!permits(&a, &other, R));
-        assert!(permits(&a, &root, R | W) && !permits(&a, &root, X));
-        assert!(permits(&attr(0o700, 1, 1, FileType::Directory), &root, X));
     }
 
     #[test]

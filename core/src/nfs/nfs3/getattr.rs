@@ -1,7 +1,7 @@
 //! GETATTR (RFC 1813 3.3.1), SETATTR (3.3.2) and ACCESS (3.3.4).
 
 use super::attrs::{Sattr3, SetTime, WccAttr, encode_fattr3, encode_post_op, encode_wcc};
-use super::export::{R, W, X};
+use crate::access::{self, R, W, X};
 use super::fh::FhBytes;
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult};
 use crate::nfs::xdr::XdrWriter;
@@ -44,14 +44,14 @@ pub(crate) fn setattr(
     }
     o.writable().map_err(|e| fail(e.stat))?;
     let c = &o.caller;
-    let owner = c.is_root() || c.uid == a.uid;
+    let owner = access::may_chmod(a, c);
     if set.mode.is_some() && !owner {
         return Err(fail(Nfs3Status::Perm));
     }
-    if set.uid.is_some_and(|u| u != a.uid) && !c.is_root() {
+    if set.uid.is_some_and(|u| !access::may_chown(a, c, u)) {
         return Err(fail(Nfs3Status::Perm));
     }
-    if set.gid.is_some_and(|g| g != a.gid && !(c.is_root() || (c.uid == a.uid && c.in_group(g)))) {
+    if set.gid.is_some_and(|g| !access::may_chgrp(a, c, g)) {
         return Err(fail(Nfs3Status::Perm));
     }
     if set.size.is_some() {
@@ -66,7 +66,7 @@ pub(crate) fn setattr(
     }
     let explicit_time = matches!(set.atime, SetTime::ClientTime(_)) || matches!(set.mtime, SetTime::ClientTime(_));
     let any_time = set.atime != SetTime::DontChange || set.mtime != SetTime::DontChange;
-    if (explicit_time && !owner) || (any_time && !owner && !o.permits(a, W)) {
+    if any_time && !access::may_set_times(a, c, explicit_time) {
         return Err(fail(Nfs3Status::Perm));
     }
     let now = ctx.wall();

@@ -2,7 +2,7 @@
 
 use super::args::DirOpArgs;
 use super::attrs::encode_post_op;
-use super::export::X;
+use crate::access::X;
 use super::fh::FhBytes;
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, check_name};
 use crate::nfs::xdr::XdrWriter;

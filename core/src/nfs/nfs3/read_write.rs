@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::args::StableHow;
 use super::attrs::{WccAttr, encode_post_op, encode_wcc};
 use super::ctx::NfsIo;
-use super::export::{R, W, X};
+use crate::access::{R, W, X};
 use super::fh::FhBytes;
 use super::fsinfo::{RTMAX, WTMAX};
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj};

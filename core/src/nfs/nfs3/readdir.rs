@@ -8,7 +8,7 @@
 //! them too). A cookie the Vfs refuses is NFS3ERR_BAD_COOKIE.
 
 use super::attrs::encode_post_op;
-use super::export::R;
+use crate::access::R;
 use super::fh::FhBytes;
 use super::fsinfo::DTPREF;
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj};

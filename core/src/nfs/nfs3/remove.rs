@@ -10,11 +10,10 @@ use crate::nfs::xdr::XdrWriter;
 use crate::vfs::Vfs;
 use crate::vfs::{FileAttr, FileType, ObjectId};
 
-/// POSIX sticky directories: only root, the directory's owner or the
-/// entry's owner may remove or rename an entry.
+/// POSIX sticky directories (`access::sticky_denied`); `target` has
+/// checked write and search on the directory already.
 fn sticky_denied(t: &Target<'_>, victim: Option<&FileAttr>) -> bool {
-    let c = &t.dir.caller;
-    t.dir.attr.mode & 0o1000 != 0 && !c.is_root() && c.uid != t.dir.attr.uid && victim.is_some_and(|v| v.uid != c.uid)
+    crate::access::sticky_denied(&t.dir.attr, victim, &t.dir.caller)
 }
 
 /// Forgets NFS state (dirty data, EXCLUSIVE verifier) of an object that no

@@ -29,6 +29,7 @@ mod file_info;
 pub mod fs_info;
 mod pattern;
 mod security;
+mod security_set;
 pub mod set_info;
 mod types;
 
@@ -36,6 +37,7 @@ pub use dir_info::{DirEntryInfo, dir_entry_fixed_len, encode_dir_entries};
 pub use file_info::{encode_file_info, encode_file_info_limited, file_info_min_len};
 pub use fs_info::{FsInfo, encode_fs_info, encode_fs_info_limited, fs_attributes, fs_info_min_len};
 pub use pattern::{has_wildcards, name_matches, valid_search_pattern};
+pub use security_set::{PosixSecurity, SdError, decode_security_descriptor};
 pub use security::{
     DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, minimal_security_descriptor,
 };

@@ -19,7 +19,7 @@ pub fn close(cx: &mut Ctx<'_>) -> HandlerResult {
     let fid = cx.open(fid)?.file_id;
     let open = cx.session()?.opens.remove(&fid.volatile).ok_or(status::FILE_CLOSED)?;
     let info = match flags & CLOSE_FLAG_POSTQUERY_ATTRIB != 0 {
-        true => cx.core.vfs.getattr(open.object).ok().map(|a| network_open_info(&a)),
+        true => cx.core.vfs.getattr(open.object).ok().map(|a| network_open_info(&cx.smb.with_allocation(a))),
         false => None,
     };
     // MS-SMB2 3.3.5.10: requests still watching the directory complete with

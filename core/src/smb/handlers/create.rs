@@ -1,31 +1,28 @@
 //! CREATE (MS-SMB2 3.3.5.9; MS-FSA 2.1.5.1): dispositions, directories,
-//! streams, share modes, delete-on-close, MxAc and QFid contexts.
+//! streams, share modes, delete-on-close, MxAc, QFid, AlSi and
+//! AppInstanceId contexts.
 
 use crate::vfs::Vfs;
 
 use super::durable;
+use crate::smb::access::{self as smb_access, WRITE_MASK};
 pub use super::open_info::network_open_info;
 use super::path::{self, SmbPath, lookup_ci};
 use crate::lease::access::*;
 use crate::smb::conn::{DirState, Open};
+use crate::id::WaitToken;
+use crate::smb::app_instance;
+use crate::smb::app_instances::{self, AppInstance};
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
+use crate::smb::fscc;
 use crate::smb::status;
 use crate::smb::wire::codec::FileId;
 use crate::smb::wire::create::*;
+use crate::smb::wire::negotiate::DIALECT_300;
 use crate::smb::wire::create_context::{
     CreateContext, ResponseContext, decode_create_contexts, encode_create_contexts,
 };
 use crate::vfs::{CreateAttr, FileAttr, FileType, ObjectId, SetAttr, VfsError};
-
-/// Access bits that modify the file or its metadata.
-pub const WRITE_MASK: u32 = FILE_WRITE_DATA
-    | FILE_APPEND_DATA
-    | FILE_WRITE_EA
-    | FILE_WRITE_ATTRIBUTES
-    | DELETE
-    | WRITE_DAC
-    | WRITE_OWNER
-    | 0x40;
 
 /// MS-SMB2 3.3.5.9 step: generic rights map to specific file rights; a
 /// MAXIMUM_ALLOWED request gets the tree's maximal access.
@@ -59,10 +56,14 @@ pub fn volume_id(server_guid: &[u8; 16]) -> u64 {
 /// What the target of a CREATE turned out to be.
 struct Target {
     attr: FileAttr,
+    /// Open.GrantedAccess (smb/access.rs).
+    granted: u32,
     parent: ObjectId,
     name: String,
     is_stream: bool,
     action: u32,
+    /// What MAXIMUM_ALLOWED would have granted (the MxAc answer).
+    maximal: u32,
 }
 
 pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -109,7 +110,21 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         return Ok(crate::smb::ctx::Outcome::Pending);
     }
     let p = path::parse(&req.name)?;
+    let reserve = allocation_request(cx, &contexts)?;
+    let instance = app_instances::requested(&contexts)?.filter(|_| cx.conn.dialect >= DIALECT_300);
+    if let (Some(id), Some(share)) = (instance, tree.share) {
+        // MS-SMB2 3.3.5.9.13: the instance's opens from another client are
+        // closed, not broken, when this user may read the file.
+        let others = cx.smb.app_instances.others(id, &req.name, share, cx.conn.client_guid);
+        if !others.is_empty() && tree.maximal_access & FILE_READ_DATA != 0 {
+            let then = WaitToken { conn: cx.conn.id, op: cx.op_id() };
+            if app_instance::close_others(cx.core, cx.smb, &others, then, cx.now) {
+                return Err(status::PENDING);
+            }
+        }
+    }
     let t = resolve(cx, &tree, &p, &req)?;
+    let access = t.granted;
     if delete_on_close && t.attr.kind == FileType::Directory {
         let (entries, _) = cx.core.vfs.readdir(t.attr.id, 0, 1).map_err(|e| status::from_vfs(&e))?;
         if !entries.is_empty() {
@@ -121,6 +136,14 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     let lease_open = cx.core.leases.add_open(t.attr.id, access, req.share_access, cx.conn.id);
     cx.smb.add_open(t.attr.id, t.parent, &t.name, t.is_stream);
+    // MS-SMB2 3.3.5.9.3: the reservation is for a file created or
+    // overwritten by this open; an existing file opened keeps its own.
+    if let (Some(size), true) = (reserve, t.action != action::OPENED && t.attr.kind != FileType::Directory) {
+        if let Some(f) = cx.smb.files.get_mut(&t.attr.id) {
+            f.allocation = size;
+        }
+    }
+    let attr = cx.smb.with_allocation(t.attr.clone());
     let volatile = cx.smb.new_volatile();
     let file_id = FileId { persistent: cx.core.rng.u64() >> 1, volatile };
     let open = Open {
@@ -149,11 +172,18 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     };
 
+    if let (Some(id), Some(share)) = (instance, tree.share) {
+        let path = app_instances::normalize(&req.name);
+        let client_guid = cx.conn.client_guid;
+        let a = AppInstance { id, path, share, client_guid, persistent: file_id.persistent };
+        cx.smb.app_instances.insert(lease_open, a);
+    }
+
     let mut resp_ctx = Vec::new();
     for c in &contexts {
         match c {
             CreateContext::MaximalAccess { .. } => {
-                resp_ctx.push(ResponseContext::MaximalAccess { query_status: 0, maximal_access: tree.maximal_access })
+                resp_ctx.push(ResponseContext::MaximalAccess { query_status: 0, maximal_access: t.maximal })
             }
             CreateContext::QueryOnDiskId => resp_ctx.push(ResponseContext::QueryOnDiskId {
                 disk_file_id: t.attr.id,
@@ -166,38 +196,103 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     resp_ctx.extend(durable::grant(cx, ask, &open, &req.name));
     let mut ctx_bytes = Vec::new();
     encode_create_contexts(&resp_ctx, &mut ctx_bytes);
-    ok(encode_create_response(oplock_level, t.action, &network_open_info(&t.attr), file_id, &ctx_bytes))
+    ok(encode_create_response(oplock_level, t.action, &network_open_info(&attr), file_id, &ctx_bytes))
+}
+
+/// The AllocationSize create context (MS-SMB2 2.2.13.2.6), aligned to the
+/// cluster (MS-FSA 2.1.4.5 BlockAlign); STATUS_DISK_FULL when the store has
+/// not that much free (3.3.5.9.3). Checked before the disposition is
+/// applied, so nothing is created when it fails.
+fn allocation_request(cx: &Ctx<'_>, contexts: &[CreateContext]) -> Result<Option<u64>, u32> {
+    let Some(size) = contexts.iter().find_map(|c| match c {
+        CreateContext::AllocationSize(n) => Some(*n),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let free = cx.core.vfs.fsstat().map_err(vfs_err)?.avail_bytes;
+    if size > free {
+        return Err(status::DISK_FULL);
+    }
+    Ok(Some(fscc::allocation_size(size)))
 }
 
 fn vfs_err(e: VfsError) -> u32 {
     status::from_vfs(&e)
 }
 
-/// MS-FSA 2.1.5.1.1/2.1.5.1.2: finds or makes the target and applies the
-/// disposition.
+/// MS-FSA 2.1.5.1.2.1: the access an open of the existing `attr` (found in
+/// `dir`) is granted, checked before sharing and before any overwrite.
+/// FILE_ATTRIBUTE_READONLY refuses a delete-on-close open with
+/// STATUS_CANNOT_DELETE; an overwrite needs write access to the data
+/// whatever was asked (smb/access.rs has the mapping).
+fn check_existing(
+    attr: &FileAttr,
+    dir: Option<&FileAttr>,
+    id: &crate::access::Identity,
+    tree: &crate::smb::conn::Tree,
+    req: &CreateRequest,
+    overwrite: bool,
+) -> Result<(u32, u32), u32> {
+    let maximal = smb_access::maximal(attr, dir, id, tree.read_only);
+    let asked = map_access(req.desired_access, 0) | (req.desired_access & MAXIMUM_ALLOWED);
+    if smb_access::is_readonly(attr) && asked & (FILE_WRITE_DATA | FILE_APPEND_DATA) != 0 {
+        return Err(status::ACCESS_DENIED);
+    }
+    if req.options & options::DELETE_ON_CLOSE != 0 && smb_access::is_readonly(attr) {
+        return Err(status::CANNOT_DELETE);
+    }
+    let granted = smb_access::grant(asked, maximal)?;
+    if req.options & options::DELETE_ON_CLOSE != 0 && granted & DELETE == 0 {
+        return Err(status::ACCESS_DENIED);
+    }
+    if overwrite && maximal & FILE_WRITE_DATA == 0 {
+        return Err(status::ACCESS_DENIED);
+    }
+    Ok((granted, maximal))
+}
+
+/// The access of an open that created its object: what it asked for (POSIX
+/// open(O_CREAT) hands the creator the descriptor it asked for whatever
+/// the new mode), and all it may have under MAXIMUM_ALLOWED.
+fn created_access(attr: &FileAttr, dir: &FileAttr, id: &crate::access::Identity, tree: &crate::smb::conn::Tree, req: &CreateRequest) -> (u32, u32) {
+    let maximal = smb_access::maximal(attr, Some(dir), id, tree.read_only);
+    let asked = map_access(req.desired_access, 0);
+    let granted = if req.desired_access & MAXIMUM_ALLOWED != 0 { asked | maximal } else { asked };
+    (granted, maximal | asked)
+}
+
+/// MS-FSA 2.1.5.1.1/2.1.5.1.2: finds or makes the target, checks the
+/// session's access to it (smb/access.rs) and applies the disposition.
 fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &CreateRequest) -> Result<Target, u32> {
     let now = cx.wall();
     let dir_opt = req.options & options::DIRECTORY_FILE != 0;
     let nondir_opt = req.options & options::NON_DIRECTORY_FILE != 0;
-    let access = map_access(req.desired_access, tree.maximal_access);
+    let id = cx.identity()?;
     let parent = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+    let parent_attr = cx.core.vfs.getattr(parent).map_err(vfs_err)?;
     let creating = |d: u32| {
         matches!(d, disposition::CREATE | disposition::OPEN_IF | disposition::OVERWRITE_IF | disposition::SUPERSEDE)
     };
     let overwriting = |d: u32| matches!(d, disposition::SUPERSEDE | disposition::OVERWRITE | disposition::OVERWRITE_IF);
-    let mode = if dir_opt { 0o755 } else { 0o644 };
-    let cattr = CreateAttr { mode, uid: cx.core.config.smb.create_uid, gid: cx.core.config.smb.create_gid };
+    // New objects belong to the session's identity, with the share's create
+    // mask; a set-group-ID directory passes its group on, as POSIX does.
+    let share = tree.share.and_then(|i| cx.core.config.smb.shares.get(i));
+    let (file_mode, dir_mode) = share.map_or((0o664, 0o775), |s| (s.create_mask, s.directory_mask));
+    let gid = if parent_attr.mode & 0o2000 != 0 { parent_attr.gid } else { id.gid };
+    let cattr = CreateAttr { mode: if dir_opt { dir_mode } else { file_mode }, uid: id.uid, gid };
 
-    // The file (or the base file of a stream).
-    let (base, base_name, mut action) = match p.components.last() {
-        None => (cx.core.vfs.getattr(tree.root).map_err(vfs_err)?, String::new(), action::OPENED),
+    // The file (or the base file of a stream), and the directory it is
+    // deleted from (none for the share root).
+    let (base, base_dir, base_name, mut action) = match p.components.last() {
+        None => (cx.core.vfs.getattr(tree.root).map_err(vfs_err)?, None, String::new(), action::OPENED),
         Some(last) => match lookup_ci(&cx.core.vfs, parent, last) {
-            Ok((a, stored)) => (a, stored, action::OPENED),
+            Ok((a, stored)) => (a, Some(parent_attr.clone()), stored, action::OPENED),
             Err(VfsError::NotFound) => {
                 if !creating(req.disposition) {
                     return Err(status::OBJECT_NAME_NOT_FOUND);
                 }
-                if tree.read_only {
+                if tree.read_only || !crate::access::may_add_entry(&parent_attr, &id) {
                     return Err(status::ACCESS_DENIED);
                 }
                 crate::smb::lease::before_create(cx, req)?;
@@ -207,7 +302,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                     false => cx.core.vfs.create(parent, last, cattr, now),
                 }
                 .map_err(vfs_err)?;
-                (a, last.clone(), action::CREATED)
+                (a, Some(parent_attr.clone()), last.clone(), action::CREATED)
             }
             Err(e) => return Err(vfs_err(e)),
         },
@@ -227,9 +322,22 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if req.disposition == disposition::CREATE {
                 return Err(status::OBJECT_NAME_COLLISION);
             }
+            let overwrite = overwriting(req.disposition) && !is_dir;
+            let (granted, maximal) = check_existing(&base, base_dir.as_ref(), &id, tree, req, overwrite)?;
             crate::smb::lease::after_writes(cx, base.id)?;
-            crate::smb::lease::before_open(cx, req, base.id, access, overwriting(req.disposition))?;
-            cx.core.leases.check_share(base.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
+            crate::smb::lease::before_open(cx, req, base.id, granted, overwriting(req.disposition))?;
+            cx.core.leases.check_share(base.id, granted, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
+            // A preserved durable open the breaks just closed (its client
+            // cannot hear them) may have been the last of a file marked
+            // delete-on-close: its SMB side goes now, and a file so deleted
+            // is looked up again, as a new name (smbtorture
+            // smb2.durable-open.delete_on_close1).
+            crate::smb::durable::reap(cx.core, cx.smb, cx.now);
+            if let Some(last) = p.components.last()
+                && lookup_ci(&cx.core.vfs, parent, last).map(|(a, _)| a.id) != Ok(base.id)
+            {
+                return resolve(cx, tree, p, req);
+            }
             if overwriting(req.disposition) {
                 if is_dir {
                     return Err(status::FILE_IS_A_DIRECTORY);
@@ -242,12 +350,14 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                 let a = cx.core.vfs.setattr(base.id, &set, now).map_err(vfs_err)?;
                 action =
                     if req.disposition == disposition::SUPERSEDE { action::SUPERSEDED } else { action::OVERWRITTEN };
-                return Ok(Target { attr: a, parent, name: base_name, is_stream: false, action });
+                return Ok(Target { attr: a, granted, parent, name: base_name, is_stream: false, action, maximal });
             }
+            return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal });
         }
-        return Ok(Target { attr: base, parent, name: base_name, is_stream: false, action });
+        let (granted, maximal) = created_access(&base, &parent_attr, &id, tree, req);
+        return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal });
     };
-    // A named stream of `base`.
+    // A named stream of `base`: the base file's owner and mode decide.
     if dir_opt {
         return Err(status::NOT_A_DIRECTORY);
     }
@@ -256,7 +366,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
         Err(VfsError::NotFound) => None,
         Err(e) => return Err(vfs_err(e)),
     };
-    let (attr, action) = match existing {
+    let (attr, action, granted, maximal) = match existing {
         Some(a) => {
             if req.disposition == disposition::CREATE {
                 return Err(status::OBJECT_NAME_COLLISION);
@@ -264,10 +374,16 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if cx.smb.files.get(&a.id).is_some_and(|f| f.delete_pending) {
                 return Err(status::DELETE_PENDING);
             }
+            let overwrite = overwriting(req.disposition);
+            let (granted, maximal) = if action == action::CREATED {
+                created_access(&base, &parent_attr, &id, tree, req)
+            } else {
+                check_existing(&base, base_dir.as_ref(), &id, tree, req, overwrite)?
+            };
             crate::smb::lease::after_writes(cx, a.id)?;
-            crate::smb::lease::before_open(cx, req, a.id, access, overwriting(req.disposition))?;
-            cx.core.leases.check_share(a.id, access, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
-            match overwriting(req.disposition) {
+            crate::smb::lease::before_open(cx, req, a.id, granted, overwrite)?;
+            cx.core.leases.check_share(a.id, granted, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
+            match overwrite {
                 true => {
                     let set = SetAttr { size: Some(0), ..Default::default() };
                     let a = cx.core.vfs.setattr(a.id, &set, now).map_err(vfs_err)?;
@@ -276,9 +392,9 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                     } else {
                         action::OVERWRITTEN
                     };
-                    (a, act)
+                    (a, act, granted, maximal)
                 }
-                false => (a, action::OPENED),
+                false => (a, action::OPENED, granted, maximal),
             }
         }
         None => {
@@ -288,11 +404,21 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if tree.read_only {
                 return Err(status::ACCESS_DENIED);
             }
+            // Adding a stream writes the base file.
+            let (granted, maximal) = if action == action::CREATED {
+                created_access(&base, &parent_attr, &id, tree, req)
+            } else {
+                let maximal = smb_access::maximal(&base, base_dir.as_ref(), &id, tree.read_only);
+                if maximal & FILE_WRITE_DATA == 0 {
+                    return Err(status::ACCESS_DENIED);
+                }
+                (smb_access::grant(map_access(req.desired_access, 0) | (req.desired_access & MAXIMUM_ALLOWED), maximal)?, maximal)
+            };
             crate::smb::lease::before_create(cx, req)?;
-            (cx.core.vfs.stream(base.id, sname, true, now).map_err(vfs_err)?, action::CREATED)
+            (cx.core.vfs.stream(base.id, sname, true, now).map_err(vfs_err)?, action::CREATED, granted, maximal)
         }
     };
-    Ok(Target { attr, parent: base.id, name: sname.clone(), is_stream: true, action })
+    Ok(Target { attr, granted, parent: base.id, name: sname.clone(), is_stream: true, action, maximal })
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The durable-handle create contexts of CREATE: DHnQ and DH2Q grants
 //! (MS-SMB2 3.3.5.9.6, 3.3.5.9.10), DHnC and DH2C reconnects (3.3.5.9.7,
-//! 3.3.5.9.12) and the CreateGuid replay check of DH2Q (3.3.5.9). What a
-//! disconnect does to a durable open is `smb/durable.rs`.
+//! 3.3.5.9.12), the CreateGuid replay check of DH2Q (3.3.5.9) and the
+//! resiliency request (FSCTL_LMR_REQUEST_RESILIENCY, 3.3.5.15.9). What a
+//! disconnect does to a durable or resilient open is `smb/durable.rs`.
 
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use crate::smb::wire::create_context::{
     SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET, encode_create_contexts,
 };
 use crate::smb::wire::header::FLAG_REPLAY_OPERATION;
-use crate::smb::wire::negotiate::DIALECT_300;
+use crate::smb::wire::negotiate::{DIALECT_202, DIALECT_300};
 use crate::vfs::{FileType, Vfs};
 
 /// What the durable contexts of a CREATE ask for.
@@ -118,9 +119,49 @@ pub fn grant(cx: &mut Ctx<'_>, ask: Ask, open: &Open, name: &str) -> Option<Resp
     // The persistent flag is never granted: no share is continuously
     // available (MS-SMB2 3.3.5.9.10 answers without it).
     Some(match version {
-        DurableVersion::V1 => ResponseContext::DurableV1,
         DurableVersion::V2 { .. } => v2_context(timeout),
+        _ => ResponseContext::DurableV1,
     })
+}
+
+/// FSCTL_LMR_REQUEST_RESILIENCY (MS-SMB2 3.3.5.15.9): the open becomes
+/// resilient (Open.IsResilient, no longer Open.IsDurable): it outlives its
+/// connection for the Timeout asked (milliseconds; 0: the durable
+/// default), whatever its oplock or lease, and its LOCKs are checked for
+/// replays (3.3.5.14). A Timeout above the longest durable one is
+/// STATUS_INVALID_PARAMETER (MaxResiliencyTimeout).
+pub fn request_resiliency(cx: &mut Ctx<'_>, file_id: FileId, input: &[u8]) -> Result<FileId, u32> {
+    if cx.conn.dialect == DIALECT_202 {
+        return Err(status::INVALID_DEVICE_REQUEST);
+    }
+    let open = cx.open(file_id)?.clone();
+    let Some(t) = input.get(..4) else { return Err(status::INVALID_PARAMETER) };
+    if input.len() < 8 {
+        return Err(status::INVALID_PARAMETER);
+    }
+    let asked = Duration::from_millis(u32::from_le_bytes([t[0], t[1], t[2], t[3]]).into());
+    let cfg = &cx.core.config.smb;
+    if asked > cfg.durable_timeout_max {
+        return Err(status::INVALID_PARAMETER);
+    }
+    if open.kind == FileType::Directory {
+        return Err(status::INVALID_PARAMETER);
+    }
+    let timeout = if asked.is_zero() { cfg.durable_timeout } else { asked };
+    let owner = cx.session()?.identity.clone();
+    let persistent = open.file_id.persistent;
+    // A durable open keeps its lock sequences (and its name) as it turns
+    // resilient.
+    let (name, lock_sequences) = match cx.smb.durable.get(persistent) {
+        Some(d) => (d.name.clone(), d.lock_sequences),
+        None => (String::new(), [None; LOCK_SEQUENCES]),
+    };
+    let place = Place::Live { conn: cx.conn.id, session_id: cx.hdr.session_id };
+    let client_guid = cx.conn.client_guid;
+    let version = DurableVersion::Resilient;
+    cx.smb.durable.insert(persistent, Durable { version, client_guid, owner, timeout, name, place, lock_sequences });
+    tracing::debug!(persistent, ?timeout, "open made resilient");
+    Ok(open.file_id)
 }
 
 fn v2_context(timeout: Duration) -> ResponseContext {
@@ -163,7 +204,8 @@ pub fn reconnect(
             if owner.client_guid.0 != cx.conn.client_guid || owner.key.0 != l.key || !same_version {
                 return Err(status::OBJECT_NAME_NOT_FOUND);
             }
-            if !open.delete_on_close && !same_name(&d.name, &req.name) {
+            // A resilient open has no name to check (its request names none).
+            if !open.delete_on_close && d.version != DurableVersion::Resilient && !same_name(&d.name, &req.name) {
                 return Err(status::INVALID_PARAMETER);
             }
         }
@@ -210,7 +252,7 @@ fn same_name(a: &str, b: &str) -> bool {
 /// The CREATE response for an open that already exists (reconnect,
 /// replay): its current caching and attributes, "opened".
 fn respond(cx: &mut Ctx<'_>, open: &Open, durable: Option<ResponseContext>) -> HandlerResult {
-    let attr = cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?;
+    let attr = cx.smb.with_allocation(cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?);
     let mut ctx = Vec::new();
     let level = match cx.core.leases.lease_of(open.lease_open) {
         Some(owner) => {

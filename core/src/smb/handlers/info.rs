@@ -102,7 +102,7 @@ pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     let open = cx.open(req.file_id)?.clone();
     let tree = cx.tree()?;
-    let attr = cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?;
+    let attr = cx.smb.with_allocation(cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?);
     let max = req.output_length as usize;
     let mut out = Vec::new();
     let fill = match req.info_type {

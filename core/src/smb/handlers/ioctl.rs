@@ -1,5 +1,6 @@
-//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO; everything else is
-//! refused with the status clients handle best.
+//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO and
+//! LMR_REQUEST_RESILIENCY; everything else is refused with the status
+//! clients handle best.
 
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok_with};
 use crate::smb::handlers::negotiate::DIALECTS;
@@ -22,6 +23,10 @@ pub fn ioctl(cx: &mut Ctx<'_>) -> HandlerResult {
         // Not a DFS server: clients then use the path as it is.
         FSCTL_DFS_GET_REFERRALS | FSCTL_DFS_GET_REFERRALS_EX => Err(status::NOT_FOUND),
         FSCTL_QUERY_NETWORK_INTERFACE_INFO => Err(status::NOT_SUPPORTED),
+        FSCTL_LMR_REQUEST_RESILIENCY => {
+            let fid = super::durable::request_resiliency(cx, req.file_id, req.input)?;
+            ok_with(|b| encode_ioctl_response(FSCTL_LMR_REQUEST_RESILIENCY, fid, &[], b))
+        }
         pipe::FSCTL_PIPE_TRANSCEIVE => match pipe::lookup(cx, req.file_id) {
             Some(fid) => pipe::transceive(cx, fid, req.input, req.max_output),
             None => {

@@ -107,10 +107,10 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
             }
             session.preauth = None;
             cx.core.timers.cancel(TimerKey::Unauthenticated(cx.conn.id));
-            cx.smb.sessions.insert(sid, SessionRef { conn: cx.conn.id, user: user.clone() });
-            if let Some(name) = user {
-                end_previous_session(cx, req.previous_session_id, sid, &name);
-            }
+            let guest = flags == SESSION_FLAG_IS_GUEST;
+            let who = SessionRef { conn: cx.conn.id, user, guest };
+            cx.smb.sessions.insert(sid, who.clone());
+            end_previous_session(cx, req.previous_session_id, sid, &who);
             ok_with(|b| encode_session_setup_response(flags, &token, b))
         }
         Err(e) => {
@@ -154,13 +154,20 @@ fn reauthenticated(cx: &mut Ctx<'_>, sid: u64, identity: Identity, token: &[u8])
 
 /// 3.3.5.5.3: a PreviousSessionId naming another session of the same user
 /// ends that session (a client reconnecting after losing its connection);
-/// one of another user, or of nobody, is ignored.
-fn end_previous_session(cx: &mut Ctx<'_>, previous: u64, sid: u64, user: &str) {
+/// one of another user is ignored. Guest logons are all the one guest
+/// account, so a guest session ends a guest one (smbd 4.17 ends none for
+/// guests); anonymous ones prove no account and end nothing.
+fn end_previous_session(cx: &mut Ctx<'_>, previous: u64, sid: u64, new: &SessionRef) {
     if previous == 0 || previous == sid {
         return;
     }
     let Some(old) = cx.smb.sessions.get(&previous) else { return };
-    if old.user.as_deref() != Some(user) {
+    let same = match (&old.user, &new.user) {
+        (Some(was), Some(now)) => was == now,
+        (None, None) => old.guest && new.guest,
+        _ => false,
+    };
+    if !same {
         return;
     }
     if old.conn == cx.conn.id {

@@ -1,6 +1,7 @@
 //! SET_INFO (MS-SMB2 3.3.5.21; MS-FSA 2.1.5.14): times and attributes, end
 //! of file, allocation, disposition, rename, link, position and mode.
-//! Security descriptors are accepted and ignored.
+//! Security descriptors set owner, group and mode as far as they map
+//! (fscc/security_set.rs) and are refused otherwise.
 
 use super::directory::info_error;
 use super::path::{self, lookup_ci};
@@ -39,8 +40,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
     match req.info_type {
         INFO_FILE => {}
         INFO_SECURITY => {
-            need(&open, WRITE_DAC | WRITE_OWNER | 0x0100_0000)?;
-            lease::begin_on(cx, &open, Operation::SetSecurity)?;
+            set_security(cx, &open, req.buffer, req.additional_information)?;
             return ok_with(encode_set_info_response);
         }
         INFO_FILESYSTEM | INFO_QUOTA => return Err(status::NOT_SUPPORTED),
@@ -60,12 +60,17 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 ..Default::default()
             };
             if attributes != 0 && open.kind != FileType::Stream {
-                let mode = cx.core.vfs.getattr(open.object).map_err(vfs_err)?.mode;
+                let cur = cx.core.vfs.getattr(open.object).map_err(vfs_err)?;
                 // FILE_ATTRIBUTE_READONLY maps to the owner write bit.
-                set.mode = Some(match attributes & 0x1 != 0 {
-                    true => mode & !0o222,
-                    false => mode | 0o200,
-                });
+                let mode = match attributes & 0x1 != 0 {
+                    true => cur.mode & !0o222,
+                    false => cur.mode | 0o200,
+                };
+                // Changing it is a chmod: the owner's or root's (crate::access).
+                if mode != cur.mode && !crate::access::may_chmod(&cur, &cx.identity()?) {
+                    return Err(status::ACCESS_DENIED);
+                }
+                set.mode = Some(mode);
             }
             // MS-FSA 2.1.5.14.2: a change of attributes or times breaks
             // the parent's lease (BreakParentOplock).
@@ -96,6 +101,12 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 let set = SetAttr { size: Some(size), ..Default::default() };
                 cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
             }
+            // MS-FSA 2.1.5.14.3: Stream.AllocationSize = BlockAlign(size).
+            if open.kind != FileType::Directory {
+                if let Some(f) = cx.smb.files.get_mut(&open.object) {
+                    f.allocation = crate::smb::fscc::allocation_size(size);
+                }
+            }
         }
         SetFileInfo::Disposition { delete_pending } => set_delete_pending(cx, &open, delete_pending)?,
         SetFileInfo::DispositionEx { flags } => set_delete_pending(cx, &open, flags & 0x1 != 0)?,
@@ -111,6 +122,10 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             let p = path::parse(name.strip_prefix('\\').unwrap_or(&name))?;
             let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
             let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components)?;
+            let dir_attr = cx.core.vfs.getattr(dir).map_err(vfs_err)?;
+            if tree.read_only || !crate::access::may_add_entry(&dir_attr, &cx.identity()?) {
+                return Err(status::ACCESS_DENIED);
+            }
             lease::begin(cx, dir, Operation::ChildChange, Caller::Open(open.lease_open))?;
             if let Ok((existing, stored)) = lookup_ci(&cx.core.vfs, dir, &last) {
                 if !replace_if_exists || existing.kind == FileType::Directory {
@@ -137,11 +152,56 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
     ok_with(encode_set_info_response)
 }
 
+/// SET_INFO of a security descriptor (MS-FSA 2.1.5.16): WRITE_OWNER for
+/// owner and group, WRITE_DAC for the DACL (MS-SMB2 3.3.5.21.3), then the
+/// POSIX rules of chown, chgrp and chmod for the session (crate::access).
+/// What does not map to owner/group/mode is refused with
+/// STATUS_NOT_SUPPORTED; set-id and sticky bits are kept.
+fn set_security(cx: &mut Ctx<'_>, open: &Open, sd: &[u8], info: u32) -> Result<(), u32> {
+    use crate::smb::fscc::{DACL_SECURITY_INFORMATION as DACL, GROUP_SECURITY_INFORMATION as GROUP};
+    use crate::smb::fscc::{OWNER_SECURITY_INFORMATION as OWNER, SdError};
+    if info & (OWNER | GROUP) != 0 {
+        need(open, WRITE_OWNER)?;
+    }
+    if info & DACL != 0 {
+        need(open, WRITE_DAC)?;
+    }
+    let cur = cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?;
+    let guest_uid = cx.core.config.smb.guest_uid;
+    let want = fscc::decode_security_descriptor(sd, info, cur.uid, cur.gid, guest_uid).map_err(|e| match e {
+        SdError::Invalid => status::INVALID_PARAMETER,
+        SdError::Unmappable => status::NOT_SUPPORTED,
+    })?;
+    let id = cx.identity()?;
+    let allowed = want.uid.is_none_or(|u| crate::access::may_chown(&cur, &id, u))
+        && want.gid.is_none_or(|g| crate::access::may_chgrp(&cur, &id, g))
+        && (want.mode.is_none() || crate::access::may_chmod(&cur, &id));
+    if !allowed {
+        return Err(status::ACCESS_DENIED);
+    }
+    lease::begin_on(cx, open, Operation::SetSecurity)?;
+    let set = SetAttr {
+        uid: want.uid.filter(|u| *u != cur.uid),
+        gid: want.gid.filter(|g| *g != cur.gid),
+        mode: want.mode.map(|m| m | (cur.mode & 0o7000)),
+        ..Default::default()
+    };
+    if set != SetAttr::default() {
+        let now = cx.wall();
+        cx.core.vfs.setattr(open.object, &set, now).map_err(|e| status::from_vfs(&e))?;
+    }
+    Ok(())
+}
+
 /// FILE_DISPOSITION_INFORMATION (MS-FSA 2.1.5.14.3).
 fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(), u32> {
     need(open, DELETE)?;
     let Some(f) = cx.smb.files.get(&open.object) else { return Err(status::FILE_CLOSED) };
     if delete && f.name.is_empty() {
+        return Err(status::CANNOT_DELETE);
+    }
+    // MS-FSA 2.1.5.14.3: a READONLY file cannot be marked for deletion.
+    if delete && cx.core.vfs.getattr(open.object).is_ok_and(|a| crate::smb::access::is_readonly(&a)) {
         return Err(status::CANNOT_DELETE);
     }
     if delete && open.kind == FileType::Directory {
@@ -219,6 +279,13 @@ fn rename(
     if open.kind == FileType::Directory && has_open_descendant(cx, open.object) {
         return Err(status::ACCESS_DENIED);
     }
+    // DELETE, granted at CREATE, covered leaving the source directory; the
+    // new name needs write and search on the destination (crate::access).
+    let id = cx.identity()?;
+    let dir_attr = cx.core.vfs.getattr(dir).map_err(|e| status::from_vfs(&e))?;
+    if !crate::access::may_add_entry(&dir_attr, &id) {
+        return Err(status::ACCESS_DENIED);
+    }
     let mut to_name = last.clone();
     match lookup_ci(&cx.core.vfs, dir, &last) {
         Ok((existing, _)) if existing.id == open.object => {}
@@ -229,6 +296,10 @@ fn rename(
             // The target's handle caching breaks too (MS-FSA 2.1.5.14.11).
             lease::begin(cx, existing.id, Operation::Rename, Caller::Open(open.lease_open))?;
             if existing.kind == FileType::Directory || cx.smb.files.contains_key(&existing.id) {
+                return Err(status::ACCESS_DENIED);
+            }
+            // Replacing removes the target from its directory (crate::access).
+            if !crate::access::may_remove_entry(&dir_attr, Some(&existing), &id) {
                 return Err(status::ACCESS_DENIED);
             }
             to_name = stored;

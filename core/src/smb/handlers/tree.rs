@@ -46,8 +46,10 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
             return Err(status::ACCESS_DENIED);
         }
         let root = share_root(&cx.core.vfs, &share.path).ok_or(status::BAD_NETWORK_NAME)?;
-        let access = if share.read_only { READ_ACCESS } else { FULL_ACCESS };
-        Tree { id, share: Some(idx), root, read_only: share.read_only, maximal_access: access }
+        // A guest on a guest-read-only share is as on a read-only one.
+        let read_only = share.read_only || (guest && share.guest_read_only);
+        let access = if read_only { READ_ACCESS } else { FULL_ACCESS };
+        Tree { id, share: Some(idx), root, read_only, maximal_access: access }
     };
     cx.conn.next_tree_id = cx.conn.next_tree_id.wrapping_add(1).max(1);
     let (ty, access) = match tree.is_ipc() {

@@ -1061,3 +1061,25 @@ fn delete_on_close_in_a_leased_directory_breaks_it_before_the_close_response() {
     assert_eq!((got[1].conn, got[1].r.status()), (b.conn, status::SUCCESS));
     assert_eq!(w.call(&mut a, command::OPLOCK_BREAK, &ack_body(K1, NONE)).status(), status::SUCCESS);
 }
+
+/// MS-FSA 2.1.5.5: the close of a delete-on-close open marks the file
+/// deleted as FileDispositionInformation does (2.1.4.12: H breaks); the
+/// open itself breaks nothing of an RH holder (smbtorture
+/// smb2.lease.unlink).
+#[test]
+fn closing_a_delete_on_close_open_breaks_the_other_holders_handle_caching() {
+    let mut w = World::new();
+    let (mut a, mut b) = (w.connect(G1, 0x0311), w.connect(G2, 0x0311));
+    let r = w.open_lease(&mut a, "u.txt", K1, RH, None);
+    assert_eq!(lease_of(&r).unwrap().state, RH);
+    let opts = options::NON_DIRECTORY_FILE | options::DELETE_ON_CLOSE;
+    let body = create_body("u.txt", DELETE, SHARE_ALL, disposition::OPEN, opts, &[]);
+    let r = w.call(&mut b, command::CREATE, &body);
+    assert_eq!(r.status(), status::SUCCESS, "opened with no break");
+    let got = w.send(&mut b, command::CLOSE, &close_body(r.file_id(), 0));
+    assert_eq!(got.len(), 2, "{got:?}");
+    let close = got.iter().find(|g| !g.is_break()).unwrap();
+    assert_eq!((close.conn, close.r.status()), (b.conn, status::SUCCESS));
+    expect_lease_break(got.iter().find(|g| g.is_break()).unwrap(), a.conn, K1, RH, R, true);
+    assert_eq!(w.call(&mut a, command::OPLOCK_BREAK, &ack_body(K1, R)).status(), status::SUCCESS);
+}

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::*;
 use crate::config::User;
 use crate::server::AcceptError;
-use crate::smb::auth::ntlm;
 use crate::smb::signing::{self, SigningAlgorithm};
 use crate::smb::wire::header::HEADER_LEN;
 use crate::smb::wire::utf16::utf16le;
@@ -191,46 +190,7 @@ fn unauthenticated_sessions_cannot_reach_a_share_that_needs_a_user() {
     assert_eq!(c.tree_connect("\\\\x\\share").status(), status::USER_SESSION_DELETED);
 }
 
-/// An NTLMv2 AUTHENTICATE_MESSAGE (no key exchange, no MIC) for `user`
-/// answering `challenge`; returns it and the session base key.
-pub(super) fn ntlm_user_authenticate(challenge: &[u8], user: &str, password: &str) -> (Vec<u8>, [u8; 16]) {
-    let server_challenge: [u8; 8] = challenge[24..32].try_into().unwrap();
-    let info_len = u16_at(challenge, 40).unwrap() as usize;
-    let info_off = u32_at(challenge, 44).unwrap() as usize;
-    let info = &challenge[info_off..info_off + info_len];
-    let ts = ntlm::find_av(info, ntlm::MSV_AV_TIMESTAMP).unwrap();
-    let client_challenge = [0xaa; 8];
-    let mut blob = vec![1, 1, 0, 0, 0, 0, 0, 0];
-    blob.extend_from_slice(ts);
-    blob.extend_from_slice(&client_challenge);
-    blob.extend_from_slice(&[0; 4]);
-    blob.extend_from_slice(info);
-    blob.extend_from_slice(&[0; 4]);
-    let key = ntlm::ntowfv2(password, user, "WORKGROUP");
-    let proof = ntlm::nt_proof(&key, &server_challenge, &blob);
-    let base = ntlm::session_base_key(&key, &proof);
-    let mut nt = proof.to_vec();
-    nt.extend_from_slice(&blob);
-    let mut lm = ntlm::hmac_md5(&key, &[&server_challenge, &client_challenge]).to_vec();
-    lm.extend_from_slice(&client_challenge);
-    let fields = [lm, nt, utf16le("WORKGROUP"), utf16le(user), utf16le("CLIENT"), Vec::new()];
-    let mut m = b"NTLMSSP\0".to_vec();
-    m.extend_from_slice(&3u32.to_le_bytes());
-    let mut off = 88u32;
-    for f in &fields {
-        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
-        m.extend_from_slice(&(f.len() as u16).to_le_bytes());
-        m.extend_from_slice(&off.to_le_bytes());
-        off += f.len() as u32;
-    }
-    m.extend_from_slice(&0xA288_8215u32.to_le_bytes()); // 56|128|VERSION|TARGET_INFO|ESS|ALWAYS_SIGN|NTLM|SIGN|REQUEST_TARGET|UNICODE
-    m.extend_from_slice(&ntlm::VERSION);
-    m.extend_from_slice(&[0; 16]);
-    for f in &fields {
-        m.extend_from_slice(f);
-    }
-    (m, base)
-}
+pub(super) use crate::testing::smb_client::ntlm_user_authenticate;
 
 /// A client logged in as alice on a dialect 3.0 session that requires
 /// signing, and the session's signing key.
@@ -353,6 +313,15 @@ impl Escape {
         std::os::unix::fs::symlink(base.join("out"), root.join("sym")).unwrap();
         std::os::unix::fs::symlink(base.join("out/x"), root.join("symf")).unwrap();
         fs::write(root.join("inside"), b"in").unwrap();
+        // Modes that let the anonymous session do anything: what refuses
+        // the escapes is confinement, not the access check.
+        use std::os::unix::fs::PermissionsExt;
+        for (p, mode) in [(&base, 0o777), (&root, 0o777), (&base.join("out"), 0o777), (&root.join("inside"), 0o666)] {
+            fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+        }
+        for p in [base.join("out/x"), base.join("x")] {
+            fs::set_permissions(p, fs::Permissions::from_mode(0o666)).unwrap();
+        }
         Self { base, root }
     }
 }

@@ -8,7 +8,7 @@ use super::*;
 use crate::config::{Reconfigure, Share, User};
 
 fn share(name: &str) -> Share {
-    Share { name: name.into(), path: "/".into(), read_only: false, guest_ok: true }
+    Share::new(name, "/")
 }
 
 #[test]

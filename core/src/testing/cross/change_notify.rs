@@ -84,7 +84,9 @@ fn filters_subtrees_writes_overflow_and_cleanup() {
     let (id, fh) = x.file("w.txt", b"0123");
     let _ = id;
     let root = x.open_dir(smb, "");
-    let xid = x.send(&Nfs3Args::Mkdir { where_: x.dirop("sub"), attr: Default::default() });
+    // Writable by the SMB session, whose uid is not the NFS caller's.
+    let attr = crate::nfs::nfs3::attrs::Sattr3 { mode: Some(0o777), ..Default::default() };
+    let xid = x.send(&Nfs3Args::Mkdir { where_: x.dirop("sub"), attr });
     assert_eq!(x.status(xid), Some(OK));
 
     // Only directory names: a file created below is not reported, even with

@@ -274,3 +274,97 @@ fn logoff_keeps_a_durable_open_and_tree_disconnect_closes_it() {
     let r = reconnect(&mut x, other, "f", back.file_id(), CREATE_GUID, KEY);
     assert_eq!(r.hdr.status, status::OBJECT_NAME_NOT_FOUND);
 }
+
+#[test]
+fn an_allocation_size_asked_at_create_is_reported_and_survives_a_reconnect() {
+    let mut x = X::new();
+    // 5000 bytes reserve two 4096-byte clusters (MS-FSA 2.1.4.5 BlockAlign).
+    let ctxs = [
+        CreateContext::Lease(smb_peer::lease_v2(KEY, RWH)),
+        durable_v2(CREATE_GUID),
+        CreateContext::AllocationSize(5000),
+    ];
+    let body = smb_peer::create_with_contexts("new", smb_peer::OPLOCK_LEVEL_LEASE, &ctxs, 7, disposition::CREATE);
+    let r = x.smb_call(x.smb, command::CREATE, &body);
+    assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+    // CREATE response: AllocationSize at 40, EndOfFile at 48 (MS-SMB2 2.2.14).
+    let sizes = |m: &Msg| {
+        (u64::from_le_bytes(m.body[40..48].try_into().unwrap()), u64::from_le_bytes(m.body[48..56].try_into().unwrap()))
+    };
+    assert_eq!(sizes(&r), (8192, 0));
+    let fid = r.file_id();
+    x.fid = Some(fid);
+    x.holder_writes(&[7; 9000]);
+    x.holder_disconnects();
+    let conn = x.smb_peer(GUID);
+    let r = reconnect(&mut x, conn, "new", fid, CREATE_GUID, KEY);
+    assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+    assert_eq!(sizes(&r), (12288, 9000), "the data outgrew the reservation");
+    // An existing file opened with the context keeps its own allocation.
+    x.file("old", b"abc");
+    let body =
+        smb_peer::create_with_contexts("old", 0, &[CreateContext::AllocationSize(1 << 20)], 7, disposition::OPEN);
+    let r = x.smb_call(conn, command::CREATE, &body);
+    assert_eq!(sizes(&r), (4096, 3));
+    // More than the store has free is STATUS_DISK_FULL, and nothing is made.
+    let body = smb_peer::create_with_contexts(
+        "huge",
+        0,
+        &[CreateContext::AllocationSize(u64::MAX / 2)],
+        7,
+        disposition::CREATE,
+    );
+    assert_eq!(x.smb_call(conn, command::CREATE, &body).hdr.status, status::DISK_FULL);
+    let body = smb_peer::create_with_contexts("huge", 0, &[], 7, disposition::OPEN);
+    assert_eq!(x.smb_call(conn, command::CREATE, &body).hdr.status, status::OBJECT_NAME_NOT_FOUND);
+}
+
+/// The holder's durable open of `name` with RWH, DELETE access and
+/// delete-on-close (CREATE: DesiredAccess at 24, CreateOptions at 40).
+fn hold_delete_on_close(x: &mut X, name: &str) -> FileId {
+    let ctxs = [CreateContext::Lease(smb_peer::lease_v2(KEY, RWH)), durable_v2(CREATE_GUID)];
+    let mut body = smb_peer::create_with_contexts(name, smb_peer::OPLOCK_LEVEL_LEASE, &ctxs, 7, disposition::OPEN_IF);
+    body[24..28].copy_from_slice(&(smb_peer::RW | 0x0001_0000).to_le_bytes());
+    body[41] |= 0x10; // CreateOptions FILE_DELETE_ON_CLOSE (0x00001000)
+    let r = x.smb_call(x.smb, command::CREATE, &body);
+    assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+    assert!(r.create_contexts().iter().any(|c| matches!(c, ResponseContext::DurableV2 { .. })));
+    r.file_id()
+}
+
+fn exists(x: &X, name: &str) -> bool {
+    let vfs = x.server.vfs();
+    vfs.lookup(vfs.root(), name).is_ok()
+}
+
+#[test]
+fn a_durable_delete_on_close_open_waits_and_deletes_when_its_reconnected_handle_closes() {
+    let mut x = X::new();
+    x.file("f", b"old");
+    let fid = hold_delete_on_close(&mut x, "f");
+    x.holder_disconnects();
+    assert_eq!(x.server.smb_shared().durable.preserved(), 1, "kept, delete-on-close or not");
+    assert!(exists(&x, "f"));
+    let conn = x.smb_peer(GUID);
+    let back = reconnect(&mut x, conn, "f", fid, CREATE_GUID, KEY);
+    assert_eq!(back.hdr.status, smb_peer::SUCCESS);
+    assert_eq!(x.smb_call(conn, command::CLOSE, &smb_peer::close_body(back.file_id())).hdr.status, smb_peer::SUCCESS);
+    assert!(!exists(&x, "f"), "deleted by the close of the reconnected handle");
+}
+
+#[test]
+fn an_open_that_closes_a_preserved_delete_on_close_open_finds_the_name_free() {
+    let mut x = X::new();
+    x.file("f", b"old");
+    hold_delete_on_close(&mut x, "f");
+    x.holder_disconnects();
+    // Share none conflicts with the preserved open: it is closed (its
+    // client cannot hear a break), the file deleted, and the open creates
+    // the name anew.
+    let other = x.smb_peer([0xEE; 16]);
+    let r = x.smb_call(other, command::CREATE, &smb_peer::create_with("f", 9, None, 0, disposition::OPEN_IF));
+    assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+    assert_eq!(u32::from_le_bytes(r.body[4..8].try_into().unwrap()), 2, "FILE_CREATED");
+    assert_eq!(u64::from_le_bytes(r.body[48..56].try_into().unwrap()), 0, "empty");
+    assert_eq!(x.server.smb_shared().durable.preserved(), 0);
+}

@@ -25,6 +25,7 @@ mod change_notify;
 mod durable;
 mod nfs_vs_dir_lease;
 mod nfs_vs_lease;
+mod reconnect;
 mod storage;
 
 use crate::testing::smb_client::{self as smb_peer, Msg};

@@ -18,12 +18,35 @@ pub(super) struct SmbOpen {
     pub lease: Option<[u8; 16]>,
 }
 
+/// What a client needs to take a durable open back on a new connection
+/// (DH2C, MS-SMB2 3.3.5.9.12): the open as it last had it, the name and
+/// CreateGuid it was made with, and its lease's version.
+#[derive(Debug, Clone)]
+pub(super) struct DurableHandle {
+    pub open: SmbOpen,
+    pub name: &'static str,
+    pub create_guid: [u8; 16],
+    pub lease_v1: bool,
+}
+
+/// What a CREATE asked for beyond the open, for the client to remember.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Durability {
+    pub name: &'static str,
+    pub create_guid: [u8; 16],
+    pub lease_v1: bool,
+}
+
 /// A request an SMB client sent and has no final response to yet.
 #[derive(Debug, Clone)]
 pub(super) enum SmbReq {
     Create {
         lease: Option<[u8; 16]>,
+        /// Set when the CREATE asked for a durable handle.
+        durable: Option<Durability>,
     },
+    /// A DH2C reconnect of a durable open after a new connection.
+    Reconnect(DurableHandle),
     Write {
         object: ObjectId,
         open: OpenId,
@@ -69,6 +92,9 @@ pub(super) struct SmbClient {
     pub keys: [[u8; 16]; 2],
     /// An open of the share root that CHANGE_NOTIFY requests watch.
     pub dir: Option<FileId>,
+    /// The durable opens granted: they outlive the connection, for the
+    /// client to take back after it reconnects.
+    pub durable: Vec<DurableHandle>,
 }
 
 impl SmbClient {
@@ -85,10 +111,17 @@ impl SmbClient {
             breaks: Vec::new(),
             keys: [[0x10 | i; 16], [0x20 | i; 16]],
             dir: None,
+            durable: Vec::new(),
         }
     }
 
-    /// The connection went away: its opens, breaks and requests with it.
+    /// The open was closed: it is not durable any more.
+    pub fn closed(&mut self, fid: FileId) {
+        self.durable.retain(|d| d.open.fid.persistent != fid.persistent);
+    }
+
+    /// The connection went away: its opens, breaks and requests with it;
+    /// the durable opens are remembered.
     pub fn gone(&mut self) {
         self.conn = None;
         self.outstanding.clear();

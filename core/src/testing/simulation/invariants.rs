@@ -181,3 +181,65 @@ pub(super) fn check_state(server: &Server, model: &Model) -> Result<(), String> 
     }
     Ok(())
 }
+
+/// A simulated client's Unix identity, as the workload configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Who {
+    pub uid: u32,
+    /// Primary group first, then the supplementary ones.
+    pub groups: Vec<u32>,
+}
+
+/// The (read, write, execute) POSIX grants `who` on a file of `mode`
+/// owned by `owner`:`group`. Written apart from `crate::access` on purpose,
+/// as the table of POSIX.1 XBD 4.5: the first class that matches (owner,
+/// then any group, then others) decides alone. Nobody here is root.
+pub(super) fn posix_grants(mode: u32, owner: u32, group: u32, who: &Who) -> (bool, bool, bool) {
+    let (r, w, x) = if who.uid == owner {
+        (0o400, 0o200, 0o100)
+    } else if who.groups.contains(&group) {
+        (0o040, 0o020, 0o010)
+    } else {
+        (0o004, 0o002, 0o001)
+    };
+    (mode & r != 0, mode & w != 0, mode & x != 0)
+}
+
+/// An SMB CREATE that opened an existing file for reading and writing
+/// succeeded: the mode must grant both to the session's identity, and the
+/// file must not be READONLY (no owner write bit, MS-FSA 2.1.5.1.2.1).
+pub(super) fn check_smb_open(server: &Server, object: ObjectId, who: &Who) -> Result<(), String> {
+    // Removed (over NFS) before the response was read: nothing to check.
+    let Ok(a) = server.vfs().getattr(object) else { return Ok(()) };
+    if a.mode & 0o200 == 0 {
+        return Err(format!("a write open of READONLY object {object} (mode {:o}) succeeded", a.mode));
+    }
+    match posix_grants(a.mode, a.uid, a.gid, who) {
+        (true, true, _) => Ok(()),
+        _ => Err(format!(
+            "uid {} opened object {object} (mode {:o}, {}:{}) for read and write",
+            who.uid, a.mode, a.uid, a.gid
+        )),
+    }
+}
+
+/// An NFS READ (`write` false) or WRITE/size change (`write` true)
+/// succeeded: the mode must grant it (a read: r or x, to page in
+/// binaries), except that an owner may always read and write its own file
+/// (knfsd's rule for clients that checked at open).
+pub(super) fn check_nfs_io(server: &Server, object: ObjectId, who: &Who, write: bool) -> Result<(), String> {
+    let Ok(a) = server.vfs().getattr(object) else { return Ok(()) };
+    let (r, w, x) = posix_grants(a.mode, a.uid, a.gid, who);
+    let ok = who.uid == a.uid || if write { w } else { r || x };
+    match ok {
+        true => Ok(()),
+        false => Err(format!(
+            "NFS uid {} {} object {object} (mode {:o}, {}:{})",
+            who.uid,
+            if write { "wrote" } else { "read" },
+            a.mode,
+            a.uid,
+            a.gid
+        )),
+    }
+}

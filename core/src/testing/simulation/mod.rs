@@ -1,8 +1,12 @@
 //! Randomized simulation: seeded workloads of SMB clients (leases of every
-//! kind, oplocks, opens, reads, writes, closes, disconnects, late and wrong
-//! acknowledgments) and NFS clients (reads, writes, creates, renames,
+//! kind, oplocks, opens, reads, writes, closes, disconnects, reconnects
+//! taking durable opens back, late and wrong acknowledgments) and NFS clients (reads, writes, creates, renames,
 //! removes) against one Server on a virtual clock, with the invariants of
-//! [`invariants`] checked after every step.
+//! [`invariants`] checked after every step. SMB clients log on as users of
+//! distinct uids or anonymously, NFS clients send distinct AUTH_SYS uids,
+//! and the files have mixed owners and modes: an open or NFS call that
+//! succeeds must be one POSIX permits (checked by a rule of the checker's
+//! own, not the server's `crate::access`).
 //!
 //! `SIM_SEEDS=n` sets how many seeds run (default 10,000, about 15 s), `SIM_FIRST_SEED`
 //! where they start; `SEED=n` replays one seed and prints its trace, failing or not. A
@@ -94,6 +98,11 @@ fn random_workloads_keep_every_invariant() {
         assert!(total.io_reordered > 0 && total.io_faults > 0 && total.io_short > 0 && total.io_orphans > 0);
         assert!(total.commit_failures > 0, "{total:?}");
         assert!(total.durable_kept > 0, "no durable open outlived its client: {total:?}");
+        // Sessions and NFS callers of distinct uids were refused something.
+        assert!(total.denied > 0, "no operation was refused for want of permission: {total:?}");
+        // Clients came back for their durable opens, within the timeout
+        // and past it (or after a conflict closed them).
+        assert!(total.durable_reclaimed > 0 && total.durable_refused > 0, "{total:?}");
     }
 }
 

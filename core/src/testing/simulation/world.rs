@@ -23,15 +23,15 @@ use crate::rng::Rng;
 use crate::server::Server;
 use crate::smb::status;
 use crate::smb::wire::create::disposition;
-use crate::smb::wire::create_context::CreateContext;
+use crate::smb::wire::create_context::{CreateContext, ResponseContext};
 use crate::smb::wire::header::{FLAG_ASYNC, command};
 use crate::smb::wire::oplock_break::{LeaseBreakNotification, OplockBreak, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED};
 use crate::testing::smb_client::{self as peer, Msg};
 use crate::time::Timespec;
 use crate::vfs::{CreateAttr, MemoryFs, ObjectId, VfsError};
 
-use super::clients::{Break, NfsClient, NfsReq, SmbClient, SmbOpen, SmbReq};
-use super::invariants::{self, Before, Resolver, Writer};
+use super::clients::{Break, Durability, DurableHandle, NfsClient, NfsReq, SmbClient, SmbOpen, SmbReq};
+use super::invariants::{self, Before, Resolver, Who, Writer};
 use super::model::Model;
 
 /// The names the clients fight over; the first three exist at the start.
@@ -39,6 +39,40 @@ const NAMES: [&str; 4] = ["a.txt", "b.txt", "c.txt", "d.txt"];
 pub(super) const BREAK_TIMEOUT: Duration = Duration::from_secs(35);
 const MAX_OPENS: usize = 6;
 const NFS3ERR_JUKEBOX: u32 = 10008;
+const NFS3ERR_ACCES: u32 = 13;
+
+/// The SMB accounts of every workload: name, password, uid, primary gid,
+/// supplementary groups (u2000 is in u1000's group).
+const USERS: [(&str, &str, u32, u32, &[u32]); 2] =
+    [("u1000", "Pw1000", 1000, 1000, &[]), ("u2000", "Pw2000", 2000, 2000, &[1000])];
+/// What guest and anonymous sessions, and root squashed by NFS, act as.
+const NOBODY: u32 = 65534;
+/// Owners and modes the initial files get: readable, writable, owner-only,
+/// group-shared, READONLY (no owner write bit) with others writing.
+const OWNERS: [u32; 3] = [1000, 2000, NOBODY];
+const MODES: [u32; 7] = [0o666, 0o644, 0o640, 0o660, 0o600, 0o444, 0o606];
+
+/// The identity of a session of `user` (an index in USERS), or of a guest.
+fn smb_who(user: Option<usize>) -> Who {
+    match user.and_then(|u| USERS.get(u)) {
+        Some((_, _, uid, gid, groups)) => {
+            Who { uid: *uid, groups: [*gid].iter().chain(groups.iter()).copied().collect() }
+        }
+        None => Who { uid: NOBODY, groups: vec![NOBODY] },
+    }
+}
+
+/// The AUTH_SYS identity an NFS client sends, and who the export's root
+/// squashing makes of it.
+fn nfs_cred(uid: u32) -> (AuthSys, Who) {
+    let groups: Vec<u32> = USERS.iter().find(|u| u.2 == uid).map_or(vec![], |u| u.4.to_vec());
+    let sys = AuthSys { stamp: 1, machinename: b"sim".to_vec(), uid, gid: uid, gids: groups.clone() };
+    let who = match uid {
+        0 => Who { uid: NOBODY, groups: vec![NOBODY] },
+        _ => Who { uid, groups: [uid].into_iter().chain(groups).collect() },
+    };
+    (sys, who)
+}
 
 pub(super) struct World {
     server: Server,
@@ -61,6 +95,10 @@ pub(super) struct World {
     verf_must_change: Option<[u8; 8]>,
     pub trace: Vec<String>,
     pub stats: Stats,
+    /// The account each SMB client logs on as (an index in USERS; None:
+    /// anonymous), and the AUTH_SYS uid each NFS client sends.
+    smb_users: Vec<Option<usize>>,
+    nfs_uids: Vec<u32>,
 }
 
 /// What a workload exercised, summed over seeds to show the walk reaches
@@ -92,9 +130,15 @@ pub(super) struct Stats {
     pub io_short: u64,
     pub io_orphans: u64,
     pub commit_failures: u64,
+    /// Opens and NFS calls refused for want of permission.
+    pub denied: u64,
     /// Durable opens still waiting for their client when every client had
     /// left (they go at their timeout).
     pub durable_kept: u64,
+    /// Durable opens taken back on a new connection, and reconnects refused
+    /// (past the timeout, or closed by a conflict meanwhile).
+    pub durable_reclaimed: u64,
+    pub durable_refused: u64,
 }
 
 impl Stats {
@@ -120,7 +164,10 @@ impl Stats {
         self.io_short += o.io_short;
         self.io_orphans += o.io_orphans;
         self.commit_failures += o.commit_failures;
+        self.denied += o.denied;
         self.durable_kept += o.durable_kept;
+        self.durable_reclaimed += o.durable_reclaimed;
+        self.durable_refused += o.durable_refused;
     }
 }
 
@@ -132,6 +179,9 @@ impl World {
     pub fn new(seed: u64) -> Result<Self, String> {
         let mut rng = Rng::from_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x51);
         let mut config = Config { break_timeout: BREAK_TIMEOUT, ..Config::default() };
+        for (name, pw, uid, gid, groups) in USERS {
+            config.smb.users.push(crate::config::User::new(name, pw).with_ids(uid, gid, groups.to_vec()));
+        }
         config.limits.unauthenticated_timeout = Duration::from_secs(24 * 3600);
         // Clients here may stay quiet for minutes of simulated time, and a
         // close by the server counts as a failure.
@@ -148,14 +198,19 @@ impl World {
             let t = Timespec::new(1, 0);
             let content: Vec<u8> = (0..rng.u32() % 24).map(|_| rng.u32() as u8).collect();
             let vfs = server.vfs();
-            let a = vfs
-                .create(root, name, CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t)
-                .map_err(|e| e.to_string())?;
+            let owner = pick(&mut rng, &OWNERS);
+            let mode = pick(&mut rng, &MODES);
+            let a =
+                vfs.create(root, name, CreateAttr { mode, uid: owner, gid: owner }, t).map_err(|e| e.to_string())?;
             vfs.write(a.id, 0, &content, t).map_err(|e| e.to_string())?;
             model.set(a.id, content);
         }
         let n_smb = 2 + rng.u32() as usize % 2;
         let n_nfs = 1 + rng.u32() as usize % 2;
+        // Each SMB client logs on as one of the users or anonymously; each
+        // NFS client sends one uid (0 is squashed to nobody).
+        let smb_users: Vec<Option<usize>> = (0..n_smb).map(|_| pick(&mut rng, &[None, Some(0), Some(1)])).collect();
+        let nfs_uids: Vec<u32> = (0..n_nfs).map(|_| pick(&mut rng, &[0, 1000, 2000, 3000])).collect();
         let mut w = Self {
             server,
             now: base,
@@ -171,7 +226,11 @@ impl World {
             verf: None,
             verf_must_change: None,
             stats: Stats::default(),
-            trace: vec![format!("seed {seed}: {n_smb} SMB clients, {n_nfs} NFS clients, NFS policy {policy:?}")],
+            trace: vec![format!(
+                "seed {seed}: {n_smb} SMB clients as {smb_users:?}, {n_nfs} NFS clients as uids {nfs_uids:?}, NFS policy {policy:?}"
+            )],
+            smb_users,
+            nfs_uids,
         };
         for i in 0..n_smb {
             w.smb_connect(i)?;
@@ -407,14 +466,18 @@ impl World {
         let peer: SocketAddr = ([127, 0, 0, 1], 40000 + i as u16).into();
         let conn = self.server.accept(Protocol::Smb, peer, self.now).map_err(|e| e.to_string())?;
         let c = &mut self.smb[i];
-        *c = SmbClient { conn: Some(conn), ..SmbClient::new(i) };
+        let durable = std::mem::take(&mut c.durable);
+        *c = SmbClient { conn: Some(conn), durable, ..SmbClient::new(i) };
         self.smb_setup(i, command::NEGOTIATE, &peer::negotiate_body(self.smb[i].guid))?;
         let r = self.smb_setup(i, command::SESSION_SETUP, &peer::session_setup_body(&peer::ntlm_negotiate()))?;
         self.smb[i].session = r.hdr.session_id;
-        let auth = peer::session_setup_body(&peer::ntlm_anonymous_authenticate());
-        let r = self.smb_setup(i, command::SESSION_SETUP, &auth)?;
+        let token = match self.smb_users[i].and_then(|u| USERS.get(u)) {
+            Some((name, pw, ..)) => peer::ntlm_user_authenticate(peer::security_buffer(&r.body), name, pw).0,
+            None => peer::ntlm_anonymous_authenticate(),
+        };
+        let r = self.smb_setup(i, command::SESSION_SETUP, &peer::session_setup_body(&token))?;
         if r.hdr.status != status::SUCCESS {
-            return Err(format!("anonymous login failed: {:#x}", r.hdr.status));
+            return Err(format!("login as {:?} failed: {:#x}", self.smb_users[i], r.hdr.status));
         }
         let r = self.smb_setup(i, command::TREE_CONNECT, &peer::tree_connect_body("\\\\127.0.0.1\\SHARE"))?;
         if r.hdr.status != status::SUCCESS {
@@ -459,7 +522,8 @@ impl World {
         let i = self.rng.u32() as usize % self.smb.len();
         let Some(conn) = self.smb[i].conn else {
             self.note(format!("smb{i} reconnects"));
-            return self.smb_connect(i);
+            self.smb_connect(i)?;
+            return self.smb_reclaim(i);
         };
         let roll = self.rng.u32() % 100;
         let has_opens = !self.smb[i].opens.is_empty();
@@ -472,6 +536,7 @@ impl World {
                 self.resolver = Resolver::Conn(conn);
                 let k = self.rng.u32() as usize % self.smb[i].opens.len();
                 let o = self.smb[i].opens.remove(k);
+                self.smb[i].closed(o.fid);
                 self.note(format!("smb{i} closes {:?} (object {})", o.fid.volatile, o.object));
                 self.smb_send(i, command::CLOSE, &peer::close_body(o.fid), SmbReq::Close)
             }
@@ -499,6 +564,7 @@ impl World {
             _ if self.smb[i].opens.len() >= MAX_OPENS => {
                 self.resolver = Resolver::Conn(conn);
                 let o = self.smb[i].opens.remove(0);
+                self.smb[i].closed(o.fid);
                 self.smb_send(i, command::CLOSE, &peer::close_body(o.fid), SmbReq::Close)
             }
             _ => self.smb_open(i),
@@ -579,17 +645,50 @@ impl World {
         };
         self.note(format!("smb{i} opens {name} {what} share {share} disposition {disp}"));
         let key = lease.as_ref().map(|l| l.key);
+        let lease_v1 = lease.as_ref().is_some_and(|l| l.v2.is_none());
         let mut ctxs: Vec<CreateContext> = lease.into_iter().map(CreateContext::Lease).collect();
         // Some opens ask to be durable: they outlive a disconnect until
         // their timeout or a conflict.
+        let mut durable = None;
         if self.rng.u32() % 3 == 0 {
             let timeout = 1000 * (1 + self.rng.u32() % 60);
             let create_guid = self.rng.bytes::<16>();
             self.note(format!("smb{i} asks for a durable handle of {timeout} ms"));
             ctxs.push(CreateContext::DurableRequestV2 { timeout, flags: 0, create_guid });
+            durable = Some(Durability { name, create_guid, lease_v1 });
         }
         let body = peer::create_with_contexts(name, oplock, &ctxs, share, disp);
-        self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: key })
+        self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: key, durable })
+    }
+
+    /// Back on a new connection, the client takes its durable opens back
+    /// (DH2C, MS-SMB2 3.3.5.9.12), or some of them: those it forgets wait
+    /// for their timeout. One kept past its timeout, or closed because a
+    /// conflict would have broken its caching, is OBJECT_NAME_NOT_FOUND.
+    fn smb_reclaim(&mut self, i: usize) -> Result<(), String> {
+        let handles = std::mem::take(&mut self.smb[i].durable);
+        for d in handles {
+            if self.rng.u32() % 4 == 0 {
+                self.note(format!("smb{i} forgets durable {:?}", d.open.fid.persistent));
+                continue;
+            }
+            let mut id = Vec::new();
+            d.open.fid.encode(&mut id);
+            let file_id: [u8; 16] = id.try_into().map_err(|_| "a FileId is 16 bytes")?;
+            let mut ctxs = Vec::new();
+            if let Some(key) = d.open.lease {
+                let mut l = peer::lease_v2(key, 0);
+                if d.lease_v1 {
+                    l.v2 = None;
+                }
+                ctxs.push(CreateContext::Lease(l));
+            }
+            ctxs.push(CreateContext::DurableReconnectV2 { file_id, create_guid: d.create_guid, flags: 0 });
+            self.note(format!("smb{i} reclaims durable {:?} of {}", d.open.fid.persistent, d.name));
+            let body = peer::create_with_contexts(d.name, 0, &ctxs, peer::SHARE_ALL, disposition::OPEN);
+            self.smb_send(i, command::CREATE, &body, SmbReq::Reconnect(d))?;
+        }
+        Ok(())
     }
 
     fn smb_write(&mut self, i: usize) -> Result<(), String> {
@@ -680,20 +779,54 @@ impl World {
             .ok_or_else(|| format!("response to smb{i} mid {mid} that is not outstanding (answered twice?)"))?;
         let st = msg.hdr.status;
         self.note(format!("smb{i} mid {mid} answered {st:#x}"));
+        self.stats.denied += u64::from(st == status::ACCESS_DENIED);
+        if let (SmbReq::Reconnect(d), false) = (&req, st == status::SUCCESS) {
+            self.stats.durable_refused += 1;
+            if st != status::OBJECT_NAME_NOT_FOUND {
+                return Err(format!("reconnect of durable {:?} answered {st:#x}", d.open.fid.persistent));
+            }
+        }
         if st != status::SUCCESS {
             return Ok(());
         }
         match req {
-            SmbReq::Create { lease } => {
+            SmbReq::Create { lease, durable } => {
                 let fid = msg.file_id();
                 let (object, open) =
                     self.server.smb_open(conn, fid).ok_or("CREATE succeeded for an open the server does not have")?;
                 let action = msg.body.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                // Anything but FILE_CREATED (2) opened an existing file for
+                // reading and writing: the file's mode must allow it.
+                if action != 2 {
+                    invariants::check_smb_open(&self.server, object, &smb_who(self.smb_users[i]))?;
+                }
                 // FILE_CREATED (2) or FILE_OVERWRITTEN (3): the file is empty now.
                 if action == 2 || action == 3 {
                     self.model.set(object, Vec::new());
                 }
-                self.smb[i].opens.push(SmbOpen { fid, object, open, lease });
+                let o = SmbOpen { fid, object, open, lease };
+                let granted = msg.create_contexts().iter().any(|c| matches!(c, ResponseContext::DurableV2 { .. }));
+                if let (Some(d), true) = (durable, granted) {
+                    let (name, create_guid, lease_v1) = (d.name, d.create_guid, d.lease_v1);
+                    self.smb[i].durable.push(DurableHandle { open: o.clone(), name, create_guid, lease_v1 });
+                }
+                self.smb[i].opens.push(o);
+            }
+            SmbReq::Reconnect(mut d) => {
+                // The same open (FileId.Persistent, lease-table open) under
+                // a new FileId.Volatile, with what it cached.
+                let fid = msg.file_id();
+                let (object, open) = self
+                    .server
+                    .smb_open(conn, fid)
+                    .ok_or("reconnect succeeded for an open the server does not have")?;
+                if (fid.persistent, object, open) != (d.open.fid.persistent, d.open.object, d.open.open) {
+                    return Err(format!("reconnect of {:?} gave another open {fid:?}", d.open.fid));
+                }
+                self.stats.durable_reclaimed += 1;
+                d.open.fid = fid;
+                self.smb[i].opens.push(d.open.clone());
+                self.smb[i].durable.push(d);
             }
             SmbReq::Write { object, open, lease, offset, data, sent } => {
                 self.stats.smb_writes += 1;
@@ -811,8 +944,7 @@ impl World {
         c.xid += 1;
         let xid = c.xid;
         c.outstanding.insert(xid, req);
-        let cred =
-            Credentials::Sys(AuthSys { stamp: 1, machinename: b"sim".to_vec(), uid: 1000, gid: 1000, gids: vec![] });
+        let cred = Credentials::Sys(nfs_cred(self.nfs_uids[j]).0);
         let mut w = XdrWriter::new();
         rpc::encode_call(&mut w, xid, PROG_NFS, 3, args.proc_no(), &cred);
         args.encode(&mut w);
@@ -832,11 +964,14 @@ impl World {
         let st = r.u32().map_err(|e| format!("{e:?}"))?;
         self.note(format!("nfs{j} xid {xid} answered {st}"));
         self.stats.jukebox += u64::from(st == NFS3ERR_JUKEBOX);
+        self.stats.denied += u64::from(st == NFS3ERR_ACCES);
         if st != 0 {
             return Ok(());
         }
+        let who = nfs_cred(self.nfs_uids[j]).1;
         match req {
             NfsReq::Write { object, offset, data, sent } => {
+                invariants::check_nfs_io(&self.server, object, &who, true)?;
                 self.stats.nfs_writes += 1;
                 self.stats.writes_after_wait += u64::from(sent != self.stats.steps);
                 self.landed(Writer::Nfs, object)?;
@@ -856,6 +991,7 @@ impl World {
                 self.check_verf(verf)?;
             }
             NfsReq::Read { object, offset, len } => {
+                invariants::check_nfs_io(&self.server, object, &who, false)?;
                 self.stats.reads_checked += 1;
                 let got = read3_data(&mut r).ok_or("malformed READ3 reply")?;
                 if let Some(want) = self.model.read(object, offset, len)
@@ -865,6 +1001,7 @@ impl World {
                 }
             }
             NfsReq::Truncate { object, size } => {
+                invariants::check_nfs_io(&self.server, object, &who, true)?;
                 self.landed(Writer::Nfs, object)?;
                 self.model.truncate(object, size)?;
             }

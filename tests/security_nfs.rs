@@ -1,0 +1,105 @@
+//! Access control over NFS against `tokio_server --root` on a tmpfs
+//! directory: libnfs (nfs-cat, nfs-cp, nfs-ls with `?uid=N&gid=N` AUTH_SYS
+//! credentials) and, for overwriting an existing file in place (nfs-cp
+//! only creates EXCLUSIVE), the test client's WRITE with AUTH_SYS. The
+//! server runs as root, so the decision is the server's own check
+//! (core/src/access.rs), shared with SMB.
+
+mod common;
+
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::nfs_client::NfsClient;
+use common::*;
+
+const ALICE: u32 = 1000;
+const BOB: u32 = 2000;
+/// NFS3ERR_ACCES (RFC 1813 2.6).
+const ACCES: u32 = 13;
+
+fn tmpfs_root(tag: &str) -> PathBuf {
+    let d = PathBuf::from(format!("/dev/shm/polyshare-secnfs-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    d
+}
+
+fn owned_file(dir: &Path, name: &str, bytes: &[u8], uid: u32, mode: u32) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    chown(&p, Some(uid), Some(uid)).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p
+}
+
+/// The libnfs URL of `path` with AUTH_SYS uid and gid `uid`.
+fn url_as(srv: &ServerProcess, path: &str, uid: u32) -> String {
+    format!("{}&uid={uid}&gid={uid}", srv.nfs_url(path))
+}
+
+fn libnfs(tool: &str, args: &[&str]) -> std::process::Output {
+    require_tool(tool);
+    run(Command::new(tool).args(args), Duration::from_secs(60))
+}
+
+#[test]
+fn only_the_owner_reads_and_writes_a_0600_file() {
+    let root = tmpfs_root("owner");
+    let secret = owned_file(&root, "secret.txt", b"alice's original bytes", ALICE, 0o600);
+    let srv = ServerProcess::start("tokio_server", &["--root", root.to_str().unwrap()]);
+
+    let o = libnfs("nfs-cat", &[&url_as(&srv, "/secret.txt", ALICE)]);
+    assert!(o.status.success(), "nfs-cat as the owner:\n{}", text(&o));
+    assert_eq!(o.stdout, b"alice's original bytes");
+    let o = libnfs("nfs-cat", &[&url_as(&srv, "/secret.txt", BOB)]);
+    assert!(!o.status.success() && o.stdout.is_empty(), "nfs-cat as another uid read it:\n{}", text(&o));
+
+    // Overwrite in place with WRITE: refused to another uid and to the
+    // squashed root, done for the owner.
+    for (uid, want) in [(BOB, ACCES), (0, ACCES), (ALICE, 0)] {
+        let mut c = NfsClient::connect(srv.nfs_port).unwrap().with_uid(uid);
+        let dir = c.mount("/share").unwrap();
+        let fh = c.lookup(&dir, "secret.txt").unwrap().expect("secret.txt");
+        let (status, _) = c.write(&fh, 0, b"OVERWRITTEN BY", 2).unwrap();
+        assert_eq!(status, want, "WRITE as uid {uid}");
+        let mut expect = b"alice's original bytes".to_vec();
+        if want == 0 {
+            expect[..14].copy_from_slice(b"OVERWRITTEN BY");
+        }
+        assert_eq!(std::fs::read(&secret).unwrap(), expect, "after WRITE as uid {uid}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn nfs_created_files_belong_to_the_caller_and_smb_users_share_the_rules() {
+    require_tool("nfs-ls");
+    let root = tmpfs_root("creator");
+    let srv =
+        ServerProcess::start("tokio_server", &["--root", root.to_str().unwrap(), "--user", "alice:Pw1:1000:1000"]);
+    let src = scratch_dir("secnfs").join("f");
+    std::fs::write(&src, b"from nfs").unwrap();
+    let o = libnfs("nfs-cp", &[src.to_str().unwrap(), &url_as(&srv, "/by_alice_nfs.txt", ALICE)]);
+    assert!(o.status.success(), "nfs-cp as alice:\n{}", text(&o));
+    let o = libnfs("nfs-ls", &[&srv.nfs_url("/")]);
+    let listing = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = listing.lines().find(|l| l.ends_with("by_alice_nfs.txt")).unwrap_or_else(|| panic!("{listing}"));
+    assert_eq!(line.split_whitespace().nth(2), Some("1000"), "{listing}");
+
+    // What alice created over SMB (0664, hers) another NFS uid may read and
+    // not write; alice over NFS may.
+    let o = smbclient(&srv, &["-U", "alice%Pw1"], Some("SMB3"), &format!("put {} by_alice_smb.txt", src.display()));
+    assert!(o.status.success(), "smbclient put as alice:\n{}", text(&o));
+    for (uid, want) in [(BOB, ACCES), (ALICE, 0)] {
+        let mut c = NfsClient::connect(srv.nfs_port).unwrap().with_uid(uid);
+        let dir = c.mount("/share").unwrap();
+        let fh = c.lookup(&dir, "by_alice_smb.txt").unwrap().expect("by_alice_smb.txt");
+        assert_eq!(c.write(&fh, 0, b"X", 2).unwrap().0, want, "WRITE as uid {uid}");
+    }
+    assert_eq!(std::fs::read(root.join("by_alice_smb.txt")).unwrap(), b"Xrom nfs");
+    let _ = std::fs::remove_dir_all(&root);
+}
