@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::os::unix::fs::{PermissionsExt, chown};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -19,22 +17,6 @@ const ALICE: u32 = 1000;
 const BOB: u32 = 2000;
 /// NFS3ERR_ACCES (RFC 1813 2.6).
 const ACCES: u32 = 13;
-
-fn tmpfs_root(tag: &str) -> PathBuf {
-    let d = PathBuf::from(format!("/dev/shm/polyshare-secnfs-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
-}
-
-fn owned_file(dir: &Path, name: &str, bytes: &[u8], uid: u32, mode: u32) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    chown(&p, Some(uid), Some(uid)).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
-    p
-}
 
 /// The libnfs URL of `path` with AUTH_SYS uid and gid `uid`.
 fn url_as(srv: &ServerProcess, path: &str, uid: u32) -> String {

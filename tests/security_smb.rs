@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -20,25 +20,6 @@ const ALICE: u32 = 1000;
 const ALICE_USER: &str = "alice:Secret1:1000:1000";
 const AS_ALICE: &[&str] = &["-U", "alice%Secret1"];
 const AS_GUEST: &[&str] = &["-N"];
-
-/// A fresh directory on tmpfs, writable by everyone (as /tmp is, without
-/// the sticky bit), so that what is refused is refused by file modes.
-fn tmpfs_root(tag: &str) -> PathBuf {
-    let d = PathBuf::from(format!("/dev/shm/polyshare-sec-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
-}
-
-/// `name` in `dir` holding `bytes`, owned by `uid`:`uid`, with `mode`.
-fn owned_file(dir: &Path, name: &str, bytes: &[u8], uid: u32, mode: u32) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    chown(&p, Some(uid), Some(uid)).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
-    p
-}
 
 /// A local file to upload.
 fn local(tag: &str, bytes: &[u8]) -> PathBuf {

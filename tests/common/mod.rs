@@ -7,6 +7,7 @@
 pub mod nfs_client;
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -159,6 +160,26 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
+}
+
+/// A fresh directory on tmpfs, writable by everyone (as /tmp is, without
+/// the sticky bit), so that what the server refuses there is refused by
+/// the modes of the files in it.
+pub fn tmpfs_root(tag: &str) -> PathBuf {
+    let d = PathBuf::from(format!("/dev/shm/polyshare-sec-{tag}-{}-{}", std::process::id(), unique()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    d
+}
+
+/// `name` in `dir` holding `bytes`, owned by `uid`:`uid`, with `mode`.
+pub fn owned_file(dir: &Path, name: &str, bytes: &[u8], uid: u32, mode: u32) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    std::os::unix::fs::chown(&p, Some(uid), Some(uid)).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p
 }
 
 /// Fails (never skips) when a client tool the tests rely on is missing.
