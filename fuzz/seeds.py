@@ -120,6 +120,20 @@ put("record_decode", "nfs", rec)
 peer6 = b"[::1]:445"
 put("record_decode", "smb-v6", b"PSREC3\0\0" + fixed_seed(7) + anchor + ev(1, 5, bytes([0]) + le64(9) + le16(len(peer6)) + peer6) + ev(3, 6, le64(9)))
 
+
+# PSREC4 adds tag 7, a reload (core/src/record/reconfigure.rs): one share,
+# one export allowing 10.0.0.0/8, one user.
+def s16(b): return le16(len(b)) + b
+
+
+reload = le16(1) + s16(b"data") + s16(b"/") + bytes([0, 1])
+reload += le16(1) + s16(b"/data") + s16(b"/") + bytes([0]) + le16(1) + bytes([4, 10, 0, 0, 0, 8])
+reload += bytes([0, 0]) + le32(65534) + le32(65534) + bytes([0])
+reload += le16(1) + s16(b"alice") + bytes(range(16)) + le32(1000) + le32(1000) + le16(1) + le32(27)
+rec4 = b"PSREC4\0\0" + fixed_seed(5) + anchor + ev(1, 0, bytes([1]) + le64(1) + le16(len(peer)) + peer)
+rec4 += ev(7, 10, le32(len(reload)) + reload) + ev(3, 20, le64(1))
+put("record_decode", "reload", rec4)
+
 # --- server: op scripts (fuzz_targets/server.rs) ------------------------------
 def rpc_call(xid, prog, vers, proc, cred=(0, b""), args=b""):
     c = be32(xid) + be32(0) + be32(2) + be32(prog) + be32(vers) + be32(proc)

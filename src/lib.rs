@@ -9,8 +9,8 @@
 //! `polyshare-mio` and `polyshare-async-std`; the features of the same names
 //! pull them in, and the example servers of this package need them.
 //!
-//! The command line of the example servers lives with the examples
-//! (`examples/common/cli.rs`); the blocking SMB2 and NFSv3 clients of the
+//! The command line of the example servers is the `polyshare` binary's
+//! (`server/src/cli.rs`, crate `polyshare-server`); the blocking SMB2 and NFSv3 clients of the
 //! load generator and the tests live in the unpublished
 //! `polyshare-testsupport` crate.
 

@@ -2,15 +2,10 @@
 //! with `--record`, and on SIGTERM / SIGINT shuts down cleanly (exit status
 //! 0) with the recording flushed, which then replays through a fresh Server
 //! built from the same command line into the bytes the client received; and
-//! that command line (examples/common/cli.rs) parses as documented; and no
+//! that command line (server/src/cli.rs) parses as documented; and no
 //! log line, at any level, names the seed or the entropy.
 
 mod common;
-// The example servers' command line, to build the replaying server from the
-// same flags; the test uses only the parsing and the Config.
-#[allow(dead_code)]
-#[path = "../examples/common/cli.rs"]
-mod cli;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -18,10 +13,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use cli::Args;
 use polyshare::config::{NfsBreakPolicy, NtHash};
 use polyshare::record::{Event, Recording};
 use polyshare::{MemoryFs, Output, Seed};
+use polyshare_server::cli::Args;
 
 /// Starts `example` with `args` (logging at warn, stdout piped) and waits
 /// for its LISTENING line: the child and its SMB and NFS ports.

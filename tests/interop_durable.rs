@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -15,7 +14,7 @@ fn tokio_durable_v2_handle_survives_a_cut_connection() {
     let srv = ServerProcess::start("tokio_server", &[]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/durable_reconnect.py");
     let o = run(
-        Command::new("python3").arg(script).args([&srv.smb_port.to_string(), "durable.txt", "written-before-the-cut"]),
+        common::python3().arg(script).args([&srv.smb_port.to_string(), "durable.txt", "written-before-the-cut"]),
         Duration::from_secs(60),
     );
     let t = text(&o);
@@ -38,7 +37,7 @@ fn tshark_decodes_durable_contexts_and_lock_interims_without_errors() {
     let cap = Capture::start(srv.smb_port);
     let clients = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
     let o = run(
-        Command::new("python3").arg(format!("{clients}/durable_reconnect.py")).args([
+        common::python3().arg(format!("{clients}/durable_reconnect.py")).args([
             &srv.smb_port.to_string(),
             "captured.txt",
             "captured-before-the-cut",
@@ -47,7 +46,7 @@ fn tshark_decodes_durable_contexts_and_lock_interims_without_errors() {
     );
     assert!(o.status.success() && text(&o).contains("RECONNECTED 0 7 1"), "{}", text(&o));
     let o = run(
-        Command::new("python3").arg(format!("{clients}/blocking_lock.py")).arg(srv.smb_port.to_string()),
+        common::python3().arg(format!("{clients}/blocking_lock.py")).arg(srv.smb_port.to_string()),
         Duration::from_secs(120),
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("BLOCKING LOCK OK"), "{}", text(&o));

@@ -94,10 +94,7 @@ fn wrong_password_is_refused() {
 fn smbprotocol_user_with_signing_required() {
     let srv = ServerProcess::start("tokio_server", &["--user", &format!("{USER}:{PASS}")]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/smbprotocol_basic.py");
-    let o = run(
-        Command::new("python3").arg(script).args([&srv.smb_port.to_string(), USER, PASS]),
-        Duration::from_secs(120),
-    );
+    let o = run(common::python3().arg(script).args([&srv.smb_port.to_string(), USER, PASS]), Duration::from_secs(120));
     assert!(o.status.success(), "smbprotocol client failed:\n{}\nserver log:\n{}", text(&o), srv.log_text());
     assert!(String::from_utf8_lossy(&o.stdout).contains("SMBPROTOCOL OK"), "{}", text(&o));
 }

@@ -194,7 +194,7 @@ fn security_descriptors_set_what_maps_and_refuse_the_rest() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/set_security.py");
     let sets = |user: &str, pw: &str| {
         let o = run(
-            Command::new("python3").arg(script).args([&srv.smb_port.to_string(), user, pw, "acl.txt", "1000", "1000"]),
+            common::python3().arg(script).args([&srv.smb_port.to_string(), user, pw, "acl.txt", "1000", "1000"]),
             Duration::from_secs(120),
         );
         assert!(String::from_utf8_lossy(&o.stdout).contains("SET_SECURITY DONE"), "{}", text(&o));

@@ -4,12 +4,12 @@
 //! out. Protocol state (SMB's open names, NFS's write verifier) is not here:
 //! each protocol keeps its own beside this and is handed both.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::config::Config;
+use crate::config::{Config, Export};
 use crate::framing::encode_frame;
 use crate::id::{ConnId, Protocol, WaitToken};
 use crate::io::{IoOp, IoResult, IoTable};
@@ -64,6 +64,10 @@ pub struct Core {
     /// Storage requests: ordering, the in-flight bound, results waiting for
     /// their operation.
     pub(crate) io: IoTable,
+    /// Indexes of `config.nfs.exports` that a reconfiguration removed: their
+    /// slots stay (file handles carry the index) and their handles are
+    /// STALE.
+    pub(crate) retired_exports: BTreeSet<usize>,
 }
 
 impl Core {
@@ -83,7 +87,17 @@ impl Core {
             ready: VecDeque::new(),
             close_requests: Vec::new(),
             io,
+            retired_exports: BTreeSet::new(),
         }
+    }
+
+    /// Export `index` of the configuration, unless a reconfiguration
+    /// removed it.
+    pub(crate) fn export(&self, index: usize) -> Option<&Export> {
+        if self.retired_exports.contains(&index) {
+            return None;
+        }
+        self.config.nfs.exports.get(index)
     }
 
     /// Queues a message for `conn`, framed for its transport, after the

@@ -124,7 +124,7 @@ impl Default for Limits {
 ///
 /// The server keeps only the account's NT hash, never its password: NTLMv2
 /// needs nothing else (NTOWFv2 is keyed by the NT hash, MS-NLMP 3.3.2).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// Account name, compared case-insensitively with the NTLM UserName.
     pub name: String,
@@ -194,7 +194,7 @@ impl std::fmt::Debug for NtHash {
 
 /// An SMB disk share, reached by TREE_CONNECT (IPC$ is built in and not
 /// listed here).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {
     /// The share name clients connect to (`\\server\NAME`), matched
     /// case-insensitively.
@@ -379,6 +379,28 @@ impl Default for SmbConfig {
     }
 }
 
+/// What a running server can be told to change
+/// ([`Server::handle_reconfigure`](crate::Server::handle_reconfigure), an
+/// administrator's reload): the shares, the exports and the accounts. The
+/// rest of [`Config`] stays as the server was built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconfigure {
+    /// The shares from now on. A share is the same share when its name
+    /// (case-insensitively) and every other setting are unchanged:
+    /// its tree connects and opens go on. The trees of any other share that
+    /// was connected are disconnected (their opens closed), and their next
+    /// request answers STATUS_NETWORK_NAME_DELETED.
+    pub shares: Vec<Share>,
+    /// The exports from now on. An export keeps its handles when its name
+    /// stays (its new settings apply); the handles of a removed one answer
+    /// NFS3ERR_STALE, and a new one takes a fresh index.
+    pub exports: Vec<Export>,
+    /// The accounts from now on. The sessions of an account no longer
+    /// listed end (as by LOGOFF); a changed password applies to the next
+    /// logon.
+    pub users: Vec<User>,
+}
+
 /// How an NFS operation waits for an SMB lease break (docs/LEASES.md "How NFS waits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NfsBreakPolicy {
@@ -444,7 +466,7 @@ impl AddrRange {
 /// An NFSv3 export. File handles carry the export's index in
 /// [`NfsConfig::exports`] (one byte), so reordering exports invalidates the
 /// handles clients hold.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export {
     /// The dirpath clients mount (`/share`). MNT (RFC 1813 5.2.1) of a path
     /// below it mounts that subdirectory.

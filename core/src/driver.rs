@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::config::Config;
+use crate::config::{Config, Reconfigure};
 use crate::id::{ConnId, Protocol};
 use crate::io::IoCompletion;
 use crate::output::Output;
@@ -152,6 +152,14 @@ impl Driver {
             r.record(&Event::IoDone { id: completion.id().0 }, now);
         }
         self.server.handle_io(completion, now);
+    }
+
+    /// [`Server::handle_reconfigure`].
+    pub fn handle_reconfigure(&mut self, new: Reconfigure, now: Instant) {
+        if let Some(r) = &mut self.recorder {
+            r.record(&Event::Reconfigure(new.clone()), now);
+        }
+        self.server.handle_reconfigure(new, now);
     }
 
     /// [`Server::poll_output`].

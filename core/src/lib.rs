@@ -141,6 +141,7 @@ pub mod config;
 pub mod framing;
 pub mod lease;
 pub mod record;
+pub mod snapshot;
 pub mod vfs;
 
 #[cfg(any(test, feature = "sim"))]
@@ -153,6 +154,6 @@ pub use io::{IoCompletion, IoId, IoOp, IoRequest, MessageCheck};
 pub use output::Output;
 pub use rng::Seed;
 pub use server::{AcceptError, Server};
-pub use stats::Stats;
+pub use stats::{NFS3_PROCEDURES, SMB_COMMANDS, Stats};
 pub use time::Timespec;
 pub use vfs::{LocalFs, MemoryFs, Vfs};

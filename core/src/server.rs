@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::common::{Core, Flow, Slot};
-use crate::config::Config;
+use crate::config::{Config, Reconfigure, Share};
 use crate::framing::{FrameError, Framer, encode_frame};
 use crate::id::{ConnId, Protocol, WaitToken};
 use crate::io::IoCompletion;
@@ -65,6 +65,7 @@ struct Connection {
 impl Connection {
     /// Hands one whole message to the connection's protocol.
     fn handle_frame(&mut self, core: &mut Core, shared: &mut Shared, frame: Bytes, now: Instant) -> Flow {
+        core.stats.bytes_received[slot(self.protocol)] += frame.len() as u64;
         match &mut self.state {
             ProtoConn::Smb(s) => smb::handle_frame(core, &mut shared.smb, s, frame, now),
             ProtoConn::Nfs(s) => nfs::handle_frame(core, &mut shared.nfs, s, frame, now),
@@ -208,6 +209,7 @@ impl Server {
         };
         self.conns.insert(id, Connection { protocol, framer, state });
         self.open[slot(protocol)] += 1;
+        self.core.stats.connections_accepted[slot(protocol)] += 1;
         tracing::debug!(conn = id.0, ?protocol, %peer, "accepted");
         Ok(id)
     }
@@ -313,6 +315,81 @@ impl Server {
         self.settle(now);
     }
 
+    /// An administrator's reload: new shares, exports and accounts (see
+    /// [`Reconfigure`] for what goes on and what ends). Connections stay;
+    /// the rest of the configuration is unchanged. Exports keep their index
+    /// (file handles carry it): a removed export's slot stays, retired, and
+    /// new exports are appended, up to 256 slots; past it the further new
+    /// exports are left out (logged).
+    pub fn handle_reconfigure(&mut self, new: Reconfigure, now: Instant) {
+        let old = std::mem::take(&mut self.core.config.smb.shares);
+        let share_map: Vec<Option<usize>> = old
+            .iter()
+            .map(|o| {
+                new.shares.iter().position(|n| n.name.eq_ignore_ascii_case(&o.name) && *n == Share { name: n.name.clone(), ..o.clone() })
+            })
+            .collect();
+        for c in self.conns.values_mut() {
+            if let ProtoConn::Smb(s) = &mut c.state {
+                smb::reconfigure::apply(&mut self.core, &mut self.shared.smb, s, &share_map, &new.users, now);
+            }
+        }
+        self.core.config.smb.shares = new.shares;
+        self.core.config.smb.users = new.users;
+
+        let exports = &mut self.core.config.nfs.exports;
+        let mut fresh: Vec<Option<crate::config::Export>> = new.exports.into_iter().map(Some).collect();
+        for (i, slot) in exports.iter_mut().enumerate() {
+            if self.core.retired_exports.contains(&i) {
+                continue;
+            }
+            match fresh.iter_mut().find(|e| e.as_ref().is_some_and(|e| e.name == slot.name)).and_then(Option::take) {
+                Some(e) => *slot = e,
+                None => {
+                    tracing::info!(export = %slot.name, "export removed: its handles are stale");
+                    self.core.retired_exports.insert(i);
+                }
+            }
+        }
+        for e in fresh.into_iter().flatten() {
+            // Handles hold the export index in one byte.
+            if exports.len() >= 256 {
+                tracing::warn!(export = %e.name, "no export index left: export not added");
+                continue;
+            }
+            exports.push(e);
+        }
+        self.settle(now);
+    }
+
+    /// What the server holds now, for its administrator: SMB sessions with
+    /// their trees and opens, NFS clients, parked NFS calls and what each
+    /// waits for. Reads only: not an input, not recorded.
+    pub fn snapshot(&self) -> crate::snapshot::Snapshot {
+        let mut snap = crate::snapshot::Snapshot::default();
+        for c in self.conns.values() {
+            match &c.state {
+                ProtoConn::Smb(s) => snap.sessions.extend(smb::snapshot::sessions(&self.core, s)),
+                ProtoConn::Nfs(n) => {
+                    let (client, parked) = nfs::snapshot::views(&self.core, n);
+                    snap.nfs_clients.push(client);
+                    snap.parked.extend(parked);
+                }
+            }
+        }
+        snap
+    }
+
+    /// Connections open now, SMB then NFS.
+    pub fn connections_open(&self) -> [usize; 2] {
+        self.open
+    }
+
+    /// Operations parked now behind lease breaks (SMB and NFS).
+    pub fn parked_now(&self) -> usize {
+        self.core.leases.parked()
+    }
+
     /// Storage requests issued and not yet completed, or waiting their turn.
     pub fn io_outstanding(&self) -> usize {
         self.core.io.outstanding()
@@ -363,6 +440,16 @@ impl Server {
 
     /// The core closes `conn` itself: its state is torn down and the adapter
     /// told to close it (after what was queued for it).
+    /// Queues an output for the adapter, counting the bytes sent.
+    fn push_out(&mut self, o: Output) {
+        if let Output::Transmit { conn, data } = &o {
+            if let Some(c) = self.conns.get(conn) {
+                self.core.stats.bytes_sent[slot(c.protocol)] += data.len() as u64;
+            }
+        }
+        self.out.push_back(o);
+    }
+
     fn close(&mut self, conn: ConnId, now: Instant) {
         if let Some(c) = self.conns.remove(&conn) {
             self.teardown(conn, c, now);
@@ -449,6 +536,7 @@ impl Server {
         }
         let c = self.core.leases.take_counters();
         let stats = &mut self.core.stats;
+        stats.leases_granted += c.leases_granted;
         stats.breaks_sent += c.breaks_sent;
         stats.breaks_acked += c.breaks_acked;
         stats.breaks_timed_out += c.breaks_timed_out;
@@ -456,7 +544,7 @@ impl Server {
         stats.time_parked += c.time_parked;
         while let Some(slot) = self.core.pop_slot() {
             match slot {
-                Slot::Out(o) => self.out.push_back(o),
+                Slot::Out(o) => self.push_out(o),
                 Slot::Breaks(upto) => self.send_breaks(Some(upto)),
             }
         }
@@ -497,7 +585,7 @@ impl Server {
                 };
                 if let Some(msg) = msg {
                     let data = encode_frame(Protocol::Smb.transport(), &msg);
-                    self.out.push_back(Output::Transmit { conn, data });
+                    self.push_out(Output::Transmit { conn, data });
                 }
             }
             self.breaks.pop_front();

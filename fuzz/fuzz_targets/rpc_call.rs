@@ -129,7 +129,7 @@ fn call(record: &[u8]) {
                 w.opaque(path);
                 assert_eq!(mount::dirpath(&mut XdrReader::new(w.as_slice())), Ok(path));
                 if let Ok(p) = std::str::from_utf8(path)
-                    && let Some((i, sub)) = find_export(&NfsConfig::default(), p)
+                    && let Some((i, sub)) = find_export(&NfsConfig::default(), &Default::default(), p)
                 {
                     assert_eq!(i, 0);
                     assert!(sub.len() <= p.len());

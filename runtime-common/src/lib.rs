@@ -11,10 +11,13 @@
 //!   the driver's output is dispatched ([`dispatch_outputs`]);
 //! - per-connection output accounting with backpressure ([`Queued`]), the
 //!   linger time ([`LINGER`]) and accept backoff ([`ACCEPT_BACKOFF`]);
-//! - a blocking [`WorkerPool`] for work that must not run on an event loop.
+//! - a blocking [`WorkerPool`] for work that must not run on an event loop;
+//! - the embedder's commands to a running server ([`Control`],
+//!   [`handle_control`]).
 
 #![warn(missing_docs)]
 
+mod control;
 mod events;
 mod options;
 mod pool;
@@ -23,6 +26,7 @@ mod start;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use control::{Control, Inspect, handle_control};
 pub use events::{
     ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, ReadFramer, dispatch_outputs, handle_event,
 };

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
     ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outputs, Queued, ReadFramer, RecordSink, WorkerPool,
-    dispatch_outputs, handle_event,
+    dispatch_outputs, handle_control, handle_event,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 
-pub use polyshare_runtime::{BoundAddrs, ServerOptions};
+pub use polyshare_runtime::{BoundAddrs, Control, Inspect, ServerOptions};
 
 type Event = polyshare_runtime::Event<TcpStream>;
 
@@ -73,8 +73,19 @@ pub async fn shutdown_signal() -> io::Result<()> {
 /// replies up to [`ServerOptions::shutdown_grace`] to go out, and returns.
 /// Must run inside a tokio runtime with IO and time enabled.
 pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    serve_controlled(listeners, setup, shutdown, mpsc::channel(1).1).await
+}
+
+/// [`serve`], also taking [`Control`] commands (a reload) from `control`,
+/// each fed to the core in the loop that feeds it everything else.
+pub async fn serve_controlled(
+    listeners: Listeners,
+    setup: Setup,
+    shutdown: impl Future<Output = ()>,
+    control: mpsc::Receiver<Control>,
+) -> io::Result<()> {
     let (driver, record) = polyshare_runtime::start(setup, &listeners.opts, &listeners.local_addrs())?;
-    run(listeners, driver, record, shutdown).await
+    run(listeners, driver, record, shutdown, control).await
 }
 
 /// [`serve`] with a [`Driver`] the caller built (its own seed, anchor,
@@ -82,7 +93,7 @@ pub async fn serve(listeners: Listeners, setup: Setup, shutdown: impl Future<Out
 /// [`ServerOptions::record`].
 pub async fn serve_driver(listeners: Listeners, driver: Driver, shutdown: impl Future<Output = ()>) -> io::Result<()> {
     let record = RecordSink::open(listeners.opts.record.as_deref())?;
-    run(listeners, driver, record, shutdown).await
+    run(listeners, driver, record, shutdown, mpsc::channel(1).1).await
 }
 
 async fn run(
@@ -90,6 +101,7 @@ async fn run(
     driver: Driver,
     record: RecordSink,
     shutdown: impl Future<Output = ()>,
+    control: mpsc::Receiver<Control>,
 ) -> io::Result<()> {
     let opts = listeners.opts.clone();
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
@@ -112,7 +124,7 @@ async fn run(
         writers: JoinSet::new(),
     };
     let mut core = CoreTask { driver, record, opts, conns };
-    let result = core.run(rx, shutdown).await;
+    let result = core.run(rx, control, shutdown).await;
     accepts.abort_all();
     core.shut_down().await;
     core.record.flush(&mut core.driver);
@@ -151,7 +163,12 @@ struct CoreTask {
 }
 
 impl CoreTask {
-    async fn run(&mut self, mut rx: mpsc::Receiver<Event>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    async fn run(
+        &mut self,
+        mut rx: mpsc::Receiver<Event>,
+        mut control: mpsc::Receiver<Control>,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
         tokio::pin!(shutdown);
         let sleep_until = |at: Option<Instant>| async move {
             match at {
@@ -168,6 +185,7 @@ impl CoreTask {
                     Some(ev) => handle_event(&mut self.driver, &mut self.conns, ev),
                     None => return Ok(()),
                 },
+                Some(c) = control.recv() => handle_control(&mut self.driver, c, Instant::now()),
                 Some(_) = self.conns.writers.join_next(), if !self.conns.writers.is_empty() => {}
                 Some(_) = self.conns.readers.join_next(), if !self.conns.readers.is_empty() => {}
                 // `after_turn` flushes the recording.

@@ -1,14 +1,17 @@
 """An SMB client that holds a lease and acknowledges its breaks on command.
 
-Usage: lease_holder.py PORT PATH STATE VERSION DIALECT USER PASSWORD [dir]
+Usage: lease_holder.py PORT PATH STATE VERSION DIALECT USER PASSWORD [dir] [share=NAME]
   STATE: some of R, H, W (e.g. RWH); VERSION: v1 or v2; DIALECT: 2.1 or 3.1.1;
-  USER "-" means guest; "dir" opens PATH as a directory (a directory lease).
+  USER "-" means guest; "dir" opens PATH as a directory (a directory lease);
+  NAME is the share (default "share").
 Prints "GRANTED <state> <epoch> <flags>" once the file is open, then
 "BREAK <current> <new> <flags> <epoch>" for each lease break notification.
 Commands on stdin, one per line:
   ack <state>   acknowledge the last break with this state; prints "ACKED <status>"
   write <text>  write text at offset 0; prints "WROTE <n>"
+  append <text> write text after what this client wrote; prints "WROTE <n>"
   read          prints "DATA <text>"
+  (write, append and read print "ERROR <NTSTATUS>" when the server refuses)
   close         close the file; prints "CLOSED"
   wait <secs>   wait for the next break; prints "BREAK ..." or "NOBREAK"
   exit
@@ -19,6 +22,7 @@ import uuid
 from collections import OrderedDict
 
 from smbprotocol.connection import Capabilities, Connection, Dialects, Request
+from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.create_contexts import (
     CreateContextName, SMB2CreateContextRequest, SMB2CreateRequestLease, SMB2CreateRequestLeaseV2,
     SMB2CreateResponseLease, SMB2CreateResponseLeaseV2,
@@ -61,7 +65,8 @@ def say(*parts):
 
 
 port, path, state, version, dialect, user, password = sys.argv[1:8]
-is_dir = sys.argv[8:9] == ["dir"]
+is_dir = "dir" in sys.argv[8:]
+share = next((a[6:] for a in sys.argv[8:] if a.startswith("share=")), "share")
 dialect_id = {"2.1": Dialects.SMB_2_1_0, "3.1.1": Dialects.SMB_3_1_1, "3.0.2": Dialects.SMB_3_0_2}[dialect]
 guest = user == "-"
 conn = Connection(uuid.uuid4(), "127.0.0.1", int(port), require_signing=not guest)
@@ -84,7 +89,7 @@ def arm():
 pending = arm()
 session = Session(conn, "guest" if guest else user, "" if guest else password, require_encryption=False)
 session.connect()
-tree = TreeConnect(session, r"\\127.0.0.1\share")
+tree = TreeConnect(session, "\\\\127.0.0.1\\" + share)
 tree.connect(require_secure_negotiate=not guest)
 
 lease_key = uuid.uuid4().bytes
@@ -139,6 +144,7 @@ def wait_break(timeout):
     return cur, new, flags, new_epoch
 
 
+end = 0
 for line in sys.stdin:
     cmd, _, arg = line.strip().partition(" ")
     if cmd == "wait":
@@ -155,10 +161,17 @@ for line in sys.stdin:
         except Exception as e:  # the status is what the test checks
             status = getattr(e, "status", None)
             say("ACKED", status if status is not None else repr(e))
-    elif cmd == "write":
-        say("WROTE", f.write(arg.encode(), 0))
-    elif cmd == "read":
-        say("DATA", f.read(0, 1 << 20).decode(errors="replace"))
+    elif cmd in ("write", "append", "read"):
+        try:
+            if cmd == "read":
+                say("DATA", f.read(0, 1 << 20).decode(errors="replace"))
+            else:
+                at = end if cmd == "append" else 0
+                n = f.write(arg.encode(), at)
+                end = max(end, at + n)
+                say("WROTE", n)
+        except SMBResponseException as e:
+            say("ERROR", e.status)
     elif cmd == "close":
         f.close()
         say("CLOSED")

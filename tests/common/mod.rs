@@ -41,10 +41,16 @@ impl ServerProcess {
     /// Starts example `name` with `args` plus ephemeral ports, and waits for
     /// its `LISTENING smb=P nfs=Q` line.
     pub fn start(name: &'static str, args: &[&str]) -> Self {
+        let flags = ["--listen", "127.0.0.1", "--smb-port", "0", "--nfs-port", "0"];
+        Self::start_exe(name, &example_path(name), &[&flags[..], args].concat())
+    }
+
+    /// Starts the program `exe` (reported as `name`) with exactly `args`,
+    /// and waits for its `LISTENING smb=P nfs=Q` line.
+    pub fn start_exe(name: &'static str, exe: &Path, args: &[&str]) -> Self {
         let log = std::env::temp_dir().join(format!("polyshare-{name}-{}-{}.log", std::process::id(), unique()));
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(example_path(name))
-            .args(["--listen", "127.0.0.1", "--smb-port", "0", "--nfs-port", "0"])
+        let mut child = Command::new(exe)
             .args(args)
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
             .stdout(Stdio::piped())
@@ -82,11 +88,38 @@ impl ServerProcess {
 
     /// `nfs://127.0.0.1/share?...` for libnfs with MOUNT and NFS on one port.
     pub fn nfs_url(&self, path: &str) -> String {
-        format!("nfs://127.0.0.1/share{path}?nfsport={p}&mountport={p}", p = self.nfs_port)
+        self.nfs_url_on("/share", path)
+    }
+
+    /// [`Self::nfs_url`] for the export `export` ("/name").
+    pub fn nfs_url_on(&self, export: &str, path: &str) -> String {
+        format!("nfs://127.0.0.1{export}{path}?nfsport={p}&mountport={p}", p = self.nfs_port)
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `signal` (`-TERM`, `-HUP`...) to the server.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill").args([signal, &self.pid().to_string()]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill {signal} {}", self.pid());
+    }
+
+    /// Waits for the server to exit, at most `limit` (then kills it and
+    /// panics): its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("{} did not exit within {limit:?}; log: {}", self.name, self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -106,9 +139,14 @@ fn unique() -> u64 {
 /// smbclient on the server's share with `auth` (`-N`, `-U user%pass`...),
 /// an optional `-m` dialect, running `cmds` (`-c`), within 300 s.
 pub fn smbclient(srv: &ServerProcess, auth: &[&str], dialect: Option<&str>, cmds: &str) -> Output {
+    smbclient_on(srv, "share", auth, dialect, cmds)
+}
+
+/// [`smbclient`] on the share `share`.
+pub fn smbclient_on(srv: &ServerProcess, share: &str, auth: &[&str], dialect: Option<&str>, cmds: &str) -> Output {
     require_tool("smbclient");
     let mut c = Command::new("smbclient");
-    c.arg("//127.0.0.1/share").args(["-p", &srv.smb_port.to_string()]).args(auth);
+    c.arg(format!("//127.0.0.1/{share}")).args(["-p", &srv.smb_port.to_string()]).args(auth);
     if let Some(d) = dialect {
         c.args(["-m", d]);
     }
@@ -396,6 +434,57 @@ pub fn lease_holder(srv: &ServerProcess, path: &str, state: &str, version: &str,
     lease_holder_of(srv, path, state, version, dialect, "file")
 }
 
+/// The Python that has the tests' packages (smbprotocol): `$POLYSHARE_PYTHON`,
+/// else the virtual environment scripts/test.sh makes (target/test-venv),
+/// else `python3` from the PATH.
+pub fn python3() -> Command {
+    if let Some(p) = std::env::var_os("POLYSHARE_PYTHON") {
+        return Command::new(p);
+    }
+    let venv = workspace_root().join("target/test-venv/bin/python3");
+    Command::new(if venv.exists() { venv.into_os_string() } else { "python3".into() })
+}
+
+/// The workspace root: the nearest ancestor of the crate that holds
+/// tests/clients (the tests of server/ include this file too).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().find(|d| d.join("tests/clients").is_dir()).expect("the workspace root").to_path_buf()
+}
+
+/// tests/clients/NAME.
+pub fn client_script(name: &str) -> PathBuf {
+    workspace_root().join("tests/clients").join(name)
+}
+
+/// [`lease_holder`] on share `share`, as a guest.
+pub fn lease_holder_on(srv: &ServerProcess, share: &str, path: &str, state: &str) -> Scripted {
+    lease_holder_as(srv, share, path, state, "-", "-")
+}
+
+/// [`lease_holder_on`] as `user` with `password` ("-" for guest).
+pub fn lease_holder_as(
+    srv: &ServerProcess,
+    share: &str,
+    path: &str,
+    state: &str,
+    user: &str,
+    password: &str,
+) -> Scripted {
+    let script = client_script("lease_holder.py");
+    let share = format!("share={share}");
+    Scripted::spawn(python3().arg(script).args([
+        &srv.smb_port.to_string(),
+        path,
+        state,
+        "v2",
+        "3.1.1",
+        user,
+        password,
+        &share,
+    ]))
+}
+
 /// [`lease_holder`] for `kind` "file" or "dir" (a directory lease on `path`).
 pub fn lease_holder_of(
     srv: &ServerProcess,
@@ -405,8 +494,8 @@ pub fn lease_holder_of(
     dialect: &str,
     kind: &str,
 ) -> Scripted {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/lease_holder.py");
-    Scripted::spawn(Command::new("python3").arg(script).args([
+    let script = client_script("lease_holder.py");
+    Scripted::spawn(python3().arg(script).args([
         &srv.smb_port.to_string(),
         path,
         state,

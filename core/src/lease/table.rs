@@ -77,6 +77,9 @@ pub enum AckError {
 /// map one to one onto `crate::stats::Stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeaseCounters {
+    /// CREATEs granted some caching (a lease with a state other than NONE,
+    /// or an oplock).
+    pub leases_granted: u64,
     /// Break notifications planned.
     pub breaks_sent: u64,
     /// Breaks the client acknowledged.
@@ -341,6 +344,25 @@ impl LeaseTable {
     /// The ids of the breaks still awaiting an answer.
     pub fn pending_break_ids(&self) -> impl Iterator<Item = u64> + '_ {
         self.breaks.keys().copied()
+    }
+
+    /// What the operation parked under `token` waits for: each holder, the
+    /// caching it holds now, the rights it must lose, and whether its break
+    /// awaits an acknowledgment. `None` when nothing is parked under it.
+    pub fn waits_of(&self, token: WaitToken) -> Option<Vec<(HolderId, LeaseState, LeaseState, bool)>> {
+        let w = self.waiters.get(token)?;
+        let deps = w.deps.iter().map(|(h, _, lose)| {
+            let breaking = match h {
+                Holder::Lease(o) => self.leases.get(o).is_some_and(|l| l.caching.breaking),
+                Holder::Oplock(id) => self.oplocks.get(id).is_some_and(|c| c.breaking),
+            };
+            let id = match h {
+                Holder::Lease(o) => HolderId::Lease(*o),
+                Holder::Oplock(id) => HolderId::Oplock(*id),
+            };
+            (id, held_in(&self.leases, &self.oplocks, h), *lose, breaking)
+        });
+        Some(deps.collect())
     }
 
     /// Operations parked now.

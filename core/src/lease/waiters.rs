@@ -52,6 +52,10 @@ impl Waiters {
         self.by_seq.len()
     }
 
+    pub fn get(&self, token: WaitToken) -> Option<&Waiter> {
+        self.by_seq.get(self.by_token.get(&token)?)
+    }
+
     pub fn contains(&self, token: WaitToken) -> bool {
         self.by_token.contains_key(&token)
     }

@@ -20,6 +20,7 @@ pub mod nfs3;
 pub mod portmap;
 pub mod rpc;
 pub mod shared;
+pub mod snapshot;
 pub mod xdr;
 
 #[cfg(test)]
@@ -67,7 +68,12 @@ pub(crate) fn handle_frame(
         PROG_MOUNT if hdr.vers != mount::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
         PROG_MOUNT => mount::handle(core, shared, conn, hdr.proc_, &mut r, &mut w),
         PROG_NFS if hdr.vers != nfs3::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
-        PROG_NFS => nfs3::decode_call(&hdr, cred, &mut r).map(|call| nfs3::run(core, shared, conn, call, &mut w, now)),
+        PROG_NFS => nfs3::decode_call(&hdr, cred, &mut r).map(|call| {
+            if let Some(n) = core.stats.nfs_calls.get_mut(call.args.proc_no() as usize) {
+                *n += 1;
+            }
+            nfs3::run(core, shared, conn, call, &mut w, now)
+        }),
         _ => Err(AcceptStat::ProgUnavail),
     };
     match result {

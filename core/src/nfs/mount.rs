@@ -47,8 +47,8 @@ pub fn dirpath<'a>(r: &mut XdrReader<'a>) -> Result<&'a [u8], AcceptStat> {
 /// MNT: the handle of `path`, or why not.
 pub fn mnt(core: &Core, conn: &NfsConnection, path: &[u8]) -> Result<NfsFh3, MountStat3> {
     let path = std::str::from_utf8(path).map_err(|_| MountStat3::NoEnt)?;
-    let (index, sub) = find_export(&core.config.nfs, path).ok_or(MountStat3::NoEnt)?;
-    let exp = core.config.nfs.exports.get(index).ok_or(MountStat3::NoEnt)?;
+    let (index, sub) = find_export(&core.config.nfs, &core.retired_exports, path).ok_or(MountStat3::NoEnt)?;
+    let exp = core.export(index).ok_or(MountStat3::NoEnt)?;
     // rpc.mountd answers MNT3ERR_ACCES to a port a secure export refuses.
     if !allowed(exp, conn.peer.ip()) || !port_ok(exp, conn.peer) {
         return Err(MountStat3::Acces);
@@ -117,7 +117,8 @@ pub(crate) fn handle(
         }
         MOUNTPROC3_UMNTALL => shared.mounts.retain(|(h, _)| *h != host),
         MOUNTPROC3_EXPORT => {
-            for e in &core.config.nfs.exports {
+            let exports = core.config.nfs.exports.iter().enumerate();
+            for (_, e) in exports.filter(|(i, _)| !core.retired_exports.contains(i)) {
                 w.bool(true).string(&e.name);
                 if e.allowed.is_empty() {
                     w.bool(true).string("*");

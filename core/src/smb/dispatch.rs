@@ -268,6 +268,9 @@ fn process(
     if hdr.flags & FLAG_SERVER_TO_REDIR != 0 {
         return Step::Close;
     }
+    if let Some(n) = core.stats.smb_requests.get_mut(usize::from(hdr.command)) {
+        *n += 1;
+    }
     if hdr.command == command::CANCEL {
         handlers::misc::cancel(core, conn, &hdr, now);
         return Step::Nothing;

@@ -862,3 +862,5 @@ mod session;
 mod encryption;
 
 mod pipe;
+
+mod reconfigure;

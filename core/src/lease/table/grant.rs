@@ -104,14 +104,21 @@ impl LeaseTable {
             self.drop_caching(open);
             self.release(now);
         }
-        match request {
-            GrantRequest::None => Ok(Grant::None),
-            GrantRequest::Oplock(level) => Ok(Grant::Oplock(self.grant_oplock(file, open, level))),
+        let grant = match request {
+            GrantRequest::None => Grant::None,
+            GrantRequest::Oplock(level) => Grant::Oplock(self.grant_oplock(file, open, level)),
             GrantRequest::Lease { client_guid, key, requested, version, epoch, parent_key, is_directory } => {
                 let owner = LeaseOwner { client_guid, key };
-                self.grant_lease(file, open, owner, requested, version, epoch, parent_key, is_directory)
+                self.grant_lease(file, open, owner, requested, version, epoch, parent_key, is_directory)?
             }
-        }
+        };
+        let caching = match grant {
+            Grant::None => false,
+            Grant::Oplock(level) => level != OplockLevel::None,
+            Grant::Lease { state, .. } => !state.is_none(),
+        };
+        self.counters.leases_granted += u64::from(caching);
+        Ok(grant)
     }
 
     /// Holders on `file` other than `except`, with some caching or a break

@@ -94,7 +94,7 @@ impl Ctx<'_> {
 
     /// The root directory id of export `index`.
     pub fn export_root(&self, index: u8) -> Option<ObjectId> {
-        let exp = self.core.config.nfs.exports.get(index as usize)?;
+        let exp = self.core.export(index as usize)?;
         export::root_of(&self.core.vfs, exp).ok()
     }
 }

@@ -2,6 +2,7 @@
 //! uid/gid squashing of AUTH_SYS credentials into an [`Identity`] (the
 //! permission check itself is `crate::access`, shared with SMB).
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::access::{Identity, Origin};
@@ -60,10 +61,11 @@ pub fn root_of(vfs: &dyn Vfs, exp: &Export) -> VfsResult<ObjectId> {
 }
 
 /// The export a MOUNT dirpath names: its index and the path below the export
-/// ("" for the export itself). Trailing slashes are ignored.
-pub fn find_export<'a>(cfg: &NfsConfig, dirpath: &'a str) -> Option<(usize, &'a str)> {
+/// ("" for the export itself). Trailing slashes are ignored; exports whose
+/// index is in `retired` (removed by a reconfiguration) match nothing.
+pub fn find_export<'a>(cfg: &NfsConfig, retired: &BTreeSet<usize>, dirpath: &'a str) -> Option<(usize, &'a str)> {
     let want = dirpath.trim_end_matches('/');
-    cfg.exports.iter().enumerate().find_map(|(i, e)| {
+    cfg.exports.iter().enumerate().filter(|(i, _)| !retired.contains(i)).find_map(|(i, e)| {
         let name = e.name.trim_end_matches('/');
         if want == name {
             Some((i, ""))
@@ -105,10 +107,10 @@ mod tests {
         assert!(allowed(&e, "10.9.8.7".parse().unwrap()));
         assert!(!allowed(&e, "192.0.2.1".parse().unwrap()));
         let cfg = NfsConfig::default();
-        assert_eq!(find_export(&cfg, "/share"), Some((0, "")));
-        assert_eq!(find_export(&cfg, "/share/"), Some((0, "")));
-        assert_eq!(find_export(&cfg, "/share/a/b"), Some((0, "a/b")));
-        assert_eq!(find_export(&cfg, "/shared"), None);
-        assert_eq!(find_export(&cfg, "/"), None);
+        assert_eq!(find_export(&cfg, &BTreeSet::new(), "/share"), Some((0, "")));
+        assert_eq!(find_export(&cfg, &BTreeSet::new(), "/share/"), Some((0, "")));
+        assert_eq!(find_export(&cfg, &BTreeSet::new(), "/share/a/b"), Some((0, "a/b")));
+        assert_eq!(find_export(&cfg, &BTreeSet::new(), "/shared"), None);
+        assert_eq!(find_export(&cfg, &BTreeSet::new(), "/"), None);
     }
 }

@@ -180,7 +180,7 @@ fn policy_of(core: &Core, args: &Nfs3Args) -> NfsBreakPolicy {
     };
     NfsFh3::parse(&fh.0)
         .ok()
-        .and_then(|h| core.config.nfs.exports.get(h.export as usize))
+        .and_then(|h| core.export(h.export as usize))
         .map(|e| e.policy)
         .unwrap_or_default()
 }

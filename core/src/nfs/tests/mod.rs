@@ -287,4 +287,5 @@ mod access;
 mod confinement;
 mod files;
 mod limits;
+mod reconfigure;
 mod robustness;

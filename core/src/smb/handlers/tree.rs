@@ -1,6 +1,6 @@
 //! TREE_CONNECT and TREE_DISCONNECT (MS-SMB2 3.3.5.7, 3.3.5.8).
 
-use crate::smb::conn::Tree;
+use crate::smb::conn::{Open, Session, Tree};
 use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::status;
 use crate::smb::wire::session_setup::*;
@@ -73,13 +73,18 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
 pub fn tree_disconnect(cx: &mut Ctx<'_>) -> HandlerResult {
     cx.tree()?;
     let tid = cx.hdr.tree_id;
-    let session = cx.session()?;
-    session.trees.remove(&tid);
-    session.pipes.retain(|_, p| p.tree_id != tid);
-    let ids: Vec<u64> = session.opens.iter().filter(|(_, o)| o.tree_id == tid).map(|(k, _)| *k).collect();
-    let opens: Vec<_> = ids.iter().filter_map(|k| session.opens.remove(k)).collect();
-    for o in opens {
+    for o in detach(cx.session()?, tid) {
         crate::smb::release::release_open(cx.core, cx.smb, o, cx.now);
     }
     ok_with(encode_empty_response)
+}
+
+/// Removes tree `tid` and its pipes from `session` and returns its opens,
+/// for the caller to close (MS-SMB2 3.3.5.8); TREE_DISCONNECT and a reload
+/// that removes the share.
+pub fn detach(session: &mut Session, tid: u32) -> Vec<Open> {
+    session.trees.remove(&tid);
+    session.pipes.retain(|_, p| p.tree_id != tid);
+    let ids: Vec<u64> = session.opens.iter().filter(|(_, o)| o.tree_id == tid).map(|(k, _)| *k).collect();
+    ids.iter().filter_map(|k| session.opens.remove(k)).collect()
 }

@@ -5,7 +5,7 @@
 //! seed every challenge derives from and whatever clients sent: whoever
 //! writes one to a file makes it owner-only.
 //!
-//! Format: the magic `PSREC3\0\0`, the seed (a kind byte, 0 for a fixed
+//! Format: the magic `PSREC4\0\0`, the seed (a kind byte, 0 for a fixed
 //! number or 1 for OS entropy, then 32 bytes: the number as u64 LE padded
 //! with zeros, or the entropy), the wall anchor (the
 //! wall-clock time at the Server's start: seconds since the Unix epoch as i64
@@ -17,13 +17,19 @@
 //! - 4 timeout: nothing more
 //! - 5 io done: request id u64
 //! - 6 unframeable: conn u64
+//! - 7 reconfigure: u32 len + the shares, exports and users (`reconfigure.rs`)
+//!
+//! `PSREC3` recordings (before reloads existed, the same layout without tag
+//! 7) decode as well.
+
+mod reconfigure;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BufMut, BytesMut};
 
-use crate::config::Config;
+use crate::config::{Config, Reconfigure};
 use crate::id::{ConnId, Protocol};
 use crate::output::Output;
 use crate::rng::Seed;
@@ -31,7 +37,9 @@ use crate::server::Server;
 use crate::time::Timespec;
 use crate::vfs::Vfs;
 
-const MAGIC: &[u8; 8] = b"PSREC3\0\0";
+const MAGIC: &[u8; 8] = b"PSREC4\0\0";
+/// The format before tag 7, still read.
+const MAGIC_V3: &[u8; 8] = b"PSREC3\0\0";
 const SEED_LEN: usize = 1 + 32;
 const HEADER_LEN: usize = 8 + SEED_LEN + 12;
 
@@ -77,6 +85,8 @@ pub enum Event {
         /// The connection whose input could not be framed.
         conn: ConnId,
     },
+    /// An administrator's reload ([`Server::handle_reconfigure`]).
+    Reconfigure(Reconfigure),
 }
 
 /// Encodes events into an in-memory buffer; the adapter drains it to a file
@@ -121,6 +131,7 @@ impl Recorder {
             Event::Timeout => 4,
             Event::IoDone { .. } => 5,
             Event::Unframeable { .. } => 6,
+            Event::Reconfigure(_) => 7,
         };
         self.header(tag, now);
         match event {
@@ -139,6 +150,12 @@ impl Recorder {
             Event::Timeout => {}
             Event::IoDone { id } => self.buf.put_u64_le(*id),
             Event::Unframeable { conn } => self.buf.put_u64_le(conn.0),
+            Event::Reconfigure(r) => {
+                let mut body = BytesMut::new();
+                reconfigure::encode(r, &mut body);
+                self.buf.put_u32_le(body.len() as u32);
+                self.buf.put_slice(&body);
+            }
         }
     }
 
@@ -179,15 +196,15 @@ impl Recorder {
 /// Why [`Recording::decode`] rejected its input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
-    /// The data does not start with the `PSREC3` magic (not a recording, or
-    /// one from an incompatible format version).
+    /// The data does not start with the `PSREC4` (or `PSREC3`) magic (not a
+    /// recording, or one from an incompatible format version).
     #[error("not a polyshare recording")]
     BadMagic,
     /// The data ends inside the header or an event; the byte offset where
     /// decoding ran out.
     #[error("recording truncated at byte {0}")]
     Truncated(usize),
-    /// An event tag outside 1..=6.
+    /// An event tag outside 1..=7 (1..=6 in a `PSREC3` recording).
     #[error("unknown event tag {0}")]
     BadTag(u8),
     /// A seed kind other than 0 (fixed) or 1 (entropy).
@@ -200,6 +217,9 @@ pub enum RecordError {
     /// (nanoseconds of a billion or more, or out of the platform's range).
     #[error("wall anchor out of range")]
     BadAnchor,
+    /// A reconfigure event whose body does not decode; its byte offset.
+    #[error("bad reconfigure event at byte {0}")]
+    BadReconfigure(usize),
 }
 
 fn system_time(secs: i64, nanos: u32) -> Option<SystemTime> {
@@ -231,7 +251,8 @@ impl Recording {
     /// from several [`Recorder::take`] calls).
     pub fn decode(data: &[u8]) -> Result<Self, RecordError> {
         let mut b = data;
-        if b.get(..8) != Some(&MAGIC[..]) {
+        let v3 = b.get(..8) == Some(&MAGIC_V3[..]);
+        if b.get(..8) != Some(&MAGIC[..]) && !v3 {
             return Err(RecordError::BadMagic);
         }
         if b.len() < HEADER_LEN {
@@ -296,6 +317,16 @@ impl Recording {
                         _ => Event::Unframeable { conn: ConnId(b.get_u64_le()) },
                     }
                 }
+                7 if !v3 => {
+                    if b.remaining() < 4 {
+                        return Err(RecordError::Truncated(at(b)));
+                    }
+                    let n = b.get_u32_le() as usize;
+                    let body = b.get(..n).ok_or(RecordError::Truncated(at(b)))?;
+                    let r = reconfigure::decode(body).ok_or(RecordError::BadReconfigure(at(b)))?;
+                    b.advance(n);
+                    Event::Reconfigure(r)
+                }
                 other => return Err(RecordError::BadTag(other)),
             };
             events.push((t, ev));
@@ -342,6 +373,7 @@ impl Recording {
                         server.handle_unframeable(*id, now);
                     }
                 }
+                Event::Reconfigure(r) => server.handle_reconfigure(r.clone(), now),
                 Event::IoDone { id } => {
                     if let Some(req) = io.remove(id) {
                         server.handle_io(crate::io::IoRequest::run(req), now);
@@ -375,6 +407,10 @@ mod tests {
             Event::Accept { conn: ConnId(1), protocol: Protocol::Nfs, peer: "127.0.0.1:999".parse().unwrap() },
             Event::Input { conn: ConnId(1), data: vec![1, 2, 3] },
             Event::Timeout,
+            Event::Reconfigure(Reconfigure {
+                users: vec![crate::config::User::new("u", "p")],
+                ..Reconfigure::default()
+            }),
             Event::Closed { conn: ConnId(1) },
         ];
         for (i, e) in evs.iter().enumerate() {
@@ -384,7 +420,22 @@ mod tests {
         assert_eq!(rec.seed, Seed::Entropy([42; 32]));
         assert_eq!(rec.wall_anchor, anchor);
         assert_eq!(rec.events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(), evs);
-        assert_eq!(rec.events[3].0, Duration::from_millis(3));
+        assert_eq!(rec.events[4].0, Duration::from_millis(4));
+    }
+
+    #[test]
+    fn version_3_recordings_still_decode_without_reloads() {
+        let t0 = Instant::now();
+        let mut r = Recorder::new(Seed::Fixed(3), UNIX_EPOCH, t0);
+        r.record(&Event::Timeout, t0);
+        let mut v3 = r.take().to_vec();
+        v3[..8].copy_from_slice(MAGIC_V3);
+        assert_eq!(Recording::decode(&v3).unwrap().events, vec![(Duration::ZERO, Event::Timeout)]);
+        let mut r = Recorder::new(Seed::Fixed(3), UNIX_EPOCH, t0);
+        r.record(&Event::Reconfigure(Reconfigure::default()), t0);
+        let mut v3 = r.take().to_vec();
+        v3[..8].copy_from_slice(MAGIC_V3);
+        assert_eq!(Recording::decode(&v3), Err(RecordError::BadTag(7)));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The command line shared by the example servers (one per runtime), and by
-//! `tests/example_servers.rs`, which includes this file to rebuild a server
-//! from the same flags.
+//! The flags of `polyshare serve`, which the example servers (one per
+//! runtime) take too; `tests/example_servers.rs` rebuilds a server from
+//! them. Given with `--config`, they override the file's settings.
 
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use polyshare::config::{Export, Limits, NfsBreakPolicy, Share, User};
-use polyshare::{BoundAddrs, Config, LocalFs, MemoryFs, Seed, ServerOptions, Setup, Vfs};
+use polyshare_core::config::{Export, Limits, NfsBreakPolicy, Share, User};
+use polyshare_core::{Config, LocalFs, MemoryFs, Seed, Setup, Vfs};
+use polyshare_runtime::{BoundAddrs, ServerOptions};
+
+use crate::config_file::Deployment;
 
 /// Serve one file tree over SMB2/3 and NFSv3.
 #[derive(Debug, Clone, Parser)]
@@ -163,9 +166,9 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 }
 
 /// The hook behind `--session-key-log`: one line per session, appended.
-fn session_key_log(path: PathBuf) -> polyshare::config::SessionKeyExport {
+fn session_key_log(path: PathBuf) -> polyshare_core::config::SessionKeyExport {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    polyshare::config::SessionKeyExport(std::sync::Arc::new(move |k| {
+    polyshare_core::config::SessionKeyExport(std::sync::Arc::new(move |k| {
         let line = format!(
             "{},{},{},{}\n",
             hex(&k.session_id.to_le_bytes()),
@@ -183,16 +186,7 @@ fn session_key_log(path: PathBuf) -> polyshare::config::SessionKeyExport {
 impl Args {
     /// Logs to stderr (stdout carries the LISTENING line).
     pub fn init_logging(&self) {
-        let wanted = self.log.clone().or_else(|| std::env::var("RUST_LOG").ok()).unwrap_or_else(|| "info".into());
-        let filter = tracing_subscriber::EnvFilter::try_new(&wanted).unwrap_or_else(|e| {
-            eprintln!("bad log filter {wanted:?} ({e}); using info");
-            tracing_subscriber::EnvFilter::new("info")
-        });
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(io::stderr)
-            .with_ansi(io::stderr().is_terminal())
-            .init();
+        init_logging(self.log.as_deref());
     }
 
     pub fn options(&self) -> ServerOptions {
@@ -226,13 +220,9 @@ impl Args {
             encrypt: self.encrypt_share,
             ..Share::new(self.share.clone(), "/")
         }];
-        let policy = match self.nfs_policy {
-            Policy::Wait => NfsBreakPolicy::Wait,
-            Policy::Jukebox => NfsBreakPolicy::Jukebox,
-        };
         config.nfs.exports = vec![Export {
             name: format!("/{}", self.share),
-            policy,
+            policy: self.nfs_policy.into(),
             secure: self.nfs_secure,
             read_only: self.read_only,
             ..Export::default()
@@ -245,6 +235,142 @@ impl Args {
         config
     }
 
+    /// What these flags alone serve: one share of the whole tree.
+    pub fn deployment(&self) -> Deployment {
+        Deployment {
+            options: self.options(),
+            config: self.config(),
+            root: self.root.clone(),
+            users_file: None,
+            log: self.log.clone(),
+            seed: self.seed.map(Seed::Fixed),
+            control_socket: None,
+            metrics: None,
+        }
+    }
+
+    pub fn setup(&self) -> io::Result<Setup> {
+        self.deployment().setup()
+    }
+
+    /// Overrides the settings of `d` (from a configuration file) with the
+    /// flags for which `given` is true (those on the command line). Flags
+    /// about "the share" apply to every share.
+    pub fn override_deployment(&self, d: &mut Deployment, given: impl Fn(&str) -> bool) {
+        let set_ip = |a: &mut Option<SocketAddr>| {
+            if let Some(a) = a {
+                a.set_ip(self.listen);
+            }
+        };
+        if given("listen") {
+            set_ip(&mut d.options.smb);
+            set_ip(&mut d.options.nfs);
+            set_ip(&mut d.options.portmap);
+        }
+        let ip = d.options.smb.or(d.options.nfs).map_or(self.listen, |a| a.ip());
+        if given("smb_port") {
+            d.options.smb = Some(SocketAddr::new(ip, self.smb_port));
+        }
+        if given("nfs_port") {
+            d.options.nfs = Some(SocketAddr::new(ip, self.nfs_port));
+        }
+        if given("portmap_port") {
+            d.options.portmap = self.portmap_port.map(|p| SocketAddr::new(ip, p));
+        }
+        if given("record") {
+            d.options.record = self.record.clone();
+        }
+        if given("root") {
+            d.root = self.root.clone();
+        }
+        if given("log") {
+            d.log = self.log.clone();
+        }
+        if given("seed") {
+            d.seed = self.seed.map(Seed::Fixed);
+        }
+        let c = &mut d.config;
+        if given("users") {
+            c.smb.users.extend(self.users.iter().cloned());
+        }
+        if given("guest") || given("no_guest") {
+            c.smb.guest = !self.no_guest;
+            c.smb.shares.iter_mut().for_each(|s| s.guest_ok = !self.no_guest);
+        }
+        if given("require_signing") {
+            c.smb.require_signing = self.require_signing;
+        }
+        if given("guest_uid") {
+            c.smb.guest_uid = self.guest_uid;
+        }
+        if given("guest_gid") {
+            c.smb.guest_gid = self.guest_gid;
+        }
+        for s in &mut c.smb.shares {
+            if given("read_only") {
+                s.read_only = self.read_only;
+            }
+            if given("guest_read_only") {
+                s.guest_read_only = self.guest_read_only;
+            }
+            if given("create_mask") {
+                s.create_mask = self.create_mask;
+            }
+            if given("directory_mask") {
+                s.directory_mask = self.directory_mask;
+            }
+        }
+        if given("share") {
+            if let ([s], [e]) = (&mut c.smb.shares[..], &mut c.nfs.exports[..]) {
+                s.name = self.share.clone();
+                e.name = format!("/{}", self.share);
+            }
+        }
+        for e in &mut c.nfs.exports {
+            if given("read_only") {
+                e.read_only = self.read_only;
+            }
+            if given("nfs_policy") {
+                e.policy = self.nfs_policy.into();
+            }
+            if given("nfs_secure") {
+                e.secure = self.nfs_secure;
+            }
+        }
+        if given("break_timeout") {
+            c.break_timeout = self.break_timeout;
+        }
+        if given("nfs_idle_timeout") {
+            c.limits.nfs_idle_timeout = Some(self.nfs_idle_timeout).filter(|d| !d.is_zero());
+        }
+        if given("max_nfs_connections") {
+            c.limits.max_nfs_connections = self.max_nfs_connections;
+        }
+        if given("max_smb_connections") {
+            c.limits.max_smb_connections = self.max_smb_connections;
+        }
+        c.limits.max_connections = c.limits.max_nfs_connections.saturating_add(c.limits.max_smb_connections);
+    }
+
+    /// Prints how to connect and the machine-readable line
+    /// `LISTENING smb=PORT nfs=PORT [portmap=PORT]`.
+    pub fn announce(&self, addrs: &BoundAddrs) -> io::Result<()> {
+        announce(self.listen, &self.share, addrs)
+    }
+}
+
+impl From<Policy> for NfsBreakPolicy {
+    fn from(p: Policy) -> Self {
+        match p {
+            Policy::Wait => NfsBreakPolicy::Wait,
+            Policy::Jukebox => NfsBreakPolicy::Jukebox,
+        }
+    }
+}
+
+impl Deployment {
+    /// The core's start-up input: the configuration and the storage
+    /// ([`Deployment::root`] or an in-memory tree).
     pub fn setup(&self) -> io::Result<Setup> {
         let vfs: Box<dyn Vfs> = match &self.root {
             Some(dir) => {
@@ -258,30 +384,67 @@ impl Args {
             }
             None => Box::<MemoryFs>::default(),
         };
-        Ok(Setup { config: self.config(), vfs, seed: self.seed.map(Seed::Fixed) })
+        Ok(Setup { config: self.config.clone(), vfs, seed: self.seed })
     }
+}
 
-    /// Prints how to connect and the machine-readable line
-    /// `LISTENING smb=PORT nfs=PORT [portmap=PORT]`.
-    pub fn announce(&self, addrs: &BoundAddrs) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        let host = match self.listen {
-            IpAddr::V4(a) => a.to_string(),
-            IpAddr::V6(a) => format!("[{a}]"),
-        };
-        let port = |a: Option<SocketAddr>| a.map_or(0, |a| a.port());
-        let (smb, nfs) = (port(addrs.smb), port(addrs.nfs));
-        let share = &self.share;
-        writeln!(out, "SMB: smbclient //{host}/{share} -p {smb} -N")?;
-        writeln!(out, "NFS: nfs-ls 'nfs://{host}/{share}?nfsport={nfs}&mountport={nfs}'")?;
-        writeln!(
-            out,
-            "     mount -t nfs -o vers=3,tcp,port={nfs},mountport={nfs},mountproto=tcp,nolock {host}:/{share} /mnt"
-        )?;
-        match addrs.portmap {
-            Some(p) => writeln!(out, "LISTENING smb={smb} nfs={nfs} portmap={}", p.port())?,
-            None => writeln!(out, "LISTENING smb={smb} nfs={nfs}")?,
-        }
-        out.flush()
+/// Logs to stderr at `level` (tracing-subscriber env-filter syntax; default:
+/// RUST_LOG, else "info").
+pub fn init_logging(level: Option<&str>) {
+    let wanted = level.map(str::to_owned).or_else(|| std::env::var("RUST_LOG").ok()).unwrap_or_else(|| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&wanted).unwrap_or_else(|e| {
+        eprintln!("bad log filter {wanted:?} ({e}); using info");
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .init();
+}
+
+/// Prints how to reach `share` on `listen` and the machine-readable line
+/// `LISTENING smb=PORT nfs=PORT [portmap=PORT]` that tests and scripts read.
+pub fn announce(listen: IpAddr, share: &str, addrs: &BoundAddrs) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    let host = match listen {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => format!("[{a}]"),
+    };
+    let port = |a: Option<SocketAddr>| a.map_or(0, |a| a.port());
+    let (smb, nfs) = (port(addrs.smb), port(addrs.nfs));
+    writeln!(out, "SMB: smbclient //{host}/{share} -p {smb} -N")?;
+    writeln!(out, "NFS: nfs-ls 'nfs://{host}/{share}?nfsport={nfs}&mountport={nfs}'")?;
+    writeln!(
+        out,
+        "     mount -t nfs -o vers=3,tcp,port={nfs},mountport={nfs},mountproto=tcp,nolock {host}:/{share} /mnt"
+    )?;
+    match addrs.portmap {
+        Some(p) => writeln!(out, "LISTENING smb={smb} nfs={nfs} portmap={}", p.port())?,
+        None => writeln!(out, "LISTENING smb={smb} nfs={nfs}")?,
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_given_override_the_file_and_others_do_not() {
+        let mut d = crate::config_file::parse(
+            std::path::Path::new("t.toml"),
+            "[server]\nlisten = \"10.0.0.1\"\nsmb_port = 445\nnfs_port = 2049\nbreak_timeout = 5\n\
+             [[share]]\nname = \"a\"\n[[share]]\nname = \"b\"\nnfs_policy = \"jukebox\"\n",
+        )
+        .unwrap();
+        let args = Args::parse_from(["x", "--smb-port", "0", "--nfs-policy", "wait", "--break-timeout", "35"]);
+        let given = ["smb_port", "nfs_policy"];
+        args.override_deployment(&mut d, |id| given.contains(&id));
+        assert_eq!(d.options.smb, Some("10.0.0.1:0".parse().unwrap()));
+        assert_eq!(d.options.nfs, Some("10.0.0.1:2049".parse().unwrap()));
+        assert!(d.config.nfs.exports.iter().all(|e| e.policy == NfsBreakPolicy::Wait));
+        assert_eq!(d.config.break_timeout, Duration::from_secs(5), "not given: the file's value stays");
+        assert_eq!(d.config.smb.shares.len(), 2);
     }
 }
