@@ -137,11 +137,13 @@ pub fn may_set_times(attr: &FileAttr, id: &Identity, explicit: bool) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::time::Timespec;
 
-    fn attr(mode: u32, uid: u32, gid: u32, kind: FileType) -> FileAttr {
+    /// An object of `kind` with `mode`, owned by `uid`:`gid` (also the SMB
+    /// access mapping's fixture).
+    pub(crate) fn attr(mode: u32, uid: u32, gid: u32, kind: FileType) -> FileAttr {
         FileAttr {
             id: 5,
             generation: 1,

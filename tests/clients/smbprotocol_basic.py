@@ -6,11 +6,9 @@ import uuid
 from smbprotocol.connection import Connection
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
-from smbprotocol.open import (
-    Open, CreateDisposition, CreateOptions, FileAttributes, ImpersonationLevel,
-    ShareAccess, FilePipePrinterAccessMask, DirectoryAccessMask,
-)
 from smbprotocol.file_info import FileInformationClass, InfoType
+
+from smbtest import open_rw, root_names
 
 port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
@@ -22,15 +20,7 @@ assert session.signing_required or conn.require_signing, "signing not in force"
 tree = TreeConnect(session, r"\\127.0.0.1\share")
 tree.connect()
 
-f = Open(tree, "probe.txt")
-f.create(
-    ImpersonationLevel.Impersonation,
-    FilePipePrinterAccessMask.GENERIC_READ | FilePipePrinterAccessMask.GENERIC_WRITE,
-    FileAttributes.FILE_ATTRIBUTE_NORMAL,
-    ShareAccess.FILE_SHARE_READ,
-    CreateDisposition.FILE_OVERWRITE_IF,
-    CreateOptions.FILE_NON_DIRECTORY_FILE,
-)
+f = open_rw(tree, "probe.txt")
 payload = b"hello from smbprotocol " * 1000
 assert f.write(payload, 0) == len(payload)
 back = f.read(0, len(payload))
@@ -53,19 +43,8 @@ eof = int.from_bytes(buf[8:16], "little")
 assert eof == len(payload), f"EndOfFile {eof} != {len(payload)}"
 f.close()
 
-d = Open(tree, "")
-d.create(
-    ImpersonationLevel.Impersonation,
-    DirectoryAccessMask.FILE_LIST_DIRECTORY,
-    FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
-    ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE,
-    CreateDisposition.FILE_OPEN,
-    CreateOptions.FILE_DIRECTORY_FILE,
-)
-entries = d.query_directory("*", FileInformationClass.FILE_NAMES_INFORMATION)
-names = [e["file_name"].get_value().decode("utf-16-le") for e in entries]
+names = root_names(tree)
 assert "probe.txt" in names, names
-d.close()
 tree.disconnect()
 session.disconnect()
 conn.disconnect()

@@ -11,11 +11,8 @@ from smbprotocol.connection import Connection, Dialects
 from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
-from smbprotocol.open import (
-    Open, CreateDisposition, CreateOptions, FileAttributes, ImpersonationLevel,
-    ShareAccess, FilePipePrinterAccessMask, DirectoryAccessMask,
-)
-from smbprotocol.file_info import FileInformationClass
+
+from smbtest import open_rw, root_names
 
 port, user, password, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 
@@ -40,15 +37,7 @@ assert session.encrypt_data, "the session does not encrypt"
 tree = TreeConnect(session, r"\\127.0.0.1\share")
 tree.connect()
 
-f = Open(tree, "sealed.bin")
-f.create(
-    ImpersonationLevel.Impersonation,
-    FilePipePrinterAccessMask.GENERIC_READ | FilePipePrinterAccessMask.GENERIC_WRITE,
-    FileAttributes.FILE_ATTRIBUTE_NORMAL,
-    ShareAccess.FILE_SHARE_READ,
-    CreateDisposition.FILE_OVERWRITE_IF,
-    CreateOptions.FILE_NON_DIRECTORY_FILE,
-)
+f = open_rw(tree, "sealed.bin")
 payload = bytes(range(256)) * 4096  # 1 MiB
 written = 0
 while written < len(payload):
@@ -59,19 +48,8 @@ while len(back) < len(payload):
 assert back == payload, "read back differs"
 f.close()
 
-d = Open(tree, "")
-d.create(
-    ImpersonationLevel.Impersonation,
-    DirectoryAccessMask.FILE_LIST_DIRECTORY,
-    FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
-    ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE,
-    CreateDisposition.FILE_OPEN,
-    CreateOptions.FILE_DIRECTORY_FILE,
-)
-names = [e["file_name"].get_value().decode("utf-16-le")
-         for e in d.query_directory("*", FileInformationClass.FILE_NAMES_INFORMATION)]
+names = root_names(tree)
 assert "sealed.bin" in names, names
-d.close()
 tree.disconnect()
 session.disconnect()
 conn.disconnect()

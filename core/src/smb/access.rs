@@ -112,25 +112,10 @@ pub fn grant(desired: u32, maximal: u32) -> Result<u32, u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Timespec;
 
+    /// The access module's fixture, group 100.
     fn attr(mode: u32, uid: u32, kind: FileType) -> FileAttr {
-        FileAttr {
-            id: 9,
-            generation: 1,
-            kind,
-            mode,
-            nlink: 1,
-            uid,
-            gid: 100,
-            size: 0,
-            used: 0,
-            atime: Timespec::default(),
-            mtime: Timespec::default(),
-            ctime: Timespec::default(),
-            btime: Timespec::default(),
-            parent_file: None,
-        }
+        crate::access::tests::attr(mode, uid, 100, kind)
     }
 
     #[test]
