@@ -224,6 +224,81 @@ fn smb2_session() {
     check_suite_within("session", &["--user", "torture:Torture1"], "torture%Torture1", Duration::from_secs(60));
 }
 
+/// `smb2.<suite>` against the tokio example serving a fresh directory on
+/// tmpfs (`--root`, LocalFs: DOS attributes and the creation time in the
+/// `user.DOSATTRIB` extended attribute), as guest.
+fn check_suite_on_root(suite: &str) {
+    let root = tmpfs_root(&format!("torture-{suite}"));
+    let root_arg = root.to_str().expect("utf-8 path").to_string();
+    check_suite(suite, &["--root", &root_arg], "guest%");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn smb2_create() {
+    check_suite_on_root("create");
+}
+
+#[test]
+fn smb2_getinfo() {
+    check_suite_on_root("getinfo");
+}
+
+#[test]
+fn smb2_setinfo() {
+    check_suite_on_root("setinfo");
+}
+
+#[test]
+fn smb2_dir() {
+    check_suite_on_root("dir");
+}
+
+#[test]
+fn smb2_rename() {
+    check_suite_on_root("rename");
+}
+
+#[test]
+fn smb2_rw() {
+    check_suite_on_root("rw");
+}
+
+#[test]
+fn smb2_read() {
+    check_suite_on_root("read");
+}
+
+#[test]
+fn smb2_delete_on_close_perms() {
+    check_suite_on_root("delete-on-close-perms");
+}
+
+#[test]
+fn smb2_sharemode() {
+    check_suite_on_root("sharemode");
+}
+
+#[test]
+fn smb2_timestamps() {
+    check_suite_on_root("timestamps");
+}
+
+#[test]
+fn smb2_dosmode() {
+    check_suite_on_root("dosmode");
+}
+
+#[test]
+fn smb2_fileid() {
+    check_suite_on_root("fileid");
+}
+
+#[test]
+fn smb2_mkdir() {
+    check_suite_on_root("mkdir");
+}
+
 #[test]
 fn parses_smbtorture_output() {
     let out = "test: a\nsuccess: a\ntest: b\nfailure: b [\nx.c:1: no\nsuccess: b\n]\ntest: c\nskip: c [\nwhy\n]\n\

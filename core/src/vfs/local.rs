@@ -61,17 +61,21 @@
 //! file's last name at once; a file removed by another process keeps its
 //! space in use until its id is next used or its descriptor is evicted.
 //!
-//! Times are set by the operating system; `now` is ignored. The creation
-//! time and ctime cannot be set on Linux and are ignored by `setattr`; the
-//! owner given at create time is applied best-effort (only root may chown).
-//! Alternate data streams are not supported.
+//! Times are set by the operating system; `now` is ignored. ctime cannot be
+//! set on Linux and is ignored by `setattr`; the creation time and the DOS
+//! attributes are kept in Samba's `user.DOSATTRIB` extended attribute (or
+//! its sidecar where the file system refuses user xattrs; see
+//! [`dosattrib`]), and a creation time found there overrides the birth time
+//! the file system reports. Symlinks keep none (Linux allows no user xattrs
+//! on them). The owner given at create time is applied best-effort (only
+//! root may chown). Alternate data streams are not supported.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,6 +85,11 @@ use nix::sys::time::TimeSpec;
 
 use super::types::*;
 use crate::time::Timespec;
+
+mod dosattrib;
+mod xattr;
+
+use dosattrib::{DosInfo, Store};
 
 /// Entries visited at most by one search for an unknown id.
 pub const SEARCH_LIMIT: usize = 100_000;
@@ -134,6 +143,10 @@ pub struct LocalFs {
     indexes: Mutex<IndexCache>,
     /// Directory reads done to build a folded-name index.
     index_reads: AtomicU64,
+    /// DOS attributes live in the sidecar, not in `user.DOSATTRIB`: set
+    /// when the file system refuses user xattrs, or forced
+    /// ([`LocalFs::with_dos_sidecar`]).
+    dos_sidecar: AtomicBool,
 }
 
 /// A directory's names by [`fold`], so that a case-insensitive lookup is one
@@ -312,6 +325,7 @@ fn attr_of(m: &Metadata) -> FileAttr {
         ctime,
         btime,
         parent_file: None,
+        dos: None,
     }
 }
 
@@ -364,7 +378,73 @@ impl LocalFs {
             dir_reads: AtomicU64::new(0),
             indexes: Mutex::default(),
             index_reads: AtomicU64::new(0),
+            dos_sidecar: AtomicBool::new(false),
         })
+    }
+
+    /// Keeps DOS attributes and creation times in the sidecar (as when the
+    /// file system refuses user xattrs) rather than in `user.DOSATTRIB`.
+    pub fn with_dos_sidecar(self) -> Self {
+        self.dos_sidecar.store(true, Ordering::Relaxed);
+        self
+    }
+
+    /// Where the DOSATTRIB value of the object `a` lives.
+    fn dos_store(&self, a: &FileAttr) -> Store<'_> {
+        match self.dos_sidecar.load(Ordering::Relaxed) {
+            true => Store::Sidecar { root: &self.root, ino: a.id, generation: a.generation },
+            false => Store::Xattr,
+        }
+    }
+
+    /// The attributes of `m` (at `path`, or open as `file`) with the DOS
+    /// attributes and creation time kept for it.
+    fn attr_at(&self, m: &Metadata, path: Option<&Path>, file: Option<&File>) -> FileAttr {
+        let mut a = attr_of(m);
+        if a.kind == FileType::Symlink {
+            return a;
+        }
+        if let Some(info) = dosattrib::read(self.dos_store(&a), path, file) {
+            a.dos = info.attrib.map(|d| d & DOS_KEPT);
+            if let Some(t) = info.create_time {
+                a.btime = Timespec::from_filetime(t);
+            }
+        }
+        a
+    }
+
+    /// Keeps the DOS attributes and creation time of `set` for `a` (at
+    /// `abs`), and the READONLY bit a mode change implies where a value is
+    /// kept already (smbd reads READONLY from it).
+    fn keep_dos(&self, abs: &Path, a: &FileAttr, set: &SetAttr) -> VfsResult<()> {
+        if a.kind == FileType::Symlink {
+            return Ok(());
+        }
+        let store = self.dos_store(a);
+        let old = dosattrib::read(store, Some(abs), None);
+        if set.dos.is_none() && set.btime.is_none() && (set.mode.is_none() || old.is_none()) {
+            return Ok(());
+        }
+        let old = old.unwrap_or_default();
+        let dos = set.dos.map(|d| d & DOS_KEPT).or(a.dos).or(old.attrib.map(|d| d & DOS_KEPT));
+        let attrib = dos.map(|d| {
+            let mut full = d;
+            if a.kind == FileType::Directory {
+                full |= 0x10; // FILE_ATTRIBUTE_DIRECTORY
+            } else if a.mode & 0o200 == 0 {
+                full |= 0x1; // FILE_ATTRIBUTE_READONLY
+            }
+            full
+        });
+        let info = DosInfo { attrib, create_time: set.btime.map(|t| t.to_filetime()).or(old.create_time) };
+        match dosattrib::write(store, abs, &info) {
+            Err(e) if matches!(store, Store::Xattr) && xattr::unsupported(&e) => {
+                // No user xattrs here: the sidecar from now on.
+                self.dos_sidecar.store(true, Ordering::Relaxed);
+                dosattrib::write(self.dos_store(a), abs, &info).map_err(io_err)
+            }
+            r => r.map_err(io_err),
+        }
     }
 
     /// The served directory.
@@ -794,17 +874,19 @@ impl Vfs for LocalFs {
     }
 
     fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
-        if let Some((_, m)) = self.cached_fd(id, false) {
-            return Ok(attr_of(&m));
+        if let Some((f, m)) = self.cached_fd(id, false) {
+            return Ok(self.attr_at(&m, None, Some(&f)));
         }
-        Ok(attr_of(&self.resolve(id)?.1))
+        let (rel, m) = self.resolve(id)?;
+        Ok(self.attr_at(&m, Some(&self.abs(&rel)), None))
     }
 
     fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
         let rel = self.child(dir, name)?;
-        let m = lstat(&self.abs(&rel))?;
+        let abs = self.abs(&rel);
+        let m = lstat(&abs)?;
         self.remember(m.ino(), rel);
-        Ok(attr_of(&m))
+        Ok(self.attr_at(&m, Some(&abs), None))
     }
 
     /// On a miss, from the directory's folded-name index.
@@ -952,10 +1034,11 @@ impl Vfs for LocalFs {
         // linkat(2) without AT_SYMLINK_FOLLOW: a symlink is linked, not followed.
         fs::hard_link(self.abs(&src), self.abs(&rel)).map_err(io_err)?;
         self.dir_changed(dir);
-        let m = lstat(&self.abs(&rel))?;
+        let abs = self.abs(&rel);
+        let m = lstat(&abs)?;
         self.added(dir, &rel, before, m.ino());
         self.remember(m.ino(), rel);
-        Ok(attr_of(&m))
+        Ok(self.attr_at(&m, Some(&abs), None))
     }
 
     fn remove(&self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
@@ -972,6 +1055,9 @@ impl Vfs for LocalFs {
         if m.nlink() <= 1 {
             self.drop_fd(m.ino());
             self.miss(m.ino());
+            if self.dos_sidecar.load(Ordering::Relaxed) {
+                dosattrib::forget_sidecar(&self.root, m.ino());
+            }
         }
         Ok(())
     }
@@ -990,6 +1076,9 @@ impl Vfs for LocalFs {
         self.drop_index(m.ino());
         self.forget(m.ino(), &rel);
         self.miss(m.ino());
+        if self.dos_sidecar.load(Ordering::Relaxed) {
+            dosattrib::forget_sidecar(&self.root, m.ino());
+        }
         Ok(())
     }
 
@@ -1088,7 +1177,7 @@ impl Vfs for LocalFs {
         }
         let (f, _) = self.file(id, true)?;
         f.write_all_at(data, offset).map_err(io_err)?;
-        Ok(attr_of(&f.metadata().map_err(io_err)?))
+        Ok(self.attr_at(&f.metadata().map_err(io_err)?, None, Some(&f)))
     }
 
     fn setattr(&self, id: ObjectId, set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
@@ -1112,7 +1201,11 @@ impl Vfs for LocalFs {
             let (a, m) = (timespec(set.atime), timespec(set.mtime));
             utimensat(nix::fcntl::AT_FDCWD, &abs, &a, &m, UtimensatFlags::NoFollowSymlink).map_err(nix_err)?;
         }
-        Ok(attr_of(&lstat(&abs)?))
+        if set.dos.is_some() || set.btime.is_some() || set.mode.is_some() {
+            let now = self.attr_at(&lstat(&abs)?, Some(&abs), None);
+            self.keep_dos(&abs, &now, set)?;
+        }
+        Ok(self.attr_at(&lstat(&abs)?, Some(&abs), None))
     }
 
     fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {

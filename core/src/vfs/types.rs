@@ -56,7 +56,16 @@ pub struct FileAttr {
     pub btime: Timespec,
     /// For streams: the id of the file the stream belongs to.
     pub parent_file: Option<ObjectId>,
+    /// The DOS attributes kept for the object (MS-FSCC 2.6, the bits of
+    /// [`DOS_KEPT`]); `None` when none were ever set, and the server
+    /// derives them (ARCHIVE for a file). READONLY and DIRECTORY are not
+    /// kept here: they follow the mode and the kind.
+    pub dos: Option<u32>,
 }
+
+/// The DOS attributes a backend keeps (MS-FSCC 2.6): HIDDEN, SYSTEM,
+/// ARCHIVE, TEMPORARY, OFFLINE, NOT_CONTENT_INDEXED.
+pub const DOS_KEPT: u32 = 0x0002 | 0x0004 | 0x0020 | 0x0100 | 0x1000 | 0x2000;
 
 /// Attribute changes; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,6 +87,8 @@ pub struct SetAttr {
     /// New status change time (SMB ChangeTime). When `None`, backends that
     /// track ctime set it to `now`; LocalFs cannot set it and ignores it.
     pub ctime: Option<Timespec>,
+    /// New kept DOS attributes ([`FileAttr::dos`]; masked by [`DOS_KEPT`]).
+    pub dos: Option<u32>,
 }
 
 /// One directory entry. `cookie` resumes the listing just after this entry
