@@ -406,6 +406,26 @@ pub(crate) fn within(fs: &mut dyn Vfs) {
     assert_eq!(fs.is_within(f, root), Err(VfsError::Stale));
 }
 
+/// DOS attributes and the creation time are kept per object, survive a
+/// rename and a mode change, and are masked to [`DOS_KEPT`].
+pub(crate) fn dos_attributes(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap();
+    let d = fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    assert_eq!((f.dos, d.dos), (None, None));
+    let set = SetAttr { dos: Some(0x2 | 0x20 | 0x10 | 0x1), ..Default::default() };
+    assert_eq!(fs.setattr(f.id, &set, T0).unwrap().dos, Some(0x22));
+    let set = SetAttr { dos: Some(0x4), ..Default::default() };
+    assert_eq!(fs.setattr(d.id, &set, T0).unwrap().dos, Some(0x4));
+    let btime = Timespec::new(1_000_000_000, 123_456_700);
+    fs.setattr(f.id, &SetAttr { btime: Some(btime), mode: Some(0o444), ..Default::default() }, T0).unwrap();
+    fs.rename(root, "f", root, "g", false, T0).unwrap();
+    let g = fs.lookup(root, "g").unwrap();
+    assert_eq!((g.dos, g.btime, g.mode), (Some(0x22), btime, 0o444));
+    assert_eq!(fs.getattr(d.id).unwrap().dos, Some(0x4));
+    assert_eq!(fs.setattr(f.id, &SetAttr { dos: Some(0), ..Default::default() }, T0).unwrap().dos, Some(0));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
@@ -459,6 +479,10 @@ macro_rules! conformance_tests {
             #[test]
             fn times_and_modes() {
                 c::times_and_modes($make.vfs())
+            }
+            #[test]
+            fn dos_attributes() {
+                c::dos_attributes($make.vfs())
             }
         }
     };

@@ -491,3 +491,72 @@ fn name_indexes_are_bounded() {
     t.fs.rmdir(root, &format!("d{}", NAME_INDEX_CACHE_SIZE + 2), T0).unwrap();
     assert!(!t.fs.indexes.lock().unwrap().map.contains_key(&last));
 }
+
+/// What smbd 4.17 wrote as `user.DOSATTRIB` for a file set HIDDEN (with
+/// ARCHIVE) and its creation time: the version-5 NDR blob.
+const SMBD_DOSATTRIB: [u8; 24] = [
+    0x00, 0x00, 0x05, 0x00, 0x05, 0x00, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0x5e, 0x3d, 0x51,
+    0xd9, 0xa1, 0x85, 0xdd, 0x01,
+];
+
+#[test]
+fn dosattrib_blob_is_sambas() {
+    let info = dosattrib::decode(&SMBD_DOSATTRIB).unwrap();
+    assert_eq!(info, DosInfo { attrib: Some(0x22), create_time: Some(0x01dd_85a1_d951_3d5e) });
+    assert_eq!(dosattrib::encode(&info), SMBD_DOSATTRIB);
+    // The old hex-string form; garbage is refused.
+    assert_eq!(dosattrib::decode(b"0x21\0").map(|i| i.attrib), Some(Some(0x21)));
+    assert_eq!(dosattrib::decode(b"\x01\x02"), None);
+    assert_eq!(dosattrib::decode(&SMBD_DOSATTRIB[..12]), None);
+}
+
+/// Attributes and the creation time set through LocalFs land in
+/// `user.DOSATTRIB` (or in the sidecar) and are read back by a new
+/// LocalFs on the same tree, as after a restart.
+fn dos_kept_across_restart(sidecar: bool) {
+    let t = TempTree::new();
+    let fs = if sidecar { LocalFs::new(&t.dir).unwrap().with_dos_sidecar() } else { LocalFs::new(&t.dir).unwrap() };
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap();
+    let btime = Timespec::new(1_500_000_000, 100);
+    let set = SetAttr { dos: Some(0x22), btime: Some(btime), ..Default::default() };
+    fs.setattr(f.id, &set, T0).unwrap();
+    let path = t.dir.join("f");
+    let blob = xattr::get(&path, dosattrib::NAME).unwrap();
+    let sidecar_file = t.dir.join(dosattrib::SIDECAR_DIR).join(f.id.to_string());
+    match sidecar {
+        true => {
+            assert_eq!(blob, None);
+            assert!(sidecar_file.exists());
+        }
+        false => {
+            let info = dosattrib::decode(&blob.unwrap()).unwrap();
+            assert_eq!(info, DosInfo { attrib: Some(0x22), create_time: Some(btime.to_filetime()) });
+            assert!(!sidecar_file.exists());
+        }
+    }
+    // The sidecar directory is no name a client sees.
+    assert_eq!(fs.readdir(root, 0, 100).unwrap().0.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["f"]);
+    let again = if sidecar { LocalFs::new(&t.dir).unwrap().with_dos_sidecar() } else { LocalFs::new(&t.dir).unwrap() };
+    let a = again.lookup(again.root(), "f").unwrap();
+    assert_eq!((a.dos, a.btime), (Some(0x22), btime));
+    // READONLY follows the mode into the blob (smbd reads it there).
+    again.setattr(a.id, &SetAttr { mode: Some(0o444), ..Default::default() }, T0).unwrap();
+    let stored = match sidecar {
+        true => fs::read(&sidecar_file).unwrap()[8..].to_vec(),
+        false => xattr::get(&path, dosattrib::NAME).unwrap().unwrap(),
+    };
+    assert_eq!(dosattrib::decode(&stored).unwrap().attrib, Some(0x23));
+    again.remove(again.root(), "f", T0).unwrap();
+    assert!(!sidecar_file.exists());
+}
+
+#[test]
+fn dos_attributes_in_user_dosattrib() {
+    dos_kept_across_restart(false);
+}
+
+#[test]
+fn dos_attributes_in_the_sidecar() {
+    dos_kept_across_restart(true);
+}
