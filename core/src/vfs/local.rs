@@ -62,7 +62,8 @@
 //! space in use until its id is next used or its descriptor is evicted.
 //!
 //! Times are set by the operating system; `now` is ignored. ctime cannot be
-//! set on Linux and is ignored by `setattr`; the creation time and the DOS
+//! set on Linux: one `setattr` asks for is kept aside and reported while the
+//! object stays unchanged ([`change_time`]); the creation time and the DOS
 //! attributes are kept in Samba's `user.DOSATTRIB` extended attribute (or
 //! its sidecar where the file system refuses user xattrs; see
 //! [`dosattrib`]), and a creation time found there overrides the birth time
@@ -86,6 +87,7 @@ use nix::sys::time::TimeSpec;
 use super::types::*;
 use crate::time::Timespec;
 
+mod change_time;
 mod dosattrib;
 mod xattr;
 
@@ -409,6 +411,9 @@ impl LocalFs {
             if let Some(t) = info.create_time {
                 a.btime = Timespec::from_filetime(t);
             }
+        }
+        if let Some(t) = change_time::read(path, file, m) {
+            a.ctime = Timespec::from_filetime(t);
         }
         a
     }
@@ -1204,6 +1209,15 @@ impl Vfs for LocalFs {
         if set.dos.is_some() || set.btime.is_some() || set.mode.is_some() {
             let now = self.attr_at(&lstat(&abs)?, Some(&abs), None);
             self.keep_dos(&abs, &now, set)?;
+        }
+        // A ChangeTime set over SMB, kept while the object stays as it is
+        // now (change_time.rs); symlinks and the sidecar mode keep none.
+        if let Some(t) = set.ctime.filter(|_| !m.file_type().is_symlink() && !self.dos_sidecar.load(Ordering::Relaxed))
+        {
+            match change_time::keep(&abs, t.to_filetime(), &lstat(&abs)?) {
+                Err(e) if xattr::unsupported(&e) => {}
+                r => r.map_err(io_err)?,
+            }
         }
         Ok(self.attr_at(&lstat(&abs)?, Some(&abs), None))
     }

@@ -85,7 +85,8 @@ pub struct SetAttr {
     /// New creation time (SMB CreationTime; NFSv3 has no way to set it).
     pub btime: Option<Timespec>,
     /// New status change time (SMB ChangeTime). When `None`, backends that
-    /// track ctime set it to `now`; LocalFs cannot set it and ignores it.
+    /// track ctime set it to `now`; LocalFs keeps it aside while the object
+    /// is unchanged (vfs/local/change_time.rs).
     pub ctime: Option<Timespec>,
     /// New kept DOS attributes ([`FileAttr::dos`]; masked by [`DOS_KEPT`]).
     pub dos: Option<u32>,

@@ -243,7 +243,8 @@ pub fn file_attributes(attr: &FileAttr) -> u32 {
             if attr.kind == FileType::Symlink {
                 a |= FILE_ATTRIBUTE_REPARSE_POINT;
             }
-            a
+            // MS-FSCC 2.6: no attribute at all is NORMAL.
+            if a == 0 { FILE_ATTRIBUTE_NORMAL } else { a }
         }
     }
 }

@@ -230,7 +230,7 @@ fn keep_new_attributes(cx: &mut Ctx<'_>, attr: FileAttr, asked: u32) -> Result<F
     if dos == derived {
         return Ok(attr);
     }
-    let set = SetAttr { dos: Some(dos), ctime: Some(attr.ctime), ..Default::default() };
+    let set = SetAttr { dos: Some(dos), ..Default::default() };
     cx.core.vfs.setattr(attr.id, &set, cx.wall()).map_err(vfs_err)
 }
 

@@ -560,3 +560,20 @@ fn dos_attributes_in_user_dosattrib() {
 fn dos_attributes_in_the_sidecar() {
     dos_kept_across_restart(true);
 }
+
+/// A ChangeTime set through `setattr` reads back (after a restart too)
+/// until the file changes; then the real ctime shows again.
+#[test]
+fn change_time_kept_until_the_file_changes() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    let set_to = Timespec::new(1_234_567_890, 100);
+    let a = t.fs.setattr(f.id, &SetAttr { ctime: Some(set_to), ..Default::default() }, T0).unwrap();
+    assert_eq!(a.ctime, set_to);
+    let again = LocalFs::new(&t.dir).unwrap();
+    assert_eq!(again.lookup(again.root(), "f").unwrap().ctime, set_to);
+    let a = t.fs.write(f.id, 0, b"x", T0).unwrap();
+    assert_ne!(a.ctime, set_to);
+    assert_eq!(t.fs.getattr(f.id).unwrap().ctime, a.ctime);
+}
