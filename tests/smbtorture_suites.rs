@@ -14,7 +14,7 @@
 //!
 //! List format: one test per line, `NAME OUTCOME # why`, where NAME is the
 //! test's name inside the suite as smbtorture prints it (`smb2.lock.rw-none`
-//! is `rw-none`), OUTCOME is `fail` (smbtorture's `failure:` or `error:`) or
+//! is `rw-none`; it may hold spaces), OUTCOME is `fail` (smbtorture's `failure:` or `error:`) or
 //! `skip`, and the comment says why it is allowed and whether Samba's smbd,
 //! run the same way, passes it (`smbd passes`: polyshare's debt) or not.
 //! Blank lines and lines starting with `#` are comments. docs/CONFORMANCE.md
@@ -67,10 +67,16 @@ fn read_allowed(suite: &str) -> Allowed {
             continue;
         }
         let (entry, comment) = line.split_once('#').unwrap_or((line, ""));
-        let mut words = entry.split_whitespace();
-        let Some(name) = words.next() else { continue };
+        // The outcome is the last word; the name, everything before it
+        // (some names hold spaces: smb2.delete-on-close-perms.`CREATE Existing`).
+        let entry = entry.trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let (name, last) = entry.rsplit_once(char::is_whitespace).unwrap_or((entry, ""));
+        let name = name.trim();
         assert!(!comment.trim().is_empty(), "{}:{}: {name} has no `# why` comment", path.display(), n + 1);
-        let outcome = match words.next() {
+        let outcome = match Some(last) {
             Some("fail") => Outcome::Fail,
             Some("skip") => Outcome::Skip,
             o => panic!("{}:{}: outcome must be fail or skip, not {o:?}", path.display(), n + 1),

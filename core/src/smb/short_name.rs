@@ -5,7 +5,7 @@
 //!
 //! Nothing is stored: the short name of a long name is computed from the
 //! name alone, so it is deterministic and stable across restarts, renames of
-//! other files and both backends (docs/ARCHITECTURE.md, "Short names"). A
+//! other files and both backends (docs/WINDOWS-SEMANTICS.md). A
 //! name that is a valid 8.3 name already (case ignored) is its own short
 //! name. Any other name maps to `P` + five characters of a hash + `~` + one
 //! more hash character, then `.` and the first three valid characters of

@@ -6,7 +6,7 @@
 //! Backends: [`MemoryFs`] (default, deterministic, used by the simulation;
 //! hard links, symlinks, alternate data streams) and [`LocalFs`] (a directory
 //! on disk; inode-number ids stable across restarts, never follows symlinks,
-//! no streams). Both pass the shared conformance suite in `conformance.rs`.
+//! no streams; DOS attributes in Samba's `user.DOSATTRIB`). Both pass the shared conformance suite in `conformance.rs`.
 
 #[cfg(test)]
 mod conformance;

@@ -11,8 +11,7 @@
 //! `create_time`. Version 5 is written; version 5 is read, and of older
 //! values only the attribute string. smbd stores READONLY and DIRECTORY in
 //! `attrib` too: they are written here as the mode and kind say, and on
-//! reading the mode and the kind decide (docs/ARCHITECTURE.md, "DOS
-//! attributes").
+//! reading the mode and the kind decide (docs/WINDOWS-SEMANTICS.md).
 //!
 //! Where the file system refuses user extended attributes, the same value is
 //! kept in a sidecar: the file `.polyshare\dosattrib/<inode>` under the
