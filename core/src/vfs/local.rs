@@ -63,10 +63,10 @@
 //!
 //! Times are set by the operating system; `now` is ignored. ctime cannot be
 //! set on Linux: one `setattr` asks for is kept aside and reported while the
-//! object stays unchanged ([`change_time`]); the creation time and the DOS
+//! object stays unchanged (`local/change_time.rs`); the creation time and the DOS
 //! attributes are kept in Samba's `user.DOSATTRIB` extended attribute (or
 //! its sidecar where the file system refuses user xattrs; see
-//! [`dosattrib`]), and a creation time found there overrides the birth time
+//! `local/dosattrib.rs`), and a creation time found there overrides the birth time
 //! the file system reports. Symlinks keep none (Linux allows no user xattrs
 //! on them). The owner given at create time is applied best-effort (only
 //! root may chown). Alternate data streams are not supported.
