@@ -64,7 +64,7 @@
 //! Times are set by the operating system; `now` is ignored. The creation
 //! time and ctime cannot be set on Linux and are ignored by `setattr`; the
 //! owner given at create time is applied best-effort (only root may chown).
-//! Alternate data streams are not supported.
+//! Alternate data streams live in extended attributes (local/streams.rs).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
@@ -81,6 +81,12 @@ use nix::sys::time::TimeSpec;
 
 use super::types::*;
 use crate::time::Timespec;
+
+mod streams;
+mod xattr;
+
+pub use streams::{MAX_STREAM, STREAM_ID_BASE};
+use streams::is_stream_id;
 
 /// Entries visited at most by one search for an unknown id.
 pub const SEARCH_LIMIT: usize = 100_000;
@@ -134,6 +140,10 @@ pub struct LocalFs {
     indexes: Mutex<IndexCache>,
     /// Directory reads done to build a folded-name index.
     index_reads: AtomicU64,
+    /// Ids of the streams opened so far (local/streams.rs).
+    streams: Mutex<streams::StreamIds>,
+    /// Serializes the read-modify-write of stream values.
+    stream_writes: Mutex<()>,
 }
 
 /// A directory's names by [`fold`], so that a case-insensitive lookup is one
@@ -364,6 +374,8 @@ impl LocalFs {
             dir_reads: AtomicU64::new(0),
             indexes: Mutex::default(),
             index_reads: AtomicU64::new(0),
+            streams: Mutex::default(),
+            stream_writes: Mutex::new(()),
         })
     }
 
@@ -794,6 +806,9 @@ impl Vfs for LocalFs {
     }
 
     fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        if is_stream_id(id) {
+            return self.stream_getattr(id);
+        }
         if let Some((_, m)) = self.cached_fd(id, false) {
             return Ok(attr_of(&m));
         }
@@ -862,6 +877,9 @@ impl Vfs for LocalFs {
     /// below `dir` that was never looked up (after a restart, a search found
     /// another name first) does not count until it is.
     fn is_within(&self, id: ObjectId, dir: ObjectId) -> VfsResult<bool> {
+        if is_stream_id(id) {
+            return self.is_within(self.stream_file(id)?, dir);
+        }
         if id == dir {
             return self.getattr(id).map(|_| true);
         }
@@ -1062,6 +1080,9 @@ impl Vfs for LocalFs {
     }
 
     fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+        if is_stream_id(id) {
+            return self.stream_read(id, offset, buf);
+        }
         let (f, m) = self.file(id, false)?;
         let size = m.len();
         if offset >= size {
@@ -1082,6 +1103,9 @@ impl Vfs for LocalFs {
     }
 
     fn write(&self, id: ObjectId, offset: u64, data: &[u8], _now: Timespec) -> VfsResult<FileAttr> {
+        if is_stream_id(id) {
+            return self.stream_write(id, offset, data);
+        }
         let end = offset.checked_add(data.len() as u64).ok_or(VfsError::TooBig)?;
         if end > MAX_END {
             return Err(VfsError::TooBig);
@@ -1091,7 +1115,18 @@ impl Vfs for LocalFs {
         Ok(attr_of(&f.metadata().map_err(io_err)?))
     }
 
-    fn setattr(&self, id: ObjectId, set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
+    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
+        if is_stream_id(id) {
+            // A stream has its own size; everything else is its file's.
+            let rest = SetAttr { size: None, ..set.clone() };
+            if rest != SetAttr::default() {
+                self.setattr(self.stream_file(id)?, &rest, now)?;
+            }
+            return match set.size {
+                Some(size) => self.stream_truncate(id, size),
+                None => self.stream_getattr(id),
+            };
+        }
         let (rel, m) = self.resolve(id)?;
         let abs = self.abs(&rel);
         if let Some(size) = set.size {
@@ -1163,6 +1198,9 @@ impl Vfs for LocalFs {
     }
 
     fn sync(&self, id: ObjectId) -> VfsResult<()> {
+        if is_stream_id(id) {
+            return self.sync(self.stream_file(id)?);
+        }
         if let Some((f, _)) = self.cached_fd(id, false) {
             return f.sync_all().map_err(io_err);
         }
@@ -1191,19 +1229,16 @@ impl Vfs for LocalFs {
         })
     }
 
-    fn stream(&self, file: ObjectId, _name: &str, _create: bool, _now: Timespec) -> VfsResult<FileAttr> {
-        self.resolve(file)?;
-        Err(VfsError::NotSupported)
+    fn stream(&self, file: ObjectId, name: &str, create: bool, _now: Timespec) -> VfsResult<FileAttr> {
+        self.stream_open(file, name, create)
     }
 
     fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
-        self.resolve(file)?;
-        Ok(Vec::new())
+        self.stream_list(file)
     }
 
-    fn remove_stream(&self, file: ObjectId, _name: &str, _now: Timespec) -> VfsResult<()> {
-        self.resolve(file)?;
-        Err(VfsError::NotSupported)
+    fn remove_stream(&self, file: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
+        self.stream_remove(file, name)
     }
 }
 
