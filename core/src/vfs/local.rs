@@ -85,8 +85,8 @@ use crate::time::Timespec;
 mod streams;
 mod xattr;
 
-pub use streams::{MAX_STREAM, STREAM_ID_BASE};
 use streams::is_stream_id;
+pub use streams::{MAX_STREAM, STREAM_ID_BASE};
 
 /// Entries visited at most by one search for an unknown id.
 pub const SEARCH_LIMIT: usize = 100_000;
@@ -1227,6 +1227,43 @@ impl Vfs for LocalFs {
             total_files: st.files() as u64,
             free_files: st.files_free() as u64,
         })
+    }
+
+    /// `copy_file_range`: the kernel copies (on tmpfs, ext4, xfs, btrfs:
+    /// without the data crossing into user space, or sharing extents). A
+    /// stream, an overlapping range in one file or a refusal of the call
+    /// falls back to [`copy_by_reading`].
+    fn copy_range(
+        &self,
+        src: ObjectId,
+        src_offset: u64,
+        dst: ObjectId,
+        dst_offset: u64,
+        len: u64,
+        now: Timespec,
+    ) -> VfsResult<(u64, FileAttr)> {
+        let overlap =
+            src == dst && src_offset < dst_offset.saturating_add(len) && dst_offset < src_offset.saturating_add(len);
+        if is_stream_id(src) || is_stream_id(dst) || overlap || len > MAX_COPY {
+            return copy_by_reading(self, src, src_offset, dst, dst_offset, len, now);
+        }
+        if dst_offset.checked_add(len).is_none_or(|end| end > MAX_END) {
+            return Err(VfsError::TooBig);
+        }
+        let (from, _) = self.file(src, false)?;
+        let (to, _) = self.file(dst, true)?;
+        let (mut off_in, mut off_out, mut done) = (src_offset, dst_offset, 0u64);
+        while done < len {
+            let want = usize::try_from(len - done).unwrap_or(usize::MAX);
+            match rustix::fs::copy_file_range(&*from, Some(&mut off_in), &*to, Some(&mut off_out), want) {
+                Ok(0) => break,
+                Ok(n) => done += n as u64,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) if done == 0 => return copy_by_reading(self, src, src_offset, dst, dst_offset, len, now),
+                Err(e) => return Err(io_err(io::Error::from_raw_os_error(e.raw_os_error()))),
+            }
+        }
+        Ok((done, attr_of(&to.metadata().map_err(io_err)?)))
     }
 
     fn stream(&self, file: ObjectId, name: &str, create: bool, _now: Timespec) -> VfsResult<FileAttr> {

@@ -120,7 +120,12 @@ impl LocalFs {
             Err(e) => return Err(xerr(e)),
         }
         let key = fold(name);
-        Ok(xattr::list(abs).map_err(xerr)?.iter().filter_map(|a| stream_of(a)).find(|n| fold(n) == key).map(str::to_owned))
+        Ok(xattr::list(abs)
+            .map_err(xerr)?
+            .iter()
+            .filter_map(|a| stream_of(a))
+            .find(|n| fold(n) == key)
+            .map(str::to_owned))
     }
 
     fn stream_ids(&self) -> std::sync::MutexGuard<'_, StreamIds> {
