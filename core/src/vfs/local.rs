@@ -800,6 +800,110 @@ impl LocalFs {
     }
 }
 
+/// Alternate data streams (local/streams.rs keeps them in attributes).
+impl LocalFs {
+    /// The absolute path and metadata of `file`, which may carry streams
+    /// (a regular file or a directory).
+    fn stream_base(&self, file: ObjectId) -> VfsResult<(PathBuf, Metadata)> {
+        let (rel, m) = self.resolve(file)?;
+        if !(m.is_file() || m.is_dir()) {
+            return Err(VfsError::Invalid);
+        }
+        Ok((self.abs(&rel), m))
+    }
+
+    fn stream_ids(&self) -> std::sync::MutexGuard<'_, streams::StreamIds> {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The file, its path and metadata, the stored name and the data of
+    /// stream `id`.
+    fn stream_data(&self, id: ObjectId) -> VfsResult<(ObjectId, PathBuf, Metadata, String, Vec<u8>)> {
+        let (file, name) = self.stream_ids().get(id).ok_or(VfsError::Stale)?;
+        let (abs, m) = self.stream_base(file)?;
+        let data = streams::load(&abs, &name)?;
+        Ok((file, abs, m, name, data))
+    }
+
+    fn stream_getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        let (file, _, m, _, data) = self.stream_data(id)?;
+        Ok(streams::attr(attr_of(&m), id, file, data.len() as u64))
+    }
+
+    fn stream_file(&self, id: ObjectId) -> VfsResult<ObjectId> {
+        self.stream_ids().get(id).map(|(f, _)| f).ok_or(VfsError::Stale)
+    }
+
+    fn stream_read(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+        let (_, _, _, _, data) = self.stream_data(id)?;
+        let size = data.len() as u64;
+        if offset >= size {
+            return Ok((0, true));
+        }
+        let rest = data.get(offset as usize..).unwrap_or_default();
+        let n = rest.len().min(buf.len()).min(MAX_READ as usize);
+        buf.get_mut(..n).ok_or(VfsError::Invalid)?.copy_from_slice(rest.get(..n).unwrap_or_default());
+        Ok((n, offset + n as u64 >= size))
+    }
+
+    /// Rewrites stream `id` with `change` applied to its data, serialized
+    /// with every other stream change (a read-modify-write of the value).
+    fn stream_change(&self, id: ObjectId, change: impl FnOnce(&mut Vec<u8>) -> VfsResult<()>) -> VfsResult<FileAttr> {
+        let _one = self.stream_writes.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, abs, _, name, mut data) = self.stream_data(id)?;
+        change(&mut data)?;
+        let size = data.len() as u64;
+        streams::store(&abs, &name, data, rustix::fs::XattrFlags::REPLACE)?;
+        Ok(streams::attr(attr_of(&lstat(&abs)?), id, file, size))
+    }
+
+    fn stream_write(&self, id: ObjectId, offset: u64, bytes: &[u8]) -> VfsResult<FileAttr> {
+        let end = offset.checked_add(bytes.len() as u64).filter(|&e| e <= MAX_STREAM).ok_or(VfsError::TooBig)?;
+        self.stream_change(id, |data| {
+            if (data.len() as u64) < end {
+                data.resize(end as usize, 0);
+            }
+            data.get_mut(offset as usize..end as usize).ok_or(VfsError::Invalid)?.copy_from_slice(bytes);
+            Ok(())
+        })
+    }
+
+    fn stream_truncate(&self, id: ObjectId, size: u64) -> VfsResult<FileAttr> {
+        if size > MAX_STREAM {
+            return Err(VfsError::TooBig);
+        }
+        self.stream_change(id, |data| {
+            data.resize(size as usize, 0);
+            Ok(())
+        })
+    }
+
+    fn stream_open(&self, file: ObjectId, name: &str, create: bool) -> VfsResult<FileAttr> {
+        streams::check_stream_name(name)?;
+        let (abs, m) = self.stream_base(file)?;
+        let stored = match streams::stored_name(&abs, name)? {
+            Some(s) => s,
+            None if create => {
+                streams::create(&abs, name)?;
+                name.to_owned()
+            }
+            None => return Err(VfsError::NotFound),
+        };
+        let id = self.stream_ids().id_for(file, &stored);
+        let size = streams::load(&abs, &stored)?.len() as u64;
+        Ok(streams::attr(attr_of(&m), id, m.ino(), size))
+    }
+
+    fn stream_remove(&self, file: ObjectId, name: &str) -> VfsResult<()> {
+        streams::check_stream_name(name)?;
+        let (abs, _) = self.stream_base(file)?;
+        let stored = streams::stored_name(&abs, name)?.ok_or(VfsError::NotFound)?;
+        streams::remove(&abs, &stored)?;
+        self.stream_ids().forget(file, &stored);
+        Ok(())
+    }
+}
+
 impl Vfs for LocalFs {
     fn root(&self) -> ObjectId {
         self.root_id
@@ -1115,12 +1219,12 @@ impl Vfs for LocalFs {
         Ok(attr_of(&f.metadata().map_err(io_err)?))
     }
 
-    fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
+    fn setattr(&self, id: ObjectId, set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
         if is_stream_id(id) {
             // A stream has its own size; everything else is its file's.
             let rest = SetAttr { size: None, ..set.clone() };
             if rest != SetAttr::default() {
-                self.setattr(self.stream_file(id)?, &rest, now)?;
+                self.setattr(self.stream_file(id)?, &rest, _now)?;
             }
             return match set.size {
                 Some(size) => self.stream_truncate(id, size),
@@ -1271,7 +1375,7 @@ impl Vfs for LocalFs {
     }
 
     fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
-        self.stream_list(file)
+        streams::list(&self.stream_base(file)?.0)
     }
 
     fn remove_stream(&self, file: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {

@@ -18,13 +18,10 @@
 //! ([`fold`]) and kept as first written.
 
 use std::collections::BTreeMap;
-use std::fs::Metadata;
 use std::io;
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::Path;
 
 use super::xattr::{self, XattrFlags};
-use super::{LocalFs, attr_of, io_err};
 use crate::vfs::types::*;
 
 /// The attribute name prefix of a stream (Samba's SAMBA_XATTR_DOSSTREAM_PREFIX).
@@ -50,7 +47,7 @@ fn stream_of(attr: &str) -> Option<&str> {
     attr.strip_prefix(PREFIX)?.strip_suffix(SUFFIX).filter(|n| !n.is_empty())
 }
 
-fn check_stream_name(name: &str) -> VfsResult<()> {
+pub(super) fn check_stream_name(name: &str) -> VfsResult<()> {
     check_name(name)?;
     if name.contains(':') {
         return Err(VfsError::InvalidName);
@@ -58,14 +55,22 @@ fn check_stream_name(name: &str) -> VfsResult<()> {
     Ok(())
 }
 
+/// An attribute call's error as a storage error: no such attribute is no
+/// such stream; a value over the attribute limit is a file too large.
 fn xerr(e: io::Error) -> VfsError {
+    use rustix::io::Errno;
     if xattr::is_missing(&e) {
         return VfsError::NotFound;
     }
-    match e.raw_os_error() {
-        Some(c) if c == rustix::io::Errno::TOOBIG.raw_os_error() => VfsError::TooBig,
-        Some(c) if c == rustix::io::Errno::NOTSUP.raw_os_error() => VfsError::NotSupported,
-        _ => io_err(e),
+    let Some(code) = e.raw_os_error() else { return VfsError::Io(e.to_string()) };
+    match Errno::from_raw_os_error(code) {
+        Errno::TOOBIG => VfsError::TooBig,
+        Errno::NOTSUP => VfsError::NotSupported,
+        Errno::NOSPC | Errno::DQUOT => VfsError::NoSpace,
+        Errno::ACCESS | Errno::PERM => VfsError::Access,
+        Errno::ROFS => VfsError::ReadOnly,
+        Errno::NOENT => VfsError::Stale,
+        _ => VfsError::Io(e.to_string()),
     }
 }
 
@@ -78,7 +83,7 @@ pub(super) struct StreamIds {
 }
 
 impl StreamIds {
-    fn id_for(&mut self, file: ObjectId, name: &str) -> ObjectId {
+    pub(super) fn id_for(&mut self, file: ObjectId, name: &str) -> ObjectId {
         if let Some(&id) = self.by_key.get(&(file, name.to_owned())) {
             return id;
         }
@@ -89,7 +94,7 @@ impl StreamIds {
         id
     }
 
-    fn forget(&mut self, file: ObjectId, name: &str) {
+    pub(super) fn forget(&mut self, file: ObjectId, name: &str) {
         if let Some(id) = self.by_key.remove(&(file, name.to_owned())) {
             self.by_id.remove(&id);
         }
@@ -101,178 +106,83 @@ impl StreamIds {
     }
 }
 
-impl LocalFs {
-    /// The absolute path and metadata of `file`, which may carry streams
-    /// (a regular file or a directory).
-    fn stream_base(&self, file: ObjectId) -> VfsResult<(PathBuf, Metadata)> {
-        let (rel, m) = self.resolve(file)?;
-        if !(m.is_file() || m.is_dir()) {
-            return Err(VfsError::Invalid);
-        }
-        Ok((self.abs(&rel), m))
+/// The stored name of the stream `name` of the file at `abs` (compared
+/// ignoring case), if it has one.
+pub(super) fn stored_name(abs: &Path, name: &str) -> VfsResult<Option<String>> {
+    match xattr::get(abs, &attr_name(name)) {
+        Ok(_) => return Ok(Some(name.to_owned())),
+        Err(e) if xattr::is_missing(&e) => {}
+        Err(e) => return Err(xerr(e)),
     }
+    let key = fold(name);
+    Ok(xattr::list(abs).map_err(xerr)?.iter().filter_map(|a| stream_of(a)).find(|n| fold(n) == key).map(str::to_owned))
+}
 
-    /// The stored name of `file`'s stream `name` (compared ignoring case).
-    fn stored_name(&self, abs: &std::path::Path, name: &str) -> VfsResult<Option<String>> {
-        match xattr::get(abs, &attr_name(name)) {
-            Ok(_) => return Ok(Some(name.to_owned())),
+/// The data of stream `stored` of the file at `abs`; `Stale` if it is gone.
+pub(super) fn load(abs: &Path, stored: &str) -> VfsResult<Vec<u8>> {
+    let mut data = match xattr::get(abs, &attr_name(stored)) {
+        Ok(d) => d,
+        Err(e) if xattr::is_missing(&e) => return Err(VfsError::Stale),
+        Err(e) => return Err(xerr(e)),
+    };
+    // The trailing NUL is not data (a value another tool wrote without one
+    // loses nothing but that byte's place).
+    if data.last() == Some(&0) {
+        data.pop();
+    }
+    Ok(data)
+}
+
+/// Stores `data` as stream `stored` of the file at `abs`.
+pub(super) fn store(abs: &Path, stored: &str, mut data: Vec<u8>, flags: XattrFlags) -> VfsResult<()> {
+    if data.len() as u64 > MAX_STREAM {
+        return Err(VfsError::TooBig);
+    }
+    data.push(0);
+    xattr::set(abs, &attr_name(stored), &data, flags).map_err(xerr)
+}
+
+/// Makes an empty stream `name` of the file at `abs` unless one exists.
+pub(super) fn create(abs: &Path, name: &str) -> VfsResult<()> {
+    match store(abs, name, Vec::new(), XattrFlags::CREATE) {
+        Ok(()) | Err(VfsError::Exists) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every stream of the file at `abs` with its size; none where the file
+/// system has no user attributes.
+pub(super) fn list(abs: &Path) -> VfsResult<Vec<(String, u64)>> {
+    let names = match xattr::list(abs).map_err(xerr) {
+        Ok(n) => n,
+        Err(VfsError::NotSupported) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for a in &names {
+        let Some(n) = stream_of(a) else { continue };
+        match xattr::get(abs, a) {
+            Ok(d) => out.push((n.to_owned(), d.len().saturating_sub(1) as u64)),
+            // Removed since it was listed.
             Err(e) if xattr::is_missing(&e) => {}
             Err(e) => return Err(xerr(e)),
         }
-        let key = fold(name);
-        Ok(xattr::list(abs)
-            .map_err(xerr)?
-            .iter()
-            .filter_map(|a| stream_of(a))
-            .find(|n| fold(n) == key)
-            .map(str::to_owned))
     }
+    Ok(out)
+}
 
-    fn stream_ids(&self) -> std::sync::MutexGuard<'_, StreamIds> {
-        self.streams.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// Removes stream `stored` of the file at `abs`.
+pub(super) fn remove(abs: &Path, stored: &str) -> VfsResult<()> {
+    xattr::remove(abs, &attr_name(stored)).map_err(xerr)
+}
 
-    fn stream_attr_of(&self, id: ObjectId, file: ObjectId, base: &Metadata, size: u64) -> FileAttr {
-        let mut a = attr_of(base);
-        a.id = id;
-        a.kind = FileType::Stream;
-        a.nlink = 1;
-        a.size = size;
-        a.used = size.div_ceil(4096) * 4096;
-        a.parent_file = Some(file);
-        a
-    }
-
-    /// The file, its path and the attribute of stream `id`, with the
-    /// stream's data.
-    fn stream_data(&self, id: ObjectId) -> VfsResult<(ObjectId, PathBuf, Metadata, String, Vec<u8>)> {
-        let (file, name) = self.stream_ids().get(id).ok_or(VfsError::Stale)?;
-        let (abs, m) = self.stream_base(file)?;
-        let attr = attr_name(&name);
-        let mut data = match xattr::get(&abs, &attr) {
-            Ok(d) => d,
-            Err(e) if xattr::is_missing(&e) => return Err(VfsError::Stale),
-            Err(e) => return Err(xerr(e)),
-        };
-        // The trailing NUL is not data (an attribute written by another
-        // tool without one loses nothing but that byte's place).
-        if data.last() == Some(&0) {
-            data.pop();
-        }
-        Ok((file, abs, m, attr, data))
-    }
-
-    fn store(abs: &std::path::Path, attr: &str, mut data: Vec<u8>, flags: XattrFlags) -> VfsResult<()> {
-        if data.len() as u64 > MAX_STREAM {
-            return Err(VfsError::TooBig);
-        }
-        data.push(0);
-        xattr::set(abs, attr, &data, flags).map_err(xerr)
-    }
-
-    pub(super) fn stream_getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
-        let (file, _, m, _, data) = self.stream_data(id)?;
-        Ok(self.stream_attr_of(id, file, &m, data.len() as u64))
-    }
-
-    pub(super) fn stream_file(&self, id: ObjectId) -> VfsResult<ObjectId> {
-        self.stream_ids().get(id).map(|(f, _)| f).ok_or(VfsError::Stale)
-    }
-
-    pub(super) fn stream_read(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
-        let (_, _, _, _, data) = self.stream_data(id)?;
-        let size = data.len() as u64;
-        if offset >= size {
-            return Ok((0, true));
-        }
-        let rest = data.get(offset as usize..).unwrap_or_default();
-        let n = rest.len().min(buf.len()).min(MAX_READ as usize);
-        buf.get_mut(..n).ok_or(VfsError::Invalid)?.copy_from_slice(rest.get(..n).unwrap_or_default());
-        Ok((n, offset + n as u64 >= size))
-    }
-
-    /// Rewrites stream `id` with `change` applied to its data, serialized
-    /// with every other stream change (a read-modify-write of the value).
-    fn stream_change(&self, id: ObjectId, change: impl FnOnce(&mut Vec<u8>) -> VfsResult<()>) -> VfsResult<FileAttr> {
-        let _one = self.stream_writes.lock().unwrap_or_else(|e| e.into_inner());
-        let (file, abs, _, attr, mut data) = self.stream_data(id)?;
-        change(&mut data)?;
-        let size = data.len() as u64;
-        Self::store(&abs, &attr, data, XattrFlags::REPLACE)?;
-        let m = super::lstat(&abs)?;
-        Ok(self.stream_attr_of(id, file, &m, size))
-    }
-
-    pub(super) fn stream_write(&self, id: ObjectId, offset: u64, bytes: &[u8]) -> VfsResult<FileAttr> {
-        let end = offset.checked_add(bytes.len() as u64).filter(|&e| e <= MAX_STREAM).ok_or(VfsError::TooBig)?;
-        self.stream_change(id, |data| {
-            if (data.len() as u64) < end {
-                data.resize(end as usize, 0);
-            }
-            data.get_mut(offset as usize..end as usize).ok_or(VfsError::Invalid)?.copy_from_slice(bytes);
-            Ok(())
-        })
-    }
-
-    pub(super) fn stream_truncate(&self, id: ObjectId, size: u64) -> VfsResult<FileAttr> {
-        if size > MAX_STREAM {
-            return Err(VfsError::TooBig);
-        }
-        self.stream_change(id, |data| {
-            data.resize(size as usize, 0);
-            Ok(())
-        })
-    }
-
-    pub(super) fn stream_open(&self, file: ObjectId, name: &str, create: bool) -> VfsResult<FileAttr> {
-        check_stream_name(name)?;
-        let (abs, m) = self.stream_base(file)?;
-        let stored = match self.stored_name(&abs, name)? {
-            Some(s) => s,
-            None if create => {
-                match Self::store(&abs, &attr_name(name), Vec::new(), XattrFlags::CREATE) {
-                    Ok(()) | Err(VfsError::Exists) => {}
-                    Err(e) => return Err(e),
-                }
-                name.to_owned()
-            }
-            None => return Err(VfsError::NotFound),
-        };
-        let id = self.stream_ids().id_for(file, &stored);
-        let size = match xattr::get(&abs, &attr_name(&stored)) {
-            Ok(d) => d.len().saturating_sub(1) as u64,
-            Err(e) => return Err(xerr(e)),
-        };
-        Ok(self.stream_attr_of(id, m.ino(), &m, size))
-    }
-
-    pub(super) fn stream_list(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
-        let (abs, _) = self.stream_base(file)?;
-        let names = match xattr::list(&abs).map_err(xerr) {
-            Ok(n) => n,
-            // No user attributes on this file system: no streams.
-            Err(VfsError::NotSupported) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let mut out = Vec::new();
-        for a in &names {
-            let Some(n) = stream_of(a) else { continue };
-            match xattr::get(&abs, a) {
-                Ok(d) => out.push((n.to_owned(), d.len().saturating_sub(1) as u64)),
-                // Removed since it was listed.
-                Err(e) if xattr::is_missing(&e) => {}
-                Err(e) => return Err(xerr(e)),
-            }
-        }
-        Ok(out)
-    }
-
-    pub(super) fn stream_remove(&self, file: ObjectId, name: &str) -> VfsResult<()> {
-        check_stream_name(name)?;
-        let (abs, _) = self.stream_base(file)?;
-        let stored = self.stored_name(&abs, name)?.ok_or(VfsError::NotFound)?;
-        xattr::remove(&abs, &attr_name(&stored)).map_err(xerr)?;
-        self.stream_ids().forget(file, &stored);
-        Ok(())
-    }
+/// A stream's attributes: its file's (`base`), with its own id, kind and size.
+pub(super) fn attr(mut base: FileAttr, id: ObjectId, file: ObjectId, size: u64) -> FileAttr {
+    base.id = id;
+    base.kind = FileType::Stream;
+    base.nlink = 1;
+    base.size = size;
+    base.used = size.div_ceil(4096) * 4096;
+    base.parent_file = Some(file);
+    base
 }
