@@ -1,5 +1,6 @@
 //! Whole smbtorture suites against the tokio example server (as guest; the
-//! session suite as a user), each compared
+//! session suite as a user; streams and ioctl on `--root` over tmpfs), each
+//! compared
 //! with a committed list of the tests allowed not to pass
 //! (`tests/smbtorture/<suite>.allowed`, format below).
 //!
