@@ -1,5 +1,6 @@
 //! Whole smbtorture suites against the tokio example server (as guest; the
-//! session suite as a user), each compared
+//! session suite as a user; streams and ioctl on `--root` over tmpfs), each
+//! compared
 //! with a committed list of the tests allowed not to pass
 //! (`tests/smbtorture/<suite>.allowed`, format below).
 //!
@@ -232,11 +233,17 @@ fn smb2_session() {
 
 /// `smb2.<suite>` against the tokio example serving a fresh directory on
 /// tmpfs (`--root`, LocalFs: DOS attributes and the creation time in the
-/// `user.DOSATTRIB` extended attribute), as guest.
+/// `user.DOSATTRIB` extended attribute, streams in `user.DosStream.*` as
+/// smbd's streams_xattr keeps them), as guest.
 fn check_suite_on_root(suite: &str) {
+    check_suite_on_root_within(suite, SUITE_LIMIT);
+}
+
+/// [`check_suite_on_root`] with a wall-clock limit of its own.
+fn check_suite_on_root_within(suite: &str, limit: Duration) {
     let root = tmpfs_root(&format!("torture-{suite}"));
     let root_arg = root.to_str().expect("utf-8 path").to_string();
-    check_suite(suite, &["--root", &root_arg], "guest%");
+    check_suite_within(suite, &["--root", &root_arg], "guest%", limit);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -303,6 +310,19 @@ fn smb2_fileid() {
 #[test]
 fn smb2_mkdir() {
     check_suite_on_root("mkdir");
+}
+
+/// Alternate data streams; a few seconds: a minute means a hang.
+#[test]
+fn smb2_streams() {
+    check_suite_on_root_within("streams", Duration::from_secs(60));
+}
+
+/// FSCTLs: server-side copy, sparse files, compression. The copychunk
+/// tests move a few MiB; the suite takes seconds: two minutes mean a hang.
+#[test]
+fn smb2_ioctl() {
+    check_suite_on_root_within("ioctl", Duration::from_secs(120));
 }
 
 #[test]

@@ -426,6 +426,26 @@ pub(crate) fn dos_attributes(fs: &mut dyn Vfs) {
     assert_eq!(fs.setattr(f.id, &SetAttr { dos: Some(0), ..Default::default() }, T0).unwrap().dos, Some(0));
 }
 
+/// Server-side copy: between files (extending the target, short at the
+/// source's end), within one file over an overlapping range (the source as
+/// it was before), and into a stream.
+pub(crate) fn copy_range(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let a = fs.create(root, "a", ca(0o644), T0).unwrap().id;
+    let b = fs.create(root, "b", ca(0o644), T0).unwrap().id;
+    fs.write(a, 0, b"0123456789", T0).unwrap();
+    let (n, attr) = fs.copy_range(a, 2, b, 4, 6, T0).unwrap();
+    assert_eq!((n, attr.size), (6, 10));
+    assert_eq!(fs.read(b, 0, 100).unwrap().0, Bytes::from_static(b"\x00\x00\x00\x00234567"));
+    assert_eq!(fs.copy_range(a, 8, b, 0, 6, T0).unwrap().0, 2, "short at the source's end");
+    assert_eq!(fs.copy_range(a, 0, a, 4, 6, T0).unwrap().0, 6);
+    assert_eq!(fs.read(a, 0, 100).unwrap().0, Bytes::from_static(b"0123012345"));
+    assert_eq!(fs.copy_range(a, 0, b, 0, MAX_COPY + 1, T0), Err(VfsError::Invalid));
+    let s = fs.stream(a, "s", true, T0).unwrap().id;
+    assert_eq!(fs.copy_range(b, 4, s, 0, 3, T0).unwrap().0, 3);
+    assert_eq!(fs.read(s, 0, 100).unwrap().0, Bytes::from_static(b"234"));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
@@ -483,6 +503,10 @@ macro_rules! conformance_tests {
             #[test]
             fn dos_attributes() {
                 c::dos_attributes($make.vfs())
+            }
+            #[test]
+            fn copy_range() {
+                c::copy_range($make.vfs())
             }
         }
     };

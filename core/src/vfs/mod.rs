@@ -21,6 +21,7 @@ pub use local::LocalFs;
 pub use memory::MemoryFs;
 pub use observed::{DataHook, Observed};
 pub use types::{
-    CreateAttr, Cred, DOS_KEPT, DirEntry, FileAttr, FileType, FsStat, MAX_NAME_LEN, MAX_READ, NOCASE_SCAN_BATCH,
-    ObjectId, SetAttr, Vfs, VfsError, VfsResult, check_name, fold, fold_char, scan_name_in,
+    CreateAttr, Cred, DOS_KEPT, DirEntry, FileAttr, FileType, FsStat, MAX_COPY, MAX_NAME_LEN, MAX_READ,
+    NOCASE_SCAN_BATCH, ObjectId, SetAttr, Vfs, VfsError, VfsResult, check_name, copy_by_reading, fold, fold_char,
+    scan_name_in,
 };

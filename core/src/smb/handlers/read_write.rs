@@ -148,6 +148,9 @@ pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
 pub(crate) enum IoReply {
     /// A response body (WRITE, FLUSH).
     Body(Vec<u8>),
+    /// A status and the body that goes with it (a COPYCHUNK that stopped
+    /// early still says what it wrote).
+    Status(u32, Vec<u8>),
     /// READ data in its pooled buffer, replied in place.
     Data(ReadData),
 }
@@ -179,6 +182,19 @@ pub(crate) fn io_done(
             let (n, _) = r.map_err(|e| status::from_vfs(&e))?;
             position(file_id, offset + n as u64);
             Ok(IoReply::Body(to_vec(|b| encode_write_response(n as u32, b))))
+        }
+        (IoKind::CopyChunk { file_id, ctl_code, chunks, stop }, IoResult::Write(r)) => {
+            let body = |c: u32, n: u32| {
+                let out = crate::smb::wire::copychunk::encode_copychunk_response(c, 0, n);
+                to_vec(|b| crate::smb::wire::ioctl::encode_ioctl_response(ctl_code, file_id, &out, b))
+            };
+            // MS-SMB2 3.3.5.15.6: the chunks before a bad one are written
+            // and counted; a failure still carries the counts.
+            match (r, stop) {
+                (Ok((n, _)), None) => Ok(IoReply::Body(body(chunks, n as u32))),
+                (Ok((n, _)), Some(st)) => Ok(IoReply::Status(st, body(chunks, n as u32))),
+                (Err(e), _) => Ok(IoReply::Status(status::from_vfs(&e), body(0, 0))),
+            }
         }
         (IoKind::Flush, IoResult::Sync(r)) => {
             r.map_err(|e| status::from_vfs(&e))?;
@@ -243,6 +259,7 @@ impl Ctx<'_> {
             let (session, tree) = (self.hdr.session_id, self.hdr.tree_id);
             return match io_done(self.conn, session, tree, kind, result)? {
                 IoReply::Body(body) => ok(body),
+                IoReply::Status(status, body) => Ok(Outcome::Reply { status, body }),
                 IoReply::Data(rd) => ok_with(|b| encode_read_response(rd.data(), b)),
             };
         }
