@@ -97,6 +97,11 @@ pub fn to_json(s: &Snapshot) -> Value {
             "dialect": v.dialect,
             "signing": v.signing,
             "signing_required": v.signing_required,
+            "channels": v.channels.iter().map(|c| json!({
+                "conn": c.conn,
+                "client": c.client.to_string(),
+                "bound": c.bound,
+            })).collect::<Vec<_>>(),
             "encryption": v.encryption,
             "trees": v.trees.iter().map(|t| json!({ "tree_id": t.tree_id, "share": t.share })).collect::<Vec<_>>(),
             "opens": v.opens.iter().map(|o| json!({

@@ -21,6 +21,8 @@ pub enum PreauthTarget {
     None,
     Connection,
     Session(u64),
+    /// The PreauthSession of a binding on this connection (3.3.5.5).
+    Binding(u64),
 }
 
 #[derive(Debug)]
@@ -140,7 +142,7 @@ impl<'a> Ctx<'a> {
 
     /// The authenticated session of the request (MS-SMB2 3.3.5.2.9).
     pub fn session(&mut self) -> Result<&mut Session, u32> {
-        match self.conn.sessions.get_mut(&self.hdr.session_id) {
+        match self.smb.session_mut(self.conn.id, self.hdr.session_id) {
             Some(s) if s.valid => Ok(s),
             _ => Err(status::USER_SESSION_DELETED),
         }
