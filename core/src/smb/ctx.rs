@@ -73,8 +73,9 @@ pub struct Ctx<'a> {
     /// Sign the response even though the request was not signed (the final
     /// SESSION_SETUP response).
     pub force_sign: bool,
-    /// Sign the response with this key (LOGOFF: the session is gone).
-    pub sign_override: Option<[u8; 16]>,
+    /// Sign the response with this algorithm and key (LOGOFF: the session
+    /// is gone; a binding: Session.SigningKey or the new Channel.SigningKey).
+    pub sign_override: Option<(super::signing::SigningAlgorithm, [u8; 16])>,
     /// Seal the response with this (LOGOFF of an encrypted session).
     pub seal_override: Option<super::seal::Seal>,
     /// The SessionId of the TRANSFORM_HEADER the request came in, when it

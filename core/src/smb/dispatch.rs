@@ -437,8 +437,11 @@ fn check_signature(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
     }
     let sid = cx.hdr.session_id;
     // A binding SESSION_SETUP comes on a connection that is not yet a
-    // channel: its handler checks it with Session.SigningKey (3.3.5.5).
-    if hdr.command == command::SESSION_SETUP && crate::smb::wire::session_setup::is_binding(&cx.msg) {
+    // channel: its handler checks it with Session.SigningKey (3.3.5.5). On
+    // one that already is, it is checked with the channel's key as any
+    // request is.
+    let binding = hdr.command == command::SESSION_SETUP && crate::smb::wire::session_setup::is_binding(&cx.msg);
+    if binding && cx.smb.session(cx.conn.id, sid).is_none() {
         return Ok(());
     }
     let result = match cx.smb.session(cx.conn.id, sid) {
@@ -455,7 +458,10 @@ fn check_signature(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
             (false, _) => Ok(()),
         },
     };
-    if result.is_err() && hdr.command == command::SESSION_SETUP && cx.smb.session(cx.conn.id, sid).is_some() {
+    // A channel of a session bound to others cannot end it this way: only
+    // the request fails (smbtorture smb2.session.bind_negative_*, as smbd).
+    let alone = cx.smb.session(cx.conn.id, sid).is_some_and(|s| s.channels.len() == 1);
+    if result.is_err() && hdr.command == command::SESSION_SETUP && alone {
         tracing::info!(conn = cx.conn.id.0, session = sid, "session setup refused by signing; logging off");
         log_off(cx.core, cx.smb, sid, cx.now);
     }
@@ -473,8 +479,8 @@ fn signing_for(
     }
     // LOGOFF (the session is gone) and binding (3.3.5.5.3: an interim
     // response too) name their key.
-    if let Some(key) = cx.sign_override {
-        return Some((cx.conn.signing, key));
+    if let Some(sign) = cx.sign_override {
+        return Some(sign);
     }
     if status == status::MORE_PROCESSING_REQUIRED {
         return None;

@@ -35,8 +35,16 @@ pub(super) fn session_signing(
     force: bool,
 ) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
     let session = smb.sessions.get(&session_id)?;
-    let key = session.channel_key(conn.id)?;
-    (req.is_signed() || session.signing_required || force).then_some((conn.signing, key))
+    let sign = match session.channel_key(conn.id) {
+        Some(key) => (conn.signing, key),
+        // Not a channel of the session here (a binding that failed or is
+        // in progress): a signed request's error is signed with
+        // Session.SigningKey, which the client can check (smbd does the
+        // same, Samba bug 14512).
+        None if req.is_signed() => (session.signing, session.signing_key?),
+        None => return None,
+    };
+    (req.is_signed() || session.signing_required || force).then_some(sign)
 }
 
 /// Completes a parked request with `status` and an error body (CANCEL); the

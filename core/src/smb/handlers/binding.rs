@@ -9,7 +9,7 @@ use crate::smb::auth::{AuthError, AuthStep, AuthUsers, Identity, NtlmAcceptor};
 use crate::smb::conn::{Binding, Channel};
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, PreauthTarget, ok_with};
 use crate::smb::kdf;
-use crate::smb::signing;
+use crate::smb::signing::{self, SigningAlgorithm};
 use crate::smb::status;
 use crate::smb::wire::codec::to_vec;
 use crate::smb::wire::negotiate::{DIALECT_300, DIALECT_311};
@@ -20,21 +20,40 @@ const MAX_CHANNELS: usize = 32;
 
 pub fn bind(cx: &mut Ctx<'_>, req: &SessionSetupRequest) -> HandlerResult {
     let conn = cx.conn.id;
-    // 3.3.5.5: a 2.x connection, or a server without multichannel, refuses
-    // binding (<290>: Windows answers REQUEST_NOT_ACCEPTED).
-    if cx.conn.dialect < DIALECT_300 || !cx.core.config.smb.multichannel {
+    let sid = cx.hdr.session_id;
+    // IsMultiChannelCapable FALSE (3.3.5.5 <290>).
+    if !cx.core.config.smb.multichannel {
         return Err(status::REQUEST_NOT_ACCEPTED);
     }
-    let sid = cx.hdr.session_id;
     let (challenge, filetime) = (cx.core.rng.bytes::<8>(), cx.wall().to_filetime());
+    // 3.3.5.5: looked up in GlobalSessionTable; whatever the answer, it is
+    // signed with Session.SigningKey, the key the client can check on a
+    // connection that is not yet a channel (Samba bug 14512).
     let session = cx.smb.sessions.get(&sid).ok_or(status::USER_SESSION_DELETED)?;
+    let session_sign = session.signing_key.map(|k| (session.signing, k));
+    cx.sign_override = session_sign;
     let binding = session.channels.get(&conn).is_some_and(|c| c.binding.is_some());
     if !binding {
-        // The checks of 3.3.5.5, in its order, on the first leg.
-        if session.dialect != cx.conn.dialect {
+        // The checks of 3.3.5.5 on the first leg, in the order smbd 4.17
+        // makes them (smbtorture smb2.session.bind_negative_*). First, a
+        // channel signs as the session does, or both with a pre-GMAC
+        // algorithm (HMAC-SHA256, AES-CMAC).
+        let gmac = |a| a == SigningAlgorithm::AesGmac;
+        if gmac(session.signing) && session.signing != cx.conn.signing {
+            return Err(status::REQUEST_OUT_OF_SEQUENCE);
+        }
+        if !gmac(session.signing) && gmac(cx.conn.signing) {
+            return Err(status::NOT_SUPPORTED);
+        }
+        // A 2.x connection refuses binding (<290>).
+        if cx.conn.dialect < DIALECT_300 {
+            return Err(status::REQUEST_NOT_ACCEPTED);
+        }
+        if session.dialect != cx.conn.dialect || !cx.hdr.is_signed() {
             return Err(status::INVALID_PARAMETER);
         }
-        if !cx.hdr.is_signed() {
+        // It encrypts with the session's cipher.
+        if session.cipher_id != cx.conn.cipher {
             return Err(status::INVALID_PARAMETER);
         }
         if session.client_guid != cx.conn.client_guid {
@@ -49,20 +68,14 @@ pub fn bind(cx: &mut Ctx<'_>, req: &SessionSetupRequest) -> HandlerResult {
         if session.channels.contains_key(&conn) {
             return Err(status::REQUEST_NOT_ACCEPTED);
         }
-        // A channel signs and encrypts as the session does: a connection
-        // that negotiated another signing algorithm or cipher cannot carry
-        // it (smbd answers REQUEST_OUT_OF_SEQUENCE).
-        if session.signing != cx.conn.signing || session.cipher_id != cx.conn.cipher {
-            return Err(status::REQUEST_OUT_OF_SEQUENCE);
-        }
         if session.channels.len() >= MAX_CHANNELS {
             return Err(status::INSUFFICIENT_RESOURCES);
         }
     }
     // Every leg is signed with Session.SigningKey (3.3.5.5, 3.3.5.2.4).
-    let key = session.signing_key.ok_or(status::NOT_SUPPORTED)?;
+    let Some((algorithm, key)) = session_sign else { return Err(status::NOT_SUPPORTED) };
     let user = session.identity.clone();
-    if !cx.hdr.is_signed() || !signing::verify(cx.conn.signing, &key, &cx.msg) {
+    if !cx.hdr.is_signed() || !signing::verify(algorithm, &key, &cx.msg) {
         tracing::info!(conn = conn.0, session = sid, "binding request not signed with the session's key");
         forget_binding(cx, sid);
         return Err(status::ACCESS_DENIED);
@@ -77,8 +90,14 @@ pub fn bind(cx: &mut Ctx<'_>, req: &SessionSetupRequest) -> HandlerResult {
         }
     }
     let cfg = &cx.core.config.smb;
-    // Only the session's user can bind it: no guest fallback.
-    let users = AuthUsers { users: &cfg.users, guest: false, domain: &cfg.domain, server_name: &cfg.server_name };
+    // Unknown credentials fall back to guest as for any logon, and are then
+    // refused as another user below (smbtorture smb2.session.bind_invalid_auth).
+    let users = AuthUsers {
+        users: &cfg.users,
+        guest: cfg.guest && !cfg.require_signing,
+        domain: &cfg.domain,
+        server_name: &cfg.server_name,
+    };
     let channel = cx.smb.sessions.get_mut(&sid).and_then(|s| s.channels.get_mut(&conn));
     let Some(b) = channel.and_then(|c| c.binding.as_mut()) else { return Err(status::INTERNAL_ERROR) };
     if let Some(p) = b.preauth.as_mut() {
@@ -87,9 +106,8 @@ pub fn bind(cx: &mut Ctx<'_>, req: &SessionSetupRequest) -> HandlerResult {
     cx.resp_session = Some(sid);
     match b.auth.step(&users, &req.security_buffer) {
         Ok(AuthStep::Continue { token }) => {
-            // 3.3.5.5.3: signed with Session.SigningKey; hashed into the
-            // PreauthSession.
-            cx.sign_override = Some(key);
+            // 3.3.5.5.3: signed with Session.SigningKey (as set above);
+            // hashed into the PreauthSession.
             cx.preauth = PreauthTarget::Binding(sid);
             Ok(Outcome::Reply {
                 status: status::MORE_PROCESSING_REQUIRED,
@@ -97,12 +115,15 @@ pub fn bind(cx: &mut Ctx<'_>, req: &SessionSetupRequest) -> HandlerResult {
             })
         }
         Ok(AuthStep::Done { token, identity, session_key }) => {
-            // 3.3.5.5: the binding must authenticate Session.UserName.
+            // 3.3.5.5: the binding must authenticate Session.UserName;
+            // another user, guest or anonymous is refused with
+            // ACCESS_DENIED, as smbd and Windows answer (smbtorture
+            // bind_invalid_auth, bind_different_user).
             let same = matches!((&user, &identity), (Some(Identity::User(was)), Identity::User(now)) if was == now);
             let (true, Some(session_key)) = (same, session_key) else {
                 tracing::info!(conn = conn.0, session = sid, "binding as another user refused");
                 forget_binding(cx, sid);
-                return Err(status::NOT_SUPPORTED);
+                return Err(status::ACCESS_DENIED);
             };
             let preauth = b.preauth.as_ref().map(|p| *p.value());
             // 3.3.5.5.3: Channel.SigningKey from this authentication's key
@@ -114,7 +135,7 @@ pub fn bind(cx: &mut Ctx<'_>, req: &SessionSetupRequest) -> HandlerResult {
             }
             cx.core.timers.cancel(crate::time::TimerKey::Unauthenticated(conn));
             // The final response is signed with Channel.SigningKey.
-            cx.sign_override = Some(channel_key);
+            cx.sign_override = Some((cx.conn.signing, channel_key));
             tracing::debug!(conn = conn.0, session = sid, "channel bound");
             ok_with(|body| encode_session_setup_response(0, &token, body))
         }

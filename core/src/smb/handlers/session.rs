@@ -202,7 +202,7 @@ pub fn logoff(cx: &mut Ctx<'_>) -> HandlerResult {
         // as this channel signs (3.3.4.1.1); the session ends on every
         // channel (3.3.5.6).
         if cx.hdr.is_signed() || s.signing_required {
-            cx.sign_override = s.channel_key(cx.conn.id);
+            cx.sign_override = s.channel_key(cx.conn.id).map(|k| (cx.conn.signing, k));
         }
     }
     ok_with(encode_empty_response)

@@ -192,7 +192,7 @@ fn a_binding_must_authenticate_the_sessions_user() {
     let (mut c, key, fid) = alice_with_open(cfg);
     let (mut ch, _) = connect(&mut c, 0x0300);
     let (r, _) = bind_as(&mut c, &mut ch, &key, "bob", "Other2");
-    assert_eq!(r.status(), status::NOT_SUPPORTED, "3.3.5.5: another user");
+    assert_eq!(r.status(), status::ACCESS_DENIED, "3.3.5.5: another user (smbd's status)");
     let (r, _) = bind_as(&mut c, &mut ch, &key, "alice", "wrong");
     assert_eq!(r.status(), status::LOGON_FAILURE);
     // Neither bound the channel nor ended the session.
