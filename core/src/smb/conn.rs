@@ -254,6 +254,10 @@ pub struct Open {
     pub position: u64,
     pub mode: u32,
     pub dir: DirState,
+    /// Open.LockSequenceArray of an open that is not durable, checked on a
+    /// multichannel connection (3.3.5.14; a durable open's is kept with
+    /// its durable state, `smb/durable_opens.rs`).
+    pub lock_sequences: super::lock_sequence::LockSequences,
 }
 
 /// A data operation waiting for its storage request, as the reply needs it.

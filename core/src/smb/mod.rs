@@ -26,6 +26,7 @@ pub mod fscc;
 pub mod handlers;
 pub mod kdf;
 pub mod lease;
+pub mod lock_sequence;
 pub mod logoff;
 pub mod notify;
 pub mod pipe;
