@@ -169,6 +169,14 @@ pub fn describe(v: &Value) -> String {
             s(&x, "signing"),
             s(&x, "encryption")
         ));
+        for c in list(&x, "channels") {
+            o.push_str(&format!(
+                "    channel conn={} client={} bound={}\n",
+                s(&c, "conn"),
+                s(&c, "client"),
+                s(&c, "bound")
+            ));
+        }
         for t in list(&x, "trees") {
             o.push_str(&format!("    tree {} share={}\n", s(&t, "tree_id"), s(&t, "share")));
         }
