@@ -1,5 +1,7 @@
-//! Per-connection, per-session, per-tree and per-open state
-//! (MS-SMB2 3.3.1.7, 3.3.1.8, 3.3.1.9, 3.3.1.10).
+//! Per-connection, per-session, per-channel, per-tree and per-open state
+//! (MS-SMB2 3.3.1.7, 3.3.1.8, 3.3.1.9, 3.3.1.10). Sessions are kept
+//! server-wide (`SmbShared::sessions`), each with the connections it is
+//! bound to.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
