@@ -309,6 +309,11 @@ pub struct SmbConfig {
     /// and anonymous logons, which have no key (as with smbd's `server smb
     /// encrypt = required`).
     pub require_encryption: bool,
+    /// IsMultiChannelCapable (MS-SMB2 3.3.3): offer
+    /// SMB2_GLOBAL_CAP_MULTI_CHANNEL on 3.x dialects and let a session bind
+    /// further connections (channels, 3.3.5.5). On by default; off, a
+    /// binding SESSION_SETUP fails with STATUS_REQUEST_NOT_ACCEPTED.
+    pub multichannel: bool,
     /// For tests only, and never set by default: told each encrypted
     /// session's id and keys, so that a capture can be decrypted (tshark's
     /// `smb2_seskey_list`). Whoever sets it holds every session's secrets.
@@ -365,6 +370,7 @@ impl Default for SmbConfig {
             guest: true,
             require_signing: false,
             require_encryption: false,
+            multichannel: true,
             session_key_export: None,
             max_read_size: 8 * 1024 * 1024,
             max_write_size: 8 * 1024 * 1024,

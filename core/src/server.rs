@@ -164,9 +164,12 @@ impl Server {
         conn: ConnId,
         file_id: crate::smb::wire::codec::FileId,
     ) -> Option<(crate::vfs::ObjectId, crate::lease::OpenId)> {
-        let ProtoConn::Smb(s) = &self.conns.get(&conn)?.state else { return None };
-        s.sessions
+        let ProtoConn::Smb(_) = &self.conns.get(&conn)?.state else { return None };
+        self.shared
+            .smb
+            .sessions
             .values()
+            .filter(|x| x.on(conn))
             .flat_map(|x| x.opens.values())
             .find(|o| o.file_id == file_id)
             .map(|o| (o.object, o.lease_open))
@@ -329,11 +332,7 @@ impl Server {
                 new.shares.iter().position(|n| n.name.eq_ignore_ascii_case(&o.name) && *n == Share { name: n.name.clone(), ..o.clone() })
             })
             .collect();
-        for c in self.conns.values_mut() {
-            if let ProtoConn::Smb(s) = &mut c.state {
-                smb::reconfigure::apply(&mut self.core, &mut self.shared.smb, s, &share_map, &new.users, now);
-            }
-        }
+        smb::reconfigure::apply(&mut self.core, &mut self.shared.smb, &share_map, &new.users, now);
         self.core.config.smb.shares = new.shares;
         self.core.config.smb.users = new.users;
 
@@ -369,7 +368,7 @@ impl Server {
         let mut snap = crate::snapshot::Snapshot::default();
         for c in self.conns.values() {
             match &c.state {
-                ProtoConn::Smb(s) => snap.sessions.extend(smb::snapshot::sessions(&self.core, s)),
+                ProtoConn::Smb(s) => snap.sessions.extend(smb::snapshot::sessions(&self.core, &self.shared.smb, s)),
                 ProtoConn::Nfs(n) => {
                     let (client, parked) = nfs::snapshot::views(&self.core, n);
                     snap.nfs_clients.push(client);
@@ -495,15 +494,6 @@ impl Server {
                 self.resume(token, now);
                 continue;
             }
-            let logoffs = self.shared.smb.take_logoffs();
-            if !logoffs.is_empty() {
-                for (conn, sid) in logoffs {
-                    if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&conn).map(|c| &mut c.state) {
-                        smb::log_off(&mut self.core, &mut self.shared.smb, s, sid, now);
-                    }
-                }
-                continue;
-            }
             let forced = self.shared.smb.take_forced_closes();
             if !forced.is_empty() {
                 let mut then = std::collections::BTreeSet::new();
@@ -523,7 +513,7 @@ impl Server {
             if !cleanups.is_empty() {
                 for (t, status) in cleanups {
                     if let Some(ProtoConn::Smb(s)) = self.conns.get_mut(&t.conn).map(|c| &mut c.state) {
-                        smb::complete(&mut self.core, s, t.op, status);
+                        smb::complete(&mut self.core, &mut self.shared.smb, s, t.op, status);
                     }
                 }
                 continue;
@@ -579,10 +569,7 @@ impl Server {
                 break;
             }
             if let Some((conn, msg)) = smb::notify::encode(&self.shared.smb, n) {
-                let msg = match self.conns.get_mut(&conn).map(|c| &mut c.state) {
-                    Some(ProtoConn::Smb(s)) => smb::seal_unsolicited(s, msg),
-                    _ => Some(msg),
-                };
+                let msg = smb::seal_unsolicited(&mut self.shared.smb, conn, msg);
                 if let Some(msg) = msg {
                     let data = encode_frame(Protocol::Smb.transport(), &msg);
                     self.push_out(Output::Transmit { conn, data });

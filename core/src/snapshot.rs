@@ -34,6 +34,9 @@ pub struct SessionView {
     pub dialect: String,
     /// Whether the session signs (it has a signing key).
     pub signing: bool,
+    /// Its channels (MS-SMB2 3.3.1.8): the connection that set it up and
+    /// those bound to it since, by connection id.
+    pub channels: Vec<ChannelView>,
     /// Whether signing is required on it.
     pub signing_required: bool,
     /// Whether it encrypts (this server does not encrypt yet: always false).
@@ -42,6 +45,17 @@ pub struct SessionView {
     pub trees: Vec<TreeView>,
     /// Its open files and directories.
     pub opens: Vec<OpenView>,
+}
+
+/// One channel of a session: a connection it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelView {
+    /// The connection's id.
+    pub conn: u64,
+    /// The client's address on that connection.
+    pub client: SocketAddr,
+    /// false while the binding SESSION_SETUP is still in progress.
+    pub bound: bool,
 }
 
 /// One tree connect.

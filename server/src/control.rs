@@ -97,6 +97,11 @@ pub fn to_json(s: &Snapshot) -> Value {
             "dialect": v.dialect,
             "signing": v.signing,
             "signing_required": v.signing_required,
+            "channels": v.channels.iter().map(|c| json!({
+                "conn": c.conn,
+                "client": c.client.to_string(),
+                "bound": c.bound,
+            })).collect::<Vec<_>>(),
             "encryption": v.encryption,
             "trees": v.trees.iter().map(|t| json!({ "tree_id": t.tree_id, "share": t.share })).collect::<Vec<_>>(),
             "opens": v.opens.iter().map(|o| json!({
@@ -164,6 +169,14 @@ pub fn describe(v: &Value) -> String {
             s(&x, "signing"),
             s(&x, "encryption")
         ));
+        for c in list(&x, "channels") {
+            o.push_str(&format!(
+                "    channel conn={} client={} bound={}\n",
+                s(&c, "conn"),
+                s(&c, "client"),
+                s(&c, "bound")
+            ));
+        }
         for t in list(&x, "trees") {
             o.push_str(&format!("    tree {} share={}\n", s(&t, "tree_id"), s(&t, "share")));
         }

@@ -56,6 +56,13 @@ fn status_shows_the_session_the_lease_and_the_parked_nfs_call() {
     assert_eq!((session["user"].as_str(), session["dialect"].as_str()), (Some("guest"), Some("3.1.1")), "{s:#}");
     assert_eq!(session["signing"], false, "a guest session has no key: {s:#}");
     assert_eq!(session["trees"][0]["share"], "share", "{s:#}");
+    let channels = session["channels"].as_array().unwrap();
+    assert_eq!(channels.len(), 1, "one channel, the connection that set it up: {s:#}");
+    assert_eq!(
+        (channels[0]["client"].as_str(), channels[0]["bound"].as_bool()),
+        (session["client"].as_str(), Some(true)),
+        "{s:#}"
+    );
     let open = &session["opens"][0];
     assert_eq!((open["lease"].as_str(), open["breaking"].as_bool()), (Some("RWH"), Some(false)), "{s:#}");
     assert_eq!(s["parked"].as_array().map(Vec::len), Some(0), "{s:#}");

@@ -57,7 +57,7 @@ pub fn close_others(
 /// The settle loop's half of [`close_others`]: closes the open on its
 /// connection (3.3.4.17), as a CLOSE would, without a response.
 pub fn force_close(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, f: ForcedClose, now: Instant) {
-    let Some(open) = conn.sessions.get_mut(&f.session_id).and_then(|s| s.opens.remove(&f.volatile)) else {
+    let Some(open) = smb.sessions.get_mut(&f.session_id).and_then(|s| s.opens.remove(&f.volatile)) else {
         // Gone meanwhile: it matches no CREATE again, so the one that
         // waits runs to its end.
         smb.app_instances.remove(f.open);
@@ -67,6 +67,6 @@ pub fn force_close(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnectio
     let waiting = crate::smb::change_notify::open_closed(smb, open.file_id.volatile);
     crate::smb::release::release_open(core, smb, open, now);
     for op in waiting {
-        crate::smb::send::complete_pending(core, conn, op, crate::smb::status::NOTIFY_CLEANUP);
+        crate::smb::send::complete_pending(core, smb, conn, op, crate::smb::status::NOTIFY_CLEANUP);
     }
 }

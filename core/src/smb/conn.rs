@@ -1,5 +1,7 @@
-//! Per-connection, per-session, per-tree and per-open state
-//! (MS-SMB2 3.3.1.7, 3.3.1.8, 3.3.1.9, 3.3.1.10).
+//! Per-connection, per-session, per-channel, per-tree and per-open state
+//! (MS-SMB2 3.3.1.7, 3.3.1.8, 3.3.1.9, 3.3.1.10). Sessions are kept
+//! server-wide (`SmbShared::sessions`), each with the connections it is
+//! bound to.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -47,7 +49,6 @@ pub struct SmbConnection {
     /// for 3.1.1; None when the connection cannot encrypt.
     pub cipher: Option<Cipher>,
     pub credits: CreditWindow,
-    pub sessions: BTreeMap<u64, Session>,
     /// Requests that went async, by op id.
     pub pending: BTreeMap<u64, Pending>,
     /// Requests waiting for their storage request, by op id.
@@ -57,7 +58,6 @@ pub struct SmbConnection {
     pub unsealing: BTreeMap<u64, u64>,
     pub next_op: u64,
     pub next_async_id: u64,
-    pub next_tree_id: u32,
 }
 
 impl SmbConnection {
@@ -77,13 +77,11 @@ impl SmbConnection {
             preauth: None,
             cipher: None,
             credits: CreditWindow::default(),
-            sessions: BTreeMap::new(),
             pending: BTreeMap::new(),
             io_wait: BTreeMap::new(),
             unsealing: BTreeMap::new(),
             next_op: 1,
             next_async_id: 1,
-            next_tree_id: 1,
         }
     }
 
@@ -93,9 +91,47 @@ impl SmbConnection {
     }
 }
 
+/// A connection a session is bound to (MS-SMB2 3.3.1.8 Channel): requests
+/// of the session arrive on any of its channels and are answered on the
+/// one they came on, signed with that channel's key.
+#[derive(Debug)]
+pub struct Channel {
+    pub peer: SocketAddr,
+    /// Channel.SigningKey: the session's signing key on the connection that
+    /// set the session up; on a bound one, derived from the binding's own
+    /// authentication (3.3.5.5.3).
+    pub signing_key: Option<[u8; 16]>,
+    /// The binding SESSION_SETUP exchange while it runs; None once the
+    /// channel is usable.
+    pub binding: Option<Binding>,
+}
+
+/// A session binding in progress on a new connection (3.3.5.5).
+#[derive(Debug)]
+pub struct Binding {
+    pub auth: NtlmAcceptor,
+    /// PreauthSession.PreauthIntegrityHashValue (3.1.1).
+    pub preauth: Option<PreauthHash>,
+}
+
+/// A session (MS-SMB2 3.3.1.8), server-wide: its trees and opens are
+/// reachable from every channel it is bound to.
 #[derive(Debug)]
 pub struct Session {
     pub id: u64,
+    /// Session.Connection: the connection that set the session up, or once
+    /// that is gone the oldest channel left.
+    pub conn: ConnId,
+    /// Session.Connection.Dialect, ClientGuid, signing algorithm and
+    /// CipherId: a binding connection must have negotiated the same.
+    pub dialect: u16,
+    pub client_guid: [u8; 16],
+    pub signing: SigningAlgorithm,
+    pub cipher_id: Option<Cipher>,
+    /// Session.ChannelList, by connection.
+    pub channels: BTreeMap<ConnId, Channel>,
+    /// The TreeId the next TREE_CONNECT gets (unique in the session).
+    pub next_tree_id: u32,
     /// The NTLM exchange while the session is being set up.
     pub auth: Option<NtlmAcceptor>,
     pub valid: bool,
@@ -119,9 +155,18 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(id: u64) -> Self {
+    /// A new session set up on `conn` (3.3.5.5.1), its first channel.
+    pub fn new(id: u64, conn: &SmbConnection) -> Self {
+        let first = Channel { peer: conn.peer, signing_key: None, binding: None };
         Self {
             id,
+            conn: conn.id,
+            dialect: conn.dialect,
+            client_guid: conn.client_guid,
+            signing: conn.signing,
+            cipher_id: conn.cipher,
+            channels: BTreeMap::from([(conn.id, first)]),
+            next_tree_id: 1,
             auth: None,
             valid: false,
             identity: None,
@@ -134,6 +179,17 @@ impl Session {
             opens: BTreeMap::new(),
             pipes: BTreeMap::new(),
         }
+    }
+
+    /// Whether `conn` is a usable channel of the session (set up on it, or
+    /// bound to it).
+    pub fn on(&self, conn: ConnId) -> bool {
+        self.channels.get(&conn).is_some_and(|c| c.binding.is_none())
+    }
+
+    /// The key requests and responses on `conn` are signed with.
+    pub fn channel_key(&self, conn: ConnId) -> Option<[u8; 16]> {
+        self.channels.get(&conn).and_then(|c| c.signing_key)
     }
 
     pub fn is_guest_or_anonymous(&self) -> bool {
@@ -200,6 +256,10 @@ pub struct Open {
     pub position: u64,
     pub mode: u32,
     pub dir: DirState,
+    /// Open.LockSequenceArray of an open that is not durable, checked on a
+    /// multichannel connection (3.3.5.14; a durable open's is kept with
+    /// its durable state, `smb/durable_opens.rs`).
+    pub lock_sequences: super::lock_sequence::LockSequences,
 }
 
 /// A data operation waiting for its storage request, as the reply needs it.

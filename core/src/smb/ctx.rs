@@ -21,6 +21,8 @@ pub enum PreauthTarget {
     None,
     Connection,
     Session(u64),
+    /// The PreauthSession of a binding on this connection (3.3.5.5).
+    Binding(u64),
 }
 
 #[derive(Debug)]
@@ -71,8 +73,9 @@ pub struct Ctx<'a> {
     /// Sign the response even though the request was not signed (the final
     /// SESSION_SETUP response).
     pub force_sign: bool,
-    /// Sign the response with this key (LOGOFF: the session is gone).
-    pub sign_override: Option<[u8; 16]>,
+    /// Sign the response with this algorithm and key (LOGOFF: the session
+    /// is gone; a binding: Session.SigningKey or the new Channel.SigningKey).
+    pub sign_override: Option<(super::signing::SigningAlgorithm, [u8; 16])>,
     /// Seal the response with this (LOGOFF of an encrypted session).
     pub seal_override: Option<super::seal::Seal>,
     /// The SessionId of the TRANSFORM_HEADER the request came in, when it
@@ -140,7 +143,7 @@ impl<'a> Ctx<'a> {
 
     /// The authenticated session of the request (MS-SMB2 3.3.5.2.9).
     pub fn session(&mut self) -> Result<&mut Session, u32> {
-        match self.conn.sessions.get_mut(&self.hdr.session_id) {
+        match self.smb.session_mut(self.conn.id, self.hdr.session_id) {
             Some(s) if s.valid => Ok(s),
             _ => Err(status::USER_SESSION_DELETED),
         }

@@ -68,9 +68,9 @@ pub(crate) fn handle_frame(
             return Flow::Close;
         }
         if frame.len() >= seal::UNSEAL_OFF_CORE {
-            return unseal_off_core(core, conn, frame);
+            return unseal_off_core(core, smb, conn, frame);
         }
-        return match seal::unseal_request(conn, frame) {
+        return match seal::unseal_request(smb, conn.id, frame) {
             Some((sid, plain)) => handle_message(core, smb, conn, plain, Some(sid), now),
             None => Flow::Close,
         };
@@ -80,8 +80,8 @@ pub(crate) fn handle_frame(
 
 /// A large TRANSFORM message (a WRITE, typically) is decrypted in place on
 /// a worker; what is inside is handled when it comes back ([`unsealed`]).
-fn unseal_off_core(core: &mut Core, conn: &mut SmbConnection, frame: Bytes) -> Flow {
-    let Some((sid, key)) = seal::transform_key(conn, &frame) else { return Flow::Close };
+fn unseal_off_core(core: &mut Core, smb: &SmbShared, conn: &mut SmbConnection, frame: Bytes) -> Flow {
+    let Some((sid, key)) = seal::transform_key(smb, conn.id, &frame) else { return Flow::Close };
     let op = conn.next_op;
     conn.next_op += 1;
     let token = crate::id::WaitToken { conn: conn.id, op };
@@ -97,7 +97,7 @@ fn unseal_off_core(core: &mut Core, conn: &mut SmbConnection, frame: Bytes) -> F
 fn unsealed(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, sid: u64, now: Instant) -> Flow {
     let token = crate::id::WaitToken { conn: conn.id, op };
     match core.io.take_result(token) {
-        Some(IoResult::Decrypted(Some(plain))) if conn.sessions.contains_key(&sid) => {
+        Some(IoResult::Decrypted(Some(plain))) if smb.session(conn.id, sid).is_some() => {
             handle_message(core, smb, conn, plain, Some(sid), now)
         }
         _ => {
@@ -129,7 +129,7 @@ fn handle_message(
         let Ok(hdr) = Header::decode(rest) else { return Flow::Close };
         let Some(len) = compound_element_len(hdr.next_command, rest.len()) else { return Flow::Close };
         if encrypted.is_some_and(|sid| !inside_transform(&hdr, off == 0, sid)) {
-            flush(core, conn, out);
+            flush(core, smb, conn, out);
             return Flow::Close;
         }
         let msg = frame.slice(off..off + len);
@@ -138,7 +138,7 @@ fn handle_message(
             Step::Parked(e, op) => {
                 out.push(e);
                 if hdr.next_command != 0 {
-                    match defer_related(core, conn, &frame, off + len, op, encrypted, &mut out) {
+                    match defer_related(core, smb, conn, &frame, off + len, op, encrypted, &mut out) {
                         Deferred::All => break,
                         Deferred::Upto(next) => {
                             off = next;
@@ -146,7 +146,7 @@ fn handle_message(
                             continue;
                         }
                         Deferred::Close => {
-                            flush(core, conn, out);
+                            flush(core, smb, conn, out);
                             return Flow::Close;
                         }
                     }
@@ -154,7 +154,7 @@ fn handle_message(
             }
             Step::Nothing => {}
             Step::Close => {
-                flush(core, conn, out);
+                flush(core, smb, conn, out);
                 return Flow::Close;
             }
         }
@@ -164,7 +164,7 @@ fn handle_message(
         }
         off += len;
     }
-    flush(core, conn, out);
+    flush(core, smb, conn, out);
     Flow::Continue
 }
 
@@ -198,8 +198,10 @@ enum Deferred {
 /// MS-SMB2 3.3.5.2.7.2: the related elements after one that went async
 /// depend on it, so they go async too: each gets an interim response now and
 /// runs, in order, when the parked element completes ([`resume`]).
+#[allow(clippy::too_many_arguments)]
 fn defer_related(
     core: &mut Core,
+    smb: &mut SmbShared,
     conn: &mut SmbConnection,
     frame: &Bytes,
     mut off: usize,
@@ -245,7 +247,7 @@ fn defer_related(
             session_id: hdr.session_id,
             signature: [0; 16],
         };
-        let seal = response_seal(conn, encrypted, hdr.command, hdr.session_id, hdr.tree_id);
+        let seal = response_seal(smb, conn.id, encrypted, hdr.command, hdr.session_id, hdr.tree_id);
         let body = to_vec(encode_error_response);
         out.push(Element { header: interim, body, sign: None, preauth: PreauthTarget::None, seal });
         if hdr.next_command == 0 {
@@ -272,7 +274,7 @@ fn process(
         *n += 1;
     }
     if hdr.command == command::CANCEL {
-        handlers::misc::cancel(core, conn, &hdr, now);
+        handlers::misc::cancel(core, smb, conn, &hdr, now);
         return Step::Nothing;
     }
     match (conn.state, hdr.command) {
@@ -353,7 +355,7 @@ fn sealing_for(cx: &mut Ctx<'_>, rh: &Header) -> Option<Seal> {
     if let Some(seal) = cx.seal_override.take() {
         return Some(seal);
     }
-    response_seal(cx.conn, cx.encrypted, rh.command, rh.session_id, rh.tree_id)
+    response_seal(cx.smb, cx.conn.id, cx.encrypted, rh.command, rh.session_id, rh.tree_id)
 }
 
 fn response_header(req: &Header, cx: &Ctx<'_>, status: u32, credits: u16) -> Header {
@@ -390,7 +392,7 @@ fn verify_off_core(cx: &mut Ctx<'_>, hdr: &Header, granted: u16) -> bool {
         return false;
     }
     let algorithm = cx.conn.signing;
-    let Some(key) = cx.conn.sessions.get(&hdr.session_id).and_then(|s| s.signing_key) else { return false };
+    let Some(key) = cx.smb.sessions.get(&hdr.session_id).and_then(|s| s.channel_key(cx.conn.id)) else { return false };
     let op = cx.op_id();
     let token = crate::id::WaitToken { conn: cx.conn.id, op };
     let check = std::sync::Arc::new(crate::smb::signing::SignatureCheck { algorithm, key });
@@ -410,7 +412,7 @@ fn check_protection(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
         return Ok(());
     }
     let (sid, tid) = (cx.hdr.session_id, cx.hdr.tree_id);
-    if let Some(session) = cx.conn.sessions.get(&sid).filter(|s| s.valid) {
+    if let Some(session) = cx.smb.session(cx.conn.id, sid).filter(|s| s.valid) {
         let refused = match hdr.command {
             command::NEGOTIATE | command::SESSION_SETUP => false,
             command::TREE_CONNECT | command::LOGOFF | command::ECHO => session.encrypt_data,
@@ -434,10 +436,18 @@ fn check_signature(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
         return if hdr.is_signed() { Err(status::INVALID_PARAMETER) } else { Ok(()) };
     }
     let sid = cx.hdr.session_id;
-    let result = match cx.conn.sessions.get(&sid) {
+    // A binding SESSION_SETUP comes on a connection that is not yet a
+    // channel: its handler checks it with Session.SigningKey (3.3.5.5). On
+    // one that already is, it is checked with the channel's key as any
+    // request is.
+    let binding = hdr.command == command::SESSION_SETUP && crate::smb::wire::session_setup::is_binding(&cx.msg);
+    if binding && cx.smb.session(cx.conn.id, sid).is_none() {
+        return Ok(());
+    }
+    let result = match cx.smb.session(cx.conn.id, sid) {
         None if hdr.is_signed() => Err(status::USER_SESSION_DELETED),
         None => Ok(()),
-        Some(session) => match (hdr.is_signed(), session.signing_key) {
+        Some(session) => match (hdr.is_signed(), session.channel_key(cx.conn.id)) {
             (true, Some(key)) if signing::verify(cx.conn.signing, &key, &cx.msg) => Ok(()),
             (true, Some(_)) => {
                 tracing::info!(conn = cx.conn.id.0, "bad signature");
@@ -448,9 +458,12 @@ fn check_signature(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
             (false, _) => Ok(()),
         },
     };
-    if result.is_err() && hdr.command == command::SESSION_SETUP && cx.conn.sessions.contains_key(&sid) {
+    // A channel of a session bound to others cannot end it this way: only
+    // the request fails (smbtorture smb2.session.bind_negative_*, as smbd).
+    let alone = cx.smb.session(cx.conn.id, sid).is_some_and(|s| s.channels.len() == 1);
+    if result.is_err() && hdr.command == command::SESSION_SETUP && alone {
         tracing::info!(conn = cx.conn.id.0, session = sid, "session setup refused by signing; logging off");
-        log_off(cx.core, cx.smb, cx.conn, sid, cx.now);
+        log_off(cx.core, cx.smb, sid, cx.now);
     }
     result
 }
@@ -461,13 +474,18 @@ fn signing_for(
     session_id: u64,
     status: u32,
 ) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
-    if status == status::PENDING || status == status::MORE_PROCESSING_REQUIRED {
+    if status == status::PENDING {
         return None;
     }
-    if let Some(key) = cx.sign_override {
-        return Some((cx.conn.signing, key));
+    // LOGOFF (the session is gone) and binding (3.3.5.5.3: an interim
+    // response too) name their key.
+    if let Some(sign) = cx.sign_override {
+        return Some(sign);
     }
-    session_signing(cx.conn, req, session_id, cx.force_sign)
+    if status == status::MORE_PROCESSING_REQUIRED {
+        return None;
+    }
+    session_signing(cx.smb, cx.conn, req, session_id, cx.force_sign)
 }
 
 /// Sends an interim STATUS_PENDING response and parks the request.
@@ -569,7 +587,7 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
             }
         }
     }
-    flush(core, conn, out);
+    flush(core, smb, conn, out);
     Flow::Continue
 }
 
@@ -647,7 +665,7 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
     if let IoResult::Verified(ok) = result {
         return verified(core, smb, conn, op, w, ok, now);
     }
-    let outcome = handlers::read_write::io_done(conn, w.header.session_id, w.header.tree_id, w.kind, result);
+    let outcome = handlers::read_write::io_done(smb, conn.id, w.header.session_id, w.header.tree_id, w.kind, result);
     let (status, body) = match outcome {
         Ok(handlers::read_write::IoReply::Body(body)) => (status::SUCCESS, body),
         Ok(handlers::read_write::IoReply::Status(status, body)) => (status, body),
@@ -655,8 +673,8 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
             match rd.framed.clone() {
                 Some(range) => core.send_framed(conn.id, rd.buf.freeze(range)),
                 None => {
-                    let e = error_element(conn, &w, status::INTERNAL_ERROR);
-                    flush(core, conn, vec![e]);
+                    let e = error_element(smb, conn, &w, status::INTERNAL_ERROR);
+                    flush(core, smb, conn, vec![e]);
                 }
             }
             return;
@@ -664,9 +682,9 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
         Err(s) => (s, to_vec(encode_error_response)),
     };
     let rh = Header { status, ..io_response_header(&w) };
-    let sign = io_signing(conn, &w.header, status);
-    let seal = io_seal(conn, &w);
-    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None, seal }]);
+    let sign = io_signing(smb, conn, &w.header, status);
+    let seal = io_seal(smb, conn, &w);
+    flush(core, smb, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None, seal }]);
 }
 
 /// The signature of a large signed request was checked on a worker: a bad
@@ -683,8 +701,8 @@ fn verified(
 ) {
     if !ok {
         tracing::info!(conn = conn.id.0, "bad signature");
-        let e = error_element(conn, &w, status::ACCESS_DENIED);
-        return flush(core, conn, vec![e]);
+        let e = error_element(smb, conn, &w, status::ACCESS_DENIED);
+        return flush(core, smb, conn, vec![e]);
     }
     let Some(msg) = w.msg.clone() else { return };
     let mut cx = Ctx::new(core, smb, conn, w.header, msg, now);
@@ -712,23 +730,23 @@ fn verified(
         Err(s) => (s, to_vec(encode_error_response)),
     };
     let rh = Header { status, ..io_response_header(&w) };
-    let sign = io_signing(conn, &w.header, status);
-    let seal = io_seal(conn, &w);
-    flush(core, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None, seal }]);
+    let sign = io_signing(smb, conn, &w.header, status);
+    let seal = io_seal(smb, conn, &w);
+    flush(core, smb, conn, vec![Element { header: rh, body, sign, preauth: PreauthTarget::None, seal }]);
 }
 
 /// The seal of the reply to a request that waited for storage.
-fn io_seal(conn: &mut SmbConnection, w: &IoWait) -> Option<Seal> {
-    response_seal(conn, w.encrypted, w.header.command, w.header.session_id, w.header.tree_id)
+fn io_seal(smb: &mut SmbShared, conn: &SmbConnection, w: &IoWait) -> Option<Seal> {
+    response_seal(smb, conn.id, w.encrypted, w.header.command, w.header.session_id, w.header.tree_id)
 }
 
 /// A lone READ's reply is framed and signed by the worker that reads it.
 fn attach_read_finisher(cx: &mut Ctx<'_>, op: u64, w: &IoWait) {
     let IoKind::Read { minimum, .. } = w.kind else { return };
     let rh = Header { status: status::SUCCESS, ..io_response_header(w) };
-    let sign = io_signing(cx.conn, &w.header, status::SUCCESS);
+    let sign = io_signing(cx.smb, cx.conn, &w.header, status::SUCCESS);
     // Sealed on the worker like the signature: the AES runs off the core.
-    let seal = io_seal(cx.conn, w);
+    let seal = io_seal(cx.smb, cx.conn, w);
     let token = crate::id::WaitToken { conn: cx.conn.id, op };
     cx.core.io.attach_finisher(
         token,
@@ -747,21 +765,26 @@ fn io_response_header(w: &IoWait) -> Header {
     reply_header(&w.header, w.header.tree_id, w.header.session_id, status::SUCCESS, w.credits)
 }
 
-fn error_element(conn: &mut SmbConnection, w: &IoWait, status: u32) -> Element {
+fn error_element(smb: &mut SmbShared, conn: &SmbConnection, w: &IoWait, status: u32) -> Element {
     let rh = Header { status, ..io_response_header(w) };
     Element {
         header: rh,
         body: to_vec(encode_error_response),
-        sign: io_signing(conn, &w.header, status),
+        sign: io_signing(smb, conn, &w.header, status),
         preauth: PreauthTarget::None,
-        seal: io_seal(conn, w),
+        seal: io_seal(smb, conn, w),
     }
 }
 
 /// The key a reply to `req` is signed with (MS-SMB2 3.3.4.1.1), if any.
-fn io_signing(conn: &SmbConnection, req: &Header, status: u32) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
+fn io_signing(
+    smb: &SmbShared,
+    conn: &SmbConnection,
+    req: &Header,
+    status: u32,
+) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
     if status == status::PENDING {
         return None;
     }
-    session_signing(conn, req, req.session_id, false)
+    session_signing(smb, conn, req, req.session_id, false)
 }

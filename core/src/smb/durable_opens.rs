@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::lock_sequence::LockSequences;
 use super::auth::Identity;
 use super::conn::Open;
 use crate::id::ConnId;
@@ -59,20 +60,7 @@ pub struct Durable {
     pub place: Place,
     /// Open.LockSequenceArray (MS-SMB2 3.3.1.10): the LockSequenceNumber of
     /// the last LOCK done under each LockSequenceIndex 1..=64, if valid.
-    pub lock_sequences: [Option<u8>; LOCK_SEQUENCES],
-}
-
-/// Entries of Open.LockSequenceArray.
-pub const LOCK_SEQUENCES: usize = 64;
-
-/// A LOCK request's LockSequence (MS-SMB2 2.2.26): the 4-bit
-/// LockSequenceNumber and the 28-bit LockSequenceIndex, as an array slot;
-/// `None` for index 0 or past the array.
-fn lock_slot(lock_sequence: u32) -> Option<(usize, u8)> {
-    let index = (lock_sequence >> 4) as usize;
-    let number = (lock_sequence & 0xF) as u8;
-    let slot = index.checked_sub(1).filter(|i| *i < LOCK_SEQUENCES)?;
-    Some((slot, number))
+    pub lock_sequences: LockSequences,
 }
 
 /// Every durable open of the server, by FileId.Persistent.
@@ -109,25 +97,13 @@ impl DurableOpens {
     /// `persistent` already done (its reply lost with a connection)? A
     /// mismatch invalidates the entry.
     pub fn lock_replayed(&mut self, persistent: u64, lock_sequence: u32) -> bool {
-        let (Some((i, n)), Some(d)) = (lock_slot(lock_sequence), self.opens.get_mut(&persistent)) else {
-            return false;
-        };
-        match d.lock_sequences.get_mut(i) {
-            Some(slot) if *slot == Some(n) => true,
-            Some(slot) => {
-                *slot = None;
-                false
-            }
-            None => false,
-        }
+        self.opens.get_mut(&persistent).is_some_and(|d| d.lock_sequences.replayed(lock_sequence))
     }
 
     /// A LOCK with `lock_sequence` succeeded on durable open `persistent`.
     pub fn lock_done(&mut self, persistent: u64, lock_sequence: u32) {
-        if let (Some((i, n)), Some(d)) = (lock_slot(lock_sequence), self.opens.get_mut(&persistent))
-            && let Some(slot) = d.lock_sequences.get_mut(i)
-        {
-            *slot = Some(n);
+        if let Some(d) = self.opens.get_mut(&persistent) {
+            d.lock_sequences.done(lock_sequence);
         }
     }
 

@@ -7,32 +7,44 @@
 
 use std::time::Instant;
 
-use super::conn::{Session, SmbConnection};
+use super::conn::Session;
 use super::durable;
 use crate::common::Core;
+use crate::id::ConnId;
 use crate::smb::SmbShared;
 
-/// Removes session `sid` of `conn` from the connection and the global
-/// table and closes its opens (durable ones are kept); returns it (LOGOFF signs its response with
-/// its key), or `None` when there was no such session.
-pub fn log_off(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, sid: u64, now: Instant) -> Option<Session> {
-    let mut session = conn.sessions.remove(&sid)?;
-    if smb.sessions.get(&sid).is_some_and(|r| r.conn == conn.id) {
-        smb.sessions.remove(&sid);
-    }
+/// Removes session `sid` from the global table, on every channel, and
+/// closes its opens (durable ones are kept); returns it (LOGOFF signs its
+/// response with its key), or `None` when there was no such session.
+pub fn log_off(core: &mut Core, smb: &mut SmbShared, sid: u64, now: Instant) -> Option<Session> {
+    let mut session = smb.sessions.remove(&sid)?;
     for (_, o) in std::mem::take(&mut session.opens) {
         durable::disconnect(core, smb, o, now);
     }
     session.trees.clear();
     session.pipes.clear();
-    tracing::debug!(conn = conn.id.0, session = sid, "session logged off");
+    tracing::debug!(conn = session.conn.0, session = sid, "session logged off");
     Some(session)
 }
 
-/// Every session of a connection that went away.
-pub fn log_off_all(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, now: Instant) {
-    let ids: Vec<u64> = conn.sessions.keys().copied().collect();
-    for sid in ids {
-        log_off(core, smb, conn, sid, now);
+/// A connection went away: it is no longer a channel of any session
+/// (MS-SMB2 3.3.7.1). A session ends with its last channel; one still
+/// bound elsewhere goes on there, with its trees and opens.
+pub fn conn_lost(core: &mut Core, smb: &mut SmbShared, conn: ConnId, now: Instant) {
+    for sid in smb.sessions_of(conn) {
+        let Some(s) = smb.sessions.get_mut(&sid) else { continue };
+        s.channels.remove(&conn);
+        let left = s.channels.iter().find(|(_, c)| c.binding.is_none()).map(|(id, _)| *id);
+        match left {
+            Some(other) if s.valid => {
+                if s.conn == conn {
+                    s.conn = other;
+                }
+                tracing::debug!(conn = conn.0, session = sid, "channel lost; session goes on");
+            }
+            _ => {
+                log_off(core, smb, sid, now);
+            }
+        }
     }
 }

@@ -26,6 +26,7 @@ pub mod fscc;
 pub mod handlers;
 pub mod kdf;
 pub mod lease;
+pub mod lock_sequence;
 pub mod logoff;
 pub mod notify;
 pub mod pipe;
@@ -77,7 +78,7 @@ pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut Smb
     for op in std::mem::take(&mut conn.pending).into_keys() {
         core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
     }
-    logoff::log_off_all(core, smb, conn, now);
+    logoff::conn_lost(core, smb, conn.id, now);
 }
 
 /// Closes an open of `conn` a CREATE of its application instance replaces
@@ -92,12 +93,6 @@ pub(crate) fn force_close(
     app_instance::force_close(core, smb, conn, f, now);
 }
 
-/// Logs off session `sid` of `conn`, which a PreviousSessionId on another
-/// connection named (the settle loop, [`SmbShared::take_logoffs`]).
-pub(crate) fn log_off(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, sid: u64, now: Instant) {
-    logoff::log_off(core, smb, conn, sid, now);
-}
-
 pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, now: Instant) -> Flow {
     dispatch::resume(core, smb, conn, op, now)
 }
@@ -105,15 +100,15 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
 /// A break notification for `conn`, sealed when its session requires
 /// encryption (MS-SMB2 3.3.4.6, 3.3.4.7 via 3.3.4.1.4); None when it must be
 /// sealed and cannot be (its session's nonces are spent).
-pub(crate) fn seal_unsolicited(conn: &mut SmbConnection, msg: Vec<u8>) -> Option<Vec<u8>> {
+pub(crate) fn seal_unsolicited(smb: &mut SmbShared, conn: ConnId, msg: Vec<u8>) -> Option<Vec<u8>> {
     let session_id = wire::codec::u64_at(&msg, 40).unwrap_or_default();
-    match seal::unsolicited_seal(conn, session_id) {
+    match seal::unsolicited_seal(smb, conn, session_id) {
         Some(s) => s.to_vec(&msg),
         None => Some(msg),
     }
 }
 
 /// Completes a parked request with `status` (the settle loop's cleanups).
-pub(crate) fn complete(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
-    send::complete_pending(core, conn, op, status);
+pub(crate) fn complete(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, status: u32) {
+    send::complete_pending(core, smb, conn, op, status);
 }

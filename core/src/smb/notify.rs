@@ -13,8 +13,9 @@ use crate::id::ConnId;
 use crate::lease::{BreakNotification, BreakTarget};
 
 /// The message that tells its holder about break `n`, and the connection it
-/// goes to (the oldest live connection of the lease's ClientGuid, or the
-/// oplock's):
+/// goes to (the oldest live connection of the lease's ClientGuid; for an
+/// oplock the connection it was granted on, or when that is gone another
+/// channel of the open's session, MS-SMB2 3.3.4.6):
 /// `None` when no live connection is left to tell.
 pub fn encode(smb: &SmbShared, n: &BreakNotification) -> Option<(ConnId, Vec<u8>)> {
     let mut body = Vec::new();
@@ -42,9 +43,14 @@ pub fn encode(smb: &SmbShared, n: &BreakNotification) -> Option<(ConnId, Vec<u8>
         }
         BreakTarget::Oplock { open, conn, level } => {
             let r = smb.open_refs.get(open).copied()?;
-            if !smb.live.contains(conn) {
-                return None;
-            }
+            let session = smb.sessions.get(&r.session_id);
+            let conn = match smb.live.contains(conn) && session.is_some_and(|s| s.on(*conn)) {
+                true => *conn,
+                false => {
+                    let channels = session.map(|s| s.channels.keys().copied().collect::<Vec<_>>()).unwrap_or_default();
+                    channels.into_iter().find(|c| smb.live.contains(c) && session.is_some_and(|s| s.on(*c)))?
+                }
+            };
             let mut fid = Vec::with_capacity(16);
             r.file_id.encode(&mut fid);
             let mut file_id = [0u8; 16];
@@ -52,7 +58,7 @@ pub fn encode(smb: &SmbShared, n: &BreakNotification) -> Option<(ConnId, Vec<u8>
                 dst.copy_from_slice(&fid);
             }
             OplockBreak { level: *level, file_id }.encode(&mut body);
-            (*conn, r.session_id)
+            (conn, r.session_id)
         }
     };
     let h = Header {

@@ -1,4 +1,4 @@
-//! A reload of the shares and accounts, as seen by one SMB connection
+//! A reload of the shares and accounts, as seen by the SMB sessions
 //! ([`Server::handle_reconfigure`](crate::Server::handle_reconfigure)): the
 //! trees of a share that is gone (or changed) are disconnected as by TREE_DISCONNECT
 //! (MS-SMB2 3.3.5.8: their opens closed), so that their next request answers
@@ -11,25 +11,23 @@ use std::time::Instant;
 
 use super::SmbShared;
 use super::auth::Identity;
-use super::conn::SmbConnection;
 use super::logoff::log_off;
 use super::handlers::tree::detach;
 use super::release::release_open;
 use crate::common::Core;
 use crate::config::User;
 
-/// Applies a reload to `conn`. `share_map[i]` is the new index of old share
+/// Applies a reload to every session. `share_map[i]` is the new index of old share
 /// `i`, `None` when it is gone or changed; `users` are the accounts from now
 /// on.
 pub fn apply(
     core: &mut Core,
     smb: &mut SmbShared,
-    conn: &mut SmbConnection,
     share_map: &[Option<usize>],
     users: &[User],
     now: Instant,
 ) {
-    let gone: Vec<u64> = conn
+    let gone: Vec<u64> = smb
         .sessions
         .iter()
         .filter(|(_, s)| match &s.identity {
@@ -39,11 +37,11 @@ pub fn apply(
         .map(|(id, _)| *id)
         .collect();
     for sid in gone {
-        tracing::info!(conn = conn.id.0, session = sid, "account removed: session ends");
-        log_off(core, smb, conn, sid, now);
+        tracing::info!(session = sid, "account removed: session ends");
+        log_off(core, smb, sid, now);
     }
     let mut closing = Vec::new();
-    for session in conn.sessions.values_mut() {
+    for session in smb.sessions.values_mut() {
         let mut removed = Vec::new();
         for (tid, tree) in session.trees.iter_mut() {
             if let Some(old) = tree.share {
@@ -55,7 +53,7 @@ pub fn apply(
         }
         for tid in removed {
             closing.extend(detach(session, tid));
-            tracing::info!(conn = conn.id.0, session = session.id, tree = tid, "share removed: tree disconnected");
+            tracing::info!(session = session.id, tree = tid, "share removed: tree disconnected");
         }
     }
     for open in closing {

@@ -5,7 +5,9 @@
 use bytes::{Bytes, BytesMut};
 
 use super::cipher::{self, CipherKey};
-use super::conn::{Session, SmbConnection};
+use super::SmbShared;
+use super::conn::Session;
+use crate::id::ConnId;
 use super::wire::header::command;
 use super::wire::transform::TRANSFORM_HEADER_LEN;
 
@@ -37,8 +39,8 @@ impl Seal {
 }
 
 /// A seal with a fresh nonce of session `session_id`, if it has keys.
-pub fn take_seal(conn: &mut SmbConnection, session_id: u64) -> Option<Seal> {
-    let c = conn.sessions.get_mut(&session_id)?.cipher.as_mut()?;
+pub fn take_seal(smb: &mut SmbShared, session_id: u64) -> Option<Seal> {
+    let c = smb.sessions.get_mut(&session_id)?.cipher.as_mut()?;
     let nonce = c.next_nonce()?;
     Some(Seal { key: c.encrypt.clone(), nonce, session_id })
 }
@@ -53,34 +55,35 @@ pub fn requires_encryption(session: &Session, tree_id: u32) -> bool {
 /// encrypted (not NEGOTIATE or SESSION_SETUP), or when its tree's share is
 /// (nor TREE_CONNECT).
 pub fn response_seal(
-    conn: &mut SmbConnection,
+    smb: &mut SmbShared,
+    conn: ConnId,
     encrypted: Option<u64>,
     cmd: u16,
     session_id: u64,
     tree_id: u32,
 ) -> Option<Seal> {
     if let Some(sid) = encrypted {
-        return take_seal(conn, sid);
+        return take_seal(smb, sid);
     }
-    let session = conn.sessions.get(&session_id)?;
+    let session = smb.session(conn, session_id)?;
     let wanted = match cmd {
         command::NEGOTIATE | command::SESSION_SETUP => false,
         command::TREE_CONNECT => session.encrypt_data,
         _ => requires_encryption(session, tree_id),
     };
-    if wanted { take_seal(conn, session_id) } else { None }
+    if wanted { take_seal(smb, session_id) } else { None }
 }
 
 /// An unsolicited message (a break notification) to `session_id`, or for a
-/// lease break (SessionId 0) to the connection's first session that
+/// lease break (SessionId 0) to the first session on `conn` that
 /// requires encryption: sealed when that session or one of its trees
 /// requires encryption.
-pub fn unsolicited_seal(conn: &mut SmbConnection, session_id: u64) -> Option<Seal> {
+pub fn unsolicited_seal(smb: &mut SmbShared, conn: ConnId, session_id: u64) -> Option<Seal> {
     let sid = match session_id {
-        0 => conn.sessions.values().find(|s| s.cipher.is_some() && requires_any(s))?.id,
+        0 => smb.sessions.values().find(|s| s.on(conn) && s.cipher.is_some() && requires_any(s))?.id,
         sid => sid,
     };
-    if requires_any(conn.sessions.get(&sid)?) { take_seal(conn, sid) } else { None }
+    if requires_any(smb.sessions.get(&sid)?) { take_seal(smb, sid) } else { None }
 }
 
 fn requires_any(s: &Session) -> bool {
@@ -107,9 +110,9 @@ impl crate::io::MessageTransform for Unseal {
 /// The session a TRANSFORM message names and its DecryptionKey; None
 /// closes the connection (no such session, a guest or anonymous one, a
 /// malformed header).
-pub fn transform_key(conn: &SmbConnection, frame: &[u8]) -> Option<(u64, CipherKey)> {
+pub fn transform_key(smb: &SmbShared, conn: ConnId, frame: &[u8]) -> Option<(u64, CipherKey)> {
     let h = cipher::transform_header(frame).ok()?;
-    let session = conn.sessions.get(&h.session_id)?;
+    let session = smb.session(conn, h.session_id)?;
     if session.is_guest_or_anonymous() {
         return None;
     }
@@ -128,12 +131,12 @@ fn unseal_with(key: &CipherKey, frame: Bytes) -> Option<Bytes> {
 /// session it names and the SMB2 message inside; None closes the
 /// connection (no such session, a guest or anonymous one, a bad header or
 /// tag).
-pub fn unseal_request(conn: &SmbConnection, frame: Bytes) -> Option<(u64, Bytes)> {
-    let (sid, key) = transform_key(conn, &frame)?;
+pub fn unseal_request(smb: &SmbShared, conn: ConnId, frame: Bytes) -> Option<(u64, Bytes)> {
+    let (sid, key) = transform_key(smb, conn, &frame)?;
     match unseal_with(&key, frame) {
         Some(plain) => Some((sid, plain)),
         None => {
-            tracing::info!(conn = conn.id.0, "undecryptable message; closing");
+            tracing::info!(conn = conn.0, "undecryptable message; closing");
             None
         }
     }

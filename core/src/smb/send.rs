@@ -2,6 +2,7 @@
 //! the preauth hash of a reply ([`flush`]), and completing a parked
 //! request with an error ([`complete_pending`]).
 
+use super::SmbShared;
 use super::conn::SmbConnection;
 use super::ctx::PreauthTarget;
 use super::seal::{Seal, response_seal};
@@ -23,23 +24,33 @@ pub(super) struct Element {
     pub(super) seal: Option<Seal>,
 }
 
-/// MS-SMB2 3.3.4.1.1: a response is signed with its session's key when the
-/// request was signed or the session requires signing (or `force`).
+/// MS-SMB2 3.3.4.1.1: a response is signed with the key of its session's
+/// channel on `conn` (Channel.SigningKey) when the request was signed or
+/// the session requires signing (or `force`).
 pub(super) fn session_signing(
+    smb: &SmbShared,
     conn: &SmbConnection,
     req: &Header,
     session_id: u64,
     force: bool,
 ) -> Option<(signing::SigningAlgorithm, [u8; 16])> {
-    let session = conn.sessions.get(&session_id)?;
-    let key = session.signing_key?;
-    (req.is_signed() || session.signing_required || force).then_some((conn.signing, key))
+    let session = smb.sessions.get(&session_id)?;
+    let sign = match session.channel_key(conn.id) {
+        Some(key) => (conn.signing, key),
+        // Not a channel of the session here (a binding that failed or is
+        // in progress): a signed request's error is signed with
+        // Session.SigningKey, which the client can check (smbd does the
+        // same, Samba bug 14512).
+        None if req.is_signed() => (session.signing, session.signing_key?),
+        None => return None,
+    };
+    (req.is_signed() || session.signing_required || force).then_some(sign)
 }
 
 /// Completes a parked request with `status` and an error body (CANCEL); the
 /// related elements waiting for it fail with the same status
 /// (MS-SMB2 3.3.5.2.7.2).
-pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u64, status: u32) {
+pub(crate) fn complete_pending(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u64, status: u32) {
     let Some(p) = conn.pending.remove(&op) else { return };
     core.leases.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
     core.io.cancel_waiter(crate::id::WaitToken { conn: conn.id, op });
@@ -60,16 +71,16 @@ pub(crate) fn complete_pending(core: &mut Core, conn: &mut SmbConnection, op: u6
                 session_id: req.session_id,
                 signature: [0; 16],
             };
-            let sign = session_signing(conn, &req, req.session_id, false);
-            let seal = response_seal(conn, p.encrypted, req.command, req.session_id, req.tree_id);
+            let sign = session_signing(smb, conn, &req, req.session_id, false);
+            let seal = response_seal(smb, conn.id, p.encrypted, req.command, req.session_id, req.tree_id);
             Element { header: rh, body: to_vec(encode_error_response), sign, preauth: PreauthTarget::None, seal }
         })
         .collect::<Vec<_>>();
-    flush(core, conn, out);
+    flush(core, smb, conn, out);
 }
 
 /// Compounds, signs and sends the responses of one request frame.
-pub(super) fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Element>) {
+pub(super) fn flush(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, elements: Vec<Element>) {
     if elements.is_empty() {
         return;
     }
@@ -105,7 +116,13 @@ pub(super) fn flush(core: &mut Core, conn: &mut SmbConnection, elements: Vec<Ele
                 }
             }
             PreauthTarget::Session(id) => {
-                if let Some(p) = conn.sessions.get_mut(&id).and_then(|s| s.preauth.as_mut()) {
+                if let Some(p) = smb.sessions.get_mut(&id).and_then(|s| s.preauth.as_mut()) {
+                    p.update(slice);
+                }
+            }
+            PreauthTarget::Binding(id) => {
+                let binding = smb.sessions.get_mut(&id).and_then(|s| s.channels.get_mut(&conn.id));
+                if let Some(p) = binding.and_then(|c| c.binding.as_mut()).and_then(|b| b.preauth.as_mut()) {
                     p.update(slice);
                 }
             }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::app_instances::{AppInstances, ForcedClose};
+use super::conn::{Session, SmbConnection};
 use super::durable_opens::DurableOpens;
 use super::watches::Watches;
 use super::wire::codec::FileId;
@@ -29,28 +30,13 @@ pub struct SharedFile {
     pub allocation: u64,
 }
 
-/// A GlobalSessionTable entry (MS-SMB2 3.3.1.5): where a session lives and
-/// who it authenticated as, what a PreviousSessionId is checked against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRef {
-    pub conn: ConnId,
-    /// The configured user name; `None` while in progress and for guest and
-    /// anonymous sessions.
-    pub user: Option<String>,
-    /// A guest logon: every one is the same guest account, so one guest
-    /// session may end another (PreviousSessionId, MS-SMB2 3.3.5.5.3).
-    pub guest: bool,
-}
-
 #[derive(Debug)]
 pub struct SmbShared {
     pub server_guid: [u8; 16],
     next_volatile: u64,
-    /// Every session of every connection, by SessionId.
-    pub sessions: BTreeMap<u64, SessionRef>,
-    /// Sessions of other connections to log off (a PreviousSessionId named
-    /// them); the server's settle loop does it on their connection.
-    pub logoffs: Vec<(ConnId, u64)>,
+    /// GlobalSessionTable (MS-SMB2 3.3.1.5): every session, with its
+    /// channels, trees and opens, by SessionId.
+    pub sessions: BTreeMap<u64, Session>,
     /// Objects with at least one SMB open.
     pub files: BTreeMap<ObjectId, SharedFile>,
     /// Where each SMB open lives, for oplock break notifications.
@@ -83,12 +69,6 @@ impl SmbShared {
         std::mem::take(&mut self.completions)
     }
 
-    /// The sessions of other connections to log off now (the server's
-    /// settle loop).
-    pub fn take_logoffs(&mut self) -> Vec<(ConnId, u64)> {
-        std::mem::take(&mut self.logoffs)
-    }
-
     /// The opens to close for a CREATE of their application instance now
     /// (the server's settle loop).
     pub fn take_forced_closes(&mut self) -> Vec<ForcedClose> {
@@ -101,7 +81,6 @@ impl SmbShared {
             server_guid,
             next_volatile: 1,
             sessions: BTreeMap::new(),
-            logoffs: Vec::new(),
             files: BTreeMap::new(),
             open_refs: BTreeMap::new(),
             live: BTreeSet::new(),
@@ -121,17 +100,32 @@ impl SmbShared {
         v
     }
 
-    /// A random SessionId for a new session on `conn`, entered in the
-    /// table: never 0 or all-ones (MS-SMB2 3.3.5.5.1), nor one in use, and
-    /// not guessable from the ids other clients see.
-    pub fn new_session_id(&mut self, rng: &mut Rng, conn: ConnId) -> u64 {
+    /// A new session set up on `conn`, entered in the table under a random
+    /// SessionId: never 0 or all-ones (MS-SMB2 3.3.5.5.1), nor one in use,
+    /// and not guessable from the ids other clients see.
+    pub fn new_session(&mut self, rng: &mut Rng, conn: &SmbConnection) -> u64 {
         loop {
             let id = rng.u64();
             if id != 0 && id != u64::MAX && !self.sessions.contains_key(&id) {
-                self.sessions.insert(id, SessionRef { conn, user: None, guest: false });
+                self.sessions.insert(id, Session::new(id, conn));
                 return id;
             }
         }
+    }
+
+    /// Session `sid` if `conn` is one of its usable channels
+    /// (Connection.SessionTable, MS-SMB2 3.3.1.7).
+    pub fn session(&self, conn: ConnId, sid: u64) -> Option<&Session> {
+        self.sessions.get(&sid).filter(|s| s.on(conn))
+    }
+
+    pub fn session_mut(&mut self, conn: ConnId, sid: u64) -> Option<&mut Session> {
+        self.sessions.get_mut(&sid).filter(|s| s.on(conn))
+    }
+
+    /// The sessions `conn` is a channel of (set up, bound or binding).
+    pub fn sessions_of(&self, conn: ConnId) -> Vec<u64> {
+        self.sessions.values().filter(|s| s.channels.contains_key(&conn)).map(|s| s.id).collect()
     }
 
     /// Records one more open of `id` known as `name` in `parent`.

@@ -1,13 +1,14 @@
 //! An SMB connection's sessions, trees and opens, for [`crate::snapshot`].
 
 use super::auth::Identity;
+use super::SmbShared;
 use super::conn::SmbConnection;
 use crate::common::Core;
 use crate::lease::OplockLevel;
-use crate::snapshot::{OpenView, SessionView, TreeView, caching_letters};
+use crate::snapshot::{ChannelView, OpenView, SessionView, TreeView, caching_letters};
 
-/// The sessions of `conn`.
-pub fn sessions(core: &Core, conn: &SmbConnection) -> Vec<SessionView> {
+/// The sessions whose Session.Connection is `conn`, each with its channels.
+pub fn sessions(core: &Core, smb: &SmbShared, conn: &SmbConnection) -> Vec<SessionView> {
     let d = conn.dialect;
     let dialect = match d {
         0 => String::new(),
@@ -15,8 +16,9 @@ pub fn sessions(core: &Core, conn: &SmbConnection) -> Vec<SessionView> {
         0x0210 => "2.1".into(),
         _ => format!("{}.{}.{}", d >> 8, (d >> 4) & 0xf, d & 0xf),
     };
-    conn.sessions
+    smb.sessions
         .values()
+        .filter(|s| s.conn == conn.id)
         .map(|s| SessionView {
             conn: conn.id.0,
             client: conn.peer,
@@ -29,6 +31,11 @@ pub fn sessions(core: &Core, conn: &SmbConnection) -> Vec<SessionView> {
             },
             dialect: dialect.clone(),
             signing: s.signing_key.is_some(),
+            channels: s
+                .channels
+                .iter()
+                .map(|(id, c)| ChannelView { conn: id.0, client: c.peer, bound: c.binding.is_none() })
+                .collect(),
             signing_required: s.signing_required,
             encryption: false,
             trees: s

@@ -38,6 +38,9 @@ pub const NETWORK_NAME_DELETED: u32 = 0xC000_00C9;
 pub const BAD_NETWORK_NAME: u32 = 0xC000_00CC;
 pub const PIPE_EMPTY: u32 = 0xC000_00D9;
 pub const REQUEST_NOT_ACCEPTED: u32 = 0xC000_00D0;
+/// A session binding whose connection signs or encrypts otherwise than the
+/// session (MS-ERREF 2.3.1).
+pub const REQUEST_OUT_OF_SEQUENCE: u32 = 0xC000_042A;
 pub const OPLOCK_NOT_GRANTED: u32 = 0xC000_00E2;
 pub const INVALID_OPLOCK_PROTOCOL: u32 = 0xC000_00E3;
 pub const INTERNAL_ERROR: u32 = 0xC000_00E5;

@@ -27,7 +27,7 @@ pub fn close(cx: &mut Ctx<'_>) -> HandlerResult {
     let waiting = crate::smb::change_notify::open_closed(cx.smb, open.file_id.volatile);
     release_open(cx.core, cx.smb, open, cx.now);
     for op in waiting {
-        crate::smb::send::complete_pending(cx.core, cx.conn, op, status::NOTIFY_CLEANUP);
+        crate::smb::send::complete_pending(cx.core, cx.smb, cx.conn, op, status::NOTIFY_CLEANUP);
     }
     ok_with(|b| encode_close_response(info.as_ref(), b))
 }

@@ -158,6 +158,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         position: 0,
         mode: req.options & 0x0000_003E,
         dir: DirState::default(),
+        lock_sequences: Default::default(),
     };
     cx.session()?.opens.insert(volatile, open.clone());
     cx.used_file = Some(file_id);

@@ -11,7 +11,8 @@ use crate::lease::LeaseVersion;
 use crate::smb::conn::{Open, Tree};
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
 use crate::smb::durable::handle_caching_held;
-use crate::smb::durable_opens::{Durable, DurableVersion, LOCK_SEQUENCES, Place};
+use crate::smb::durable_opens::{Durable, DurableVersion, Place};
+use crate::smb::lock_sequence::LockSequences;
 use crate::smb::lease::OPLOCK_LEVEL_LEASE;
 use crate::smb::shared::OpenRef;
 use crate::smb::status;
@@ -114,7 +115,7 @@ pub fn grant(cx: &mut Ctx<'_>, ask: Ask, open: &Open, name: &str) -> Option<Resp
     let place = Place::Live { conn: cx.conn.id, session_id: cx.hdr.session_id };
     let client_guid = cx.conn.client_guid;
     let name = name.to_string();
-    let d = Durable { version, client_guid, owner, timeout, name, place, lock_sequences: [None; LOCK_SEQUENCES] };
+    let d = Durable { version, client_guid, owner, timeout, name, place, lock_sequences: LockSequences::default() };
     cx.smb.durable.insert(open.file_id.persistent, d);
     // The persistent flag is never granted: no share is continuously
     // available (MS-SMB2 3.3.5.9.10 answers without it).
@@ -154,7 +155,7 @@ pub fn request_resiliency(cx: &mut Ctx<'_>, file_id: FileId, input: &[u8]) -> Re
     // resilient.
     let (name, lock_sequences) = match cx.smb.durable.get(persistent) {
         Some(d) => (d.name.clone(), d.lock_sequences),
-        None => (String::new(), [None; LOCK_SEQUENCES]),
+        None => (String::new(), LockSequences::default()),
     };
     let place = Place::Live { conn: cx.conn.id, session_id: cx.hdr.session_id };
     let client_guid = cx.conn.client_guid;

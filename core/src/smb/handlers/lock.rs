@@ -5,8 +5,9 @@
 //! MS-SMB2 3.3.4.2) and is answered when the lock is granted, with
 //! STATUS_CANCELLED by CANCEL (3.3.5.16), or with STATUS_RANGE_NOT_LOCKED
 //! when its open closes (as Windows and smbd answer; smb/release.rs).
-//! On a durable open, a LOCK repeating a LockSequence already done (its
-//! reply lost with a connection) answers SUCCESS without locking again.
+//! On a durable open, or any open of a multichannel connection, a LOCK
+//! repeating a LockSequence already done (its reply lost with a connection,
+//! or sent again on another channel) answers SUCCESS without locking again.
 
 use crate::id::WaitToken;
 use crate::lease::{Decision, LockError, Operation, UnlockError};
@@ -14,7 +15,7 @@ use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok_with};
 use crate::smb::lease::{INVALID_LOCK_RANGE, LOCK_NOT_GRANTED, RANGE_NOT_LOCKED, begin_on};
 use crate::smb::status;
 use crate::smb::wire::codec::{u32_at, u64_at};
-use crate::smb::wire::negotiate::DIALECT_202;
+use crate::smb::wire::negotiate::{CAP_MULTI_CHANNEL, DIALECT_202};
 use crate::smb::wire::read_write::decode_lock;
 use crate::smb::wire::session_setup::encode_empty_response;
 
@@ -48,22 +49,39 @@ fn elements(msg: &[u8], count: u16) -> Result<Vec<Element>, u32> {
 
 pub fn lock(cx: &mut Ctx<'_>) -> HandlerResult {
     // MS-SMB2 3.3.5.14: lock sequence replay detection on durable opens
-    // (3.x and 2.1; the array does not exist in 2.0.2).
+    // (3.x and 2.1; the array does not exist in 2.0.2), and on every open
+    // of a 3.x connection that offered SMB2_GLOBAL_CAP_MULTI_CHANNEL.
     let sequenced = match decode_lock(&cx.msg) {
         Ok((fid, _)) if cx.conn.dialect != DIALECT_202 => cx.open(fid).ok().map(|o| o.file_id),
         _ => None,
     };
+    let multichannel = cx.conn.server_capabilities & CAP_MULTI_CHANNEL != 0;
     let sequence = u32_at(&cx.msg, 64 + 4).unwrap_or(0);
+    let durable = sequenced.is_some_and(|fid| cx.smb.durable.get(fid.persistent).is_some());
     // A lock resumed after waiting was checked when it arrived.
     if let Some(fid) = sequenced
         && cx.async_id.is_none()
-        && cx.smb.durable.lock_replayed(fid.persistent, sequence)
     {
-        return ok_with(encode_empty_response);
+        let replayed = match (durable, multichannel) {
+            (true, _) => cx.smb.durable.lock_replayed(fid.persistent, sequence),
+            (false, true) => cx.open(fid).is_ok_and(|o| o.lock_sequences.replayed(sequence)),
+            (false, false) => false,
+        };
+        if replayed {
+            return ok_with(encode_empty_response);
+        }
     }
     let r = lock_unlock(cx);
     if let (Some(fid), Ok(Outcome::Reply { status: status::SUCCESS, .. })) = (sequenced, &r) {
-        cx.smb.durable.lock_done(fid.persistent, sequence);
+        match (durable, multichannel) {
+            (true, _) => cx.smb.durable.lock_done(fid.persistent, sequence),
+            (false, true) => {
+                if let Ok(o) = cx.open(fid) {
+                    o.lock_sequences.done(sequence);
+                }
+            }
+            (false, false) => {}
+        }
     }
     r
 }

@@ -30,7 +30,7 @@ pub fn echo(cx: &mut Ctx<'_>) -> HandlerResult {
 /// MS-SMB2 3.3.5.16: finds the pended request by AsyncId (async CANCEL) or
 /// MessageId (sync CANCEL) and completes it with STATUS_CANCELLED. CANCEL
 /// itself gets no response.
-pub fn cancel(core: &mut Core, conn: &mut SmbConnection, hdr: &Header, _now: Instant) {
+pub fn cancel(core: &mut Core, smb: &mut crate::smb::SmbShared, conn: &mut SmbConnection, hdr: &Header, _now: Instant) {
     let op = conn
         .pending
         .iter()
@@ -40,7 +40,7 @@ pub fn cancel(core: &mut Core, conn: &mut SmbConnection, hdr: &Header, _now: Ins
         })
         .map(|(op, _)| *op);
     if let Some(op) = op {
-        send::complete_pending(core, conn, op, status::CANCELLED);
+        send::complete_pending(core, smb, conn, op, status::CANCELLED);
     }
 }
 

@@ -1,6 +1,7 @@
 //! One handler module per command group; [`dispatch_command`] routes a
 //! request to its handler.
 
+pub mod binding;
 pub mod close;
 pub mod compression;
 pub mod copychunk;

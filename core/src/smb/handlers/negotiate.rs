@@ -26,13 +26,18 @@ fn server_security_mode(core: &Core) -> u16 {
 /// MS-SMB2 3.3.5.4: leasing from 2.1; directory leasing only on 3.x, when
 /// the client asked for it and the server breaks directory leases
 /// (`SmbConfig::directory_leasing`).
-fn capabilities(dialect: u16, directory_leasing: bool) -> u32 {
+fn capabilities(dialect: u16, directory_leasing: bool, multichannel: bool) -> u32 {
     let dir = match directory_leasing && dialect >= DIALECT_300 {
         true => CAP_DIRECTORY_LEASING,
         false => 0,
     };
+    // 3.3.5.4: MULTI_CHANNEL on 3.x when IsMultiChannelCapable.
+    let multi = match multichannel && dialect >= DIALECT_300 {
+        true => CAP_MULTI_CHANNEL,
+        false => 0,
+    };
     match dialect >= DIALECT_210 {
-        true => CAP_LEASING | CAP_LARGE_MTU | dir,
+        true => CAP_LEASING | CAP_LARGE_MTU | dir | multi,
         false => 0,
     }
 }
@@ -96,7 +101,7 @@ pub fn smb1_negotiate(
     }
     let credits = conn.credits.grant(1, core.config.smb.max_credits);
     conn.server_security_mode = server_security_mode(core);
-    conn.server_capabilities = capabilities(dialect, false);
+    conn.server_capabilities = capabilities(dialect, false, false);
     match dialect {
         DIALECT_202 => {
             conn.state = NegotiateState::Done;
@@ -174,8 +179,9 @@ pub fn negotiate(cx: &mut Ctx<'_>) -> HandlerResult {
     conn.client_capabilities = req.capabilities;
     conn.client_dialects = req.dialects.clone();
     conn.server_security_mode = server_security_mode(cx.core);
-    conn.server_capabilities =
-        capabilities(dialect, cx.core.config.smb.directory_leasing && req.capabilities & CAP_DIRECTORY_LEASING != 0);
+    let smb = &cx.core.config.smb;
+    let directory_leasing = smb.directory_leasing && req.capabilities & CAP_DIRECTORY_LEASING != 0;
+    conn.server_capabilities = capabilities(dialect, directory_leasing, smb.multichannel);
     conn.cipher = cipher;
     // SMB2_GLOBAL_CAP_ENCRYPTION is a 3.0 and 3.0.2 capability (2.2.4);
     // 3.1.1 answers ENCRYPTION_CAPABILITIES instead.

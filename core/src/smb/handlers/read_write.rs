@@ -6,7 +6,8 @@ use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData};
 use crate::lease::Operation;
 use crate::lease::access::*;
 use crate::smb::conn::IoKind;
-use crate::smb::conn::SmbConnection;
+use crate::id::ConnId;
+use crate::smb::SmbShared;
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok, ok_with};
 use crate::smb::wire::codec::to_vec;
 use crate::smb::lease;
@@ -158,14 +159,15 @@ pub(crate) enum IoReply {
 /// The second half of READ, WRITE and FLUSH once storage has answered:
 /// the status, the open's position (MS-SMB2 3.3.5.12/13), the body.
 pub(crate) fn io_done(
-    conn: &mut SmbConnection,
+    smb: &mut SmbShared,
+    conn: ConnId,
     session_id: u64,
     tree_id: u32,
     kind: IoKind,
     result: IoResult,
 ) -> Result<IoReply, u32> {
     let mut position = |fid, pos| {
-        if let Some(o) = conn.sessions.get_mut(&session_id).and_then(|s| s.open_mut(fid, tree_id)) {
+        if let Some(o) = smb.session_mut(conn, session_id).and_then(|s| s.open_mut(fid, tree_id)) {
             o.position = pos;
         }
     };
@@ -257,7 +259,7 @@ impl Ctx<'_> {
         if !self.io_allowed {
             let result = self.core.run_io_inline(op);
             let (session, tree) = (self.hdr.session_id, self.hdr.tree_id);
-            return match io_done(self.conn, session, tree, kind, result)? {
+            return match io_done(self.smb, self.conn.id, session, tree, kind, result)? {
                 IoReply::Body(body) => ok(body),
                 IoReply::Status(status, body) => Ok(Outcome::Reply { status, body }),
                 IoReply::Data(rd) => ok_with(|b| encode_read_response(rd.data(), b)),

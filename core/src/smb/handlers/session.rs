@@ -9,11 +9,9 @@
 //! failing, logs the session off (3.3.5.5.3).
 
 use crate::smb::auth::{AuthError, AuthStep, AuthUsers, Identity, NtlmAcceptor};
-use crate::smb::conn::Session;
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, PreauthTarget, ok_with};
 use crate::smb::kdf;
 use crate::smb::logoff::log_off;
-use crate::smb::shared::SessionRef;
 use crate::smb::status;
 use crate::smb::wire::codec::to_vec;
 use crate::smb::wire::negotiate::{DIALECT_300, DIALECT_311, SIGNING_REQUIRED};
@@ -25,34 +23,31 @@ const MAX_SESSIONS_PER_CONN: usize = 64;
 
 pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
     let req = SessionSetupRequest::decode(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
-    if req.flags & SESSION_FLAG_BINDING != 0 {
-        // No multichannel: binding another connection is refused.
-        return Err(status::REQUEST_NOT_ACCEPTED);
-    }
     let (dialect, should_sign) = (cx.conn.dialect, cx.conn.client_security_mode & SIGNING_REQUIRED != 0);
     // 3.3.5.5: global EncryptData refuses a client that cannot encrypt.
     let require_encryption = cx.core.config.smb.require_encryption;
     if require_encryption && cx.conn.cipher.is_none() {
         return Err(status::ACCESS_DENIED);
     }
+    if req.flags & SESSION_FLAG_BINDING != 0 {
+        return crate::smb::handlers::binding::bind(cx, &req);
+    }
     let sid = match cx.hdr.session_id {
         0 => {
-            if cx.conn.sessions.len() >= MAX_SESSIONS_PER_CONN {
+            if cx.smb.sessions_of(cx.conn.id).len() >= MAX_SESSIONS_PER_CONN {
                 return Err(status::INSUFFICIENT_RESOURCES);
             }
-            let id = cx.smb.new_session_id(&mut cx.core.rng, cx.conn.id);
-            let mut s = Session::new(id);
-            if dialect == DIALECT_311 {
+            let id = cx.smb.new_session(&mut cx.core.rng, cx.conn);
+            if let (DIALECT_311, Some(s)) = (dialect, cx.smb.sessions.get_mut(&id)) {
                 s.preauth = cx.conn.preauth.clone();
             }
-            cx.conn.sessions.insert(id, s);
             id
         }
         id => id,
     };
     let challenge = cx.core.rng.bytes::<8>();
     let filetime = cx.wall().to_filetime();
-    let session = cx.conn.sessions.get_mut(&sid).ok_or(status::USER_SESSION_DELETED)?;
+    let session = cx.smb.session_mut(cx.conn.id, sid).ok_or(status::USER_SESSION_DELETED)?;
     let reauth = session.valid;
     if session.auth.is_none() {
         // A new exchange: the first leg, or a re-authentication.
@@ -91,7 +86,7 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
             if require_encryption && !matches!(identity, Identity::User(_)) {
                 // Guest and anonymous sessions have no key to encrypt with.
                 tracing::info!(conn = cx.conn.id.0, session = sid, "unencrypted logon refused");
-                log_off(cx.core, cx.smb, cx.conn, sid, cx.now);
+                log_off(cx.core, cx.smb, sid, cx.now);
                 return Err(status::ACCESS_DENIED);
             }
             session.valid = true;
@@ -127,17 +122,19 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
                 }
             }
             session.preauth = None;
+            // 3.3.5.5.3: the first channel signs with Session.SigningKey.
+            let key = session.signing_key;
+            if let Some(c) = session.channels.get_mut(&cx.conn.id) {
+                c.signing_key = key;
+            }
             cx.core.timers.cancel(TimerKey::Unauthenticated(cx.conn.id));
-            let guest = flags == SESSION_FLAG_IS_GUEST;
-            let who = SessionRef { conn: cx.conn.id, user, guest };
-            cx.smb.sessions.insert(sid, who.clone());
-            end_previous_session(cx, req.previous_session_id, sid, &who);
+            end_previous_session(cx, req.previous_session_id, sid);
             ok_with(|b| encode_session_setup_response(flags, &token, b))
         }
         Err(e) => {
             // 3.3.5.5.3: a failed authentication removes the session, a
             // valid one (re-authentication) with its opens and trees.
-            log_off(cx.core, cx.smb, cx.conn, sid, cx.now);
+            log_off(cx.core, cx.smb, sid, cx.now);
             Err(match e {
                 AuthError::LogonFailure => status::LOGON_FAILURE,
                 _ => status::INVALID_PARAMETER,
@@ -150,7 +147,7 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
 /// its user, keys and signing unless `identity` is another user, which
 /// logs it off.
 fn reauthenticated(cx: &mut Ctx<'_>, sid: u64, identity: Identity, token: &[u8]) -> HandlerResult {
-    let Some(session) = cx.conn.sessions.get(&sid) else { return Err(status::USER_SESSION_DELETED) };
+    let Some(session) = cx.smb.session(cx.conn.id, sid) else { return Err(status::USER_SESSION_DELETED) };
     let same = match (&session.identity, &identity) {
         (Some(Identity::User(was)), Identity::User(now)) => was == now,
         (Some(Identity::User(_)), Identity::Guest | Identity::Anonymous) => true,
@@ -159,7 +156,7 @@ fn reauthenticated(cx: &mut Ctx<'_>, sid: u64, identity: Identity, token: &[u8])
     };
     if !same {
         tracing::info!(conn = cx.conn.id.0, session = sid, "re-authentication as another user; logging off");
-        log_off(cx.core, cx.smb, cx.conn, sid, cx.now);
+        log_off(cx.core, cx.smb, sid, cx.now);
         return Err(status::ACCESS_DENIED);
     }
     let flags = match session.identity {
@@ -178,23 +175,18 @@ fn reauthenticated(cx: &mut Ctx<'_>, sid: u64, identity: Identity, token: &[u8])
 /// one of another user is ignored. Guest logons are all the one guest
 /// account, so a guest session ends a guest one (smbd 4.17 ends none for
 /// guests); anonymous ones prove no account and end nothing.
-fn end_previous_session(cx: &mut Ctx<'_>, previous: u64, sid: u64, new: &SessionRef) {
+fn end_previous_session(cx: &mut Ctx<'_>, previous: u64, sid: u64) {
     if previous == 0 || previous == sid {
         return;
     }
-    let Some(old) = cx.smb.sessions.get(&previous) else { return };
-    let same = match (&old.user, &new.user) {
-        (Some(was), Some(now)) => was == now,
-        (None, None) => old.guest && new.guest,
+    let (Some(old), Some(new)) = (cx.smb.sessions.get(&previous), cx.smb.sessions.get(&sid)) else { return };
+    let same = match (&old.identity, &new.identity) {
+        (Some(Identity::User(was)), Some(Identity::User(now))) => was == now,
+        (Some(Identity::Guest), Some(Identity::Guest)) => true,
         _ => false,
     };
-    if !same {
-        return;
-    }
-    if old.conn == cx.conn.id {
-        log_off(cx.core, cx.smb, cx.conn, previous, cx.now);
-    } else {
-        cx.smb.logoffs.push((old.conn, previous));
+    if same {
+        log_off(cx.core, cx.smb, previous, cx.now);
     }
 }
 
@@ -204,11 +196,13 @@ pub fn logoff(cx: &mut Ctx<'_>) -> HandlerResult {
     // The response is sealed as the session required, with its key, before
     // the session and its keys are gone.
     let (encrypted, tid) = (cx.encrypted, cx.hdr.tree_id);
-    cx.seal_override = crate::smb::seal::response_seal(cx.conn, encrypted, crate::smb::wire::header::command::LOGOFF, sid, tid);
-    if let Some(s) = log_off(cx.core, cx.smb, cx.conn, sid, cx.now) {
-        // The response is signed with the key of the session being removed.
+    cx.seal_override = crate::smb::seal::response_seal(cx.smb, cx.conn.id, encrypted, crate::smb::wire::header::command::LOGOFF, sid, tid);
+    if let Some(s) = log_off(cx.core, cx.smb, sid, cx.now) {
+        // The response is signed with the key of the session being removed,
+        // as this channel signs (3.3.4.1.1); the session ends on every
+        // channel (3.3.5.6).
         if cx.hdr.is_signed() || s.signing_required {
-            cx.sign_override = s.signing_key;
+            cx.sign_override = s.channel_key(cx.conn.id).map(|k| (cx.conn.signing, k));
         }
     }
     ok_with(encode_empty_response)

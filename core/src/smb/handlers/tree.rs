@@ -34,7 +34,7 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     // "\\server\share": the share is the last component.
     let name = path.trim_start_matches('\\').split('\\').nth(1).ok_or(status::BAD_NETWORK_NAME)?;
-    let id = cx.conn.next_tree_id;
+    let id = cx.session()?.next_tree_id;
     let tree = if name.eq_ignore_ascii_case("IPC$") {
         let root = cx.core.vfs.root();
         Tree { id, share: None, root, read_only: true, maximal_access: FULL_ACCESS, encrypt_data: false }
@@ -59,7 +59,8 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
         let access = if read_only { READ_ACCESS } else { FULL_ACCESS };
         Tree { id, share: Some(idx), root, read_only, maximal_access: access, encrypt_data }
     };
-    cx.conn.next_tree_id = cx.conn.next_tree_id.wrapping_add(1).max(1);
+    let s = cx.session()?;
+    s.next_tree_id = s.next_tree_id.wrapping_add(1).max(1);
     let (ty, access) = match tree.is_ipc() {
         true => (SHARE_TYPE_PIPE, tree.maximal_access),
         false => (SHARE_TYPE_DISK, tree.maximal_access),

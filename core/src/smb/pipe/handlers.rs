@@ -22,7 +22,7 @@ const FILE_STANDARD_INFORMATION: u8 = 5;
 pub fn lookup(cx: &mut Ctx<'_>, fid: FileId) -> Option<FileId> {
     let fid = if fid == FileId::RELATED { cx.chain_file? } else { fid };
     let tid = cx.hdr.tree_id;
-    let s = cx.conn.sessions.get(&cx.hdr.session_id).filter(|s| s.valid)?;
+    let s = cx.smb.session(cx.conn.id, cx.hdr.session_id).filter(|s| s.valid)?;
     s.trees.get(&tid).filter(|t| t.is_ipc())?;
     s.pipes.get(&fid.volatile).filter(|p| p.file_id == fid && p.tree_id == tid)?;
     cx.used_file = Some(fid);

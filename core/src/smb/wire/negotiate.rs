@@ -17,6 +17,9 @@ pub const SIGNING_REQUIRED: u16 = 0x2;
 pub const CAP_DFS: u32 = 0x1;
 pub const CAP_LEASING: u32 = 0x2;
 pub const CAP_LARGE_MTU: u32 = 0x4;
+/// SMB2_GLOBAL_CAP_MULTI_CHANNEL (MS-SMB2 2.2.4): sessions bind to more
+/// than one connection.
+pub const CAP_MULTI_CHANNEL: u32 = 0x8;
 /// SMB2_GLOBAL_CAP_DIRECTORY_LEASING (MS-SMB2 2.2.4): leases on directories.
 pub const CAP_DIRECTORY_LEASING: u32 = 0x20;
 pub const CAP_ENCRYPTION: u32 = 0x40;

@@ -54,6 +54,12 @@ impl SessionSetupRequest {
     }
 }
 
+/// Whether `msg`, a SESSION_SETUP request, asks to bind its session to this
+/// connection (SMB2_SESSION_FLAG_BINDING, 2.2.5); false when too short.
+pub fn is_binding(msg: &[u8]) -> bool {
+    msg.get(64 + 2).is_some_and(|f| f & SESSION_FLAG_BINDING != 0)
+}
+
 /// SessionFlags and the security buffer of a SESSION_SETUP response (2.2.6).
 pub fn decode_session_setup_response(msg: &[u8]) -> WireResult<(u16, &[u8])> {
     let body = msg.get(64..).ok_or(WireError::Short)?;

@@ -245,13 +245,29 @@ fn a_replayed_lock_on_a_durable_open_succeeds_without_locking_twice_even_after_a
 }
 
 #[test]
-fn lock_sequences_are_not_checked_on_an_open_that_is_not_durable() {
-    let mut x = X::new();
+fn lock_sequences_are_not_checked_on_an_open_that_is_not_durable_without_multichannel() {
+    let mut x = X::with(NfsBreakPolicy::Wait, |c| c.smb.multichannel = false);
     let (id, _) = x.file("f", b"0123456789");
     x.hold(id, LeaseState::RWH);
     let (holder, fid) = (x.smb, x.fid.unwrap());
     assert_eq!(x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1)).hdr.status, smb_peer::SUCCESS);
     let r = x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1));
+    assert_eq!(r.hdr.status, crate::smb::lease::LOCK_NOT_GRANTED);
+}
+
+/// MS-SMB2 3.3.5.14: on a 3.x connection that offered MULTI_CHANNEL every
+/// open keeps a LockSequenceArray, so a LOCK replayed (as on another
+/// channel) succeeds without locking twice; another sequence number locks.
+#[test]
+fn lock_sequences_are_checked_on_every_open_of_a_multichannel_connection() {
+    let mut x = X::new();
+    let (id, _) = x.file("f", b"0123456789");
+    x.hold(id, LeaseState::RWH);
+    let (holder, fid) = (x.smb, x.fid.unwrap());
+    assert_eq!(x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1)).hdr.status, smb_peer::SUCCESS);
+    assert_eq!(x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 1)).hdr.status, smb_peer::SUCCESS);
+    assert_eq!(x.server.core().leases.locks_on(id).len(), 1, "locked once");
+    let r = x.smb_call(holder, command::LOCK, &lock_body(fid, 1, 2));
     assert_eq!(r.hdr.status, crate::smb::lease::LOCK_NOT_GRANTED);
 }
 
