@@ -87,10 +87,13 @@ fn copy(cx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> HandlerResult {
         return limits(req);
     }
     let src_fid = key_file_id(&copy.source_key).ok_or(status::OBJECT_NAME_NOT_FOUND)?;
+    // The source is an open of a session this connection is a channel of.
+    let conn = cx.conn.id;
     let src = cx
-        .conn
+        .smb
         .sessions
         .values()
+        .filter(|s| s.channels.contains_key(&conn))
         .find_map(|s| s.opens.get(&src_fid.volatile).filter(|o| o.file_id == src_fid))
         .cloned()
         .ok_or(status::OBJECT_NAME_NOT_FOUND)?;
