@@ -496,6 +496,11 @@ pub struct Export {
     pub anon_gid: u32,
     /// What an NFS call does when it needs an SMB lease break first.
     pub policy: NfsBreakPolicy,
+    /// How long a call of this export parked behind a break (policy
+    /// `Wait`) waits for its acknowledgment before the lease is taken to
+    /// NONE, as at [`Config::break_timeout`]; `None`: that server-wide
+    /// timeout. Only shortens: a break keeps the earliest deadline asked.
+    pub break_timeout: Option<Duration>,
 }
 
 impl Default for Export {
@@ -510,6 +515,7 @@ impl Default for Export {
             anon_uid: 65534,
             anon_gid: 65534,
             policy: NfsBreakPolicy::Wait,
+            break_timeout: None,
         }
     }
 }

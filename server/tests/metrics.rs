@@ -42,8 +42,11 @@ fn metrics_answer_prometheus_text_and_move_with_a_transfer() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = scratch_dir("metrics");
     let config = dir.join("polyshare.toml");
-    std::fs::write(&config, format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n\n[[share]]\nname = \"share\"\n"))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n\n[[share]]\nname = \"share\"\nmemory = true\n"),
+    )
+    .unwrap();
     let srv = ServerProcess::start_exe(
         "polyshare",
         Path::new(BIN),

@@ -33,9 +33,10 @@ fn shm_dir(tag: &str) -> PathBuf {
 }
 
 fn config(root: &Path, shares: &[&str]) -> String {
-    let mut c = format!("[storage]\nroot = {root:?}\n");
+    let mut c = String::new();
     for s in shares {
-        c.push_str(&format!("\n[[share]]\nname = \"{s}\"\npath = \"/{s}\"\nsquash = \"none\"\n"));
+        let path = root.join(s);
+        c.push_str(&format!("\n[[share]]\nname = \"{s}\"\npath = {path:?}\nsquash = \"none\"\n"));
     }
     c
 }

@@ -32,7 +32,9 @@ fn status_shows_the_session_the_lease_and_the_parked_nfs_call() {
     let config = dir.join("polyshare.toml");
     std::fs::write(
         &config,
-        format!("[server]\ncontrol_socket = {socket:?}\nbreak_timeout = 60\n\n[[share]]\nname = \"share\"\n"),
+        format!(
+            "[server]\ncontrol_socket = {socket:?}\nbreak_timeout = 60\n\n[[share]]\nname = \"share\"\nmemory = true\n"
+        ),
     )
     .unwrap();
     let mut srv = ServerProcess::start_exe(

@@ -365,6 +365,22 @@ impl LeaseTable {
         Some(deps.collect())
     }
 
+    /// Brings the deadline of every break the operation parked under
+    /// `token` waits for forward to `at` when it is later (a break keeps the
+    /// earliest deadline any waiter asked for): an NFS export's own break
+    /// timeout, shorter than the table's. The holder then drops to NONE at
+    /// `at` as at any break timeout.
+    pub fn hasten_breaks_of(&mut self, token: WaitToken, at: Instant) {
+        let Some(w) = self.waiters.get(token) else { return };
+        let ids: Vec<u64> =
+            w.deps.iter().filter_map(|(h, _, _)| self.caching(h).filter(|c| c.breaking).map(|c| c.break_id)).collect();
+        for id in ids {
+            if self.break_at.get(&id).is_some_and(|due| *due > at) {
+                self.set_deadline(id, at);
+            }
+        }
+    }
+
     /// Operations parked now.
     pub fn parked(&self) -> usize {
         self.waiters.len()
