@@ -386,10 +386,12 @@ impl Default for SmbConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconfigure {
     /// The shares from now on. A share is the same share when its name
-    /// (case-insensitively) and every other setting are unchanged:
-    /// its tree connects and opens go on. The trees of any other share that
-    /// was connected are disconnected (their opens closed), and their next
-    /// request answers STATUS_NETWORK_NAME_DELETED.
+    /// (case-insensitively) and its path are unchanged: its tree connects
+    /// and opens go on, under its new options from their next request (a
+    /// write on a share made read-only answers STATUS_ACCESS_DENIED), unless
+    /// the share now refuses the session (guests, encryption). The trees of
+    /// any other share that was connected are disconnected (their opens
+    /// closed), and their next request answers STATUS_NETWORK_NAME_DELETED.
     pub shares: Vec<Share>,
     /// The exports from now on. An export keeps its handles when its name
     /// stays (its new settings apply); the handles of a removed one answer

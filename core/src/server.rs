@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::common::{Core, Flow, Slot};
-use crate::config::{Config, Reconfigure, Share};
+use crate::config::{Config, Reconfigure};
 use crate::framing::{FrameError, Framer, encode_frame};
 use crate::id::{ConnId, Protocol, WaitToken};
 use crate::io::IoCompletion;
@@ -326,12 +326,12 @@ impl Server {
         let share_map: Vec<Option<usize>> = old
             .iter()
             .map(|o| {
-                new.shares.iter().position(|n| n.name.eq_ignore_ascii_case(&o.name) && *n == Share { name: n.name.clone(), ..o.clone() })
+                new.shares.iter().position(|n| n.name.eq_ignore_ascii_case(&o.name) && n.path == o.path)
             })
             .collect();
         for c in self.conns.values_mut() {
             if let ProtoConn::Smb(s) = &mut c.state {
-                smb::reconfigure::apply(&mut self.core, &mut self.shared.smb, s, &share_map, &new.users, now);
+                smb::reconfigure::apply(&mut self.core, &mut self.shared.smb, s, &share_map, &new.shares, &new.users, now);
             }
         }
         self.core.config.smb.shares = new.shares;

@@ -84,6 +84,11 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::ACCESS_DENIED);
     }
     let open = open.clone();
+    // A share made read-only by a reload refuses the writes of opens made
+    // before it (a tree connected since then cannot open for writing).
+    if cx.tree()?.read_only {
+        return Err(status::ACCESS_DENIED);
+    }
     let object = open.object;
     let now = cx.wall();
     // An offset of all ones appends (MS-FSA 2.1.5.3).
