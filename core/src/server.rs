@@ -369,7 +369,7 @@ impl Server {
         let mut snap = crate::snapshot::Snapshot::default();
         for c in self.conns.values() {
             match &c.state {
-                ProtoConn::Smb(s) => snap.sessions.extend(smb::snapshot::sessions(&self.core, s)),
+                ProtoConn::Smb(s) => snap.sessions.extend(smb::snapshot::sessions(&self.core, &self.shared.smb, s)),
                 ProtoConn::Nfs(n) => {
                     let (client, parked) = nfs::snapshot::views(&self.core, n);
                     snap.nfs_clients.push(client);

@@ -864,3 +864,5 @@ mod encryption;
 mod pipe;
 
 mod reconfigure;
+
+mod snapshot;
