@@ -542,6 +542,7 @@ impl Server {
         stats.breaks_timed_out += c.breaks_timed_out;
         stats.ops_parked += c.ops_parked;
         stats.time_parked += c.time_parked;
+        stats.break_wait.merge(&c.waits);
         while let Some(slot) = self.core.pop_slot() {
             match slot {
                 Slot::Out(o) => self.push_out(o),

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::id::{ConnId, WaitToken};
+use crate::stats::Histogram;
 
 mod durable;
 pub(super) mod grant;
@@ -91,6 +92,8 @@ pub struct LeaseCounters {
     pub ops_parked: u64,
     /// Time parked operations waited, added as each is woken.
     pub time_parked: Duration,
+    /// The same waits, one observation each.
+    pub waits: Histogram,
 }
 
 /// Opens, leases, oplocks, pending breaks, parked operations and
@@ -730,7 +733,9 @@ impl LeaseTable {
     /// (when known).
     fn retry_locks(&mut self, file: FileKey, now: Option<Instant>) {
         for LockWait { token, parked_at, .. } in self.locks.retry(file) {
-            self.counters.time_parked += now.unwrap_or(parked_at).saturating_duration_since(parked_at);
+            let waited = now.unwrap_or(parked_at).saturating_duration_since(parked_at);
+            self.counters.time_parked += waited;
+            self.counters.waits.observe(waited);
             self.woken.push_back(token);
         }
     }
@@ -978,7 +983,9 @@ impl LeaseTable {
     fn release_from(&mut self, acked: Option<LeaseOwner>, now: Instant) {
         let (leases, oplocks) = (&self.leases, &self.oplocks);
         for w in self.waiters.take_ready(|h, serial| held_by(leases, oplocks, h, serial)) {
-            self.counters.time_parked += now.saturating_duration_since(w.parked_at);
+            let waited = now.saturating_duration_since(w.parked_at);
+            self.counters.time_parked += waited;
+            self.counters.waits.observe(waited);
             if let Some(o) = acked
                 && w.deps.iter().any(|(h, _, _)| *h == Holder::Lease(o))
             {

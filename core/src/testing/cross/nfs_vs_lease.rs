@@ -23,6 +23,9 @@ fn write_under_rwh_waits_for_the_ack() {
     let s = x.server.stats();
     assert_eq!((s.ops_parked, s.breaks_sent, s.breaks_acked, s.nfs_jukebox), (1, 1, 1, 0));
     assert_eq!(s.time_parked, secs(1));
+    // One wait of 1 s: in the bucket up to 1 s, none below it.
+    let one = crate::stats::WAIT_BUCKETS.iter().position(|b| *b == 1.0).unwrap();
+    assert_eq!((s.break_wait.count(), s.break_wait.counts[one], s.break_wait.sum), (1, 1, secs(1)));
     assert_eq!(x.server.nfs_shared().parked, 0);
 }
 
