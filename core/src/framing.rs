@@ -7,6 +7,12 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+/// SMB messages at least this long are handed out owning their buffer
+/// ([`Framer::next_frame`]); smaller ones are slices of a shared one. The
+/// bytes of the next message that arrived with a large one are copied:
+/// at most one read's worth, against the large message's whole length.
+const OWN_BUFFER_FRAME: usize = 64 * 1024;
+
 /// How a protocol delimits messages on a TCP stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -121,8 +127,24 @@ impl Framer {
             // the server hold `len` bytes per connection.
             return Ok(None);
         }
+        Ok(Some(self.take_frame(len)))
+    }
+
+    /// The message of `len` bytes behind the 4-byte header at the front of
+    /// the buffer. A large one leaves as the buffer itself, the few bytes
+    /// read after it moved to a new buffer: it is then the only owner of its
+    /// storage, so a worker can decrypt it in place (`Bytes::try_into_mut`)
+    /// instead of copying it whole; a slice of a shared buffer never is.
+    fn take_frame(&mut self, len: usize) -> Bytes {
+        if len >= OWN_BUFFER_FRAME {
+            let rest = BytesMut::from(&self.buf[4 + len..]);
+            self.buf.truncate(4 + len);
+            let mut frame = std::mem::replace(&mut self.buf, rest);
+            frame.advance(4);
+            return frame.freeze();
+        }
         self.buf.advance(4);
-        Ok(Some(self.buf.split_to(len).freeze()))
+        self.buf.split_to(len).freeze()
     }
 
     fn next_rpc(&mut self) -> Result<Option<Bytes>, FrameError> {
@@ -188,6 +210,25 @@ mod tests {
             }
             assert_eq!(got, vec![&b"hello"[..], b"", b"world!"], "chunk size {chunk}");
         }
+    }
+
+    /// A large message is the only owner of its bytes (so it can be
+    /// decrypted in place), even when the next message's first bytes were
+    /// read with it; those still frame correctly.
+    #[test]
+    fn large_smb_frame_owns_its_buffer() {
+        let big: Vec<u8> = (0..OWN_BUFFER_FRAME + 100).map(|i| i as u8).collect();
+        let mut stream = encode_frame(Transport::SmbDirectTcp, &big).to_vec();
+        stream.extend_from_slice(&encode_frame(Transport::SmbDirectTcp, b"next"));
+        let mut f = Framer::new(Transport::SmbDirectTcp, 1 << 20);
+        let (first, second) = stream.split_at(stream.len() - 3);
+        f.read_buf(0).extend_from_slice(first);
+        let frame = f.next_frame().unwrap().unwrap();
+        assert_eq!(frame, big);
+        let mut owned = frame.try_into_mut().expect("the large frame shares its buffer");
+        owned[0] ^= 1;
+        f.push(second);
+        assert_eq!(frames(&mut f), vec![Bytes::from_static(b"next")]);
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! behind its TRANSFORM_HEADER (2.2.41).
 
 use aes::{Aes128, Aes256};
-use aes_gcm::aead::consts::{U11, U16};
-use aes_gcm::aead::{AeadInOut, KeyInit, Nonce};
-use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use ccm::Ccm;
+use ccm::aead::consts::{U11, U16};
+use ccm::aead::{AeadInOut, KeyInit, Nonce};
+use ring::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, UnboundKey};
 
 use super::wire::transform::{AAD_OFFSET, TRANSFORM_FLAG_ENCRYPTED, TRANSFORM_HEADER_LEN, TransformHeader};
 
@@ -91,9 +91,8 @@ impl CipherKey {
         let (k, n) = (self.bytes(), &nonce[..self.cipher.nonce_len()]);
         match self.cipher {
             Cipher::Aes128Ccm => encrypt_with::<Aes128Ccm>(k, n, aad, data),
-            Cipher::Aes128Gcm => encrypt_with::<Aes128Gcm>(k, n, aad, data),
             Cipher::Aes256Ccm => encrypt_with::<Aes256Ccm>(k, n, aad, data),
-            Cipher::Aes256Gcm => encrypt_with::<Aes256Gcm>(k, n, aad, data),
+            Cipher::Aes128Gcm | Cipher::Aes256Gcm => gcm_encrypt(self.cipher, k, n, aad, data),
         }
     }
 
@@ -103,9 +102,8 @@ impl CipherKey {
         let (k, n) = (self.bytes(), &nonce[..self.cipher.nonce_len()]);
         match self.cipher {
             Cipher::Aes128Ccm => decrypt_with::<Aes128Ccm>(k, n, aad, data, tag),
-            Cipher::Aes128Gcm => decrypt_with::<Aes128Gcm>(k, n, aad, data, tag),
             Cipher::Aes256Ccm => decrypt_with::<Aes256Ccm>(k, n, aad, data, tag),
-            Cipher::Aes256Gcm => decrypt_with::<Aes256Gcm>(k, n, aad, data, tag),
+            Cipher::Aes128Gcm | Cipher::Aes256Gcm => gcm_decrypt(self.cipher, k, n, aad, data, tag),
         }
     }
 }
@@ -119,11 +117,36 @@ fn encrypt_with<A: AeadInOut + KeyInit>(key: &[u8], nonce: &[u8], aad: &[u8], da
 
 fn decrypt_with<A: AeadInOut + KeyInit>(key: &[u8], nonce: &[u8], aad: &[u8], data: &mut [u8], tag: &[u8; 16]) -> bool {
     let (Ok(aead), Ok(nonce), Ok(tag)) =
-        (A::new_from_slice(key), Nonce::<A>::try_from(nonce), aes_gcm::aead::Tag::<A>::try_from(&tag[..]))
+        (A::new_from_slice(key), Nonce::<A>::try_from(nonce), ccm::aead::Tag::<A>::try_from(&tag[..]))
     else {
         return false;
     };
     aead.decrypt_inout_detached(&nonce, aad, data.into(), &tag).is_ok()
+}
+
+/// ring's AES-GCM key for `cipher` (one of the two GCM ciphers).
+fn gcm_key(cipher: Cipher, key: &[u8]) -> Option<LessSafeKey> {
+    let alg = if cipher == Cipher::Aes256Gcm { &AES_256_GCM } else { &AES_128_GCM };
+    Some(LessSafeKey::new(UnboundKey::new(alg, key).ok()?))
+}
+
+fn gcm_nonce(nonce: &[u8]) -> Option<ring::aead::Nonce> {
+    ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()
+}
+
+/// The nonce is unique per key: it comes from the session's counter
+/// ([`SessionCipher::next_nonce`]), never from the seeded generator.
+fn gcm_encrypt(cipher: Cipher, key: &[u8], nonce: &[u8], aad: &[u8], data: &mut [u8]) -> Option<[u8; 16]> {
+    let tag = gcm_key(cipher, key)?.seal_in_place_separate_tag(gcm_nonce(nonce)?, Aad::from(aad), data).ok()?;
+    tag.as_ref().try_into().ok()
+}
+
+fn gcm_decrypt(cipher: Cipher, key: &[u8], nonce: &[u8], aad: &[u8], data: &mut [u8], tag: &[u8; 16]) -> bool {
+    let (Some(k), Some(n), Ok(t)) = (gcm_key(cipher, key), gcm_nonce(nonce), ring::aead::Tag::try_from(&tag[..]))
+    else {
+        return false;
+    };
+    k.open_in_place_separate_tag(n, Aad::from(aad), t, data, 0..).is_ok()
 }
 
 /// A session's encryption state (MS-SMB2 3.3.1.8 Session.EncryptionKey,

@@ -1,6 +1,6 @@
 //! Golden check against smbd: the first sealed request and response of
 //! smbclient -> smbd 4.17 sessions (SMB 3.0 with AES-128-CCM, 3.1.1 with
-//! AES-128-GCM and AES-256-GCM), decrypted with keys derived here from the
+//! AES-128-GCM, AES-256-CCM and AES-256-GCM), decrypted with keys derived here from the
 //! password (NTLM, the 3.1.1 preauth hash, the KDF with L = 256 for
 //! AES-256), and sealed again to the same bytes.
 
@@ -56,4 +56,9 @@ fn smb311_aes_128_gcm_matches_smbd() {
 #[test]
 fn smb311_aes_256_gcm_matches_smbd() {
     check("311-aes-256-gcm", kdf::DIALECT_311, Cipher::Aes256Gcm);
+}
+
+#[test]
+fn smb311_aes_256_ccm_matches_smbd() {
+    check("311-aes-256-ccm", kdf::DIALECT_311, Cipher::Aes256Ccm);
 }
