@@ -395,7 +395,8 @@ pub struct Reconfigure {
     pub shares: Vec<Share>,
     /// The exports from now on. An export keeps its handles when its name
     /// stays (its new settings apply); the handles of a removed one answer
-    /// NFS3ERR_STALE, and a new one takes a fresh index.
+    /// NFS3ERR_STALE, also once a new export has taken its slot (under a
+    /// new epoch, which handles carry).
     pub exports: Vec<Export>,
     /// The accounts from now on. The sessions of an account no longer
     /// listed end (as by LOGOFF); a changed password applies to the next

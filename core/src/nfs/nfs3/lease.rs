@@ -179,7 +179,7 @@ fn export_of<'a>(core: &'a Core, args: &Nfs3Args) -> Option<&'a Export> {
         Nfs3Args::Rename { from, .. } => &from.dir,
         _ => return None,
     };
-    NfsFh3::parse(&fh.0).ok().and_then(|h| core.export(h.export as usize))
+    NfsFh3::parse(&fh.0).ok().and_then(|h| core.export_at(h.export as usize, h.epoch))
 }
 
 /// The hook every NFS call passes before it touches storage: sends the
