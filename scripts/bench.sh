@@ -24,6 +24,10 @@
 #   many       BENCH_MANY_CLIENTS smbclient gets and as many nfs-cp outs at
 #              once, different files: aggregate MiB/s and CPU s per GiB. The
 #              references run together for the mixed case (smbd + ganesha).
+#   copy       a BENCH_SIZE_MIB file copied within the share by smbprotocol
+#              (scripts/smb_copy.py, signed user): server-side
+#              (smbclient.copyfile: FSCTL_SRV_COPYCHUNK_WRITE) and through
+#              the client (read + write); MB/s and server CPU s/GiB.
 #   bigdir     scripts/bigdir.py fills one directory with 10,000 and 100,000
 #              files over SMB and over NFS, then `smbclient -c ls` and
 #              `nfs-ls` list it; listing time and the 100k/10k ratio.
@@ -37,7 +41,7 @@
 #   BENCH_LATENCY_RUNS [200; 0 skips the lease part]
 #   BENCH_TMP [/dev/shm] BENCH_SERVERS ["smbd ganesha polyshare-local"; add
 #   polyshare-memory for the MemoryFs column] BENCH_NO_BUILD=1
-#   BENCH_PARTS ["transfers echo hol lease many bigdir"]
+#   BENCH_PARTS ["transfers echo hol lease many bigdir copy"]
 #   BENCH_PREWARM_MIB [2048; 0 = off]
 #   BENCH_SMB_VARIANTS ["smb3-guest smb3-signed smb2-guest smb2-signed
 #   smb3-aes128gcm smb3-aes256gcm"]
@@ -60,7 +64,7 @@ ECHO_SECS=${BENCH_ECHO_SECS:-10}
 LATENCY_RUNS=${BENCH_LATENCY_RUNS:-200}
 TMPBASE=${BENCH_TMP:-/dev/shm}
 SERVERS=${BENCH_SERVERS:-"smbd ganesha polyshare-local"}
-PARTS=${BENCH_PARTS:-"transfers echo hol lease many bigdir"}
+PARTS=${BENCH_PARTS:-"transfers echo hol lease many bigdir copy"}
 PREWARM_MIB=${BENCH_PREWARM_MIB:-2048}
 SMB_VARIANTS=${BENCH_SMB_VARIANTS:-"smb3-guest smb3-signed smb2-guest smb2-signed smb3-aes128gcm smb3-aes256gcm"}
 BUSER=${BENCH_USER:-bench}
@@ -231,6 +235,22 @@ smbc() { # NAME VARIANT COMMAND: smbclient against server NAME
 
 nfs_url() { # NAME PATH
     echo "nfs://127.0.0.1${SRV[$1/export]}/$2?nfsport=${SRV[$1/nfs]}&mountport=${SRV[$1/mnt]}"
+}
+
+# --- part: copy -----------------------------------------------------------------------
+smb_copy() {
+    local name=$1 r specs how here=${SRV[$1/dir]}
+    read -ra specs <<<"${SRV[$name/cpu]}"
+    smbc "$name" smb3-signed "put $SRC copy-src.bin" >/dev/null || { note "$name copy: put failed"; return 1; }
+    for r in $(seq "$RUNS"); do
+        for how in server client; do
+            smbc "$name" smb3-signed "del copy-dst.bin" >/dev/null 2>&1 || true
+            timed "$name" "copy/$how" "$SIZE_BYTES" "${specs[@]}" -- \
+                python3 "$SCRIPTS/smb_copy.py" "${SRV[$name/smb]}" "$BUSER" "$BPASS" copy-src.bin copy-dst.bin "$how" || return 1
+            if [ -n "$here" ] && ! cmp -s "$SRC" "$here/copy-dst.bin"; then note "$name copy/$how run $r: data differs"; return 1; fi
+        done
+    done
+    smbc "$name" smb3-signed "del copy-src.bin; del copy-dst.bin" >/dev/null 2>&1 || true
 }
 
 # --- part: transfers ------------------------------------------------------------------
@@ -691,6 +711,7 @@ for s in $SERVERS; do
         if has_part echo; then smb_echo smbd || true; fi
         if has_part hol; then hol smbd || true; fi
         if has_part bigdir; then bigdir smbd || true; fi
+        if has_part copy; then smb_copy smbd || true; fi
         stop_smbd
         ;;
     ganesha)
@@ -714,6 +735,7 @@ for s in $SERVERS; do
         if has_part lease; then lease_latency "$s" || true; fi
         if has_part many; then many_polyshare "$s" || true; fi
         if has_part bigdir; then bigdir "$s" || true; fi
+        if has_part copy; then smb_copy "$s" || true; fi
         stop_polyshare "$s"
         rm -rf "$W/local-root"
         ;;
@@ -777,6 +799,22 @@ ref_of() { case $1 in nfs/* | hol/nfs-* | many/nfs) echo ganesha ;; many/mixed) 
             "smb3-aes128gcm, smb3-aes256gcm: \`-U $BUSER%... --client-protection=encrypt\` with that cipher;" \
             "smb3: default dialect (3.1.1); smb2: \`-m SMB2_10\`. get = to a file on $TMPBASE; get-null = to /dev/null;" \
             "nfs/write, nfs/read = nfs-cp in, out; nfs/cat-null = nfs-cat to /dev/null."
+    fi
+    if has_part copy; then
+        echo
+        echo "### Copy within the share (smbprotocol, signed user, ${SIZE_MIB} MiB)"
+        echo
+        echo "| copy | ref | ref MB/s | ref CPU s/GiB |$(polyhead MB/s ratio "CPU s/GiB" "CPU ratio")"
+        echo "| --- | --- | ---: | ---: |$(polysep a b c d)"
+        for m in copy/server copy/client; do
+            row="| $m | smbd | $(get "smbd/$m") | $(get "smbd/$m/cpu") |"
+            for s in "${POLY[@]+"${POLY[@]}"}"; do
+                row+=" $(get "$s/$m") | $(ratio "$(get "$s/$m")" "$(get "smbd/$m")") | $(get "$s/$m/cpu") | $(ratio "$(get "$s/$m/cpu")" "$(get "smbd/$m/cpu")") |"
+            done
+            echo "$row"
+        done
+        echo
+        echo "copy/server: smbclient.copyfile (FSCTL_SRV_COPYCHUNK_WRITE, 16 MiB per request); copy/client: read and write through the client."
     fi
     if has_part echo; then
         echo

@@ -201,6 +201,7 @@ fn file_attr(size: u64) -> FileAttr {
         ctime: t,
         btime: t,
         parent_file: None,
+        dos: None,
     }
 }
 

@@ -159,6 +159,7 @@ pub(crate) mod tests {
             ctime: Timespec::default(),
             btime: Timespec::default(),
             parent_file: None,
+            dos: None,
         }
     }
 

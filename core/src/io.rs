@@ -65,6 +65,20 @@ pub enum IoOp {
         /// `stable` DATA_SYNC or FILE_SYNC (RFC 1813 3.3.7).
         sync: bool,
     },
+    /// A server-side copy (SMB COPYCHUNK): each (source offset, target
+    /// offset, length) of `source` copied to `object` in turn with
+    /// [`Vfs::copy_range`], ordered like a write to `object`. Completes as
+    /// a write of the bytes copied.
+    Copy {
+        /// The file written.
+        object: ObjectId,
+        /// The file read.
+        source: ObjectId,
+        /// The chunks, each at most [`crate::vfs::MAX_COPY`] bytes.
+        chunks: Vec<(u64, u64, u64)>,
+        /// Wall-clock time of the request.
+        now: Timespec,
+    },
     /// Makes written data of `object` durable (SMB FLUSH, NFS COMMIT).
     Sync {
         /// The file whose data is flushed.
@@ -108,7 +122,10 @@ impl IoOp {
     /// The object the operation works on, if any.
     pub fn object(&self) -> Option<ObjectId> {
         match self {
-            IoOp::Read { object, .. } | IoOp::Write { object, .. } | IoOp::Sync { object } => Some(*object),
+            IoOp::Read { object, .. }
+            | IoOp::Write { object, .. }
+            | IoOp::Copy { object, .. }
+            | IoOp::Sync { object } => Some(*object),
             IoOp::VerifySignature { .. } | IoOp::Decrypt { .. } => None,
         }
     }
@@ -193,6 +210,25 @@ impl IoRequest {
                 });
                 IoResult::Write(r.map(|attr| (data.len(), attr)))
             }
+            IoOp::Copy { object, source, chunks, now } => {
+                let mut total = 0u64;
+                let mut last = None;
+                let mut r = Ok(());
+                for (from, to, len) in chunks {
+                    match self.vfs.copy_range(source, from, object, to, len, now) {
+                        Ok((n, attr)) => {
+                            total += n;
+                            last = Some(attr);
+                        }
+                        Err(e) => {
+                            r = Err(e);
+                            break;
+                        }
+                    }
+                }
+                let r = r.and_then(|()| last.map_or_else(|| self.vfs.getattr(object), Ok));
+                IoResult::Write(r.map(|attr| (total as usize, attr)))
+            }
             IoOp::Sync { object } => IoResult::Sync(self.vfs.sync(object)),
             IoOp::VerifySignature { check, message } => IoResult::Verified(check.check(&message)),
             IoOp::Decrypt { transform, message } => IoResult::Decrypted(transform.apply(message)),
@@ -205,7 +241,7 @@ impl IoRequest {
     pub fn fail(self, error: VfsError) -> IoCompletion {
         let result = match self.op {
             IoOp::Read { .. } => IoResult::Read(Err(error)),
-            IoOp::Write { .. } => IoResult::Write(Err(error)),
+            IoOp::Write { .. } | IoOp::Copy { .. } => IoResult::Write(Err(error)),
             IoOp::Sync { .. } => IoResult::Sync(Err(error)),
             // A check that could not run is a check that failed.
             IoOp::VerifySignature { .. } => IoResult::Verified(false),

@@ -215,6 +215,14 @@ pub enum IoKind {
         offset: u64,
     },
     Flush,
+    /// FSCTL_SRV_COPYCHUNK(_WRITE) on `file_id`: the `chunks` chunks
+    /// copied, and the status of the chunk that stopped the copy, if one did.
+    CopyChunk {
+        file_id: FileId,
+        ctl_code: u32,
+        chunks: u32,
+        stop: Option<u32>,
+    },
     /// The request's signature is being checked; it runs afterwards.
     Verify,
 }

@@ -650,6 +650,7 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
     let outcome = handlers::read_write::io_done(conn, w.header.session_id, w.header.tree_id, w.kind, result);
     let (status, body) = match outcome {
         Ok(handlers::read_write::IoReply::Body(body)) => (status::SUCCESS, body),
+        Ok(handlers::read_write::IoReply::Status(status, body)) => (status, body),
         Ok(handlers::read_write::IoReply::Data(rd)) => {
             match rd.framed.clone() {
                 Some(range) => core.send_framed(conn.id, rd.buf.freeze(range)),

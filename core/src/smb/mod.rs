@@ -35,6 +35,7 @@ pub mod release;
 pub mod seal;
 mod send;
 pub mod shared;
+pub mod short_name;
 pub mod snapshot;
 pub mod signing;
 pub mod status;

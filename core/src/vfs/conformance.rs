@@ -406,6 +406,46 @@ pub(crate) fn within(fs: &mut dyn Vfs) {
     assert_eq!(fs.is_within(f, root), Err(VfsError::Stale));
 }
 
+/// DOS attributes and the creation time are kept per object, survive a
+/// rename and a mode change, and are masked to [`DOS_KEPT`].
+pub(crate) fn dos_attributes(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap();
+    let d = fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    assert_eq!((f.dos, d.dos), (None, None));
+    let set = SetAttr { dos: Some(0x2 | 0x20 | 0x10 | 0x1), ..Default::default() };
+    assert_eq!(fs.setattr(f.id, &set, T0).unwrap().dos, Some(0x22));
+    let set = SetAttr { dos: Some(0x4), ..Default::default() };
+    assert_eq!(fs.setattr(d.id, &set, T0).unwrap().dos, Some(0x4));
+    let btime = Timespec::new(1_000_000_000, 123_456_700);
+    fs.setattr(f.id, &SetAttr { btime: Some(btime), mode: Some(0o444), ..Default::default() }, T0).unwrap();
+    fs.rename(root, "f", root, "g", false, T0).unwrap();
+    let g = fs.lookup(root, "g").unwrap();
+    assert_eq!((g.dos, g.btime, g.mode), (Some(0x22), btime, 0o444));
+    assert_eq!(fs.getattr(d.id).unwrap().dos, Some(0x4));
+    assert_eq!(fs.setattr(f.id, &SetAttr { dos: Some(0), ..Default::default() }, T0).unwrap().dos, Some(0));
+}
+
+/// Server-side copy: between files (extending the target, short at the
+/// source's end), within one file over an overlapping range (the source as
+/// it was before), and into a stream.
+pub(crate) fn copy_range(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let a = fs.create(root, "a", ca(0o644), T0).unwrap().id;
+    let b = fs.create(root, "b", ca(0o644), T0).unwrap().id;
+    fs.write(a, 0, b"0123456789", T0).unwrap();
+    let (n, attr) = fs.copy_range(a, 2, b, 4, 6, T0).unwrap();
+    assert_eq!((n, attr.size), (6, 10));
+    assert_eq!(fs.read(b, 0, 100).unwrap().0, Bytes::from_static(b"\x00\x00\x00\x00234567"));
+    assert_eq!(fs.copy_range(a, 8, b, 0, 6, T0).unwrap().0, 2, "short at the source's end");
+    assert_eq!(fs.copy_range(a, 0, a, 4, 6, T0).unwrap().0, 6);
+    assert_eq!(fs.read(a, 0, 100).unwrap().0, Bytes::from_static(b"0123012345"));
+    assert_eq!(fs.copy_range(a, 0, b, 0, MAX_COPY + 1, T0), Err(VfsError::Invalid));
+    let s = fs.stream(a, "s", true, T0).unwrap().id;
+    assert_eq!(fs.copy_range(b, 4, s, 0, 3, T0).unwrap().0, 3);
+    assert_eq!(fs.read(s, 0, 100).unwrap().0, Bytes::from_static(b"234"));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
@@ -459,6 +499,14 @@ macro_rules! conformance_tests {
             #[test]
             fn times_and_modes() {
                 c::times_and_modes($make.vfs())
+            }
+            #[test]
+            fn dos_attributes() {
+                c::dos_attributes($make.vfs())
+            }
+            #[test]
+            fn copy_range() {
+                c::copy_range($make.vfs())
             }
         }
     };

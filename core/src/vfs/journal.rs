@@ -269,6 +269,9 @@ impl Vfs for Journaled {
         if set.mode.is_some() || set.uid.is_some() || set.gid.is_some() {
             f |= filter::ATTRIBUTES | filter::SECURITY;
         }
+        if set.dos.is_some() {
+            f |= filter::ATTRIBUTES;
+        }
         if set.mtime.is_some() {
             f |= filter::LAST_WRITE;
         }

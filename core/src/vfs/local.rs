@@ -61,17 +61,23 @@
 //! file's last name at once; a file removed by another process keeps its
 //! space in use until its id is next used or its descriptor is evicted.
 //!
-//! Times are set by the operating system; `now` is ignored. The creation
-//! time and ctime cannot be set on Linux and are ignored by `setattr`; the
-//! owner given at create time is applied best-effort (only root may chown).
-//! Alternate data streams are not supported.
+//! Times are set by the operating system; `now` is ignored. ctime cannot be
+//! set on Linux: one `setattr` asks for is kept aside and reported while the
+//! object stays unchanged (`local/change_time.rs`); the creation time and the DOS
+//! attributes are kept in Samba's `user.DOSATTRIB` extended attribute (or
+//! its sidecar where the file system refuses user xattrs; see
+//! `local/dosattrib.rs`), and a creation time found there overrides the birth time
+//! the file system reports. Symlinks keep none (Linux allows no user xattrs
+//! on them). The owner given at create time is applied best-effort (only
+//! root may chown). Alternate data streams live in extended attributes
+//! (local/streams.rs).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,6 +87,15 @@ use nix::sys::time::TimeSpec;
 
 use super::types::*;
 use crate::time::Timespec;
+
+mod change_time;
+mod dosattrib;
+mod streams;
+mod xattr;
+
+use dosattrib::{DosInfo, Store};
+use streams::is_stream_id;
+pub use streams::{MAX_STREAM, STREAM_ID_BASE};
 
 /// Entries visited at most by one search for an unknown id.
 pub const SEARCH_LIMIT: usize = 100_000;
@@ -134,6 +149,14 @@ pub struct LocalFs {
     indexes: Mutex<IndexCache>,
     /// Directory reads done to build a folded-name index.
     index_reads: AtomicU64,
+    /// DOS attributes live in the sidecar, not in `user.DOSATTRIB`: set
+    /// when the file system refuses user xattrs, or forced
+    /// ([`LocalFs::with_dos_sidecar`]).
+    dos_sidecar: AtomicBool,
+    /// Ids of the streams opened so far (local/streams.rs).
+    streams: Mutex<streams::StreamIds>,
+    /// Serializes the read-modify-write of stream values.
+    stream_writes: Mutex<()>,
 }
 
 /// A directory's names by [`fold`], so that a case-insensitive lookup is one
@@ -312,6 +335,7 @@ fn attr_of(m: &Metadata) -> FileAttr {
         ctime,
         btime,
         parent_file: None,
+        dos: None,
     }
 }
 
@@ -364,7 +388,78 @@ impl LocalFs {
             dir_reads: AtomicU64::new(0),
             indexes: Mutex::default(),
             index_reads: AtomicU64::new(0),
+            dos_sidecar: AtomicBool::new(false),
+            streams: Mutex::default(),
+            stream_writes: Mutex::new(()),
         })
+    }
+
+    /// Keeps DOS attributes and creation times in the sidecar (as when the
+    /// file system refuses user xattrs) rather than in `user.DOSATTRIB`.
+    pub fn with_dos_sidecar(self) -> Self {
+        self.dos_sidecar.store(true, Ordering::Relaxed);
+        self
+    }
+
+    /// Where the DOSATTRIB value of the object `a` lives.
+    fn dos_store(&self, a: &FileAttr) -> Store<'_> {
+        match self.dos_sidecar.load(Ordering::Relaxed) {
+            true => Store::Sidecar { root: &self.root, ino: a.id, generation: a.generation },
+            false => Store::Xattr,
+        }
+    }
+
+    /// The attributes of `m` (at `path`, or open as `file`) with the DOS
+    /// attributes and creation time kept for it.
+    fn attr_at(&self, m: &Metadata, path: Option<&Path>, file: Option<&File>) -> FileAttr {
+        let mut a = attr_of(m);
+        if a.kind == FileType::Symlink {
+            return a;
+        }
+        if let Some(info) = dosattrib::read(self.dos_store(&a), path, file) {
+            a.dos = info.attrib.map(|d| d & DOS_KEPT);
+            if let Some(t) = info.create_time {
+                a.btime = Timespec::from_filetime(t);
+            }
+        }
+        if let Some(t) = change_time::read(path, file, m) {
+            a.ctime = Timespec::from_filetime(t);
+        }
+        a
+    }
+
+    /// Keeps the DOS attributes and creation time of `set` for `a` (at
+    /// `abs`), and the READONLY bit a mode change implies where a value is
+    /// kept already (smbd reads READONLY from it).
+    fn keep_dos(&self, abs: &Path, a: &FileAttr, set: &SetAttr) -> VfsResult<()> {
+        if a.kind == FileType::Symlink {
+            return Ok(());
+        }
+        let store = self.dos_store(a);
+        let old = dosattrib::read(store, Some(abs), None);
+        if set.dos.is_none() && set.btime.is_none() && (set.mode.is_none() || old.is_none()) {
+            return Ok(());
+        }
+        let old = old.unwrap_or_default();
+        let dos = set.dos.map(|d| d & DOS_KEPT).or(a.dos).or(old.attrib.map(|d| d & DOS_KEPT));
+        let attrib = dos.map(|d| {
+            let mut full = d;
+            if a.kind == FileType::Directory {
+                full |= 0x10; // FILE_ATTRIBUTE_DIRECTORY
+            } else if a.mode & 0o200 == 0 {
+                full |= 0x1; // FILE_ATTRIBUTE_READONLY
+            }
+            full
+        });
+        let info = DosInfo { attrib, create_time: set.btime.map(|t| t.to_filetime()).or(old.create_time) };
+        match dosattrib::write(store, abs, &info) {
+            Err(e) if matches!(store, Store::Xattr) && xattr::unsupported(&e) => {
+                // No user xattrs here: the sidecar from now on.
+                self.dos_sidecar.store(true, Ordering::Relaxed);
+                dosattrib::write(self.dos_store(a), abs, &info).map_err(io_err)
+            }
+            r => r.map_err(io_err),
+        }
     }
 
     /// The served directory.
@@ -788,23 +883,132 @@ impl LocalFs {
     }
 }
 
+/// Alternate data streams (local/streams.rs keeps them in attributes).
+impl LocalFs {
+    /// The absolute path and metadata of `file`, which may carry streams
+    /// (a regular file or a directory).
+    fn stream_base(&self, file: ObjectId) -> VfsResult<(PathBuf, Metadata)> {
+        let (rel, m) = self.resolve(file)?;
+        if !(m.is_file() || m.is_dir()) {
+            return Err(VfsError::Invalid);
+        }
+        Ok((self.abs(&rel), m))
+    }
+
+    fn stream_ids(&self) -> std::sync::MutexGuard<'_, streams::StreamIds> {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The file, its path and metadata, the stored name and the data of
+    /// stream `id`.
+    fn stream_data(&self, id: ObjectId) -> VfsResult<(ObjectId, PathBuf, Metadata, String, Vec<u8>)> {
+        let (file, name) = self.stream_ids().get(id).ok_or(VfsError::Stale)?;
+        let (abs, m) = self.stream_base(file)?;
+        let data = streams::load(&abs, &name)?;
+        Ok((file, abs, m, name, data))
+    }
+
+    fn stream_getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        let (file, _, m, _, data) = self.stream_data(id)?;
+        Ok(streams::attr(attr_of(&m), id, file, data.len() as u64))
+    }
+
+    fn stream_file(&self, id: ObjectId) -> VfsResult<ObjectId> {
+        self.stream_ids().get(id).map(|(f, _)| f).ok_or(VfsError::Stale)
+    }
+
+    fn stream_read(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+        let (_, _, _, _, data) = self.stream_data(id)?;
+        let size = data.len() as u64;
+        if offset >= size {
+            return Ok((0, true));
+        }
+        let rest = data.get(offset as usize..).unwrap_or_default();
+        let n = rest.len().min(buf.len()).min(MAX_READ as usize);
+        buf.get_mut(..n).ok_or(VfsError::Invalid)?.copy_from_slice(rest.get(..n).unwrap_or_default());
+        Ok((n, offset + n as u64 >= size))
+    }
+
+    /// Rewrites stream `id` with `change` applied to its data, serialized
+    /// with every other stream change (a read-modify-write of the value).
+    fn stream_change(&self, id: ObjectId, change: impl FnOnce(&mut Vec<u8>) -> VfsResult<()>) -> VfsResult<FileAttr> {
+        let _one = self.stream_writes.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, abs, _, name, mut data) = self.stream_data(id)?;
+        change(&mut data)?;
+        let size = data.len() as u64;
+        streams::store(&abs, &name, data, rustix::fs::XattrFlags::REPLACE)?;
+        Ok(streams::attr(attr_of(&lstat(&abs)?), id, file, size))
+    }
+
+    fn stream_write(&self, id: ObjectId, offset: u64, bytes: &[u8]) -> VfsResult<FileAttr> {
+        let end = offset.checked_add(bytes.len() as u64).filter(|&e| e <= MAX_STREAM).ok_or(VfsError::TooBig)?;
+        self.stream_change(id, |data| {
+            if (data.len() as u64) < end {
+                data.resize(end as usize, 0);
+            }
+            data.get_mut(offset as usize..end as usize).ok_or(VfsError::Invalid)?.copy_from_slice(bytes);
+            Ok(())
+        })
+    }
+
+    fn stream_truncate(&self, id: ObjectId, size: u64) -> VfsResult<FileAttr> {
+        if size > MAX_STREAM {
+            return Err(VfsError::TooBig);
+        }
+        self.stream_change(id, |data| {
+            data.resize(size as usize, 0);
+            Ok(())
+        })
+    }
+
+    fn stream_open(&self, file: ObjectId, name: &str, create: bool) -> VfsResult<FileAttr> {
+        streams::check_stream_name(name)?;
+        let (abs, m) = self.stream_base(file)?;
+        let stored = match streams::stored_name(&abs, name)? {
+            Some(s) => s,
+            None if create => {
+                streams::create(&abs, name)?;
+                name.to_owned()
+            }
+            None => return Err(VfsError::NotFound),
+        };
+        let id = self.stream_ids().id_for(file, &stored);
+        let size = streams::load(&abs, &stored)?.len() as u64;
+        Ok(streams::attr(attr_of(&m), id, m.ino(), size))
+    }
+
+    fn stream_remove(&self, file: ObjectId, name: &str) -> VfsResult<()> {
+        streams::check_stream_name(name)?;
+        let (abs, _) = self.stream_base(file)?;
+        let stored = streams::stored_name(&abs, name)?.ok_or(VfsError::NotFound)?;
+        streams::remove(&abs, &stored)?;
+        self.stream_ids().forget(file, &stored);
+        Ok(())
+    }
+}
+
 impl Vfs for LocalFs {
     fn root(&self) -> ObjectId {
         self.root_id
     }
 
     fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
-        if let Some((_, m)) = self.cached_fd(id, false) {
-            return Ok(attr_of(&m));
+        if is_stream_id(id) {
+            return self.stream_getattr(id);
         }
-        Ok(attr_of(&self.resolve(id)?.1))
+        if let Some((f, m)) = self.cached_fd(id, false) {
+            return Ok(self.attr_at(&m, None, Some(&f)));
+        }
+        let (rel, m) = self.resolve(id)?;
+        Ok(self.attr_at(&m, Some(&self.abs(&rel)), None))
     }
 
     fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
         let rel = self.child(dir, name)?;
-        let m = lstat(&self.abs(&rel))?;
+        let abs = self.abs(&rel);
+        let m = lstat(&abs)?;
         self.remember(m.ino(), rel);
-        Ok(attr_of(&m))
+        Ok(self.attr_at(&m, Some(&abs), None))
     }
 
     /// On a miss, from the directory's folded-name index.
@@ -862,6 +1066,9 @@ impl Vfs for LocalFs {
     /// below `dir` that was never looked up (after a restart, a search found
     /// another name first) does not count until it is.
     fn is_within(&self, id: ObjectId, dir: ObjectId) -> VfsResult<bool> {
+        if is_stream_id(id) {
+            return self.is_within(self.stream_file(id)?, dir);
+        }
         if id == dir {
             return self.getattr(id).map(|_| true);
         }
@@ -952,10 +1159,11 @@ impl Vfs for LocalFs {
         // linkat(2) without AT_SYMLINK_FOLLOW: a symlink is linked, not followed.
         fs::hard_link(self.abs(&src), self.abs(&rel)).map_err(io_err)?;
         self.dir_changed(dir);
-        let m = lstat(&self.abs(&rel))?;
+        let abs = self.abs(&rel);
+        let m = lstat(&abs)?;
         self.added(dir, &rel, before, m.ino());
         self.remember(m.ino(), rel);
-        Ok(attr_of(&m))
+        Ok(self.attr_at(&m, Some(&abs), None))
     }
 
     fn remove(&self, dir: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
@@ -972,6 +1180,9 @@ impl Vfs for LocalFs {
         if m.nlink() <= 1 {
             self.drop_fd(m.ino());
             self.miss(m.ino());
+            if self.dos_sidecar.load(Ordering::Relaxed) {
+                dosattrib::forget_sidecar(&self.root, m.ino());
+            }
         }
         Ok(())
     }
@@ -990,6 +1201,9 @@ impl Vfs for LocalFs {
         self.drop_index(m.ino());
         self.forget(m.ino(), &rel);
         self.miss(m.ino());
+        if self.dos_sidecar.load(Ordering::Relaxed) {
+            dosattrib::forget_sidecar(&self.root, m.ino());
+        }
         Ok(())
     }
 
@@ -1062,6 +1276,9 @@ impl Vfs for LocalFs {
     }
 
     fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
+        if is_stream_id(id) {
+            return self.stream_read(id, offset, buf);
+        }
         let (f, m) = self.file(id, false)?;
         let size = m.len();
         if offset >= size {
@@ -1082,16 +1299,30 @@ impl Vfs for LocalFs {
     }
 
     fn write(&self, id: ObjectId, offset: u64, data: &[u8], _now: Timespec) -> VfsResult<FileAttr> {
+        if is_stream_id(id) {
+            return self.stream_write(id, offset, data);
+        }
         let end = offset.checked_add(data.len() as u64).ok_or(VfsError::TooBig)?;
         if end > MAX_END {
             return Err(VfsError::TooBig);
         }
         let (f, _) = self.file(id, true)?;
         f.write_all_at(data, offset).map_err(io_err)?;
-        Ok(attr_of(&f.metadata().map_err(io_err)?))
+        Ok(self.attr_at(&f.metadata().map_err(io_err)?, None, Some(&f)))
     }
 
     fn setattr(&self, id: ObjectId, set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
+        if is_stream_id(id) {
+            // A stream has its own size; everything else is its file's.
+            let rest = SetAttr { size: None, ..set.clone() };
+            if rest != SetAttr::default() {
+                self.setattr(self.stream_file(id)?, &rest, _now)?;
+            }
+            return match set.size {
+                Some(size) => self.stream_truncate(id, size),
+                None => self.stream_getattr(id),
+            };
+        }
         let (rel, m) = self.resolve(id)?;
         let abs = self.abs(&rel);
         if let Some(size) = set.size {
@@ -1112,7 +1343,20 @@ impl Vfs for LocalFs {
             let (a, m) = (timespec(set.atime), timespec(set.mtime));
             utimensat(nix::fcntl::AT_FDCWD, &abs, &a, &m, UtimensatFlags::NoFollowSymlink).map_err(nix_err)?;
         }
-        Ok(attr_of(&lstat(&abs)?))
+        if set.dos.is_some() || set.btime.is_some() || set.mode.is_some() {
+            let now = self.attr_at(&lstat(&abs)?, Some(&abs), None);
+            self.keep_dos(&abs, &now, set)?;
+        }
+        // A ChangeTime set over SMB, kept while the object stays as it is
+        // now (change_time.rs); symlinks and the sidecar mode keep none.
+        if let Some(t) = set.ctime.filter(|_| !m.file_type().is_symlink() && !self.dos_sidecar.load(Ordering::Relaxed))
+        {
+            match change_time::keep(&abs, t.to_filetime(), &lstat(&abs)?) {
+                Err(e) if xattr::unsupported(&e) => {}
+                r => r.map_err(io_err)?,
+            }
+        }
+        Ok(self.attr_at(&lstat(&abs)?, Some(&abs), None))
     }
 
     fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
@@ -1163,6 +1407,9 @@ impl Vfs for LocalFs {
     }
 
     fn sync(&self, id: ObjectId) -> VfsResult<()> {
+        if is_stream_id(id) {
+            return self.sync(self.stream_file(id)?);
+        }
         if let Some((f, _)) = self.cached_fd(id, false) {
             return f.sync_all().map_err(io_err);
         }
@@ -1191,19 +1438,54 @@ impl Vfs for LocalFs {
         })
     }
 
-    fn stream(&self, file: ObjectId, _name: &str, _create: bool, _now: Timespec) -> VfsResult<FileAttr> {
-        self.resolve(file)?;
-        Err(VfsError::NotSupported)
+    /// `copy_file_range`: the kernel copies (on tmpfs, ext4, xfs, btrfs:
+    /// without the data crossing into user space, or sharing extents). A
+    /// stream, an overlapping range in one file or a refusal of the call
+    /// falls back to [`copy_by_reading`].
+    fn copy_range(
+        &self,
+        src: ObjectId,
+        src_offset: u64,
+        dst: ObjectId,
+        dst_offset: u64,
+        len: u64,
+        now: Timespec,
+    ) -> VfsResult<(u64, FileAttr)> {
+        let overlap =
+            src == dst && src_offset < dst_offset.saturating_add(len) && dst_offset < src_offset.saturating_add(len);
+        if is_stream_id(src) || is_stream_id(dst) || overlap || len > MAX_COPY {
+            return copy_by_reading(self, src, src_offset, dst, dst_offset, len, now);
+        }
+        if dst_offset.checked_add(len).is_none_or(|end| end > MAX_END) {
+            return Err(VfsError::TooBig);
+        }
+        let (from, _) = self.file(src, false)?;
+        let (to, _) = self.file(dst, true)?;
+        let (mut off_in, mut off_out, mut done) = (src_offset, dst_offset, 0u64);
+        while done < len {
+            let want = usize::try_from(len - done).unwrap_or(usize::MAX);
+            match rustix::fs::copy_file_range(&*from, Some(&mut off_in), &*to, Some(&mut off_out), want) {
+                Ok(0) => break,
+                Ok(n) => done += n as u64,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) if done == 0 => return copy_by_reading(self, src, src_offset, dst, dst_offset, len, now),
+                Err(e) => return Err(io_err(io::Error::from_raw_os_error(e.raw_os_error()))),
+            }
+        }
+        let m = to.metadata().map_err(io_err)?;
+        Ok((done, self.attr_at(&m, None, Some(&*to))))
+    }
+
+    fn stream(&self, file: ObjectId, name: &str, create: bool, _now: Timespec) -> VfsResult<FileAttr> {
+        self.stream_open(file, name, create)
     }
 
     fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
-        self.resolve(file)?;
-        Ok(Vec::new())
+        streams::list(&self.stream_base(file)?.0)
     }
 
-    fn remove_stream(&self, file: ObjectId, _name: &str, _now: Timespec) -> VfsResult<()> {
-        self.resolve(file)?;
-        Err(VfsError::NotSupported)
+    fn remove_stream(&self, file: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
+        self.stream_remove(file, name)
     }
 }
 

@@ -68,6 +68,8 @@ struct Node {
     mtime: Timespec,
     ctime: Timespec,
     btime: Timespec,
+    /// Kept DOS attributes ([`FileAttr::dos`]).
+    dos: Option<u32>,
     /// Alternate data streams: name -> stream id (files and directories).
     streams: BTreeMap<String, ObjectId>,
     /// The directories that list this object, once per name (hard links):
@@ -87,6 +89,7 @@ impl Node {
             mtime: now,
             ctime: now,
             btime: now,
+            dos: None,
             streams: BTreeMap::new(),
             listed_in: Vec::new(),
             body,
@@ -124,6 +127,7 @@ impl Node {
             ctime: self.ctime,
             btime: self.btime,
             parent_file,
+            dos: self.dos,
         }
     }
 
@@ -595,6 +599,9 @@ impl Tree {
         }
         if let Some(t) = set.btime {
             node.btime = t;
+        }
+        if let Some(d) = set.dos {
+            node.dos = Some(d & DOS_KEPT);
         }
         node.ctime = set.ctime.unwrap_or(now);
         Ok(node.attr(id))

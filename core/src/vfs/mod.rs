@@ -6,9 +6,9 @@
 //! Backends: [`MemoryFs`] (default, deterministic, used by the simulation;
 //! hard links, symlinks, alternate data streams) and [`LocalFs`] (a directory
 //! on disk; inode-number ids stable across restarts, never follows symlinks,
-//! no streams). Both pass the shared conformance suite in `conformance.rs`,
-//! also when mounted in [`Mounts`], the composite that gives each share a
-//! backend of its own.
+//! no streams; DOS attributes in Samba's `user.DOSATTRIB`). Both pass the
+//! shared conformance suite in `conformance.rs`, also when mounted in
+//! [`Mounts`], the composite that gives each share a backend of its own.
 
 #[cfg(test)]
 mod conformance;
@@ -25,6 +25,7 @@ pub use memory::MemoryFs;
 pub use mounts::Mounts;
 pub use observed::{DataHook, Observed};
 pub use types::{
-    CreateAttr, Cred, DirEntry, FileAttr, FileType, FsStat, MAX_NAME_LEN, MAX_READ, NOCASE_SCAN_BATCH, ObjectId,
-    SetAttr, Vfs, VfsError, VfsResult, check_name, fold, fold_char, scan_name_in,
+    CreateAttr, Cred, DOS_KEPT, DirEntry, FileAttr, FileType, FsStat, MAX_COPY, MAX_NAME_LEN, MAX_READ,
+    NOCASE_SCAN_BATCH, ObjectId, SetAttr, Vfs, VfsError, VfsResult, check_name, copy_by_reading, fold, fold_char,
+    scan_name_in,
 };

@@ -3,8 +3,9 @@
 //! live on storage of its own (one in memory, one on a disk directory).
 //!
 //! Object ids are namespaced: the top 16 bits carry the mount's slot plus
-//! one, the low 48 bits the backend's own id (an id of 48 bits or more from
-//! a backend is an I/O error). Slots are never reused, so an id of an
+//! one, the low 48 bits the backend's own id: its top two bits (a tag, as
+//! LocalFs marks stream ids) and its low 46 bits (a larger id from a backend
+//! is an I/O error). Slots are never reused, so an id of an
 //! unmounted backend stays `Stale` for good, and NFS handles, leases, the
 //! change journal and durable opens, all keyed by id, stay apart per mount.
 //! A rename or link between two mounts is `CrossDevice` (NFS3ERR_XDEV,
@@ -103,7 +104,7 @@ impl Mounts {
         let slot = (id >> INNER_BITS) as usize;
         let t = self.table();
         match slot.checked_sub(1).and_then(|s| t.slots.get(s).map(|m| (s, m))) {
-            Some((s, Some(m))) => Ok(At::In(s, m.vfs.clone(), id & INNER_MASK)),
+            Some((s, Some(m))) => Ok(At::In(s, m.vfs.clone(), inner(id & INNER_MASK))),
             _ => Err(VfsError::Stale),
         }
     }
@@ -143,16 +144,28 @@ impl Mounts {
             ctime: Timespec::default(),
             btime: Timespec::default(),
             parent_file: None,
+            dos: None,
         }
     }
 }
 
+/// Low bits of a backend id kept as they are; the backend's top two bits
+/// (a tag: LocalFs marks stream ids with bit 62) move down beside them.
+const LOW_BITS: u32 = INNER_BITS - 2;
+const LOW_MASK: u64 = (1 << LOW_BITS) - 1;
+
 /// The composite id of backend id `id` in slot `slot`.
 fn outer(slot: usize, id: ObjectId) -> VfsResult<ObjectId> {
-    if id > INNER_MASK {
+    let (tag, low) = (id >> 62, id & ((1 << 62) - 1));
+    if low > LOW_MASK {
         return Err(VfsError::Io(format!("object id {id:#x} does not fit a mount's 48 bits")));
     }
-    Ok(((slot as u64 + 1) << INNER_BITS) | id)
+    Ok(((slot as u64 + 1) << INNER_BITS) | (tag << LOW_BITS) | low)
+}
+
+/// The backend id of the low 48 bits of a composite id.
+fn inner(bits: u64) -> ObjectId {
+    ((bits >> LOW_BITS) << 62) | (bits & LOW_MASK)
 }
 
 fn attr(slot: usize, mut a: FileAttr) -> VfsResult<FileAttr> {
@@ -301,6 +314,26 @@ impl Vfs for Mounts {
         match self.at(id)? {
             At::Root => Err(VfsError::IsDir),
             At::In(s, v, i) => attr(s, v.write(i, offset, data, now)?),
+        }
+    }
+
+    fn copy_range(
+        &self,
+        src: ObjectId,
+        src_offset: u64,
+        dst: ObjectId,
+        dst_offset: u64,
+        len: u64,
+        now: Timespec,
+    ) -> VfsResult<(u64, FileAttr)> {
+        match (self.at(src)?, self.at(dst)?) {
+            (At::Root, _) | (_, At::Root) => Err(VfsError::IsDir),
+            // Within one backend, its own copy (LocalFs: copy_file_range).
+            (At::In(s, v, i), At::In(ds, _, d)) if s == ds => {
+                let (n, a) = v.copy_range(i, src_offset, d, dst_offset, len, now)?;
+                Ok((n, attr(s, a)?))
+            }
+            _ => copy_by_reading(self, src, src_offset, dst, dst_offset, len, now),
         }
     }
 

@@ -56,7 +56,16 @@ pub struct FileAttr {
     pub btime: Timespec,
     /// For streams: the id of the file the stream belongs to.
     pub parent_file: Option<ObjectId>,
+    /// The DOS attributes kept for the object (MS-FSCC 2.6, the bits of
+    /// [`DOS_KEPT`]); `None` when none were ever set, and the server
+    /// derives them (ARCHIVE for a file). READONLY and DIRECTORY are not
+    /// kept here: they follow the mode and the kind.
+    pub dos: Option<u32>,
 }
+
+/// The DOS attributes a backend keeps (MS-FSCC 2.6): HIDDEN, SYSTEM,
+/// ARCHIVE, TEMPORARY, OFFLINE, NOT_CONTENT_INDEXED.
+pub const DOS_KEPT: u32 = 0x0002 | 0x0004 | 0x0020 | 0x0100 | 0x1000 | 0x2000;
 
 /// Attribute changes; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,8 +85,11 @@ pub struct SetAttr {
     /// New creation time (SMB CreationTime; NFSv3 has no way to set it).
     pub btime: Option<Timespec>,
     /// New status change time (SMB ChangeTime). When `None`, backends that
-    /// track ctime set it to `now`; LocalFs cannot set it and ignores it.
+    /// track ctime set it to `now`; LocalFs keeps it aside while the object
+    /// is unchanged (vfs/local/change_time.rs).
     pub ctime: Option<Timespec>,
+    /// New kept DOS attributes ([`FileAttr::dos`]; masked by [`DOS_KEPT`]).
+    pub dos: Option<u32>,
 }
 
 /// One directory entry. `cookie` resumes the listing just after this entry
@@ -223,6 +235,32 @@ pub fn scan_name_in(vfs: &(impl Vfs + ?Sized), dir: ObjectId, id: ObjectId) -> V
             _ => return Err(VfsError::NotFound),
         }
     }
+}
+
+/// Largest range one [`Vfs::copy_range`] call copies (one SMB copy chunk
+/// is at most 1 MiB; MS-SMB2 3.3.3).
+pub const MAX_COPY: u64 = 1 << 20;
+
+/// [`Vfs::copy_range`] by reading the whole range, then writing it: what
+/// the source held before the copy lands even when the ranges overlap in
+/// one file.
+pub fn copy_by_reading(
+    vfs: &(impl Vfs + ?Sized),
+    src: ObjectId,
+    src_offset: u64,
+    dst: ObjectId,
+    dst_offset: u64,
+    len: u64,
+    now: Timespec,
+) -> VfsResult<(u64, FileAttr)> {
+    if len > MAX_COPY {
+        return Err(VfsError::Invalid);
+    }
+    let mut buf = vec![0u8; len as usize];
+    let (n, _) = vfs.read_into(src, src_offset, &mut buf)?;
+    let data = buf.get(..n).unwrap_or_default();
+    let attr = if n == 0 { vfs.getattr(dst)? } else { vfs.write(dst, dst_offset, data, now)? };
+    Ok((n as u64, attr))
 }
 
 /// The case folding of SMB names: simple (one-to-one) Unicode upper-casing,
@@ -391,6 +429,24 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
 
     /// Space and file counts of the whole tree.
     fn fsstat(&self) -> VfsResult<FsStat>;
+
+    /// Copies `len` bytes (at most [`MAX_COPY`]) of `src` at `src_offset`
+    /// to `dst` at `dst_offset`, extending `dst` as needed: a server-side
+    /// copy (SMB COPYCHUNK) that never leaves storage. Returns the bytes
+    /// copied (fewer when the source ends first) and `dst`'s attributes.
+    /// The default reads the range and writes it ([`copy_by_reading`]);
+    /// LocalFs lets the kernel copy (`copy_file_range`).
+    fn copy_range(
+        &self,
+        src: ObjectId,
+        src_offset: u64,
+        dst: ObjectId,
+        dst_offset: u64,
+        len: u64,
+        now: Timespec,
+    ) -> VfsResult<(u64, FileAttr)> {
+        copy_by_reading(self, src, src_offset, dst, dst_offset, len, now)
+    }
 
     /// The named alternate data stream of file `file`; `create` makes it if
     /// missing. Backends without streams answer `NotSupported`.

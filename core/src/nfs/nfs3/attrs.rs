@@ -215,6 +215,7 @@ mod tests {
             ctime: Timespec::new(-5, 6),
             btime: Timespec::default(),
             parent_file: None,
+            dos: None,
         };
         let mut w = XdrWriter::new();
         encode_fattr3(&mut w, &a);

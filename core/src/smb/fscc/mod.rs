@@ -13,9 +13,12 @@
 //! # Attribute mapping (choices)
 //!
 //! [`file_attributes`] maps a [`FileAttr`] to MS-FSCC 2.6 attributes:
-//! directories get `DIRECTORY`; regular files and streams get `ARCHIVE` (as NTFS
-//! gives new files, so `NORMAL` never appears for them: `NORMAL` is only valid
-//! alone); non-directories without the owner write bit get `READONLY`
+//! directories get `DIRECTORY`; the attributes the backend keeps
+//! ([`FileAttr::dos`]: HIDDEN, SYSTEM, ARCHIVE, TEMPORARY, OFFLINE,
+//! NOT_CONTENT_INDEXED; TEMPORARY never on a directory) are added; an object
+//! that never had any set reports `ARCHIVE` if it is not a directory (as NTFS
+//! gives new files); one with none at all reports `NORMAL`, which is only
+//! valid alone; non-directories without the owner write bit get `READONLY`
 //! (directories never do: Windows reads READONLY on a folder as "customised
 //! folder", not as a protection); symlinks get `REPARSE_POINT | ARCHIVE` with
 //! reparse tag [`IO_REPARSE_TAG_SYMLINK`] (as Windows shows them; the tag lands in

@@ -278,6 +278,7 @@ fn attributes_from_vfs() {
         ctime: Timespec::new(1_700_000_300, 0),
         btime: t,
         parent_file: None,
+        dos: None,
     };
     assert_eq!(file_attributes(&attr), FILE_ATTRIBUTE_ARCHIVE);
     let info = file_info_from_attr(&attr);

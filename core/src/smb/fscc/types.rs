@@ -231,17 +231,20 @@ pub fn allocation_size(bytes: u64) -> u64 {
 
 /// MS-FSCC 2.6 attributes of an object; see the module docs for the mapping.
 pub fn file_attributes(attr: &FileAttr) -> u32 {
+    let kept = attr.dos.map(|d| d & crate::vfs::DOS_KEPT);
     match attr.kind {
-        FileType::Directory => FILE_ATTRIBUTE_DIRECTORY,
+        // MS-FSA 2.1.5.14.2: no TEMPORARY on a directory.
+        FileType::Directory => FILE_ATTRIBUTE_DIRECTORY | kept.unwrap_or(0) & !FILE_ATTRIBUTE_TEMPORARY,
         FileType::Regular | FileType::Stream | FileType::Symlink => {
-            let mut a = FILE_ATTRIBUTE_ARCHIVE;
+            let mut a = kept.unwrap_or(FILE_ATTRIBUTE_ARCHIVE);
             if attr.mode & 0o200 == 0 {
                 a |= FILE_ATTRIBUTE_READONLY;
             }
             if attr.kind == FileType::Symlink {
                 a |= FILE_ATTRIBUTE_REPARSE_POINT;
             }
-            a
+            // MS-FSCC 2.6: no attribute at all is NORMAL.
+            if a == 0 { FILE_ATTRIBUTE_NORMAL } else { a }
         }
     }
 }

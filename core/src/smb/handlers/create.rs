@@ -217,6 +217,23 @@ fn allocation_request(cx: &Ctx<'_>, contexts: &[CreateContext]) -> Result<Option
     Ok(Some(fscc::allocation_size(size)))
 }
 
+/// MS-FSA 2.1.5.1.1: a new object keeps the attributes asked for that an
+/// application may set, a file with ARCHIVE. Nothing is written when that
+/// is what the object reports without (a file with ARCHIVE alone, a
+/// directory with none), so a plain create costs no attribute write.
+fn keep_new_attributes(cx: &mut Ctx<'_>, attr: FileAttr, asked: u32) -> Result<FileAttr, u32> {
+    let mut dos = asked & crate::vfs::DOS_KEPT;
+    if attr.kind != FileType::Directory {
+        dos |= fscc::FILE_ATTRIBUTE_ARCHIVE;
+    }
+    let derived = if attr.kind == FileType::Directory { 0 } else { fscc::FILE_ATTRIBUTE_ARCHIVE };
+    if dos == derived {
+        return Ok(attr);
+    }
+    let set = SetAttr { dos: Some(dos), ..Default::default() };
+    cx.core.vfs.setattr(attr.id, &set, cx.wall()).map_err(vfs_err)
+}
+
 fn vfs_err(e: VfsError) -> u32 {
     status::from_vfs(&e)
 }
@@ -299,6 +316,16 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                 if !creating(req.disposition) {
                     return Err(status::OBJECT_NAME_NOT_FOUND);
                 }
+                // MS-FSA 2.1.5.1.1: no TEMPORARY directory, and a new
+                // READONLY file cannot be deleted on close.
+                if dir_opt && p.stream.is_none() && req.file_attributes & fscc::FILE_ATTRIBUTE_TEMPORARY != 0 {
+                    return Err(status::INVALID_PARAMETER);
+                }
+                if req.file_attributes & fscc::FILE_ATTRIBUTE_READONLY != 0
+                    && req.options & options::DELETE_ON_CLOSE != 0
+                {
+                    return Err(status::CANNOT_DELETE);
+                }
                 if tree.read_only || !crate::access::may_add_entry(&parent_attr, &id) {
                     return Err(status::ACCESS_DENIED);
                 }
@@ -309,6 +336,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                     false => cx.core.vfs.create(parent, last, cattr, now),
                 }
                 .map_err(vfs_err)?;
+                let a = keep_new_attributes(cx, a, req.file_attributes)?;
                 (a, Some(parent_attr.clone()), last.clone(), action::CREATED)
             }
             Err(e) => return Err(vfs_err(e)),
@@ -319,6 +347,11 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
     }
     let Some(sname) = &p.stream else {
         let is_dir = base.kind == FileType::Directory;
+        // MS-SMB2 2.2.13 (FILE_DIRECTORY_FILE): CREATE of an existing
+        // name is a collision whatever its kind.
+        if action == action::OPENED && req.disposition == disposition::CREATE {
+            return Err(status::OBJECT_NAME_COLLISION);
+        }
         if is_dir && nondir_opt {
             return Err(status::FILE_IS_A_DIRECTORY);
         }
@@ -352,8 +385,18 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                 if tree.read_only {
                     return Err(status::ACCESS_DENIED);
                 }
+                // MS-FSA 2.1.5.1.2: an overwrite must ask for the HIDDEN
+                // and SYSTEM the file has; the asked attributes replace the
+                // old, with ARCHIVE.
+                let has = fscc::file_attributes(&base);
+                let hs = fscc::FILE_ATTRIBUTE_HIDDEN | fscc::FILE_ATTRIBUTE_SYSTEM;
+                if has & hs & !req.file_attributes != 0 {
+                    return Err(status::ACCESS_DENIED);
+                }
                 crate::smb::lease::before_child_created(cx, req, parent)?;
-                let set = SetAttr { size: Some(0), ..Default::default() };
+                let dos = (req.file_attributes & crate::vfs::DOS_KEPT & !fscc::FILE_ATTRIBUTE_NOT_CONTENT_INDEXED)
+                    | fscc::FILE_ATTRIBUTE_ARCHIVE;
+                let set = SetAttr { size: Some(0), dos: Some(dos), ..Default::default() };
                 let a = cx.core.vfs.setattr(base.id, &set, now).map_err(vfs_err)?;
                 action =
                     if req.disposition == disposition::SUPERSEDE { action::SUPERSEDED } else { action::OVERWRITTEN };

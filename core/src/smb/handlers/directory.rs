@@ -23,7 +23,7 @@ fn entry(cx: &Ctx<'_>, name: &str, id: ObjectId) -> Option<DirEntryInfo> {
         name: name.to_string(),
         file_index: 0,
         info: fscc::file_info_from_attr(&attr),
-        short_name: String::new(),
+        short_name: crate::smb::short_name::listing_short_name(name),
     })
 }
 

@@ -58,6 +58,14 @@ fn file_info(cx: &Ctx<'_>, tree: &Tree, open: &Open, attr: &FileAttr, class: u8)
     ) {
         info.name = path_of(cx, tree, open);
     }
+    if class == fscc::class::FILE_ALTERNATE_NAME_INFORMATION {
+        // The root has no name, and so no short name.
+        let path = path_of(cx, tree, open);
+        let last = path.rsplit('\\').next().unwrap_or_default();
+        if !last.is_empty() {
+            info.short_name = crate::smb::short_name::short_name(last);
+        }
+    }
     if class == fscc::class::FILE_STREAM_INFORMATION && attr.kind == FileType::Regular {
         for (name, size) in cx.core.vfs.list_streams(attr.id).unwrap_or_default() {
             info.streams.push(StreamInfo {

@@ -1,5 +1,5 @@
-//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO and
-//! LMR_REQUEST_RESILIENCY; everything else is refused with the status
+//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO,
+//! LMR_REQUEST_RESILIENCY, server-side copy (copychunk.rs); everything else is refused with the status
 //! clients handle best.
 
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome, ok_with};
@@ -7,7 +7,10 @@ use crate::smb::handlers::negotiate::DIALECTS;
 use crate::smb::pipe::handlers as pipe;
 use crate::smb::status;
 use crate::smb::wire::codec::FileId;
+use crate::smb::wire::copychunk::{FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY};
 use crate::smb::wire::ioctl::*;
+
+use super::{compression, copychunk};
 
 pub fn ioctl(cx: &mut Ctx<'_>) -> HandlerResult {
     let msg = cx.msg.clone();
@@ -23,6 +26,10 @@ pub fn ioctl(cx: &mut Ctx<'_>) -> HandlerResult {
         // Not a DFS server: clients then use the path as it is.
         FSCTL_DFS_GET_REFERRALS | FSCTL_DFS_GET_REFERRALS_EX => Err(status::NOT_FOUND),
         FSCTL_QUERY_NETWORK_INTERFACE_INFO => Err(status::NOT_SUPPORTED),
+        compression::FSCTL_GET_COMPRESSION => compression::get(cx, &req),
+        compression::FSCTL_SET_COMPRESSION => compression::set(cx, &req),
+        FSCTL_SRV_REQUEST_RESUME_KEY => copychunk::request_resume_key(cx, &req),
+        FSCTL_SRV_COPYCHUNK | FSCTL_SRV_COPYCHUNK_WRITE => copychunk::copychunk(cx, &req),
         FSCTL_LMR_REQUEST_RESILIENCY => {
             let fid = super::durable::request_resiliency(cx, req.file_id, req.input)?;
             ok_with(|b| encode_ioctl_response(FSCTL_LMR_REQUEST_RESILIENCY, fid, &[], b))

@@ -2,6 +2,8 @@
 //! request to its handler.
 
 pub mod close;
+pub mod compression;
+pub mod copychunk;
 pub mod create;
 pub mod directory;
 pub mod durable;

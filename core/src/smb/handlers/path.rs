@@ -2,6 +2,7 @@
 //! tree root, case-insensitive lookup fallback, `file:stream:$DATA` names.
 
 use crate::access::Identity;
+use crate::smb::short_name;
 use crate::smb::status;
 use crate::vfs::{FileAttr, FileType, ObjectId, Vfs, VfsError, check_name};
 
@@ -26,7 +27,8 @@ fn valid_component(c: &str) -> Result<(), u32> {
 
 /// Parses `dir\sub\name[:stream[:$DATA]]`. A leading backslash is
 /// STATUS_INVALID_PARAMETER (MS-SMB2 3.3.5.9); empty, `.` and `..`
-/// components are invalid names.
+/// components are invalid names, and a `..` above the share root
+/// STATUS_OBJECT_PATH_SYNTAX_BAD.
 pub fn parse(name: &str) -> Result<SmbPath, u32> {
     if name.starts_with('\\') {
         return Err(status::INVALID_PARAMETER);
@@ -57,6 +59,16 @@ pub fn parse(name: &str) -> Result<SmbPath, u32> {
             *last = base;
         }
     }
+    // A `..` that climbs above the share root is a bad path syntax, as
+    // Windows and smbd answer; any other `.` or `..` an invalid name.
+    let mut depth = 0usize;
+    for c in &components {
+        if c == ".." {
+            depth = depth.checked_sub(1).ok_or(status::OBJECT_PATH_SYNTAX_BAD)?;
+        } else {
+            depth += 1;
+        }
+    }
     for c in &components {
         valid_component(c)?;
     }
@@ -66,8 +78,32 @@ pub fn parse(name: &str) -> Result<SmbPath, u32> {
 /// Looks `name` up in `dir`, exactly first, then ignoring case (names equal
 /// under [`crate::vfs::fold`], the rule wildcard matching uses too). Returns
 /// the attributes and the name as stored.
+/// A miss on a name of the short-name form (crate::smb::short_name) is
+/// looked for among the short names of the directory's long names
+/// (MS-FSA 2.1.5.1: a file may be opened by its 8.3 name).
 pub fn lookup_ci(vfs: &dyn Vfs, dir: ObjectId, name: &str) -> Result<(FileAttr, String), VfsError> {
-    vfs.lookup_nocase(dir, name)
+    match vfs.lookup_nocase(dir, name) {
+        Err(VfsError::NotFound) if short_name::looks_mangled(name) => lookup_short(vfs, dir, name),
+        r => r,
+    }
+}
+
+/// The entry of `dir` whose short name is `short` (case ignored), first in
+/// listing order; a scan of the directory in batches.
+fn lookup_short(vfs: &dyn Vfs, dir: ObjectId, short: &str) -> Result<(FileAttr, String), VfsError> {
+    let want = crate::vfs::fold(short);
+    let mut cookie = 0;
+    loop {
+        let (entries, done) = vfs.readdir(dir, cookie, crate::vfs::NOCASE_SCAN_BATCH)?;
+        if let Some(e) = entries.iter().find(|e| !short_name::is_8dot3(&e.name) && short_name::short_name(&e.name) == want)
+        {
+            return Ok((vfs.getattr(e.id)?, e.name.clone()));
+        }
+        match entries.last() {
+            Some(last) if !done => cookie = last.cookie,
+            _ => return Err(VfsError::NotFound),
+        }
+    }
 }
 
 /// The name under which `id` is listed in `dir`.
@@ -122,6 +158,8 @@ mod tests {
         assert_eq!(parse("f:s").unwrap().stream.as_deref(), Some("s"));
         assert_eq!(parse("f:s:$INDEX_ALLOCATION"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("a\\..\\b"), Err(status::OBJECT_NAME_INVALID));
+        assert_eq!(parse("..\\..\\.."), Err(status::OBJECT_PATH_SYNTAX_BAD));
+        assert_eq!(parse("a\\..\\..\\b"), Err(status::OBJECT_PATH_SYNTAX_BAD));
         assert_eq!(parse("a\\\\b"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("a*b"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("\\a"), Err(status::INVALID_PARAMETER));

@@ -19,7 +19,8 @@ use crate::smb::wire::header::{HEADER_LEN, Header};
 use crate::smb::wire::transform::TRANSFORM_HEADER_LEN;
 use crate::smb::wire::read_write::*;
 use crate::smb::wire::session_setup::encode_empty_response;
-use crate::vfs::FileType;
+use crate::smb::fscc;
+use crate::vfs::{FileType, SetAttr};
 use crate::vfs::Vfs;
 
 /// Bytes one credit pays for (MS-SMB2 3.3.5.2.5).
@@ -54,6 +55,12 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
     if open.access & (FILE_READ_DATA | FILE_EXECUTE) == 0 {
         return Err(status::ACCESS_DENIED);
     }
+    // MS-FSA 2.1.5.2: a negative ByteOffset is invalid, even for a
+    // zero-length read, and so is a range ending past the largest offset
+    // (smbtorture smb2.rw.invalid).
+    if req.offset.checked_add(u64::from(req.length)).is_none_or(|end| end > i64::MAX as u64) {
+        return Err(status::INVALID_PARAMETER);
+    }
     let open = open.clone();
     lease::before_io(cx, &open, Operation::Read, req.offset, u64::from(req.length))?;
     let object = open.object;
@@ -64,6 +71,10 @@ pub fn read(cx: &mut Ctx<'_>) -> HandlerResult {
     let io = IoOp::Read { object, offset: req.offset, len: req.length };
     cx.storage(io, IoKind::Read { file_id: req.file_id, offset: req.offset, minimum: req.minimum_count })
 }
+
+/// The largest file size Windows accepts a write to (MS-FSA 2.1.5.3
+/// MAXFILESIZE, 0xfffffff0000 bytes: 16 TiB less 64 KiB).
+const MAXFILESIZE: u64 = 0xfff_ffff_0000;
 
 pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     let msg = cx.msg.clone();
@@ -91,15 +102,19 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     let object = open.object;
     let now = cx.wall();
-    // An offset of all ones appends (MS-FSA 2.1.5.3).
-    let offset = match req.offset {
-        u64::MAX => cx.core.vfs.getattr(object).map_err(|e| status::from_vfs(&e))?.size,
-        o => o,
-    };
-    if offset.checked_add(req.data.len() as u64).is_none_or(|end| end > i64::MAX as u64) {
+    // A negative offset (the all-ones FILE_WRITE_TO_END_OF_FILE of the
+    // local API too) is invalid over SMB2, as Windows answers; so is an
+    // end past the largest file size, MAXFILESIZE (MS-FSA 2.1.5.3), unless
+    // nothing is written (smbtorture smb2.rw.invalid).
+    let offset = req.offset;
+    let len = req.data.len() as u64;
+    if offset > i64::MAX as u64 || (len > 0 && offset.saturating_add(len) > MAXFILESIZE) {
         return Err(status::INVALID_PARAMETER);
     }
-    lease::before_io(cx, &open, Operation::Write, offset, req.data.len() as u64)?;
+    lease::before_io(cx, &open, Operation::Write, offset, len)?;
+    if !open.written {
+        archive_on_first_write(cx, object, now)?;
+    }
     if let Ok(o) = cx.open(req.file_id) {
         o.written = true;
     }
@@ -107,6 +122,18 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     let data = msg.slice_ref(req.data);
     let io = IoOp::Write { object, offset, data, now, sync: false };
     cx.storage(io, IoKind::Write { file_id: req.file_id, offset })
+}
+
+/// MS-FSA 2.1.4.17: a write sets FILE_ATTRIBUTE_ARCHIVE. Checked on the
+/// first write through an open, and written only when a kept attribute set
+/// lacks it (a file that never had attributes set reports ARCHIVE anyway).
+fn archive_on_first_write(cx: &mut Ctx<'_>, object: crate::vfs::ObjectId, now: crate::time::Timespec) -> Result<(), u32> {
+    let attr = cx.core.vfs.getattr(object).map_err(|e| status::from_vfs(&e))?;
+    if let Some(dos) = attr.dos.filter(|d| d & fscc::FILE_ATTRIBUTE_ARCHIVE == 0) {
+        let set = SetAttr { dos: Some(dos | fscc::FILE_ATTRIBUTE_ARCHIVE), ..Default::default() };
+        cx.core.vfs.setattr(object, &set, now).map_err(|e| status::from_vfs(&e))?;
+    }
+    Ok(())
 }
 
 pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -126,6 +153,9 @@ pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
 pub(crate) enum IoReply {
     /// A response body (WRITE, FLUSH).
     Body(Vec<u8>),
+    /// A status and the body that goes with it (a COPYCHUNK that stopped
+    /// early still says what it wrote).
+    Status(u32, Vec<u8>),
     /// READ data in its pooled buffer, replied in place.
     Data(ReadData),
 }
@@ -157,6 +187,19 @@ pub(crate) fn io_done(
             let (n, _) = r.map_err(|e| status::from_vfs(&e))?;
             position(file_id, offset + n as u64);
             Ok(IoReply::Body(to_vec(|b| encode_write_response(n as u32, b))))
+        }
+        (IoKind::CopyChunk { file_id, ctl_code, chunks, stop }, IoResult::Write(r)) => {
+            let body = |c: u32, n: u32| {
+                let out = crate::smb::wire::copychunk::encode_copychunk_response(c, 0, n);
+                to_vec(|b| crate::smb::wire::ioctl::encode_ioctl_response(ctl_code, file_id, &out, b))
+            };
+            // MS-SMB2 3.3.5.15.6: the chunks before a bad one are written
+            // and counted; a failure still carries the counts.
+            match (r, stop) {
+                (Ok((n, _)), None) => Ok(IoReply::Body(body(chunks, n as u32))),
+                (Ok((n, _)), Some(st)) => Ok(IoReply::Status(st, body(chunks, n as u32))),
+                (Err(e), _) => Ok(IoReply::Status(status::from_vfs(&e), body(0, 0))),
+            }
         }
         (IoKind::Flush, IoResult::Sync(r)) => {
             r.map_err(|e| status::from_vfs(&e))?;
@@ -221,6 +264,7 @@ impl Ctx<'_> {
             let (session, tree) = (self.hdr.session_id, self.hdr.tree_id);
             return match io_done(self.conn, session, tree, kind, result)? {
                 IoReply::Body(body) => ok(body),
+                IoReply::Status(status, body) => Ok(Outcome::Reply { status, body }),
                 IoReply::Data(rd) => ok_with(|b| encode_read_response(rd.data(), b)),
             };
         }

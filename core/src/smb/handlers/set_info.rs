@@ -59,7 +59,23 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 ctime: time(change),
                 ..Default::default()
             };
+            // MS-FSA 2.1.5.14.2: DIRECTORY on a file, TEMPORARY on a
+            // directory are invalid; 0 leaves the attributes as they are.
+            let directory = open.kind == FileType::Directory;
+            if attributes & fscc::FILE_ATTRIBUTE_DIRECTORY != 0 && !directory
+                || attributes & fscc::FILE_ATTRIBUTE_TEMPORARY != 0 && directory
+            {
+                return Err(status::INVALID_PARAMETER);
+            }
             if attributes != 0 && open.kind != FileType::Stream {
+                let mut dos = attributes & crate::vfs::DOS_KEPT;
+                if open.object == tree.root {
+                    // The root's HIDDEN and SYSTEM stay as they are.
+                    let hs = fscc::FILE_ATTRIBUTE_HIDDEN | fscc::FILE_ATTRIBUTE_SYSTEM;
+                    let cur = fscc::file_attributes(&cx.core.vfs.getattr(open.object).map_err(vfs_err)?);
+                    dos = dos & !hs | cur & hs;
+                }
+                set.dos = Some(dos);
                 let cur = cx.core.vfs.getattr(open.object).map_err(vfs_err)?;
                 // FILE_ATTRIBUTE_READONLY maps to the owner write bit.
                 let mode = match attributes & 0x1 != 0 {

@@ -3,6 +3,7 @@
 pub mod change_notify;
 pub mod codec;
 pub mod create;
+pub mod copychunk;
 pub mod create_context;
 pub mod error;
 pub mod header;

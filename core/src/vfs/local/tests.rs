@@ -15,9 +15,15 @@ struct TempTree {
 
 impl TempTree {
     fn new() -> Self {
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// A tree under `base` (`/dev/shm`: tmpfs, whose attribute values hold
+    /// 64 KiB where ext4's hold one block).
+    fn new_in(base: &Path) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("polyshare-localfs-{}-{n}", std::process::id()));
+        let dir = base.join(format!("polyshare-localfs-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir(&dir).unwrap();
         TempTree { fs: LocalFs::new(&dir).unwrap(), dir }
@@ -115,14 +121,75 @@ fn ids_survive_a_restart() {
     assert_eq!(fresh.parent(b.id), Ok(a.id));
 }
 
+/// Streams are `user.DosStream.<name>:$DATA` attributes holding the data
+/// and a NUL, as Samba's streams_xattr keeps them: what one server wrote
+/// the other reads.
 #[test]
-fn streams_are_not_supported() {
+fn streams_live_in_samba_compatible_xattrs() {
     let t = TempTree::new();
     let root = t.fs.root();
     let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
-    assert_eq!(t.fs.stream(f.id, "s", true, T0), Err(VfsError::NotSupported));
-    assert_eq!(t.fs.list_streams(f.id), Ok(vec![]));
-    assert_eq!(t.fs.remove_stream(f.id, "s", T0), Err(VfsError::NotSupported));
+    let s = t.fs.stream(f.id, "Zone.Identifier", true, T0).unwrap();
+    assert_eq!((s.kind, s.size, s.parent_file), (FileType::Stream, 0, Some(f.id)));
+    assert!(s.id >= STREAM_ID_BASE);
+    assert_eq!(xattr::get(&t.dir.join("f"), "user.DosStream.Zone.Identifier:$DATA").unwrap().unwrap(), b"\0");
+    t.fs.write(s.id, 0, b"[ZoneTransfer]", T0).unwrap();
+    t.fs.write(s.id, 14, b"\nZoneId=3", T0).unwrap();
+    let on_disk = xattr::get(&t.dir.join("f"), "user.DosStream.Zone.Identifier:$DATA").unwrap().unwrap();
+    assert_eq!(on_disk, b"[ZoneTransfer]\nZoneId=3\0");
+    assert_eq!(t.fs.read(s.id, 0, 100).unwrap(), (Bytes::from_static(b"[ZoneTransfer]\nZoneId=3"), true));
+    assert_eq!(t.fs.getattr(s.id).unwrap().size, 23);
+    // The main stream is untouched; names match ignoring case.
+    assert_eq!(t.fs.getattr(f.id).unwrap().size, 0);
+    assert_eq!(t.fs.stream(f.id, "zone.identifier", false, T0).unwrap().id, s.id);
+    assert_eq!(t.fs.list_streams(f.id).unwrap(), vec![("Zone.Identifier".to_string(), 23)]);
+    // A stream another server wrote is found, its NUL not counted.
+    xattr::set(&t.dir.join("f"), "user.DosStream.other:$DATA", b"abc\0").unwrap();
+    assert_eq!(t.fs.stream(f.id, "other", false, T0).unwrap().size, 3);
+    // Truncate; remove.
+    let trunc = SetAttr { size: Some(5), ..Default::default() };
+    assert_eq!(t.fs.setattr(s.id, &trunc, T0).unwrap().size, 5);
+    assert_eq!(t.fs.read(s.id, 0, 100).unwrap().0, Bytes::from_static(b"[Zone"));
+    t.fs.remove_stream(f.id, "OTHER", T0).unwrap();
+    assert_eq!(t.fs.stream(f.id, "other", false, T0), Err(VfsError::NotFound));
+    assert_eq!(t.fs.remove_stream(f.id, "other", T0), Err(VfsError::NotFound));
+    assert_eq!(t.fs.stream(f.id, "a:b", true, T0), Err(VfsError::InvalidName));
+}
+
+/// A stream holds at most MAX_STREAM bytes (one attribute value, on tmpfs);
+/// past it a write or an extension is refused and changes nothing.
+#[test]
+fn streams_past_the_xattr_limit_are_refused() {
+    let t = TempTree::new_in(Path::new("/dev/shm"));
+    let root = t.fs.root();
+    let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    let s = t.fs.stream(f.id, "big", true, T0).unwrap();
+    let full = vec![7u8; MAX_STREAM as usize];
+    assert_eq!(t.fs.write(s.id, 0, &full, T0).unwrap().size, MAX_STREAM);
+    assert_eq!(t.fs.write(s.id, MAX_STREAM, b"x", T0), Err(VfsError::TooBig));
+    let grow = SetAttr { size: Some(MAX_STREAM + 1), ..Default::default() };
+    assert_eq!(t.fs.setattr(s.id, &grow, T0), Err(VfsError::TooBig));
+    assert_eq!(t.fs.getattr(s.id).unwrap().size, MAX_STREAM);
+}
+
+/// Streams follow their file through a rename and go with it on remove;
+/// directories carry streams too.
+#[test]
+fn streams_follow_their_file() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    let s = t.fs.stream(f.id, "s", true, T0).unwrap();
+    t.fs.write(s.id, 0, b"kept", T0).unwrap();
+    t.fs.rename(root, "f", root, "g", false, T0).unwrap();
+    assert_eq!(t.fs.list_streams(f.id).unwrap(), vec![("s".to_string(), 4)]);
+    assert_eq!(t.fs.read(s.id, 0, 10).unwrap().0, Bytes::from_static(b"kept"));
+    t.fs.remove(root, "g", T0).unwrap();
+    assert_eq!(t.fs.getattr(s.id), Err(VfsError::Stale));
+    let d = t.fs.mkdir(root, "d", ca(0o755), T0).unwrap();
+    let ds = t.fs.stream(d.id, "meta", true, T0).unwrap();
+    t.fs.write(ds.id, 0, b"x", T0).unwrap();
+    assert_eq!(t.fs.list_streams(d.id).unwrap(), vec![("meta".to_string(), 1)]);
 }
 
 #[test]
@@ -490,4 +557,90 @@ fn name_indexes_are_bounded() {
     t.fs.remove(last, "f", T0).unwrap();
     t.fs.rmdir(root, &format!("d{}", NAME_INDEX_CACHE_SIZE + 2), T0).unwrap();
     assert!(!t.fs.indexes.lock().unwrap().map.contains_key(&last));
+}
+
+/// What smbd 4.17 wrote as `user.DOSATTRIB` for a file set HIDDEN (with
+/// ARCHIVE) and its creation time: the version-5 NDR blob.
+const SMBD_DOSATTRIB: [u8; 24] = [
+    0x00, 0x00, 0x05, 0x00, 0x05, 0x00, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0x5e, 0x3d, 0x51,
+    0xd9, 0xa1, 0x85, 0xdd, 0x01,
+];
+
+#[test]
+fn dosattrib_blob_is_sambas() {
+    let info = dosattrib::decode(&SMBD_DOSATTRIB).unwrap();
+    assert_eq!(info, DosInfo { attrib: Some(0x22), create_time: Some(0x01dd_85a1_d951_3d5e) });
+    assert_eq!(dosattrib::encode(&info), SMBD_DOSATTRIB);
+    // The old hex-string form; garbage is refused.
+    assert_eq!(dosattrib::decode(b"0x21\0").map(|i| i.attrib), Some(Some(0x21)));
+    assert_eq!(dosattrib::decode(b"\x01\x02"), None);
+    assert_eq!(dosattrib::decode(&SMBD_DOSATTRIB[..12]), None);
+}
+
+/// Attributes and the creation time set through LocalFs land in
+/// `user.DOSATTRIB` (or in the sidecar) and are read back by a new
+/// LocalFs on the same tree, as after a restart.
+fn dos_kept_across_restart(sidecar: bool) {
+    let t = TempTree::new();
+    let fs = if sidecar { LocalFs::new(&t.dir).unwrap().with_dos_sidecar() } else { LocalFs::new(&t.dir).unwrap() };
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap();
+    let btime = Timespec::new(1_500_000_000, 100);
+    let set = SetAttr { dos: Some(0x22), btime: Some(btime), ..Default::default() };
+    fs.setattr(f.id, &set, T0).unwrap();
+    let path = t.dir.join("f");
+    let blob = xattr::get(&path, dosattrib::NAME).unwrap();
+    let sidecar_file = t.dir.join(dosattrib::SIDECAR_DIR).join(f.id.to_string());
+    match sidecar {
+        true => {
+            assert_eq!(blob, None);
+            assert!(sidecar_file.exists());
+        }
+        false => {
+            let info = dosattrib::decode(&blob.unwrap()).unwrap();
+            assert_eq!(info, DosInfo { attrib: Some(0x22), create_time: Some(btime.to_filetime()) });
+            assert!(!sidecar_file.exists());
+        }
+    }
+    // The sidecar directory is no name a client sees.
+    assert_eq!(fs.readdir(root, 0, 100).unwrap().0.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["f"]);
+    let again = if sidecar { LocalFs::new(&t.dir).unwrap().with_dos_sidecar() } else { LocalFs::new(&t.dir).unwrap() };
+    let a = again.lookup(again.root(), "f").unwrap();
+    assert_eq!((a.dos, a.btime), (Some(0x22), btime));
+    // READONLY follows the mode into the blob (smbd reads it there).
+    again.setattr(a.id, &SetAttr { mode: Some(0o444), ..Default::default() }, T0).unwrap();
+    let stored = match sidecar {
+        true => fs::read(&sidecar_file).unwrap()[8..].to_vec(),
+        false => xattr::get(&path, dosattrib::NAME).unwrap().unwrap(),
+    };
+    assert_eq!(dosattrib::decode(&stored).unwrap().attrib, Some(0x23));
+    again.remove(again.root(), "f", T0).unwrap();
+    assert!(!sidecar_file.exists());
+}
+
+#[test]
+fn dos_attributes_in_user_dosattrib() {
+    dos_kept_across_restart(false);
+}
+
+#[test]
+fn dos_attributes_in_the_sidecar() {
+    dos_kept_across_restart(true);
+}
+
+/// A ChangeTime set through `setattr` reads back (after a restart too)
+/// until the file changes; then the real ctime shows again.
+#[test]
+fn change_time_kept_until_the_file_changes() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    let set_to = Timespec::new(1_234_567_890, 100);
+    let a = t.fs.setattr(f.id, &SetAttr { ctime: Some(set_to), ..Default::default() }, T0).unwrap();
+    assert_eq!(a.ctime, set_to);
+    let again = LocalFs::new(&t.dir).unwrap();
+    assert_eq!(again.lookup(again.root(), "f").unwrap().ctime, set_to);
+    let a = t.fs.write(f.id, 0, b"x", T0).unwrap();
+    assert_ne!(a.ctime, set_to);
+    assert_eq!(t.fs.getattr(f.id).unwrap().ctime, a.ctime);
 }

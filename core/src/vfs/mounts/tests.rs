@@ -114,6 +114,17 @@ impl Vfs for Rooted {
     fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
         self.mounts.setattr(id, set, now)
     }
+    fn copy_range(
+        &self,
+        s: ObjectId,
+        so: u64,
+        d: ObjectId,
+        dof: u64,
+        len: u64,
+        now: Timespec,
+    ) -> VfsResult<(u64, FileAttr)> {
+        self.mounts.copy_range(s, so, d, dof, len, now)
+    }
     fn readdir(&self, dir: ObjectId, cookie: u64, max: usize) -> VfsResult<(Vec<DirEntry>, bool)> {
         self.mounts.readdir(dir, cookie, max)
     }
