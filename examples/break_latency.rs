@@ -73,7 +73,7 @@ impl Rig {
     fn nfs_write(&mut self) {
         let root = self.server.vfs().root();
         let a = self.server.vfs().lookup(root, "f").expect("f");
-        let fh = NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh();
+        let fh = NfsFh3 { export: 0, epoch: 0, id: a.id, generation: a.generation }.to_fh();
         let args = Nfs3Args::Write {
             fh,
             offset: 0,

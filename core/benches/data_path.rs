@@ -115,7 +115,7 @@ impl Rig {
         let a = server.vfs().create(root, "f", CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t).unwrap();
         let data: Vec<u8> = (0..8 * MIB).map(|i| (i % 251) as u8).collect();
         server.vfs().write(a.id, 0, &data, t).unwrap();
-        let fh = NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh();
+        let fh = NfsFh3 { export: 0, epoch: 0, id: a.id, generation: a.generation }.to_fh();
         let peer = |p: &str| p.parse::<SocketAddr>().unwrap();
         let smb = server.accept(Protocol::Smb, peer("127.0.0.1:40000"), now).unwrap();
         let nfs = server.accept(Protocol::Nfs, peer("127.0.0.1:800"), now).unwrap();

@@ -4,7 +4,7 @@
 //! out. Protocol state (SMB's open names, NFS's write verifier) is not here:
 //! each protocol keeps its own beside this and is handed both.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -67,6 +67,9 @@ pub struct Core {
     /// Indexes of `config.nfs.exports` that a reconfiguration removed: their
     /// slots stay (file handles carry the index) and their handles are
     /// STALE.
+    /// Epochs of export slots a reload reused (absent: 0); NFS handles
+    /// carry the epoch they were made in.
+    pub(crate) export_epochs: BTreeMap<usize, u16>,
     pub(crate) retired_exports: BTreeSet<usize>,
 }
 
@@ -88,6 +91,7 @@ impl Core {
             close_requests: Vec::new(),
             io,
             retired_exports: BTreeSet::new(),
+            export_epochs: BTreeMap::new(),
         }
     }
 
@@ -98,6 +102,18 @@ impl Core {
             return None;
         }
         self.config.nfs.exports.get(index)
+    }
+
+    /// The epoch of export slot `index`: how many times a reload gave it
+    /// to a new export (wrapping).
+    pub(crate) fn export_epoch(&self, index: usize) -> u16 {
+        self.export_epochs.get(&index).copied().unwrap_or(0)
+    }
+
+    /// Export `index` for a handle made in slot epoch `epoch`: `None` when
+    /// the export was removed, or the slot now holds another export.
+    pub(crate) fn export_at(&self, index: usize, epoch: u16) -> Option<&Export> {
+        self.export(index).filter(|_| self.export_epoch(index) == epoch)
     }
 
     /// Queues a message for `conn`, framed for its transport, after the

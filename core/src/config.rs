@@ -392,14 +392,17 @@ impl Default for SmbConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconfigure {
     /// The shares from now on. A share is the same share when its name
-    /// (case-insensitively) and every other setting are unchanged:
-    /// its tree connects and opens go on. The trees of any other share that
-    /// was connected are disconnected (their opens closed), and their next
-    /// request answers STATUS_NETWORK_NAME_DELETED.
+    /// (case-insensitively) and its path are unchanged: its tree connects
+    /// and opens go on, under its new options from their next request (a
+    /// write on a share made read-only answers STATUS_ACCESS_DENIED), unless
+    /// the share now refuses the session (guests, encryption). The trees of
+    /// any other share that was connected are disconnected (their opens
+    /// closed), and their next request answers STATUS_NETWORK_NAME_DELETED.
     pub shares: Vec<Share>,
     /// The exports from now on. An export keeps its handles when its name
     /// stays (its new settings apply); the handles of a removed one answer
-    /// NFS3ERR_STALE, and a new one takes a fresh index.
+    /// NFS3ERR_STALE, also once a new export has taken its slot (under a
+    /// new epoch, which handles carry).
     pub exports: Vec<Export>,
     /// The accounts from now on. The sessions of an account no longer
     /// listed end (as by LOGOFF); a changed password applies to the next
@@ -502,6 +505,11 @@ pub struct Export {
     pub anon_gid: u32,
     /// What an NFS call does when it needs an SMB lease break first.
     pub policy: NfsBreakPolicy,
+    /// How long a call of this export parked behind a break (policy
+    /// `Wait`) waits for its acknowledgment before the lease is taken to
+    /// NONE, as at [`Config::break_timeout`]; `None`: that server-wide
+    /// timeout. Only shortens: a break keeps the earliest deadline asked.
+    pub break_timeout: Option<Duration>,
 }
 
 impl Default for Export {
@@ -516,6 +524,7 @@ impl Default for Export {
             anon_uid: 65534,
             anon_gid: 65534,
             policy: NfsBreakPolicy::Wait,
+            break_timeout: None,
         }
     }
 }

@@ -154,6 +154,6 @@ pub use io::{IoCompletion, IoId, IoOp, IoRequest, MessageCheck};
 pub use output::Output;
 pub use rng::Seed;
 pub use server::{AcceptError, Server};
-pub use stats::{NFS3_PROCEDURES, SMB_COMMANDS, Stats};
+pub use stats::{Histogram, NFS3_PROCEDURES, SMB_COMMANDS, Stats, WAIT_BUCKETS};
 pub use time::Timespec;
 pub use vfs::{LocalFs, MemoryFs, Vfs};

@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::common::{Core, Flow, Slot};
-use crate::config::{Config, Reconfigure, Share};
+use crate::config::{Config, Reconfigure};
 use crate::framing::{FrameError, Framer, encode_frame};
 use crate::id::{ConnId, Protocol, WaitToken};
 use crate::io::IoCompletion;
@@ -321,18 +321,20 @@ impl Server {
     /// An administrator's reload: new shares, exports and accounts (see
     /// [`Reconfigure`] for what goes on and what ends). Connections stay;
     /// the rest of the configuration is unchanged. Exports keep their index
-    /// (file handles carry it): a removed export's slot stays, retired, and
-    /// new exports are appended, up to 256 slots; past it the further new
-    /// exports are left out (logged).
+    /// (file handles carry it): a removed export's slot is retired, and a
+    /// new export takes a retired slot under the slot's next epoch (handles
+    /// carry it too, so the removed export's handles stay stale), else a new
+    /// slot, up to 256 exports at once; past it the further new exports are
+    /// left out (logged).
     pub fn handle_reconfigure(&mut self, new: Reconfigure, now: Instant) {
         let old = std::mem::take(&mut self.core.config.smb.shares);
         let share_map: Vec<Option<usize>> = old
             .iter()
             .map(|o| {
-                new.shares.iter().position(|n| n.name.eq_ignore_ascii_case(&o.name) && *n == Share { name: n.name.clone(), ..o.clone() })
+                new.shares.iter().position(|n| n.name.eq_ignore_ascii_case(&o.name) && n.path == o.path)
             })
             .collect();
-        smb::reconfigure::apply(&mut self.core, &mut self.shared.smb, &share_map, &new.users, now);
+        smb::reconfigure::apply(&mut self.core, &mut self.shared.smb, &share_map, &new.shares, &new.users, now);
         self.core.config.smb.shares = new.shares;
         self.core.config.smb.users = new.users;
 
@@ -351,6 +353,15 @@ impl Server {
             }
         }
         for e in fresh.into_iter().flatten() {
+            // A removed export's slot is reused under a new epoch, so that
+            // its old handles stay stale (nfs/nfs3/fh.rs).
+            if let Some(&i) = self.core.retired_exports.first() {
+                self.core.retired_exports.remove(&i);
+                let epoch = self.core.export_epochs.entry(i).or_insert(0);
+                *epoch = epoch.wrapping_add(1);
+                exports[i] = e;
+                continue;
+            }
             // Handles hold the export index in one byte.
             if exports.len() >= 256 {
                 tracing::warn!(export = %e.name, "no export index left: export not added");
@@ -532,6 +543,7 @@ impl Server {
         stats.breaks_timed_out += c.breaks_timed_out;
         stats.ops_parked += c.ops_parked;
         stats.time_parked += c.time_parked;
+        stats.break_wait.merge(&c.waits);
         while let Some(slot) = self.core.pop_slot() {
             match slot {
                 Slot::Out(o) => self.push_out(o),

@@ -39,8 +39,12 @@ pub struct SessionView {
     pub channels: Vec<ChannelView>,
     /// Whether signing is required on it.
     pub signing_required: bool,
-    /// Whether it encrypts (this server does not encrypt yet: always false).
+    /// Whether its messages are encrypted: the whole session
+    /// (Session.EncryptData) or a tree of a share that requires it.
     pub encryption: bool,
+    /// The connection's cipher (MS-SMB2 2.2.3.1.2) when it has one, as
+    /// "AES-128-GCM"; whether it is used is `encryption`.
+    pub cipher: Option<String>,
     /// Its tree connects.
     pub trees: Vec<TreeView>,
     /// Its open files and directories.
@@ -76,6 +80,12 @@ pub struct OpenView {
     pub tree_id: u32,
     /// The storage object's id.
     pub object: u64,
+    /// The share of its tree.
+    pub share: String,
+    /// Its path in the share, as a client names it (`dir\file.txt`,
+    /// `file.txt:stream`); "" for the share's root, "?" when a name on
+    /// the way can no longer be found.
+    pub path: String,
     /// The granted access mask (MS-SMB2 2.2.13.1).
     pub access: u32,
     /// The lease the open was made under, if any: its caching as "RWH",

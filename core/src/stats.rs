@@ -53,6 +53,44 @@ pub const NFS3_PROCEDURES: [&str; 22] = [
     "COMMIT",
 ];
 
+/// Upper bounds of the [`Histogram`] buckets, in seconds: from half a
+/// millisecond to past the default 35 s break timeout.
+pub const WAIT_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 35.0, 60.0];
+
+/// A distribution of durations over [`WAIT_BUCKETS`] (Prometheus histogram
+/// semantics: `counts[i]` holds the observations at most `WAIT_BUCKETS[i]`
+/// and above the bucket before; the last, those above every bound).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Histogram {
+    /// Observations per bucket (not cumulative); one more than the bounds.
+    pub counts: [u64; WAIT_BUCKETS.len() + 1],
+    /// Sum of every observation.
+    pub sum: Duration,
+}
+
+impl Histogram {
+    /// Counts `d` in its bucket.
+    pub fn observe(&mut self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let i = WAIT_BUCKETS.iter().position(|b| secs <= *b).unwrap_or(WAIT_BUCKETS.len());
+        self.counts[i] += 1;
+        self.sum += d;
+    }
+
+    /// Adds `other`'s observations.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.sum += other.sum;
+    }
+
+    /// Observations in all.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
 /// Request, traffic, connection, lease-break and parking counters,
 /// cumulative since the server started; for monitoring, never read by the
 /// core itself.
@@ -70,6 +108,11 @@ pub struct Stats {
     pub ops_parked: u64,
     /// Total time operations spent parked.
     pub time_parked: Duration,
+    /// How long each parked operation waited behind breaks (or a lock
+    /// request behind a lock), one observation as each is woken. The
+    /// durations are differences of the instants the adapter passed in:
+    /// the core reads no clock.
+    pub break_wait: Histogram,
     /// NFS calls answered NFS3ERR_JUKEBOX because of a break.
     pub nfs_jukebox: u64,
     /// NFS connections closed after `limits.nfs_idle_timeout` of idleness.

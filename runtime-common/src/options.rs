@@ -20,6 +20,10 @@ pub struct ServerOptions {
     /// A second port that also speaks ONC RPC (for clients that ask the
     /// portmapper on a port of their own).
     pub portmap: Option<SocketAddr>,
+    /// Further listeners, each with the protocol it serves: more addresses
+    /// for SMB or NFS beside `smb` and `nfs` (IPv6 beside IPv4, a second
+    /// interface). Not reported in [`BoundAddrs`].
+    pub also: Vec<(SocketAddr, Protocol)>,
     /// Record every input to this file (see [`polyshare_core::record`]); it
     /// is created owner-only.
     pub record: Option<PathBuf>,
@@ -38,6 +42,7 @@ impl Default for ServerOptions {
             smb: None,
             nfs: None,
             portmap: None,
+            also: Vec::new(),
             record: None,
             output_limit: 16 << 20,
             shutdown_grace: Duration::from_secs(2),
@@ -77,6 +82,9 @@ pub fn bind_listeners<L>(
             *bound = Some(at);
             listeners.push((l, protocol));
         }
+    }
+    for &(addr, protocol) in &opts.also {
+        listeners.push((bind(addr)?.0, protocol));
     }
     Ok((listeners, addrs))
 }

@@ -37,6 +37,7 @@ pub struct Listeners {
     smb: Option<TcpListener>,
     nfs: Option<TcpListener>,
     portmap: Option<TcpListener>,
+    also: Vec<(TcpListener, Protocol)>,
     opts: ServerOptions,
 }
 
@@ -48,7 +49,17 @@ impl Listeners {
                 None => Ok(None),
             }
         }
-        Ok(Self { smb: bind(opts.smb).await?, nfs: bind(opts.nfs).await?, portmap: bind(opts.portmap).await?, opts })
+        let mut also = Vec::new();
+        for &(addr, protocol) in &opts.also {
+            also.push((TcpListener::bind(addr).await?, protocol));
+        }
+        Ok(Self {
+            smb: bind(opts.smb).await?,
+            nfs: bind(opts.nfs).await?,
+            portmap: bind(opts.portmap).await?,
+            also,
+            opts,
+        })
     }
 
     pub fn local_addrs(&self) -> BoundAddrs {
@@ -113,6 +124,9 @@ async fn run(
         if let Some(l) = listener {
             accepts.spawn(accept_loop(l, protocol, tx.clone()));
         }
+    }
+    for (l, protocol) in listeners.also {
+        accepts.spawn(accept_loop(l, protocol, tx.clone()));
     }
     let conns = ConnTable {
         tx,

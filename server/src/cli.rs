@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use polyshare_core::config::{Export, Limits, NfsBreakPolicy, Share, User};
-use polyshare_core::{Config, LocalFs, MemoryFs, Seed, Setup, Vfs};
+use polyshare_core::{Config, LocalFs, MemoryFs, Protocol, Seed, Setup, Vfs};
 use polyshare_runtime::{BoundAddrs, ServerOptions};
 
 use crate::config_file::Deployment;
+use crate::storage::MountTable;
 
 /// Serve one file tree over SMB2/3 and NFSv3.
 #[derive(Debug, Clone, Parser)]
@@ -241,6 +242,7 @@ impl Args {
             options: self.options(),
             config: self.config(),
             root: self.root.clone(),
+            storage: Vec::new(),
             users_file: None,
             log: self.log.clone(),
             seed: self.seed.map(Seed::Fixed),
@@ -255,24 +257,31 @@ impl Args {
 
     /// Overrides the settings of `d` (from a configuration file) with the
     /// flags for which `given` is true (those on the command line). Flags
-    /// about "the share" apply to every share.
-    pub fn override_deployment(&self, d: &mut Deployment, given: impl Fn(&str) -> bool) {
+    /// about "the share" apply to every share. `--root` does not apply to a
+    /// file whose shares name their own storage.
+    pub fn override_deployment(&self, d: &mut Deployment, given: impl Fn(&str) -> bool) -> Result<(), String> {
         let set_ip = |a: &mut Option<SocketAddr>| {
             if let Some(a) = a {
                 a.set_ip(self.listen);
             }
         };
         if given("listen") {
+            // One address for everything, as without a file.
             set_ip(&mut d.options.smb);
             set_ip(&mut d.options.nfs);
             set_ip(&mut d.options.portmap);
+            d.options.also.clear();
         }
         let ip = d.options.smb.or(d.options.nfs).map_or(self.listen, |a| a.ip());
-        if given("smb_port") {
-            d.options.smb = Some(SocketAddr::new(ip, self.smb_port));
-        }
-        if given("nfs_port") {
-            d.options.nfs = Some(SocketAddr::new(ip, self.nfs_port));
+        // A port given moves every listener of its protocol.
+        for (flag, port, primary, protocol) in [
+            ("smb_port", self.smb_port, &mut d.options.smb, Protocol::Smb),
+            ("nfs_port", self.nfs_port, &mut d.options.nfs, Protocol::Nfs),
+        ] {
+            if given(flag) {
+                *primary = Some(SocketAddr::new(primary.map_or(ip, |a| a.ip()), port));
+                d.options.also.iter_mut().filter(|(_, p)| *p == protocol).for_each(|(a, _)| a.set_port(port));
+            }
         }
         if given("portmap_port") {
             d.options.portmap = self.portmap_port.map(|p| SocketAddr::new(ip, p));
@@ -281,6 +290,9 @@ impl Args {
             d.options.record = self.record.clone();
         }
         if given("root") {
+            if !d.storage.is_empty() {
+                return Err("--root: the configuration file gives each share its own `path` or `memory`".into());
+            }
             d.root = self.root.clone();
         }
         if given("log") {
@@ -350,6 +362,7 @@ impl Args {
             c.limits.max_smb_connections = self.max_smb_connections;
         }
         c.limits.max_connections = c.limits.max_nfs_connections.saturating_add(c.limits.max_smb_connections);
+        Ok(())
     }
 
     /// Prints how to connect and the machine-readable line
@@ -372,6 +385,19 @@ impl Deployment {
     /// The core's start-up input: the configuration and the storage
     /// ([`Deployment::root`] or an in-memory tree).
     pub fn setup(&self) -> io::Result<Setup> {
+        self.start().map(|(setup, _)| setup)
+    }
+
+    /// The core's start-up input and, when the shares name their own
+    /// storage ([`Deployment::storage`]), the mount table that holds it
+    /// (a reload places the new shares in it).
+    pub fn start(&self) -> io::Result<(Setup, Option<MountTable>)> {
+        if !self.storage.is_empty() {
+            let mut table = MountTable::new();
+            let mut config = self.config.clone();
+            table.place(&mut config, &self.storage)?;
+            return Ok((Setup { config, vfs: table.vfs(), seed: self.seed }, Some(table)));
+        }
         let vfs: Box<dyn Vfs> = match &self.root {
             Some(dir) => {
                 if !dir.is_dir() {
@@ -384,7 +410,7 @@ impl Deployment {
             }
             None => Box::<MemoryFs>::default(),
         };
-        Ok(Setup { config: self.config.clone(), vfs, seed: self.seed })
+        Ok((Setup { config: self.config.clone(), vfs, seed: self.seed }, None))
     }
 }
 
@@ -435,12 +461,12 @@ mod tests {
         let mut d = crate::config_file::parse(
             std::path::Path::new("t.toml"),
             "[server]\nlisten = \"10.0.0.1\"\nsmb_port = 445\nnfs_port = 2049\nbreak_timeout = 5\n\
-             [[share]]\nname = \"a\"\n[[share]]\nname = \"b\"\nnfs_policy = \"jukebox\"\n",
+             [[share]]\nname = \"a\"\nmemory = true\n[[share]]\nname = \"b\"\nmemory = true\nnfs_policy = \"jukebox\"\n",
         )
         .unwrap();
         let args = Args::parse_from(["x", "--smb-port", "0", "--nfs-policy", "wait", "--break-timeout", "35"]);
         let given = ["smb_port", "nfs_policy"];
-        args.override_deployment(&mut d, |id| given.contains(&id));
+        args.override_deployment(&mut d, |id| given.contains(&id)).unwrap();
         assert_eq!(d.options.smb, Some("10.0.0.1:0".parse().unwrap()));
         assert_eq!(d.options.nfs, Some("10.0.0.1:2049".parse().unwrap()));
         assert!(d.config.nfs.exports.iter().all(|e| e.policy == NfsBreakPolicy::Wait));

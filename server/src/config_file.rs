@@ -2,8 +2,7 @@
 //! schema, and its mapping onto the core's [`Config`] and the adapter's
 //! [`ServerOptions`]. Every error names the line it comes from: unknown keys
 //! and ill-typed values (from the TOML parser), duplicate shares, bad
-//! addresses, missing directories, and keys of features the core does not
-//! have yet (a per-share `break_timeout`).
+//! addresses, missing directories.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -13,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use polyshare_core::config::{AddrRange, Export, NfsBreakPolicy, Share, Squash};
-use polyshare_core::{Config, Seed};
+use polyshare_core::{Config, Protocol, Seed};
 use polyshare_runtime::ServerOptions;
+
+use crate::storage::Storage;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -49,8 +50,13 @@ pub struct Deployment {
     pub options: ServerOptions,
     /// The core's configuration (users included once the database is read).
     pub config: Config,
-    /// The directory served; `None`: an in-memory tree.
+    /// Without a configuration file: the directory served (`None`: an
+    /// in-memory tree), the one tree of every share.
     pub root: Option<PathBuf>,
+    /// With one: the storage of each share (`config.smb.shares[i]` and
+    /// `config.nfs.exports[i]`), each mounted in a composite tree
+    /// ([`crate::storage`]).
+    pub storage: Vec<Storage>,
     /// The user database ([`crate::users`]), read at start and on reload.
     pub users_file: Option<PathBuf>,
     /// Log filter (tracing-subscriber env-filter syntax).
@@ -71,8 +77,9 @@ pub struct Deployment {
 struct File {
     #[serde(default)]
     server: ServerSection,
-    #[serde(default)]
-    storage: StorageSection,
+    /// Gone: each share names its own storage. Kept in the schema to say
+    /// so at its line.
+    storage: Option<Spanned<toml::Value>>,
     #[serde(default)]
     limits: LimitsSection,
     #[serde(default)]
@@ -83,16 +90,17 @@ struct File {
     share: Vec<Spanned<ShareSection>>,
 }
 
-/// A key the schema knows but the server cannot honour yet: rejected, with
-/// its line, rather than accepted and ignored.
-type NotYet = Option<Spanned<toml::Value>>;
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServerSection {
     listen: Option<IpAddr>,
-    smb_port: Option<u16>,
-    nfs_port: Option<u16>,
+    smb_port: Option<Spanned<u16>>,
+    nfs_port: Option<Spanned<u16>>,
+    /// Every address SMB listens on (`["0.0.0.0:445", "[::]:445"]`), in
+    /// place of `listen` and `smb_port`.
+    smb_listen: Option<Spanned<Vec<SocketAddr>>>,
+    /// Every address NFS, MOUNT and the portmapper listen on.
+    nfs_listen: Option<Spanned<Vec<SocketAddr>>>,
     portmap_port: Option<u16>,
     name: Option<String>,
     domain: Option<String>,
@@ -107,12 +115,6 @@ struct ServerSection {
     record: Option<PathBuf>,
     seed: Option<u64>,
     control_socket: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StorageSection {
-    root: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,7 +143,8 @@ struct MetricsSection {
 #[serde(deny_unknown_fields)]
 struct ShareSection {
     name: Spanned<String>,
-    path: Option<Spanned<String>>,
+    path: Option<Spanned<PathBuf>>,
+    memory: Option<Spanned<bool>>,
     export: Option<Spanned<String>>,
     #[serde(default)]
     read_only: bool,
@@ -162,7 +165,9 @@ struct ShareSection {
     secure: bool,
     #[serde(default)]
     nfs_policy: PolicyName,
-    break_timeout: NotYet,
+    /// Seconds an NFS call of this export parked behind a break waits for
+    /// its acknowledgment (only shortens the server's `break_timeout`).
+    break_timeout: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -203,13 +208,6 @@ impl Located<'_> {
             message: message.into(),
         }
     }
-
-    fn not_yet(&self, key: &str, value: &NotYet) -> Result<(), ConfigError> {
-        match value {
-            Some(v) => Err(self.err(Some(v.span()), format!("`{key}` is not supported yet"))),
-            None => Ok(()),
-        }
-    }
 }
 
 fn secs(loc: &Located<'_>, key: &str, v: &Spanned<f64>) -> Result<Duration, ConfigError> {
@@ -235,21 +233,36 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
 
     let listen = s.listen.unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let at = |port: u16| Some(SocketAddr::new(listen, port));
-    let options = ServerOptions {
-        smb: at(s.smb_port.unwrap_or(SMB_PORT)),
-        nfs: at(s.nfs_port.unwrap_or(NFS_PORT)),
-        portmap: s.portmap_port.and_then(at),
-        record: s.record.clone(),
-        ..ServerOptions::default()
-    };
+    let mut options =
+        ServerOptions { portmap: s.portmap_port.and_then(at), record: s.record.clone(), ..ServerOptions::default() };
+    for (list, port, default, key, protocol) in [
+        (&s.smb_listen, &s.smb_port, SMB_PORT, "smb", Protocol::Smb),
+        (&s.nfs_listen, &s.nfs_port, NFS_PORT, "nfs", Protocol::Nfs),
+    ] {
+        let addrs = match (list, port) {
+            (Some(_), Some(p)) => {
+                return Err(loc.err(Some(p.span()), format!("`{key}_port` with `{key}_listen`: give the port there")));
+            }
+            (Some(l), None) if l.get_ref().is_empty() => {
+                return Err(loc.err(Some(l.span()), format!("`{key}_listen` is empty")));
+            }
+            (Some(l), None) => l.get_ref().clone(),
+            (None, p) => vec![SocketAddr::new(listen, p.as_ref().map_or(default, |p| *p.get_ref()))],
+        };
+        let primary = match protocol {
+            Protocol::Smb => &mut options.smb,
+            Protocol::Nfs => &mut options.nfs,
+        };
+        *primary = addrs.first().copied();
+        options.also.extend(addrs.iter().skip(1).map(|a| (*a, protocol)));
+    }
 
-    let root = match &file.storage.root {
-        Some(r) if !r.get_ref().is_dir() => {
-            return Err(loc.err(Some(r.span()), format!("{} is not a directory", r.get_ref().display())));
-        }
-        Some(r) => Some(r.get_ref().clone()),
-        None => None,
-    };
+    if let Some(st) = &file.storage {
+        return Err(loc.err(
+            Some(st.span()),
+            "[storage] is gone: give each [[share]] its own `path = \"/dir\"` (a directory) or `memory = true`",
+        ));
+    }
 
     let mut config = Config::default();
     let guest = s.guest.unwrap_or(true);
@@ -285,9 +298,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
     config.smb.shares.clear();
     config.nfs.exports.clear();
     let (mut names, mut exports) = (BTreeSet::new(), BTreeSet::new());
+    let mut storage = Vec::new();
     for share in &file.share {
         let sh = share.get_ref();
-        loc.not_yet("break_timeout", &sh.break_timeout)?;
         let name = sh.name.get_ref();
         let bad_name = name.is_empty() || name.contains(['/', '\\', '\0']) || name.eq_ignore_ascii_case("IPC$");
         if bad_name {
@@ -297,25 +310,26 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
         if !names.insert(name.to_uppercase()) {
             return Err(loc.err(Some(sh.name.span()), format!("duplicate share {name:?}")));
         }
-        let path = match &sh.path {
-            Some(p) => {
-                let dir = p.get_ref();
-                if !dir.starts_with('/') || dir.split('/').any(|c| c == "..") {
-                    return Err(loc.err(Some(p.span()), format!("path {dir:?}: absolute, without \"..\"")));
-                }
-                let missing = match &root {
-                    Some(r) => !r.join(dir.trim_start_matches('/')).is_dir(),
-                    // The in-memory tree starts empty.
-                    None => !dir.trim_matches('/').is_empty(),
-                };
-                if missing {
-                    let base = root.as_ref().map_or("the in-memory tree".into(), |r| r.display().to_string());
-                    return Err(loc.err(Some(p.span()), format!("path {dir:?} is not a directory in {base}")));
-                }
-                dir.clone()
+        let memory = sh.memory.as_ref().is_some_and(|m| *m.get_ref());
+        storage.push(match (&sh.path, memory) {
+            (Some(p), true) => {
+                return Err(loc.err(Some(p.span()), "a share has a `path` or `memory = true`, not both"));
             }
-            None => "/".into(),
-        };
+            (Some(p), false) => {
+                let dir = p.get_ref();
+                if !dir.is_absolute() || !dir.is_dir() {
+                    return Err(loc.err(Some(p.span()), format!("path {:?} is not a directory", dir.display())));
+                }
+                Storage::Dir(dir.clone())
+            }
+            (None, true) => Storage::Memory,
+            (None, false) => {
+                return Err(loc.err(Some(sh.name.span()), format!("share {name:?}: no `path` (or `memory = true`)")));
+            }
+        });
+        // The path in the core's composite tree comes when the storage is
+        // mounted (crate::storage::MountTable::place).
+        let path = String::from("/");
         let export = match &sh.export {
             Some(e) if !e.get_ref().starts_with('/') => {
                 return Err(loc.err(Some(e.span()), format!("export {:?} must start with /", e.get_ref())));
@@ -367,6 +381,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
                 PolicyName::Wait => NfsBreakPolicy::Wait,
                 PolicyName::Jukebox => NfsBreakPolicy::Jukebox,
             },
+            break_timeout: sh.break_timeout.as_ref().map(|t| secs(&loc, "break_timeout", t)).transpose()?,
         });
     }
     if config.nfs.exports.len() > 256 {
@@ -376,7 +391,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
     Ok(Deployment {
         options,
         config,
-        root,
+        root: None,
+        storage,
         users_file: s.users.as_ref().map(|u| u.get_ref().clone()),
         log: file.log.level.clone(),
         seed: s.seed.map(Seed::Fixed),
@@ -403,17 +419,17 @@ impl Deployment {
     pub fn describe(&self) -> String {
         let mut o = String::new();
         let c = &self.config;
-        let port = |a: Option<SocketAddr>| a.map_or(0, |a| a.port());
-        let listen = self.options.smb.or(self.options.nfs).map(|a| a.ip());
         let q = |s: &str| format!("{s:?}");
         let _ = writeln!(o, "[server]");
-        if let Some(l) = listen {
-            let _ = writeln!(o, "listen = \"{l}\"");
+        for (key, first, protocol) in
+            [("smb", self.options.smb, Protocol::Smb), ("nfs", self.options.nfs, Protocol::Nfs)]
+        {
+            let also = self.options.also.iter().filter(|(_, p)| *p == protocol).map(|(a, _)| *a);
+            let all: Vec<String> = first.into_iter().chain(also).map(|a| q(&a.to_string())).collect();
+            let _ = writeln!(o, "{key}_listen = [{}]", all.join(", "));
         }
-        let _ = writeln!(o, "smb_port = {}", port(self.options.smb));
-        let _ = writeln!(o, "nfs_port = {}", port(self.options.nfs));
         if let Some(p) = self.options.portmap {
-            let _ = writeln!(o, "portmap_port = {}", p.port());
+            let _ = writeln!(o, "listen = \"{}\"\nportmap_port = {}", p.ip(), p.port());
         }
         let _ = writeln!(o, "name = {}", q(&c.smb.server_name));
         let _ = writeln!(o, "domain = {}", q(&c.smb.domain));
@@ -432,12 +448,6 @@ impl Deployment {
         if let Some(r) = &self.options.record {
             let _ = writeln!(o, "record = {}", q(&r.display().to_string()));
         }
-        let _ = writeln!(o, "\n[storage]");
-        match &self.root {
-            Some(r) => writeln!(o, "root = {}", q(&r.display().to_string())),
-            None => writeln!(o, "# root unset: an in-memory tree"),
-        }
-        .ok();
         let l = &c.limits;
         let _ = writeln!(o, "\n[limits]");
         let _ = writeln!(o, "max_smb_connections = {}", l.max_smb_connections);
@@ -449,10 +459,18 @@ impl Deployment {
         if let Some(m) = self.metrics {
             let _ = writeln!(o, "\n[metrics]\nlisten = \"{m}\"");
         }
-        for (share, export) in c.smb.shares.iter().zip(&c.nfs.exports) {
+        for (i, (share, export)) in c.smb.shares.iter().zip(&c.nfs.exports).enumerate() {
             let _ = writeln!(o, "\n[[share]]");
             let _ = writeln!(o, "name = {}", q(&share.name));
-            let _ = writeln!(o, "path = {}", q(&share.path));
+            match self.storage.get(i) {
+                Some(Storage::Dir(d)) => writeln!(o, "path = {}", q(&d.display().to_string())),
+                Some(Storage::Memory) => writeln!(o, "memory = true"),
+                None => match &self.root {
+                    Some(r) => writeln!(o, "path = {}", q(&r.display().to_string())),
+                    None => writeln!(o, "memory = true"),
+                },
+            }
+            .ok();
             let _ = writeln!(o, "export = {}", q(&export.name));
             let _ = writeln!(o, "read_only = {}", share.read_only);
             let _ = writeln!(o, "guest_ok = {}", share.guest_ok);
@@ -478,6 +496,9 @@ impl Deployment {
                 NfsBreakPolicy::Jukebox => "jukebox",
             };
             let _ = writeln!(o, "nfs_policy = \"{policy}\"");
+            if let Some(t) = export.break_timeout {
+                let _ = writeln!(o, "break_timeout = {}", t.as_secs_f64());
+            }
         }
         if !c.smb.users.is_empty() {
             let names: Vec<String> = c.smb.users.iter().map(|u| q(&u.name)).collect();
@@ -497,39 +518,65 @@ mod tests {
 
     #[test]
     fn require_encryption_maps_globally_and_per_share() {
-        let text = "[server]\nrequire_encryption = true\n[[share]]\nname = \"a\"\n[[share]]\nname = \"b\"\nexport = \"/b\"\nrequire_encryption = true\n";
+        let text = "[server]\nrequire_encryption = true\n[[share]]\nname = \"a\"\nmemory = true\n[[share]]\nname = \"b\"\nmemory = true\nexport = \"/b\"\nrequire_encryption = true\n";
         let d = parse(Path::new("t.toml"), text).expect("a good configuration");
         assert!(d.config.smb.require_encryption);
         let enc: Vec<bool> = d.config.smb.shares.iter().map(|s| s.encrypt).collect();
         assert_eq!(enc, [false, true]);
-        let d = parse(Path::new("t.toml"), "[[share]]\nname = \"a\"\n").unwrap();
+        let d = parse(Path::new("t.toml"), "[[share]]\nname = \"a\"\nmemory = true\n").unwrap();
         assert!(!d.config.smb.require_encryption && !d.config.smb.shares[0].encrypt);
     }
 
     #[test]
     fn errors_name_their_line() {
-        let e = err("[server]\nlisten = \"127.0.0.1\"\nbogus = 1\n[[share]]\nname = \"a\"\n");
+        let e = err("[server]\nlisten = \"127.0.0.1\"\nbogus = 1\n[[share]]\nname = \"a\"\nmemory = true\n");
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("bogus"), "{e}");
-        let e = err("[server]\nlisten = \"300.1.1.1\"\n[[share]]\nname = \"a\"\n");
+        let e = err("[server]\nlisten = \"300.1.1.1\"\n[[share]]\nname = \"a\"\nmemory = true\n");
         assert_eq!(e.line, 2, "{e}");
-        let e = err("[[share]]\nname = \"a\"\n\n[[share]]\nname = \"A\"\n");
-        assert_eq!((e.line, e.message.as_str()), (5, "duplicate share \"A\""));
-        let e = err("[[share]]\nname = \"a\"\nbreak_timeout = 5\n");
-        assert_eq!((e.line, e.message.as_str()), (3, "`break_timeout` is not supported yet"));
-        let e = err("[storage]\nroot = \"/nonexistent/polyshare\"\n[[share]]\nname = \"a\"\n");
+        let e = err("[[share]]\nname = \"a\"\nmemory = true\n\n[[share]]\nname = \"A\"\nmemory = true\n");
+        assert_eq!((e.line, e.message.as_str()), (6, "duplicate share \"A\""));
+        let e = err("[[share]]\nname = \"a\"\nmemory = true\nbreak_timeout = -5\n");
+        assert_eq!(e.line, 4, "{e}");
+        let e = err("[storage]\nroot = \"/nonexistent/polyshare\"\n[[share]]\nname = \"a\"\nmemory = true\n");
+        assert!(e.line <= 2 && e.message.starts_with("[storage] is gone"), "{e}");
+        let e = err("[[share]]\nname = \"a\"\npath = \"/nonexistent/polyshare\"\n");
+        assert_eq!((e.line, e.message.as_str()), (3, "path \"/nonexistent/polyshare\" is not a directory"));
+        let e = err("[[share]]\nname = \"a\"\n");
+        assert_eq!((e.line, e.message.as_str()), (2, "share \"a\": no `path` (or `memory = true`)"));
+        let e =
+            err("[server]\nsmb_listen = [\"127.0.0.1:445\", \"[::1]:x\"]\n[[share]]\nname = \"a\"\nmemory = true\n");
         assert_eq!(e.line, 2, "{e}");
-        let e = err("[[share]]\nname = \"a\"\nnfs_clients = [\"10.0.0.0/8\", \"10.0.0.0/99\"]\n");
+        let e =
+            err("[server]\nsmb_listen = [\"127.0.0.1:445\"]\nsmb_port = 1\n[[share]]\nname = \"a\"\nmemory = true\n");
         assert_eq!(e.line, 3, "{e}");
-        assert_eq!(e.to_string(), "t.toml: line 3: bad client address \"10.0.0.0/99\"");
+        let e = err("[[share]]\nname = \"a\"\nmemory = true\nnfs_clients = [\"10.0.0.0/8\", \"10.0.0.0/99\"]\n");
+        assert_eq!(e.line, 4, "{e}");
+        assert_eq!(e.to_string(), "t.toml: line 4: bad client address \"10.0.0.0/99\"");
+    }
+
+    #[test]
+    fn listen_lists_per_protocol() {
+        let d = parse(
+            Path::new("t.toml"),
+            "[server]\nsmb_listen = [\"127.0.0.1:445\", \"[::1]:4445\"]\nnfs_port = 2050\n[[share]]\nname = \"a\"\npath = \"/\"\n",
+        )
+        .unwrap();
+        assert_eq!(d.options.smb, Some("127.0.0.1:445".parse().unwrap()));
+        assert_eq!(d.options.also, [("[::1]:4445".parse().unwrap(), Protocol::Smb)]);
+        assert_eq!(d.options.nfs, Some("127.0.0.1:2050".parse().unwrap()));
+        assert_eq!(d.storage, [Storage::Dir("/".into())]);
+        let again = parse(Path::new("t2.toml"), &d.describe()).unwrap();
+        assert_eq!((again.options.smb, &again.options.also), (d.options.smb, &d.options.also));
+        assert_eq!(again.describe(), d.describe());
     }
 
     #[test]
     fn a_share_maps_to_a_share_and_an_export() {
         let d = parse(
             Path::new("t.toml"),
-            "[server]\nsmb_port = 0\nguest = false\n[[share]]\nname = \"ro\"\nread_only = true\nnfs_clients = \
-             [\"127.0.0.1\"]\nsquash = \"all\"\nnfs_policy = \"jukebox\"\n",
+            "[server]\nsmb_port = 0\nguest = false\n[[share]]\nname = \"ro\"\nmemory = true\nread_only = true\nnfs_clients = \
+             [\"127.0.0.1\"]\nsquash = \"all\"\nnfs_policy = \"jukebox\"\nbreak_timeout = 2.5\n",
         )
         .unwrap();
         assert_eq!(d.options.smb.unwrap().port(), 0);
@@ -537,6 +584,7 @@ mod tests {
         let (s, e) = (&d.config.smb.shares[0], &d.config.nfs.exports[0]);
         assert!(s.read_only && !s.guest_ok && e.read_only);
         assert_eq!((e.name.as_str(), e.squash, e.policy), ("/ro", Squash::All, NfsBreakPolicy::Jukebox));
+        assert_eq!(e.break_timeout, Some(Duration::from_millis(2500)));
         assert_eq!(e.allowed, vec![AddrRange { addr: "127.0.0.1".parse().unwrap(), prefix: 32 }]);
         // What check-config prints reads back into the same configuration.
         let again = parse(Path::new("t2.toml"), &d.describe()).unwrap();

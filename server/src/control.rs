@@ -103,11 +103,14 @@ pub fn to_json(s: &Snapshot) -> Value {
                 "bound": c.bound,
             })).collect::<Vec<_>>(),
             "encryption": v.encryption,
+            "cipher": v.cipher,
             "trees": v.trees.iter().map(|t| json!({ "tree_id": t.tree_id, "share": t.share })).collect::<Vec<_>>(),
             "opens": v.opens.iter().map(|o| json!({
                 "file_id": o.file_id,
                 "tree_id": o.tree_id,
                 "object": o.object,
+                "share": o.share,
+                "path": o.path,
                 "access": format!("{:#x}", o.access),
                 "lease": o.lease,
                 "oplock": o.oplock,
@@ -161,13 +164,14 @@ pub fn describe(v: &Value) -> String {
     o.push_str("SMB sessions:\n");
     for x in list(v, "sessions") {
         o.push_str(&format!(
-            "  {} user={} client={} dialect={} signing={} encryption={}\n",
+            "  {} user={} client={} dialect={} signing={} encryption={} cipher={}\n",
             s(&x, "session_id"),
             s(&x, "user"),
             s(&x, "client"),
             s(&x, "dialect"),
             s(&x, "signing"),
-            s(&x, "encryption")
+            s(&x, "encryption"),
+            s(&x, "cipher")
         ));
         for c in list(&x, "channels") {
             o.push_str(&format!(
@@ -182,8 +186,10 @@ pub fn describe(v: &Value) -> String {
         }
         for f in list(&x, "opens") {
             o.push_str(&format!(
-                "    open {} tree={} object={} lease={} oplock={} breaking={}\n",
+                "    open {} {}\\{} tree={} object={} lease={} oplock={} breaking={}\n",
                 s(&f, "file_id"),
+                s(&f, "share"),
+                s(&f, "path"),
                 s(&f, "tree_id"),
                 s(&f, "object"),
                 s(&f, "lease"),

@@ -8,4 +8,5 @@ pub mod cli;
 pub mod config_file;
 pub mod control;
 pub mod metrics;
+pub mod storage;
 pub mod users;

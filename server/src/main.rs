@@ -11,9 +11,10 @@ use polyshare_core::config::Reconfigure;
 use polyshare_core::config::{NtHash, User};
 use polyshare_server::cli::{self, Args};
 use polyshare_server::config_file::{self, Deployment};
+use polyshare_server::storage::MountTable;
 use polyshare_server::users::UserDb;
 use polyshare_server::{control, metrics};
-use polyshare_tokio::{Control, Listeners, serve_controlled, shutdown_signal};
+use polyshare_tokio::{Control, Inspect, Listeners, serve_controlled, shutdown_signal};
 
 /// One file tree served over SMB2/3 and NFSv3, coherent across both.
 #[derive(Debug, Parser)]
@@ -153,7 +154,7 @@ fn deployment(s: &Serve, given: &[String]) -> Result<Deployment, Error> {
     Ok(match &s.config {
         Some(file) => {
             let mut d = with_users(config_file::load(file)?)?;
-            s.flags.override_deployment(&mut d, |id| given.iter().any(|g| g == id));
+            s.flags.override_deployment(&mut d, |id| given.iter().any(|g| g == id))?;
             d
         }
         None => s.flags.deployment(),
@@ -182,10 +183,17 @@ fn run_status(socket: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> R
     Ok(())
 }
 
-/// On each SIGHUP, reads the configuration again and sends its shares,
-/// exports and accounts to the core; a bad file is logged and the server
-/// goes on as it was. Listen addresses, limits and storage need a restart.
-async fn reload_on_hangup(s: Serve, given: Vec<String>, control: tokio::sync::mpsc::Sender<Control>) {
+/// On each SIGHUP, reads the configuration again, mounts the storage of new
+/// shares, and sends the shares, exports and accounts to the core; once the
+/// core has them, the storage no share uses any more is unmounted. A bad
+/// file is logged and the server goes on as it was. Listen addresses and
+/// limits need a restart.
+async fn reload_on_hangup(
+    s: Serve,
+    given: Vec<String>,
+    control: tokio::sync::mpsc::Sender<Control>,
+    mut table: Option<MountTable>,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = match signal(SignalKind::hangup()) {
         Ok(h) => h,
@@ -196,15 +204,40 @@ async fn reload_on_hangup(s: Serve, given: Vec<String>, control: tokio::sync::mp
             tracing::warn!("SIGHUP: no configuration file to reload");
             continue;
         }
-        match deployment(&s, &given) {
-            Ok(d) => {
-                let users = d.config.smb.users;
-                let r = Reconfigure { shares: d.config.smb.shares, exports: d.config.nfs.exports, users };
-                if control.send(Control::Reconfigure(r)).await.is_err() {
-                    return;
-                }
+        let mut d = match deployment(&s, &given) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: configuration not reloaded");
+                continue;
             }
-            Err(e) => tracing::error!(error = %e, "SIGHUP: configuration not reloaded"),
+        };
+        let unused = match &mut table {
+            Some(t) => match t.place(&mut d.config, &d.storage) {
+                Ok(unused) => unused,
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: configuration not reloaded");
+                    continue;
+                }
+            },
+            None => Vec::new(),
+        };
+        let users = d.config.smb.users;
+        let r = Reconfigure { shares: d.config.smb.shares, exports: d.config.nfs.exports, users };
+        if control.send(Control::Reconfigure(r)).await.is_err() {
+            return;
+        }
+        if let (Some(t), false) = (&mut table, unused.is_empty()) {
+            // Commands run in order: when this answers, the core has closed
+            // what the removed shares held.
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let ask = Control::Inspect(Inspect(Box::new(move |_| {
+                let _ = tx.send(());
+            })));
+            if control.send(ask).await.is_err() || rx.await.is_err() {
+                return;
+            }
+            t.unmount(&unused);
+            tracing::info!(mounts = ?unused, "SIGHUP: storage no share uses is unmounted");
         }
     }
 }
@@ -215,6 +248,12 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
         .map(|id| id.as_str().to_owned())
         .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
         .collect();
+    if given.iter().any(|g| g == "users") {
+        // A password on the command line shows in `ps` and shell history.
+        return Err("--user: `polyshare serve` takes accounts from its user database only \
+                    (`polyshare user add NAME --db FILE`, then `[server] users = \"FILE\"`)"
+            .into());
+    }
     let deployment = deployment(&s, &given)?;
     cli::init_logging(deployment.log.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -222,7 +261,7 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
     // and writer tasks run on the workers, as in the tokio_server example.
     runtime.block_on(async {
         let listeners = Listeners::bind(deployment.options.clone()).await?;
-        let setup = deployment.setup()?;
+        let (setup, table) = deployment.start()?;
         // Everything is bound before the LISTENING line: a bad address
         // fails the start, not a later scrape.
         let (control, commands) = tokio::sync::mpsc::channel(4);
@@ -243,7 +282,7 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
                 Err(e) => tracing::error!(error = %e, "cannot watch for signals; stopping"),
             }
         };
-        let reloads = tokio::spawn(reload_on_hangup(s, given, control));
+        let reloads = tokio::spawn(reload_on_hangup(s, given, control, table));
         let served = serve_controlled(listeners, setup, shutdown, commands).await;
         reloads.abort();
         for task in [socket, scrapes].into_iter().flatten() {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use polyshare_core::{NFS3_PROCEDURES, SMB_COMMANDS, Server};
+use polyshare_core::{Histogram, NFS3_PROCEDURES, SMB_COMMANDS, Server, WAIT_BUCKETS};
 use polyshare_tokio::{Control, Inspect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -66,6 +66,12 @@ pub fn render(server: &Server) -> String {
     family("polyshare_parked", "gauge", "Operations parked now.", &one(server.parked_now() as u64));
     family("polyshare_nfs_jukebox_total", "counter", "NFS calls answered JUKEBOX for a break.", &one(s.nfs_jukebox));
     family("polyshare_durable_preserved_total", "counter", "Durable opens kept.", &one(s.durable_preserved));
+    histogram(
+        &mut o,
+        "polyshare_break_wait_seconds",
+        "How long each operation parked behind a lease break (or a lock) waited.",
+        &s.break_wait,
+    );
     let _ = writeln!(
         o,
         "# HELP polyshare_parked_seconds_total Time operations waited behind breaks.\n\
@@ -73,6 +79,19 @@ pub fn render(server: &Server) -> String {
         s.time_parked.as_secs_f64()
     );
     o
+}
+
+/// One histogram family in the text format: cumulative `_bucket{le=...}`
+/// lines ending with `+Inf`, then `_sum` and `_count`.
+fn histogram(o: &mut String, name: &str, help: &str, h: &Histogram) {
+    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} histogram");
+    let mut below = 0;
+    for (bound, n) in WAIT_BUCKETS.iter().zip(h.counts) {
+        below += n;
+        let _ = writeln!(o, "{name}_bucket{{le=\"{bound}\"}} {below}");
+    }
+    let _ = writeln!(o, "{name}_bucket{{le=\"+Inf\"}} {}", h.count());
+    let _ = writeln!(o, "{name}_sum {}\n{name}_count {}", h.sum.as_secs_f64(), h.count());
 }
 
 /// Binds `addr` (before the server announces itself, so a bad address
@@ -133,4 +152,28 @@ async fn answer(mut stream: TcpStream, control: mpsc::Sender<Control>) {
     );
     let _ = stream.write_all(reply.as_bytes()).await;
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_histogram_is_cumulative_and_ends_with_inf_sum_and_count() {
+        let mut h = Histogram::default();
+        for ms in [0, 3, 3, 700, 90_000] {
+            h.observe(Duration::from_millis(ms));
+        }
+        let mut o = String::new();
+        histogram(&mut o, "w", "help", &h);
+        let value = |line: &str| o.lines().find_map(|l| l.strip_prefix(line)).map(|v| v.trim().to_owned());
+        assert_eq!(value("# TYPE w").as_deref(), Some("histogram"));
+        assert_eq!(value("w_bucket{le=\"0.0005\"}").as_deref(), Some("1"));
+        assert_eq!(value("w_bucket{le=\"0.005\"}").as_deref(), Some("3"));
+        assert_eq!(value("w_bucket{le=\"1\"}").as_deref(), Some("4"));
+        assert_eq!(value("w_bucket{le=\"60\"}").as_deref(), Some("4"));
+        assert_eq!(value("w_bucket{le=\"+Inf\"}").as_deref(), Some("5"));
+        assert_eq!(value("w_count").as_deref(), Some("5"));
+        assert_eq!(value("w_sum").as_deref(), Some("90.706"));
+    }
 }

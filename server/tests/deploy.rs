@@ -71,6 +71,7 @@ fn two_shares_a_user_database_and_real_clients() {
     std::fs::write(root.join("docs/readme.txt"), b"read me\n").unwrap();
     // alice (uid 1000) owns the tree; guests may read it.
     std::os::unix::fs::chown(&root, Some(1000), Some(1000)).unwrap();
+    let docs = root.join("docs");
     let db = dir.join("users");
     user_add(&db, "alice", PASSWORD, &["--uid", "1000", "--gid", "1000", "--groups", "27,100"]);
 
@@ -94,17 +95,14 @@ fn two_shares_a_user_database_and_real_clients() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1\"\nguest = true\nusers = {db:?}\n\n[storage]\nroot = {root:?}\n\n\
-             [[share]]\nname = \"data\"\npath = \"/\"\nsquash = \"none\"\n\n\
-             [[share]]\nname = \"docs\"\npath = \"/docs\"\nread_only = true\nguest_ok = false\n"
+            "[server]\nsmb_listen = [\"127.0.0.1:0\"]\nnfs_listen = [\"127.0.0.1:0\"]\nguest = true\n\
+             users = {db:?}\n\n\
+             [[share]]\nname = \"data\"\nmemory = true\nsquash = \"none\"\n\n\
+             [[share]]\nname = \"docs\"\npath = {docs:?}\nread_only = true\nguest_ok = false\n"
         ),
     )
     .unwrap();
-    let srv = ServerProcess::start_exe(
-        "polyshare",
-        Path::new(BIN),
-        &["serve", "--config", config.to_str().unwrap(), "--smb-port", "0", "--nfs-port", "0"],
-    );
+    let srv = ServerProcess::start_exe("polyshare", Path::new(BIN), &["serve", "--config", config.to_str().unwrap()]);
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", srv.pid())).unwrap();
     assert!(!String::from_utf8_lossy(&cmdline).contains(PASSWORD));
 
@@ -117,9 +115,14 @@ fn two_shares_a_user_database_and_real_clients() {
     // The writable share, as the user and as a guest.
     let o = smbclient_on(&srv, "data", &auth, Some("SMB3"), &format!("{put}; ls"));
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("up.txt"), "{}", text(&o));
-    assert_eq!(std::fs::read(root.join("up.txt")).unwrap(), b"uploaded over smb\n");
+    // "data" lives in memory: nothing reaches the disk.
+    assert!(!root.join("up.txt").exists() && !docs.join("up.txt").exists());
+    let back = dir.join("back.txt");
+    let o = smbclient_on(&srv, "data", &auth, Some("SMB3"), &format!("get up.txt {}", back.display()));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read(&back).unwrap(), b"uploaded over smb\n");
     let o = smbclient_on(&srv, "data", &["-N"], Some("SMB3"), "ls");
-    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("docs"), "{}", text(&o));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("up.txt"), "{}", text(&o));
 
     // The read-only share: readable by the user, not writable, not for guests.
     let got = dir.join("got.txt");
@@ -128,7 +131,7 @@ fn two_shares_a_user_database_and_real_clients() {
     assert_eq!(std::fs::read(&got).unwrap(), b"read me\n");
     let o = smbclient_on(&srv, "docs", &auth, Some("SMB3"), &put);
     assert!(text(&o).contains("NT_STATUS_ACCESS_DENIED"), "{}", text(&o));
-    assert!(!root.join("docs/up.txt").exists());
+    assert!(!docs.join("up.txt").exists());
     let o = smbclient_on(&srv, "docs", &["-N"], Some("SMB3"), "ls");
     assert!(!o.status.success(), "a guest reached the share that refuses guests: {}", text(&o));
     assert!(text(&o).contains("NT_STATUS_ACCESS_DENIED"), "{}", text(&o));
@@ -143,10 +146,11 @@ fn two_shares_a_user_database_and_real_clients() {
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("readme.txt"), "{}", text(&o));
     let o = nfs("nfs-cp", &[local.to_str().unwrap(), &srv.nfs_url_on("/docs", "/nfs.txt")]);
     assert!(!o.status.success(), "nfs-cp wrote to a read-only export: {}", text(&o));
-    assert!(!root.join("docs/nfs.txt").exists());
+    assert!(!docs.join("nfs.txt").exists());
     let o = nfs("nfs-cp", &[local.to_str().unwrap(), &srv.nfs_url_on("/data", "/nfs.txt")]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(std::fs::read(root.join("nfs.txt")).unwrap(), b"uploaded over smb\n");
+    let o = nfs("nfs-cat", &[&srv.nfs_url_on("/data", "/nfs.txt")]);
+    assert_eq!(o.stdout, b"uploaded over smb\n", "{}", text(&o));
 
     drop(srv);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -157,11 +161,11 @@ fn bad_configurations_name_their_line() {
     let dir = shm_dir("bad");
     let cases: [(&str, &str, &str); 6] = [
         ("[server]\nlisten = \"127.0.0.1\"\nlisen = 1\n[[share]]\nname = \"a\"\n", "line 3", "unknown field `lisen`"),
-        ("[[share]]\nname = \"a\"\n\n[[share]]\nname = \"A\"\n", "line 5", "duplicate share \"A\""),
-        ("[server]\nlisten = \"127.0.0.300\"\n[[share]]\nname = \"a\"\n", "line 2", "invalid IP address"),
-        ("[storage]\nroot = \"/nonexistent/polyshare\"\n[[share]]\nname = \"a\"\n", "line 2", "is not a directory"),
+        ("[[share]]\nname = \"a\"\nmemory = true\n\n[[share]]\nname = \"A\"\n", "line 6", "duplicate share \"A\""),
+        ("[server]\nsmb_listen = [\"127.0.0.1:445\", \"[::1]:44x5\"]\n", "line 2", "invalid socket address"),
         ("[[share]]\nname = \"a\"\npath = \"/missing\"\n", "line 3", "\"/missing\" is not a directory"),
-        ("[[share]]\nname = \"a\"\nbreak_timeout = 5\n", "line 3", "`break_timeout` is not supported yet"),
+        ("[[share]]\nname = \"a\"\n", "line 2", "no `path` (or `memory = true`)"),
+        ("[storage]\nroot = \"/srv\"\n[[share]]\nname = \"a\"\nmemory = true\n", "line 1", "[storage] is gone"),
     ];
     for (i, (content, line, message)) in cases.iter().enumerate() {
         let file = dir.join(format!("bad{i}.toml"));
@@ -176,20 +180,30 @@ fn bad_configurations_name_their_line() {
     }
     // A good one prints the effective configuration, defaults included.
     let good = dir.join("good.toml");
-    std::fs::write(&good, "[[share]]\nname = \"a\"\nread_only = true\n").unwrap();
+    std::fs::write(&good, "[[share]]\nname = \"a\"\nmemory = true\nread_only = true\n").unwrap();
     let o = polyshare(&["check-config", good.to_str().unwrap()]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", text(&o));
-    for want in ["smb_port = 445", "nfs_port = 2049", "name = \"a\"", "export = \"/a\"", "read_only = true"] {
+    for want in [
+        "smb_listen = [\"127.0.0.1:445\"]",
+        "nfs_listen = [\"127.0.0.1:2049\"]",
+        "name = \"a\"",
+        "memory = true",
+        "export = \"/a\"",
+        "read_only = true",
+    ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
+    // `serve` takes no password on its command line (`ps` would show it).
+    let o = polyshare(&["serve", "--smb-port", "0", "--nfs-port", "0", "--user", "bob:pw"]);
+    assert!(!o.status.success() && text(&o).contains("user database"), "{}", text(&o));
     // A database others can read is refused, by `user` and by `serve`.
     let db = dir.join("users");
     std::fs::write(&db, "").unwrap();
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     let o = polyshare(&["user", "list", "--db", db.to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("chmod 600"), "{}", text(&o));
-    std::fs::write(&good, format!("[server]\nusers = {db:?}\n[[share]]\nname = \"a\"\n")).unwrap();
+    std::fs::write(&good, format!("[server]\nusers = {db:?}\n[[share]]\nname = \"a\"\nmemory = true\n")).unwrap();
     let o = polyshare(&["serve", "--config", good.to_str().unwrap(), "--smb-port", "0", "--nfs-port", "0"]);
     assert!(!o.status.success() && text(&o).contains("chmod 600"), "{}", text(&o));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -51,7 +51,14 @@ fn the_sample_configuration_checks() {
     let o = run(Command::new(BIN).arg("check-config").arg(&config), Duration::from_secs(60));
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    for want in ["smb_port = 445", "name = \"public\"", "export = \"/public\"", "listen = \"127.0.0.1:9445\""] {
+    for want in [
+        "smb_listen = [\"0.0.0.0:445\", \"[::]:445\"]",
+        "name = \"public\"",
+        "export = \"/public\"",
+        "break_timeout = 5",
+        "memory = true",
+        "listen = \"127.0.0.1:9445\"",
+    ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
     std::fs::remove_dir_all(&dir).unwrap();

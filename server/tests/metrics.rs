@@ -42,8 +42,11 @@ fn metrics_answer_prometheus_text_and_move_with_a_transfer() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = scratch_dir("metrics");
     let config = dir.join("polyshare.toml");
-    std::fs::write(&config, format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n\n[[share]]\nname = \"share\"\n"))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n\n[[share]]\nname = \"share\"\nmemory = true\n"),
+    )
+    .unwrap();
     let srv = ServerProcess::start_exe(
         "polyshare",
         Path::new(BIN),
@@ -61,6 +64,11 @@ fn metrics_answer_prometheus_text_and_move_with_a_transfer() {
         assert!(v.parse::<f64>().is_ok(), "bad value in {l:?}");
     }
     assert_eq!(get(port, "/other").0, "HTTP/1.1 404 Not Found");
+    // The break wait histogram: cumulative buckets ending at +Inf = _count.
+    assert!(before.contains("# TYPE polyshare_break_wait_seconds histogram"), "{before}");
+    let inf = sample(&before, "polyshare_break_wait_seconds_bucket{le=\"+Inf\"}");
+    assert_eq!(inf, sample(&before, "polyshare_break_wait_seconds_count"), "{before}");
+    assert!(sample(&before, "polyshare_break_wait_seconds_bucket{le=\"0.0005\"}") <= inf, "{before}");
 
     let data = pattern(SIZE, 7);
     let local = dir.join("up.bin");

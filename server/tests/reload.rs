@@ -1,5 +1,7 @@
-//! SIGHUP reloads the configuration without dropping connections: a share
-//! added is reachable, a share removed answers NETWORK_NAME_DELETED to a
+//! SIGHUP reloads the configuration without dropping connections (shares on
+//! directories and one in memory): a share added is reachable, an in-memory
+//! share that stays keeps its files, a share turned read-only keeps its open
+//! and refuses its writes (SMB ACCESS_DENIED, NFS3ERR_ROFS), a share removed answers NETWORK_NAME_DELETED to a
 //! tree still connected to it (and BAD_NETWORK_NAME to a new connect), the
 //! handles of its export answer NFS3ERR_STALE, and an smbprotocol client
 //! holding a file open on an unchanged share writes before and after and
@@ -20,6 +22,9 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// STATUS_NETWORK_NAME_DELETED (MS-ERREF 2.3.1).
 const NETWORK_NAME_DELETED: u32 = 0xC000_00C9;
 const NFS3ERR_STALE: u32 = 70;
+const NFS3ERR_ROFS: u32 = 30;
+/// STATUS_ACCESS_DENIED (MS-ERREF 2.3.1).
+const ACCESS_DENIED: u32 = 0xC000_0022;
 /// STATUS_USER_SESSION_DELETED (MS-ERREF 2.3.1).
 const USER_SESSION_DELETED: u32 = 0xC000_0203;
 
@@ -32,10 +37,18 @@ fn shm_dir(tag: &str) -> PathBuf {
     d
 }
 
+/// One share per name: "mem" in memory, "flip" read-only when its name
+/// comes as "flip-ro", every other one on the directory of its name.
 fn config(root: &Path, shares: &[&str]) -> String {
-    let mut c = format!("[storage]\nroot = {root:?}\n");
+    let mut c = String::new();
     for s in shares {
-        c.push_str(&format!("\n[[share]]\nname = \"{s}\"\npath = \"/{s}\"\nsquash = \"none\"\n"));
+        let storage = match *s {
+            "mem" => "memory = true".to_string(),
+            "flip-ro" => format!("path = {:?}\nread_only = true", root.join("flip")),
+            _ => format!("path = {:?}", root.join(s)),
+        };
+        let name = s.trim_end_matches("-ro");
+        c.push_str(&format!("\n[[share]]\nname = \"{name}\"\n{storage}\nsquash = \"none\"\n"));
     }
     c
 }
@@ -45,13 +58,13 @@ fn sighup_adds_and_removes_shares_and_keeps_the_rest() {
     require_tool("smbclient");
     let dir = shm_dir("hup");
     let root = dir.join("root");
-    for d in ["keep", "old", "new"] {
+    for d in ["keep", "old", "new", "flip"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
         // Guests (uid 65534) write in the shares.
         std::fs::set_permissions(root.join(d), std::fs::Permissions::from_mode(0o777)).unwrap();
     }
     let file = dir.join("polyshare.toml");
-    std::fs::write(&file, config(&root, &["keep", "old"])).unwrap();
+    std::fs::write(&file, config(&root, &["keep", "old", "mem", "flip"])).unwrap();
     let mut srv = ServerProcess::start_exe(
         "polyshare",
         Path::new(BIN),
@@ -73,8 +86,17 @@ fn sighup_adds_and_removes_shares_and_keeps_the_rest() {
     assert!(nfs.lookup(&old_root, "o.txt").unwrap().is_ok());
     let o = smbclient_on(&srv, "new", &["-N"], Some("SMB3"), "ls");
     assert!(text(&o).contains("NT_STATUS_BAD_NETWORK_NAME"), "{}", text(&o));
+    // The in-memory share holds a directory; "flip" is writable, with an open.
+    let o = smbclient_on(&srv, "mem", &["-N"], Some("SMB3"), "mkdir in-memory");
+    assert!(o.status.success(), "{}", text(&o));
+    let mut flip = lease_holder_on(&srv, "flip", "f.txt", "R");
+    flip.expect("GRANTED", LIMIT);
+    flip.send("append w1");
+    assert_eq!(flip.expect("WROTE", LIMIT), ["2"]);
+    let flip_root = nfs.mount("/flip").unwrap();
 
-    std::fs::write(&file, config(&root, &["new", "keep"])).unwrap();
+    // "old" goes, "new" comes, "mem" stays, "flip" turns read-only.
+    std::fs::write(&file, config(&root, &["new", "keep", "mem", "flip-ro"])).unwrap();
     srv.signal("-HUP");
     // The reload is applied when the new share answers.
     let deadline = Instant::now() + LIMIT;
@@ -106,6 +128,19 @@ fn sighup_adds_and_removes_shares_and_keeps_the_rest() {
     assert_eq!(keep.expect("DATA", LIMIT), ["before;after"]);
     assert_eq!(std::fs::read(root.join("keep/held.txt")).unwrap(), b"before;after");
 
+    // The in-memory share kept its tree (its storage stayed mounted).
+    let o = smbclient_on(&srv, "mem", &["-N"], Some("SMB3"), "ls");
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("in-memory"), "{}", text(&o));
+    // "flip": the same open, under the new option: reads go on, writes are
+    // refused over SMB and NFS.
+    flip.send("append w2");
+    assert_eq!(flip.expect("ERROR", LIMIT), [ACCESS_DENIED.to_string()]);
+    flip.send("read");
+    assert_eq!(flip.expect("DATA", LIMIT), ["w1"]);
+    let fh = nfs.lookup(&flip_root, "f.txt").unwrap().expect("the export's handles go on");
+    assert_eq!(nfs.write(&fh, 0, b"nfs", 2).unwrap().0, NFS3ERR_ROFS);
+    assert_eq!(std::fs::read(root.join("flip/f.txt")).unwrap(), b"w1");
+
     // A bad file is refused and the server goes on with what it has.
     std::fs::write(&file, "[[share]]\nname = \"keep\"\nbogus = 1\n").unwrap();
     srv.signal("-HUP");
@@ -118,7 +153,7 @@ fn sighup_adds_and_removes_shares_and_keeps_the_rest() {
     keep.send("read");
     assert_eq!(keep.expect("DATA", LIMIT), ["before;after"]);
 
-    drop((keep, old));
+    drop((keep, old, flip));
     srv.signal("-TERM");
     let status = srv.wait_exit(LIMIT);
     assert!(status.success(), "exit {status}");

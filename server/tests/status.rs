@@ -32,7 +32,9 @@ fn status_shows_the_session_the_lease_and_the_parked_nfs_call() {
     let config = dir.join("polyshare.toml");
     std::fs::write(
         &config,
-        format!("[server]\ncontrol_socket = {socket:?}\nbreak_timeout = 60\n\n[[share]]\nname = \"share\"\n"),
+        format!(
+            "[server]\ncontrol_socket = {socket:?}\nbreak_timeout = 60\n\n[[share]]\nname = \"share\"\nmemory = true\n"
+        ),
     )
     .unwrap();
     let mut srv = ServerProcess::start_exe(
@@ -65,6 +67,11 @@ fn status_shows_the_session_the_lease_and_the_parked_nfs_call() {
     );
     let open = &session["opens"][0];
     assert_eq!((open["lease"].as_str(), open["breaking"].as_bool()), (Some("RWH"), Some(false)), "{s:#}");
+    assert_eq!((open["share"].as_str(), open["path"].as_str()), (Some("share"), Some("held.txt")), "{s:#}");
+    // A guest session has no key: nothing is encrypted, whatever cipher the
+    // connection negotiated.
+    assert_eq!(session["encryption"], false, "{s:#}");
+    assert!(session["cipher"].is_null() || session["cipher"].as_str().is_some_and(|c| c.starts_with("AES-")), "{s:#}");
     assert_eq!(s["parked"].as_array().map(Vec::len), Some(0), "{s:#}");
 
     // nfs-cat's READ breaks the lease's W and waits for the acknowledgment.
@@ -93,6 +100,8 @@ fn status_shows_the_session_the_lease_and_the_parked_nfs_call() {
     let o = run(Command::new(BIN).args(["status", "--socket", socket.to_str().unwrap()]), T);
     let shown = String::from_utf8_lossy(&o.stdout);
     assert!(shown.contains("user=guest") && shown.contains("lease=RWH") && shown.contains(" READ"), "{shown}");
+    assert!(shown.contains("dialect=3.1.1 signing=false encryption=false cipher="), "{shown}");
+    assert!(shown.contains(" share\\held.txt tree="), "{shown}");
 
     a.send("ack RH");
     assert_eq!(a.expect("ACKED ", T)[0], "0");

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::id::{ConnId, WaitToken};
+use crate::stats::Histogram;
 
 mod durable;
 pub(super) mod grant;
@@ -91,6 +92,8 @@ pub struct LeaseCounters {
     pub ops_parked: u64,
     /// Time parked operations waited, added as each is woken.
     pub time_parked: Duration,
+    /// The same waits, one observation each.
+    pub waits: Histogram,
 }
 
 /// Opens, leases, oplocks, pending breaks, parked operations and
@@ -363,6 +366,22 @@ impl LeaseTable {
             (id, held_in(&self.leases, &self.oplocks, h), *lose, breaking)
         });
         Some(deps.collect())
+    }
+
+    /// Brings the deadline of every break the operation parked under
+    /// `token` waits for forward to `at` when it is later (a break keeps the
+    /// earliest deadline any waiter asked for): an NFS export's own break
+    /// timeout, shorter than the table's. The holder then drops to NONE at
+    /// `at` as at any break timeout.
+    pub fn hasten_breaks_of(&mut self, token: WaitToken, at: Instant) {
+        let Some(w) = self.waiters.get(token) else { return };
+        let ids: Vec<u64> =
+            w.deps.iter().filter_map(|(h, _, _)| self.caching(h).filter(|c| c.breaking).map(|c| c.break_id)).collect();
+        for id in ids {
+            if self.break_at.get(&id).is_some_and(|due| *due > at) {
+                self.set_deadline(id, at);
+            }
+        }
     }
 
     /// Operations parked now.
@@ -714,7 +733,9 @@ impl LeaseTable {
     /// (when known).
     fn retry_locks(&mut self, file: FileKey, now: Option<Instant>) {
         for LockWait { token, parked_at, .. } in self.locks.retry(file) {
-            self.counters.time_parked += now.unwrap_or(parked_at).saturating_duration_since(parked_at);
+            let waited = now.unwrap_or(parked_at).saturating_duration_since(parked_at);
+            self.counters.time_parked += waited;
+            self.counters.waits.observe(waited);
             self.woken.push_back(token);
         }
     }
@@ -962,7 +983,9 @@ impl LeaseTable {
     fn release_from(&mut self, acked: Option<LeaseOwner>, now: Instant) {
         let (leases, oplocks) = (&self.leases, &self.oplocks);
         for w in self.waiters.take_ready(|h, serial| held_by(leases, oplocks, h, serial)) {
-            self.counters.time_parked += now.saturating_duration_since(w.parked_at);
+            let waited = now.saturating_duration_since(w.parked_at);
+            self.counters.time_parked += waited;
+            self.counters.waits.observe(waited);
             if let Some(o) = acked
                 && w.deps.iter().any(|(h, _, _)| *h == Holder::Lease(o))
             {

@@ -76,7 +76,7 @@ pub fn mnt(core: &Core, conn: &NfsConnection, path: &[u8]) -> Result<NfsFh3, Mou
         return Err(MountStat3::Acces);
     }
     let export = u8::try_from(index).map_err(|_| MountStat3::ServerFault)?;
-    Ok(NfsFh3 { export, id: attr.id, generation: attr.generation })
+    Ok(NfsFh3 { export, epoch: core.export_epoch(export as usize), id: attr.id, generation: attr.generation })
 }
 
 pub(crate) fn handle(

@@ -6,10 +6,12 @@
 //!   u32, directory_mask u32, encrypt u8
 //! - export: name, path, read_only, allowed (count, then family 4 or 6, the
 //!   address bytes, prefix), secure, squash (0 root, 1 all, 2 none),
-//!   anon_uid u32, anon_gid u32, policy (0 wait, 1 jukebox)
+//!   anon_uid u32, anon_gid u32, policy (0 wait, 1 jukebox), break_timeout
+//!   u64 nanoseconds (u64::MAX: the server's)
 //! - user: name, NT hash (16 bytes), uid u32, gid u32, groups (count, u32 each)
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 
@@ -74,6 +76,7 @@ pub(super) fn encode(r: &Reconfigure, buf: &mut BytesMut) {
             NfsBreakPolicy::Wait => 0,
             NfsBreakPolicy::Jukebox => 1,
         });
+        buf.put_u64_le(e.break_timeout.map_or(u64::MAX, |d| d.as_nanos().min(u128::from(u64::MAX - 1)) as u64));
     }
     put_count(buf, r.users.len());
     for u in r.users.iter().take(u16::MAX as usize) {
@@ -112,6 +115,9 @@ impl Reader<'_> {
     }
     fn u32(&mut self) -> Option<u32> {
         self.bytes(4).map(|mut b| b.get_u32_le())
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.bytes(8).map(|mut b| b.get_u64_le())
     }
     fn string(&mut self) -> Option<String> {
         let n = self.u16()?;
@@ -160,7 +166,19 @@ pub(super) fn decode(data: &[u8]) -> Option<Reconfigure> {
             1 => NfsBreakPolicy::Jukebox,
             _ => return None,
         };
-        out.exports.push(Export { name, path, read_only, allowed, secure, squash, anon_uid, anon_gid, policy });
+        let break_timeout = Some(r.u64()?).filter(|n| *n != u64::MAX).map(Duration::from_nanos);
+        out.exports.push(Export {
+            name,
+            path,
+            read_only,
+            allowed,
+            secure,
+            squash,
+            anon_uid,
+            anon_gid,
+            policy,
+            break_timeout,
+        });
     }
     for _ in 0..r.u16()? {
         let name = r.string()?;
@@ -195,6 +213,7 @@ mod tests {
                 squash: Squash::All,
                 policy: NfsBreakPolicy::Jukebox,
                 anon_uid: 7,
+                break_timeout: Some(Duration::from_millis(1500)),
                 ..Export::default()
             }],
             users: vec![User::new("alice", "pw").with_ids(1000, 100, vec![4, 27])],

@@ -35,6 +35,9 @@ pub const INSUFFICIENT_RESOURCES: u32 = 0xC000_009A;
 pub const FILE_IS_A_DIRECTORY: u32 = 0xC000_00BA;
 pub const NOT_SUPPORTED: u32 = 0xC000_00BB;
 pub const NETWORK_NAME_DELETED: u32 = 0xC000_00C9;
+/// STATUS_NOT_SAME_DEVICE (MS-ERREF 2.3.1): a rename or link between two
+/// mounts.
+pub const NOT_SAME_DEVICE: u32 = 0xC000_00D4;
 pub const BAD_NETWORK_NAME: u32 = 0xC000_00CC;
 pub const PIPE_EMPTY: u32 = 0xC000_00D9;
 pub const REQUEST_NOT_ACCEPTED: u32 = 0xC000_00D0;
@@ -78,7 +81,7 @@ pub fn from_vfs(e: &VfsError) -> u32 {
         VfsError::TooBig => STATUS_FILE_TOO_LARGE,
         VfsError::Stale => FILE_CLOSED,
         VfsError::NotSupported => NOT_SUPPORTED,
-        VfsError::CrossDevice => NOT_SUPPORTED,
+        VfsError::CrossDevice => NOT_SAME_DEVICE,
         VfsError::Io(_) => UNSUCCESSFUL,
     }
 }

@@ -866,3 +866,5 @@ mod pipe;
 mod reconfigure;
 
 mod binding;
+
+mod snapshot;

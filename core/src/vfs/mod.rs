@@ -6,19 +6,23 @@
 //! Backends: [`MemoryFs`] (default, deterministic, used by the simulation;
 //! hard links, symlinks, alternate data streams) and [`LocalFs`] (a directory
 //! on disk; inode-number ids stable across restarts, never follows symlinks,
-//! no streams; DOS attributes in Samba's `user.DOSATTRIB`). Both pass the shared conformance suite in `conformance.rs`.
+//! no streams; DOS attributes in Samba's `user.DOSATTRIB`). Both pass the
+//! shared conformance suite in `conformance.rs`, also when mounted in
+//! [`Mounts`], the composite that gives each share a backend of its own.
 
 #[cfg(test)]
 mod conformance;
 pub mod journal;
 pub mod local;
 pub mod memory;
+pub mod mounts;
 pub mod observed;
 mod types;
 
 pub use journal::Journaled;
 pub use local::LocalFs;
 pub use memory::MemoryFs;
+pub use mounts::Mounts;
 pub use observed::{DataHook, Observed};
 pub use types::{
     CreateAttr, Cred, DOS_KEPT, DirEntry, FileAttr, FileType, FsStat, MAX_COPY, MAX_NAME_LEN, MAX_READ,

@@ -201,8 +201,8 @@ pub enum VfsError {
     /// STATUS_NOT_SUPPORTED.
     #[error("not supported by this backend")]
     NotSupported,
-    /// A link or rename would cross file systems (LocalFs). NFS3ERR_XDEV,
-    /// STATUS_NOT_SUPPORTED.
+    /// A link or rename would cross file systems (LocalFs, or two mounts of
+    /// [`Mounts`](super::Mounts)). NFS3ERR_XDEV, STATUS_NOT_SAME_DEVICE.
     #[error("cross-device link")]
     CrossDevice,
     /// Any other storage failure, with its description. NFS3ERR_IO,

@@ -22,6 +22,8 @@ use crate::vfs::{FileAttr, FileType, ObjectId, Vfs};
 #[derive(Debug, Clone)]
 pub(crate) struct Obj {
     pub export: u8,
+    /// The epoch of the export's slot (see `fh.rs`).
+    pub epoch: u16,
     pub attr: FileAttr,
     pub caller: Identity,
     pub read_only: bool,
@@ -38,7 +40,7 @@ impl Obj {
 
     /// The handle of another object in the same export.
     pub fn handle_of(&self, attr: &FileAttr) -> NfsFh3 {
-        NfsFh3 { export: self.export, id: attr.id, generation: attr.generation }
+        NfsFh3 { export: self.export, epoch: self.epoch, id: attr.id, generation: attr.generation }
     }
 
     /// NFS3ERR_ROFS on a read-only export.
@@ -80,7 +82,7 @@ impl Ctx<'_> {
     pub fn resolve(&self, fh: &FhBytes) -> NfsResult<Obj> {
         let h = honour(self.core, self.peer, fh)?;
         let caller = export::squash(h.export, self.cred);
-        Ok(Obj { export: h.fh.export, attr: h.attr, caller, read_only: h.export.read_only })
+        Ok(Obj { export: h.fh.export, epoch: h.fh.epoch, attr: h.attr, caller, read_only: h.export.read_only })
     }
 
     /// Resolves a handle that must name a directory (NOTDIR otherwise).

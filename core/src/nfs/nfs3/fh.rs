@@ -1,11 +1,14 @@
-//! RFC 1813 2.3.3 nfs_fh3: our handles are 20 opaque bytes,
+//! RFC 1813 2.3.3 nfs_fh3: our handles are 22 opaque bytes,
 //!
 //! ```text
 //! 0  'P' 'S'        magic
-//! 2  version (1)
+//! 2  version (2)
 //! 3  export index   into config.nfs.exports
 //! 4  object id      u64 big-endian (the Vfs ObjectId, the NFS fileid)
 //! 12 generation     u64 big-endian (FileAttr::generation)
+//! 20 export epoch   u16 big-endian: bumped when a reload gives the slot
+//!                   of a removed export to a new one, so that the removed
+//!                   export's handles stay STALE
 //! ```
 //!
 //! Both numbers come from the client: a handle is honoured only if the
@@ -19,9 +22,9 @@ use crate::vfs::ObjectId;
 
 /// RFC 1813 2.4: NFS3_FHSIZE.
 pub const NFS3_FHSIZE: u32 = 64;
-pub const FH_LEN: usize = 20;
+pub const FH_LEN: usize = 22;
 const MAGIC: [u8; 2] = *b"PS";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// The bytes of an nfs_fh3 as received, parsed when used so that a malformed
 /// handle is NFS3ERR_BADHANDLE rather than GARBAGE_ARGS.
@@ -42,6 +45,8 @@ impl FhBytes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NfsFh3 {
     pub export: u8,
+    /// The export slot's epoch when the handle was made.
+    pub epoch: u16,
     pub id: ObjectId,
     pub generation: u64,
 }
@@ -59,6 +64,7 @@ impl NfsFh3 {
         b[3] = self.export;
         b[4..12].copy_from_slice(&self.id.to_be_bytes());
         b[12..20].copy_from_slice(&self.generation.to_be_bytes());
+        b[20..22].copy_from_slice(&self.epoch.to_be_bytes());
         b
     }
 
@@ -75,7 +81,8 @@ impl NfsFh3 {
         id.copy_from_slice(&b[4..12]);
         let mut generation = [0u8; 8];
         generation.copy_from_slice(&b[12..20]);
-        Ok(Self { export: b[3], id: u64::from_be_bytes(id), generation: u64::from_be_bytes(generation) })
+        let epoch = u16::from_be_bytes([b[20], b[21]]);
+        Ok(Self { export: b[3], epoch, id: u64::from_be_bytes(id), generation: u64::from_be_bytes(generation) })
     }
 
     /// Encodes as an nfs_fh3 (length-prefixed opaque).
@@ -91,17 +98,17 @@ mod tests {
 
     #[test]
     fn layout_is_fixed() {
-        let fh = NfsFh3 { export: 2, id: 0x0102_0304_0506_0708, generation: 9 };
-        assert_eq!(fh.to_bytes(), [b'P', b'S', 1, 2, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9]);
+        let fh = NfsFh3 { export: 2, epoch: 0x0a0b, id: 0x0102_0304_0506_0708, generation: 9 };
+        assert_eq!(fh.to_bytes(), [b'P', b'S', 2, 2, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9, 0x0a, 0x0b]);
         let mut bad = fh.to_bytes();
-        bad[2] = 2;
+        bad[2] = 1;
         assert_eq!(NfsFh3::parse(&bad), Err(BadHandle));
-        assert_eq!(NfsFh3::parse(&fh.to_bytes()[..19]), Err(BadHandle));
+        assert_eq!(NfsFh3::parse(&fh.to_bytes()[..21]), Err(BadHandle));
     }
 
     quickcheck! {
-        fn round_trip(export: u8, id: u64, generation: u64) -> bool {
-            let fh = NfsFh3 { export, id, generation };
+        fn round_trip(export: u8, epoch: u16, id: u64, generation: u64) -> bool {
+            let fh = NfsFh3 { export, epoch, id, generation };
             NfsFh3::parse(&fh.to_bytes()) == Ok(fh)
         }
 

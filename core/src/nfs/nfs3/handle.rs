@@ -37,7 +37,7 @@ pub(crate) struct Honoured<'a> {
 /// PERM for a `secure` export called from a port >= 1024.
 pub(crate) fn honour<'a>(core: &'a Core, peer: SocketAddr, fh: &FhBytes) -> NfsResult<Honoured<'a>> {
     let h = NfsFh3::parse(&fh.0).map_err(|_| Nfs3Error::new(Nfs3Status::BadHandle))?;
-    let exp = core.export(h.export as usize).ok_or(Nfs3Status::Stale)?;
+    let exp = core.export_at(h.export as usize, h.epoch).ok_or(Nfs3Status::Stale)?;
     if !export::allowed(exp, peer.ip()) {
         return Err(Nfs3Status::Acces.into());
     }

@@ -18,7 +18,7 @@ use super::args::{CreateHow, DirOpArgs, Nfs3Args};
 use super::fh::NfsFh3;
 use super::handle::honour;
 use crate::common::Core;
-use crate::config::NfsBreakPolicy;
+use crate::config::{Export, NfsBreakPolicy};
 use crate::id::WaitToken;
 use crate::lease::{Caller, Decision, FileKey, Operation};
 use crate::nfs::conn::NfsConnection;
@@ -161,8 +161,9 @@ pub fn lease_ops(core: &Core, shared: &NfsShared, peer: SocketAddr, args: &Nfs3A
     ops
 }
 
-/// The export a call's (first) handle names, for its break policy.
-fn policy_of(core: &Core, args: &Nfs3Args) -> NfsBreakPolicy {
+/// The export a call's (first) handle names, for its break policy and
+/// timeout.
+fn export_of<'a>(core: &'a Core, args: &Nfs3Args) -> Option<&'a Export> {
     let fh = match args {
         Nfs3Args::Read { fh, .. }
         | Nfs3Args::Write { fh, .. }
@@ -176,13 +177,9 @@ fn policy_of(core: &Core, args: &Nfs3Args) -> NfsBreakPolicy {
         | Nfs3Args::Remove(d)
         | Nfs3Args::Rmdir(d) => &d.dir,
         Nfs3Args::Rename { from, .. } => &from.dir,
-        _ => return NfsBreakPolicy::default(),
+        _ => return None,
     };
-    NfsFh3::parse(&fh.0)
-        .ok()
-        .and_then(|h| core.export(h.export as usize))
-        .map(|e| e.policy)
-        .unwrap_or_default()
+    NfsFh3::parse(&fh.0).ok().and_then(|h| core.export_at(h.export as usize, h.epoch))
 }
 
 /// The hook every NFS call passes before it touches storage: sends the
@@ -202,7 +199,8 @@ pub fn before_op(
     }
     let full = conn.parked_count() >= core.config.limits.max_outstanding_per_conn
         || shared.parked >= core.config.limits.max_parked;
-    if full || policy_of(core, args) == NfsBreakPolicy::Jukebox {
+    let (policy, timeout) = export_of(core, args).map_or((NfsBreakPolicy::default(), None), |e| (e.policy, e.break_timeout));
+    if full || policy == NfsBreakPolicy::Jukebox {
         return match core.leases.break_only(&ops, Caller::Nobody, now) {
             Decision::Proceed => Proceed::Now,
             Decision::Wait => Proceed::Jukebox,
@@ -212,6 +210,12 @@ pub fn before_op(
     let token = WaitToken { conn: conn.id, op };
     match core.leases.begin_all(&ops, Caller::Nobody, token, now) {
         Decision::Proceed => Proceed::Now,
-        Decision::Wait => Proceed::Park(op),
+        Decision::Wait => {
+            // The export's own break timeout bounds this call's wait.
+            if let Some(t) = timeout {
+                core.leases.hasten_breaks_of(token, now.checked_add(t).unwrap_or(now));
+            }
+            Proceed::Park(op)
+        }
     }
 }

@@ -96,6 +96,11 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::ACCESS_DENIED);
     }
     let open = open.clone();
+    // A share made read-only by a reload refuses the writes of opens made
+    // before it (a tree connected since then cannot open for writing).
+    if cx.tree()?.read_only {
+        return Err(status::ACCESS_DENIED);
+    }
     let object = open.object;
     let now = cx.wall();
     // A negative offset (the all-ones FILE_WRITE_TO_END_OF_FILE of the

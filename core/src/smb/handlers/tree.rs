@@ -1,5 +1,6 @@
 //! TREE_CONNECT and TREE_DISCONNECT (MS-SMB2 3.3.5.7, 3.3.5.8).
 
+use crate::config::Share;
 use crate::smb::conn::{Open, Session, Tree};
 use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::status;
@@ -24,6 +25,15 @@ fn share_root(vfs: &dyn Vfs, path: &str) -> Option<u64> {
         id = a.id;
     }
     Some(id)
+}
+
+/// What `share` grants a tree of a (`guest`) session: whether it is
+/// read-only, and its MaximalAccess (MS-SMB2 2.2.10). TREE_CONNECT sets
+/// them; a reload that changes the share's options sets them again.
+pub fn share_rights(share: &Share, guest: bool) -> (bool, u32) {
+    // A guest on a guest-read-only share is as on a read-only one.
+    let read_only = share.read_only || (guest && share.guest_read_only);
+    (read_only, if read_only { READ_ACCESS } else { FULL_ACCESS })
 }
 
 pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -54,9 +64,7 @@ pub fn tree_connect(cx: &mut Ctx<'_>) -> HandlerResult {
             return Err(status::ACCESS_DENIED);
         }
         let root = share_root(&cx.core.vfs, &share.path).ok_or(status::BAD_NETWORK_NAME)?;
-        // A guest on a guest-read-only share is as on a read-only one.
-        let read_only = share.read_only || (guest && share.guest_read_only);
-        let access = if read_only { READ_ACCESS } else { FULL_ACCESS };
+        let (read_only, access) = share_rights(share, guest);
         Tree { id, share: Some(idx), root, read_only, maximal_access: access, encrypt_data }
     };
     let s = cx.session()?;

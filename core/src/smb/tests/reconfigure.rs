@@ -63,3 +63,41 @@ fn a_reload_with_a_new_password_keeps_the_session() {
     c.server.handle_reconfigure(Reconfigure { shares, exports: vec![], users }, c.now);
     assert_eq!(c.create("still.txt", RW, SHARE_ALL, disposition::CREATE, 0).status(), status::SUCCESS);
 }
+
+#[test]
+fn a_reload_that_changes_options_keeps_the_tree_and_applies_them_to_the_next_request() {
+    let mut cfg = Config::default();
+    cfg.smb.shares = vec![share("data"), share("moved")];
+    let (mut c, _) = login_alice(cfg, 0);
+    let moved = c.tree_connect("\\\\x\\moved");
+    assert_eq!(moved.status(), status::SUCCESS);
+    let t = c.tree_connect("\\\\x\\data");
+    assert_eq!(t.status(), status::SUCCESS);
+    c.tree = t.hdr.tree_id;
+    let r = c.create("f.txt", RW, SHARE_ALL, disposition::CREATE, 0);
+    assert_eq!(r.status(), status::SUCCESS);
+    let f = r.file_id();
+    assert_eq!(c.call(command::WRITE, &write_body(f, 0, b"one")).status(), status::SUCCESS);
+
+    // "data" turns read-only; "moved" gets another path (other storage).
+    let users = c.server.config().smb.users.clone();
+    let ro = Share { read_only: true, ..share("data") };
+    let elsewhere = Share::new("moved", "/elsewhere");
+    let r = Reconfigure { shares: vec![ro, elsewhere.clone()], exports: vec![], users: users.clone() };
+    c.server.handle_reconfigure(r, c.now);
+    assert_eq!(c.call(command::WRITE, &write_body(f, 3, b"two")).status(), status::ACCESS_DENIED);
+    let rd = c.call(command::READ, &read_body(f, 0, 100));
+    assert_eq!((rd.status(), &rd.body[16..]), (status::SUCCESS, &b"one"[..]), "the tree and the open go on");
+    assert_eq!(c.create("g.txt", RW, SHARE_ALL, disposition::CREATE, 0).status(), status::ACCESS_DENIED);
+    c.tree = moved.hdr.tree_id;
+    let r = c.create("h.txt", RW, SHARE_ALL, disposition::CREATE, 0);
+    assert_eq!(r.status(), status::NETWORK_NAME_DELETED, "a share on another path is another share");
+
+    // Writable again: the same open writes.
+    let r = Reconfigure { shares: vec![share("data"), elsewhere], exports: vec![], users };
+    c.server.handle_reconfigure(r, c.now);
+    c.tree = t.hdr.tree_id;
+    assert_eq!(c.call(command::WRITE, &write_body(f, 3, b"two")).status(), status::SUCCESS);
+    let rd = c.call(command::READ, &read_body(f, 0, 100));
+    assert_eq!(&rd.body[16..], b"onetwo");
+}

@@ -96,7 +96,7 @@ impl X {
         let nfs = server.accept(Protocol::Nfs, "127.0.0.1:800".parse::<SocketAddr>().unwrap(), base).unwrap();
         let root_id = server.vfs().root();
         let generation = server.vfs().getattr(root_id).unwrap().generation;
-        let root = NfsFh3 { export: 0, id: root_id, generation }.to_fh();
+        let root = NfsFh3 { export: 0, epoch: 0, id: root_id, generation }.to_fh();
         let mut x = Self {
             server,
             base,
@@ -130,7 +130,7 @@ impl X {
         let a = vfs.create(root, name, CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t).unwrap();
         vfs.write(a.id, 0, data, t).unwrap();
         self.names.insert(a.id, name.to_string());
-        (a.id, NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh())
+        (a.id, NfsFh3 { export: 0, epoch: 0, id: a.id, generation: a.generation }.to_fh())
     }
 
     pub fn content(&self, id: ObjectId) -> Vec<u8> {

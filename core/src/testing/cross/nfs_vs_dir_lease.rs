@@ -23,7 +23,7 @@ impl X {
         assert_eq!(r.body[2], 0xFF, "lease granted");
         assert_eq!(self.lease().state, RH, "a directory gets RH");
         assert_eq!(self.lease().file, a.id);
-        (a.id, NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh())
+        (a.id, NfsFh3 { export: 0, epoch: 0, id: a.id, generation: a.generation }.to_fh())
     }
 
     fn exists(&self, dir: ObjectId, name: &str) -> bool {
@@ -93,7 +93,7 @@ fn nfs_setattr_of_a_child_found_by_handle_breaks_its_directory() {
     let (dir, _) = x.leased_dir("d");
     let a =
         x.server.vfs().create(dir, "f", CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, Timespec::new(1, 0)).unwrap();
-    let child = NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh();
+    let child = NfsFh3 { export: 0, epoch: 0, id: a.id, generation: a.generation }.to_fh();
     let xid = x.send(&super::read(&child));
     assert_eq!(x.status(xid), Some(OK));
     assert_eq!(x.breaks(), vec![], "a READ changes nothing in the directory");
@@ -138,7 +138,7 @@ fn nfs_write_breaks_the_directory_only_when_it_extends_the_file() {
     let t = Timespec::new(1, 0);
     let a = x.server.vfs().create(dir, "f", CreateAttr { mode: 0o666, uid: 1000, gid: 1000 }, t).unwrap();
     x.server.vfs().write(a.id, 0, b"abcd", t).unwrap();
-    let child = NfsFh3 { export: 0, id: a.id, generation: a.generation }.to_fh();
+    let child = NfsFh3 { export: 0, epoch: 0, id: a.id, generation: a.generation }.to_fh();
     let xid = x.send(&super::write(&child, b"xy"));
     assert_eq!(x.status(xid), Some(OK));
     assert_eq!(x.breaks(), vec![], "the size stays 4");

@@ -23,6 +23,9 @@ fn write_under_rwh_waits_for_the_ack() {
     let s = x.server.stats();
     assert_eq!((s.ops_parked, s.breaks_sent, s.breaks_acked, s.nfs_jukebox), (1, 1, 1, 0));
     assert_eq!(s.time_parked, secs(1));
+    // One wait of 1 s: in the bucket up to 1 s, none below it.
+    let one = crate::stats::WAIT_BUCKETS.iter().position(|b| *b == 1.0).unwrap();
+    assert_eq!((s.break_wait.count(), s.break_wait.counts[one], s.break_wait.sum), (1, 1, secs(1)));
     assert_eq!(x.server.nfs_shared().parked, 0);
 }
 
@@ -44,6 +47,40 @@ fn unacknowledged_break_releases_at_exactly_the_timeout() {
     assert_eq!(x.server.stats().breaks_timed_out, 1);
     assert_eq!(x.server.stats().time_parked, TIMEOUT);
     assert_eq!(x.content(id), b"nfs");
+}
+
+#[test]
+fn an_exports_break_timeout_bounds_its_parked_call() {
+    let short = secs(2);
+    let mut x = X::with(NfsBreakPolicy::Wait, |c| c.nfs.exports[0].break_timeout = Some(short));
+    let (id, fh) = x.file("f", b"old");
+    x.hold(id, LeaseState::RWH);
+    let xid = x.send(&write(&fh, b"nfs"));
+    assert!(x.no_replies(), "the WRITE is parked");
+    assert!(short < TIMEOUT);
+    assert_eq!(x.server.poll_timeout(), Some(x.base + short), "the export's timeout, not the server's");
+    x.now = x.base + short - Duration::from_micros(1);
+    x.tick();
+    assert!(x.no_replies(), "1 µs before the export's deadline");
+    x.at(short);
+    x.tick();
+    assert_eq!(x.status(xid), Some(OK));
+    assert_eq!(x.lease().state, NONE);
+    assert_eq!(x.server.stats().breaks_timed_out, 1);
+    assert_eq!(x.server.stats().time_parked, short);
+    assert_eq!(x.content(id), b"nfs");
+}
+
+#[test]
+fn an_exports_longer_break_timeout_leaves_the_servers() {
+    let mut x = X::with(NfsBreakPolicy::Wait, |c| c.nfs.exports[0].break_timeout = Some(TIMEOUT * 2));
+    let (id, fh) = x.file("f", b"old");
+    x.hold(id, LeaseState::RWH);
+    let xid = x.send(&write(&fh, b"nfs"));
+    assert_eq!(x.server.poll_timeout(), Some(x.base + TIMEOUT), "a break keeps its earliest deadline");
+    x.at(TIMEOUT);
+    x.tick();
+    assert_eq!(x.status(xid), Some(OK));
 }
 
 #[test]

@@ -877,7 +877,7 @@ impl World {
 
     fn fh(&self, id: ObjectId) -> Option<crate::nfs::nfs3::fh::FhBytes> {
         let a = self.server.vfs().getattr(id).ok()?;
-        Some(NfsFh3 { export: 0, id, generation: a.generation }.to_fh())
+        Some(NfsFh3 { export: 0, epoch: 0, id, generation: a.generation }.to_fh())
     }
 
     fn dirop(&self, name: &str) -> Option<DirOpArgs> {
