@@ -43,9 +43,15 @@ pub struct AuthUsers<'a> {
 }
 
 impl<'a> AuthUsers<'a> {
-    /// The accounts and names of an SMB server configuration.
+    /// The accounts and names of an SMB server configuration. Requiring
+    /// signing refuses guest and anonymous logons: they cannot sign.
     pub fn from_config(smb: &'a crate::config::SmbConfig) -> Self {
-        Self { users: &smb.users, guest: smb.guest, domain: &smb.domain, server_name: &smb.server_name }
+        Self {
+            users: &smb.users,
+            guest: smb.guest && !smb.require_signing,
+            domain: &smb.domain,
+            server_name: &smb.server_name,
+        }
     }
 }
 

@@ -89,15 +89,9 @@ pub fn bind(cx: &mut Ctx<'_>, req: &SessionSetupRequest) -> HandlerResult {
             s.channels.insert(conn, channel);
         }
     }
-    let cfg = &cx.core.config.smb;
     // Unknown credentials fall back to guest as for any logon, and are then
     // refused as another user below (smbtorture smb2.session.bind_invalid_auth).
-    let users = AuthUsers {
-        users: &cfg.users,
-        guest: cfg.guest && !cfg.require_signing,
-        domain: &cfg.domain,
-        server_name: &cfg.server_name,
-    };
+    let users = AuthUsers::from_config(&cx.core.config.smb);
     let channel = cx.smb.sessions.get_mut(&sid).and_then(|s| s.channels.get_mut(&conn));
     let Some(b) = channel.and_then(|c| c.binding.as_mut()) else { return Err(status::INTERNAL_ERROR) };
     if let Some(p) = b.preauth.as_mut() {

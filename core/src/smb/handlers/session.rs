@@ -58,14 +58,7 @@ pub fn session_setup(cx: &mut Ctx<'_>) -> HandlerResult {
         p.update(&cx.msg);
     }
     cx.resp_session = Some(sid);
-    let cfg = &cx.core.config.smb;
-    // --require-signing refuses guest and anonymous logons: they cannot sign.
-    let users = AuthUsers {
-        users: &cfg.users,
-        guest: cfg.guest && !cfg.require_signing,
-        domain: &cfg.domain,
-        server_name: &cfg.server_name,
-    };
+    let users = AuthUsers::from_config(&cx.core.config.smb);
     let Some(acceptor) = session.auth.as_mut() else { return Err(status::INTERNAL_ERROR) };
     let step = acceptor.step(&users, &req.security_buffer);
     match step {
