@@ -53,6 +53,28 @@ pub fn identity_of(cfg: &SmbConfig, who: Option<&auth::Identity>) -> Identity {
     }
 }
 
+/// MS-SMB2 3.3.5.9 step: generic rights map to specific file rights; a
+/// MAXIMUM_ALLOWED request gets the tree's maximal access.
+pub fn map_access(desired: u32, maximal: u32) -> u32 {
+    let mut a = desired & 0x01FF_FFFF & !MAXIMUM_ALLOWED;
+    if desired & GENERIC_READ != 0 {
+        a |= 0x0012_0089;
+    }
+    if desired & GENERIC_WRITE != 0 {
+        a |= 0x0012_0116;
+    }
+    if desired & GENERIC_EXECUTE != 0 {
+        a |= 0x0012_00A0;
+    }
+    if desired & GENERIC_ALL != 0 {
+        a |= 0x001F_01FF;
+    }
+    if desired & MAXIMUM_ALLOWED != 0 {
+        a |= maximal;
+    }
+    a
+}
+
 /// Whether a non-directory carries FILE_ATTRIBUTE_READONLY (no owner
 /// write bit; see fscc/mod.rs).
 pub fn is_readonly(attr: &FileAttr) -> bool {

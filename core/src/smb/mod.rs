@@ -19,6 +19,7 @@ pub mod cipher;
 pub mod conn;
 pub mod credits;
 pub mod ctx;
+pub mod dacl;
 pub mod dispatch;
 pub mod durable;
 pub mod durable_opens;

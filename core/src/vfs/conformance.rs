@@ -446,6 +446,25 @@ pub(crate) fn copy_range(fs: &mut dyn Vfs) {
     assert_eq!(fs.read(s, 0, 100).unwrap().0, Bytes::from_static(b"234"));
 }
 
+/// A security descriptor is kept per object as given, follows a rename,
+/// and is forgotten on request; one too large is refused.
+pub(crate) fn security(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap().id;
+    let d = fs.mkdir(root, "d", ca(0o755), T0).unwrap().id;
+    assert_eq!(fs.security(f), Ok(None));
+    let sd = [1u8, 0, 4, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    fs.set_security(f, Some(&sd), T0).unwrap();
+    fs.set_security(d, Some(&sd[..4]), T0).unwrap();
+    fs.rename(root, "f", root, "g", false, T0).unwrap();
+    assert_eq!(fs.security(fs.lookup(root, "g").unwrap().id), Ok(Some(sd.to_vec())));
+    assert_eq!(fs.security(d), Ok(Some(sd[..4].to_vec())));
+    fs.set_security(f, None, T0).unwrap();
+    assert_eq!(fs.security(f), Ok(None));
+    fs.set_security(f, None, T0).unwrap();
+    assert_eq!(fs.set_security(f, Some(&vec![0; crate::vfs::MAX_SECURITY + 1]), T0), Err(VfsError::NoSpace));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
@@ -507,6 +526,10 @@ macro_rules! conformance_tests {
             #[test]
             fn copy_range() {
                 c::copy_range($make.vfs())
+            }
+            #[test]
+            fn security() {
+                c::security($make.vfs())
             }
         }
     };

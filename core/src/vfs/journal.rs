@@ -321,4 +321,14 @@ impl Vfs for Journaled {
         self.note(Change::Object { id: file, filter: filter::STREAM_NAME });
         Ok(())
     }
+
+    fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
+        self.inner.security(id)
+    }
+
+    fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
+        self.inner.set_security(id, sd, now)?;
+        self.note(Change::Object { id, filter: filter::SECURITY });
+        Ok(())
+    }
 }

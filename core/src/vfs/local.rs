@@ -90,6 +90,8 @@ use crate::time::Timespec;
 
 mod change_time;
 mod dosattrib;
+mod ntacl;
+mod sidecar;
 mod streams;
 mod xattr;
 
@@ -1181,7 +1183,7 @@ impl Vfs for LocalFs {
             self.drop_fd(m.ino());
             self.miss(m.ino());
             if self.dos_sidecar.load(Ordering::Relaxed) {
-                dosattrib::forget_sidecar(&self.root, m.ino());
+                sidecar::forget(&self.root, m.ino());
             }
         }
         Ok(())
@@ -1202,7 +1204,7 @@ impl Vfs for LocalFs {
         self.forget(m.ino(), &rel);
         self.miss(m.ino());
         if self.dos_sidecar.load(Ordering::Relaxed) {
-            dosattrib::forget_sidecar(&self.root, m.ino());
+            sidecar::forget(&self.root, m.ino());
         }
         Ok(())
     }
@@ -1486,6 +1488,35 @@ impl Vfs for LocalFs {
 
     fn remove_stream(&self, file: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
         self.stream_remove(file, name)
+    }
+
+    fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
+        let (rel, m) = self.resolve(id)?;
+        let a = attr_of(&m);
+        if a.kind == FileType::Symlink {
+            return Ok(None);
+        }
+        ntacl::read(self.dos_store(&a), &self.abs(&rel)).map_err(io_err)
+    }
+
+    fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, _now: Timespec) -> VfsResult<()> {
+        if sd.is_some_and(|b| b.len() > MAX_SECURITY) {
+            return Err(VfsError::NoSpace);
+        }
+        let (rel, m) = self.resolve(id)?;
+        let a = attr_of(&m);
+        if a.kind == FileType::Symlink {
+            return Err(VfsError::NotSupported);
+        }
+        let abs = self.abs(&rel);
+        match ntacl::write(self.dos_store(&a), &abs, sd) {
+            Err(e) if !self.dos_sidecar.load(Ordering::Relaxed) && xattr::unsupported(&e) => {
+                // No user xattrs here: the sidecar from now on.
+                self.dos_sidecar.store(true, Ordering::Relaxed);
+                ntacl::write(self.dos_store(&a), &abs, sd).map_err(io_err)
+            }
+            r => r.map_err(io_err),
+        }
     }
 }
 

@@ -70,6 +70,8 @@ struct Node {
     btime: Timespec,
     /// Kept DOS attributes ([`FileAttr::dos`]).
     dos: Option<u32>,
+    /// The kept security descriptor (self-relative bytes).
+    security: Option<Vec<u8>>,
     /// Alternate data streams: name -> stream id (files and directories).
     streams: BTreeMap<String, ObjectId>,
     /// The directories that list this object, once per name (hard links):
@@ -90,6 +92,7 @@ impl Node {
             ctime: now,
             btime: now,
             dos: None,
+            security: None,
             streams: BTreeMap::new(),
             listed_in: Vec::new(),
             body,
@@ -800,6 +803,21 @@ impl Vfs for MemoryFs {
 
     fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
         self.tree().remove_stream(file, name, now)
+    }
+
+    fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
+        Ok(self.tree().node(id)?.security.clone())
+    }
+
+    fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
+        if sd.is_some_and(|b| b.len() > crate::vfs::MAX_SECURITY) {
+            return Err(VfsError::NoSpace);
+        }
+        let mut tree = self.tree();
+        let node = tree.node_mut(id)?;
+        node.security = sd.map(<[u8]>::to_vec);
+        node.ctime = now;
+        Ok(())
     }
 }
 

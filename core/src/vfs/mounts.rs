@@ -425,6 +425,20 @@ impl Vfs for Mounts {
             At::In(_, v, i) => v.remove_stream(i, name, now),
         }
     }
+
+    fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
+        match self.at(id)? {
+            At::Root => Ok(None),
+            At::In(_, v, i) => v.security(i),
+        }
+    }
+
+    fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
+        match self.at(id)? {
+            At::Root => Err(VfsError::ReadOnly),
+            At::In(_, v, i) => v.set_security(i, sd, now),
+        }
+    }
 }
 
 #[cfg(test)]

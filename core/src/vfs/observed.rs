@@ -148,4 +148,12 @@ impl<H: DataHook> Vfs for Observed<H> {
     fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
         self.inner.remove_stream(file, name, now)
     }
+
+    fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
+        self.inner.security(id)
+    }
+
+    fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
+        self.inner.set_security(id, sd, now)
+    }
 }

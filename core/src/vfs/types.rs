@@ -459,4 +459,24 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// Removes the named alternate data stream of `file`; `NotFound` if it
     /// has none by that name.
     fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
+
+    /// The security descriptor kept for `id` (self-relative, MS-DTYP 2.4.6;
+    /// opaque to the backend), `None` when none is kept. The default keeps
+    /// none.
+    fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
+        let _ = id;
+        Ok(None)
+    }
+
+    /// Keeps `sd` (at most [`MAX_SECURITY`] bytes) for `id`, or forgets what
+    /// was kept (`None`); the object's ctime moves. The default refuses
+    /// (`NotSupported`).
+    fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
+        let _ = (id, sd, now);
+        Err(VfsError::NotSupported)
+    }
 }
+
+/// The largest security descriptor a backend keeps: an ACL's size is a
+/// 16-bit field (MS-DTYP 2.4.5), and a descriptor has at most two.
+pub const MAX_SECURITY: usize = 3 * 65_536;

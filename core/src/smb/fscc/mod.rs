@@ -8,7 +8,8 @@
 //! - [`encode_dir_entries`] and [`name_matches`]: QUERY_DIRECTORY (MS-SMB2 3.3.5.18,
 //!   MS-FSA 2.1.5.6.3, MS-FSA 2.1.4.4).
 //! - [`decode_set_file_info`]: SET_INFO buffers (MS-SMB2 2.2.39, 3.3.5.21.1).
-//! - [`minimal_security_descriptor`]: a synthetic self-relative SD (MS-DTYP 2.4.6).
+//! - [`SecurityDescriptor`]: the self-relative SD codec (MS-DTYP 2.4.6);
+//!   [`minimal_security_descriptor`] the one synthesized from POSIX.
 //!
 //! # Attribute mapping (choices)
 //!
@@ -31,7 +32,8 @@ mod dir_info;
 mod file_info;
 pub mod fs_info;
 mod pattern;
-mod security;
+pub mod security;
+pub mod security_descriptor;
 mod security_set;
 pub mod set_info;
 mod types;
@@ -40,10 +42,12 @@ pub use dir_info::{DirEntryInfo, dir_entry_fixed_len, encode_dir_entries};
 pub use file_info::{encode_file_info, encode_file_info_limited, file_info_min_len};
 pub use fs_info::{FsInfo, encode_fs_info, encode_fs_info_limited, fs_attributes, fs_info_min_len};
 pub use pattern::{has_wildcards, name_matches, valid_search_pattern};
-pub use security_set::{PosixSecurity, SdError, decode_security_descriptor};
 pub use security::{
-    DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, minimal_security_descriptor,
+    DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, filtered,
+    minimal_security_descriptor, posix_security_descriptor,
 };
+pub use security_descriptor::{SdError, SecurityDescriptor, Sid};
+pub use security_set::dacl_mode;
 pub use set_info::{EaEntry, SetFileInfo, decode_set_file_info};
 pub use types::{
     CLUSTER_SIZE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_COMPRESSED, FILE_ATTRIBUTE_DIRECTORY,

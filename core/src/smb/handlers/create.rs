@@ -6,6 +6,7 @@ use crate::vfs::Vfs;
 
 use super::durable;
 use crate::smb::access::{self as smb_access, WRITE_MASK};
+pub use crate::smb::access::map_access;
 pub use super::open_info::network_open_info;
 use super::path::{self, SmbPath, lookup_ci};
 use crate::lease::access::*;
@@ -14,7 +15,8 @@ use crate::id::WaitToken;
 use crate::smb::app_instance;
 use crate::smb::app_instances::{self, AppInstance};
 use crate::smb::ctx::{Ctx, HandlerResult, ok};
-use crate::smb::fscc;
+use crate::smb::dacl;
+use crate::smb::fscc::{self, SecurityDescriptor};
 use crate::smb::status;
 use crate::smb::wire::codec::FileId;
 use crate::smb::wire::create::*;
@@ -23,28 +25,6 @@ use crate::smb::wire::create_context::{
     CreateContext, ResponseContext, decode_create_contexts, encode_create_contexts,
 };
 use crate::vfs::{CreateAttr, FileAttr, FileType, ObjectId, SetAttr, VfsError};
-
-/// MS-SMB2 3.3.5.9 step: generic rights map to specific file rights; a
-/// MAXIMUM_ALLOWED request gets the tree's maximal access.
-pub fn map_access(desired: u32, maximal: u32) -> u32 {
-    let mut a = desired & 0x01FF_FFFF & !MAXIMUM_ALLOWED;
-    if desired & GENERIC_READ != 0 {
-        a |= 0x0012_0089;
-    }
-    if desired & GENERIC_WRITE != 0 {
-        a |= 0x0012_0116;
-    }
-    if desired & GENERIC_EXECUTE != 0 {
-        a |= 0x0012_00A0;
-    }
-    if desired & GENERIC_ALL != 0 {
-        a |= 0x001F_01FF;
-    }
-    if desired & MAXIMUM_ALLOWED != 0 {
-        a |= maximal;
-    }
-    a
-}
 
 /// The volume id reported in QFid responses.
 pub fn volume_id(server_guid: &[u8; 16]) -> u64 {
@@ -111,6 +91,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     let p = path::parse(&req.name)?;
     let reserve = allocation_request(cx, &contexts)?;
+    let secd = security_request(&contexts)?;
     let instance = app_instances::requested(&contexts)?.filter(|_| cx.conn.dialect >= DIALECT_300);
     if let (Some(id), Some(share)) = (instance, tree.share) {
         // MS-SMB2 3.3.5.9.13: the instance's opens from another client are
@@ -123,7 +104,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
             }
         }
     }
-    let t = resolve(cx, &tree, &p, &req)?;
+    let t = resolve(cx, &tree, &p, &req, secd.as_ref())?;
     let access = t.granted;
     if delete_on_close && t.attr.kind == FileType::Directory {
         let (entries, _) = cx.core.vfs.readdir(t.attr.id, 0, 1).map_err(|e| status::from_vfs(&e))?;
@@ -239,20 +220,55 @@ fn vfs_err(e: VfsError) -> u32 {
     status::from_vfs(&e)
 }
 
-/// MS-FSA 2.1.5.1.2.1: the access an open of the existing `attr` (found in
-/// `dir`) is granted, checked before sharing and before any overwrite.
+/// What `id` may have on `attr` (found in `dir`): the mode's answer
+/// (smb/access.rs) limited by kept DACLs (smb/dacl.rs).
+fn maximal_of(cx: &Ctx<'_>, attr: &FileAttr, dir: Option<&FileAttr>, id: &crate::access::Identity, read_only: bool) -> u32 {
+    let posix = smb_access::maximal(attr, dir, id, read_only);
+    dacl::refine(&cx.core.vfs, attr, dir, id, posix)
+}
+
+/// The SecD create context (MS-SMB2 2.2.13.2), decoded before anything is
+/// created: STATUS_INVALID_PARAMETER when malformed.
+fn security_request(contexts: &[CreateContext]) -> Result<Option<SecurityDescriptor>, u32> {
+    contexts
+        .iter()
+        .find_map(|c| match c {
+            CreateContext::SecurityDescriptor(b) => Some(dacl::decode(b)),
+            _ => None,
+        })
+        .transpose()
+}
+
+/// The security of a new object: the DACL its parent passes on, then what
+/// the SecD context gives (smb/dacl.rs).
+fn new_security(
+    cx: &mut Ctx<'_>,
+    parent: ObjectId,
+    attr: &FileAttr,
+    id: &crate::access::Identity,
+    secd: Option<&SecurityDescriptor>,
+) -> Result<(), u32> {
+    let now = cx.wall();
+    let given = secd.map_or(0, dacl::parts_of);
+    if given & fscc::DACL_SECURITY_INFORMATION == 0 {
+        dacl::inherit(&cx.core.vfs, parent, attr, now)?;
+    }
+    match secd {
+        Some(sd) if given != 0 => {
+            let attr = cx.core.vfs.getattr(attr.id).map_err(vfs_err)?;
+            dacl::apply(&cx.core.vfs, &attr, id, sd, given, cx.core.config.smb.guest_uid, now)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// MS-FSA 2.1.5.1.2.1: the access an open of the existing `attr` is
+/// granted, `maximal` being all it may have, checked before sharing and
+/// before any overwrite.
 /// FILE_ATTRIBUTE_READONLY refuses a delete-on-close open with
 /// STATUS_CANNOT_DELETE; an overwrite needs write access to the data
 /// whatever was asked (smb/access.rs has the mapping).
-fn check_existing(
-    attr: &FileAttr,
-    dir: Option<&FileAttr>,
-    id: &crate::access::Identity,
-    tree: &crate::smb::conn::Tree,
-    req: &CreateRequest,
-    overwrite: bool,
-) -> Result<(u32, u32), u32> {
-    let maximal = smb_access::maximal(attr, dir, id, tree.read_only);
+fn check_existing(attr: &FileAttr, maximal: u32, req: &CreateRequest, overwrite: bool) -> Result<(u32, u32), u32> {
     let asked = map_access(req.desired_access, 0) | (req.desired_access & MAXIMUM_ALLOWED);
     if smb_access::is_readonly(attr) && asked & (FILE_WRITE_DATA | FILE_APPEND_DATA) != 0 {
         return Err(status::ACCESS_DENIED);
@@ -282,7 +298,13 @@ fn created_access(attr: &FileAttr, dir: &FileAttr, id: &crate::access::Identity,
 
 /// MS-FSA 2.1.5.1.1/2.1.5.1.2: finds or makes the target, checks the
 /// session's access to it (smb/access.rs) and applies the disposition.
-fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &CreateRequest) -> Result<Target, u32> {
+fn resolve(
+    cx: &mut Ctx<'_>,
+    tree: &crate::smb::conn::Tree,
+    p: &SmbPath,
+    req: &CreateRequest,
+    secd: Option<&SecurityDescriptor>,
+) -> Result<Target, u32> {
     let now = cx.wall();
     let dir_opt = req.options & options::DIRECTORY_FILE != 0;
     let nondir_opt = req.options & options::NON_DIRECTORY_FILE != 0;
@@ -327,17 +349,28 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                 {
                     return Err(status::CANNOT_DELETE);
                 }
-                if tree.read_only || !crate::access::may_add_entry(&parent_attr, &id) {
+                let new_dir = dir_opt && p.stream.is_none();
+                if tree.read_only
+                    || !crate::access::may_add_entry(&parent_attr, &id)
+                    || !dacl::may_add(&cx.core.vfs, &parent_attr, &id, new_dir)
+                {
                     return Err(status::ACCESS_DENIED);
                 }
                 crate::smb::lease::before_create(cx, req)?;
                 crate::smb::lease::before_child_created(cx, req, parent)?;
-                let a = match dir_opt && p.stream.is_none() {
+                let a = match new_dir {
                     true => cx.core.vfs.mkdir(parent, last, cattr, now),
                     false => cx.core.vfs.create(parent, last, cattr, now),
                 }
                 .map_err(vfs_err)?;
                 let a = keep_new_attributes(cx, a, req.file_attributes)?;
+                if let Err(e) = new_security(cx, parent, &a, &id, secd) {
+                    let _ = match new_dir {
+                        true => cx.core.vfs.rmdir(parent, last, now),
+                        false => cx.core.vfs.remove(parent, last, now),
+                    };
+                    return Err(e);
+                }
                 (a, Some(parent_attr.clone()), last.clone(), action::CREATED)
             }
             Err(e) => return Err(vfs_err(e)),
@@ -364,7 +397,8 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
                 return Err(status::OBJECT_NAME_COLLISION);
             }
             let overwrite = overwriting(req.disposition) && !is_dir;
-            let (granted, maximal) = check_existing(&base, base_dir.as_ref(), &id, tree, req, overwrite)?;
+            let maximal = maximal_of(cx, &base, base_dir.as_ref(), &id, tree.read_only);
+            let (granted, maximal) = check_existing(&base, maximal, req, overwrite)?;
             crate::smb::lease::after_writes(cx, base.id)?;
             crate::smb::lease::before_open(cx, req, base.id, granted, overwriting(req.disposition))?;
             cx.core.leases.check_share(base.id, granted, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
@@ -377,7 +411,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             if let Some(last) = p.components.last()
                 && lookup_ci(&cx.core.vfs, parent, last).map(|(a, _)| a.id) != Ok(base.id)
             {
-                return resolve(cx, tree, p, req);
+                return resolve(cx, tree, p, req, secd);
             }
             if overwriting(req.disposition) {
                 if is_dir {
@@ -429,7 +463,8 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             let (granted, maximal) = if action == action::CREATED {
                 created_access(&base, &parent_attr, &id, tree, req)
             } else {
-                check_existing(&base, base_dir.as_ref(), &id, tree, req, overwrite)?
+                let maximal = maximal_of(cx, &base, base_dir.as_ref(), &id, tree.read_only);
+                check_existing(&base, maximal, req, overwrite)?
             };
             crate::smb::lease::after_writes(cx, a.id)?;
             crate::smb::lease::before_open(cx, req, a.id, granted, overwrite)?;
@@ -459,7 +494,7 @@ fn resolve(cx: &mut Ctx<'_>, tree: &crate::smb::conn::Tree, p: &SmbPath, req: &C
             let (granted, maximal) = if action == action::CREATED {
                 created_access(&base, &parent_attr, &id, tree, req)
             } else {
-                let maximal = smb_access::maximal(&base, base_dir.as_ref(), &id, tree.read_only);
+                let maximal = maximal_of(cx, &base, base_dir.as_ref(), &id, tree.read_only);
                 if maximal & FILE_WRITE_DATA == 0 {
                     return Err(status::ACCESS_DENIED);
                 }

@@ -123,7 +123,12 @@ pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
             fscc::encode_fs_info_limited(req.class, &info, max, &mut out).map_err(info_error)?
         }
         INFO_SECURITY => {
-            fscc::minimal_security_descriptor(attr.uid, attr.gid, attr.mode, req.additional_information, &mut out);
+            // MS-SMB2 3.3.5.20.3: owner, group and DACL need READ_CONTROL.
+            if open.access & crate::lease::access::READ_CONTROL == 0 {
+                return Err(status::ACCESS_DENIED);
+            }
+            let sd = crate::smb::dacl::effective(&cx.core.vfs, &attr);
+            fscc::filtered(&sd, req.additional_information).encode(&mut out);
             if out.len() > max {
                 // MS-SMB2 3.3.5.20.3: the error data is the size needed.
                 let mut body = vec![9, 0, 0, 0];

@@ -170,44 +170,30 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
 }
 
 /// SET_INFO of a security descriptor (MS-FSA 2.1.5.16): WRITE_OWNER for
-/// owner and group, WRITE_DAC for the DACL (MS-SMB2 3.3.5.21.3), then the
-/// POSIX rules of chown, chgrp and chmod for the session (crate::access).
-/// What does not map to owner/group/mode is refused with
-/// STATUS_NOT_SUPPORTED; set-id and sticky bits are kept.
+/// owner and group, WRITE_DAC for the DACL (MS-SMB2 3.3.5.21.3), then what
+/// smb/dacl.rs keeps or maps onto the POSIX owner, group and mode.
 fn set_security(cx: &mut Ctx<'_>, open: &Open, sd: &[u8], info: u32) -> Result<(), u32> {
     use crate::smb::fscc::{DACL_SECURITY_INFORMATION as DACL, GROUP_SECURITY_INFORMATION as GROUP};
-    use crate::smb::fscc::{OWNER_SECURITY_INFORMATION as OWNER, SdError};
+    use crate::smb::fscc::OWNER_SECURITY_INFORMATION as OWNER;
     if info & (OWNER | GROUP) != 0 {
         need(open, WRITE_OWNER)?;
     }
     if info & DACL != 0 {
         need(open, WRITE_DAC)?;
     }
+    // PROTECTED_DACL / UNPROTECTED_DACL_SECURITY_INFORMATION (MS-DTYP
+    // 2.4.7) travel as the descriptor's control bits; other parts (SACL,
+    // label, attribute, scope, backup) are not kept.
+    const DACL_PROTECTION: u32 = 0x8000_0000 | 0x2000_0000;
+    if info & !(OWNER | GROUP | DACL | DACL_PROTECTION) != 0 {
+        return Err(status::NOT_SUPPORTED);
+    }
+    let sd = crate::smb::dacl::decode(sd)?;
     let cur = cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?;
-    let guest_uid = cx.core.config.smb.guest_uid;
-    let want = fscc::decode_security_descriptor(sd, info, cur.uid, cur.gid, guest_uid).map_err(|e| match e {
-        SdError::Invalid => status::INVALID_PARAMETER,
-        SdError::Unmappable => status::NOT_SUPPORTED,
-    })?;
     let id = cx.identity()?;
-    let allowed = want.uid.is_none_or(|u| crate::access::may_chown(&cur, &id, u))
-        && want.gid.is_none_or(|g| crate::access::may_chgrp(&cur, &id, g))
-        && (want.mode.is_none() || crate::access::may_chmod(&cur, &id));
-    if !allowed {
-        return Err(status::ACCESS_DENIED);
-    }
     lease::begin_on(cx, open, Operation::SetSecurity)?;
-    let set = SetAttr {
-        uid: want.uid.filter(|u| *u != cur.uid),
-        gid: want.gid.filter(|g| *g != cur.gid),
-        mode: want.mode.map(|m| m | (cur.mode & 0o7000)),
-        ..Default::default()
-    };
-    if set != SetAttr::default() {
-        let now = cx.wall();
-        cx.core.vfs.setattr(open.object, &set, now).map_err(|e| status::from_vfs(&e))?;
-    }
-    Ok(())
+    let (guest_uid, now) = (cx.core.config.smb.guest_uid, cx.wall());
+    crate::smb::dacl::apply(&cx.core.vfs, &cur, &id, &sd, info & (OWNER | GROUP | DACL), guest_uid, now)
 }
 
 /// FILE_DISPOSITION_INFORMATION (MS-FSA 2.1.5.14.3).

@@ -14,16 +14,14 @@
 //! reading the mode and the kind decide (docs/WINDOWS-SEMANTICS.md).
 //!
 //! Where the file system refuses user extended attributes, the same value is
-//! kept in a sidecar: the file `.polyshare\dosattrib/<inode>` under the
-//! served root, prefixed by the object's generation (from its birth time) so
-//! that a reused inode number does not inherit it. The sidecar directory's
-//! name holds a `\`, which no SMB or NFS name may, so clients never see it.
+//! kept in a sidecar (local/sidecar.rs): the file `.polyshare\dosattrib/<inode>`
+//! under the served root.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::xattr;
+use super::{sidecar, xattr};
 
 /// Samba's attribute name (XATTR_DOSATTRIB_NAME_S3).
 pub const NAME: &str = "user.DOSATTRIB";
@@ -112,10 +110,6 @@ pub enum Store<'a> {
     Sidecar { root: &'a Path, ino: u64, generation: u64 },
 }
 
-fn sidecar_path(root: &Path, ino: u64) -> PathBuf {
-    root.join(SIDECAR_DIR).join(ino.to_string())
-}
-
 /// The value kept for `path` (or the open `file` of it); `None` when none is
 /// kept or it cannot be read.
 pub fn read(store: Store<'_>, path: Option<&Path>, file: Option<&File>) -> Option<DosInfo> {
@@ -128,11 +122,7 @@ pub fn read(store: Store<'_>, path: Option<&Path>, file: Option<&File>) -> Optio
             };
             decode(&got.ok()??)
         }
-        Store::Sidecar { root, ino, generation } => {
-            let b = fs::read(sidecar_path(root, ino)).ok()?;
-            let (stamp, blob) = b.split_at_checked(8)?;
-            (u64::from_le_bytes(stamp.try_into().ok()?) == generation).then(|| decode(blob)).flatten()
-        }
+        Store::Sidecar { root, ino, generation } => decode(&sidecar::read(root, SIDECAR_DIR, ino, generation)?),
     }
 }
 
@@ -141,20 +131,6 @@ pub fn write(store: Store<'_>, path: &Path, info: &DosInfo) -> io::Result<()> {
     let blob = encode(info);
     match store {
         Store::Xattr => xattr::set(path, NAME, &blob),
-        Store::Sidecar { root, ino, generation } => {
-            let dir = root.join(SIDECAR_DIR);
-            fs::create_dir_all(&dir)?;
-            let mut v = generation.to_le_bytes().to_vec();
-            v.extend_from_slice(&blob);
-            // Written aside and renamed in, so a reader never sees half.
-            let tmp = dir.join(format!("{ino}.new"));
-            fs::write(&tmp, &v)?;
-            fs::rename(&tmp, sidecar_path(root, ino))
-        }
+        Store::Sidecar { root, ino, generation } => sidecar::write(root, SIDECAR_DIR, ino, generation, &blob),
     }
-}
-
-/// Forgets the sidecar value of inode `ino` (its last name was removed).
-pub fn forget_sidecar(root: &Path, ino: u64) {
-    let _ = fs::remove_file(sidecar_path(root, ino));
 }

@@ -644,3 +644,33 @@ fn change_time_kept_until_the_file_changes() {
     assert_ne!(a.ctime, set_to);
     assert_eq!(t.fs.getattr(f.id).unwrap().ctime, a.ctime);
 }
+
+/// A security descriptor lands in `user.polyshare.NTACL` (or in the
+/// sidecar) and is read back by a new LocalFs on the same tree, as after a
+/// restart; the sidecar value goes with the last name.
+fn security_kept_across_restart(sidecar: bool) {
+    let t = TempTree::new();
+    let open = || if sidecar { LocalFs::new(&t.dir).unwrap().with_dos_sidecar() } else { LocalFs::new(&t.dir).unwrap() };
+    let fs = open();
+    let f = fs.create(fs.root(), "f", ca(0o644), T0).unwrap();
+    fs.set_security(f.id, Some(b"descriptor"), T0).unwrap();
+    let in_xattr = xattr::get(&t.dir.join("f"), ntacl::NAME).unwrap();
+    let sidecar_file = t.dir.join(ntacl::SIDECAR_DIR).join(f.id.to_string());
+    assert_eq!((in_xattr.is_some(), sidecar_file.exists()), (!sidecar, sidecar));
+    assert_eq!(fs.readdir(fs.root(), 0, 100).unwrap().0.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["f"]);
+    assert_eq!(fs.list_streams(f.id).unwrap(), vec![], "the descriptor is no stream");
+    let again = open();
+    assert_eq!(again.security(f.id), Ok(Some(b"descriptor".to_vec())));
+    again.remove(again.root(), "f", T0).unwrap();
+    assert!(!sidecar_file.exists());
+}
+
+#[test]
+fn security_in_user_xattr() {
+    security_kept_across_restart(false);
+}
+
+#[test]
+fn security_in_the_sidecar() {
+    security_kept_across_restart(true);
+}

@@ -146,6 +146,12 @@ impl Vfs for Rooted {
     fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
         self.mounts.remove_stream(file, name, now)
     }
+    fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
+        self.mounts.security(id)
+    }
+    fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
+        self.mounts.set_security(id, sd, now)
+    }
 }
 
 mod on_memory {
