@@ -80,6 +80,16 @@ put("smb_break_ack", "oplock-ack", le16(24) + bytes([1, 0]) + le32(0) + bytes(ra
 put("smb_break_ack", "lease-notification",
     le16(44) + le16(2) + le32(1) + KEY + le32(7) + le32(1) + le32(0) * 3)
 
+# --- smb_security_descriptor: a self-relative SD (MS-DTYP 2.4.6) ------------
+# Owner S-1-22-1-1000, DACL of one deny ACE for it and one allow for Everyone.
+owner = bytes([1, 2, 0, 0, 0, 0, 0, 22]) + le32(1) + le32(1000)
+everyone = bytes([1, 1, 0, 0, 0, 0, 0, 1]) + le32(0)
+aces = bytes([1, 0]) + (8 + len(owner)).to_bytes(2, "little") + le32(2) + owner
+aces += bytes([0, 3]) + (8 + len(everyone)).to_bytes(2, "little") + le32(0x1F01FF) + everyone
+acl = bytes([2, 0]) + (8 + len(aces)).to_bytes(2, "little") + (2).to_bytes(2, "little") + bytes(2) + aces
+put("smb_security_descriptor", "deny", list(bytes([1, 0, 4, 0x80]) + le32(20) + le32(0) + le32(0) + le32(20 + len(owner)) + owner + acl))
+put("smb_security_descriptor", "null-dacl", list(bytes([1, 0, 4, 0x80]) + bytes(16)))
+
 # --- smb_set_info: class byte + buffer (MS-FSCC 2.4) ------------------------
 def utf16(s): return s.encode("utf-16-le")
 

@@ -85,3 +85,42 @@ fn nfs_created_files_belong_to_the_caller_and_smb_users_share_the_rules() {
     assert_eq!(std::fs::read(root.join("by_alice_smb.txt")).unwrap(), b"Xrom nfs");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A kept DACL changes nothing NFS sees or may do
+/// (docs/WINDOWS-SEMANTICS.md "NFS"): smbprotocol sets on alice's 0666
+/// file a DACL denying her FILE_WRITE_DATA (her SMB write open is then
+/// refused); over NFS the mode still decides: nfs-ls shows 0666 and
+/// alice's WRITE and nfs-cat succeed.
+#[test]
+fn a_kept_dacl_changes_nothing_nfs_sees() {
+    let root = tmpfs_root("dacl-nfs");
+    let f = owned_file(&root, "denied.txt", b"kept bytes", ALICE, 0o666);
+    let srv = ServerProcess::start("tokio_server", &["--root", root.to_str().unwrap(), "--user", "alice:Secret1:1000:1000"]);
+    let o = run(
+        python3().arg(client_script("dacl_deny.py")).args([
+            &srv.smb_port.to_string(),
+            "alice",
+            "Secret1",
+            "denied.txt",
+            &ALICE.to_string(),
+            "set",
+        ]),
+        Duration::from_secs(120),
+    );
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("SET 0x00000000") && out.contains("WRITE_OPEN 0xc0000022"), "{}", text(&o));
+
+    let o = libnfs("nfs-ls", &["-l", &url_as(&srv, "/", ALICE)]);
+    let listing = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = listing.lines().find(|l| l.contains("denied.txt")).unwrap_or_else(|| panic!("{}", text(&o)));
+    assert!(line.contains("-rw-rw-rw-"), "nfs-ls shows the mode: {line}");
+    let mut c = NfsClient::connect(srv.nfs_port).unwrap().with_uid(ALICE);
+    let dir = c.mount("/share").unwrap();
+    let fh = c.lookup(&dir, "denied.txt").unwrap().expect("denied.txt");
+    let (status, _) = c.write(&fh, 0, b"KEPT", 2).unwrap();
+    assert_eq!(status, 0, "the DACL's deny does not reach NFS");
+    let o = libnfs("nfs-cat", &[&url_as(&srv, "/denied.txt", ALICE)]);
+    assert_eq!(o.stdout, b"KEPT bytes", "{}", text(&o));
+    assert_eq!(std::fs::read(&f).unwrap(), b"KEPT bytes");
+    let _ = std::fs::remove_dir_all(&root);
+}

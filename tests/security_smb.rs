@@ -186,7 +186,7 @@ fn guest_read_only_share_refuses_guest_writes_only() {
 /// is refused with STATUS_NOT_SUPPORTED and changes nothing; chown is
 /// root's: alice may not give her file away, uid 0 may.
 #[test]
-fn security_descriptors_set_what_maps_and_refuse_the_rest() {
+fn security_descriptors_set_what_maps_keep_the_rest_and_refuse_a_sacl() {
     let root = tmpfs_root("sd");
     let f = owned_file(&root, "acl.txt", b"x", ALICE, 0o666);
     let args = ["--root", root.to_str().unwrap(), "--user", ALICE_USER, "--user", "admin:Admin1:0:0"];
@@ -204,9 +204,12 @@ fn security_descriptors_set_what_maps_and_refuse_the_rest() {
     let status =
         |what: &str| out.lines().find_map(|l| l.strip_prefix(&format!("{what} "))).unwrap_or("missing").to_string();
     assert_eq!(status("dacl_0740"), "0x00000000", "{out}");
-    for refused in ["deny_ace", "other_sid", "inheritable", "sacl"] {
-        assert_eq!(status(refused), "0xc00000bb", "{refused} is STATUS_NOT_SUPPORTED:\n{out}");
+    // DACLs that do not map to a mode are kept as they are (the mode stays;
+    // security_dacl_* below show what they do); a SACL is refused.
+    for kept in ["deny_ace", "other_sid", "inheritable"] {
+        assert_eq!(status(kept), "0x00000000", "{kept} is kept:\n{out}");
     }
+    assert_eq!(status("sacl"), "0xc00000bb", "a SACL is STATUS_NOT_SUPPORTED:\n{out}");
     assert_eq!(status("chown_2000"), "0xc0000022", "alice's chown is STATUS_ACCESS_DENIED:\n{out}");
     let m = std::fs::metadata(&f).unwrap();
     assert_eq!((m.mode() & 0o7777, m.uid()), (0o740, ALICE), "the DACL set the mode, nothing else changed it");
@@ -214,5 +217,58 @@ fn security_descriptors_set_what_maps_and_refuse_the_rest() {
     let out = sets("admin", "Admin1");
     assert!(out.contains("chown_2000 0x00000000"), "uid 0 may chown:\n{out}");
     assert_eq!(std::fs::metadata(&f).unwrap().uid(), 2000);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// smbprotocol sets on alice's file a DACL that denies alice FILE_WRITE_DATA
+/// and allows Everyone all: her open for write is then ACCESS_DENIED (the
+/// mode, 0666, would allow it), smbclient's upload too, a read open is
+/// not; the descriptor reads back as set, the mode is unchanged, and all
+/// of it holds after a restart on the same `--root`.
+#[test]
+fn security_dacl_deny_ace_refuses_a_write_open_and_survives_a_restart() {
+    let root = tmpfs_root("dacl");
+    let f = owned_file(&root, "denied.txt", b"kept", ALICE, 0o666);
+    let args = ["--root", root.to_str().unwrap(), "--user", ALICE_USER];
+    let script = client_script("dacl_deny.py");
+    let steps = |srv: &ServerProcess, mode: &str| {
+        let port = srv.smb_port.to_string();
+        let o = run(
+            python3().arg(&script).args([&port, "alice", "Secret1", "denied.txt", &ALICE.to_string(), mode]),
+            Duration::from_secs(120),
+        );
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(out.contains("DACL DONE"), "{}", text(&o));
+        out
+    };
+    let line = |out: &str, what: &str| {
+        out.lines().find_map(|l| l.strip_prefix(&format!("{what} "))).unwrap_or("missing").to_string()
+    };
+    // The DACL as set: revision 2, two ACEs; a deny of 0x6 for
+    // S-1-22-1-1000, an allow of 0x1F01FF for S-1-1-0.
+    let dacl = concat!(
+        "02003400020000000100180006000000010200000000001601000000e8030000",
+        "00001400ff011f00010100000000000100000000"
+    );
+
+    let srv = ServerProcess::start("tokio_server", &args);
+    let out = steps(&srv, "set");
+    assert_eq!(line(&out, "SET"), "0x00000000", "{out}");
+    let sd = line(&out, "SD");
+    assert!(sd.ends_with(dacl), "the DACL reads back as set:\n{out}");
+    assert_eq!(&sd[..8], "01000480", "self-relative, DACL present:\n{out}");
+    assert_eq!(line(&out, "WRITE_OPEN"), "0xc0000022", "the deny ACE refuses the write open:\n{out}");
+    assert_eq!(line(&out, "READ_OPEN"), "0x00000000", "{out}");
+    let o = put(&srv, AS_ALICE, &local("dacl", b"overwritten"), "denied.txt");
+    assert_denied(&o, "NT_STATUS_ACCESS_DENIED", "smbclient upload over a write-denying DACL");
+    assert_eq!(std::fs::read(&f).unwrap(), b"kept");
+    assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o777, 0o666, "the mode NFS sees is unchanged");
+    drop(srv);
+
+    let srv = ServerProcess::start("tokio_server", &args);
+    let out = steps(&srv, "check");
+    assert_eq!(line(&out, "SD"), sd, "the same descriptor after a restart:\n{out}");
+    assert_eq!(line(&out, "WRITE_OPEN"), "0xc0000022", "{out}");
+    assert_eq!(line(&out, "READ_OPEN"), "0x00000000", "{out}");
     let _ = std::fs::remove_dir_all(&root);
 }
