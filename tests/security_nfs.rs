@@ -95,7 +95,8 @@ fn nfs_created_files_belong_to_the_caller_and_smb_users_share_the_rules() {
 fn a_kept_dacl_changes_nothing_nfs_sees() {
     let root = tmpfs_root("dacl-nfs");
     let f = owned_file(&root, "denied.txt", b"kept bytes", ALICE, 0o666);
-    let srv = ServerProcess::start("tokio_server", &["--root", root.to_str().unwrap(), "--user", "alice:Secret1:1000:1000"]);
+    let srv =
+        ServerProcess::start("tokio_server", &["--root", root.to_str().unwrap(), "--user", "alice:Secret1:1000:1000"]);
     let o = run(
         python3().arg(client_script("dacl_deny.py")).args([
             &srv.smb_port.to_string(),

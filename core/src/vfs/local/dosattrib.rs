@@ -27,7 +27,7 @@ use super::{sidecar, xattr};
 pub const NAME: &str = "user.DOSATTRIB";
 
 /// The sidecar directory under the served root.
-pub const SIDECAR_DIR: &str = ".polyshare\\dosattrib";
+pub const SIDECAR_DIR: &str = sidecar::DOSATTRIB_DIR;
 
 /// The version written.
 const VERSION: u16 = 5;

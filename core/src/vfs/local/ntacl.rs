@@ -19,7 +19,7 @@ use super::{sidecar, xattr};
 pub const NAME: &str = "user.polyshare.NTACL";
 
 /// The sidecar directory under the served root.
-pub const SIDECAR_DIR: &str = ".polyshare\\ntacl";
+pub const SIDECAR_DIR: &str = sidecar::NTACL_DIR;
 
 /// The descriptor kept for `path`; `None` when none is.
 pub fn read(store: Store<'_>, path: &Path) -> io::Result<Option<Vec<u8>>> {

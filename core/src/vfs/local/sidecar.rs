@@ -9,8 +9,12 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// The directory of DOS attributes (local/dosattrib.rs).
+pub const DOSATTRIB_DIR: &str = ".polyshare\\dosattrib";
+/// The directory of security descriptors (local/ntacl.rs).
+pub const NTACL_DIR: &str = ".polyshare\\ntacl";
 /// The sidecar directories, one per kind of value.
-pub const DIRS: [&str; 2] = [super::dosattrib::SIDECAR_DIR, super::ntacl::SIDECAR_DIR];
+const DIRS: [&str; 2] = [DOSATTRIB_DIR, NTACL_DIR];
 
 fn path(root: &Path, dir: &str, ino: u64) -> PathBuf {
     root.join(dir).join(ino.to_string())

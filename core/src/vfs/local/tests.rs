@@ -650,7 +650,8 @@ fn change_time_kept_until_the_file_changes() {
 /// restart; the sidecar value goes with the last name.
 fn security_kept_across_restart(sidecar: bool) {
     let t = TempTree::new();
-    let open = || if sidecar { LocalFs::new(&t.dir).unwrap().with_dos_sidecar() } else { LocalFs::new(&t.dir).unwrap() };
+    let open =
+        || if sidecar { LocalFs::new(&t.dir).unwrap().with_dos_sidecar() } else { LocalFs::new(&t.dir).unwrap() };
     let fs = open();
     let f = fs.create(fs.root(), "f", ca(0o644), T0).unwrap();
     fs.set_security(f.id, Some(b"descriptor"), T0).unwrap();
