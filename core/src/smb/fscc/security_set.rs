@@ -7,7 +7,8 @@
 //!   Everyone (S-1-1-0) is the three rwx triples: r from FILE_READ_DATA,
 //!   w from FILE_WRITE_DATA, x from FILE_EXECUTE (or the generic rights
 //!   that include them); several ACEs of one class add up; a class without
-//!   an ACE gets no bits. ANONYMOUS LOGON (S-1-5-7) names the identity
+//!   an ACE gets no bits; the owner must have one (else the DACL is only
+//!   kept: Everyone alone would take every owner bit away). ANONYMOUS LOGON (S-1-5-7) names the identity
 //!   guest and anonymous sessions act as (`SmbConfig::guest_uid`): its ACE
 //!   counts as the owner's when that uid owns the object.
 //!
@@ -45,6 +46,7 @@ fn rwx(mask: u32) -> u32 {
 /// `uid`:`gid`; `None` when it does not map.
 pub fn dacl_mode(acl: &Acl, uid: u32, gid: u32, guest_uid: u32) -> Option<u32> {
     let mut mode = 0;
+    let mut names_owner = false;
     for ace in &acl.aces {
         if ace.kind != ACCESS_ALLOWED_ACE_TYPE || ace.flags & !INHERITED_ACE != 0 {
             return None;
@@ -56,9 +58,12 @@ pub fn dacl_mode(acl: &Acl, uid: u32, gid: u32, guest_uid: u32) -> Option<u32> {
             (1, [0]) => 0,
             _ => return None,
         };
+        names_owner |= shift == 6;
         mode |= rwx(ace.mask) << shift;
     }
-    Some(mode)
+    // One that does not name the owner is no chmod (a descriptor of
+    // Everyone alone would take every owner bit away).
+    names_owner.then_some(mode)
 }
 
 #[cfg(test)]
@@ -84,7 +89,13 @@ mod tests {
     #[test]
     fn what_does_not_map_has_no_mode() {
         let everyone = Sid::new(1, &[0]);
-        assert_eq!(dacl_mode(&acl(0, 0, everyone.clone()), 1, 1, 65534), Some(0o007));
+        let owner_and_everyone = Acl::new(vec![
+            Ace { kind: 0, flags: 0, mask: 0x0012_0089, sid: Sid::new(22, &[1, 1]) },
+            Ace { kind: 0, flags: 0, mask: 0x001F_01FF, sid: everyone.clone() },
+        ]);
+        assert_eq!(dacl_mode(&owner_and_everyone, 1, 1, 65534), Some(0o407));
+        // Everyone alone names no owner: no mode.
+        assert_eq!(dacl_mode(&acl(0, 0, everyone.clone()), 1, 1, 65534), None);
         // A deny ACE, an inheritable ACE, another SID (S-1-5-32-544).
         assert_eq!(dacl_mode(&acl(1, 0, everyone.clone()), 1, 1, 65534), None);
         assert_eq!(dacl_mode(&acl(0, 3, everyone), 1, 1, 65534), None);
