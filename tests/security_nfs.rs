@@ -111,7 +111,7 @@ fn a_kept_dacl_changes_nothing_nfs_sees() {
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(out.contains("SET 0x00000000") && out.contains("WRITE_OPEN 0xc0000022"), "{}", text(&o));
 
-    let o = libnfs("nfs-ls", &["-l", &url_as(&srv, "/", ALICE)]);
+    let o = libnfs("nfs-ls", &[&url_as(&srv, "/", ALICE)]);
     let listing = String::from_utf8_lossy(&o.stdout).to_string();
     let line = listing.lines().find(|l| l.contains("denied.txt")).unwrap_or_else(|| panic!("{}", text(&o)));
     assert!(line.contains("-rw-rw-rw-"), "nfs-ls shows the mode: {line}");

@@ -76,7 +76,8 @@ req["info_type"] = InfoType.SMB2_0_INFO_SECURITY
 req["output_buffer_length"] = 4096
 req["additional_information"] = OWNER | GROUP | DACL
 req["file_id"] = f.file_id
-resp = call(req, SMB2QueryInfoResponse())
+resp = SMB2QueryInfoResponse()
+call(req, resp)
 print("SD " + resp["buffer"].get_value().hex(), flush=True)
 f.close()
 w = open_for("WRITE_OPEN", FILE_WRITE_DATA)
