@@ -128,7 +128,7 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
 /// MS-FSA 2.1.4.17: a write sets FILE_ATTRIBUTE_ARCHIVE. Checked on the
 /// first write through an open, and written only when a kept attribute set
 /// lacks it (a file that never had attributes set reports ARCHIVE anyway).
-fn archive_on_first_write(cx: &mut Ctx<'_>, object: crate::vfs::ObjectId, now: crate::time::Timespec) -> Result<(), u32> {
+pub(crate) fn archive_on_first_write(cx: &mut Ctx<'_>, object: crate::vfs::ObjectId, now: crate::time::Timespec) -> Result<(), u32> {
     let attr = cx.core.vfs.getattr(object).map_err(|e| status::from_vfs(&e))?;
     if let Some(dos) = attr.dos.filter(|d| d & fscc::FILE_ATTRIBUTE_ARCHIVE == 0) {
         let set = SetAttr { dos: Some(dos | fscc::FILE_ATTRIBUTE_ARCHIVE), ..Default::default() };
@@ -201,6 +201,18 @@ pub(crate) fn io_done(
                 (Ok((n, _)), None) => Ok(IoReply::Body(body(chunks, n as u32))),
                 (Ok((n, _)), Some(st)) => Ok(IoReply::Status(st, body(chunks, n as u32))),
                 (Err(e), _) => Ok(IoReply::Status(status::from_vfs(&e), body(0, 0))),
+            }
+        }
+        (IoKind::ZeroData { file_id }, IoResult::Write(r)) => {
+            r.map_err(|e| status::from_vfs(&e))?;
+            let ctl = crate::smb::wire::sparse::FSCTL_SET_ZERO_DATA;
+            Ok(IoReply::Body(to_vec(|b| crate::smb::wire::ioctl::encode_ioctl_response(ctl, file_id, &[], b))))
+        }
+        (IoKind::AllocatedRanges { file_id, fit }, IoResult::Ranges(r)) => {
+            let ranges = r.map_err(|e| status::from_vfs(&e))?;
+            match super::sparse::ranges_reply(file_id, ranges, fit)? {
+                (status::SUCCESS, body) => Ok(IoReply::Body(body)),
+                (st, body) => Ok(IoReply::Status(st, body)),
             }
         }
         (IoKind::Flush, IoResult::Sync(r)) => {
