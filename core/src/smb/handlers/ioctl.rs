@@ -66,6 +66,11 @@ fn network_interfaces(cx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> HandlerResult
     if !multichannel || out.is_empty() {
         return Err(status::NOT_SUPPORTED);
     }
+    // It names no open: any other FileId is invalid (not FILE_CLOSED), as
+    // smbd and Windows answer (smbtorture smb2.ioctl.bug14788).
+    if req.file_id != FileId::RELATED {
+        return Err(status::INVALID_PARAMETER);
+    }
     if (req.max_output as usize) < out.len() {
         return Err(status::BUFFER_TOO_SMALL);
     }
