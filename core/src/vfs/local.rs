@@ -1486,7 +1486,7 @@ impl Vfs for LocalFs {
         let (f, _) = self.file(id, true)?;
         let size = f.metadata().map_err(io_err)?.len();
         let end = offset.saturating_add(len).min(size);
-        if offset < end && !sparse::punch(&f, offset, end - offset, deallocate)? {
+        if offset < end && !sparse::punch(&f, offset, end - offset, deallocate).map_err(io_err)? {
             return zero_by_writing(self, id, offset, len, now);
         }
         Ok(self.attr_at(&f.metadata().map_err(io_err)?, None, Some(&f)))
@@ -1506,7 +1506,7 @@ impl Vfs for LocalFs {
         let (f, _) = self.file(id, false)?;
         let size = f.metadata().map_err(io_err)?.len();
         let end = offset.saturating_add(len).min(size);
-        Ok(sparse::data_ranges(&f, offset, end, max)?.unwrap_or_else(|| whole(size)))
+        Ok(sparse::data_ranges(&f, offset, end, max).map_err(io_err)?.unwrap_or_else(|| whole(size)))
     }
 
     fn stream(&self, file: ObjectId, name: &str, create: bool, _now: Timespec) -> VfsResult<FileAttr> {

@@ -210,7 +210,7 @@ pub(crate) fn io_done(
         }
         (IoKind::AllocatedRanges { file_id, fit }, IoResult::Ranges(r)) => {
             let ranges = r.map_err(|e| status::from_vfs(&e))?;
-            match super::sparse::ranges_reply(file_id, ranges, fit)? {
+            match ranges_reply(file_id, ranges, fit)? {
                 (status::SUCCESS, body) => Ok(IoReply::Body(body)),
                 (st, body) => Ok(IoReply::Status(st, body)),
             }
@@ -221,6 +221,21 @@ pub(crate) fn io_done(
         }
         _ => Err(status::INTERNAL_ERROR),
     }
+}
+
+/// The QUERY_ALLOCATED_RANGES reply for `ranges` when `fit` of them fit
+/// the output: all of them; as many as fit with STATUS_BUFFER_OVERFLOW;
+/// or STATUS_BUFFER_TOO_SMALL when not one does (none to send is a
+/// success).
+pub(crate) fn ranges_reply(
+    file_id: crate::smb::wire::codec::FileId, mut ranges: Vec<(u64, u64)>, fit: usize) -> Result<(u32, Vec<u8>), u32> {
+    if !ranges.is_empty() && fit == 0 {
+        return Err(status::BUFFER_TOO_SMALL);
+    }
+    let status = if ranges.len() > fit { status::BUFFER_OVERFLOW } else { status::SUCCESS };
+    ranges.truncate(fit);
+    let out = crate::smb::wire::sparse::encode_ranges(&ranges);
+    Ok((status, to_vec(|b| crate::smb::wire::ioctl::encode_ioctl_response(crate::smb::wire::sparse::FSCTL_QUERY_ALLOCATED_RANGES, file_id, &out, b))))
 }
 
 /// Frames a successful READ reply around its data: the Direct-TCP header,

@@ -15,7 +15,7 @@ use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::fscc::FILE_ATTRIBUTE_SPARSE_FILE;
 use crate::smb::lease;
 use crate::smb::status;
-use crate::smb::wire::codec::{FileId, to_vec};
+use crate::smb::wire::codec::FileId;
 use crate::smb::wire::ioctl::{IoctlRequest, encode_ioctl_response};
 use crate::smb::wire::sparse::*;
 use crate::vfs::{FileAttr, FileType, SetAttr, Vfs, whole_range};
@@ -111,20 +111,6 @@ pub fn query_allocated_ranges(cx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Handl
 }
 
 fn reply(file_id: FileId, ranges: Vec<(u64, u64)>, fit: usize) -> HandlerResult {
-    let (status, body) = ranges_reply(file_id, ranges, fit)?;
+    let (status, body) = super::read_write::ranges_reply(file_id, ranges, fit)?;
     Ok(crate::smb::ctx::Outcome::Reply { status, body })
-}
-
-/// The QUERY_ALLOCATED_RANGES reply for `ranges` when `fit` of them fit
-/// the output: all of them; as many as fit with STATUS_BUFFER_OVERFLOW;
-/// or STATUS_BUFFER_TOO_SMALL when not one does (none to send is a
-/// success).
-pub(crate) fn ranges_reply(file_id: FileId, mut ranges: Vec<(u64, u64)>, fit: usize) -> Result<(u32, Vec<u8>), u32> {
-    if !ranges.is_empty() && fit == 0 {
-        return Err(status::BUFFER_TOO_SMALL);
-    }
-    let status = if ranges.len() > fit { status::BUFFER_OVERFLOW } else { status::SUCCESS };
-    ranges.truncate(fit);
-    let out = encode_ranges(&ranges);
-    Ok((status, to_vec(|b| encode_ioctl_response(FSCTL_QUERY_ALLOCATED_RANGES, file_id, &out, b))))
 }

@@ -10,10 +10,11 @@ use std::io;
 use rustix::fs::{FallocateFlags, SeekFrom};
 use rustix::io::Errno;
 
-use crate::vfs::types::{VfsError, VfsResult};
+/// The errors of the calls here, as `io::Error`s for the caller to map.
+type IoResult<T> = Result<T, io::Error>;
 
-fn errno(e: Errno) -> VfsError {
-    super::io_err(io::Error::from_raw_os_error(e.raw_os_error()))
+fn errno(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(e.raw_os_error())
 }
 
 /// Zeros `[offset, offset + len)` of `f` (the caller cuts it at the end of
@@ -21,7 +22,7 @@ fn errno(e: Errno) -> VfsError {
 /// (`fallocate(KEEP_SIZE)`), as smbd's strict allocate does for a file that
 /// is not sparse; where that fails the range reads as zeros all the same.
 /// `Ok(false)`: the file system cannot punch holes, the caller writes zeros.
-pub(super) fn punch(f: &File, offset: u64, len: u64, deallocate: bool) -> VfsResult<bool> {
+pub(super) fn punch(f: &File, offset: u64, len: u64, deallocate: bool) -> IoResult<bool> {
     if len == 0 {
         return Ok(true);
     }
@@ -40,7 +41,7 @@ pub(super) fn punch(f: &File, offset: u64, len: u64, deallocate: bool) -> VfsRes
 /// The allocated ranges of `f` inside `[offset, end)` (`end` at most the
 /// file's size), at most `max`; `None` when the file system cannot tell
 /// (then everything counts as allocated).
-pub(super) fn data_ranges(f: &File, offset: u64, end: u64, max: usize) -> VfsResult<Option<Vec<(u64, u64)>>> {
+pub(super) fn data_ranges(f: &File, offset: u64, end: u64, max: usize) -> IoResult<Option<Vec<(u64, u64)>>> {
     let mut out = Vec::new();
     let mut at = offset;
     while at < end && out.len() < max {
