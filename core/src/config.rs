@@ -314,6 +314,14 @@ pub struct SmbConfig {
     /// further connections (channels, 3.3.5.5). On by default; off, a
     /// binding SESSION_SETUP fails with STATUS_REQUEST_NOT_ACCEPTED.
     pub multichannel: bool,
+    /// The server's network interfaces, one entry per address clients may
+    /// reach it at, answered to FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2
+    /// 3.3.5.15.11) so that a multichannel client can open more channels.
+    /// The core cannot look (no sockets): the adapter fills it from the
+    /// addresses its SMB listeners are bound to
+    /// (`polyshare_runtime::interfaces`) unless the embedder set it.
+    /// Empty: the FSCTL answers STATUS_NOT_SUPPORTED.
+    pub interfaces: Vec<NetworkInterface>,
     /// For tests only, and never set by default: told each encrypted
     /// session's id and keys, so that a capture can be decrypted (tshark's
     /// `smb2_seskey_list`). Whoever sets it holds every session's secrets.
@@ -371,6 +379,7 @@ impl Default for SmbConfig {
             require_signing: false,
             require_encryption: false,
             multichannel: true,
+            interfaces: Vec::new(),
             session_key_export: None,
             max_read_size: 8 * 1024 * 1024,
             max_write_size: 8 * 1024 * 1024,
@@ -383,6 +392,21 @@ impl Default for SmbConfig {
             durable_timeout_max: Duration::from_secs(300),
         }
     }
+}
+
+/// One address of one of the server's network interfaces (MS-SMB2
+/// 2.2.32.5 NETWORK_INTERFACE_INFO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkInterface {
+    /// The interface's index (IfIndex), the same for each of its
+    /// addresses; never 0 (3.3.5.15.11 leaves such an interface out).
+    pub if_index: u32,
+    /// The address (IPv4 or IPv6) clients connect to.
+    pub addr: std::net::IpAddr,
+    /// Link speed in bits per second (LinkSpeed).
+    pub link_speed: u64,
+    /// RSS_CAPABLE: the interface spreads receive work over several CPUs.
+    pub rss_capable: bool,
 }
 
 /// What a running server can be told to change

@@ -79,6 +79,33 @@ pub enum IoOp {
         /// Wall-clock time of the request.
         now: Timespec,
     },
+    /// Zeros a range of `object` ([`Vfs::zero_range`], SMB
+    /// FSCTL_SET_ZERO_DATA), ordered like a write. Completes as a write of
+    /// no bytes.
+    ZeroRange {
+        /// The file zeroed.
+        object: ObjectId,
+        /// First byte zeroed.
+        offset: u64,
+        /// Bytes zeroed (cut at the end of the file).
+        len: u64,
+        /// Free the storage (a sparse file) rather than keep it.
+        deallocate: bool,
+        /// Wall-clock time of the request.
+        now: Timespec,
+    },
+    /// The allocated ranges of `object` ([`Vfs::allocated_ranges`], SMB
+    /// FSCTL_QUERY_ALLOCATED_RANGES), ordered like a read.
+    AllocatedRanges {
+        /// The file asked about.
+        object: ObjectId,
+        /// Start of the range asked about.
+        offset: u64,
+        /// Length of the range asked about.
+        len: u64,
+        /// Most ranges wanted.
+        max: usize,
+    },
     /// Makes written data of `object` durable (SMB FLUSH, NFS COMMIT).
     Sync {
         /// The file whose data is flushed.
@@ -125,13 +152,18 @@ impl IoOp {
             IoOp::Read { object, .. }
             | IoOp::Write { object, .. }
             | IoOp::Copy { object, .. }
+            | IoOp::ZeroRange { object, .. }
+            | IoOp::AllocatedRanges { object, .. }
             | IoOp::Sync { object } => Some(*object),
             IoOp::VerifySignature { .. } | IoOp::Decrypt { .. } => None,
         }
     }
 
     fn is_read(&self) -> bool {
-        matches!(self, IoOp::Read { .. } | IoOp::VerifySignature { .. } | IoOp::Decrypt { .. })
+        matches!(
+            self,
+            IoOp::Read { .. } | IoOp::AllocatedRanges { .. } | IoOp::VerifySignature { .. } | IoOp::Decrypt { .. }
+        )
     }
 }
 
@@ -229,6 +261,12 @@ impl IoRequest {
                 let r = r.and_then(|()| last.map_or_else(|| self.vfs.getattr(object), Ok));
                 IoResult::Write(r.map(|attr| (total as usize, attr)))
             }
+            IoOp::ZeroRange { object, offset, len, deallocate, now } => {
+                IoResult::Write(self.vfs.zero_range(object, offset, len, deallocate, now).map(|attr| (0, attr)))
+            }
+            IoOp::AllocatedRanges { object, offset, len, max } => {
+                IoResult::Ranges(self.vfs.allocated_ranges(object, offset, len, max))
+            }
             IoOp::Sync { object } => IoResult::Sync(self.vfs.sync(object)),
             IoOp::VerifySignature { check, message } => IoResult::Verified(check.check(&message)),
             IoOp::Decrypt { transform, message } => IoResult::Decrypted(transform.apply(message)),
@@ -241,7 +279,8 @@ impl IoRequest {
     pub fn fail(self, error: VfsError) -> IoCompletion {
         let result = match self.op {
             IoOp::Read { .. } => IoResult::Read(Err(error)),
-            IoOp::Write { .. } | IoOp::Copy { .. } => IoResult::Write(Err(error)),
+            IoOp::Write { .. } | IoOp::Copy { .. } | IoOp::ZeroRange { .. } => IoResult::Write(Err(error)),
+            IoOp::AllocatedRanges { .. } => IoResult::Ranges(Err(error)),
             IoOp::Sync { .. } => IoResult::Sync(Err(error)),
             // A check that could not run is a check that failed.
             IoOp::VerifySignature { .. } => IoResult::Verified(false),
@@ -298,6 +337,8 @@ pub(crate) enum IoResult {
     /// Bytes written and the attributes after the write.
     Write(VfsResult<(usize, FileAttr)>),
     Sync(VfsResult<()>),
+    /// Allocated ranges as (offset, length).
+    Ranges(VfsResult<Vec<(u64, u64)>>),
     /// Whether the signature checked out.
     Verified(bool),
     /// The message inside, when it decrypted.

@@ -6,7 +6,9 @@
 //! - start-up ([`start`]): OS entropy, the wall clock, building the
 //!   [`Driver`](polyshare_core::Driver), and the recording file with its
 //!   flush policy ([`RecordSink`]);
-//! - listener options ([`ServerOptions`], [`BoundAddrs`], [`bind_listeners`]);
+//! - listener options ([`ServerOptions`], [`BoundAddrs`], [`bind_listeners`]),
+//!   and the network interfaces they stand for ([`interfaces`]), which
+//!   [`start`] tells the core;
 //! - the core task's events ([`Event`], [`handle_event`]) and the one place
 //!   the driver's output is dispatched ([`dispatch_outputs`]);
 //! - per-connection output accounting with backpressure ([`Queued`]), the
@@ -19,6 +21,7 @@
 
 mod control;
 mod events;
+pub mod interfaces;
 mod options;
 mod pool;
 mod queued;

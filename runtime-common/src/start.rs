@@ -27,10 +27,18 @@ pub fn entropy() -> io::Result<[u8; 32]> {
 
 /// Opens the recording file [`ServerOptions::record`] names and builds the
 /// driver from `setup`, with OS entropy and the wall clock, the NFS port
-/// taken from `bound` (so the portmapper reports the real one). Every
+/// taken from `bound` (so the portmapper reports the real one), and, unless
+/// the embedder set them, the SMB listeners' network interfaces
+/// ([`crate::interfaces`]) as the core's `SmbConfig::interfaces`. Every
 /// adapter, and the std_server example, starts through here. Neither the
 /// seed nor the entropy is logged: they predict every challenge.
-pub fn start(setup: Setup, opts: &ServerOptions, bound: &BoundAddrs) -> io::Result<(Driver, RecordSink)> {
+pub fn start(mut setup: Setup, opts: &ServerOptions, bound: &BoundAddrs) -> io::Result<(Driver, RecordSink)> {
+    if setup.config.smb.interfaces.is_empty() {
+        let mut smb: Vec<_> = bound.smb.iter().map(|a| a.ip()).collect();
+        smb.extend(opts.also.iter().filter(|(_, p)| *p == polyshare_core::Protocol::Smb).map(|(a, _)| a.ip()));
+        setup.config.smb.interfaces = crate::interfaces::interfaces(&smb);
+        tracing::debug!(interfaces = ?setup.config.smb.interfaces, "network interfaces");
+    }
     if setup.seed.is_some() {
         tracing::warn!("fixed seed: challenges and session ids are predictable (for tests only)");
     }

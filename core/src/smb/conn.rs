@@ -283,6 +283,16 @@ pub enum IoKind {
         chunks: u32,
         stop: Option<u32>,
     },
+    /// FSCTL_SET_ZERO_DATA on `file_id`.
+    ZeroData {
+        file_id: FileId,
+    },
+    /// FSCTL_QUERY_ALLOCATED_RANGES on `file_id`, whose output holds `fit`
+    /// ranges.
+    AllocatedRanges {
+        file_id: FileId,
+        fit: usize,
+    },
     /// The request's signature is being checked; it runs afterwards.
     Verify,
 }

@@ -923,3 +923,5 @@ fn request_latency_runs_from_receipt_to_the_final_reply() {
     assert_eq!(timed(&c, command::CHANGE_NOTIFY), (notifies.0 + 1, notifies.1 + ms(7)));
     assert_eq!(timed(&c, command::CANCEL).0, 0);
 }
+
+mod sparse;

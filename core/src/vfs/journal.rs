@@ -260,6 +260,16 @@ impl Vfs for Journaled {
         Ok(a)
     }
 
+    fn zero_range(&self, id: ObjectId, offset: u64, len: u64, deallocate: bool, now: Timespec) -> VfsResult<FileAttr> {
+        let a = self.inner.zero_range(id, offset, len, deallocate, now)?;
+        self.note_write(id);
+        Ok(a)
+    }
+
+    fn allocated_ranges(&self, id: ObjectId, offset: u64, len: u64, max: usize) -> VfsResult<Vec<(u64, u64)>> {
+        self.inner.allocated_ranges(id, offset, len, max)
+    }
+
     fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.setattr(id, set, now)?;
         let mut f = 0;

@@ -92,6 +92,7 @@ mod change_time;
 mod dosattrib;
 mod ntacl;
 mod sidecar;
+mod sparse;
 mod streams;
 mod xattr;
 
@@ -1476,6 +1477,38 @@ impl Vfs for LocalFs {
         }
         let m = to.metadata().map_err(io_err)?;
         Ok((done, self.attr_at(&m, None, Some(&*to))))
+    }
+
+    /// A hole punched with `fallocate` (local/sparse.rs); a stream, or a
+    /// file system that cannot punch, gets zeros written.
+    fn zero_range(&self, id: ObjectId, offset: u64, len: u64, deallocate: bool, now: Timespec) -> VfsResult<FileAttr> {
+        if is_stream_id(id) {
+            return zero_by_writing(self, id, offset, len, now);
+        }
+        let (f, _) = self.file(id, true)?;
+        let size = f.metadata().map_err(io_err)?.len();
+        let end = offset.saturating_add(len).min(size);
+        if offset < end && !sparse::punch(&f, offset, end - offset, deallocate).map_err(io_err)? {
+            return zero_by_writing(self, id, offset, len, now);
+        }
+        Ok(self.attr_at(&f.metadata().map_err(io_err)?, None, Some(&f)))
+    }
+
+    /// `SEEK_DATA` / `SEEK_HOLE` (local/sparse.rs); a stream, or a file
+    /// system that cannot tell, is allocated throughout.
+    fn allocated_ranges(&self, id: ObjectId, offset: u64, len: u64, max: usize) -> VfsResult<Vec<(u64, u64)>> {
+        let whole = |size| {
+            let mut r = whole_range(size, offset, len);
+            r.truncate(max);
+            r
+        };
+        if is_stream_id(id) {
+            return Ok(whole(self.getattr(id)?.size));
+        }
+        let (f, _) = self.file(id, false)?;
+        let size = f.metadata().map_err(io_err)?.len();
+        let end = offset.saturating_add(len).min(size);
+        Ok(sparse::data_ranges(&f, offset, end, max).map_err(io_err)?.unwrap_or_else(|| whole(size)))
     }
 
     fn stream(&self, file: ObjectId, name: &str, create: bool, _now: Timespec) -> VfsResult<FileAttr> {

@@ -571,6 +571,35 @@ impl Tree {
         self.getattr(id)
     }
 
+    fn zero_range(
+        &mut self,
+        id: ObjectId,
+        offset: u64,
+        len: u64,
+        deallocate: bool,
+        now: Timespec,
+    ) -> VfsResult<FileAttr> {
+        let node = self.node_mut(id)?;
+        let d = node.data_mut()?;
+        let before = d.used();
+        d.zero(offset, len, deallocate);
+        let after = d.used();
+        if offset < d.size() && len > 0 {
+            node.mtime = now;
+            node.ctime = now;
+        }
+        self.used = self.used.saturating_sub(before) + after;
+        self.getattr(id)
+    }
+
+    fn allocated_ranges(&self, id: ObjectId, offset: u64, len: u64, max: usize) -> VfsResult<Vec<(u64, u64)>> {
+        match &self.node(id)?.body {
+            Body::File(d) | Body::Stream { data: d, .. } => Ok(d.allocated(offset, len, max)),
+            Body::Dir(_) => Err(VfsError::IsDir),
+            Body::Symlink(_) => Err(VfsError::Invalid),
+        }
+    }
+
     fn setattr(&mut self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
         if set.size.is_some_and(|s| s > MAX_FILE_SIZE) {
             return Err(VfsError::TooBig);
@@ -771,6 +800,16 @@ impl Vfs for MemoryFs {
 
     fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
         self.tree().write(id, offset, data, now)
+    }
+
+    /// Chunks wholly zeroed are freed with `deallocate` (memory/data.rs).
+    fn zero_range(&self, id: ObjectId, offset: u64, len: u64, deallocate: bool, now: Timespec) -> VfsResult<FileAttr> {
+        self.tree().zero_range(id, offset, len, deallocate, now)
+    }
+
+    /// The stored chunks, in 4 KiB blocks (memory/data.rs).
+    fn allocated_ranges(&self, id: ObjectId, offset: u64, len: u64, max: usize) -> VfsResult<Vec<(u64, u64)>> {
+        self.tree().allocated_ranges(id, offset, len, max)
     }
 
     fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {

@@ -337,6 +337,20 @@ impl Vfs for Mounts {
         }
     }
 
+    fn zero_range(&self, id: ObjectId, offset: u64, len: u64, deallocate: bool, now: Timespec) -> VfsResult<FileAttr> {
+        match self.at(id)? {
+            At::Root => Err(VfsError::IsDir),
+            At::In(s, v, i) => attr(s, v.zero_range(i, offset, len, deallocate, now)?),
+        }
+    }
+
+    fn allocated_ranges(&self, id: ObjectId, offset: u64, len: u64, max: usize) -> VfsResult<Vec<(u64, u64)>> {
+        match self.at(id)? {
+            At::Root => Err(VfsError::IsDir),
+            At::In(_, v, i) => v.allocated_ranges(i, offset, len, max),
+        }
+    }
+
     fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
         match self.at(id)? {
             At::Root => Err(VfsError::ReadOnly),

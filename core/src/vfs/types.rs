@@ -64,8 +64,13 @@ pub struct FileAttr {
 }
 
 /// The DOS attributes a backend keeps (MS-FSCC 2.6): HIDDEN, SYSTEM,
-/// ARCHIVE, TEMPORARY, OFFLINE, NOT_CONTENT_INDEXED.
-pub const DOS_KEPT: u32 = 0x0002 | 0x0004 | 0x0020 | 0x0100 | 0x1000 | 0x2000;
+/// ARCHIVE, TEMPORARY, SPARSE_FILE, OFFLINE, NOT_CONTENT_INDEXED.
+pub const DOS_KEPT: u32 = DOS_SETTABLE | 0x0200;
+
+/// The kept DOS attributes an application sets with CREATE or SET_INFO
+/// (MS-FSA 2.1.5.1.1 *ValidSetAttributes*): [`DOS_KEPT`] without
+/// SPARSE_FILE, which only FSCTL_SET_SPARSE changes (MS-FSA 2.1.5.10.33).
+pub const DOS_SETTABLE: u32 = 0x0002 | 0x0004 | 0x0020 | 0x0100 | 0x1000 | 0x2000;
 
 /// Attribute changes; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -263,6 +268,35 @@ pub fn copy_by_reading(
     Ok((n as u64, attr))
 }
 
+/// [`Vfs::zero_range`] by writing zeros, at most [`MAX_COPY`] bytes at a
+/// time, over the part of the range inside the file.
+pub fn zero_by_writing(
+    vfs: &(impl Vfs + ?Sized),
+    id: ObjectId,
+    offset: u64,
+    len: u64,
+    now: Timespec,
+) -> VfsResult<FileAttr> {
+    let a = vfs.getattr(id)?;
+    let end = offset.saturating_add(len).min(a.size);
+    let mut at = offset;
+    let mut last = a;
+    while at < end {
+        let n = (end - at).min(MAX_COPY);
+        last = vfs.write(id, at, &vec![0u8; n as usize], now)?;
+        at += n;
+    }
+    Ok(last)
+}
+
+/// The one range `[offset, offset + len)` cut at the end of `size`, or none:
+/// what [`Vfs::allocated_ranges`] answers for a backend that keeps no
+/// holes.
+pub fn whole_range(size: u64, offset: u64, len: u64) -> Vec<(u64, u64)> {
+    let end = offset.saturating_add(len).min(size);
+    if offset < end { vec![(offset, end - offset)] } else { Vec::new() }
+}
+
 /// The case folding of SMB names: simple (one-to-one) Unicode upper-casing,
 /// like the NTFS upcase table; a character whose upper case is several
 /// characters stays as it is. Case-insensitive lookups (and their indexes)
@@ -446,6 +480,28 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
         now: Timespec,
     ) -> VfsResult<(u64, FileAttr)> {
         copy_by_reading(self, src, src_offset, dst, dst_offset, len, now)
+    }
+
+    /// Zeros the bytes of `id` in `[offset, offset + len)` that lie inside
+    /// the file, never changing its size (FSCTL_SET_ZERO_DATA, MS-FSA
+    /// 2.1.5.10.34); returns the new attributes. With `deallocate` the
+    /// backend frees the zeroed storage where it can (a hole in a sparse
+    /// file); without, the range stays allocated. The default writes zeros
+    /// ([`zero_by_writing`]); LocalFs punches a hole (`fallocate`).
+    fn zero_range(&self, id: ObjectId, offset: u64, len: u64, deallocate: bool, now: Timespec) -> VfsResult<FileAttr> {
+        let _ = deallocate;
+        zero_by_writing(self, id, offset, len, now)
+    }
+
+    /// The allocated ranges of `id` inside `[offset, offset + len)` and the
+    /// file, as (offset, length), in order and merged, at most `max` of them
+    /// (FSCTL_QUERY_ALLOCATED_RANGES, MS-FSA 2.1.5.10.22). Holes read as
+    /// zeros whatever this says. The default keeps no holes: the whole
+    /// range ([`whole_range`]).
+    fn allocated_ranges(&self, id: ObjectId, offset: u64, len: u64, max: usize) -> VfsResult<Vec<(u64, u64)>> {
+        let mut r = whole_range(self.getattr(id)?.size, offset, len);
+        r.truncate(max);
+        Ok(r)
     }
 
     /// The named alternate data stream of file `file`; `create` makes it if

@@ -347,7 +347,7 @@ fn fs_layouts() {
     assert_eq!((u32_at(&d, 0), u32_at(&d, 4)), (7, 0x20));
 
     let a = enc_fs(FILE_FS_ATTRIBUTE_INFORMATION, &fs);
-    assert_eq!(u32_at(&a, 0), 0x0044_0007);
+    assert_eq!(u32_at(&a, 0), 0x0044_0047, "with FILE_SUPPORTS_SPARSE_FILES");
     assert_eq!((u32_at(&a, 4), u32_at(&a, 8)), (255, 8));
     assert_eq!(from_utf16le(&a[12..]).unwrap(), "NTFS");
 
@@ -367,7 +367,7 @@ fn fs_layouts() {
     assert_eq!((u32_at(&ss, 0), u32_at(&ss, 12), u32_at(&ss, 16), u32_at(&ss, 20)), (512, 512, 3, 0));
 
     let ro = FsInfo { read_only: true, named_streams: false, persistent_acls: true, ..fs };
-    assert_eq!(u32_at(&enc_fs(FILE_FS_ATTRIBUTE_INFORMATION, &ro), 0), 0x0048_000F);
+    assert_eq!(u32_at(&enc_fs(FILE_FS_ATTRIBUTE_INFORMATION, &ro), 0), 0x0048_004F);
     assert_eq!(u32_at(&enc_fs(FILE_FS_DEVICE_INFORMATION, &ro), 4), 0x22);
 }
 

@@ -204,7 +204,7 @@ fn allocation_request(cx: &Ctx<'_>, contexts: &[CreateContext]) -> Result<Option
 /// is what the object reports without (a file with ARCHIVE alone, a
 /// directory with none), so a plain create costs no attribute write.
 fn keep_new_attributes(cx: &mut Ctx<'_>, attr: FileAttr, asked: u32) -> Result<FileAttr, u32> {
-    let mut dos = asked & crate::vfs::DOS_KEPT;
+    let mut dos = asked & crate::vfs::DOS_SETTABLE;
     if attr.kind != FileType::Directory {
         dos |= fscc::FILE_ATTRIBUTE_ARCHIVE;
     }
@@ -429,7 +429,7 @@ fn resolve(
                     return Err(status::ACCESS_DENIED);
                 }
                 crate::smb::lease::before_child_created(cx, req, parent)?;
-                let dos = (req.file_attributes & crate::vfs::DOS_KEPT & !fscc::FILE_ATTRIBUTE_NOT_CONTENT_INDEXED)
+                let dos = (req.file_attributes & crate::vfs::DOS_SETTABLE & !fscc::FILE_ATTRIBUTE_NOT_CONTENT_INDEXED)
                     | fscc::FILE_ATTRIBUTE_ARCHIVE;
                 let set = SetAttr { size: Some(0), dos: Some(dos), ..Default::default() };
                 let a = cx.core.vfs.setattr(base.id, &set, now).map_err(vfs_err)?;

@@ -19,6 +19,7 @@ pub mod path;
 pub mod read_write;
 pub mod session;
 pub mod set_info;
+pub mod sparse;
 pub mod tree;
 
 use super::ctx::{Ctx, HandlerResult};

@@ -128,7 +128,7 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
 /// MS-FSA 2.1.4.17: a write sets FILE_ATTRIBUTE_ARCHIVE. Checked on the
 /// first write through an open, and written only when a kept attribute set
 /// lacks it (a file that never had attributes set reports ARCHIVE anyway).
-fn archive_on_first_write(cx: &mut Ctx<'_>, object: crate::vfs::ObjectId, now: crate::time::Timespec) -> Result<(), u32> {
+pub(crate) fn archive_on_first_write(cx: &mut Ctx<'_>, object: crate::vfs::ObjectId, now: crate::time::Timespec) -> Result<(), u32> {
     let attr = cx.core.vfs.getattr(object).map_err(|e| status::from_vfs(&e))?;
     if let Some(dos) = attr.dos.filter(|d| d & fscc::FILE_ATTRIBUTE_ARCHIVE == 0) {
         let set = SetAttr { dos: Some(dos | fscc::FILE_ATTRIBUTE_ARCHIVE), ..Default::default() };
@@ -203,12 +203,39 @@ pub(crate) fn io_done(
                 (Err(e), _) => Ok(IoReply::Status(status::from_vfs(&e), body(0, 0))),
             }
         }
+        (IoKind::ZeroData { file_id }, IoResult::Write(r)) => {
+            r.map_err(|e| status::from_vfs(&e))?;
+            let ctl = crate::smb::wire::sparse::FSCTL_SET_ZERO_DATA;
+            Ok(IoReply::Body(to_vec(|b| crate::smb::wire::ioctl::encode_ioctl_response(ctl, file_id, &[], b))))
+        }
+        (IoKind::AllocatedRanges { file_id, fit }, IoResult::Ranges(r)) => {
+            let ranges = r.map_err(|e| status::from_vfs(&e))?;
+            match ranges_reply(file_id, ranges, fit)? {
+                (status::SUCCESS, body) => Ok(IoReply::Body(body)),
+                (st, body) => Ok(IoReply::Status(st, body)),
+            }
+        }
         (IoKind::Flush, IoResult::Sync(r)) => {
             r.map_err(|e| status::from_vfs(&e))?;
             Ok(IoReply::Body(to_vec(encode_empty_response)))
         }
         _ => Err(status::INTERNAL_ERROR),
     }
+}
+
+/// The QUERY_ALLOCATED_RANGES reply for `ranges` when `fit` of them fit
+/// the output: all of them; as many as fit with STATUS_BUFFER_OVERFLOW;
+/// or STATUS_BUFFER_TOO_SMALL when not one does (none to send is a
+/// success).
+pub(crate) fn ranges_reply(
+    file_id: crate::smb::wire::codec::FileId, mut ranges: Vec<(u64, u64)>, fit: usize) -> Result<(u32, Vec<u8>), u32> {
+    if !ranges.is_empty() && fit == 0 {
+        return Err(status::BUFFER_TOO_SMALL);
+    }
+    let status = if ranges.len() > fit { status::BUFFER_OVERFLOW } else { status::SUCCESS };
+    ranges.truncate(fit);
+    let out = crate::smb::wire::sparse::encode_ranges(&ranges);
+    Ok((status, to_vec(|b| crate::smb::wire::ioctl::encode_ioctl_response(crate::smb::wire::sparse::FSCTL_QUERY_ALLOCATED_RANGES, file_id, &out, b))))
 }
 
 /// Frames a successful READ reply around its data: the Direct-TCP header,

@@ -68,15 +68,16 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 return Err(status::INVALID_PARAMETER);
             }
             if attributes != 0 && open.kind != FileType::Stream {
-                let mut dos = attributes & crate::vfs::DOS_KEPT;
+                let mut dos = attributes & crate::vfs::DOS_SETTABLE;
                 if open.object == tree.root {
                     // The root's HIDDEN and SYSTEM stay as they are.
                     let hs = fscc::FILE_ATTRIBUTE_HIDDEN | fscc::FILE_ATTRIBUTE_SYSTEM;
                     let cur = fscc::file_attributes(&cx.core.vfs.getattr(open.object).map_err(vfs_err)?);
                     dos = dos & !hs | cur & hs;
                 }
-                set.dos = Some(dos);
                 let cur = cx.core.vfs.getattr(open.object).map_err(vfs_err)?;
+                // SPARSE_FILE is FSCTL_SET_SPARSE's alone (MS-FSA 2.1.5.10.33).
+                set.dos = Some(dos | cur.dos.unwrap_or(0) & fscc::FILE_ATTRIBUTE_SPARSE_FILE);
                 // FILE_ATTRIBUTE_READONLY maps to the owner write bit.
                 let mode = match attributes & 0x1 != 0 {
                     true => cur.mode & !0o222,

@@ -214,3 +214,47 @@ fn a_guest_session_cannot_be_bound() {
     let r = on(&mut c, &mut ch, |c| signed_call(c, &[7; 16], command::SESSION_SETUP, &bind_body(&ntlm_negotiate()), 1, false));
     assert_eq!(r.status(), status::NOT_SUPPORTED);
 }
+
+/// FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11) answers the
+/// interfaces the adapter told the core of, on a connection offered
+/// multichannel; without them, or without multichannel, NOT_SUPPORTED.
+#[test]
+fn network_interface_info_lists_the_configured_interfaces() {
+    use crate::config::NetworkInterface;
+    use crate::smb::wire::ioctl::{FSCTL_QUERY_NETWORK_INTERFACE_INFO, IoctlRequest};
+    use crate::smb::wire::network_interface::ENTRY_LEN;
+    let query_on = |cfg: Config, max_output: u32, file_id: FileId| {
+        let mut c = Client::with_config(cfg);
+        c.login_anonymous();
+        let r = c.tree_connect("\\\\127.0.0.1\\SHARE");
+        c.tree = r.hdr.tree_id;
+        let mut body = Vec::new();
+        let req = IoctlRequest {
+            ctl_code: FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+            file_id,
+            input: &[],
+            max_output,
+            flags: 1,
+        };
+        req.encode(&mut body);
+        c.call(command::IOCTL, &body)
+    };
+    let all = FileId { persistent: u64::MAX, volatile: u64::MAX };
+    let query = |cfg: Config, max_output: u32| query_on(cfg, max_output, all);
+    let lo = NetworkInterface { if_index: 1, addr: "127.0.0.1".parse().unwrap(), link_speed: 1_000_000_000, rss_capable: false };
+    let mut cfg = Config::default();
+    cfg.smb.interfaces = vec![lo];
+    let r = query(cfg.clone(), 65536);
+    assert_eq!(r.status(), status::SUCCESS);
+    let off = u32_at(&r.body, 32).unwrap() as usize - 64;
+    assert_eq!(u32_at(&r.body, 36).unwrap() as usize, ENTRY_LEN);
+    assert_eq!(u32_at(&r.body, off + 4).unwrap(), 1, "IfIndex");
+    assert_eq!(u64_at(&r.body, off + 16).unwrap(), 1_000_000_000, "LinkSpeed");
+    assert_eq!(&r.body[off + 28..off + 32], &[127, 0, 0, 1]);
+    assert_eq!(query(cfg.clone(), 100).status(), status::BUFFER_TOO_SMALL);
+    let other = FileId { persistent: i64::MAX as u64, volatile: i64::MAX as u64 };
+    assert_eq!(query_on(cfg.clone(), 1, other).status(), status::INVALID_PARAMETER, "names no open");
+    assert_eq!(query(Config::default(), 65536).status(), status::NOT_SUPPORTED, "none told");
+    cfg.smb.multichannel = false;
+    assert_eq!(query(cfg, 65536).status(), status::NOT_SUPPORTED, "multichannel off");
+}

@@ -122,6 +122,54 @@ impl Data {
         }
     }
 
+    /// Zeros `[offset, offset + len)` inside the file. With `deallocate`
+    /// the chunk storage the range covers at its end is freed (a hole);
+    /// without, the zeros stay stored.
+    pub(super) fn zero(&mut self, offset: u64, len: u64, deallocate: bool) {
+        let end = offset.saturating_add(len).min(self.size);
+        for (idx, within, piece) in pieces(offset, end.saturating_sub(offset)) {
+            let Some(chunk) = self.chunks.get_mut(&idx) else { continue };
+            let old = round_up(chunk.len() as u64);
+            if deallocate && within + piece >= chunk.len() {
+                chunk.truncate(within);
+            } else {
+                let stop = (within + piece).min(chunk.len());
+                if let Some(d) = chunk.get_mut(within..stop) {
+                    d.fill(0);
+                }
+            }
+            let new = round_up(chunk.len() as u64);
+            if chunk.is_empty() {
+                self.chunks.remove(&idx);
+            }
+            self.alloc = self.alloc.saturating_sub(old) + new;
+        }
+    }
+
+    /// The stored ranges inside `[offset, offset + len)` and the file, in
+    /// [`BLOCK`] units, merged, at most `max`.
+    pub(super) fn allocated(&self, offset: u64, len: u64, max: usize) -> Vec<(u64, u64)> {
+        let end = offset.saturating_add(len).min(self.size);
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        if offset >= end {
+            return out;
+        }
+        for (&idx, chunk) in self.chunks.range(offset / CHUNK..=(end - 1) / CHUNK) {
+            let start = (idx * CHUNK).max(offset);
+            let stop = (idx * CHUNK + round_up(chunk.len() as u64)).min(end);
+            if start >= stop {
+                continue;
+            }
+            let full = out.len() == max;
+            match out.last_mut() {
+                Some((o, l)) if *o + *l == start => *l += stop - start,
+                _ if full => break,
+                _ => out.push((start, stop - start)),
+            }
+        }
+        out
+    }
+
     /// Truncates or extends (with a hole) to `size`.
     pub(super) fn set_size(&mut self, size: u64) {
         if size < self.size {

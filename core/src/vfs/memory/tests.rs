@@ -291,3 +291,25 @@ fn reads_are_capped_at_max_read() {
     let (data, eof) = fs.read(f.id, u64::from(MAX_READ), u32::MAX).unwrap();
     assert_eq!((data.len(), eof), (10, true));
 }
+
+#[test]
+fn zero_range_frees_whole_chunks_that_allocated_ranges_leave_out() {
+    let fs = MemoryFs::new();
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap();
+    fs.write(f.id, 0, &[1u8; 256 * 1024], T0).unwrap();
+    assert_eq!(fs.allocated_ranges(f.id, 0, 1 << 20, 10).unwrap(), [(0, 256 * 1024)]);
+    let a = fs.zero_range(f.id, 64 * 1024, 64 * 1024, true, T1).unwrap();
+    assert_eq!((a.size, a.mtime), (256 * 1024, T1));
+    assert_eq!(a.used, 192 * 1024, "the chunk is freed");
+    assert_eq!(fs.allocated_ranges(f.id, 0, 1 << 20, 10).unwrap(), [(0, 64 * 1024), (128 * 1024, 128 * 1024)]);
+    assert_eq!(fs.allocated_ranges(f.id, 0, 1 << 20, 1).unwrap(), [(0, 64 * 1024)], "at most max");
+    assert_eq!(fs.allocated_ranges(f.id, 100, 64 * 1024, 10).unwrap(), [(100, 64 * 1024 - 100)]);
+    // Part of a chunk is zeroed, not freed; without deallocate nothing is.
+    fs.zero_range(f.id, 0, 100, true, T1).unwrap();
+    fs.zero_range(f.id, 128 * 1024, 64 * 1024, false, T1).unwrap();
+    assert_eq!(fs.getattr(f.id).unwrap().used, 192 * 1024);
+    let (d, _) = fs.read(f.id, 0, 256 * 1024).unwrap();
+    assert!(d[..100].iter().all(|b| *b == 0) && d[100] == 1);
+    assert!(d[64 * 1024..192 * 1024].iter().all(|b| *b == 0) && d[192 * 1024] == 1);
+}
