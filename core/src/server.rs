@@ -297,6 +297,7 @@ impl Server {
                         self.close(conn, now);
                     }
                 }
+                TimerKey::WriteTime(volatile) => smb::write_time::update(&mut self.core, &mut self.shared.smb, volatile, now),
                 TimerKey::User(key) => self.test_timers_fired.push((key, now)),
             }
         }

@@ -18,6 +18,9 @@ pub enum TimerKey {
     Unauthenticated(ConnId),
     /// An NFS connection idle for `limits.nfs_idle_timeout`.
     NfsIdle(ConnId),
+    /// The delayed last-write time update of the SMB open with this
+    /// FileId.Volatile (smb/write_time.rs).
+    WriteTime(u64),
     /// A generic timer for tests and embedders.
     User(u64),
 }
