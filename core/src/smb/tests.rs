@@ -868,3 +868,5 @@ mod reconfigure;
 mod binding;
 
 mod snapshot;
+
+mod write_time;

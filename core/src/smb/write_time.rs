@@ -111,10 +111,12 @@ pub fn update(core: &mut Core, smb: &mut SmbShared, volatile: u64, now: Instant)
     set(core, smb, object, t, now);
 }
 
-/// [`update`] when open `volatile` wrote (FLUSH; SET_INFO of the same end
-/// of file or of basic information).
-pub fn update_if_written(core: &mut Core, smb: &mut SmbShared, volatile: u64, now: Instant) {
-    if open_mut(smb, volatile).is_some_and(|o| o.written) {
+/// [`update`] when a write through open `volatile` is not shown yet
+/// (FLUSH; SET_INFO of the same end of file or of basic information).
+/// smbd asks whether the open ever wrote; after an update with no write
+/// since, this leaves the time where it is.
+pub fn update_if_pending(core: &mut Core, smb: &mut SmbShared, volatile: u64, now: Instant) {
+    if open_mut(smb, volatile).is_some_and(|o| o.write_time.on_close) {
         update(core, smb, volatile, now);
     }
 }
@@ -143,7 +145,7 @@ pub fn basic_info_set(core: &mut Core, smb: &mut SmbShared, volatile: u64, last_
             }
         }
     }
-    update_if_written(core, smb, volatile, now);
+    update_if_pending(core, smb, volatile, now);
 }
 
 /// `open` is closing, or leaving its connection as a durable open: a

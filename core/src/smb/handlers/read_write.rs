@@ -149,7 +149,7 @@ pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
     lease::before_io(cx, &open, Operation::Flush, 0, 0)?;
     // A flush shows the writes not yet shown (smbd; smbtorture
     // smb2.timestamps.delayed-write-vs-flush).
-    crate::smb::write_time::update_if_written(cx.core, cx.smb, open.file_id.volatile, cx.now);
+    crate::smb::write_time::update_if_pending(cx.core, cx.smb, open.file_id.volatile, cx.now);
     let object = open.object;
     cx.storage(IoOp::Sync { object }, IoKind::Flush)
 }

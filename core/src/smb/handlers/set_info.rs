@@ -112,7 +112,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             // writes before it (smbd; smbtorture
             // smb2.timestamps.delayed-write-vs-seteof).
             match old == size {
-                true => write_time::update_if_written(cx.core, cx.smb, open.file_id.volatile, cx.now),
+                true => write_time::update_if_pending(cx.core, cx.smb, open.file_id.volatile, cx.now),
                 false => write_time::update(cx.core, cx.smb, open.file_id.volatile, cx.now),
             }
         }
