@@ -254,7 +254,7 @@ pub struct Open {
     /// (smbtorture smb2.lease.v2_request).
     pub written: bool,
     /// Its part in the delayed last-write time (smb/write_time.rs).
-    pub write_time: crate::smb::write_time::WriteTime,
+    pub write_time: crate::smb::write_time::state::WriteTime,
     pub position: u64,
     pub mode: u32,
     pub dir: DirState,

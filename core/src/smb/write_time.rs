@@ -39,18 +39,8 @@ pub const DELAY: Duration = Duration::from_secs(2);
 const FREEZE: u64 = u64::MAX;
 const THAW: u64 = u64::MAX - 1;
 
-/// An open's part in the schedule.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteTime {
-    /// The delayed update was scheduled (or an update done): later writes
-    /// wait for the close.
-    pub triggered: bool,
-    /// Written since the last update: the close sets the time.
-    pub on_close: bool,
-    /// Open.UserSetModificationTime: the client set the time, or froze it,
-    /// through this open.
-    pub forced: bool,
-}
+pub mod state;
+pub use state::WriteTime;
 
 /// The live open with FileId.Volatile `volatile`, wherever its session is.
 fn open_mut(smb: &mut SmbShared, volatile: u64) -> Option<&mut Open> {
