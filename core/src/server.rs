@@ -279,7 +279,7 @@ impl Server {
 
     /// Fires every deadline due at `now`: lease breaks that went
     /// unanswered, connections that did not authenticate in time, idle NFS
-    /// connections, embedder timers. Idempotent; spurious calls are harmless.
+    /// connections, SMB's delayed last-write time updates, embedder timers. Idempotent; spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.leases.handle_timeout(now);
         while let Some(key) = self.core.timers.pop_due(now) {
