@@ -291,7 +291,7 @@ impl Server {
 
     /// Fires every deadline due at `now`: lease breaks that went
     /// unanswered, connections that did not authenticate in time, idle NFS
-    /// connections, embedder timers. Idempotent; spurious calls are harmless.
+    /// connections, SMB's delayed last-write time updates, embedder timers. Idempotent; spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.times.turn(now);
         self.core.leases.handle_timeout(now);
@@ -310,6 +310,7 @@ impl Server {
                         self.close(conn, now);
                     }
                 }
+                TimerKey::WriteTime(volatile) => smb::write_time::update(&mut self.core, &mut self.shared.smb, volatile, now),
                 TimerKey::User(key) => self.test_timers_fired.push((key, now)),
             }
         }

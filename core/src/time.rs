@@ -2,8 +2,9 @@
 //! instants.
 //!
 //! The server's timers (unauthenticated-connection timeouts, NFS idle
-//! timeouts, embedder timers) are entries here keyed by what they are for;
-//! the lease table keeps its break deadlines itself. Nothing polls: the
+//! timeouts, SMB's delayed last-write times, embedder timers) are entries
+//! here keyed by what they are for; the lease table keeps its break
+//! deadlines itself. Nothing polls: the
 //! adapter sleeps until [`Timers::next`] and the server fires what is due.
 
 use std::collections::BTreeMap;
@@ -18,6 +19,9 @@ pub enum TimerKey {
     Unauthenticated(ConnId),
     /// An NFS connection idle for `limits.nfs_idle_timeout`.
     NfsIdle(ConnId),
+    /// The delayed last-write time update of the SMB open with this
+    /// FileId.Volatile (smb/write_time.rs).
+    WriteTime(u64),
     /// A generic timer for tests and embedders.
     User(u64),
 }

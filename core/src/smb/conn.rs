@@ -253,6 +253,8 @@ pub struct Open {
     /// entry in its directory (times, size) and breaks directory leases
     /// (smbtorture smb2.lease.v2_request).
     pub written: bool,
+    /// Its part in the delayed last-write time (smb/write_time.rs).
+    pub write_time: crate::smb::write_time::state::WriteTime,
     pub position: u64,
     pub mode: u32,
     pub dir: DirState,

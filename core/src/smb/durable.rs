@@ -21,10 +21,12 @@ use crate::lease::{LeaseState, OpenId, OplockLevel};
 /// MS-SMB2 3.3.7.1, or the session logged off, 3.3.5.6): a durable open
 /// whose batch oplock or H lease is held (no break in progress), or a
 /// resilient open, is kept for its timeout; every other open is closed.
-pub fn disconnect(core: &mut Core, smb: &mut SmbShared, open: Open, now: Instant) {
+pub fn disconnect(core: &mut Core, smb: &mut SmbShared, mut open: Open, now: Instant) {
     let persistent = open.file_id.persistent;
     match preservable(core, smb, &open) {
         Some(timeout) if core.leases.preserve(open.lease_open, now.checked_add(timeout).unwrap_or(now)) => {
+            // The time settles as at a close (smbd does the same).
+            crate::smb::write_time::closing(core, smb, &mut open, now);
             crate::smb::change_notify::open_released(smb, open.file_id.volatile);
             if let Some(mut d) = smb.durable.forget(persistent) {
                 tracing::debug!(persistent, ?timeout, "durable open preserved");

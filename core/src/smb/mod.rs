@@ -43,6 +43,7 @@ pub mod signing;
 pub mod status;
 pub mod watches;
 pub mod wire;
+pub mod write_time;
 
 #[cfg(test)]
 mod tests;

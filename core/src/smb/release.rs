@@ -12,7 +12,8 @@ use crate::vfs::{FileType, Vfs};
 
 /// Forgets `open`; deletes the file when it was the last open of a file
 /// marked delete-pending.
-pub fn release_open(core: &mut Core, smb: &mut SmbShared, open: Open, now: Instant) {
+pub fn release_open(core: &mut Core, smb: &mut SmbShared, mut open: Open, now: Instant) {
+    crate::smb::write_time::closing(core, smb, &mut open, now);
     // Its watch ends with it (a CLOSE completes the waiting requests itself).
     crate::smb::change_notify::open_released(smb, open.file_id.volatile);
     // A LOCK still waiting on the open fails: MS-SMB2 3.3.4.17 (which CLOSE,

@@ -28,6 +28,9 @@ pub struct SharedFile {
     /// 2.1.5.14.3), cluster-aligned; 0 when none. Reported while the file
     /// has opens: the VFS keeps no reservation of its own.
     pub allocation: u64,
+    /// The last-write time SMB reports while the file is open, once an
+    /// open wrote or set it (smb/write_time.rs); `None`: storage's mtime.
+    pub write_time: Option<crate::time::Timespec>,
 }
 
 #[derive(Debug)]
@@ -137,15 +140,18 @@ impl SmbShared {
             delete_pending: false,
             open_count: 0,
             allocation: 0,
+            write_time: None,
         });
         f.open_count += 1;
     }
 
     /// `attr` as SMB reports it: its allocation at least what a client
-    /// reserved (MS-FSA 2.1.5.14.3 Open.Stream.AllocationSize).
+    /// reserved (MS-FSA 2.1.5.14.3 Open.Stream.AllocationSize), its
+    /// last-write time the one the open state keeps (smb/write_time.rs).
     pub fn with_allocation(&self, mut attr: FileAttr) -> FileAttr {
         if let Some(f) = self.files.get(&attr.id) {
             attr.used = attr.used.max(f.allocation);
+            attr.mtime = f.write_time.unwrap_or(attr.mtime);
         }
         attr
     }

@@ -925,3 +925,4 @@ fn request_latency_runs_from_receipt_to_the_final_reply() {
 }
 
 mod sparse;
+mod write_time;

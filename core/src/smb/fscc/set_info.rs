@@ -24,8 +24,9 @@ const FILE_NEED_EA: u8 = 0x80;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetFileInfo {
     /// FileBasicInformation (4). A time of 0 means "don't change"; the wire
-    /// values -1 (stop updating) and -2 (resume updating) are also reported
-    /// as 0. `attributes` 0 means "don't change".
+    /// values -1 (stop updating: u64::MAX) and -2 (resume updating:
+    /// u64::MAX - 1) pass as they are and change no time either (MS-FSA
+    /// 2.1.5.14.2). `attributes` 0 means "don't change".
     Basic { creation: u64, last_access: u64, last_write: u64, change: u64, attributes: u32 },
     /// FileEndOfFileInformation (20).
     EndOfFile(u64),
@@ -127,11 +128,10 @@ fn need(buf: &[u8], len: usize) -> Result<(), InfoError> {
     if buf.len() < len { Err(InfoError::BufferTooSmall) } else { Ok(()) }
 }
 
-/// A FILE_BASIC_INFORMATION time: below -2 is invalid; -1 and -2 become 0.
+/// A FILE_BASIC_INFORMATION time: below -2 is invalid.
 fn time(buf: &[u8], at: usize) -> Result<u64, InfoError> {
     let v = u64_at(buf, at)? as i64;
     match v {
-        -2 | -1 => Ok(0),
         v if v < -2 => Err(InfoError::InvalidParameter),
         v => Ok(v as u64),
     }
@@ -217,7 +217,13 @@ mod tests {
         b.extend_from_slice(&[0; 4]);
         assert_eq!(
             decode_set_file_info(4, &b),
-            Ok(SetFileInfo::Basic { creation: 5, last_access: 0, last_write: 0, change: 0, attributes: 0x21 })
+            Ok(SetFileInfo::Basic {
+                creation: 5,
+                last_access: 0,
+                last_write: u64::MAX,
+                change: u64::MAX - 1,
+                attributes: 0x21
+            })
         );
         assert!(decode_set_file_info(4, &b[..36]).is_ok());
         assert_eq!(decode_set_file_info(4, &b[..35]), Err(InfoError::BufferTooSmall));

@@ -17,7 +17,9 @@ pub fn close(cx: &mut Ctx<'_>) -> HandlerResult {
         return pipe::close(cx, fid);
     }
     let fid = cx.open(fid)?.file_id;
-    let open = cx.session()?.opens.remove(&fid.volatile).ok_or(status::FILE_CLOSED)?;
+    let mut open = cx.session()?.opens.remove(&fid.volatile).ok_or(status::FILE_CLOSED)?;
+    // The attributes returned carry the time the close sets.
+    crate::smb::write_time::closing(cx.core, cx.smb, &mut open, cx.now);
     let info = match flags & CLOSE_FLAG_POSTQUERY_ATTRIB != 0 {
         true => cx.core.vfs.getattr(open.object).ok().map(|a| network_open_info(&cx.smb.with_allocation(a))),
         false => None,

@@ -133,6 +133,8 @@ fn copy(cx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> HandlerResult {
     for c in &copy.chunks {
         lease::before_io(cx, &dst, Operation::Write, c.target_offset, u64::from(c.length))?;
     }
+    // A write to the target, for its last-write time too.
+    crate::smb::write_time::written(cx.core, cx.smb, dst.file_id.volatile, cx.now);
     if let Ok(o) = cx.open(req.file_id) {
         o.written = true;
     }

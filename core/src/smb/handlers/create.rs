@@ -136,6 +136,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         access,
         delete_on_close,
         written: false,
+        write_time: Default::default(),
         position: 0,
         mode: req.options & 0x0000_003E,
         dir: DirState::default(),
@@ -167,8 +168,9 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
             CreateContext::MaximalAccess { .. } => {
                 resp_ctx.push(ResponseContext::MaximalAccess { query_status: 0, maximal_access: t.maximal })
             }
+            // A stream answers its file's id (smbtorture smb2.fileid).
             CreateContext::QueryOnDiskId => resp_ctx.push(ResponseContext::QueryOnDiskId {
-                disk_file_id: t.attr.id,
+                disk_file_id: if t.is_stream { t.parent } else { t.attr.id },
                 volume_id: volume_id(&cx.smb.server_guid),
             }),
             _ => {}

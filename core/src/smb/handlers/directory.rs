@@ -18,7 +18,7 @@ pub fn info_error(e: InfoError) -> u32 {
 }
 
 fn entry(cx: &Ctx<'_>, name: &str, id: ObjectId) -> Option<DirEntryInfo> {
-    let attr = cx.core.vfs.getattr(id).ok()?;
+    let attr = cx.smb.with_allocation(cx.core.vfs.getattr(id).ok()?);
     Some(DirEntryInfo {
         name: name.to_string(),
         file_index: 0,

@@ -58,6 +58,20 @@ fn file_info(cx: &Ctx<'_>, tree: &Tree, open: &Open, attr: &FileAttr, class: u8)
     ) {
         info.name = path_of(cx, tree, open);
     }
+    // The normalized name is relative to the share root, without a
+    // leading backslash: the root's is empty, as smbd answers (smbtorture
+    // smb2.getinfo.normalized).
+    if class == fscc::class::FILE_NORMALIZED_NAME_INFORMATION
+        && let Some(relative) = info.name.strip_prefix('\\')
+    {
+        info.name = relative.to_string();
+    }
+    // Every stream of a file has the file's id (MS-FSCC 2.4.26
+    // FileInternalInformation, 2.4.23 FileIdInformation; smbtorture
+    // smb2.fileid).
+    if let Some(f) = cx.smb.files.get(&open.object).filter(|f| f.is_stream) {
+        info.index_number = f.parent;
+    }
     if class == fscc::class::FILE_ALTERNATE_NAME_INFORMATION {
         // The root has no name, and so no short name.
         let path = path_of(cx, tree, open);
@@ -99,6 +113,43 @@ fn fs_info(cx: &Ctx<'_>, tree: &Tree) -> FsInfo {
     }
 }
 
+/// The access a query needs of the open (MS-SMB2 3.3.5.20.1; MS-FSA
+/// 2.1.5.12 per class, 2.1.5.13 for a security descriptor): attributes for
+/// the classes that carry times and attributes, FILE_READ_EA for the
+/// extended attributes, READ_CONTROL for owner, group, DACL and label,
+/// ACCESS_SYSTEM_SECURITY for the SACL. Checked before anything is read
+/// (smbtorture smb2.getinfo.getinfo_access).
+fn query_access(open: &Open, info_type: u8, class: u8, additional: u32) -> Result<(), u32> {
+    use crate::lease::access::{FILE_READ_ATTRIBUTES, FILE_READ_EA, READ_CONTROL};
+    use fscc::class::*;
+    // MS-DTYP 2.4.7 SECURITY_INFORMATION: OWNER, GROUP, DACL, LABEL; SACL.
+    const READ_CONTROL_PARTS: u32 = 0x1 | 0x2 | 0x4 | 0x10;
+    const SACL_SECURITY_INFORMATION: u32 = 0x8;
+    // MS-DTYP 2.4.3.
+    const ACCESS_SYSTEM_SECURITY: u32 = 0x0100_0000;
+    let need = match (info_type, class) {
+        (
+            INFO_FILE,
+            FILE_BASIC_INFORMATION
+            | FILE_ALL_INFORMATION
+            | FILE_PIPE_INFORMATION
+            | FILE_NETWORK_OPEN_INFORMATION
+            | FILE_ATTRIBUTE_TAG_INFORMATION,
+        ) => FILE_READ_ATTRIBUTES,
+        (INFO_FILE, FILE_FULL_EA_INFORMATION) => FILE_READ_EA,
+        (INFO_SECURITY, _) => {
+            let control = if additional & READ_CONTROL_PARTS != 0 { READ_CONTROL } else { 0 };
+            let sacl = if additional & SACL_SECURITY_INFORMATION != 0 { ACCESS_SYSTEM_SECURITY } else { 0 };
+            control | sacl
+        }
+        _ => 0,
+    };
+    match open.access & need == need {
+        true => Ok(()),
+        false => Err(status::ACCESS_DENIED),
+    }
+}
+
 pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
     let req = QueryInfoRequest::decode(&cx.msg).map_err(|_| status::INVALID_PARAMETER)?;
     let max_transact = cx.core.config.smb.max_transact_size.max(65_536);
@@ -109,6 +160,16 @@ pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
         return pipe::query_info(cx, fid, req.info_type, req.class, req.output_length);
     }
     let open = cx.open(req.file_id)?.clone();
+    query_access(&open, req.info_type, req.class, req.additional_information)?;
+    // MS-SMB2 3.3.5.20.1: FileNormalizedNameInformation is SMB 3.1.1's
+    // (smbd refuses it below 3.1.1 as well; smbtorture
+    // smb2.getinfo.normalized).
+    if req.info_type == INFO_FILE
+        && req.class == fscc::class::FILE_NORMALIZED_NAME_INFORMATION
+        && cx.conn.dialect < crate::smb::wire::negotiate::DIALECT_311
+    {
+        return Err(status::NOT_SUPPORTED);
+    }
     let tree = cx.tree()?;
     let attr = cx.smb.with_allocation(cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?);
     let max = req.output_length as usize;

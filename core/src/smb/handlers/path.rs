@@ -25,11 +25,15 @@ fn valid_component(c: &str) -> Result<(), u32> {
     })
 }
 
-/// Parses `dir\sub\name[:stream[:$DATA]]`. A leading backslash is
-/// STATUS_INVALID_PARAMETER (MS-SMB2 3.3.5.9); empty, `.` and `..`
-/// components are invalid names, and a `..` above the share root
-/// STATUS_OBJECT_PATH_SYNTAX_BAD.
+/// Parses `dir\sub\name[:stream[:$DATA]]`. A `/` separates components
+/// as a `\` does, as smbd takes it (Windows refuses it as an invalid
+/// name; smbtorture smb2.timestamps.test_close_not_attrib names its file
+/// `dir/file`). A leading separator is STATUS_INVALID_PARAMETER (MS-SMB2
+/// 3.3.5.9); empty, `.` and `..` components are invalid names, and a `..`
+/// above the share root STATUS_OBJECT_PATH_SYNTAX_BAD.
 pub fn parse(name: &str) -> Result<SmbPath, u32> {
+    let name = name.replace('/', "\\");
+    let name = name.as_str();
     if name.starts_with('\\') {
         return Err(status::INVALID_PARAMETER);
     }
@@ -151,6 +155,9 @@ mod tests {
     fn parses_paths_and_streams() {
         assert_eq!(parse("").unwrap().components.len(), 0);
         assert_eq!(parse("a\\b").unwrap().components, vec!["a", "b"]);
+        // `/` separates as `\` does, as smbd takes it.
+        assert_eq!(parse("a/b").unwrap().components, vec!["a", "b"]);
+        assert_eq!(parse("/a"), Err(status::INVALID_PARAMETER));
         let p = parse("a\\f.txt:s1:$DATA").unwrap();
         assert_eq!((p.components, p.stream.as_deref()), (vec!["a".to_string(), "f.txt".to_string()], Some("s1")));
         let p = parse("f::$DATA").unwrap();

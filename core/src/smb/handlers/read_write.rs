@@ -116,6 +116,8 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     if !open.written {
         archive_on_first_write(cx, object, now)?;
     }
+    let volatile = cx.open(req.file_id)?.file_id.volatile;
+    crate::smb::write_time::written(cx.core, cx.smb, volatile, cx.now);
     if let Ok(o) = cx.open(req.file_id) {
         o.written = true;
     }
@@ -145,6 +147,9 @@ pub fn flush(cx: &mut Ctx<'_>) -> HandlerResult {
     }
     let open = open.clone();
     lease::before_io(cx, &open, Operation::Flush, 0, 0)?;
+    // A flush shows the writes not yet shown (smbd; smbtorture
+    // smb2.timestamps.delayed-write-vs-flush).
+    crate::smb::write_time::update_if_pending(cx.core, cx.smb, open.file_id.volatile, cx.now);
     let object = open.object;
     cx.storage(IoOp::Sync { object }, IoKind::Flush)
 }

@@ -12,6 +12,7 @@ use crate::smb::ctx::{Ctx, HandlerResult, ok_with};
 use crate::smb::fscc::{self, SetFileInfo};
 use crate::smb::lease;
 use crate::smb::status;
+use crate::smb::write_time;
 use crate::smb::wire::query::*;
 use crate::time::Timespec;
 use crate::vfs::Vfs;
@@ -24,10 +25,11 @@ fn need(open: &Open, bits: u32) -> Result<(), u32> {
     }
 }
 
-/// A FILETIME field of FILE_BASIC_INFORMATION: 0 and -1 leave it unchanged.
+/// A FILETIME field of FILE_BASIC_INFORMATION: 0, -1 (freeze) and -2
+/// (thaw) leave it unchanged (MS-FSA 2.1.5.14.2).
 fn time(ft: u64) -> Option<Timespec> {
     match ft {
-        0 | u64::MAX => None,
+        0 | u64::MAX | 0xFFFF_FFFF_FFFF_FFFE => None,
         t => Some(Timespec::from_filetime(t)),
     }
 }
@@ -95,6 +97,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
                 lease::before_child_changed(cx, &open)?;
             }
             cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
+            write_time::basic_info_set(cx.core, cx.smb, open.file_id.volatile, last_write, cx.now);
         }
         SetFileInfo::EndOfFile(size) => {
             need(&open, FILE_WRITE_DATA)?;
@@ -103,8 +106,16 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             }
             lease::begin_on(cx, &open, Operation::SetEndOfFile)?;
             lease::before_child_changed(cx, &open)?;
+            let old = cx.core.vfs.getattr(open.object).map_err(vfs_err)?.size;
             let set = SetAttr { size: Some(size), ..Default::default() };
             cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
+            // A new size is a write shown at once; the same size shows the
+            // writes before it (smbd; smbtorture
+            // smb2.timestamps.delayed-write-vs-seteof).
+            match old == size {
+                true => write_time::update_if_pending(cx.core, cx.smb, open.file_id.volatile, cx.now),
+                false => write_time::update(cx.core, cx.smb, open.file_id.volatile, cx.now),
+            }
         }
         SetFileInfo::Allocation(size) => {
             need(&open, FILE_WRITE_DATA)?;
@@ -117,6 +128,10 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             if open.kind != FileType::Directory && size < cur.size {
                 let set = SetAttr { size: Some(size), ..Default::default() };
                 cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
+            }
+            // Like a write, shown at once (smbd).
+            if open.kind != FileType::Directory {
+                write_time::update(cx.core, cx.smb, open.file_id.volatile, cx.now);
             }
             // MS-FSA 2.1.5.14.3: Stream.AllocationSize = BlockAlign(size).
             if open.kind != FileType::Directory {
