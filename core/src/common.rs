@@ -13,6 +13,7 @@ use crate::config::{Config, Export};
 use crate::framing::encode_frame;
 use crate::id::{ConnId, Protocol, WaitToken};
 use crate::io::{IoOp, IoResult, IoTable};
+use crate::latency::RequestTimes;
 use crate::lease::LeaseTable;
 use crate::output::Output;
 use crate::rng::Rng;
@@ -52,6 +53,8 @@ pub struct Core {
     pub(crate) clock: Clock,
     pub(crate) leases: LeaseTable,
     pub(crate) stats: Stats,
+    /// Requests awaiting their final reply, timed for `stats`.
+    pub(crate) times: RequestTimes,
     out: VecDeque<Slot>,
     /// Breaks planned when the last `Slot::Breaks` was queued.
     breaks_marked: u64,
@@ -85,6 +88,7 @@ impl Core {
             clock,
             leases,
             stats: Stats::default(),
+            times: RequestTimes::default(),
             out: VecDeque::new(),
             breaks_marked: 0,
             ready: VecDeque::new(),
@@ -128,6 +132,17 @@ impl Core {
     pub(crate) fn send_framed(&mut self, conn: ConnId, framed: Bytes) {
         self.mark_breaks();
         self.out.push_back(Slot::Out(Output::Transmit { conn, data: framed }));
+    }
+
+    /// Request `id` on `conn` has arrived (command index `command`): timed
+    /// until [`Core::request_done`].
+    pub(crate) fn request_begun(&mut self, conn: ConnId, id: u64, command: usize) {
+        self.times.begin(conn, id, command);
+    }
+
+    /// The final reply to request `id` on `conn` is queued now.
+    pub(crate) fn request_done(&mut self, conn: ConnId, protocol: Protocol, id: u64) {
+        self.times.end(conn, protocol, id, &mut self.stats);
     }
 
     /// Queues any other output, in order with the messages.

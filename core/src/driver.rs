@@ -116,10 +116,16 @@ impl Driver {
 
     /// [`Server::handle_frame`].
     pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
+        self.handle_frame_received(conn, frame, now, now);
+    }
+
+    /// [`Server::handle_frame_received`]. The receipt instant only feeds
+    /// the latency counters, so a recording keeps `now` alone.
+    pub fn handle_frame_received(&mut self, conn: ConnId, frame: Bytes, received: Instant, now: Instant) {
         if let (Some(r), Some(protocol)) = (&mut self.recorder, self.server.protocol_of(conn)) {
             r.record_frame(conn, protocol.transport(), &frame, now);
         }
-        self.server.handle_frame(conn, frame, now);
+        self.server.handle_frame_received(conn, frame, received, now);
     }
 
     /// [`Server::handle_unframeable`].

@@ -135,7 +135,7 @@ macro_rules! internal {
     };
 }
 
-internal!(access, common, driver, id, io, nfs, output, rng, server, smb, stats, time);
+internal!(access, common, driver, id, io, latency, nfs, output, rng, server, smb, stats, time);
 
 pub mod config;
 pub mod framing;

@@ -222,6 +222,15 @@ impl Server {
     /// without its record marks). The message is not copied: WRITE data
     /// reaches storage as a slice of it.
     pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
+        self.handle_frame_received(conn, frame, now, now);
+    }
+
+    /// [`Server::handle_frame`] for a message the adapter read off the
+    /// socket at `received` (before `now`, the adapter having queued it):
+    /// the request latencies in [`Server::stats`] then count that wait too.
+    pub fn handle_frame_received(&mut self, conn: ConnId, frame: Bytes, received: Instant, now: Instant) {
+        self.core.times.turn(now);
+        self.core.times.received_at(received);
         let flow = match self.conns.get_mut(&conn) {
             Some(c) => c.handle_frame(&mut self.core, &mut self.shared, frame, now),
             None => Flow::Continue,
@@ -237,12 +246,14 @@ impl Server {
     /// connection as it closes one whose bytes it framed itself (the
     /// adapter logs why).
     pub fn handle_unframeable(&mut self, conn: ConnId, now: Instant) {
+        self.core.times.turn(now);
         self.close(conn, now);
         self.settle(now);
     }
 
     /// Bytes received on `conn`, in any chunking.
     pub fn handle_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+        self.core.times.turn(now);
         let mut close = None;
         if let Some(c) = self.conns.get_mut(&conn) {
             c.framer.push(data);
@@ -271,6 +282,7 @@ impl Server {
 
     /// The peer went away.
     pub fn handle_closed(&mut self, conn: ConnId, now: Instant) {
+        self.core.times.turn(now);
         if let Some(c) = self.conns.remove(&conn) {
             self.teardown(conn, c, now);
         }
@@ -281,6 +293,7 @@ impl Server {
     /// unanswered, connections that did not authenticate in time, idle NFS
     /// connections, embedder timers. Idempotent; spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.core.times.turn(now);
         self.core.leases.handle_timeout(now);
         while let Some(key) = self.core.timers.pop_due(now) {
             match key {
@@ -307,6 +320,7 @@ impl Server {
     /// that waited for it resumes (its reply is queued now); completions of
     /// requests whose connection closed meanwhile are dropped.
     pub fn handle_io(&mut self, completion: IoCompletion, now: Instant) {
+        self.core.times.turn(now);
         if let Some((token, object, wrote)) = self.core.io.complete(completion) {
             if let (true, Some(object)) = (wrote, object) {
                 self.core.vfs.note_write(object);
@@ -327,6 +341,7 @@ impl Server {
     /// slot, up to 256 exports at once; past it the further new exports are
     /// left out (logged).
     pub fn handle_reconfigure(&mut self, new: Reconfigure, now: Instant) {
+        self.core.times.turn(now);
         let old = std::mem::take(&mut self.core.config.smb.shares);
         let share_map: Vec<Option<usize>> = old
             .iter()
@@ -471,6 +486,7 @@ impl Server {
         tracing::debug!(conn = conn.0, protocol = ?c.protocol, "connection gone");
         self.open[slot(c.protocol)] = self.open[slot(c.protocol)].saturating_sub(1);
         self.core.timers.cancel(TimerKey::Unauthenticated(conn));
+        self.core.times.closed(conn);
         match &mut c.state {
             ProtoConn::Smb(s) => smb::handle_closed(&mut self.core, &mut self.shared.smb, s, now),
             ProtoConn::Nfs(s) => nfs::handle_closed(&mut self.core, &mut self.shared.nfs, s, now),

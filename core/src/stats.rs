@@ -53,9 +53,11 @@ pub const NFS3_PROCEDURES: [&str; 22] = [
     "COMMIT",
 ];
 
-/// Upper bounds of the [`Histogram`] buckets, in seconds: from half a
-/// millisecond to past the default 35 s break timeout.
-pub const WAIT_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 35.0, 60.0];
+/// Upper bounds of the [`Histogram`] buckets, in seconds: from a tenth of a
+/// millisecond (a request answered at once) to past the default 35 s break
+/// timeout, in 1-2.5-5 steps.
+pub const WAIT_BUCKETS: [f64; 18] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 35.0, 60.0];
 
 /// A distribution of durations over [`WAIT_BUCKETS`] (Prometheus histogram
 /// semantics: `counts[i]` holds the observations at most `WAIT_BUCKETS[i]`
@@ -136,4 +138,18 @@ pub struct Stats {
     pub bytes_sent: [u64; 2],
     /// Connections accepted, SMB then NFS.
     pub connections_accepted: [u64; 2],
+    /// How long SMB2 requests took, by command (the index of
+    /// [`Stats::smb_requests`]): from the adapter reading the request (or
+    /// handing it to the core, when the adapter does not say when it read
+    /// it) to the core queuing its final reply, both instants the adapter
+    /// passed in. Includes waits for storage, lease breaks and locks, and
+    /// time queued between the socket and the core; excludes the reply's
+    /// time from the core to the socket. Requests without a reply (CANCEL,
+    /// a break acknowledgment answered by nothing) are not counted.
+    pub smb_latency: [Histogram; 19],
+    /// How long NFSv3 calls took, by procedure (the index of
+    /// [`Stats::nfs_calls`]), measured as [`Stats::smb_latency`] is; a call
+    /// parked behind a break is measured once, from its arrival to its
+    /// reply.
+    pub nfs_latency: [Histogram; 22],
 }

@@ -26,8 +26,9 @@ pub enum Event<S> {
     /// Bytes read from a connection.
     Input(ConnId, Bytes),
     /// One whole message read from a connection, framed by its reader
-    /// ([`ReadFramer`]).
-    Frame(ConnId, Bytes),
+    /// ([`ReadFramer`]), and when the read that completed it returned (the
+    /// core's request latencies start there).
+    Frame(ConnId, Bytes, Instant),
     /// The reader could not frame the connection's input: the core closes
     /// it (and the reader lingers).
     Unframeable(ConnId),
@@ -114,9 +115,9 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
                 driver.handle_input(conn, &data, now);
             }
         }
-        Event::Frame(conn, frame) => {
+        Event::Frame(conn, frame, received) => {
             if conns.is_open(conn) {
-                driver.handle_frame(conn, frame, now);
+                driver.handle_frame_received(conn, frame, received, now);
             }
         }
         Event::Unframeable(conn) => {
@@ -175,9 +176,10 @@ impl ReadFramer {
     /// stream cannot be framed, [`Event::Unframeable`] (the last event: the
     /// reader then reads no more).
     pub fn events<S>(&mut self, out: &mut Vec<Event<S>>) {
+        let read = Instant::now();
         loop {
             match self.framer.next_frame() {
-                Ok(Some(frame)) => out.push(Event::Frame(self.conn, frame)),
+                Ok(Some(frame)) => out.push(Event::Frame(self.conn, frame, read)),
                 Ok(None) => return,
                 Err(e) => {
                     tracing::info!(conn = self.conn.0, error = %e, "closing unframeable connection");

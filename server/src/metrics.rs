@@ -66,12 +66,19 @@ pub fn render(server: &Server) -> String {
     family("polyshare_parked", "gauge", "Operations parked now.", &one(server.parked_now() as u64));
     family("polyshare_nfs_jukebox_total", "counter", "NFS calls answered JUKEBOX for a break.", &one(s.nfs_jukebox));
     family("polyshare_durable_preserved_total", "counter", "Durable opens kept.", &one(s.durable_preserved));
-    histogram(
+    histogram_head(&mut o, BREAK_WAIT, "How long each operation parked behind a lease break (or a lock) waited.");
+    histogram(&mut o, BREAK_WAIT, "", &s.break_wait);
+    histogram_head(
         &mut o,
-        "polyshare_break_wait_seconds",
-        "How long each operation parked behind a lease break (or a lock) waited.",
-        &s.break_wait,
+        REQUEST_DURATION,
+        "Time from reading a request to queuing its final reply, by protocol and command \
+         (commands seen so far).",
     );
+    let smb = SMB_COMMANDS.iter().zip(&s.smb_latency).map(|(c, h)| ("smb", c, h));
+    let nfs = NFS3_PROCEDURES.iter().zip(&s.nfs_latency).map(|(c, h)| ("nfs", c, h));
+    for (protocol, command, h) in smb.chain(nfs).filter(|(_, _, h)| h.count() > 0) {
+        histogram(&mut o, REQUEST_DURATION, &format!("protocol=\"{protocol}\",command=\"{command}\","), h);
+    }
     let _ = writeln!(
         o,
         "# HELP polyshare_parked_seconds_total Time operations waited behind breaks.\n\
@@ -81,17 +88,29 @@ pub fn render(server: &Server) -> String {
     o
 }
 
-/// One histogram family in the text format: cumulative `_bucket{le=...}`
-/// lines ending with `+Inf`, then `_sum` and `_count`.
-fn histogram(o: &mut String, name: &str, help: &str, h: &Histogram) {
+const BREAK_WAIT: &str = "polyshare_break_wait_seconds";
+const REQUEST_DURATION: &str = "polyshare_request_duration_seconds";
+
+/// The HELP and TYPE lines of a histogram family.
+fn histogram_head(o: &mut String, name: &str, help: &str) {
     let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} histogram");
+}
+
+/// One histogram of a family in the text format: cumulative
+/// `_bucket{le=...}` lines ending with `+Inf`, then `_sum` and `_count`;
+/// `labels` is empty or `name="value",` pairs each ending with a comma.
+fn histogram(o: &mut String, name: &str, labels: &str, h: &Histogram) {
     let mut below = 0;
     for (bound, n) in WAIT_BUCKETS.iter().zip(h.counts) {
         below += n;
-        let _ = writeln!(o, "{name}_bucket{{le=\"{bound}\"}} {below}");
+        let _ = writeln!(o, "{name}_bucket{{{labels}le=\"{bound}\"}} {below}");
     }
-    let _ = writeln!(o, "{name}_bucket{{le=\"+Inf\"}} {}", h.count());
-    let _ = writeln!(o, "{name}_sum {}\n{name}_count {}", h.sum.as_secs_f64(), h.count());
+    let _ = writeln!(o, "{name}_bucket{{{labels}le=\"+Inf\"}} {}", h.count());
+    let braced = match labels.strip_suffix(',') {
+        Some(l) => format!("{{{l}}}"),
+        None => String::new(),
+    };
+    let _ = writeln!(o, "{name}_sum{braced} {}\n{name}_count{braced} {}", h.sum.as_secs_f64(), h.count());
 }
 
 /// Binds `addr` (before the server announces itself, so a bad address
@@ -165,7 +184,8 @@ mod tests {
             h.observe(Duration::from_millis(ms));
         }
         let mut o = String::new();
-        histogram(&mut o, "w", "help", &h);
+        histogram_head(&mut o, "w", "help");
+        histogram(&mut o, "w", "", &h);
         let value = |line: &str| o.lines().find_map(|l| l.strip_prefix(line)).map(|v| v.trim().to_owned());
         assert_eq!(value("# TYPE w").as_deref(), Some("histogram"));
         assert_eq!(value("w_bucket{le=\"0.0005\"}").as_deref(), Some("1"));
@@ -175,5 +195,19 @@ mod tests {
         assert_eq!(value("w_bucket{le=\"+Inf\"}").as_deref(), Some("5"));
         assert_eq!(value("w_count").as_deref(), Some("5"));
         assert_eq!(value("w_sum").as_deref(), Some("90.706"));
+    }
+
+    #[test]
+    fn a_labelled_histogram_puts_le_last_and_labels_sum_and_count() {
+        let mut h = Histogram::default();
+        h.observe(Duration::from_micros(200));
+        let mut o = String::new();
+        histogram(&mut o, "r", "protocol=\"smb\",command=\"READ\",", &h);
+        let lines: Vec<&str> = o.lines().collect();
+        assert!(lines.contains(&"r_bucket{protocol=\"smb\",command=\"READ\",le=\"0.0001\"} 0"), "{o}");
+        assert!(lines.contains(&"r_bucket{protocol=\"smb\",command=\"READ\",le=\"0.00025\"} 1"), "{o}");
+        assert!(lines.contains(&"r_bucket{protocol=\"smb\",command=\"READ\",le=\"+Inf\"} 1"), "{o}");
+        assert!(lines.contains(&"r_sum{protocol=\"smb\",command=\"READ\"} 0.0002"), "{o}");
+        assert!(lines.contains(&"r_count{protocol=\"smb\",command=\"READ\"} 1"), "{o}");
     }
 }

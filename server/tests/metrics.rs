@@ -1,6 +1,6 @@
 //! The Prometheus endpoint answers in the text exposition format, and its
 //! counters move with a transfer: an smbclient upload and an nfs-cat
-//! download, counted by command and in bytes.
+//! download, counted by command and in bytes, and timed by command.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -91,6 +91,20 @@ fn metrics_answer_prometheus_text_and_move_with_a_transfer() {
     assert!(moved("polyshare_connections_accepted_total{protocol=\"nfs\"}") >= 1.0, "{after}");
     assert!(moved("polyshare_leases_granted_total") >= 1.0, "{after}");
     assert!(sample(&after, "polyshare_connections{protocol=\"smb\"}") >= 1.0, "the holder is connected: {after}");
+    // Request latency, by protocol and command: every WRITE the upload sent
+    // and every READ nfs-cat made was timed, each histogram cumulative.
+    assert!(after.contains("# TYPE polyshare_request_duration_seconds histogram"), "{after}");
+    for (protocol, command) in [("smb", "WRITE"), ("nfs", "READ"), ("smb", "CREATE")] {
+        let labels = format!("protocol=\"{protocol}\",command=\"{command}\"");
+        let count = sample(&after, &format!("polyshare_request_duration_seconds_count{{{labels}}}"));
+        let requests = sample(&after, &format!("polyshare_requests_total{{{labels}}}"));
+        assert!(count >= 1.0 && count <= requests, "{labels}: {count} timed of {requests}: {after}");
+        let inf = sample(&after, &format!("polyshare_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}}"));
+        assert_eq!(inf, count, "{after}");
+        let first = sample(&after, &format!("polyshare_request_duration_seconds_bucket{{{labels},le=\"0.0001\"}}"));
+        assert!(first <= inf, "{after}");
+        assert!(sample(&after, &format!("polyshare_request_duration_seconds_sum{{{labels}}}")) >= 0.0, "{after}");
+    }
     drop((holder, srv));
     std::fs::remove_dir_all(&dir).unwrap();
 }

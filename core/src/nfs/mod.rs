@@ -69,19 +69,27 @@ pub(crate) fn handle_frame(
         PROG_MOUNT => mount::handle(core, shared, conn, hdr.proc_, &mut r, &mut w),
         PROG_NFS if hdr.vers != nfs3::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
         PROG_NFS => nfs3::decode_call(&hdr, cred, &mut r).map(|call| {
-            if let Some(n) = core.stats.nfs_calls.get_mut(call.args.proc_no() as usize) {
+            let proc_no = call.args.proc_no() as usize;
+            if let Some(n) = core.stats.nfs_calls.get_mut(proc_no) {
                 *n += 1;
             }
+            core.request_begun(conn.id, u64::from(hdr.xid), proc_no);
             nfs3::run(core, shared, conn, call, &mut w, now)
         }),
         _ => Err(AcceptStat::ProgUnavail),
     };
     match result {
-        Ok(Answer::Results) => core.send(conn.id, Protocol::Nfs, w.as_slice()),
+        Ok(Answer::Results) => reply(core, conn, hdr.xid, w.as_slice()),
         Ok(Answer::Parked) => {}
-        Err(stat) => core.send(conn.id, Protocol::Nfs, rpc::accepted(hdr.xid, stat).as_slice()),
+        Err(stat) => reply(core, conn, hdr.xid, rpc::accepted(hdr.xid, stat).as_slice()),
     }
     Flow::Continue
+}
+
+/// Queues the reply to call `xid` (which ends its latency measurement).
+fn reply(core: &mut Core, conn: &NfsConnection, xid: u32, message: &[u8]) {
+    core.request_done(conn.id, Protocol::Nfs, u64::from(xid));
+    core.send(conn.id, Protocol::Nfs, message);
 }
 
 fn send_denied(core: &mut Core, conn: &NfsConnection, xid: u32, stat: RejectStat) {
@@ -108,8 +116,11 @@ pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConn
         let cred = Credentials::None;
         let mut ctx = nfs3::Ctx { core, nfs: shared, peer: conn.peer, cred: &cred, now, io: None };
         match nfs3::read_write::io_done(&mut ctx, xid, kind, result, &mut w) {
-            nfs3::read_write::IoReply::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
-            nfs3::read_write::IoReply::Framed(framed) => core.send_framed(conn.id, framed),
+            nfs3::read_write::IoReply::Results => reply(core, conn, xid, w.as_slice()),
+            nfs3::read_write::IoReply::Framed(framed) => {
+                core.request_done(conn.id, Protocol::Nfs, u64::from(xid));
+                core.send_framed(conn.id, framed);
+            }
         }
         conn.touch(core, now);
         return Flow::Continue;
@@ -117,8 +128,9 @@ pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConn
     let Some(call) = conn.parked.remove(&op) else { return Flow::Continue };
     shared.parked = shared.parked.saturating_sub(1);
     let mut w: XdrWriter = rpc::accepted(call.xid, AcceptStat::Success);
+    let xid = call.xid;
     match nfs3::run(core, shared, conn, call, &mut w, now) {
-        Answer::Results => core.send(conn.id, Protocol::Nfs, w.as_slice()),
+        Answer::Results => reply(core, conn, xid, w.as_slice()),
         Answer::Parked => {}
     }
     conn.touch(core, now);

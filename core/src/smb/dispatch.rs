@@ -230,6 +230,7 @@ fn defer_related(
         stored.flags |= FLAG_ASYNC;
         stored.async_id = async_id;
         let msg = frame.slice(off..off + len);
+        core.request_begun(conn.id, hdr.message_id, usize::from(hdr.command));
         match conn.pending.get_mut(&op) {
             Some(p) => p.followers.push(Follower { async_id, header: stored, msg, encrypted }),
             None => return Deferred::Close,
@@ -277,6 +278,7 @@ fn process(
         handlers::misc::cancel(core, smb, conn, &hdr, now);
         return Step::Nothing;
     }
+    core.request_begun(conn.id, hdr.message_id, usize::from(hdr.command));
     match (conn.state, hdr.command) {
         (NegotiateState::Done, command::NEGOTIATE) => return Step::Close,
         (NegotiateState::Done, _) | (_, command::NEGOTIATE) => {}
@@ -321,7 +323,10 @@ fn process(
     };
     let (status, body) = match result {
         Ok(Outcome::Reply { status, body }) => (status, body),
-        Ok(Outcome::NoReply) => return Step::Nothing,
+        Ok(Outcome::NoReply) => {
+            cx.core.times.forget(cx.conn.id, hdr.message_id);
+            return Step::Nothing;
+        }
         Ok(Outcome::Io) => {
             if let (Some(op), Some(kind)) = (cx.op, cx.io_wait) {
                 let w = IoWait { header: hdr, credits: granted, kind, msg: None, encrypted };
@@ -550,7 +555,10 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
     cx.encrypted = p.encrypted;
     let (status, body) = match handlers::dispatch_command(&mut cx) {
         Ok(Outcome::Reply { status, body }) => (status, body),
-        Ok(Outcome::NoReply) => return Flow::Continue,
+        Ok(Outcome::NoReply) => {
+            cx.core.times.forget(cx.conn.id, p.header.message_id);
+            return Flow::Continue;
+        }
         // Resumed requests run their storage inline (io_allowed is false).
         Ok(Outcome::Io) => (status::INTERNAL_ERROR, to_vec(encode_error_response)),
         Ok(Outcome::Disconnect) => return Flow::Close,
@@ -671,7 +679,10 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
         Ok(handlers::read_write::IoReply::Status(status, body)) => (status, body),
         Ok(handlers::read_write::IoReply::Data(rd)) => {
             match rd.framed.clone() {
-                Some(range) => core.send_framed(conn.id, rd.buf.freeze(range)),
+                Some(range) => {
+                    core.request_done(conn.id, Protocol::Smb, w.header.message_id);
+                    core.send_framed(conn.id, rd.buf.freeze(range));
+                }
                 None => {
                     let e = error_element(smb, conn, &w, status::INTERNAL_ERROR);
                     flush(core, smb, conn, vec![e]);
@@ -719,7 +730,10 @@ fn verified(
             }
             return;
         }
-        Ok(Outcome::NoReply) => return,
+        Ok(Outcome::NoReply) => {
+            cx.core.times.forget(cx.conn.id, w.header.message_id);
+            return;
+        }
         Ok(Outcome::Disconnect) => {
             cx.core.close_requests.push(cx.conn.id);
             return;

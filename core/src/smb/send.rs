@@ -7,6 +7,7 @@ use super::conn::SmbConnection;
 use super::ctx::PreauthTarget;
 use super::seal::{Seal, response_seal};
 use super::signing;
+use super::status;
 use super::wire::codec::to_vec;
 use super::wire::error::encode_error_response;
 use super::wire::header::{FLAG_ASYNC, FLAG_RELATED, FLAG_SERVER_TO_REDIR, HEADER_LEN, Header};
@@ -85,6 +86,9 @@ pub(super) fn flush(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnecti
         return;
     }
     let n = elements.len();
+    for e in elements.iter().filter(|e| e.header.status != status::PENDING) {
+        core.request_done(conn.id, Protocol::Smb, e.header.message_id);
+    }
     // One TRANSFORM_HEADER over the whole compound; nothing in it is signed.
     let seal = elements.iter().find_map(|e| e.seal.clone());
     let mut buf = Vec::new();

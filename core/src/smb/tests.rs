@@ -868,3 +868,58 @@ mod reconfigure;
 mod binding;
 
 mod snapshot;
+
+#[test]
+fn request_latency_runs_from_receipt_to_the_final_reply() {
+    let mut c = Client::ready();
+    let t0 = c.now;
+    let ms = Duration::from_millis;
+    let timed = |c: &Client, cmd: u16| {
+        let h = c.server.stats().smb_latency[usize::from(cmd)];
+        (h.count(), h.sum)
+    };
+    let sync = |c: &mut Client, cmd: u16, body: &[u8], received: Instant, now: Instant| {
+        let mut m = raw_header(cmd, c.mid, c.session, c.tree, 0);
+        c.mid += 1;
+        m.extend_from_slice(body);
+        c.server.handle_frame_received(c.conn, m.into(), received, now);
+        let mut replies = 0;
+        while let Some(o) = c.server.poll_output_io_inline(now) {
+            replies += usize::from(matches!(o, Output::Transmit { .. }));
+        }
+        replies
+    };
+    // An ECHO the adapter read 4 ms before the core took it: answered at
+    // once, timed from the read.
+    let echoes = timed(&c, command::ECHO);
+    assert_eq!(sync(&mut c, command::ECHO, &[4, 0, 0, 0], t0, t0 + ms(4)), 1);
+    assert_eq!(timed(&c, command::ECHO), (echoes.0 + 1, echoes.1 + ms(4)));
+
+    // A WRITE whose storage completes 30 ms after it arrived: timed until
+    // the completion, not until the core handed the storage request out.
+    let fid = c.create("timed", RW, SHARE_ALL, disposition::OVERWRITE_IF, options::NON_DIRECTORY_FILE).file_id();
+    let writes = timed(&c, command::WRITE);
+    let mut m = raw_header(command::WRITE, c.mid, c.session, c.tree, 0);
+    c.mid += 1;
+    m.extend_from_slice(&write_body(fid, 0, b"abc"));
+    c.server.handle_frame(c.conn, m.into(), c.now);
+    let Some(Output::Io(req)) = c.server.poll_output() else { panic!("the write goes to storage") };
+    assert_eq!(timed(&c, command::WRITE), writes, "not answered yet");
+    c.server.handle_io(req.run(), c.now + ms(30));
+    assert!(matches!(c.server.poll_output(), Some(Output::Transmit { .. })));
+    assert_eq!(timed(&c, command::WRITE), (writes.0 + 1, writes.1 + ms(30)));
+
+    // A CHANGE_NOTIFY's interim response ends nothing; CANCEL is not timed,
+    // and the cancelled request's final reply ends it.
+    let dir = c.create("", 0x0010_0081, SHARE_ALL, disposition::OPEN, options::DIRECTORY_FILE).file_id();
+    let notifies = timed(&c, command::CHANGE_NOTIFY);
+    let notify_mid = c.mid;
+    assert_eq!(sync(&mut c, command::CHANGE_NOTIFY, &fid_body(32, dir, 8, &[0; 8]), t0, t0), 1);
+    assert_eq!(timed(&c, command::CHANGE_NOTIFY), notifies, "only the interim response went");
+    let mut cancel = raw_header(command::CANCEL, notify_mid, c.session, 0, 0);
+    cancel.extend_from_slice(&[4, 0, 0, 0]);
+    c.server.handle_frame(c.conn, cancel.into(), c.now + ms(7));
+    while c.server.poll_output_io_inline(c.now + ms(7)).is_some() {}
+    assert_eq!(timed(&c, command::CHANGE_NOTIFY), (notifies.0 + 1, notifies.1 + ms(7)));
+    assert_eq!(timed(&c, command::CANCEL).0, 0);
+}

@@ -26,6 +26,9 @@ fn write_under_rwh_waits_for_the_ack() {
     // One wait of 1 s: in the bucket up to 1 s, none below it.
     let one = crate::stats::WAIT_BUCKETS.iter().position(|b| *b == 1.0).unwrap();
     assert_eq!((s.break_wait.count(), s.break_wait.counts[one], s.break_wait.sum), (1, 1, secs(1)));
+    // The WRITE's latency, timed once from its arrival to its reply.
+    let write = s.nfs_latency[7];
+    assert_eq!((write.count(), write.counts[one], write.sum), (1, 1, secs(1)));
     assert_eq!(x.server.nfs_shared().parked, 0);
 }
 
