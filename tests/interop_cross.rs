@@ -184,3 +184,43 @@ fn nfs_cp_into_a_leased_directory_completes_after_the_ack() {
     let o = cp.join().unwrap();
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// An smbprotocol open of `path` sharing read and write but not delete,
+/// with a read lease (nothing to break).
+fn open_without_share_delete(srv: &ServerProcess, path: &str) -> Scripted {
+    let script = client_script("lease_holder.py");
+    let port = srv.smb_port.to_string();
+    Scripted::spawn(python3().arg(script).args([&port, path, "R", "v2", "3.1.1", "-", "-", "file", "sharemode=RW"]))
+}
+
+/// An NFS RENAME and REMOVE of a file an SMB client holds open without
+/// FILE_SHARE_DELETE fail while the open lasts (NFS3ERR_ACCES on a `wait`
+/// export, NFS3ERR_JUKEBOX on a `jukebox` one) and succeed after its close
+/// (docs/WINDOWS-SEMANTICS.md "Share modes and NFS").
+fn nfs_rename_waits_for_an_smb_open_without_share_delete(policy: &str, refused: u32) {
+    let srv = ServerProcess::start("tokio_server", &["--nfs-policy", policy]);
+    let mut nfs = NfsClient::connect(srv.nfs_port).unwrap();
+    let root = nfs.mount("/share").unwrap();
+    nfs.create(&root, "held.txt").unwrap().expect("held.txt created");
+    nfs.create(&root, "other.txt").unwrap().expect("other.txt created");
+    let mut a = open_without_share_delete(&srv, "held.txt");
+    a.expect("GRANTED ", T);
+    assert_eq!(nfs.rename(&root, "held.txt", &root, "moved.txt").unwrap(), refused, "RENAME while open");
+    assert_eq!(nfs.rename(&root, "other.txt", &root, "held.txt").unwrap(), refused, "RENAME onto it");
+    assert_eq!(nfs.remove(&root, "held.txt").unwrap(), refused, "REMOVE while open");
+    assert!(nfs.lookup(&root, "held.txt").unwrap().is_ok() && nfs.lookup(&root, "moved.txt").unwrap().is_err());
+    a.send("close");
+    a.expect("CLOSED", T);
+    assert_eq!(nfs.rename(&root, "held.txt", &root, "moved.txt").unwrap(), 0, "RENAME after the close");
+    assert!(nfs.lookup(&root, "moved.txt").unwrap().is_ok() && nfs.lookup(&root, "held.txt").unwrap().is_err());
+}
+
+#[test]
+fn nfs_rename_fails_while_an_smb_open_denies_delete_wait_export() {
+    nfs_rename_waits_for_an_smb_open_without_share_delete("wait", 13);
+}
+
+#[test]
+fn nfs_rename_fails_while_an_smb_open_denies_delete_jukebox_export() {
+    nfs_rename_waits_for_an_smb_open_without_share_delete("jukebox", 10008);
+}

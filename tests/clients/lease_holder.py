@@ -1,9 +1,10 @@
 """An SMB client that holds a lease and acknowledges its breaks on command.
 
-Usage: lease_holder.py PORT PATH STATE VERSION DIALECT USER PASSWORD [dir] [share=NAME]
+Usage: lease_holder.py PORT PATH STATE VERSION DIALECT USER PASSWORD [dir] [share=NAME] [sharemode=RWD]
   STATE: some of R, H, W (e.g. RWH); VERSION: v1 or v2; DIALECT: 2.1 or 3.1.1;
   USER "-" means guest; "dir" opens PATH as a directory (a directory lease);
-  NAME is the share (default "share").
+  NAME is the share (default "share"); sharemode: the ShareAccess of the
+  open, some of R, W, D (default RWD; "-" shares nothing).
 Prints "GRANTED <state> <epoch> <flags>" once the file is open, then
 "BREAK <current> <new> <flags> <epoch>" for each lease break notification.
 Commands on stdin, one per line:
@@ -67,6 +68,7 @@ def say(*parts):
 port, path, state, version, dialect, user, password = sys.argv[1:8]
 is_dir = "dir" in sys.argv[8:]
 share = next((a[6:] for a in sys.argv[8:] if a.startswith("share=")), "share")
+sharemode = next((a[10:] for a in sys.argv[8:] if a.startswith("sharemode=")), "RWD")
 dialect_id = {"2.1": Dialects.SMB_2_1_0, "3.1.1": Dialects.SMB_3_1_1, "3.0.2": Dialects.SMB_3_0_2}[dialect]
 guest = user == "-"
 conn = Connection(uuid.uuid4(), "127.0.0.1", int(port), require_signing=not guest)
@@ -110,7 +112,9 @@ resp = f.create(
     ImpersonationLevel.Impersonation,
     FilePipePrinterAccessMask.GENERIC_READ | (0 if is_dir else FilePipePrinterAccessMask.GENERIC_WRITE),
     FileAttributes.FILE_ATTRIBUTE_DIRECTORY if is_dir else FileAttributes.FILE_ATTRIBUTE_NORMAL,
-    ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
+    (ShareAccess.FILE_SHARE_READ if "R" in sharemode else 0)
+    | (ShareAccess.FILE_SHARE_WRITE if "W" in sharemode else 0)
+    | (ShareAccess.FILE_SHARE_DELETE if "D" in sharemode else 0),
     CreateDisposition.FILE_OPEN_IF,
     CreateOptions.FILE_DIRECTORY_FILE if is_dir else CreateOptions.FILE_NON_DIRECTORY_FILE,
     oplock_level=RequestedOplockLevel.SMB2_OPLOCK_LEVEL_LEASE,

@@ -257,4 +257,11 @@ impl NfsClient {
         let body = self.call(NFS_PROG, 3, 12, &Xdr::default().opaque(dir).opaque(name.as_bytes()).0)?;
         Ok(Reader(&body).u32())
     }
+
+    /// RENAME (RFC 1813 3.3.14); the nfsstat3.
+    pub fn rename(&mut self, from_dir: &[u8], from: &str, to_dir: &[u8], to: &str) -> io::Result<u32> {
+        let args = Xdr::default().opaque(from_dir).opaque(from.as_bytes()).opaque(to_dir).opaque(to.as_bytes());
+        let body = self.call(NFS_PROG, 3, 14, &args.0)?;
+        Ok(Reader(&body).u32())
+    }
 }

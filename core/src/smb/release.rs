@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::common::Core;
 use crate::lease::{Caller, Operation};
 use crate::smb::SmbShared;
+use crate::smb::shared::SharedFile;
 use crate::smb::conn::Open;
 use crate::vfs::{FileType, Vfs};
 
@@ -56,14 +57,39 @@ pub fn release_open(core: &mut Core, smb: &mut SmbShared, mut open: Open, now: I
         crate::smb::change_notify::delete_pending(smb, open.object);
     }
     let Some(f) = smb.remove_open(open.object) else { return };
+    // The last stream open of a file whose delete waits for it.
+    if f.is_stream
+        && smb.files.get(&f.parent).is_some_and(|b| b.open_count == 0)
+        && !smb.files.values().any(|s| s.is_stream && s.parent == f.parent)
+        && let Some(base) = smb.files.remove(&f.parent)
+    {
+        delete(core, &f, child_caller, open.kind, now);
+        let kind = FileType::Regular;
+        return delete(core, &base, child_caller, kind, now);
+    }
     if !f.delete_pending || f.name.is_empty() {
         return;
     }
+    // A file deleted while its streams are open stays, delete pending,
+    // until they close: they still read and write it (smbtorture
+    // smb2.streams.delete).
+    if !f.is_stream && smb.files.values().any(|s| s.is_stream && s.parent == open.object) {
+        smb.files.insert(open.object, f);
+        return;
+    }
+    delete(core, &f, child_caller, open.kind, now);
+}
+
+/// Removes a delete-pending object whose last open closed.
+fn delete(core: &mut Core, f: &SharedFile, child_caller: Caller, kind: FileType, now: Instant) {
+    if !f.delete_pending || f.name.is_empty() {
+        return;
+    }
+    let wall = core.wall(now);
     if !f.is_stream {
         core.leases.break_only(&[(f.parent, Operation::ChildChange)], child_caller, now);
     }
-    let wall = core.wall(now);
-    let r = match (f.is_stream, open.kind) {
+    let r = match (f.is_stream, kind) {
         (true, _) => core.vfs.remove_stream(f.parent, &f.name, wall),
         (false, FileType::Directory) => core.vfs.rmdir(f.parent, &f.name, wall),
         (false, _) => core.vfs.remove(f.parent, &f.name, wall),

@@ -298,6 +298,26 @@ pub fn read_response_data(body: &[u8]) -> Option<&[u8]> {
     body.get(off..off.checked_add(len)?)
 }
 
+/// SET_INFO (MS-SMB2 2.2.39) of file information `class` for `fid`.
+pub fn set_info_body(fid: FileId, class: u8, buf: &[u8]) -> Vec<u8> {
+    let mut b = vec![33, 0, 1, class];
+    b.extend_from_slice(&(buf.len() as u32).to_le_bytes());
+    b.extend_from_slice(&96u16.to_le_bytes());
+    b.extend_from_slice(&[0; 6]);
+    fid.encode(&mut b);
+    b.extend_from_slice(buf);
+    b
+}
+
+/// FileBasicInformation (MS-FSCC 2.4.7) that leaves the times as they are
+/// and sets `attributes`.
+pub fn basic_info(attributes: u32) -> Vec<u8> {
+    let mut b = vec![0; 32];
+    b.extend_from_slice(&attributes.to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b
+}
+
 /// CLOSE (MS-SMB2 2.2.15).
 pub fn close_body(fid: FileId) -> Vec<u8> {
     let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];

@@ -62,6 +62,20 @@ impl LeaseOp {
             LeaseOp::ChildChange(dir) => (dir, Operation::ChildChange),
         }
     }
+
+    /// The access an open performing this operation would need, for the
+    /// share-mode check against SMB opens (docs/WINDOWS-SEMANTICS.md "Share
+    /// modes and NFS"): DELETE for a remove or rename (MS-FSA 2.1.5.1.2.1,
+    /// 2.1.5.14.11), FILE_WRITE_DATA for a write or a size change. Reads,
+    /// links and attribute changes meet no share mode.
+    fn share_access(self) -> Option<(ObjectId, u32)> {
+        use crate::lease::access::{DELETE, FILE_WRITE_DATA};
+        match self {
+            LeaseOp::Rename(id) | LeaseOp::Delete(id) => Some((id, DELETE)),
+            LeaseOp::Write(id) | LeaseOp::SetEndOfFile(id) => Some((id, FILE_WRITE_DATA)),
+            _ => None,
+        }
+    }
 }
 
 /// Whether a call runs now or waits.
@@ -70,8 +84,12 @@ pub enum Proceed {
     Now,
     /// Parked in the lease table under this op id of the connection.
     Park(u64),
-    /// Answer NFS3ERR_JUKEBOX now (the breaks are on their way).
+    /// Answer NFS3ERR_JUKEBOX now (the breaks are on their way, or an SMB
+    /// open's share mode refuses the call on a `Jukebox` export).
     Jukebox,
+    /// Answer NFS3ERR_ACCES now: an SMB open's share mode refuses the call
+    /// (a `Wait` export).
+    Refuse,
 }
 
 /// The object of a handle the call will be allowed to use: a handle that
@@ -182,6 +200,17 @@ fn export_of<'a>(core: &'a Core, args: &Nfs3Args) -> Option<&'a Export> {
     NfsFh3::parse(&fh.0).ok().and_then(|h| core.export_at(h.export as usize, h.epoch))
 }
 
+/// Whether an SMB open's share mode refuses one of `ops`: the NFS call is
+/// taken as an open with the access it needs that shares everything (it
+/// holds nothing others could meet), checked as an SMB CREATE is (MS-FSA
+/// 2.1.5.1.2.1).
+fn share_denied(core: &Core, ops: &[LeaseOp]) -> bool {
+    use crate::lease::share::{DELETE, READ, WRITE};
+    ops.iter()
+        .filter_map(|op| op.share_access())
+        .any(|(id, access)| core.leases.check_share(id, access, READ | WRITE | DELETE).is_err())
+}
+
 /// The hook every NFS call passes before it touches storage: sends the
 /// breaks the call causes and decides whether it runs now, parks, or is
 /// answered NFS3ERR_JUKEBOX (the export's policy, or the parked-call limits
@@ -193,23 +222,34 @@ pub fn before_op(
     args: &Nfs3Args,
     now: Instant,
 ) -> Proceed {
-    let ops: Vec<(FileKey, Operation)> = lease_ops(core, shared, conn.peer, args).into_iter().map(LeaseOp::to_table).collect();
+    let lops = lease_ops(core, shared, conn.peer, args);
+    let ops: Vec<(FileKey, Operation)> = lops.iter().map(|op| op.to_table()).collect();
     if ops.is_empty() {
         return Proceed::Now;
     }
     let full = conn.parked_count() >= core.config.limits.max_outstanding_per_conn
         || shared.parked >= core.config.limits.max_parked;
     let (policy, timeout) = export_of(core, args).map_or((NfsBreakPolicy::default(), None), |e| (e.policy, e.break_timeout));
+    // After the breaks (an H break lets the holder close the handles it
+    // kept, MS-FSA 2.1.5.1.2), the SMB opens' share modes: a COMMIT wrote
+    // nothing new, its WRITEs met them.
+    let shared_ok = |core: &Core| matches!(args, Nfs3Args::Commit { .. }) || !share_denied(core, &lops);
+    let refused = match policy {
+        NfsBreakPolicy::Wait => Proceed::Refuse,
+        NfsBreakPolicy::Jukebox => Proceed::Jukebox,
+    };
     if full || policy == NfsBreakPolicy::Jukebox {
         return match core.leases.break_only(&ops, Caller::Nobody, now) {
-            Decision::Proceed => Proceed::Now,
+            Decision::Proceed if shared_ok(core) => Proceed::Now,
+            Decision::Proceed => refused,
             Decision::Wait => Proceed::Jukebox,
         };
     }
     let op = conn.reserve_op();
     let token = WaitToken { conn: conn.id, op };
     match core.leases.begin_all(&ops, Caller::Nobody, token, now) {
-        Decision::Proceed => Proceed::Now,
+        Decision::Proceed if shared_ok(core) => Proceed::Now,
+        Decision::Proceed => refused,
         Decision::Wait => {
             // The export's own break timeout bounds this call's wait.
             if let Some(t) = timeout {

@@ -83,6 +83,12 @@ pub(crate) fn run(
             encode_fail(call.args.proc_no(), &FailAttrs::default(), w);
             return Answer::Results;
         }
+        // An SMB open's share mode refuses the call (docs/WINDOWS-SEMANTICS.md).
+        lease::Proceed::Refuse => {
+            w.u32(Nfs3Status::Acces as u32);
+            encode_fail(call.args.proc_no(), &FailAttrs::default(), w);
+            return Answer::Results;
+        }
         lease::Proceed::Park(op) => {
             shared.parked += 1;
             conn.park(op, call);

@@ -298,6 +298,20 @@ fn created_access(attr: &FileAttr, dir: &FileAttr, id: &crate::access::Identity,
     (granted, maximal | asked)
 }
 
+/// MS-FSA 2.1.5.1.2.1: an open of a file for DELETE (and so its delete or
+/// rename) meets its streams' opens too: one without FILE_SHARE_DELETE
+/// refuses it with STATUS_SHARING_VIOLATION (smbtorture
+/// smb2.streams.delete). A stream's open for DELETE does not meet the
+/// file's opens.
+pub(crate) fn streams_share_delete(cx: &Ctx<'_>, file: ObjectId) -> Result<(), u32> {
+    use crate::lease::share::{DELETE as SHARE_DELETE, READ, WRITE};
+    let mut streams = cx.smb.files.iter().filter(|(_, f)| f.is_stream && f.parent == file);
+    match streams.any(|(id, _)| cx.core.leases.check_share(*id, DELETE, READ | WRITE | SHARE_DELETE).is_err()) {
+        true => Err(status::SHARING_VIOLATION),
+        false => Ok(()),
+    }
+}
+
 /// MS-FSA 2.1.5.1.1/2.1.5.1.2: finds or makes the target, checks the
 /// session's access to it (smb/access.rs) and applies the disposition.
 fn resolve(
@@ -312,6 +326,11 @@ fn resolve(
     let nondir_opt = req.options & options::NON_DIRECTORY_FILE != 0;
     let id = cx.identity()?;
     let parent = path::walk_parent(&cx.core.vfs, tree.root, &p.components, &id)?;
+    // A stream, the unnamed one too, is never a directory: before anything
+    // is looked up, created or share-checked (smbtorture smb2.streams.dir).
+    if dir_opt && (p.stream.is_some() || p.data) {
+        return Err(status::NOT_A_DIRECTORY);
+    }
     let parent_attr = cx.core.vfs.getattr(parent).map_err(vfs_err)?;
     let creating = |d: u32| {
         matches!(d, disposition::CREATE | disposition::OPEN_IF | disposition::OVERWRITE_IF | disposition::SUPERSEDE)
@@ -388,7 +407,8 @@ fn resolve(
         if action == action::OPENED && req.disposition == disposition::CREATE {
             return Err(status::OBJECT_NAME_COLLISION);
         }
-        if is_dir && nondir_opt {
+        // A directory has no unnamed data stream (MS-FSCC 2.1.5.3).
+        if is_dir && (nondir_opt || p.data) {
             return Err(status::FILE_IS_A_DIRECTORY);
         }
         if !is_dir && dir_opt {
@@ -404,6 +424,9 @@ fn resolve(
             crate::smb::lease::after_writes(cx, base.id)?;
             crate::smb::lease::before_open(cx, req, base.id, granted, overwriting(req.disposition))?;
             cx.core.leases.check_share(base.id, granted, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
+            if granted & DELETE != 0 {
+                streams_share_delete(cx, base.id)?;
+            }
             // A preserved durable open the breaks just closed (its client
             // cannot hear them) may have been the last of a file marked
             // delete-on-close: its SMB side goes now, and a file so deleted

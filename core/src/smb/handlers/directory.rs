@@ -23,8 +23,24 @@ fn entry(cx: &Ctx<'_>, name: &str, id: ObjectId) -> Option<DirEntryInfo> {
         name: name.to_string(),
         file_index: 0,
         info: fscc::file_info_from_attr(&attr),
-        short_name: crate::smb::short_name::listing_short_name(name),
+        short_name: String::new(),
     })
+}
+
+/// The ShortName of the entries that carry one: empty for "." and ".."
+/// and for a name that is 8.3 already (as Windows leaves it), else its
+/// short name, unique in the directory (crate::smb::short_name).
+fn short_names(cx: &Ctx<'_>, dir: ObjectId, cands: &mut [(DirEntryInfo, DirPos, ObjectId)]) {
+    use crate::smb::short_name::{is_8dot3, short_names_in};
+    let long: Vec<(&str, ObjectId)> = cands
+        .iter()
+        .filter(|(e, _, _)| !is_8dot3(&e.name) && e.name != "." && e.name != "..")
+        .map(|(e, _, id)| (e.name.as_str(), *id))
+        .collect();
+    let mut shorts = short_names_in(&cx.core.vfs, dir, &long).into_iter();
+    for (e, _, _) in cands.iter_mut().filter(|(e, _, _)| !is_8dot3(&e.name) && e.name != "." && e.name != "..") {
+        e.short_name = shorts.next().unwrap_or_default();
+    }
 }
 
 pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -61,20 +77,20 @@ pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
         false => (req.output_length as usize / 24 + 1).min(cx.core.config.limits.max_dir_entries).min(4096),
     };
     let parent = cx.core.vfs.parent(dir).unwrap_or(dir);
-    let mut cands: Vec<(DirEntryInfo, DirPos)> = Vec::new();
+    let mut cands: Vec<(DirEntryInfo, DirPos, ObjectId)> = Vec::new();
     let mut pos = state.pos;
     while cands.len() < want && pos != DirPos::End {
         match pos {
             DirPos::Dot => {
                 pos = DirPos::DotDot;
                 if fscc::name_matches(&pattern, ".") {
-                    cands.extend(entry(cx, ".", dir).map(|e| (e, pos)));
+                    cands.extend(entry(cx, ".", dir).map(|e| (e, pos, dir)));
                 }
             }
             DirPos::DotDot => {
                 pos = DirPos::Cookie(0);
                 if fscc::name_matches(&pattern, "..") {
-                    cands.extend(entry(cx, "..", parent).map(|e| (e, pos)));
+                    cands.extend(entry(cx, "..", parent).map(|e| (e, pos, parent)));
                 }
             }
             DirPos::Cookie(_) if !fscc::has_wildcards(&pattern) => {
@@ -83,7 +99,7 @@ pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
                 pos = DirPos::End;
                 if let Ok((found, stored)) = cx.core.vfs.lookup_nocase(dir, &pattern) {
                     if fscc::name_matches(&pattern, &stored) {
-                        cands.extend(entry(cx, &stored, found.id).map(|e| (e, pos)));
+                        cands.extend(entry(cx, &stored, found.id).map(|e| (e, pos, found.id)));
                     }
                 }
             }
@@ -95,7 +111,7 @@ pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
                     }
                     pos = DirPos::Cookie(e.cookie);
                     if fscc::name_matches(&pattern, &e.name) {
-                        cands.extend(entry(cx, &e.name, e.id).map(|d| (d, pos)));
+                        cands.extend(entry(cx, &e.name, e.id).map(|d| (d, pos, e.id)));
                     }
                 }
                 if (done || entries.is_empty()) && cands.len() < want {
@@ -104,6 +120,10 @@ pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
             }
             DirPos::End => {}
         }
+    }
+    if matches!(req.class, fscc::class::FILE_BOTH_DIRECTORY_INFORMATION | fscc::class::FILE_ID_BOTH_DIRECTORY_INFORMATION)
+    {
+        short_names(cx, dir, &mut cands);
     }
     let mut out = Vec::new();
     let n =
@@ -117,7 +137,7 @@ pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     } else {
         state.pos = match cands.get(n - 1) {
-            Some((_, after)) if n < cands.len() => *after,
+            Some((_, after, _)) if n < cands.len() => *after,
             _ => pos,
         };
         Ok(())

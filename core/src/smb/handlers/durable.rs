@@ -226,6 +226,14 @@ pub fn reconnect(
     let Some(mut d) = cx.smb.durable.forget(persistent) else { return Err(status::OBJECT_NAME_NOT_FOUND) };
     let Place::Preserved(open) = d.place else { return Err(status::OBJECT_NAME_NOT_FOUND) };
     let mut open = *open;
+    // A stream goes with its file: one removed (or renamed over) by NFS
+    // meanwhile leaves nothing to take back (the randomized simulation
+    // found it).
+    if cx.core.vfs.getattr(open.object).is_err() {
+        cx.core.leases.restore(open.lease_open, cx.conn.id);
+        crate::smb::release::release_open(cx.core, cx.smb, open, cx.now);
+        return Err(status::OBJECT_NAME_NOT_FOUND);
+    }
     cx.core.leases.restore(open.lease_open, cx.conn.id);
     // A new FileId.Volatile in this session; the persistent part stays.
     open.file_id.volatile = cx.smb.new_volatile();

@@ -73,11 +73,16 @@ fn file_info(cx: &Ctx<'_>, tree: &Tree, open: &Open, attr: &FileAttr, class: u8)
         info.index_number = f.parent;
     }
     if class == fscc::class::FILE_ALTERNATE_NAME_INFORMATION {
-        // The root has no name, and so no short name.
-        let path = path_of(cx, tree, open);
-        let last = path.rsplit('\\').next().unwrap_or_default();
-        if !last.is_empty() {
-            info.short_name = crate::smb::short_name::short_name(last);
+        // The root has no name, and so no short name; a stream answers its
+        // file's.
+        let mut id = open.object;
+        let mut f = cx.smb.files.get(&id);
+        if let Some(base) = f.filter(|f| f.is_stream) {
+            id = base.parent;
+            f = cx.smb.files.get(&id);
+        }
+        if let Some(f) = f.filter(|f| !f.name.is_empty()) {
+            info.short_name = crate::smb::short_name::short_name_in(&cx.core.vfs, f.parent, &f.name, id);
         }
     }
     if class == fscc::class::FILE_STREAM_INFORMATION && attr.kind == FileType::Regular {

@@ -13,12 +13,22 @@ pub struct SmbPath {
     pub components: Vec<String>,
     /// A named stream of the final component (`None`: the unnamed data stream).
     pub stream: Option<String>,
+    /// The unnamed data stream was named (`name::$DATA`): a directory has
+    /// none (MS-FSCC 2.1.5.3).
+    pub data: bool,
 }
 
 fn valid_component(c: &str) -> Result<(), u32> {
     if c.chars().any(|ch| matches!(ch, '<' | '>' | '"' | '|' | '?' | '*' | '/' | ':') || (ch as u32) < 0x20) {
         return Err(status::OBJECT_NAME_INVALID);
     }
+    valid_stream(c)
+}
+
+/// A stream name may hold any character but `\`, `/`, `:` and NUL (MS-FSCC
+/// 2.1.5.3: wildcards and control characters are allowed; smbtorture
+/// smb2.streams.names2 expects only those three refused as invalid).
+fn valid_stream(c: &str) -> Result<(), u32> {
     check_name(c).map_err(|e| match e {
         VfsError::NameTooLong => status::NAME_TOO_LONG,
         _ => status::OBJECT_NAME_INVALID,
@@ -39,10 +49,11 @@ pub fn parse(name: &str) -> Result<SmbPath, u32> {
     }
     let name = name.strip_suffix('\\').unwrap_or(name);
     if name.is_empty() {
-        return Ok(SmbPath { components: Vec::new(), stream: None });
+        return Ok(SmbPath { components: Vec::new(), stream: None, data: false });
     }
     let mut components: Vec<String> = name.split('\\').map(str::to_string).collect();
     let mut stream = None;
+    let mut data = false;
     let split = components.last().and_then(|l| l.split_once(':')).map(|(b, r)| (b.to_string(), r.to_string()));
     if let Some((base, rest)) = split {
         let (sname, stype) = match rest.split_once(':') {
@@ -56,9 +67,10 @@ pub fn parse(name: &str) -> Result<SmbPath, u32> {
             return Err(status::OBJECT_NAME_INVALID);
         }
         if !sname.is_empty() {
-            valid_component(sname)?;
+            valid_stream(sname)?;
             stream = Some(sname.to_string());
         }
+        data = sname.is_empty();
         if let Some(last) = components.last_mut() {
             *last = base;
         }
@@ -76,7 +88,7 @@ pub fn parse(name: &str) -> Result<SmbPath, u32> {
     for c in &components {
         valid_component(c)?;
     }
-    Ok(SmbPath { components, stream })
+    Ok(SmbPath { components, stream, data })
 }
 
 /// Looks `name` up in `dir`, exactly first, then ignoring case (names equal
@@ -87,26 +99,8 @@ pub fn parse(name: &str) -> Result<SmbPath, u32> {
 /// (MS-FSA 2.1.5.1: a file may be opened by its 8.3 name).
 pub fn lookup_ci(vfs: &dyn Vfs, dir: ObjectId, name: &str) -> Result<(FileAttr, String), VfsError> {
     match vfs.lookup_nocase(dir, name) {
-        Err(VfsError::NotFound) if short_name::looks_mangled(name) => lookup_short(vfs, dir, name),
+        Err(VfsError::NotFound) if short_name::looks_mangled(name) => short_name::lookup(vfs, dir, name),
         r => r,
-    }
-}
-
-/// The entry of `dir` whose short name is `short` (case ignored), first in
-/// listing order; a scan of the directory in batches.
-fn lookup_short(vfs: &dyn Vfs, dir: ObjectId, short: &str) -> Result<(FileAttr, String), VfsError> {
-    let want = crate::vfs::fold(short);
-    let mut cookie = 0;
-    loop {
-        let (entries, done) = vfs.readdir(dir, cookie, crate::vfs::NOCASE_SCAN_BATCH)?;
-        if let Some(e) = entries.iter().find(|e| !short_name::is_8dot3(&e.name) && short_name::short_name(&e.name) == want)
-        {
-            return Ok((vfs.getattr(e.id)?, e.name.clone()));
-        }
-        match entries.last() {
-            Some(last) if !done => cookie = last.cookie,
-            _ => return Err(VfsError::NotFound),
-        }
     }
 }
 
@@ -161,8 +155,14 @@ mod tests {
         let p = parse("a\\f.txt:s1:$DATA").unwrap();
         assert_eq!((p.components, p.stream.as_deref()), (vec!["a".to_string(), "f.txt".to_string()], Some("s1")));
         let p = parse("f::$DATA").unwrap();
-        assert_eq!((p.components, p.stream), (vec!["f".to_string()], None));
+        assert_eq!((p.components, p.stream, p.data), (vec!["f".to_string()], None, true));
+        assert!(!parse("f").unwrap().data && !parse("f:s").unwrap().data);
         assert_eq!(parse("f:s").unwrap().stream.as_deref(), Some("s"));
+        // Stream names take wildcards and control characters, not `/`.
+        assert_eq!(parse("f:?s*\u{5}<|>:$DATA").unwrap().stream.as_deref(), Some("?s*\u{5}<|>"));
+        assert_eq!(parse("f:s/t:$DATA"), Err(status::OBJECT_NAME_INVALID));
+        assert_eq!(parse("f:s:t:$DATA"), Err(status::OBJECT_NAME_INVALID));
+        assert_eq!(parse("f*:s"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("f:s:$INDEX_ALLOCATION"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("a\\..\\b"), Err(status::OBJECT_NAME_INVALID));
         assert_eq!(parse("..\\..\\.."), Err(status::OBJECT_PATH_SYNTAX_BAD));

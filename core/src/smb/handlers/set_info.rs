@@ -296,6 +296,7 @@ fn rename(
     if others_deny {
         return Err(status::SHARING_VIOLATION);
     }
+    super::create::streams_share_delete(cx, open.object)?;
     if open.kind == FileType::Directory && has_open_descendant(cx, open.object) {
         return Err(status::ACCESS_DENIED);
     }

@@ -25,6 +25,7 @@ mod change_notify;
 mod durable;
 mod nfs_vs_dir_lease;
 mod nfs_vs_lease;
+mod nfs_vs_share;
 mod reconnect;
 mod storage;
 

@@ -41,6 +41,8 @@ pub(super) struct Durability {
 #[derive(Debug, Clone)]
 pub(super) enum SmbReq {
     Create {
+        /// The name opened: a file's, or `file:stream`.
+        name: &'static str,
         lease: Option<[u8; 16]>,
         /// Set when the CREATE asked for a durable handle.
         durable: Option<Durability>,
@@ -59,6 +61,11 @@ pub(super) enum SmbReq {
         object: ObjectId,
         offset: u64,
         len: u32,
+    },
+    /// SET_INFO FileBasicInformation of these attributes on a file.
+    SetAttributes {
+        object: ObjectId,
+        attributes: u32,
     },
     Close,
     Ack,

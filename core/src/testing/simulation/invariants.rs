@@ -171,7 +171,22 @@ pub(super) fn check_state(server: &Server, model: &Model) -> Result<(), String> 
     if smb != table {
         return Err(format!("{smb} durable opens preserved on the SMB side, {table} in the lease table"));
     }
-    // Storage equals the model of acknowledged writes.
+    // A file's streams go with it.
+    for (stream, file) in model.streams() {
+        if core.vfs.getattr(*file).is_err() && core.vfs.getattr(*stream).is_ok() {
+            return Err(format!("stream {stream} outlives its removed file {file}"));
+        }
+    }
+    // HIDDEN and SYSTEM are what the last acknowledged SET_INFO or
+    // overwrite left.
+    for (id, want) in model.attrs() {
+        let Ok(attr) = core.vfs.getattr(*id) else { continue };
+        let got = attr.dos.unwrap_or(0) & 0x6;
+        if got != *want {
+            return Err(format!("object {id} has HIDDEN|SYSTEM {got:#x}, the model {want:#x}"));
+        }
+    }
+    // Storage equals the model of acknowledged writes, streams included.
     for (id, want) in model.files() {
         let Ok(attr) = core.vfs.getattr(*id) else { continue };
         let got = core.vfs.read(*id, 0, attr.size as u32 + 1).map(|(b, _)| b.to_vec()).unwrap_or_default();

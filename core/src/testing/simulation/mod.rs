@@ -1,7 +1,9 @@
 //! Randomized simulation: seeded workloads of SMB clients (leases of every
 //! kind, oplocks, opens, reads, writes, closes, disconnects, reconnects
-//! taking durable opens back, late and wrong acknowledgments) and NFS clients (reads, writes, creates, renames,
-//! removes) against one Server on a virtual clock, with the invariants of
+//! taking durable opens back, late and wrong acknowledgments, named streams
+//! opened, written and read beside their files, HIDDEN and SYSTEM set) and
+//! NFS clients (reads, writes, creates, renames, removes) against one
+//! Server on a virtual clock, with the invariants of
 //! [`invariants`] checked after every step. SMB clients log on as users of
 //! distinct uids or anonymously, NFS clients send distinct AUTH_SYS uids,
 //! and the files have mixed owners and modes: an open or NFS call that
@@ -103,6 +105,9 @@ fn random_workloads_keep_every_invariant() {
         // Clients came back for their durable opens, within the timeout
         // and past it (or after a conflict closed them).
         assert!(total.durable_reclaimed > 0 && total.durable_refused > 0, "{total:?}");
+        // Streams were written (and read back, and checked against storage
+        // after every step), and HIDDEN and SYSTEM set.
+        assert!(total.stream_writes > 0 && total.attributes_set > 0, "{total:?}");
     }
 }
 

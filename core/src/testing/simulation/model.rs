@@ -1,5 +1,7 @@
-//! The reference model: every file's content as the acknowledged writes
-//! made it, kept by Vfs object so renames and removes do not disturb it.
+//! The reference model: every file's and stream's content as the
+//! acknowledged writes made it, kept by Vfs object so renames and removes
+//! do not disturb it; which objects are streams of which file; and the
+//! HIDDEN and SYSTEM attributes acknowledged SET_INFOs left.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +10,10 @@ use crate::vfs::ObjectId;
 #[derive(Debug, Default)]
 pub(super) struct Model {
     files: BTreeMap<ObjectId, Vec<u8>>,
+    /// Stream object -> its file.
+    streams: BTreeMap<ObjectId, ObjectId>,
+    /// HIDDEN | SYSTEM (MS-FSCC 2.6) as last set.
+    attrs: BTreeMap<ObjectId, u32>,
 }
 
 impl Model {
@@ -45,5 +51,29 @@ impl Model {
 
     pub fn files(&self) -> impl Iterator<Item = (&ObjectId, &Vec<u8>)> {
         self.files.iter()
+    }
+
+    /// `stream` is a named stream of `file`; a file the model never saw
+    /// (made by the stream's CREATE) is empty.
+    pub fn stream_of(&mut self, stream: ObjectId, file: ObjectId) {
+        self.streams.insert(stream, file);
+        self.files.entry(file).or_default();
+    }
+
+    pub fn is_stream(&self, id: ObjectId) -> bool {
+        self.streams.contains_key(&id)
+    }
+
+    pub fn streams(&self) -> impl Iterator<Item = (&ObjectId, &ObjectId)> {
+        self.streams.iter()
+    }
+
+    /// An acknowledged change of a file's HIDDEN and SYSTEM attributes.
+    pub fn set_attrs(&mut self, id: ObjectId, hidden_system: u32) {
+        self.attrs.insert(id, hidden_system);
+    }
+
+    pub fn attrs(&self) -> impl Iterator<Item = (&ObjectId, &u32)> {
+        self.attrs.iter()
     }
 }

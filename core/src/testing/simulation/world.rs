@@ -36,6 +36,12 @@ use super::model::Model;
 
 /// The names the clients fight over; the first three exist at the start.
 const NAMES: [&str; 4] = ["a.txt", "b.txt", "c.txt", "d.txt"];
+/// Named streams opened beside them (MS-FSCC 2.1.5.3); d.txt's makes the
+/// file when it is missing.
+const STREAMS: [&str; 3] = ["a.txt:s1", "b.txt:Zone.Identifier", "d.txt:s1"];
+/// FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM (MS-FSCC 2.6), the
+/// attributes the model follows.
+const HIDDEN_SYSTEM: u32 = 0x6;
 pub(super) const BREAK_TIMEOUT: Duration = Duration::from_secs(35);
 const MAX_OPENS: usize = 6;
 const NFS3ERR_JUKEBOX: u32 = 10008;
@@ -139,6 +145,10 @@ pub(super) struct Stats {
     /// (past the timeout, or closed by a conflict meanwhile).
     pub durable_reclaimed: u64,
     pub durable_refused: u64,
+    /// Acknowledged writes to named streams, and SET_INFOs of HIDDEN and
+    /// SYSTEM.
+    pub stream_writes: u64,
+    pub attributes_set: u64,
 }
 
 impl Stats {
@@ -168,6 +178,8 @@ impl Stats {
         self.durable_kept += o.durable_kept;
         self.durable_reclaimed += o.durable_reclaimed;
         self.durable_refused += o.durable_refused;
+        self.stream_writes += o.stream_writes;
+        self.attributes_set += o.attributes_set;
     }
 }
 
@@ -530,7 +542,8 @@ impl World {
         match roll {
             0..6 => self.smb_watch(i, conn),
             6..10 => self.smb_chain(i),
-            25..45 if has_opens => self.smb_write(i),
+            25..29 if has_opens => self.smb_set_attributes(i),
+            29..45 if has_opens => self.smb_write(i),
             45..60 if has_opens => self.smb_read(i),
             60..72 if has_opens => {
                 self.resolver = Resolver::Conn(conn);
@@ -620,8 +633,25 @@ impl World {
         self.pump()
     }
 
+    /// SET_INFO FileBasicInformation through one of the client's opens of
+    /// a file: HIDDEN, SYSTEM, both, or NORMAL (none).
+    fn smb_set_attributes(&mut self, i: usize) -> Result<(), String> {
+        let k = self.rng.u32() as usize % self.smb[i].opens.len();
+        let o = self.smb[i].opens[k].clone();
+        let attributes = pick(&mut self.rng, &[0x80u32, 0x2, 0x4, 0x6, 0x22]);
+        if self.model.is_stream(o.object) {
+            return Ok(());
+        }
+        self.note(format!("smb{i} sets attributes {attributes:#x} of object {}", o.object));
+        let body = peer::set_info_body(o.fid, 4, &peer::basic_info(attributes));
+        self.smb_send(i, command::SET_INFO, &body, SmbReq::SetAttributes { object: o.object, attributes })
+    }
+
     fn smb_open(&mut self, i: usize) -> Result<(), String> {
-        let name = pick(&mut self.rng, &NAMES);
+        let name = match self.rng.u32() % 4 {
+            0 => pick(&mut self.rng, &STREAMS),
+            _ => pick(&mut self.rng, &NAMES),
+        };
         let (oplock, lease) = match self.rng.u32() % 10 {
             0..6 => {
                 let key = pick(&mut self.rng, &self.smb[i].keys);
@@ -658,7 +688,7 @@ impl World {
             durable = Some(Durability { name, create_guid, lease_v1 });
         }
         let body = peer::create_with_contexts(name, oplock, &ctxs, share, disp);
-        self.smb_send(i, command::CREATE, &body, SmbReq::Create { lease: key, durable })
+        self.smb_send(i, command::CREATE, &body, SmbReq::Create { name, lease: key, durable })
     }
 
     /// Back on a new connection, the client takes its durable opens back
@@ -790,7 +820,7 @@ impl World {
             return Ok(());
         }
         match req {
-            SmbReq::Create { lease, durable } => {
+            SmbReq::Create { name, lease, durable } => {
                 let fid = msg.file_id();
                 let (object, open) =
                     self.server.smb_open(conn, fid).ok_or("CREATE succeeded for an open the server does not have")?;
@@ -803,6 +833,25 @@ impl World {
                 // FILE_CREATED (2) or FILE_OVERWRITTEN (3): the file is empty now.
                 if action == 2 || action == 3 {
                     self.model.set(object, Vec::new());
+                }
+                // The stream's file, as the server keeps it (its name may
+                // have moved or gone since).
+                let file = self.server.smb_shared().files.get(&object).filter(|f| f.is_stream).map(|f| f.parent);
+                match (name.contains(':'), file) {
+                    (true, Some(file)) => self.model.stream_of(object, file),
+                    (true, None) => return Err(format!("{name}: the server keeps no stream open of object {object}")),
+                    // An overwrite replaces HIDDEN and SYSTEM with what it
+                    // asked for (NORMAL here, MS-FSA 2.1.5.1.2).
+                    (false, _) if action == 3 => self.model.set_attrs(object, 0),
+                    (false, _) => {}
+                }
+                // A new file has no streams, whatever a removed file of its
+                // name had (unless it is gone already).
+                if action == 2 && !name.contains(':') {
+                    let streams = self.server.vfs().list_streams(object).unwrap_or_default();
+                    if !streams.is_empty() {
+                        return Err(format!("{name}, created as object {object}, has streams {streams:?}"));
+                    }
                 }
                 let o = SmbOpen { fid, object, open, lease };
                 let granted = msg.create_contexts().iter().any(|c| matches!(c, ResponseContext::DurableV2 { .. }));
@@ -841,6 +890,7 @@ impl World {
                     return Err(format!("WRITE of {} bytes answered Count {count}", data.len()));
                 }
                 self.model.write(object, offset, &data[..count])?;
+                self.stats.stream_writes += u64::from(self.model.is_stream(object));
             }
             SmbReq::Read { object, offset, len } => {
                 self.stats.reads_checked += 1;
@@ -850,6 +900,10 @@ impl World {
                 {
                     return Err(format!("smb{i} read {got:?} at {offset} of {object}, the model has {want:?}"));
                 }
+            }
+            SmbReq::SetAttributes { object, attributes } => {
+                self.stats.attributes_set += 1;
+                self.model.set_attrs(object, attributes & HIDDEN_SYSTEM)
             }
             SmbReq::OpenDir => self.smb[i].dir = Some(msg.file_id()),
             SmbReq::Close | SmbReq::Ack | SmbReq::Notify | SmbReq::Chain => {}
@@ -1009,6 +1063,10 @@ impl World {
                 let a =
                     self.server.vfs().lookup(self.root, &name).map_err(|e| format!("created {name} is gone: {e}"))?;
                 self.model.set(a.id, Vec::new());
+                let streams = self.server.vfs().list_streams(a.id).unwrap_or_default();
+                if !streams.is_empty() {
+                    return Err(format!("{name}, created over NFS as object {}, has streams {streams:?}", a.id));
+                }
             }
             NfsReq::Other => {}
         }
