@@ -45,7 +45,7 @@ struct Client {
     closed: bool,
 }
 
-use crate::testing::smb_client::{ntlm_anonymous_authenticate, ntlm_negotiate};
+use crate::testing::smb_client::{ntlm_anonymous_authenticate, ntlm_negotiate, set_info_body};
 
 fn raw_header(cmd: u16, mid: u64, session: u64, tree: u32, flags: u32) -> Vec<u8> {
     let h = Header {
@@ -183,16 +183,6 @@ fn query_info_body(fid: FileId, info_type: u8, class: u8) -> Vec<u8> {
     b.extend_from_slice(&[0; 16]);
     fid.encode(&mut b);
     b.push(0);
-    b
-}
-
-fn set_info_body(fid: FileId, class: u8, buf: &[u8]) -> Vec<u8> {
-    let mut b = vec![33, 0, 1, class];
-    b.extend_from_slice(&(buf.len() as u32).to_le_bytes());
-    b.extend_from_slice(&96u16.to_le_bytes());
-    b.extend_from_slice(&[0; 6]);
-    fid.encode(&mut b);
-    b.extend_from_slice(buf);
     b
 }
 
