@@ -262,6 +262,9 @@ pub struct Open {
     /// multichannel connection (3.3.5.14; a durable open's is kept with
     /// its durable state, `smb/durable_opens.rs`).
     pub lock_sequences: super::lock_sequence::LockSequences,
+    /// Open.CurrentEaIndex less one (MS-SMB2 3.3.1.10): where the next
+    /// FileFullEaInformation enumeration starts (handlers/ea.rs).
+    pub next_ea: u32,
 }
 
 /// A data operation waiting for its storage request, as the reply needs it.

@@ -63,6 +63,12 @@ pub const BAD_IMPERSONATION_LEVEL: u32 = 0xC000_00A5;
 pub const STOPPED_ON_SYMLINK: u32 = 0x8000_002D;
 pub const STALE_HANDLE: u32 = FILE_CLOSED;
 pub const EAS_NOT_SUPPORTED: u32 = 0xC000_004F;
+pub const EA_TOO_LARGE: u32 = 0xC000_0050;
+pub const NONEXISTENT_EA_ENTRY: u32 = 0xC000_0051;
+pub const NO_EAS_ON_FILE: u32 = 0xC000_0052;
+pub const NO_MORE_EAS: u32 = 0x8000_0012;
+pub const INVALID_EA_NAME: u32 = 0x8000_0013;
+pub const EA_LIST_INCONSISTENT: u32 = 0x8000_0014;
 pub const NO_PREAUTH_INTEGRITY_HASH_OVERLAP: u32 = 0xC05D_0000;
 
 /// Maps a storage error to the NTSTATUS a Windows server gives for it.

@@ -914,5 +914,6 @@ fn request_latency_runs_from_receipt_to_the_final_reply() {
     assert_eq!(timed(&c, command::CANCEL).0, 0);
 }
 
+mod ea;
 mod sparse;
 mod write_time;

@@ -465,6 +465,36 @@ pub(crate) fn security(fs: &mut dyn Vfs) {
     assert_eq!(fs.set_security(f, Some(&vec![0; crate::vfs::MAX_SECURITY + 1]), T0), Err(VfsError::NoSpace));
 }
 
+/// Extended attributes are kept per object (files and directories) as
+/// given, in the order set, replaced and removed by name (an empty value),
+/// follow a rename, and go with the object's last name; bad ones are
+/// refused.
+pub(crate) fn eas(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap().id;
+    let d = fs.mkdir(root, "d", ca(0o755), T0).unwrap().id;
+    assert_eq!(fs.eas(f), Ok(vec![]));
+    fs.set_ea(f, "EAONE", b"one", T0).unwrap();
+    fs.set_ea(f, "second.ea", b"2", T0).unwrap();
+    fs.set_ea(d, "DirEa", &[0, 1, 2], T0).unwrap();
+    fs.set_ea(f, "EAONE", b"ONE!", T0).unwrap();
+    fs.set_ea(f, "missing", b"", T0).unwrap();
+    fs.rename(root, "f", root, "g", false, T0).unwrap();
+    let mut got = fs.eas(fs.lookup(root, "g").unwrap().id).unwrap();
+    got.sort();
+    assert_eq!(got, vec![("EAONE".to_string(), b"ONE!".to_vec()), ("second.ea".to_string(), b"2".to_vec())]);
+    assert_eq!(fs.eas(d), Ok(vec![("DirEa".to_string(), vec![0, 1, 2])]));
+    fs.set_ea(f, "EAONE", b"", T0).unwrap();
+    assert_eq!(fs.eas(f), Ok(vec![("second.ea".to_string(), b"2".to_vec())]));
+    assert_eq!(fs.set_ea(f, "", b"v", T0), Err(VfsError::InvalidName));
+    assert_eq!(fs.set_ea(f, &"n".repeat(crate::vfs::MAX_EA_NAME + 1), b"v", T0), Err(VfsError::InvalidName));
+    assert_eq!(fs.set_ea(f, "big", &vec![1; crate::vfs::MAX_EA_VALUE + 1], T0), Err(VfsError::TooBig));
+    // A new object in the old one's place starts with none.
+    fs.remove(root, "g", T0).unwrap();
+    let h = fs.create(root, "g", ca(0o644), T0).unwrap().id;
+    assert_eq!(fs.eas(h), Ok(vec![]));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
@@ -530,6 +560,10 @@ macro_rules! conformance_tests {
             #[test]
             fn security() {
                 c::security($make.vfs())
+            }
+            #[test]
+            fn eas() {
+                c::eas($make.vfs())
             }
         }
     };

@@ -49,6 +49,8 @@ pub mod filter {
     /// FILE_NOTIFY_CHANGE_SECURITY: the security descriptor changed (here:
     /// mode or owner).
     pub const SECURITY: u32 = 0x0100;
+    /// FILE_NOTIFY_CHANGE_EA: extended attributes.
+    pub const EA: u32 = 0x0080;
     /// FILE_NOTIFY_CHANGE_STREAM_NAME: an alternate data stream was created
     /// or removed.
     pub const STREAM_NAME: u32 = 0x0200;
@@ -339,6 +341,16 @@ impl Vfs for Journaled {
     fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
         self.inner.set_security(id, sd, now)?;
         self.note(Change::Object { id, filter: filter::SECURITY });
+        Ok(())
+    }
+
+    fn eas(&self, id: ObjectId) -> VfsResult<Vec<(String, Vec<u8>)>> {
+        self.inner.eas(id)
+    }
+
+    fn set_ea(&self, id: ObjectId, name: &str, value: &[u8], now: Timespec) -> VfsResult<()> {
+        self.inner.set_ea(id, name, value, now)?;
+        self.note(Change::Object { id, filter: filter::EA });
         Ok(())
     }
 }

@@ -90,6 +90,7 @@ use crate::time::Timespec;
 
 mod change_time;
 mod dosattrib;
+mod eas;
 mod ntacl;
 mod sidecar;
 mod sparse;
@@ -1547,6 +1548,42 @@ impl Vfs for LocalFs {
                 // No user xattrs here: the sidecar from now on.
                 self.dos_sidecar.store(true, Ordering::Relaxed);
                 ntacl::write(self.dos_store(&a), &abs, sd).map_err(io_err)
+            }
+            r => r.map_err(io_err),
+        }
+    }
+
+    fn eas(&self, id: ObjectId) -> VfsResult<Vec<(String, Vec<u8>)>> {
+        if is_stream_id(id) {
+            return Ok(Vec::new());
+        }
+        let (rel, m) = self.resolve(id)?;
+        let a = attr_of(&m);
+        if a.kind == FileType::Symlink {
+            return Ok(Vec::new());
+        }
+        eas::read(self.dos_store(&a), &self.abs(&rel)).map_err(io_err)
+    }
+
+    fn set_ea(&self, id: ObjectId, name: &str, value: &[u8], _now: Timespec) -> VfsResult<()> {
+        check_ea(name, value)?;
+        if eas::is_private(name) {
+            return Err(VfsError::Access);
+        }
+        if is_stream_id(id) {
+            return Err(VfsError::NotSupported);
+        }
+        let (rel, m) = self.resolve(id)?;
+        let a = attr_of(&m);
+        if a.kind == FileType::Symlink {
+            return Err(VfsError::NotSupported);
+        }
+        let abs = self.abs(&rel);
+        match eas::write(self.dos_store(&a), &abs, name, value) {
+            Err(e) if !self.dos_sidecar.load(Ordering::Relaxed) && xattr::unsupported(&e) => {
+                // No user xattrs here: the sidecar from now on.
+                self.dos_sidecar.store(true, Ordering::Relaxed);
+                eas::write(self.dos_store(&a), &abs, name, value).map_err(io_err)
             }
             r => r.map_err(io_err),
         }

@@ -72,6 +72,9 @@ struct Node {
     dos: Option<u32>,
     /// The kept security descriptor (self-relative bytes).
     security: Option<Vec<u8>>,
+    /// Extended attributes (name as stored, value never empty), in the
+    /// order set.
+    eas: Vec<(String, Vec<u8>)>,
     /// Alternate data streams: name -> stream id (files and directories).
     streams: BTreeMap<String, ObjectId>,
     /// The directories that list this object, once per name (hard links):
@@ -93,6 +96,7 @@ impl Node {
             btime: now,
             dos: None,
             security: None,
+            eas: Vec::new(),
             streams: BTreeMap::new(),
             listed_in: Vec::new(),
             body,
@@ -855,6 +859,29 @@ impl Vfs for MemoryFs {
         let mut tree = self.tree();
         let node = tree.node_mut(id)?;
         node.security = sd.map(<[u8]>::to_vec);
+        node.ctime = now;
+        Ok(())
+    }
+
+    fn eas(&self, id: ObjectId) -> VfsResult<Vec<(String, Vec<u8>)>> {
+        Ok(self.tree().node(id)?.eas.clone())
+    }
+
+    fn set_ea(&self, id: ObjectId, name: &str, value: &[u8], now: Timespec) -> VfsResult<()> {
+        crate::vfs::types::check_ea(name, value)?;
+        let mut tree = self.tree();
+        let node = tree.node_mut(id)?;
+        if matches!(node.body, Body::Stream { .. } | Body::Symlink(_)) {
+            return Err(VfsError::NotSupported);
+        }
+        match node.eas.iter().position(|(n, _)| n == name) {
+            Some(i) if value.is_empty() => {
+                node.eas.remove(i);
+            }
+            Some(i) => node.eas[i].1 = value.to_vec(),
+            None if value.is_empty() => return Ok(()),
+            None => node.eas.push((name.to_owned(), value.to_vec())),
+        }
         node.ctime = now;
         Ok(())
     }

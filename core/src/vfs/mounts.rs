@@ -453,6 +453,20 @@ impl Vfs for Mounts {
             At::In(_, v, i) => v.set_security(i, sd, now),
         }
     }
+
+    fn eas(&self, id: ObjectId) -> VfsResult<Vec<(String, Vec<u8>)>> {
+        match self.at(id)? {
+            At::Root => Ok(Vec::new()),
+            At::In(_, v, i) => v.eas(i),
+        }
+    }
+
+    fn set_ea(&self, id: ObjectId, name: &str, value: &[u8], now: Timespec) -> VfsResult<()> {
+        match self.at(id)? {
+            At::Root => Err(VfsError::ReadOnly),
+            At::In(_, v, i) => v.set_ea(i, name, value, now),
+        }
+    }
 }
 
 #[cfg(test)]

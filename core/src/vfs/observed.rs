@@ -156,4 +156,12 @@ impl<H: DataHook> Vfs for Observed<H> {
     fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
         self.inner.set_security(id, sd, now)
     }
+
+    fn eas(&self, id: ObjectId) -> VfsResult<Vec<(String, Vec<u8>)>> {
+        self.inner.eas(id)
+    }
+
+    fn set_ea(&self, id: ObjectId, name: &str, value: &[u8], now: Timespec) -> VfsResult<()> {
+        self.inner.set_ea(id, name, value, now)
+    }
 }

@@ -531,7 +531,46 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
         let _ = (id, sd, now);
         Err(VfsError::NotSupported)
     }
+
+    /// The extended attributes of `id` (MS-FSCC 2.4.16) as (name, value),
+    /// in the order kept, names as stored; empty when it has none. Values
+    /// are never empty. The default keeps none.
+    fn eas(&self, id: ObjectId) -> VfsResult<Vec<(String, Vec<u8>)>> {
+        let _ = id;
+        Ok(Vec::new())
+    }
+
+    /// Sets extended attribute `name` (matched exactly; the caller finds a
+    /// stored name that differs in case) of `id` to `value`, or removes it
+    /// when `value` is empty (no error when there is none). Names are at
+    /// most [`MAX_EA_NAME`] bytes, values at most [`MAX_EA_VALUE`]; a name
+    /// the backend keeps its own values under is `Access`. The object's
+    /// ctime moves. The default refuses (`NotSupported`).
+    fn set_ea(&self, id: ObjectId, name: &str, value: &[u8], now: Timespec) -> VfsResult<()> {
+        let _ = (id, name, value, now);
+        Err(VfsError::NotSupported)
+    }
 }
+
+/// Checks an extended attribute for [`Vfs::set_ea`]: a name of 1 to
+/// [`MAX_EA_NAME`] bytes without NUL or `/`, a value of at most
+/// [`MAX_EA_VALUE`] bytes (`InvalidName`, `TooBig`).
+pub fn check_ea(name: &str, value: &[u8]) -> VfsResult<()> {
+    if name.is_empty() || name.len() > MAX_EA_NAME || name.contains(['\0', '/']) {
+        return Err(VfsError::InvalidName);
+    }
+    if value.len() > MAX_EA_VALUE {
+        return Err(VfsError::TooBig);
+    }
+    Ok(())
+}
+
+/// The longest extended attribute name a backend keeps: EaNameLength is
+/// one byte (MS-FSCC 2.4.16), and LocalFs's `user.` prefix must fit the
+/// 255-byte Linux attribute name.
+pub const MAX_EA_NAME: usize = 250;
+/// The largest extended attribute value: EaValueLength is 16 bits.
+pub const MAX_EA_VALUE: usize = 65_535;
 
 /// The largest security descriptor a backend keeps: an ACL's size is a
 /// 16-bit field (MS-DTYP 2.4.5), and a descriptor has at most two.

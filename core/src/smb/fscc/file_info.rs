@@ -54,8 +54,9 @@ pub fn file_info_min_len(class: u8) -> Result<usize, InfoError> {
 /// MS-SMB2 3.3.5.20.1: encodes FileInformationClass `class` into `out` with
 /// no output limit.
 ///
-/// FileFullEaInformation always fails with [`InfoError::NoEasOnFile`]
-/// (STATUS_NO_EAS_ON_FILE): EAs are not stored. FileAlternateNameInformation
+/// FileFullEaInformation fails here with [`InfoError::NoEasOnFile`]: the
+/// EA list is the handler's (handlers/ea.rs, fscc/ea.rs), which needs the
+/// open's enumeration state. FileAlternateNameInformation
 /// fails with [`InfoError::ObjectNameNotFound`] when `info.short_name` is
 /// empty (MS-FSA 2.1.5.12.4). FileNameInformation is answered (as Samba does)
 /// although MS-FSA 2.1.5.12.19 reserves it for local callers.

@@ -8,6 +8,7 @@
 //! - [`encode_dir_entries`] and [`name_matches`]: QUERY_DIRECTORY (MS-SMB2 3.3.5.18,
 //!   MS-FSA 2.1.5.6.3, MS-FSA 2.1.4.4).
 //! - [`decode_set_file_info`]: SET_INFO buffers (MS-SMB2 2.2.39, 3.3.5.21.1).
+//! - [`ea`]: extended attribute lists (MS-FSCC 2.4.15.1, 2.4.16).
 //! - [`SecurityDescriptor`]: the self-relative SD codec (MS-DTYP 2.4.6);
 //!   [`minimal_security_descriptor`] the one synthesized from POSIX.
 //!
@@ -29,6 +30,7 @@
 use crate::vfs::FileAttr;
 
 mod dir_info;
+pub mod ea;
 mod file_info;
 pub mod fs_info;
 mod pattern;
@@ -48,7 +50,8 @@ pub use security::{
 };
 pub use security_descriptor::{SdError, SecurityDescriptor, Sid};
 pub use security_set::dacl_mode;
-pub use set_info::{EaEntry, SetFileInfo, decode_set_file_info};
+pub use ea::EaEntry;
+pub use set_info::{SetFileInfo, decode_set_file_info};
 pub use types::{
     CLUSTER_SIZE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_COMPRESSED, FILE_ATTRIBUTE_DIRECTORY,
     FILE_ATTRIBUTE_ENCRYPTED, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NOT_CONTENT_INDEXED,

@@ -8,6 +8,7 @@ use crate::vfs::{FileAttr, FileType};
 pub const STATUS_SUCCESS: u32 = 0x0000_0000;
 pub const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
 pub const STATUS_EA_LIST_INCONSISTENT: u32 = 0x8000_0014;
+pub const STATUS_INVALID_EA_NAME: u32 = 0x8000_0013;
 pub const STATUS_INVALID_INFO_CLASS: u32 = 0xC000_0003;
 pub const STATUS_INFO_LENGTH_MISMATCH: u32 = 0xC000_0004;
 pub const STATUS_INVALID_PARAMETER: u32 = 0xC000_000D;
@@ -125,6 +126,9 @@ pub enum InfoError {
     /// STATUS_EA_LIST_INCONSISTENT: a malformed FILE_FULL_EA_INFORMATION list.
     #[error("inconsistent EA list")]
     EaListInconsistent,
+    /// STATUS_INVALID_EA_NAME: an EA name or flags MS-FSCC 2.4.16 forbids.
+    #[error("invalid EA name")]
+    InvalidEaName,
 }
 
 /// A buffer shorter than a field read from it is STATUS_INFO_LENGTH_MISMATCH
@@ -150,6 +154,7 @@ impl InfoError {
             InfoError::NoEasOnFile => STATUS_NO_EAS_ON_FILE,
             InfoError::ObjectNameNotFound => STATUS_OBJECT_NAME_NOT_FOUND,
             InfoError::EaListInconsistent => STATUS_EA_LIST_INCONSISTENT,
+            InfoError::InvalidEaName => STATUS_INVALID_EA_NAME,
         }
     }
 }

@@ -92,6 +92,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     let p = path::parse(&req.name)?;
     let reserve = allocation_request(cx, &contexts)?;
     let secd = security_request(&contexts)?;
+    let eas = ea_request(&contexts)?;
     let instance = app_instances::requested(&contexts)?.filter(|_| cx.conn.dialect >= DIALECT_300);
     if let (Some(id), Some(share)) = (instance, tree.share) {
         // MS-SMB2 3.3.5.9.13: the instance's opens from another client are
@@ -105,6 +106,9 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         }
     }
     let t = resolve(cx, &tree, &p, &req, secd.as_ref())?;
+    if let Some(entries) = eas.as_deref() {
+        new_eas(cx, &t, entries)?;
+    }
     let access = t.granted;
     if delete_on_close && t.attr.kind == FileType::Directory {
         let (entries, _) = cx.core.vfs.readdir(t.attr.id, 0, 1).map_err(|e| status::from_vfs(&e))?;
@@ -141,6 +145,7 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         mode: req.options & 0x0000_003E,
         dir: DirState::default(),
         lock_sequences: Default::default(),
+        next_ea: 0,
     };
     cx.session()?.opens.insert(volatile, open.clone());
     cx.used_file = Some(file_id);
@@ -181,6 +186,51 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     let mut ctx_bytes = Vec::new();
     encode_create_contexts(&resp_ctx, &mut ctx_bytes);
     ok(encode_create_response(oplock_level, t.action, &network_open_info(&attr), file_id, &ctx_bytes))
+}
+
+/// The "ExtA" create context (MS-SMB2 2.2.13.2.1): its
+/// FILE_FULL_EA_INFORMATION list, checked before anything is created
+/// (STATUS_EA_LIST_INCONSISTENT, STATUS_INVALID_EA_NAME, and
+/// STATUS_EA_TOO_LARGE for a set over the limit).
+fn ea_request(contexts: &[CreateContext]) -> Result<Option<Vec<fscc::EaEntry>>, u32> {
+    let Some(raw) = contexts.iter().find_map(|c| match c {
+        CreateContext::ExtendedAttributes(b) => Some(b),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let entries = fscc::ea::decode_full_ea_list(raw).map_err(|e| e.status())?;
+    // What a new or overwritten file keeps: the last value per name.
+    let mut kept: Vec<(&str, &[u8])> = Vec::new();
+    for e in &entries {
+        kept.retain(|(n, _)| !n.eq_ignore_ascii_case(&e.name));
+        if !e.value.is_empty() {
+            kept.push((&e.name, &e.value));
+        }
+    }
+    if fscc::ea::packed_size(kept) > fscc::ea::MAX_EA_SET {
+        return Err(status::EA_TOO_LARGE);
+    }
+    Ok(Some(entries))
+}
+
+/// The EAs of an ExtA context land on a file or directory the CREATE made,
+/// or replace those of a file it overwrote or superseded; an open of an
+/// existing object, and a stream, ignore them. A new object whose EAs
+/// cannot be kept is removed again.
+fn new_eas(cx: &mut Ctx<'_>, t: &Target, entries: &[fscc::EaEntry]) -> Result<(), u32> {
+    if t.action == action::OPENED || t.is_stream {
+        return Ok(());
+    }
+    let now = cx.wall();
+    let r = super::ea::apply(&cx.core.vfs, t.attr.id, entries, t.action != action::CREATED, now);
+    if r.is_err() && t.action == action::CREATED {
+        let _ = match t.attr.kind {
+            FileType::Directory => cx.core.vfs.rmdir(t.parent, &t.name, now),
+            _ => cx.core.vfs.remove(t.parent, &t.name, now),
+        };
+    }
+    r
 }
 
 /// The AllocationSize create context (MS-SMB2 2.2.13.2.6), aligned to the

@@ -125,6 +125,13 @@ pub fn query_directory(cx: &mut Ctx<'_>) -> HandlerResult {
     {
         short_names(cx, dir, &mut cands);
     }
+    // Every class here but FileDirectoryInformation and
+    // FileNamesInformation carries EaSize (MS-FSA 2.1.5.6.3).
+    if !matches!(req.class, fscc::class::FILE_DIRECTORY_INFORMATION | fscc::class::FILE_NAMES_INFORMATION) {
+        for (e, _, id) in cands.iter_mut() {
+            e.info.ea_size = super::ea::ea_size(&cx.core.vfs, *id);
+        }
+    }
     let mut out = Vec::new();
     let n =
         fscc::encode_dir_entries(req.class, cands.iter().map(|c| &c.0), req.output_length as usize, single, &mut out)

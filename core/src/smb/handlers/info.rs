@@ -72,6 +72,9 @@ fn file_info(cx: &Ctx<'_>, tree: &Tree, open: &Open, attr: &FileAttr, class: u8)
     if let Some(f) = cx.smb.files.get(&open.object).filter(|f| f.is_stream) {
         info.index_number = f.parent;
     }
+    if matches!(class, fscc::class::FILE_EA_INFORMATION | fscc::class::FILE_ALL_INFORMATION) {
+        info.ea_size = super::ea::ea_size(&cx.core.vfs, super::ea::owner_of(cx, open.object));
+    }
     if class == fscc::class::FILE_ALTERNATE_NAME_INFORMATION {
         // The root has no name, and so no short name; a stream answers its
         // file's.
@@ -174,6 +177,9 @@ pub fn query_info(cx: &mut Ctx<'_>) -> HandlerResult {
         && cx.conn.dialect < crate::smb::wire::negotiate::DIALECT_311
     {
         return Err(status::NOT_SUPPORTED);
+    }
+    if req.info_type == INFO_FILE && req.class == fscc::class::FILE_FULL_EA_INFORMATION {
+        return super::ea::query(cx, &open, &req);
     }
     let tree = cx.tree()?;
     let attr = cx.smb.with_allocation(cx.core.vfs.getattr(open.object).map_err(|e| status::from_vfs(&e))?);

@@ -8,6 +8,7 @@ pub mod copychunk;
 pub mod create;
 pub mod directory;
 pub mod durable;
+pub mod ea;
 pub mod info;
 pub mod ioctl;
 pub mod lock;

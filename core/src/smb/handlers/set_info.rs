@@ -1,5 +1,6 @@
 //! SET_INFO (MS-SMB2 3.3.5.21; MS-FSA 2.1.5.14): times and attributes, end
-//! of file, allocation, disposition, rename, link, position and mode.
+//! of file, allocation, disposition, rename, link, position, mode and
+//! extended attributes (handlers/ea.rs).
 //! Security descriptors set owner, group and mode as far as they map
 //! (fscc/security_set.rs) and are refused otherwise.
 
@@ -168,9 +169,12 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             }
             cx.core.vfs.link(open.object, dir, &last, now).map_err(vfs_err)?;
         }
-        // Valid data length and extended attributes are not kept.
+        // Valid data length is not kept.
         SetFileInfo::ValidDataLength(_) => need(&open, FILE_WRITE_DATA)?,
-        SetFileInfo::FullEa(_) => return Err(status::EAS_NOT_SUPPORTED),
+        SetFileInfo::FullEa(entries) => {
+            need(&open, FILE_WRITE_EA)?;
+            super::ea::set(cx, &open, &entries)?;
+        }
         SetFileInfo::Position(pos) => {
             if let Ok(o) = cx.open(req.file_id) {
                 o.position = pos;

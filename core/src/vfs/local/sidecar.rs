@@ -3,7 +3,7 @@
 //! value prefixed by the object's generation (from its birth time) so that
 //! a reused inode number does not inherit it. Each directory's name holds
 //! a `\`, which no SMB or NFS name may, so clients never see them
-//! (local/dosattrib.rs, local/ntacl.rs).
+//! (local/dosattrib.rs, local/ntacl.rs, local/eas.rs).
 
 use std::fs;
 use std::io;
@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 pub const DOSATTRIB_DIR: &str = ".polyshare\\dosattrib";
 /// The directory of security descriptors (local/ntacl.rs).
 pub const NTACL_DIR: &str = ".polyshare\\ntacl";
+/// The directory of extended attribute lists (local/eas.rs).
+pub const EAS_DIR: &str = ".polyshare\\eas";
 /// The sidecar directories, one per kind of value.
-const DIRS: [&str; 2] = [DOSATTRIB_DIR, NTACL_DIR];
+const DIRS: [&str; 3] = [DOSATTRIB_DIR, NTACL_DIR, EAS_DIR];
 
 fn path(root: &Path, dir: &str, ino: u64) -> PathBuf {
     root.join(dir).join(ino.to_string())

@@ -676,6 +676,42 @@ fn security_in_the_sidecar() {
     security_kept_across_restart(true);
 }
 
+/// EAs land in `user.<name>` (Samba's `ea support` layout: the
+/// attributes of DOS attributes, streams and descriptors are no EAs and
+/// cannot be set as one) or in the sidecar, survive a restart, and go
+/// with the last name.
+fn eas_kept_across_restart(sidecar: bool) {
+    let t = TempTree::new_in(Path::new("/dev/shm"));
+    let open =
+        || if sidecar { LocalFs::new(&t.dir).unwrap().with_dos_sidecar() } else { LocalFs::new(&t.dir).unwrap() };
+    let fs = open();
+    let f = fs.create(fs.root(), "f", ca(0o644), T0).unwrap();
+    fs.setattr(f.id, &SetAttr { dos: Some(0x2), ..Default::default() }, T0).unwrap();
+    fs.stream(f.id, "s", true, T0).unwrap();
+    fs.set_security(f.id, Some(b"descriptor"), T0).unwrap();
+    fs.set_ea(f.id, "EAONE", b"VALUE1", T0).unwrap();
+    let in_xattr = xattr::get(&t.dir.join("f"), "user.EAONE").unwrap();
+    let sidecar_file = t.dir.join(eas::SIDECAR_DIR).join(f.id.to_string());
+    assert_eq!((in_xattr.clone(), sidecar_file.exists()), ((!sidecar).then(|| b"VALUE1".to_vec()), sidecar));
+    for private in ["DOSATTRIB", "dosattrib", "DosStream.s:$DATA", "polyshare.NTACL"] {
+        assert_eq!(fs.set_ea(f.id, private, b"x", T0), Err(VfsError::Access), "{private}");
+    }
+    let again = open();
+    assert_eq!(again.eas(f.id), Ok(vec![("EAONE".to_string(), b"VALUE1".to_vec())]));
+    again.remove(again.root(), "f", T0).unwrap();
+    assert!(!sidecar_file.exists());
+}
+
+#[test]
+fn eas_in_user_xattrs() {
+    eas_kept_across_restart(false);
+}
+
+#[test]
+fn eas_in_the_sidecar() {
+    eas_kept_across_restart(true);
+}
+
 #[test]
 fn zero_range_punches_holes_that_allocated_ranges_leave_out() {
     // tmpfs: holes are 4 KiB pages.

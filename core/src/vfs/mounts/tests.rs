@@ -152,6 +152,12 @@ impl Vfs for Rooted {
     fn set_security(&self, id: ObjectId, sd: Option<&[u8]>, now: Timespec) -> VfsResult<()> {
         self.mounts.set_security(id, sd, now)
     }
+    fn eas(&self, id: ObjectId) -> VfsResult<Vec<(String, Vec<u8>)>> {
+        self.mounts.eas(id)
+    }
+    fn set_ea(&self, id: ObjectId, name: &str, value: &[u8], now: Timespec) -> VfsResult<()> {
+        self.mounts.set_ea(id, name, value, now)
+    }
 }
 
 mod on_memory {
