@@ -14,7 +14,9 @@
 # smbtorture runs as `-U guest%`. Per suite it prints the counts and
 # writes smbtorture's output to $OUT/<suite>.txt ($OUT defaults to a new
 # directory under /tmp), and one line per test: `smb2.SUITE NAME OUTCOME`.
-# The smbd it starts is stopped by its PID at exit. Never run in CI.
+# TORTURE_ARGS adds smbtorture arguments (smb2.ea needs
+# --option=torture:acl_xattr_name=NAME). The smbd it starts is stopped by
+# its PID at exit. Never run in CI.
 set -euo pipefail
 
 [ $# -gt 0 ] || { echo "usage: $0 SUITE..." >&2; exit 2; }
@@ -84,7 +86,7 @@ fi
 
 for suite in "$@"; do
     start=$(date +%s%N)
-    timeout 900 smbtorture "//127.0.0.1/share" -p "$port" -U guest% "smb2.$suite" >"$OUT/$suite.txt" 2>&1 || true
+    timeout 900 smbtorture "//127.0.0.1/share" -p "$port" -U guest% ${TORTURE_ARGS:-} "smb2.$suite" >"$OUT/$suite.txt" 2>&1 || true
     took_ms=$((($(date +%s%N) - start) / 1000000))
     # The outcome lines of smbtorture's subunit-like output.
     awk -v s="$suite" '

@@ -1,7 +1,9 @@
-//! DOS attributes and 8.3 short names with real clients: smbclient against
-//! the tokio example on `--root`, and Samba's smbd on the same tree, so a
-//! tree written by one is read by the other with the same attributes
-//! (`user.DOSATTRIB` in Samba's layout, core/src/vfs/local/dosattrib.rs).
+//! DOS attributes, 8.3 short names and extended attributes with real
+//! clients: smbclient and smbprotocol against the tokio example on
+//! `--root`, and Samba's smbd on the same tree, so a tree written by one is
+//! read by the other with the same attributes (`user.DOSATTRIB` in Samba's
+//! layout, core/src/vfs/local/dosattrib.rs; EAs in `user.<NAME>`,
+//! core/src/vfs/local/eas.rs).
 //! smbd must be installed (scripts/test.sh installs samba); the tests fail,
 //! never skip, without it.
 
@@ -174,6 +176,68 @@ fn short_names_in_allinfo_and_open_by_short_name() {
     // Stable: the same after a restart.
     let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
     assert_eq!(altname(srv.smb_port, "LongFileName.text"), short);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// `eas.py` (smbprotocol) on `port`: `args` after the port; its standard
+/// output.
+fn eas_client(port: u16, args: &[&str]) -> String {
+    let o = run(python3().arg(client_script("eas.py")).arg(port.to_string()).args(args), Duration::from_secs(60));
+    assert!(o.status.success(), "eas.py {args:?} failed:\n{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The EAs of `name` as `EA=VALUE` lines, sorted, read by smbprotocol.
+fn eas(port: u16, name: &str) -> String {
+    eas_client(port, &[name, "dump"]).trim().to_string()
+}
+
+/// EAs set by smbprotocol through polyshare (one set, replaced in another
+/// case, one removed) are kept in `user.<NAME>` as smbd keeps them,
+/// survive a restart, show in smbclient's `geteas`, and smbd serving the
+/// same tree returns them.
+#[test]
+fn eas_kept_in_user_xattrs_across_restart_and_read_by_smbd() {
+    let root = tmpfs_root("eas-ps");
+    let arg = root.to_str().unwrap().to_string();
+    {
+        let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
+        let out = eas_client(srv.smb_port, &["f.txt", "set", "Author=polyshare", "Gone=soon", "Mood=old"]);
+        assert!(out.contains("SET OK"), "{out}");
+        eas_client(srv.smb_port, &["f.txt", "set", "Gone=", "MOOD=new"]);
+        assert_eq!(eas(srv.smb_port, "f.txt"), "Author=polyshare\nMood=new");
+        let out = smbclient_at(srv.smb_port, "geteas f.txt");
+        assert!(out.contains("Author (0) =") && out.contains("Mood (0) =") && !out.contains("Gone"), "{out}");
+    }
+    let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
+    assert_eq!(eas(srv.smb_port, "f.txt"), "Author=polyshare\nMood=new", "after a restart");
+    drop(srv);
+    // Samba's layout: the EA NAME is the xattr user.NAME.
+    let mut py = python3();
+    py.args(["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'user.Author').decode())"]).arg(root.join("f.txt"));
+    let o = run(&mut py, Duration::from_secs(30));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "polyshare", "{}", text(&o));
+    let smbd = Smbd::start(&root);
+    assert_eq!(eas(smbd.port, "f.txt"), "Author=polyshare\nMood=new", "smbd on the tree polyshare wrote");
+    drop(smbd);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// EAs set through smbd show in polyshare serving the tree, and polyshare
+/// keeps its own attributes (DOS attributes, streams) out of the list.
+#[test]
+fn eas_written_by_smbd_read_by_polyshare() {
+    let root = tmpfs_root("eas-smbd");
+    let smbd = Smbd::start(&root);
+    let out = eas_client(smbd.port, &["s.txt", "set", "Origin=smbd", "Second=two"]);
+    assert!(out.contains("SET OK"), "{out}");
+    let out = smbclient_at(smbd.port, "setmode s.txt +h");
+    assert!(!out.contains("NT_STATUS"), "{out}");
+    drop(smbd);
+    let arg = root.to_str().unwrap().to_string();
+    let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
+    assert_eq!(eas(srv.smb_port, "s.txt"), "Origin=smbd\nSecond=two", "polyshare on the tree smbd wrote");
     drop(srv);
     let _ = std::fs::remove_dir_all(&root);
 }
