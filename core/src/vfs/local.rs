@@ -70,7 +70,8 @@
 //! the file system reports. Symlinks keep none (Linux allows no user xattrs
 //! on them). The owner given at create time is applied best-effort (only
 //! root may chown). Alternate data streams live in extended attributes
-//! (local/streams.rs).
+//! (local/streams.rs), and so do the EAs SMB clients set, as `user.NAME`
+//! (local/eas.rs).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};

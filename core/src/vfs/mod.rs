@@ -6,7 +6,8 @@
 //! Backends: [`MemoryFs`] (default, deterministic, used by the simulation;
 //! hard links, symlinks, alternate data streams) and [`LocalFs`] (a directory
 //! on disk; inode-number ids stable across restarts, never follows symlinks,
-//! no streams; DOS attributes in Samba's `user.DOSATTRIB`). Both pass the
+//! streams in `user.DosStream.*`; DOS attributes in Samba's `user.DOSATTRIB`, extended
+//! attributes in `user.NAME`). Both pass the
 //! shared conformance suite in `conformance.rs`, also when mounted in
 //! [`Mounts`], the composite that gives each share a backend of its own.
 
