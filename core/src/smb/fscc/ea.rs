@@ -142,11 +142,12 @@ pub enum EaFill {
 
 /// Encodes `eas` (name, value) as a FILE_FULL_EA_INFORMATION list of
 /// whole entries within `max` bytes (MS-FSA 2.1.5.12.12). Flags are 0.
+/// Names are at most 255 bytes and values at most 65535 (the caller's
+/// list is filtered so).
 pub fn encode_full_ea_list<'a>(eas: impl IntoIterator<Item = (&'a str, &'a [u8])>, max: usize, out: &mut Vec<u8>) -> EaFill {
     let start = out.len();
     let mut last: Option<usize> = None;
-    let mut n = 0;
-    for (name, value) in eas {
+    for (n, (name, value)) in eas.into_iter().enumerate() {
         let at = align4(out.len() - start);
         if at + entry_len(name.len(), value.len()) > max {
             return if n == 0 { EaFill::None } else { EaFill::Some(n) };
@@ -165,7 +166,6 @@ pub fn encode_full_ea_list<'a>(eas: impl IntoIterator<Item = (&'a str, &'a [u8])
         out.extend_from_slice(name.as_bytes());
         out.push(0);
         out.extend_from_slice(value);
-        n += 1;
     }
     EaFill::All
 }

@@ -33,10 +33,13 @@ pub fn owner_of(cx: &Ctx<'_>, object: ObjectId) -> ObjectId {
 }
 
 /// The EAs of `id` SMB shows: those with names MS-FSCC allows (a POSIX
-/// attribute named otherwise stays out, as smbd leaves it out).
+/// attribute named otherwise stays out, as smbd leaves it out) and values
+/// EaValueLength can carry (a Linux attribute may hold one byte more).
 pub fn eas_of(vfs: &(impl Vfs + ?Sized), id: ObjectId) -> Vec<(String, Vec<u8>)> {
     let mut eas = vfs.eas(id).unwrap_or_default();
-    eas.retain(|(name, value)| ea::valid_ea_name(name.as_bytes()) && !value.is_empty());
+    eas.retain(|(name, value)| {
+        ea::valid_ea_name(name.as_bytes()) && !value.is_empty() && value.len() <= usize::from(u16::MAX)
+    });
     eas
 }
 
