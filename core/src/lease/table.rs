@@ -108,6 +108,10 @@ pub struct LeaseTable {
     pub directory_leasing: bool,
     opens: BTreeMap<OpenId, OpenEntry>,
     by_file: BTreeMap<FileKey, Vec<OpenId>>,
+    /// The open streams of each file (file -> stream keys), so a delete or
+    /// rename of the file meets its streams' share modes from either
+    /// protocol (MS-FSA 2.1.5.1.2.1); a stream leaves with its last open.
+    open_streams: BTreeMap<FileKey, BTreeSet<FileKey>>,
     next_open: u64,
     leases: BTreeMap<LeaseOwner, Lease>,
     leases_on: BTreeMap<FileKey, BTreeSet<LeaseOwner>>,
@@ -194,6 +198,7 @@ impl LeaseTable {
             directory_leasing: false,
             opens: BTreeMap::new(),
             by_file: BTreeMap::new(),
+            open_streams: BTreeMap::new(),
             next_open: 1,
             leases: BTreeMap::new(),
             directory_leases: BTreeSet::new(),
@@ -241,6 +246,24 @@ impl LeaseTable {
         id
     }
 
+    /// Notes that `stream`, which has an open, is an alternate data stream
+    /// of `file` ([`LeaseTable::streams_allow_delete`]).
+    pub fn note_stream(&mut self, stream: FileKey, file: FileKey) {
+        self.open_streams.entry(file).or_default().insert(stream);
+    }
+
+    /// Whether the open streams of `file` let it be deleted or renamed:
+    /// one opened without FILE_SHARE_DELETE refuses it (MS-FSA 2.1.5.1.2.1;
+    /// smbtorture smb2.streams.delete), whichever protocol asks. A stream's
+    /// own opens never meet the file's.
+    pub fn streams_allow_delete(&self, file: FileKey) -> Result<(), SharingViolation> {
+        use super::share::{DELETE, READ, WRITE};
+        for s in self.open_streams.get(&file).into_iter().flatten() {
+            self.check_share(*s, super::access::DELETE, READ | WRITE | DELETE)?;
+        }
+        Ok(())
+    }
+
     /// Closes an open: drops its byte-range locks and oplock, and its share
     /// of a lease; the last open of a lease frees it, completing a pending
     /// break as NONE (MS-SMB2 3.3.4.7). Waiters released by this are woken
@@ -251,6 +274,10 @@ impl LeaseTable {
             v.retain(|o| *o != id);
             if v.is_empty() {
                 self.by_file.remove(&e.file);
+                self.open_streams.retain(|_, s| {
+                    s.remove(&e.file);
+                    !s.is_empty()
+                });
             }
         }
         self.locks.remove_open(e.file, id);
@@ -304,6 +331,16 @@ impl LeaseTable {
     /// The open `id`, if it is registered.
     pub fn open(&self, id: OpenId) -> Option<&OpenEntry> {
         self.opens.get(&id)
+    }
+
+    /// Whether a stream of `file` has an open.
+    pub fn has_open_streams(&self, file: FileKey) -> bool {
+        self.open_streams.contains_key(&file)
+    }
+
+    /// Every file (or stream) with an open.
+    pub fn open_files(&self) -> impl Iterator<Item = FileKey> + '_ {
+        self.by_file.keys().copied()
     }
 
     /// The opens of `file`, oldest first.
