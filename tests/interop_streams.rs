@@ -49,7 +49,8 @@ fn smbprotocol_streams_and_server_side_copy() {
 /// smbprotocol renames `doc.txt:one` to `:two` through a handle of the
 /// stream (FileRenameInformation, MS-FSA 2.1.5.15.12.1): the data reads back
 /// under the new name, the old one is gone, and on disk the value moved
-/// from `user.DosStream.one:$DATA` to `user.DosStream.two:$DATA`.
+/// from `user.DosStream.one:$DATA` to `user.DosStream.two:$DATA`; a stream
+/// renamed to `::$DATA` of an empty file is the file's data on disk.
 #[test]
 fn smbprotocol_renames_a_stream_within_its_file() {
     let root = tmpfs_root("stream-rename");
@@ -67,6 +68,7 @@ fn smbprotocol_renames_a_stream_within_its_file() {
         Duration::from_secs(30),
     );
     assert!(!text(&names).contains("DosStream.one:"), "the old attribute is gone: {}", text(&names));
+    assert_eq!(std::fs::read(root.join("empty.txt")).unwrap(), b"moved in", "renamed into the unnamed stream");
     drop(srv);
     let _ = std::fs::remove_dir_all(&root);
 }

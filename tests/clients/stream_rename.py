@@ -2,7 +2,8 @@
 opened with DELETE access gets FileRenameInformation `:two` (MS-FSA
 2.1.5.15.12.1), the data reads back under the new name, the old name is
 gone, the file's own data and stream list say the same; renaming onto a
-stream that holds data is refused (STATUS_INVALID_PARAMETER).
+stream that holds data is refused (STATUS_INVALID_PARAMETER); a stream
+renamed to `::$DATA` of an empty file becomes the file's data.
 Usage: stream_rename.py PORT USER PASSWORD"""
 import sys
 
@@ -65,4 +66,10 @@ try:
 except SMBOSError as e:
     assert e.ntstatus == NtStatus.STATUS_INVALID_PARAMETER, e
 assert read(share + r"\doc.txt:full") == b"x"
+# Onto the unnamed stream of an empty file: the stream becomes its data.
+write(share + r"\empty.txt", b"")
+write(share + r"\empty.txt:payload", b"moved in")
+rename_stream(share + r"\empty.txt:payload", "::$DATA", replace=True)
+assert read(share + r"\empty.txt") == b"moved in", "the file's data"
+assert streams_of(share + r"\empty.txt") == ["::$DATA"]
 print("STREAM RENAME OK")

@@ -270,16 +270,7 @@ impl LeaseTable {
     /// ([`LeaseEvent::Wake`]), timed as parked until `now`.
     pub fn close_open(&mut self, id: OpenId, now: Instant) -> Option<OpenEntry> {
         let e = self.opens.remove(&id)?;
-        if let Some(v) = self.by_file.get_mut(&e.file) {
-            v.retain(|o| *o != id);
-            if v.is_empty() {
-                self.by_file.remove(&e.file);
-                self.open_streams.retain(|_, s| {
-                    s.remove(&e.file);
-                    !s.is_empty()
-                });
-            }
-        }
+        self.unlist(id, e.file);
         self.locks.remove_open(e.file, id);
         self.drop_caching(id);
         self.release(now);
@@ -336,6 +327,40 @@ impl LeaseTable {
     /// Whether a stream of `file` has an open.
     pub fn has_open_streams(&self, file: FileKey) -> bool {
         self.open_streams.contains_key(&file)
+    }
+
+    /// Takes open `id` off `file`'s list; with the last, `file` leaves the
+    /// open streams.
+    fn unlist(&mut self, id: OpenId, file: FileKey) {
+        if let Some(v) = self.by_file.get_mut(&file) {
+            v.retain(|o| *o != id);
+            if v.is_empty() {
+                self.by_file.remove(&file);
+                self.open_streams.retain(|_, s| {
+                    s.remove(&file);
+                    !s.is_empty()
+                });
+            }
+        }
+    }
+
+    /// Moves open `id` to `to`, as when the stream it has open becomes its
+    /// file's unnamed stream (MS-FSA 2.1.5.15.12.1: Open.Stream is set to
+    /// the target). Only an open without a lease, an oplock or byte-range
+    /// locks moves (they belong to the object they were taken on); `false`
+    /// changes nothing.
+    pub fn move_open(&mut self, id: OpenId, to: FileKey) -> bool {
+        let Some(from) = self.opens.get(&id).map(|e| e.file) else { return false };
+        let locked = self.locks.locks(from).iter().any(|l| l.open == id) || !self.locks.waiting_of(id).is_empty();
+        if self.open_lease.contains_key(&id) || self.oplocks.contains_key(&id) || locked {
+            return false;
+        }
+        self.unlist(id, from);
+        self.by_file.entry(to).or_default().push(id);
+        if let Some(e) = self.opens.get_mut(&id) {
+            e.file = to;
+        }
+        true
     }
 
     /// Every file (or stream) with an open.

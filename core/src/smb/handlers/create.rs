@@ -44,6 +44,8 @@ struct Target {
     action: u32,
     /// What MAXIMUM_ALLOWED would have granted (the MxAc answer).
     maximal: u32,
+    /// For a stream: the directory and name of its file.
+    base: Option<(ObjectId, String)>,
 }
 
 pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -120,6 +122,9 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         cx.core.leases.note_stream(t.attr.id, t.parent);
     }
     cx.smb.add_open(t.attr.id, t.parent, &t.name, t.is_stream);
+    if let (true, Some(f)) = (t.is_stream, cx.smb.files.get_mut(&t.attr.id)) {
+        f.base = t.base.clone();
+    }
     // MS-SMB2 3.3.5.9.3: the reservation is for a file created or
     // overwritten by this open; an existing file opened keeps its own.
     if let (Some(size), true) = (reserve, t.action != action::OPENED && t.attr.kind != FileType::Directory) {
@@ -482,12 +487,12 @@ fn resolve(
                 let a = cx.core.vfs.setattr(base.id, &set, now).map_err(vfs_err)?;
                 action =
                     if req.disposition == disposition::SUPERSEDE { action::SUPERSEDED } else { action::OVERWRITTEN };
-                return Ok(Target { attr: a, granted, parent, name: base_name, is_stream: false, action, maximal });
+                return Ok(Target { attr: a, granted, parent, name: base_name, is_stream: false, action, maximal, base: None });
             }
-            return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal });
+            return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal, base: None });
         }
         let (granted, maximal) = created_access(&base, &parent_attr, &id, tree, req);
-        return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal });
+        return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal, base: None });
     };
     // A named stream of `base`: the base file's owner and mode decide.
     if dir_opt {
@@ -551,7 +556,9 @@ fn resolve(
             (cx.core.vfs.stream(base.id, sname, true, now).map_err(vfs_err)?, action::CREATED, granted, maximal)
         }
     };
-    Ok(Target { attr, granted, parent: base.id, name: sname.clone(), is_stream: true, action, maximal })
+    let base_file = base.id;
+    let base = Some((parent, base_name));
+    Ok(Target { attr, granted, parent: base_file, name: sname.clone(), is_stream: true, action, maximal, base })
 }
 
 #[cfg(test)]

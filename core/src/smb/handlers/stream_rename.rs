@@ -9,7 +9,8 @@ use crate::smb::conn::Open;
 use crate::smb::ctx::Ctx;
 use crate::smb::lease;
 use crate::smb::status;
-use crate::vfs::{FileType, Vfs, VfsError, fold};
+use crate::time::Timespec;
+use crate::vfs::{FileType, MAX_COPY, ObjectId, SetAttr, Vfs, VfsError, VfsResult, fold};
 
 /// The stream name of a rename target `:name[:type]` (MS-FSA
 /// 2.1.5.15.12.1): STATUS_INVALID_PARAMETER for a name ending in `:`, an
@@ -43,11 +44,10 @@ fn target_name(target: &str) -> Result<&str, u32> {
 /// (`:name`, `:name:$DATA`), replacing an existing one when `replace`
 /// (MS-FSA 2.1.5.15.12.1): STATUS_OBJECT_NAME_COLLISION when it exists and
 /// may not be replaced, STATUS_INVALID_PARAMETER when it is open or holds
-/// data. The open's DELETE access is checked by the caller. The unnamed
-/// default stream is neither renamed nor replaced here: moving a file's
-/// data into or out of a named stream would leave an open pointing at the
-/// other stream, which the open table cannot follow; that answers
-/// STATUS_NOT_SUPPORTED (docs/WINDOWS-SEMANTICS.md).
+/// data. The open's DELETE access is checked by the caller. A named stream
+/// may become the unnamed one ([`into_default`]); renaming the unnamed
+/// stream to a named one answers STATUS_NOT_SUPPORTED
+/// (docs/WINDOWS-SEMANTICS.md).
 pub fn rename(cx: &mut Ctx<'_>, open: &Open, target: &str, replace: bool) -> Result<(), u32> {
     let Some(f) = cx.smb.files.get(&open.object).cloned() else { return Err(status::FILE_CLOSED) };
     let to = target_name(target)?;
@@ -66,10 +66,13 @@ pub fn rename(cx: &mut Ctx<'_>, open: &Open, target: &str, replace: bool) -> Res
     if fold(to) == fold(&from) {
         return Ok(());
     }
-    if from.is_empty() || to.is_empty() {
+    if from.is_empty() {
         return Err(status::NOT_SUPPORTED);
     }
     lease::begin_on(cx, open, Operation::Rename)?;
+    if to.is_empty() {
+        return into_default(cx, open, file, &from, replace);
+    }
     let now = cx.wall();
     match cx.core.vfs.stream(file, to, false, now) {
         Ok(existing) => {
@@ -89,6 +92,67 @@ pub fn rename(cx: &mut Ctx<'_>, open: &Open, target: &str, replace: bool) -> Res
         f.name = to.to_string();
     }
     Ok(())
+}
+
+/// A named stream renamed onto its file's unnamed stream (`::$DATA`): the
+/// unnamed stream must be replaceable as a named target is (ReplaceIfExists,
+/// no open, empty), and the open renaming it, the stream's only one,
+/// without a lease, an oplock or byte-range locks, moves to the file
+/// (MS-FSA 2.1.5.15.12.1: Open.Stream becomes the target); otherwise
+/// STATUS_INVALID_PARAMETER. The data is copied into the file, then the
+/// stream removed. The file must still be where the stream was opened
+/// (STATUS_NOT_SUPPORTED otherwise: the open could not name it).
+fn into_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, from: &str, replace: bool) -> Result<(), u32> {
+    let vfs_err = |e: VfsError| status::from_vfs(&e);
+    if !replace {
+        return Err(status::OBJECT_NAME_COLLISION);
+    }
+    let fa = cx.core.vfs.getattr(file).map_err(vfs_err)?;
+    if fa.size != 0 || cx.core.leases.opens_on(file).next().is_some() || cx.core.leases.opens_on(open.object).count() != 1 {
+        return Err(status::INVALID_PARAMETER);
+    }
+    let Some((dir, name)) = cx.smb.files.get(&open.object).and_then(|f| f.base.clone()) else {
+        return Err(status::NOT_SUPPORTED);
+    };
+    if cx.core.vfs.lookup(dir, &name).map(|a| a.id) != Ok(file) {
+        return Err(status::NOT_SUPPORTED);
+    }
+    if !cx.core.leases.move_open(open.lease_open, file) {
+        return Err(status::INVALID_PARAMETER);
+    }
+    let now = cx.wall();
+    if let Err(e) = move_data(&cx.core.vfs, open.object, file, from, now) {
+        cx.core.leases.move_open(open.lease_open, open.object);
+        return Err(vfs_err(e));
+    }
+    cx.smb.remove_open(open.object);
+    cx.smb.add_open(file, dir, &name, false);
+    if let Ok(o) = cx.open(open.file_id) {
+        o.object = file;
+        o.kind = FileType::Regular;
+    }
+    Ok(())
+}
+
+/// Copies stream `stream` (named `from`) of `file` into the empty `file`,
+/// then removes the stream; the file is emptied again when that fails.
+fn move_data(vfs: &impl Vfs, stream: ObjectId, file: ObjectId, from: &str, now: Timespec) -> VfsResult<()> {
+    let size = vfs.getattr(stream)?.size;
+    let mut done = 0;
+    let result = (|| {
+        while done < size {
+            let (n, _) = vfs.copy_range(stream, done, file, done, (size - done).min(MAX_COPY), now)?;
+            if n == 0 {
+                return Err(VfsError::Io("the stream ended early".into()));
+            }
+            done += n;
+        }
+        vfs.remove_stream(file, from, now)
+    })();
+    if result.is_err() {
+        let _ = vfs.setattr(file, &SetAttr { size: Some(0), ..Default::default() }, now);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -83,8 +83,8 @@ fn a_stream_rename_replaces_only_a_closed_empty_stream() {
     assert_eq!(rename(&mut c, h, ":full", true), status::INVALID_PARAMETER, "the target holds data");
     assert_eq!(rename(&mut c, h, ":x:$INDEX_ALLOCATION", false), status::OBJECT_TYPE_MISMATCH);
     assert_eq!(rename(&mut c, h, ":x:", false), status::INVALID_PARAMETER);
-    // The unnamed stream is neither a source nor a target here.
-    assert_eq!(rename(&mut c, h, "::$DATA", true), status::NOT_SUPPORTED);
+    // The unnamed stream holds data: it is not replaced.
+    assert_eq!(rename(&mut c, h, "::$DATA", true), status::INVALID_PARAMETER);
     assert_eq!(rename(&mut c, h, ":empty", true), status::SUCCESS);
     c.call(command::CLOSE, &close_body(h, 0));
     assert_eq!(read_all(&mut c, "f:empty").unwrap(), b"aaa");
@@ -99,6 +99,32 @@ fn a_stream_rename_replaces_only_a_closed_empty_stream() {
     let h = c.create("f:full", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
     assert_eq!(rename(&mut c, h, "f:other", false), status::SHARING_VIOLATION);
     assert_eq!(rename(&mut c, h, "g", false), status::NOT_SUPPORTED);
+    c.call(command::CLOSE, &close_body(h, 0));
+}
+
+/// MS-FSA 2.1.5.15.12.1: a named stream renamed onto the empty unnamed
+/// stream becomes the file's data, and the open renaming it is the file's
+/// open from then on; the unnamed stream is not renamed to a named one.
+#[test]
+fn a_stream_renamed_to_the_unnamed_stream_becomes_the_files_data() {
+    let mut c = Client::ready();
+    let f = c.create("f", RW, SHARE_ALL, disposition::CREATE, 0).file_id();
+    c.put("f:s", b"side");
+    let h = c.create("f:s", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
+    assert_eq!(rename(&mut c, h, "::$DATA", false), status::OBJECT_NAME_COLLISION);
+    assert_eq!(rename(&mut c, h, "::$DATA", true), status::INVALID_PARAMETER, "the file is open");
+    c.call(command::CLOSE, &close_body(f, 0));
+    assert_eq!(rename(&mut c, h, "::$DATA", true), status::SUCCESS);
+    assert_eq!(stream_names(&mut c, h), vec!["::$DATA"], "the stream is gone");
+    // The open now reads and writes the file.
+    assert_eq!(c.call(command::WRITE, &write_body(h, 4, b"!")).status(), status::SUCCESS);
+    let rd = c.call(command::READ, &read_body(h, 0, 10));
+    assert_eq!(&rd.body[16..], b"side!");
+    c.call(command::CLOSE, &close_body(h, 0));
+    assert_eq!(read_all(&mut c, "f").unwrap(), b"side!");
+    assert_eq!(read_all(&mut c, "f:s"), Err(status::OBJECT_NAME_NOT_FOUND));
+    let h = c.create("f", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
+    assert_eq!(rename(&mut c, h, ":named", false), status::NOT_SUPPORTED);
     c.call(command::CLOSE, &close_body(h, 0));
 }
 
