@@ -50,7 +50,8 @@ fn smbprotocol_streams_and_server_side_copy() {
 /// stream (FileRenameInformation, MS-FSA 2.1.5.15.12.1): the data reads back
 /// under the new name, the old one is gone, and on disk the value moved
 /// from `user.DosStream.one:$DATA` to `user.DosStream.two:$DATA`; a stream
-/// renamed to `::$DATA` of an empty file is the file's data on disk.
+/// renamed to `::$DATA` of an empty file becomes its data, and renamed back
+/// to `:kept` is an attribute again.
 #[test]
 fn smbprotocol_renames_a_stream_within_its_file() {
     let root = tmpfs_root("stream-rename");
@@ -68,7 +69,9 @@ fn smbprotocol_renames_a_stream_within_its_file() {
         Duration::from_secs(30),
     );
     assert!(!text(&names).contains("DosStream.one:"), "the old attribute is gone: {}", text(&names));
-    assert_eq!(std::fs::read(root.join("empty.txt")).unwrap(), b"moved in", "renamed into the unnamed stream");
+    // Renamed into the unnamed stream and back out to `:kept`.
+    assert_eq!(std::fs::read(root.join("empty.txt")).unwrap(), b"");
+    assert_eq!(xattr_of(&root.join("empty.txt"), "user.DosStream.kept:$DATA"), b"moved in\0");
     drop(srv);
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -3,7 +3,9 @@ opened with DELETE access gets FileRenameInformation `:two` (MS-FSA
 2.1.5.15.12.1), the data reads back under the new name, the old name is
 gone, the file's own data and stream list say the same; renaming onto a
 stream that holds data is refused (STATUS_INVALID_PARAMETER); a stream
-renamed to `::$DATA` of an empty file becomes the file's data.
+renamed to `::$DATA` of an empty file becomes the file's data, and back
+(the unnamed stream renamed to a named one); a file too large for a
+stream (LocalFs: 64 KiB) is refused with STATUS_FILE_TOO_LARGE unchanged.
 Usage: stream_rename.py PORT USER PASSWORD"""
 import sys
 
@@ -72,4 +74,18 @@ write(share + r"\empty.txt:payload", b"moved in")
 rename_stream(share + r"\empty.txt:payload", "::$DATA", replace=True)
 assert read(share + r"\empty.txt") == b"moved in", "the file's data"
 assert streams_of(share + r"\empty.txt") == ["::$DATA"]
+# And the unnamed stream to a named one: the file is left empty.
+rename_stream(share + r"\empty.txt", ":kept")
+assert read(share + r"\empty.txt") == b""
+assert read(share + r"\empty.txt:kept") == b"moved in"
+# A file larger than a stream may be (LocalFs: 64 KiB in an extended
+# attribute) stays as it was.
+big = bytes(range(256)) * 300
+write(share + r"\big.bin", big)
+try:
+    rename_stream(share + r"\big.bin", ":small")
+    raise AssertionError("a 76800-byte stream was made")
+except SMBOSError as e:
+    assert e.ntstatus == 0xC0000904, e  # STATUS_FILE_TOO_LARGE
+assert read(share + r"\big.bin") == big and streams_of(share + r"\big.bin") == ["::$DATA"]
 print("STREAM RENAME OK")

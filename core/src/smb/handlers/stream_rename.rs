@@ -45,9 +45,8 @@ fn target_name(target: &str) -> Result<&str, u32> {
 /// (MS-FSA 2.1.5.15.12.1): STATUS_OBJECT_NAME_COLLISION when it exists and
 /// may not be replaced, STATUS_INVALID_PARAMETER when it is open or holds
 /// data. The open's DELETE access is checked by the caller. A named stream
-/// may become the unnamed one ([`into_default`]); renaming the unnamed
-/// stream to a named one answers STATUS_NOT_SUPPORTED
-/// (docs/WINDOWS-SEMANTICS.md).
+/// may become the unnamed one ([`into_default`]) and the unnamed one a
+/// named one ([`out_of_default`]).
 pub fn rename(cx: &mut Ctx<'_>, open: &Open, target: &str, replace: bool) -> Result<(), u32> {
     let Some(f) = cx.smb.files.get(&open.object).cloned() else { return Err(status::FILE_CLOSED) };
     let to = target_name(target)?;
@@ -66,30 +65,80 @@ pub fn rename(cx: &mut Ctx<'_>, open: &Open, target: &str, replace: bool) -> Res
     if fold(to) == fold(&from) {
         return Ok(());
     }
-    if from.is_empty() {
-        return Err(status::NOT_SUPPORTED);
-    }
     lease::begin_on(cx, open, Operation::Rename)?;
     if to.is_empty() {
         return into_default(cx, open, file, &from, replace);
     }
-    let now = cx.wall();
-    match cx.core.vfs.stream(file, to, false, now) {
-        Ok(existing) => {
-            if !replace {
-                return Err(status::OBJECT_NAME_COLLISION);
-            }
-            // Only a closed, empty stream is replaced.
-            if cx.core.leases.opens_on(existing.id).next().is_some() || existing.size != 0 {
-                return Err(status::INVALID_PARAMETER);
-            }
-        }
-        Err(VfsError::NotFound) => {}
-        Err(e) => return Err(status::from_vfs(&e)),
+    check_target(cx, file, to, replace)?;
+    if from.is_empty() {
+        return out_of_default(cx, open, file, to);
     }
+    let now = cx.wall();
     cx.core.vfs.rename_stream(file, &from, to, now).map_err(|e| status::from_vfs(&e))?;
     if let Some(f) = cx.smb.files.get_mut(&open.object) {
         f.name = to.to_string();
+    }
+    Ok(())
+}
+
+/// Whether the named stream `to` of `file` may be the target of a rename:
+/// STATUS_OBJECT_NAME_COLLISION when it exists without `replace`,
+/// STATUS_INVALID_PARAMETER when it is open or holds data.
+fn check_target(cx: &Ctx<'_>, file: ObjectId, to: &str, replace: bool) -> Result<(), u32> {
+    match cx.core.vfs.stream(file, to, false, cx.wall()) {
+        Ok(_) if !replace => Err(status::OBJECT_NAME_COLLISION),
+        Ok(t) if cx.core.leases.opens_on(t.id).next().is_some() || t.size != 0 => Err(status::INVALID_PARAMETER),
+        Ok(_) | Err(VfsError::NotFound) => Ok(()),
+        Err(e) => Err(status::from_vfs(&e)),
+    }
+}
+
+/// The file's unnamed stream renamed to the named stream `to` (checked by
+/// [`check_target`]): the data moves into the stream, the file is left
+/// empty, and the open renaming it, the file's only one, without a lease,
+/// an oplock or byte-range locks, moves to the stream (MS-FSA
+/// 2.1.5.15.12.1: a new empty unnamed stream, Open.Stream the target);
+/// otherwise STATUS_INVALID_PARAMETER. A stream LocalFs cannot hold (over
+/// its attribute limit) refuses it and changes nothing.
+fn out_of_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, to: &str) -> Result<(), u32> {
+    let vfs_err = |e: VfsError| status::from_vfs(&e);
+    let Some(f) = cx.smb.files.get(&file).cloned() else { return Err(status::FILE_CLOSED) };
+    if cx.core.leases.opens_on(file).count() != 1 || f.name.is_empty() {
+        return Err(status::INVALID_PARAMETER);
+    }
+    let now = cx.wall();
+    let existed = cx.core.vfs.stream(file, to, false, now).is_ok();
+    let stream = cx.core.vfs.stream(file, to, true, now).map_err(vfs_err)?.id;
+    let undo = |cx: &mut Ctx<'_>| {
+        if !existed {
+            let _ = cx.core.vfs.remove_stream(file, to, now);
+        }
+    };
+    if !cx.core.leases.move_open(open.lease_open, stream) {
+        undo(cx);
+        return Err(status::INVALID_PARAMETER);
+    }
+    let moved = copy_all(&cx.core.vfs, file, stream, now).and_then(|_| {
+        let emptied = cx.core.vfs.setattr(file, &SetAttr { size: Some(0), ..Default::default() }, now);
+        if emptied.is_err() {
+            empty(&cx.core.vfs, stream, now);
+        }
+        emptied
+    });
+    if let Err(e) = moved {
+        cx.core.leases.move_open(open.lease_open, file);
+        undo(cx);
+        return Err(vfs_err(e));
+    }
+    cx.core.leases.note_stream(stream, file);
+    cx.smb.remove_open(file);
+    cx.smb.add_open(stream, file, to, true);
+    if let Some(s) = cx.smb.files.get_mut(&stream) {
+        s.base = Some((f.parent, f.name));
+    }
+    if let Ok(o) = cx.open(open.file_id) {
+        o.object = stream;
+        o.kind = FileType::Stream;
     }
     Ok(())
 }
@@ -121,7 +170,12 @@ fn into_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, from: &str, repla
         return Err(status::INVALID_PARAMETER);
     }
     let now = cx.wall();
-    if let Err(e) = move_data(&cx.core.vfs, open.object, file, from, now) {
+    copy_all(&cx.core.vfs, open.object, file, now).map_err(|e| {
+        cx.core.leases.move_open(open.lease_open, open.object);
+        vfs_err(e)
+    })?;
+    if let Err(e) = cx.core.vfs.remove_stream(file, from, now) {
+        empty(&cx.core.vfs, file, now);
         cx.core.leases.move_open(open.lease_open, open.object);
         return Err(vfs_err(e));
     }
@@ -134,25 +188,30 @@ fn into_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, from: &str, repla
     Ok(())
 }
 
-/// Copies stream `stream` (named `from`) of `file` into the empty `file`,
-/// then removes the stream; the file is emptied again when that fails.
-fn move_data(vfs: &impl Vfs, stream: ObjectId, file: ObjectId, from: &str, now: Timespec) -> VfsResult<()> {
-    let size = vfs.getattr(stream)?.size;
+/// Copies the data of `from` into the empty `to` (a file's data into one
+/// of its streams or the reverse); `to` is emptied again when that fails.
+fn copy_all(vfs: &impl Vfs, from: ObjectId, to: ObjectId, now: Timespec) -> VfsResult<()> {
+    let size = vfs.getattr(from)?.size;
     let mut done = 0;
     let result = (|| {
         while done < size {
-            let (n, _) = vfs.copy_range(stream, done, file, done, (size - done).min(MAX_COPY), now)?;
+            let (n, _) = vfs.copy_range(from, done, to, done, (size - done).min(MAX_COPY), now)?;
             if n == 0 {
-                return Err(VfsError::Io("the stream ended early".into()));
+                return Err(VfsError::Io("the data ended early".into()));
             }
             done += n;
         }
-        vfs.remove_stream(file, from, now)
+        Ok(())
     })();
     if result.is_err() {
-        let _ = vfs.setattr(file, &SetAttr { size: Some(0), ..Default::default() }, now);
+        empty(vfs, to, now);
     }
     result
+}
+
+/// Truncates `id` to nothing, undoing a copy into it (best effort).
+fn empty(vfs: &impl Vfs, id: ObjectId, now: Timespec) {
+    let _ = vfs.setattr(id, &SetAttr { size: Some(0), ..Default::default() }, now);
 }
 
 #[cfg(test)]

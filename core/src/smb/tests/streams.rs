@@ -104,9 +104,10 @@ fn a_stream_rename_replaces_only_a_closed_empty_stream() {
 
 /// MS-FSA 2.1.5.15.12.1: a named stream renamed onto the empty unnamed
 /// stream becomes the file's data, and the open renaming it is the file's
-/// open from then on; the unnamed stream is not renamed to a named one.
+/// open from then on; the unnamed stream renamed to a named one moves the
+/// data back into a stream, the open with it.
 #[test]
-fn a_stream_renamed_to_the_unnamed_stream_becomes_the_files_data() {
+fn a_stream_renamed_to_and_from_the_unnamed_stream_moves_data_and_open() {
     let mut c = Client::ready();
     let f = c.create("f", RW, SHARE_ALL, disposition::CREATE, 0).file_id();
     c.put("f:s", b"side");
@@ -123,9 +124,19 @@ fn a_stream_renamed_to_the_unnamed_stream_becomes_the_files_data() {
     c.call(command::CLOSE, &close_body(h, 0));
     assert_eq!(read_all(&mut c, "f").unwrap(), b"side!");
     assert_eq!(read_all(&mut c, "f:s"), Err(status::OBJECT_NAME_NOT_FOUND));
+    // And back: the unnamed stream renamed to a named one leaves the file
+    // empty, the open on the stream.
     let h = c.create("f", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
-    assert_eq!(rename(&mut c, h, ":named", false), status::NOT_SUPPORTED);
+    let other = c.create("f", RW, SHARE_ALL, disposition::OPEN, 0).file_id();
+    assert_eq!(rename(&mut c, h, ":named", false), status::INVALID_PARAMETER, "the file has another open");
+    c.call(command::CLOSE, &close_body(other, 0));
+    assert_eq!(rename(&mut c, h, ":named", false), status::SUCCESS);
+    assert_eq!(stream_names(&mut c, h), vec!["::$DATA", ":named:$DATA"]);
+    let rd = c.call(command::READ, &read_body(h, 0, 10));
+    assert_eq!(&rd.body[16..], b"side!", "the open reads the stream");
     c.call(command::CLOSE, &close_body(h, 0));
+    assert_eq!(read_all(&mut c, "f").unwrap(), b"");
+    assert_eq!(read_all(&mut c, "f:named").unwrap(), b"side!");
 }
 
 #[test]
