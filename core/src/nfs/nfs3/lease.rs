@@ -212,17 +212,8 @@ fn share_denied(core: &Core, ops: &[LeaseOp]) -> bool {
     ops.iter().filter_map(|op| op.share_access()).any(|(id, access)| {
         core.leases.check_share(id, access, READ | WRITE | DELETE).is_err()
             || access & DELETE_ACCESS != 0
-                && (core.leases.streams_allow_delete(id).is_err() || has_open_below(core, id))
+                && (core.leases.streams_allow_delete(id).is_err() || core.has_open_below(id))
     })
-}
-
-/// Whether an SMB client has something open below directory `dir` (a
-/// stream lies where its file does); never for a file.
-fn has_open_below(core: &Core, dir: ObjectId) -> bool {
-    if !core.vfs.getattr(dir).is_ok_and(|a| a.kind == crate::vfs::FileType::Directory) {
-        return false;
-    }
-    core.leases.open_files().any(|f| f != dir && core.vfs.is_within(f, dir).unwrap_or(false))
 }
 
 /// The hook every NFS call passes before it touches storage: sends the

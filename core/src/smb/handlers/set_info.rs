@@ -251,24 +251,6 @@ fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(),
     Ok(())
 }
 
-/// Whether a file below directory `dir` is open (its ancestors are walked,
-/// at most 256 levels).
-fn has_open_descendant(cx: &Ctx<'_>, dir: crate::vfs::ObjectId) -> bool {
-    cx.smb.files.iter().any(|(id, f)| {
-        let mut p = f.parent;
-        for _ in 0..256 {
-            if p == dir && *id != dir {
-                return true;
-            }
-            match cx.core.vfs.parent(p) {
-                Ok(up) if up != p => p = up,
-                _ => return false,
-            }
-        }
-        false
-    })
-}
-
 /// FILE_RENAME_INFORMATION (MS-FSA 2.1.5.14.11): the target is a path from
 /// the share root.
 fn rename(
@@ -318,7 +300,7 @@ fn rename(
         return Err(status::SHARING_VIOLATION);
     }
     super::create::streams_share_delete(cx, open.object)?;
-    if open.kind == FileType::Directory && has_open_descendant(cx, open.object) {
+    if open.kind == FileType::Directory && cx.core.has_open_below(open.object) {
         return Err(status::ACCESS_DENIED);
     }
     // DELETE, granted at CREATE, covered leaving the source directory; the

@@ -184,3 +184,17 @@ fn basic_information_set_through_a_stream_is_the_files() {
         assert_eq!(u32_at(&r.body, 8 + 32).unwrap(), HIDDEN_ARCHIVE, "{who}'s attributes");
     }
 }
+
+/// A directory is not renamed while a stream of a file below it is open
+/// (MS-FSA 2.1.4.2: the stream's open is an open below it).
+#[test]
+fn a_directory_with_an_open_stream_below_is_not_renamed() {
+    let mut c = Client::ready();
+    let d = c.create("d", RW | DELETE, SHARE_ALL, disposition::CREATE, options::DIRECTORY_FILE).file_id();
+    c.put("d\\f", b"1");
+    c.put("d\\f:s", b"2");
+    let s = c.create("d\\f:s", RW, SHARE_ALL, disposition::OPEN, 0).file_id();
+    assert_eq!(rename(&mut c, d, "e", false), status::ACCESS_DENIED);
+    c.call(command::CLOSE, &close_body(s, 0));
+    assert_eq!(rename(&mut c, d, "e", false), status::SUCCESS);
+}
