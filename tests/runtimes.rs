@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use polyshare::record::{Event, Recording};
 use polyshare::{BoundAddrs, Config, ConnId, MemoryFs, Output, Seed, ServerOptions, Setup};
+use polyshare_core::smb::status;
+use polyshare_core::smb::wire::header::command;
+use polyshare_core::testing::smb_client as smb_peer;
 
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -44,6 +47,33 @@ fn start_tokio(opts: ServerOptions, setup: Setup) -> Running {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(async move {
+            let listeners = polyshare_tokio::Listeners::bind(opts).await?;
+            let _ = addrs_tx.send(listeners.local_addrs());
+            polyshare_tokio::serve(listeners, setup, async {
+                let _ = stop_rx.await;
+            })
+            .await
+        })
+    });
+    let addrs = addrs_rx.recv().expect("server failed to bind");
+    Running {
+        addrs,
+        stop: Box::new(move || {
+            let _ = stop_tx.send(());
+        }),
+        thread,
+    }
+}
+
+/// The tokio adapter on a multi-threaded runtime, as the examples and the
+/// `polyshare` binary run it (two workers).
+#[cfg(feature = "tokio")]
+fn start_tokio_multi(opts: ServerOptions, setup: Setup) -> Running {
+    let (addrs_tx, addrs_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         rt.block_on(async move {
             let listeners = polyshare_tokio::Listeners::bind(opts).await?;
             let _ = addrs_tx.send(listeners.local_addrs());
@@ -329,6 +359,95 @@ fn slow_reader_is_backpressured(start: Start) {
     server.shut_down();
 }
 
+/// A blocking SMB client over a real socket: a guest session and a tree
+/// connected, built from the core's test client's messages.
+struct SmbPeer {
+    s: TcpStream,
+    mid: u64,
+    session: u64,
+    tree: u32,
+}
+
+impl SmbPeer {
+    fn login(addr: SocketAddr, guid: [u8; 16]) -> Self {
+        let mut p = SmbPeer { s: connect(addr), mid: 0, session: 0, tree: 0 };
+        let r = p.call(command::NEGOTIATE, &smb_peer::negotiate_body(guid));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        let r = p.call(command::SESSION_SETUP, &smb_peer::session_setup_body(&smb_peer::ntlm_negotiate()));
+        p.session = r.hdr.session_id;
+        let r = p.call(command::SESSION_SETUP, &smb_peer::session_setup_body(&smb_peer::ntlm_guest_authenticate()));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        let r = p.call(command::TREE_CONNECT, &smb_peer::tree_connect_body("\\\\127.0.0.1\\SHARE"));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        p.tree = r.hdr.tree_id;
+        p
+    }
+
+    /// One whole frame (4-byte length prefix, RFC 1002 session message).
+    fn frame(&mut self) -> Vec<u8> {
+        let mut len = [0u8; 4];
+        self.s.read_exact(&mut len).expect("frame length");
+        let n = u32::from_be_bytes(len) as usize & 0x00ff_ffff;
+        let mut f = len.to_vec();
+        f.resize(4 + n, 0);
+        self.s.read_exact(&mut f[4..]).expect("frame");
+        f
+    }
+
+    /// Sends one request and returns its final response.
+    fn call(&mut self, cmd: u16, body: &[u8]) -> smb_peer::Msg {
+        let mid = self.mid;
+        self.mid += 1;
+        self.s.write_all(&smb_peer::request(cmd, mid, self.session, self.tree, body)).unwrap();
+        loop {
+            for m in smb_peer::split(&self.frame()) {
+                if m.hdr.message_id == mid && m.hdr.status != status::PENDING {
+                    return m;
+                }
+                assert!(m.hdr.message_id == mid, "unexpected message {:?}", m.hdr);
+            }
+        }
+    }
+}
+
+// What the core produces in one order leaves in that order, across
+// connections too: a lease break owed to one client and the reply to the
+// request that caused it, on another client's connection, produced in the
+// same turn of the core. A byte-range lock breaks other opens' R leases to
+// none without waiting for an acknowledgment (MS-FSA 2.1.5.7, MS-SMB2
+// 3.3.4.7), so the LOCK's reply follows the break at once; by the time the
+// locker has its reply, the break must already be in the lease holder's
+// socket (a non-blocking read finds it). smbtorture's smb2.lease.unlink
+// relies on this order (its break and reply travel on two connections).
+fn a_break_leaves_before_the_reply_that_caused_it(start: Start) {
+    let server = start(options(None), setup(5));
+    let mut holder = SmbPeer::login(server.smb(), [0xA1; 16]);
+    let mut locker = SmbPeer::login(server.smb(), [0xB2; 16]);
+    for round in 0..20u8 {
+        let name = format!("ordered{round}.bin");
+        let r = holder.call(command::CREATE, &smb_peer::create_body(&name, Some(([round; 16], 1))));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        let r = locker.call(command::CREATE, &smb_peer::create_body(&name, None));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        let fid = r.file_id();
+        let r = locker.call(command::LOCK, &smb_peer::lock_body(fid, 0, 10, smb_peer::LOCK_EXCLUSIVE_NOW));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        holder.s.set_nonblocking(true).unwrap();
+        let mut first = [0u8; 4];
+        let got = holder.s.read(&mut first);
+        holder.s.set_nonblocking(false).unwrap();
+        assert!(matches!(got, Ok(4)), "round {round}: the break was not there before the reply: {got:?}");
+        let mut rest = vec![0; (u32::from_be_bytes(first) & 0x00ff_ffff) as usize];
+        holder.s.read_exact(&mut rest).unwrap();
+        let mut frame = first.to_vec();
+        frame.extend_from_slice(&rest);
+        let brk = smb_peer::split(&frame).remove(0).lease_break().expect("a lease break");
+        assert_eq!((brk.current_state, brk.new_state), (1, 0), "round {round}: R breaks to none");
+        locker.call(command::CLOSE, &smb_peer::close_body(fid));
+    }
+    server.shut_down();
+}
+
 macro_rules! runtime_tests {
     ($runtime:ident, $start:path) => {
         mod $runtime {
@@ -360,6 +479,11 @@ macro_rules! runtime_tests {
             }
 
             #[test]
+            fn a_break_leaves_before_the_reply_that_caused_it() {
+                super::a_break_leaves_before_the_reply_that_caused_it($start);
+            }
+
+            #[test]
             fn slow_reader_is_backpressured() {
                 super::slow_reader_is_backpressured($start);
             }
@@ -369,6 +493,9 @@ macro_rules! runtime_tests {
 
 #[cfg(feature = "tokio")]
 runtime_tests!(tokio_runtime, start_tokio);
+
+#[cfg(feature = "tokio")]
+runtime_tests!(tokio_multi_thread_runtime, start_tokio_multi);
 
 #[cfg(feature = "mio")]
 runtime_tests!(mio_runtime, start_mio);

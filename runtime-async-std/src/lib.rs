@@ -3,16 +3,18 @@
 //! `smol::block_on` or `async_std::task::block_on` alike. It runs its own
 //! single-threaded executor: one task owns the Sans-IO [`Driver`] and is the
 //! only one that calls the core; per-connection reader tasks send it what
-//! they read over one bounded channel, and per-connection writer tasks send
-//! what it produces. Backpressure: while more than
+//! they read over one bounded channel. What it produces is written by the
+//! core task itself when the message is small and nothing is queued ahead
+//! of it (so messages leave in the core's order, see [`Outbox`]), and by
+//! per-connection writer tasks otherwise. Backpressure: while more than
 //! [`ServerOptions::output_limit`] bytes are queued for a connection its
 //! reader stops reading, so a peer that does not read cannot make the server
 //! buffer without bound (and no data is ever dropped).
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::{self, Read as _};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{self, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Instant;
@@ -22,11 +24,11 @@ use async_executor::{LocalExecutor, Task};
 use async_io::{Async, Timer};
 use bytes::Bytes;
 use futures_lite::future;
-use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use futures_lite::io::AsyncReadExt;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outputs, Queued, READ_CHUNK, RecordSink, WorkerPool,
-    bind_listeners, dispatch_outputs, handle_event,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, READ_CHUNK, RecordSink, WorkerPool,
+    bind_listeners, dispatch_outputs, handle_event, shutdown_write,
 };
 
 pub use polyshare_runtime::{BoundAddrs, ServerOptions};
@@ -109,16 +111,30 @@ async fn run(
 #[derive(Debug)]
 struct Shared {
     stream: Async<TcpStream>,
-    queued: Queued,
+    outbox: Outbox,
 }
 
 #[derive(Debug)]
 struct Conn {
     shared: Rc<Shared>,
-    /// Dropping it lets the writer flush what is queued and close.
-    writes: Sender<Bytes>,
-    /// Dropping it stops the reader.
-    reader: Task<()>,
+    /// Dropping it stops the reader; detached (`None`) to let it linger.
+    reader: Option<Task<()>>,
+}
+
+impl Conn {
+    /// Lets the reader run on (lingering) after the connection is dropped.
+    fn detach_reader(&mut self) {
+        if let Some(r) = self.reader.take() {
+            r.detach();
+        }
+    }
+}
+
+/// Dropping a connection lets its writer flush what is queued and close.
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.shared.outbox.close();
+    }
 }
 
 /// Phases of the core loop, first ready first.
@@ -209,17 +225,16 @@ impl CoreTask<'_, '_> {
 impl Outputs for ConnTable<'_, '_> {
     fn transmit(&mut self, conn: ConnId, data: Bytes) {
         if let Some(c) = self.conns.get(&conn) {
-            c.shared.queued.queue(data.len());
-            // A closed channel means the writer failed; its WriteFailed
-            // event is on its way.
-            let _ = c.writes.try_send(data);
+            // A write error here shows again in the writer, which reports
+            // it (WriteFailed).
+            c.shared.outbox.transmit(data, |bufs| c.shared.stream.get_ref().write_vectored(bufs));
         }
     }
 
     // The writer flushes and closes; the reader then lingers.
     fn close(&mut self, conn: ConnId) {
-        if let Some(c) = self.conns.remove(&conn) {
-            c.reader.detach();
+        if let Some(mut c) = self.conns.remove(&conn) {
+            c.detach_reader();
         }
         self.writers.retain(|t| !t.is_finished());
     }
@@ -239,11 +254,10 @@ impl Connections for ConnTable<'_, '_> {
         if let Err(e) = stream.get_ref().set_nodelay(true) {
             tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
         }
-        let shared = Rc::new(Shared { stream, queued: Queued::new(self.limit) });
-        let (writes, rx) = async_channel::unbounded();
+        let shared = Rc::new(Shared { stream, outbox: Outbox::new(self.limit) });
         let reader = self.ex.spawn(read_loop(conn, shared.clone(), self.tx.clone()));
-        self.writers.push(self.ex.spawn(write_loop(conn, shared.clone(), rx, self.tx.clone())));
-        self.conns.insert(conn, Conn { shared, writes, reader });
+        self.writers.push(self.ex.spawn(write_loop(conn, shared.clone(), self.tx.clone())));
+        self.conns.insert(conn, Conn { shared, reader: Some(reader) });
     }
 
     fn is_open(&self, conn: ConnId) -> bool {
@@ -251,7 +265,7 @@ impl Connections for ConnTable<'_, '_> {
     }
 
     fn read_ended(&mut self, conn: ConnId) -> bool {
-        let known = self.conns.remove(&conn).map(|c| c.reader.detach()).is_some();
+        let known = self.conns.remove(&conn).map(|mut c| c.detach_reader()).is_some();
         self.writers.retain(|t| !t.is_finished());
         known
     }
@@ -282,7 +296,7 @@ async fn read_loop(conn: ConnId, shared: Rc<Shared>, events: Sender<Event>) {
     let reading = async {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
-            shared.queued.room().await;
+            shared.outbox.queued().room().await;
             let read = (&shared.stream).read(&mut buf).await;
             let ev = Event::from_read(conn, read.map(|n| Bytes::copy_from_slice(buf.get(..n).unwrap_or_default())));
             let end = ev.ends_reading();
@@ -292,7 +306,7 @@ async fn read_loop(conn: ConnId, shared: Rc<Shared>, events: Sender<Event>) {
         }
     };
     let closed = async {
-        shared.queued.closed().await;
+        shared.outbox.queued().closed().await;
         true
     };
     if future::or(reading, closed).await {
@@ -308,26 +322,24 @@ async fn read_loop(conn: ConnId, shared: Rc<Shared>, events: Sender<Event>) {
     }
 }
 
-async fn write_loop(conn: ConnId, shared: Rc<Shared>, rx: Receiver<Bytes>, events: Sender<Event>) {
-    let mut w = BufWriter::new(&shared.stream);
-    while let Ok(data) = rx.recv().await {
-        let mut result = w.write_all(&data).await;
-        let mut done = data.len();
-        // Batch what is already queued into as few writes as possible.
-        while let (Ok(()), Ok(more)) = (&result, rx.try_recv()) {
-            result = w.write_all(&more).await;
-            done += more.len();
+/// Writes what the core task queued for the connection (see [`Outbox`]),
+/// as vectored writes of whole batches.
+async fn write_loop(conn: ConnId, shared: Rc<Shared>, events: Sender<Event>) {
+    while let Some(mut batch) = shared.outbox.next_batch().await {
+        while !batch.is_empty() {
+            match shared.stream.write_with(|s| batch.write_with(|bufs| (&*s).write_vectored(bufs))).await {
+                Ok(n) => shared.outbox.written(n),
+                Err(e) => {
+                    let _ = events.send(Event::WriteFailed(conn, e)).await;
+                    return;
+                }
+            }
         }
-        if let Err(e) = result.and(w.flush().await) {
-            let _ = events.send(Event::WriteFailed(conn, e)).await;
-            return;
-        }
-        shared.queued.sent(done);
     }
     // The core closed the connection (or the peer did, or the server is
     // stopping): everything queued has been written; close our side.
-    let _ = shared.stream.get_ref().shutdown(Shutdown::Write);
-    shared.queued.writer_closed();
+    shutdown_write(shared.stream.get_ref());
+    shared.outbox.queued().writer_closed();
 }
 
 #[cfg(test)]

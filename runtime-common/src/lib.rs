@@ -11,7 +11,9 @@
 //!   [`start`] tells the core;
 //! - the core task's events ([`Event`], [`handle_event`]) and the one place
 //!   the driver's output is dispatched ([`dispatch_outputs`]);
-//! - per-connection output accounting with backpressure ([`Queued`]), the
+//! - per-connection output: the write queue ([`WriteQueue`]), shared by the
+//!   core task and a connection's writer ([`Outbox`]) so that small messages
+//!   leave in the core's order; accounting with backpressure ([`Queued`]), the
 //!   linger time ([`LINGER`]) and accept backoff ([`ACCEPT_BACKOFF`]);
 //! - a blocking [`WorkerPool`] for work that must not run on an event loop;
 //! - the embedder's commands to a running server ([`Control`],
@@ -23,6 +25,7 @@ mod control;
 mod events;
 pub mod interfaces;
 mod options;
+mod outbox;
 mod pool;
 mod queued;
 mod start;
@@ -34,6 +37,7 @@ pub use events::{
     ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, ReadFramer, dispatch_outputs, handle_event,
 };
 pub use options::{BoundAddrs, ServerOptions, bind_listeners};
+pub use outbox::{DIRECT_WRITE_MAX, MAX_IOVECS, Outbox, WriteQueue, shutdown_write, write_or_queue};
 pub use pool::{Job, WorkerPool};
 pub use queued::{LINGER, Queued};
 pub use start::{RECORD_FLUSH, RECORD_INTERVAL, RecordSink, entropy, start};

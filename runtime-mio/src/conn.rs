@@ -1,21 +1,17 @@
 //! One connection: its socket, its write queue and where it is in closing.
 
-use std::collections::VecDeque;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::time::Instant;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use mio::net::TcpStream;
-use polyshare_runtime::LINGER;
-/// Queued buffers handed to one `writev`.
-const MAX_IOVECS: usize = 64;
+use polyshare_runtime::{LINGER, WriteQueue, write_or_queue};
 
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub stream: TcpStream,
-    out: VecDeque<Bytes>,
-    out_bytes: usize,
+    out: WriteQueue,
     /// Readiness not yet used up (mio is edge-triggered: set by an event,
     /// cleared by `WouldBlock`).
     pub readable: bool,
@@ -40,8 +36,7 @@ impl Conn {
     pub fn new(stream: TcpStream) -> Self {
         Self {
             stream,
-            out: VecDeque::new(),
-            out_bytes: 0,
+            out: WriteQueue::new(),
             readable: true,
             writable: true,
             core_live: true,
@@ -55,7 +50,7 @@ impl Conn {
     /// (input is drained and discarded) or the queued output is within
     /// `limit` (backpressure).
     pub fn wants_read(&self, limit: usize) -> bool {
-        self.readable && !self.eof && (!self.core_live || self.out_bytes <= limit)
+        self.readable && !self.eof && (!self.core_live || self.out.bytes() <= limit)
     }
 
     pub fn flushed(&self) -> bool {
@@ -66,9 +61,21 @@ impl Conn {
         self.writable = true;
     }
 
-    pub fn queue(&mut self, data: Bytes) {
-        self.out_bytes += data.len();
-        self.out.push_back(data);
+    /// Queues `data`, writing a small message now when nothing is queued
+    /// ahead of it, so that messages leave in the order the core produced
+    /// them, across connections too (see `polyshare_runtime::Outbox`).
+    pub fn transmit(&mut self, data: Bytes) {
+        if !self.writable {
+            self.out.push(data);
+            return;
+        }
+        let stream = &mut self.stream;
+        if let Err(e) = write_or_queue(&mut self.out, data, |bufs| stream.write_vectored(bufs)) {
+            // Anything else shows again in `flush`, which reports it.
+            if e.kind() == io::ErrorKind::WouldBlock {
+                self.writable = false;
+            }
+        }
     }
 
     /// Reads once into `buf`: `Ok(n)` with n > 0 for data, 0 when there is
@@ -94,10 +101,9 @@ impl Conn {
     /// empty, closes our side and lingers.
     pub fn flush(&mut self, now: Instant) -> io::Result<Flushed> {
         while !self.out.is_empty() && self.writable {
-            let slices: Vec<IoSlice<'_>> = self.out.iter().take(MAX_IOVECS).map(|b| IoSlice::new(b)).collect();
-            match self.stream.write_vectored(&slices) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.consume(n),
+            let stream = &mut self.stream;
+            match self.out.write_with(|bufs| stream.write_vectored(bufs)) {
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -115,19 +121,6 @@ impl Conn {
         let lingered = self.linger_until.is_some_and(|t| t <= now);
         Ok(if self.eof || lingered { Flushed::Done } else { Flushed::Open })
     }
-
-    fn consume(&mut self, mut n: usize) {
-        self.out_bytes -= n;
-        while n > 0 {
-            let Some(front) = self.out.front_mut() else { return };
-            if n < front.len() {
-                front.advance(n);
-                return;
-            }
-            n -= front.len();
-            self.out.pop_front();
-        }
-    }
 }
 
 #[cfg(test)]
@@ -143,23 +136,26 @@ mod tests {
     }
 
     #[test]
-    fn partial_writes_keep_order_and_count() {
-        let (mut c, _client) = pair();
-        for b in [&b"abc"[..], b"defg", b"h"] {
-            c.queue(Bytes::from_static(b));
-        }
-        c.consume(2);
-        assert_eq!((c.out_bytes, c.out.front().map(|b| b.to_vec())), (6, Some(b"c".to_vec())));
-        c.consume(5);
-        assert_eq!((c.out_bytes, c.out.len()), (1, 1));
-        c.consume(1);
-        assert!(c.flushed() && c.out_bytes == 0);
+    fn a_small_message_is_written_at_once_a_later_one_queues_behind_the_rest() {
+        let (mut c, mut client) = pair();
+        c.transmit(Bytes::from_static(b"break"));
+        assert!(c.flushed(), "written when transmitted, not at the next flush");
+        let mut got = [0u8; 5];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"break");
+        c.out.push(Bytes::from_static(b"ahead"));
+        c.transmit(Bytes::from_static(b"reply"));
+        assert_eq!(c.out.bytes(), 10, "queued behind what is ahead of it");
+        assert_eq!(c.flush(Instant::now()).unwrap(), Flushed::Open);
+        let mut got = [0u8; 10];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"aheadreply");
     }
 
     #[test]
     fn reading_pauses_above_the_limit_and_resumes_when_drained() {
         let (mut c, mut client) = pair();
-        c.queue(Bytes::from_static(b"0123456789"));
+        c.out.push(Bytes::from_static(b"0123456789"));
         assert!(!c.wants_read(5), "10 bytes queued, limit 5");
         let now = Instant::now();
         assert_eq!(c.flush(now).unwrap(), Flushed::Open);
@@ -169,7 +165,7 @@ mod tests {
         assert_eq!(&got, b"0123456789");
         // Once the core is done: close after the queue empties, then linger
         // until the peer closes.
-        c.queue(Bytes::from_static(b"bye"));
+        c.out.push(Bytes::from_static(b"bye"));
         c.core_live = false;
         assert_eq!(c.flush(now).unwrap(), Flushed::Open);
         let mut rest = Vec::new();

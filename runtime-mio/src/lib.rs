@@ -333,7 +333,7 @@ struct Queues<'a>(&'a mut BTreeMap<ConnId, Conn>, &'a mut Storage);
 impl Outputs for Queues<'_> {
     fn transmit(&mut self, conn: ConnId, data: Bytes) {
         if let Some(c) = self.0.get_mut(&conn) {
-            c.queue(data);
+            c.transmit(data);
         }
     }
 

@@ -1,7 +1,9 @@
 //! polyshare on tokio. One task owns the Sans-IO [`Driver`] and is the only
 //! one that calls the core; per-connection reader tasks send it what they
-//! read over one bounded channel, and per-connection writer tasks send what
-//! it produces. Backpressure: the bytes queued for a connection are counted,
+//! read over one bounded channel. What it produces is written by the core
+//! task itself when the message is small and nothing is queued ahead of it
+//! (so messages leave in the core's order, see [`Outbox`]), and by
+//! per-connection writer tasks otherwise. Backpressure: the bytes queued for a connection are counted,
 //! and its reader stops reading while they exceed
 //! [`ServerOptions::output_limit`], so a peer that does not read cannot make
 //! the server buffer without bound (and no data is ever dropped). What is not
@@ -17,11 +19,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outputs, Queued, ReadFramer, RecordSink, WorkerPool,
-    dispatch_outputs, handle_control, handle_event,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, ReadFramer, RecordSink, WorkerPool,
+    dispatch_outputs, handle_control, handle_event, shutdown_write,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
@@ -147,10 +147,16 @@ async fn run(
 
 #[derive(Debug)]
 struct Conn {
-    queued: Arc<Queued>,
-    /// Dropping it lets the writer flush what is queued and close.
-    writes: mpsc::UnboundedSender<Bytes>,
+    stream: Arc<TcpStream>,
+    outbox: Arc<Outbox>,
     reader: AbortHandle,
+}
+
+/// Dropping a connection lets its writer flush what is queued and close.
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.outbox.close();
+    }
 }
 
 /// The connections the core knows, and their tasks.
@@ -228,10 +234,9 @@ impl CoreTask {
 impl Outputs for ConnTable {
     fn transmit(&mut self, conn: ConnId, data: Bytes) {
         if let Some(c) = self.conns.get(&conn) {
-            c.queued.queue(data.len());
-            // A closed channel means the writer failed; its WriteFailed
-            // event is on its way.
-            let _ = c.writes.send(data);
+            // A write error here shows again in the writer, which reports
+            // it (WriteFailed).
+            c.outbox.transmit(data, |bufs| c.stream.try_write_vectored(bufs));
         }
     }
 
@@ -256,13 +261,12 @@ impl Connections for ConnTable {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
         }
-        let (read, write) = stream.into_split();
-        let queued = Arc::new(Queued::new(self.limit));
-        let (writes, rx) = mpsc::unbounded_channel();
+        let stream = Arc::new(stream);
+        let outbox = Arc::new(Outbox::new(self.limit));
         let framer = ReadFramer::new(conn, protocol, self.max_frame);
-        let reader = self.readers.spawn(read_loop(read, framer, queued.clone(), self.tx.clone()));
-        self.writers.spawn(write_loop(conn, write, rx, queued.clone(), self.tx.clone()));
-        self.conns.insert(conn, Conn { queued, writes, reader });
+        let reader = self.readers.spawn(read_loop(stream.clone(), framer, outbox.clone(), self.tx.clone()));
+        self.writers.spawn(write_loop(conn, stream.clone(), outbox.clone(), self.tx.clone()));
+        self.conns.insert(conn, Conn { stream, outbox, reader });
     }
 
     fn is_open(&self, conn: ConnId) -> bool {
@@ -294,14 +298,26 @@ async fn accept_loop(listener: TcpListener, protocol: Protocol, events: mpsc::Se
     }
 }
 
-async fn read_loop(mut read: OwnedReadHalf, mut framer: ReadFramer, queued: Arc<Queued>, events: mpsc::Sender<Event>) {
+/// One read into `framer`'s buffer, waiting until the socket has input.
+async fn read_some(stream: &TcpStream, framer: &mut ReadFramer) -> io::Result<usize> {
+    loop {
+        stream.readable().await?;
+        match stream.try_read_buf(framer.buf()) {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+            read => return read,
+        }
+    }
+}
+
+async fn read_loop(stream: Arc<TcpStream>, mut framer: ReadFramer, outbox: Arc<Outbox>, events: mpsc::Sender<Event>) {
+    let queued = outbox.queued();
     let reading = async {
         let mut out = Vec::new();
         loop {
             queued.room().await;
             // Whole messages are framed here, on this task's thread, and
             // the core gets them without copying.
-            match read.read_buf(framer.buf()).await {
+            match read_some(&stream, &mut framer).await {
                 Ok(0) => out.push(Event::ReadEnd(framer.conn(), None)),
                 Ok(_) => framer.events(&mut out),
                 Err(e) => out.push(Event::ReadEnd(framer.conn(), Some(e))),
@@ -327,38 +343,46 @@ async fn read_loop(mut read: OwnedReadHalf, mut framer: ReadFramer, queued: Arc<
         // Read and discard until the peer closes too (see LINGER).
         let drain = async {
             let mut sink = [0u8; 4096];
-            while let Ok(1..) = read.read(&mut sink).await {}
+            loop {
+                if stream.readable().await.is_err() {
+                    return;
+                }
+                match stream.try_read(&mut sink) {
+                    Ok(1..) => {}
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+                    _ => return,
+                }
+            }
         };
         let _ = tokio::time::timeout(LINGER, drain).await;
     }
 }
 
-async fn write_loop(
-    conn: ConnId,
-    write: OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Bytes>,
-    queued: Arc<Queued>,
-    events: mpsc::Sender<Event>,
-) {
-    let mut w = BufWriter::new(write);
-    while let Some(data) = rx.recv().await {
-        let mut result = w.write_all(&data).await;
-        let mut done = data.len();
-        // Batch what is already queued into as few writes as possible.
-        while let (Ok(()), Ok(more)) = (&result, rx.try_recv()) {
-            result = w.write_all(&more).await;
-            done += more.len();
+/// Writes what the core task queued for the connection (see [`Outbox`]),
+/// as vectored writes of whole batches.
+async fn write_loop(conn: ConnId, stream: Arc<TcpStream>, outbox: Arc<Outbox>, events: mpsc::Sender<Event>) {
+    while let Some(mut batch) = outbox.next_batch().await {
+        while !batch.is_empty() {
+            match batch.write_with(|bufs| stream.try_write_vectored(bufs)) {
+                Ok(n) => outbox.written(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = stream.writable().await {
+                        let _ = events.send(Event::WriteFailed(conn, e)).await;
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = events.send(Event::WriteFailed(conn, e)).await;
+                    return;
+                }
+            }
         }
-        if let Err(e) = result.and(w.flush().await) {
-            let _ = events.send(Event::WriteFailed(conn, e)).await;
-            return;
-        }
-        queued.sent(done);
     }
     // The core closed the connection (or the peer did, or the server is
     // stopping): everything queued has been written; close our side.
-    let _ = w.shutdown().await;
-    queued.writer_closed();
+    shutdown_write(&*stream);
+    outbox.queued().writer_closed();
 }
 
 #[cfg(test)]

@@ -346,6 +346,21 @@ pub fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
     b
 }
 
+/// LOCK (MS-SMB2 2.2.26) of one range: `len` bytes at `offset` with
+/// `flags` (SMB2_LOCKFLAG_*), LockSequence 0.
+pub fn lock_body(fid: FileId, offset: u64, len: u64, flags: u32) -> Vec<u8> {
+    let mut b = vec![48, 0, 1, 0, 0, 0, 0, 0];
+    fid.encode(&mut b);
+    b.extend_from_slice(&offset.to_le_bytes());
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(&flags.to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b
+}
+
+/// SMB2_LOCKFLAG_EXCLUSIVE_LOCK | SMB2_LOCKFLAG_FAIL_IMMEDIATELY.
+pub const LOCK_EXCLUSIVE_NOW: u32 = 0x12;
+
 pub fn ack_body(key: [u8; 16], state: u32) -> Vec<u8> {
     let mut b = Vec::new();
     LeaseBreakAck { flags: 0, key, state, duration: 0 }.encode(&mut b);

@@ -1,0 +1,343 @@
+//! A connection's output: the queue of messages not yet written
+//! ([`WriteQueue`]), and for the task runtimes the same queue shared between
+//! the core task and the connection's writer task ([`Outbox`]).
+//!
+//! Why the core task writes small messages itself: the core produces its
+//! output in an order that matters across connections too. A lease break
+//! owed to the client's oldest connection and the reply that caused it on a
+//! newer one leave in the same turn, break first (MS-SMB2 3.3.4.7); if each
+//! went through its own writer task, the reply could reach the client
+//! before the break, and a client that checks for the break once it has the
+//! reply (smbtorture's smb2.lease.unlink) would miss it. Writing a small
+//! message straight to the socket when nothing is queued ahead of it keeps
+//! the core's order, and saves a task hop for every small reply (an ECHO
+//! answered from the core task does not wait for a writer to be
+//! scheduled). Large messages (READ payloads) still go to the writer, off
+//! the core's thread.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use bytes::{Buf, Bytes};
+use event_listener::Event;
+
+use crate::Queued;
+
+/// Queued buffers handed to one vectored write.
+pub const MAX_IOVECS: usize = 64;
+
+/// Largest message the core task writes to a socket itself (see the module
+/// documentation); larger ones are copied into the socket by the writer.
+pub const DIRECT_WRITE_MAX: usize = 64 * 1024;
+
+/// Messages queued for one connection, in order, written with vectored
+/// writes.
+#[derive(Debug, Default)]
+pub struct WriteQueue {
+    out: VecDeque<Bytes>,
+    bytes: usize,
+}
+
+impl WriteQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// Bytes queued.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Queues `data` after everything else.
+    pub fn push(&mut self, data: Bytes) {
+        if !data.is_empty() {
+            self.bytes += data.len();
+            self.out.push_back(data);
+        }
+    }
+
+    /// One vectored write of the front of the queue (at most
+    /// [`MAX_IOVECS`] buffers) with `write`; what it took leaves the queue.
+    /// Returns the bytes written (0 when the queue is empty). `WouldBlock`
+    /// and other errors are returned as they are, and nothing is taken.
+    pub fn write_with(&mut self, write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>) -> io::Result<usize> {
+        if self.out.is_empty() {
+            return Ok(0);
+        }
+        let slices: Vec<IoSlice<'_>> = self.out.iter().take(MAX_IOVECS).map(|b| IoSlice::new(b)).collect();
+        let n = write(&slices)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        self.consume(n);
+        Ok(n)
+    }
+
+    /// Takes everything queued, leaving the queue empty.
+    pub fn take(&mut self) -> WriteQueue {
+        std::mem::take(self)
+    }
+
+    fn consume(&mut self, mut n: usize) {
+        self.bytes -= n.min(self.bytes);
+        while n > 0 {
+            let Some(front) = self.out.front_mut() else { return };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.out.pop_front();
+        }
+    }
+}
+
+/// Queues `data` on `queue`, first writing it with `try_write` (a
+/// non-blocking write to the connection's socket) when nothing is queued
+/// ahead of it and it is at most [`DIRECT_WRITE_MAX`] bytes. Returns the
+/// bytes written now, or the write's error; what the socket did not take
+/// (all of it if it would block or failed) is queued either way, and a
+/// failure shows again at the next write.
+pub fn write_or_queue(
+    queue: &mut WriteQueue,
+    data: Bytes,
+    try_write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
+) -> io::Result<usize> {
+    let direct = queue.is_empty() && data.len() <= DIRECT_WRITE_MAX;
+    queue.push(data);
+    if direct { queue.write_with(try_write) } else { Ok(0) }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: WriteQueue,
+    /// The writer has taken a batch and is writing it: the core must not
+    /// write ahead of it.
+    writing: bool,
+    /// No more output: the writer flushes and closes.
+    closed: bool,
+}
+
+/// Closes our side of a connection (TCP FIN) through a shared reference
+/// (the writer shares the socket with the reader and the core task). Fails
+/// only if the peer is already gone, which is fine.
+pub fn shutdown_write(stream: &impl std::os::fd::AsRawFd) {
+    let _ = nix::sys::socket::shutdown(stream.as_raw_fd(), nix::sys::socket::Shutdown::Write);
+}
+
+/// One connection's output, shared by the core task and the connection's
+/// writer task (any runtime: the writer's waits are runtime-independent).
+/// The core task calls [`Outbox::transmit`], which writes a small message
+/// straight to the socket when nothing is queued or being written ahead of
+/// it, and queues it otherwise; the writer task takes what is queued
+/// ([`Outbox::next_batch`]), writes it, and reports it written
+/// ([`Outbox::written`]). Backpressure is counted in the [`Queued`] it
+/// carries.
+#[derive(Debug)]
+pub struct Outbox {
+    state: Mutex<State>,
+    ready: Event,
+    queued: Queued,
+}
+
+impl Outbox {
+    /// Nothing queued; the connection's reader stops while more than
+    /// `limit` bytes are.
+    pub fn new(limit: usize) -> Self {
+        Self { state: Mutex::new(State::default()), ready: Event::new(), queued: Queued::new(limit) }
+    }
+
+    /// The backpressure and linger accounting.
+    pub fn queued(&self) -> &Queued {
+        &self.queued
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent whatever a panicking holder did.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The core task's side: `data` goes to the socket now with
+    /// `try_write` if it may (see [`write_or_queue`]), else to the writer.
+    /// Ignored once closed.
+    pub fn transmit(&self, data: Bytes, try_write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>) {
+        let mut s = self.lock();
+        if s.closed {
+            return;
+        }
+        let len = data.len();
+        let written = if s.writing {
+            s.queue.push(data);
+            0
+        } else {
+            // The writer meets an error again and reports it.
+            write_or_queue(&mut s.queue, data, try_write).unwrap_or(0)
+        };
+        if written < len {
+            self.queued.queue(len - written);
+            drop(s);
+            self.ready.notify(1);
+        }
+    }
+
+    /// No more output: the writer writes what is queued, then
+    /// [`Outbox::next_batch`] returns `None`.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify(1);
+    }
+
+    /// The writer's side: waits until something is queued and takes all of
+    /// it (the core then queues behind it until [`Outbox::written`]);
+    /// `None` once closed and empty.
+    pub async fn next_batch(&self) -> Option<WriteQueue> {
+        loop {
+            let listener = {
+                let mut s = self.lock();
+                if !s.queue.is_empty() {
+                    s.writing = true;
+                    return Some(s.queue.take());
+                }
+                s.writing = false;
+                if s.closed {
+                    return None;
+                }
+                // Listen before unlocking, so a notify in between is not
+                // lost.
+                self.ready.listen()
+            };
+            listener.await;
+        }
+    }
+
+    /// The writer wrote `n` bytes of a batch.
+    pub fn written(&self, n: usize) {
+        self.queued.sent(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    fn poll<T>(f: &mut std::pin::Pin<&mut impl Future<Output = T>>) -> Poll<T> {
+        f.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// A socket that takes up to `room` bytes per write and records them.
+    fn sink(room: usize, got: &mut Vec<u8>) -> impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize> + '_ {
+        move |slices| {
+            if room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let all: Vec<u8> = slices.iter().flat_map(|s| s.iter().copied()).collect();
+            let n = all.len().min(room);
+            got.extend_from_slice(&all[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn partial_writes_keep_order_and_count() {
+        let mut q = WriteQueue::new();
+        for b in [&b"abc"[..], b"defg", b"h"] {
+            q.push(Bytes::from_static(b));
+        }
+        let mut got = Vec::new();
+        assert_eq!(q.write_with(sink(2, &mut got)).unwrap(), 2);
+        assert_eq!((q.bytes(), q.out.front().map(|b| b.to_vec())), (6, Some(b"c".to_vec())));
+        assert_eq!(q.write_with(sink(5, &mut got)).unwrap(), 5);
+        assert_eq!((q.bytes(), q.out.len()), (1, 1));
+        assert_eq!(q.write_with(sink(5, &mut got)).unwrap(), 1);
+        assert!(q.is_empty() && q.bytes() == 0);
+        assert_eq!(got, b"abcdefgh");
+        assert_eq!(q.write_with(sink(5, &mut got)).unwrap(), 0, "nothing to write");
+    }
+
+    #[test]
+    fn a_small_message_with_nothing_ahead_is_written_now() {
+        let o = Outbox::new(1 << 20);
+        let mut got = Vec::new();
+        o.transmit(Bytes::from_static(b"break"), sink(100, &mut got));
+        assert_eq!(got, b"break");
+        assert_eq!(o.queued().bytes(), 0, "nothing left for the writer");
+    }
+
+    #[test]
+    fn what_the_socket_does_not_take_goes_to_the_writer_in_order() {
+        let o = Outbox::new(1 << 20);
+        let mut got = Vec::new();
+        o.transmit(Bytes::from_static(b"abcdef"), sink(2, &mut got));
+        assert_eq!(got, b"ab");
+        // Queued behind the rest, not written ahead of it.
+        o.transmit(Bytes::from_static(b"gh"), sink(100, &mut got));
+        assert_eq!(got, b"ab");
+        assert_eq!(o.queued().bytes(), 6);
+        let mut next = pin!(o.next_batch());
+        let Poll::Ready(Some(mut batch)) = poll(&mut next) else { panic!("a batch") };
+        let mut rest = Vec::new();
+        while !batch.is_empty() {
+            let n = batch.write_with(sink(3, &mut rest)).unwrap();
+            o.written(n);
+        }
+        assert_eq!(rest, b"cdefgh");
+        assert_eq!(o.queued().bytes(), 0);
+    }
+
+    #[test]
+    fn nothing_is_written_ahead_of_a_batch_being_written() {
+        let o = Outbox::new(1 << 20);
+        let mut got = Vec::new();
+        o.transmit(Bytes::from(vec![7u8; DIRECT_WRITE_MAX + 1]), sink(100, &mut got));
+        assert!(got.is_empty(), "a large message is the writer's");
+        let mut next = pin!(o.next_batch());
+        let Poll::Ready(Some(batch)) = poll(&mut next) else { panic!("a batch") };
+        // The writer holds the batch: a small message must wait behind it.
+        o.transmit(Bytes::from_static(b"echo"), sink(100, &mut got));
+        assert!(got.is_empty());
+        assert_eq!(batch.bytes(), DIRECT_WRITE_MAX + 1);
+        let mut next = pin!(o.next_batch());
+        let Poll::Ready(Some(batch)) = poll(&mut next) else { panic!("the echo, after the batch") };
+        assert_eq!(batch.bytes(), 4);
+        // Once the writer finds the queue empty, the core writes again.
+        let mut next = pin!(o.next_batch());
+        assert!(poll(&mut next).is_pending());
+        o.transmit(Bytes::from_static(b"now"), sink(100, &mut got));
+        assert_eq!(got, b"now");
+    }
+
+    #[test]
+    fn a_socket_that_would_block_leaves_the_message_queued_and_wakes_the_writer() {
+        let o = Outbox::new(1 << 20);
+        let mut next = pin!(o.next_batch());
+        assert!(poll(&mut next).is_pending());
+        let mut got = Vec::new();
+        o.transmit(Bytes::from_static(b"reply"), sink(0, &mut got));
+        let Poll::Ready(Some(batch)) = poll(&mut next) else { panic!("the writer has it") };
+        assert_eq!(batch.bytes(), 5);
+    }
+
+    #[test]
+    fn close_ends_the_writer_after_what_is_queued() {
+        let o = Outbox::new(1 << 20);
+        let mut got = Vec::new();
+        o.transmit(Bytes::from_static(b"last"), sink(0, &mut got));
+        o.close();
+        o.transmit(Bytes::from_static(b"ignored"), sink(100, &mut got));
+        assert!(got.is_empty());
+        let mut next = pin!(o.next_batch());
+        assert!(matches!(poll(&mut next), Poll::Ready(Some(b)) if b.bytes() == 4));
+        let mut next = pin!(o.next_batch());
+        assert!(matches!(poll(&mut next), Poll::Ready(None)));
+    }
+}
