@@ -51,7 +51,8 @@ fn smbprotocol_streams_and_server_side_copy() {
 /// under the new name, the old one is gone, and on disk the value moved
 /// from `user.DosStream.one:$DATA` to `user.DosStream.two:$DATA`; a stream
 /// renamed to `::$DATA` of an empty file becomes its data, and renamed back
-/// to `:kept` is an attribute again.
+/// to `:kept` is an attribute again; overwriting a file drops its stream
+/// attributes.
 #[test]
 fn smbprotocol_renames_a_stream_within_its_file() {
     let root = tmpfs_root("stream-rename");
@@ -62,13 +63,20 @@ fn smbprotocol_renames_a_stream_within_its_file() {
     let out = text(&o);
     assert!(o.status.success(), "client failed:\n{out}\nserver log:\n{}", srv.log_text());
     assert!(out.contains("STREAM RENAME OK"), "{out}");
+    let xattrs = |p: &std::path::Path| {
+        let o = run(
+            Command::new("python3").args(["-c", "import os,sys; print(os.listxattr(sys.argv[1]))"]).arg(p),
+            Duration::from_secs(30),
+        );
+        text(&o)
+    };
     let doc = root.join("doc.txt");
     assert_eq!(xattr_of(&doc, "user.DosStream.two:$DATA"), b"stream one\0");
-    let names = run(
-        Command::new("python3").args(["-c", "import os,sys; print(os.listxattr(sys.argv[1]))"]).arg(&doc),
-        Duration::from_secs(30),
-    );
-    assert!(!text(&names).contains("DosStream.one:"), "the old attribute is gone: {}", text(&names));
+    assert!(!xattrs(&doc).contains("DosStream.one:"), "the old attribute is gone: {}", xattrs(&doc));
+    // over.txt was overwritten: its stream attribute went with it.
+    let over = root.join("over.txt");
+    assert_eq!(std::fs::read(&over).unwrap(), b"new main");
+    assert!(!xattrs(&over).contains("DosStream."), "no stream attribute is left: {}", xattrs(&over));
     // Renamed into the unnamed stream and back out to `:kept`.
     assert_eq!(std::fs::read(root.join("empty.txt")).unwrap(), b"");
     assert_eq!(xattr_of(&root.join("empty.txt"), "user.DosStream.kept:$DATA"), b"moved in\0");

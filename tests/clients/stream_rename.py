@@ -5,7 +5,8 @@ gone, the file's own data and stream list say the same; renaming onto a
 stream that holds data is refused (STATUS_INVALID_PARAMETER); a stream
 renamed to `::$DATA` of an empty file becomes the file's data, and back
 (the unnamed stream renamed to a named one); a file too large for a
-stream (LocalFs: 64 KiB) is refused with STATUS_FILE_TOO_LARGE unchanged.
+stream (LocalFs: 64 KiB) is refused with STATUS_FILE_TOO_LARGE unchanged;
+overwriting the file drops its named streams.
 Usage: stream_rename.py PORT USER PASSWORD"""
 import sys
 
@@ -88,4 +89,10 @@ try:
 except SMBOSError as e:
     assert e.ntstatus == 0xC0000904, e  # STATUS_FILE_TOO_LARGE
 assert read(share + r"\big.bin") == big and streams_of(share + r"\big.bin") == ["::$DATA"]
+# Overwriting the file (mode "wb": FILE_OVERWRITE_IF) drops its named
+# streams, as NTFS and smbd do.
+write(share + r"\over.txt", b"old main")
+write(share + r"\over.txt:side", b"side")
+write(share + r"\over.txt", b"new main")
+assert streams_of(share + r"\over.txt") == ["::$DATA"], streams_of(share + r"\over.txt")
 print("STREAM RENAME OK")
