@@ -915,4 +915,5 @@ fn request_latency_runs_from_receipt_to_the_final_reply() {
 }
 
 mod sparse;
+mod streams;
 mod write_time;
