@@ -224,3 +224,38 @@ fn nfs_rename_fails_while_an_smb_open_denies_delete_wait_export() {
 fn nfs_rename_fails_while_an_smb_open_denies_delete_jukebox_export() {
     nfs_rename_waits_for_an_smb_open_without_share_delete("jukebox", 10008);
 }
+
+/// A file's stream held open over SMB without FILE_SHARE_DELETE holds the
+/// file against an NFS REMOVE and RENAME, and a file held open below a
+/// directory holds the directory against an NFS RENAME, whatever that open
+/// shares (MS-FSA 2.1.5.1.2.1, 2.1.5.15.12; docs/WINDOWS-SEMANTICS.md
+/// "Share modes and NFS"); both go through after the SMB close.
+#[test]
+fn nfs_remove_and_directory_rename_meet_smb_opens_of_streams_and_children() {
+    let srv = ServerProcess::start("tokio_server", &["--nfs-policy", "wait"]);
+    let mut nfs = NfsClient::connect(srv.nfs_port).unwrap();
+    let root = nfs.mount("/share").unwrap();
+    nfs.create(&root, "held.txt").unwrap().expect("held.txt created");
+    let mut s = open_without_share_delete(&srv, "held.txt:meta");
+    s.expect("GRANTED ", T);
+    assert_eq!(nfs.remove(&root, "held.txt").unwrap(), 13, "REMOVE while its stream is open");
+    assert_eq!(nfs.rename(&root, "held.txt", &root, "moved.txt").unwrap(), 13, "RENAME while its stream is open");
+    s.send("close");
+    s.expect("CLOSED", T);
+    assert_eq!(nfs.remove(&root, "held.txt").unwrap(), 0, "REMOVE after the close");
+
+    let script = client_script("lease_holder.py");
+    let port = srv.smb_port.to_string();
+    let mut d = Scripted::spawn(python3().arg(&script).args([&port, "sub", "R", "v2", "3.1.1", "-", "-", "dir"]));
+    d.expect("GRANTED ", T);
+    d.send("close");
+    d.expect("CLOSED", T);
+    let mut f =
+        Scripted::spawn(python3().arg(&script).args([&port, "sub\\inner.txt", "R", "v2", "3.1.1", "-", "-", "file"]));
+    f.expect("GRANTED ", T);
+    assert_eq!(nfs.rename(&root, "sub", &root, "sub2").unwrap(), 13, "RENAME of a directory with an open below");
+    f.send("close");
+    f.expect("CLOSED", T);
+    assert_eq!(nfs.rename(&root, "sub", &root, "sub2").unwrap(), 0, "RENAME after the close");
+    assert!(nfs.lookup(&root, "sub2").unwrap().is_ok());
+}

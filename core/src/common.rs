@@ -19,7 +19,7 @@ use crate::output::Output;
 use crate::rng::Rng;
 use crate::stats::Stats;
 use crate::time::{Clock, Timers, Timespec};
-use crate::vfs::Journaled;
+use crate::vfs::{Journaled, ObjectId, Vfs};
 
 /// What a protocol handler tells the server about its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +101,19 @@ impl Core {
 
     /// Export `index` of the configuration, unless a reconfiguration
     /// removed it.
+    /// Whether an SMB open (of a file, directory or stream) lies below
+    /// directory `dir`: MS-FSA 2.1.4.2 "contains open files", which refuses
+    /// the directory's rename from either protocol (MS-FSA 2.1.5.15.12).
+    /// Every open's place is asked of storage ([`Vfs::is_within`], which
+    /// backends answer from what they keep), so the cost grows with the
+    /// open files; never for a file.
+    pub(crate) fn has_open_below(&self, dir: ObjectId) -> bool {
+        if !self.vfs.getattr(dir).is_ok_and(|a| a.kind == crate::vfs::FileType::Directory) {
+            return false;
+        }
+        self.leases.open_files().any(|f| f != dir && self.vfs.is_within(f, dir).unwrap_or(false))
+    }
+
     pub(crate) fn export(&self, index: usize) -> Option<&Export> {
         if self.retired_exports.contains(&index) {
             return None;

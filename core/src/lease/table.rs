@@ -108,6 +108,10 @@ pub struct LeaseTable {
     pub directory_leasing: bool,
     opens: BTreeMap<OpenId, OpenEntry>,
     by_file: BTreeMap<FileKey, Vec<OpenId>>,
+    /// The open streams of each file (file -> stream keys), so a delete or
+    /// rename of the file meets its streams' share modes from either
+    /// protocol (MS-FSA 2.1.5.1.2.1); a stream leaves with its last open.
+    open_streams: BTreeMap<FileKey, BTreeSet<FileKey>>,
     next_open: u64,
     leases: BTreeMap<LeaseOwner, Lease>,
     leases_on: BTreeMap<FileKey, BTreeSet<LeaseOwner>>,
@@ -194,6 +198,7 @@ impl LeaseTable {
             directory_leasing: false,
             opens: BTreeMap::new(),
             by_file: BTreeMap::new(),
+            open_streams: BTreeMap::new(),
             next_open: 1,
             leases: BTreeMap::new(),
             directory_leases: BTreeSet::new(),
@@ -241,18 +246,31 @@ impl LeaseTable {
         id
     }
 
+    /// Notes that `stream`, which has an open, is an alternate data stream
+    /// of `file` ([`LeaseTable::streams_allow_delete`]).
+    pub fn note_stream(&mut self, stream: FileKey, file: FileKey) {
+        self.open_streams.entry(file).or_default().insert(stream);
+    }
+
+    /// Whether the open streams of `file` let it be deleted or renamed:
+    /// one opened without FILE_SHARE_DELETE refuses it (MS-FSA 2.1.5.1.2.1;
+    /// smbtorture smb2.streams.delete), whichever protocol asks. A stream's
+    /// own opens never meet the file's.
+    pub fn streams_allow_delete(&self, file: FileKey) -> Result<(), SharingViolation> {
+        use super::share::{DELETE, READ, WRITE};
+        for s in self.open_streams.get(&file).into_iter().flatten() {
+            self.check_share(*s, super::access::DELETE, READ | WRITE | DELETE)?;
+        }
+        Ok(())
+    }
+
     /// Closes an open: drops its byte-range locks and oplock, and its share
     /// of a lease; the last open of a lease frees it, completing a pending
     /// break as NONE (MS-SMB2 3.3.4.7). Waiters released by this are woken
     /// ([`LeaseEvent::Wake`]), timed as parked until `now`.
     pub fn close_open(&mut self, id: OpenId, now: Instant) -> Option<OpenEntry> {
         let e = self.opens.remove(&id)?;
-        if let Some(v) = self.by_file.get_mut(&e.file) {
-            v.retain(|o| *o != id);
-            if v.is_empty() {
-                self.by_file.remove(&e.file);
-            }
-        }
+        self.unlist(id, e.file);
         self.locks.remove_open(e.file, id);
         self.drop_caching(id);
         self.release(now);
@@ -304,6 +322,50 @@ impl LeaseTable {
     /// The open `id`, if it is registered.
     pub fn open(&self, id: OpenId) -> Option<&OpenEntry> {
         self.opens.get(&id)
+    }
+
+    /// Whether a stream of `file` has an open.
+    pub fn has_open_streams(&self, file: FileKey) -> bool {
+        self.open_streams.contains_key(&file)
+    }
+
+    /// Takes open `id` off `file`'s list; with the last, `file` leaves the
+    /// open streams.
+    fn unlist(&mut self, id: OpenId, file: FileKey) {
+        if let Some(v) = self.by_file.get_mut(&file) {
+            v.retain(|o| *o != id);
+            if v.is_empty() {
+                self.by_file.remove(&file);
+                self.open_streams.retain(|_, s| {
+                    s.remove(&file);
+                    !s.is_empty()
+                });
+            }
+        }
+    }
+
+    /// Moves open `id` to `to`, as when the stream it has open becomes its
+    /// file's unnamed stream (MS-FSA 2.1.5.15.12.1: Open.Stream is set to
+    /// the target). Only an open without a lease, an oplock or byte-range
+    /// locks moves (they belong to the object they were taken on); `false`
+    /// changes nothing.
+    pub fn move_open(&mut self, id: OpenId, to: FileKey) -> bool {
+        let Some(from) = self.opens.get(&id).map(|e| e.file) else { return false };
+        let locked = self.locks.locks(from).iter().any(|l| l.open == id) || !self.locks.waiting_of(id).is_empty();
+        if self.open_lease.contains_key(&id) || self.oplocks.contains_key(&id) || locked {
+            return false;
+        }
+        self.unlist(id, from);
+        self.by_file.entry(to).or_default().push(id);
+        if let Some(e) = self.opens.get_mut(&id) {
+            e.file = to;
+        }
+        true
+    }
+
+    /// Every file (or stream) with an open.
+    pub fn open_files(&self) -> impl Iterator<Item = FileKey> + '_ {
+        self.by_file.keys().copied()
     }
 
     /// The opens of `file`, oldest first.

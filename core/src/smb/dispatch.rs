@@ -409,9 +409,9 @@ fn verify_off_core(cx: &mut Ctx<'_>, hdr: &Header, granted: u16) -> bool {
 
 /// A request decrypted from a TRANSFORM message needs no signature
 /// (3.3.5.2.4 is skipped); one that came in the clear is refused with
-/// ACCESS_DENIED where its session (3.3.5.2.9) or its tree's share
-/// (3.3.5.2.11) requires encryption, and otherwise checked for its
-/// signature.
+/// ACCESS_DENIED where its session (3.3.5.2.9, a re-authenticating
+/// SESSION_SETUP included) or its tree's share (3.3.5.2.11) requires
+/// encryption, and otherwise checked for its signature.
 fn check_protection(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
     if cx.encrypted.is_some() {
         return Ok(());
@@ -419,8 +419,12 @@ fn check_protection(cx: &mut Ctx<'_>, hdr: &Header) -> Result<(), u32> {
     let (sid, tid) = (cx.hdr.session_id, cx.hdr.tree_id);
     if let Some(session) = cx.smb.session(cx.conn.id, sid).filter(|s| s.valid) {
         let refused = match hdr.command {
-            command::NEGOTIATE | command::SESSION_SETUP => false,
-            command::TREE_CONNECT | command::LOGOFF | command::ECHO => session.encrypt_data,
+            command::NEGOTIATE => false,
+            // A re-authentication of an encrypted session in the clear
+            // would put its new credentials on the wire unprotected:
+            // refused as any other request of the session (as smbd does;
+            // the session goes on).
+            command::SESSION_SETUP | command::TREE_CONNECT | command::LOGOFF | command::ECHO => session.encrypt_data,
             _ => seal::requires_encryption(session, tid),
         };
         if refused {

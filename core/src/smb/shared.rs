@@ -31,6 +31,9 @@ pub struct SharedFile {
     /// The last-write time SMB reports while the file is open, once an
     /// open wrote or set it (smb/write_time.rs); `None`: storage's mtime.
     pub write_time: Option<crate::time::Timespec>,
+    /// For a stream: the directory and name its file was opened under
+    /// (smb/handlers/stream_rename.rs checks it is still there before using it).
+    pub base: Option<(ObjectId, String)>,
 }
 
 #[derive(Debug)]
@@ -141,6 +144,7 @@ impl SmbShared {
             open_count: 0,
             allocation: 0,
             write_time: None,
+            base: None,
         });
         f.open_count += 1;
     }

@@ -916,4 +916,5 @@ fn request_latency_runs_from_receipt_to_the_final_reply() {
 
 mod ea;
 mod sparse;
+mod streams;
 mod write_time;

@@ -349,7 +349,14 @@ pub fn write_body(fid: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
 /// LOCK (MS-SMB2 2.2.26) of one range: `len` bytes at `offset` with
 /// `flags` (SMB2_LOCKFLAG_*), LockSequence 0.
 pub fn lock_body(fid: FileId, offset: u64, len: u64, flags: u32) -> Vec<u8> {
-    let mut b = vec![48, 0, 1, 0, 0, 0, 0, 0];
+    lock_body_seq(fid, offset, len, flags, 0, 0)
+}
+
+/// [`lock_body`] with LockSequenceIndex `index` and LockSequenceNumber
+/// `number` (MS-SMB2 2.2.26: index << 4 | number).
+pub fn lock_body_seq(fid: FileId, offset: u64, len: u64, flags: u32, index: u32, number: u32) -> Vec<u8> {
+    let mut b = vec![48, 0, 1, 0];
+    b.extend_from_slice(&(index << 4 | number).to_le_bytes());
     fid.encode(&mut b);
     b.extend_from_slice(&offset.to_le_bytes());
     b.extend_from_slice(&len.to_le_bytes());

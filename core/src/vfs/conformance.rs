@@ -495,6 +495,43 @@ pub(crate) fn eas(fs: &mut dyn Vfs) {
     assert_eq!(fs.eas(h), Ok(vec![]));
 }
 
+/// A stream renamed within its file keeps its id and data; a target
+/// stream is replaced; the names are checked (MS-FSA 2.1.5.15.12.1).
+pub(crate) fn stream_renames(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap().id;
+    let one = fs.stream(f, "one", true, T0).unwrap().id;
+    fs.write(one, 0, b"data", T0).unwrap();
+    fs.rename_stream(f, "one", "two", T0).unwrap();
+    assert_eq!(fs.stream(f, "one", false, T0), Err(VfsError::NotFound));
+    assert_eq!(fs.stream(f, "two", false, T0).unwrap().id, one, "the id follows");
+    assert_eq!(fs.read(one, 0, 100).unwrap().0, Bytes::from_static(b"data"));
+    let three = fs.stream(f, "three", true, T0).unwrap().id;
+    fs.rename_stream(f, "two", "three", T0).unwrap();
+    assert_eq!(fs.list_streams(f).unwrap(), vec![("three".to_string(), 4)]);
+    assert_eq!(fs.stream(f, "three", false, T0).unwrap().id, one);
+    assert_eq!(fs.getattr(three), Err(VfsError::Stale), "the replaced stream is gone");
+    assert_eq!(fs.rename_stream(f, "nope", "x", T0), Err(VfsError::NotFound));
+    assert_eq!(fs.rename_stream(f, "three", "a:b", T0), Err(VfsError::InvalidName));
+    assert_eq!(fs.list_streams(f).unwrap(), vec![("three".to_string(), 4)]);
+}
+
+/// A stream shares its file's times, DOS attributes and mode, set through
+/// either (MS-FSA 2.1.1.3); its size is its own.
+pub(crate) fn streams_share_basic_information(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap().id;
+    fs.write(f, 0, b"main", T0).unwrap();
+    let s = fs.stream(f, "s", true, T0).unwrap().id;
+    let t = Timespec::new(1_600_000_000, 0);
+    let set = SetAttr { mtime: Some(t), btime: Some(t), dos: Some(0x22), ..Default::default() };
+    fs.setattr(s, &set, T0).unwrap();
+    let (fa, sa) = (fs.getattr(f).unwrap(), fs.getattr(s).unwrap());
+    assert_eq!((fa.mtime, fa.btime, fa.dos), (t, t, Some(0x22)), "set through the stream, kept for the file");
+    assert_eq!((sa.mtime, sa.btime, sa.dos, sa.mode), (fa.mtime, fa.btime, fa.dos, fa.mode));
+    assert_eq!((fa.size, sa.size), (4, 0));
+}
+
 macro_rules! conformance_tests {
     ($make:expr) => {
         mod conformance {
@@ -564,6 +601,14 @@ macro_rules! conformance_tests {
             #[test]
             fn eas() {
                 c::eas($make.vfs())
+            }
+            #[test]
+            fn stream_renames() {
+                c::stream_renames($make.vfs())
+            }
+            #[test]
+            fn streams_share_basic_information() {
+                c::streams_share_basic_information($make.vfs())
             }
         }
     };

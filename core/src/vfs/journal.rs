@@ -334,6 +334,12 @@ impl Vfs for Journaled {
         Ok(())
     }
 
+    fn rename_stream(&self, file: ObjectId, from: &str, to: &str, now: Timespec) -> VfsResult<()> {
+        self.inner.rename_stream(file, from, to, now)?;
+        self.note(Change::Object { id: file, filter: filter::STREAM_NAME });
+        Ok(())
+    }
+
     fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
         self.inner.security(id)
     }

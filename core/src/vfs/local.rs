@@ -913,9 +913,11 @@ impl LocalFs {
         Ok((file, abs, m, name, data))
     }
 
+    /// A stream shares its file's basic information, DOS attributes and
+    /// creation time included (MS-FSA 2.1.1.3): only the size is its own.
     fn stream_getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
-        let (file, _, m, _, data) = self.stream_data(id)?;
-        Ok(streams::attr(attr_of(&m), id, file, data.len() as u64))
+        let (file, abs, m, _, data) = self.stream_data(id)?;
+        Ok(streams::attr(self.attr_at(&m, Some(&abs), None), id, file, data.len() as u64))
     }
 
     fn stream_file(&self, id: ObjectId) -> VfsResult<ObjectId> {
@@ -942,7 +944,7 @@ impl LocalFs {
         change(&mut data)?;
         let size = data.len() as u64;
         streams::store(&abs, &name, data, rustix::fs::XattrFlags::REPLACE)?;
-        Ok(streams::attr(attr_of(&lstat(&abs)?), id, file, size))
+        Ok(streams::attr(self.attr_at(&lstat(&abs)?, Some(&abs), None), id, file, size))
     }
 
     fn stream_write(&self, id: ObjectId, offset: u64, bytes: &[u8]) -> VfsResult<FileAttr> {
@@ -979,7 +981,7 @@ impl LocalFs {
         };
         let id = self.stream_ids().id_for(file, &stored);
         let size = streams::load(&abs, &stored)?.len() as u64;
-        Ok(streams::attr(attr_of(&m), id, m.ino(), size))
+        Ok(streams::attr(self.attr_at(&m, Some(&abs), None), id, m.ino(), size))
     }
 
     fn stream_remove(&self, file: ObjectId, name: &str) -> VfsResult<()> {
@@ -988,6 +990,29 @@ impl LocalFs {
         let stored = streams::stored_name(&abs, name)?.ok_or(VfsError::NotFound)?;
         streams::remove(&abs, &stored)?;
         self.stream_ids().forget(file, &stored);
+        Ok(())
+    }
+
+    /// Stream `from` of `file` becomes `to`: its value is written under the
+    /// new attribute name, then the old one removed (a crash in between
+    /// leaves both), and its id follows it. A stream `to` (found ignoring
+    /// case) is replaced.
+    fn stream_rename(&self, file: ObjectId, from: &str, to: &str) -> VfsResult<()> {
+        streams::check_stream_name(from)?;
+        streams::check_stream_name(to)?;
+        let _one = self.stream_writes.lock().unwrap_or_else(|e| e.into_inner());
+        let (abs, _) = self.stream_base(file)?;
+        let old = streams::stored_name(&abs, from)?.ok_or(VfsError::NotFound)?;
+        let data = streams::load(&abs, &old)?;
+        if let Some(target) = streams::stored_name(&abs, to)?.filter(|t| *t != old && t != to) {
+            streams::remove(&abs, &target)?;
+            self.stream_ids().forget(file, &target);
+        }
+        streams::store(&abs, to, data, rustix::fs::XattrFlags::empty())?;
+        if old != to {
+            streams::remove(&abs, &old)?;
+        }
+        self.stream_ids().rename(file, &old, to);
         Ok(())
     }
 }
@@ -1523,6 +1548,10 @@ impl Vfs for LocalFs {
 
     fn remove_stream(&self, file: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {
         self.stream_remove(file, name)
+    }
+
+    fn rename_stream(&self, file: ObjectId, from: &str, to: &str, _now: Timespec) -> VfsResult<()> {
+        self.stream_rename(file, from, to)
     }
 
     fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {

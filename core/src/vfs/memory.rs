@@ -387,7 +387,16 @@ impl Tree {
     }
 
     fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
-        Ok(self.node(id)?.attr(id))
+        let node = self.node(id)?;
+        let mut a = node.attr(id);
+        // A stream shares its file's basic information (times, attributes,
+        // owner and mode; MS-FSA 2.1.1.3): only its size is its own.
+        if let Body::Stream { file, .. } = node.body {
+            let f = self.node(file)?.attr(file);
+            (a.mode, a.uid, a.gid, a.dos) = (f.mode, f.uid, f.gid, f.dos);
+            (a.atime, a.mtime, a.ctime, a.btime) = (f.atime, f.mtime, f.ctime, f.btime);
+        }
+        Ok(a)
     }
 
     fn lookup(&self, dir: ObjectId, name: &str) -> VfsResult<FileAttr> {
@@ -604,18 +613,35 @@ impl Tree {
         }
     }
 
+    /// Truncates or extends the data of `id` (zeros), moving its mtime.
+    fn set_size(&mut self, id: ObjectId, size: u64, now: Timespec) -> VfsResult<()> {
+        let node = self.node_mut(id)?;
+        let d = node.data_mut()?;
+        let before = d.used();
+        d.set_size(size);
+        let after = d.used();
+        node.mtime = now;
+        self.used = self.used.saturating_sub(before).saturating_add(after);
+        Ok(())
+    }
+
     fn setattr(&mut self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr> {
         if set.size.is_some_and(|s| s > MAX_FILE_SIZE) {
             return Err(VfsError::TooBig);
         }
-        let node = self.node_mut(id)?;
+        // A stream has its own size; everything else is its file's.
+        if let Body::Stream { file, .. } = self.node(id)?.body {
+            let rest = SetAttr { size: None, ..set.clone() };
+            if rest != SetAttr::default() {
+                self.setattr(file, &rest, now)?;
+            }
+            if let Some(size) = set.size {
+                self.set_size(id, size, now)?;
+            }
+            return self.getattr(id);
+        }
         if let Some(size) = set.size {
-            let d = node.data_mut()?;
-            let before = d.used();
-            d.set_size(size);
-            let after = d.used();
-            node.mtime = now;
-            self.used = self.used.saturating_sub(before).saturating_add(after);
+            self.set_size(id, size, now)?;
         }
         let node = self.node_mut(id)?;
         if let Some(mode) = set.mode {
@@ -710,6 +736,19 @@ impl Tree {
         let sid = node.streams.remove(name).ok_or(VfsError::NotFound)?;
         node.ctime = now;
         self.free_node(sid);
+        Ok(())
+    }
+
+    fn rename_stream(&mut self, file: ObjectId, from: &str, to: &str, now: Timespec) -> VfsResult<()> {
+        Self::check_stream_name(from)?;
+        Self::check_stream_name(to)?;
+        let node = self.node_mut(file)?;
+        let sid = node.streams.remove(from).ok_or(VfsError::NotFound)?;
+        let replaced = node.streams.insert(to.to_owned(), sid);
+        node.ctime = now;
+        if let Some(old) = replaced.filter(|old| *old != sid) {
+            self.free_node(old);
+        }
         Ok(())
     }
 }
@@ -846,6 +885,10 @@ impl Vfs for MemoryFs {
 
     fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
         self.tree().remove_stream(file, name, now)
+    }
+
+    fn rename_stream(&self, file: ObjectId, from: &str, to: &str, now: Timespec) -> VfsResult<()> {
+        self.tree().rename_stream(file, from, to, now)
     }
 
     fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {

@@ -440,6 +440,13 @@ impl Vfs for Mounts {
         }
     }
 
+    fn rename_stream(&self, file: ObjectId, from: &str, to: &str, now: Timespec) -> VfsResult<()> {
+        match self.at(file)? {
+            At::Root => Err(VfsError::NotFound),
+            At::In(_, v, i) => v.rename_stream(i, from, to, now),
+        }
+    }
+
     fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
         match self.at(id)? {
             At::Root => Ok(None),

@@ -149,6 +149,10 @@ impl<H: DataHook> Vfs for Observed<H> {
         self.inner.remove_stream(file, name, now)
     }
 
+    fn rename_stream(&self, file: ObjectId, from: &str, to: &str, now: Timespec) -> VfsResult<()> {
+        self.inner.rename_stream(file, from, to, now)
+    }
+
     fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
         self.inner.security(id)
     }

@@ -516,6 +516,17 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// has none by that name.
     fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()>;
 
+    /// Renames the named alternate data stream `from` of `file` to `to`,
+    /// within the file (MS-FSA 2.1.5.15.12.1): a stream `to` that exists is
+    /// replaced (the caller checks first that it may be), and the stream
+    /// keeps its id, so its opens follow it. `NotFound` if `file` has no
+    /// stream `from`. The default (backends without streams) answers
+    /// `NotSupported`.
+    fn rename_stream(&self, file: ObjectId, from: &str, to: &str, now: Timespec) -> VfsResult<()> {
+        let _ = (file, from, to, now);
+        Err(VfsError::NotSupported)
+    }
+
     /// The security descriptor kept for `id` (self-relative, MS-DTYP 2.4.6;
     /// opaque to the backend), `None` when none is kept. The default keeps
     /// none.

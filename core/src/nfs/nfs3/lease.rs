@@ -203,12 +203,17 @@ fn export_of<'a>(core: &'a Core, args: &Nfs3Args) -> Option<&'a Export> {
 /// Whether an SMB open's share mode refuses one of `ops`: the NFS call is
 /// taken as an open with the access it needs that shares everything (it
 /// holds nothing others could meet), checked as an SMB CREATE is (MS-FSA
-/// 2.1.5.1.2.1).
+/// 2.1.5.1.2.1). A remove or rename meets the opens of the file's streams
+/// too, and a directory's rename any open below it, as an SMB rename does
+/// (MS-FSA 2.1.5.15.12, 2.1.4.2).
 fn share_denied(core: &Core, ops: &[LeaseOp]) -> bool {
+    use crate::lease::access::DELETE as DELETE_ACCESS;
     use crate::lease::share::{DELETE, READ, WRITE};
-    ops.iter()
-        .filter_map(|op| op.share_access())
-        .any(|(id, access)| core.leases.check_share(id, access, READ | WRITE | DELETE).is_err())
+    ops.iter().filter_map(|op| op.share_access()).any(|(id, access)| {
+        core.leases.check_share(id, access, READ | WRITE | DELETE).is_err()
+            || access & DELETE_ACCESS != 0
+                && (core.leases.streams_allow_delete(id).is_err() || core.has_open_below(id))
+    })
 }
 
 /// The hook every NFS call passes before it touches storage: sends the

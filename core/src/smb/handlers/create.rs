@@ -44,6 +44,8 @@ struct Target {
     action: u32,
     /// What MAXIMUM_ALLOWED would have granted (the MxAc answer).
     maximal: u32,
+    /// For a stream: the directory and name of its file.
+    base: Option<(ObjectId, String)>,
 }
 
 pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
@@ -120,7 +122,13 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
         return Err(status::CANNOT_DELETE);
     }
     let lease_open = cx.core.leases.add_open(t.attr.id, access, req.share_access, cx.conn.id);
+    if t.is_stream {
+        cx.core.leases.note_stream(t.attr.id, t.parent);
+    }
     cx.smb.add_open(t.attr.id, t.parent, &t.name, t.is_stream);
+    if let (true, Some(f)) = (t.is_stream, cx.smb.files.get_mut(&t.attr.id)) {
+        f.base = t.base.clone();
+    }
     // MS-SMB2 3.3.5.9.3: the reservation is for a file created or
     // overwritten by this open; an existing file opened keeps its own.
     if let (Some(size), true) = (reserve, t.action != action::OPENED && t.attr.kind != FileType::Directory) {
@@ -352,14 +360,32 @@ fn created_access(attr: &FileAttr, dir: &FileAttr, id: &crate::access::Identity,
 /// rename) meets its streams' opens too: one without FILE_SHARE_DELETE
 /// refuses it with STATUS_SHARING_VIOLATION (smbtorture
 /// smb2.streams.delete). A stream's open for DELETE does not meet the
-/// file's opens.
+/// file's opens. The lease table keeps which streams are open, for NFS too.
 pub(crate) fn streams_share_delete(cx: &Ctx<'_>, file: ObjectId) -> Result<(), u32> {
-    use crate::lease::share::{DELETE as SHARE_DELETE, READ, WRITE};
-    let mut streams = cx.smb.files.iter().filter(|(_, f)| f.is_stream && f.parent == file);
-    match streams.any(|(id, _)| cx.core.leases.check_share(*id, DELETE, READ | WRITE | SHARE_DELETE).is_err()) {
-        true => Err(status::SHARING_VIOLATION),
-        false => Ok(()),
+    cx.core.leases.streams_allow_delete(file).map_err(|_| status::SHARING_VIOLATION)
+}
+
+/// An overwrite or supersede of a file's unnamed stream removes its named
+/// streams, as NTFS and smbd do (smbtorture smb2.streams.create-disposition);
+/// while one of them is open the overwrite is a sharing violation, so no
+/// open is left on a stream that is gone.
+fn drop_named_streams(cx: &mut Ctx<'_>, file: ObjectId) -> Result<(), u32> {
+    if cx.core.leases.has_open_streams(file) {
+        return Err(status::SHARING_VIOLATION);
     }
+    let now = cx.wall();
+    let names = match cx.core.vfs.list_streams(file) {
+        Ok(n) => n,
+        Err(VfsError::NotSupported) => return Ok(()),
+        Err(e) => return Err(vfs_err(e)),
+    };
+    for (name, _) in names {
+        match cx.core.vfs.remove_stream(file, &name, now) {
+            Ok(()) | Err(VfsError::NotFound) => {}
+            Err(e) => return Err(vfs_err(e)),
+        }
+    }
+    Ok(())
 }
 
 /// MS-FSA 2.1.5.1.1/2.1.5.1.2: finds or makes the target, checks the
@@ -504,18 +530,19 @@ fn resolve(
                     return Err(status::ACCESS_DENIED);
                 }
                 crate::smb::lease::before_child_created(cx, req, parent)?;
+                drop_named_streams(cx, base.id)?;
                 let dos = (req.file_attributes & crate::vfs::DOS_SETTABLE & !fscc::FILE_ATTRIBUTE_NOT_CONTENT_INDEXED)
                     | fscc::FILE_ATTRIBUTE_ARCHIVE;
                 let set = SetAttr { size: Some(0), dos: Some(dos), ..Default::default() };
                 let a = cx.core.vfs.setattr(base.id, &set, now).map_err(vfs_err)?;
                 action =
                     if req.disposition == disposition::SUPERSEDE { action::SUPERSEDED } else { action::OVERWRITTEN };
-                return Ok(Target { attr: a, granted, parent, name: base_name, is_stream: false, action, maximal });
+                return Ok(Target { attr: a, granted, parent, name: base_name, is_stream: false, action, maximal, base: None });
             }
-            return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal });
+            return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal, base: None });
         }
         let (granted, maximal) = created_access(&base, &parent_attr, &id, tree, req);
-        return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal });
+        return Ok(Target { attr: base, granted, parent, name: base_name, is_stream: false, action, maximal, base: None });
     };
     // A named stream of `base`: the base file's owner and mode decide.
     if dir_opt {
@@ -579,7 +606,9 @@ fn resolve(
             (cx.core.vfs.stream(base.id, sname, true, now).map_err(vfs_err)?, action::CREATED, granted, maximal)
         }
     };
-    Ok(Target { attr, granted, parent: base.id, name: sname.clone(), is_stream: true, action, maximal })
+    let base_file = base.id;
+    let base = Some((parent, base_name));
+    Ok(Target { attr, granted, parent: base_file, name: sname.clone(), is_stream: true, action, maximal, base })
 }
 
 #[cfg(test)]

@@ -88,8 +88,18 @@ fn file_info(cx: &Ctx<'_>, tree: &Tree, open: &Open, attr: &FileAttr, class: u8)
             info.short_name = crate::smb::short_name::short_name_in(&cx.core.vfs, f.parent, &f.name, id);
         }
     }
-    if class == fscc::class::FILE_STREAM_INFORMATION && attr.kind == FileType::Regular {
-        for (name, size) in cx.core.vfs.list_streams(attr.id).unwrap_or_default() {
+    // MS-FSA 2.1.5.12.29: the streams of Open.File, whichever of them the
+    // open is of (smbtorture smb2.streams.create-disposition lists them
+    // through a stream's handle).
+    let file = match attr.kind {
+        FileType::Stream if class == fscc::class::FILE_STREAM_INFORMATION => {
+            attr.parent_file.and_then(|f| cx.core.vfs.getattr(f).ok()).map(|f| cx.smb.with_allocation(f))
+        }
+        _ => Some(attr.clone()),
+    };
+    if let Some(file) = file.filter(|f| class == fscc::class::FILE_STREAM_INFORMATION && f.kind == FileType::Regular) {
+        info.streams = fscc::file_info_from_attr(&file).streams;
+        for (name, size) in cx.core.vfs.list_streams(file.id).unwrap_or_default() {
             info.streams.push(StreamInfo {
                 name: format!(":{name}:$DATA"),
                 size,

@@ -21,6 +21,7 @@ pub mod read_write;
 pub mod session;
 pub mod set_info;
 pub mod sparse;
+pub mod stream_rename;
 pub mod tree;
 
 use super::ctx::{Ctx, HandlerResult};

@@ -55,6 +55,14 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
     match info {
         SetFileInfo::Basic { creation, last_access, last_write, change, attributes } => {
             need(&open, FILE_WRITE_ATTRIBUTES)?;
+            // MS-FSA 2.1.1.3: a stream shares its file's basic information,
+            // so times and attributes set through a stream's handle are the
+            // file's (smbtorture smb2.streams.attributes2).
+            let object = match open.kind {
+                FileType::Stream => cx.core.vfs.getattr(open.object).map_err(vfs_err)?.parent_file.unwrap_or(open.object),
+                _ => open.object,
+            };
+            let cur = cx.core.vfs.getattr(object).map_err(vfs_err)?;
             let mut set = SetAttr {
                 btime: time(creation),
                 atime: time(last_access),
@@ -64,21 +72,19 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             };
             // MS-FSA 2.1.5.14.2: DIRECTORY on a file, TEMPORARY on a
             // directory are invalid; 0 leaves the attributes as they are.
-            let directory = open.kind == FileType::Directory;
+            let directory = cur.kind == FileType::Directory;
             if attributes & fscc::FILE_ATTRIBUTE_DIRECTORY != 0 && !directory
                 || attributes & fscc::FILE_ATTRIBUTE_TEMPORARY != 0 && directory
             {
                 return Err(status::INVALID_PARAMETER);
             }
-            if attributes != 0 && open.kind != FileType::Stream {
+            if attributes != 0 {
                 let mut dos = attributes & crate::vfs::DOS_SETTABLE;
-                if open.object == tree.root {
+                if object == tree.root {
                     // The root's HIDDEN and SYSTEM stay as they are.
                     let hs = fscc::FILE_ATTRIBUTE_HIDDEN | fscc::FILE_ATTRIBUTE_SYSTEM;
-                    let cur = fscc::file_attributes(&cx.core.vfs.getattr(open.object).map_err(vfs_err)?);
-                    dos = dos & !hs | cur & hs;
+                    dos = dos & !hs | fscc::file_attributes(&cur) & hs;
                 }
-                let cur = cx.core.vfs.getattr(open.object).map_err(vfs_err)?;
                 // SPARSE_FILE is FSCTL_SET_SPARSE's alone (MS-FSA 2.1.5.10.33).
                 set.dos = Some(dos | cur.dos.unwrap_or(0) & fscc::FILE_ATTRIBUTE_SPARSE_FILE);
                 // FILE_ATTRIBUTE_READONLY maps to the owner write bit.
@@ -97,7 +103,7 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
             if set != SetAttr::default() {
                 lease::before_child_changed(cx, &open)?;
             }
-            cx.core.vfs.setattr(open.object, &set, now).map_err(vfs_err)?;
+            cx.core.vfs.setattr(object, &set, now).map_err(vfs_err)?;
             write_time::basic_info_set(cx.core, cx.smb, open.file_id.volatile, last_write, cx.now);
         }
         SetFileInfo::EndOfFile(size) => {
@@ -145,7 +151,11 @@ pub fn set_info(cx: &mut Ctx<'_>) -> HandlerResult {
         SetFileInfo::DispositionEx { flags } => set_delete_pending(cx, &open, flags & 0x1 != 0)?,
         SetFileInfo::Rename { replace_if_exists, name, .. } => {
             need(&open, DELETE)?;
-            rename(cx, &tree, &open, &name, replace_if_exists)?;
+            // MS-FSA 2.1.5.15.12: a target starting with ':' renames a stream.
+            match name.starts_with(':') {
+                true => super::stream_rename::rename(cx, &open, &name, replace_if_exists)?,
+                false => rename(cx, &tree, &open, &name, replace_if_exists)?,
+            }
         }
         SetFileInfo::Link { replace_if_exists, name } => {
             if open.kind != FileType::Regular {
@@ -245,24 +255,6 @@ fn set_delete_pending(cx: &mut Ctx<'_>, open: &Open, delete: bool) -> Result<(),
     Ok(())
 }
 
-/// Whether a file below directory `dir` is open (its ancestors are walked,
-/// at most 256 levels).
-fn has_open_descendant(cx: &Ctx<'_>, dir: crate::vfs::ObjectId) -> bool {
-    cx.smb.files.iter().any(|(id, f)| {
-        let mut p = f.parent;
-        for _ in 0..256 {
-            if p == dir && *id != dir {
-                return true;
-            }
-            match cx.core.vfs.parent(p) {
-                Ok(up) if up != p => p = up,
-                _ => return false,
-            }
-        }
-        false
-    })
-}
-
 /// FILE_RENAME_INFORMATION (MS-FSA 2.1.5.14.11): the target is a path from
 /// the share root.
 fn rename(
@@ -273,16 +265,27 @@ fn rename(
     replace: bool,
 ) -> Result<(), u32> {
     let Some(src) = cx.smb.files.get(&open.object).cloned() else { return Err(status::FILE_CLOSED) };
-    if src.is_stream || src.name.is_empty() {
-        return Err(status::NOT_SUPPORTED);
-    }
     let p = path::parse(target.strip_prefix('\\').unwrap_or(target))?;
-    if p.stream.is_some() {
-        return Err(status::NOT_SUPPORTED);
-    }
     let last = p.components.last().cloned().ok_or(status::OBJECT_NAME_INVALID)?;
     let id = cx.identity()?;
     let dir = path::walk_parent(&cx.core.vfs, tree.root, &p.components, &id)?;
+    // A path naming a stream (`dir\file:name`) is no file name (MS-FSCC
+    // 2.1.5); its file in use is a sharing violation first, as Windows
+    // answers (smbtorture smb2.streams.rename2). Streams are renamed with a
+    // `:name` target (smb/handlers/stream_rename.rs).
+    if p.stream.is_some() || p.data {
+        return match lookup_ci(&cx.core.vfs, dir, &last) {
+            Ok((a, _)) if cx.core.leases.opens_on(a.id).next().is_some() || cx.core.leases.has_open_streams(a.id) => {
+                Err(status::SHARING_VIOLATION)
+            }
+            _ => Err(status::OBJECT_NAME_INVALID),
+        };
+    }
+    // Renaming a file through one of its streams' handles, or the share
+    // root, is not done.
+    if src.is_stream || src.name.is_empty() {
+        return Err(status::NOT_SUPPORTED);
+    }
     // MS-FSA 2.1.5.15.12 note <185>: the destination directory is opened
     // sharing read and write only, so an open of it with DELETE access makes
     // the rename a sharing violation, before any break (smbtorture
@@ -301,7 +304,7 @@ fn rename(
         return Err(status::SHARING_VIOLATION);
     }
     super::create::streams_share_delete(cx, open.object)?;
-    if open.kind == FileType::Directory && has_open_descendant(cx, open.object) {
+    if open.kind == FileType::Directory && cx.core.has_open_below(open.object) {
         return Err(status::ACCESS_DENIED);
     }
     // DELETE, granted at CREATE, covered leaving the source directory; the

@@ -159,6 +159,17 @@ fn an_encrypted_session_refuses_cleartext_and_answers_sealed() {
         let off = r.body[2] as usize - 64;
         assert_eq!(&r.body[off..off + data.len()], &data[..], "{dialect:#x}");
         assert_eq!(clear_call(&mut c, &keys, command::READ, &read_body(fid, 0, 10)), status::ACCESS_DENIED);
+        // A re-authentication in the clear is refused too (its reply, a
+        // SESSION_SETUP answering a cleartext request, is not sealed:
+        // 3.3.4.1.4), and the session goes on.
+        let mut m = raw_header(command::SESSION_SETUP, c.mid, c.session, 0, 0);
+        c.mid += 1;
+        m.extend_from_slice(&setup_body(&ntlm_negotiate(), 1, 0));
+        let out = send_frame(&mut c, &m);
+        assert_eq!(out.len(), 1);
+        assert_eq!(split(&[&[0u8; 4][..], &out[0]].concat())[0].status(), status::ACCESS_DENIED, "{dialect:#x}");
+        let r = sealed_call(&mut c, &mut keys, command::READ, &read_body(fid, 0, 10));
+        assert_eq!(r.status(), status::SUCCESS, "the session is still there");
         // LOGOFF is answered sealed with the key of the session it ends.
         let r = sealed_call(&mut c, &mut keys, command::LOGOFF, &[4, 0, 0, 0]);
         assert_eq!(r.status(), status::SUCCESS);

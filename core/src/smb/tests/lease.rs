@@ -732,16 +732,7 @@ fn a_parked_chain_fails_as_its_create_does() {
     }
 }
 
-/// A LOCK request with one element.
-fn lock_body(fid: FileId, off: u64, len: u64, flags: u32) -> Vec<u8> {
-    let mut b = fid_body(48, fid, 8, &[]);
-    b[2] = 1;
-    b.extend_from_slice(&off.to_le_bytes());
-    b.extend_from_slice(&len.to_le_bytes());
-    b.extend_from_slice(&flags.to_le_bytes());
-    b.extend_from_slice(&[0; 4]);
-    b
-}
+use crate::testing::smb_client::lock_body;
 
 const EXCLUSIVE: u32 = 0x02;
 const EXCLUSIVE_NOW: u32 = 0x12;

@@ -204,17 +204,10 @@ fn preserved_opens_are_bounded() {
     assert_eq!(x.server.core().leases.opens_on(a).count() + x.server.core().leases.opens_on(b).count(), 1);
 }
 
-/// LOCK (MS-SMB2 2.2.26) of `len` bytes at 0, exclusive and failing
-/// immediately, with LockSequence `index` << 4 | `number`.
+/// LOCK of 10 bytes at 0, exclusive and failing immediately, with
+/// LockSequence `index` << 4 | `number`.
 fn lock_body(fid: FileId, index: u32, number: u32) -> Vec<u8> {
-    let mut b = vec![48, 0, 1, 0];
-    b.extend_from_slice(&(index << 4 | number).to_le_bytes());
-    fid.encode(&mut b);
-    b.extend_from_slice(&0u64.to_le_bytes());
-    b.extend_from_slice(&10u64.to_le_bytes());
-    b.extend_from_slice(&(0x02u32 | 0x10).to_le_bytes());
-    b.extend_from_slice(&[0; 4]);
-    b
+    smb_peer::lock_body_seq(fid, 0, 10, smb_peer::LOCK_EXCLUSIVE_NOW, index, number)
 }
 
 #[test]

@@ -115,3 +115,51 @@ fn a_stat_open_imposes_no_share_mode() {
     let xid = x.send(&Nfs3Args::Remove(x.dirop("f")));
     assert_eq!(x.status(xid), Some(OK));
 }
+
+/// A stream of the file held open without FILE_SHARE_DELETE refuses the
+/// file's REMOVE and RENAME as it refuses an SMB delete (MS-FSA
+/// 2.1.5.1.2.1); sharing delete, or closed, it does not.
+#[test]
+fn an_open_stream_without_share_delete_holds_its_file() {
+    let mut x = X::new();
+    let (id, _) = x.file("f", b"data");
+    let vfs = x.server.vfs();
+    vfs.stream(id, "s", true, crate::time::Timespec::new(1, 0)).unwrap();
+    let fid = smb_open(&mut x, "f:s", READ_WRITE);
+    let xid = x.send(&Nfs3Args::Remove(x.dirop("f")));
+    assert_eq!(x.status(xid), Some(ACCES));
+    let xid = x.send(&rename(&x, "f", "g"));
+    assert_eq!(x.status(xid), Some(ACCES));
+    assert!(exists(&x, "f") && !exists(&x, "g"));
+    smb_close(&mut x, fid);
+    let _shared = smb_open(&mut x, "f:s", SHARE_ALL);
+    let xid = x.send(&rename(&x, "f", "g"));
+    assert_eq!(x.status(xid), Some(OK), "a stream shared for delete");
+    assert!(exists(&x, "g"));
+}
+
+/// A directory's RENAME waits while an SMB client has something open below
+/// it, as an SMB rename does (MS-FSA 2.1.5.15.12, 2.1.4.2): refused on a
+/// `wait` export, JUKEBOX on a `jukebox` one; the rename goes through once
+/// it is closed.
+#[test]
+fn a_directory_with_an_smb_open_below_is_not_renamed() {
+    for (policy, refused) in [(NfsBreakPolicy::Wait, ACCES), (NfsBreakPolicy::Jukebox, JUKEBOX)] {
+        let mut x = X::with(policy, |_| {});
+        let t = crate::time::Timespec::new(1, 0);
+        let vfs = x.server.vfs();
+        let root = vfs.root();
+        let ca = crate::vfs::CreateAttr { mode: 0o777, uid: 1000, gid: 1000 };
+        let d = vfs.mkdir(root, "d", ca, t).unwrap().id;
+        let sub = vfs.mkdir(d, "sub", ca, t).unwrap().id;
+        vfs.create(sub, "f", ca, t).unwrap();
+        let fid = smb_open(&mut x, "d\\sub\\f", SHARE_ALL);
+        let xid = x.send(&rename(&x, "d", "e"));
+        assert_eq!(x.status(xid), Some(refused), "{policy:?}");
+        assert!(exists(&x, "d") && !exists(&x, "e"));
+        smb_close(&mut x, fid);
+        let xid = x.send(&rename(&x, "d", "e"));
+        assert_eq!(x.status(xid), Some(OK), "{policy:?}: after the close");
+        assert!(exists(&x, "e"));
+    }
+}

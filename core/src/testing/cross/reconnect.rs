@@ -180,17 +180,10 @@ fn request_resiliency(x: &mut X, conn: ConnId, fid: FileId, timeout_ms: u32) -> 
     x.smb_call(conn, command::IOCTL, &b).hdr.status
 }
 
-/// LOCK (MS-SMB2 2.2.26) of 10 bytes at `offset`, exclusive, failing at
-/// once, with LockSequence `index` << 4 | `number`.
+/// LOCK of 10 bytes at `offset`, exclusive, failing at once, with
+/// LockSequence `index` << 4 | `number`.
 fn lock_body(fid: FileId, offset: u64, index: u32, number: u32) -> Vec<u8> {
-    let mut b = vec![48, 0, 1, 0];
-    b.extend_from_slice(&(index << 4 | number).to_le_bytes());
-    fid.encode(&mut b);
-    b.extend_from_slice(&offset.to_le_bytes());
-    b.extend_from_slice(&10u64.to_le_bytes());
-    b.extend_from_slice(&(0x02u32 | 0x10).to_le_bytes());
-    b.extend_from_slice(&[0; 4]);
-    b
+    smb_peer::lock_body_seq(fid, offset, 10, smb_peer::LOCK_EXCLUSIVE_NOW, index, number)
 }
 
 /// A plain open (no oplock, no lease, share none) of `name` by `conn`.

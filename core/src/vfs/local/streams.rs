@@ -100,6 +100,19 @@ impl StreamIds {
         }
     }
 
+    /// Stream `from` of `file` is now `to`: its id (if it has one) follows,
+    /// and the id `to` had, if any, is forgotten.
+    pub(super) fn rename(&mut self, file: ObjectId, from: &str, to: &str) {
+        let moved = self.by_key.remove(&(file, from.to_owned()));
+        if let Some(old) = self.by_key.remove(&(file, to.to_owned())) {
+            self.by_id.remove(&old);
+        }
+        if let Some(id) = moved {
+            self.by_id.insert(id, (file, to.to_owned()));
+            self.by_key.insert((file, to.to_owned()), id);
+        }
+    }
+
     /// The file and stored name of stream `id`.
     pub(super) fn get(&self, id: ObjectId) -> Option<(ObjectId, String)> {
         self.by_id.get(&id).cloned()

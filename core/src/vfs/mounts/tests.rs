@@ -146,6 +146,9 @@ impl Vfs for Rooted {
     fn remove_stream(&self, file: ObjectId, name: &str, now: Timespec) -> VfsResult<()> {
         self.mounts.remove_stream(file, name, now)
     }
+    fn rename_stream(&self, file: ObjectId, from: &str, to: &str, now: Timespec) -> VfsResult<()> {
+        self.mounts.rename_stream(file, from, to, now)
+    }
     fn security(&self, id: ObjectId) -> VfsResult<Option<Vec<u8>>> {
         self.mounts.security(id)
     }
