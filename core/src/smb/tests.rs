@@ -546,6 +546,37 @@ fn rename_with_and_without_replace() {
     assert_eq!(&rd.body[16..], b"x", "the renamed file replaced y");
 }
 
+/// MS-FSA 2.1.5.15.12: the rename opens its destination directory for
+/// FILE_ADD_FILE sharing read and write (note <185>), so an open of that
+/// directory that does not share write, or that has DELETE access, makes
+/// it a sharing violation (smbtorture smb2.rename.no_share_delete_no_delete_access);
+/// a stat-only open of it does not.
+#[test]
+fn rename_into_a_directory_meets_that_directorys_share_modes() {
+    let mut c = Client::ready();
+    let pd = c.create("pd", RW, SHARE_ALL, disposition::CREATE, options::DIRECTORY_FILE).file_id();
+    c.call(command::CLOSE, &close_body(pd, 0));
+    c.put("pd\\f", b"1");
+    let f = c.create("pd\\f", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
+    for (access, share, want) in [
+        (RW, 0, status::SHARING_VIOLATION),
+        (RW, 0x1 | 0x4, status::SHARING_VIOLATION),
+        (0x0001_0080, 0x1 | 0x2, status::SHARING_VIOLATION),
+        (0x80, 0, status::SUCCESS),
+        (RW, 0x1 | 0x2, status::SUCCESS),
+    ] {
+        let d = c.create("pd", access, share, disposition::OPEN, options::DIRECTORY_FILE);
+        assert_eq!(d.status(), status::SUCCESS);
+        let r = c.call(command::SET_INFO, &set_info_body(f, 10, &rename_info("pd\\g", false)));
+        assert_eq!(r.status(), want, "directory open with access {access:#x} share {share:#x}");
+        if want == status::SUCCESS {
+            let back = c.call(command::SET_INFO, &set_info_body(f, 10, &rename_info("pd\\f", false)));
+            assert_eq!(back.status(), status::SUCCESS);
+        }
+        c.call(command::CLOSE, &close_body(d.file_id(), 0));
+    }
+}
+
 #[test]
 fn rename_of_a_directory_with_open_children_is_denied() {
     let mut c = Client::ready();

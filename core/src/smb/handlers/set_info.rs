@@ -286,11 +286,19 @@ fn rename(
     if src.is_stream || src.name.is_empty() {
         return Err(status::NOT_SUPPORTED);
     }
-    // MS-FSA 2.1.5.15.12 note <185>: the destination directory is opened
-    // sharing read and write only, so an open of it with DELETE access makes
-    // the rename a sharing violation, before any break (smbtorture
-    // smb2.oplock.exclusive6, batch19).
-    if cx.core.leases.opens_on(dir).any(|(_, e)| e.access & DELETE != 0) {
+    // MS-FSA 2.1.5.15.12: the destination directory is opened for
+    // FILE_ADD_FILE (FILE_ADD_SUBDIRECTORY for a directory), both
+    // write-class rights, sharing read and write only (note <185>), and
+    // checked against its other opens as any open is (2.1.5.1.2.1): an open
+    // of it with DELETE access, or one that does not share write (smbtorture
+    // smb2.rename.no_share_delete_no_delete_access), makes the rename a
+    // sharing violation, before any break (smb2.oplock.exclusive6, batch19).
+    use crate::lease::{access, share};
+    let add = match open.kind {
+        FileType::Directory => access::FILE_APPEND_DATA, // FILE_ADD_SUBDIRECTORY
+        _ => access::FILE_WRITE_DATA,                    // FILE_ADD_FILE
+    };
+    if cx.core.leases.opens_on(dir).any(|(_, e)| crate::lease::share_conflict(e, add, share::READ | share::WRITE)) {
         return Err(status::SHARING_VIOLATION);
     }
     lease::begin_on(cx, open, Operation::Rename)?;
