@@ -41,13 +41,13 @@ impl Running {
 
 type Start = fn(ServerOptions, Setup) -> Running;
 
+/// The tokio adapter on a runtime from `build`, on its own thread.
 #[cfg(feature = "tokio")]
-fn start_tokio(opts: ServerOptions, setup: Setup) -> Running {
+fn start_tokio_on(build: fn() -> io::Result<tokio::runtime::Runtime>, opts: ServerOptions, setup: Setup) -> Running {
     let (addrs_tx, addrs_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        rt.block_on(async move {
+        build()?.block_on(async move {
             let listeners = polyshare_tokio::Listeners::bind(opts).await?;
             let _ = addrs_tx.send(listeners.local_addrs());
             polyshare_tokio::serve(listeners, setup, async {
@@ -66,31 +66,16 @@ fn start_tokio(opts: ServerOptions, setup: Setup) -> Running {
     }
 }
 
-/// The tokio adapter on a multi-threaded runtime, as the examples and the
-/// `polyshare` binary run it (two workers).
+#[cfg(feature = "tokio")]
+fn start_tokio(opts: ServerOptions, setup: Setup) -> Running {
+    start_tokio_on(|| tokio::runtime::Builder::new_current_thread().enable_all().build(), opts, setup)
+}
+
+/// On a multi-threaded runtime, as the examples and the `polyshare` binary
+/// run it (two workers).
 #[cfg(feature = "tokio")]
 fn start_tokio_multi(opts: ServerOptions, setup: Setup) -> Running {
-    let (addrs_tx, addrs_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        rt.block_on(async move {
-            let listeners = polyshare_tokio::Listeners::bind(opts).await?;
-            let _ = addrs_tx.send(listeners.local_addrs());
-            polyshare_tokio::serve(listeners, setup, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        })
-    });
-    let addrs = addrs_rx.recv().expect("server failed to bind");
-    Running {
-        addrs,
-        stop: Box::new(move || {
-            let _ = stop_tx.send(());
-        }),
-        thread,
-    }
+    start_tokio_on(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build(), opts, setup)
 }
 
 #[cfg(feature = "mio")]
