@@ -19,7 +19,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, ReadFramer, RecordSink, WorkerPool,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, ReadFramer, RecordSink, WorkerPool, WriteQueue,
     dispatch_outputs, handle_control, handle_event, shutdown_write,
 };
 use tokio::net::{TcpListener, TcpStream};
@@ -361,28 +361,29 @@ async fn read_loop(stream: Arc<TcpStream>, mut framer: ReadFramer, outbox: Arc<O
 /// Writes what the core task queued for the connection (see [`Outbox`]),
 /// as vectored writes of whole batches.
 async fn write_loop(conn: ConnId, stream: Arc<TcpStream>, outbox: Arc<Outbox>, events: mpsc::Sender<Event>) {
-    while let Some(mut batch) = outbox.next_batch().await {
-        while !batch.is_empty() {
-            match batch.write_with(|bufs| stream.try_write_vectored(bufs)) {
-                Ok(n) => outbox.written(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if let Err(e) = stream.writable().await {
-                        let _ = events.send(Event::WriteFailed(conn, e)).await;
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = events.send(Event::WriteFailed(conn, e)).await;
-                    return;
-                }
-            }
+    while let Some(batch) = outbox.next_batch().await {
+        if let Err(e) = write_batch(&stream, &outbox, batch).await {
+            let _ = events.send(Event::WriteFailed(conn, e)).await;
+            return;
         }
     }
     // The core closed the connection (or the peer did, or the server is
     // stopping): everything queued has been written; close our side.
     shutdown_write(&*stream);
     outbox.queued().writer_closed();
+}
+
+/// Writes all of `batch`, waiting while the socket is full.
+async fn write_batch(stream: &TcpStream, outbox: &Outbox, mut batch: WriteQueue) -> io::Result<()> {
+    while !batch.is_empty() {
+        match batch.write_with(|bufs| stream.try_write_vectored(bufs)) {
+            Ok(n) => outbox.written(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => stream.writable().await?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
