@@ -27,8 +27,8 @@ use futures_lite::future;
 use futures_lite::io::AsyncReadExt;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, READ_CHUNK, RecordSink, WorkerPool,
-    bind_listeners, dispatch_outputs, handle_event, shutdown_write,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, READ_CHUNK, ReadFramer, RecordSink, WorkerPool,
+    bind_listeners, deliver, dispatch_outputs, handle_event, shutdown_write,
 };
 
 pub use polyshare_runtime::{BoundAddrs, ServerOptions};
@@ -98,7 +98,9 @@ async fn run(
     let accepts: Vec<Task<()>> =
         listeners.into_iter().map(|(l, protocol)| ex.spawn(accept_loop(l, protocol, tx.clone()))).collect();
     let pool = WorkerPool::new(opts.io_workers);
-    let conns = ConnTable { ex, tx, pool, limit: opts.output_limit, conns: BTreeMap::new(), writers: Vec::new() };
+    let max_frame = driver.server().config().limits.max_frame;
+    let conns =
+        ConnTable { ex, tx, pool, limit: opts.output_limit, max_frame, conns: BTreeMap::new(), writers: Vec::new() };
     let mut core = CoreTask { driver, record, opts, conns };
     let result = core.run(rx, shutdown).await;
     drop(accepts);
@@ -152,6 +154,8 @@ struct ConnTable<'a, 'ex> {
     /// Runs storage requests; completions come back as events.
     pool: WorkerPool,
     limit: usize,
+    /// The core's largest message, for the readers' framers.
+    max_frame: usize,
     conns: BTreeMap<ConnId, Conn>,
     /// Writers outlive their connection while they flush.
     writers: Vec<Task<()>>,
@@ -250,12 +254,13 @@ impl Outputs for ConnTable<'_, '_> {
 impl Connections for ConnTable<'_, '_> {
     type Stream = Async<TcpStream>;
 
-    fn open(&mut self, conn: ConnId, _protocol: Protocol, stream: Async<TcpStream>) {
+    fn open(&mut self, conn: ConnId, protocol: Protocol, stream: Async<TcpStream>) {
         if let Err(e) = stream.get_ref().set_nodelay(true) {
             tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
         }
         let shared = Rc::new(Shared { stream, outbox: Outbox::new(self.limit) });
-        let reader = self.ex.spawn(read_loop(conn, shared.clone(), self.tx.clone()));
+        let framer = ReadFramer::new(conn, protocol, self.max_frame);
+        let reader = self.ex.spawn(read_loop(shared.clone(), framer, self.tx.clone()));
         self.writers.push(self.ex.spawn(write_loop(conn, shared.clone(), self.tx.clone())));
         self.conns.insert(conn, Conn { shared, reader: Some(reader) });
     }
@@ -292,15 +297,20 @@ async fn accept_loop(listener: Async<TcpListener>, protocol: Protocol, events: S
     }
 }
 
-async fn read_loop(conn: ConnId, shared: Rc<Shared>, events: Sender<Event>) {
+async fn read_loop(shared: Rc<Shared>, mut framer: ReadFramer, events: Sender<Event>) {
     let reading = async {
+        // async-io reads into initialised memory: read into this buffer,
+        // then the framer copies it once (see ReadFramer::push).
         let mut buf = vec![0u8; READ_CHUNK];
+        let mut out = Vec::new();
         loop {
             shared.outbox.queued().room().await;
             let read = (&shared.stream).read(&mut buf).await;
-            let ev = Event::from_read(conn, read.map(|n| Bytes::copy_from_slice(buf.get(..n).unwrap_or_default())));
-            let end = ev.ends_reading();
-            if events.send(ev).await.is_err() || end {
+            if let Ok(n) = read {
+                framer.push(buf.get(..n).unwrap_or_default());
+            }
+            framer.after_read(read, &mut out);
+            if !deliver(&mut out, |ev| async { events.send(ev).await.is_ok() }).await {
                 return false;
             }
         }

@@ -23,8 +23,6 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub enum Event<S> {
     /// A listener for `Protocol` accepted a stream from this peer.
     Accepted(Protocol, S, SocketAddr),
-    /// Bytes read from a connection.
-    Input(ConnId, Bytes),
     /// One whole message read from a connection, framed by its reader
     /// ([`ReadFramer`]), and when the read that completed it returned (the
     /// core's request latencies start there).
@@ -41,16 +39,6 @@ pub enum Event<S> {
 }
 
 impl<S> Event<S> {
-    /// What one read tells the core task: empty data is the end of the
-    /// stream.
-    pub fn from_read(conn: ConnId, read: io::Result<Bytes>) -> Self {
-        match read {
-            Ok(data) if data.is_empty() => Event::ReadEnd(conn, None),
-            Ok(data) => Event::Input(conn, data),
-            Err(e) => Event::ReadEnd(conn, Some(e)),
-        }
-    }
-
     /// Whether the reader stops once it has sent this.
     pub fn ends_reading(&self) -> bool {
         matches!(self, Event::ReadEnd(..))
@@ -110,11 +98,6 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
             Err(e) => tracing::warn!(%peer, error = %e, "refusing connection"),
         },
         // Input for a connection the core has closed is ignored.
-        Event::Input(conn, data) => {
-            if conns.is_open(conn) {
-                driver.handle_input(conn, &data, now);
-            }
-        }
         Event::Frame(conn, frame, received) => {
             if conns.is_open(conn) {
                 driver.handle_frame_received(conn, frame, received, now);
@@ -172,6 +155,24 @@ impl ReadFramer {
         self.framer.read_buf(READ_CHUNK)
     }
 
+    /// Takes bytes read into a buffer of the reader's own (for a runtime
+    /// whose reads need an initialised `&mut [u8]`, which a `BytesMut`'s
+    /// spare room is not without `unsafe`): the one copy of the input.
+    pub fn push(&mut self, data: &[u8]) {
+        self.framer.read_buf(data.len()).extend_from_slice(data);
+    }
+
+    /// What one read that returned `read` tells the core task, appended to
+    /// `out`: whole messages, or the end of the stream (0 bytes, or an
+    /// error).
+    pub fn after_read<S>(&mut self, read: io::Result<usize>, out: &mut Vec<Event<S>>) {
+        match read {
+            Ok(0) => out.push(Event::ReadEnd(self.conn, None)),
+            Ok(_) => self.events(out),
+            Err(e) => out.push(Event::ReadEnd(self.conn, Some(e))),
+        }
+    }
+
     /// The events for what has been read: whole messages, then, if the
     /// stream cannot be framed, [`Event::Unframeable`] (the last event: the
     /// reader then reads no more).
@@ -189,4 +190,25 @@ impl ReadFramer {
             }
         }
     }
+}
+
+/// Sends a reader's events to the core task, in order, with `send` (the
+/// runtime's channel; false once the core task is gone). False when the
+/// reader must stop: the core task is gone or the stream ended. After
+/// [`Event::Unframeable`] it never returns: the core closes the connection,
+/// and the reader's task is then stopped or lingers.
+pub async fn deliver<S, F>(out: &mut Vec<Event<S>>, mut send: impl FnMut(Event<S>) -> F) -> bool
+where
+    F: std::future::Future<Output = bool>,
+{
+    for ev in out.drain(..) {
+        let (end, unframeable) = (ev.ends_reading(), matches!(ev, Event::Unframeable(_)));
+        if !send(ev).await || end {
+            return false;
+        }
+        if unframeable {
+            std::future::pending::<()>().await;
+        }
+    }
+    true
 }

@@ -34,7 +34,8 @@ pub mod testing;
 
 pub use control::{Control, Inspect, handle_control};
 pub use events::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, ReadFramer, dispatch_outputs, handle_event,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, ReadFramer, deliver, dispatch_outputs,
+    handle_event,
 };
 pub use options::{BoundAddrs, ServerOptions, bind_listeners};
 pub use outbox::{DIRECT_WRITE_MAX, MAX_IOVECS, Outbox, WriteQueue, shutdown_write, write_or_queue};

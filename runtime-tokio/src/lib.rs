@@ -20,7 +20,7 @@ use bytes::Bytes;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
     ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, ReadFramer, RecordSink, WorkerPool, WriteQueue,
-    dispatch_outputs, handle_control, handle_event, shutdown_write,
+    deliver, dispatch_outputs, handle_control, handle_event, shutdown_write,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -317,21 +317,10 @@ async fn read_loop(stream: Arc<TcpStream>, mut framer: ReadFramer, outbox: Arc<O
             queued.room().await;
             // Whole messages are framed here, on this task's thread, and
             // the core gets them without copying.
-            match read_some(&stream, &mut framer).await {
-                Ok(0) => out.push(Event::ReadEnd(framer.conn(), None)),
-                Ok(_) => framer.events(&mut out),
-                Err(e) => out.push(Event::ReadEnd(framer.conn(), Some(e))),
-            }
-            for ev in out.drain(..) {
-                let (end, unframeable) = (ev.ends_reading(), matches!(ev, Event::Unframeable(_)));
-                if events.send(ev).await.is_err() || end {
-                    return;
-                }
-                if unframeable {
-                    // The core closes the connection; then this reader
-                    // lingers (below).
-                    std::future::pending::<()>().await;
-                }
+            let read = read_some(&stream, &mut framer).await;
+            framer.after_read(read, &mut out);
+            if !deliver(&mut out, |ev| async { events.send(ev).await.is_ok() }).await {
+                return;
             }
         }
     };
