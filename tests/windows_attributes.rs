@@ -205,7 +205,9 @@ fn eas_kept_in_user_xattrs_across_restart_and_read_by_smbd() {
         let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
         let out = eas_client(srv.smb_port, &["f.txt", "set", "Author=polyshare", "Gone=soon", "Mood=old"]);
         assert!(out.contains("SET OK"), "{out}");
-        eas_client(srv.smb_port, &["f.txt", "set", "Gone=", "MOOD=new"]);
+        // smbprotocol's removexattr finds the name in the listing, case
+        // and all: the listing's, upper-cased as from Windows.
+        eas_client(srv.smb_port, &["f.txt", "set", "GONE=", "mood=new"]);
         assert_eq!(eas(srv.smb_port, "f.txt"), "AUTHOR=polyshare\nMOOD=new");
         let out = smbclient_at(srv.smb_port, "geteas f.txt");
         assert!(out.contains("AUTHOR (0) =") && out.contains("MOOD (0) =") && !out.contains("GONE"), "{out}");
@@ -226,7 +228,8 @@ fn eas_kept_in_user_xattrs_across_restart_and_read_by_smbd() {
 
 /// EAs set through smbd (which keeps the case a client sent) show in
 /// polyshare serving the tree, upper-cased, and polyshare keeps its own
-/// attributes (DOS attributes, streams) out of the list.
+/// attributes (DOS attributes, streams) out of the list. One set again
+/// through polyshare is stored upper-cased, its old attribute gone.
 #[test]
 fn eas_written_by_smbd_read_by_polyshare() {
     let root = tmpfs_root("eas-smbd");
@@ -239,6 +242,15 @@ fn eas_written_by_smbd_read_by_polyshare() {
     let arg = root.to_str().unwrap().to_string();
     let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
     assert_eq!(eas(srv.smb_port, "s.txt"), "ORIGIN=smbd\nSECOND=two", "polyshare on the tree smbd wrote");
+    eas_client(srv.smb_port, &["s.txt", "set", "origin=polyshare"]);
+    assert_eq!(eas(srv.smb_port, "s.txt"), "ORIGIN=polyshare\nSECOND=two");
     drop(srv);
+    let mut py = python3();
+    py.args([
+        "-c",
+        "import os,sys; print(sorted(n for n in os.listxattr(sys.argv[1]) if n.lower().startswith('user.origin')))",
+    ]);
+    let o = run(py.arg(root.join("s.txt")), Duration::from_secs(30));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "['user.ORIGIN']", "{}", text(&o));
     let _ = std::fs::remove_dir_all(&root);
 }

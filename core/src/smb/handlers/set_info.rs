@@ -284,8 +284,8 @@ fn rename(
     // A named stream's handle renames within its file only (a `:name`
     // target). MS-FSA 2.1.5.15.12 names no status for a file name here; its
     // FileLinkInformation (2.1.5.15.7) fails the same case with
-    // STATUS_INVALID_PARAMETER, and so does Windows this rename (smbtorture
-    // raw.streams.rename2: a stream renamed to a file name).
+    // STATUS_INVALID_PARAMETER, and so does Windows an SMB1 NT RENAME of
+    // `file:stream` to a file name (smbtorture raw.streams.rename2).
     if src.is_stream {
         return Err(status::INVALID_PARAMETER);
     }

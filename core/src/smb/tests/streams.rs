@@ -96,8 +96,8 @@ fn a_stream_rename_replaces_only_a_closed_empty_stream() {
     // A path naming a stream of a file in use is a sharing violation (as
     // Windows answers); a file name through a named stream's handle is an
     // invalid parameter (as FileLinkInformation's is, MS-FSA 2.1.5.15.7,
-    // and as Windows answers: smbtorture raw.streams.rename2), and nothing
-    // is renamed.
+    // and as Windows answers an SMB1 NT RENAME of `file:stream` to a file
+    // name: smbtorture raw.streams.rename2), and nothing is renamed.
     let h = c.create("f:full", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
     assert_eq!(rename(&mut c, h, "f:other", false), status::SHARING_VIOLATION);
     assert_eq!(rename(&mut c, h, "g", false), status::INVALID_PARAMETER);
