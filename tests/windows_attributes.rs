@@ -194,9 +194,9 @@ fn eas(port: u16, name: &str) -> String {
 }
 
 /// EAs set by smbprotocol through polyshare (one set, replaced in another
-/// case, one removed) are kept in `user.<NAME>` as smbd keeps them,
-/// survive a restart, show in smbclient's `geteas`, and smbd serving the
-/// same tree returns them.
+/// case, one removed) are kept in `user.<NAME>` as smbd keeps them, the
+/// name upper-cased as NTFS keeps it, survive a restart, show in
+/// smbclient's `geteas`, and smbd serving the same tree returns them.
 #[test]
 fn eas_kept_in_user_xattrs_across_restart_and_read_by_smbd() {
     let root = tmpfs_root("eas-ps");
@@ -205,27 +205,31 @@ fn eas_kept_in_user_xattrs_across_restart_and_read_by_smbd() {
         let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
         let out = eas_client(srv.smb_port, &["f.txt", "set", "Author=polyshare", "Gone=soon", "Mood=old"]);
         assert!(out.contains("SET OK"), "{out}");
-        eas_client(srv.smb_port, &["f.txt", "set", "Gone=", "MOOD=new"]);
-        assert_eq!(eas(srv.smb_port, "f.txt"), "Author=polyshare\nMood=new");
+        // smbprotocol's removexattr finds the name in the listing, case
+        // and all: the listing's, upper-cased as from Windows.
+        eas_client(srv.smb_port, &["f.txt", "set", "GONE=", "mood=new"]);
+        assert_eq!(eas(srv.smb_port, "f.txt"), "AUTHOR=polyshare\nMOOD=new");
         let out = smbclient_at(srv.smb_port, "geteas f.txt");
-        assert!(out.contains("Author (0) =") && out.contains("Mood (0) =") && !out.contains("Gone"), "{out}");
+        assert!(out.contains("AUTHOR (0) =") && out.contains("MOOD (0) =") && !out.contains("GONE"), "{out}");
     }
     let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
-    assert_eq!(eas(srv.smb_port, "f.txt"), "Author=polyshare\nMood=new", "after a restart");
+    assert_eq!(eas(srv.smb_port, "f.txt"), "AUTHOR=polyshare\nMOOD=new", "after a restart");
     drop(srv);
     // Samba's layout: the EA NAME is the xattr user.NAME.
     let mut py = python3();
-    py.args(["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'user.Author').decode())"]).arg(root.join("f.txt"));
+    py.args(["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'user.AUTHOR').decode())"]).arg(root.join("f.txt"));
     let o = run(&mut py, Duration::from_secs(30));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "polyshare", "{}", text(&o));
     let smbd = Smbd::start(&root);
-    assert_eq!(eas(smbd.port, "f.txt"), "Author=polyshare\nMood=new", "smbd on the tree polyshare wrote");
+    assert_eq!(eas(smbd.port, "f.txt"), "AUTHOR=polyshare\nMOOD=new", "smbd on the tree polyshare wrote");
     drop(smbd);
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// EAs set through smbd show in polyshare serving the tree, and polyshare
-/// keeps its own attributes (DOS attributes, streams) out of the list.
+/// EAs set through smbd (which keeps the case a client sent) show in
+/// polyshare serving the tree, upper-cased, and polyshare keeps its own
+/// attributes (DOS attributes, streams) out of the list. One set again
+/// through polyshare is stored upper-cased, its old attribute gone.
 #[test]
 fn eas_written_by_smbd_read_by_polyshare() {
     let root = tmpfs_root("eas-smbd");
@@ -237,7 +241,16 @@ fn eas_written_by_smbd_read_by_polyshare() {
     drop(smbd);
     let arg = root.to_str().unwrap().to_string();
     let srv = ServerProcess::start("tokio_server", &["--root", &arg]);
-    assert_eq!(eas(srv.smb_port, "s.txt"), "Origin=smbd\nSecond=two", "polyshare on the tree smbd wrote");
+    assert_eq!(eas(srv.smb_port, "s.txt"), "ORIGIN=smbd\nSECOND=two", "polyshare on the tree smbd wrote");
+    eas_client(srv.smb_port, &["s.txt", "set", "origin=polyshare"]);
+    assert_eq!(eas(srv.smb_port, "s.txt"), "ORIGIN=polyshare\nSECOND=two");
     drop(srv);
+    let mut py = python3();
+    py.args([
+        "-c",
+        "import os,sys; print(sorted(n for n in os.listxattr(sys.argv[1]) if n.lower().startswith('user.origin')))",
+    ]);
+    let o = run(py.arg(root.join("s.txt")), Duration::from_secs(30));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "['user.ORIGIN']", "{}", text(&o));
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -345,16 +345,19 @@ impl LeaseTable {
     }
 
     /// Moves open `id` to `to`, as when the stream it has open becomes its
-    /// file's unnamed stream (MS-FSA 2.1.5.15.12.1: Open.Stream is set to
-    /// the target). Only an open without a lease, an oplock or byte-range
-    /// locks moves (they belong to the object they were taken on); `false`
-    /// changes nothing.
-    pub fn move_open(&mut self, id: OpenId, to: FileKey) -> bool {
+    /// file's unnamed stream or the reverse (MS-FSA 2.1.5.15.12.1: Open.Stream
+    /// is set to the target). What the open held on the stream it leaves
+    /// stays with that stream (MS-FSA 2.1.1.5 Stream.Oplock,
+    /// Stream.ByteRangeLockList), so the open moves without them: its
+    /// oplock or its share of a lease and its byte-range locks are dropped
+    /// (lock requests still waiting are cancelled here; the caller answers
+    /// them). `false` when no open has the id.
+    pub fn move_open(&mut self, id: OpenId, to: FileKey, now: Instant) -> bool {
         let Some(from) = self.opens.get(&id).map(|e| e.file) else { return false };
-        let locked = self.locks.locks(from).iter().any(|l| l.open == id) || !self.locks.waiting_of(id).is_empty();
-        if self.open_lease.contains_key(&id) || self.oplocks.contains_key(&id) || locked {
-            return false;
-        }
+        self.locks.remove_open(from, id);
+        self.drop_caching(id);
+        self.release(now);
+        self.retry_locks(from, Some(now));
         self.unlist(id, from);
         self.by_file.entry(to).or_default().push(id);
         if let Some(e) = self.opens.get_mut(&id) {

@@ -41,6 +41,9 @@ pub const NETWORK_NAME_DELETED: u32 = 0xC000_00C9;
 /// STATUS_NOT_SAME_DEVICE (MS-ERREF 2.3.1): a rename or link between two
 /// mounts.
 pub const NOT_SAME_DEVICE: u32 = 0xC000_00D4;
+/// STATUS_FILE_RENAMED (MS-ERREF 2.3.1): the file was renamed and so is
+/// not modified (a stream's file another protocol moved, renamed onto).
+pub const FILE_RENAMED: u32 = 0xC000_00D5;
 pub const BAD_NETWORK_NAME: u32 = 0xC000_00CC;
 pub const PIPE_EMPTY: u32 = 0xC000_00D9;
 pub const REQUEST_NOT_ACCEPTED: u32 = 0xC000_00D0;

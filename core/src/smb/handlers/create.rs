@@ -95,6 +95,11 @@ pub fn create(cx: &mut Ctx<'_>) -> HandlerResult {
     let reserve = allocation_request(cx, &contexts)?;
     let secd = security_request(&contexts)?;
     let eas = ea_request(&contexts)?;
+    // MS-SMB2 2.2.13 (FILE_NO_EA_KNOWLEDGE): EAs from a caller that says
+    // it does not understand them are refused.
+    if eas.is_some() && req.options & options::NO_EA_KNOWLEDGE != 0 {
+        return Err(status::ACCESS_DENIED);
+    }
     let instance = app_instances::requested(&contexts)?.filter(|_| cx.conn.dialect >= DIALECT_300);
     if let (Some(id), Some(share)) = (instance, tree.share) {
         // MS-SMB2 3.3.5.9.13: the instance's opens from another client are
@@ -326,9 +331,15 @@ fn new_security(
 /// granted, `maximal` being all it may have, checked before sharing and
 /// before any overwrite.
 /// FILE_ATTRIBUTE_READONLY refuses a delete-on-close open with
-/// STATUS_CANNOT_DELETE; an overwrite needs write access to the data
-/// whatever was asked (smb/access.rs has the mapping).
-fn check_existing(attr: &FileAttr, maximal: u32, req: &CreateRequest, overwrite: bool) -> Result<(u32, u32), u32> {
+/// STATUS_CANNOT_DELETE; an overwrite needs write access to what it
+/// replaces whatever was asked (smb/access.rs has the mapping).
+fn check_existing(
+    attr: &FileAttr,
+    maximal: u32,
+    req: &CreateRequest,
+    overwrite: bool,
+    stream: bool,
+) -> Result<(u32, u32), u32> {
     let asked = map_access(req.desired_access, 0) | (req.desired_access & MAXIMUM_ALLOWED);
     if smb_access::is_readonly(attr) && asked & (FILE_WRITE_DATA | FILE_APPEND_DATA) != 0 {
         return Err(status::ACCESS_DENIED);
@@ -340,7 +351,16 @@ fn check_existing(attr: &FileAttr, maximal: u32, req: &CreateRequest, overwrite:
     if req.options & options::DELETE_ON_CLOSE != 0 && granted & DELETE == 0 {
         return Err(status::ACCESS_DENIED);
     }
-    if overwrite && maximal & FILE_WRITE_DATA == 0 {
+    // MS-FSA 2.1.5.1.2: an overwrite or supersede of a file's unnamed
+    // stream replaces its attributes and EAs too (an ExtA context's or
+    // none), so the caller must hold FILE_WRITE_EA and FILE_WRITE_ATTRIBUTES
+    // on it, asked for or not; a named stream's needs neither. Both need
+    // FILE_WRITE_DATA here (the spec asks DELETE instead of a supersede).
+    let needs = match stream {
+        true => FILE_WRITE_DATA,
+        false => FILE_WRITE_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES,
+    };
+    if overwrite && maximal & needs != needs {
         return Err(status::ACCESS_DENIED);
     }
     Ok((granted, maximal))
@@ -496,7 +516,7 @@ fn resolve(
             }
             let overwrite = overwriting(req.disposition) && !is_dir;
             let maximal = maximal_of(cx, &base, base_dir.as_ref(), &id, tree.read_only);
-            let (granted, maximal) = check_existing(&base, maximal, req, overwrite)?;
+            let (granted, maximal) = check_existing(&base, maximal, req, overwrite, false)?;
             crate::smb::lease::after_writes(cx, base.id)?;
             crate::smb::lease::before_open(cx, req, base.id, granted, overwriting(req.disposition))?;
             cx.core.leases.check_share(base.id, granted, req.share_access).map_err(|_| status::SHARING_VIOLATION)?;
@@ -566,7 +586,7 @@ fn resolve(
                 created_access(&base, &parent_attr, &id, tree, req)
             } else {
                 let maximal = maximal_of(cx, &base, base_dir.as_ref(), &id, tree.read_only);
-                check_existing(&base, maximal, req, overwrite)?
+                check_existing(&base, maximal, req, overwrite, true)?
             };
             crate::smb::lease::after_writes(cx, a.id)?;
             crate::smb::lease::before_open(cx, req, a.id, granted, overwrite)?;

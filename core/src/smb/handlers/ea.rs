@@ -4,10 +4,14 @@
 //! 2.2.13.2.1), and the EaSize the information classes report. The EAs
 //! themselves live in the Vfs (`Vfs::eas`, `Vfs::set_ea`).
 //!
-//! Names are matched ignoring (ASCII) case, as Windows and smbd match
-//! them; a name keeps the case it was first set with, as smbd keeps it
-//! (Windows would answer it upper-cased). An EA reached through a stream
-//! open is its file's. Flags (FILE_NEED_EA) are not kept.
+//! Names are matched ignoring (ASCII) case and answered upper-cased, as
+//! Windows (NTFS) keeps them (smbtorture smb2.ea: "Windows capitalizes
+//! returned EA names"); an EA set over SMB is stored under its upper-cased
+//! name. One stored in another case (by smbd, which keeps the case a
+//! client sent, or by hand) is still found and shown upper-cased; it is
+//! stored anew, upper-cased, only when a client sets or removes it. An EA
+//! reached through a stream open is its file's. Flags (FILE_NEED_EA) are
+//! not kept.
 
 use crate::smb::conn::Open;
 use crate::smb::ctx::{Ctx, HandlerResult, Outcome};
@@ -32,15 +36,30 @@ pub fn owner_of(cx: &Ctx<'_>, object: ObjectId) -> ObjectId {
     }
 }
 
-/// The EAs of `id` SMB shows: those with names MS-FSCC allows (a POSIX
-/// attribute named otherwise stays out, as smbd leaves it out) and values
+/// The EAs of `id` as stored, names in the case they were stored with,
+/// that SMB shows: those with names MS-FSCC allows (a POSIX attribute
+/// named otherwise stays out, as smbd leaves it out) and values
 /// EaValueLength can carry (a Linux attribute may hold one byte more).
-pub fn eas_of(vfs: &(impl Vfs + ?Sized), id: ObjectId) -> Vec<(String, Vec<u8>)> {
+fn stored_eas(vfs: &(impl Vfs + ?Sized), id: ObjectId) -> Vec<(String, Vec<u8>)> {
     let mut eas = vfs.eas(id).unwrap_or_default();
     eas.retain(|(name, value)| {
         ea::valid_ea_name(name.as_bytes()) && !value.is_empty() && value.len() <= usize::from(u16::MAX)
     });
     eas
+}
+
+/// The EAs of `id` as SMB shows them: names upper-cased, as NTFS answers
+/// them, one EA per name ignoring case (of stored names differing only in
+/// case, the first listed).
+pub fn eas_of(vfs: &(impl Vfs + ?Sized), id: ObjectId) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, value) in stored_eas(vfs, id) {
+        let name = name.to_ascii_uppercase();
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, value));
+        }
+    }
+    out
 }
 
 /// EaSize of `id` for FileEaInformation, FileAllInformation and directory
@@ -50,11 +69,13 @@ pub fn ea_size(vfs: &(impl Vfs + ?Sized), id: ObjectId) -> u32 {
 }
 
 /// Applies `entries` to the EAs of `id` in order (MS-FSA 2.1.5.15.6): an
-/// entry replaces the EA of its name (any case; the stored name stays),
-/// or removes it when its value is empty. The whole set is checked
-/// against the 64 KiB - 5 limit first (STATUS_EA_TOO_LARGE), so nothing
-/// is written when it fails. With `replace`, the EAs not named go too
-/// (an overwrite's ExtA, MS-FSA 2.1.5.1.2.1).
+/// entry replaces the EA of its name (any case), or removes it when its
+/// value is empty. The whole set is checked against the 64 KiB - 5 limit
+/// first (STATUS_EA_TOO_LARGE), so nothing is written when it fails. With
+/// `replace`, the EAs not named go too (an overwrite's ExtA, MS-FSA
+/// 2.1.5.1.2.1). An EA an entry names is stored under its upper-cased
+/// name, every stored name of it in another case removed; the EAs no
+/// entry names are left as stored.
 pub fn apply(
     vfs: &(impl Vfs + ?Sized),
     id: ObjectId,
@@ -62,31 +83,32 @@ pub fn apply(
     replace: bool,
     now: Timespec,
 ) -> Result<(), u32> {
-    let old = eas_of(vfs, id);
-    let mut new = if replace { Vec::new() } else { old.clone() };
+    let stored = stored_eas(vfs, id);
+    let shown = eas_of(vfs, id);
+    let mut new = if replace { Vec::new() } else { shown.clone() };
+    let mut named: Vec<String> = Vec::new();
     for e in entries {
-        let found = new.iter().position(|(n, _)| n.eq_ignore_ascii_case(&e.name));
-        let stored = old.iter().find(|(n, _)| n.eq_ignore_ascii_case(&e.name)).map(|(n, _)| n.clone());
-        let name = found.map(|i| new[i].0.clone()).or(stored).unwrap_or_else(|| e.name.clone());
-        match (found, e.value.is_empty()) {
-            (Some(i), true) => {
-                new.remove(i);
-            }
-            (Some(i), false) => new[i].1 = e.value.clone(),
-            (None, true) => {}
-            (None, false) => new.push((name, e.value.clone())),
+        let name = e.name.to_ascii_uppercase();
+        new.retain(|(n, _)| *n != name);
+        if !e.value.is_empty() {
+            new.push((name.clone(), e.value.clone()));
         }
+        named.push(name);
     }
     if ea::packed_size(new.iter().map(|(n, v)| (n.as_str(), &v[..]))) > ea::MAX_EA_SET {
         return Err(status::EA_TOO_LARGE);
     }
     let vfs_err = |e: crate::vfs::VfsError| status::from_vfs(&e);
-    for (name, value) in &new {
-        if old.iter().find(|(n, _)| n == name).is_none_or(|(_, v)| v != value) {
+    for (name, value) in new.iter().filter(|(n, _)| named.contains(n)) {
+        let variants = stored.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        if !variants.clone().any(|(n, v)| n == name && v == value) {
             vfs.set_ea(id, name, value, now).map_err(vfs_err)?;
         }
+        for (other, _) in variants.filter(|(n, _)| n != name) {
+            vfs.set_ea(id, other, &[], now).map_err(vfs_err)?;
+        }
     }
-    for (name, _) in old.iter().filter(|(n, _)| !new.iter().any(|(m, _)| m == n)) {
+    for (name, _) in stored.iter().filter(|(n, _)| !new.iter().any(|(m, _)| m.eq_ignore_ascii_case(n))) {
         vfs.set_ea(id, name, &[], now).map_err(vfs_err)?;
     }
     Ok(())

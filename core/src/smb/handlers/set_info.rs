@@ -281,9 +281,16 @@ fn rename(
             _ => Err(status::OBJECT_NAME_INVALID),
         };
     }
-    // Renaming a file through one of its streams' handles, or the share
-    // root, is not done.
-    if src.is_stream || src.name.is_empty() {
+    // A named stream's handle renames within its file only (a `:name`
+    // target). MS-FSA 2.1.5.15.12 names no status for a file name here; its
+    // FileLinkInformation (2.1.5.15.7) fails the same case with
+    // STATUS_INVALID_PARAMETER, and so does Windows an SMB1 NT RENAME of
+    // `file:stream` to a file name (smbtorture raw.streams.rename2).
+    if src.is_stream {
+        return Err(status::INVALID_PARAMETER);
+    }
+    // The share root has no name to change.
+    if src.name.is_empty() {
         return Err(status::NOT_SUPPORTED);
     }
     // MS-FSA 2.1.5.15.12: the destination directory is opened for
@@ -349,6 +356,11 @@ fn rename(
     }
     let now = cx.wall();
     cx.core.vfs.rename(src.parent, &src.name, dir, &to_name, replace, now).map_err(|e| status::from_vfs(&e))?;
+    // The file's open streams follow it: a rename of one onto the unnamed
+    // stream names the file by them (smb/handlers/stream_rename.rs).
+    for f in cx.smb.files.values_mut().filter(|f| f.is_stream && f.parent == open.object) {
+        f.base = Some((dir, to_name.clone()));
+    }
     if let Some(f) = cx.smb.files.get_mut(&open.object) {
         f.parent = dir;
         f.name = to_name;

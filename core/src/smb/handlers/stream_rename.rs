@@ -95,29 +95,21 @@ fn check_target(cx: &Ctx<'_>, file: ObjectId, to: &str, replace: bool) -> Result
 
 /// The file's unnamed stream renamed to the named stream `to` (checked by
 /// [`check_target`]): the data moves into the stream, the file is left
-/// empty, and the open renaming it, the file's only one, without a lease,
-/// an oplock or byte-range locks, moves to the stream (MS-FSA
-/// 2.1.5.15.12.1: a new empty unnamed stream, Open.Stream the target);
-/// otherwise STATUS_INVALID_PARAMETER. A stream LocalFs cannot hold (over
-/// its attribute limit) refuses it and changes nothing.
+/// empty (MS-FSA 2.1.5.15.12.1: a new empty unnamed stream), and the open
+/// renaming it moves to the stream (Open.Stream is the target). The spec
+/// asks nothing of the file's other opens: they stay on the file, now
+/// empty. A stream LocalFs cannot hold (over its attribute limit) refuses
+/// it and changes nothing.
 fn out_of_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, to: &str) -> Result<(), u32> {
     let vfs_err = |e: VfsError| status::from_vfs(&e);
     let Some(f) = cx.smb.files.get(&file).cloned() else { return Err(status::FILE_CLOSED) };
-    if cx.core.leases.opens_on(file).count() != 1 || f.name.is_empty() {
+    // The share root has no unnamed data stream to rename.
+    if f.name.is_empty() {
         return Err(status::INVALID_PARAMETER);
     }
     let now = cx.wall();
     let existed = cx.core.vfs.stream(file, to, false, now).is_ok();
     let stream = cx.core.vfs.stream(file, to, true, now).map_err(vfs_err)?.id;
-    let undo = |cx: &mut Ctx<'_>| {
-        if !existed {
-            let _ = cx.core.vfs.remove_stream(file, to, now);
-        }
-    };
-    if !cx.core.leases.move_open(open.lease_open, stream) {
-        undo(cx);
-        return Err(status::INVALID_PARAMETER);
-    }
     let moved = copy_all(&cx.core.vfs, file, stream, now).and_then(|_| {
         let emptied = cx.core.vfs.setattr(file, &SetAttr { size: Some(0), ..Default::default() }, now);
         if emptied.is_err() {
@@ -126,10 +118,12 @@ fn out_of_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, to: &str) -> Re
         emptied
     });
     if let Err(e) = moved {
-        cx.core.leases.move_open(open.lease_open, file);
-        undo(cx);
+        if !existed {
+            let _ = cx.core.vfs.remove_stream(file, to, now);
+        }
         return Err(vfs_err(e));
     }
+    move_open(cx, open, stream);
     cx.core.leases.note_stream(stream, file);
     cx.smb.remove_open(file);
     cx.smb.add_open(stream, file, to, true);
@@ -143,42 +137,34 @@ fn out_of_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, to: &str) -> Re
     Ok(())
 }
 
-/// A named stream renamed onto its file's unnamed stream (`::$DATA`): the
-/// unnamed stream must be replaceable as a named target is (ReplaceIfExists,
-/// no open, empty), and the open renaming it, the stream's only one,
-/// without a lease, an oplock or byte-range locks, moves to the file
-/// (MS-FSA 2.1.5.15.12.1: Open.Stream becomes the target); otherwise
-/// STATUS_INVALID_PARAMETER. The data is copied into the file, then the
-/// stream removed. The file must still be where the stream was opened
-/// (STATUS_NOT_SUPPORTED otherwise: the open could not name it).
+/// A named stream renamed onto its file's unnamed stream (`::$DATA`). The
+/// unnamed stream always exists, so it is a target as an existing named
+/// stream is (MS-FSA 2.1.5.15.12.1; Windows answers a rename onto it
+/// without ReplaceIfExists STATUS_OBJECT_NAME_COLLISION, smbtorture
+/// raw.streams.rename2): ReplaceIfExists, no open of it and no data, else
+/// STATUS_OBJECT_NAME_COLLISION or STATUS_INVALID_PARAMETER. The spec asks
+/// nothing of the renamed stream's opens: the renaming one moves to the
+/// file (Open.Stream becomes the target), without the oplock, lease share
+/// and byte-range locks it held on the stream; the others keep the stream,
+/// which is gone. The data is copied into the file, then the stream
+/// removed.
 fn into_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, from: &str, replace: bool) -> Result<(), u32> {
     let vfs_err = |e: VfsError| status::from_vfs(&e);
     if !replace {
         return Err(status::OBJECT_NAME_COLLISION);
     }
     let fa = cx.core.vfs.getattr(file).map_err(vfs_err)?;
-    if fa.size != 0 || cx.core.leases.opens_on(file).next().is_some() || cx.core.leases.opens_on(open.object).count() != 1 {
+    if fa.size != 0 || cx.core.leases.opens_on(file).next().is_some() {
         return Err(status::INVALID_PARAMETER);
     }
-    let Some((dir, name)) = cx.smb.files.get(&open.object).and_then(|f| f.base.clone()) else {
-        return Err(status::NOT_SUPPORTED);
-    };
-    if cx.core.vfs.lookup(dir, &name).map(|a| a.id) != Ok(file) {
-        return Err(status::NOT_SUPPORTED);
-    }
-    if !cx.core.leases.move_open(open.lease_open, file) {
-        return Err(status::INVALID_PARAMETER);
-    }
+    let (dir, name) = file_name(cx, open.object, file)?;
     let now = cx.wall();
-    copy_all(&cx.core.vfs, open.object, file, now).map_err(|e| {
-        cx.core.leases.move_open(open.lease_open, open.object);
-        vfs_err(e)
-    })?;
+    copy_all(&cx.core.vfs, open.object, file, now).map_err(vfs_err)?;
     if let Err(e) = cx.core.vfs.remove_stream(file, from, now) {
         empty(&cx.core.vfs, file, now);
-        cx.core.leases.move_open(open.lease_open, open.object);
         return Err(vfs_err(e));
     }
+    move_open(cx, open, file);
     cx.smb.remove_open(open.object);
     cx.smb.add_open(file, dir, &name, false);
     if let Ok(o) = cx.open(open.file_id) {
@@ -186,6 +172,38 @@ fn into_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, from: &str, repla
         o.kind = FileType::Regular;
     }
     Ok(())
+}
+
+/// The directory and name of `file`, whose stream `stream` is open: where
+/// the stream was opened, or where an SMB rename of the file since moved
+/// it (smb/handlers/set_info.rs keeps the streams' `base`), or another
+/// name of it in that directory. A file another protocol moved elsewhere
+/// cannot be named: STATUS_FILE_RENAMED (MS-ERREF: renamed, and so not
+/// modified).
+fn file_name(cx: &Ctx<'_>, stream: ObjectId, file: ObjectId) -> Result<(ObjectId, String), u32> {
+    let Some((dir, name)) = cx.smb.files.get(&stream).and_then(|f| f.base.clone()) else {
+        return Err(status::FILE_RENAMED);
+    };
+    if cx.core.vfs.lookup(dir, &name).map(|a| a.id) == Ok(file) {
+        return Ok((dir, name));
+    }
+    match cx.core.vfs.name_in(dir, file) {
+        Ok(other) => Ok((dir, other)),
+        Err(_) => Err(status::FILE_RENAMED),
+    }
+}
+
+/// Moves `open` to `to` in the lease table ([`LeaseTable::move_open`]): a
+/// lock request of it still waiting on the stream it leaves fails as on
+/// a close (STATUS_RANGE_NOT_LOCKED; smb/release.rs).
+///
+/// [`LeaseTable::move_open`]: crate::lease::LeaseTable::move_open
+fn move_open(cx: &mut Ctx<'_>, open: &Open, to: ObjectId) {
+    for t in cx.core.leases.lock_waits_of(open.lease_open) {
+        cx.core.leases.cancel_waiter(t);
+        cx.smb.completions.push((t, lease::RANGE_NOT_LOCKED));
+    }
+    cx.core.leases.move_open(open.lease_open, to, cx.now);
 }
 
 /// Copies the data of `from` into the empty `to` (a file's data into one

@@ -9,6 +9,7 @@ use crate::smb::wire::create_context::{CreateContext, encode_request_contexts};
 
 const FILE_READ_EA: u32 = 0x8;
 const FILE_WRITE_EA: u32 = 0x10;
+const FILE_WRITE_DATA: u32 = 0x2;
 const SL_RESTART_SCAN: u32 = 0x1;
 const SL_RETURN_SINGLE_ENTRY: u32 = 0x2;
 const SL_INDEX_SPECIFIED: u32 = 0x4;
@@ -119,14 +120,15 @@ fn set_query_replace_and_delete() {
     assert_eq!(all(&mut c, fid), (status::NO_EAS_ON_FILE, vec![]));
     assert_eq!(ea_size(&mut c, fid), 0);
     assert_eq!(set(&mut c, fid, &[("EAONE", b"VALUE1"), ("SecondEa", b"ValueTwo")]), status::SUCCESS);
-    assert_eq!(all(&mut c, fid), (status::SUCCESS, owned(&[("EAONE", b"VALUE1"), ("SecondEa", b"ValueTwo")])));
+    // Names come back upper-cased, as NTFS keeps them.
+    assert_eq!(all(&mut c, fid), (status::SUCCESS, owned(&[("EAONE", b"VALUE1"), ("SECONDEA", b"ValueTwo")])));
     // MS-FSA 2.1.5.12.11: the packed size (4 + 5 + 1 + 6, 4 + 8 + 1 + 8)
     // plus 4.
     assert_eq!(ea_size(&mut c, fid), 16 + 21 + 4);
-    // A name in another case replaces the EA and keeps the stored name;
-    // an empty value deletes; deleting a missing one is no error.
+    // A name in another case replaces the EA; an empty value deletes;
+    // deleting a missing one is no error.
     assert_eq!(set(&mut c, fid, &[("secondea", b"2"), ("eaone", b""), ("NONE", b"")]), status::SUCCESS);
-    assert_eq!(all(&mut c, fid), (status::SUCCESS, owned(&[("SecondEa", b"2")])));
+    assert_eq!(all(&mut c, fid), (status::SUCCESS, owned(&[("SECONDEA", b"2")])));
     // FileAllInformation carries the same EaSize (after Basic 40,
     // Standard 24, Internal 8).
     let r = c.call(command::QUERY_INFO, &query_info_body(fid, 1, 18));
@@ -248,4 +250,103 @@ fn create_context_sets_new_and_overwritten_files_and_streams_reach_the_file() {
     let s = create(&mut c, "new:strm", disposition::OPEN_IF, 0, &[]).file_id();
     assert_eq!(set(&mut c, s, &[("VIASTREAM", b"s")]), status::SUCCESS);
     assert_eq!(all(&mut c, fid).1, owned(&[("EAONE", b"new"), ("VIASTREAM", b"s")]));
+}
+
+/// EA names as NTFS keeps them: stored and answered upper-cased, found in
+/// any case. One stored in another case (smbd keeps a client's case in
+/// `user.<name>`) is found and shown upper-cased, left as stored until a
+/// client sets or removes it, which stores it upper-cased (of two stored
+/// names differing only in case, the first shows; setting it replaces
+/// both).
+#[test]
+fn names_are_upper_cased_and_found_in_any_case() {
+    let mut c = Client::ready();
+    let fid = open(&mut c, "f", RW);
+    assert_eq!(set(&mut c, fid, &[("mixed.Case", b"1")]), status::SUCCESS);
+    let vfs = c.server.vfs();
+    let id = vfs.lookup(vfs.root(), "f").unwrap().id;
+    assert_eq!(vfs.eas(id).unwrap(), owned(&[("MIXED.CASE", b"1")]), "stored upper-cased");
+    let now = crate::time::Timespec::new(1, 0);
+    for (name, value) in [("samba.Name", &b"s"[..]), ("other", b"o"), ("OTHER", b"O")] {
+        vfs.set_ea(id, name, value, now).unwrap();
+    }
+    let shown = owned(&[("MIXED.CASE", b"1"), ("SAMBA.NAME", b"s"), ("OTHER", b"o")]);
+    assert_eq!(all(&mut c, fid), (status::SUCCESS, shown));
+    let (s, got) = query(&mut c, fid, 4096, 0, 0, &get_list(&["SAMBA.name", "Mixed.case"]));
+    assert_eq!((s, got), (status::SUCCESS, owned(&[("SAMBA.NAME", b"s"), ("MIXED.CASE", b"1")])));
+    // EaSize counts one EA per name.
+    assert_eq!(ea_size(&mut c, fid), 4 + (4 + 10 + 1 + 1) * 2 + (4 + 5 + 1 + 1));
+    // Setting one EA leaves the others as stored.
+    assert_eq!(set(&mut c, fid, &[("Samba.Name", b"new")]), status::SUCCESS);
+    let vfs = c.server.vfs();
+    let stored = owned(&[("MIXED.CASE", b"1"), ("other", b"o"), ("OTHER", b"O"), ("SAMBA.NAME", b"new")]);
+    assert_eq!(vfs.eas(id).unwrap(), stored);
+    assert_eq!(set(&mut c, fid, &[("Other", b"2")]), status::SUCCESS);
+    let vfs = c.server.vfs();
+    assert_eq!(vfs.eas(id).unwrap(), owned(&[("MIXED.CASE", b"1"), ("OTHER", b"2"), ("SAMBA.NAME", b"new")]));
+    assert_eq!(set(&mut c, fid, &[("other", b"")]), status::SUCCESS);
+    let vfs = c.server.vfs();
+    assert_eq!(vfs.eas(id).unwrap(), owned(&[("MIXED.CASE", b"1"), ("SAMBA.NAME", b"new")]));
+}
+
+/// The ExtA context's access rules (MS-SMB2 2.2.13, MS-FSA 2.1.5.1.2): a
+/// CREATE with FILE_NO_EA_KNOWLEDGE may not carry EAs; an overwrite of a
+/// file (which replaces its EAs, with an ExtA context's or none) needs
+/// FILE_WRITE_EA and FILE_WRITE_ATTRIBUTES on it besides FILE_WRITE_DATA,
+/// asked for or not; a new file takes its EAs whatever was asked.
+#[test]
+fn create_context_access_rules() {
+    use crate::smb::fscc::security_descriptor::{ACCESS_ALLOWED_ACE_TYPE, Ace, Acl, SE_DACL_PRESENT};
+    use crate::smb::fscc::{SecurityDescriptor, Sid};
+    const NO_EA_KNOWLEDGE: u32 = 0x200;
+    let mut c = Client::ready();
+    let exta = |eas: &[(&str, &[u8])]| {
+        let mut b = Vec::new();
+        encode_request_contexts(&[CreateContext::ExtendedAttributes(full_list(eas).into())], &mut b);
+        b
+    };
+    let create = |c: &mut Client, name: &str, access: u32, disp: u32, opts: u32, ctx: &[u8]| {
+        c.call(command::CREATE, &create_body(name, access, SHARE_ALL, disp, opts, ctx))
+    };
+    let r = create(&mut c, "n", RW, disposition::CREATE, NO_EA_KNOWLEDGE, &exta(&[("A", b"1")]));
+    assert_eq!(r.status(), status::ACCESS_DENIED);
+    assert_eq!(c.create("n", RW, SHARE_ALL, disposition::OPEN, 0).status(), status::OBJECT_NAME_NOT_FOUND);
+    let r = create(&mut c, "n", RW, disposition::CREATE, NO_EA_KNOWLEDGE, &[]);
+    assert_eq!(r.status(), status::SUCCESS, "without EAs");
+    c.call(command::CLOSE, &close_body(r.file_id(), 0));
+    // A new file: FILE_WRITE_DATA alone is asked, the EAs are kept.
+    let r = create(&mut c, "w", FILE_WRITE_DATA, disposition::CREATE, 0, &exta(&[("NEW", b"1")]));
+    assert_eq!(r.status(), status::SUCCESS);
+    c.call(command::CLOSE, &close_body(r.file_id(), 0));
+    let fid = open(&mut c, "w", FILE_READ_EA);
+    assert_eq!(all(&mut c, fid).1, owned(&[("NEW", b"1")]));
+    c.call(command::CLOSE, &close_body(fid, 0));
+    // A DACL that grants writing the data but not the EAs: no overwrite.
+    let vfs = c.server.vfs();
+    let id = vfs.lookup(vfs.root(), "w").unwrap().id;
+    let everyone = |mask: u32| SecurityDescriptor {
+        control: SE_DACL_PRESENT,
+        dacl: Some(Acl { revision: 2, aces: vec![Ace { kind: ACCESS_ALLOWED_ACE_TYPE, flags: 0, mask, sid: Sid::new(1, &[0]) }] }),
+        ..Default::default()
+    };
+    const ALL_BUT_WRITE_EA: u32 = 0x001F_01FF & !FILE_WRITE_EA;
+    let now = crate::time::Timespec::new(1, 0);
+    vfs.set_security(id, Some(&everyone(ALL_BUT_WRITE_EA).to_bytes()), now).unwrap();
+    for disp in [disposition::OVERWRITE, disposition::OVERWRITE_IF, disposition::SUPERSEDE] {
+        let r = create(&mut c, "w", FILE_WRITE_DATA, disp, 0, &exta(&[("OTHER", b"2")]));
+        assert_eq!(r.status(), status::ACCESS_DENIED, "disposition {disp}");
+        let r = create(&mut c, "w", FILE_WRITE_DATA, disp, 0, &[]);
+        assert_eq!(r.status(), status::ACCESS_DENIED, "disposition {disp} without ExtA");
+    }
+    // A plain open for writing the data is granted, and the EAs are kept.
+    let fid = open(&mut c, "w", FILE_WRITE_DATA | FILE_READ_EA);
+    assert_eq!(all(&mut c, fid).1, owned(&[("NEW", b"1")]));
+    c.call(command::CLOSE, &close_body(fid, 0));
+    let vfs = c.server.vfs();
+    vfs.set_security(id, Some(&everyone(0x001F_01FF).to_bytes()), now).unwrap();
+    let r = create(&mut c, "w", FILE_WRITE_DATA, disposition::OVERWRITE, 0, &exta(&[("OTHER", b"2")]));
+    assert_eq!(r.status(), status::SUCCESS);
+    c.call(command::CLOSE, &close_body(r.file_id(), 0));
+    let fid = open(&mut c, "w", FILE_READ_EA);
+    assert_eq!(all(&mut c, fid).1, owned(&[("OTHER", b"2")]));
 }

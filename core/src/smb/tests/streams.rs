@@ -94,12 +94,17 @@ fn a_stream_rename_replaces_only_a_closed_empty_stream() {
     assert_eq!(rename(&mut c, h, ":other", false), status::ACCESS_DENIED);
     c.call(command::CLOSE, &close_body(h, 0));
     // A path naming a stream of a file in use is a sharing violation (as
-    // Windows answers); renaming a file through a stream's handle is not
-    // done.
+    // Windows answers); a file name through a named stream's handle is an
+    // invalid parameter (as FileLinkInformation's is, MS-FSA 2.1.5.15.7,
+    // and as Windows answers an SMB1 NT RENAME of `file:stream` to a file
+    // name: smbtorture raw.streams.rename2), and nothing is renamed.
     let h = c.create("f:full", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
     assert_eq!(rename(&mut c, h, "f:other", false), status::SHARING_VIOLATION);
-    assert_eq!(rename(&mut c, h, "g", false), status::NOT_SUPPORTED);
+    assert_eq!(rename(&mut c, h, "g", false), status::INVALID_PARAMETER);
+    assert_eq!(rename(&mut c, h, "g", true), status::INVALID_PARAMETER);
     c.call(command::CLOSE, &close_body(h, 0));
+    assert_eq!(read_all(&mut c, "f:full").unwrap(), b"x");
+    assert_eq!(read_all(&mut c, "g"), Err(status::OBJECT_NAME_NOT_FOUND));
 }
 
 /// MS-FSA 2.1.5.15.12.1: a named stream renamed onto the empty unnamed
@@ -125,15 +130,16 @@ fn a_stream_renamed_to_and_from_the_unnamed_stream_moves_data_and_open() {
     assert_eq!(read_all(&mut c, "f").unwrap(), b"side!");
     assert_eq!(read_all(&mut c, "f:s"), Err(status::OBJECT_NAME_NOT_FOUND));
     // And back: the unnamed stream renamed to a named one leaves the file
-    // empty, the open on the stream.
+    // empty, the open on the stream. MS-FSA 2.1.5.15.12.1 asks nothing of
+    // the file's other opens: one stays on the file, now empty.
     let h = c.create("f", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
     let other = c.create("f", RW, SHARE_ALL, disposition::OPEN, 0).file_id();
-    assert_eq!(rename(&mut c, h, ":named", false), status::INVALID_PARAMETER, "the file has another open");
-    c.call(command::CLOSE, &close_body(other, 0));
     assert_eq!(rename(&mut c, h, ":named", false), status::SUCCESS);
     assert_eq!(stream_names(&mut c, h), vec!["::$DATA", ":named:$DATA"]);
     let rd = c.call(command::READ, &read_body(h, 0, 10));
     assert_eq!(&rd.body[16..], b"side!", "the open reads the stream");
+    assert_eq!(c.call(command::READ, &read_body(other, 0, 10)).status(), status::END_OF_FILE, "the file is empty");
+    c.call(command::CLOSE, &close_body(other, 0));
     c.call(command::CLOSE, &close_body(h, 0));
     assert_eq!(read_all(&mut c, "f").unwrap(), b"");
     assert_eq!(read_all(&mut c, "f:named").unwrap(), b"side!");
@@ -197,4 +203,90 @@ fn a_directory_with_an_open_stream_below_is_not_renamed() {
     assert_eq!(rename(&mut c, d, "e", false), status::ACCESS_DENIED);
     c.call(command::CLOSE, &close_body(s, 0));
     assert_eq!(rename(&mut c, d, "e", false), status::SUCCESS);
+}
+
+/// Renames onto the unnamed stream (`::$DATA`) by MS-FSA 2.1.5.15.12.1:
+/// the unnamed stream is the target (ReplaceIfExists, no open, no data);
+/// nothing is asked of the renamed stream's opens. Another open of the
+/// stream keeps the stream, which is gone; the renaming open moves to the
+/// file without the oplock and the byte-range lock it held on the stream.
+#[test]
+fn a_rename_onto_the_unnamed_stream_asks_only_what_the_spec_asks() {
+    let mut c = Client::ready();
+    // Another open of the stream: allowed, and left on the removed stream.
+    c.put("f", b"");
+    c.put("f:s", b"side");
+    let h = c.create("f:s", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
+    let other = c.create("f:s", RW, SHARE_ALL, disposition::OPEN, 0).file_id();
+    assert_eq!(rename(&mut c, h, "::$DATA", true), status::SUCCESS);
+    assert_eq!(c.call(command::READ, &read_body(other, 0, 10)).status(), status::FILE_CLOSED);
+    let rd = c.call(command::READ, &read_body(h, 0, 10));
+    assert_eq!(&rd.body[16..], b"side");
+    c.call(command::CLOSE, &close_body(other, 0));
+    c.call(command::CLOSE, &close_body(h, 0));
+    assert_eq!(read_all(&mut c, "f").unwrap(), b"side");
+    assert_eq!(read_all(&mut c, "f:s"), Err(status::OBJECT_NAME_NOT_FOUND));
+
+    // The renaming open holds a batch oplock: it moves without it.
+    c.put("g", b"");
+    c.put("g:s", b"oplocked");
+    let mut body = create_body("g:s", RW | DELETE, SHARE_ALL, disposition::OPEN, 0, &[]);
+    body[3] = 0x09;
+    let r = c.call(command::CREATE, &body);
+    assert_eq!((r.status(), r.body[2]), (status::SUCCESS, 0x09), "a batch oplock");
+    let h = r.file_id();
+    assert_eq!(rename(&mut c, h, "::$DATA", true), status::SUCCESS);
+    c.call(command::CLOSE, &close_body(h, 0));
+    assert_eq!(read_all(&mut c, "g").unwrap(), b"oplocked");
+
+    // The renaming open holds a byte-range lock: it moves without it, so
+    // another open writes the range.
+    c.put("k", b"");
+    c.put("k:s", b"locked");
+    let h = c.create("k:s", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
+    const EXCLUSIVE_FAIL_IMMEDIATELY: u32 = 0x2 | 0x10;
+    let r = c.call(command::LOCK, &crate::testing::smb_client::lock_body(h, 0, 6, EXCLUSIVE_FAIL_IMMEDIATELY));
+    assert_eq!(r.status(), status::SUCCESS);
+    assert_eq!(rename(&mut c, h, "::$DATA", true), status::SUCCESS);
+    let w = c.create("k", RW, SHARE_ALL, disposition::OPEN, 0).file_id();
+    assert_eq!(c.call(command::WRITE, &write_body(w, 0, b"L")).status(), status::SUCCESS, "no lock on the file");
+    c.call(command::CLOSE, &close_body(w, 0));
+    c.call(command::CLOSE, &close_body(h, 0));
+    assert_eq!(read_all(&mut c, "k").unwrap(), b"Locked");
+}
+
+/// A stream renamed onto the unnamed stream after its file was renamed
+/// over SMB lands on the file where it is now; a file another protocol
+/// moved to another directory cannot be named (STATUS_FILE_RENAMED).
+#[test]
+fn a_rename_onto_the_unnamed_stream_finds_a_file_renamed_since() {
+    let mut c = Client::ready();
+    c.put("f", b"");
+    c.put("f:s", b"side");
+    let h = c.create("f:s", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
+    let f = c.create("f", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
+    assert_eq!(rename(&mut c, f, "moved", false), status::SUCCESS);
+    c.call(command::CLOSE, &close_body(f, 0));
+    assert_eq!(rename(&mut c, h, "::$DATA", true), status::SUCCESS);
+    // The open is the file's, under its new name.
+    let r = c.call(command::QUERY_INFO, &query_info_body(h, 1, 9));
+    assert_eq!(r.status(), status::SUCCESS);
+    let len = u32_at(&r.body, 8).unwrap() as usize;
+    let name: Vec<u16> = r.body[12..12 + len].chunks(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+    assert_eq!(String::from_utf16(&name).unwrap(), "\\moved");
+    c.call(command::CLOSE, &close_body(h, 0));
+    assert_eq!(read_all(&mut c, "moved").unwrap(), b"side");
+
+    c.put("g", b"");
+    c.put("g:s", b"side");
+    let d = c.create("d", RW, SHARE_ALL, disposition::CREATE, options::DIRECTORY_FILE).file_id();
+    c.call(command::CLOSE, &close_body(d, 0));
+    let h = c.create("g:s", RW | DELETE, SHARE_ALL, disposition::OPEN, 0).file_id();
+    let vfs = c.server.vfs();
+    let root = vfs.root();
+    let dir = vfs.lookup(root, "d").unwrap().id;
+    vfs.rename(root, "g", dir, "g", false, crate::time::Timespec::new(1, 0)).unwrap();
+    assert_eq!(rename(&mut c, h, "::$DATA", true), status::FILE_RENAMED);
+    c.call(command::CLOSE, &close_body(h, 0));
+    assert_eq!(read_all(&mut c, "d\\g:s").unwrap(), b"side", "nothing moved");
 }

@@ -18,6 +18,7 @@ pub mod disposition {
 pub mod options {
     pub const DIRECTORY_FILE: u32 = 0x0000_0001;
     pub const NON_DIRECTORY_FILE: u32 = 0x0000_0040;
+    pub const NO_EA_KNOWLEDGE: u32 = 0x0000_0200;
     pub const DELETE_ON_CLOSE: u32 = 0x0000_1000;
 }
 
