@@ -137,6 +137,9 @@ pub trait MessageTransform: Send + Sync + std::fmt::Debug {
     fn apply(&self, message: Bytes) -> Option<Bytes>;
 }
 
+/// Above this many bytes an operation is bulk work ([`IoOp::is_bulk`]).
+pub const BULK_BYTES: usize = 64 * 1024;
+
 /// A check over a whole received message (an SMB2 signature) that the
 /// protocol hands to a worker. The storage layer runs it without knowing
 /// which protocol, key or algorithm it is.
@@ -156,6 +159,23 @@ impl IoOp {
             | IoOp::AllocatedRanges { object, .. }
             | IoOp::Sync { object } => Some(*object),
             IoOp::VerifySignature { .. } | IoOp::Decrypt { .. } => None,
+        }
+    }
+
+    /// Whether the operation is bulk work: it moves more than
+    /// [`BULK_BYTES`] (a large READ or WRITE, a signature check or
+    /// decryption of a large message), copies or zeroes a range, or flushes
+    /// a file to stable storage. An adapter may let small operations (a
+    /// metadata-sized read, an NFS WRITE that a lease-break acknowledgment
+    /// released) pass bulk ones waiting for a worker, so that one client's
+    /// transfer does not hold up another's small request.
+    pub fn is_bulk(&self) -> bool {
+        match self {
+            IoOp::Read { len, .. } => *len as usize > BULK_BYTES,
+            IoOp::Write { data, .. } => data.len() > BULK_BYTES,
+            IoOp::VerifySignature { message, .. } | IoOp::Decrypt { message, .. } => message.len() > BULK_BYTES,
+            IoOp::Copy { .. } | IoOp::ZeroRange { .. } | IoOp::Sync { .. } => true,
+            IoOp::AllocatedRanges { .. } => false,
         }
     }
 

@@ -150,7 +150,7 @@ pub mod testing;
 pub use config::Config;
 pub use driver::{Driver, Setup, Start};
 pub use id::{ConnId, Protocol, WaitToken};
-pub use io::{IoCompletion, IoId, IoOp, IoRequest, MessageCheck};
+pub use io::{BULK_BYTES, IoCompletion, IoId, IoOp, IoRequest, MessageCheck};
 pub use output::Output;
 pub use rng::Seed;
 pub use server::{AcceptError, Server};

@@ -1,6 +1,12 @@
 //! A small blocking worker pool: storage requests must not run on an event
 //! loop, and none of the three runtimes' own blocking pools is available to
 //! the other two, so one pool of std threads serves them all.
+//!
+//! Jobs go in one of two lanes ([`Lane`]): small jobs are taken before bulk
+//! ones, and bulk jobs run on at most all workers but one, so a small
+//! storage call (the NFS WRITE a lease-break acknowledgment releases, a
+//! directory's small read) never waits for another client's large
+//! transfers to finish: at worst for a worker to finish a small job.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -22,24 +28,45 @@ pub struct WorkerPool {
     threads: Vec<JoinHandle<()>>,
 }
 
-#[derive(Debug, Default)]
+/// Which queue a job waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Taken first, by any worker.
+    Small,
+    /// Taken when no small job waits, by at most all workers but one.
+    Bulk,
+}
+
+#[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
     work: Condvar,
+    /// Workers that may run bulk jobs at once.
+    max_bulk: usize,
 }
 
 #[derive(Default)]
 struct State {
-    jobs: VecDeque<Job>,
+    small: VecDeque<Job>,
+    bulk: VecDeque<Job>,
     idle: usize,
+    bulk_running: usize,
     stopping: bool,
+}
+
+impl State {
+    fn queued(&self) -> usize {
+        self.small.len() + self.bulk.len()
+    }
 }
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
-            .field("jobs", &self.jobs.len())
+            .field("small", &self.small.len())
+            .field("bulk", &self.bulk.len())
             .field("idle", &self.idle)
+            .field("bulk_running", &self.bulk_running)
             .field("stopping", &self.stopping)
             .finish()
     }
@@ -54,9 +81,12 @@ impl Shared {
 }
 
 impl WorkerPool {
-    /// A pool of at most `max_workers` threads (at least one).
+    /// A pool of at most `max_workers` threads (at least one; with one,
+    /// both lanes share it).
     pub fn new(max_workers: usize) -> Self {
-        Self { shared: Arc::default(), max_workers: max_workers.max(1), threads: Vec::new() }
+        let max_workers = max_workers.max(1);
+        let shared = Shared { state: Mutex::default(), work: Condvar::new(), max_bulk: (max_workers - 1).max(1) };
+        Self { shared: Arc::new(shared), max_workers, threads: Vec::new() }
     }
 
     /// Threads started so far.
@@ -64,14 +94,24 @@ impl WorkerPool {
         self.threads.len()
     }
 
-    /// Queues `job`; it runs on an idle worker, a new one if the pool is not
-    /// full yet, or else once a worker is free. Fails only if a thread could
-    /// not be started and none is running (the job is then dropped).
+    /// Queues `job` in the small lane (see [`WorkerPool::submit_to`]).
     pub fn submit(&mut self, job: Job) -> std::io::Result<()> {
+        self.submit_to(Lane::Small, job)
+    }
+
+    /// Queues `job` in `lane`; it runs on an idle worker, a new one if the
+    /// pool is not full yet, or else once a worker is free (for a bulk job:
+    /// once fewer than all workers but one run bulk jobs). Fails only if a
+    /// thread could not be started and none is running (the job is then
+    /// dropped).
+    pub fn submit_to(&mut self, lane: Lane, job: Job) -> std::io::Result<()> {
         let start_one = {
             let mut state = self.shared.lock();
-            state.jobs.push_back(job);
-            state.jobs.len() > state.idle && self.threads.len() < self.max_workers
+            match lane {
+                Lane::Small => state.small.push_back(job),
+                Lane::Bulk => state.bulk.push_back(job),
+            }
+            state.queued() > state.idle && self.threads.len() < self.max_workers
         };
         self.shared.work.notify_one();
         if start_one {
@@ -83,7 +123,9 @@ impl WorkerPool {
                 Ok(t) => self.threads.push(t),
                 // The job waits for a running worker, if there is one.
                 Err(e) if self.threads.is_empty() => {
-                    self.shared.lock().jobs.clear();
+                    let mut state = self.shared.lock();
+                    state.small.clear();
+                    state.bulk.clear();
                     return Err(e);
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot start another IO worker"),
@@ -102,16 +144,18 @@ impl WorkerPool {
         self.submit(Box::new(move || deliver(work())))
     }
 
-    /// Runs a storage request on the pool; `deliver` hands its completion to
-    /// the event loop. A pool that cannot start any thread is a server that
-    /// cannot do IO: logged as an error (the request's operation stays
-    /// unanswered, like one on a hung disk).
+    /// Runs a storage request on the pool, in the bulk lane when it is bulk
+    /// work ([`polyshare_core::IoOp::is_bulk`]); `deliver` hands its
+    /// completion to the event loop. A pool that cannot start any thread is
+    /// a server that cannot do IO: logged as an error (the request's
+    /// operation stays unanswered, like one on a hung disk).
     pub fn storage(
         &mut self,
         req: polyshare_core::IoRequest,
         deliver: impl FnOnce(polyshare_core::IoCompletion) + Send + 'static,
     ) {
-        if let Err(e) = self.run(move || req.run(), deliver) {
+        let lane = if req.op().is_bulk() { Lane::Bulk } else { Lane::Small };
+        if let Err(e) = self.submit_to(lane, Box::new(move || deliver(req.run()))) {
             tracing::error!(error = %e, "cannot start a storage worker");
         }
     }
@@ -132,16 +176,33 @@ impl Drop for WorkerPool {
     }
 }
 
+fn run_job(job: Job) {
+    if catch_unwind(AssertUnwindSafe(job)).is_err() {
+        tracing::error!("an IO job panicked");
+    }
+}
+
 fn work(shared: &Shared) {
     let mut state = shared.lock();
     loop {
-        if let Some(job) = state.jobs.pop_front() {
+        if let Some(job) = state.small.pop_front() {
             drop(state);
-            if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                tracing::error!("an IO job panicked");
-            }
+            run_job(job);
             state = shared.lock();
-        } else if state.stopping {
+        } else if state.bulk_running < shared.max_bulk
+            && let Some(job) = state.bulk.pop_front()
+        {
+            state.bulk_running += 1;
+            drop(state);
+            run_job(job);
+            state = shared.lock();
+            state.bulk_running -= 1;
+            // This worker takes the next bulk job itself; when stopping,
+            // the others wait for the queues to drain and must look again.
+            if state.stopping {
+                shared.work.notify_all();
+            }
+        } else if state.stopping && state.queued() == 0 {
             return;
         } else {
             state.idle += 1;
@@ -216,6 +277,57 @@ mod tests {
         pool.run(|| 7, move |r| tx.send(r).unwrap()).unwrap();
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(7));
         assert_eq!(pool.workers(), 1);
+    }
+
+    #[test]
+    fn a_small_job_passes_bulk_jobs_that_hold_the_workers() {
+        let mut pool = WorkerPool::new(2);
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let (done_tx, done_rx) = mpsc::channel();
+        // Two bulk jobs that do not finish until released: one runs, the
+        // other waits, and a worker stays free for small jobs.
+        for i in 0..2 {
+            let (release_rx, done_tx) = (release_rx.clone(), done_tx.clone());
+            pool.submit_to(
+                Lane::Bulk,
+                Box::new(move || {
+                    let _ = release_rx.lock().unwrap().recv();
+                    done_tx.send(format!("bulk {i}")).unwrap();
+                }),
+            )
+            .unwrap();
+        }
+        let tx = done_tx.clone();
+        pool.submit_to(Lane::Small, Box::new(move || tx.send("small".to_string()).unwrap())).unwrap();
+        assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)).as_deref(), Ok("small"));
+        drop(release_tx);
+        let mut bulk: Vec<String> = (0..2).map(|_| done_rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+        bulk.sort();
+        assert_eq!(bulk, ["bulk 0", "bulk 1"]);
+    }
+
+    #[test]
+    fn bulk_jobs_leave_one_worker_free() {
+        let mut pool = WorkerPool::new(3);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        for _ in 0..12 {
+            let (running, most) = (running.clone(), most.clone());
+            pool.submit_to(
+                Lane::Bulk,
+                Box::new(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(5));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }),
+            )
+            .unwrap();
+        }
+        pool.shutdown();
+        assert_eq!(running.load(Ordering::SeqCst), 0, "shutdown ran every bulk job");
+        assert_eq!(most.load(Ordering::SeqCst), 2, "at most all workers but one at once");
     }
 
     #[test]
