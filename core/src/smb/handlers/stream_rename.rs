@@ -98,8 +98,8 @@ fn check_target(cx: &Ctx<'_>, file: ObjectId, to: &str, replace: bool) -> Result
 /// empty, and the open renaming it, the file's only one, without a lease,
 /// an oplock or byte-range locks, moves to the stream (MS-FSA
 /// 2.1.5.15.12.1: a new empty unnamed stream, Open.Stream the target);
-/// otherwise STATUS_INVALID_PARAMETER. A stream LocalFs cannot hold (over
-/// its attribute limit) refuses it and changes nothing.
+/// otherwise STATUS_INVALID_PARAMETER. A stream the backend cannot hold
+/// refuses it and changes nothing.
 fn out_of_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, to: &str) -> Result<(), u32> {
     let vfs_err = |e: VfsError| status::from_vfs(&e);
     let Some(f) = cx.smb.files.get(&file).cloned() else { return Err(status::FILE_CLOSED) };
