@@ -329,12 +329,14 @@ impl Streams {
     }
 
     /// Stores `data` as attribute stream `stored`.
-    fn store_xattr(&self, stored: &str, mut data: Vec<u8>, flags: XattrFlags) -> VfsResult<()> {
+    fn store_xattr(&self, stored: &str, data: &[u8], flags: XattrFlags) -> VfsResult<()> {
         if data.len() as u64 > MAX_STREAM {
             return Err(VfsError::TooBig);
         }
-        data.push(0);
-        xattr::set_with(&self.abs, &attr_name(stored), &data, flags).map_err(xerr)
+        let mut value = Vec::with_capacity(data.len() + 1);
+        value.extend_from_slice(data);
+        value.push(0);
+        xattr::set_with(&self.abs, &attr_name(stored), &value, flags).map_err(xerr)
     }
 
     /// The generation directory, made if missing; making it removes the
@@ -378,7 +380,7 @@ impl Streams {
     /// Makes an empty stream `name` unless one exists.
     pub(super) fn create(&self, name: &str) -> VfsResult<()> {
         if !self.sidecar_only {
-            match self.store_xattr(name, Vec::new(), XattrFlags::CREATE) {
+            match self.store_xattr(name, &[], XattrFlags::CREATE) {
                 Ok(()) | Err(VfsError::Exists) => return Ok(()),
                 Err(VfsError::NotSupported) => {}
                 Err(e) => return Err(e),
@@ -401,7 +403,7 @@ impl Streams {
                 }
                 data.get_mut(offset as usize..end as usize).ok_or(VfsError::Invalid)?.copy_from_slice(bytes);
                 let size = data.len() as u64;
-                match self.store_xattr(stored, data.clone(), XattrFlags::REPLACE) {
+                match self.store_xattr(stored, &data, XattrFlags::REPLACE) {
                     Err(e) if too_big_for_xattr(&e) => self.to_file(stored, &data)?,
                     r => r?,
                 }
@@ -431,7 +433,7 @@ impl Streams {
         match self.get(stored)? {
             Stored::Xattr(mut data) if size <= MAX_STREAM => {
                 data.resize(size as usize, 0);
-                match self.store_xattr(stored, data.clone(), XattrFlags::REPLACE) {
+                match self.store_xattr(stored, &data, XattrFlags::REPLACE) {
                     Err(e) if too_big_for_xattr(&e) => self.to_file(stored, &data),
                     r => r,
                 }
@@ -497,7 +499,7 @@ impl Streams {
         }
         match data {
             Stored::Xattr(d) => {
-                match self.store_xattr(to, d.clone(), XattrFlags::empty()) {
+                match self.store_xattr(to, &d, XattrFlags::empty()) {
                     Err(e) if too_big_for_xattr(&e) => self.write_file_whole(to, &d)?,
                     r => r?,
                 }
