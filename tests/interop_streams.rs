@@ -1,9 +1,12 @@
 //! Alternate data streams and server-side copy with real clients, on
 //! `--root` over tmpfs (LocalFs: streams in `user.DosStream.*` extended
-//! attributes, copies with `copy_file_range`).
+//! attributes, those past 64 KiB in the sidecar, copies with
+//! `copy_file_range`).
 
 mod common;
 
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -22,6 +25,21 @@ fn xattr_of(path: &std::path::Path, name: &str) -> Vec<u8> {
     );
     assert!(o.status.success(), "getxattr {name} of {}: {}", path.display(), text(&o));
     o.stdout
+}
+
+/// The sidecar file of stream `name` of the file at `path` under `root`
+/// (LocalFs: `.polyshare\streams/<inode>/<generation>/<name>`).
+fn sidecar_stream(root: &Path, path: &Path, name: &str) -> PathBuf {
+    root.join(".polyshare\\streams").join(sidecar_key(path)).join(name)
+}
+
+/// `<inode>/<generation>` of the file at `path`: LocalFs's generation is
+/// the birth time in nanoseconds.
+fn sidecar_key(path: &Path) -> PathBuf {
+    let m = std::fs::metadata(path).unwrap();
+    let birth = m.created().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let generation = birth.as_secs().wrapping_mul(1_000_000_000).wrapping_add(u64::from(birth.subsec_nanos()));
+    PathBuf::from(m.ino().to_string()).join(generation.to_string())
 }
 
 /// smbprotocol writes and reads `:Zone.Identifier`, lists it in
@@ -80,6 +98,12 @@ fn smbprotocol_renames_a_stream_within_its_file() {
     // Renamed into the unnamed stream and back out to `:kept`.
     assert_eq!(std::fs::read(root.join("empty.txt")).unwrap(), b"");
     assert_eq!(xattr_of(&root.join("empty.txt"), "user.DosStream.kept:$DATA"), b"moved in\0");
+    // A 76800-byte file renamed to `:large`: too big for an attribute, its
+    // data went to the sidecar.
+    let big = root.join("big.bin");
+    assert_eq!(std::fs::metadata(&big).unwrap().len(), 0);
+    assert!(!xattrs(&big).contains("DosStream.large:"), "no attribute: {}", xattrs(&big));
+    assert_eq!(std::fs::read(sidecar_stream(&root, &big, "large")).unwrap().len(), 76800);
     drop(srv);
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -109,6 +133,42 @@ fn smbclient_reads_a_stream_smbd_wrote() {
     let out = text(&o);
     assert!(o.status.success() && !out.contains("NT_STATUS_"), "get failed:\n{out}");
     assert_eq!(std::fs::read(&local).unwrap(), b"ZoneId=3");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// smbprotocol writes a 1 MiB stream in 48 KiB pieces, reads it back
+/// byte-equal, lists it with its size and finds it after renaming the file;
+/// on disk it is the sidecar file `.polyshare\streams/<ino>/<gen>/AFP_Resource`
+/// (no attribute), which the file's deletion removes; an overwrite drops a
+/// file's sidecar stream; the share lists no sidecar.
+#[test]
+fn smbprotocol_keeps_a_stream_past_the_attribute_limit() {
+    let root = tmpfs_root("big-stream");
+    let srv =
+        ServerProcess::start("tokio_server", &["--root", root.to_str().unwrap(), "--user", &format!("{USER}:{PASS}")]);
+    let phase = |p: &str, marker: &str| {
+        let script = client_script("big_stream.py");
+        let o = run(python3().arg(script).args([&srv.smb_port.to_string(), USER, PASS, p]), Duration::from_secs(120));
+        let out = text(&o);
+        assert!(o.status.success() && out.contains(marker), "client failed:\n{out}\nserver log:\n{}", srv.log_text());
+    };
+    phase("write", "BIG STREAM OK");
+    let file = root.join("renamed.jpg");
+    let on_disk = std::fs::read(sidecar_stream(&root, &file, "AFP_Resource")).unwrap();
+    let want: Vec<u8> = (0..1u32 << 20).map(|i| ((i * 7 + i / 251) % 256) as u8).collect();
+    assert!(on_disk == want, "the sidecar file holds the stream ({} bytes)", on_disk.len());
+    let listed = run(
+        Command::new("python3").args(["-c", "import os,sys; print(os.listxattr(sys.argv[1]))"]).arg(&file),
+        Duration::from_secs(30),
+    );
+    assert!(!text(&listed).contains("DosStream"), "no attribute stream: {}", text(&listed));
+    // over.bin was overwritten: its sidecar stream went with its stream.
+    assert!(!sidecar_stream(&root, &root.join("over.bin"), "meta").exists(), "the overwrite left the stream");
+    let ino_dir = root.join(".polyshare\\streams").join(std::fs::metadata(&file).unwrap().ino().to_string());
+    assert!(ino_dir.is_dir());
+    phase("delete", "DELETED");
+    assert!(!file.exists() && !ino_dir.exists(), "the file's sidecar streams went with it");
     drop(srv);
     let _ = std::fs::remove_dir_all(&root);
 }

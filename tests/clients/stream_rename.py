@@ -4,8 +4,8 @@ opened with DELETE access gets FileRenameInformation `:two` (MS-FSA
 gone, the file's own data and stream list say the same; renaming onto a
 stream that holds data is refused (STATUS_INVALID_PARAMETER); a stream
 renamed to `::$DATA` of an empty file becomes the file's data, and back
-(the unnamed stream renamed to a named one); a file too large for a
-stream (LocalFs: 64 KiB) is refused with STATUS_FILE_TOO_LARGE unchanged;
+(the unnamed stream renamed to a named one), a file larger than an
+attribute holds (LocalFs: 64 KiB) too, its data then in the sidecar;
 overwriting the file drops its named streams.
 Usage: stream_rename.py PORT USER PASSWORD"""
 import sys
@@ -79,16 +79,13 @@ assert streams_of(share + r"\empty.txt") == ["::$DATA"]
 rename_stream(share + r"\empty.txt", ":kept")
 assert read(share + r"\empty.txt") == b""
 assert read(share + r"\empty.txt:kept") == b"moved in"
-# A file larger than a stream may be (LocalFs: 64 KiB in an extended
-# attribute) stays as it was.
+# A file larger than an extended attribute holds (LocalFs: 64 KiB)
+# becomes a stream kept in the sidecar.
 big = bytes(range(256)) * 300
 write(share + r"\big.bin", big)
-try:
-    rename_stream(share + r"\big.bin", ":small")
-    raise AssertionError("a 76800-byte stream was made")
-except SMBOSError as e:
-    assert e.ntstatus == 0xC0000904, e  # STATUS_FILE_TOO_LARGE
-assert read(share + r"\big.bin") == big and streams_of(share + r"\big.bin") == ["::$DATA"]
+rename_stream(share + r"\big.bin", ":large")
+assert read(share + r"\big.bin") == b"" and read(share + r"\big.bin:large") == big
+assert streams_of(share + r"\big.bin") == ["::$DATA", ":large:$DATA"], streams_of(share + r"\big.bin")
 # Overwriting the file (mode "wb": FILE_OVERWRITE_IF) drops its named
 # streams, as NTFS and smbd do.
 write(share + r"\over.txt", b"old main")

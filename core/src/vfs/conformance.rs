@@ -516,6 +516,43 @@ pub(crate) fn stream_renames(fs: &mut dyn Vfs) {
     assert_eq!(fs.list_streams(f).unwrap(), vec![("three".to_string(), 4)]);
 }
 
+/// A stream of 1 MiB (past LocalFs's attribute limit) is written in
+/// pieces, read back, listed with its size, truncated and extended,
+/// renamed within its file, kept through its file's rename, copied from,
+/// and removed.
+pub(crate) fn large_streams(fs: &mut dyn Vfs) {
+    let root = fs.root();
+    let f = fs.create(root, "f", ca(0o644), T0).unwrap().id;
+    let s = fs.stream(f, "big", true, T0).unwrap().id;
+    let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    for (i, piece) in data.chunks(100_000).enumerate() {
+        fs.write(s, (i * 100_000) as u64, piece, T0).unwrap();
+    }
+    assert_eq!(fs.getattr(s).unwrap().size, 1 << 20);
+    assert_eq!(fs.read(s, 0, 2 << 20).unwrap(), (Bytes::from(data.clone()), true));
+    assert_eq!(fs.read(s, 70_000, 10).unwrap().0, Bytes::copy_from_slice(&data[70_000..70_010]));
+    assert_eq!(fs.list_streams(f).unwrap(), vec![("big".to_string(), 1 << 20)]);
+    let shrink = SetAttr { size: Some(100_000), ..Default::default() };
+    assert_eq!(fs.setattr(s, &shrink, T0).unwrap().size, 100_000);
+    let grow = SetAttr { size: Some(300_000), ..Default::default() };
+    assert_eq!(fs.setattr(s, &grow, T0).unwrap().size, 300_000);
+    let (tail, eof) = fs.read(s, 99_990, 1 << 20).unwrap();
+    assert!(eof);
+    assert_eq!(&tail[..10], &data[99_990..100_000]);
+    assert!(tail[10..].iter().all(|&b| b == 0) && tail.len() == 200_010, "extended with zeros");
+    fs.rename_stream(f, "big", "Moved", T0).unwrap();
+    assert_eq!(fs.stream(f, "Moved", false, T0).unwrap().id, s, "the id follows");
+    assert_eq!(fs.stream(f, "big", false, T0), Err(VfsError::NotFound));
+    fs.rename(root, "f", root, "g", false, T0).unwrap();
+    assert_eq!(fs.list_streams(f).unwrap(), vec![("Moved".to_string(), 300_000)]);
+    let c = fs.create(root, "c", ca(0o644), T0).unwrap().id;
+    assert_eq!(fs.copy_range(s, 0, c, 0, 300_000, T0).unwrap().0, 300_000);
+    assert_eq!(fs.read(c, 99_990, 10).unwrap().0, Bytes::copy_from_slice(&data[99_990..100_000]));
+    fs.remove_stream(f, "Moved", T0).unwrap();
+    assert_eq!(fs.list_streams(f).unwrap(), vec![]);
+    assert_eq!(fs.getattr(s), Err(VfsError::Stale));
+}
+
 /// A stream shares its file's times, DOS attributes and mode, set through
 /// either (MS-FSA 2.1.1.3); its size is its own.
 pub(crate) fn streams_share_basic_information(fs: &mut dyn Vfs) {
@@ -605,6 +642,10 @@ macro_rules! conformance_tests {
             #[test]
             fn stream_renames() {
                 c::stream_renames($make.vfs())
+            }
+            #[test]
+            fn large_streams() {
+                c::large_streams($make.vfs())
             }
             #[test]
             fn streams_share_basic_information() {

@@ -69,8 +69,9 @@
 //! `local/dosattrib.rs`), and a creation time found there overrides the birth time
 //! the file system reports. Symlinks keep none (Linux allows no user xattrs
 //! on them). The owner given at create time is applied best-effort (only
-//! root may chown). Alternate data streams live in extended attributes
-//! (local/streams.rs), and so do the EAs SMB clients set, as `user.NAME`
+//! root may chown). Alternate data streams live in extended attributes,
+//! those too large for one in sidecar files (local/streams.rs), and the EAs
+//! SMB clients set in extended attributes too, as `user.NAME`
 //! (local/eas.rs).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -888,36 +889,44 @@ impl LocalFs {
     }
 }
 
-/// Alternate data streams (local/streams.rs keeps them in attributes).
+/// Alternate data streams (local/streams.rs: in attributes, large ones in
+/// the sidecar).
 impl LocalFs {
-    /// The absolute path and metadata of `file`, which may carry streams
-    /// (a regular file or a directory).
-    fn stream_base(&self, file: ObjectId) -> VfsResult<(PathBuf, Metadata)> {
+    /// The streams of `file` (a regular file or a directory) and its
+    /// metadata.
+    fn stream_base(&self, file: ObjectId) -> VfsResult<(streams::Streams, Metadata)> {
         let (rel, m) = self.resolve(file)?;
         if !(m.is_file() || m.is_dir()) {
             return Err(VfsError::Invalid);
         }
-        Ok((self.abs(&rel), m))
+        let sidecar_only = self.dos_sidecar.load(Ordering::Relaxed);
+        Ok((streams::Streams::new(&self.root, self.abs(&rel), m.ino(), attr_of(&m).generation, sidecar_only), m))
     }
 
     fn stream_ids(&self) -> std::sync::MutexGuard<'_, streams::StreamIds> {
         self.streams.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The file, its path and metadata, the stored name and the data of
-    /// stream `id`.
-    fn stream_data(&self, id: ObjectId) -> VfsResult<(ObjectId, PathBuf, Metadata, String, Vec<u8>)> {
+    /// The file, its streams and metadata and the stored name of stream
+    /// `id`.
+    fn stream_of(&self, id: ObjectId) -> VfsResult<(ObjectId, streams::Streams, Metadata, String)> {
         let (file, name) = self.stream_ids().get(id).ok_or(VfsError::Stale)?;
-        let (abs, m) = self.stream_base(file)?;
-        let data = streams::load(&abs, &name)?;
-        Ok((file, abs, m, name, data))
+        let (st, m) = self.stream_base(file)?;
+        Ok((file, st, m, name))
+    }
+
+    /// Stream `id`'s attributes: its file's (`m`) with its own size.
+    fn stream_attr(&self, id: ObjectId, file: ObjectId, st: &streams::Streams, size: u64) -> VfsResult<FileAttr> {
+        let m = lstat(st.path())?;
+        Ok(streams::attr(self.attr_at(&m, Some(st.path()), None), id, file, size))
     }
 
     /// A stream shares its file's basic information, DOS attributes and
     /// creation time included (MS-FSA 2.1.1.3): only the size is its own.
     fn stream_getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
-        let (file, abs, m, _, data) = self.stream_data(id)?;
-        Ok(streams::attr(self.attr_at(&m, Some(&abs), None), id, file, data.len() as u64))
+        let (file, st, m, name) = self.stream_of(id)?;
+        let size = st.get(&name)?.size();
+        Ok(streams::attr(self.attr_at(&m, Some(st.path()), None), id, file, size))
     }
 
     fn stream_file(&self, id: ObjectId) -> VfsResult<ObjectId> {
@@ -925,95 +934,85 @@ impl LocalFs {
     }
 
     fn stream_read(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)> {
-        let (_, _, _, _, data) = self.stream_data(id)?;
-        let size = data.len() as u64;
-        if offset >= size {
-            return Ok((0, true));
-        }
-        let rest = data.get(offset as usize..).unwrap_or_default();
-        let n = rest.len().min(buf.len()).min(MAX_READ as usize);
-        buf.get_mut(..n).ok_or(VfsError::Invalid)?.copy_from_slice(rest.get(..n).unwrap_or_default());
-        Ok((n, offset + n as u64 >= size))
+        let (_, st, _, name) = self.stream_of(id)?;
+        st.read(&name, offset, buf)
     }
 
-    /// Rewrites stream `id` with `change` applied to its data, serialized
-    /// with every other stream change (a read-modify-write of the value).
-    fn stream_change(&self, id: ObjectId, change: impl FnOnce(&mut Vec<u8>) -> VfsResult<()>) -> VfsResult<FileAttr> {
-        let _one = self.stream_writes.lock().unwrap_or_else(|e| e.into_inner());
-        let (file, abs, _, name, mut data) = self.stream_data(id)?;
-        change(&mut data)?;
-        let size = data.len() as u64;
-        streams::store(&abs, &name, data, rustix::fs::XattrFlags::REPLACE)?;
-        Ok(streams::attr(self.attr_at(&lstat(&abs)?, Some(&abs), None), id, file, size))
+    /// Stream changes are serialized: an attribute stream's is a
+    /// read-modify-write of its value, and a move to the sidecar must not
+    /// race another change.
+    fn stream_writes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.stream_writes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn stream_write(&self, id: ObjectId, offset: u64, bytes: &[u8]) -> VfsResult<FileAttr> {
-        let end = offset.checked_add(bytes.len() as u64).filter(|&e| e <= MAX_STREAM).ok_or(VfsError::TooBig)?;
-        self.stream_change(id, |data| {
-            if (data.len() as u64) < end {
-                data.resize(end as usize, 0);
-            }
-            data.get_mut(offset as usize..end as usize).ok_or(VfsError::Invalid)?.copy_from_slice(bytes);
-            Ok(())
-        })
+        let _one = self.stream_writes();
+        let (file, st, _, name) = self.stream_of(id)?;
+        let size = st.write(&name, offset, bytes)?;
+        self.stream_attr(id, file, &st, size)
     }
 
     fn stream_truncate(&self, id: ObjectId, size: u64) -> VfsResult<FileAttr> {
-        if size > MAX_STREAM {
-            return Err(VfsError::TooBig);
-        }
-        self.stream_change(id, |data| {
-            data.resize(size as usize, 0);
-            Ok(())
-        })
+        let _one = self.stream_writes();
+        let (file, st, _, name) = self.stream_of(id)?;
+        st.truncate(&name, size)?;
+        self.stream_attr(id, file, &st, size)
     }
 
     fn stream_open(&self, file: ObjectId, name: &str, create: bool) -> VfsResult<FileAttr> {
         streams::check_stream_name(name)?;
-        let (abs, m) = self.stream_base(file)?;
-        let stored = match streams::stored_name(&abs, name)? {
+        let (st, m) = self.stream_base(file)?;
+        let stored = match st.stored_name(name)? {
             Some(s) => s,
             None if create => {
-                streams::create(&abs, name)?;
+                let _one = self.stream_writes();
+                st.create(name)?;
                 name.to_owned()
             }
             None => return Err(VfsError::NotFound),
         };
         let id = self.stream_ids().id_for(file, &stored);
-        let size = streams::load(&abs, &stored)?.len() as u64;
-        Ok(streams::attr(self.attr_at(&m, Some(&abs), None), id, m.ino(), size))
+        let size = st.get(&stored)?.size();
+        Ok(streams::attr(self.attr_at(&m, Some(st.path()), None), id, m.ino(), size))
     }
 
     fn stream_remove(&self, file: ObjectId, name: &str) -> VfsResult<()> {
         streams::check_stream_name(name)?;
-        let (abs, _) = self.stream_base(file)?;
-        let stored = streams::stored_name(&abs, name)?.ok_or(VfsError::NotFound)?;
-        streams::remove(&abs, &stored)?;
+        let _one = self.stream_writes();
+        let (st, _) = self.stream_base(file)?;
+        let stored = st.stored_name(name)?.ok_or(VfsError::NotFound)?;
+        st.remove(&stored)?;
         self.stream_ids().forget(file, &stored);
         Ok(())
     }
 
-    /// Stream `from` of `file` becomes `to`: its value is written under the
-    /// new attribute name, then the old one removed (a crash in between
-    /// leaves both), and its id follows it. A stream `to` (found ignoring
-    /// case) is replaced.
+    /// Stream `from` of `file` becomes `to` where it is kept
+    /// (streams::Streams::rename), and its id follows it. A stream `to`
+    /// (found ignoring case) is replaced.
     fn stream_rename(&self, file: ObjectId, from: &str, to: &str) -> VfsResult<()> {
         streams::check_stream_name(from)?;
         streams::check_stream_name(to)?;
-        let _one = self.stream_writes.lock().unwrap_or_else(|e| e.into_inner());
-        let (abs, _) = self.stream_base(file)?;
-        let old = streams::stored_name(&abs, from)?.ok_or(VfsError::NotFound)?;
-        let data = streams::load(&abs, &old)?;
-        if let Some(target) = streams::stored_name(&abs, to)?.filter(|t| *t != old && t != to) {
-            streams::remove(&abs, &target)?;
+        let _one = self.stream_writes();
+        let (st, _) = self.stream_base(file)?;
+        let old = st.stored_name(from)?.ok_or(VfsError::NotFound)?;
+        if let Some(target) = st.stored_name(to)?.filter(|t| *t != old) {
             self.stream_ids().forget(file, &target);
         }
-        streams::store(&abs, to, data, rustix::fs::XattrFlags::empty())?;
-        if old != to {
-            streams::remove(&abs, &old)?;
-        }
+        st.rename(&old, to)?;
         self.stream_ids().rename(file, &old, to);
         Ok(())
+    }
+
+    /// Forgets what the sidecar keeps for inode `ino`, whose last name is
+    /// gone: its large streams always, its other values in the sidecar
+    /// mode.
+    fn forget_sidecar(&self, ino: u64) {
+        // Best effort: what is left is keyed by a generation no new file
+        // of this inode number has.
+        let _ = streams::forget(&self.root, ino);
+        if self.dos_sidecar.load(Ordering::Relaxed) {
+            sidecar::forget(&self.root, ino);
+        }
     }
 }
 
@@ -1210,9 +1209,7 @@ impl Vfs for LocalFs {
         if m.nlink() <= 1 {
             self.drop_fd(m.ino());
             self.miss(m.ino());
-            if self.dos_sidecar.load(Ordering::Relaxed) {
-                sidecar::forget(&self.root, m.ino());
-            }
+            self.forget_sidecar(m.ino());
         }
         Ok(())
     }
@@ -1231,9 +1228,7 @@ impl Vfs for LocalFs {
         self.drop_index(m.ino());
         self.forget(m.ino(), &rel);
         self.miss(m.ino());
-        if self.dos_sidecar.load(Ordering::Relaxed) {
-            sidecar::forget(&self.root, m.ino());
-        }
+        self.forget_sidecar(m.ino());
         Ok(())
     }
 
@@ -1299,6 +1294,7 @@ impl Vfs for LocalFs {
                 self.dir_changed(old);
                 self.drop_index(old);
                 self.miss(old);
+                self.forget_sidecar(old);
             }
         }
         self.moved(sm.ino(), &from_rel, &to_rel);
@@ -1543,7 +1539,7 @@ impl Vfs for LocalFs {
     }
 
     fn list_streams(&self, file: ObjectId) -> VfsResult<Vec<(String, u64)>> {
-        streams::list(&self.stream_base(file)?.0)
+        self.stream_base(file)?.0.list()
     }
 
     fn remove_stream(&self, file: ObjectId, name: &str, _now: Timespec) -> VfsResult<()> {

@@ -317,3 +317,32 @@ fn local_fs_handles_are_stable_across_restarts() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An NFS REMOVE of a LocalFs file's last name removes the streams it kept
+/// in the sidecar (`.polyshare\streams/<inode>`), as an SMB delete does.
+#[test]
+fn nfs_remove_takes_a_local_fs_files_sidecar_streams() {
+    use crate::vfs::{LocalFs, Vfs};
+    let dir = std::env::temp_dir().join(format!("polyshare-nfs-streams-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let now = crate::time::Timespec::new(1, 0);
+    let ino = {
+        let fs = LocalFs::new(&dir).unwrap();
+        let ca = crate::vfs::CreateAttr { mode: 0o644, uid: 0, gid: 0 };
+        let f = fs.create(fs.root(), "f", ca, now).unwrap().id;
+        let s = fs.stream(f, "big", true, now).unwrap().id;
+        fs.write(s, 0, &vec![3u8; 200_000], now).unwrap();
+        f
+    };
+    let ino_dir = dir.join(".polyshare\\streams").join(ino.to_string());
+    assert!(ino_dir.is_dir());
+    let mut config = Config::default();
+    config.nfs.exports[0].squash = crate::config::Squash::None;
+    let mut t = Rig::with(config, Box::new(LocalFs::new(&dir).unwrap()));
+    let c = t.connect("127.0.0.1:900");
+    let root = t.mnt(c, "/share").unwrap();
+    assert_eq!(t.status(c, Nfs3Args::Remove(dirop(&root, "f"))), OK);
+    assert!(!ino_dir.exists(), "the sidecar streams went with the file");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -98,8 +98,7 @@ fn check_target(cx: &Ctx<'_>, file: ObjectId, to: &str, replace: bool) -> Result
 /// empty (MS-FSA 2.1.5.15.12.1: a new empty unnamed stream), and the open
 /// renaming it moves to the stream (Open.Stream is the target). The spec
 /// asks nothing of the file's other opens: they stay on the file, now
-/// empty. A stream LocalFs cannot hold (over its attribute limit) refuses
-/// it and changes nothing.
+/// empty. A stream the backend cannot hold refuses it and changes nothing.
 fn out_of_default(cx: &mut Ctx<'_>, open: &Open, file: ObjectId, to: &str) -> Result<(), u32> {
     let vfs_err = |e: VfsError| status::from_vfs(&e);
     let Some(f) = cx.smb.files.get(&file).cloned() else { return Err(status::FILE_CLOSED) };

@@ -3,7 +3,10 @@
 //! value prefixed by the object's generation (from its birth time) so that
 //! a reused inode number does not inherit it. Each directory's name holds
 //! a `\`, which no SMB or NFS name may, so clients never see them
-//! (local/dosattrib.rs, local/ntacl.rs, local/eas.rs).
+//! (local/dosattrib.rs, local/ntacl.rs, local/eas.rs). Streams too large
+//! for an attribute live beside them in `.polyshare\streams`, one file per
+//! stream, keyed by a generation directory rather than a stamp
+//! (local/streams.rs).
 
 use std::fs;
 use std::io;

@@ -156,20 +156,208 @@ fn streams_live_in_samba_compatible_xattrs() {
     assert_eq!(t.fs.stream(f.id, "a:b", true, T0), Err(VfsError::InvalidName));
 }
 
-/// A stream holds at most MAX_STREAM bytes (one attribute value, on tmpfs);
-/// past it a write or an extension is refused and changes nothing.
+/// The sidecar file of stream `name` of `a` in tree `dir`.
+fn stream_file(dir: &Path, a: &FileAttr, name: &str) -> PathBuf {
+    dir.join(streams::SIDECAR_DIR).join(a.id.to_string()).join(a.generation.to_string()).join(name)
+}
+
+/// The attribute value of stream `name` of `path`, if it has one.
+fn stream_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    xattr::get(path, &format!("user.DosStream.{name}:$DATA")).unwrap()
+}
+
+/// A stream stays in its attribute up to MAX_STREAM bytes (tmpfs holds a
+/// 64 KiB value); a write past it moves the stream to its sidecar file,
+/// and so does an extension; a sidecar stream stays there when it shrinks.
 #[test]
-fn streams_past_the_xattr_limit_are_refused() {
+fn a_stream_past_the_xattr_limit_moves_to_the_sidecar() {
     let t = TempTree::new_in(Path::new("/dev/shm"));
     let root = t.fs.root();
     let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    let path = t.dir.join("f");
     let s = t.fs.stream(f.id, "big", true, T0).unwrap();
-    let full = vec![7u8; MAX_STREAM as usize];
+    let full: Vec<u8> = (0..MAX_STREAM).map(|i| (i % 253) as u8).collect();
     assert_eq!(t.fs.write(s.id, 0, &full, T0).unwrap().size, MAX_STREAM);
-    assert_eq!(t.fs.write(s.id, MAX_STREAM, b"x", T0), Err(VfsError::TooBig));
+    assert_eq!(stream_xattr(&path, "big").map(|v| v.len() as u64), Some(MAX_STREAM + 1));
+    assert!(!stream_file(&t.dir, &f, "big").exists(), "still an attribute at the limit");
+    assert_eq!(t.fs.write(s.id, MAX_STREAM, b"xy", T0).unwrap().size, MAX_STREAM + 2);
+    assert_eq!(stream_xattr(&path, "big"), None, "the attribute is gone");
+    let on_disk = fs::read(stream_file(&t.dir, &f, "big")).unwrap();
+    assert_eq!((&on_disk[..MAX_STREAM as usize], &on_disk[MAX_STREAM as usize..]), (&full[..], &b"xy"[..]));
+    assert_eq!(
+        t.fs.read(s.id, MAX_STREAM - 1, 10).unwrap(),
+        (Bytes::copy_from_slice(&[full[65534], b'x', b'y']), true)
+    );
+    assert_eq!(t.fs.list_streams(f.id).unwrap(), vec![("big".to_string(), MAX_STREAM + 2)]);
+    // Shrunk below the limit, it stays a file.
+    let shrink = SetAttr { size: Some(3), ..Default::default() };
+    assert_eq!(t.fs.setattr(s.id, &shrink, T0).unwrap().size, 3);
+    assert_eq!(fs::read(stream_file(&t.dir, &f, "big")).unwrap(), &full[..3]);
+    assert_eq!(stream_xattr(&path, "big"), None);
+    // An extension past the limit moves an attribute stream too.
+    let other = t.fs.stream(f.id, "other", true, T0).unwrap();
+    t.fs.write(other.id, 0, b"head", T0).unwrap();
     let grow = SetAttr { size: Some(MAX_STREAM + 1), ..Default::default() };
-    assert_eq!(t.fs.setattr(s.id, &grow, T0), Err(VfsError::TooBig));
-    assert_eq!(t.fs.getattr(s.id).unwrap().size, MAX_STREAM);
+    assert_eq!(t.fs.setattr(other.id, &grow, T0).unwrap().size, MAX_STREAM + 1);
+    assert_eq!(stream_xattr(&path, "other"), None);
+    let moved = fs::read(stream_file(&t.dir, &f, "other")).unwrap();
+    assert_eq!(moved.len() as u64, MAX_STREAM + 1);
+    assert!(moved.starts_with(b"head") && moved[4..].iter().all(|&b| b == 0));
+    // The sidecar is no name a client sees.
+    assert_eq!(t.fs.readdir(root, 0, 100).unwrap().0.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["f"]);
+}
+
+/// ext4 without `ea_inode` holds one block in an attribute: a stream it
+/// refuses (ENOSPC) for its size moves to the sidecar rather than failing.
+#[test]
+fn a_stream_the_file_system_refuses_as_an_attribute_moves_to_the_sidecar() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    let s = t.fs.stream(f.id, "s", true, T0).unwrap();
+    let data = vec![5u8; 60_000];
+    let attr = t.fs.write(s.id, 0, &data, T0).unwrap();
+    assert_eq!(attr.size, 60_000);
+    assert_eq!(t.fs.read(s.id, 0, 100_000).unwrap(), (Bytes::from(data.clone()), true));
+    // Wherever it went, it is in one place only.
+    let (file, value) = (stream_file(&t.dir, &f, "s").exists(), stream_xattr(&t.dir.join("f"), "s"));
+    assert!(file != value.is_some(), "one place: file {file}, attribute {:?}", value.map(|v| v.len()));
+}
+
+/// Every operation on a stream kept in the sidecar: positional writes and
+/// reads (a write far past the end leaves a hole), list, rename within the
+/// file (onto an attribute stream, which it replaces; a case change), copy
+/// out, a restart, the file's rename, and remove.
+#[test]
+fn sidecar_streams_support_every_operation() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    let s = t.fs.stream(f.id, "AFP_Resource", true, T0).unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+    t.fs.write(s.id, 0, &data, T0).unwrap();
+    let file = stream_file(&t.dir, &f, "AFP_Resource");
+    let ino_before = fs::metadata(&file).unwrap().ino();
+    t.fs.write(s.id, 1000, b"patched", T0).unwrap();
+    assert_eq!(fs::metadata(&file).unwrap().ino(), ino_before, "written in place, not rewritten");
+    assert_eq!(
+        t.fs.read(s.id, 998, 11).unwrap().0,
+        Bytes::copy_from_slice(&[
+            data[998], data[999], b'p', b'a', b't', b'c', b'h', b'e', b'd', data[1007], data[1008]
+        ])
+    );
+    let far = 1u64 << 30;
+    assert_eq!(t.fs.write(s.id, far, b"end", T0).unwrap().size, far + 3);
+    assert!(fs::metadata(&file).unwrap().blocks() * 512 < 1 << 20, "a hole, not a gigabyte of zeros");
+    assert_eq!(t.fs.read(s.id, far - 2, 10).unwrap(), (Bytes::from_static(b"\0\0end"), true));
+    t.fs.setattr(s.id, &SetAttr { size: Some(300_000), ..Default::default() }, T0).unwrap();
+    // Renamed onto a small attribute stream, which it replaces.
+    let small = t.fs.stream(f.id, "small", true, T0).unwrap();
+    t.fs.write(small.id, 0, b"tiny", T0).unwrap();
+    t.fs.rename_stream(f.id, "afp_resource", "SMALL", T0).unwrap();
+    assert_eq!(t.fs.getattr(small.id), Err(VfsError::Stale), "the replaced stream is gone");
+    assert_eq!(stream_xattr(&t.dir.join("f"), "small"), None);
+    assert!(!file.exists() && stream_file(&t.dir, &f, "SMALL").exists());
+    assert_eq!(t.fs.list_streams(f.id).unwrap(), vec![("SMALL".to_string(), 300_000)]);
+    assert_eq!(t.fs.getattr(s.id).unwrap().size, 300_000, "the id follows");
+    t.fs.rename_stream(f.id, "small", "small", T0).unwrap();
+    assert_eq!(t.fs.list_streams(f.id).unwrap(), vec![("small".to_string(), 300_000)], "a case change");
+    // Copied out (copy_range reads a stream).
+    let c = t.fs.create(root, "c", ca(0o644), T0).unwrap();
+    assert_eq!(t.fs.copy_range(s.id, 0, c.id, 0, 300_000, T0).unwrap().0, 300_000);
+    let mut want = data.clone();
+    want[1000..1007].copy_from_slice(b"patched");
+    assert_eq!(fs::read(t.dir.join("c")).unwrap(), want);
+    // A restart and a rename of the file: found by inode and generation.
+    t.fs.rename(root, "f", root, "g", false, T0).unwrap();
+    let again = LocalFs::new(&t.dir).unwrap();
+    let g = again.lookup(again.root(), "g").unwrap();
+    let s2 = again.stream(g.id, "SMALL", false, T0).unwrap();
+    assert_eq!((s2.size, again.read(s2.id, 1000, 7).unwrap().0), (300_000, Bytes::from_static(b"patched")));
+    again.remove_stream(g.id, "small", T0).unwrap();
+    assert_eq!(again.list_streams(g.id).unwrap(), vec![]);
+    assert_eq!(again.stream(g.id, "small", false, T0), Err(VfsError::NotFound));
+}
+
+/// The file's last name going (remove, rmdir, a rename over it) takes its
+/// sidecar streams; a hard link left keeps them.
+#[test]
+fn sidecar_streams_go_with_the_last_name() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    let big = vec![1u8; 100_000];
+    let with_big = |name: &str, dir: bool| {
+        let a = match dir {
+            true => t.fs.mkdir(root, name, ca(0o755), T0).unwrap(),
+            false => t.fs.create(root, name, ca(0o644), T0).unwrap(),
+        };
+        let s = t.fs.stream(a.id, "big", true, T0).unwrap();
+        t.fs.write(s.id, 0, &big, T0).unwrap();
+        assert!(stream_file(&t.dir, &a, "big").exists());
+        (a, s.id)
+    };
+    let ino_dir = |a: &FileAttr| t.dir.join(streams::SIDECAR_DIR).join(a.id.to_string());
+    let (f, s) = with_big("f", false);
+    t.fs.link(f.id, root, "f2", T0).unwrap();
+    t.fs.remove(root, "f", T0).unwrap();
+    assert_eq!(t.fs.getattr(s).unwrap().size, 100_000, "a link is left");
+    t.fs.remove(root, "f2", T0).unwrap();
+    assert!(!ino_dir(&f).exists(), "removed with the last name");
+    let (d, _) = with_big("d", true);
+    t.fs.rmdir(root, "d", T0).unwrap();
+    assert!(!ino_dir(&d).exists(), "removed with the directory");
+    let (over, _) = with_big("over", false);
+    t.fs.create(root, "new", ca(0o644), T0).unwrap();
+    t.fs.rename(root, "new", root, "over", true, T0).unwrap();
+    assert!(!ino_dir(&over).exists(), "removed with the file renamed over");
+}
+
+/// A sidecar directory of an older generation of the inode number (its
+/// file removed behind the server) is not the new file's, and goes when
+/// the new file's first sidecar stream is made; a move a crash interrupted
+/// (both the attribute and the file) reads as the file, listed once, and
+/// is removed from both places.
+#[test]
+fn sidecar_streams_are_keyed_by_generation_and_survive_an_interrupted_move() {
+    let t = TempTree::new();
+    let root = t.fs.root();
+    let f = t.fs.create(root, "f", ca(0o644), T0).unwrap();
+    let stale = t.dir.join(streams::SIDECAR_DIR).join(f.id.to_string()).join("12345");
+    fs::create_dir_all(&stale).unwrap();
+    fs::write(stale.join("ghost"), b"old file's").unwrap();
+    assert_eq!(t.fs.list_streams(f.id).unwrap(), vec![]);
+    assert_eq!(t.fs.stream(f.id, "ghost", false, T0), Err(VfsError::NotFound));
+    let s = t.fs.stream(f.id, "s", true, T0).unwrap();
+    t.fs.write(s.id, 0, &vec![2u8; 100_000], T0).unwrap();
+    assert!(!stale.exists(), "the older generation's directory is gone");
+    // Interrupted: the attribute is still there beside the file.
+    xattr::set(&t.dir.join("f"), "user.DosStream.s:$DATA", b"old\0").unwrap();
+    assert_eq!(t.fs.list_streams(f.id).unwrap(), vec![("s".to_string(), 100_000)]);
+    assert_eq!(t.fs.read(s.id, 0, 3).unwrap().0, Bytes::from_static(b"\x02\x02\x02"));
+    t.fs.remove_stream(f.id, "s", T0).unwrap();
+    assert_eq!(stream_xattr(&t.dir.join("f"), "s"), None);
+    assert!(!stream_file(&t.dir, &f, "s").exists());
+    assert_eq!(t.fs.stream(f.id, "s", false, T0), Err(VfsError::NotFound));
+}
+
+/// Without user attributes (the sidecar mode) streams live in the sidecar
+/// from their creation, small ones too, and are found after a restart.
+#[test]
+fn streams_in_the_sidecar_mode_live_in_the_sidecar() {
+    let t = TempTree::new();
+    let open = || LocalFs::new(&t.dir).unwrap().with_dos_sidecar();
+    let fs1 = open();
+    let f = fs1.create(fs1.root(), "f", ca(0o644), T0).unwrap();
+    let s = fs1.stream(f.id, "Zone.Identifier", true, T0).unwrap();
+    fs1.write(s.id, 0, b"ZoneId=3", T0).unwrap();
+    assert_eq!(stream_xattr(&t.dir.join("f"), "Zone.Identifier"), None);
+    assert_eq!(fs::read(stream_file(&t.dir, &f, "Zone.Identifier")).unwrap(), b"ZoneId=3");
+    let again = open();
+    let s2 = again.stream(f.id, "zone.identifier", false, T0).unwrap();
+    assert_eq!(again.read(s2.id, 0, 100).unwrap(), (Bytes::from_static(b"ZoneId=3"), true));
+    assert_eq!(again.list_streams(f.id).unwrap(), vec![("Zone.Identifier".to_string(), 8)]);
+    again.remove(again.root(), "f", T0).unwrap();
+    assert!(!t.dir.join(streams::SIDECAR_DIR).join(f.id.to_string()).exists());
 }
 
 /// Streams follow their file through a rename and go with it on remove;
