@@ -338,7 +338,13 @@ async fn write_loop(conn: ConnId, shared: Rc<Shared>, events: Sender<Event>) {
     while let Some(mut batch) = shared.outbox.next_batch().await {
         while !batch.is_empty() {
             match shared.stream.write_with(|s| batch.write_with(|bufs| (&*s).write_vectored(bufs))).await {
-                Ok(n) => shared.outbox.written(n),
+                Ok(n) => {
+                    shared.outbox.written(n);
+                    // Other tasks run between writes (see WRITE_SLICE_MAX).
+                    if !batch.is_empty() {
+                        future::yield_now().await;
+                    }
+                }
                 Err(e) => {
                     let _ = events.send(Event::WriteFailed(conn, e)).await;
                     return;

@@ -27,6 +27,14 @@ use crate::Queued;
 /// Queued buffers handed to one vectored write.
 pub const MAX_IOVECS: usize = 64;
 
+/// Most bytes one vectored write offers the socket. A write into a roomy
+/// loopback socket copies all it is given, and the thread inside it runs
+/// nothing else meanwhile: a writer task of a runtime's shared worker thread
+/// that hands over 8 MiB at once holds up every other connection's reader
+/// and the core task on that thread for milliseconds. Writers yield to the
+/// runtime between writes of at most this much.
+pub const WRITE_SLICE_MAX: usize = 256 * 1024;
+
 /// Largest message the core task writes to a socket itself (see the module
 /// documentation); larger ones are copied into the socket by the writer.
 pub const DIRECT_WRITE_MAX: usize = 64 * 1024;
@@ -64,14 +72,23 @@ impl WriteQueue {
     }
 
     /// One vectored write of the front of the queue (at most
-    /// [`MAX_IOVECS`] buffers) with `write`; what it took leaves the queue.
+    /// [`MAX_IOVECS`] buffers and [`WRITE_SLICE_MAX`] bytes) with `write`; what it took leaves the queue.
     /// Returns the bytes written (0 when the queue is empty). `WouldBlock`
     /// and other errors are returned as they are, and nothing is taken.
     pub fn write_with(&mut self, write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>) -> io::Result<usize> {
         if self.out.is_empty() {
             return Ok(0);
         }
-        let slices: Vec<IoSlice<'_>> = self.out.iter().take(MAX_IOVECS).map(|b| IoSlice::new(b)).collect();
+        let mut room = WRITE_SLICE_MAX;
+        let mut slices: Vec<IoSlice<'_>> = Vec::new();
+        for b in self.out.iter().take(MAX_IOVECS) {
+            if room == 0 {
+                break;
+            }
+            let part = &b[..b.len().min(room)];
+            room -= part.len();
+            slices.push(IoSlice::new(part));
+        }
         let n = write(&slices)?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
@@ -262,6 +279,29 @@ mod tests {
         assert!(q.is_empty() && q.bytes() == 0);
         assert_eq!(got, b"abcdefgh");
         assert_eq!(q.write_with(sink(5, &mut got)).unwrap(), 0, "nothing to write");
+    }
+
+    #[test]
+    fn one_write_is_offered_at_most_a_slice_of_large_messages() {
+        let mut q = WriteQueue::new();
+        q.push(Bytes::from(vec![1u8; WRITE_SLICE_MAX - 10]));
+        q.push(Bytes::from(vec![2u8; 8 << 20]));
+        let mut out = Vec::new();
+        while !q.is_empty() {
+            let n = q
+                .write_with(|bufs| {
+                    let offered: usize = bufs.iter().map(|b| b.len()).sum();
+                    assert!(offered <= WRITE_SLICE_MAX, "offered {offered}");
+                    bufs.iter().for_each(|b| out.extend_from_slice(b));
+                    Ok(offered)
+                })
+                .unwrap();
+            assert!(n > 0);
+        }
+        assert_eq!(out.len(), WRITE_SLICE_MAX - 10 + (8 << 20));
+        assert!(
+            out[..WRITE_SLICE_MAX - 10].iter().all(|b| *b == 1) && out[WRITE_SLICE_MAX - 10..].iter().all(|b| *b == 2)
+        );
     }
 
     #[test]

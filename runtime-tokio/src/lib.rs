@@ -362,11 +362,17 @@ async fn write_loop(conn: ConnId, stream: Arc<TcpStream>, outbox: Arc<Outbox>, e
     outbox.queued().writer_closed();
 }
 
-/// Writes all of `batch`, waiting while the socket is full.
+/// Writes all of `batch`, waiting while the socket is full, and letting
+/// the runtime run other tasks between writes (see `WRITE_SLICE_MAX`).
 async fn write_batch(stream: &TcpStream, outbox: &Outbox, mut batch: WriteQueue) -> io::Result<()> {
     while !batch.is_empty() {
         match batch.write_with(|bufs| stream.try_write_vectored(bufs)) {
-            Ok(n) => outbox.written(n),
+            Ok(n) => {
+                outbox.written(n);
+                if !batch.is_empty() {
+                    tokio::task::yield_now().await;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => stream.writable().await?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
