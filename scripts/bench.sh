@@ -27,7 +27,9 @@
 #   copy       a BENCH_SIZE_MIB file copied within the share by smbprotocol
 #              (scripts/smb_copy.py, signed user): server-side
 #              (smbclient.copyfile: FSCTL_SRV_COPYCHUNK_WRITE) and through
-#              the client (read + write); MB/s and server CPU s/GiB.
+#              the client (read + write); MB/s and server CPU s/GiB; then
+#              the kernel's own copy_file_range rate on the scratch file
+#              system, without a server: the ceiling (copy_ceiling.py).
 #   bigdir     scripts/bigdir.py fills one directory with 10,000 and 100,000
 #              files over SMB and over NFS, then `smbclient -c ls` and
 #              `nfs-ls` list it; listing time and the 100k/10k ratio.
@@ -748,6 +750,17 @@ for s in $SERVERS; do
     esac
 done
 
+# The kernel's own copy rate on the scratch file system: a ceiling for every
+# server's server-side copy there (scripts/copy_ceiling.py).
+if has_part copy; then
+    prewarm
+    while read -r line; do
+        note "$line (load $(load1))"
+        t=$(grep -o 'threads=[0-9]*' <<<"$line" | cut -d= -f2)
+        RESULT[ceiling/$t]="$(grep -o 'median_mb_s=[0-9.]*' <<<"$line" | cut -d= -f2), $(grep -o 'cpu_s_per_gib=[0-9.]*' <<<"$line" | cut -d= -f2)"
+    done < <(python3 "$SCRIPTS/copy_ceiling.py" "$W" "$SIZE_MIB" "$RUNS" 2>&1 | grep '^CEILING' || true)
+fi
+
 # The references for "many": smbd and ganesha at the same time, so the mixed
 # case has both protocols served at once, as polyshare serves them.
 if has_part many && { has_server smbd || has_server ganesha; }; then
@@ -820,6 +833,8 @@ ref_of() { case $1 in nfs/* | hol/nfs-* | many/nfs) echo ganesha ;; many/mixed) 
         done
         echo
         echo "copy/server: smbclient.copyfile (FSCTL_SRV_COPYCHUNK_WRITE, 16 MiB per request); copy/client: read and write through the client."
+        echo "Kernel ceiling on $TMPBASE (copy_file_range of the same size in 16 MiB calls, no server; MB/s, CPU s/GiB):" \
+            "one thread $(get ceiling/1), two threads into one file $(get ceiling/2)."
     fi
     if has_part echo; then
         echo
