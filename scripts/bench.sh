@@ -54,6 +54,8 @@
 #   BENCH_BIGDIR_COUNTS ["10000 100000"] BENCH_BIGDIR_TIMEOUT [600 s per step]
 #   BENCH_BIGDIR_CONNS [4] BENCH_BIGDIR_PRECREATE [0; 1 = create the files
 #   directly in the share directory, not over the protocol]
+#   BENCH_INTERLEAVE [1: transfers run with every server up, each run of a
+#   transfer on every server in turn; 0: server by server]
 #   BENCH_OUT [target/bench-results.md]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -261,38 +263,75 @@ smb_copy() {
 }
 
 # --- part: transfers ------------------------------------------------------------------
-smb_transfers() {
-    local name=$1 r v f specs
+# smb_transfer_run NAME VARIANT RUN: one put, get (compared) and get-null
+smb_transfer_run() {
+    local name=$1 v=$2 r=$3 f=bench-$2.bin specs
     read -ra specs <<<"${SRV[$name/cpu]}"
+    timed "$name" "$v/put" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "put $SRC $f" || return 1
+    rm -f "$DST"
+    timed "$name" "$v/get" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "get $f $DST" || return 1
+    if ! cmp -s "$SRC" "$DST"; then note "$name $v/get run $r: data differs"; return 1; fi
+    rm -f "$DST"
+    timed "$name" "$v/get-null" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "get $f /dev/null" || return 1
+}
+
+smb_transfers() {
+    local name=$1 r v
     for r in $(seq "$RUNS"); do
         for v in $SMB_VARIANTS; do
-            f=bench-$v.bin
-            timed "$name" "$v/put" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "put $SRC $f" || return 1
-            rm -f "$DST"
-            timed "$name" "$v/get" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "get $f $DST" || return 1
-            if ! cmp -s "$SRC" "$DST"; then note "$name $v/get run $r: data differs"; return 1; fi
-            rm -f "$DST"
-            timed "$name" "$v/get-null" "$SIZE_BYTES" "${specs[@]}" -- smbc "$name" "$v" "get $f /dev/null" || return 1
+            smb_transfer_run "$name" "$v" "$r" || return 1
         done
     done
     for v in $SMB_VARIANTS; do smbc "$name" "$v" "del bench-$v.bin" >/dev/null 2>&1 || true; done
 }
 
-nfs_transfers() {
-    local name=$1 r f specs here=${SRV[$1/dir]}
+# nfs_transfer_run NAME RUN: one nfs-cp in, nfs-cp out (compared), nfs-cat
+nfs_transfer_run() {
+    local name=$1 r=$2 f specs here=${SRV[$1/dir]}
     read -ra specs <<<"${SRV[$name/cpu]}"
+    # nfs-cp creates exclusively, so each run writes a new name.
+    f=bench-nfs-$r.bin
+    timed "$name" nfs/write "$SIZE_BYTES" "${specs[@]}" -- nfs-cp "$SRC" "$(nfs_url "$name" "$f")" || return 1
+    rm -f "$DST"
+    timed "$name" nfs/read "$SIZE_BYTES" "${specs[@]}" -- nfs-cp "$(nfs_url "$name" "$f")" "$DST" || return 1
+    if ! cmp -s "$SRC" "$DST"; then note "$name nfs/read run $r: data differs"; return 1; fi
+    rm -f "$DST"
+    timed "$name" nfs/cat-null "$SIZE_BYTES" "${specs[@]}" -- \
+        sh -c 'nfs-cat "$1" >/dev/null' nfs-cat "$(nfs_url "$name" "$f")" || return 1
+    [ -z "$here" ] || rm -f "$here/$f"
+}
+
+nfs_transfers() {
+    local name=$1 r
     for r in $(seq "$RUNS"); do
-        # nfs-cp creates exclusively, so each run writes a new name.
-        f=bench-nfs-$r.bin
-        timed "$name" nfs/write "$SIZE_BYTES" "${specs[@]}" -- nfs-cp "$SRC" "$(nfs_url "$name" "$f")" || return 1
-        rm -f "$DST"
-        timed "$name" nfs/read "$SIZE_BYTES" "${specs[@]}" -- nfs-cp "$(nfs_url "$name" "$f")" "$DST" || return 1
-        if ! cmp -s "$SRC" "$DST"; then note "$name nfs/read run $r: data differs"; return 1; fi
-        rm -f "$DST"
-        timed "$name" nfs/cat-null "$SIZE_BYTES" "${specs[@]}" -- \
-            sh -c 'nfs-cat "$1" >/dev/null' nfs-cat "$(nfs_url "$name" "$f")" || return 1
-        [ -z "$here" ] || rm -f "$here/$f"
+        nfs_transfer_run "$name" "$r" || return 1
     done
+}
+
+# Interleaved (BENCH_INTERLEAVE=1, the default): every server is up at once
+# and each run of each transfer goes to every server in turn before the next
+# run, so a host whose speed drifts during the benchmark (this VM's has
+# changed by a third within minutes; scripts/copy_ceiling.py shows it) slows
+# every column alike instead of whichever server ran last.
+interleaved_transfers() {
+    local up=() s v r
+    for s in $SERVERS; do start_server "$s" && up+=("$s"); done
+    for v in $SMB_VARIANTS; do
+        for r in $(seq "$RUNS"); do
+            for s in "${up[@]}"; do
+                [ -z "${SRV[$s/smb]:-}" ] || smb_transfer_run "$s" "$v" "$r" || true
+            done
+        done
+        for s in "${up[@]}"; do
+            [ -z "${SRV[$s/smb]:-}" ] || smbc "$s" "$v" "del bench-$v.bin" >/dev/null 2>&1 || true
+        done
+    done
+    for r in $(seq "$RUNS"); do
+        for s in "${up[@]}"; do
+            [ -z "${SRV[$s/nfs]:-}" ] || nfs_transfer_run "$s" "$r" || true
+        done
+    done
+    for s in "${up[@]}"; do stop_server "$s"; done
 }
 
 # --- part: echo -------------------------------------------------------------------------
@@ -701,6 +740,32 @@ stop_polyshare() {
     stop "$pid"
 }
 
+start_server() { # NAME: any server of BENCH_SERVERS
+    case $1 in
+    smbd) start_smbd ;;
+    ganesha) start_ganesha ;;
+    polyshare-local)
+        mkdir -p "$W/local-root"
+        chmod 777 "$W/local-root" # as the reference shares: NFS callers may be squashed
+        start_polyshare "$1" --root "$W/local-root"
+        ;;
+    polyshare-memory) start_polyshare "$1" ;;
+    *)
+        echo "unknown server $1" >&2
+        return 1
+        ;;
+    esac
+}
+
+stop_server() { # NAME
+    case $1 in
+    smbd) stop_smbd ;;
+    ganesha) stop_ganesha ;;
+    polyshare-*) stop_polyshare "$1" ;;
+    esac
+    [ "$1" != polyshare-local ] || rm -rf "$W/local-root"
+}
+
 # --- run -------------------------------------------------------------------------------
 note "bench: ${SIZE_MIB} MiB file, ${RUNS} runs each (median), parts: $PARTS; servers: $SERVERS; $(nproc) cores; scratch on $TMPBASE; prewarm ${PREWARM_MIB} MiB"
 note "start: $(date -u +%FT%TZ), $(uptime | sed 's/.*load/load/')"
@@ -710,11 +775,20 @@ if [[ " $SERVERS " == *" polyshare-"* ]] && [ -z "${BENCH_NO_BUILD:-}" ]; then
     cargo build --release --example tokio_server || echo "polyshare build failed; its column stays empty"
 fi
 
-for s in $SERVERS; do
+# Transfers first, interleaved across the servers (or, with
+# BENCH_INTERLEAVE=0, server by server in the loop below).
+SEQ_TRANSFERS=
+if has_part transfers; then
+    if [ "${BENCH_INTERLEAVE:-1}" = 1 ]; then interleaved_transfers; else SEQ_TRANSFERS=1; fi
+fi
+
+# The other parts, server by server (none left: no server to start).
+[ -n "$SEQ_TRANSFERS" ] || [ -n "$(tr ' ' '\n' <<<"$PARTS" | grep -vx transfers | grep . || true)" ] || SERVERS_LEFT=
+for s in ${SERVERS_LEFT-$SERVERS}; do
     case $s in
     smbd)
         start_smbd || continue
-        if has_part transfers; then smb_transfers smbd || true; fi
+        if [ -n "$SEQ_TRANSFERS" ]; then smb_transfers smbd || true; fi
         if has_part echo; then smb_echo smbd || true; fi
         if has_part hol; then hol smbd || true; fi
         if has_part bigdir; then bigdir smbd || true; fi
@@ -723,28 +797,21 @@ for s in $SERVERS; do
         ;;
     ganesha)
         start_ganesha || continue
-        if has_part transfers; then nfs_transfers ganesha || true; fi
+        if [ -n "$SEQ_TRANSFERS" ]; then nfs_transfers ganesha || true; fi
         if has_part hol; then hol ganesha || true; fi
         if has_part bigdir; then bigdir ganesha || true; fi
         stop_ganesha
         ;;
     polyshare-local | polyshare-memory)
-        if [ "$s" = polyshare-local ]; then
-            mkdir -p "$W/local-root"
-            chmod 777 "$W/local-root" # as the reference shares: NFS callers may be squashed
-            start_polyshare "$s" --root "$W/local-root" || continue
-        else
-            start_polyshare "$s" || continue
-        fi
-        if has_part transfers; then smb_transfers "$s" || true; nfs_transfers "$s" || true; fi
+        start_server "$s" || continue
+        if [ -n "$SEQ_TRANSFERS" ]; then smb_transfers "$s" || true; nfs_transfers "$s" || true; fi
         if has_part echo; then smb_echo "$s" || true; fi
         if has_part hol; then hol "$s" || true; fi
         if has_part lease; then lease_latency "$s" || true; fi
         if has_part many; then many_polyshare "$s" || true; fi
         if has_part bigdir; then bigdir "$s" || true; fi
         if has_part copy; then smb_copy "$s" || true; fi
-        stop_polyshare "$s"
-        rm -rf "$W/local-root"
+        stop_server "$s"
         ;;
     *) echo "unknown server $s" >&2 ;;
     esac
