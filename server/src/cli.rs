@@ -105,6 +105,15 @@ pub struct Args {
     /// SMB connections open at once, counted apart from NFS ones.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_smb_connections)]
     pub max_smb_connections: usize,
+    /// Threads that run storage requests (reads, writes, flushes, large
+    /// signature checks and decryptions) off the event loop; bulk work runs
+    /// on all of them but one. At least 1.
+    #[arg(long, value_name = "N", default_value_t = ServerOptions::default().io_workers)]
+    pub io_workers: usize,
+    /// Storage requests handed out at once; more wait their turn in the
+    /// core (never dropped). At least 1.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_io_in_flight)]
+    pub max_io_in_flight: usize,
     /// Refuse NFS clients calling from a port >= 1024 (knfsd's `secure`);
     /// off by default, since userspace clients such as libnfs use high ports.
     #[arg(long)]
@@ -197,6 +206,7 @@ impl Args {
             nfs: at(self.nfs_port),
             portmap: self.portmap_port.and_then(at),
             record: self.record.clone(),
+            io_workers: self.io_workers.max(1),
             ..ServerOptions::default()
         }
     }
@@ -231,6 +241,7 @@ impl Args {
         config.limits.nfs_idle_timeout = Some(self.nfs_idle_timeout).filter(|d| !d.is_zero());
         config.limits.max_nfs_connections = self.max_nfs_connections;
         config.limits.max_smb_connections = self.max_smb_connections;
+        config.limits.max_io_in_flight = self.max_io_in_flight.max(1);
         // The overall ceiling never binds before the two caps.
         config.limits.max_connections = self.max_nfs_connections.saturating_add(self.max_smb_connections);
         config
@@ -288,6 +299,9 @@ impl Args {
         }
         if given("record") {
             d.options.record = self.record.clone();
+        }
+        if given("io_workers") {
+            d.options.io_workers = self.io_workers.max(1);
         }
         if given("root") {
             if !d.storage.is_empty() {
@@ -360,6 +374,9 @@ impl Args {
         }
         if given("max_smb_connections") {
             c.limits.max_smb_connections = self.max_smb_connections;
+        }
+        if given("max_io_in_flight") {
+            c.limits.max_io_in_flight = self.max_io_in_flight.max(1);
         }
         c.limits.max_connections = c.limits.max_nfs_connections.saturating_add(c.limits.max_smb_connections);
         Ok(())

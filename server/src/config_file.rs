@@ -125,6 +125,10 @@ struct LimitsSection {
     max_opens_per_session: Option<usize>,
     max_parked: Option<usize>,
     max_outstanding_per_conn: Option<usize>,
+    /// Threads that run storage requests (polyshare_runtime::WorkerPool).
+    io_workers: Option<usize>,
+    /// Storage requests handed out at once (Limits::max_io_in_flight).
+    max_io_in_flight: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -291,6 +295,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Deployment, ConfigError> {
     limits.max_opens_per_session = l.max_opens_per_session.unwrap_or(limits.max_opens_per_session);
     limits.max_parked = l.max_parked.unwrap_or(limits.max_parked);
     limits.max_outstanding_per_conn = l.max_outstanding_per_conn.unwrap_or(limits.max_outstanding_per_conn);
+    // Zero would stop every READ and WRITE for good.
+    limits.max_io_in_flight = l.max_io_in_flight.unwrap_or(limits.max_io_in_flight).max(1);
+    options.io_workers = l.io_workers.unwrap_or(options.io_workers).max(1);
 
     if file.share.is_empty() {
         return Err(loc.err(None, "no [[share]]: nothing to serve"));
@@ -455,6 +462,8 @@ impl Deployment {
         let _ = writeln!(o, "max_opens_per_session = {}", l.max_opens_per_session);
         let _ = writeln!(o, "max_parked = {}", l.max_parked);
         let _ = writeln!(o, "max_outstanding_per_conn = {}", l.max_outstanding_per_conn);
+        let _ = writeln!(o, "io_workers = {}", self.options.io_workers);
+        let _ = writeln!(o, "max_io_in_flight = {}", l.max_io_in_flight);
         let _ = writeln!(o, "\n[log]\nlevel = {}", q(self.log.as_deref().unwrap_or("info")));
         if let Some(m) = self.metrics {
             let _ = writeln!(o, "\n[metrics]\nlisten = \"{m}\"");
@@ -553,6 +562,19 @@ mod tests {
         let e = err("[[share]]\nname = \"a\"\nmemory = true\nnfs_clients = [\"10.0.0.0/8\", \"10.0.0.0/99\"]\n");
         assert_eq!(e.line, 4, "{e}");
         assert_eq!(e.to_string(), "t.toml: line 4: bad client address \"10.0.0.0/99\"");
+    }
+
+    #[test]
+    fn storage_workers_and_requests_in_flight_are_settings() {
+        let text = "[limits]\nio_workers = 8\nmax_io_in_flight = 16\n[[share]]\nname = \"a\"\nmemory = true\n";
+        let d = parse(Path::new("t.toml"), text).unwrap();
+        assert_eq!((d.options.io_workers, d.config.limits.max_io_in_flight), (8, 16));
+        let again = parse(Path::new("t2.toml"), &d.describe()).unwrap();
+        assert_eq!((again.options.io_workers, again.config.limits.max_io_in_flight), (8, 16));
+        // Zero of either would stop all storage IO: one is the least.
+        let text = "[limits]\nio_workers = 0\nmax_io_in_flight = 0\n[[share]]\nname = \"a\"\nmemory = true\n";
+        let d = parse(Path::new("t.toml"), text).unwrap();
+        assert_eq!((d.options.io_workers, d.config.limits.max_io_in_flight), (1, 1));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use polyshare_tokio::{Control, Inspect, Listeners, serve_controlled, shutdown_si
 #[command(version)]
 enum Command {
     /// Serve (the in-memory tree of the flags, or what --config says).
-    Serve(Serve),
+    Serve(Box<Serve>),
     /// Check a configuration file and print the effective configuration.
     CheckConfig {
         /// The configuration file.
@@ -120,7 +120,7 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let result = match command {
-        Command::Serve(s) => run_serve(s, matches.subcommand_matches("serve").expect("serve")),
+        Command::Serve(s) => run_serve(*s, matches.subcommand_matches("serve").expect("serve")),
         Command::CheckConfig { file } => config_file::load(&file).map_err(Into::into).and_then(|d| {
             let d = with_users(d)?;
             print!("{}", d.describe());

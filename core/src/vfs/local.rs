@@ -94,12 +94,14 @@ mod change_time;
 mod dosattrib;
 mod eas;
 mod ntacl;
+mod oserr;
 mod sidecar;
 mod sparse;
 mod streams;
 mod xattr;
 
 use dosattrib::{DosInfo, Store};
+use oserr::{MAX_END, io_err};
 use streams::is_stream_id;
 pub use streams::{MAX_STREAM, STREAM_ID_BASE};
 
@@ -125,9 +127,6 @@ pub const NAME_INDEX_CACHE_SIZE: usize = 4;
 /// Largest directory (in names) whose folded-name index is kept: bounds the
 /// memory of one index (roughly 100 bytes a name).
 pub const NAME_INDEX_MAX: usize = 1 << 20;
-
-/// Largest offset + length accepted (the kernel's `off_t` limit).
-const MAX_END: u64 = i64::MAX as u64;
 
 /// A directory on disk served as a file tree.
 #[derive(Debug)]
@@ -273,32 +272,6 @@ struct OpenFile {
 struct FdCache {
     map: BTreeMap<ObjectId, OpenFile>,
     tick: u64,
-}
-
-/// Maps an OS error to the storage error both protocols understand.
-fn io_err(e: io::Error) -> VfsError {
-    use io::ErrorKind as K;
-    match e.kind() {
-        K::NotFound => VfsError::NotFound,
-        K::AlreadyExists => VfsError::Exists,
-        K::PermissionDenied => VfsError::Access,
-        K::DirectoryNotEmpty => VfsError::NotEmpty,
-        K::NotADirectory => VfsError::NotDir,
-        K::IsADirectory => VfsError::IsDir,
-        K::ReadOnlyFilesystem => VfsError::ReadOnly,
-        K::StorageFull | K::QuotaExceeded => VfsError::NoSpace,
-        K::FileTooLarge => VfsError::TooBig,
-        K::CrossesDevices => VfsError::CrossDevice,
-        K::StaleNetworkFileHandle => VfsError::Stale,
-        K::InvalidInput => VfsError::Invalid,
-        K::Unsupported => VfsError::NotSupported,
-        _ => match e.raw_os_error() {
-            Some(libc::ENAMETOOLONG) => VfsError::NameTooLong,
-            Some(libc::EPERM) => VfsError::Access,
-            Some(libc::ELOOP) => VfsError::Invalid,
-            _ => VfsError::Io(e.to_string()),
-        },
-    }
 }
 
 fn nix_err(e: nix::Error) -> VfsError {

@@ -45,8 +45,8 @@ use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use super::oserr::{MAX_END, io_err};
 use super::xattr::{self, XattrFlags};
-use super::{MAX_END, io_err};
 use crate::vfs::types::*;
 
 /// The attribute name prefix of a stream (Samba's SAMBA_XATTR_DOSSTREAM_PREFIX).
