@@ -233,24 +233,32 @@ mod tests {
         assert!(pool.workers() <= 2);
     }
 
-    #[test]
-    fn never_more_jobs_at_once_than_workers() {
-        let mut pool = WorkerPool::new(3);
+    /// Submits `jobs` jobs of 5 ms to `lane` of `pool`, shuts it down, and
+    /// returns how many ran at once at most and how many ran in all.
+    fn most_at_once(mut pool: WorkerPool, lane: Lane, jobs: usize) -> (usize, usize) {
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
-        for _ in 0..20 {
-            let (running, most) = (running.clone(), most.clone());
-            pool.submit(Box::new(move || {
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..jobs {
+            let (running, most, ran) = (running.clone(), most.clone(), ran.clone());
+            let job = move || {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(5));
                 running.fetch_sub(1, Ordering::SeqCst);
-            }))
-            .unwrap();
+                ran.fetch_add(1, Ordering::SeqCst);
+            };
+            pool.submit_to(lane, Box::new(job)).unwrap();
         }
         pool.shutdown();
-        let most = most.load(Ordering::SeqCst);
+        (most.load(Ordering::SeqCst), ran.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn never_more_jobs_at_once_than_workers() {
+        let (most, ran) = most_at_once(WorkerPool::new(3), Lane::Small, 20);
         assert!((1..=3).contains(&most), "{most} at once");
+        assert_eq!(ran, 20);
     }
 
     #[test]
@@ -309,25 +317,9 @@ mod tests {
 
     #[test]
     fn bulk_jobs_leave_one_worker_free() {
-        let mut pool = WorkerPool::new(3);
-        let running = Arc::new(AtomicUsize::new(0));
-        let most = Arc::new(AtomicUsize::new(0));
-        for _ in 0..12 {
-            let (running, most) = (running.clone(), most.clone());
-            pool.submit_to(
-                Lane::Bulk,
-                Box::new(move || {
-                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                    most.fetch_max(now, Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(5));
-                    running.fetch_sub(1, Ordering::SeqCst);
-                }),
-            )
-            .unwrap();
-        }
-        pool.shutdown();
-        assert_eq!(running.load(Ordering::SeqCst), 0, "shutdown ran every bulk job");
-        assert_eq!(most.load(Ordering::SeqCst), 2, "at most all workers but one at once");
+        let (most, ran) = most_at_once(WorkerPool::new(3), Lane::Bulk, 12);
+        assert_eq!(ran, 12, "shutdown runs every bulk job queued");
+        assert_eq!(most, 2, "at most all workers but one at once");
     }
 
     #[test]

@@ -93,15 +93,15 @@ use crate::time::Timespec;
 mod change_time;
 mod dosattrib;
 mod eas;
+mod fileio;
 mod ntacl;
-mod oserr;
 mod sidecar;
 mod sparse;
 mod streams;
 mod xattr;
 
 use dosattrib::{DosInfo, Store};
-use oserr::{MAX_END, io_err};
+use fileio::{MAX_END, io_err, read_at_most};
 use streams::is_stream_id;
 pub use streams::{MAX_STREAM, STREAM_ID_BASE};
 
@@ -1279,22 +1279,7 @@ impl Vfs for LocalFs {
             return self.stream_read(id, offset, buf);
         }
         let (f, m) = self.file(id, false)?;
-        let size = m.len();
-        if offset >= size {
-            return Ok((0, true));
-        }
-        let want = (size - offset).min(buf.len().min(MAX_READ as usize) as u64) as usize;
-        let Some(buf) = buf.get_mut(..want) else { return Err(VfsError::Invalid) };
-        let mut got = 0;
-        while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
-            match f.read_at(rest, offset + got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_err(e)),
-            }
-        }
-        Ok((got, offset + got as u64 >= size))
+        read_at_most(&f, m.len(), offset, buf)
     }
 
     fn write(&self, id: ObjectId, offset: u64, data: &[u8], _now: Timespec) -> VfsResult<FileAttr> {

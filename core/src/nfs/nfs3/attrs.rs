@@ -172,7 +172,7 @@ impl Sattr3 {
     }
 
     /// The Vfs change, with SET_TO_SERVER_TIME resolved to `server_now`.
-    pub fn to_setattr(&self, server_now: Timespec) -> SetAttr {
+    pub fn to_setattr(self, server_now: Timespec) -> SetAttr {
         let t = |s: SetTime| match s {
             SetTime::DontChange => None,
             SetTime::ServerTime => Some(server_now),

@@ -57,7 +57,7 @@ pub struct NfsFh3 {
 pub struct BadHandle;
 
 impl NfsFh3 {
-    pub fn to_bytes(&self) -> [u8; FH_LEN] {
+    pub fn to_bytes(self) -> [u8; FH_LEN] {
         let mut b = [0u8; FH_LEN];
         b[0..2].copy_from_slice(&MAGIC);
         b[2] = VERSION;
@@ -68,7 +68,7 @@ impl NfsFh3 {
         b
     }
 
-    pub fn to_fh(&self) -> FhBytes {
+    pub fn to_fh(self) -> FhBytes {
         FhBytes(self.to_bytes().to_vec())
     }
 

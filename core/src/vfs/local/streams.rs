@@ -45,7 +45,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::oserr::{MAX_END, io_err};
+use super::fileio::{MAX_END, io_err, read_at_most};
 use super::xattr::{self, XattrFlags};
 use crate::vfs::types::*;
 
@@ -309,21 +309,7 @@ impl Streams {
             Stored::File(_) => {
                 let f = self.open_file(stored, false)?;
                 let size = f.metadata().map_err(io_err)?.len();
-                if offset >= size {
-                    return Ok((0, true));
-                }
-                let want = (size - offset).min(buf.len().min(MAX_READ as usize) as u64) as usize;
-                let buf = buf.get_mut(..want).ok_or(VfsError::Invalid)?;
-                let mut got = 0;
-                while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
-                    match f.read_at(rest, offset + got as u64) {
-                        Ok(0) => break,
-                        Ok(n) => got += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(io_err(e)),
-                    }
-                }
-                Ok((got, offset + got as u64 >= size))
+                read_at_most(&f, size, offset, buf)
             }
         }
     }
