@@ -9,8 +9,7 @@ Usage: big_stream.py PORT USER PASSWORD write|delete"""
 import sys
 
 import smbclient
-from smbclient._io import SMBFileTransaction, query_info
-from smbprotocol.file_info import FileStreamInformation
+import smbtest
 
 port, user, password, phase = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 smbclient.register_session("127.0.0.1", username=user, password=password, port=port)
@@ -18,11 +17,7 @@ share = r"\\127.0.0.1\share"
 
 
 def streams_of(path):
-    """(name, size) of every stream of `path`, from FileStreamInformation."""
-    with smbclient.open_file(path, mode="rb", buffering=0, port=port) as f:
-        with SMBFileTransaction(f) as t:
-            query_info(t, FileStreamInformation, output_buffer_length=4096)
-    return sorted((e["stream_name"].get_value(), e["stream_size"].get_value()) for e in t.results[0])
+    return smbtest.streams_of(path, port)
 
 
 fork = bytes((i * 7 + i // 251) % 256 for i in range(1 << 20))

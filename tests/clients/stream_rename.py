@@ -11,9 +11,10 @@ Usage: stream_rename.py PORT USER PASSWORD"""
 import sys
 
 import smbclient
-from smbclient._io import SMBFileTransaction, SMBRawIO, query_info, set_info
+import smbtest
+from smbclient._io import SMBFileTransaction, SMBRawIO, set_info
 from smbprotocol.exceptions import SMBOSError
-from smbprotocol.file_info import FileRenameInformation, FileStreamInformation
+from smbprotocol.file_info import FileRenameInformation
 from smbprotocol.header import NtStatus
 from smbprotocol.open import FilePipePrinterAccessMask
 
@@ -33,10 +34,7 @@ def read(path):
 
 
 def streams_of(path):
-    with smbclient.open_file(path, mode="rb", buffering=0, port=port) as f:
-        with SMBFileTransaction(f) as t:
-            query_info(t, FileStreamInformation, output_buffer_length=4096)
-    return sorted(e["stream_name"].get_value() for e in t.results[0])
+    return [name for name, _ in smbtest.streams_of(path, port)]
 
 
 def rename_stream(path, target, replace=False):
