@@ -598,7 +598,7 @@ impl Server {
                 break;
             }
             if let Some((conn, msg)) = smb::notify::encode(&self.shared.smb, n) {
-                let msg = smb::seal_unsolicited(&mut self.shared.smb, conn, msg);
+                let msg = smb::seal_unsolicited(&mut self.shared.smb, conn, msg, &n.target);
                 if let Some(msg) = msg {
                     let data = encode_frame(Protocol::Smb.transport(), &msg);
                     self.push_out(Output::Transmit { conn, data });

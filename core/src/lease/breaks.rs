@@ -89,6 +89,10 @@ pub enum BreakTarget {
         /// sends on the first live connection of the ClientGuid
         /// (MS-SMB2 3.3.4.7) and falls back on these.
         conns: Vec<ConnId>,
+        /// The opens under the lease, most recent first: an SMB break that
+        /// is sealed takes the key of their session (see
+        /// `smb::seal::unsolicited_seal`).
+        opens: Vec<OpenId>,
     },
     /// MS-SMB2 2.2.23.1 Oplock Break Notification.
     Oplock {

@@ -987,13 +987,14 @@ impl LeaseTable {
                     l.bump_epoch();
                 }
                 let (epoch, version) = (l.notification_epoch(), l.version);
+                let opens: Vec<OpenId> = l.opens.iter().rev().copied().collect();
                 let mut conns: Vec<ConnId> = Vec::new();
-                for c in l.opens.iter().rev().filter_map(|o| self.opens.get(o)).map(|e| e.conn) {
+                for c in opens.iter().filter_map(|o| self.opens.get(o)).map(|e| e.conn) {
                     if !conns.contains(&c) {
                         conns.push(c);
                     }
                 }
-                let to = BreakTarget::Lease { client_guid: owner.client_guid, key: owner.key, conns };
+                let to = BreakTarget::Lease { client_guid: owner.client_guid, key: owner.key, conns, opens };
                 BreakNotification { target: to, current, new: target, epoch, ack_required, version }
             }
             Holder::Oplock(open) => {

@@ -100,11 +100,22 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
 }
 
 /// A break notification for `conn`, sealed when its session requires
-/// encryption (MS-SMB2 3.3.4.6, 3.3.4.7 via 3.3.4.1.4); None when it must be
-/// sealed and cannot be (its session's nonces are spent).
-pub(crate) fn seal_unsolicited(smb: &mut SmbShared, conn: ConnId, msg: Vec<u8>) -> Option<Vec<u8>> {
+/// encryption (MS-SMB2 3.3.4.6, 3.3.4.7 via 3.3.4.1.4; a lease break with
+/// the key of a session holding one of the lease's opens, see
+/// [`seal::unsolicited_seal`]); None when it must be sealed and cannot be
+/// (its session's nonces are spent).
+pub(crate) fn seal_unsolicited(
+    smb: &mut SmbShared,
+    conn: ConnId,
+    msg: Vec<u8>,
+    target: &crate::lease::BreakTarget,
+) -> Option<Vec<u8>> {
     let session_id = wire::codec::u64_at(&msg, 40).unwrap_or_default();
-    match seal::unsolicited_seal(smb, conn, session_id) {
+    let lease_opens = match target {
+        crate::lease::BreakTarget::Lease { opens, .. } => opens.as_slice(),
+        crate::lease::BreakTarget::Oplock { .. } => &[],
+    };
+    match seal::unsolicited_seal(smb, conn, session_id, lease_opens) {
         Some(s) => s.to_vec(&msg),
         None => Some(msg),
     }

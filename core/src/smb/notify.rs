@@ -20,7 +20,7 @@ use crate::lease::{BreakNotification, BreakTarget};
 pub fn encode(smb: &SmbShared, n: &BreakNotification) -> Option<(ConnId, Vec<u8>)> {
     let mut body = Vec::new();
     let (conn, session_id) = match &n.target {
-        BreakTarget::Lease { client_guid, key, conns } => {
+        BreakTarget::Lease { client_guid, key, conns, .. } => {
             // MS-SMB2 3.3.4.7: the first available connection of the
             // ClientGuid, whichever one the lease's opens came in on
             // (smbtorture smb2.lease.v2_complex1); else one with an open.

@@ -8,6 +8,7 @@ use super::cipher::{self, CipherKey};
 use super::SmbShared;
 use super::conn::Session;
 use crate::id::ConnId;
+use crate::lease::OpenId;
 use super::wire::header::command;
 use super::wire::transform::TRANSFORM_HEADER_LEN;
 
@@ -74,16 +75,33 @@ pub fn response_seal(
     if wanted { take_seal(smb, session_id) } else { None }
 }
 
-/// An unsolicited message (a break notification) to `session_id`, or for a
-/// lease break (SessionId 0) to the first session on `conn` that
-/// requires encryption: sealed when that session or one of its trees
-/// requires encryption.
-pub fn unsolicited_seal(smb: &mut SmbShared, conn: ConnId, session_id: u64) -> Option<Seal> {
+/// The seal of an unsolicited message (a break notification) sent on
+/// `conn`: sealed when its session, or one of that session's trees,
+/// requires encryption. An oplock break names its session (`session_id`).
+/// A lease break names none (SessionId 0, MS-SMB2 3.3.4.7), and
+/// 3.3.4.1.4 keys encryption on a session, so it takes the key of the
+/// session that made the most recent of the lease's `lease_opens` bound to
+/// `conn` and requiring encryption (on the open's tree or its whole
+/// session); failing that, of any session on `conn` that requires it,
+/// so that a connection carrying an encrypted session sends no break in
+/// the clear.
+pub fn unsolicited_seal(smb: &mut SmbShared, conn: ConnId, session_id: u64, lease_opens: &[OpenId]) -> Option<Seal> {
     let sid = match session_id {
-        0 => smb.sessions.values().find(|s| s.on(conn) && s.cipher.is_some() && requires_any(s))?.id,
+        0 => lease_owner_session(smb, conn, lease_opens)
+            .or_else(|| smb.sessions.values().find(|s| s.on(conn) && s.cipher.is_some() && requires_any(s)).map(|s| s.id))?,
         sid => sid,
     };
     if requires_any(smb.sessions.get(&sid)?) { take_seal(smb, sid) } else { None }
+}
+
+/// The session of the first of `opens` whose session is bound to `conn`,
+/// has keys, and requires encryption for that open.
+fn lease_owner_session(smb: &SmbShared, conn: ConnId, opens: &[OpenId]) -> Option<u64> {
+    opens.iter().filter_map(|o| smb.open_refs.get(o)).find_map(|r| {
+        let s = smb.sessions.get(&r.session_id).filter(|s| s.on(conn) && s.cipher.is_some())?;
+        let tree = s.opens.get(&r.file_id.volatile)?.tree_id;
+        requires_encryption(s, tree).then_some(s.id)
+    })
 }
 
 fn requires_any(s: &Session) -> bool {

@@ -38,6 +38,14 @@ fn login(mut cfg: Config, dialect: u16, capabilities: Option<u32>) -> (Client, R
     cfg.smb.users.push(User::new("alice", "Secret1"));
     let mut c = Client::with_config(cfg);
     assert_eq!(negotiate(&mut c, dialect, capabilities).status(), status::SUCCESS);
+    let (r, keys) = log_on(&mut c, dialect);
+    (c, r, keys)
+}
+
+/// A new session of alice on `c`'s connection (which negotiated
+/// `dialect`); `c.session` becomes it.
+fn log_on(c: &mut Client, dialect: u16) -> (Resp, Option<Keys>) {
+    c.session = 0;
     let r = c.call(command::SESSION_SETUP, &setup_body(&ntlm_negotiate(), 1, 0));
     assert_eq!(r.status(), status::MORE_PROCESSING_REQUIRED);
     c.session = r.hdr.session_id;
@@ -45,7 +53,7 @@ fn login(mut cfg: Config, dialect: u16, capabilities: Option<u32>) -> (Client, R
     let r = c.call(command::SESSION_SETUP, &setup_body(&auth, 1, 0));
     let keys = crate::smb::kdf::session_cipher(dialect, Cipher::Aes128Ccm, &session_key, None)
         .map(|server| Keys { server, next_nonce: 1 });
-    (c, r, keys)
+    (r, keys)
 }
 
 /// Sends `msg` (one message or a compound) sealed, or `tamper`ed at one
@@ -401,4 +409,46 @@ fn breaks_interim_and_final_responses_of_an_encrypted_session_are_sealed() {
     let cmds: Vec<(u16, u32)> = got.iter().map(|r| (r.hdr.command, r.status())).collect();
     assert!(cmds.contains(&(command::CREATE, status::SUCCESS)), "{cmds:?}");
     assert!(cmds.contains(&(command::OPLOCK_BREAK, status::SUCCESS)), "{cmds:?}");
+}
+
+#[test]
+fn a_lease_break_is_sealed_with_the_key_of_the_session_holding_the_lease() {
+    use super::lease::lease_ctx;
+    // Two sessions on one connection, both on an encrypted share: one
+    // session's open breaks the lease the other one's open holds. The
+    // holder is the session with the higher SessionId, so that the first
+    // encrypting session on the connection is not it.
+    let (mut c, _, keys) = login(encrypted_share(), DIALECT_302, None);
+    let mut a = (keys.unwrap(), c.session, 0);
+    a.2 = sealed_call(&mut c, &mut a.0, command::TREE_CONNECT, &tree_connect_body()).hdr.tree_id;
+    let (r, keys) = log_on(&mut c, DIALECT_302);
+    assert_eq!(r.status(), status::SUCCESS);
+    let mut b = (keys.unwrap(), c.session, 0);
+    b.2 = sealed_call(&mut c, &mut b.0, command::TREE_CONNECT, &tree_connect_body()).hdr.tree_id;
+    let (mut holder, mut other) = if a.1 > b.1 { (a, b) } else { (b, a) };
+
+    (c.session, c.tree) = (holder.1, holder.2);
+    let mut leased = create_body("f", RW, SHARE_ALL, 3, 0, &lease_ctx([7; 16], 0x7, None));
+    leased[3] = 0xFF; // SMB2_OPLOCK_LEVEL_LEASE
+    let r = sealed_call(&mut c, &mut holder.0, command::CREATE, &leased);
+    assert_eq!((r.status(), r.body[2]), (status::SUCCESS, 0xFF), "a lease");
+
+    (c.session, c.tree) = (other.1, other.2);
+    let mut m = raw_header(command::CREATE, c.mid, c.session, c.tree, 0);
+    c.mid += 1;
+    m.extend_from_slice(&create_body("f", RW, SHARE_ALL, 1, 0, &[]));
+    let out = send_sealed(&mut c, &mut other.0, &m, None);
+    // The break (SessionId 0 inside) is sealed for the lease's session,
+    // and opens with that session's key; the interim reply to the CREATE
+    // is sealed for the session that sent it.
+    let mut got = Vec::new();
+    for frame in &out {
+        let sid = TransformHeader::decode(frame).unwrap().session_id;
+        let keys = if sid == holder.1 { &holder.0 } else { &other.0 };
+        for r in open_reply(keys, frame, sid) {
+            got.push((sid, r.hdr.command, r.hdr.session_id, r.status()));
+        }
+    }
+    assert!(got.contains(&(holder.1, command::OPLOCK_BREAK, 0, status::SUCCESS)), "{got:?}");
+    assert!(got.contains(&(other.1, command::CREATE, other.1, status::PENDING)), "{got:?}");
 }

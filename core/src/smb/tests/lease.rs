@@ -49,7 +49,7 @@ impl Got {
     }
 }
 
-fn lease_ctx(key: [u8; 16], state: u32, v2: Option<u16>) -> Vec<u8> {
+pub(super) fn lease_ctx(key: [u8; 16], state: u32, v2: Option<u16>) -> Vec<u8> {
     let l =
         LeaseContext { key, state, flags: 0, duration: 0, v2: v2.map(|epoch| LeaseV2 { parent_key: [0; 16], epoch }) };
     let mut b = Vec::new();

@@ -214,7 +214,7 @@ fn break_table_for_every_state_and_operation() {
         for (i, held) in [S::RWH, S::RW, S::RH, S::R].into_iter().enumerate() {
             let ctx = format!("{} against {held}", row.name);
             let mut fx = Fx::new();
-            let (_, g) = fx.lease_open_share(G1, K1, held, C1, row.holder_share);
+            let (open, g) = fx.lease_open_share(G1, K1, held, C1, row.holder_share);
             assert_eq!(granted_state(g), held, "{ctx}");
             let d = fx.begin(row.op, Caller::Nobody, 1);
             let notes = fx.notes();
@@ -232,7 +232,11 @@ fn break_table_for_every_state_and_operation() {
                     assert_eq!(n.ack_required, ack, "{ctx}");
                     assert_eq!(n.epoch, 2, "{ctx}: v2 epoch 1 at grant, +1 for the break");
                     assert_eq!(n.version, LeaseVersion::V2);
-                    assert_eq!(n.target, BreakTarget::Lease { client_guid: G1, key: K1, conns: vec![C1] }, "{ctx}");
+                    assert_eq!(
+                        n.target,
+                        BreakTarget::Lease { client_guid: G1, key: K1, conns: vec![C1], opens: vec![open] },
+                        "{ctx}"
+                    );
                     assert_eq!(d, if wait { Decision::Wait } else { Decision::Proceed }, "{ctx}");
                     assert_eq!(fx.t.is_parked(tok(1)), wait, "{ctx}");
                     if ack {
@@ -627,12 +631,13 @@ fn closing_the_breaking_lease_ends_its_break_and_deadline() {
 fn one_client_guid_on_two_connections() {
     use LeaseState as S;
     let mut fx = Fx::new();
-    fx.lease_open(G1, K1, S::RWH, C1);
-    fx.lease_open(G1, K1, S::RWH, C2);
-    fx.lease_open(G1, K1, S::RWH, C1);
+    let (a, _) = fx.lease_open(G1, K1, S::RWH, C1);
+    let (b, _) = fx.lease_open(G1, K1, S::RWH, C2);
+    let (c, _) = fx.lease_open(G1, K1, S::RWH, C1);
     fx.begin(Operation::Write, Caller::Nobody, 1);
     let n = fx.notes();
-    assert_eq!(n[0].target, BreakTarget::Lease { client_guid: G1, key: K1, conns: vec![C1, C2] });
+    let (conns, opens) = (vec![C1, C2], vec![c, b, a]);
+    assert_eq!(n[0].target, BreakTarget::Lease { client_guid: G1, key: K1, conns, opens });
     // The ack carries no connection: whichever one it comes on is fine.
     assert_eq!(fx.ack(G1, K1, S::NONE), Ok(S::NONE));
     assert_eq!(fx.t.take_woken(), vec![tok(1)]);
