@@ -190,11 +190,25 @@ cpu_per_gib() {
         'BEGIN {printf "%.3f", (b-a)/hz / (n/1073741824)}'
 }
 
+# client_cpu TIMES-BEFORE TIMES-AFTER: user+system seconds of the children
+# this shell reaped between two outputs of the `times` builtin (the client
+# and whatever it ran; the builtin itself forks nothing, so nothing else is
+# counted).
+client_cpu() {
+    local a b
+    a=$(sed -n 2p "$1")
+    b=$(sed -n 2p "$2")
+    awk -v a="$a" -v b="$b" 'function secs(t, m, s) {
+            m = t; sub(/m.*/, "", m); s = t; sub(/^[0-9]+m/, "", s); sub(/s$/, "", s); return m * 60 + s
+        }
+        BEGIN {split(a, x, " "); split(b, y, " "); printf "%.3f", secs(y[1]) + secs(y[2]) - secs(x[1]) - secs(x[2])}'
+}
+
 # timed NAME METRIC BYTES CPUSPECS -- COMMAND...: prewarm, run COMMAND once,
 # record MB/s and CPU s/GiB under NAME/METRIC. Output of COMMAND in $TOUT.
 TOUT=""
 timed() {
-    local name=$1 metric=$2 bytes=$3 specs=() l t0 t1 c0 c1 secs rc=0 cpg
+    local name=$1 metric=$2 bytes=$3 specs=() l t0 t1 c0 c1 secs rc=0 cpg ccpu busy
     shift 3
     while [ "$1" != -- ]; do specs+=("$1"); shift; done
     shift
@@ -202,7 +216,9 @@ timed() {
     l=$(load1)
     c0=$(cpu_snap "${specs[@]}")
     t0=$(now)
+    times >"$W/times.0"
     TOUT=$("$@" 2>&1) || rc=$?
+    times >"$W/times.1"
     t1=$(now)
     c1=$(cpu_after "$(cut -d' ' -f2 <<<"$c0")" "${specs[@]}")
     if [ $rc -ne 0 ] || grep -q NT_STATUS <<<"$TOUT"; then
@@ -216,9 +232,12 @@ timed() {
         secs=$(sed -n 's/^copy_seconds: //p' <<<"$TOUT" | tail -1)
     fi
     cpg=$(cpu_per_gib "$c0" "$c1" "$bytes")
+    ccpu=$(client_cpu "$W/times.0" "$W/times.1")
+    busy=$(awk -v c="$ccpu" -v s="$(elapsed "$t0" "$t1")" 'BEGIN {printf "%.2f", c/s}')
     record "$name/$metric" "$(mbps "$bytes" "$secs")"
     record "$name/$metric/cpu" "$cpg"
-    note "$name $metric: ${secs}s $(mbps "$bytes" "$secs") MB/s, server CPU $cpg s/GiB (load $l)"
+    record "$name/$metric/client" "$busy"
+    note "$name $metric: ${secs}s $(mbps "$bytes" "$secs") MB/s, server CPU $cpg s/GiB, client CPU ${ccpu}s = $busy cores (load $l)"
 }
 
 # smb_auth VARIANT: the smbclient arguments for a variant
@@ -877,6 +896,19 @@ ref_of() { case $1 in nfs/* | hol/nfs-* | many/nfs) echo ganesha ;; many/mixed) 
             for s in "${POLY[@]+"${POLY[@]}"}"; do
                 row+=" $(get "$s/$m") | $(ratio "$(get "$s/$m")" "$(get "$ref/$m")") | $(get "$s/$m/cpu") | $(ratio "$(get "$s/$m/cpu")" "$(get "$ref/$m/cpu")") |"
             done
+            echo "$row"
+        done
+        echo
+        echo
+        echo "Client CPU during each transfer (user+system seconds of the client process over wall seconds:" \
+            "1.00 = one core busy for the whole transfer; smbclient and nfs-cp/nfs-cat are single-threaded):"
+        echo
+        echo "| transfer | ref | ref client cores |$(polyhead "client cores")"
+        echo "| --- | --- | ---: |$(polysep a)"
+        for m in $(for v in $SMB_VARIANTS; do echo "$v/put $v/get $v/get-null"; done) nfs/write nfs/read nfs/cat-null; do
+            ref=$(ref_of "$m")
+            row="| $m | $ref | $(get "$ref/$m/client") |"
+            for s in "${POLY[@]+"${POLY[@]}"}"; do row+=" $(get "$s/$m/client") |"; done
             echo "$row"
         done
         echo
