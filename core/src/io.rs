@@ -247,7 +247,7 @@ impl IoRequest {
                 match self.vfs.read_into(object, offset, buf.data_mut(len as usize)) {
                     Ok((n, eof)) => {
                         let framed = self.finish.and_then(|f| f(&mut buf, n, eof));
-                        IoResult::Read(Ok(ReadData { buf, len: n, eof, framed }))
+                        IoResult::Read(Ok(ReadData { buf, len: n, eof, framed, sent: false }))
                     }
                     Err(e) => IoResult::Read(Err(e)),
                 }
@@ -332,6 +332,24 @@ impl IoCompletion {
     pub fn id(&self) -> IoId {
         self.id
     }
+
+    /// The finished reply the worker framed around the data it read (a
+    /// lone SMB READ's or an NFS READ's: headers in the buffer's headroom,
+    /// signed or sealed where it lies), if there is one and it was not
+    /// taken yet. An adapter may write it to the request's connection
+    /// ([`IoRequest::conn`]) at once, from the worker, behind whatever that
+    /// connection has queued, before it hands the completion to the core
+    /// ([`crate::Server::handle_io`]); the core then does its bookkeeping
+    /// and does not send the reply again. That spares the reply a trip
+    /// through the core's thread and a writer's, and the bytes are still in
+    /// the cache of the CPU that read them. An adapter that does not take
+    /// it gets the reply from the core as an [`crate::Output::Transmit`].
+    pub fn take_reply(&mut self) -> Option<Bytes> {
+        let IoResult::Read(Ok(rd)) = &mut self.result else { return None };
+        let range = rd.framed.take()?;
+        rd.sent = true;
+        Some(std::mem::replace(&mut rd.buf, PoolBuf::detached()).freeze(range))
+    }
 }
 
 /// Data read into a pooled buffer: `len` bytes at [`HEADROOM`].
@@ -342,6 +360,9 @@ pub(crate) struct ReadData {
     pub eof: bool,
     /// The reply the worker framed around the data ([`ReadFinisher`]).
     pub framed: Option<std::ops::Range<usize>>,
+    /// The adapter took the framed reply and sent it
+    /// ([`IoCompletion::take_reply`]); `buf` no longer holds the data.
+    pub sent: bool,
 }
 
 impl ReadData {
@@ -375,6 +396,11 @@ pub struct PoolBuf {
 }
 
 impl PoolBuf {
+    /// An empty buffer of no pool, standing in for one given away.
+    fn detached() -> Self {
+        PoolBuf { vec: Vec::new(), pool: None }
+    }
+
     /// The data area, `len` bytes after the headroom.
     pub fn data_mut(&mut self, len: usize) -> &mut [u8] {
         let end = HEADROOM.saturating_add(len).min(self.vec.len());

@@ -121,6 +121,7 @@ pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConn
                 core.request_done(conn.id, Protocol::Nfs, u64::from(xid));
                 core.send_framed(conn.id, framed);
             }
+            nfs3::read_write::IoReply::Sent => core.request_done(conn.id, Protocol::Nfs, u64::from(xid)),
         }
         conn.touch(core, now);
         return Flow::Continue;

@@ -687,6 +687,8 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
                     core.request_done(conn.id, Protocol::Smb, w.header.message_id);
                     core.send_framed(conn.id, rd.buf.freeze(range));
                 }
+                // The adapter wrote the worker's reply (IoCompletion::take_reply).
+                None if rd.sent => core.request_done(conn.id, Protocol::Smb, w.header.message_id),
                 None => {
                     let e = error_element(smb, conn, &w, status::INTERNAL_ERROR);
                     flush(core, smb, conn, vec![e]);

@@ -46,6 +46,7 @@ pub mod remove;
 mod status;
 
 use args::{ArgsError, Nfs3Args};
+use ctx::NfsIo;
 
 pub(crate) use ctx::{Ctx, Obj};
 pub(crate) use status::encode_fail;
@@ -100,6 +101,14 @@ pub(crate) fn run(
     if let Some((io, kind)) = ctx.io.take() {
         let token = crate::id::WaitToken { conn: conn.id, op: conn.reserve_op() };
         core.submit_io(token, io);
+        if let NfsIo::Read { attr } = &kind {
+            // The worker frames the reply around the data it read.
+            let (xid, attr) = (call.xid, attr.clone());
+            core.io.attach_finisher(
+                token,
+                Box::new(move |buf, len, eof| read_write::frame_read_reply(buf, len, eof, xid, &attr)),
+            );
+        }
         conn.wait_io(token.op, call.xid, kind);
         return Answer::Parked;
     }

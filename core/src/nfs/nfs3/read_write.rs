@@ -5,6 +5,8 @@
 //! answered FILE_SYNC. The write verifier is drawn once per server from the
 //! seeded generator, so a client that sees it change knows to resend.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 
 use super::args::StableHow;
@@ -14,7 +16,7 @@ use crate::access::{R, W, X};
 use super::fh::FhBytes;
 use super::fsinfo::{RTMAX, WTMAX};
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj};
-use crate::io::{HEADROOM, IoOp, IoResult, ReadData};
+use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData};
 use crate::nfs::xdr::XdrWriter;
 use crate::vfs::FileAttr;
 use crate::vfs::FileType;
@@ -107,6 +109,9 @@ impl NfsIo {
 pub(crate) enum IoReply {
     Results,
     Framed(Bytes),
+    /// The adapter wrote the reply the worker framed
+    /// ([`crate::io::IoCompletion::take_reply`]).
+    Sent,
 }
 
 /// The second half of READ, WRITE and COMMIT once storage has answered.
@@ -115,6 +120,11 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
     let proc_no = kind.proc_no();
     let r = match (kind, result) {
         (NfsIo::Read { attr }, IoResult::Read(r)) => match r {
+            Ok(rd) if rd.sent => return IoReply::Sent,
+            Ok(rd) if rd.framed.is_some() => {
+                let range = rd.framed.clone().unwrap_or_default();
+                return IoReply::Framed(rd.buf.freeze(range));
+            }
             Ok(rd) => {
                 let post = ctx.attr(attr.id).unwrap_or(attr);
                 return match read_reply_in_place(xid, &post, rd) {
@@ -186,6 +196,14 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
 /// storage read filled.
 fn read_reply_in_place(xid: u32, post: &FileAttr, rd: ReadData) -> Option<Bytes> {
     let ReadData { mut buf, len, eof, .. } = rd;
+    let range = frame_read_reply(&mut buf, len, eof, xid, post)?;
+    Some(buf.freeze(range))
+}
+
+/// [`read_reply_in_place`] on the worker that read the data (the READ's
+/// [`crate::io::ReadFinisher`]), with the attributes the call found the
+/// file with as its post-op attributes: the range of the framed reply.
+pub(crate) fn frame_read_reply(buf: &mut PoolBuf, len: usize, eof: bool, xid: u32, post: &FileAttr) -> Option<Range<usize>> {
     let mut head = crate::nfs::rpc::accepted(xid, crate::nfs::rpc::AcceptStat::Success);
     head.u32(Nfs3Status::Ok as u32);
     encode_post_op(&mut head, Some(post));
@@ -199,5 +217,5 @@ fn read_reply_in_place(xid: u32, post: &FileAttr, rd: ReadData) -> Option<Bytes>
     whole.get_mut(start..start + 4)?.copy_from_slice(&(0x8000_0000 | record).to_be_bytes());
     whole.get_mut(start + 4..HEADROOM)?.copy_from_slice(head);
     whole.get_mut(HEADROOM + len..end)?.fill(0);
-    Some(buf.freeze(start..end))
+    Some(start..end)
 }

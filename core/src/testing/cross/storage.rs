@@ -152,3 +152,49 @@ fn write_data_reaches_storage_as_a_slice_of_the_message() {
     assert_eq!(written.1, payload.len());
     assert!(within(&record, written), "NFS: WRITE data is the record's own bytes");
 }
+
+#[test]
+fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
+    let mut x = X::new();
+    x.hold_io = true;
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i * 7) as u8).collect();
+    let (_, fh) = x.file("f", &data);
+    let fid = open(&mut x, "f");
+    x.sent.clear();
+
+    // SMB: the worker framed (and would have signed) the whole reply; the
+    // adapter writes it, and the core sends nothing more for the READ.
+    let mid = x.smb_send(x.smb, command::READ, &smb_peer::read_body(fid, 0, 50_000));
+    let req = x.io_held.remove(0);
+    let conn = req.conn();
+    let mut done = req.run();
+    let reply = done.take_reply().expect("a framed READ reply");
+    assert!(done.take_reply().is_none(), "taken once");
+    x.server.handle_io(done, x.now);
+    x.collect();
+    assert!(x.sent.is_empty(), "not sent again: {:?}", x.sent.len());
+    assert_eq!(conn, x.smb);
+    let r = smb_peer::split(&reply);
+    assert_eq!((r.len(), r[0].hdr.message_id, r[0].hdr.status), (1, mid, smb_peer::SUCCESS));
+    assert_eq!(smb_peer::read_response_data(&r[0].body), Some(&data[..]));
+    // The connection goes on: its next request is answered.
+    assert_eq!(x.smb_call(x.smb, command::ECHO, &[4, 0, 0, 0]).hdr.status, smb_peer::SUCCESS);
+
+    // NFS: the same for a READ3 reply, framed with the call's attributes.
+    let xid = x.send(&Nfs3Args::Read { fh, offset: 0, count: 50_000 });
+    let req = x.io_held.remove(0);
+    assert_eq!(req.conn(), x.nfs);
+    let mut done = req.run();
+    let reply = done.take_reply().expect("a framed READ3 reply");
+    x.server.handle_io(done, x.now);
+    x.collect();
+    assert!(x.reply(xid).is_none(), "not sent again");
+    let mut r = XdrReader::new(&reply[4..]);
+    let (got, h) = rpc::decode_reply(&mut r).unwrap();
+    assert_eq!((got, h), (xid, ReplyHeader::Accepted(AcceptStat::Success)));
+    let body = r.rest();
+    assert_eq!(&body[body.len() - data.len()..], &data[..], "the data ends the reply (no padding needed)");
+    assert_eq!(read_data(body), &data[..]);
+    let null = x.send(&Nfs3Args::Null);
+    assert!(x.reply(null).is_some(), "the connection goes on");
+}
