@@ -6,7 +6,8 @@
 //! they read over one bounded channel. What it produces is written by the
 //! core task itself when the message is small and nothing is queued ahead
 //! of it (so messages leave in the core's order, see [`Outbox`]), and by
-//! per-connection writer tasks otherwise. Backpressure: while more than
+//! per-connection writer tasks otherwise; a READ reply a storage worker
+//! framed is written by that worker ([`Outbox::send_now`]). Backpressure: while more than
 //! [`ServerOptions::output_limit`] bytes are queued for a connection its
 //! reader stops reading, so a peer that does not read cannot make the server
 //! buffer without bound (and no data is ever dropped).
@@ -16,7 +17,7 @@ use std::future::Future;
 use std::io::{self, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
@@ -109,7 +110,8 @@ async fn run(
     result
 }
 
-/// Shared by one connection's tasks (all on one thread).
+/// Shared by one connection's tasks (all on one thread) and the storage
+/// workers that write READ replies (`Outbox::send_now`).
 #[derive(Debug)]
 struct Shared {
     stream: Async<TcpStream>,
@@ -118,7 +120,7 @@ struct Shared {
 
 #[derive(Debug)]
 struct Conn {
-    shared: Rc<Shared>,
+    shared: Arc<Shared>,
     /// Dropping it stops the reader; detached (`None`) to let it linger.
     reader: Option<Task<()>>,
 }
@@ -245,9 +247,19 @@ impl Outputs for ConnTable<'_, '_> {
 
     fn storage(&mut self, req: IoRequest) {
         let tx = self.tx.clone();
-        self.pool.storage(req, move |c| {
+        let deliver = move |c| {
             let _ = tx.send_blocking(Event::IoDone(c));
-        });
+        };
+        match self.conns.get(&req.conn()) {
+            // A reply the worker framed leaves from the worker.
+            Some(c) => {
+                let shared = c.shared.clone();
+                let send =
+                    move |reply| shared.outbox.send_now(reply, |bufs| shared.stream.get_ref().write_vectored(bufs));
+                self.pool.storage_sending(req, send, deliver);
+            }
+            None => self.pool.storage(req, deliver),
+        }
     }
 }
 
@@ -258,7 +270,7 @@ impl Connections for ConnTable<'_, '_> {
         if let Err(e) = stream.get_ref().set_nodelay(true) {
             tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
         }
-        let shared = Rc::new(Shared { stream, outbox: Outbox::new(self.limit) });
+        let shared = Arc::new(Shared { stream, outbox: Outbox::new(self.limit) });
         let framer = ReadFramer::new(conn, protocol, self.max_frame);
         let reader = self.ex.spawn(read_loop(shared.clone(), framer, self.tx.clone()));
         self.writers.push(self.ex.spawn(write_loop(conn, shared.clone(), self.tx.clone())));
@@ -297,7 +309,7 @@ async fn accept_loop(listener: Async<TcpListener>, protocol: Protocol, events: S
     }
 }
 
-async fn read_loop(shared: Rc<Shared>, mut framer: ReadFramer, events: Sender<Event>) {
+async fn read_loop(shared: Arc<Shared>, mut framer: ReadFramer, events: Sender<Event>) {
     let reading = async {
         // async-io reads into initialised memory: read into this buffer,
         // then the framer copies it once (see ReadFramer::push).
@@ -334,7 +346,7 @@ async fn read_loop(shared: Rc<Shared>, mut framer: ReadFramer, events: Sender<Ev
 
 /// Writes what the core task queued for the connection (see [`Outbox`]),
 /// as vectored writes of whole batches.
-async fn write_loop(conn: ConnId, shared: Rc<Shared>, events: Sender<Event>) {
+async fn write_loop(conn: ConnId, shared: Arc<Shared>, events: Sender<Event>) {
     while let Some(mut batch) = shared.outbox.next_batch().await {
         while !batch.is_empty() {
             match shared.stream.write_with(|s| batch.write_with(|bufs| (&*s).write_vectored(bufs))).await {

@@ -76,10 +76,19 @@ impl WriteQueue {
     /// Returns the bytes written (0 when the queue is empty). `WouldBlock`
     /// and other errors are returned as they are, and nothing is taken.
     pub fn write_with(&mut self, write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>) -> io::Result<usize> {
+        self.write_at_most(WRITE_SLICE_MAX, write)
+    }
+
+    /// [`WriteQueue::write_with`], offering at most `max` bytes.
+    fn write_at_most(
+        &mut self,
+        max: usize,
+        write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
         if self.out.is_empty() {
             return Ok(0);
         }
-        let mut room = WRITE_SLICE_MAX;
+        let mut room = max;
         let mut slices: Vec<IoSlice<'_>> = Vec::new();
         for b in self.out.iter().take(MAX_IOVECS) {
             if room == 0 {
@@ -100,6 +109,12 @@ impl WriteQueue {
     /// Takes everything queued, leaving the queue empty.
     pub fn take(&mut self) -> WriteQueue {
         std::mem::take(self)
+    }
+
+    /// Queues everything of `later` after what is queued.
+    pub fn append(&mut self, mut later: WriteQueue) {
+        self.bytes += later.bytes;
+        self.out.append(&mut later.out);
     }
 
     fn consume(&mut self, mut n: usize) {
@@ -138,6 +153,9 @@ struct State {
     /// The writer has taken a batch and is writing it: the core must not
     /// write ahead of it.
     writing: bool,
+    /// A storage worker has taken the queue and is writing it
+    /// ([`Outbox::send_now`]): the core and the writer wait behind it.
+    lent: bool,
     /// No more output: the writer flushes and closes.
     closed: bool,
 }
@@ -190,7 +208,7 @@ impl Outbox {
             return;
         }
         let len = data.len();
-        let written = if s.writing {
+        let written = if s.writing || s.lent {
             s.queue.push(data);
             0
         } else {
@@ -202,6 +220,78 @@ impl Outbox {
             drop(s);
             self.ready.notify(1);
         }
+    }
+
+    /// A storage worker's side (see `polyshare_core::IoCompletion::take_reply`):
+    /// queues `data` behind what is queued and, unless the writer is busy
+    /// with a batch, writes the queue now with `try_write` (a non-blocking
+    /// write to the connection's socket), as far as the socket takes it
+    /// without blocking; the writer writes the rest. Unlike
+    /// [`Outbox::transmit`] this writes messages of any size: it runs on a
+    /// worker, not on the core's thread or a runtime's, and it writes
+    /// without holding the lock, so the core is never held up by it.
+    /// Ignored once closed.
+    pub fn send_now(&self, data: Bytes, mut try_write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>) {
+        let mut batch = {
+            let mut s = self.lock();
+            if s.closed {
+                return;
+            }
+            self.queued.queue(data.len());
+            s.queue.push(data);
+            if s.writing || s.lent {
+                drop(s);
+                self.ready.notify(1);
+                return;
+            }
+            s.lent = true;
+            s.queue.take()
+        };
+        // Errors show again in the writer, which reports them.
+        // A worker holds up no one while it writes: no slices.
+        while let Ok(n @ 1..) = batch.write_at_most(usize::MAX, &mut try_write) {
+            self.queued.sent(n);
+        }
+        let mut s = self.lock();
+        // What was queued meanwhile goes behind what is left of the batch.
+        let later = s.queue.take();
+        batch.append(later);
+        s.queue = batch;
+        s.lent = false;
+        let wake = !s.queue.is_empty() || s.closed;
+        drop(s);
+        if wake {
+            self.ready.notify(1);
+        }
+    }
+
+    /// The writer's side for a runtime without tasks (mio's event loop
+    /// writes on the loop): takes what is queued to write it now, or `None`
+    /// when nothing is, or a worker is writing ([`Outbox::send_now`]).
+    /// What it does not write goes back with [`Outbox::give_back`].
+    pub fn take_batch(&self) -> Option<WriteQueue> {
+        let mut s = self.lock();
+        if s.lent || s.writing || s.queue.is_empty() {
+            return None;
+        }
+        s.writing = true;
+        Some(s.queue.take())
+    }
+
+    /// What was not written of a batch from [`Outbox::take_batch`]: it
+    /// leaves first, ahead of what was queued meanwhile.
+    pub fn give_back(&self, mut rest: WriteQueue) {
+        let mut s = self.lock();
+        rest.append(s.queue.take());
+        s.queue = rest;
+        s.writing = false;
+    }
+
+    /// Whether everything handed to the outbox has been written (nothing
+    /// queued, no worker writing).
+    pub fn is_idle(&self) -> bool {
+        let s = self.lock();
+        s.queue.is_empty() && !s.lent
     }
 
     /// No more output: the writer writes what is queued, then
@@ -218,12 +308,14 @@ impl Outbox {
         loop {
             let listener = {
                 let mut s = self.lock();
-                if !s.queue.is_empty() {
+                // While a worker writes the queue (`lent`), wait: it wakes
+                // us when it is done and puts back what it did not write.
+                if !s.lent && !s.queue.is_empty() {
                     s.writing = true;
                     return Some(s.queue.take());
                 }
                 s.writing = false;
-                if s.closed {
+                if s.closed && !s.lent {
                     return None;
                 }
                 // Listen before unlocking, so a notify in between is not
@@ -377,6 +469,98 @@ mod tests {
         assert!(got.is_empty());
         let mut next = pin!(o.next_batch());
         assert!(matches!(poll(&mut next), Poll::Ready(Some(b)) if b.bytes() == 4));
+        let mut next = pin!(o.next_batch());
+        assert!(matches!(poll(&mut next), Poll::Ready(None)));
+    }
+
+    /// A socket that takes `room` bytes in all, then would block.
+    fn budget(mut room: usize, got: &mut Vec<u8>) -> impl FnMut(&[IoSlice<'_>]) -> io::Result<usize> + '_ {
+        move |slices| {
+            if room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let all: Vec<u8> = slices.iter().flat_map(|s| s.iter().copied()).collect();
+            let n = all.len().min(room);
+            room -= n;
+            got.extend_from_slice(&all[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_worker_writes_a_large_reply_now_behind_what_is_queued() {
+        let o = Outbox::new(64 << 20);
+        let mut got = Vec::new();
+        o.transmit(Bytes::from_static(b"first"), sink(0, &mut got));
+        let big = Bytes::from(vec![9u8; 4 * WRITE_SLICE_MAX + 3]);
+        o.send_now(big.clone(), budget(usize::MAX, &mut got));
+        assert_eq!(&got[..5], b"first");
+        assert_eq!(&got[5..], &big[..]);
+        let mut next = pin!(o.next_batch());
+        assert!(poll(&mut next).is_pending(), "nothing left for the writer");
+    }
+
+    #[test]
+    fn while_a_worker_writes_the_core_and_the_writer_wait_and_get_the_rest_in_order() {
+        let o = Outbox::new(64 << 20);
+        let big = Bytes::from(vec![9u8; 100_000]);
+        let mut got = Vec::new();
+        let mut echo = Vec::new();
+        let mut calls = 0;
+        o.send_now(big.clone(), |slices: &[IoSlice<'_>]| {
+            calls += 1;
+            if calls > 1 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            // Meanwhile the core transmits, and the writer looks for work.
+            o.transmit(Bytes::from_static(b"echo"), sink(100, &mut echo));
+            let mut next = pin!(o.next_batch());
+            assert!(poll(&mut next).is_pending(), "the writer waits for the worker");
+            got.extend_from_slice(&slices[0][..10]);
+            Ok(10)
+        });
+        assert!(echo.is_empty(), "nothing is written ahead of the worker's reply");
+        assert_eq!(got, &big[..10]);
+        let mut next = pin!(o.next_batch());
+        let Poll::Ready(Some(mut batch)) = poll(&mut next) else { panic!("the rest is the writer's") };
+        assert_eq!(batch.bytes(), 100_000 - 10 + 4);
+        let mut rest = Vec::new();
+        while batch.write_with(sink(usize::MAX, &mut rest)).unwrap() > 0 {}
+        assert_eq!(&rest[..100_000 - 10], &big[10..]);
+        assert_eq!(&rest[100_000 - 10..], b"echo");
+    }
+
+    #[test]
+    fn a_worker_queues_behind_a_batch_the_writer_holds() {
+        let o = Outbox::new(64 << 20);
+        let mut got = Vec::new();
+        o.transmit(Bytes::from(vec![1u8; DIRECT_WRITE_MAX + 1]), sink(100, &mut got));
+        let mut next = pin!(o.next_batch());
+        let Poll::Ready(Some(_)) = poll(&mut next) else { panic!("a batch") };
+        o.send_now(Bytes::from_static(b"reply"), budget(usize::MAX, &mut got));
+        assert!(got.is_empty(), "not written ahead of the writer's batch");
+        let mut next = pin!(o.next_batch());
+        assert!(matches!(poll(&mut next), Poll::Ready(Some(b)) if b.bytes() == 5));
+    }
+
+    #[test]
+    fn a_closed_outbox_waits_for_the_worker_before_it_ends() {
+        let o = Outbox::new(64 << 20);
+        let mut got = Vec::new();
+        let mut calls = 0;
+        o.send_now(Bytes::from_static(b"reply"), |slices: &[IoSlice<'_>]| {
+            calls += 1;
+            if calls > 1 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            o.close();
+            let mut next = pin!(o.next_batch());
+            assert!(poll(&mut next).is_pending(), "not ended while the worker writes");
+            got.extend_from_slice(&slices[0][..2]);
+            Ok(2)
+        });
+        let mut next = pin!(o.next_batch());
+        assert!(matches!(poll(&mut next), Poll::Ready(Some(b)) if b.bytes() == 3), "the rest is flushed");
         let mut next = pin!(o.next_batch());
         assert!(matches!(poll(&mut next), Poll::Ready(None)));
     }

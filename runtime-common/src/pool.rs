@@ -154,8 +154,34 @@ impl WorkerPool {
         req: polyshare_core::IoRequest,
         deliver: impl FnOnce(polyshare_core::IoCompletion) + Send + 'static,
     ) {
-        let lane = if req.op().is_bulk() { Lane::Bulk } else { Lane::Small };
-        if let Err(e) = self.submit_to(lane, Box::new(move || deliver(req.run()))) {
+        self.submit_storage(req.op().is_bulk(), Box::new(move || deliver(req.run())));
+    }
+
+    /// [`WorkerPool::storage`], where the worker first hands the finished
+    /// reply it framed, if any ([`polyshare_core::IoCompletion::take_reply`]),
+    /// to `send`, which writes it to the request's connection
+    /// ([`crate::Outbox::send_now`]; a connection that is gone drops it,
+    /// as the core would); the core then sends nothing for it.
+    pub fn storage_sending(
+        &mut self,
+        req: polyshare_core::IoRequest,
+        send: impl FnOnce(bytes::Bytes) + Send + 'static,
+        deliver: impl FnOnce(polyshare_core::IoCompletion) + Send + 'static,
+    ) {
+        let bulk = req.op().is_bulk();
+        let job = move || {
+            let mut c = req.run();
+            if let Some(reply) = c.take_reply() {
+                send(reply);
+            }
+            deliver(c)
+        };
+        self.submit_storage(bulk, Box::new(job));
+    }
+
+    fn submit_storage(&mut self, bulk: bool, job: Job) {
+        let lane = if bulk { Lane::Bulk } else { Lane::Small };
+        if let Err(e) = self.submit_to(lane, job) {
             tracing::error!(error = %e, "cannot start a storage worker");
         }
     }

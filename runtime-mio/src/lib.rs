@@ -1,6 +1,8 @@
 //! polyshare on mio: one thread, one `Poll`, the Sans-IO [`Driver`] called
 //! directly from the event loop. The poll timeout is the core's next
-//! deadline. Each connection has a write queue; while it holds more than
+//! deadline. Each connection has a write queue, which the loop writes, and
+//! to which a storage worker writes the READ reply it framed
+//! (`Outbox::send_now`); while it holds more than
 //! [`ServerOptions::output_limit`] bytes the connection is not read (its
 //! input waits in the kernel, and TCP flow control slows the peer), so a peer
 //! that does not read cannot make the server buffer without bound.
@@ -203,7 +205,7 @@ impl Loop {
     /// The earliest instant the loop has something to do without an event.
     fn next_wakeup(&self) -> Option<Instant> {
         let now = Instant::now();
-        if self.conns.values().any(|c| c.wants_read(self.opts.output_limit)) {
+        if self.conns.values().any(|c| c.wants_read()) {
             return Some(now);
         }
         let lingers = self.conns.values().filter_map(|c| c.linger_until);
@@ -257,15 +259,14 @@ impl Loop {
                 self.driver.handle_closed(id, now);
                 continue;
             }
-            self.conns.insert(id, Conn::new(stream));
+            self.conns.insert(id, Conn::new(stream, self.opts.output_limit));
         }
     }
 
     /// Reads one chunk from every connection that has input and room for
     /// output (one chunk each per turn, so a busy peer cannot starve others).
     fn read_ready(&mut self, now: Instant) {
-        let limit = self.opts.output_limit;
-        let ids: Vec<ConnId> = self.conns.iter().filter(|(_, c)| c.wants_read(limit)).map(|(id, _)| *id).collect();
+        let ids: Vec<ConnId> = self.conns.iter().filter(|(_, c)| c.wants_read()).map(|(id, _)| *id).collect();
         for id in ids {
             let Some(c) = self.conns.get_mut(&id) else { continue };
             match c.read_into(&mut self.rbuf) {
@@ -346,11 +347,21 @@ impl Outputs for Queues<'_> {
 
     fn storage(&mut self, req: IoRequest) {
         let (done, waker) = (self.1.done.clone(), self.1.waker.clone());
-        self.1.pool.storage(req, move |c| {
+        let deliver = move |c| {
             if done.send(c).is_ok() {
                 let _ = waker.wake();
             }
-        });
+        };
+        match self.0.get_mut(&req.conn()).and_then(Conn::for_worker) {
+            // A reply the worker framed leaves from the worker; the loop
+            // writes what the socket did not take once the completion wakes
+            // it.
+            Some((outbox, stream)) => {
+                let send = move |reply| outbox.send_now(reply, |bufs| (&*stream).write_vectored(bufs));
+                self.1.pool.storage_sending(req, send, deliver);
+            }
+            None => self.1.pool.storage(req, deliver),
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! read over one bounded channel. What it produces is written by the core
 //! task itself when the message is small and nothing is queued ahead of it
 //! (so messages leave in the core's order, see [`Outbox`]), and by
-//! per-connection writer tasks otherwise. Backpressure: the bytes queued for a connection are counted,
+//! per-connection writer tasks otherwise; a READ reply a storage worker
+//! framed is written by that worker ([`Outbox::send_now`]). Backpressure: the bytes queued for a connection are counted,
 //! and its reader stops reading while they exceed
 //! [`ServerOptions::output_limit`], so a peer that does not read cannot make
 //! the server buffer without bound (and no data is ever dropped). What is not
@@ -248,9 +249,18 @@ impl Outputs for ConnTable {
 
     fn storage(&mut self, req: IoRequest) {
         let tx = self.tx.clone();
-        self.pool.storage(req, move |c| {
+        let deliver = move |c| {
             let _ = tx.blocking_send(Event::IoDone(c));
-        });
+        };
+        match self.conns.get(&req.conn()) {
+            // A reply the worker framed leaves from the worker.
+            Some(c) => {
+                let (stream, outbox) = (c.stream.clone(), c.outbox.clone());
+                let send = move |reply| outbox.send_now(reply, |bufs| stream.try_write_vectored(bufs));
+                self.pool.storage_sending(req, send, deliver);
+            }
+            None => self.pool.storage(req, deliver),
+        }
     }
 }
 
