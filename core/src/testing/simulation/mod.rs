@@ -98,6 +98,7 @@ fn random_workloads_keep_every_invariant() {
         // Storage answered out of order, with faults, short, after the
         // client left, and a COMMIT failed.
         assert!(total.io_reordered > 0 && total.io_faults > 0 && total.io_short > 0 && total.io_orphans > 0);
+        assert!(total.io_replies_taken > 0, "no READ reply left from the worker: {total:?}");
         assert!(total.commit_failures > 0, "{total:?}");
         assert!(total.durable_kept > 0, "no durable open outlived its client: {total:?}");
         // Sessions and NFS callers of distinct uids were refused something.
