@@ -45,6 +45,7 @@
 #   polyshare-memory for the MemoryFs column] BENCH_NO_BUILD=1
 #   BENCH_PARTS ["transfers echo hol lease many bigdir copy"]
 #   BENCH_PREWARM_MIB [2048; 0 = off]
+#   BENCH_POLYSHARE_ARGS [none; more tokio_server flags, e.g. "--io-workers 2"]
 #   BENCH_SMB_VARIANTS ["smb3-guest smb3-signed smb2-guest smb2-signed
 #   smb3-aes128gcm smb3-aes256gcm"]
 #   BENCH_USER [bench] BENCH_PASS [Bench-pass-1]
@@ -737,7 +738,8 @@ start_polyshare() {
     [ "${1:-}" != --root ] || root=$2
     mkdir -p "$d"
     if [ ! -x "$BIN" ]; then note "$name: $BIN missing (build failed?)"; return 1; fi
-    "$BIN" --smb-port 0 --nfs-port 0 --log warn --user "$BUSER:$BPASS" "$@" >"$d/stdout" 2>"$d/stderr" &
+    # shellcheck disable=SC2086 # BENCH_POLYSHARE_ARGS is a list of words
+    "$BIN" --smb-port 0 --nfs-port 0 --log warn --user "$BUSER:$BPASS" ${BENCH_POLYSHARE_ARGS:-} "$@" >"$d/stdout" 2>"$d/stderr" &
     pid=$!
     PIDS+=("$pid")
     for i in $(seq 300); do grep -q '^LISTENING' "$d/stdout" && break; sleep 0.1; done
