@@ -164,13 +164,37 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
 
 /// A fresh directory on tmpfs, writable by everyone (as /tmp is, without
 /// the sticky bit), so that what the server refuses there is refused by
-/// the modes of the files in it.
-pub fn tmpfs_root(tag: &str) -> PathBuf {
+/// the modes of the files in it. Removed with everything in it when the
+/// returned value is dropped (tmpfs is memory).
+pub fn tmpfs_root(tag: &str) -> TmpfsDir {
     let d = PathBuf::from(format!("/dev/shm/polyshare-sec-{tag}-{}-{}", std::process::id(), unique()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
+    TmpfsDir(d)
+}
+
+/// A directory [`tmpfs_root`] made; it goes when this is dropped.
+#[derive(Debug)]
+pub struct TmpfsDir(PathBuf);
+
+impl std::ops::Deref for TmpfsDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TmpfsDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpfsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// `name` in `dir` holding `bytes`, owned by `uid`:`uid`, with `mode`.
