@@ -247,7 +247,7 @@ impl IoRequest {
                 match self.vfs.read_into(object, offset, buf.data_mut(len as usize)) {
                     Ok((n, eof)) => {
                         let framed = self.finish.and_then(|f| f(&mut buf, n, eof));
-                        IoResult::Read(Ok(ReadData { buf, len: n, eof, framed, sent: false }))
+                        IoResult::Read(Ok(ReadData { buf, len: n, eof, framed, sent: None }))
                     }
                     Err(e) => IoResult::Read(Err(e)),
                 }
@@ -333,6 +333,14 @@ impl IoCompletion {
         self.id
     }
 
+    /// Bytes of the reply the adapter took and sent itself, if it did.
+    pub(crate) fn sent_by_adapter(&self) -> Option<usize> {
+        match &self.result {
+            IoResult::Read(Ok(rd)) => rd.sent,
+            _ => None,
+        }
+    }
+
     /// The finished reply the worker framed around the data it read (a
     /// lone SMB READ's or an NFS READ's: headers in the buffer's headroom,
     /// signed or sealed where it lies), if there is one and it was not
@@ -347,7 +355,7 @@ impl IoCompletion {
     pub fn take_reply(&mut self) -> Option<Bytes> {
         let IoResult::Read(Ok(rd)) = &mut self.result else { return None };
         let range = rd.framed.take()?;
-        rd.sent = true;
+        rd.sent = Some(range.len());
         Some(std::mem::replace(&mut rd.buf, PoolBuf::detached()).freeze(range))
     }
 }
@@ -360,9 +368,9 @@ pub(crate) struct ReadData {
     pub eof: bool,
     /// The reply the worker framed around the data ([`ReadFinisher`]).
     pub framed: Option<std::ops::Range<usize>>,
-    /// The adapter took the framed reply and sent it
+    /// The adapter took the framed reply, this many bytes, and sent it
     /// ([`IoCompletion::take_reply`]); `buf` no longer holds the data.
-    pub sent: bool,
+    pub sent: Option<usize>,
 }
 
 impl ReadData {

@@ -322,7 +322,12 @@ impl Server {
     /// requests whose connection closed meanwhile are dropped.
     pub fn handle_io(&mut self, completion: IoCompletion, now: Instant) {
         self.core.times.turn(now);
+        let sent = completion.sent_by_adapter();
         if let Some((token, object, wrote)) = self.core.io.complete(completion) {
+            // A reply the adapter sent from the worker counts as sent.
+            if let (Some(n), Some(c)) = (sent, self.conns.get(&token.conn)) {
+                self.core.stats.bytes_sent[slot(c.protocol)] += n as u64;
+            }
             if let (true, Some(object)) = (wrote, object) {
                 self.core.vfs.note_write(object);
             }

@@ -688,7 +688,7 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
                     core.send_framed(conn.id, rd.buf.freeze(range));
                 }
                 // The adapter wrote the worker's reply (IoCompletion::take_reply).
-                None if rd.sent => core.request_done(conn.id, Protocol::Smb, w.header.message_id),
+                None if rd.sent.is_some() => core.request_done(conn.id, Protocol::Smb, w.header.message_id),
                 None => {
                     let e = error_element(smb, conn, &w, status::INTERNAL_ERROR);
                     flush(core, smb, conn, vec![e]);

@@ -120,7 +120,7 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
     let proc_no = kind.proc_no();
     let r = match (kind, result) {
         (NfsIo::Read { attr }, IoResult::Read(r)) => match r {
-            Ok(rd) if rd.sent => return IoReply::Sent,
+            Ok(rd) if rd.sent.is_some() => return IoReply::Sent,
             Ok(rd) if rd.framed.is_some() => {
                 let range = rd.framed.clone().unwrap_or_default();
                 return IoReply::Framed(rd.buf.freeze(range));

@@ -170,9 +170,12 @@ fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
     let mut done = req.run();
     let reply = done.take_reply().expect("a framed READ reply");
     assert!(done.take_reply().is_none(), "taken once");
+    let counted = x.server.stats().bytes_sent;
     x.server.handle_io(done, x.now);
     x.collect();
     assert!(x.sent.is_empty(), "not sent again: {:?}", x.sent.len());
+    let smb_bytes = x.server.stats().bytes_sent[0] - counted[0];
+    assert_eq!(smb_bytes, reply.len() as u64, "the bytes the adapter sent count as sent");
     assert_eq!(conn, x.smb);
     let r = smb_peer::split(&reply);
     assert_eq!((r.len(), r[0].hdr.message_id, r[0].hdr.status), (1, mid, smb_peer::SUCCESS));
@@ -186,9 +189,11 @@ fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
     assert_eq!(req.conn(), x.nfs);
     let mut done = req.run();
     let reply = done.take_reply().expect("a framed READ3 reply");
+    let counted = x.server.stats().bytes_sent;
     x.server.handle_io(done, x.now);
     x.collect();
     assert!(x.reply(xid).is_none(), "not sent again");
+    assert_eq!(x.server.stats().bytes_sent[1] - counted[1], reply.len() as u64, "counted as sent");
     let mut r = XdrReader::new(&reply[4..]);
     let (got, h) = rpc::decode_reply(&mut r).unwrap();
     assert_eq!((got, h), (xid, ReplyHeader::Accepted(AcceptStat::Success)));
