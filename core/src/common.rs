@@ -140,6 +140,16 @@ impl Core {
         self.out.push_back(Slot::Out(Output::Transmit { conn, data: encode_frame(protocol.transport(), body) }));
     }
 
+    /// The final reply to request `id` on `conn` is the one its storage
+    /// worker framed: queued now, or (`None`) already written by the
+    /// adapter ([`crate::io::IoCompletion::take_reply`]).
+    pub(crate) fn framed_reply_done(&mut self, conn: ConnId, protocol: Protocol, id: u64, reply: Option<Bytes>) {
+        self.request_done(conn, protocol, id);
+        if let Some(reply) = reply {
+            self.send_framed(conn, reply);
+        }
+    }
+
     /// Queues a message that is already framed (a reply built in place
     /// around its data), after the break notifications already planned.
     pub(crate) fn send_framed(&mut self, conn: ConnId, framed: Bytes) {

@@ -374,6 +374,18 @@ pub(crate) struct ReadData {
 }
 
 impl ReadData {
+    /// The reply the worker framed around the data: `Ok(Some(reply))` to
+    /// send, `Ok(None)` when the adapter sent it already
+    /// ([`IoCompletion::take_reply`]), or the data back when none was
+    /// framed.
+    pub fn into_framed(self) -> Result<Option<Bytes>, ReadData> {
+        match (self.sent, self.framed.clone()) {
+            (Some(_), _) => Ok(None),
+            (None, Some(range)) => Ok(Some(self.buf.freeze(range))),
+            (None, None) => Err(self),
+        }
+    }
+
     /// The bytes read.
     pub fn data(&self) -> &[u8] {
         self.buf.vec.get(HEADROOM..HEADROOM + self.len).unwrap_or_default()

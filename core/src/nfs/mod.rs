@@ -117,11 +117,9 @@ pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConn
         let mut ctx = nfs3::Ctx { core, nfs: shared, peer: conn.peer, cred: &cred, now, io: None };
         match nfs3::read_write::io_done(&mut ctx, xid, kind, result, &mut w) {
             nfs3::read_write::IoReply::Results => reply(core, conn, xid, w.as_slice()),
-            nfs3::read_write::IoReply::Framed(framed) => {
-                core.request_done(conn.id, Protocol::Nfs, u64::from(xid));
-                core.send_framed(conn.id, framed);
+            nfs3::read_write::IoReply::Framed(reply) => {
+                core.framed_reply_done(conn.id, Protocol::Nfs, u64::from(xid), reply)
             }
-            nfs3::read_write::IoReply::Sent => core.request_done(conn.id, Protocol::Nfs, u64::from(xid)),
         }
         conn.touch(core, now);
         return Flow::Continue;

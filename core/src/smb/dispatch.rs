@@ -682,14 +682,9 @@ fn io_done(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, op: u
         Ok(handlers::read_write::IoReply::Body(body)) => (status::SUCCESS, body),
         Ok(handlers::read_write::IoReply::Status(status, body)) => (status, body),
         Ok(handlers::read_write::IoReply::Data(rd)) => {
-            match rd.framed.clone() {
-                Some(range) => {
-                    core.request_done(conn.id, Protocol::Smb, w.header.message_id);
-                    core.send_framed(conn.id, rd.buf.freeze(range));
-                }
-                // The adapter wrote the worker's reply (IoCompletion::take_reply).
-                None if rd.sent.is_some() => core.request_done(conn.id, Protocol::Smb, w.header.message_id),
-                None => {
+            match rd.into_framed() {
+                Ok(reply) => core.framed_reply_done(conn.id, Protocol::Smb, w.header.message_id, reply),
+                Err(_) => {
                     let e = error_element(smb, conn, &w, status::INTERNAL_ERROR);
                     flush(core, smb, conn, vec![e]);
                 }

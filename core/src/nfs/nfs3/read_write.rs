@@ -108,10 +108,9 @@ impl NfsIo {
 /// SUCCESS header is in it), or a READ reply framed around its data.
 pub(crate) enum IoReply {
     Results,
-    Framed(Bytes),
-    /// The adapter wrote the reply the worker framed
-    /// ([`crate::io::IoCompletion::take_reply`]).
-    Sent,
+    /// A READ reply framed around its data (`None`: the adapter wrote it,
+    /// see `Core::framed_reply_done`).
+    Framed(Option<Bytes>),
 }
 
 /// The second half of READ, WRITE and COMMIT once storage has answered.
@@ -120,15 +119,14 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
     let proc_no = kind.proc_no();
     let r = match (kind, result) {
         (NfsIo::Read { attr }, IoResult::Read(r)) => match r {
-            Ok(rd) if rd.sent.is_some() => return IoReply::Sent,
-            Ok(rd) if rd.framed.is_some() => {
-                let range = rd.framed.clone().unwrap_or_default();
-                return IoReply::Framed(rd.buf.freeze(range));
-            }
             Ok(rd) => {
+                let rd = match rd.into_framed() {
+                    Ok(reply) => return IoReply::Framed(reply),
+                    Err(rd) => rd,
+                };
                 let post = ctx.attr(attr.id).unwrap_or(attr);
                 return match read_reply_in_place(xid, &post, rd) {
-                    Some(framed) => IoReply::Framed(framed),
+                    Some(framed) => IoReply::Framed(Some(framed)),
                     None => {
                         w.u32(Nfs3Status::ServerFault as u32);
                         encode_post_op(w, Some(&post));
