@@ -114,7 +114,7 @@ pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConn
         let Some(result) = core.io.take_result(token) else { return Flow::Continue };
         let mut w: XdrWriter = rpc::accepted(xid, AcceptStat::Success);
         let cred = Credentials::None;
-        let mut ctx = nfs3::Ctx { core, nfs: shared, peer: conn.peer, cred: &cred, now, io: None };
+        let mut ctx = nfs3::Ctx { core, nfs: shared, peer: conn.peer, cred: &cred, now, io: None, passed: None };
         match nfs3::read_write::io_done(&mut ctx, xid, kind, result, &mut w) {
             nfs3::read_write::IoReply::Results => reply(core, conn, xid, w.as_slice()),
             nfs3::read_write::IoReply::Framed(reply) => {

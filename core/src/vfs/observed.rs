@@ -1,7 +1,8 @@
 //! A `Vfs` wrapper that runs a hook before each data operation (the reads,
-//! writes and syncs storage requests make) and delegates everything to the
-//! wrapped backend: for instrumenting storage (what buffers it is handed,
-//! how long it takes), slowing it down, or failing it on purpose in tests.
+//! writes and syncs storage requests make) and each `getattr`, and delegates
+//! everything to the wrapped backend: for instrumenting storage (what
+//! buffers it is handed, how long it takes, how often attributes are
+//! fetched), slowing it down, or failing it on purpose in tests.
 
 use super::types::*;
 use crate::time::Timespec;
@@ -19,6 +20,11 @@ pub trait DataHook: Send + Sync + std::fmt::Debug {
     }
     /// Before [`Vfs::sync`].
     fn sync(&self, _id: ObjectId) -> VfsResult<()> {
+        Ok(())
+    }
+    /// Before [`Vfs::getattr`] (the call every request makes to check the
+    /// object it names).
+    fn getattr(&self, _id: ObjectId) -> VfsResult<()> {
         Ok(())
     }
 }
@@ -58,6 +64,7 @@ impl<H: DataHook> Vfs for Observed<H> {
     }
 
     fn getattr(&self, id: ObjectId) -> VfsResult<FileAttr> {
+        self.hook.getattr(id)?;
         self.inner.getattr(id)
     }
 

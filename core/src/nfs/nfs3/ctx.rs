@@ -9,7 +9,7 @@ use super::attrs::WccAttr;
 use super::export;
 use crate::access::{self, Identity};
 use super::fh::{FhBytes, NfsFh3};
-use super::handle::honour;
+use super::handle::{Passed, honour_passed};
 use super::status::{Nfs3Error, Nfs3Status, NfsResult};
 use crate::common::Core;
 use crate::nfs::rpc::Credentials;
@@ -65,6 +65,8 @@ pub(crate) struct Ctx<'a> {
     pub now: Instant,
     /// The storage request a handler asks for; the reply waits for it.
     pub io: Option<(crate::io::IoOp, NfsIo)>,
+    /// The call's handle as the lease hook found it, if it checked one.
+    pub passed: Option<Passed>,
 }
 
 impl Ctx<'_> {
@@ -80,7 +82,7 @@ impl Ctx<'_> {
     /// A handle that passes every check of [`honour`], with the caller's
     /// identity as its export maps it.
     pub fn resolve(&self, fh: &FhBytes) -> NfsResult<Obj> {
-        let h = honour(self.core, self.peer, fh)?;
+        let h = honour_passed(self.core, self.peer, fh, self.passed.as_ref())?;
         let caller = export::squash(h.export, self.cred);
         Ok(Obj { export: h.fh.export, epoch: h.fh.epoch, attr: h.attr, caller, read_only: h.export.read_only })
     }

@@ -31,6 +31,42 @@ pub(crate) struct Honoured<'a> {
     pub attr: FileAttr,
 }
 
+/// A handle that passed [`honour`] earlier in the same call (the lease hook
+/// checks the handle of a READ, WRITE, COMMIT or SETATTR before the
+/// procedure runs), with the attributes found then. Nothing touches storage
+/// between the two, so the procedure takes them instead of another
+/// `getattr` and walk up to the export root.
+#[derive(Debug, Clone)]
+pub(crate) struct Passed {
+    fh: FhBytes,
+    attr: FileAttr,
+}
+
+impl Passed {
+    /// `fh`, checked now.
+    pub fn check(core: &Core, peer: SocketAddr, fh: &FhBytes) -> Option<Self> {
+        honour(core, peer, fh).ok().map(|h| Passed { fh: fh.clone(), attr: h.attr })
+    }
+
+    /// The object, if `fh` is the handle that passed.
+    pub fn id_if(&self, fh: &FhBytes) -> Option<crate::vfs::ObjectId> {
+        (self.fh.0 == fh.0).then_some(self.attr.id)
+    }
+}
+
+/// [`honour`], taking the result of `passed` when it is the same handle.
+pub(crate) fn honour_passed<'a>(
+    core: &'a Core,
+    peer: SocketAddr,
+    fh: &FhBytes,
+    passed: Option<&Passed>,
+) -> NfsResult<Honoured<'a>> {
+    let Some(p) = passed.filter(|p| p.fh.0 == fh.0) else { return honour(core, peer, fh) };
+    let h = NfsFh3::parse(&fh.0).map_err(|_| Nfs3Error::new(Nfs3Status::BadHandle))?;
+    let exp = core.export_at(h.export as usize, h.epoch).ok_or(Nfs3Status::Stale)?;
+    Ok(Honoured { fh: h, export: exp, attr: p.attr.clone() })
+}
+
 /// RFC 1813 2.3.3: parses and checks a handle. BADHANDLE for one that is
 /// not ours; STALE for an unknown export, object or generation, or an object
 /// outside the export; ACCES for a client address the export does not allow;

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use super::args::{CreateHow, DirOpArgs, Nfs3Args};
 use super::fh::NfsFh3;
-use super::handle::honour;
+use super::handle::{Passed, honour};
 use crate::common::Core;
 use crate::config::{Export, NfsBreakPolicy};
 use crate::id::WaitToken;
@@ -113,10 +113,33 @@ fn leased_parents(core: &Core, id: ObjectId, dirs: Vec<ObjectId>) -> impl Iterat
     dirs.into_iter().filter(move |d| *d != id && core.vfs.name_in(*d, id).is_ok())
 }
 
+/// The handle of a READ, WRITE, COMMIT or SETATTR, checked once for both
+/// the lease hook and the procedure ([`Passed`]).
+pub(crate) fn checked_handle(core: &Core, peer: SocketAddr, args: &Nfs3Args) -> Option<Passed> {
+    match args {
+        Nfs3Args::Read { fh, .. }
+        | Nfs3Args::Write { fh, .. }
+        | Nfs3Args::Commit { fh, .. }
+        | Nfs3Args::Setattr { fh, .. } => Passed::check(core, peer, fh),
+        _ => None,
+    }
+}
+
 /// The lease operations a call performs, best effort (objects that cannot be
 /// resolved are left out: the call will fail on its own).
 pub fn lease_ops(core: &Core, shared: &NfsShared, peer: SocketAddr, args: &Nfs3Args) -> Vec<LeaseOp> {
-    let id_of = |fh: &super::fh::FhBytes| id_of(core, peer, fh);
+    lease_ops_passed(core, shared, peer, args, None)
+}
+
+/// [`lease_ops`], with the call's handle already checked.
+fn lease_ops_passed(
+    core: &Core,
+    shared: &NfsShared,
+    peer: SocketAddr,
+    args: &Nfs3Args,
+    passed: Option<&Passed>,
+) -> Vec<LeaseOp> {
+    let id_of = |fh: &super::fh::FhBytes| passed.and_then(|p| p.id_if(fh)).or_else(|| id_of(core, peer, fh));
     let named = |d: &DirOpArgs| named(core, peer, d);
     // The directory of a name an operation adds, removes or renames.
     let dir_of = |d: &DirOpArgs| id_of(&d.dir).map(LeaseOp::ChildChange);
@@ -220,14 +243,15 @@ fn share_denied(core: &Core, ops: &[LeaseOp]) -> bool {
 /// breaks the call causes and decides whether it runs now, parks, or is
 /// answered NFS3ERR_JUKEBOX (the export's policy, or the parked-call limits
 /// `limits.max_parked` and `limits.max_outstanding_per_conn` reached).
-pub fn before_op(
+pub(crate) fn before_op(
     core: &mut Core,
     shared: &NfsShared,
     conn: &mut NfsConnection,
     args: &Nfs3Args,
+    passed: Option<&Passed>,
     now: Instant,
 ) -> Proceed {
-    let lops = lease_ops(core, shared, conn.peer, args);
+    let lops = lease_ops_passed(core, shared, conn.peer, args, passed);
     let ops: Vec<(FileKey, Operation)> = lops.iter().map(|op| op.to_table()).collect();
     if ops.is_empty() {
         return Proceed::Now;

@@ -75,7 +75,8 @@ pub(crate) fn run(
     w: &mut XdrWriter,
     now: Instant,
 ) -> Answer {
-    match lease::before_op(core, shared, conn, &call.args, now) {
+    let passed = lease::checked_handle(core, conn.peer, &call.args);
+    match lease::before_op(core, shared, conn, &call.args, passed.as_ref(), now) {
         lease::Proceed::Now => {}
         // RFC 1813 2.6: the client retries later.
         lease::Proceed::Jukebox => {
@@ -96,7 +97,7 @@ pub(crate) fn run(
             return Answer::Parked;
         }
     }
-    let mut ctx = Ctx { core, nfs: shared, peer: conn.peer, cred: &call.cred, now, io: None };
+    let mut ctx = Ctx { core, nfs: shared, peer: conn.peer, cred: &call.cred, now, io: None, passed };
     execute(&mut ctx, &call.args, w);
     if let Some((io, kind)) = ctx.io.take() {
         let token = crate::id::WaitToken { conn: conn.id, op: conn.reserve_op() };

@@ -346,3 +346,64 @@ fn nfs_remove_takes_a_local_fs_files_sidecar_streams() {
     assert!(!ino_dir.exists(), "the sidecar streams went with the file");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Counts `getattr` calls on the file it watches.
+#[derive(Debug)]
+struct GetattrCount {
+    watched: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl crate::vfs::DataHook for GetattrCount {
+    fn getattr(&self, id: crate::vfs::ObjectId) -> crate::vfs::VfsResult<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if id == self.watched.load(SeqCst) {
+            self.count.fetch_add(1, SeqCst);
+        }
+        Ok(())
+    }
+}
+
+/// The lease hook checks a data call's handle (a getattr, and on LocalFs a
+/// walk up to the export root) and the procedure takes that result: one
+/// getattr of the file for the check of a READ, WRITE, COMMIT or SETATTR,
+/// not one for each (until 2026-12-07 each fetched them twice).
+#[test]
+fn a_data_call_checks_its_handle_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::SeqCst;
+    let watched = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hook = GetattrCount { watched: watched.clone(), count: count.clone() };
+    let vfs = crate::vfs::Observed::new(test_vfs(), hook);
+    let mut t = Rig::with(Config::default(), Box::new(vfs));
+    let c = t.connect("127.0.0.1:900");
+    let root = t.mnt(c, "/share").unwrap();
+    let (file, _) = t.create(c, &root, "f", CreateHow::Unchecked(Sattr3::default())).unwrap();
+    watched.store(NfsFh3::parse(&file.0).unwrap().id, SeqCst);
+
+    let getattrs = |t: &mut Rig, args: Nfs3Args| {
+        count.store(0, SeqCst);
+        assert_eq!(t.status(c, args), OK);
+        count.load(SeqCst)
+    };
+    let write = Nfs3Args::Write {
+        fh: file.clone(),
+        offset: 0,
+        count: 5,
+        stable: StableHow::Unstable,
+        data: b"hello".to_vec().into(),
+    };
+    // A WRITE fetches the attributes before it (its wcc data); it finds them
+    // where the handle's check left them.
+    assert_eq!(getattrs(&mut t, write), 1, "WRITE");
+    assert_eq!(getattrs(&mut t, Nfs3Args::Read { fh: file.clone(), offset: 0, count: 5 }), 1, "READ");
+    // And a COMMIT fetches them once more after the sync, for its wcc data.
+    assert_eq!(getattrs(&mut t, Nfs3Args::Commit { fh: file.clone(), offset: 0, count: 0 }), 2, "COMMIT");
+    let chmod = Nfs3Args::Setattr {
+        fh: file.clone(),
+        attr: Sattr3 { mode: Some(0o600), ..Sattr3::default() },
+        guard: None,
+    };
+    assert_eq!(getattrs(&mut t, chmod), 1, "SETATTR");
+}
