@@ -6,9 +6,9 @@ use clap::Parser;
 use common::cli::Args;
 use polyshare_tokio::{Listeners, serve, shutdown_signal};
 
-// The core task runs on the runtime's worker threads, beside the
-// connections' reader tasks: a reader that wakes it hands it the message on
-// the same thread (see polyshare_tokio's crate documentation).
+// The core runs on the main thread (in `block_on`); the connections' reader
+// and writer tasks run on the worker threads, so socket copies happen beside
+// the core, not on its thread.
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
@@ -22,6 +22,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => tracing::error!(error = %e, "cannot watch for signals; stopping"),
         }
     };
-    tokio::spawn(serve(listeners, setup, shutdown)).await??;
+    serve(listeners, setup, shutdown).await?;
     Ok(())
 }

@@ -10,16 +10,15 @@
 //! the server buffer without bound (and no data is ever dropped). What is not
 //! tokio-specific is in `polyshare-runtime`.
 //!
-//! On a multi-thread runtime, run [`serve`] in a task of its own
-//! (`tokio::spawn(serve(..)).await`) rather than straight in `block_on`.
-//! tokio runs the task a task wakes next on the waking task's worker, so a
-//! reader hands the core its message on the same thread; a core inside
-//! `block_on` is a thread of its own that every message has to wake. Beside
-//! each other on this 2-core VM (2026-12-07), the spawned core answered an
-//! SMB ECHO in a median 0.89–0.95 ms against 1.06–1.11 ms while another
-//! client streamed reads, an idle NFS NULL in 0.10 against 0.16 ms, and
-//! spent about 7 % less CPU on an nfs-cat of 1 GiB (BENCHMARKS.md, tenth
-//! session).
+//! Where to run [`serve`]: the example and `polyshare serve` await it in
+//! `block_on`, so the core task has a thread of its own. Spawned on a
+//! multi-thread runtime instead, a reader hands the core its message on the
+//! reader's own thread, and median latencies drop (an SMB ECHO while
+//! another client streams reads: 0.89–0.95 ms against 1.06–1.11 ms); but a
+//! storage completion then wakes the core from outside the runtime, and
+//! tokio queues that wake-up behind the busy workers' own tasks. With four
+//! nfs-cp clients reading at once, two rounds in six fell to 400–600 MiB/s
+//! against 700–1,000 (BENCHMARKS.md, tenth session).
 
 use std::collections::BTreeMap;
 use std::future::Future;
