@@ -48,9 +48,14 @@ impl Passed {
         honour(core, peer, fh).ok().map(|h| Passed { fh: fh.clone(), attr: h.attr })
     }
 
+    /// Whether `fh` is the handle that passed.
+    fn is(&self, fh: &FhBytes) -> bool {
+        self.fh.0 == fh.0
+    }
+
     /// The object, if `fh` is the handle that passed.
     pub fn id_if(&self, fh: &FhBytes) -> Option<crate::vfs::ObjectId> {
-        (self.fh.0 == fh.0).then_some(self.attr.id)
+        self.is(fh).then_some(self.attr.id)
     }
 }
 
@@ -61,10 +66,16 @@ pub(crate) fn honour_passed<'a>(
     fh: &FhBytes,
     passed: Option<&Passed>,
 ) -> NfsResult<Honoured<'a>> {
-    let Some(p) = passed.filter(|p| p.fh.0 == fh.0) else { return honour(core, peer, fh) };
+    let Some(p) = passed.filter(|p| p.is(fh)) else { return honour(core, peer, fh) };
+    let (h, exp) = parse(core, fh)?;
+    Ok(Honoured { fh: h, export: exp, attr: p.attr.clone() })
+}
+
+/// The handle parsed, and the export it names (BADHANDLE, STALE).
+fn parse<'a>(core: &'a Core, fh: &FhBytes) -> NfsResult<(NfsFh3, &'a Export)> {
     let h = NfsFh3::parse(&fh.0).map_err(|_| Nfs3Error::new(Nfs3Status::BadHandle))?;
     let exp = core.export_at(h.export as usize, h.epoch).ok_or(Nfs3Status::Stale)?;
-    Ok(Honoured { fh: h, export: exp, attr: p.attr.clone() })
+    Ok((h, exp))
 }
 
 /// RFC 1813 2.3.3: parses and checks a handle. BADHANDLE for one that is
@@ -72,8 +83,7 @@ pub(crate) fn honour_passed<'a>(
 /// outside the export; ACCES for a client address the export does not allow;
 /// PERM for a `secure` export called from a port >= 1024.
 pub(crate) fn honour<'a>(core: &'a Core, peer: SocketAddr, fh: &FhBytes) -> NfsResult<Honoured<'a>> {
-    let h = NfsFh3::parse(&fh.0).map_err(|_| Nfs3Error::new(Nfs3Status::BadHandle))?;
-    let exp = core.export_at(h.export as usize, h.epoch).ok_or(Nfs3Status::Stale)?;
+    let (h, exp) = parse(core, fh)?;
     if !export::allowed(exp, peer.ip()) {
         return Err(Nfs3Status::Acces.into());
     }
