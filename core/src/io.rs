@@ -16,7 +16,10 @@
 //! front of the data, so the reply's headers are written in front of the data
 //! where it lies and the framed reply leaves as one slice of the very buffer
 //! the storage read filled. The buffer returns to the pool when the adapter
-//! drops the last reference to the reply.
+//! drops the last reference to the reply. A reply that is neither signed nor
+//! sealed, of a file the kernel holds, is not read into a buffer at all: the
+//! data is spliced into pipes and from there into the socket
+//! ([`crate::splice`], [`Reply::Spliced`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -24,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::id::{ConnId, WaitToken};
+use crate::splice::{PipePool, Spliced};
 use crate::time::Timespec;
 use crate::vfs::{FileAttr, ObjectId, Vfs, VfsError, VfsResult};
 
@@ -194,6 +198,18 @@ impl IoOp {
 /// count read and end of file.
 pub type ReadFinisher = Box<dyn FnOnce(&mut PoolBuf, usize, bool) -> Option<std::ops::Range<usize>> + Send>;
 
+/// For a READ reply whose bytes do not depend on its data (neither signed
+/// nor sealed): the bytes that go in front of the data and the count of zero
+/// bytes after it (XDR padding), given the count read and end of file, or
+/// `None` when the read is not a success the reply can be built for. With
+/// it, data of a file the kernel holds is spliced, not read
+/// ([`crate::splice`]).
+pub type ReadHead = Box<dyn FnOnce(usize, bool) -> Option<(Vec<u8>, usize)> + Send>;
+
+/// Reads below this size are read into a buffer even where they could be
+/// spliced: the pipes' system calls cost more than the copy they save.
+pub const SPLICE_MIN: usize = 64 * 1024;
+
 /// A storage operation for the adapter to run off its event loop (a
 /// blocking pool, a worker thread), or at once where storage never blocks.
 /// Running it is all the adapter does; the result goes back to the core with
@@ -203,8 +219,10 @@ pub struct IoRequest {
     conn: ConnId,
     op: IoOp,
     finish: Option<ReadFinisher>,
+    head: Option<ReadHead>,
     vfs: Arc<dyn Vfs>,
     pool: Arc<BufPool>,
+    pipes: Arc<PipePool>,
 }
 
 impl std::fmt::Debug for IoRequest {
@@ -240,14 +258,19 @@ impl IoRequest {
     }
 
     /// Performs the operation (blocking) and returns its completion.
-    pub fn run(self) -> IoCompletion {
+    pub fn run(mut self) -> IoCompletion {
+        if let IoOp::Read { object, offset, len } = self.op {
+            if let Some(result) = self.spliced_read(object, offset, len as usize) {
+                return IoCompletion { id: self.id, result: IoResult::Read(result) };
+            }
+        }
         let result = match self.op {
             IoOp::Read { object, offset, len } => {
                 let mut buf = self.pool.take(len as usize);
                 match self.vfs.read_into(object, offset, buf.data_mut(len as usize)) {
                     Ok((n, eof)) => {
                         let framed = self.finish.and_then(|f| f(&mut buf, n, eof));
-                        IoResult::Read(Ok(ReadData { buf, len: n, eof, framed, sent: None }))
+                        IoResult::Read(Ok(ReadData { buf, len: n, eof, framed, sent: None, spliced: None }))
                     }
                     Err(e) => IoResult::Read(Err(e)),
                 }
@@ -292,6 +315,42 @@ impl IoRequest {
             IoOp::Decrypt { transform, message } => IoResult::Decrypted(transform.apply(message)),
         };
         IoCompletion { id: self.id, result }
+    }
+
+    /// A read spliced from the kernel's file into pipes, its reply's
+    /// headers built for the count the pipes hold; `None` when the read
+    /// goes through a buffer instead (the reply is signed or sealed, the
+    /// storage cannot splice, the read is small or at end of file).
+    fn spliced_read(&mut self, object: ObjectId, offset: u64, len: usize) -> Option<VfsResult<ReadData>> {
+        if len < SPLICE_MIN || self.head.is_none() {
+            return None;
+        }
+        let (file, size) = match self.vfs.read_file(object) {
+            Ok(Some(found)) => found,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+        };
+        let want = size.checked_sub(offset).filter(|left| *left > 0)?.min(len as u64) as usize;
+        if want < SPLICE_MIN {
+            return None;
+        }
+        let mut data = self.pipes.fill(&file, offset, want)?;
+        let n = data.len();
+        // Fewer than asked: the file shrank since its size was taken.
+        let eof = n < want || offset + n as u64 >= size;
+        let head = self.head.take()?;
+        if let Some((head, tail)) = head(n, eof) {
+            let reply = SplicedReply { head: Bytes::from(head), data, tail };
+            let spliced = Some(Box::new(reply));
+            let rd = ReadData { buf: PoolBuf::detached(), len: n, eof, framed: None, sent: None, spliced };
+            return Some(Ok(rd));
+        }
+        // No reply to build around the data (MS-SMB2 3.3.5.12: fewer bytes
+        // than MinimumCount): the core answers from the data, in a buffer.
+        let mut buf = self.pool.take(n);
+        data.drain_into(buf.data_mut(n)).ok().filter(|got| *got == n)?;
+        let framed = self.finish.take().and_then(|f| f(&mut buf, n, eof));
+        Some(Ok(ReadData { buf, len: n, eof, framed, sent: None, spliced: None }))
     }
 
     /// A completion that reports `error` without touching storage (the
@@ -352,11 +411,94 @@ impl IoCompletion {
     /// through the core's thread and a writer's, and the bytes are still in
     /// the cache of the CPU that read them. An adapter that does not take
     /// it gets the reply from the core as an [`crate::Output::Transmit`].
-    pub fn take_reply(&mut self) -> Option<Bytes> {
+    pub fn take_reply(&mut self) -> Option<Reply> {
         let IoResult::Read(Ok(rd)) = &mut self.result else { return None };
+        if let Some(spliced) = rd.spliced.take() {
+            rd.sent = Some(spliced.len());
+            return Some(Reply::Spliced(*spliced));
+        }
         let range = rd.framed.take()?;
         rd.sent = Some(range.len());
-        Some(std::mem::replace(&mut rd.buf, PoolBuf::detached()).freeze(range))
+        Some(Reply::Whole(std::mem::replace(&mut rd.buf, PoolBuf::detached()).freeze(range)))
+    }
+}
+
+/// A READ reply a storage worker framed ([`IoCompletion::take_reply`]).
+#[derive(Debug)]
+pub enum Reply {
+    /// The whole message, in a buffer.
+    Whole(Bytes),
+    /// Headers in a buffer, the data in pipes ([`crate::splice`]).
+    Spliced(SplicedReply),
+}
+
+impl Reply {
+    /// The message's length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Reply::Whole(b) => b.len(),
+            Reply::Spliced(s) => s.len(),
+        }
+    }
+
+    /// Whether the message is empty (never, for a framed reply).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole message in one buffer; spliced data is read back from its
+    /// pipes (a copy: for a reply that cannot go to the socket from the
+    /// pipes, because other output is queued ahead of it).
+    pub fn into_bytes(self) -> std::io::Result<Bytes> {
+        match self {
+            Reply::Whole(b) => Ok(b),
+            Reply::Spliced(s) => s.into_bytes(),
+        }
+    }
+}
+
+/// A reply whose data is spliced: `head`, then [`SplicedReply::data`], then
+/// `tail` zero bytes. The adapter writes the head, splices the pipes into
+/// the socket, and writes the tail; or reads it all back
+/// ([`SplicedReply::into_bytes`]).
+#[derive(Debug)]
+pub struct SplicedReply {
+    /// Transport, protocol and reply headers.
+    pub head: Bytes,
+    /// The data, in pipes.
+    pub data: Spliced,
+    /// Zero bytes after the data (XDR padding, at most [`TAILROOM`]).
+    pub tail: usize,
+}
+
+impl SplicedReply {
+    /// Bytes of the whole message not yet sent.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.data.len() + self.tail
+    }
+
+    /// Whether everything was sent.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The zero bytes that follow the data.
+    pub fn tail_bytes(&self) -> Bytes {
+        Bytes::from_static(&[0u8; TAILROOM]).slice(..self.tail.min(TAILROOM))
+    }
+
+    /// What is left of the message in one new buffer, the data read back
+    /// from the pipes: for a reply no adapter sends from its pipes (the
+    /// core sends it itself, or a test looks at it).
+    pub fn into_bytes(mut self) -> std::io::Result<Bytes> {
+        let (head, n) = (self.head.len(), self.data.len());
+        let mut buf = vec![0u8; head + n + self.tail.min(TAILROOM)];
+        buf.get_mut(..head).ok_or(std::io::ErrorKind::InvalidInput)?.copy_from_slice(&self.head);
+        let got = self.data.drain_into(buf.get_mut(head..head + n).ok_or(std::io::ErrorKind::InvalidInput)?)?;
+        if got != n {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(Bytes::from(buf))
     }
 }
 
@@ -371,6 +513,8 @@ pub(crate) struct ReadData {
     /// The adapter took the framed reply, this many bytes, and sent it
     /// ([`IoCompletion::take_reply`]); `buf` no longer holds the data.
     pub sent: Option<usize>,
+    /// The reply, its data spliced into pipes (`buf` holds nothing).
+    pub spliced: Option<Box<SplicedReply>>,
 }
 
 impl ReadData {
@@ -378,11 +522,18 @@ impl ReadData {
     /// send, `Ok(None)` when the adapter sent it already
     /// ([`IoCompletion::take_reply`]), or the data back when none was
     /// framed.
-    pub fn into_framed(self) -> Result<Option<Bytes>, ReadData> {
-        match (self.sent, self.framed.clone()) {
-            (Some(_), _) => Ok(None),
-            (None, Some(range)) => Ok(Some(self.buf.freeze(range))),
-            (None, None) => Err(self),
+    pub fn into_framed(mut self) -> Result<Option<Bytes>, ReadData> {
+        if self.sent.is_some() {
+            return Ok(None);
+        }
+        if let Some(spliced) = self.spliced.take() {
+            // No adapter took it: the core sends it from a buffer. A pipe
+            // that cannot be read back fails the read.
+            return spliced.into_bytes().map(Some).map_err(|_| self);
+        }
+        match self.framed.clone() {
+            Some(range) => Ok(Some(self.buf.freeze(range))),
+            None => Err(self),
         }
     }
 
@@ -545,6 +696,7 @@ pub(crate) struct IoTable {
     /// Barriers lifted, to be resumed.
     lifted: Vec<WaitToken>,
     pool: Arc<BufPool>,
+    pipes: Arc<PipePool>,
 }
 
 impl IoTable {
@@ -559,6 +711,7 @@ impl IoTable {
             barriers: Vec::new(),
             lifted: Vec::new(),
             pool: BufPool::new(pool_bytes),
+            pipes: PipePool::new(),
         }
     }
 
@@ -570,23 +723,28 @@ impl IoTable {
         let object = op.object();
         let read = op.is_read();
         self.tracked.insert(id, Tracked { token, object, read, issued: false });
-        self.waiting.push_back(IoRequest { id, conn: token.conn, op, finish: None, vfs, pool: self.pool.clone() });
+        let (pool, pipes) = (self.pool.clone(), self.pipes.clone());
+        self.waiting.push_back(IoRequest { id, conn: token.conn, op, finish: None, head: None, vfs, pool, pipes });
         id
     }
 
     /// Runs `op` at once, outside the table (no ordering, no bound): for a
     /// data operation the caller must answer before it returns.
     pub fn run_inline(&self, op: IoOp, vfs: Arc<dyn Vfs>) -> IoResult {
-        let req = IoRequest { id: IoId(0), conn: ConnId(0), op, finish: None, vfs, pool: self.pool.clone() };
+        let (pool, pipes) = (self.pool.clone(), self.pipes.clone());
+        let req = IoRequest { id: IoId(0), conn: ConnId(0), op, finish: None, head: None, vfs, pool, pipes };
         req.run().result
     }
 
-    /// Gives the request `token` submitted (not yet issued) a finisher.
-    pub fn attach_finisher(&mut self, token: WaitToken, finish: ReadFinisher) {
+    /// Gives the request `token` submitted (not yet issued) a finisher, and
+    /// for a reply that is neither signed nor sealed its head
+    /// ([`ReadHead`]: the data may then be spliced).
+    pub fn attach_finisher(&mut self, token: WaitToken, finish: ReadFinisher, head: Option<ReadHead>) {
         let Some((id, _)) = self.tracked.iter().find(|(_, t)| t.token == token && !t.issued) else { return };
         let id = *id;
         if let Some(req) = self.waiting.iter_mut().find(|r| r.id == id) {
             req.finish = Some(finish);
+            req.head = head;
         }
     }
 

@@ -110,6 +110,8 @@
 //!   its own that both protocols describe their operations to.
 //! - [`framing`]: message boundaries, for adapters that frame input
 //!   themselves ([`Server::handle_frame`]).
+//! - [`splice`]: READ data that goes from a kernel file to the socket
+//!   through pipes, never through user space ([`Reply::Spliced`]).
 //!
 //! With the `sim` feature the protocol modules, test hooks and a simulated
 //! world (`testing`) are public, for tests, fuzz targets and benchmarks.
@@ -142,6 +144,7 @@ pub mod framing;
 pub mod lease;
 pub mod record;
 pub mod snapshot;
+pub mod splice;
 pub mod vfs;
 
 #[cfg(any(test, feature = "sim"))]
@@ -150,7 +153,7 @@ pub mod testing;
 pub use config::Config;
 pub use driver::{Driver, Setup, Start};
 pub use id::{ConnId, Protocol, WaitToken};
-pub use io::{BULK_BYTES, IoCompletion, IoId, IoOp, IoRequest, MessageCheck};
+pub use io::{BULK_BYTES, IoCompletion, IoId, IoOp, IoRequest, MessageCheck, Reply, SplicedReply};
 pub use output::Output;
 pub use rng::Seed;
 pub use server::{AcceptError, Server};

@@ -28,8 +28,8 @@ use futures_lite::future;
 use futures_lite::io::AsyncReadExt;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, READ_CHUNK, ReadFramer, RecordSink, WorkerPool,
-    bind_listeners, deliver, dispatch_outputs, handle_event, shutdown_write,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, FdSocket, LINGER, Outbox, Outputs, READ_CHUNK, ReadFramer, RecordSink,
+    WorkerPool, bind_listeners, deliver, dispatch_outputs, handle_event, shutdown_write,
 };
 
 pub use polyshare_runtime::{BoundAddrs, ServerOptions};
@@ -254,8 +254,7 @@ impl Outputs for ConnTable<'_, '_> {
             // A reply the worker framed leaves from the worker.
             Some(c) => {
                 let shared = c.shared.clone();
-                let send =
-                    move |reply| shared.outbox.send_now(reply, |bufs| shared.stream.get_ref().write_vectored(bufs));
+                let send = move |reply| shared.outbox.send_reply(reply, &FdSocket(shared.stream.get_ref()));
                 self.pool.storage_sending(req, send, deliver);
             }
             None => self.pool.storage(req, deliver),
@@ -349,7 +348,7 @@ async fn read_loop(shared: Arc<Shared>, mut framer: ReadFramer, events: Sender<E
 async fn write_loop(conn: ConnId, shared: Arc<Shared>, events: Sender<Event>) {
     while let Some(mut batch) = shared.outbox.next_batch().await {
         while !batch.is_empty() {
-            match shared.stream.write_with(|s| batch.write_with(|bufs| (&*s).write_vectored(bufs))).await {
+            match shared.stream.write_with(|s| batch.write_to(&FdSocket(s))).await {
                 Ok(n) => {
                     shared.outbox.written(n);
                     // Other tasks run between writes (see WRITE_SLICE_MAX).

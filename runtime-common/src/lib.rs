@@ -38,7 +38,10 @@ pub use events::{
     handle_event,
 };
 pub use options::{BoundAddrs, ServerOptions, bind_listeners};
-pub use outbox::{DIRECT_WRITE_MAX, MAX_IOVECS, Outbox, WRITE_SLICE_MAX, WriteQueue, shutdown_write, write_or_queue};
+pub use outbox::{
+    DIRECT_WRITE_MAX, FdSocket, MAX_IOVECS, Outbox, WRITE_SLICE_MAX, WorkerSocket, WriteQueue, shutdown_write,
+    write_or_queue,
+};
 pub use pool::{Job, Lane, WorkerPool};
 pub use queued::{LINGER, Queued};
 pub use start::{RECORD_FLUSH, RECORD_INTERVAL, RecordSink, entropy, start};

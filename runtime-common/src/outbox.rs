@@ -15,12 +15,16 @@
 //! scheduled). Large messages (READ payloads) still go to the writer, off
 //! the core's thread.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::{Buf, Bytes};
 use event_listener::Event;
+use polyshare_core::Reply;
+use polyshare_core::splice::Spliced;
 
 use crate::Queued;
 
@@ -40,11 +44,28 @@ pub const WRITE_SLICE_MAX: usize = 256 * 1024;
 pub const DIRECT_WRITE_MAX: usize = 64 * 1024;
 
 /// Messages queued for one connection, in order, written with vectored
-/// writes.
+/// writes; the data of a spliced READ reply waits in its pipes and is
+/// spliced into the socket when its turn comes ([`Reply::Spliced`]).
 #[derive(Debug, Default)]
 pub struct WriteQueue {
-    out: VecDeque<Bytes>,
+    out: VecDeque<Chunk>,
     bytes: usize,
+}
+
+/// A piece of queued output.
+#[derive(Debug)]
+enum Chunk {
+    Data(Bytes),
+    Spliced(Spliced),
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        match self {
+            Chunk::Data(b) => b.len(),
+            Chunk::Spliced(s) => s.len(),
+        }
+    }
 }
 
 impl WriteQueue {
@@ -65,40 +86,82 @@ impl WriteQueue {
 
     /// Queues `data` after everything else.
     pub fn push(&mut self, data: Bytes) {
-        if !data.is_empty() {
-            self.bytes += data.len();
-            self.out.push_back(data);
+        self.push_chunk(Chunk::Data(data));
+    }
+
+    /// Queues a reply a worker framed after everything else.
+    pub fn push_reply(&mut self, reply: Reply) {
+        match reply {
+            Reply::Whole(data) => self.push(data),
+            Reply::Spliced(sp) => {
+                let tail = sp.tail_bytes();
+                self.push(sp.head);
+                self.push_chunk(Chunk::Spliced(sp.data));
+                self.push(tail);
+            }
+        }
+    }
+
+    fn push_chunk(&mut self, chunk: Chunk) {
+        if chunk.len() > 0 {
+            self.bytes += chunk.len();
+            self.out.push_back(chunk);
         }
     }
 
     /// One vectored write of the front of the queue (at most
-    /// [`MAX_IOVECS`] buffers and [`WRITE_SLICE_MAX`] bytes) with `write`; what it took leaves the queue.
+    /// [`MAX_IOVECS`] buffers and [`WRITE_SLICE_MAX`] bytes) with `write`;
+    /// what it took leaves the queue. Spliced data is read back from its
+    /// pipes first (see [`WriteQueue::write_to`], which splices it).
     /// Returns the bytes written (0 when the queue is empty). `WouldBlock`
     /// and other errors are returned as they are, and nothing is taken.
     pub fn write_with(&mut self, write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>) -> io::Result<usize> {
-        self.write_at_most(WRITE_SLICE_MAX, write)
+        self.write_to(&WriteOnly(RefCell::new(Some(write))))
     }
 
-    /// [`WriteQueue::write_with`], offering at most `max` bytes.
-    fn write_at_most(
-        &mut self,
-        max: usize,
-        write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        if self.out.is_empty() {
-            return Ok(0);
-        }
-        let mut room = max;
-        let mut slices: Vec<IoSlice<'_>> = Vec::new();
-        for b in self.out.iter().take(MAX_IOVECS) {
-            if room == 0 {
-                break;
+    /// One write of the front of the queue to `sock`: a vectored write of
+    /// the buffers up to the next spliced data (at most [`MAX_IOVECS`]
+    /// buffers and [`WRITE_SLICE_MAX`] bytes), or a splice of the data of
+    /// the front pipe. Otherwise as [`WriteQueue::write_with`].
+    pub fn write_to(&mut self, sock: &impl WorkerSocket) -> io::Result<usize> {
+        self.write_at_most(WRITE_SLICE_MAX, sock)
+    }
+
+    /// [`WriteQueue::write_to`], offering at most `max` bytes of buffers.
+    fn write_at_most(&mut self, max: usize, sock: &impl WorkerSocket) -> io::Result<usize> {
+        let n = match self.out.front_mut() {
+            None => return Ok(0),
+            Some(Chunk::Spliced(data)) => {
+                let Some((pipe, held)) = data.front() else { return Err(io::ErrorKind::WriteZero.into()) };
+                match sock.splice_from(pipe, held) {
+                    Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                        // No splicing here: read the data back and write it.
+                        let mut buf = vec![0u8; data.len()];
+                        let got = data.drain_into(&mut buf)?;
+                        buf.truncate(got);
+                        if let Some(front) = self.out.front_mut() {
+                            *front = Chunk::Data(Bytes::from(buf));
+                        }
+                        return self.write_at_most(max, sock);
+                    }
+                    r => r?,
+                }
             }
-            let part = &b[..b.len().min(room)];
-            room -= part.len();
-            slices.push(IoSlice::new(part));
-        }
-        let n = write(&slices)?;
+            Some(Chunk::Data(_)) => {
+                let mut room = max;
+                let mut slices: Vec<IoSlice<'_>> = Vec::new();
+                for c in self.out.iter().take(MAX_IOVECS) {
+                    let Chunk::Data(b) = c else { break };
+                    if room == 0 {
+                        break;
+                    }
+                    let part = &b[..b.len().min(room)];
+                    room -= part.len();
+                    slices.push(IoSlice::new(part));
+                }
+                sock.write_vectored(&slices)?
+            }
+        };
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
@@ -121,11 +184,15 @@ impl WriteQueue {
         self.bytes -= n.min(self.bytes);
         while n > 0 {
             let Some(front) = self.out.front_mut() else { return };
-            if n < front.len() {
-                front.advance(n);
+            let len = front.len();
+            if n < len {
+                match front {
+                    Chunk::Data(b) => b.advance(n),
+                    Chunk::Spliced(s) => s.taken(n),
+                }
                 return;
             }
-            n -= front.len();
+            n -= len;
             self.out.pop_front();
         }
     }
@@ -165,6 +232,74 @@ struct State {
 /// only if the peer is already gone, which is fine.
 pub fn shutdown_write(stream: &impl std::os::fd::AsRawFd) {
     let _ = nix::sys::socket::shutdown(stream.as_raw_fd(), nix::sys::socket::Shutdown::Write);
+}
+
+/// A connection's socket as queued output is written to it: every call is
+/// one non-blocking attempt, `WouldBlock` when the socket is full.
+pub trait WorkerSocket {
+    /// One vectored write.
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Moves up to `len` bytes from `pipe` into the socket (splice(2)): the
+    /// data of a [`Reply::Spliced`]. `Unsupported` has the data read back
+    /// and written instead.
+    fn splice_from(&self, pipe: BorrowedFd<'_>, len: usize) -> io::Result<usize>;
+}
+
+/// A [`WorkerSocket`] that makes the system calls on the descriptor
+/// directly (mio and async-io, whose readiness does not need to hear of a
+/// full socket; tokio wraps these in `try_io`).
+#[derive(Debug)]
+pub struct FdSocket<'a, T: AsFd>(pub &'a T);
+
+impl<T: AsFd> WorkerSocket for FdSocket<'_, T> {
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        loop {
+            match rustix::io::writev(self.0, bufs) {
+                Err(rustix::io::Errno::INTR) => {}
+                r => return r.map_err(io::Error::from),
+            }
+        }
+    }
+
+    fn splice_from(&self, pipe: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+        let flags = rustix::pipe::SpliceFlags::MOVE | rustix::pipe::SpliceFlags::NONBLOCK;
+        loop {
+            match rustix::pipe::splice(pipe, None, self.0, None, len, flags) {
+                Err(rustix::io::Errno::INTR) => {}
+                r => return r.map_err(io::Error::from),
+            }
+        }
+    }
+}
+
+/// A write function as a [`WorkerSocket`] that cannot splice (spliced data
+/// is read back and written); `None` once called, for one-shot functions.
+struct WriteOnly<F>(RefCell<Option<F>>);
+
+impl<F: FnOnce(&[IoSlice<'_>]) -> io::Result<usize>> WorkerSocket for WriteOnly<F> {
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.0.borrow_mut().take() {
+            Some(write) => write(bufs),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    fn splice_from(&self, _pipe: BorrowedFd<'_>, _len: usize) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+}
+
+/// [`WriteOnly`] for a function that may be called again.
+struct WriteMany<F>(RefCell<F>);
+
+impl<F: FnMut(&[IoSlice<'_>]) -> io::Result<usize>> WorkerSocket for WriteMany<F> {
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (self.0.borrow_mut())(bufs)
+    }
+
+    fn splice_from(&self, _pipe: BorrowedFd<'_>, _len: usize) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// One connection's output, shared by the core task and the connection's
@@ -231,14 +366,22 @@ impl Outbox {
     /// worker, not on the core's thread or a runtime's, and it writes
     /// without holding the lock, so the core is never held up by it.
     /// Ignored once closed.
-    pub fn send_now(&self, data: Bytes, mut try_write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>) {
+    pub fn send_now(&self, data: Bytes, try_write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>) {
+        self.send_reply(Reply::Whole(data), &WriteMany(RefCell::new(try_write)));
+    }
+
+    /// [`Outbox::send_now`] for any reply a worker framed: a spliced reply
+    /// ([`Reply::Spliced`]) goes from its pipes into the socket, and what
+    /// the socket does not take now stays in its pipes, queued, for the
+    /// writer to splice.
+    pub fn send_reply(&self, reply: Reply, sock: &impl WorkerSocket) {
         let mut batch = {
             let mut s = self.lock();
             if s.closed {
                 return;
             }
-            self.queued.queue(data.len());
-            s.queue.push(data);
+            self.queued.queue(reply.len());
+            s.queue.push_reply(reply);
             if s.writing || s.lent {
                 drop(s);
                 self.ready.notify(1);
@@ -249,7 +392,7 @@ impl Outbox {
         };
         // Errors show again in the writer, which reports them.
         // A worker holds up no one while it writes: no slices.
-        while let Ok(n @ 1..) = batch.write_at_most(usize::MAX, &mut try_write) {
+        while let Ok(n @ 1..) = batch.write_at_most(usize::MAX, sock) {
             self.queued.sent(n);
         }
         let mut s = self.lock();
@@ -364,7 +507,11 @@ mod tests {
         }
         let mut got = Vec::new();
         assert_eq!(q.write_with(sink(2, &mut got)).unwrap(), 2);
-        assert_eq!((q.bytes(), q.out.front().map(|b| b.to_vec())), (6, Some(b"c".to_vec())));
+        let front = match q.out.front() {
+            Some(Chunk::Data(b)) => Some(b.to_vec()),
+            _ => None,
+        };
+        assert_eq!((q.bytes(), front), (6, Some(b"c".to_vec())));
         assert_eq!(q.write_with(sink(5, &mut got)).unwrap(), 5);
         assert_eq!((q.bytes(), q.out.len()), (1, 1));
         assert_eq!(q.write_with(sink(5, &mut got)).unwrap(), 1);
@@ -563,5 +710,86 @@ mod tests {
         assert!(matches!(poll(&mut next), Poll::Ready(Some(b)) if b.bytes() == 3), "the rest is flushed");
         let mut next = pin!(o.next_batch());
         assert!(matches!(poll(&mut next), Poll::Ready(None)));
+    }
+
+    /// A reply of `HEAD`, `len` bytes of `data` at `offset` spliced into
+    /// pipes, and two zero bytes.
+    fn spliced(data: &[u8], offset: u64, len: usize) -> Reply {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("polyshare-outbox-{}-{offset}", std::process::id()));
+        std::fs::File::create(&path).unwrap().write_all(data).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let pipes = polyshare_core::splice::PipePool::new();
+        let data = pipes.fill(&file, offset, len).expect("spliced");
+        Reply::Spliced(polyshare_core::SplicedReply { head: Bytes::from_static(b"HEAD"), data, tail: 2 })
+    }
+
+    /// A socket that counts the bytes spliced into it.
+    struct Counting<'a>(FdSocket<'a, std::os::unix::net::UnixStream>, std::cell::Cell<usize>);
+
+    impl WorkerSocket for Counting<'_> {
+        fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.0.write_vectored(bufs)
+        }
+
+        fn splice_from(&self, pipe: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+            let n = self.0.splice_from(pipe, len)?;
+            self.1.set(self.1.get() + n);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn spliced_replies_reach_the_socket_from_their_pipes_in_order() {
+        use std::io::Read;
+        let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 31 + i / 999) as u8).collect();
+        let total = 2 * (4 + 100_000 + 2) + 5;
+        let reader = std::thread::spawn(move || {
+            let mut got = vec![0u8; total];
+            theirs.read_exact(&mut got).unwrap();
+            got
+        });
+        let sock = Counting(FdSocket(&ours), std::cell::Cell::new(0));
+        let o = Outbox::new(64 << 20);
+        // Nothing ahead of it: from the pipes into the socket at once.
+        o.send_reply(spliced(&data, 0, 100_000), &sock);
+        // Behind a batch the writer holds: queued in its pipes, and the
+        // writer splices it after the batch.
+        o.transmit(Bytes::from_static(b"xxxxx"), |_| Err(io::ErrorKind::WouldBlock.into()));
+        let mut next = pin!(o.next_batch());
+        let Poll::Ready(Some(mut batch)) = poll(&mut next) else { panic!("a batch") };
+        o.send_reply(spliced(&data, 100_000, 100_000), &sock);
+        assert_eq!(sock.1.get(), 100_000, "the second waits for the writer");
+        for round in 0.. {
+            match batch.write_to(&sock) {
+                Ok(0) => {
+                    let mut next = pin!(o.next_batch());
+                    match poll(&mut next) {
+                        Poll::Ready(Some(b)) => batch = b,
+                        _ => break,
+                    }
+                }
+                Ok(n) => o.written(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("{e}"),
+            }
+            assert!(round < 1_000_000, "the writer gets nowhere");
+        }
+        assert_eq!(sock.1.get(), 200_000, "both spliced, none read back");
+        let got = reader.join().unwrap();
+        let mut want = Vec::new();
+        for half in [&data[..100_000], &data[100_000..]] {
+            want.extend_from_slice(b"HEAD");
+            want.extend_from_slice(half);
+            want.extend_from_slice(&[0, 0]);
+            if want.len() < 200_000 {
+                want.extend_from_slice(b"xxxxx");
+            }
+        }
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "the bytes arrive as queued");
     }
 }

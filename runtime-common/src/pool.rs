@@ -160,12 +160,12 @@ impl WorkerPool {
     /// [`WorkerPool::storage`], where the worker first hands the finished
     /// reply it framed, if any ([`polyshare_core::IoCompletion::take_reply`]),
     /// to `send`, which writes it to the request's connection
-    /// ([`crate::Outbox::send_now`]; a connection that is gone drops it,
+    /// ([`crate::Outbox::send_reply`]; a connection that is gone drops it,
     /// as the core would); the core then sends nothing for it.
     pub fn storage_sending(
         &mut self,
         req: polyshare_core::IoRequest,
-        send: impl FnOnce(bytes::Bytes) + Send + 'static,
+        send: impl FnOnce(polyshare_core::Reply) + Send + 'static,
         deliver: impl FnOnce(polyshare_core::IoCompletion) + Send + 'static,
     ) {
         let bulk = req.op().is_bulk();

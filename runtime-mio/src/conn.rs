@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mio::net::TcpStream;
-use polyshare_runtime::{LINGER, Outbox};
+use polyshare_runtime::{FdSocket, LINGER, Outbox};
 
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -129,7 +129,7 @@ impl Conn {
             let mut failed = None;
             while !batch.is_empty() {
                 let stream = &self.stream;
-                match batch.write_with(|bufs| (&*stream).write_vectored(bufs)) {
+                match batch.write_to(&FdSocket(stream)) {
                     Ok(n) => self.out.written(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.writable = false;

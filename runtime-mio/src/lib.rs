@@ -20,7 +20,7 @@ use mio::net::{TcpListener, UnixStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use polyshare_core::{ConnId, Driver, IoCompletion, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
-    ACCEPT_BACKOFF, Outputs, READ_CHUNK, RecordSink, WorkerPool, bind_listeners, dispatch_outputs,
+    ACCEPT_BACKOFF, FdSocket, Outputs, READ_CHUNK, RecordSink, WorkerPool, bind_listeners, dispatch_outputs,
 };
 
 use conn::{Conn, Flushed};
@@ -357,7 +357,7 @@ impl Outputs for Queues<'_> {
             // writes what the socket did not take once the completion wakes
             // it.
             Some((outbox, stream)) => {
-                let send = move |reply| outbox.send_now(reply, |bufs| (&*stream).write_vectored(bufs));
+                let send = move |reply| outbox.send_reply(reply, &FdSocket(&*stream));
                 self.1.pool.storage_sending(req, send, deliver);
             }
             None => self.1.pool.storage(req, deliver),

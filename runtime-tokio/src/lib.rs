@@ -30,8 +30,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, LINGER, Outbox, Outputs, ReadFramer, RecordSink, WorkerPool, WriteQueue,
-    deliver, dispatch_outputs, handle_control, handle_event, shutdown_write,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, FdSocket, LINGER, Outbox, Outputs, ReadFramer, RecordSink, WorkerPool,
+    WorkerSocket, WriteQueue, deliver, dispatch_outputs, handle_control, handle_event, shutdown_write,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -266,7 +266,7 @@ impl Outputs for ConnTable {
             // A reply the worker framed leaves from the worker.
             Some(c) => {
                 let (stream, outbox) = (c.stream.clone(), c.outbox.clone());
-                let send = move |reply| outbox.send_now(reply, |bufs| stream.try_write_vectored(bufs));
+                let send = move |reply| outbox.send_reply(reply, &Socket(&stream));
                 self.pool.storage_sending(req, send, deliver);
             }
             None => self.pool.storage(req, deliver),
@@ -386,7 +386,7 @@ async fn write_loop(conn: ConnId, stream: Arc<TcpStream>, outbox: Arc<Outbox>, e
 /// the runtime run other tasks between writes (see `WRITE_SLICE_MAX`).
 async fn write_batch(stream: &TcpStream, outbox: &Outbox, mut batch: WriteQueue) -> io::Result<()> {
     while !batch.is_empty() {
-        match batch.write_with(|bufs| stream.try_write_vectored(bufs)) {
+        match batch.write_to(&Socket(stream)) {
             Ok(n) => {
                 outbox.written(n);
                 if !batch.is_empty() {
@@ -399,6 +399,21 @@ async fn write_batch(stream: &TcpStream, outbox: &Outbox, mut batch: WriteQueue)
         }
     }
     Ok(())
+}
+
+/// A connection's socket as its output is written: each attempt
+/// runs inside `try_io`, so a full socket clears tokio's readiness and the
+/// writer task waits for it again.
+struct Socket<'a>(&'a TcpStream);
+
+impl WorkerSocket for Socket<'_> {
+    fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+
+    fn splice_from(&self, pipe: std::os::fd::BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+        self.0.try_io(tokio::io::Interest::WRITABLE, || FdSocket(self.0).splice_from(pipe, len))
+    }
 }
 
 #[cfg(test)]

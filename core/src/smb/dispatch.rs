@@ -763,16 +763,28 @@ fn attach_read_finisher(cx: &mut Ctx<'_>, op: u64, w: &IoWait) {
     // Sealed on the worker like the signature: the AES runs off the core.
     let seal = io_seal(cx.smb, cx.conn, w);
     let token = crate::id::WaitToken { conn: cx.conn.id, op };
+    // MS-SMB2 3.3.5.12: nothing, or less than MinimumCount, is
+    // END_OF_FILE, answered by the core.
+    let short = move |len: usize| len == 0 || (len as u64) < u64::from(minimum);
+    // A reply that is neither signed nor sealed does not depend on the
+    // data, which may then be spliced.
+    let head: Option<crate::io::ReadHead> = (sign.is_none() && seal.is_none()).then(|| {
+        Box::new(move |len: usize, _eof: bool| {
+            if short(len) {
+                return None;
+            }
+            handlers::read_write::read_reply_head(len, 0, &rh).map(|h| (h, 0usize))
+        }) as crate::io::ReadHead
+    });
     cx.core.io.attach_finisher(
         token,
         Box::new(move |buf, len, _eof| {
-            // MS-SMB2 3.3.5.12: nothing, or less than MinimumCount, is
-            // END_OF_FILE, answered by the core.
-            if len == 0 || (len as u64) < u64::from(minimum) {
+            if short(len) {
                 return None;
             }
             handlers::read_write::frame_read_reply(buf, len, &rh, sign, seal.as_ref())
         }),
+        head,
     );
 }
 

@@ -252,6 +252,10 @@ impl Vfs for Journaled {
         self.inner.read_into(id, offset, buf)
     }
 
+    fn read_file(&self, id: ObjectId) -> VfsResult<Option<(std::sync::Arc<std::fs::File>, u64)>> {
+        self.inner.read_file(id)
+    }
+
     fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(Bytes, bool)> {
         self.inner.read(id, offset, len)
     }

@@ -1282,6 +1282,14 @@ impl Vfs for LocalFs {
         read_at_most(&f, m.len(), offset, buf)
     }
 
+    fn read_file(&self, id: ObjectId) -> VfsResult<Option<(Arc<File>, u64)>> {
+        if is_stream_id(id) {
+            return Ok(None);
+        }
+        let (f, m) = self.file(id, false)?;
+        Ok(Some((f, m.len())))
+    }
+
     fn write(&self, id: ObjectId, offset: u64, data: &[u8], _now: Timespec) -> VfsResult<FileAttr> {
         if is_stream_id(id) {
             return self.stream_write(id, offset, data);

@@ -303,6 +303,13 @@ impl Vfs for Mounts {
         }
     }
 
+    fn read_file(&self, id: ObjectId) -> VfsResult<Option<(std::sync::Arc<std::fs::File>, u64)>> {
+        match self.at(id)? {
+            At::Root => Err(VfsError::IsDir),
+            At::In(_, v, i) => v.read_file(i),
+        }
+    }
+
     fn read(&self, id: ObjectId, offset: u64, len: u32) -> VfsResult<(bytes::Bytes, bool)> {
         match self.at(id)? {
             At::Root => Err(VfsError::IsDir),

@@ -430,6 +430,15 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// hold old bytes (buffers are reused): only the first `count` are data.
     fn read_into(&self, id: ObjectId, offset: u64, buf: &mut [u8]) -> VfsResult<(usize, bool)>;
 
+    /// The kernel file that holds the data of regular file `id`, and its
+    /// size now, when reads of it may be spliced from that file into the
+    /// socket (`crate::splice`) instead of read into a buffer; `None` (the
+    /// default) when the data lives elsewhere (in memory, in a stream).
+    /// Checked like [`Vfs::read_into`]: an error here is the read's error.
+    fn read_file(&self, _id: ObjectId) -> VfsResult<Option<(std::sync::Arc<std::fs::File>, u64)>> {
+        Ok(None)
+    }
+
     /// Up to `len` bytes (at most [`MAX_READ`]) at `offset` in a new buffer,
     /// and whether the end of file was reached. The data path uses
     /// [`Vfs::read_into`] with pooled buffers instead.

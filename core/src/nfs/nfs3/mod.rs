@@ -105,9 +105,11 @@ pub(crate) fn run(
         if let NfsIo::Read { attr } = &kind {
             // The worker frames the reply around the data it read.
             let (xid, attr) = (call.xid, attr.clone());
+            let head_attr = attr.clone();
             core.io.attach_finisher(
                 token,
                 Box::new(move |buf, len, eof| read_write::frame_read_reply(buf, len, eof, xid, &attr)),
+                Some(Box::new(move |len, eof| read_write::read_reply_head(len, eof, xid, &head_attr))),
             );
         }
         conn.wait_io(token.op, call.xid, kind);

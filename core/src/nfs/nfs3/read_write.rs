@@ -202,18 +202,29 @@ fn read_reply_in_place(xid: u32, post: &FileAttr, rd: ReadData) -> Option<Bytes>
 /// [`crate::io::ReadFinisher`]), with the attributes the call found the
 /// file with as its post-op attributes: the range of the framed reply.
 pub(crate) fn frame_read_reply(buf: &mut PoolBuf, len: usize, eof: bool, xid: u32, post: &FileAttr) -> Option<Range<usize>> {
+    let (head, pad) = read_reply_head(len, eof, xid, post)?;
+    let start = HEADROOM.checked_sub(head.len())?;
+    let end = HEADROOM.checked_add(len)?.checked_add(pad)?;
+    let whole = buf.as_mut_slice();
+    whole.get_mut(start..HEADROOM)?.copy_from_slice(&head);
+    whole.get_mut(HEADROOM + len..end)?.fill(0);
+    Some(start..end)
+}
+
+/// What goes in front of a READ3resok's `len` bytes of data (record mark,
+/// RPC reply header, status, post-op attributes, counts) and the count of
+/// XDR padding bytes after them (the READ's [`crate::io::ReadHead`], when
+/// the data is spliced).
+pub(crate) fn read_reply_head(len: usize, eof: bool, xid: u32, post: &FileAttr) -> Option<(Vec<u8>, usize)> {
     let mut head = crate::nfs::rpc::accepted(xid, crate::nfs::rpc::AcceptStat::Success);
     head.u32(Nfs3Status::Ok as u32);
     encode_post_op(&mut head, Some(post));
-    head.u32(len as u32).bool(eof).u32(len as u32);
-    let head = head.as_slice();
-    let start = HEADROOM.checked_sub(4 + head.len())?;
+    head.u32(u32::try_from(len).ok()?).bool(eof).u32(len as u32);
     let pad = crate::nfs::xdr::pad(len);
-    let end = HEADROOM.checked_add(len)?.checked_add(pad)?;
-    let record = u32::try_from(end - start - 4).ok().filter(|n| *n < 0x8000_0000)?;
-    let whole = buf.as_mut_slice();
-    whole.get_mut(start..start + 4)?.copy_from_slice(&(0x8000_0000 | record).to_be_bytes());
-    whole.get_mut(start + 4..HEADROOM)?.copy_from_slice(head);
-    whole.get_mut(HEADROOM + len..end)?.fill(0);
-    Some(start..end)
+    let record = head.len().checked_add(len)?.checked_add(pad)?;
+    let record = u32::try_from(record).ok().filter(|n| *n < 0x8000_0000)?;
+    let mut out = Vec::with_capacity(4 + head.len());
+    out.extend_from_slice(&(0x8000_0000 | record).to_be_bytes());
+    out.extend_from_slice(head.as_slice());
+    Some((out, pad))
 }

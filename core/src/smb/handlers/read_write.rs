@@ -257,19 +257,11 @@ pub(crate) fn frame_read_reply(
     sign: Option<(SigningAlgorithm, [u8; 16])>,
     seal: Option<&Seal>,
 ) -> Option<Range<usize>> {
-    const FIXED: usize = 16;
     let transform = if seal.is_some() { TRANSFORM_HEADER_LEN } else { 0 };
-    let start = HEADROOM.checked_sub(4 + transform + HEADER_LEN + FIXED)?;
+    let head = read_reply_head(len, transform, rh)?;
+    let start = HEADROOM.checked_sub(head.len() + transform)?;
     let end = HEADROOM.checked_add(len)?;
-    let msg_len = u32::try_from(end - start - 4).ok().filter(|n| *n <= 0x00ff_ffff)?;
-    let mut head = Vec::with_capacity(4 + HEADER_LEN + FIXED);
-    head.extend_from_slice(&msg_len.to_be_bytes());
     let msg_start = start + 4 + transform;
-    rh.encode(&mut head);
-    let body = head.len();
-    encode_read_response(&[], &mut head);
-    head.truncate(body + FIXED);
-    crate::smb::wire::codec::patch_u32(&mut head, body + 4, len as u32);
     let whole = buf.as_mut_slice();
     whole.get_mut(start..start + 4)?.copy_from_slice(head.get(..4)?);
     whole.get_mut(msg_start..HEADROOM)?.copy_from_slice(head.get(4..)?);
@@ -285,6 +277,25 @@ pub(crate) fn frame_read_reply(
         }
     }
     Some(start..end)
+}
+
+/// What goes in front of a READ reply's `len` bytes of data: the
+/// Direct-TCP header (counting `transform` bytes of TRANSFORM_HEADER that
+/// the caller puts after it), the SMB2 header and the READ response's fixed
+/// part. Alone (no transform, unsigned) it is the READ's
+/// [`crate::io::ReadHead`], when the data is spliced.
+pub(crate) fn read_reply_head(len: usize, transform: usize, rh: &Header) -> Option<Vec<u8>> {
+    const FIXED: usize = 16;
+    let msg_len = (transform + HEADER_LEN + FIXED).checked_add(len)?;
+    let msg_len = u32::try_from(msg_len).ok().filter(|n| *n <= 0x00ff_ffff)?;
+    let mut head = Vec::with_capacity(4 + HEADER_LEN + FIXED);
+    head.extend_from_slice(&msg_len.to_be_bytes());
+    rh.encode(&mut head);
+    let body = head.len();
+    encode_read_response(&[], &mut head);
+    head.truncate(body + FIXED);
+    crate::smb::wire::codec::patch_u32(&mut head, body + 4, u32::try_from(len).ok()?);
+    Some(head)
 }
 
 impl Ctx<'_> {

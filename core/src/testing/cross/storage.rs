@@ -168,7 +168,7 @@ fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
     let req = x.io_held.remove(0);
     let conn = req.conn();
     let mut done = req.run();
-    let reply = done.take_reply().expect("a framed READ reply");
+    let reply = done.take_reply().expect("a framed READ reply").into_bytes().unwrap();
     assert!(done.take_reply().is_none(), "taken once");
     let counted = x.server.stats().bytes_sent;
     x.server.handle_io(done, x.now);
@@ -188,7 +188,7 @@ fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
     let req = x.io_held.remove(0);
     assert_eq!(req.conn(), x.nfs);
     let mut done = req.run();
-    let reply = done.take_reply().expect("a framed READ3 reply");
+    let reply = done.take_reply().expect("a framed READ3 reply").into_bytes().unwrap();
     let counted = x.server.stats().bytes_sent;
     x.server.handle_io(done, x.now);
     x.collect();
@@ -202,4 +202,52 @@ fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
     assert_eq!(read_data(body), &data[..]);
     let null = x.send(&Nfs3Args::Null);
     assert!(x.reply(null).is_some(), "the connection goes on");
+}
+
+/// A READ of a file the kernel holds, neither signed nor sealed, is spliced
+/// (`crate::splice`): the worker's reply holds the headers in a buffer and
+/// the data in pipes, and whether the adapter sends it or the core does,
+/// the message that arrives is the READ reply with the file's bytes.
+#[test]
+fn a_read_of_a_kernel_file_is_spliced_and_arrives_whole() {
+    let dir = std::env::temp_dir().join(format!("polyshare-spliced-read-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let vfs = crate::vfs::LocalFs::new(&dir).unwrap();
+    let mut x = X::with_vfs(NfsBreakPolicy::Wait, |_| {}, Box::new(vfs));
+    x.hold_io = true;
+    let data: Vec<u8> = (0..300_001u32).map(|i| (i * 13 + i / 1000) as u8).collect();
+    let (_, fh) = x.file("f", &data);
+    let fid = open(&mut x, "f");
+    x.sent.clear();
+
+    // SMB, at an offset off the page boundary: the adapter takes the reply.
+    let mid = x.smb_send(x.smb, command::READ, &smb_peer::read_body(fid, 1, 65_536));
+    let mut done = x.io_held.remove(0).run();
+    let Some(crate::io::Reply::Spliced(sp)) = done.take_reply() else { panic!("a spliced reply") };
+    assert_eq!((sp.head.len(), sp.data.len(), sp.tail), (4 + 64 + 16, 65_536, 0));
+    let reply = crate::io::Reply::Spliced(sp).into_bytes().unwrap();
+    x.server.handle_io(done, x.now);
+    x.collect();
+    assert!(x.sent.is_empty(), "not sent again");
+    let r = smb_peer::split(&reply);
+    assert_eq!((r.len(), r[0].hdr.message_id, r[0].hdr.status), (1, mid, smb_peer::SUCCESS));
+    assert_eq!(smb_peer::read_response_data(&r[0].body), Some(&data[1..65_537]));
+
+    // NFS, up to the end of the file (50,001 bytes and 3 of padding): the
+    // core sends the reply itself.
+    let xid = x.send(&Nfs3Args::Read { fh, offset: 250_000, count: 100_000 });
+    let done = x.io_held.remove(0).run();
+    x.server.handle_io(done, x.now);
+    x.collect();
+    let reply = x.reply(xid).expect("the core sent the reply");
+    let mut r = XdrReader::new(&reply);
+    assert_eq!(r.u32().unwrap(), OK);
+    if r.bool().unwrap() {
+        r.fixed::<84>().unwrap();
+    }
+    assert_eq!((r.u32().unwrap(), r.bool().unwrap()), (50_001, true), "count and eof");
+    assert_eq!(r.opaque(u32::MAX).unwrap(), &data[250_000..]);
+    assert!(r.rest().is_empty(), "the padding ends the reply");
+    drop(x);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

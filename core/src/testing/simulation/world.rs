@@ -455,7 +455,7 @@ impl World {
             if let Some(reply) = c.take_reply() {
                 self.stats.io_replies_taken += 1;
                 if !orphan {
-                    self.transmit(conn, reply)?;
+                    self.transmit(conn, reply.into_bytes().map_err(|e| format!("reply read back: {e}"))?)?;
                 }
             }
         }
