@@ -15,6 +15,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustix::pipe::{PipeFlags, SpliceFlags};
@@ -25,6 +26,11 @@ use rustix::pipe::{PipeFlags, SpliceFlags};
 const PIPE_SIZE: usize = 1 << 20;
 /// Idle pipes kept for reuse (each is two descriptors).
 const MAX_IDLE: usize = 32;
+/// Most pipes open at once, idle or holding data: 512 descriptors. Replies
+/// queued on slow connections hold theirs; past the bound reads go through
+/// a buffer, so pipes never starve the server of descriptors (accepts, open
+/// files).
+pub const MAX_LIVE: usize = 256;
 /// Most pipes one read may fill (8 MiB of data and more).
 pub(crate) const MAX_PIPES: usize = 18;
 
@@ -37,22 +43,40 @@ struct Pipe {
 }
 
 /// Pipes kept for reuse, shared by the workers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PipePool {
     idle: Mutex<Vec<Pipe>>,
+    /// Pipes open, idle or not.
+    live: AtomicUsize,
+    max_live: usize,
 }
 
 impl PipePool {
-    /// An empty pool.
+    /// An empty pool of at most [`MAX_LIVE`] pipes.
     pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+        Self::with_limit(MAX_LIVE)
+    }
+
+    /// An empty pool of at most `max_live` pipes.
+    pub fn with_limit(max_live: usize) -> Arc<Self> {
+        Arc::new(Self { idle: Mutex::new(Vec::new()), live: AtomicUsize::new(0), max_live })
     }
 
     fn take(&self) -> io::Result<Pipe> {
         if let Some(p) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             return Ok(p);
         }
-        let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+        if self.live.fetch_add(1, Ordering::Relaxed) >= self.max_live {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+            return Err(io::ErrorKind::OutOfMemory.into());
+        }
+        let (read, write) = match rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK) {
+            Ok(ends) => ends,
+            Err(e) => {
+                self.live.fetch_sub(1, Ordering::Relaxed);
+                return Err(e.into());
+            }
+        };
         // Failing leaves the default size (64 KiB); a read then takes more
         // pipes, or falls back to a buffer.
         let _ = rustix::pipe::fcntl_setpipe_size(&write, PIPE_SIZE);
@@ -64,7 +88,14 @@ impl PipePool {
         // A pipe that still holds data is closed, never reused.
         if p.held == 0 && idle.len() < MAX_IDLE {
             idle.push(p);
+        } else {
+            self.live.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// Pipes open now, idle or holding data.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
     }
 
     /// Idle pipes (for tests).
@@ -220,7 +251,20 @@ mod tests {
         let f = file_of(&[1u8; 70_000]);
         let pool = PipePool::new();
         let s = pool.fill(&f, 0, 70_000).unwrap();
+        assert_eq!(pool.live(), 1);
         drop(s);
-        assert_eq!(pool.idle(), 0);
+        assert_eq!((pool.idle(), pool.live()), (0, 0), "closed");
+    }
+
+    #[test]
+    fn open_pipes_are_bounded_and_reads_past_the_bound_are_not_spliced() {
+        let f = file_of(&[2u8; 70_000]);
+        let pool = PipePool::with_limit(4);
+        let held: Vec<Spliced> = (0..4).map(|_| pool.fill(&f, 0, 70_000).unwrap()).collect();
+        assert_eq!(pool.live(), 4);
+        assert!(pool.fill(&f, 0, 70_000).is_none(), "no pipe past the bound");
+        drop(held);
+        assert_eq!(pool.live(), 0);
+        assert!(pool.fill(&f, 0, 70_000).is_some(), "pipes again once they closed");
     }
 }
