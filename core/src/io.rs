@@ -467,7 +467,7 @@ pub struct SplicedReply {
     pub head: Bytes,
     /// The data, in pipes.
     pub data: Spliced,
-    /// Zero bytes after the data (XDR padding, at most [`TAILROOM`]).
+    /// Zero bytes after the data (XDR padding, at most 3).
     pub tail: usize,
 }
 

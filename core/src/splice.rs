@@ -4,7 +4,7 @@
 //! the adapter splices the pipes into the socket behind the reply's
 //! headers. On loopback and on most NICs the only copy left is the one into
 //! the client. A reply whose bytes depend on the data (signed or sealed)
-//! still reads into a pooled buffer ([`crate::io::BufPool`]).
+//! still reads into a pooled buffer.
 //!
 //! Why pipes and not sendfile(2): a reply's headers carry the count, and a
 //! file can shrink between a `stat` and the send. Splicing into pipes first
@@ -107,7 +107,7 @@ impl PipePool {
     /// what they hold: `len` bytes, or fewer when the file ends first.
     /// `None` when splicing is not possible here (the file system does not
     /// splice, a pipe could not be made, or `len` needs more than
-    /// [`MAX_PIPES`]); the caller reads into a buffer instead.
+    /// `MAX_PIPES`); the caller reads into a buffer instead.
     pub fn fill(self: &Arc<Self>, file: &std::fs::File, offset: u64, len: usize) -> Option<Spliced> {
         let mut out = Spliced { pipes: Vec::new(), len: 0, pool: Arc::clone(self) };
         let mut off = offset;
