@@ -447,8 +447,7 @@ impl Reply {
     }
 
     /// The whole message in one buffer; spliced data is read back from its
-    /// pipes (a copy: for a reply that cannot go to the socket from the
-    /// pipes, because other output is queued ahead of it).
+    /// pipes (a copy: for a reply no adapter sends from its pipes).
     pub fn into_bytes(self) -> std::io::Result<Bytes> {
         match self {
             Reply::Whole(b) => Ok(b),
