@@ -4,13 +4,13 @@ mod common;
 
 use clap::Parser;
 use common::cli::Args;
-use polyshare_tokio::{Listeners, serve, shutdown_signal};
+use polyshare_tokio::{Listeners, runtime_builder, serve, shutdown_signal};
 
-// The core runs on the main thread (in `block_on`); the connections' reader
-// and writer tasks run on the worker threads, so socket copies happen beside
-// the core, not on its thread.
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    runtime_builder().worker_threads(2).build()?.block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     args.init_logging();
     let listeners = Listeners::bind(args.options()).await?;
@@ -22,6 +22,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => tracing::error!(error = %e, "cannot watch for signals; stopping"),
         }
     };
-    serve(listeners, setup, shutdown).await?;
+    // The core task runs on the workers, beside the connections' readers
+    // (see polyshare_tokio's crate documentation).
+    tokio::spawn(serve(listeners, setup, shutdown)).await??;
     Ok(())
 }

@@ -10,15 +10,18 @@
 //! the server buffer without bound (and no data is ever dropped). What is not
 //! tokio-specific is in `polyshare-runtime`.
 //!
-//! Where to run [`serve`]: the example and `polyshare serve` await it in
-//! `block_on`, so the core task has a thread of its own. Spawned on a
-//! multi-thread runtime instead, a reader hands the core its message on the
-//! reader's own thread, and median latencies drop (an SMB ECHO while
-//! another client streams reads: 0.89–0.95 ms against 1.06–1.11 ms); but a
-//! storage completion then wakes the core from outside the runtime, and
-//! tokio queues that wake-up behind the busy workers' own tasks. With four
-//! nfs-cp clients reading at once, two rounds in six fell to 400–600 MiB/s
-//! against 700–1,000 (BENCHMARKS.md, tenth session).
+//! Where to run [`serve`]: spawned on a multi-thread runtime made by
+//! [`runtime_builder`], as the example and `polyshare serve` do. A reader
+//! then hands the core task its message on the reader's own thread, instead
+//! of waking a thread kept for the core (`block_on`). A storage completion
+//! wakes the core from a worker thread outside the runtime, which tokio
+//! queues in its global queue; the builder has the runtime's workers look
+//! there every 4 tasks instead of every 31, or four concurrent readers lost
+//! throughput in some rounds. Measured against `block_on` on one build
+//! (BENCHMARKS.md, eleventh session): p99 of an SMB ECHO while another
+//! client streams reads 5,557 and 5,109 µs against 5,654 and 5,795; of a
+//! lease-break acknowledgment's NFS reply 4,825 and 4,697 against 5,602
+//! and 5,949; idle NFS NULL median 96–101 µs against 157–170.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -77,6 +80,21 @@ impl Listeners {
         let addr = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
         BoundAddrs { smb: addr(&self.smb), nfs: addr(&self.nfs), portmap: addr(&self.portmap) }
     }
+}
+
+/// How often a runtime worker looks in tokio's global queue (every this
+/// many tasks; tokio's default is 31): storage completions wake the core
+/// task from outside the runtime, and land there.
+pub const GLOBAL_QUEUE_INTERVAL: u32 = 4;
+
+/// A multi-thread runtime builder for [`serve`] (IO and timers enabled, the
+/// global queue checked every [`GLOBAL_QUEUE_INTERVAL`] tasks); the caller
+/// sets the worker count and spawns `serve` on it (see the crate
+/// documentation).
+pub fn runtime_builder() -> tokio::runtime::Builder {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    b.enable_all().global_queue_interval(GLOBAL_QUEUE_INTERVAL);
+    b
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

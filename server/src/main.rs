@@ -256,9 +256,9 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
     }
     let deployment = deployment(&s, &given)?;
     cli::init_logging(deployment.log.as_deref());
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    // The core runs on this thread (in `block_on`); the connections' reader
-    // and writer tasks run on the workers, as in the tokio_server example.
+    let runtime = polyshare_tokio::runtime_builder().worker_threads(2).build()?;
+    // The core task runs on the workers beside the connections' readers, as
+    // in the tokio_server example (see polyshare_tokio's crate documentation).
     runtime.block_on(async {
         let listeners = Listeners::bind(deployment.options.clone()).await?;
         let (setup, table) = deployment.start()?;
@@ -283,7 +283,9 @@ fn run_serve(s: Serve, matches: &ArgMatches) -> Result<(), Error> {
             }
         };
         let reloads = tokio::spawn(reload_on_hangup(s, given, control, table));
-        let served = serve_controlled(listeners, setup, shutdown, commands).await;
+        let served = tokio::spawn(serve_controlled(listeners, setup, shutdown, commands))
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(e)));
         reloads.abort();
         for task in [socket, scrapes].into_iter().flatten() {
             task.abort();
