@@ -322,9 +322,10 @@ impl IoRequest {
     /// goes through a buffer instead (the reply is signed or sealed, the
     /// storage cannot splice, the read is small or at end of file).
     fn spliced_read(&mut self, object: ObjectId, offset: u64, len: usize) -> Option<VfsResult<ReadData>> {
-        if len < SPLICE_MIN || self.head.is_none() {
+        if len < SPLICE_MIN {
             return None;
         }
+        let head = self.head.take()?;
         let (file, size) = match self.vfs.read_file(object) {
             Ok(Some(found)) => found,
             Ok(None) => return None,
@@ -338,7 +339,6 @@ impl IoRequest {
         let n = data.len();
         // Fewer than asked: the file shrank since its size was taken.
         let eof = n < want || offset + n as u64 >= size;
-        let head = self.head.take()?;
         if let Some((head, tail)) = head(n, eof) {
             let reply = SplicedReply { head: Bytes::from(head), data, tail };
             let spliced = Some(Box::new(reply));

@@ -116,7 +116,12 @@ impl WriteQueue {
     /// Returns the bytes written (0 when the queue is empty). `WouldBlock`
     /// and other errors are returned as they are, and nothing is taken.
     pub fn write_with(&mut self, write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>) -> io::Result<usize> {
-        self.write_to(&WriteOnly(RefCell::new(Some(write))))
+        let mut once = Some(write);
+        let write = move |bufs: &[IoSlice<'_>]| match once.take() {
+            Some(write) => write(bufs),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        };
+        self.write_to(&WriteOnly(RefCell::new(write)))
     }
 
     /// One write of the front of the queue to `sock`: a vectored write of
@@ -273,26 +278,10 @@ impl<T: AsFd> WorkerSocket for FdSocket<'_, T> {
 }
 
 /// A write function as a [`WorkerSocket`] that cannot splice (spliced data
-/// is read back and written); `None` once called, for one-shot functions.
-struct WriteOnly<F>(RefCell<Option<F>>);
+/// is read back and written).
+struct WriteOnly<F>(RefCell<F>);
 
-impl<F: FnOnce(&[IoSlice<'_>]) -> io::Result<usize>> WorkerSocket for WriteOnly<F> {
-    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self.0.borrow_mut().take() {
-            Some(write) => write(bufs),
-            None => Err(io::ErrorKind::WouldBlock.into()),
-        }
-    }
-
-    fn splice_from(&self, _pipe: BorrowedFd<'_>, _len: usize) -> io::Result<usize> {
-        Err(io::ErrorKind::Unsupported.into())
-    }
-}
-
-/// [`WriteOnly`] for a function that may be called again.
-struct WriteMany<F>(RefCell<F>);
-
-impl<F: FnMut(&[IoSlice<'_>]) -> io::Result<usize>> WorkerSocket for WriteMany<F> {
+impl<F: FnMut(&[IoSlice<'_>]) -> io::Result<usize>> WorkerSocket for WriteOnly<F> {
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         (self.0.borrow_mut())(bufs)
     }
@@ -367,7 +356,7 @@ impl Outbox {
     /// without holding the lock, so the core is never held up by it.
     /// Ignored once closed.
     pub fn send_now(&self, data: Bytes, try_write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>) {
-        self.send_reply(Reply::Whole(data), &WriteMany(RefCell::new(try_write)));
+        self.send_reply(Reply::Whole(data), &WriteOnly(RefCell::new(try_write)));
     }
 
     /// [`Outbox::send_now`] for any reply a worker framed: a spliced reply
