@@ -114,7 +114,7 @@ fn smbprotocol_with_require_encryption_writes_reads_and_lists() {
         let srv = ServerProcess::start(server, &all);
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/smbprotocol_encrypted.py");
         let o = run(
-            Command::new("python3").arg(script).args([&srv.smb_port.to_string(), USER, PASS, "encrypted"]),
+            python3().arg(script).args([&srv.smb_port.to_string(), USER, PASS, "encrypted"]),
             Duration::from_secs(120),
         );
         let t = text(&o);
@@ -137,10 +137,8 @@ fn clients_that_cannot_encrypt_are_refused_as_by_smbd() {
         let t = smbclient_as(&srv, &["-N"], Some("SMB3"), &[], "ls");
         assert!(t.contains(&format!("{stage} failed: NT_STATUS_ACCESS_DENIED")), "{flag} SMB3 guest:\n{t}");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/smbprotocol_encrypted.py");
-        let o = run(
-            Command::new("python3").arg(script).args([&srv.smb_port.to_string(), USER, PASS, "clear"]),
-            Duration::from_secs(120),
-        );
+        let o =
+            run(python3().arg(script).args([&srv.smb_port.to_string(), USER, PASS, "clear"]), Duration::from_secs(120));
         assert!(text(&o).contains("REFUSED 0xc0000022"), "{flag} smbprotocol on SMB 2.1:\n{}", text(&o));
         // The same user on 3.x, encrypting, is served.
         let t = smbclient_as(&srv, &auth, Some("SMB3"), &[], "ls");
