@@ -56,7 +56,12 @@
 #   BENCH_BIGDIR_CONNS [4] BENCH_BIGDIR_PRECREATE [0; 1 = create the files
 #   directly in the share directory, not over the protocol]
 #   BENCH_INTERLEAVE [1: transfers run with every server up, each run of a
-#   transfer on every server in turn; 0: server by server]
+#   transfer on every server in turn, and so do the hol and lease parts,
+#   BENCH_LATENCY_ROUNDS times; 0: server by server, once]
+#   BENCH_LATENCY_ROUNDS [3: rounds of the hol and lease parts when
+#   interleaved; each figure is the median over the rounds]
+#   BENCH_HOL_RATE_MIB [unset: the hol and lease loads stream as fast as
+#   they can; N: through pv at N MiB/s, the same load for every server]
 #   BENCH_OUT [target/bench-results.md]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,6 +81,8 @@ BUSER=${BENCH_USER:-bench}
 BPASS=${BENCH_PASS:-Bench-pass-1}
 HOL_SECS=${BENCH_HOL_SECS:-10}
 HOL_INTERVAL_MS=${BENCH_HOL_INTERVAL_MS:-2}
+LATENCY_ROUNDS=${BENCH_LATENCY_ROUNDS:-3}
+HOL_RATE_MIB=${BENCH_HOL_RATE_MIB:-}
 MANY_CLIENTS=${BENCH_MANY_CLIENTS:-4}
 MANY_MIB=${BENCH_MANY_MIB:-256}
 BIGDIR_COUNTS=${BENCH_BIGDIR_COUNTS:-"10000 100000"}
@@ -95,6 +102,7 @@ command -v smbd >/dev/null || missing+=(samba)
 command -v pdbedit >/dev/null || missing+=(samba-common-bin)
 command -v smbtorture >/dev/null || missing+=(samba-testsuite)
 command -v nfs-cp >/dev/null || missing+=(libnfs-utils)
+command -v pv >/dev/null || missing+=(pv)
 command -v ganesha.nfsd >/dev/null || missing+=(nfs-ganesha nfs-ganesha-vfs)
 command -v rpcbind >/dev/null || missing+=(rpcbind)
 command -v python3 >/dev/null || missing+=(python3)
@@ -354,6 +362,22 @@ interleaved_transfers() {
     for s in "${up[@]}"; do stop_server "$s"; done
 }
 
+# The hol and lease parts with every server up, LATENCY_ROUNDS rounds, each
+# round on every server in turn: a drifting host slows all servers alike,
+# and each figure is the median over the rounds (parse_probe).
+interleaved_latency() {
+    local up=() s r
+    for s in $SERVERS; do start_server "$s" && up+=("$s"); done
+    for r in $(seq "$LATENCY_ROUNDS"); do
+        note "latency round $r of $LATENCY_ROUNDS"
+        for s in "${up[@]}"; do
+            if has_part hol; then hol "$s" || true; fi
+            if has_part lease && [[ $s == polyshare-* ]]; then lease_latency "$s" || true; fi
+        done
+    done
+    for s in "${up[@]}"; do stop_server "$s"; done
+}
+
 # --- part: echo -------------------------------------------------------------------------
 smb_echo() {
     local name=$1 out rate l
@@ -381,18 +405,37 @@ ensure_load_files() { # NAME: load.bin over SMB, load-nfs.bin over NFS (untimed)
     return 0
 }
 
+# With BENCH_HOL_RATE_MIB the load streams through pv at that rate, so
+# that every server carries the same load (unlimited, a faster server
+# streams more bytes, and the probe shares the cores with a busier client).
 smb_load_cmd() { # NAME: a shell command streaming load.bin to /dev/null once
-    printf "smbclient //127.0.0.1/share -p %s -U guest%% -c 'get load.bin /dev/null'" "${SRV[$1/smb]}"
+    if [ -n "$HOL_RATE_MIB" ]; then
+        printf "smbclient //127.0.0.1/share -p %s -U guest%% -c 'get load.bin -' | pv -q -L %sm >/dev/null" \
+            "${SRV[$1/smb]}" "$HOL_RATE_MIB"
+    else
+        printf "smbclient //127.0.0.1/share -p %s -U guest%% -c 'get load.bin /dev/null'" "${SRV[$1/smb]}"
+    fi
+}
+nfs_load_cmd() { # NAME: the same over NFS
+    if [ -n "$HOL_RATE_MIB" ]; then
+        printf "nfs-cat '%s' | pv -q -L %sm >/dev/null" "$(nfs_url "$1" load-nfs.bin)" "$HOL_RATE_MIB"
+    else
+        printf "nfs-cat '%s'" "$(nfs_url "$1" load-nfs.bin)"
+    fi
 }
 
-# parse_probe NAME KEY LINE: "median/p99/max" (us) into RESULT[NAME/KEY]
+# parse_probe NAME KEY LINE: records LINE's median, p99 and max (us) as
+# one round of NAME/KEY and sets RESULT[NAME/KEY] to "median / p99 / max",
+# each the median over the rounds so far (one round: that round's figures).
 parse_probe() {
-    local m p x
-    m=$(grep -o 'median_us=[0-9.]*' <<<"$3" | cut -d= -f2)
-    p=$(grep -o 'p99_us=[0-9.]*' <<<"$3" | cut -d= -f2)
-    x=$(grep -o 'max_us=[0-9.]*' <<<"$3" | cut -d= -f2)
-    RESULT[$1/$2]="$m / $p / $x"
+    local f v
+    for f in median p99 max; do
+        v=$(grep -o "${f}_us=[0-9.]*" <<<"$3" | cut -d= -f2)
+        [ -z "$v" ] || record "$1/$2/$f" "$v"
+    done
+    RESULT[$1/$2]="$(rounds "$1/$2/median") / $(rounds "$1/$2/p99") / $(rounds "$1/$2/max")"
 }
+rounds() { tr ' ' '\n' <<<"${RUNV[$1]:-}" | grep . | median; }
 
 # --- part: hol ------------------------------------------------------------------------------
 # probe NAME LABEL ARGS...: runs echo_under_load.py with ARGS (idle, then
@@ -431,7 +474,7 @@ hol() {
     fi
     if [ -n "${SRV[$name/nfs]:-}" ]; then
         probe "$name" "hol/nfs-null" --probe nfs-null --port "${SRV[$name/nfs]}" \
-            --load "nfs-cat '$(nfs_url "$name" load-nfs.bin)'"
+            --load "$(nfs_load_cmd "$name")"
     fi
 }
 
@@ -449,11 +492,11 @@ lease_latency() {
         return 1
     fi
     line=$(grep '^LATENCY ' <<<"$out")
-    RESULT[$name/lease/idle]="$(grep -o 'median_us=[0-9.]*' <<<"$line" | cut -d= -f2) / $(grep -o 'p99_us=[0-9.]*' <<<"$line" | cut -d= -f2) / $(grep -o 'max_us=[0-9.]*' <<<"$line" | cut -d= -f2)"
+    parse_probe "$name" lease/idle "$line"
     note "$name $line (load $l)"
     line=$(grep '^LATENCY-LOAD ' <<<"$out" || true)
     if [ -n "$line" ]; then
-        RESULT[$name/lease/load]="$(grep -o 'median_us=[0-9.]*' <<<"$line" | cut -d= -f2) / $(grep -o 'p99_us=[0-9.]*' <<<"$line" | cut -d= -f2) / $(grep -o 'max_us=[0-9.]*' <<<"$line" | cut -d= -f2)"
+        parse_probe "$name" lease/load "$line"
         note "$name $line (load $l)"
     else
         note "$name lease-break latency under load failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
@@ -803,15 +846,21 @@ if has_part transfers; then
     if [ "${BENCH_INTERLEAVE:-1}" = 1 ]; then interleaved_transfers; else SEQ_TRANSFERS=1; fi
 fi
 
+# Then hol and lease, interleaved the same way.
+SEQ_LATENCY=
+if has_part hol || has_part lease; then
+    if [ "${BENCH_INTERLEAVE:-1}" = 1 ]; then interleaved_latency; else SEQ_LATENCY=1; fi
+fi
+
 # The other parts, server by server (none left: no server to start).
-[ -n "$SEQ_TRANSFERS" ] || [ -n "$(tr ' ' '\n' <<<"$PARTS" | grep -vx transfers | grep . || true)" ] || SERVERS_LEFT=
+[ -n "$SEQ_TRANSFERS" ] || [ -n "$SEQ_LATENCY" ] || [ -n "$(tr ' ' '\n' <<<"$PARTS" | grep -vx transfers | grep -vx hol | grep -vx lease | grep . || true)" ] || SERVERS_LEFT=
 for s in ${SERVERS_LEFT-$SERVERS}; do
     case $s in
     smbd)
         start_smbd || continue
         if [ -n "$SEQ_TRANSFERS" ]; then smb_transfers smbd || true; fi
         if has_part echo; then smb_echo smbd || true; fi
-        if has_part hol; then hol smbd || true; fi
+        if [ -n "$SEQ_LATENCY" ] && has_part hol; then hol smbd || true; fi
         if has_part bigdir; then bigdir smbd || true; fi
         if has_part copy; then smb_copy smbd || true; fi
         stop_smbd
@@ -819,7 +868,7 @@ for s in ${SERVERS_LEFT-$SERVERS}; do
     ganesha)
         start_ganesha || continue
         if [ -n "$SEQ_TRANSFERS" ]; then nfs_transfers ganesha || true; fi
-        if has_part hol; then hol ganesha || true; fi
+        if [ -n "$SEQ_LATENCY" ] && has_part hol; then hol ganesha || true; fi
         if has_part bigdir; then bigdir ganesha || true; fi
         stop_ganesha
         ;;
@@ -827,8 +876,8 @@ for s in ${SERVERS_LEFT-$SERVERS}; do
         start_server "$s" || continue
         if [ -n "$SEQ_TRANSFERS" ]; then smb_transfers "$s" || true; nfs_transfers "$s" || true; fi
         if has_part echo; then smb_echo "$s" || true; fi
-        if has_part hol; then hol "$s" || true; fi
-        if has_part lease; then lease_latency "$s" || true; fi
+        if [ -n "$SEQ_LATENCY" ] && has_part hol; then hol "$s" || true; fi
+        if [ -n "$SEQ_LATENCY" ] && has_part lease; then lease_latency "$s" || true; fi
         if has_part many; then many_polyshare "$s" || true; fi
         if has_part bigdir; then bigdir "$s" || true; fi
         if has_part copy; then smb_copy "$s" || true; fi
@@ -952,7 +1001,11 @@ ref_of() { case $1 in nfs/* | hol/nfs-* | many/nfs) echo ganesha ;; many/mixed) 
         echo "### Head-of-line latency (median / p99 / max, microseconds)"
         echo
         echo "Probe every ${HOL_INTERVAL_MS} ms for ${HOL_SECS} s idle, then ${HOL_SECS} s while another client streams a ${SIZE_MIB} MiB file in a loop" \
-            "(SMB: smbclient get to /dev/null, guest; NFS: nfs-cat to /dev/null). Lease: ${LATENCY_RUNS} runs each, load = the SMB stream."
+            "(SMB: smbclient get to /dev/null, guest; NFS: nfs-cat to /dev/null${HOL_RATE_MIB:+; both through pv -L, at most ${HOL_RATE_MIB} MiB/s}). Lease: ${LATENCY_RUNS} runs each, load = the SMB stream."
+        if [ -z "$SEQ_LATENCY" ]; then
+            echo "Every server up at once, ${LATENCY_ROUNDS} rounds, each round on every server in turn;" \
+                "each figure is the median of that figure over the rounds (every round is in the log)."
+        fi
         echo
         echo "| probe | phase | ref | ref med / p99 / max |$(polyhead "med / p99 / max")"
         echo "| --- | --- | --- | ---: |$(polysep a)"
