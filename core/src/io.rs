@@ -206,6 +206,13 @@ pub type ReadFinisher = Box<dyn FnOnce(&mut PoolBuf, usize, bool) -> Option<std:
 /// ([`crate::splice`]).
 pub type ReadHead = Box<dyn FnOnce(usize, bool) -> Option<(Vec<u8>, usize)> + Send>;
 
+/// For a WRITE whose reply depends on nothing but the write's outcome (an
+/// NFS WRITE): the whole reply, framed for the wire, given the bytes
+/// written and the attributes after the write. Called by the worker that
+/// wrote, for a write that succeeded, so the reply can leave from there
+/// ([`IoCompletion::take_reply`]); a failed write is answered by the core.
+pub type WriteFinisher = Box<dyn FnOnce(usize, &FileAttr) -> Bytes + Send>;
+
 /// Reads below this size are read into a buffer even where they could be
 /// spliced: the pipes' system calls cost more than the copy they save.
 pub const SPLICE_MIN: usize = 64 * 1024;
@@ -220,6 +227,7 @@ pub struct IoRequest {
     op: IoOp,
     finish: Option<ReadFinisher>,
     head: Option<ReadHead>,
+    write_finish: Option<WriteFinisher>,
     vfs: Arc<dyn Vfs>,
     pool: Arc<BufPool>,
     pipes: Arc<PipePool>,
@@ -261,9 +269,10 @@ impl IoRequest {
     pub fn run(mut self) -> IoCompletion {
         if let IoOp::Read { object, offset, len } = self.op {
             if let Some(result) = self.spliced_read(object, offset, len as usize) {
-                return IoCompletion { id: self.id, result: IoResult::Read(result) };
+                return IoCompletion { id: self.id, result: IoResult::Read(result), reply: None };
             }
         }
+        let mut reply = None;
         let result = match self.op {
             IoOp::Read { object, offset, len } => {
                 let mut buf = self.pool.take(len as usize);
@@ -283,7 +292,11 @@ impl IoRequest {
                     }
                     Ok(attr)
                 });
-                IoResult::Write(r.map(|attr| (data.len(), attr)))
+                let r = r.map(|attr| (data.len(), attr));
+                if let (Ok((n, attr)), Some(finish)) = (&r, self.write_finish.take()) {
+                    reply = Some(finish(*n, attr));
+                }
+                IoResult::Write(r)
             }
             IoOp::Copy { object, source, chunks, now } => {
                 let mut total = 0u64;
@@ -314,7 +327,7 @@ impl IoRequest {
             IoOp::VerifySignature { check, message } => IoResult::Verified(check.check(&message)),
             IoOp::Decrypt { transform, message } => IoResult::Decrypted(transform.apply(message)),
         };
-        IoCompletion { id: self.id, result }
+        IoCompletion { id: self.id, result, reply: reply.map(|b| Box::new(WriteReply::Framed(b))) }
     }
 
     /// A read spliced from the kernel's file into pipes, its reply's
@@ -365,7 +378,7 @@ impl IoRequest {
             IoOp::VerifySignature { .. } => IoResult::Verified(false),
             IoOp::Decrypt { .. } => IoResult::Decrypted(None),
         };
-        IoCompletion { id: self.id, result }
+        IoCompletion { id: self.id, result, reply: None }
     }
 
     /// A write that stores only the first `len` bytes of its data and
@@ -384,6 +397,18 @@ impl IoRequest {
 pub struct IoCompletion {
     id: IoId,
     pub(crate) result: IoResult,
+    /// The reply a [`WriteFinisher`] framed (boxed: completions travel
+    /// through the adapters' event channels).
+    reply: Option<Box<WriteReply>>,
+}
+
+/// A reply a [`WriteFinisher`] framed.
+#[derive(Debug)]
+enum WriteReply {
+    /// Not taken yet.
+    Framed(Bytes),
+    /// Taken by the adapter, this many bytes.
+    Sent(usize),
 }
 
 impl IoCompletion {
@@ -396,14 +421,18 @@ impl IoCompletion {
     pub(crate) fn sent_by_adapter(&self) -> Option<usize> {
         match &self.result {
             IoResult::Read(Ok(rd)) => rd.sent,
-            _ => None,
+            _ => match self.reply.as_deref() {
+                Some(WriteReply::Sent(n)) => Some(*n),
+                _ => None,
+            },
         }
     }
 
     /// The finished reply the worker framed around the data it read (a
     /// lone SMB READ's or an NFS READ's: headers in the buffer's headroom,
-    /// signed or sealed where it lies), if there is one and it was not
-    /// taken yet. An adapter may write it to the request's connection
+    /// signed or sealed where it lies), or for the write it made (an NFS
+    /// WRITE's, framed from the write's outcome), if there is one and it was not taken
+    /// yet. An adapter may write it to the request's connection
     /// ([`IoRequest::conn`]) at once, from the worker, behind whatever that
     /// connection has queued, before it hands the completion to the core
     /// ([`crate::Server::handle_io`]); the core then does its bookkeeping
@@ -412,6 +441,12 @@ impl IoCompletion {
     /// the cache of the CPU that read them. An adapter that does not take
     /// it gets the reply from the core as an [`crate::Output::Transmit`].
     pub fn take_reply(&mut self) -> Option<Reply> {
+        if let Some(reply) = self.reply.as_deref_mut() {
+            let WriteReply::Framed(b) = reply else { return None };
+            let b = std::mem::take(b);
+            *reply = WriteReply::Sent(b.len());
+            return Some(Reply::Whole(b));
+        }
         let IoResult::Read(Ok(rd)) = &mut self.result else { return None };
         if let Some(spliced) = rd.spliced.take() {
             rd.sent = Some(spliced.len());
@@ -690,6 +725,9 @@ pub(crate) struct IoTable {
     waiting: VecDeque<IoRequest>,
     /// Completed results, by the operation that waits for them.
     done: BTreeMap<WaitToken, IoResult>,
+    /// Replies storage workers framed for completed writes
+    /// ([`WriteFinisher`]): `None` once the adapter sent it.
+    replies: BTreeMap<WaitToken, Option<Bytes>>,
     /// Operations waiting until no write is outstanding on an object.
     barriers: Vec<(ObjectId, WaitToken)>,
     /// Barriers lifted, to be resumed.
@@ -707,6 +745,7 @@ impl IoTable {
             tracked: BTreeMap::new(),
             waiting: VecDeque::new(),
             done: BTreeMap::new(),
+            replies: BTreeMap::new(),
             barriers: Vec::new(),
             lifted: Vec::new(),
             pool: BufPool::new(pool_bytes),
@@ -723,7 +762,7 @@ impl IoTable {
         let read = op.is_read();
         self.tracked.insert(id, Tracked { token, object, read, issued: false });
         let (pool, pipes) = (self.pool.clone(), self.pipes.clone());
-        self.waiting.push_back(IoRequest { id, conn: token.conn, op, finish: None, head: None, vfs, pool, pipes });
+        self.waiting.push_back(IoRequest { id, conn: token.conn, op, finish: None, head: None, write_finish: None, vfs, pool, pipes });
         id
     }
 
@@ -731,7 +770,7 @@ impl IoTable {
     /// data operation the caller must answer before it returns.
     pub fn run_inline(&self, op: IoOp, vfs: Arc<dyn Vfs>) -> IoResult {
         let (pool, pipes) = (self.pool.clone(), self.pipes.clone());
-        let req = IoRequest { id: IoId(0), conn: ConnId(0), op, finish: None, head: None, vfs, pool, pipes };
+        let req = IoRequest { id: IoId(0), conn: ConnId(0), op, finish: None, head: None, write_finish: None, vfs, pool, pipes };
         req.run().result
     }
 
@@ -744,6 +783,16 @@ impl IoTable {
         if let Some(req) = self.waiting.iter_mut().find(|r| r.id == id) {
             req.finish = Some(finish);
             req.head = head;
+        }
+    }
+
+    /// Gives the WRITE request `token` submitted (not yet issued) the
+    /// finisher that frames its reply on the worker.
+    pub fn attach_write_finisher(&mut self, token: WaitToken, finish: WriteFinisher) {
+        let Some((id, _)) = self.tracked.iter().find(|(_, t)| t.token == token && !t.issued) else { return };
+        let id = *id;
+        if let Some(req) = self.waiting.iter_mut().find(|r| r.id == id) {
+            req.write_finish = Some(finish);
         }
     }
 
@@ -784,6 +833,15 @@ impl IoTable {
             self.in_flight = self.in_flight.saturating_sub(1);
         }
         let wrote = matches!(c.result, IoResult::Write(Ok(_)));
+        if let Some(reply) = c.reply {
+            self.replies.insert(
+                t.token,
+                match *reply {
+                    WriteReply::Framed(b) => Some(b),
+                    WriteReply::Sent(_) => None,
+                },
+            );
+        }
         self.done.insert(t.token, c.result);
         if let Some(object) = t.object.filter(|o| !self.writes_outstanding(*o)) {
             let (lift, keep): (Vec<_>, Vec<_>) = self.barriers.drain(..).partition(|(o, _)| *o == object);
@@ -818,13 +876,22 @@ impl IoTable {
 
     /// The result for `token`, once.
     pub fn take_result(&mut self, token: WaitToken) -> Option<IoResult> {
-        self.done.remove(&token)
+        self.take_result_and_reply(token).map(|(result, _)| result)
+    }
+
+    /// The result for `token`, once, with the reply its worker framed
+    /// ([`WriteFinisher`]): `Some(None)` when the adapter sent that reply,
+    /// `None` when there is none.
+    pub fn take_result_and_reply(&mut self, token: WaitToken) -> Option<(IoResult, Option<Option<Bytes>>)> {
+        let reply = self.replies.remove(&token);
+        Some((self.done.remove(&token)?, reply))
     }
 
     /// Connection `conn` went away: its requests not yet issued are
     /// dropped, its results forgotten; those in flight complete into nothing.
     pub fn cancel_conn(&mut self, conn: ConnId) {
         self.done.retain(|t, _| t.conn != conn);
+        self.replies.retain(|t, _| t.conn != conn);
         self.barriers.retain(|(_, w)| w.conn != conn);
         self.lifted.retain(|w| w.conn != conn);
         let unissued: Vec<IoId> =

@@ -111,11 +111,11 @@ pub(crate) fn handle_closed(core: &mut Core, shared: &mut NfsShared, conn: &mut 
 pub(crate) fn resume(core: &mut Core, shared: &mut NfsShared, conn: &mut NfsConnection, op: u64, now: Instant) -> Flow {
     if let Some((xid, kind)) = conn.io_wait.remove(&op) {
         let token = crate::id::WaitToken { conn: conn.id, op };
-        let Some(result) = core.io.take_result(token) else { return Flow::Continue };
+        let Some((result, framed)) = core.io.take_result_and_reply(token) else { return Flow::Continue };
         let mut w: XdrWriter = rpc::accepted(xid, AcceptStat::Success);
         let cred = Credentials::None;
         let mut ctx = nfs3::Ctx { core, nfs: shared, peer: conn.peer, cred: &cred, now, io: None, passed: None };
-        match nfs3::read_write::io_done(&mut ctx, xid, kind, result, &mut w) {
+        match nfs3::read_write::io_done(&mut ctx, xid, kind, result, framed, &mut w) {
             nfs3::read_write::IoReply::Results => reply(core, conn, xid, w.as_slice()),
             nfs3::read_write::IoReply::Framed(reply) => {
                 core.framed_reply_done(conn.id, Protocol::Nfs, u64::from(xid), reply)

@@ -2,6 +2,8 @@
 //! dirty files, EXCLUSIVE-create verifiers, the MOUNT list).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::rng::Rng;
 use crate::vfs::ObjectId;
@@ -17,6 +19,9 @@ pub struct NfsShared {
     /// RFC 1813 3.3.7: the write verifier of this server instance, drawn
     /// from `core.rng` at first use.
     write_verf: Option<[u8; 8]>,
+    /// The same verifier, for WRITE replies framed by storage workers
+    /// (`read_write::write_finisher`), which read it as they frame.
+    write_verf_now: Arc<AtomicU64>,
     /// Files written UNSTABLE and not yet committed.
     pub dirty: BTreeSet<ObjectId>,
     /// RFC 1813 3.3.8: the createverf3 of files made by EXCLUSIVE CREATE.
@@ -36,7 +41,16 @@ impl NfsShared {
         }
         let v = rng.bytes::<8>();
         self.write_verf = Some(v);
+        self.write_verf_now.store(u64::from_be_bytes(v), Ordering::Release);
         v
+    }
+
+    /// The write verifier as a worker reads it when it frames a WRITE
+    /// reply: current at that moment, so a reply framed after a failed
+    /// COMMIT carries the new one.
+    pub fn write_verf_shared(&mut self, rng: &mut Rng) -> Arc<AtomicU64> {
+        self.write_verf(rng);
+        self.write_verf_now.clone()
     }
 
     /// Draws a new write verifier (after a failed COMMIT), different from
@@ -48,6 +62,7 @@ impl NfsShared {
             v = rng.bytes::<8>();
         }
         self.write_verf = Some(v);
+        self.write_verf_now.store(u64::from_be_bytes(v), Ordering::Release);
     }
 
     pub fn exclusive_verf(&self, id: ObjectId) -> Option<[u8; 8]> {

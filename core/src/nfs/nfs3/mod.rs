@@ -102,6 +102,10 @@ pub(crate) fn run(
     if let Some((io, kind)) = ctx.io.take() {
         let token = crate::id::WaitToken { conn: conn.id, op: conn.reserve_op() };
         core.submit_io(token, io);
+        if let NfsIo::Write { pre, stable, .. } = &kind {
+            let verf = shared.write_verf_shared(&mut core.rng);
+            core.io.attach_write_finisher(token, read_write::write_finisher(call.xid, *pre, *stable, verf));
+        }
         if let NfsIo::Read { attr } = &kind {
             // The worker frames the reply around the data it read.
             let (xid, attr) = (call.xid, attr.clone());

@@ -72,8 +72,45 @@ pub(crate) fn write(
     let id = o.id();
     let now = ctx.wall();
     let sync = stable != StableHow::Unstable;
+    if !sync {
+        // Dirty before the reply can reach the client (see write_finisher).
+        ctx.nfs.dirty.insert(id);
+    }
     ctx.io = Some((IoOp::Write { object: id, offset, data, now, sync }, NfsIo::Write { id, pre, stable }));
     Ok(())
+}
+
+/// WRITE3resok after its status: the file's attributes before and after,
+/// the count written, how it was committed (DATA_SYNC and FILE_SYNC both
+/// answer FILE_SYNC: the whole file is synced) and the write verifier.
+fn encode_write_ok(w: &mut XdrWriter, pre: &WccAttr, post: &FileAttr, n: usize, stable: StableHow, verf: &[u8; 8]) {
+    let committed = if stable == StableHow::Unstable { StableHow::Unstable } else { StableHow::FileSync };
+    w.u32(Nfs3Status::Ok as u32);
+    encode_wcc(w, Some(pre), Some(post));
+    w.u32(n as u32).u32(committed as u32).fixed(verf);
+}
+
+/// The finisher of a WRITE's storage request: its whole reply, record mark
+/// included, built on the worker from the write's outcome, so that it
+/// leaves from there (a parked WRITE a lease-break acknowledgment releases
+/// is answered without another trip through the core's thread). The
+/// verifier is read as the reply is framed (`NfsShared::write_verf_shared`);
+/// the core still does the WRITE's bookkeeping when the completion comes
+/// back. An UNSTABLE write's file
+/// counts as dirty from submission on (`write`), so a COMMIT that arrives
+/// before that completion syncs it.
+pub(crate) fn write_finisher(
+    xid: u32,
+    pre: WccAttr,
+    stable: StableHow,
+    verf: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> crate::io::WriteFinisher {
+    Box::new(move |n, post| {
+        let verf = verf.load(std::sync::atomic::Ordering::Acquire).to_be_bytes();
+        let mut w = crate::nfs::rpc::accepted(xid, crate::nfs::rpc::AcceptStat::Success);
+        encode_write_ok(&mut w, &pre, post, n, stable, &verf);
+        crate::framing::encode_frame(crate::framing::Transport::RpcRecordMarking, w.as_slice())
+    })
 }
 
 /// COMMIT: syncs the file if it was written UNSTABLE (the range is ignored:
@@ -114,7 +151,14 @@ pub(crate) enum IoReply {
 }
 
 /// The second half of READ, WRITE and COMMIT once storage has answered.
-pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult, w: &mut XdrWriter) -> IoReply {
+pub(crate) fn io_done(
+    ctx: &mut Ctx<'_>,
+    xid: u32,
+    kind: NfsIo,
+    result: IoResult,
+    framed: Option<Option<Bytes>>,
+    w: &mut XdrWriter,
+) -> IoReply {
     let mark = w.len();
     let proc_no = kind.proc_no();
     let r = match (kind, result) {
@@ -139,20 +183,19 @@ pub(crate) fn io_done(ctx: &mut Ctx<'_>, xid: u32, kind: NfsIo, result: IoResult
         (NfsIo::Write { id, pre, stable, .. }, IoResult::Write(r)) => match r {
             Ok((n, mut post)) => {
                 ctx.nfs.clear_exclusive_verf(id);
-                let committed = match stable {
-                    StableHow::Unstable => {
-                        ctx.nfs.dirty.insert(id);
-                        StableHow::Unstable
-                    }
-                    StableHow::DataSync | StableHow::FileSync => {
-                        post = ctx.attr(id).unwrap_or(post);
-                        StableHow::FileSync
-                    }
-                };
+                if stable == StableHow::Unstable {
+                    ctx.nfs.dirty.insert(id);
+                }
+                // The worker framed the reply (`write_finisher`): sent
+                // from there, or to be sent now.
+                if let Some(reply) = framed {
+                    return IoReply::Framed(reply);
+                }
+                if stable != StableHow::Unstable {
+                    post = ctx.attr(id).unwrap_or(post);
+                }
                 let verf = ctx.nfs.write_verf(&mut ctx.core.rng);
-                w.u32(Nfs3Status::Ok as u32);
-                encode_wcc(w, Some(&pre), Some(&post));
-                w.u32(n as u32).u32(committed as u32).fixed(&verf);
+                encode_write_ok(w, &pre, &post, n, stable, &verf);
                 Ok(())
             }
             Err(e) => Err(Nfs3Error::from(e).with_a(Some(pre), ctx.attr(id))),

@@ -204,6 +204,65 @@ fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
     assert!(x.reply(null).is_some(), "the connection goes on");
 }
 
+/// An NFS WRITE's reply is framed by the worker that wrote (so that a WRITE
+/// a lease-break acknowledgment releases is answered from there, without
+/// another trip through the core's thread). Taken by the adapter, the core
+/// sends nothing more for it and counts it as sent; not taken, the core
+/// sends it. Either way it is the WRITE3resok the core would build: OK,
+/// the count, FILE_SYNC, the server's write verifier (the one a COMMIT
+/// answers), and post-op attributes with the new size.
+#[test]
+fn a_write_reply_leaves_from_the_worker_that_wrote() {
+    let mut x = X::new();
+    x.hold_io = true;
+    let (_, fh) = x.file("f", b"");
+    let payload = vec![5u8; 3000];
+
+    let xid = x.send(&super::write(&fh, &payload));
+    let req = x.io_held.remove(0);
+    assert_eq!(req.conn(), x.nfs);
+    let mut done = req.run();
+    let reply = done.take_reply().expect("a framed WRITE3 reply").into_bytes().unwrap();
+    assert!(done.take_reply().is_none(), "taken once");
+    let counted = x.server.stats().bytes_sent;
+    x.server.handle_io(done, x.now);
+    x.collect();
+    assert!(x.reply(xid).is_none(), "not sent again");
+    assert_eq!(x.server.stats().bytes_sent[1] - counted[1], reply.len() as u64, "counted as sent");
+    let mut r = XdrReader::new(&reply[4..]);
+    let (got, h) = rpc::decode_reply(&mut r).unwrap();
+    assert_eq!((got, h), (xid, ReplyHeader::Accepted(AcceptStat::Success)));
+    let taken = r.rest().to_vec();
+
+    // Not taken: the core sends it when the completion comes back.
+    let mut second = payload.clone();
+    second.extend_from_slice(&[6u8; 1000]);
+    let xid = x.send(&super::write(&fh, &second));
+    x.answer_io(0);
+    let sent = x.reply(xid).expect("the core sent the worker's reply");
+
+    // COMMIT answers the verifier both WRITE replies carried.
+    let commit = x.send(&Nfs3Args::Commit { fh, offset: 0, count: 0 });
+    if !x.io_held.is_empty() {
+        x.answer_io(0);
+    }
+    let committed = x.reply(commit).expect("COMMIT answered");
+    let verf = &committed[committed.len() - 8..];
+    for (body, n) in [(&taken, payload.len()), (&sent, second.len())] {
+        let mut r = XdrReader::new(body);
+        assert_eq!(r.u32().unwrap(), OK);
+        let tail = &body[body.len() - 16..];
+        assert_eq!(u32::from_be_bytes(tail[..4].try_into().unwrap()) as usize, n, "count");
+        assert_eq!(u32::from_be_bytes(tail[4..8].try_into().unwrap()), StableHow::FileSync as u32, "committed");
+        assert_eq!(&tail[8..], verf, "the write verifier");
+        // post_op_attr (after pre_op_attr: flag and wcc_attr): fattr3's size.
+        let post = &body[4 + 4 + 24..];
+        assert_eq!(u32::from_be_bytes(post[..4].try_into().unwrap()), 1, "post-op attributes follow");
+        let size = u64::from_be_bytes(post[4 + 20..4 + 28].try_into().unwrap());
+        assert_eq!(size as usize, n, "post-op size");
+    }
+}
+
 /// A READ of a file the kernel holds, neither signed nor sealed, is spliced
 /// (`crate::splice`): the worker's reply holds the headers in a buffer and
 /// the data in pipes, and whether the adapter sends it or the core does,
