@@ -153,6 +153,27 @@ fn write_data_reaches_storage_as_a_slice_of_the_message() {
     assert!(within(&record, written), "NFS: WRITE data is the record's own bytes");
 }
 
+/// Runs the held storage request of NFS call `xid` as an adapter does,
+/// taking the reply its worker framed, and hands the completion to the
+/// server: the core must not send that reply again and must count it as
+/// sent. The reply's results (after the accepted RPC header).
+fn nfs_reply_taken_by_adapter(x: &mut X, xid: u32) -> Vec<u8> {
+    let req = x.io_held.remove(0);
+    assert_eq!(req.conn(), x.nfs);
+    let mut done = req.run();
+    let reply = done.take_reply().expect("a reply framed by the worker").into_bytes().unwrap();
+    assert!(done.take_reply().is_none(), "taken once");
+    let counted = x.server.stats().bytes_sent;
+    x.server.handle_io(done, x.now);
+    x.collect();
+    assert!(x.reply(xid).is_none(), "not sent again");
+    assert_eq!(x.server.stats().bytes_sent[1] - counted[1], reply.len() as u64, "counted as sent");
+    let mut r = XdrReader::new(&reply[4..]);
+    let (got, h) = rpc::decode_reply(&mut r).unwrap();
+    assert_eq!((got, h), (xid, ReplyHeader::Accepted(AcceptStat::Success)));
+    r.rest().to_vec()
+}
+
 #[test]
 fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
     let mut x = X::new();
@@ -185,19 +206,7 @@ fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
 
     // NFS: the same for a READ3 reply, framed with the call's attributes.
     let xid = x.send(&Nfs3Args::Read { fh, offset: 0, count: 50_000 });
-    let req = x.io_held.remove(0);
-    assert_eq!(req.conn(), x.nfs);
-    let mut done = req.run();
-    let reply = done.take_reply().expect("a framed READ3 reply").into_bytes().unwrap();
-    let counted = x.server.stats().bytes_sent;
-    x.server.handle_io(done, x.now);
-    x.collect();
-    assert!(x.reply(xid).is_none(), "not sent again");
-    assert_eq!(x.server.stats().bytes_sent[1] - counted[1], reply.len() as u64, "counted as sent");
-    let mut r = XdrReader::new(&reply[4..]);
-    let (got, h) = rpc::decode_reply(&mut r).unwrap();
-    assert_eq!((got, h), (xid, ReplyHeader::Accepted(AcceptStat::Success)));
-    let body = r.rest();
+    let body = &nfs_reply_taken_by_adapter(&mut x, xid)[..];
     assert_eq!(&body[body.len() - data.len()..], &data[..], "the data ends the reply (no padding needed)");
     assert_eq!(read_data(body), &data[..]);
     let null = x.send(&Nfs3Args::Null);
@@ -219,20 +228,7 @@ fn a_write_reply_leaves_from_the_worker_that_wrote() {
     let payload = vec![5u8; 3000];
 
     let xid = x.send(&super::write(&fh, &payload));
-    let req = x.io_held.remove(0);
-    assert_eq!(req.conn(), x.nfs);
-    let mut done = req.run();
-    let reply = done.take_reply().expect("a framed WRITE3 reply").into_bytes().unwrap();
-    assert!(done.take_reply().is_none(), "taken once");
-    let counted = x.server.stats().bytes_sent;
-    x.server.handle_io(done, x.now);
-    x.collect();
-    assert!(x.reply(xid).is_none(), "not sent again");
-    assert_eq!(x.server.stats().bytes_sent[1] - counted[1], reply.len() as u64, "counted as sent");
-    let mut r = XdrReader::new(&reply[4..]);
-    let (got, h) = rpc::decode_reply(&mut r).unwrap();
-    assert_eq!((got, h), (xid, ReplyHeader::Accepted(AcceptStat::Success)));
-    let taken = r.rest().to_vec();
+    let taken = nfs_reply_taken_by_adapter(&mut x, xid);
 
     // Not taken: the core sends it when the completion comes back.
     let mut second = payload.clone();
