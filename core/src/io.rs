@@ -431,8 +431,8 @@ impl IoCompletion {
     /// The finished reply the worker framed around the data it read (a
     /// lone SMB READ's or an NFS READ's: headers in the buffer's headroom,
     /// signed or sealed where it lies), or for the write it made (an NFS
-    /// WRITE's, framed from the write's outcome), if there is one and it was not taken
-    /// yet. An adapter may write it to the request's connection
+    /// WRITE's, framed from the write's outcome), if there is one and it
+    /// was not taken yet. An adapter may write it to the request's connection
     /// ([`IoRequest::conn`]) at once, from the worker, behind whatever that
     /// connection has queued, before it hands the completion to the core
     /// ([`crate::Server::handle_io`]); the core then does its bookkeeping
@@ -761,26 +761,36 @@ impl IoTable {
         let object = op.object();
         let read = op.is_read();
         self.tracked.insert(id, Tracked { token, object, read, issued: false });
-        let (pool, pipes) = (self.pool.clone(), self.pipes.clone());
-        self.waiting.push_back(IoRequest { id, conn: token.conn, op, finish: None, head: None, write_finish: None, vfs, pool, pipes });
+        let req = self.request(id, token.conn, op, vfs);
+        self.waiting.push_back(req);
         id
     }
 
     /// Runs `op` at once, outside the table (no ordering, no bound): for a
     /// data operation the caller must answer before it returns.
     pub fn run_inline(&self, op: IoOp, vfs: Arc<dyn Vfs>) -> IoResult {
+        self.request(IoId(0), ConnId(0), op, vfs).run().result
+    }
+
+    /// A request with no finisher yet, drawing on this table's pools.
+    fn request(&self, id: IoId, conn: ConnId, op: IoOp, vfs: Arc<dyn Vfs>) -> IoRequest {
         let (pool, pipes) = (self.pool.clone(), self.pipes.clone());
-        let req = IoRequest { id: IoId(0), conn: ConnId(0), op, finish: None, head: None, write_finish: None, vfs, pool, pipes };
-        req.run().result
+        IoRequest { id, conn, op, finish: None, head: None, write_finish: None, vfs, pool, pipes }
+    }
+
+    /// The request `token` submitted, while it waits to be issued (a
+    /// finisher can be attached until then).
+    fn unissued(&mut self, token: WaitToken) -> Option<&mut IoRequest> {
+        let (id, _) = self.tracked.iter().find(|(_, t)| t.token == token && !t.issued)?;
+        let id = *id;
+        self.waiting.iter_mut().find(|r| r.id == id)
     }
 
     /// Gives the request `token` submitted (not yet issued) a finisher, and
     /// for a reply that is neither signed nor sealed its head
     /// ([`ReadHead`]: the data may then be spliced).
     pub fn attach_finisher(&mut self, token: WaitToken, finish: ReadFinisher, head: Option<ReadHead>) {
-        let Some((id, _)) = self.tracked.iter().find(|(_, t)| t.token == token && !t.issued) else { return };
-        let id = *id;
-        if let Some(req) = self.waiting.iter_mut().find(|r| r.id == id) {
+        if let Some(req) = self.unissued(token) {
             req.finish = Some(finish);
             req.head = head;
         }
@@ -789,9 +799,7 @@ impl IoTable {
     /// Gives the WRITE request `token` submitted (not yet issued) the
     /// finisher that frames its reply on the worker.
     pub fn attach_write_finisher(&mut self, token: WaitToken, finish: WriteFinisher) {
-        let Some((id, _)) = self.tracked.iter().find(|(_, t)| t.token == token && !t.issued) else { return };
-        let id = *id;
-        if let Some(req) = self.waiting.iter_mut().find(|r| r.id == id) {
+        if let Some(req) = self.unissued(token) {
             req.write_finish = Some(finish);
         }
     }

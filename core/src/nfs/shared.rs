@@ -17,11 +17,10 @@ const MAX_MOUNT_ENTRIES: usize = 1024;
 #[derive(Debug, Default)]
 pub struct NfsShared {
     /// RFC 1813 3.3.7: the write verifier of this server instance, drawn
-    /// from `core.rng` at first use.
-    write_verf: Option<[u8; 8]>,
-    /// The same verifier, for WRITE replies framed by storage workers
-    /// (`read_write::write_finisher`), which read it as they frame.
-    write_verf_now: Arc<AtomicU64>,
+    /// from `core.rng` at first use. Shared with the storage workers that
+    /// frame WRITE replies (`read_write::write_finisher`), which read it
+    /// as they frame.
+    write_verf: Option<Arc<AtomicU64>>,
     /// Files written UNSTABLE and not yet committed.
     pub dirty: BTreeSet<ObjectId>,
     /// RFC 1813 3.3.8: the createverf3 of files made by EXCLUSIVE CREATE.
@@ -36,33 +35,32 @@ pub struct NfsShared {
 impl NfsShared {
     /// The write verifier, created from `core.rng` on first use.
     pub fn write_verf(&mut self, rng: &mut Rng) -> [u8; 8] {
-        if let Some(v) = self.write_verf {
-            return v;
-        }
-        let v = rng.bytes::<8>();
-        self.write_verf = Some(v);
-        self.write_verf_now.store(u64::from_be_bytes(v), Ordering::Release);
-        v
+        self.verf_cell(rng).load(Ordering::Acquire).to_be_bytes()
     }
 
     /// The write verifier as a worker reads it when it frames a WRITE
     /// reply: current at that moment, so a reply framed after a failed
     /// COMMIT carries the new one.
     pub fn write_verf_shared(&mut self, rng: &mut Rng) -> Arc<AtomicU64> {
-        self.write_verf(rng);
-        self.write_verf_now.clone()
+        self.verf_cell(rng).clone()
+    }
+
+    fn verf_cell(&mut self, rng: &mut Rng) -> &Arc<AtomicU64> {
+        self.write_verf.get_or_insert_with(|| Arc::new(AtomicU64::new(u64::from_be_bytes(rng.bytes::<8>()))))
     }
 
     /// Draws a new write verifier (after a failed COMMIT), different from
     /// the one before.
     pub fn reset_write_verf(&mut self, rng: &mut Rng) {
-        let old = self.write_verf.take();
-        let mut v = rng.bytes::<8>();
+        let old = self.write_verf.as_ref().map(|v| v.load(Ordering::Acquire));
+        let mut v = u64::from_be_bytes(rng.bytes::<8>());
         while Some(v) == old {
-            v = rng.bytes::<8>();
+            v = u64::from_be_bytes(rng.bytes::<8>());
         }
-        self.write_verf = Some(v);
-        self.write_verf_now.store(u64::from_be_bytes(v), Ordering::Release);
+        match &self.write_verf {
+            Some(shared) => shared.store(v, Ordering::Release),
+            None => self.write_verf = Some(Arc::new(AtomicU64::new(v))),
+        }
     }
 
     pub fn exclusive_verf(&self, id: ObjectId) -> Option<[u8; 8]> {

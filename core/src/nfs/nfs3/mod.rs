@@ -102,19 +102,23 @@ pub(crate) fn run(
     if let Some((io, kind)) = ctx.io.take() {
         let token = crate::id::WaitToken { conn: conn.id, op: conn.reserve_op() };
         core.submit_io(token, io);
-        if let NfsIo::Write { pre, stable, .. } = &kind {
-            let verf = shared.write_verf_shared(&mut core.rng);
-            core.io.attach_write_finisher(token, read_write::write_finisher(call.xid, *pre, *stable, verf));
-        }
-        if let NfsIo::Read { attr } = &kind {
-            // The worker frames the reply around the data it read.
-            let (xid, attr) = (call.xid, attr.clone());
-            let head_attr = attr.clone();
-            core.io.attach_finisher(
-                token,
-                Box::new(move |buf, len, eof| read_write::frame_read_reply(buf, len, eof, xid, &attr)),
-                Some(Box::new(move |len, eof| read_write::read_reply_head(len, eof, xid, &head_attr))),
-            );
+        // The worker frames the reply: around the data it read, or from
+        // the write's outcome.
+        match &kind {
+            NfsIo::Read { attr } => {
+                let (xid, attr) = (call.xid, attr.clone());
+                let head_attr = attr.clone();
+                core.io.attach_finisher(
+                    token,
+                    Box::new(move |buf, len, eof| read_write::frame_read_reply(buf, len, eof, xid, &attr)),
+                    Some(Box::new(move |len, eof| read_write::read_reply_head(len, eof, xid, &head_attr))),
+                );
+            }
+            NfsIo::Write { pre, stable, .. } => {
+                let verf = shared.write_verf_shared(&mut core.rng);
+                core.io.attach_write_finisher(token, read_write::write_finisher(call.xid, *pre, *stable, verf));
+            }
+            NfsIo::Commit { .. } => {}
         }
         conn.wait_io(token.op, call.xid, kind);
         return Answer::Parked;

@@ -96,9 +96,8 @@ fn encode_write_ok(w: &mut XdrWriter, pre: &WccAttr, post: &FileAttr, n: usize, 
 /// is answered without another trip through the core's thread). The
 /// verifier is read as the reply is framed (`NfsShared::write_verf_shared`);
 /// the core still does the WRITE's bookkeeping when the completion comes
-/// back. An UNSTABLE write's file
-/// counts as dirty from submission on (`write`), so a COMMIT that arrives
-/// before that completion syncs it.
+/// back. An UNSTABLE write's file counts as dirty from submission on
+/// (`write`), so a COMMIT that arrives before that completion syncs it.
 pub(crate) fn write_finisher(
     xid: u32,
     pre: WccAttr,
@@ -183,6 +182,9 @@ pub(crate) fn io_done(
         (NfsIo::Write { id, pre, stable, .. }, IoResult::Write(r)) => match r {
             Ok((n, mut post)) => {
                 ctx.nfs.clear_exclusive_verf(id);
+                // Dirty since submission, and again now: a COMMIT whose
+                // sync ran before this write (storage orders them) has
+                // cleaned the file since.
                 if stable == StableHow::Unstable {
                     ctx.nfs.dirty.insert(id);
                 }

@@ -153,21 +153,29 @@ fn write_data_reaches_storage_as_a_slice_of_the_message() {
     assert!(within(&record, written), "NFS: WRITE data is the record's own bytes");
 }
 
-/// Runs the held storage request of NFS call `xid` as an adapter does,
-/// taking the reply its worker framed, and hands the completion to the
-/// server: the core must not send that reply again and must count it as
-/// sent. The reply's results (after the accepted RPC header).
-fn nfs_reply_taken_by_adapter(x: &mut X, xid: u32) -> Vec<u8> {
+/// Runs the first held storage request as an adapter does, taking the
+/// reply its worker framed (once), and hands the completion to the server,
+/// which must count that reply as sent on protocol `slot` (0 SMB, 1 NFS).
+/// The request's connection and the reply.
+fn reply_taken_by_adapter(x: &mut X, slot: usize) -> (ConnId, Bytes) {
     let req = x.io_held.remove(0);
-    assert_eq!(req.conn(), x.nfs);
+    let conn = req.conn();
     let mut done = req.run();
     let reply = done.take_reply().expect("a reply framed by the worker").into_bytes().unwrap();
     assert!(done.take_reply().is_none(), "taken once");
     let counted = x.server.stats().bytes_sent;
     x.server.handle_io(done, x.now);
     x.collect();
+    assert_eq!(x.server.stats().bytes_sent[slot] - counted[slot], reply.len() as u64, "counted as sent");
+    (conn, reply)
+}
+
+/// [`reply_taken_by_adapter`] for NFS call `xid`: the core must not send
+/// the reply again. The reply's results (after the accepted RPC header).
+fn nfs_reply_taken_by_adapter(x: &mut X, xid: u32) -> Vec<u8> {
+    let (conn, reply) = reply_taken_by_adapter(x, 1);
+    assert_eq!(conn, x.nfs);
     assert!(x.reply(xid).is_none(), "not sent again");
-    assert_eq!(x.server.stats().bytes_sent[1] - counted[1], reply.len() as u64, "counted as sent");
     let mut r = XdrReader::new(&reply[4..]);
     let (got, h) = rpc::decode_reply(&mut r).unwrap();
     assert_eq!((got, h), (xid, ReplyHeader::Accepted(AcceptStat::Success)));
@@ -186,17 +194,8 @@ fn a_reply_the_adapter_took_from_the_worker_is_not_sent_again() {
     // SMB: the worker framed (and would have signed) the whole reply; the
     // adapter writes it, and the core sends nothing more for the READ.
     let mid = x.smb_send(x.smb, command::READ, &smb_peer::read_body(fid, 0, 50_000));
-    let req = x.io_held.remove(0);
-    let conn = req.conn();
-    let mut done = req.run();
-    let reply = done.take_reply().expect("a framed READ reply").into_bytes().unwrap();
-    assert!(done.take_reply().is_none(), "taken once");
-    let counted = x.server.stats().bytes_sent;
-    x.server.handle_io(done, x.now);
-    x.collect();
+    let (conn, reply) = reply_taken_by_adapter(&mut x, 0);
     assert!(x.sent.is_empty(), "not sent again: {:?}", x.sent.len());
-    let smb_bytes = x.server.stats().bytes_sent[0] - counted[0];
-    assert_eq!(smb_bytes, reply.len() as u64, "the bytes the adapter sent count as sent");
     assert_eq!(conn, x.smb);
     let r = smb_peer::split(&reply);
     assert_eq!((r.len(), r[0].hdr.message_id, r[0].hdr.status), (1, mid, smb_peer::SUCCESS));
