@@ -79,7 +79,7 @@ impl Rig {
             offset: 0,
             count: 3,
             stable: StableHow::FileSync,
-            data: bytes::Bytes::from_static(b"nfs"),
+            data: bytes::Bytes::from_static(b"nfs").into(),
         };
         let cred =
             Credentials::Sys(AuthSys { stamp: 1, machinename: b"b".to_vec(), uid: 1000, gid: 1000, gids: vec![] });

@@ -42,6 +42,10 @@ impl DataHook for Slow {
         thread::sleep(DELAY);
         Ok(())
     }
+    fn write_spliced(&self, _: ObjectId, _: u64, _: usize) -> VfsResult<()> {
+        thread::sleep(DELAY);
+        Ok(())
+    }
     fn sync(&self, _: ObjectId) -> VfsResult<()> {
         thread::sleep(DELAY);
         Ok(())

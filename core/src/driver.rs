@@ -128,6 +128,33 @@ impl Driver {
         self.server.handle_frame_received(conn, frame, received, now);
     }
 
+    /// [`Server::handle_spliced_frame`]. A recording keeps whole messages:
+    /// while one is made, the data is read out of its pipes and the message
+    /// handled as [`Driver::handle_frame_received`] would handle it.
+    pub fn handle_spliced_frame(
+        &mut self,
+        conn: ConnId,
+        head: Bytes,
+        data: crate::splice::PipedData,
+        received: Instant,
+        now: Instant,
+    ) {
+        if self.recorder.is_none() {
+            return self.server.handle_spliced_frame(conn, head, data, received, now);
+        }
+        let Some(bytes) = data.to_vec() else {
+            return self.handle_unframeable(conn, now);
+        };
+        let mut frame = Vec::with_capacity(head.len() + bytes.len() + 3);
+        frame.extend_from_slice(&head);
+        frame.extend_from_slice(&bytes);
+        // XDR pads opaque data to four bytes (RFC 4506 4.10).
+        if self.server.protocol_of(conn) == Some(crate::Protocol::Nfs) {
+            frame.resize(frame.len().next_multiple_of(4), 0);
+        }
+        self.handle_frame_received(conn, frame.into(), received, now);
+    }
+
     /// [`Server::handle_unframeable`].
     pub fn handle_unframeable(&mut self, conn: ConnId, now: Instant) {
         if let Some(r) = &mut self.recorder {

@@ -53,13 +53,16 @@ pub struct Framer {
     /// RPC: fragments of the record being assembled.
     record: BytesMut,
     failed: bool,
+    /// Bytes still to drop as they arrive: the tail of a frame whose data
+    /// was received into pipes ([`Framer::take_spliced_head`]).
+    skip: usize,
 }
 
 impl Framer {
     /// A framer for `transport` that refuses frames longer than `max` bytes
     /// (headers and record marks not counted).
     pub fn new(transport: Transport, max: usize) -> Self {
-        Self { transport, max, buf: BytesMut::new(), record: BytesMut::new(), failed: false }
+        Self { transport, max, buf: BytesMut::new(), record: BytesMut::new(), failed: false, skip: 0 }
     }
 
     /// Appends bytes received from the stream (copying them). Ignored once
@@ -101,6 +104,14 @@ impl Framer {
         if self.failed {
             return Ok(None);
         }
+        if self.skip > 0 {
+            let n = self.skip.min(self.buf.len());
+            self.buf.advance(n);
+            self.skip -= n;
+            if self.skip > 0 {
+                return Ok(None);
+            }
+        }
         let r = match self.transport {
             Transport::SmbDirectTcp => self.next_smb(),
             Transport::RpcRecordMarking => self.next_rpc(),
@@ -111,6 +122,39 @@ impl Framer {
             self.record.clear();
         }
         r
+    }
+
+    /// The frame at the front of the buffer, when it is a WRITE whose data
+    /// may be received into pipes ([`spliceable_write`]) and has not all
+    /// arrived yet.
+    pub fn splice_plan(&self) -> Option<SplicePlan> {
+        if self.failed || self.skip > 0 || !self.record.is_empty() {
+            return None;
+        }
+        let plan = spliceable_write(self.transport, &self.buf, self.max)?;
+        (self.buf.len() < plan.head + plan.data).then_some(plan)
+    }
+
+    /// Takes the head of the frame `plan` describes (its Direct-TCP header
+    /// or record mark included) and the bytes of its data already here;
+    /// the rest of the data is the caller's to receive, and the framer drops
+    /// the frame's tail as it arrives.
+    pub fn take_spliced_head(&mut self, plan: SplicePlan) -> (Bytes, Bytes) {
+        let head = self.buf.split_to(plan.head.min(self.buf.len())).freeze();
+        let prefix = self.buf.split_to(plan.data.min(self.buf.len())).freeze();
+        self.skip = plan.tail;
+        (head, prefix)
+    }
+
+    /// Puts a frame's beginning back in front of what is buffered (its data
+    /// could not be received into pipes after all): it is then framed like
+    /// any other, tail included.
+    pub fn unshift(&mut self, front: &[u8]) {
+        let mut buf = BytesMut::with_capacity(front.len() + self.buf.len());
+        buf.extend_from_slice(front);
+        buf.extend_from_slice(&self.buf);
+        self.buf = buf;
+        self.skip = 0;
     }
 
     fn next_smb(&mut self) -> Result<Option<Bytes>, FrameError> {
@@ -172,6 +216,84 @@ impl Framer {
             self.record.extend_from_slice(&frag);
         }
     }
+}
+
+/// A large lone WRITE whose data an adapter may receive straight into pipes
+/// ([`crate::splice::Inflow`]) instead of reading it into the framer's
+/// buffer: the frame is the head, then the data, then `tail` bytes to skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplicePlan {
+    /// Bytes before the data, the Direct-TCP header or record mark included.
+    pub head: usize,
+    /// Bytes of data.
+    pub data: usize,
+    /// Bytes after the data to the end of the frame (XDR padding).
+    pub tail: usize,
+}
+
+/// Data below this size is not spliced from the socket: the pipes' system
+/// calls cost more than the copy they save.
+pub const SPLICE_IN_MIN: usize = 64 * 1024;
+
+/// Where the data of the frame starting at `buf[0]` begins, when it is a
+/// WRITE whose data needs no user-space pass: SMB2 (MS-SMB2 2.2.21) not
+/// signed, not in a TRANSFORM or compound, its data running to the end of
+/// the message; an NFSv3 WRITE (RFC 1813 3.3.7) in one record fragment,
+/// AUTH_NONE or AUTH_SYS. `None` otherwise, or when `buf` does not hold the
+/// whole head yet, or the frame is above `max` (the framer refuses it) or
+/// below [`SPLICE_IN_MIN`] of data. Everything else about the request is
+/// checked by the core, as for any message.
+pub fn spliceable_write(transport: Transport, buf: &[u8], max: usize) -> Option<SplicePlan> {
+    let be32 = |at: usize| buf.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    let le16 = |at: usize| buf.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let le32 = |at: usize| buf.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let plan = match transport {
+        Transport::SmbDirectTcp => {
+            let len = (be32(0)? & 0x00ff_ffff) as usize;
+            if buf[0] != 0 || len > max || buf.get(4..8)? != b"\xfeSMB" {
+                return None;
+            }
+            // StructureSize, Command WRITE; Flags without SIGNED (0x8),
+            // RELATED (0x4) and SERVER_TO_REDIR (0x1); NextCommand 0.
+            let lone = le16(8)? == 64 && le16(16)? == 0x0009 && le32(20)? & 0xd == 0 && le32(24)? == 0;
+            let (off, data) = (le16(4 + 66)? as usize, le32(4 + 68)? as usize);
+            if !lone || le16(4 + 64)? != 49 || off < 64 + 48 || off.checked_add(data)? != len {
+                return None;
+            }
+            SplicePlan { head: 4 + off, data, tail: 0 }
+        }
+        Transport::RpcRecordMarking => {
+            let mark = be32(0)?;
+            let len = (mark & 0x7fff_ffff) as usize;
+            // xid, CALL, RPC 2, NFS 3 WRITE.
+            if mark & 0x8000_0000 == 0 || len > max || be32(8)? != 0 || be32(12)? != 2 {
+                return None;
+            }
+            if be32(16)? != 100_003 || be32(20)? != 3 || be32(24)? != 7 {
+                return None;
+            }
+            let opaque = |at: usize, most: u32| -> Option<usize> {
+                let n = be32(at)?;
+                (n <= most).then(|| at + 4 + (n as usize).next_multiple_of(4))
+            };
+            // Credential (AUTH_NONE or AUTH_SYS), verifier, file handle.
+            if be32(28)? > 1 {
+                return None;
+            }
+            let at = opaque(32, 400)?;
+            let at = opaque(at + 4, 400)?;
+            let at = opaque(at, 64)?;
+            // offset, count, stable, then the data's length.
+            let data = be32(at + 16)? as usize;
+            let head = at + 20;
+            let tail = data.next_multiple_of(4) - data;
+            if head.checked_add(data)?.checked_add(tail)? != 4 + len {
+                return None;
+            }
+            SplicePlan { head, data, tail }
+        }
+    };
+    (plan.data >= SPLICE_IN_MIN && plan.head <= buf.len()).then_some(plan)
 }
 
 /// Prefixes `body` for the wire: one Direct-TCP header, or one last-fragment
@@ -262,7 +384,129 @@ mod tests {
         assert!(matches!(f.next_frame(), Err(FrameError::TooLarge { len: 10, max: 8 })));
     }
 
+    /// A Direct-TCP framed SMB2 WRITE of `len` data bytes with `flags` and
+    /// NextCommand `next`.
+    fn smb_write(len: usize, flags: u32, next: u32) -> Vec<u8> {
+        let mut m = b"\xfeSMB".to_vec();
+        m.extend_from_slice(&64u16.to_le_bytes());
+        m.extend_from_slice(&[0; 6]);
+        m.extend_from_slice(&9u16.to_le_bytes());
+        m.extend_from_slice(&[0; 2]);
+        m.extend_from_slice(&flags.to_le_bytes());
+        m.extend_from_slice(&next.to_le_bytes());
+        m.resize(64, 0);
+        m.extend_from_slice(&49u16.to_le_bytes());
+        m.extend_from_slice(&112u16.to_le_bytes());
+        m.extend_from_slice(&(len as u32).to_le_bytes());
+        m.resize(112, 0);
+        m.resize(112 + len, 7);
+        encode_frame(Transport::SmbDirectTcp, &m).to_vec()
+    }
+
+    /// A framed NFSv3 WRITE call with `flavor` credentials of `cred` bytes
+    /// and `len` data bytes.
+    fn nfs_write(len: usize, flavor: u32, cred: usize, prog: u32, proc_no: u32) -> Vec<u8> {
+        let mut m = Vec::new();
+        for w in [9, 0, 2, prog, 3, proc_no, flavor, cred as u32] {
+            m.extend_from_slice(&u32::to_be_bytes(w));
+        }
+        m.resize(m.len() + cred.next_multiple_of(4), 1);
+        m.extend_from_slice(&[0; 8]); // AUTH_NONE verifier
+        m.extend_from_slice(&32u32.to_be_bytes());
+        m.extend_from_slice(&[3; 32]); // the file handle
+        m.extend_from_slice(&[0; 16]); // offset, count, stable
+        m.extend_from_slice(&(len as u32).to_be_bytes());
+        m.resize(m.len() + len, 7);
+        m.resize(m.len().next_multiple_of(4), 0);
+        encode_frame(Transport::RpcRecordMarking, &m).to_vec()
+    }
+
+    const MAX: usize = 16 << 20;
+
+    #[test]
+    fn a_lone_unsigned_smb_write_is_spliceable_from_its_data_offset() {
+        let f = smb_write(100_000, 0, 0);
+        let want = SplicePlan { head: 4 + 112, data: 100_000, tail: 0 };
+        assert_eq!(spliceable_write(Transport::SmbDirectTcp, &f, MAX), Some(want));
+        assert_eq!(spliceable_write(Transport::SmbDirectTcp, &f[..116], MAX), Some(want), "the head is enough");
+        assert_eq!(spliceable_write(Transport::SmbDirectTcp, &f[..115], MAX), None, "not before the head is here");
+        // Signed (its data is read to check the signature), related or
+        // compounded (the elements keep their order), too small, too large.
+        for (f, why) in [
+            (smb_write(100_000, 8, 0), "signed"),
+            (smb_write(100_000, 4, 0), "related"),
+            (smb_write(100_000, 0, 128), "compounded"),
+            (smb_write(65_535, 0, 0), "small"),
+        ] {
+            assert_eq!(spliceable_write(Transport::SmbDirectTcp, &f, MAX), None, "{why}");
+        }
+        assert_eq!(spliceable_write(Transport::SmbDirectTcp, &f, 100_000), None, "above the limit");
+        let mut read = f.clone();
+        read[16] = 8;
+        assert_eq!(spliceable_write(Transport::SmbDirectTcp, &read, MAX), None, "a READ");
+        let mut short = f.clone();
+        short[72..76].copy_from_slice(&99_999u32.to_le_bytes());
+        assert_eq!(spliceable_write(Transport::SmbDirectTcp, &short, MAX), None, "data not up to the end");
+    }
+
+    #[test]
+    fn an_nfs_write_is_spliceable_with_its_padding_as_tail() {
+        let f = nfs_write(100_003, 1, 37, 100_003, 7);
+        let head = 4 + 32 + 40 + 8 + 36 + 20;
+        let want = SplicePlan { head, data: 100_003, tail: 1 };
+        assert_eq!(spliceable_write(Transport::RpcRecordMarking, &f, MAX), Some(want));
+        assert_eq!(f.len(), head + 100_003 + 1);
+        let f = nfs_write(70_000, 0, 0, 100_003, 7);
+        assert_eq!(spliceable_write(Transport::RpcRecordMarking, &f, MAX).map(|p| p.tail), Some(0));
+        for (f, why) in [
+            (nfs_write(100_000, 6, 37, 100_003, 7), "RPCSEC_GSS"),
+            (nfs_write(100_000, 1, 37, 100_005, 7), "MOUNT"),
+            (nfs_write(100_000, 1, 37, 100_003, 6), "READ"),
+            (nfs_write(100_000, 1, 401, 100_003, 7), "credentials past their limit"),
+            (nfs_write(1000, 1, 37, 100_003, 7), "small"),
+        ] {
+            assert_eq!(spliceable_write(Transport::RpcRecordMarking, &f, MAX), None, "{why}");
+        }
+        let mut frag = nfs_write(100_000, 1, 37, 100_003, 7);
+        frag[0] &= 0x7f;
+        assert_eq!(spliceable_write(Transport::RpcRecordMarking, &frag, MAX), None, "not the last fragment");
+    }
+
+    #[test]
+    fn the_framer_hands_out_a_spliced_head_and_drops_the_tail() {
+        let f = nfs_write(100_003, 1, 20, 100_003, 7);
+        let plan = spliceable_write(Transport::RpcRecordMarking, &f, MAX).unwrap();
+        let mut framer = Framer::new(Transport::RpcRecordMarking, MAX);
+        framer.push(&f[..plan.head + 500]);
+        assert_eq!(framer.next_frame(), Ok(None));
+        assert_eq!(framer.splice_plan(), Some(plan));
+        let (head, prefix) = framer.take_spliced_head(plan);
+        assert_eq!((&head[..], &prefix[..]), (&f[..plan.head], &f[plan.head..plan.head + 500]));
+        // The rest of the data goes elsewhere; the padding and the next
+        // record come through the framer.
+        framer.push(&f[f.len() - 1..]);
+        framer.push(&encode_frame(Transport::RpcRecordMarking, b"next"));
+        assert_eq!(framer.next_frame(), Ok(Some(Bytes::from_static(b"next"))));
+
+        // Put back, the frame is framed whole, padding included.
+        let mut framer = Framer::new(Transport::RpcRecordMarking, MAX);
+        framer.push(&f[..plan.head + 10]);
+        let (head, prefix) = framer.take_spliced_head(plan);
+        framer.unshift(&[&head[..], &prefix[..]].concat());
+        framer.push(&f[plan.head + 10..]);
+        assert_eq!(framer.next_frame().unwrap().unwrap(), &f[4..]);
+    }
+
     quickcheck! {
+        fn spliceable_write_never_panics(data: Vec<u8>, max: u32) -> bool {
+            for t in [Transport::SmbDirectTcp, Transport::RpcRecordMarking] {
+                if let Some(p) = spliceable_write(t, &data, max as usize) {
+                    assert!(p.head <= data.len() && p.data >= SPLICE_IN_MIN && p.tail < 4);
+                }
+            }
+            true
+        }
+
         fn framer_never_panics(data: Vec<u8>, chunk: u8) -> bool {
             for t in [Transport::SmbDirectTcp, Transport::RpcRecordMarking] {
                 let mut f = Framer::new(t, 4096);

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::id::{ConnId, WaitToken};
-use crate::splice::{PipePool, Spliced};
+use crate::splice::{PipePool, PipedData, Spliced};
 use crate::time::Timespec;
 use crate::vfs::{FileAttr, ObjectId, Vfs, VfsError, VfsResult};
 
@@ -41,6 +41,53 @@ pub const TAILROOM: usize = 8;
 /// Names one storage request of a server; never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IoId(pub u64);
+
+/// The data of a WRITE, where it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteData {
+    /// A slice of the received message.
+    Bytes(Bytes),
+    /// A large lone WRITE's payload, spliced from the socket into pipes by
+    /// the adapter ([`crate::Server::handle_spliced_frame`]): storage that
+    /// can takes it with [`Vfs::write_spliced`], without a copy in user
+    /// space.
+    Piped(PipedData),
+}
+
+impl WriteData {
+    /// Bytes to write.
+    pub fn len(&self) -> usize {
+        match self {
+            WriteData::Bytes(b) => b.len(),
+            WriteData::Piped(p) => p.len(),
+        }
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, when they are in memory.
+    pub fn as_bytes(&self) -> Option<&Bytes> {
+        match self {
+            WriteData::Bytes(b) => Some(b),
+            WriteData::Piped(_) => None,
+        }
+    }
+}
+
+impl From<Vec<u8>> for WriteData {
+    fn from(v: Vec<u8>) -> Self {
+        WriteData::Bytes(v.into())
+    }
+}
+
+impl From<Bytes> for WriteData {
+    fn from(b: Bytes) -> Self {
+        WriteData::Bytes(b)
+    }
+}
 
 /// What a storage request does.
 #[derive(Debug, Clone)]
@@ -60,8 +107,9 @@ pub enum IoOp {
         object: ObjectId,
         /// Byte offset where `data` goes; the file grows as needed.
         offset: u64,
-        /// The bytes to store: a slice of the received message, not a copy.
-        data: Bytes,
+        /// The bytes to store: a slice of the received message, or the
+        /// pipes the adapter received a large lone WRITE into; not a copy.
+        data: WriteData,
         /// Wall-clock time of the request, for the modification and change
         /// times the write sets.
         now: Timespec,
@@ -285,7 +333,14 @@ impl IoRequest {
                 }
             }
             IoOp::Write { object, offset, data, now, sync } => {
-                let r = self.vfs.write(object, offset, &data, now).and_then(|attr| {
+                let written = match &data {
+                    WriteData::Bytes(b) => self.vfs.write(object, offset, b, now),
+                    WriteData::Piped(p) => match p.take() {
+                        Some(mut pipes) => self.vfs.write_spliced(object, offset, &mut pipes, p.len(), now),
+                        None => Err(VfsError::Io("write data already taken".into())),
+                    },
+                };
+                let r = written.and_then(|attr| {
                     if sync {
                         self.vfs.sync(object)?;
                         return self.vfs.getattr(object).or(Ok(attr));
@@ -386,7 +441,10 @@ impl IoRequest {
     /// it); other requests run as they are.
     pub fn run_short(mut self, len: usize) -> IoCompletion {
         if let IoOp::Write { data, .. } = &mut self.op {
-            data.truncate(len);
+            match data {
+                WriteData::Bytes(b) => b.truncate(len),
+                WriteData::Piped(p) => p.truncate(len),
+            }
         }
         self.run()
     }
@@ -751,6 +809,11 @@ impl IoTable {
             pool: BufPool::new(pool_bytes),
             pipes: PipePool::new(),
         }
+    }
+
+    /// The pipe pool of the requests this table issues.
+    pub fn pipes(&self) -> Arc<PipePool> {
+        Arc::clone(&self.pipes)
     }
 
     /// Registers a request for `token`; it is issued with the next

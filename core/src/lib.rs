@@ -153,7 +153,7 @@ pub mod testing;
 pub use config::Config;
 pub use driver::{Driver, Setup, Start};
 pub use id::{ConnId, Protocol, WaitToken};
-pub use io::{BULK_BYTES, IoCompletion, IoId, IoOp, IoRequest, MessageCheck, Reply, SplicedReply};
+pub use io::{BULK_BYTES, IoCompletion, IoId, IoOp, IoRequest, MessageCheck, Reply, SplicedReply, WriteData};
 pub use output::Output;
 pub use rng::Seed;
 pub use server::{AcceptError, Server};

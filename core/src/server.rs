@@ -18,6 +18,7 @@ use crate::io::IoCompletion;
 use crate::lease::{BreakNotification, LeaseEvent};
 use crate::output::Output;
 use crate::rng::{Rng, Seed};
+use crate::splice::PipedData;
 use crate::stats::Stats;
 use crate::time::{Clock, TimerKey};
 use crate::vfs::{Journaled, Vfs};
@@ -69,6 +70,25 @@ impl Connection {
         match &mut self.state {
             ProtoConn::Smb(s) => smb::handle_frame(core, &mut shared.smb, s, frame, now),
             ProtoConn::Nfs(s) => nfs::handle_frame(core, &mut shared.nfs, s, frame, now),
+        }
+    }
+}
+
+impl Connection {
+    /// Hands one WRITE whose data the adapter received into pipes to the
+    /// connection's protocol: `head` is the message up to the data.
+    fn handle_spliced(
+        &mut self,
+        core: &mut Core,
+        shared: &mut Shared,
+        head: Bytes,
+        data: PipedData,
+        now: Instant,
+    ) -> Flow {
+        core.stats.bytes_received[slot(self.protocol)] += (head.len() + data.len()) as u64;
+        match &mut self.state {
+            ProtoConn::Smb(s) => smb::handle_spliced_frame(core, &mut shared.smb, s, head, data, now),
+            ProtoConn::Nfs(s) => nfs::handle_frame_with(core, &mut shared.nfs, s, head, Some(data), now),
         }
     }
 }
@@ -130,6 +150,13 @@ impl Server {
     /// Counters since the server started.
     pub fn stats(&self) -> &Stats {
         &self.core.stats
+    }
+
+    /// The pipes the server splices READ data through, for the adapter to
+    /// receive large WRITEs into ([`Server::handle_spliced_frame`]): one
+    /// pool, so one bound on the descriptors both hold.
+    pub fn pipe_pool(&self) -> std::sync::Arc<crate::splice::PipePool> {
+        self.core.io.pipes()
     }
 
     /// The storage the server serves (behind its change journal).
@@ -233,6 +260,27 @@ impl Server {
         self.core.times.received_at(received);
         let flow = match self.conns.get_mut(&conn) {
             Some(c) => c.handle_frame(&mut self.core, &mut self.shared, frame, now),
+            None => Flow::Continue,
+        };
+        if flow == Flow::Close {
+            self.close(conn, now);
+        }
+        self.settle(now);
+    }
+
+    /// A large lone WRITE received on `conn` whose data the adapter spliced
+    /// from the socket into pipes ([`crate::framing::Framer::splice_plan`],
+    /// [`crate::splice::Inflow`]) instead of reading it: `head` is the
+    /// message up to where its data begins (without the Direct-TCP header
+    /// or record mark), `data` the data (the XDR padding after it dropped).
+    /// Handled as [`Server::handle_frame_received`] would handle the whole
+    /// message; the data reaches storage in its pipes
+    /// ([`crate::vfs::Vfs::write_spliced`]).
+    pub fn handle_spliced_frame(&mut self, conn: ConnId, head: Bytes, data: PipedData, received: Instant, now: Instant) {
+        self.core.times.turn(now);
+        self.core.times.received_at(received);
+        let flow = match self.conns.get_mut(&conn) {
+            Some(c) => c.handle_spliced(&mut self.core, &mut self.shared, head, data, now),
             None => Flow::Continue,
         };
         if flow == Flow::Close {

@@ -49,6 +49,8 @@ pub struct PipePool {
     /// Pipes open, idle or not.
     live: AtomicUsize,
     max_live: usize,
+    /// Capacity asked for each pipe.
+    pipe_size: usize,
 }
 
 impl PipePool {
@@ -59,7 +61,13 @@ impl PipePool {
 
     /// An empty pool of at most `max_live` pipes.
     pub fn with_limit(max_live: usize) -> Arc<Self> {
-        Arc::new(Self { idle: Mutex::new(Vec::new()), live: AtomicUsize::new(0), max_live })
+        Self::with_pipe_size(max_live, PIPE_SIZE)
+    }
+
+    /// An empty pool of at most `max_live` pipes of `pipe_size` bytes each
+    /// (rounded up by the kernel to a power of two pages).
+    pub fn with_pipe_size(max_live: usize, pipe_size: usize) -> Arc<Self> {
+        Arc::new(Self { idle: Mutex::new(Vec::new()), live: AtomicUsize::new(0), max_live, pipe_size })
     }
 
     fn take(&self) -> io::Result<Pipe> {
@@ -79,7 +87,7 @@ impl PipePool {
         };
         // Failing leaves the default size (64 KiB); a read then takes more
         // pipes, or falls back to a buffer.
-        let _ = rustix::pipe::fcntl_setpipe_size(&write, PIPE_SIZE);
+        let _ = rustix::pipe::fcntl_setpipe_size(&write, self.pipe_size);
         Ok(Pipe { read, write, held: 0 })
     }
 
@@ -197,6 +205,240 @@ impl Spliced {
     }
 }
 
+impl Spliced {
+    /// Reads exactly `buf.len()` of the bytes the pipes hold into `buf`
+    /// (for storage that cannot take pipes: the data is copied once, as a
+    /// buffered WRITE's would have been).
+    pub fn read_exact_into(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut at = 0usize;
+        while at < buf.len() {
+            let (fd, held) = self.front().ok_or(io::ErrorKind::UnexpectedEof)?;
+            let end = buf.len().min(at + held);
+            let n = match rustix::io::read(fd, &mut buf[at..end]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.taken(n);
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Splices the first `len` bytes the pipes hold into `file` at
+    /// `offset` (a WRITE received into pipes: the file system copies the
+    /// pages once, and nothing passes through user space).
+    pub fn splice_to_file(&mut self, file: &std::fs::File, offset: u64, len: usize) -> io::Result<()> {
+        let mut off = offset;
+        let mut left = len;
+        while left > 0 {
+            let (fd, held) = self.front().ok_or(io::ErrorKind::UnexpectedEof)?;
+            let want = held.min(left);
+            let n = match rustix::pipe::splice(fd, None, file, Some(&mut off), want, SpliceFlags::empty()) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.taken(n);
+            left -= n;
+        }
+        Ok(())
+    }
+}
+
+/// A message's payload being received from a socket into pipes (splice(2)
+/// from the socket takes references to the pages the kernel received into:
+/// no copy). The adapter's reader calls [`Inflow::splice_from`] whenever the
+/// socket is readable, until [`Inflow::remaining`] is 0, and hands the core
+/// [`Inflow::finish`]. See `framing::spliceable_write` for which messages.
+#[derive(Debug)]
+pub struct Inflow {
+    data: Spliced,
+    /// The pipe being filled.
+    pipe: Option<Pipe>,
+    remaining: usize,
+}
+
+/// Most pipes one received payload may fill. A pipe holds 256 pieces of
+/// what the socket received (each up to a page or more), so an 8 MiB
+/// WRITE takes 8 pipes on loopback and more on a link without large
+/// receive offload.
+pub const MAX_INFLOW_PIPES: usize = 64;
+
+impl PipePool {
+    /// Starts receiving `len` bytes into pipes; `None` when no pipe is to
+    /// be had (the caller reads into a buffer instead).
+    pub fn inflow(self: &Arc<Self>, len: usize) -> Option<Inflow> {
+        let pipe = self.take().ok()?;
+        Some(Inflow {
+            data: Spliced { pipes: Vec::new(), len: 0, pool: Arc::clone(self) },
+            pipe: Some(pipe),
+            remaining: len,
+        })
+    }
+}
+
+impl Inflow {
+    /// Bytes still to receive.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// Puts bytes of the payload that were read into a buffer with the
+    /// message's head (a few hundred at most) into the pipe, ahead of what
+    /// is spliced after them.
+    pub fn put(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if bytes.len() > self.remaining {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        while !bytes.is_empty() {
+            let pipe = self.pipe.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+            match rustix::io::write(&pipe.write, bytes) {
+                Ok(n) => {
+                    pipe.held += n;
+                    self.data.len += n;
+                    self.remaining -= n;
+                    bytes = &bytes[n..];
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => self.next_pipe()?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Splices what `socket` has received, up to [`Inflow::remaining`],
+    /// without blocking: the bytes moved (0 at the end of the stream), or
+    /// `WouldBlock` when the socket has nothing (wait until it is readable
+    /// and call again). A full pipe is followed by another; `OutOfMemory`
+    /// when no more are to be had, `Unsupported` when `socket` does not
+    /// splice (the caller takes the bytes back with [`Inflow::into_bytes`]
+    /// and reads the rest).
+    pub fn splice_from(&mut self, socket: BorrowedFd<'_>) -> io::Result<usize> {
+        loop {
+            if self.remaining == 0 {
+                return Ok(0);
+            }
+            let pipe = self.pipe.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+            match rustix::pipe::splice(socket, None, &pipe.write, None, self.remaining, SpliceFlags::NONBLOCK) {
+                Ok(n) => {
+                    pipe.held += n;
+                    self.data.len += n;
+                    self.remaining -= n;
+                    return Ok(n);
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                // EAGAIN means the socket is empty or the pipe is full;
+                // bytes waiting in the socket tell which.
+                Err(rustix::io::Errno::AGAIN) => match rustix::io::ioctl_fionread(socket) {
+                    Ok(1..) => self.next_pipe()?,
+                    _ => return Err(io::ErrorKind::WouldBlock.into()),
+                },
+                // Not a socket that splices: the caller reads instead.
+                Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS | rustix::io::Errno::OPNOTSUPP) => {
+                    return Err(io::ErrorKind::Unsupported.into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn next_pipe(&mut self) -> io::Result<()> {
+        if self.data.pipes.len() + 2 > MAX_INFLOW_PIPES {
+            return Err(io::ErrorKind::OutOfMemory.into());
+        }
+        let next = self.data.pool.take()?;
+        if let Some(full) = self.pipe.replace(next) {
+            self.data.pipes.push(full);
+        }
+        Ok(())
+    }
+
+    /// The payload, whole: every byte was received.
+    pub fn finish(mut self) -> Spliced {
+        if let Some(p) = self.pipe.take() {
+            self.data.pipes.push(p);
+        }
+        let pool = Arc::clone(&self.data.pool);
+        std::mem::replace(&mut self.data, Spliced { pipes: Vec::new(), len: 0, pool })
+    }
+
+    /// The bytes received so far, read back out of the pipes (receiving
+    /// into pipes could not go on; the reader continues with a buffer).
+    pub fn into_bytes(self) -> io::Result<Vec<u8>> {
+        let mut data = self.finish();
+        let mut buf = vec![0u8; data.len()];
+        data.read_exact_into(&mut buf)?;
+        Ok(buf)
+    }
+}
+
+/// A WRITE's payload received into pipes ([`Inflow`]), as the core and its
+/// storage request carry it: shared, and taken once by whoever writes it.
+#[derive(Debug, Clone)]
+pub struct PipedData {
+    len: usize,
+    pipes: Arc<Mutex<Option<Spliced>>>,
+}
+
+impl PipedData {
+    /// The payload `data` holds.
+    pub fn new(data: Spliced) -> Self {
+        Self { len: data.len(), pipes: Arc::new(Mutex::new(Some(data))) }
+    }
+
+    /// Bytes of the payload.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Keeps only the first `len` bytes (a short write; the simulation
+    /// injects them): the rest stays in the pipes, which then close.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// The pipes, to write from; `None` once taken.
+    pub fn take(&self) -> Option<Spliced> {
+        self.pipes.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The payload read out of its pipes (a copy; for a recording): `None`
+    /// once taken or when the pipes cannot be read.
+    pub fn to_vec(&self) -> Option<Vec<u8>> {
+        let mut data = self.take()?;
+        let mut buf = vec![0u8; data.len()];
+        data.read_exact_into(&mut buf).ok()?;
+        Some(buf)
+    }
+}
+
+/// The same payload (clones share it).
+impl PartialEq for PipedData {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.pipes, &other.pipes)
+    }
+}
+
+impl Eq for PipedData {}
+
+/// An unfinished inflow gives its pipe back (closed if it holds data).
+impl Drop for Inflow {
+    fn drop(&mut self) {
+        if let Some(p) = self.pipe.take() {
+            self.data.pool.give(p);
+        }
+    }
+}
+
 impl Drop for Spliced {
     fn drop(&mut self) {
         for p in self.pipes.drain(..) {
@@ -254,6 +496,27 @@ mod tests {
         assert_eq!(pool.live(), 1);
         drop(s);
         assert_eq!((pool.idle(), pool.live()), (0, 0), "closed");
+    }
+
+    #[test]
+    fn piped_data_is_spliced_into_a_file_at_its_offset() {
+        let data: Vec<u8> = (0..1_500_000u32).map(|i| (i * 3) as u8).collect();
+        // Small pipes, so the data takes several.
+        let pool = PipePool::with_pipe_size(MAX_LIVE, 64 << 10);
+        let mut inflow = pool.inflow(data.len()).unwrap();
+        inflow.put(&data).unwrap();
+        assert_eq!(inflow.remaining(), 0);
+        assert!(pool.live() > 1, "a full pipe is followed by another");
+        let path = std::env::temp_dir().join(format!("polyshare-splice-in-{}", std::process::id()));
+        std::fs::write(&path, [9u8; 10]).unwrap();
+        let rw = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        inflow.finish().splice_to_file(&rw, 4, data.len()).unwrap();
+        let mut back = vec![0u8; data.len() + 4];
+        std::os::unix::fs::FileExt::read_exact_at(&rw, &mut back, 0).unwrap();
+        assert_eq!(&back[..4], &[9; 4]);
+        assert!(back[4..] == data[..]);
+        assert_eq!(pool.idle(), pool.live(), "emptied pipes go back to the pool");
     }
 
     #[test]

@@ -4,9 +4,12 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use polyshare_core::framing::Framer;
+use polyshare_core::splice::{Inflow, PipePool, PipedData};
 use polyshare_core::{ConnId, Driver, IoCompletion, IoRequest, Output, Protocol};
 
 /// Bytes asked of one read of a connection.
@@ -27,6 +30,10 @@ pub enum Event<S> {
     /// ([`ReadFramer`]), and when the read that completed it returned (the
     /// core's request latencies start there).
     Frame(ConnId, Bytes, Instant),
+    /// A large WRITE whose data the reader received into pipes: the message
+    /// up to its data, the data, and when the last of it arrived
+    /// ([`Driver::handle_spliced_frame`]).
+    SplicedFrame(ConnId, Bytes, PipedData, Instant),
     /// The reader could not frame the connection's input: the core closes
     /// it (and the reader lingers).
     Unframeable(ConnId),
@@ -103,6 +110,11 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
                 driver.handle_frame_received(conn, frame, received, now);
             }
         }
+        Event::SplicedFrame(conn, head, data, received) => {
+            if conns.is_open(conn) {
+                driver.handle_spliced_frame(conn, head, data, received, now);
+            }
+        }
         Event::Unframeable(conn) => {
             if conns.is_open(conn) {
                 driver.handle_unframeable(conn, now);
@@ -131,17 +143,54 @@ pub fn handle_event<C: Connections>(driver: &mut Driver, conns: &mut C, ev: Even
 /// ([`ReadFramer::buf`]), and whole messages go to the core
 /// ([`Driver::handle_frame`]) as slices of it, so the core never copies input and
 /// a large WRITE reaches storage where the socket put it.
+///
+/// Given a pipe pool ([`ReadFramer::with_pipes`]), a large lone WRITE that
+/// needs no user-space pass (`framing::spliceable_write`: not signed, not
+/// sealed) is not read at all past its head: the reader splices its data
+/// from the socket into pipes ([`ReadFramer::inflow`],
+/// [`Inflow::splice_from`]) and the core gets the head and the pipes
+/// ([`Event::SplicedFrame`]). After such a WRITE the next read asks for
+/// [`HEAD_READ`] bytes only ([`ReadFramer::read_limit`]), so that the next
+/// WRITE's head is seen before its data is read.
 #[derive(Debug)]
 pub struct ReadFramer {
     conn: ConnId,
-    framer: polyshare_core::framing::Framer,
+    framer: Framer,
+    pipes: Option<Arc<PipePool>>,
+    /// The WRITE whose data is being received into pipes.
+    receiving: Option<Receiving>,
+    /// The last large message's data came through pipes.
+    spliced_last: bool,
+    /// The message at the front is read into the buffer, not spliced (no
+    /// pipe could take its data).
+    declined: bool,
 }
+
+#[derive(Debug)]
+struct Receiving {
+    /// The message's head, its Direct-TCP header or record mark included.
+    head: Bytes,
+    inflow: Inflow,
+}
+
+/// Bytes asked of a read after a WRITE whose data was received into pipes:
+/// enough for the next WRITE's head (SMB2: 116; an NFS WRITE with AUTH_SYS
+/// credentials: a few hundred), little of its data.
+pub const HEAD_READ: usize = 1024;
 
 impl ReadFramer {
     /// A framer for `conn`; `max_frame` is the core's
     /// [`polyshare_core::config::Limits::max_frame`].
     pub fn new(conn: ConnId, protocol: Protocol, max_frame: usize) -> Self {
-        Self { conn, framer: polyshare_core::framing::Framer::new(protocol.transport(), max_frame) }
+        let framer = Framer::new(protocol.transport(), max_frame);
+        Self { conn, framer, pipes: None, receiving: None, spliced_last: false, declined: false }
+    }
+
+    /// Receives the data of large WRITEs into pipes from `pipes` (the
+    /// core's, [`polyshare_core::Server::pipe_pool`]) where it can.
+    pub fn with_pipes(mut self, pipes: Arc<PipePool>) -> Self {
+        self.pipes = Some(pipes);
+        self
     }
 
     /// The connection being read.
@@ -155,6 +204,23 @@ impl ReadFramer {
         self.framer.read_buf(READ_CHUNK)
     }
 
+    /// Most bytes the next read into [`ReadFramer::buf`] should take (see
+    /// [`HEAD_READ`]); `usize::MAX` for no limit.
+    pub fn read_limit(&self) -> usize {
+        match self.spliced_last && self.framer.buffered() < HEAD_READ {
+            true => HEAD_READ - self.framer.buffered(),
+            false => usize::MAX,
+        }
+    }
+
+    /// The data being received into pipes: while this is `Some`, splice
+    /// from the socket into it ([`Inflow::splice_from`], when the socket is
+    /// readable) instead of reading, and report each splice with
+    /// [`ReadFramer::after_read`].
+    pub fn inflow(&mut self) -> Option<&mut Inflow> {
+        self.receiving.as_mut().map(|r| &mut r.inflow)
+    }
+
     /// Takes bytes read into a buffer of the reader's own (for a runtime
     /// whose reads need an initialised `&mut [u8]`, which a `BytesMut`'s
     /// spare room is not without `unsafe`): the one copy of the input.
@@ -162,13 +228,34 @@ impl ReadFramer {
         self.framer.read_buf(data.len()).extend_from_slice(data);
     }
 
-    /// What one read that returned `read` tells the core task, appended to
-    /// `out`: whole messages, or the end of the stream (0 bytes, or an
-    /// error).
+    /// What one read (or splice into [`ReadFramer::inflow`]) that returned
+    /// `read` tells the core task, appended to `out`: whole messages, or
+    /// the end of the stream (0 bytes, or an error).
     pub fn after_read<S>(&mut self, read: io::Result<usize>, out: &mut Vec<Event<S>>) {
         match read {
             Ok(0) => out.push(Event::ReadEnd(self.conn, None)),
             Ok(_) => self.events(out),
+            // No more pipes to be had, or the socket does not splice: the
+            // data received so far is taken back out of the pipes and the
+            // message read like any other.
+            Err(e)
+                if matches!(e.kind(), io::ErrorKind::OutOfMemory | io::ErrorKind::Unsupported)
+                    && self.receiving.is_some() =>
+            {
+                if e.kind() == io::ErrorKind::Unsupported {
+                    self.pipes = None;
+                }
+                if let Some(r) = self.receiving.take() {
+                    match r.inflow.into_bytes() {
+                        Ok(data) => {
+                            self.framer.unshift(&[&r.head[..], &data[..]].concat());
+                            self.declined = true;
+                            self.events(out);
+                        }
+                        Err(e) => out.push(Event::ReadEnd(self.conn, Some(e))),
+                    }
+                }
+            }
             Err(e) => out.push(Event::ReadEnd(self.conn, Some(e))),
         }
     }
@@ -178,15 +265,48 @@ impl ReadFramer {
     /// reader then reads no more).
     pub fn events<S>(&mut self, out: &mut Vec<Event<S>>) {
         let read = Instant::now();
+        if let Some(r) = self.receiving.take_if(|r| r.inflow.remaining() == 0) {
+            let head = r.head.slice(4..);
+            out.push(Event::SplicedFrame(self.conn, head, PipedData::new(r.inflow.finish()), read));
+            self.spliced_last = true;
+        }
+        if self.receiving.is_some() {
+            return;
+        }
         loop {
             match self.framer.next_frame() {
-                Ok(Some(frame)) => out.push(Event::Frame(self.conn, frame, read)),
-                Ok(None) => return,
+                Ok(Some(frame)) => {
+                    self.declined = false;
+                    if frame.len() >= polyshare_core::framing::SPLICE_IN_MIN {
+                        self.spliced_last = false;
+                    }
+                    out.push(Event::Frame(self.conn, frame, read));
+                }
+                Ok(None) => break,
                 Err(e) => {
                     tracing::info!(conn = self.conn.0, error = %e, "closing unframeable connection");
                     out.push(Event::Unframeable(self.conn));
                     return;
                 }
+            }
+        }
+        self.start_receiving();
+    }
+
+    /// Begins receiving the data of the WRITE at the front of the buffer
+    /// into pipes, when it may be (a pipe is to be had).
+    fn start_receiving(&mut self) {
+        let Some(pipes) = self.pipes.as_ref().filter(|_| !self.declined) else { return };
+        let Some(plan) = self.framer.splice_plan() else { return };
+        let Some(mut inflow) = pipes.inflow(plan.data) else { return };
+        let (head, prefix) = self.framer.take_spliced_head(plan);
+        match inflow.put(&prefix) {
+            Ok(()) => self.receiving = Some(Receiving { head, inflow }),
+            // Not even the first bytes fit: the message is read as usual.
+            Err(_) => {
+                drop(inflow);
+                self.framer.unshift(&[&head[..], &prefix[..]].concat());
+                self.declined = true;
             }
         }
     }
@@ -211,4 +331,173 @@ where
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+
+    /// A Direct-TCP framed SMB2 message: a lone unsigned WRITE of `len`
+    /// bytes of `fill` (`write`), or an ECHO.
+    fn smb(write: bool, len: usize, fill: u8) -> Vec<u8> {
+        let mut m = b"\xfeSMB".to_vec();
+        m.extend_from_slice(&64u16.to_le_bytes());
+        m.resize(12, 0);
+        m.extend_from_slice(&(if write { 9u16 } else { 13 }).to_le_bytes());
+        m.resize(64, 0);
+        if write {
+            m.extend_from_slice(&49u16.to_le_bytes());
+            m.extend_from_slice(&112u16.to_le_bytes());
+            m.extend_from_slice(&(len as u32).to_le_bytes());
+            m.resize(112, 0);
+            m.resize(112 + len, fill);
+        } else {
+            m.extend_from_slice(&[4, 0, 0, 0]);
+        }
+        polyshare_core::framing::encode_frame(polyshare_core::framing::Transport::SmbDirectTcp, &m).to_vec()
+    }
+
+    /// Reads `stream` (sent by another thread, then closed) through a
+    /// `ReadFramer` as an adapter's reader does: splicing while it has an
+    /// inflow, otherwise reading at most `read_limit` bytes; every event
+    /// up to the end of the stream.
+    fn read_through(pipes: Arc<PipePool>, stream: Vec<u8>, chunk: usize) -> (Vec<Event<()>>, Vec<usize>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut tx = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut rx, _) = l.accept().unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let sender = std::thread::spawn(move || tx.write_all(&stream).unwrap());
+        let mut framer = ReadFramer::new(ConnId(1), Protocol::Smb, 16 << 20).with_pipes(pipes);
+        let (mut out, mut limits) = (Vec::new(), Vec::new());
+        let mut buf = vec![0u8; chunk];
+        loop {
+            let read = match framer.inflow() {
+                Some(inflow) => inflow.splice_from(rx.as_fd()),
+                None => {
+                    let limit = framer.read_limit().min(buf.len());
+                    limits.push(limit);
+                    rx.read(&mut buf[..limit]).inspect(|n| framer.push(&buf[..*n]))
+                }
+            };
+            if matches!(&read, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
+            }
+            framer.after_read(read, &mut out);
+            if out.iter().any(|e| e.ends_reading()) {
+                break;
+            }
+        }
+        sender.join().unwrap();
+        (out, limits)
+    }
+
+    #[test]
+    fn large_writes_arrive_in_pipes_and_the_rest_as_frames_in_order() {
+        let (w1, w2, echo) = (smb(true, 300_000, 1), smb(true, 200_001, 2), smb(false, 0, 0));
+        let stream = [&echo[..], &w1, &w2, &echo].concat();
+        let (events, limits) = read_through(PipePool::new(), stream, 1 << 20);
+        let mut kinds = Vec::new();
+        for ev in events {
+            match ev {
+                Event::Frame(_, f, _) => kinds.push(("frame", f.len(), f[12])),
+                Event::SplicedFrame(_, head, data, _) => {
+                    assert_eq!(head.len(), 112, "the message up to its data");
+                    let bytes = data.to_vec().unwrap();
+                    assert!(bytes.iter().all(|b| *b == bytes[0]), "the data as sent");
+                    kinds.push(("spliced", bytes.len(), bytes[0]));
+                }
+                Event::ReadEnd(_, None) => kinds.push(("end", 0, 0)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let want =
+            [("frame", 68, 13), ("spliced", 300_000, 1), ("spliced", 200_001, 2), ("frame", 68, 13), ("end", 0, 0)];
+        assert_eq!(kinds, want);
+        assert!(limits.contains(&HEAD_READ), "after a spliced WRITE, reads ask for a head's worth: {limits:?}");
+    }
+
+    #[test]
+    fn with_no_pipes_to_be_had_a_large_write_arrives_whole() {
+        let (w1, echo) = (smb(true, 3_000_000, 7), smb(false, 0, 0));
+        let stream = [&w1[..], &echo].concat();
+        // One pipe of one page: full at once, and no second one. Reads of
+        // 512 bytes, so that the head and a little data fit in the pipe and
+        // the rest is being spliced when the pipes run out.
+        let (events, _) = read_through(PipePool::with_pipe_size(1, 4096), stream, 512);
+        let frames: Vec<(usize, u8)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Frame(_, f, _) => Some((f.len(), f[f.len() - 1])),
+                Event::SplicedFrame(..) => panic!("not spliced"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frames, vec![(3_000_112, 7), (68, 0)]);
+        assert!(matches!(events.last(), Some(Event::ReadEnd(_, None))));
+    }
+
+    /// A loopback connection whose receiving end does not block, and a
+    /// thread sending `data` into it.
+    fn sending(data: Vec<u8>) -> (std::net::TcpStream, std::thread::JoinHandle<()>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut tx = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (rx, _) = l.accept().unwrap();
+        rx.set_nonblocking(true).unwrap();
+        (rx, std::thread::spawn(move || tx.write_all(&data).unwrap()))
+    }
+
+    /// Splices until `inflow` has all it wants or splicing fails.
+    fn splice_all(inflow: &mut Inflow, rx: &std::net::TcpStream) -> io::Result<()> {
+        while inflow.remaining() > 0 {
+            match inflow.splice_from(rx.as_fd()) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_payload_spliced_from_a_socket_fills_pipes_in_order() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 11 + i / 5000) as u8).collect();
+        let (rx, tx) = sending(data[1000..].to_vec());
+        // Small pipes: a pipe holds 256 of what the socket received, which
+        // on loopback is up to 8 MiB in 1 MiB pipes.
+        let pool = PipePool::with_pipe_size(polyshare_core::splice::MAX_LIVE, 64 << 10);
+        let mut inflow = pool.inflow(data.len()).unwrap();
+        // The bytes read with the head go first.
+        inflow.put(&data[..1000]).unwrap();
+        splice_all(&mut inflow, &rx).unwrap();
+        tx.join().unwrap();
+        assert!(pool.live() > 1, "a full pipe is followed by another");
+        let got = PipedData::new(inflow.finish()).to_vec().unwrap();
+        assert!(got == data, "the bytes as sent, in order");
+    }
+
+    #[test]
+    fn with_no_pipe_left_the_bytes_spliced_come_back() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 5) as u8).collect();
+        let (rx, tx) = sending(data.clone());
+        let pool = PipePool::with_pipe_size(1, 4096);
+        let mut inflow = pool.inflow(data.len()).unwrap();
+        let err = splice_all(&mut inflow, &rx).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
+        let mut got = inflow.into_bytes().unwrap();
+        assert!(!got.is_empty() && got.len() < data.len());
+        // The rest is read from the socket as usual.
+        rx.set_nonblocking(false).unwrap();
+        let mut rest = vec![0u8; data.len() - got.len()];
+        (&rx).read_exact(&mut rest).unwrap();
+        tx.join().unwrap();
+        got.extend_from_slice(&rest);
+        assert!(got == data);
+        assert_eq!((pool.live(), pool.idle()), (1, 1), "the emptied pipe is kept for reuse");
+    }
 }

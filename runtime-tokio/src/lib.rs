@@ -30,12 +30,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
+use std::os::fd::AsFd;
+
+use bytes::{BufMut, Bytes};
 use polyshare_core::{ConnId, Driver, IoRequest, Protocol, Setup};
 use polyshare_runtime::{
     ACCEPT_BACKOFF, Connections, EVENT_QUEUE, FdSocket, LINGER, Outbox, Outputs, ReadFramer, RecordSink, WorkerPool,
     WorkerSocket, WriteQueue, deliver, dispatch_outputs, handle_control, handle_event, shutdown_write,
 };
+use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
@@ -161,6 +164,7 @@ async fn run(
         tx,
         pool: WorkerPool::new(opts.io_workers),
         max_frame: driver.server().config().limits.max_frame,
+        pipes: driver.server().pipe_pool(),
         limit: opts.output_limit,
         conns: BTreeMap::new(),
         readers: JoinSet::new(),
@@ -196,6 +200,8 @@ struct ConnTable {
     pool: WorkerPool,
     /// The core's largest message, for the readers' framers.
     max_frame: usize,
+    /// The core's pipes, which the readers receive large WRITEs into.
+    pipes: Arc<polyshare_core::splice::PipePool>,
     limit: usize,
     conns: BTreeMap<ConnId, Conn>,
     /// Readers (including lingering ones) and writers, aborted at shutdown.
@@ -301,7 +307,7 @@ impl Connections for ConnTable {
         }
         let stream = Arc::new(stream);
         let outbox = Arc::new(Outbox::new(self.limit));
-        let framer = ReadFramer::new(conn, protocol, self.max_frame);
+        let framer = ReadFramer::new(conn, protocol, self.max_frame).with_pipes(self.pipes.clone());
         let reader = self.readers.spawn(read_loop(stream.clone(), framer, outbox.clone(), self.tx.clone()));
         self.writers.spawn(write_loop(conn, stream.clone(), outbox.clone(), self.tx.clone()));
         self.conns.insert(conn, Conn { stream, outbox, reader });
@@ -337,10 +343,20 @@ async fn accept_loop(listener: TcpListener, protocol: Protocol, events: mpsc::Se
 }
 
 /// One read into `framer`'s buffer, waiting until the socket has input.
+/// A large WRITE's data being received into pipes
+/// ([`ReadFramer::inflow`]) is spliced from the socket instead, inside
+/// `try_io`, so an empty socket clears tokio's readiness.
 async fn read_some(stream: &TcpStream, framer: &mut ReadFramer) -> io::Result<usize> {
     loop {
         stream.readable().await?;
-        match stream.try_read_buf(framer.buf()) {
+        let read = match framer.inflow() {
+            Some(inflow) => stream.try_io(Interest::READABLE, || inflow.splice_from(stream.as_fd())),
+            None => {
+                let limit = framer.read_limit();
+                stream.try_read_buf(&mut framer.buf().limit(limit))
+            }
+        };
+        match read {
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
             read => return read,
         }

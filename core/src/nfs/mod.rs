@@ -41,6 +41,20 @@ pub(crate) fn handle_frame(
     frame: Bytes,
     now: Instant,
 ) -> Flow {
+    handle_frame_with(core, shared, conn, frame, None, now)
+}
+
+/// [`handle_frame`] of a record that may end where a WRITE's data begins,
+/// the data having come in pipes (`payload`; see
+/// [`crate::Server::handle_spliced_frame`]).
+pub(crate) fn handle_frame_with(
+    core: &mut Core,
+    shared: &mut NfsShared,
+    conn: &mut NfsConnection,
+    frame: Bytes,
+    payload: Option<crate::splice::PipedData>,
+    now: Instant,
+) -> Flow {
     conn.touch(core, now);
     let mut r = XdrReader::over(&frame);
     let hdr = match CallHeader::decode(&mut r) {
@@ -68,7 +82,7 @@ pub(crate) fn handle_frame(
         PROG_MOUNT if hdr.vers != mount::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
         PROG_MOUNT => mount::handle(core, shared, conn, hdr.proc_, &mut r, &mut w),
         PROG_NFS if hdr.vers != nfs3::VERSION => Err(AcceptStat::ProgMismatch { low: 3, high: 3 }),
-        PROG_NFS => nfs3::decode_call(&hdr, cred, &mut r).map(|call| {
+        PROG_NFS => nfs3::decode_call(&hdr, cred, &mut r, payload).map(|call| {
             let proc_no = call.args.proc_no() as usize;
             if let Some(n) = core.stats.nfs_calls.get_mut(proc_no) {
                 *n += 1;

@@ -328,6 +328,8 @@ pub struct Pending {
     pub followers: Vec<Follower>,
     /// The SessionId of the TRANSFORM_HEADER it came in, if encrypted.
     pub encrypted: Option<u64>,
+    /// Its WRITE data, when the adapter received it into pipes.
+    pub payload: Option<crate::splice::PipedData>,
 }
 
 /// A related compound element waiting for the element before it.

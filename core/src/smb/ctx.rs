@@ -92,6 +92,10 @@ pub struct Ctx<'a> {
     pub io_allowed: bool,
     /// What the reply needs once the storage request completes.
     pub io_wait: Option<IoKind>,
+    /// A lone WRITE's data, when the adapter received it into pipes
+    /// ([`crate::Server::handle_spliced_frame`]); `msg` then ends where
+    /// the data would begin.
+    pub payload: Option<crate::splice::PipedData>,
 }
 
 impl<'a> Ctx<'a> {
@@ -123,6 +127,7 @@ impl<'a> Ctx<'a> {
             op: None,
             io_allowed: false,
             io_wait: None,
+            payload: None,
         }
     }
 

@@ -29,6 +29,7 @@ use crate::common::{Core, Flow};
 use crate::id::Protocol;
 use crate::io::IoResult;
 use crate::smb::SmbShared;
+use crate::splice::PipedData;
 
 /// What the previous element of a related chain left behind.
 #[derive(Debug, Default)]
@@ -78,6 +79,26 @@ pub(crate) fn handle_frame(
     handle_message(core, smb, conn, frame, None, now)
 }
 
+/// A lone WRITE whose data the adapter received into pipes: `head` is the
+/// message up to DataOffset (`framing::spliceable_write` found it unsigned,
+/// not compounded and not in a TRANSFORM; the rest is checked here as for
+/// any message).
+pub(crate) fn handle_spliced_frame(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    head: Bytes,
+    data: PipedData,
+    now: Instant,
+) -> Flow {
+    match Header::decode(&head) {
+        Ok(h) if h.next_command == 0 && h.command == command::WRITE => {
+            handle_message_with(core, smb, conn, head, None, Some(data), now)
+        }
+        _ => Flow::Close,
+    }
+}
+
 /// A large TRANSFORM message (a WRITE, typically) is decrypted in place on
 /// a worker; what is inside is handled when it comes back ([`unsealed`]).
 fn unseal_off_core(core: &mut Core, smb: &SmbShared, conn: &mut SmbConnection, frame: Bytes) -> Flow {
@@ -117,6 +138,19 @@ fn handle_message(
     encrypted: Option<u64>,
     now: Instant,
 ) -> Flow {
+    handle_message_with(core, smb, conn, frame, encrypted, None, now)
+}
+
+/// [`handle_message`], with the data of a lone WRITE that came in pipes.
+fn handle_message_with(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    frame: Bytes,
+    encrypted: Option<u64>,
+    mut payload: Option<PipedData>,
+    now: Instant,
+) -> Flow {
     if frame.get(..4) != Some(&PROTOCOL_ID[..]) {
         tracing::info!(conn = conn.id.0, "not an SMB2 message; closing");
         return Flow::Close;
@@ -133,7 +167,7 @@ fn handle_message(
             return Flow::Close;
         }
         let msg = frame.slice(off..off + len);
-        match process(core, smb, conn, hdr, msg, &mut chain, now) {
+        match process(core, smb, conn, hdr, msg, payload.take(), &mut chain, now) {
             Step::Reply(e) => out.push(e),
             Step::Parked(e, op) => {
                 out.push(e);
@@ -258,12 +292,14 @@ fn defer_related(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn process(
     core: &mut Core,
     smb: &mut SmbShared,
     conn: &mut SmbConnection,
     hdr: Header,
     msg: Bytes,
+    payload: Option<PipedData>,
     chain: &mut Chain,
     now: Instant,
 ) -> Step {
@@ -306,6 +342,7 @@ fn process(
         }
     }
     let mut cx = Ctx::new(core, smb, conn, eff, msg, now);
+    cx.payload = payload;
     cx.chain_file = if related && !first { chain.file_id } else { None };
     cx.io_allowed = first && hdr.next_command == 0;
     cx.encrypted = encrypted;
@@ -528,8 +565,8 @@ fn go_async(mut cx: Ctx<'_>, hdr: Header, granted: u16) -> Step {
     stored.flags |= FLAG_ASYNC;
     stored.async_id = async_id;
     stored.message_id = hdr.message_id;
-    let (msg, encrypted) = (cx.msg.clone(), cx.encrypted);
-    cx.conn.pending.insert(op, Pending { async_id, header: stored, msg, followers: Vec::new(), encrypted });
+    let (msg, encrypted, payload) = (cx.msg.clone(), cx.encrypted, cx.payload.take());
+    cx.conn.pending.insert(op, Pending { async_id, header: stored, msg, followers: Vec::new(), encrypted, payload });
     let mut rh = response_header(&hdr, &cx, status::PENDING, granted);
     rh.flags |= FLAG_ASYNC;
     if hdr.flags & FLAG_RELATED != 0 {
@@ -557,6 +594,7 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
     cx.async_id = Some(p.async_id);
     cx.op = Some(op);
     cx.encrypted = p.encrypted;
+    cx.payload = p.payload.take();
     let (status, body) = match handlers::dispatch_command(&mut cx) {
         Ok(Outcome::Reply { status, body }) => (status, body),
         Ok(Outcome::NoReply) => {
@@ -567,6 +605,7 @@ pub(crate) fn resume(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnect
         Ok(Outcome::Io) => (status::INTERNAL_ERROR, to_vec(encode_error_response)),
         Ok(Outcome::Disconnect) => return Flow::Close,
         Ok(Outcome::Pending) | Err(status::PENDING) => {
+            p.payload = cx.payload.take();
             cx.conn.pending.insert(op, p);
             return Flow::Continue;
         }
@@ -647,6 +686,7 @@ fn run_follower(
                     msg: f.msg.clone(),
                     followers,
                     encrypted: f.encrypted,
+                    payload: None,
                 });
             return None;
         }

@@ -71,6 +71,19 @@ pub(crate) fn handle_frame(
     dispatch::handle_frame(core, smb, conn, frame, now)
 }
 
+/// A lone WRITE whose data came in pipes (see
+/// [`crate::Server::handle_spliced_frame`]).
+pub(crate) fn handle_spliced_frame(
+    core: &mut Core,
+    smb: &mut SmbShared,
+    conn: &mut SmbConnection,
+    head: Bytes,
+    data: crate::splice::PipedData,
+    now: Instant,
+) -> Flow {
+    dispatch::handle_spliced_frame(core, smb, conn, head, data, now)
+}
+
 /// The connection is gone: its durable opens are preserved, the others
 /// released (delete-on-close runs), and its pended requests dropped.
 pub(crate) fn handle_closed(core: &mut Core, smb: &mut SmbShared, conn: &mut SmbConnection, now: Instant) {

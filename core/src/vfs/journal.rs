@@ -266,6 +266,19 @@ impl Vfs for Journaled {
         Ok(a)
     }
 
+    fn write_spliced(
+        &self,
+        id: ObjectId,
+        offset: u64,
+        data: &mut crate::splice::Spliced,
+        len: usize,
+        now: Timespec,
+    ) -> VfsResult<FileAttr> {
+        let a = self.inner.write_spliced(id, offset, data, len, now)?;
+        self.note_write(id);
+        Ok(a)
+    }
+
     fn zero_range(&self, id: ObjectId, offset: u64, len: u64, deallocate: bool, now: Timespec) -> VfsResult<FileAttr> {
         let a = self.inner.zero_range(id, offset, len, deallocate, now)?;
         self.note_write(id);

@@ -1303,6 +1303,26 @@ impl Vfs for LocalFs {
         Ok(self.attr_at(&f.metadata().map_err(io_err)?, None, Some(&f)))
     }
 
+    fn write_spliced(
+        &self,
+        id: ObjectId,
+        offset: u64,
+        data: &mut crate::splice::Spliced,
+        len: usize,
+        now: Timespec,
+    ) -> VfsResult<FileAttr> {
+        if is_stream_id(id) || len > data.len() {
+            return write_through_buffer(self, id, offset, data, len, now);
+        }
+        let end = offset.checked_add(len as u64).ok_or(VfsError::TooBig)?;
+        if end > MAX_END {
+            return Err(VfsError::TooBig);
+        }
+        let (f, _) = self.file(id, true)?;
+        data.splice_to_file(&f, offset, len).map_err(io_err)?;
+        Ok(self.attr_at(&f.metadata().map_err(io_err)?, None, Some(&f)))
+    }
+
     fn setattr(&self, id: ObjectId, set: &SetAttr, _now: Timespec) -> VfsResult<FileAttr> {
         if is_stream_id(id) {
             // A stream has its own size; everything else is its file's.

@@ -28,5 +28,6 @@ pub use observed::{DataHook, Observed};
 pub use types::{
     CreateAttr, Cred, DOS_KEPT, DOS_SETTABLE, DirEntry, FileAttr, FileType, FsStat, MAX_COPY, MAX_EA_NAME,
     MAX_EA_VALUE, MAX_NAME_LEN, MAX_READ, MAX_SECURITY, NOCASE_SCAN_BATCH, ObjectId, SetAttr, Vfs, VfsError, VfsResult,
-    check_ea, check_name, copy_by_reading, fold, fold_char, scan_name_in, whole_range, zero_by_writing,
+    check_ea, check_name, copy_by_reading, fold, fold_char, scan_name_in, whole_range, write_through_buffer,
+    zero_by_writing,
 };

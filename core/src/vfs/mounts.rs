@@ -324,6 +324,20 @@ impl Vfs for Mounts {
         }
     }
 
+    fn write_spliced(
+        &self,
+        id: ObjectId,
+        offset: u64,
+        data: &mut crate::splice::Spliced,
+        len: usize,
+        now: Timespec,
+    ) -> VfsResult<FileAttr> {
+        match self.at(id)? {
+            At::Root => Err(VfsError::IsDir),
+            At::In(s, v, i) => attr(s, v.write_spliced(i, offset, data, len, now)?),
+        }
+    }
+
     fn copy_range(
         &self,
         src: ObjectId,

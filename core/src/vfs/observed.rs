@@ -18,6 +18,10 @@ pub trait DataHook: Send + Sync + std::fmt::Debug {
     fn write(&self, _id: ObjectId, _offset: u64, _data: &[u8]) -> VfsResult<()> {
         Ok(())
     }
+    /// Before [`Vfs::write_spliced`] stores `len` bytes its pipes hold.
+    fn write_spliced(&self, _id: ObjectId, _offset: u64, _len: usize) -> VfsResult<()> {
+        Ok(())
+    }
     /// Before [`Vfs::sync`].
     fn sync(&self, _id: ObjectId) -> VfsResult<()> {
         Ok(())
@@ -52,6 +56,18 @@ impl<H: DataHook> Vfs for Observed<H> {
     fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr> {
         self.hook.write(id, offset, data)?;
         self.inner.write(id, offset, data, now)
+    }
+
+    fn write_spliced(
+        &self,
+        id: ObjectId,
+        offset: u64,
+        data: &mut crate::splice::Spliced,
+        len: usize,
+        now: Timespec,
+    ) -> VfsResult<FileAttr> {
+        self.hook.write_spliced(id, offset, len)?;
+        self.inner.write_spliced(id, offset, data, len, now)
     }
 
     fn sync(&self, id: ObjectId) -> VfsResult<()> {

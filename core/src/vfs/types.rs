@@ -455,6 +455,21 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// attributes.
     fn write(&self, id: ObjectId, offset: u64, data: &[u8], now: Timespec) -> VfsResult<FileAttr>;
 
+    /// [`Vfs::write`] of the first `len` bytes `data`'s pipes hold (a WRITE
+    /// the adapter received into pipes, [`crate::splice::Inflow`]). Storage
+    /// backed by a kernel file splices them into it; the default reads them
+    /// into a buffer and calls [`Vfs::write`].
+    fn write_spliced(
+        &self,
+        id: ObjectId,
+        offset: u64,
+        data: &mut crate::splice::Spliced,
+        len: usize,
+        now: Timespec,
+    ) -> VfsResult<FileAttr> {
+        write_through_buffer(self, id, offset, data, len, now)
+    }
+
     /// Applies the `Some` fields of `set` and returns the new attributes. A
     /// size truncates or extends the file (zeros) and updates mtime.
     fn setattr(&self, id: ObjectId, set: &SetAttr, now: Timespec) -> VfsResult<FileAttr>;
@@ -595,3 +610,21 @@ pub const MAX_EA_VALUE: usize = 65_535;
 /// The largest security descriptor a backend keeps: an ACL's size is a
 /// 16-bit field (MS-DTYP 2.4.5), and a descriptor has at most two.
 pub const MAX_SECURITY: usize = 3 * 65_536;
+
+/// [`Vfs::write_spliced`] for storage that takes bytes: the data read out
+/// of its pipes, then written.
+pub fn write_through_buffer<V: Vfs + ?Sized>(
+    vfs: &V,
+    id: ObjectId,
+    offset: u64,
+    data: &mut crate::splice::Spliced,
+    len: usize,
+    now: Timespec,
+) -> VfsResult<FileAttr> {
+    if len > data.len() {
+        return Err(VfsError::Io("write data shorter than its count".into()));
+    }
+    let mut buf = vec![0u8; len];
+    data.read_exact_into(&mut buf).map_err(|e| VfsError::Io(e.to_string()))?;
+    vfs.write(id, offset, &buf, now)
+}

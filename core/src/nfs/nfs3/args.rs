@@ -5,7 +5,9 @@
 use super::attrs::{NF3BLK, NF3CHR, NF3FIFO, NF3SOCK, Sattr3, decode_time, encode_time};
 use super::fh::FhBytes;
 use super::proc_;
+use crate::io::WriteData;
 use crate::nfs::xdr::{XdrError, XdrReader, XdrResult, XdrWriter};
+use crate::splice::PipedData;
 use crate::time::Timespec;
 
 /// Names and paths longer than this are refused as GARBAGE_ARGS (the
@@ -64,7 +66,7 @@ pub enum Nfs3Args {
     Access { fh: FhBytes, access: u32 },
     Readlink(FhBytes),
     Read { fh: FhBytes, offset: u64, count: u32 },
-    Write { fh: FhBytes, offset: u64, count: u32, stable: StableHow, data: bytes::Bytes },
+    Write { fh: FhBytes, offset: u64, count: u32, stable: StableHow, data: WriteData },
     Create { where_: DirOpArgs, how: CreateHow },
     Mkdir { where_: DirOpArgs, attr: Sattr3 },
     Symlink { where_: DirOpArgs, attr: Sattr3, target: Vec<u8> },
@@ -96,6 +98,16 @@ impl From<XdrError> for ArgsError {
 
 impl Nfs3Args {
     pub fn decode(proc_no: u32, r: &mut XdrReader<'_>) -> Result<Self, ArgsError> {
+        Self::decode_with(proc_no, r, None)
+    }
+
+    /// [`Nfs3Args::decode`] of a call whose WRITE data the adapter received
+    /// into pipes (`payload`): the record ends after the data's length,
+    /// which must be the payload's. Anything but a WRITE is garbage then.
+    pub fn decode_with(proc_no: u32, r: &mut XdrReader<'_>, payload: Option<PipedData>) -> Result<Self, ArgsError> {
+        if payload.is_some() && proc_no != proc_::WRITE {
+            return Err(XdrError::BadValue(proc_no).into());
+        }
         use proc_::*;
         let fh = FhBytes::decode;
         Ok(match proc_no {
@@ -121,7 +133,16 @@ impl Nfs3Args {
                     2 => StableHow::FileSync,
                     v => return Err(XdrError::BadValue(v).into()),
                 };
-                let data = r.opaque_bytes(u32::MAX)?;
+                let data = match payload {
+                    Some(p) => {
+                        let len = r.u32()?;
+                        if len as usize != p.len() || r.remaining() != 0 {
+                            return Err(XdrError::BadValue(len).into());
+                        }
+                        WriteData::Piped(p)
+                    }
+                    None => WriteData::Bytes(r.opaque_bytes(u32::MAX)?),
+                };
                 Self::Write { fh, offset, count, stable, data }
             }
             CREATE => {
@@ -231,6 +252,8 @@ impl Nfs3Args {
             }
             Self::Write { fh, offset, count, stable, data } => {
                 fh.encode(w);
+                // Piped data is not encoded (only the server receives it).
+                let data = data.as_bytes().map_or(&[][..], |b| &b[..]);
                 w.u64(*offset).u32(*count).u32(*stable as u32).opaque(data);
             }
             Self::Create { where_, how } => {
@@ -349,7 +372,7 @@ mod tests {
                     offset: u64::arbitrary(g),
                     count: u32::arbitrary(g),
                     stable: [StableHow::Unstable, StableHow::DataSync, StableHow::FileSync][usize::arbitrary(g) % 3],
-                    data: Vec::<u8>::arbitrary(g).into(),
+                    data: bytes::Bytes::from(Vec::<u8>::arbitrary(g)).into(),
                 },
                 8 => Nfs3Args::Create {
                     where_: dirop(g),

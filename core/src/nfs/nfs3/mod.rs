@@ -57,8 +57,9 @@ pub(crate) fn decode_call(
     hdr: &CallHeader,
     cred: Credentials,
     r: &mut XdrReader<'_>,
+    payload: Option<crate::splice::PipedData>,
 ) -> Result<ParkedCall, AcceptStat> {
-    let args = Nfs3Args::decode(hdr.proc_, r).map_err(|e| match e {
+    let args = Nfs3Args::decode_with(hdr.proc_, r, payload).map_err(|e| match e {
         ArgsError::ProcUnavail => AcceptStat::ProcUnavail,
         ArgsError::Garbage(_) => AcceptStat::GarbageArgs,
     })?;

@@ -16,7 +16,7 @@ use crate::access::{R, W, X};
 use super::fh::FhBytes;
 use super::fsinfo::{RTMAX, WTMAX};
 use super::{Ctx, Nfs3Error, Nfs3Status, NfsResult, Obj};
-use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData};
+use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData, WriteData};
 use crate::nfs::xdr::XdrWriter;
 use crate::vfs::FileAttr;
 use crate::vfs::FileType;
@@ -55,7 +55,7 @@ pub(crate) fn write(
     offset: u64,
     count: u32,
     stable: StableHow,
-    data: &bytes::Bytes,
+    data: &WriteData,
 ) -> NfsResult<()> {
     let o = ctx.resolve(fh)?;
     let pre = WccAttr::from(&o.attr);
@@ -68,7 +68,15 @@ pub(crate) fn write(
     if count > WTMAX || count as usize > data.len() {
         return Err(fail(Nfs3Status::Inval));
     }
-    let data = data.slice(..count as usize);
+    // Data past `count` is not written (RFC 1813 3.3.7).
+    let data = match data {
+        WriteData::Bytes(b) => WriteData::Bytes(b.slice(..count as usize)),
+        WriteData::Piped(p) => {
+            let mut p = p.clone();
+            p.truncate(count as usize);
+            WriteData::Piped(p)
+        }
+    };
     let id = o.id();
     let now = ctx.wall();
     let sync = stable != StableHow::Unstable;

@@ -51,7 +51,7 @@ fn handles_stay_in_their_export(vfs: Box<dyn Vfs>) {
         offset: 0,
         count: 1,
         stable: StableHow::FileSync,
-        data: bytes::Bytes::from_static(b"X"),
+        data: bytes::Bytes::from_static(b"X").into(),
     };
     assert_eq!(t.status(c, w), STALE);
     let b_as_a = with_export(&b, 0);

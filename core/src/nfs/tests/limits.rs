@@ -96,7 +96,7 @@ fn nfs_clients_outside_the_allowed_addresses_get_acces() {
         offset: 0,
         count: 1,
         stable: StableHow::FileSync,
-        data: bytes::Bytes::from_static(b"x"),
+        data: bytes::Bytes::from_static(b"x").into(),
     };
     assert_eq!(t.status(other, w), ACCES);
     assert_eq!(t.read(lan, &f, 0, 10).0, b"data");
@@ -117,7 +117,7 @@ fn nfs_writes_to_a_read_only_export_fail_with_rofs() {
         offset: 0,
         count: 1,
         stable: StableHow::FileSync,
-        data: bytes::Bytes::from_static(b"x"),
+        data: bytes::Bytes::from_static(b"x").into(),
     };
     assert_eq!(t.status(c, w), ROFS);
     assert_eq!(t.create(c, &ro, "g", CreateHow::Unchecked(Sattr3::default())), Err(ROFS));
@@ -192,7 +192,7 @@ fn local_fs_escapes_over_nfs_fail() {
         offset: 0,
         count: 1,
         stable: StableHow::FileSync,
-        data: bytes::Bytes::from_static(b"X"),
+        data: bytes::Bytes::from_static(b"X").into(),
     };
     assert_ne!(t.status(c, w), OK);
     assert_eq!(t.create(c, &sym, "new", CreateHow::Unchecked(Sattr3::default())).err(), Some(NOTDIR));

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData};
+use crate::io::{HEADROOM, IoOp, IoResult, PoolBuf, ReadData, WriteData};
 use crate::lease::Operation;
 use crate::lease::access::*;
 use crate::smb::conn::IoKind;
@@ -79,14 +79,29 @@ const MAXFILESIZE: u64 = 0xfff_ffff_0000;
 
 pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     let msg = cx.msg.clone();
-    let req = WriteRequest::decode(&msg).map_err(|_| status::INVALID_PARAMETER)?;
-    check_charge(cx, req.data.len() as u64)?;
+    // The data: where it lies in the message, or in the pipes the adapter
+    // received it into (then `msg` ends where it would begin).
+    let (req, data) = match cx.payload.clone() {
+        Some(p) => match WriteRequest::decode_head(&msg) {
+            Ok((req, len)) if len == p.len() => (req, WriteData::Piped(p)),
+            _ => return Err(status::INVALID_PARAMETER),
+        },
+        None => {
+            let req = WriteRequest::decode(&msg).map_err(|_| status::INVALID_PARAMETER)?;
+            let data = WriteData::Bytes(msg.slice_ref(req.data));
+            (req, data)
+        }
+    };
+    check_charge(cx, data.len() as u64)?;
     // MS-SMB2 3.3.5.13: no more than the MaxWriteSize this connection got.
-    if req.data.len() as u64 > u64::from(negotiated_size(cx.conn.dialect, cx.core.config.smb.max_write_size)) {
+    if data.len() as u64 > u64::from(negotiated_size(cx.conn.dialect, cx.core.config.smb.max_write_size)) {
         return Err(status::INVALID_PARAMETER);
     }
     if let Some(fid) = pipe::lookup(cx, req.file_id) {
-        return pipe::write(cx, fid, req.data);
+        return match &data {
+            WriteData::Bytes(b) => pipe::write(cx, fid, b),
+            WriteData::Piped(p) => pipe::write(cx, fid, &p.to_vec().ok_or(status::INVALID_PARAMETER)?),
+        };
     }
     let open = cx.open(req.file_id)?;
     if open.kind == FileType::Directory {
@@ -108,7 +123,7 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     // end past the largest file size, MAXFILESIZE (MS-FSA 2.1.5.3), unless
     // nothing is written (smbtorture smb2.rw.invalid).
     let offset = req.offset;
-    let len = req.data.len() as u64;
+    let len = data.len() as u64;
     if offset > i64::MAX as u64 || (len > 0 && offset.saturating_add(len) > MAXFILESIZE) {
         return Err(status::INVALID_PARAMETER);
     }
@@ -121,8 +136,8 @@ pub fn write(cx: &mut Ctx<'_>) -> HandlerResult {
     if let Ok(o) = cx.open(req.file_id) {
         o.written = true;
     }
-    // The data stays where it arrived: a slice of the received frame.
-    let data = msg.slice_ref(req.data);
+    // The data stays where it arrived: a slice of the received frame, or
+    // its pipes.
     let io = IoOp::Write { object, offset, data, now, sync: false };
     cx.storage(io, IoKind::Write { file_id: req.file_id, offset })
 }

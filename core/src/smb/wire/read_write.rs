@@ -76,17 +76,35 @@ pub struct WriteRequest<'a> {
 
 impl<'a> WriteRequest<'a> {
     pub fn decode(msg: &'a [u8]) -> WireResult<Self> {
+        let (mut req, off, len) = Self::decode_fixed(msg)?;
+        req.data = slice_at(msg, off, len)?;
+        Ok(req)
+    }
+
+    /// The fields of a WRITE whose data did not come with the message (the
+    /// adapter received it into pipes): DataOffset must be where the
+    /// message ends. Returns the request (no data) and its Length.
+    pub fn decode_head(msg: &'a [u8]) -> WireResult<(Self, usize)> {
+        let (req, off, len) = Self::decode_fixed(msg)?;
+        if off != msg.len() {
+            return Err(WireError::Invalid);
+        }
+        Ok((req, len))
+    }
+
+    fn decode_fixed(msg: &'a [u8]) -> WireResult<(Self, usize, usize)> {
         let body = msg.get(64..).ok_or(WireError::Short)?;
         structure_size(body, 49)?;
         let off = u16_at(body, 2)? as usize;
         let len = u32_at(body, 4)? as usize;
-        Ok(Self {
+        let req = Self {
             offset: u64_at(body, 8)?,
             file_id: FileId::decode(body, 16)?,
             channel: u32_at(body, 32)?,
             flags: u32_at(body, 44)?,
-            data: slice_at(msg, off, len)?,
-        })
+            data: &[],
+        };
+        Ok((req, off, len))
     }
 
     /// The body; the data follows at 64 + 48 = 112.

@@ -74,6 +74,9 @@ pub(crate) struct X {
     /// Every framed message sent, in order (for tests that look at where a
     /// reply's bytes live).
     pub sent: Vec<(ConnId, bytes::Bytes)>,
+    /// Hand large WRITEs to the server as an adapter that receives their
+    /// data into pipes does ([`Server::handle_spliced_frame`]).
+    pub splice_writes: bool,
 }
 
 impl X {
@@ -113,6 +116,7 @@ impl X {
             hold_io: false,
             io_held: Vec::new(),
             sent: Vec::new(),
+            splice_writes: false,
         };
         x.smb = x.smb_peer(GUID);
         x
@@ -155,9 +159,24 @@ impl X {
         rpc::encode_call(&mut w, self.xid, PROG_NFS, 3, args.proc_no(), &cred);
         args.encode(&mut w);
         let framed = encode_frame(Transport::RpcRecordMarking, w.as_slice());
-        self.server.handle_input(conn, &framed, self.now);
-        self.collect();
+        self.deliver(conn, Transport::RpcRecordMarking, &framed);
         self.xid
+    }
+
+    /// Hands the server `framed` (one message, transport header included)
+    /// as the adapter would: whole, or, with `splice_writes`, a spliceable
+    /// WRITE as its head and its data in pipes.
+    pub fn deliver(&mut self, conn: ConnId, transport: Transport, framed: &[u8]) {
+        let max = self.server.config().limits.max_frame;
+        match crate::framing::spliceable_write(transport, framed, max).filter(|_| self.splice_writes) {
+            Some(plan) => {
+                let head = bytes::Bytes::copy_from_slice(&framed[4..plan.head]);
+                let data = piped(&framed[plan.head..plan.head + plan.data]);
+                self.server.handle_spliced_frame(conn, head, data, self.now, self.now);
+            }
+            None => self.server.handle_input(conn, framed, self.now),
+        }
+        self.collect();
     }
 
     pub fn send(&mut self, args: &Nfs3Args) -> u32 {
@@ -255,8 +274,7 @@ impl X {
         let mid = p.mid;
         p.mid += 1;
         let framed = smb_peer::request(cmd, mid, p.session, p.tree, body);
-        self.server.handle_input(conn, &framed, self.now);
-        self.collect();
+        self.deliver(conn, Transport::SmbDirectTcp, &framed);
         mid
     }
 
@@ -324,6 +342,13 @@ impl X {
         let r = self.smb_call(self.smb, command::WRITE, &smb_peer::write_body(fid, 0, data));
         assert_eq!(r.hdr.status, smb_peer::SUCCESS);
     }
+}
+
+/// `data` in pipes, as an adapter's reader receives a WRITE's data.
+pub(crate) fn piped(data: &[u8]) -> crate::splice::PipedData {
+    let mut inflow = crate::splice::PipePool::new().inflow(data.len()).expect("a pipe");
+    inflow.put(data).expect("the data fits the pipes");
+    crate::splice::PipedData::new(inflow.finish())
 }
 
 pub(crate) fn write(fh: &FhBytes, data: &[u8]) -> Nfs3Args {

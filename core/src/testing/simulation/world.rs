@@ -405,7 +405,8 @@ impl World {
         let orphan = self.closed.contains(&conn);
         let nfs_sync = matches!(req.op(), IoOp::Sync { .. }) && self.nfs.iter().any(|c| c.conn == conn);
         let write = match req.op() {
-            IoOp::Write { object, offset, data, .. } => Some((*object, *offset, data.clone())),
+            // The simulation's clients send whole messages: data in memory.
+            IoOp::Write { object, offset, data, .. } => data.as_bytes().map(|d| (*object, *offset, d.clone())),
             _ => None,
         };
         let roll = if clean { 0 } else { self.rng.u32() % 100 };
