@@ -433,6 +433,47 @@ fn a_break_leaves_before_the_reply_that_caused_it(start: Start) {
     server.shut_down();
 }
 
+// Large WRITEs sent back to back, with an ECHO between them, land whole
+// and in place: on tokio and async-io their data is spliced from the socket
+// into pipes (the reader sees each head first), on mio it is framed in the
+// core; either way the file reads back as written and every request is
+// answered.
+fn large_writes_land_whole(start: Start) {
+    let server = start(options(None), setup(6));
+    let mut c = SmbPeer::login(server.smb(), [0xC3; 16]);
+    let r = c.call(command::CREATE, &smb_peer::create_body("big.bin", None));
+    assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+    let fid = r.file_id();
+    // 64 KiB each: what a CreditCharge of 1 covers.
+    let chunk = 65_536usize;
+    let data: Vec<u8> = (0..3 * chunk as u32).map(|i| (i * 7 + i / 4096) as u8).collect();
+    let mut stream = Vec::new();
+    let first = c.mid;
+    for (k, part) in data.chunks(chunk).enumerate() {
+        let body = smb_peer::write_body(fid, (k * chunk) as u64, part);
+        stream.extend_from_slice(&smb_peer::request(command::WRITE, c.mid, c.session, c.tree, &body));
+        c.mid += 1;
+        stream.extend_from_slice(&smb_peer::request(command::ECHO, c.mid, c.session, c.tree, &[4, 0, 0, 0]));
+        c.mid += 1;
+    }
+    c.s.write_all(&stream).unwrap();
+    let mut answered = Vec::new();
+    while answered.len() < 6 {
+        for m in smb_peer::split(&c.frame()) {
+            assert_eq!(m.hdr.status, smb_peer::SUCCESS, "{:?}", m.hdr);
+            answered.push(m.hdr.message_id);
+        }
+    }
+    answered.sort_unstable();
+    assert_eq!(answered, (first..first + 6).collect::<Vec<_>>());
+    for (k, part) in data.chunks(chunk).enumerate() {
+        let r = c.call(command::READ, &smb_peer::read_body(fid, (k * chunk) as u64, chunk as u32));
+        assert_eq!(r.hdr.status, smb_peer::SUCCESS);
+        assert!(smb_peer::read_response_data(&r.body) == Some(part), "chunk {k} reads back as written");
+    }
+    server.shut_down();
+}
+
 macro_rules! runtime_tests {
     ($runtime:ident, $start:path) => {
         mod $runtime {
@@ -471,6 +512,11 @@ macro_rules! runtime_tests {
             #[test]
             fn slow_reader_is_backpressured() {
                 super::slow_reader_is_backpressured($start);
+            }
+
+            #[test]
+            fn large_writes_land_whole() {
+                super::large_writes_land_whole($start);
             }
         }
     };

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::{self, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Instant;
@@ -100,8 +101,9 @@ async fn run(
         listeners.into_iter().map(|(l, protocol)| ex.spawn(accept_loop(l, protocol, tx.clone()))).collect();
     let pool = WorkerPool::new(opts.io_workers);
     let max_frame = driver.server().config().limits.max_frame;
-    let conns =
-        ConnTable { ex, tx, pool, limit: opts.output_limit, max_frame, conns: BTreeMap::new(), writers: Vec::new() };
+    let pipes = driver.server().pipe_pool();
+    let limit = opts.output_limit;
+    let conns = ConnTable { ex, tx, pool, limit, max_frame, pipes, conns: BTreeMap::new(), writers: Vec::new() };
     let mut core = CoreTask { driver, record, opts, conns };
     let result = core.run(rx, shutdown).await;
     drop(accepts);
@@ -158,6 +160,8 @@ struct ConnTable<'a, 'ex> {
     limit: usize,
     /// The core's largest message, for the readers' framers.
     max_frame: usize,
+    /// The core's pipes, which the readers receive large WRITEs into.
+    pipes: Arc<polyshare_core::splice::PipePool>,
     conns: BTreeMap<ConnId, Conn>,
     /// Writers outlive their connection while they flush.
     writers: Vec<Task<()>>,
@@ -270,7 +274,7 @@ impl Connections for ConnTable<'_, '_> {
             tracing::debug!(conn = conn.0, error = %e, "TCP_NODELAY");
         }
         let shared = Arc::new(Shared { stream, outbox: Outbox::new(self.limit) });
-        let framer = ReadFramer::new(conn, protocol, self.max_frame);
+        let framer = ReadFramer::new(conn, protocol, self.max_frame).with_pipes(self.pipes.clone());
         let reader = self.ex.spawn(read_loop(shared.clone(), framer, self.tx.clone()));
         self.writers.push(self.ex.spawn(write_loop(conn, shared.clone(), self.tx.clone())));
         self.conns.insert(conn, Conn { shared, reader: Some(reader) });
@@ -311,15 +315,23 @@ async fn accept_loop(listener: Async<TcpListener>, protocol: Protocol, events: S
 async fn read_loop(shared: Arc<Shared>, mut framer: ReadFramer, events: Sender<Event>) {
     let reading = async {
         // async-io reads into initialised memory: read into this buffer,
-        // then the framer copies it once (see ReadFramer::push).
+        // then the framer copies it once (see ReadFramer::push). A large
+        // WRITE's data is spliced from the socket into pipes instead.
         let mut buf = vec![0u8; READ_CHUNK];
         let mut out = Vec::new();
         loop {
             shared.outbox.queued().room().await;
-            let read = (&shared.stream).read(&mut buf).await;
-            if let Ok(n) = read {
-                framer.push(buf.get(..n).unwrap_or_default());
-            }
+            let read = match framer.inflow() {
+                Some(inflow) => shared.stream.read_with(|s| inflow.splice_from(s.as_fd())).await,
+                None => {
+                    let limit = framer.read_limit().min(buf.len());
+                    let read = (&shared.stream).read(&mut buf[..limit]).await;
+                    if let Ok(n) = read {
+                        framer.push(buf.get(..n).unwrap_or_default());
+                    }
+                    read
+                }
+            };
             framer.after_read(read, &mut out);
             if !deliver(&mut out, |ev| async { events.send(ev).await.is_ok() }).await {
                 return false;

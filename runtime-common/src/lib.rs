@@ -34,8 +34,8 @@ pub mod testing;
 
 pub use control::{Control, Inspect, handle_control};
 pub use events::{
-    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, Outputs, READ_CHUNK, ReadFramer, deliver, dispatch_outputs,
-    handle_event,
+    ACCEPT_BACKOFF, Connections, EVENT_QUEUE, Event, HEAD_READ, Outputs, READ_CHUNK, ReadFramer, deliver,
+    dispatch_outputs, handle_event,
 };
 pub use options::{BoundAddrs, ServerOptions, bind_listeners};
 pub use outbox::{
