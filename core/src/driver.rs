@@ -254,4 +254,41 @@ mod tests {
         let mut fresh = rec.server(config, Box::new(MemoryFs::default()), t1);
         assert_eq!(rec.replay(&mut fresh, t1), live);
     }
+
+    /// A WRITE whose data came in pipes is recorded as the whole message
+    /// (data and XDR padding included): the replay, which feeds whole
+    /// messages, answers as the live server did, and so does a server
+    /// handed the whole message in the first place.
+    #[test]
+    fn a_spliced_write_is_recorded_whole() {
+        use crate::nfs::nfs3::args::{Nfs3Args, StableHow};
+        use crate::nfs::nfs3::fh::FhBytes;
+        use crate::nfs::rpc::{self, AuthSys, Credentials};
+        let t0 = Instant::now();
+        let start = Start { nfs_port: None, entropy: [3; 32], wall: UNIX_EPOCH, now: t0, record: true };
+        let mut d = Setup::new(Config::default(), Box::new(MemoryFs::default())).start(start);
+        let c = d.accept(Protocol::Nfs, "127.0.0.1:700".parse().unwrap(), t0).unwrap();
+        let data: Vec<u8> = (0..70_001u32).map(|i| i as u8).collect();
+        let args =
+            Nfs3Args::Write { fh: FhBytes(vec![1; 32]), offset: 0, count: 70_001, stable: StableHow::FileSync, data: data.clone().into() };
+        let cred = Credentials::Sys(AuthSys { stamp: 1, machinename: b"c".to_vec(), uid: 0, gid: 0, gids: vec![] });
+        let mut w = crate::nfs::xdr::XdrWriter::new();
+        rpc::encode_call(&mut w, 5, crate::nfs::PROG_NFS, 3, 7, &cred);
+        args.encode(&mut w);
+        let whole = w.into_vec();
+        let head = whole.len() - data.len() - 3;
+        let mut inflow = crate::splice::PipePool::new().inflow(data.len()).unwrap();
+        inflow.put(&data).unwrap();
+        let piped = crate::splice::PipedData::new(inflow.finish());
+        d.handle_spliced_frame(c, Bytes::copy_from_slice(&whole[..head]), piped, t0, t0);
+        let live: Vec<_> = std::iter::from_fn(|| d.poll_output()).collect();
+        assert_eq!(live.len(), 1, "answered: {live:?}");
+        let rec = Recording::decode(&d.take_recording().unwrap()).unwrap();
+        let mut fresh = rec.server(Config::default(), Box::new(MemoryFs::default()), t0);
+        assert_eq!(rec.replay(&mut fresh, t0), live);
+        let mut direct = Setup::new(Config::default(), Box::new(MemoryFs::default())).start(Start { record: false, ..start });
+        let c = direct.accept(Protocol::Nfs, "127.0.0.1:700".parse().unwrap(), t0).unwrap();
+        direct.handle_frame(c, whole.into(), t0);
+        assert_eq!(std::iter::from_fn(|| direct.poll_output()).collect::<Vec<_>>(), live);
+    }
 }

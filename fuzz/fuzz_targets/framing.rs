@@ -1,6 +1,7 @@
 //! Both transports' framers fed the same stream whole and in arbitrary
 //! chunks: same frames, same error, every frame within the limit, and frames
-//! re-encoded with `encode_frame` come back unchanged.
+//! re-encoded with `encode_frame` come back unchanged. `spliceable_write`
+//! on the stream's start never panics and plans only within the frame.
 //!
 //! Input: byte 0 transport (bit 0) and limit selector, bytes 1..4 chunk
 //! sizes (cycled; 0 means 1), the rest is the stream.
@@ -8,7 +9,7 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use polyshare_core::framing::{FrameError, Framer, Transport, encode_frame};
+use polyshare_core::framing::{FrameError, Framer, SPLICE_IN_MIN, Transport, encode_frame, spliceable_write};
 
 /// Drains `f`: frames in order, then the error that stopped it (if any).
 fn drain(f: &mut Framer, frames: &mut Vec<Bytes>, err: &mut Option<FrameError>) {
@@ -38,6 +39,14 @@ fuzz_target!(|data: &[u8]| {
         _ => 16 * 1024 * 1024 + 4096,
     };
     let chunks = [c0, c1, c2].map(|c| usize::from(c.max(1)));
+
+    if let Some(p) = spliceable_write(transport, stream, max) {
+        let word = u32::from_be_bytes([stream[0], stream[1], stream[2], stream[3]]);
+        let len = (word & if transport == Transport::SmbDirectTcp { 0x00ff_ffff } else { 0x7fff_ffff }) as usize;
+        assert!(p.head <= stream.len() && p.data >= SPLICE_IN_MIN && p.tail < 4, "{p:?}");
+        assert_eq!(p.head + p.data + p.tail, 4 + len, "the plan covers the frame");
+        assert!(len <= max);
+    }
 
     let (mut whole, mut whole_err) = (Vec::new(), None);
     let mut f = Framer::new(transport, max);
