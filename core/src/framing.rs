@@ -146,12 +146,13 @@ impl Framer {
         (head, prefix)
     }
 
-    /// Puts a frame's beginning back in front of what is buffered (its data
-    /// could not be received into pipes after all): it is then framed like
-    /// any other, tail included.
-    pub fn unshift(&mut self, front: &[u8]) {
-        let mut buf = BytesMut::with_capacity(front.len() + self.buf.len());
-        buf.extend_from_slice(front);
+    /// Puts a frame's beginning, in `parts`, back in front of what is
+    /// buffered (its data could not be received into pipes after all): it
+    /// is then framed like any other, tail included.
+    pub fn unshift(&mut self, parts: &[&[u8]]) {
+        let len = parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut buf = BytesMut::with_capacity(len + self.buf.len());
+        parts.iter().for_each(|p| buf.extend_from_slice(p));
         buf.extend_from_slice(&self.buf);
         self.buf = buf;
         self.skip = 0;
@@ -492,7 +493,7 @@ mod tests {
         let mut framer = Framer::new(Transport::RpcRecordMarking, MAX);
         framer.push(&f[..plan.head + 10]);
         let (head, prefix) = framer.take_spliced_head(plan);
-        framer.unshift(&[&head[..], &prefix[..]].concat());
+        framer.unshift(&[&head, &prefix]);
         framer.push(&f[plan.head + 10..]);
         assert_eq!(framer.next_frame().unwrap().unwrap(), &f[4..]);
     }

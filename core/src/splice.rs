@@ -188,20 +188,9 @@ impl Spliced {
     /// (its connection's socket is busy, or no adapter sends it). Returns
     /// the bytes read.
     pub fn drain_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut at = 0usize;
-        while let Some((fd, held)) = self.front() {
-            let end = at.checked_add(held).filter(|e| *e <= buf.len()).ok_or(io::ErrorKind::InvalidInput)?;
-            let target = buf.get_mut(at..end).ok_or(io::ErrorKind::InvalidInput)?;
-            let n = match rustix::io::read(fd, target) {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => n,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            self.taken(n);
-            at += n;
-        }
-        Ok(at)
+        let n = self.len;
+        self.read_exact_into(buf.get_mut(..n).ok_or(io::ErrorKind::InvalidInput)?)?;
+        Ok(n)
     }
 }
 
@@ -224,6 +213,13 @@ impl Spliced {
             at += n;
         }
         Ok(())
+    }
+
+    /// The first `len` bytes the pipes hold, read into a new buffer.
+    pub fn read_vec(&mut self, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.read_exact_into(&mut buf)?;
+        Ok(buf)
     }
 
     /// Splices the first `len` bytes the pipes hold into `file` at
@@ -370,9 +366,8 @@ impl Inflow {
     /// into pipes could not go on; the reader continues with a buffer).
     pub fn into_bytes(self) -> io::Result<Vec<u8>> {
         let mut data = self.finish();
-        let mut buf = vec![0u8; data.len()];
-        data.read_exact_into(&mut buf)?;
-        Ok(buf)
+        let len = data.len();
+        data.read_vec(len)
     }
 }
 
@@ -415,9 +410,8 @@ impl PipedData {
     /// once taken or when the pipes cannot be read.
     pub fn to_vec(&self) -> Option<Vec<u8>> {
         let mut data = self.take()?;
-        let mut buf = vec![0u8; data.len()];
-        data.read_exact_into(&mut buf).ok()?;
-        Some(buf)
+        let len = data.len();
+        data.read_vec(len).ok()
     }
 }
 

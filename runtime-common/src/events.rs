@@ -248,7 +248,7 @@ impl ReadFramer {
                 if let Some(r) = self.receiving.take() {
                     match r.inflow.into_bytes() {
                         Ok(data) => {
-                            self.framer.unshift(&[&r.head[..], &data[..]].concat());
+                            self.framer.unshift(&[&r.head, &data]);
                             self.declined = true;
                             self.events(out);
                         }
@@ -305,7 +305,7 @@ impl ReadFramer {
             // Not even the first bytes fit: the message is read as usual.
             Err(_) => {
                 drop(inflow);
-                self.framer.unshift(&[&head[..], &prefix[..]].concat());
+                self.framer.unshift(&[&head, &prefix]);
                 self.declined = true;
             }
         }

@@ -624,7 +624,6 @@ pub fn write_through_buffer<V: Vfs + ?Sized>(
     if len > data.len() {
         return Err(VfsError::Io("write data shorter than its count".into()));
     }
-    let mut buf = vec![0u8; len];
-    data.read_exact_into(&mut buf).map_err(|e| VfsError::Io(e.to_string()))?;
+    let buf = data.read_vec(len).map_err(|e| VfsError::Io(e.to_string()))?;
     vfs.write(id, offset, &buf, now)
 }
